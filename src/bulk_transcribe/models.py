@@ -1,0 +1,174 @@
+"""Data classes that cross the boundaries between ingest, sources, engines, runner and outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+
+class SourceType(StrEnum):
+    LOCAL_FILE = "local_file"
+    HTTP_MEDIA = "http_media"
+    YOUTUBE = "youtube"
+    PODCAST_FEED = "podcast_feed"
+    WEB_PAGE = "web_page"
+
+
+class ItemStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    @property
+    def finished(self) -> bool:
+        return self in (ItemStatus.DONE, ItemStatus.FAILED, ItemStatus.SKIPPED)
+
+
+class Stage(StrEnum):
+    """Where an item is in its pipeline; shown live by the CLI and the web app."""
+
+    QUEUED = "queued"
+    FETCHING = "fetching"
+    WAITING_RATE_LIMIT = "waiting for rate limit"
+    TRANSCRIBING = "transcribing"
+    WRITING = "writing"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class SessionStatus(StrEnum):
+    CREATED = "created"
+    RUNNING = "running"
+    STOPPED = "stopped"  # interrupted on purpose or by a crash; resumable
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"  # every item finished (some may have failed)
+
+
+class SessionCommand(StrEnum):
+    """What a view asks a running session to do; the runner polls for it."""
+
+    STOP = "stop"  # finish what is running, start nothing new
+    CANCEL = "cancel"  # abort now
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """One thing to transcribe, as ingest understood it."""
+
+    source: str  # normalised: absolute path for files, URL for the rest
+    source_type: SourceType
+    title: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    origin: str | None = None  # where it came from, e.g. "links.csv row 4"
+
+    def __hash__(self) -> int:  # metadata is a dict; identity is the source
+        return hash((self.source, self.source_type))
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float
+    end: float
+    text: str
+
+
+@dataclass
+class Transcript:
+    segments: list[Segment]
+    language: str | None
+    duration: float | None
+    engine: str
+    model: str
+    method: str  # e.g. "local_whisper", "captions_manual", "openai_api"
+    timing_estimated: bool = False  # True when segment times were guessed, not measured
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments if s.text.strip())
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.text
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """Audio or video on local disk, ready for an engine."""
+
+    path: Path
+    duration: float | None = None
+    title: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    language: str | None = None  # None means detect
+
+
+@dataclass
+class Item:
+    """An item as the store holds it."""
+
+    id: int
+    session_id: str
+    position: int
+    key: str  # short stable id, part of output file names
+    source: str
+    source_type: SourceType
+    title: str | None
+    metadata: dict[str, Any]
+    origin: str | None
+    status: ItemStatus
+    stage: Stage
+    progress: float  # 0..1 of the audio transcribed
+    duration: float | None
+    method: str | None
+    language: str | None
+    attempts: int
+    error_kind: str | None
+    error_message: str | None
+    outputs: list[str]
+    started_at: str | None
+    finished_at: str | None
+    updated_at: str | None
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.source.rsplit("/", 1)[-1] or self.source
+
+
+@dataclass
+class Session:
+    id: str
+    created_at: str
+    updated_at: str
+    status: SessionStatus
+    out_dir: Path
+    settings: dict[str, Any]
+    command: SessionCommand | None
+
+    @property
+    def folder(self) -> Path:
+        return self.out_dir / "sessions" / self.id
+
+
+@dataclass
+class SessionCounts:
+    total: int = 0
+    queued: int = 0
+    running: int = 0
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    audio_seconds_total: float = 0.0
+    audio_seconds_done: float = 0.0
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed + self.skipped

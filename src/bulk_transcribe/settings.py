@@ -1,0 +1,64 @@
+"""One settings object, read from CLI flags, the environment (BULK_TRANSCRIBE_*) and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ALL_FORMATS = ("md", "srt", "vtt", "json", "txt")
+DEFAULT_MODEL = "bundled:tiny.en"
+MIN_CONCURRENCY = 1
+MAX_CONCURRENCY = 10
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BULK_TRANSCRIBE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    out_dir: Path = Path("output")
+    db_path: Path | None = None  # default: <out_dir>/bulk_transcribe.db
+    formats: tuple[str, ...] = ("md", "srt", "vtt", "json", "txt")
+    engine: str = "local"
+    model: str = DEFAULT_MODEL
+    language: str | None = None  # None: detect
+    concurrency: int = Field(default=1, ge=MIN_CONCURRENCY, le=MAX_CONCURRENCY)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    download_max_bytes: int = 4 * 1024**3
+    http_timeout: float = 30.0
+
+    @field_validator("formats", mode="before")
+    @classmethod
+    def _parse_formats(cls, value: Any) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else list(value)
+        formats = tuple(dict.fromkeys(f.strip().lower().lstrip(".") for f in items if f.strip()))
+        unknown = [f for f in formats if f not in ALL_FORMATS]
+        if unknown:
+            raise ValueError(
+                f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(ALL_FORMATS)}"
+            )
+        if not formats:
+            raise ValueError(f"choose at least one format from {', '.join(ALL_FORMATS)}")
+        return formats
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _parse_language(cls, value: Any) -> str | None:
+        if value is None or str(value).strip().lower() in ("", "auto"):
+            return None
+        return str(value).strip().lower()
+
+    @property
+    def database(self) -> Path:
+        return self.db_path or self.out_dir / "bulk_transcribe.db"
+
+    def public_dict(self) -> dict[str, Any]:
+        """What may be stored in the manifest and the database: nothing secret."""
+        data = self.model_dump(mode="json")
+        return {k: v for k, v in data.items() if "key" not in k and "token" not in k}
