@@ -102,7 +102,16 @@ class MediaFile:
 
     path: Path
     duration: float | None = None
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What a source hands the runner: media for an engine, or a ready transcript (captions)."""
+
+    media: MediaFile | None = None
+    transcript: Transcript | None = None
     title: str | None = None
+    duration: float | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
 

@@ -1,0 +1,283 @@
+"""`bulk-transcribe run | resume | status | sessions`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from bulk_transcribe.errors import TranscribeError
+from bulk_transcribe.ingest import IngestResult, load_inputs, parse_column_overrides
+from bulk_transcribe.models import ItemStatus, Session, SessionCounts
+from bulk_transcribe.runner import Runner, create_session
+from bulk_transcribe.settings import Settings
+from bulk_transcribe.store import Store
+
+from .progress import format_minutes, watch
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Turn lists of videos, podcasts and local media into organised transcripts.",
+)
+console = Console()
+errors = Console(stderr=True)
+
+OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
+DbOption = Annotated[
+    Path | None, typer.Option("--db", help="SQLite file (default: OUT/bulk_transcribe.db).")
+]
+
+
+def _usage_error(message: str) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(EXIT_USAGE)
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise _usage_error(problems) from exc
+
+
+def _open_store(out: Path, db: Path | None) -> Store:
+    path = db or out / "bulk_transcribe.db"
+    if not path.exists():
+        raise _usage_error(f"no sessions found: {path} does not exist (use --out or --db)")
+    return Store(path)
+
+
+def _find_session(store: Store, session_id: str) -> Session:
+    session = store.find_session(session_id)
+    if session is None:
+        raise _usage_error(
+            f"no session matches {session_id!r}; `bulk-transcribe sessions` lists them"
+        )
+    return session
+
+
+@app.command()
+def run(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Lists (.txt), sheets (.csv/.tsv/.xlsx), folders, media files, URLs or - (stdin)."
+        ),
+    ],
+    out: OutOption = Path("output"),
+    db: DbOption = None,
+    formats: Annotated[
+        str | None, typer.Option("--format", "-f", help="Comma-separated: md,srt,vtt,json,txt.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Whisper model name or folder (default: bundled tiny.en).")
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option(help="Language code, or 'auto' to detect.")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-j", help="Items at once, 1-10 (1: sequential).")
+    ] = None,
+    engine: Annotated[str | None, typer.Option(help="Speech-to-text engine.")] = None,
+    sheet: Annotated[
+        str | None, typer.Option(help="Worksheet of an .xlsx (default: first).")
+    ] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(help="Map a column, e.g. --column url=Link (url, title, description)."),
+    ] = None,
+) -> None:
+    """Transcribe everything in INPUTS into a new session folder."""
+    settings = _settings(
+        out_dir=out,
+        db_path=db,
+        formats=formats,
+        model=model,
+        language=language,
+        concurrency=concurrency,
+        engine=engine,
+    )
+    try:
+        ingested = load_inputs(
+            inputs, sheet=sheet, column_map=parse_column_overrides(column or []), stdin=sys.stdin
+        )
+    except TranscribeError as exc:
+        raise _usage_error(exc.message) from exc
+    _report_ingest(ingested)
+    if not ingested.items:
+        raise _usage_error("nothing to transcribe: no valid entries in the input")
+
+    with Store(settings.database) as store:
+        notes = [("invalid_input", f"{e.origin}: {e.reason}: {e.value}") for e in ingested.invalid]
+        session = create_session(store, settings, ingested.items, notes)
+        console.print(f"Session [bold]{session.id}[/] → {session.folder}", highlight=False)
+        counts = _run_and_watch(store, session, settings)
+    raise typer.Exit(_exit_code(counts))
+
+
+@app.command()
+def resume(
+    session_id: Annotated[str, typer.Argument(help="Session id, a unique prefix, or 'latest'.")],
+    out: OutOption = Path("output"),
+    db: DbOption = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-j", help="Items at once, 1-10.")
+    ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Also re-queue items that failed.")
+    ] = False,
+) -> None:
+    """Finish an interrupted session: finished items are kept, the rest is done."""
+    with _open_store(out, db) as store:
+        session = _find_session(store, session_id)
+        stored = {k: v for k, v in session.settings.items() if k not in ("out_dir", "db_path")}
+        settings = _settings(
+            **{**stored, "concurrency": concurrency or stored.get("concurrency")},
+            out_dir=session.out_dir,
+            db_path=store.path,
+        )
+        if retry_failed:
+            requeued = store.requeue_failed(session.id)
+            console.print(f"Re-queued {requeued} failed item(s).")
+        console.print(f"Resuming [bold]{session.id}[/] → {session.folder}", highlight=False)
+        counts = _run_and_watch(store, session, settings)
+    raise typer.Exit(_exit_code(counts))
+
+
+@app.command()
+def status(
+    session_id: Annotated[
+        str, typer.Argument(help="Session id, a unique prefix, or 'latest'.")
+    ] = "latest",
+    out: OutOption = Path("output"),
+    db: DbOption = None,
+) -> None:
+    """Show one session: counts and every item's status."""
+    with _open_store(out, db) as store:
+        session = _find_session(store, session_id)
+        counts = store.counts(session.id)
+        console.print(
+            f"Session [bold]{session.id}[/] ({session.status.value}) → {session.folder}",
+            highlight=False,
+        )
+        _print_items(store, session.id)
+        _print_counts(counts)
+
+
+@app.command()
+def sessions(out: OutOption = Path("output"), db: DbOption = None) -> None:
+    """List sessions, newest first."""
+    with _open_store(out, db) as store:
+        table = Table("session", "status", "items", "done", "failed", "queued", "audio min")
+        for session in store.list_sessions():
+            counts = store.counts(session.id)
+            table.add_row(
+                session.id,
+                session.status.value,
+                str(counts.total),
+                str(counts.done),
+                str(counts.failed),
+                str(counts.queued + counts.running),
+                format_minutes(counts.audio_seconds_total),
+            )
+        console.print(table)
+
+
+def _run_and_watch(store: Store, session: Session, settings: Settings) -> SessionCounts:
+    runner = Runner(store, session.id, settings)
+    outcome: dict[str, BaseException] = {}
+
+    def work() -> None:
+        try:
+            runner.run()
+        except BaseException as exc:  # shown after the live view closes
+            outcome["error"] = exc
+
+    def on_interrupt(times: int) -> None:
+        if times == 1:
+            errors.print("Stopping after the running items… (Ctrl-C again to cancel them)")
+            runner.request_stop()
+        else:
+            errors.print("Cancelling running items; the session stays resumable.")
+            runner.request_cancel()
+
+    worker = threading.Thread(target=work, name="runner")
+    worker.start()
+    watch(console, store, session.id, worker, on_interrupt)
+    if "error" in outcome:
+        raise outcome["error"]
+    counts = store.counts(session.id)
+    _print_items(store, session.id, only_problems=counts.total > 30)
+    _print_counts(counts)
+    final = store.get_session(session.id)
+    console.print(f"Session folder: {session.folder}", highlight=False)
+    if counts.queued or counts.running:
+        console.print(
+            f"Session {final.status.value}. Resume with: bulk-transcribe resume {session.id}"
+            + (f" --out {session.out_dir}" if session.out_dir != Path("output") else ""),
+            highlight=False,
+        )
+    return counts
+
+
+def _exit_code(counts: SessionCounts) -> int:
+    return EXIT_OK if counts.done + counts.skipped == counts.total else EXIT_SOME_FAILED
+
+
+def _report_ingest(ingested: IngestResult) -> None:
+    console.print(f"{len(ingested.items)} item(s) to transcribe.")
+    if ingested.duplicates_merged:
+        console.print(f"Merged {ingested.duplicates_merged} duplicate(s).")
+    for warning in ingested.warnings:
+        errors.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if ingested.invalid:
+        table = Table("where", "entry", "problem", title="Skipped invalid entries")
+        for entry in ingested.invalid:
+            table.add_row(entry.origin, entry.value[:60], entry.reason)
+        errors.print(table)
+
+
+def _print_items(store: Store, session_id: str, only_problems: bool = False) -> None:
+    items = store.items(session_id)
+    if only_problems:
+        items = [i for i in items if i.status is not ItemStatus.DONE]
+        if not items:
+            return
+    table = Table("#", "title", "status", "audio", "method", "problem")
+    for item in items:
+        colour = {"done": "green", "failed": "red"}.get(item.status.value, "yellow")
+        table.add_row(
+            str(item.position),
+            item.display_title[:50],
+            f"[{colour}]{item.status.value}[/]",
+            f"{item.duration:.0f} s" if item.duration else "",
+            item.method or "",
+            f"{item.error_kind}: {item.error_message}" if item.error_message else "",
+        )
+    console.print(table)
+
+
+def _print_counts(counts: SessionCounts) -> None:
+    console.print(
+        f"{counts.done} done, {counts.failed} failed, {counts.skipped} skipped, "
+        f"{counts.queued + counts.running} remaining of {counts.total}; "
+        f"{format_minutes(counts.audio_seconds_done)} audio minutes transcribed."
+    )
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()

@@ -1,0 +1,142 @@
+"""Live progress in the terminal, drawn from the store while a runner works in the background."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+from rich.table import Table
+
+from bulk_transcribe.models import ItemStatus, SessionCounts
+from bulk_transcribe.store import Store
+
+REFRESH_SECONDS = 0.25
+
+
+def format_minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f}"
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+class ThroughputEstimator:
+    """ETA from measured throughput: audio seconds done per wall second since the start."""
+
+    def __init__(self, counts: SessionCounts):
+        self._start = time.monotonic()
+        self._audio_at_start = counts.audio_seconds_done
+        self._items_at_start = counts.finished
+
+    def eta(self, counts: SessionCounts) -> float | None:
+        elapsed = time.monotonic() - self._start
+        audio_rate = (counts.audio_seconds_done - self._audio_at_start) / max(elapsed, 1e-6)
+        remaining_audio = counts.audio_seconds_total - counts.audio_seconds_done
+        if audio_rate > 0 and counts.audio_seconds_total > 0:
+            return remaining_audio / audio_rate
+        item_rate = (counts.finished - self._items_at_start) / max(elapsed, 1e-6)
+        remaining = counts.total - counts.finished
+        return remaining / item_rate if item_rate > 0 else None
+
+
+def watch(
+    console: Console,
+    store: Store,
+    session_id: str,
+    worker: threading.Thread,
+    on_interrupt: Callable[[int], None],
+) -> None:
+    """Draw progress until `worker` ends; Ctrl-C calls `on_interrupt(times_pressed)`."""
+    interrupts = 0
+    if console.is_terminal:
+        draw = _LiveView(console, store, session_id)
+    else:
+        draw = _LogView(console, store, session_id)
+    with draw:
+        while worker.is_alive():
+            try:
+                worker.join(REFRESH_SECONDS)
+                draw.refresh()
+            except KeyboardInterrupt:
+                interrupts += 1
+                on_interrupt(interrupts)
+        draw.refresh()
+
+
+class _LiveView:
+    """Overall bar (items, audio minutes, ETA) and one line per active item."""
+
+    def __init__(self, console: Console, store: Store, session_id: str):
+        self.store, self.session_id = store, session_id
+        counts = store.counts(session_id)
+        self.eta = ThroughputEstimator(counts)
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[detail]}"),
+            console=console,
+        )
+        self.task = self.progress.add_task("Transcribing", total=counts.total or 1, detail="")
+        self.live = Live(console=console, refresh_per_second=8, transient=False)
+
+    def __enter__(self) -> _LiveView:
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.__exit__(None, None, None)
+
+    def refresh(self) -> None:
+        counts = self.store.counts(self.session_id)
+        detail = (
+            f"{counts.finished}/{counts.total} items · "
+            f"{format_minutes(counts.audio_seconds_done)}/"
+            f"{format_minutes(counts.audio_seconds_total)} audio min · "
+            f"failed {counts.failed} · ETA {format_eta(self.eta.eta(counts))}"
+        )
+        self.progress.update(self.task, completed=counts.finished, detail=detail)
+        active = Table.grid(padding=(0, 2))
+        for item in self.store.items(self.session_id, [ItemStatus.RUNNING]):
+            active.add_row(
+                f"  [cyan]{item.display_title[:60]}",
+                f"{item.stage.value}",
+                f"{item.progress * 100:5.1f} %",
+            )
+        self.live.update(Group(self.progress, active))
+
+
+class _LogView:
+    """Plain lines for logs and pipes: one per finished item."""
+
+    def __init__(self, console: Console, store: Store, session_id: str):
+        self.console, self.store, self.session_id = console, store, session_id
+        self.reported: set[int] = {i.id for i in store.items(session_id) if i.status.finished}
+
+    def __enter__(self) -> _LogView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def refresh(self) -> None:
+        counts = self.store.counts(self.session_id)
+        for item in self.store.items(self.session_id, [ItemStatus.DONE, ItemStatus.FAILED]):
+            if item.id in self.reported:
+                continue
+            self.reported.add(item.id)
+            outcome = "done" if item.status is ItemStatus.DONE else f"FAILED: {item.error_message}"
+            self.console.print(
+                f"[{counts.finished}/{counts.total}] {item.display_title}: {outcome}",
+                highlight=False,
+                soft_wrap=True,
+            )

@@ -1,0 +1,28 @@
+"""Speech-to-text engines. Adding one means one module and one line in ENGINES."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from bulk_transcribe.engines.base import Engine, ProgressCallback
+from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.settings import Settings
+
+# name -> "module:factory"; imported lazily so a cloud engine's SDK loads only when used.
+ENGINES: dict[str, str] = {
+    "local": "bulk_transcribe.engines.local_whisper:create",
+}
+
+
+def create_engine(settings: Settings) -> Engine:
+    target = ENGINES.get(settings.engine)
+    if target is None:
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT,
+            f"unknown engine {settings.engine!r}; choose from {', '.join(sorted(ENGINES))}",
+        )
+    module_name, factory = target.split(":")
+    return getattr(import_module(module_name), factory)(settings)
+
+
+__all__ = ["ENGINES", "Engine", "ProgressCallback", "create_engine"]

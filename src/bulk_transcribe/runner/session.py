@@ -1,0 +1,42 @@
+"""Creating a session: the settings and the items it will work through, stored up front."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from bulk_transcribe.errors import TranscribeError
+from bulk_transcribe.media import probe_duration
+from bulk_transcribe.models import ItemSpec, Session, SourceType
+from bulk_transcribe.settings import Settings
+from bulk_transcribe.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def create_session(
+    store: Store,
+    settings: Settings,
+    specs: Sequence[ItemSpec],
+    notes: Sequence[tuple[str, str]] = (),
+) -> Session:
+    """Store a new session with its items; `notes` are (kind, message) events to keep with it."""
+    session = store.create_session(settings.out_dir, settings.public_dict())
+    store.add_items(session.id, specs, durations=_local_durations(specs))
+    for kind, message in notes:
+        store.add_event(session.id, kind, message)
+    session.folder.mkdir(parents=True, exist_ok=True)
+    return session
+
+
+def _local_durations(specs: Sequence[ItemSpec]) -> dict[str, float]:
+    """Durations of local files from their headers, so totals and ETA are known from the start."""
+    durations: dict[str, float] = {}
+    for spec in specs:
+        if spec.source_type is SourceType.LOCAL_FILE:
+            try:
+                durations[spec.source] = probe_duration(Path(spec.source))
+            except TranscribeError as exc:  # the item will fail with this reason when it runs
+                log.debug("could not probe %s: %s", spec.source, exc)
+    return durations

@@ -1,0 +1,27 @@
+"""The interface between the runner and every place media comes from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from bulk_transcribe.models import Fetched, Item, SourceType
+from bulk_transcribe.settings import Settings
+
+
+@dataclass(frozen=True)
+class FetchContext:
+    settings: Settings
+    cache_dir: Path  # downloads live here, keyed so a resumed session reuses them
+    check_cancelled: Callable[[], None]  # raises Cancelled when the user aborts
+
+
+class Source(Protocol):
+    name: str
+    source_types: frozenset[SourceType]
+
+    def fetch(self, item: Item, context: FetchContext) -> Fetched:
+        """Local media for an engine, or a ready transcript; raise TranscribeError on failure."""
+        ...

@@ -1,0 +1,67 @@
+"""The SQLite schema; bump SCHEMA_VERSION and add a step to MIGRATIONS to change it."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE sessions (
+        id            TEXT PRIMARY KEY,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        out_dir       TEXT NOT NULL,
+        settings_json TEXT NOT NULL,
+        command       TEXT,
+        metrics_json  TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE items (
+        id            INTEGER PRIMARY KEY,
+        session_id    TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        position      INTEGER NOT NULL,
+        key           TEXT NOT NULL,
+        source        TEXT NOT NULL,
+        source_type   TEXT NOT NULL,
+        title         TEXT,
+        metadata_json TEXT NOT NULL DEFAULT '{}',
+        origin        TEXT,
+        status        TEXT NOT NULL,
+        stage         TEXT NOT NULL,
+        progress      REAL NOT NULL DEFAULT 0,
+        duration      REAL,
+        method        TEXT,
+        language      TEXT,
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        error_kind    TEXT,
+        error_message TEXT,
+        outputs_json  TEXT NOT NULL DEFAULT '[]',
+        started_at    TEXT,
+        finished_at   TEXT,
+        updated_at    TEXT,
+        UNIQUE (session_id, key)
+    );
+    CREATE INDEX items_by_session_status ON items (session_id, status, position);
+    CREATE TABLE attempts (
+        id                  INTEGER PRIMARY KEY,
+        item_id             INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        number              INTEGER NOT NULL,
+        started_at          TEXT NOT NULL,
+        finished_at         TEXT,
+        status              TEXT NOT NULL,
+        error_kind          TEXT,
+        error_message       TEXT,
+        provider_request_id TEXT
+    );
+    CREATE INDEX attempts_by_item ON attempts (item_id);
+    CREATE TABLE events (
+        id         INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        item_id    INTEGER,
+        at         TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        message    TEXT NOT NULL
+    );
+    CREATE INDEX events_by_session ON events (session_id, id);
+    """,
+}

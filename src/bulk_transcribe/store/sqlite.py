@@ -1,0 +1,481 @@
+"""The Store: every state change of a session goes through here, and is durable on return."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bulk_transcribe.models import (
+    Item,
+    ItemSpec,
+    ItemStatus,
+    Session,
+    SessionCommand,
+    SessionCounts,
+    SessionStatus,
+    SourceType,
+    Stage,
+)
+from bulk_transcribe.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_session_id(now: datetime | None = None) -> str:
+    """UTC timestamp plus a random part, so two sessions in the same second never collide."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+def item_key(source: str) -> str:
+    """Short id derived from the source, so file names are stable across resumes."""
+    return hashlib.sha1(source.encode("utf-8")).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    session_id: str
+    item_id: int | None
+    at: str
+    kind: str
+    message: str
+
+
+class Store:
+    """Thread-safe access to one SQLite database (WAL), shared by runner threads and views."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One connection guarded by a lock: SQLite serialises writers anyway, and this keeps
+        # transactions from interleaving across worker threads.
+        self._conn = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=30
+        )
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def _migrate(self) -> None:
+        with self._transaction() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{self.path} was written by a newer Bulk Transcribe (schema {version}); "
+                    "upgrade bulk-transcribe to open it"
+                )
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # --- sessions -------------------------------------------------------------------------
+
+    def create_session(
+        self, out_dir: Path, settings: dict[str, Any], session_id: str | None = None
+    ) -> Session:
+        now = utc_now()
+        session_id = session_id or new_session_id()
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO sessions (id, created_at, updated_at, status, out_dir, settings_json)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, now, now, SessionStatus.CREATED, str(out_dir), json.dumps(settings)),
+            )
+        return self.get_session(session_id)
+
+    def get_session(self, session_id: str) -> Session:
+        rows = self._query("SELECT * FROM sessions WHERE id = ?", (session_id,))
+        if not rows:
+            raise KeyError(session_id)
+        return _session_from_row(rows[0])
+
+    def find_session(self, prefix: str) -> Session | None:
+        """A session by its id or an unambiguous prefix of it (or 'latest')."""
+        if prefix == "latest":
+            sessions = self.list_sessions(limit=1)
+            return sessions[0] if sessions else None
+        rows = self._query(
+            "SELECT * FROM sessions WHERE id = ? OR id LIKE ? ORDER BY id",
+            (prefix, prefix.replace("%", "").replace("_", r"\_") + "%"),
+        )
+        exact = [r for r in rows if r["id"] == prefix]
+        if exact:
+            return _session_from_row(exact[0])
+        return _session_from_row(rows[0]) if len(rows) == 1 else None
+
+    def list_sessions(self, limit: int | None = None) -> list[Session]:
+        sql = "SELECT * FROM sessions ORDER BY created_at DESC, id DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [_session_from_row(r) for r in self._query(sql)]
+
+    def set_session_status(self, session_id: str, status: SessionStatus) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?",
+                (status, utc_now(), session_id),
+            )
+
+    def send_command(self, session_id: str, command: SessionCommand | None) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE sessions SET command = ?, updated_at = ? WHERE id = ?",
+                (command, utc_now(), session_id),
+            )
+
+    def read_command(self, session_id: str) -> SessionCommand | None:
+        rows = self._query("SELECT command FROM sessions WHERE id = ?", (session_id,))
+        return SessionCommand(rows[0]["command"]) if rows and rows[0]["command"] else None
+
+    def update_metrics(self, session_id: str, metrics: dict[str, Any]) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE sessions SET metrics_json = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(metrics), utc_now(), session_id),
+            )
+
+    def metrics(self, session_id: str) -> dict[str, Any]:
+        rows = self._query("SELECT metrics_json FROM sessions WHERE id = ?", (session_id,))
+        return json.loads(rows[0]["metrics_json"]) if rows else {}
+
+    # --- items ----------------------------------------------------------------------------
+
+    def add_items(
+        self, session_id: str, specs: Iterable[ItemSpec], durations: dict[str, float] | None = None
+    ) -> int:
+        """Add items in order; a source already in the session is ignored. Returns how many."""
+        durations = durations or {}
+        now = utc_now()
+        with self._transaction() as conn:
+            start = conn.execute(
+                "SELECT COALESCE(MAX(position), 0) FROM items WHERE session_id = ?", (session_id,)
+            ).fetchone()[0]
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO items (session_id, position, key, source, source_type,"
+                " title, metadata_json, origin, status, stage, duration, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        session_id,
+                        start + offset,
+                        item_key(spec.source),
+                        spec.source,
+                        spec.source_type,
+                        spec.title,
+                        json.dumps(spec.metadata, default=str),
+                        spec.origin,
+                        ItemStatus.QUEUED,
+                        Stage.QUEUED,
+                        durations.get(spec.source),
+                        now,
+                    )
+                    for offset, spec in enumerate(specs, start=1)
+                ],
+            )
+            return conn.total_changes - before
+
+    def items(self, session_id: str, statuses: Iterable[ItemStatus] | None = None) -> list[Item]:
+        sql = "SELECT * FROM items WHERE session_id = ?"
+        params: list[Any] = [session_id]
+        if statuses is not None:
+            wanted = list(statuses)
+            sql += f" AND status IN ({','.join('?' * len(wanted))})"
+            params += wanted
+        return [_item_from_row(r) for r in self._query(sql + " ORDER BY position", params)]
+
+    def get_item(self, item_id: int) -> Item:
+        rows = self._query("SELECT * FROM items WHERE id = ?", (item_id,))
+        if not rows:
+            raise KeyError(item_id)
+        return _item_from_row(rows[0])
+
+    def counts(self, session_id: str) -> SessionCounts:
+        counts = SessionCounts()
+        rows = self._query(
+            "SELECT status, COUNT(*) AS n, COALESCE(SUM(duration), 0) AS seconds"
+            " FROM items WHERE session_id = ? GROUP BY status",
+            (session_id,),
+        )
+        for row in rows:
+            setattr(counts, row["status"], row["n"])
+            counts.total += row["n"]
+            counts.audio_seconds_total += row["seconds"]
+            if row["status"] in (ItemStatus.DONE, ItemStatus.FAILED, ItemStatus.SKIPPED):
+                counts.audio_seconds_done += row["seconds"]
+        running = self._query(
+            "SELECT COALESCE(SUM(duration * progress), 0) AS seconds FROM items"
+            " WHERE session_id = ? AND status = ?",
+            (session_id, ItemStatus.RUNNING),
+        )
+        counts.audio_seconds_done += running[0]["seconds"]
+        return counts
+
+    def start_item(self, item_id: int) -> int:
+        """Mark an item running and open an attempt; returns the attempt number."""
+        now = utc_now()
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE items SET status = ?, stage = ?, progress = 0, attempts = attempts + 1,"
+                " error_kind = NULL, error_message = NULL, started_at = COALESCE(started_at, ?),"
+                " updated_at = ? WHERE id = ?",
+                (ItemStatus.RUNNING, Stage.FETCHING, now, now, item_id),
+            )
+            number = conn.execute("SELECT attempts FROM items WHERE id = ?", (item_id,)).fetchone()[
+                0
+            ]
+            conn.execute(
+                "INSERT INTO attempts (item_id, number, started_at, status) VALUES (?, ?, ?, ?)",
+                (item_id, number, now, ItemStatus.RUNNING),
+            )
+        return number
+
+    def set_stage(self, item_id: int, stage: Stage, progress: float | None = None) -> None:
+        with self._transaction() as conn:
+            if progress is None:
+                conn.execute(
+                    "UPDATE items SET stage = ?, updated_at = ? WHERE id = ?",
+                    (stage, utc_now(), item_id),
+                )
+            else:
+                conn.execute(
+                    "UPDATE items SET stage = ?, progress = ?, updated_at = ? WHERE id = ?",
+                    (stage, min(max(progress, 0.0), 1.0), utc_now(), item_id),
+                )
+
+    def update_item_info(
+        self,
+        item_id: int,
+        *,
+        title: str | None = None,
+        duration: float | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Fill in what a source learned without erasing what is already known."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT title, duration, metadata_json FROM items WHERE id = ?", (item_id,)
+            ).fetchone()
+            merged = {**(metadata or {}), **json.loads(row["metadata_json"])}
+            conn.execute(
+                "UPDATE items SET title = ?, duration = ?, metadata_json = ?, updated_at = ?"
+                " WHERE id = ?",
+                (
+                    row["title"] or title,
+                    duration if duration is not None else row["duration"],
+                    json.dumps(merged, default=str),
+                    utc_now(),
+                    item_id,
+                ),
+            )
+
+    def finish_item(
+        self,
+        item_id: int,
+        status: ItemStatus,
+        *,
+        outputs: Sequence[str] = (),
+        method: str | None = None,
+        language: str | None = None,
+        error_kind: str | None = None,
+        error_message: str | None = None,
+    ) -> None:
+        now = utc_now()
+        stage = {ItemStatus.DONE: Stage.DONE, ItemStatus.SKIPPED: Stage.SKIPPED}.get(
+            status, Stage.FAILED
+        )
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE items SET status = ?, stage = ?, progress = CASE WHEN ? THEN 1 ELSE"
+                " progress END, outputs_json = ?, method = COALESCE(?, method),"
+                " language = COALESCE(?, language), error_kind = ?, error_message = ?,"
+                " finished_at = ?, updated_at = ? WHERE id = ?",
+                (
+                    status,
+                    stage,
+                    status == ItemStatus.DONE,
+                    json.dumps(list(outputs)),
+                    method,
+                    language,
+                    error_kind,
+                    error_message,
+                    now,
+                    now,
+                    item_id,
+                ),
+            )
+            self._close_attempt(conn, item_id, status, error_kind, error_message, now)
+
+    def requeue_item(
+        self, item_id: int, error_kind: str | None = None, error_message: str | None = None
+    ) -> None:
+        """Put a running item back in the queue (retry later, stop, or crash recovery)."""
+        now = utc_now()
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE items SET status = ?, stage = ?, progress = 0, error_kind = ?,"
+                " error_message = ?, updated_at = ? WHERE id = ?",
+                (ItemStatus.QUEUED, Stage.QUEUED, error_kind, error_message, now, item_id),
+            )
+            self._close_attempt(
+                conn, item_id, ItemStatus.QUEUED, error_kind, error_message or "interrupted", now
+            )
+
+    def requeue_interrupted(self, session_id: str) -> int:
+        """After a crash, items left 'running' go back to the queue. Returns how many."""
+        ids = [
+            r["id"]
+            for r in self._query(
+                "SELECT id FROM items WHERE session_id = ? AND status = ?",
+                (session_id, ItemStatus.RUNNING),
+            )
+        ]
+        for item_id in ids:
+            self.requeue_item(item_id, None, None)
+        return len(ids)
+
+    def requeue_failed(self, session_id: str) -> int:
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE items SET status = ?, stage = ?, progress = 0, error_kind = NULL,"
+                " error_message = NULL, finished_at = NULL, updated_at = ?"
+                " WHERE session_id = ? AND status = ?",
+                (ItemStatus.QUEUED, Stage.QUEUED, utc_now(), session_id, ItemStatus.FAILED),
+            )
+            return cursor.rowcount
+
+    def set_provider_request_id(self, item_id: int, request_id: str) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE attempts SET provider_request_id = ? WHERE id = ("
+                " SELECT MAX(id) FROM attempts WHERE item_id = ?)",
+                (request_id, item_id),
+            )
+
+    def last_provider_request_id(self, item_id: int) -> str | None:
+        rows = self._query(
+            "SELECT provider_request_id FROM attempts WHERE item_id = ?"
+            " AND provider_request_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+            (item_id,),
+        )
+        return rows[0]["provider_request_id"] if rows else None
+
+    @staticmethod
+    def _close_attempt(
+        conn: sqlite3.Connection,
+        item_id: int,
+        status: str,
+        error_kind: str | None,
+        error_message: str | None,
+        now: str,
+    ) -> None:
+        conn.execute(
+            "UPDATE attempts SET status = ?, error_kind = ?, error_message = ?, finished_at = ?"
+            " WHERE item_id = ? AND finished_at IS NULL",
+            (status, error_kind, error_message, now, item_id),
+        )
+
+    def attempts(self, item_id: int) -> list[dict[str, Any]]:
+        return [
+            dict(r)
+            for r in self._query("SELECT * FROM attempts WHERE item_id = ? ORDER BY id", (item_id,))
+        ]
+
+    # --- events ---------------------------------------------------------------------------
+
+    def add_event(
+        self, session_id: str, kind: str, message: str, item_id: int | None = None
+    ) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO events (session_id, item_id, at, kind, message) VALUES (?,?,?,?,?)",
+                (session_id, item_id, utc_now(), kind, message),
+            )
+
+    def events(self, session_id: str, after_id: int = 0, limit: int = 500) -> list[Event]:
+        rows = self._query(
+            "SELECT * FROM events WHERE session_id = ? AND id > ? ORDER BY id LIMIT ?",
+            (session_id, after_id, limit),
+        )
+        return [Event(**dict(r)) for r in rows]
+
+
+def _session_from_row(row: sqlite3.Row) -> Session:
+    return Session(
+        id=row["id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        status=SessionStatus(row["status"]),
+        out_dir=Path(row["out_dir"]),
+        settings=json.loads(row["settings_json"]),
+        command=SessionCommand(row["command"]) if row["command"] else None,
+    )
+
+
+def _item_from_row(row: sqlite3.Row) -> Item:
+    return Item(
+        id=row["id"],
+        session_id=row["session_id"],
+        position=row["position"],
+        key=row["key"],
+        source=row["source"],
+        source_type=SourceType(row["source_type"]),
+        title=row["title"],
+        metadata=json.loads(row["metadata_json"]),
+        origin=row["origin"],
+        status=ItemStatus(row["status"]),
+        stage=Stage(row["stage"]),
+        progress=row["progress"],
+        duration=row["duration"],
+        method=row["method"],
+        language=row["language"],
+        attempts=row["attempts"],
+        error_kind=row["error_kind"],
+        error_message=row["error_message"],
+        outputs=json.loads(row["outputs_json"]),
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        updated_at=row["updated_at"],
+    )
