@@ -1,0 +1,51 @@
+"""Write a file so that readers see either the old content or the new, never half of it."""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+from pathlib import Path
+
+from bulk_transcribe.errors import ErrorKind, PermanentError
+
+_TEMP_NAME_MAX_BYTES = 120  # keeps `.<name>.<random>.tmp` under the usual 255-byte limit
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    temp: Path | None = None
+    try:
+        temp, fd = _create_temp(path)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            # Without fsync a crash after os.replace can leave an empty file behind.
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException as exc:
+        if temp is not None:
+            temp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise PermanentError(
+                ErrorKind.DISK_FULL,
+                f"disk full while writing {path.name}: free some space, then resume the session",
+            ) from exc
+        raise
+
+
+def _create_temp(path: Path) -> tuple[Path, int]:
+    """Create the temp file beside the target, so os.replace stays on one filesystem."""
+    short_name = path.name.encode("utf-8")[:_TEMP_NAME_MAX_BYTES].decode("utf-8", "ignore")
+    while True:
+        temp = path.with_name(f".{short_name}.{secrets.token_hex(4)}.tmp")
+        try:
+            # Mode 0o666 lets the umask decide permissions, unlike mkstemp's 0o600.
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        return temp, fd

@@ -1,0 +1,86 @@
+"""Markdown with YAML front matter, made to open cleanly in Obsidian."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import Any
+
+import yaml
+
+from bulk_transcribe.models import Item, Transcript
+from bulk_transcribe.outputs.paragraphs import split_paragraphs
+
+NO_SPEECH = "_No speech detected._"
+_FLAG_KEYS = ("timing_estimated", "transcript_empty")
+
+
+def build_frontmatter(
+    *, item: Item, transcript: Transcript, session_id: str, transcribed_at: datetime
+) -> dict[str, Any]:
+    duration = transcript.duration if transcript.duration is not None else item.duration
+    frontmatter: dict[str, Any] = {
+        "title": item.display_title,
+        "source": item.source,
+        "source_type": str(item.source_type),
+        "duration_seconds": round(duration, 1) if duration is not None else None,
+        "language": transcript.language or item.language,
+        "engine": transcript.engine,
+        "model": transcript.model,
+        "method": transcript.method,
+        "transcribed_at": utc_timestamp(transcribed_at),
+        "session_id": session_id,
+    }
+    if transcript.timing_estimated:
+        frontmatter["timing_estimated"] = True
+    if transcript.is_empty:
+        frontmatter["transcript_empty"] = True
+    # Metadata must never shadow our own keys, not even the optional flags.
+    taken = set(frontmatter) | set(_FLAG_KEYS)
+    for key, value in item.metadata.items():
+        name = str(key)
+        if name and name not in taken and value is not None:
+            frontmatter[name] = yaml_safe(value)
+    return frontmatter
+
+
+def utc_timestamp(moment: datetime) -> str:
+    # A naive datetime is taken as UTC already: the store records times in UTC.
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def yaml_safe(value: Any) -> Any:
+    """Reduce a value to what yaml.safe_dump writes and yaml.safe_load reads back equal."""
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        # NaN never equals itself, so it would not survive a round trip as a float.
+        return float(value) if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [yaml_safe(v) for v in value if v is not None]
+    if isinstance(value, dict):
+        return {str(k): yaml_safe(v) for k, v in value.items() if v is not None}
+    return str(value)
+
+
+def render_markdown(frontmatter: dict[str, Any], transcript: Transcript) -> str:
+    header = yaml.safe_dump(
+        frontmatter,
+        sort_keys=False,
+        allow_unicode=True,
+        width=10_000,  # long titles stay on one line instead of folding
+    )
+    title = " ".join(str(frontmatter.get("title") or "").split()) or "Untitled"
+    paragraphs = split_paragraphs(transcript) or [NO_SPEECH]
+    body = "\n\n".join(paragraphs)
+    return f"---\n{header}---\n\n# {title}\n\n{body}\n"

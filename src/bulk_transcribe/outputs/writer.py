@@ -1,0 +1,50 @@
+"""Write one item's transcript into its session folder in every chosen format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.models import Transcript
+from bulk_transcribe.outputs.atomic import atomic_write_text
+from bulk_transcribe.outputs.markdown import render_markdown
+from bulk_transcribe.outputs.naming import safe_filename
+from bulk_transcribe.outputs.plain import render_json, render_txt
+from bulk_transcribe.outputs.subtitles import render_srt, render_vtt
+
+Renderer = Callable[[dict[str, Any], Transcript], str]
+
+RENDERERS: dict[str, Renderer] = {
+    "md": render_markdown,
+    "srt": lambda _frontmatter, transcript: render_srt(transcript),
+    "vtt": lambda _frontmatter, transcript: render_vtt(transcript),
+    "json": render_json,
+    "txt": lambda _frontmatter, transcript: render_txt(transcript),
+}
+
+
+def write_item_outputs(
+    folder: Path,
+    stem: str,
+    formats: Sequence[str],
+    frontmatter: dict[str, Any],
+    transcript: Transcript,
+) -> list[Path]:
+    chosen = list(dict.fromkeys(f.strip().lower().lstrip(".") for f in formats))
+    unknown = [f for f in chosen if f not in RENDERERS]
+    if unknown:
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT,
+            f"unknown output format(s) {', '.join(unknown)}; choose from {', '.join(RENDERERS)}",
+        )
+    # Render everything before writing anything, so a rendering bug leaves no partial set.
+    rendered = [(fmt, RENDERERS[fmt](frontmatter, transcript)) for fmt in chosen]
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt, text in rendered:
+        path = folder / safe_filename(f"{stem}.{fmt}")
+        atomic_write_text(path, text)
+        paths.append(path)
+    return paths
