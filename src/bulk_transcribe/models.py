@@ -15,6 +15,10 @@ class SourceType(StrEnum):
     PODCAST_FEED = "podcast_feed"
     WEB_PAGE = "web_page"
 
+    @property
+    def is_remote(self) -> bool:
+        return self is not SourceType.LOCAL_FILE
+
 
 class ItemStatus(StrEnum):
     QUEUED = "queued"

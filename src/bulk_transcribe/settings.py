@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ALL_FORMATS = ("md", "srt", "vtt", "json", "txt")
@@ -32,6 +32,38 @@ class Settings(BaseSettings):
     max_retries: int = Field(default=2, ge=0, le=10)
     download_max_bytes: int = 4 * 1024**3
     http_timeout: float = 30.0
+
+    # Cloud engines (OpenAI-compatible, DEAPI). Keys are secrets: never stored or shown.
+    provider: str | None = None  # preset name, e.g. "openai", "groq", "deapi"
+    api_base: str | None = None
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "openai_api_key", "OPENAI_API_KEY", "BULK_TRANSCRIBE_OPENAI_API_KEY"
+        ),
+    )
+    deapi_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "deapi_api_key", "DEAPI_API_KEY", "BULK_TRANSCRIBE_DEAPI_API_KEY"
+        ),
+    )
+    deapi_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "deapi_base_url", "DEAPI_BASE_URL", "BULK_TRANSCRIBE_DEAPI_BASE_URL"
+        ),
+    )
+    rpm: int | None = Field(default=None, ge=1)  # requests per minute; None: provider preset
+
+    # YouTube and podcasts.
+    captions: bool = True  # use captions when a video has them, before any speech-to-text
+    caption_languages: tuple[str, ...] = ()  # preference list; empty: video language, then en
+    cookies_file: Path | None = None
+    proxy: str | None = None
+    force: bool = False  # transcribe again even if an earlier session already did
+    limit: int | None = Field(default=None, ge=1)  # videos per playlist or channel
+    latest: int | None = Field(default=None, ge=1)  # episodes per podcast feed
 
     @field_validator("formats", mode="before")
     @classmethod
@@ -60,5 +92,5 @@ class Settings(BaseSettings):
 
     def public_dict(self) -> dict[str, Any]:
         """What may be stored in the manifest and the database: nothing secret."""
-        data = self.model_dump(mode="json")
+        data = self.model_dump(mode="json", exclude={"openai_api_key", "deapi_api_key"})
         return {k: v for k, v in data.items() if "key" not in k and "token" not in k}

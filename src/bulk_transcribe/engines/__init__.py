@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from bulk_transcribe.engines.base import Engine, ProgressCallback
+from bulk_transcribe.engines.base import Engine, EngineJob, ProgressCallback
 from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.net import RequestHook
 from bulk_transcribe.settings import Settings
 
-# name -> "module:factory"; imported lazily so a cloud engine's SDK loads only when used.
+# name -> "module:factory(settings, request_hook)", imported lazily so that a cloud
+# engine's SDK loads only when it is used.
 ENGINES: dict[str, str] = {
     "local": "bulk_transcribe.engines.local_whisper:create",
 }
 
 
-def create_engine(settings: Settings) -> Engine:
+def create_engine(settings: Settings, request_hook: RequestHook | None = None) -> Engine:
+    """The engine the settings name; cloud engines send every HTTP request via `request_hook`."""
     target = ENGINES.get(settings.engine)
     if target is None:
         raise PermanentError(
@@ -22,7 +25,7 @@ def create_engine(settings: Settings) -> Engine:
             f"unknown engine {settings.engine!r}; choose from {', '.join(sorted(ENGINES))}",
         )
     module_name, factory = target.split(":")
-    return getattr(import_module(module_name), factory)(settings)
+    return getattr(import_module(module_name), factory)(settings, request_hook)
 
 
-__all__ = ["ENGINES", "Engine", "ProgressCallback", "create_engine"]
+__all__ = ["ENGINES", "Engine", "EngineJob", "ProgressCallback", "create_engine"]

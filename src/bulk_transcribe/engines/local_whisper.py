@@ -8,9 +8,10 @@ from pathlib import Path
 
 import av
 
-from bulk_transcribe.engines.base import ProgressCallback
+from bulk_transcribe.engines.base import EngineJob
 from bulk_transcribe.errors import ErrorKind, PermanentError
-from bulk_transcribe.models import MediaFile, Segment, TranscribeOptions, Transcript
+from bulk_transcribe.models import MediaFile, Segment, Transcript
+from bulk_transcribe.net import RequestHook
 from bulk_transcribe.settings import DEFAULT_MODEL, Settings
 
 log = logging.getLogger(__name__)
@@ -93,9 +94,8 @@ class LocalWhisperEngine:
         """Load the model now, so the first item's time is not spent loading it."""
         self._pipeline()
 
-    def transcribe(
-        self, media: MediaFile, options: TranscribeOptions, on_progress: ProgressCallback
-    ) -> Transcript:
+    def transcribe(self, media: MediaFile, job: EngineJob) -> Transcript:
+        options, on_progress = job.options, job.on_progress
         pipeline = self._pipeline()
         try:
             segments_iter, info = pipeline.transcribe(
@@ -103,6 +103,9 @@ class LocalWhisperEngine:
                 language=options.language,
                 beam_size=BEAM_SIZE,
                 batch_size=BATCH_SIZE,
+                # Timestamp tokens give sentence-sized segments with punctuation kept;
+                # without them each VAD chunk comes back as one unpunctuated run-on line.
+                without_timestamps=False,
             )
             duration = info.duration or media.duration or 0.0
             segments: list[Segment] = []
@@ -126,5 +129,6 @@ class LocalWhisperEngine:
         )
 
 
-def create(settings: Settings) -> LocalWhisperEngine:
+def create(settings: Settings, request_hook: RequestHook | None = None) -> LocalWhisperEngine:
+    del request_hook  # runs offline: no HTTP requests to count
     return LocalWhisperEngine(model=settings.model, concurrency=settings.concurrency)

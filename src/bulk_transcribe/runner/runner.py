@@ -11,7 +11,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bulk_transcribe.engines import Engine, create_engine
+from bulk_transcribe.engines import Engine, EngineJob, create_engine
 from bulk_transcribe.errors import Cancelled, ErrorKind, TranscribeError
 from bulk_transcribe.models import (
     Item,
@@ -217,8 +217,15 @@ class Runner:
             store.set_stage(item.id, Stage.TRANSCRIBING, 0.0)
             transcript = self._engine_instance().transcribe(
                 fetched.media,
-                TranscribeOptions(language=self.settings.language),
-                self._progress_reporter(item.id),
+                EngineJob(
+                    options=TranscribeOptions(language=self.settings.language),
+                    on_progress=self._progress_reporter(item.id),
+                    saved_request_id=lambda: store.last_provider_request_id(item.id),
+                    save_request_id=lambda request_id: store.set_provider_request_id(
+                        item.id, request_id
+                    ),
+                    source_url=item.source if item.source_type.is_remote else None,
+                ),
             )
         self._check_cancelled()
         store.set_stage(item.id, Stage.WRITING)
