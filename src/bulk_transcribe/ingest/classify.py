@@ -1,0 +1,109 @@
+"""Turning one piece of text — a URL, a YouTube id or a path — into an item, or saying why not."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import SplitResult, urlsplit
+
+from bulk_transcribe.ingest.paths import is_media_path
+from bulk_transcribe.ingest.result import Entry, InvalidEntry
+from bulk_transcribe.ingest.youtube import (
+    canonical_youtube_url,
+    is_video_id,
+    is_youtube_host,
+    watch_url,
+)
+from bulk_transcribe.models import ItemSpec, SourceType
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")  # two letters or more: "C:" is a drive
+# Links pasted without "https://", as browsers' address bars display them.
+_SCHEMELESS_WEB = re.compile(
+    r"^(?:(?:www|m|music)\.)?(?:youtube\.com|youtu\.be|youtube-nocookie\.com)/|^www\.[^/\s]+\.[a-z]{2,}(?:/|$)",
+    re.IGNORECASE,
+)
+_FEED_PATH_ENDINGS = (".rss", ".xml", "/feed", "/rss")
+
+
+def classify_entry(text: str, origin: str, base_dirs: Sequence[Path] = ()) -> Entry:
+    """What `text` names. Relative paths are tried against each of `base_dirs` in turn."""
+    value = text.strip().strip("\"'").strip()
+    if not value:
+        return InvalidEntry(origin, text, "empty entry")
+    scheme = _SCHEME.match(value)
+    if scheme and scheme.group(1).lower() in ("http", "https"):
+        return _classify_url(value, origin)
+    local = _find_existing(value, base_dirs)
+    if local is not None:
+        return _classify_file(local, value, origin)
+    if _SCHEMELESS_WEB.match(value):
+        return _classify_url("https://" + value, origin)
+    if scheme:
+        name = scheme.group(1).lower()
+        reason = f"unsupported URL scheme '{name}'; only http:// and https:// links can be fetched"
+        return InvalidEntry(origin, value, reason)
+    if is_video_id(value):
+        return ItemSpec(source=watch_url(value), source_type=SourceType.YOUTUBE, origin=origin)
+    return InvalidEntry(origin, value, _not_found_reason(value, base_dirs))
+
+
+def _classify_url(url: str, origin: str) -> Entry:
+    if any(ch.isspace() for ch in url):
+        return InvalidEntry(origin, url, "URL contains spaces; encode them as %20")
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        _ = parts.port  # raises on a non-numeric port
+    except ValueError as exc:
+        return InvalidEntry(origin, url, f"malformed URL: {exc}")
+    if not host:
+        return InvalidEntry(origin, url, "URL has no host name")
+    if is_youtube_host(host):
+        return _classify_youtube(parts, url, origin)
+    source_type = SourceType.PODCAST_FEED if _is_feed(parts, host) else SourceType.HTTP_MEDIA
+    # Kept as given (minus the fragment, which never reaches the server): signed media URLs
+    # break if their query is reordered or trimmed. De-duplication uses the normalised form.
+    return ItemSpec(source=url.split("#", 1)[0], source_type=source_type, origin=origin)
+
+
+def _classify_youtube(parts: SplitResult, url: str, origin: str) -> Entry:
+    canonical = canonical_youtube_url(parts)
+    if canonical is None:
+        reason = "YouTube URL names no video, playlist or channel (a video id is 11 characters)"
+        return InvalidEntry(origin, url, reason)
+    return ItemSpec(source=canonical, source_type=SourceType.YOUTUBE, origin=origin)
+
+
+def _is_feed(parts: SplitResult, host: str) -> bool:
+    path = parts.path.lower().rstrip("/")
+    return path.endswith(_FEED_PATH_ENDINGS) or "feeds." in host
+
+
+def _classify_file(path: Path, value: str, origin: str) -> Entry:
+    if path.is_dir():
+        reason = "is a folder; pass it as its own INPUT to transcribe the media inside"
+        return InvalidEntry(origin, value, reason)
+    if not is_media_path(path):
+        return InvalidEntry(
+            origin, value, f"not a media file: {path.suffix.lower() or 'no extension'}"
+        )
+    return ItemSpec(source=str(path.resolve()), source_type=SourceType.LOCAL_FILE, origin=origin)
+
+
+def _find_existing(value: str, base_dirs: Sequence[Path]) -> Path | None:
+    try:
+        path = Path(value).expanduser()
+        candidates = [path] if path.is_absolute() else [base / path for base in base_dirs]
+        return next((c for c in candidates if c.exists()), None)
+    except (OSError, ValueError):  # names too long or with NUL bytes are simply not files
+        return None
+
+
+def _not_found_reason(value: str, base_dirs: Sequence[Path]) -> str:
+    looks_like_path = "/" in value or "\\" in value or is_media_path(Path(value))
+    if not looks_like_path:
+        return "not a URL or an existing file"
+    if Path(value).expanduser().is_absolute() or not base_dirs:
+        return "file not found"
+    return "file not found (looked in " + ", ".join(str(b) for b in base_dirs) + ")"

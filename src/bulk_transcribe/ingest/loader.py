@@ -1,0 +1,126 @@
+"""Turning the command line's INPUTs into de-duplicated items and a report of unusable entries."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.ingest.classify import classify_entry
+from bulk_transcribe.ingest.columns import normalise_overrides
+from bulk_transcribe.ingest.decoding import read_text
+from bulk_transcribe.ingest.dedupe import merge_duplicates
+from bulk_transcribe.ingest.paths import find_media_files, is_media_path
+from bulk_transcribe.ingest.result import Entry, IngestResult, InvalidEntry
+from bulk_transcribe.ingest.sheets import sheet_entries
+from bulk_transcribe.ingest.tables import SHEET_EXTENSIONS, read_table
+from bulk_transcribe.ingest.text_list import text_list_entries
+from bulk_transcribe.models import ItemSpec, SourceType
+
+STDIN_INPUT = "-"
+_WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
+_EXPECTED = (
+    "expected a .txt list, a .csv/.tsv/.xlsx sheet, a folder, a media file, "
+    "an http(s) URL or - for standard input"
+)
+
+
+def load_inputs(
+    inputs: Sequence[str],
+    *,
+    sheet: str | None = None,
+    column_map: Mapping[str, str] | None = None,
+    stdin: TextIO | None = None,
+    cwd: Path | None = None,
+) -> IngestResult:
+    """Every INPUT read and classified; PermanentError for an INPUT that is unusable as a whole."""
+    cwd = (cwd or Path.cwd()).resolve()
+    overrides = normalise_overrides(column_map or {})
+    result = IngestResult()
+    entries: list[Entry] = []
+    for position, raw in enumerate(inputs, start=1):
+        entries.extend(_input_entries(raw, position, sheet, overrides, stdin, cwd, result.warnings))
+    if sheet is not None and not any(Path(i).suffix.lower() in (".xlsx", ".xlsm") for i in inputs):
+        result.warnings.append(f"--sheet {sheet} was ignored: it applies only to .xlsx inputs")
+    result.invalid = [e for e in entries if isinstance(e, InvalidEntry)]
+    result.items, result.duplicates_merged = merge_duplicates(
+        e for e in entries if isinstance(e, ItemSpec)
+    )
+    return result
+
+
+def _input_entries(
+    raw: str,
+    position: int,
+    sheet: str | None,
+    overrides: Mapping[str, str],
+    stdin: TextIO | None,
+    cwd: Path,
+    warnings: list[str],
+) -> list[Entry]:
+    if raw == STDIN_INPUT:
+        return text_list_entries((stdin or sys.stdin).read().splitlines(), "stdin", [cwd])
+    if _WEB_LINK.match(raw.strip()):
+        return [_argument_entry(raw, position, cwd)]
+    path = cwd / Path(raw.strip()).expanduser()
+    suffix = path.suffix.lower()
+    if _is_dir(path):
+        return _folder_entries(path, raw, warnings)
+    if not _is_file(path):
+        return [_argument_entry(raw, position, cwd)]
+    base_dirs = _unique([path.parent.resolve(), cwd])
+    if suffix == ".txt":
+        text, warning = read_text(path)
+        warnings.extend([warning] if warning else [])
+        return text_list_entries(text.splitlines(), path.name, base_dirs)
+    if suffix in SHEET_EXTENSIONS:
+        table = read_table(path, sheet if suffix in (".xlsx", ".xlsm") else None)
+        warnings.extend(table.warnings)
+        return sheet_entries(table, overrides, base_dirs)
+    if is_media_path(path):
+        return [ItemSpec(str(path.resolve()), SourceType.LOCAL_FILE, origin=f"argument {position}")]
+    hint = "; save old .xls workbooks as .xlsx" if suffix == ".xls" else ""
+    kind = suffix or "no extension"
+    raise PermanentError(
+        ErrorKind.INVALID_INPUT,
+        f"cannot use '{raw}': unsupported file type '{kind}'; {_EXPECTED}{hint}",
+    )
+
+
+def _argument_entry(raw: str, position: int, cwd: Path) -> ItemSpec:
+    """A non-existing path is only acceptable as a URL or YouTube id."""
+    entry = classify_entry(raw, f"argument {position}", [cwd])
+    if isinstance(entry, InvalidEntry):
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT, f"cannot use '{raw}': {entry.reason}; {_EXPECTED}"
+        )
+    return entry
+
+
+def _folder_entries(folder: Path, raw: str, warnings: list[str]) -> list[Entry]:
+    files = find_media_files(folder)
+    if not files:
+        warnings.append(f"folder {raw} contains no media files (.mp3, .m4a, .wav, .mp4, …)")
+    origin = f"folder {raw}"
+    return [ItemSpec(str(f), SourceType.LOCAL_FILE, origin=origin) for f in files]
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # e.g. a name too long to be a path is simply not one
+        return False
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _unique(paths: list[Path]) -> list[Path]:
+    return list(dict.fromkeys(paths))

@@ -1,0 +1,48 @@
+"""The key that decides whether two entries are the same thing to transcribe."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from bulk_transcribe.ingest.youtube import canonical_youtube_url, is_youtube_host
+
+_TRACKING_PARAMS = frozenset({"fbclid", "gclid"})
+# Share-button noise YouTube adds; `t` is a start time, which does not change what is transcribed.
+_YOUTUBE_TRACKING_PARAMS = frozenset({"si", "feature", "pp", "t"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalise_url(url: str) -> str:
+    """`url` with case, default port, fragment, trailing slash, tracking and param order removed."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if is_youtube_host(host):
+        canonical = canonical_youtube_url(parts)
+        if canonical:
+            return canonical
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None and parts.port != _DEFAULT_PORTS.get(scheme):
+        netloc += f":{parts.port}"
+    if parts.username:
+        netloc = f"{parts.username}{':' + parts.password if parts.password else ''}@{netloc}"
+    query = sorted(
+        (name, value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not _is_tracking(name, host)
+    )
+    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), urlencode(query), ""))
+
+
+def dedupe_key(source: str) -> str:
+    """Same key for the same media: normalised URL, or the file path as given (already resolved)."""
+    if "://" in source:
+        return normalise_url(source)
+    return source
+
+
+def _is_tracking(name: str, host: str) -> bool:
+    lowered = name.lower()
+    if lowered.startswith("utm_") or lowered in _TRACKING_PARAMS:
+        return True
+    return is_youtube_host(host) and lowered in _YOUTUBE_TRACKING_PARAMS

@@ -1,0 +1,88 @@
+"""Entries from the rows of a table, with title and extra columns carried along."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from bulk_transcribe.ingest.classify import classify_entry
+from bulk_transcribe.ingest.columns import ColumnMapping, UrlColumn, map_columns
+from bulk_transcribe.ingest.result import Entry, InvalidEntry
+from bulk_transcribe.ingest.tables import Table
+
+_WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
+
+
+def sheet_entries(
+    table: Table, overrides: Mapping[str, str], base_dirs: Sequence[Path]
+) -> list[Entry]:
+    """One entry per non-empty row; origins read "<table> row N", numbered as the sheet shows."""
+    headers, rows = table.headers, table.rows
+    if _is_headerless(table, overrides):
+        # A bare column of links with no header: its first row is data, not names.
+        headers = [f"column_{i}" for i in range(1, len(table.headers) + 1)]
+        rows = [(table.header_row, table.headers), *table.rows]
+        first_link = next(i for i, h in enumerate(table.headers) if _WEB_LINK.match(h))
+        mapping = ColumnMapping(url_columns=(UrlColumn(first_link, "any"),))
+    else:
+        mapping = map_columns(headers, table.name, overrides)
+    metadata_keys = _metadata_keys(headers, mapping)
+    return [
+        _row_entry(cells, f"{table.name} row {number}", mapping, metadata_keys, base_dirs)
+        for number, cells in rows
+    ]
+
+
+def _row_entry(
+    cells: list[str],
+    origin: str,
+    mapping: ColumnMapping,
+    metadata_keys: list[str | None],
+    base_dirs: Sequence[Path],
+) -> Entry:
+    url_index = mapping.pick_url_column(cells)
+    if url_index is None:
+        value = " | ".join(c for c in cells if c)
+        return InvalidEntry(origin, value, "row has no link in its link column")
+    entry = classify_entry(cells[url_index], origin, base_dirs)
+    if isinstance(entry, InvalidEntry):
+        return entry
+    metadata = {
+        key: value
+        for index, (key, value) in enumerate(zip(metadata_keys, cells, strict=True))
+        if key is not None and value and index != url_index
+    }
+    title = cells[mapping.title] if mapping.title is not None else ""
+    return replace(entry, title=title or None, metadata=metadata)
+
+
+def _metadata_keys(headers: Sequence[str], mapping: ColumnMapping) -> list[str | None]:
+    """The metadata key for each column, or None for columns whose value goes elsewhere."""
+    keys: list[str | None] = []
+    seen: set[str] = set()
+    for index, header in enumerate(headers):
+        if index in (mapping.title, mapping.source_type):
+            keys.append(None)
+            continue
+        key = "description" if index == mapping.description else snake_case(header)
+        key = key or f"column_{index + 1}"
+        unique, n = key, 2
+        while unique in seen:
+            unique, n = f"{key}_{n}", n + 1
+        seen.add(unique)
+        keys.append(unique)
+    return keys
+
+
+def snake_case(header: str) -> str:
+    """ "Show Notes" -> "show_notes", "publishedAt" -> "published_at"."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", header.strip())
+    return re.sub(r"[\W_]+", "_", spaced).strip("_").lower()
+
+
+def _is_headerless(table: Table, overrides: Mapping[str, str]) -> bool:
+    if "url" in overrides:
+        return False
+    return any(_WEB_LINK.match(h) for h in table.headers)

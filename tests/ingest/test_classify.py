@@ -1,0 +1,157 @@
+from pathlib import Path
+
+import pytest
+
+from bulk_transcribe.ingest.classify import classify_entry
+from bulk_transcribe.ingest.result import InvalidEntry
+from bulk_transcribe.models import ItemSpec, SourceType
+
+VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+
+
+def classify_ok(text: str, base_dirs: tuple[Path, ...] = ()) -> ItemSpec:
+    entry = classify_entry(text, "test", base_dirs)
+    assert isinstance(entry, ItemSpec), entry
+    return entry
+
+
+def classify_bad(text: str, base_dirs: tuple[Path, ...] = ()) -> InvalidEntry:
+    entry = classify_entry(text, "test", base_dirs)
+    assert isinstance(entry, InvalidEntry), entry
+    return entry
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+        "https://youtube.com/watch?feature=share&v=dQw4w9WgXcQ&t=42s",
+        "http://m.youtube.com/watch?v=dQw4w9WgXcQ",
+        "https://music.youtube.com/watch?v=dQw4w9WgXcQ&si=abc",
+        "https://youtu.be/dQw4w9WgXcQ?si=tracking",
+        "https://www.youtube.com/shorts/dQw4w9WgXcQ",
+        "https://www.youtube.com/live/dQw4w9WgXcQ?feature=share",
+        "https://www.youtube.com/embed/dQw4w9WgXcQ",
+        "https://www.youtube.com/v/dQw4w9WgXcQ",
+        "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ",
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ&list=PL123#comments",
+        "youtube.com/watch?v=dQw4w9WgXcQ",
+        "dQw4w9WgXcQ",
+    ],
+)
+def test_every_youtube_video_form_becomes_the_canonical_watch_url(url: str) -> None:
+    item = classify_ok(url)
+    assert item.source_type is SourceType.YOUTUBE
+    assert item.source == VIDEO
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "https://www.youtube.com/playlist?list=PLabc&si=x",
+            "https://www.youtube.com/playlist?list=PLabc",
+        ),
+        ("https://m.youtube.com/watch?list=PLabc", "https://www.youtube.com/playlist?list=PLabc"),
+        ("https://www.youtube.com/@SomeHandle/", "https://www.youtube.com/@SomeHandle"),
+        ("https://youtube.com/channel/UC123", "https://www.youtube.com/channel/UC123"),
+        ("https://www.youtube.com/c/Name/videos", "https://www.youtube.com/c/Name/videos"),
+        ("https://www.youtube.com/user/old", "https://www.youtube.com/user/old"),
+    ],
+)
+def test_youtube_playlists_and_channels_stay_youtube_with_normalised_url(
+    url: str, expected: str
+) -> None:
+    item = classify_ok(url)
+    assert item.source_type is SourceType.YOUTUBE
+    assert item.source == expected
+
+
+def test_youtube_url_without_video_or_collection_is_invalid() -> None:
+    assert "YouTube" in classify_bad("https://www.youtube.com/watch?v=short").reason
+    assert "YouTube" in classify_bad("https://www.youtube.com/").reason
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com/podcast.rss",
+        "https://example.com/show/feed.xml",
+        "https://example.com/blog/feed/",
+        "https://example.com/rss",
+        "https://feeds.megaphone.fm/abc",
+    ],
+)
+def test_feed_urls_are_podcast_feeds(url: str) -> None:
+    assert classify_ok(url).source_type is SourceType.PODCAST_FEED
+
+
+def test_other_http_urls_are_direct_media_kept_as_given_without_fragment() -> None:
+    item = classify_ok("https://cdn.example.com/a.mp3?X-Signature=z&b=1#t=10")
+    assert item.source_type is SourceType.HTTP_MEDIA
+    assert item.source == "https://cdn.example.com/a.mp3?X-Signature=z&b=1"
+    assert item.origin == "test"
+
+
+@pytest.mark.parametrize(
+    ("text", "scheme"),
+    [
+        ("ftp://example.com/a.mp3", "ftp"),
+        ("file:///tmp/a.mp3", "file"),
+        ("javascript:alert(1)", "javascript"),
+    ],
+)
+def test_other_schemes_are_rejected_by_name(text: str, scheme: str) -> None:
+    assert classify_bad(text).reason.startswith(f"unsupported URL scheme '{scheme}'")
+
+
+@pytest.mark.parametrize("text", ["hello world", "not-a-link", "12345"])
+def test_garbage_is_rejected(text: str) -> None:
+    assert classify_bad(text).reason == "not a URL or an existing file"
+
+
+def test_malformed_urls_are_rejected_with_a_reason() -> None:
+    assert classify_bad("https:///path-only").reason == "URL has no host name"
+    assert "spaces" in classify_bad("https://example.com/a file.mp3").reason
+    assert "malformed" in classify_bad("http://[::1/a.mp3").reason
+
+
+def test_existing_media_file_becomes_local_file_with_absolute_path(tmp_path: Path) -> None:
+    (tmp_path / "talk.MP3").write_bytes(b"x")
+    item = classify_ok("talk.MP3", (tmp_path,))
+    assert item.source_type is SourceType.LOCAL_FILE
+    assert item.source == str((tmp_path / "talk.MP3").resolve())
+    assert item.title is None
+
+
+def test_relative_paths_try_each_base_dir_in_order(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    (second / "x.wav").write_bytes(b"x")
+    assert classify_ok("x.wav", (first, second)).source == str(second / "x.wav")
+
+
+def test_existing_file_that_is_not_media_is_rejected_with_its_extension(tmp_path: Path) -> None:
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF")
+    assert classify_bad("notes.pdf", (tmp_path,)).reason == "not a media file: .pdf"
+
+
+def test_an_existing_file_named_like_a_video_id_is_a_file_not_youtube(tmp_path: Path) -> None:
+    (tmp_path / "abcdefghijk").write_bytes(b"x")
+    assert classify_bad("abcdefghijk", (tmp_path,)).reason == "not a media file: no extension"
+
+
+def test_missing_media_path_says_where_it_looked(tmp_path: Path) -> None:
+    reason = classify_bad("missing.mp3", (tmp_path,)).reason
+    assert reason == f"file not found (looked in {tmp_path})"
+
+
+def test_quotes_around_pasted_paths_are_ignored(tmp_path: Path) -> None:
+    (tmp_path / "my talk.m4a").write_bytes(b"x")
+    assert classify_ok(f"'{tmp_path / 'my talk.m4a'}'").source_type is SourceType.LOCAL_FILE
+
+
+def test_invalid_value_is_truncated() -> None:
+    entry = classify_bad("x" * 1000)
+    assert len(entry.value) <= 200

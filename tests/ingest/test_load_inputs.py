@@ -1,0 +1,169 @@
+import io
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.ingest import InvalidEntry, load_inputs
+from bulk_transcribe.models import SourceType
+
+from .conftest import XlsxWriter
+
+VIDEO = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+
+
+def test_mixed_inputs_are_combined_in_order(
+    tmp_path: Path, media_file: Callable[[str], Path], write_xlsx: XlsxWriter
+) -> None:
+    (tmp_path / "links.txt").write_text("https://e.com/1.mp3\n", encoding="utf-8")
+    (tmp_path / "links.csv").write_text("url\nhttps://e.com/2.mp3\n", encoding="utf-8")
+    write_xlsx(tmp_path / "book.xlsx", {"S": [["link"], ["https://e.com/3.mp3"]]})
+    media_file("rec/a.mp3")
+    single = media_file("single.wav")
+    result = load_inputs(
+        [
+            "links.txt",
+            "links.csv",
+            "book.xlsx",
+            "rec",
+            "single.wav",
+            "https://youtu.be/dQw4w9WgXcQ",
+        ],
+        cwd=tmp_path,
+    )
+    assert [(i.source, i.origin) for i in result.items] == [
+        ("https://e.com/1.mp3", "links.txt line 1"),
+        ("https://e.com/2.mp3", "links.csv row 2"),
+        ("https://e.com/3.mp3", "book.xlsx row 2"),
+        (str(tmp_path / "rec" / "a.mp3"), "folder rec"),
+        (str(single), "argument 5"),
+        (VIDEO, "argument 6"),
+    ]
+    assert result.invalid == []
+    assert result.warnings == []
+
+
+def test_stdin_dash_reads_a_text_list(tmp_path: Path) -> None:
+    stdin = io.StringIO("# pasted\ndQw4w9WgXcQ\n\nnonsense\n")
+    result = load_inputs(["-"], stdin=stdin, cwd=tmp_path)
+    assert [i.source for i in result.items] == [VIDEO]
+    assert result.invalid == [
+        InvalidEntry("stdin line 4", "nonsense", "not a URL or an existing file")
+    ]
+
+
+def test_duplicates_across_inputs_are_merged_and_counted(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(
+        "https://youtu.be/dQw4w9WgXcQ?si=1\nhttps://e.com/x.mp3?utm_source=nl\n", encoding="utf-8"
+    )
+    (tmp_path / "b.csv").write_text(
+        "title,url\nNever Gonna,https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=3\n"
+        "Dup,https://E.com/x.mp3\n",
+        encoding="utf-8",
+    )
+    result = load_inputs(["a.txt", "b.csv", "dQw4w9WgXcQ"], cwd=tmp_path)
+    assert [(i.source, i.title, i.origin) for i in result.items] == [
+        (VIDEO, "Never Gonna", "a.txt line 1"),
+        ("https://e.com/x.mp3?utm_source=nl", "Dup", "a.txt line 2"),
+    ]
+    assert result.duplicates_merged == 3
+
+
+def test_xlsx_sheet_and_column_overrides_are_applied(
+    tmp_path: Path, write_xlsx: XlsxWriter
+) -> None:
+    write_xlsx(
+        tmp_path / "book.xlsx",
+        {
+            "First": [["url"], ["https://e.com/first.mp3"]],
+            "Second": [["Where", "Called"], ["https://e.com/second.mp3", "Second one"]],
+        },
+    )
+    result = load_inputs(
+        ["book.xlsx"], sheet="Second", column_map={"url": "Where", "title": "called"}, cwd=tmp_path
+    )
+    assert [(i.source, i.title, i.origin) for i in result.items] == [
+        ("https://e.com/second.mp3", "Second one", "book.xlsx sheet 'Second' row 2")
+    ]
+
+
+def test_sheet_option_without_an_xlsx_input_is_reported(tmp_path: Path) -> None:
+    result = load_inputs([VIDEO], sheet="Second", cwd=tmp_path)
+    assert result.warnings == ["--sheet Second was ignored: it applies only to .xlsx inputs"]
+
+
+def test_cp1252_csv_warning_reaches_the_result(tmp_path: Path) -> None:
+    (tmp_path / "links.csv").write_bytes("url;title\nhttps://e.com/a.mp3;Café\n".encode("cp1252"))
+    result = load_inputs(["links.csv"], cwd=tmp_path)
+    assert result.items[0].title == "Café"
+    assert result.warnings == ["links.csv is not UTF-8; read it as cp1252"]
+
+
+def test_list_entries_resolve_relative_to_the_list_then_cwd(
+    tmp_path: Path, media_file: Callable[[str], Path]
+) -> None:
+    media_file("lists/near.mp3")
+    media_file("far.mp3")
+    (tmp_path / "lists" / "l.txt").write_text("near.mp3\nfar.mp3\nnowhere.mp3\n", encoding="utf-8")
+    result = load_inputs(["lists/l.txt"], cwd=tmp_path)
+    assert [i.source for i in result.items] == [
+        str(tmp_path / "lists" / "near.mp3"),
+        str(tmp_path / "far.mp3"),
+    ]
+    assert [(e.origin, e.value) for e in result.invalid] == [("l.txt line 3", "nowhere.mp3")]
+    assert "looked in" in result.invalid[0].reason
+
+
+def test_folder_without_media_gives_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.pdf").write_bytes(b"x")
+    result = load_inputs(["docs"], cwd=tmp_path)
+    assert result.items == []
+    assert result.warnings[0].startswith("folder docs contains no media files")
+
+
+@pytest.mark.parametrize(
+    ("argument", "fragment"),
+    [
+        ("missing.csv", "cannot use 'missing.csv': not a URL or an existing file"),
+        ("ftp://e.com/a.mp3", "unsupported URL scheme 'ftp'"),
+        ("notes.pdf", "cannot use 'notes.pdf': unsupported file type '.pdf'"),
+        ("old.xls", "save old .xls workbooks as .xlsx"),
+    ],
+)
+def test_unusable_inputs_raise_naming_the_input(
+    tmp_path: Path, argument: str, fragment: str
+) -> None:
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF")
+    (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(PermanentError) as info:
+        load_inputs([argument], cwd=tmp_path)
+    assert info.value.kind is ErrorKind.INVALID_INPUT
+    assert fragment in str(info.value)
+
+
+def test_a_url_argument_that_is_not_a_file_is_classified(tmp_path: Path) -> None:
+    result = load_inputs(["https://feeds.example.com/show"], cwd=tmp_path)
+    assert [i.source_type for i in result.items] == [SourceType.PODCAST_FEED]
+
+
+def test_very_long_url_argument_is_not_mistaken_for_a_path(tmp_path: Path) -> None:
+    url = "https://e.com/" + "a" * 5000 + ".mp3"
+    assert load_inputs([url], cwd=tmp_path).items[0].source == url
+
+
+def test_unknown_column_role_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(PermanentError, match="unknown column role 'colour'"):
+        load_inputs([VIDEO], column_map={"colour": "x"}, cwd=tmp_path)
+
+
+def test_five_thousand_row_sheet_is_fast(tmp_path: Path) -> None:
+    rows = [f"https://e.com/{i % 4000}.mp3,Episode {i}" for i in range(5000)]
+    (tmp_path / "big.csv").write_text("url,title\n" + "\n".join(rows), encoding="utf-8")
+    started = time.perf_counter()
+    result = load_inputs(["big.csv"], cwd=tmp_path)
+    assert time.perf_counter() - started < 3
+    assert (len(result.items), result.duplicates_merged) == (4000, 1000)
+    assert result.items[-1].origin == "big.csv row 4001"

@@ -1,0 +1,54 @@
+from collections.abc import Callable
+from pathlib import Path
+
+from bulk_transcribe.ingest import MEDIA_EXTENSIONS
+from bulk_transcribe.ingest.paths import find_media_files, is_media_path
+
+
+def test_media_extensions_cover_common_audio_and_video() -> None:
+    for ext in (".wav", ".mp3", ".m4a", ".opus", ".flac", ".mp4", ".mkv", ".mov", ".3gp", ".aif"):
+        assert ext in MEDIA_EXTENSIONS
+    assert ".pdf" not in MEDIA_EXTENSIONS
+
+
+def test_media_is_recognised_by_extension_in_any_case() -> None:
+    assert is_media_path(Path("Talk.MP3"))
+    assert not is_media_path(Path("notes.txt"))
+
+
+def test_folder_search_recurses_keeps_only_media_and_skips_hidden(
+    tmp_path: Path, media_file: Callable[[str], Path]
+) -> None:
+    for name in (
+        "b.mp3",
+        "a.wav",
+        "sub/c.m4a",
+        "sub/deeper/d.mp4",
+        "readme.txt",
+        "cover.jpg",
+        ".hidden.mp3",
+        ".cache/e.mp3",
+    ):
+        media_file(name)
+    found = find_media_files(tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == [
+        "a.wav",
+        "b.mp3",
+        "sub/c.m4a",
+        "sub/deeper/d.mp4",
+    ]
+    assert all(p.is_absolute() for p in found)
+
+
+def test_numbers_sort_naturally(tmp_path: Path, media_file: Callable[[str], Path]) -> None:
+    for name in ("Episode 10.mp3", "Episode 2.mp3", "episode 1.mp3"):
+        media_file(name)
+    assert [p.name for p in find_media_files(tmp_path)] == [
+        "episode 1.mp3",
+        "Episode 2.mp3",
+        "Episode 10.mp3",
+    ]
+
+
+def test_empty_folder_has_no_media(tmp_path: Path) -> None:
+    assert find_media_files(tmp_path) == []

@@ -1,0 +1,144 @@
+from pathlib import Path
+
+import pytest
+
+from bulk_transcribe.errors import PermanentError
+from bulk_transcribe.ingest.result import InvalidEntry
+from bulk_transcribe.ingest.sheets import sheet_entries, snake_case
+from bulk_transcribe.ingest.tables import Table
+from bulk_transcribe.models import ItemSpec, SourceType
+
+
+def table(headers: list[str], *rows: list[str]) -> Table:
+    numbered = [(n, row) for n, row in enumerate(rows, start=2)]
+    return Table(name="t.csv", headers=headers, header_row=1, rows=numbered)
+
+
+def items(entries: list[ItemSpec | InvalidEntry]) -> list[ItemSpec]:
+    return [e for e in entries if isinstance(e, ItemSpec)]
+
+
+def test_title_goes_to_the_item_and_other_columns_to_metadata() -> None:
+    entries = sheet_entries(
+        table(
+            ["Title", "YouTube URL", "Show Notes", "Episode URL", "Published At", "Empty"],
+            [
+                "Ep 1",
+                "https://youtu.be/dQw4w9WgXcQ",
+                "Intro",
+                "https://e.com/ep1",
+                "2024-01-02",
+                "",
+            ],
+        ),
+        {},
+        [],
+    )
+    [item] = items(entries)
+    assert item.title == "Ep 1"
+    assert item.source == "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+    assert item.origin == "t.csv row 2"
+    assert item.metadata == {
+        "description": "Intro",
+        "episode_url": "https://e.com/ep1",
+        "published_at": "2024-01-02",
+    }
+
+
+def test_source_type_column_picks_the_link_and_the_other_link_is_kept_as_metadata() -> None:
+    entries = sheet_entries(
+        table(
+            ["youtube_url", "mp3_url", "source_type"],
+            ["https://youtu.be/dQw4w9WgXcQ", "https://e.com/1.mp3", "mp3"],
+            ["https://youtu.be/dQw4w9WgXcQ", "https://e.com/2.mp3", "youtube"],
+            ["", "https://e.com/3.mp3", ""],
+        ),
+        {},
+        [],
+    )
+    result = items(entries)
+    assert [(i.source_type, i.source) for i in result] == [
+        (SourceType.HTTP_MEDIA, "https://e.com/1.mp3"),
+        (SourceType.YOUTUBE, "https://www.youtube.com/watch?v=dQw4w9WgXcQ"),
+        (SourceType.HTTP_MEDIA, "https://e.com/3.mp3"),
+    ]
+    assert result[0].metadata == {"youtube_url": "https://youtu.be/dQw4w9WgXcQ"}
+
+
+def test_invalid_rows_are_reported_by_row_while_valid_rows_come_through() -> None:
+    entries = sheet_entries(
+        table(
+            ["url", "title"],
+            ["https://e.com/1.mp3", "Good"],
+            ["ftp://e.com/2.mp3", "Bad scheme"],
+            ["", "No link"],
+            ["https://e.com/4.mp3", ""],
+        ),
+        {},
+        [],
+    )
+    assert [(i.origin, i.title) for i in items(entries)] == [
+        ("t.csv row 2", "Good"),
+        ("t.csv row 5", None),
+    ]
+    invalid = [e for e in entries if isinstance(e, InvalidEntry)]
+    assert [(e.origin, e.value) for e in invalid] == [
+        ("t.csv row 3", "ftp://e.com/2.mp3"),
+        ("t.csv row 4", "No link"),
+    ]
+    assert invalid[1].reason == "row has no link in its link column"
+
+
+def test_override_uses_the_named_column() -> None:
+    entries = sheet_entries(
+        table(["Where", "What"], ["https://e.com/1.mp3", "A talk"]),
+        {"url": "where", "title": "WHAT"},
+        [],
+    )
+    assert [(i.source, i.title) for i in items(entries)] == [("https://e.com/1.mp3", "A talk")]
+
+
+def test_sheet_without_link_column_is_rejected() -> None:
+    with pytest.raises(PermanentError, match="its columns are: 'Name', 'Where'"):
+        sheet_entries(table(["Name", "Where"], ["a", "b"]), {}, [])
+
+
+def test_a_headerless_column_of_links_keeps_its_first_row() -> None:
+    entries = sheet_entries(
+        Table(
+            name="t.csv",
+            headers=["https://e.com/1.mp3"],
+            header_row=1,
+            rows=[(2, ["https://e.com/2.mp3"])],
+        ),
+        {},
+        [],
+    )
+    assert [(i.source, i.origin) for i in items(entries)] == [
+        ("https://e.com/1.mp3", "t.csv row 1"),
+        ("https://e.com/2.mp3", "t.csv row 2"),
+    ]
+
+
+def test_relative_file_paths_in_a_sheet_resolve_against_base_dirs(tmp_path: Path) -> None:
+    (tmp_path / "talk.wav").write_bytes(b"x")
+    entries = sheet_entries(table(["file", "name"], ["talk.wav", "Talk"]), {}, [tmp_path])
+    [item] = items(entries)
+    assert (item.source, item.source_type, item.title) == (
+        str(tmp_path / "talk.wav"),
+        SourceType.LOCAL_FILE,
+        "Talk",
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "key"),
+    [
+        ("Show Notes", "show_notes"),
+        ("publishedAt", "published_at"),
+        ("Título", "título"),
+        ("  #", ""),
+    ],
+)
+def test_metadata_keys_are_snake_case(header: str, key: str) -> None:
+    assert snake_case(header) == key

@@ -1,0 +1,122 @@
+from pathlib import Path
+
+import pytest
+
+from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.ingest.tables import read_table
+
+from .conftest import XlsxWriter
+
+
+def test_semicolon_csv_is_sniffed(tmp_path: Path) -> None:
+    path = tmp_path / "links.csv"
+    path.write_text("Title;URL\nOne;https://example.com/1.mp3\n", encoding="utf-8")
+    table = read_table(path)
+    assert table.headers == ["Title", "URL"]
+    assert table.rows == [(2, ["One", "https://example.com/1.mp3"])]
+
+
+def test_tab_separated_csv_is_sniffed(tmp_path: Path) -> None:
+    path = tmp_path / "links.csv"
+    path.write_text("title\turl\nA, B and C\thttps://example.com/1.mp3\n", encoding="utf-8")
+    assert read_table(path).rows == [(2, ["A, B and C", "https://example.com/1.mp3"])]
+
+
+def test_single_column_tsv_falls_back_to_tab(tmp_path: Path) -> None:
+    path = tmp_path / "links.tsv"
+    path.write_text("url\nhttps://example.com/a,b.mp3\n", encoding="utf-8")
+    assert read_table(path).rows == [(2, ["https://example.com/a,b.mp3"])]
+
+
+def test_utf8_bom_is_not_part_of_the_first_header(tmp_path: Path) -> None:
+    path = tmp_path / "links.csv"
+    path.write_bytes("url,title\nhttps://e.com/a.mp3,Café\n".encode("utf-8-sig"))
+    table = read_table(path)
+    assert table.headers == ["url", "title"]
+    assert table.warnings == []
+    assert table.rows[0][1][1] == "Café"
+
+
+def test_cp1252_file_is_read_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "links.csv"
+    path.write_bytes("url;title\nhttps://e.com/a.mp3;Café – “live”\n".encode("cp1252"))
+    table = read_table(path)
+    assert table.rows[0][1][1] == "Café – “live”"
+    assert table.warnings == ["links.csv is not UTF-8; read it as cp1252"]
+
+
+def test_row_numbers_count_blank_rows_and_quoted_newlines_like_a_spreadsheet(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "links.csv"
+    path.write_text(
+        'url,notes\nhttps://e.com/1.mp3,"two\nlines"\n,\nhttps://e.com/2.mp3,x\n', encoding="utf-8"
+    )
+    assert [n for n, _ in read_table(path).rows] == [2, 4]
+
+
+def test_short_rows_are_padded_to_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "links.csv"
+    path.write_text("url,title,notes\nhttps://e.com/1.mp3\n", encoding="utf-8")
+    assert read_table(path).rows == [(2, ["https://e.com/1.mp3", "", ""])]
+
+
+def test_empty_csv_has_no_rows(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    with pytest.raises(PermanentError, match=r"empty\.csv is empty: it has no rows") as info:
+        read_table(path)
+    assert info.value.kind is ErrorKind.INVALID_INPUT
+
+
+def test_header_only_csv_has_no_rows(tmp_path: Path) -> None:
+    path = tmp_path / "header.csv"
+    path.write_text("url,title\n\n", encoding="utf-8")
+    with pytest.raises(PermanentError, match=r"header\.csv has no rows below its header"):
+        read_table(path)
+
+
+def test_xlsx_reads_the_first_sheet_by_default_and_another_by_name(
+    tmp_path: Path, write_xlsx: XlsxWriter
+) -> None:
+    path = write_xlsx(
+        tmp_path / "book.xlsx",
+        {
+            "Videos": [["url", "title"], ["https://e.com/1.mp3", "One"]],
+            "Podcasts": [["Link", "Episode"], ["https://e.com/2.mp3", 42]],
+        },
+    )
+    first = read_table(path)
+    assert first.name == "book.xlsx sheet 'Videos'"
+    assert first.rows == [(2, ["https://e.com/1.mp3", "One"])]
+    second = read_table(path, sheet="Podcasts")
+    assert second.headers == ["Link", "Episode"]
+    assert second.rows == [(2, ["https://e.com/2.mp3", "42"])]
+
+
+def test_xlsx_with_one_sheet_is_named_by_file_only(tmp_path: Path, write_xlsx: XlsxWriter) -> None:
+    path = write_xlsx(tmp_path / "one.xlsx", {"Sheet": [["url"], ["https://e.com/1.mp3"]]})
+    assert read_table(path).name == "one.xlsx"
+
+
+def test_unknown_sheet_lists_the_sheet_names(tmp_path: Path, write_xlsx: XlsxWriter) -> None:
+    path = write_xlsx(tmp_path / "book.xlsx", {"Videos": [["url"]], "Podcasts": [["url"]]})
+    with pytest.raises(PermanentError) as info:
+        read_table(path, sheet="Missing")
+    assert (
+        str(info.value)
+        == "book.xlsx has no sheet named 'Missing'; its sheets are: 'Videos', 'Podcasts'"
+    )
+
+
+def test_corrupt_xlsx_gives_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(PermanentError, match=r"broken\.xlsx could not be read as an Excel"):
+        read_table(path)
+
+
+def test_empty_xlsx_sheet_has_no_rows(tmp_path: Path, write_xlsx: XlsxWriter) -> None:
+    path = write_xlsx(tmp_path / "blank.xlsx", {"Sheet": []})
+    with pytest.raises(PermanentError, match="has no rows"):
+        read_table(path)

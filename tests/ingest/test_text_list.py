@@ -1,0 +1,48 @@
+from pathlib import Path
+
+from bulk_transcribe.ingest.result import InvalidEntry
+from bulk_transcribe.ingest.text_list import text_list_entries
+from bulk_transcribe.models import ItemSpec, SourceType
+
+
+def test_blank_lines_comments_and_whitespace_are_ignored_with_line_numbers_kept() -> None:
+    lines = [
+        "\ufeff# my links",
+        "",
+        "   https://example.com/a.mp3   ",
+        "\t# indented comment",
+        "dQw4w9WgXcQ",
+    ]
+    entries = text_list_entries(lines, "links.txt", [])
+    assert [(e.source, e.origin) for e in entries if isinstance(e, ItemSpec)] == [
+        ("https://example.com/a.mp3", "links.txt line 3"),
+        ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", "links.txt line 5"),
+    ]
+
+
+def test_bom_before_a_link_on_the_first_line_is_stripped() -> None:
+    [entry] = text_list_entries(["\ufeffhttps://example.com/a.mp3"], "links.txt", [])
+    assert isinstance(entry, ItemSpec)
+    assert entry.source == "https://example.com/a.mp3"
+
+
+def test_unclassifiable_lines_become_invalid_entries_naming_the_line() -> None:
+    entries = text_list_entries(["https://example.com/a.mp3", "what is this"], "links.txt", [])
+    assert entries[1] == InvalidEntry(
+        "links.txt line 2", "what is this", "not a URL or an existing file"
+    )
+
+
+def test_relative_paths_resolve_against_the_list_folder_first(tmp_path: Path) -> None:
+    list_dir, cwd = tmp_path / "lists", tmp_path / "cwd"
+    list_dir.mkdir()
+    cwd.mkdir()
+    (list_dir / "a.mp3").write_bytes(b"x")
+    (cwd / "a.mp3").write_bytes(b"x")
+    (cwd / "b.mp3").write_bytes(b"x")
+    entries = text_list_entries(["a.mp3", "b.mp3"], "list.txt", [list_dir, cwd])
+    assert [e.source for e in entries if isinstance(e, ItemSpec)] == [
+        str(list_dir / "a.mp3"),
+        str(cwd / "b.mp3"),
+    ]
+    assert all(e.source_type is SourceType.LOCAL_FILE for e in entries if isinstance(e, ItemSpec))
