@@ -114,6 +114,7 @@ class Fetched:
 
     media: MediaFile | None = None
     transcript: Transcript | None = None
+    remote_url: str | None = None  # for engines that fetch the media themselves
     title: str | None = None
     duration: float | None = None
     metadata: dict[str, Any] = field(default_factory=dict)

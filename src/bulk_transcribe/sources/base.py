@@ -16,6 +16,9 @@ class FetchContext:
     settings: Settings
     cache_dir: Path  # downloads live here, keyed so a resumed session reuses them
     check_cancelled: Callable[[], None]  # raises Cancelled when the user aborts
+    # The engine can take a URL itself (DEAPI's vid2txt): a source may then skip the download
+    # and return Fetched(remote_url=...) for the runner to hand to `engine.transcribe_url`.
+    engine_accepts_urls: bool = False
 
 
 class Source(Protocol):

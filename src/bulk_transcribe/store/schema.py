@@ -14,6 +14,7 @@ MIGRATIONS: dict[int, str] = {
         out_dir       TEXT NOT NULL,
         settings_json TEXT NOT NULL,
         command       TEXT,
+        requested_concurrency INTEGER,
         metrics_json  TEXT NOT NULL DEFAULT '{}'
     );
     CREATE TABLE items (

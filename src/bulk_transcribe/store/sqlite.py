@@ -169,6 +169,20 @@ class Store:
         rows = self._query("SELECT command FROM sessions WHERE id = ?", (session_id,))
         return SessionCommand(rows[0]["command"]) if rows and rows[0]["command"] else None
 
+    def request_concurrency(self, session_id: str, concurrency: int | None) -> None:
+        """Ask a running session to change how many items run at once (1 = sequential)."""
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE sessions SET requested_concurrency = ?, updated_at = ? WHERE id = ?",
+                (concurrency, utc_now(), session_id),
+            )
+
+    def requested_concurrency(self, session_id: str) -> int | None:
+        rows = self._query(
+            "SELECT requested_concurrency FROM sessions WHERE id = ?", (session_id,)
+        )
+        return rows[0]["requested_concurrency"] if rows else None
+
     def update_metrics(self, session_id: str, metrics: dict[str, Any]) -> None:
         with self._transaction() as conn:
             conn.execute(
