@@ -14,6 +14,7 @@ from pathlib import Path
 from bulk_transcribe.engines import Engine, EngineJob, create_engine
 from bulk_transcribe.errors import Cancelled, ErrorKind, TranscribeError
 from bulk_transcribe.models import (
+    Fetched,
     Item,
     ItemStatus,
     SessionCommand,
@@ -204,6 +205,7 @@ class Runner:
             settings=self.settings,
             cache_dir=self.settings.out_dir / "cache",
             check_cancelled=self._check_cancelled,
+            engine_accepts_urls=getattr(self._engine_instance(), "accepts_urls", False),
         )
         fetched = source_for(item.source_type).fetch(item, context)
         store.update_item_info(
@@ -213,23 +215,27 @@ class Runner:
         if fetched.transcript is not None:
             transcript = fetched.transcript
         else:
-            assert fetched.media is not None, "a source returned neither media nor transcript"
             store.set_stage(item.id, Stage.TRANSCRIBING, 0.0)
-            transcript = self._engine_instance().transcribe(
-                fetched.media,
-                EngineJob(
-                    options=TranscribeOptions(language=self.settings.language),
-                    on_progress=self._progress_reporter(item.id),
-                    saved_request_id=lambda: store.last_provider_request_id(item.id),
-                    save_request_id=lambda request_id: store.set_provider_request_id(
-                        item.id, request_id
-                    ),
-                    source_url=item.source if item.source_type.is_remote else None,
-                ),
-            )
+            transcript = self._transcribe(item, fetched)
         self._check_cancelled()
         store.set_stage(item.id, Stage.WRITING)
         self._write(store.get_item(item.id), transcript)
+
+    def _transcribe(self, item: Item, fetched: Fetched) -> Transcript:
+        store = self.store
+        engine = self._engine_instance()
+        job = EngineJob(
+            options=TranscribeOptions(language=self.settings.language),
+            on_progress=self._progress_reporter(item.id),
+            saved_request_id=lambda: store.last_provider_request_id(item.id),
+            save_request_id=lambda request_id: store.set_provider_request_id(item.id, request_id),
+            source_url=item.source if item.source_type.is_remote else None,
+        )
+        if fetched.remote_url is not None:
+            return engine.transcribe_url(fetched.remote_url, job)  # type: ignore[attr-defined]
+        if fetched.media is None:
+            raise RuntimeError(f"source for {item.source_type} returned nothing to transcribe")
+        return engine.transcribe(fetched.media, job)
 
     def _progress_reporter(self, item_id: int):
         last = {"value": 0.0, "at": time.monotonic()}
