@@ -1,0 +1,38 @@
+"""Fixtures shared by every test package: the bundled samples and ways to spoil them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.samples import SAMPLE_MEDIA, write_wav
+
+
+@pytest.fixture(scope="session")
+def sample_media() -> list[Path]:
+    return SAMPLE_MEDIA
+
+
+@pytest.fixture
+def silence_wav(tmp_path: Path) -> Path:
+    return write_wav(tmp_path / "silence.wav", np.zeros(16_000 * 4, dtype=np.float32))
+
+
+@pytest.fixture
+def corrupt_mp3(tmp_path: Path) -> Path:
+    path = tmp_path / "corrupt.mp3"
+    path.write_bytes(b"ID3" + bytes(range(256)) * 40)
+    return path
+
+
+@pytest.fixture
+def batch_folder(tmp_path: Path, sample_media: list[Path]) -> Path:
+    """A folder of copies of the samples, so a batch has several real items."""
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for media in sample_media:
+        shutil.copy(media, folder / media.name)
+    return folder

@@ -1,0 +1,120 @@
+"""The local engine transcribes real speech in every container with the bundled model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bulk_transcribe.engines import EngineJob
+from bulk_transcribe.engines.local_whisper import (
+    LocalWhisperEngine,
+    load_model,
+    resolve_model,
+    threads_per_worker,
+)
+from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError
+from bulk_transcribe.media import probe_duration
+from bulk_transcribe.models import MediaFile, TranscribeOptions
+from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate
+
+MAX_WER = 0.25  # tiny.en on synthetic speech; measured about 0.06 overall
+
+
+@pytest.fixture(scope="module")
+def engine() -> LocalWhisperEngine:
+    return LocalWhisperEngine(concurrency=1)
+
+
+def job(progress: list[float] | None = None, language: str | None = None) -> EngineJob:
+    sink = progress if progress is not None else []
+    return EngineJob(options=TranscribeOptions(language=language), on_progress=sink.append)
+
+
+@pytest.mark.parametrize("media", SAMPLE_MEDIA, ids=lambda p: p.suffix)
+def test_transcribes_every_bundled_container_close_to_the_source_text(
+    engine: LocalWhisperEngine, media: Path
+) -> None:
+    transcript = engine.transcribe(MediaFile(media, probe_duration(media)), job())
+
+    assert word_error_rate(reference_text(media), transcript.text) < MAX_WER
+    assert transcript.language == "en"
+    assert transcript.method == "local_whisper"
+    assert transcript.duration == pytest.approx(probe_duration(media), abs=0.5)
+
+
+def test_segments_are_ordered_and_inside_the_audio(engine: LocalWhisperEngine) -> None:
+    media = SAMPLE_MEDIA[0]
+    transcript = engine.transcribe(MediaFile(media), job())
+
+    assert len(transcript.segments) >= 2  # sentence-sized, not one run-on line
+    starts = [s.start for s in transcript.segments]
+    assert starts == sorted(starts)
+    assert all(s.end > s.start for s in transcript.segments)
+    assert transcript.segments[-1].end <= (transcript.duration or 0) + 1.0
+    assert transcript.text.rstrip().endswith(".")  # punctuation survives batching
+
+
+def test_progress_is_reported_by_audio_position_up_to_one(engine: LocalWhisperEngine) -> None:
+    progress: list[float] = []
+    engine.transcribe(MediaFile(SAMPLE_MEDIA[0]), job(progress))
+
+    assert progress == sorted(progress)
+    assert progress[-1] == 1.0
+    assert len(progress) >= 2
+
+
+def test_silence_gives_an_empty_transcript_not_an_error(
+    engine: LocalWhisperEngine, silence_wav: Path
+) -> None:
+    transcript = engine.transcribe(MediaFile(silence_wav), job())
+
+    assert transcript.is_empty
+    assert transcript.segments == []
+
+
+def test_corrupt_media_is_a_decode_error_naming_the_file(
+    engine: LocalWhisperEngine, corrupt_mp3: Path
+) -> None:
+    with pytest.raises(PermanentError) as caught:
+        engine.transcribe(MediaFile(corrupt_mp3), job())
+
+    assert caught.value.kind is ErrorKind.DECODE
+    assert "corrupt.mp3" in caught.value.message
+
+
+def test_cancelling_from_the_progress_callback_stops_the_transcription(
+    engine: LocalWhisperEngine,
+) -> None:
+    def cancel(_fraction: float) -> None:
+        raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        engine.transcribe(
+            MediaFile(SAMPLE_MEDIA[0]),
+            EngineJob(options=TranscribeOptions(), on_progress=cancel),
+        )
+
+
+def test_the_model_is_loaded_once_per_process_and_shared() -> None:
+    assert load_model("tiny.en", 1, 2) is load_model("bundled:tiny.en", 1, 2)
+
+
+def test_default_names_resolve_to_the_bundled_model_folder_as_a_string() -> None:
+    resolved = resolve_model("bundled:tiny.en")
+
+    assert isinstance(resolved, str)
+    assert (Path(resolved) / "model.bin").is_file()
+
+
+def test_a_missing_named_model_gives_an_actionable_error(tmp_path: Path) -> None:
+    with pytest.raises(PermanentError) as caught:
+        load_model(str(tmp_path / "no-such-model"), 1, 1)
+
+    assert caught.value.kind is ErrorKind.MODEL
+    assert "--model tiny.en" in caught.value.message
+
+
+@pytest.mark.parametrize(("concurrency", "cores", "threads"), [(1, 2, 2), (2, 2, 1), (10, 2, 1)])
+def test_cores_are_split_between_concurrent_files(concurrency: int, cores: int, threads: int):
+    assert threads_per_worker(concurrency, cores) == threads
