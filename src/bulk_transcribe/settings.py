@@ -54,6 +54,11 @@ class Settings(BaseSettings):
             "deapi_base_url", "DEAPI_BASE_URL", "BULK_TRANSCRIBE_DEAPI_BASE_URL"
         ),
     )
+    groq_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("groq_api_key", "GROQ_API_KEY", "BULK_TRANSCRIBE_GROQ_API_KEY"),
+    )
+    upload_limit_mb: float | None = Field(default=None, gt=0)  # None: the provider preset's
     rpm: int | None = Field(default=None, ge=1)  # requests per minute; None: provider preset
 
     # YouTube and podcasts.
@@ -79,6 +84,15 @@ class Settings(BaseSettings):
             raise ValueError(f"choose at least one format from {', '.join(ALL_FORMATS)}")
         return formats
 
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        from bulk_transcribe.engines import ENGINES  # the registry imports this module
+
+        if value not in ENGINES:
+            raise ValueError(f"unknown engine {value!r}; choose from {', '.join(sorted(ENGINES))}")
+        return value
+
     @field_validator("language", mode="before")
     @classmethod
     def _parse_language(cls, value: Any) -> str | None:
@@ -92,5 +106,7 @@ class Settings(BaseSettings):
 
     def public_dict(self) -> dict[str, Any]:
         """What may be stored in the manifest and the database: nothing secret."""
-        data = self.model_dump(mode="json", exclude={"openai_api_key", "deapi_api_key"})
+        data = self.model_dump(
+            mode="json", exclude={"openai_api_key", "deapi_api_key", "groq_api_key"}
+        )
         return {k: v for k, v in data.items() if "key" not in k and "token" not in k}

@@ -1,0 +1,3 @@
+from bulk_transcribe.cli.main import main
+
+main()

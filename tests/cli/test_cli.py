@@ -1,0 +1,192 @@
+"""The `bulk-transcribe` command, run as a user runs it: a real subprocess on real media."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.samples import EXAMPLES, SAMPLE_MEDIA, reference_text, word_error_rate
+
+CLI = [sys.executable, "-m", "bulk_transcribe.cli"]
+
+
+def run_cli(*args: str, cwd: Path | None = None, stdin: str | None = None):
+    return subprocess.run(
+        [*CLI, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        input=stdin,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def session_folder(out: Path) -> Path:
+    (folder,) = (out / "sessions").iterdir()
+    return folder
+
+
+def front_matter(markdown: str) -> dict:
+    _, header, _body = markdown.split("---\n", 2)
+    return yaml.safe_load(header)
+
+
+def test_run_transcribes_the_sample_batch_into_a_session_folder(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_cli("run", str(EXAMPLES / "sample_batch.txt"), "--out", str(out))
+
+    assert result.returncode == 0, result.stderr
+    folder = session_folder(out)
+    assert str(folder) in result.stdout
+    notes = sorted(folder.glob("*.md"))
+    assert len(notes) == len(SAMPLE_MEDIA)
+    for media in SAMPLE_MEDIA:
+        (note,) = folder.glob(f"{media.stem.replace('_', '-')}__*.md")
+        meta = front_matter(note.read_text(encoding="utf-8"))
+        assert meta["source"] == str(media.resolve())
+        assert meta["method"] == "local_whisper"
+        assert meta["session_id"] == folder.name
+        assert meta["transcribed_at"].endswith("Z")
+        body = note.with_suffix(".txt").read_text(encoding="utf-8")
+        assert word_error_rate(reference_text(media), body) < 0.25
+        for ext in (".srt", ".vtt", ".json"):
+            assert note.with_suffix(ext).is_file()
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["counts"]["done"] == len(SAMPLE_MEDIA)
+
+
+def test_formats_flag_limits_what_is_written(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_cli("run", str(SAMPLE_MEDIA[1]), "--out", str(out), "--format", "srt,txt")
+
+    assert result.returncode == 0, result.stderr
+    suffixes = {p.suffix for p in session_folder(out).iterdir() if p.stem != "manifest"}
+    assert suffixes == {".srt", ".txt", ".csv"}
+
+
+def test_stdin_list_is_read_with_a_dash(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_cli("run", "-", "--out", str(out), "--format", "txt", stdin=f"{SAMPLE_MEDIA[2]}\n")
+
+    assert result.returncode == 0, result.stderr
+    assert len(list(session_folder(out).glob("*.txt"))) == 1
+
+
+def test_some_failures_exit_1_and_every_good_item_is_still_done(
+    tmp_path: Path, corrupt_mp3: Path, silence_wav: Path
+) -> None:
+    out = tmp_path / "out"
+    listing = tmp_path / "list.txt"
+    missing = tmp_path / "gone.wav"
+    missing.write_bytes(b"")
+    listing.write_text(f"{corrupt_mp3}\n{SAMPLE_MEDIA[0]}\n{silence_wav}\n{missing}\n")
+    missing.unlink()  # deleted after it was listed
+
+    result = run_cli("run", str(listing), "--out", str(out), "--format", "md")
+
+    assert result.returncode == 1
+    assert "could not decode audio in corrupt.mp3" in result.stdout
+    folder = session_folder(out)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    by_name = {Path(i["source"]).name: i for i in manifest["items"]}
+    assert by_name[SAMPLE_MEDIA[0].name]["status"] == "done"
+    assert by_name["silence.wav"]["status"] == "done"
+    assert by_name["corrupt.mp3"]["error_kind"] == "decode"
+    silent_note = (folder / by_name["silence.wav"]["outputs"][0]).read_text(encoding="utf-8")
+    assert front_matter(silent_note)["transcript_empty"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--concurrency", "11"], "concurrency"),
+        (["--concurrency", "0"], "concurrency"),
+        (["--format", "docx"], "unknown format"),
+        (["--engine", "nope"], "unknown engine"),
+    ],
+)
+def test_usage_errors_exit_2_with_a_clear_message(tmp_path: Path, args, message) -> None:
+    result = run_cli("run", str(SAMPLE_MEDIA[0]), "--out", str(tmp_path), *args)
+
+    assert result.returncode == 2
+    assert message in result.stderr.lower()
+
+
+def test_a_missing_input_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    result = run_cli("run", str(tmp_path / "nothing.txt"), "--out", str(tmp_path))
+
+    assert result.returncode == 2
+    assert "nothing.txt" in result.stderr
+
+
+def test_sessions_and_status_read_the_store(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_cli("run", str(SAMPLE_MEDIA[0]), "--out", str(out), "--format", "txt")
+    session_id = session_folder(out).name
+
+    listing = run_cli("sessions", "--out", str(out))
+    status = run_cli("status", session_id[:12], "--out", str(out))
+
+    assert listing.returncode == 0 and session_id in listing.stdout
+    assert status.returncode == 0 and "completed" in status.stdout
+    assert SAMPLE_MEDIA[0].stem in status.stdout
+
+
+def _done_count(db: Path) -> int:
+    try:
+        with sqlite3.connect(db, timeout=5) as connection:
+            return connection.execute("SELECT COUNT(*) FROM items WHERE status='done'").fetchone()[
+                0
+            ]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_kill_9_mid_batch_then_resume_loses_nothing_and_redoes_nothing(tmp_path: Path):
+    media = tmp_path / "media"
+    media.mkdir()
+    for copy in range(3):  # 18 real items: long enough to kill in the middle
+        for sample in SAMPLE_MEDIA:
+            shutil.copy(sample, media / f"{copy}_{sample.name}")
+    out = tmp_path / "out"
+    db = out / "bulk_transcribe.db"
+    process = subprocess.Popen(
+        [*CLI, "run", str(media), "--out", str(out), "--format", "md,srt"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while _done_count(db) < 3 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    with sqlite3.connect(db) as connection:
+        done_before = dict(
+            connection.execute("SELECT source, finished_at FROM items WHERE status='done'")
+        )
+    assert 3 <= len(done_before) < 18, "the kill did not land mid-batch"
+
+    folder = session_folder(out)
+    result = run_cli("resume", folder.name, "--out", str(out))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("SELECT source, status, finished_at FROM items").fetchall()
+    assert all(status == "done" for _, status, _ in rows)
+    for source, _, finished_at in rows:
+        if source in done_before:
+            assert finished_at == done_before[source], f"{source} was transcribed again"
+    notes = sorted(p.name for p in folder.glob("*.md"))
+    assert len(notes) == 18 == len(set(notes))
+    assert not list(folder.glob("*.tmp")) and not list(folder.glob(".*.tmp"))
