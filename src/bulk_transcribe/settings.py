@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,18 @@ class Settings(BaseSettings):
     force: bool = False  # transcribe again even if an earlier session already did
     limit: int | None = Field(default=None, ge=1)  # videos per playlist or channel
     latest: int | None = Field(default=None, ge=1)  # episodes per podcast feed
+    date_after: date | None = None  # keep videos and episodes published on or after this day
+    date_before: date | None = None  # ... and on or before this day
+    youtube_pace_seconds: float = Field(default=2.0, ge=0)  # between requests to YouTube
+
+    @field_validator("date_after", "date_before", mode="before")
+    @classmethod
+    def _parse_day(cls, value: Any) -> Any:
+        # yt-dlp users write 20240131; pydantic would read a bare number as a Unix timestamp.
+        if isinstance(value, str | int) and re.fullmatch(r"\d{8}", str(value).strip()):
+            text = str(value).strip()
+            return f"{text[:4]}-{text[4:6]}-{text[6:]}"
+        return value or None
 
     @field_validator("formats", mode="before")
     @classmethod

@@ -7,8 +7,17 @@ from bulk_transcribe.models import SourceType
 from bulk_transcribe.sources.base import FetchContext, Source
 from bulk_transcribe.sources.http_media import HttpMediaSource
 from bulk_transcribe.sources.local_file import LocalFileSource
+from bulk_transcribe.sources.podcast import PodcastFeedSource
+from bulk_transcribe.sources.web_page import WebPageSource
+from bulk_transcribe.sources.youtube import YouTubeSource
 
-SOURCES: list[Source] = [LocalFileSource(), HttpMediaSource()]
+SOURCES: list[Source] = [
+    LocalFileSource(),
+    HttpMediaSource(),
+    YouTubeSource(),
+    WebPageSource(),
+    PodcastFeedSource(),
+]
 
 
 def source_for(source_type: SourceType) -> Source:

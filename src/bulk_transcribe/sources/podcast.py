@@ -1,0 +1,171 @@
+"""Podcast feeds (RSS and Atom) read with feedparser into episodes, newest first."""
+
+from __future__ import annotations
+
+import calendar
+import html
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import feedparser
+
+from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.models import Fetched, Item, ItemSpec, SourceType
+from bulk_transcribe.sources.base import FetchContext
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True)
+class Episode:
+    title: str | None
+    published: datetime | None
+    enclosure_url: str | None
+    duration: float | None
+    show_notes: str | None
+    episode_page: str | None
+    guid: str | None
+
+
+@dataclass(frozen=True)
+class Feed:
+    url: str
+    title: str | None
+    link: str | None
+    author: str | None
+    episodes: list[Episode]  # newest first; undated episodes keep feed order, after dated ones
+
+
+def parse_feed(data: bytes, url: str) -> Feed:
+    """A feed's episodes; PermanentError when `data` is not a feed at all."""
+    parsed = feedparser.parse(data)
+    if not parsed.get("version") and not parsed.entries:
+        problem = parsed.get("bozo_exception")
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT,
+            f"{url} is not an RSS or Atom feed"
+            + (f" ({type(problem).__name__}: {problem})" if problem else "")
+            + "; paste the podcast's feed URL (Apple Podcasts and web pages work too)",
+        )
+    channel = parsed.feed
+    episodes = [_episode(entry) for entry in parsed.entries]
+    dated = sorted(
+        (e for e in episodes if e.published), key=lambda e: e.published or 0, reverse=True
+    )
+    undated = [e for e in episodes if not e.published]
+    return Feed(
+        url=url,
+        title=channel.get("title"),
+        link=channel.get("link"),
+        author=channel.get("author") or channel.get("itunes_author"),
+        episodes=dated + undated,
+    )
+
+
+def select_episodes(
+    episodes: list[Episode],
+    latest: int | None,
+    after: date | None = None,
+    before: date | None = None,
+) -> list[Episode]:
+    """The newest `latest` episodes inside the date range (undated ones pass the range)."""
+    chosen = [
+        e
+        for e in episodes
+        if e.published is None
+        or (
+            (after is None or e.published.date() >= after)
+            and (before is None or e.published.date() <= before)
+        )
+    ]
+    return chosen[:latest] if latest else chosen
+
+
+def episode_spec(episode: Episode, feed: Feed, origin: str | None) -> ItemSpec:
+    """An episode as an item: its audio file, with the feed's facts as frontmatter metadata."""
+    if not episode.enclosure_url:
+        raise ValueError("episode has no enclosure")
+    metadata: dict[str, Any] = {
+        "podcast": feed.title,
+        "feed_url": feed.url,
+        "published": episode.published.isoformat() if episode.published else None,
+        "episode_url": episode.episode_page,
+        "description": episode.show_notes,
+        "episode_duration": episode.duration,
+        "guid": episode.guid,
+    }
+    return ItemSpec(
+        source=episode.enclosure_url,
+        source_type=SourceType.HTTP_MEDIA,
+        title=episode.title,
+        metadata={k: v for k, v in metadata.items() if v is not None},
+        origin=origin,
+    )
+
+
+class PodcastFeedSource:
+    """Feeds are expanded into episodes before a run; an unexpanded one says so."""
+
+    name = "podcast_feed"
+    source_types = frozenset({SourceType.PODCAST_FEED})
+
+    def fetch(self, item: Item, context: FetchContext) -> Fetched:
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT,
+            f"{item.source} is a podcast feed: it is expanded into its episodes when a run "
+            "starts; run `bulk-transcribe run <feed URL> --latest N`",
+        )
+
+
+def _episode(entry: Any) -> Episode:
+    return Episode(
+        title=(entry.get("title") or "").strip() or None,
+        published=_published(entry),
+        enclosure_url=_enclosure(entry),
+        duration=parse_duration(entry.get("itunes_duration")),
+        show_notes=_show_notes(entry),
+        episode_page=entry.get("link"),
+        guid=entry.get("id"),
+    )
+
+
+def _enclosure(entry: Any) -> str | None:
+    enclosures = [e for e in entry.get("enclosures", []) if e.get("href")]
+    media = [e for e in enclosures if str(e.get("type", "")).startswith(("audio/", "video/"))]
+    chosen = (media or enclosures or [None])[0]
+    return chosen["href"] if chosen else None
+
+
+def _published(entry: Any) -> datetime | None:
+    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    if not parsed:
+        return None
+    return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+
+
+def _show_notes(entry: Any) -> str | None:
+    content = entry.get("content") or []
+    markup = content[0].get("value") if content else entry.get("summary")
+    if not markup:
+        return None
+    text = " ".join(html.unescape(_TAGS.sub(" ", markup)).split())
+    return text or None
+
+
+def parse_duration(value: Any) -> float | None:
+    """itunes:duration as seconds: "3600", "1:02:03" or "62:03"."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        parts = [float(p) for p in text.split(":")]
+    except ValueError:
+        return None
+    if not parts or len(parts) > 3:
+        return None
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + part
+    return seconds
