@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from queue import Empty
 
 import jiwer
 
@@ -81,7 +82,13 @@ def measure(name: str, paths: list[str]) -> dict:
     queue = context.Queue()
     process = context.Process(target=_child, args=(name, paths, queue))
     process.start()
-    result = queue.get()
+    while True:
+        try:
+            result = queue.get(timeout=1.0)
+            break
+        except Empty:
+            if not process.is_alive():
+                raise SystemExit(f"{name} crashed (exit code {process.exitcode})") from None
     process.join()
     return result
 

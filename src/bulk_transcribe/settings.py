@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     upload_limit_mb: float | None = Field(default=None, gt=0)  # None: the provider preset's
     rpm: int | None = Field(default=None, ge=1)  # requests per minute; None: provider preset
 
+    # Parallel processing: limits, adapting and timeouts.
+    rate_window_seconds: float = Field(default=60.0, gt=0)  # benchmarks scale time down
+    quiet_seconds: float = Field(default=60.0, gt=0)  # trouble-free time before climbing back
+    memory_budget_mb: float = Field(default=2048.0, gt=0)
+    min_free_disk_mb: float = Field(default=500.0, ge=0)
+    item_timeout_seconds: float = Field(default=600.0, gt=0)  # plus the per-audio part below
+    item_timeout_per_audio_second: float = Field(default=10.0, ge=0)
+
     # YouTube and podcasts.
     captions: bool = True  # use captions when a video has them, before any speech-to-text
     caption_languages: tuple[str, ...] = ()  # preference list; empty: video language, then en

@@ -1,18 +1,20 @@
-"""The runner: works through a session's queued items, sequentially or on a thread pool."""
+"""The runner: works through a session's queue, sequentially or on a thread pool."""
 
 from __future__ import annotations
 
 import logging
 import random
-import resource
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
+
 from bulk_transcribe.engines import Engine, EngineJob, create_engine
-from bulk_transcribe.errors import Cancelled, ErrorKind, TranscribeError
+from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError, TranscribeError
 from bulk_transcribe.models import (
     Fetched,
     Item,
@@ -24,14 +26,13 @@ from bulk_transcribe.models import (
     TranscribeOptions,
     Transcript,
 )
-from bulk_transcribe.outputs import (
-    build_frontmatter,
-    output_stem,
-    write_item_outputs,
-    write_items_csv,
-    write_manifest,
-)
-from bulk_transcribe.settings import Settings
+from bulk_transcribe.outputs import build_frontmatter, output_stem, write_item_outputs
+from bulk_transcribe.runner.adaptive import ConcurrencyChange, ConcurrencyController
+from bulk_transcribe.runner.index import write_outputs_index
+from bulk_transcribe.runner.metrics import RunMetrics
+from bulk_transcribe.runner.ratelimit import RateLimitHook
+from bulk_transcribe.runner.resources import ResourceMonitor
+from bulk_transcribe.settings import MAX_CONCURRENCY, Settings
 from bulk_transcribe.sources import FetchContext, source_for
 from bulk_transcribe.store import Store
 
@@ -40,12 +41,25 @@ log = logging.getLogger(__name__)
 PROGRESS_STEP = 0.01  # store progress when it moved by 1 % ...
 PROGRESS_INTERVAL = 0.5  # ... or this many seconds passed, whichever comes first
 COMMAND_POLL_SECONDS = 0.25
+MONITOR_SECONDS = 1.0  # metrics, resources, adapting and timeouts
 RETRY_BASE_SECONDS = 1.0
 RETRY_MAX_SECONDS = 60.0
+# Threads of timed-out items that never return keep their pool slot; leave room for them.
+SPARE_WORKERS = MAX_CONCURRENCY
+
+
+@dataclass
+class _Lease:
+    """One item in flight. Once `lost`, the worker's late results are thrown away."""
+
+    item: Item
+    deadline: float
+    cancel: threading.Event = field(default_factory=threading.Event)
+    lost: bool = False
 
 
 class Runner:
-    """Runs one session to its end, a stop, or a cancel; safe to run again to resume."""
+    """Runs one session to its end, a stop, or a cancel; running it again resumes it."""
 
     def __init__(
         self,
@@ -62,8 +76,23 @@ class Runner:
         self._stop = threading.Event()
         self._cancel = threading.Event()
         self._finished = threading.Event()
+        self._leases: dict[int, _Lease] = {}
+        self._leases_lock = threading.Lock()
+        self._current = threading.local()  # the lease a worker thread is on
+        self.controller = ConcurrencyController(
+            settings.concurrency, quiet_seconds=settings.quiet_seconds
+        )
+        self.rate_limits = RateLimitHook(
+            window_seconds=settings.rate_window_seconds,
+            on_wait=self._on_rate_limit_wait,
+            on_violation=self._on_rate_limit_violation,
+        )
+        self.resources = ResourceMonitor(
+            settings.out_dir, settings.memory_budget_mb, settings.min_free_disk_mb
+        )
+        self.metrics = RunMetrics(store, session_id)
 
-    # --- commands (from this process; other processes use Store.send_command) -------------
+    # --- commands (from this process; other processes use the store) ---------------------
 
     def request_stop(self) -> None:
         """Finish the items already running, start nothing new."""
@@ -73,6 +102,9 @@ class Runner:
         """Abort running items now; they go back to the queue for a later resume."""
         self._stop.set()
         self._cancel.set()
+        with self._leases_lock:
+            for lease in self._leases.values():
+                lease.cancel.set()
 
     @property
     def stopping(self) -> bool:
@@ -82,113 +114,226 @@ class Runner:
 
     def run(self) -> SessionCounts:
         session_id = self.session.id
-        recovered = self.store.requeue_interrupted(session_id)
-        if recovered:
-            self.store.add_event(
-                session_id, "resume", f"{recovered} interrupted item(s) put back in the queue"
-            )
-        self.store.send_command(session_id, None)
-        self.store.set_session_status(session_id, SessionStatus.RUNNING)
-        watcher = threading.Thread(target=self._watch_commands, name="commands", daemon=True)
-        watcher.start()
-        started = time.monotonic()
+        self._prepare()
+        monitor = threading.Thread(target=self._monitor, name="monitor", daemon=True)
+        monitor.start()
         try:
-            queued = self.store.items(session_id, [ItemStatus.QUEUED])
+            queued = self._ordered(self.store.items(session_id, [ItemStatus.QUEUED]))
             if self.settings.concurrency <= 1:
                 self._run_sequential(queued)
             else:
                 self._run_parallel(queued)
         finally:
             self._finished.set()
-            watcher.join()
-            self._close(time.monotonic() - started)
+            monitor.join()
+            self._close()
         return self.store.counts(session_id)
 
+    def _prepare(self) -> None:
+        session_id = self.session.id
+        recovered = self.store.requeue_interrupted(session_id)
+        if recovered:
+            self.store.add_event(
+                session_id, "resume", f"{recovered} interrupted item(s) put back in the queue"
+            )
+        # Temporary files of atomic writes cut short by a crash: never an output.
+        for stale in self.session.folder.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+        self.store.send_command(session_id, None)
+        self.store.request_concurrency(session_id, None)
+        self.store.set_session_status(session_id, SessionStatus.RUNNING)
+
+    def _ordered(self, items: list[Item]) -> list[Item]:
+        """Longest first when running in parallel, so no long item starts last."""
+        if self.settings.concurrency <= 1:
+            return items
+        return sorted(items, key=lambda i: (i.duration is None, -(i.duration or 0), i.position))
+
     def _run_sequential(self, items: list[Item]) -> None:
+        """The plain path: one item at a time, in list order."""
         for item in items:
             if self._stop.is_set():
                 return
-            self._process(item)
+            lease = self._lease(item)
+            worker = threading.Thread(target=self._process, args=(lease,), daemon=True)
+            worker.start()
+            while worker.is_alive() and not lease.lost:
+                worker.join(COMMAND_POLL_SECONDS)
 
     def _run_parallel(self, items: list[Item]) -> None:
-        pending = list(reversed(items))  # pop() from the end keeps the queue order
-        in_flight: set[Future[None]] = set()
+        pending = list(reversed(items))  # pop() from the end keeps the order
+        in_flight: dict[Future[None], _Lease] = {}
         with ThreadPoolExecutor(
-            max_workers=self.settings.concurrency, thread_name_prefix="item"
+            max_workers=self.settings.concurrency + SPARE_WORKERS, thread_name_prefix="item"
         ) as pool:
             while pending or in_flight:
-                while pending and not self._stop.is_set() and len(in_flight) < self.concurrency:
-                    in_flight.add(pool.submit(self._process, pending.pop()))
-                if not in_flight:
-                    return
-                done, in_flight = wait(
-                    in_flight, timeout=COMMAND_POLL_SECONDS, return_when=FIRST_COMPLETED
-                )
+                active = [f for f, lease in in_flight.items() if not lease.lost]
+                while pending and not self._stop.is_set() and len(active) < self.controller.limit:
+                    lease = self._lease(pending.pop())
+                    future = pool.submit(self._process, lease)
+                    in_flight[future] = lease
+                    active.append(future)
+                if not active and (self._stop.is_set() or not pending):
+                    break
+                done, _ = wait(active, timeout=COMMAND_POLL_SECONDS, return_when=FIRST_COMPLETED)
                 for future in done:
+                    del in_flight[future]
                     future.result()  # _process handles its own errors; this surfaces bugs
+                for future in [f for f, lease in in_flight.items() if lease.lost]:
+                    del in_flight[future]  # its thread may linger; its slot is free again
+            pool.shutdown(wait=False, cancel_futures=True)
 
-    @property
-    def concurrency(self) -> int:
-        return self.settings.concurrency
+    def _lease(self, item: Item) -> _Lease:
+        timeout = (
+            self.settings.item_timeout_seconds
+            + self.settings.item_timeout_per_audio_second * (item.duration or 0)
+        )
+        lease = _Lease(item=item, deadline=time.monotonic() + timeout)
+        with self._leases_lock:
+            self._leases[item.id] = lease
+            if self._cancel.is_set():
+                lease.cancel.set()
+        return lease
 
-    def _watch_commands(self) -> None:
-        """Pick up Stop/Cancel sent through the store by another view (web app, CLI)."""
+    # --- the monitor thread ---------------------------------------------------------------
+
+    def _monitor(self) -> None:
+        """Commands from other views, the user's concurrency, resources, timeouts, metrics."""
+        last_tick = 0.0
         while not self._finished.wait(COMMAND_POLL_SECONDS):
-            command = self.store.read_command(self.session.id)
-            if command is SessionCommand.CANCEL:
-                self.request_cancel()
-            elif command is SessionCommand.STOP:
-                self.request_stop()
+            try:
+                self._poll_commands()
+                if time.monotonic() - last_tick >= MONITOR_SECONDS:
+                    last_tick = time.monotonic()
+                    self._tick()
+            except Exception:  # the monitor must outlive any one bad reading
+                log.exception("monitor tick failed")
+
+    def _poll_commands(self) -> None:
+        command = self.store.read_command(self.session.id)
+        if command is SessionCommand.CANCEL:
+            self.request_cancel()
+        elif command is SessionCommand.STOP:
+            self.request_stop()
+        requested = self.store.requested_concurrency(self.session.id)
+        if requested is not None:
+            self._record_change(self.controller.set_ceiling(requested))
+
+    def _tick(self) -> None:
+        reading = self.resources.read()
+        pressure = self.resources.pressure(reading)
+        if pressure and self.controller.limit > 1:
+            self._record_change(self.controller.on_pressure(pressure))
+        self._record_change(self.controller.tick())
+        self._expire_overdue()
+        self.metrics.publish(self.controller, self.rate_limits.stats(), reading)
+
+    def _expire_overdue(self) -> None:
+        now = time.monotonic()
+        with self._leases_lock:
+            overdue = [lease for lease in self._leases.values() if now > lease.deadline]
+        for lease in overdue:
+            self._give_up(lease)
+
+    def _give_up(self, lease: _Lease) -> None:
+        """An item ran past its time limit: fail it and free its slot, whatever its thread does."""
+        with self._leases_lock:
+            if lease.lost or self._leases.get(lease.item.id) is not lease:
+                return
+            lease.lost = True
+            lease.cancel.set()
+            del self._leases[lease.item.id]
+        self._fail(
+            lease.item,
+            ErrorKind.TIMEOUT,
+            "took longer than its time limit (which grows with the audio's length); "
+            "retry it with `resume --retry-failed`",
+        )
+
+    def _record_change(self, change: ConcurrencyChange | None) -> None:
+        if change is not None:
+            self.store.add_event(
+                self.session.id,
+                "concurrency",
+                f"concurrency {change.before} → {change.after}: {change.reason}",
+            )
+
+    def _on_rate_limit_violation(self, provider: str, response: httpx.Response) -> None:
+        retry_after = response.headers.get("retry-after")
+        reason = f"{provider} answered 429" + (
+            f" (Retry-After {retry_after} s)" if retry_after else ""
+        )
+        self.store.add_event(self.session.id, "rate_limit", reason)
+        self._record_change(self.controller.on_violation(reason))
+
+    def _on_rate_limit_wait(self, waiting: bool) -> None:
+        lease: _Lease | None = getattr(self._current, "lease", None)
+        if lease is not None and not lease.lost:
+            stage = Stage.WAITING_RATE_LIMIT if waiting else Stage.TRANSCRIBING
+            self.store.set_stage(lease.item.id, stage)
 
     def _check_cancelled(self) -> None:
-        if self._cancel.is_set():
+        lease: _Lease | None = getattr(self._current, "lease", None)
+        if self._cancel.is_set() or (lease is not None and lease.cancel.is_set()):
             raise Cancelled()
 
     def _engine_instance(self) -> Engine:
         with self._engine_lock:
             if self._engine is None:
-                self._engine = create_engine(self.settings)
+                self._engine = create_engine(self.settings, self.rate_limits)
+                provider = getattr(self._engine, "provider", None)
+                rpm = self.settings.rpm or getattr(provider, "rpm", None)
+                if provider is not None and rpm:
+                    self.rate_limits.set_limit(provider.name, rpm)
             return self._engine
 
     # --- one item -------------------------------------------------------------------------
 
-    def _process(self, item: Item) -> None:
+    def _process(self, lease: _Lease) -> None:
         """Run one item to done or failed (retrying transient errors); never raises."""
-        retries = self.settings.max_retries
-        for attempt in range(retries + 1):
-            if self._cancel.is_set():
-                return
-            try:
-                self._attempt(item)
-                return
-            except Cancelled:
-                self.store.requeue_item(item.id, ErrorKind.CANCELLED, "cancelled; resume to redo")
-                return
-            except TranscribeError as exc:
-                if exc.transient and attempt < retries:
-                    delay = self._retry_delay(attempt, exc.retry_after)
-                    self.store.requeue_item(item.id, exc.kind, exc.message)
-                    self.store.add_event(
-                        self.session.id,
-                        "retry",
-                        f"{item.display_title}: {exc.message} (retry in {delay:.0f} s)",
-                        item.id,
-                    )
-                    if self._cancel.wait(delay):
+        self._current.lease = lease
+        item = lease.item
+        try:
+            for attempt in range(self.settings.max_retries + 1):
+                if lease.cancel.is_set() or lease.lost:
+                    return
+                try:
+                    self._attempt(lease)
+                    return
+                except Cancelled:
+                    if not lease.lost:
+                        self.store.requeue_item(item.id, ErrorKind.CANCELLED, "cancelled")
+                    return
+                except TranscribeError as exc:
+                    if lease.lost:
                         return
-                    continue
-                self._fail(item, exc.kind, exc.message)
-                return
-            except Exception as exc:  # a bug or an unmapped library error: isolate the item
-                log.exception("unexpected error on %s", item.source)
-                self._fail(item, ErrorKind.INTERNAL, f"unexpected error: {exc!r}")
-                return
+                    if exc.transient and attempt < self.settings.max_retries:
+                        self._retry_later(item, exc, attempt, lease)
+                        continue
+                    self._fail(item, exc.kind, exc.message)
+                    return
+                except Exception as exc:  # a bug or an unmapped library error: isolate it
+                    log.exception("unexpected error on %s", item.source)
+                    if not lease.lost:
+                        self._fail(item, ErrorKind.INTERNAL, f"unexpected error: {exc!r}")
+                    return
+        finally:
+            with self._leases_lock:
+                if self._leases.get(item.id) is lease:
+                    del self._leases[item.id]
+            self._current.lease = None
 
-    @staticmethod
-    def _retry_delay(attempt: int, retry_after: float | None) -> float:
+    def _retry_later(self, item: Item, exc: TranscribeError, attempt: int, lease: _Lease):
         backoff = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2**attempt)
-        jittered = backoff * (0.5 + random.random() / 2)
-        return max(jittered, retry_after or 0.0)
+        delay = max(backoff * (0.5 + random.random() / 2), exc.retry_after or 0.0)  # jitter
+        self.store.requeue_item(item.id, exc.kind, exc.message)
+        self.store.add_event(
+            self.session.id,
+            "retry",
+            f"{item.display_title}: {exc.message} (retry in {delay:.1f} s)",
+            item.id,
+        )
+        lease.cancel.wait(delay)
 
     def _fail(self, item: Item, kind: str, message: str) -> None:
         self.store.finish_item(
@@ -198,8 +343,8 @@ class Runner:
             self.session.id, "item_failed", f"{item.display_title}: {message}", item.id
         )
 
-    def _attempt(self, item: Item) -> None:
-        store = self.store
+    def _attempt(self, lease: _Lease) -> None:
+        item, store = lease.item, self.store
         store.start_item(item.id)
         context = FetchContext(
             settings=self.settings,
@@ -208,10 +353,10 @@ class Runner:
             engine_accepts_urls=getattr(self._engine_instance(), "accepts_urls", False),
         )
         fetched = source_for(item.source_type).fetch(item, context)
+        self._check_cancelled()
         store.update_item_info(
             item.id, title=fetched.title, duration=fetched.duration, metadata=fetched.metadata
         )
-        self._check_cancelled()
         if fetched.transcript is not None:
             transcript = fetched.transcript
         else:
@@ -219,7 +364,7 @@ class Runner:
             transcript = self._transcribe(item, fetched)
         self._check_cancelled()
         store.set_stage(item.id, Stage.WRITING)
-        self._write(store.get_item(item.id), transcript)
+        self._write(store.get_item(item.id), transcript, lease)
 
     def _transcribe(self, item: Item, fetched: Fetched) -> Transcript:
         store = self.store
@@ -234,7 +379,9 @@ class Runner:
         if fetched.remote_url is not None:
             return engine.transcribe_url(fetched.remote_url, job)  # type: ignore[attr-defined]
         if fetched.media is None:
-            raise RuntimeError(f"source for {item.source_type} returned nothing to transcribe")
+            raise PermanentError(
+                ErrorKind.INTERNAL, f"{item.source_type} source returned nothing to transcribe"
+            )
         return engine.transcribe(fetched.media, job)
 
     def _progress_reporter(self, item_id: int):
@@ -249,7 +396,7 @@ class Runner:
 
         return report
 
-    def _write(self, item: Item, transcript: Transcript) -> None:
+    def _write(self, item: Item, transcript: Transcript, lease: _Lease) -> None:
         folder = self.session.folder
         frontmatter = build_frontmatter(
             item=item,
@@ -264,6 +411,8 @@ class Runner:
             frontmatter,
             transcript,
         )
+        if lease.lost:  # timed out meanwhile: the item is already reported as failed
+            return
         self.store.finish_item(
             item.id,
             ItemStatus.DONE,
@@ -274,9 +423,9 @@ class Runner:
 
     # --- closing --------------------------------------------------------------------------
 
-    def _close(self, elapsed: float) -> None:
+    def _close(self) -> None:
         session_id = self.session.id
-        self.store.requeue_interrupted(session_id)  # anything a crash of a worker left running
+        self.store.requeue_interrupted(session_id)  # anything a worker left running
         counts = self.store.counts(session_id)
         if self._cancel.is_set():
             status = SessionStatus.CANCELLED
@@ -286,33 +435,7 @@ class Runner:
             status = SessionStatus.COMPLETED
         self.store.set_session_status(session_id, status)
         self.store.send_command(session_id, None)
-        metrics = _session_metrics(counts, elapsed, self.store.metrics(session_id))
-        self.store.update_metrics(session_id, metrics)
+        self.metrics.publish(
+            self.controller, self.rate_limits.stats(), self.resources.read(), final=True
+        )
         write_outputs_index(self.store, session_id)
-
-
-def write_outputs_index(store: Store, session_id: str) -> None:
-    """Regenerate manifest.json and items.csv from the store."""
-    session = store.get_session(session_id)
-    items = store.items(session_id)
-    write_manifest(session, items, store.counts(session_id), store.metrics(session_id))
-    write_items_csv(session, items)
-
-
-def _session_metrics(counts: SessionCounts, elapsed: float, previous: dict) -> dict:
-    """Throughput of this run, and totals across every run of the session."""
-    minutes = max(elapsed, 1e-6) / 60
-    finished = counts.done + counts.failed
-    return {
-        "runs": previous.get("runs", 0) + 1,
-        "wall_seconds_last_run": round(elapsed, 2),
-        "wall_seconds_total": round(previous.get("wall_seconds_total", 0.0) + elapsed, 2),
-        "items_per_minute_last_run": round(
-            (finished - previous.get("finished_before", 0)) / minutes, 2
-        ),
-        "finished_before": finished,
-        "audio_minutes_done": round(counts.audio_seconds_done / 60, 2),
-        "success_rate": round(counts.done / finished, 4) if finished else None,
-        "failure_rate": round(counts.failed / finished, 4) if finished else None,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.media import probe_duration
-from bulk_transcribe.models import ItemSpec, Session, SourceType
+from bulk_transcribe.models import ItemSpec, ItemStatus, Session, SourceType
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
@@ -21,13 +21,36 @@ def create_session(
     specs: Sequence[ItemSpec],
     notes: Sequence[tuple[str, str]] = (),
 ) -> Session:
-    """Store a new session with its items; `notes` are (kind, message) events to keep with it."""
+    """Store a new session with its items; `notes` are (kind, message) events to keep with it.
+
+    Like yt-dlp's download archive, a source an earlier session already transcribed is added
+    as skipped, linked to those transcripts, unless `settings.force` asks to redo it.
+    """
     session = store.create_session(settings.out_dir, settings.public_dict())
     store.add_items(session.id, specs, durations=_local_durations(specs))
     for kind, message in notes:
         store.add_event(session.id, kind, message)
+    if not settings.force:
+        skip_archived(store, session.id)
     session.folder.mkdir(parents=True, exist_ok=True)
     return session
+
+
+def skip_archived(store: Store, session_id: str) -> int:
+    """Mark queued items already done in another session as skipped; returns how many."""
+    queued = store.items(session_id, [ItemStatus.QUEUED])
+    archived = store.done_elsewhere(session_id, [item.source for item in queued])
+    for item in queued:
+        if item.source in archived:
+            store.skip_as_archived(item.id, archived[item.source])
+    if archived:
+        store.add_event(
+            session_id,
+            "archive",
+            f"{len(archived)} item(s) already transcribed in earlier sessions were skipped "
+            "(use --force to transcribe them again)",
+        )
+    return len(archived)
 
 
 def _local_durations(specs: Sequence[ItemSpec]) -> dict[str, float]:

@@ -1,0 +1,13 @@
+"""manifest.json and items.csv, regenerated from the store."""
+
+from __future__ import annotations
+
+from bulk_transcribe.outputs import write_items_csv, write_manifest
+from bulk_transcribe.store import Store
+
+
+def write_outputs_index(store: Store, session_id: str) -> None:
+    session = store.get_session(session_id)
+    items = store.items(session_id)
+    write_manifest(session, items, store.counts(session_id), store.metrics(session_id))
+    write_items_csv(session, items)
