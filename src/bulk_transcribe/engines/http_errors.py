@@ -1,0 +1,172 @@
+"""Provider HTTP failures as typed errors with messages a user can act on, secrets scrubbed."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+import time
+from collections.abc import Iterable, Mapping
+
+import httpx
+
+from bulk_transcribe.errors import ErrorKind, PermanentError, TranscribeError, TransientError
+
+MAX_DETAIL_CHARS = 300
+# Bearer tokens and key-shaped strings a provider might echo back in an error body.
+_TOKEN_PATTERNS = (
+    re.compile(r"(?i)(bearer\s+)\S+"),
+    re.compile(r"\b(sk|gsk|pk|key)-[A-Za-z0-9_\-]{6,}"),
+)
+REDACTED = "[redacted]"
+
+
+def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """`text` with every secret and anything that looks like an API key replaced."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    text = _TOKEN_PATTERNS[0].sub(lambda m: m.group(1) + REDACTED, text)
+    return _TOKEN_PATTERNS[1].sub(REDACTED, text)
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from `retry-after-ms` (OpenAI) or `Retry-After` (seconds or a date)."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value.strip() else None
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+def error_detail(body: bytes | str | None) -> tuple[str, str | None]:
+    """(human message, machine code) from a JSON error body of any common shape."""
+    if not body:
+        return "", None
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text.strip()[:MAX_DETAIL_CHARS], None
+    error = data.get("error", data) if isinstance(data, dict) else data
+    if isinstance(error, dict):
+        message = error.get("message") or error.get("detail") or data.get("message") or ""
+        code = error.get("code") or error.get("type")
+        if isinstance(message, dict | list):
+            message = json.dumps(message)
+        return str(message)[:MAX_DETAIL_CHARS], str(code) if code else None
+    return str(error)[:MAX_DETAIL_CHARS], None
+
+
+def error_for_status(
+    provider: str,
+    status: int,
+    *,
+    body: bytes | str | None = None,
+    headers: Mapping[str, str] | None = None,
+    secrets: Iterable[str | None] = (),
+    context: str = "",
+) -> TranscribeError:
+    """The typed error for an HTTP error status from `provider`; never contains a secret."""
+    detail, code = error_detail(body)
+    detail = scrub(detail, secrets)
+    said = f" ({detail})" if detail else ""
+    where = f"{provider}{f' {context}' if context else ''}"
+    retry_after = parse_retry_after(headers or {})
+    if status == 401:
+        return PermanentError(
+            ErrorKind.AUTH,
+            f"{where} rejected the API key (HTTP 401){said}: check the key for {provider} "
+            "in the environment or .env",
+        )
+    if status == 402 or (status == 429 and code == "insufficient_quota"):
+        return PermanentError(
+            ErrorKind.QUOTA,
+            f"{where}: out of credit (HTTP {status}){said}: top up the account, then resume",
+        )
+    if status == 403:
+        return PermanentError(
+            ErrorKind.AUTH,
+            f"{where} refused access (HTTP 403){said}: the key may lack access to this model",
+        )
+    if status == 404:
+        return PermanentError(
+            ErrorKind.NOT_FOUND,
+            f"{where} answered HTTP 404{said}: check the API base URL and the model name",
+        )
+    if status == 413:
+        return PermanentError(
+            ErrorKind.UNSUPPORTED,
+            f"{where}: upload too large (HTTP 413){said}: lower the upload limit setting",
+        )
+    if status in (400, 415, 422):
+        return PermanentError(
+            ErrorKind.UNSUPPORTED,
+            f"{where} could not use this input (HTTP {status}){said}",
+        )
+    if status == 429:
+        wait = f"; retry in {retry_after:.0f} s" if retry_after is not None else ""
+        return TransientError(
+            ErrorKind.RATE_LIMITED,
+            f"{where}: rate limited (HTTP 429){said}{wait}; lower --rpm or --concurrency "
+            "if this keeps happening",
+            retry_after=retry_after,
+        )
+    if status in (408, 504):
+        return TransientError(
+            ErrorKind.TIMEOUT, f"{where} timed out (HTTP {status}){said}", retry_after=retry_after
+        )
+    if status >= 500:
+        return TransientError(
+            ErrorKind.PROVIDER,
+            f"{where} had a server error (HTTP {status}){said}; will retry",
+            retry_after=retry_after,
+        )
+    return PermanentError(ErrorKind.HTTP, f"{where} answered HTTP {status}{said}")
+
+
+def error_for_response(
+    provider: str,
+    response: httpx.Response,
+    secrets: Iterable[str | None] = (),
+    context: str = "",
+) -> TranscribeError:
+    return error_for_status(
+        provider,
+        response.status_code,
+        body=response.content,
+        headers=response.headers,
+        secrets=secrets,
+        context=context,
+    )
+
+
+def error_for_transport(
+    provider: str, exc: Exception, secrets: Iterable[str | None] = (), context: str = ""
+) -> TranscribeError:
+    """Timeouts and network failures; the message names the failure, never the URL or headers."""
+    where = f"{provider}{f' {context}' if context else ''}"
+    if isinstance(exc, httpx.TimeoutException) or "timeout" in type(exc).__name__.lower():
+        return TransientError(ErrorKind.TIMEOUT, f"{where} timed out; will retry")
+    reason = scrub(f"{type(exc).__name__}: {exc}"[:MAX_DETAIL_CHARS], secrets)
+    return TransientError(
+        ErrorKind.NETWORK,
+        f"could not reach {where} ({reason}); check the network and the API base URL",
+    )
+
+
+def malformed_response(provider: str, what: str, request_id: str | None = None) -> TransientError:
+    """A 2xx whose body is not what the protocol promises: usually a proxy or a provider hiccup."""
+    ref = f" for request {request_id}" if request_id else ""
+    return TransientError(
+        ErrorKind.PROVIDER, f"{provider} sent a malformed response{ref} ({what}); will retry"
+    )

@@ -1,0 +1,221 @@
+"""Speech-to-text through any OpenAI-compatible `/audio/transcriptions` API (OpenAI, Groq,
+speaches, faster-whisper-server, LocalAI), with the official `openai` SDK."""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import threading
+from pathlib import Path
+
+import httpx
+import openai
+
+from bulk_transcribe.engines.base import EngineJob
+from bulk_transcribe.engines.chunking import AudioChunk, fit_for_upload, stitch
+from bulk_transcribe.engines.http_errors import (
+    error_for_status,
+    error_for_transport,
+    malformed_response,
+)
+from bulk_transcribe.engines.presets import ProviderConfig, require_key, resolve_provider
+from bulk_transcribe.engines.retries import RetryPolicy, call_with_retries
+from bulk_transcribe.engines.segments import (
+    ParsedTranscript,
+    from_json_payload,
+    parse_transcript_text,
+)
+from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.media import probe_duration
+from bulk_transcribe.models import MediaFile, Transcript
+from bulk_transcribe.net import RequestHook, provider_client
+from bulk_transcribe.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# https://platform.openai.com/docs/api-reference/audio/createTranscription
+ACCEPTED_SUFFIXES = frozenset(
+    {".flac", ".mp3", ".mp4", ".mpeg", ".mpga", ".m4a", ".ogg", ".wav", ".webm"}
+)
+# Best first: verbose_json has timed segments; json and text only the words.
+RESPONSE_FORMATS = ("verbose_json", "json", "text")
+# The server answers only once the whole upload is transcribed: allow it minutes, not seconds.
+MIN_READ_TIMEOUT = 600.0
+# verbose_json names the language ("english"); the rest of the pipeline uses ISO codes.
+LANGUAGE_CODES = {
+    "english": "en", "spanish": "es", "french": "fr", "german": "de", "italian": "it",
+    "portuguese": "pt", "dutch": "nl", "russian": "ru", "polish": "pl", "ukrainian": "uk",
+    "turkish": "tr", "arabic": "ar", "hindi": "hi", "japanese": "ja", "korean": "ko",
+    "chinese": "zh", "swedish": "sv", "czech": "cs", "greek": "el", "hebrew": "he",
+}  # fmt: skip
+
+
+def language_code(value: str | None) -> str | None:
+    if not value:
+        return None
+    lowered = value.strip().lower()
+    return LANGUAGE_CODES.get(lowered, lowered)
+
+
+class OpenAICompatibleEngine:
+    name = "openai"
+    accepts_urls = False
+
+    def __init__(
+        self,
+        provider: ProviderConfig,
+        request_hook: RequestHook | None = None,
+        *,
+        timeout: httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
+    ):
+        self.provider = provider
+        self.model = provider.model
+        self._key = require_key(provider)
+        self._retry = retry or RetryPolicy()
+        http_client = provider_client(
+            provider.name,
+            request_hook,
+            timeout=timeout or httpx.Timeout(MIN_READ_TIMEOUT, connect=10.0),
+        )
+        # max_retries=0: tenacity retries instead, so Retry-After and our error kinds rule.
+        self._client = openai.OpenAI(
+            api_key=self._key,
+            base_url=provider.api_base,
+            http_client=http_client,
+            max_retries=0,
+        )
+        self._formats_lock = threading.Lock()
+        self._formats: tuple[str, ...] = RESPONSE_FORMATS
+        self._format_confirmed = False
+
+    def close(self) -> None:
+        self._client.close()
+
+    def transcribe(self, media: MediaFile, job: EngineJob) -> Transcript:
+        language = job.options.language
+        with tempfile.TemporaryDirectory(prefix="bulk-transcribe-upload-") as folder:
+            chunks = fit_for_upload(
+                media.path,
+                self.provider.max_upload_bytes,
+                Path(folder),
+                accepted_suffixes=ACCEPTED_SUFFIXES,
+                duration=media.duration,
+                tick=lambda: job.on_progress(0.0),
+            )
+            parts: list[tuple[AudioChunk, ParsedTranscript]] = []
+            for index, chunk in enumerate(chunks):
+                parsed = call_with_retries(
+                    self._retry, lambda chunk=chunk: self._transcribe_file(chunk, language)
+                )
+                parts.append((chunk, parsed))
+                job.on_progress((index + 1) / len(chunks))
+        detected = next((p.language for _, p in parts if p.language), None)
+        duration = media.duration or sum((c.duration or p.duration or 0.0) for c, p in parts)
+        return Transcript(
+            segments=stitch([(chunk, parsed.segments) for chunk, parsed in parts]),
+            language=language or language_code(detected),
+            duration=duration or None,
+            engine=self.name,
+            model=self.model,
+            method="openai_api",
+            timing_estimated=any(parsed.timing_estimated for _, parsed in parts),
+        )
+
+    # --- one upload -----------------------------------------------------------------------
+
+    def _transcribe_file(self, chunk: AudioChunk, language: str | None) -> ParsedTranscript:
+        """Ask for the best response format the server supports, learning which that is."""
+        formats = self._formats
+        first_error: PermanentError | None = None
+        for index, response_format in enumerate(formats):
+            try:
+                body = self._post(chunk.path, response_format, language)
+            except PermanentError as exc:
+                fallback_possible = index + 1 < len(formats) and not self._format_confirmed
+                if exc.kind is not ErrorKind.UNSUPPORTED or not fallback_possible:
+                    raise first_error or exc from None
+                first_error = first_error or exc
+                log.info("%s refused response_format=%s; trying the next", self.provider.name,
+                         response_format)  # fmt: skip
+                continue
+            self._remember_format(formats[index:])
+            duration = chunk.duration or _probe(chunk.path)
+            return _parse(body, response_format, duration, self.provider.name)
+        raise first_error or RuntimeError("no response format to try")
+
+    def _remember_format(self, working: tuple[str, ...]) -> None:
+        with self._formats_lock:
+            if not self._format_confirmed:
+                if working[0] != RESPONSE_FORMATS[0]:
+                    log.warning(
+                        "%s does not return timed segments (using %s): subtitle times will be "
+                        "estimated from sentence lengths",
+                        self.provider.name,
+                        working[0],
+                    )
+                self._formats = working[:1]
+                self._format_confirmed = True
+
+    def _post(self, path: Path, response_format: str, language: str | None) -> str:
+        options: dict[str, object] = {"model": self.model, "response_format": response_format}
+        if language:
+            options["language"] = language
+        if response_format == "verbose_json":
+            options["timestamp_granularities"] = ["segment"]
+        try:
+            with path.open("rb") as upload:
+                raw = self._client.audio.transcriptions.with_raw_response.create(
+                    file=(path.name, upload), **options
+                )
+                return raw.http_response.text
+        # `from None` on purpose: SDK exceptions carry the provider's body and the request,
+        # which a traceback would print; our typed error keeps what the user needs, scrubbed.
+        except openai.APIStatusError as exc:
+            raise error_for_status(
+                self.provider.name,
+                exc.status_code,
+                body=exc.response.content,
+                headers=exc.response.headers,
+                secrets=[self._key],
+            ) from None
+        except openai.APIConnectionError as exc:  # APITimeoutError is a subclass
+            cause = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
+            if isinstance(exc, openai.APITimeoutError):
+                cause = httpx.ReadTimeout("timed out")
+            raise error_for_transport(self.provider.name, cause, [self._key]) from None
+
+
+def _parse(
+    body: str, response_format: str, duration: float | None, provider: str
+) -> ParsedTranscript:
+    if response_format == "text":
+        return parse_transcript_text(body, duration)
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise malformed_response(provider, "not JSON") from None
+    parsed = from_json_payload(data, duration) if isinstance(data, dict) else None
+    if parsed is None:
+        raise malformed_response(provider, "no text or segments in the JSON")
+    return parsed
+
+
+def _probe(path: Path) -> float | None:
+    try:
+        return probe_duration(path)
+    except PermanentError:
+        return None
+
+
+def create(settings: Settings, request_hook: RequestHook | None = None) -> OpenAICompatibleEngine:
+    provider = resolve_provider(settings)
+    if provider.engine != "openai":
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT,
+            f"provider {provider.name!r} needs --engine {provider.engine}, not --engine openai",
+        )
+    read_timeout = max(settings.http_timeout, MIN_READ_TIMEOUT)
+    timeout = httpx.Timeout(read_timeout, connect=min(10.0, settings.http_timeout))
+    return OpenAICompatibleEngine(provider, request_hook, timeout=timeout)

@@ -1,0 +1,72 @@
+"""Request-level retries for cloud engines: transient errors only, Retry-After honoured."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from bulk_transcribe.errors import Cancelled, TranscribeError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4  # per request; the runner retries the whole item on top of this
+    base_seconds: float = 1.0
+    max_seconds: float = 30.0
+    # A Retry-After longer than this is not slept through here: the error goes to the runner,
+    # which requeues the item and honours the wait without holding a worker.
+    max_retry_after: float = 120.0
+
+
+def _is_retryable(policy: RetryPolicy) -> Callable[[BaseException], bool]:
+    def check(exc: BaseException) -> bool:
+        if isinstance(exc, Cancelled) or not isinstance(exc, TranscribeError):
+            return False
+        if not exc.transient:
+            return False
+        return exc.retry_after is None or exc.retry_after <= policy.max_retry_after
+
+    return check
+
+
+def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
+    backoff = wait_random_exponential(multiplier=policy.base_seconds, max=policy.max_seconds)
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None) or 0.0
+        return max(backoff(state), retry_after)
+
+    return wait
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0.0
+    log.info("retrying in %.1f s after: %s", wait, exc)
+
+
+def call_with_retries(policy: RetryPolicy, action: Callable[[], T]) -> T:
+    """Run `action`, retrying transient TranscribeErrors with jittered backoff."""
+    retrying = Retrying(
+        stop=stop_after_attempt(max(1, policy.attempts)),
+        wait=_wait(policy),
+        retry=retry_if_exception(_is_retryable(policy)),
+        before_sleep=_log_retry,
+        reraise=True,
+    )
+    return retrying(action)
