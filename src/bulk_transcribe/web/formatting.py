@@ -1,0 +1,45 @@
+"""Numbers and times as the panels show them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def clock(seconds: float | None) -> str:
+    """1:02:03, 4:05 or 0:07; an empty string when unknown."""
+    if seconds is None:
+        return ""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def eta(seconds: float | None) -> str:
+    """A rough, human ETA: "about 3 min", "under a minute", "—" when unknown."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return "under a minute"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"about {minutes} min"
+    return f"about {minutes / 60:.1f} h"
+
+
+def parse_time(stamp: str | None) -> datetime | None:
+    """The store's ISO timestamps ("…Z") as aware datetimes."""
+    if not stamp:
+        return None
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def seconds_since(stamp: str | None, now: datetime | None = None) -> float | None:
+    start = parse_time(stamp)
+    if start is None:
+        return None
+    return max(0.0, ((now or datetime.now(UTC)) - start).total_seconds())
+
+
+def rate(value: float | None, unit: str) -> str:
+    return "—" if value is None else f"{value:.1f} {unit}"

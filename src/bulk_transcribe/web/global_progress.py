@@ -1,0 +1,187 @@
+"""The Global progress panel: overall bar, counts, throughput, ETA, rate limit, concurrency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import streamlit as st
+
+from bulk_transcribe.models import Item, ItemStatus, Session, SessionCounts
+from bulk_transcribe.store import Event
+from bulk_transcribe.web.formatting import eta, parse_time, rate
+
+
+@dataclass(frozen=True)
+class Concurrency:
+    configured: int  # what the session was started with
+    current: int  # what the runner reports it runs with now
+    requested: int | None  # what a view asked for since
+    sequential_fallback: bool
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class ProgressSummary:
+    fraction: float  # 0..1, running items counted by their progress
+    total: int
+    done: int
+    failed: int
+    skipped: int
+    running: int
+    remaining: int
+    items_per_minute: float | None
+    audio_minutes_per_minute: float | None
+    eta_seconds: float | None
+    rpm_limit: int | None
+    requests_last_60s: int | None
+    utilisation: float | None
+    count_429: int
+    waiting_for_limiter: int
+    concurrency: Concurrency
+
+
+def summarise(
+    session: Session,
+    counts: SessionCounts,
+    items: list[Item],
+    metrics: dict[str, Any],
+    requested_concurrency: int | None,
+    events: list[Event],
+    now: datetime | None = None,
+) -> ProgressSummary:
+    """Everything the panel shows, from the store; runner metrics win over estimates here."""
+    in_flight = sum(i.progress for i in items if i.status is ItemStatus.RUNNING)
+    fraction = (counts.finished + in_flight) / counts.total if counts.total else 0.0
+    items_per_minute, audio_per_minute = _throughput(items, now or datetime.now(UTC))
+    items_per_minute = metrics.get("items_per_minute", items_per_minute)
+    audio_per_minute = metrics.get("audio_minutes_per_minute", audio_per_minute)
+    remaining = counts.queued + counts.running
+    eta_seconds = metrics.get("eta_seconds")
+    if eta_seconds is None and items_per_minute:
+        eta_seconds = (remaining - in_flight) / items_per_minute * 60
+    rpm_limit = metrics.get("rpm_limit", session.settings.get("rpm"))
+    used = metrics.get("requests_last_60s")
+    utilisation = metrics.get("rate_limit_utilisation")
+    if utilisation is None and used is not None and rpm_limit:
+        utilisation = used / rpm_limit
+    return ProgressSummary(
+        fraction=min(max(fraction, 0.0), 1.0),
+        total=counts.total,
+        done=counts.done,
+        failed=counts.failed,
+        skipped=counts.skipped,
+        running=counts.running,
+        remaining=remaining,
+        items_per_minute=items_per_minute,
+        audio_minutes_per_minute=audio_per_minute,
+        eta_seconds=eta_seconds if remaining else 0.0,
+        rpm_limit=rpm_limit,
+        requests_last_60s=used,
+        utilisation=utilisation,
+        count_429=int(metrics.get("count_429") or 0),
+        waiting_for_limiter=int(metrics.get("waiting_for_limiter") or 0),
+        concurrency=concurrency_state(session, metrics, requested_concurrency, events),
+    )
+
+
+def concurrency_state(
+    session: Session,
+    metrics: dict[str, Any],
+    requested: int | None,
+    events: list[Event],
+) -> Concurrency:
+    """How many items run at once, and whether (and why) the session fell back to sequential."""
+    configured = int(session.settings.get("concurrency") or 1)
+    current = int(metrics.get("current_concurrency") or requested or configured)
+    last_change = next((e for e in reversed(events) if e.kind == "concurrency"), None)
+    fell_back = bool(metrics.get("fallback_sequential")) or (
+        configured > 1 and (current == 1 or requested == 1)
+    )
+    reason = metrics.get("fallback_reason") or (last_change.message if last_change else None)
+    if fell_back and not reason:
+        reason = "parallel processing was turned off for this session"
+    return Concurrency(
+        configured=configured,
+        current=current,
+        requested=requested,
+        sequential_fallback=fell_back,
+        reason=reason if fell_back else None,
+    )
+
+
+def _throughput(items: list[Item], now: datetime) -> tuple[float | None, float | None]:
+    """Items and audio minutes per wall-clock minute since the first item started."""
+    starts = [parse_time(i.started_at) for i in items if i.started_at]
+    finished = [i for i in items if i.status in (ItemStatus.DONE, ItemStatus.FAILED)]
+    if not starts or not finished:
+        return None, None
+    ends = [parse_time(i.finished_at) for i in finished if i.finished_at]
+    running = any(i.status is ItemStatus.RUNNING for i in items)
+    end = now if running or not ends else max(e for e in ends if e)
+    minutes = max((end - min(s for s in starts if s)).total_seconds(), 1.0) / 60
+    audio = sum(i.duration or 0.0 for i in finished if i.status is ItemStatus.DONE) / 60
+    return len(finished) / minutes, audio / minutes
+
+
+def render_global_progress(summary: ProgressSummary) -> None:
+    percent = round(summary.fraction * 100)
+    st.progress(
+        summary.fraction,
+        text=f"**{percent} %** · {summary.done + summary.failed + summary.skipped} of "
+        f"{summary.total} finished",
+    )
+    cols = st.columns(8)
+    cols[0].metric("Done", summary.done)
+    cols[1].metric("Failed", summary.failed)
+    cols[2].metric("Skipped", summary.skipped)
+    cols[3].metric("Remaining", summary.remaining)
+    cols[4].metric("Items / min", rate(summary.items_per_minute, "").strip())
+    cols[5].metric("Audio min / min", rate(summary.audio_minutes_per_minute, "").strip())
+    cols[6].metric("ETA", eta(summary.eta_seconds) if summary.remaining else "finished")
+    cols[7].metric(
+        "Concurrency",
+        summary.concurrency.current,
+        help=f"Started with {summary.concurrency.configured}"
+        + (
+            f"; {summary.concurrency.requested} requested since"
+            if summary.concurrency.requested
+            else ""
+        ),
+    )
+    _render_rate_limit(summary)
+    _render_concurrency(summary.concurrency, summary.running)
+
+
+def _render_rate_limit(summary: ProgressSummary) -> None:
+    if summary.rpm_limit is None:
+        st.caption("Rate limit: none for this engine.")
+        return
+    used = summary.requests_last_60s
+    utilisation = summary.utilisation or 0.0
+    st.progress(
+        min(utilisation, 1.0),
+        text=f"Rate limit: {used if used is not None else '—'} of {summary.rpm_limit} requests "
+        f"in the last minute ({utilisation:.0%})"
+        + (f" · {summary.count_429} × HTTP 429" if summary.count_429 else "")
+        + (
+            f" · {summary.waiting_for_limiter} waiting for the limiter"
+            if summary.waiting_for_limiter
+            else ""
+        ),
+    )
+
+
+def _render_concurrency(concurrency: Concurrency, running: int) -> None:
+    if concurrency.sequential_fallback:
+        st.warning(
+            f"**Fell back to sequential processing** (one item at a time): {concurrency.reason}",
+            icon=":material/low_priority:",
+        )
+    elif concurrency.current > 1:
+        st.caption(
+            f"Parallel processing: up to {concurrency.current} items at once, {running} running."
+        )
+    else:
+        st.caption(f"Sequential processing: one item at a time, {running} running.")

@@ -1,0 +1,232 @@
+"""The Input panel: pasted links and uploaded lists or sheets, checked before anything runs."""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pandas as pd
+import streamlit as st
+
+from bulk_transcribe.errors import TranscribeError
+from bulk_transcribe.ingest import IngestResult, load_inputs
+from bulk_transcribe.ingest.tables import read_table
+from bulk_transcribe.ingest.youtube import video_id_from
+from bulk_transcribe.models import ItemSpec, SourceType
+
+UPLOAD_TYPES = ["txt", "csv", "tsv", "xlsx"]
+SHEET_SUFFIXES = (".csv", ".tsv", ".xlsx")
+PASTED_NAME = "pasted.txt"
+AUTOMATIC = "(automatic)"
+PREVIEW_ROWS = 8
+_PASTED_KEY = "input_pasted"
+_TYPE_LABELS = {
+    SourceType.YOUTUBE: "YouTube",
+    SourceType.HTTP_MEDIA: "media links",
+    SourceType.LOCAL_FILE: "local files",
+    SourceType.PODCAST_FEED: "podcast feeds",
+    SourceType.WEB_PAGE: "web pages",
+}
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    data: bytes
+
+    @property
+    def is_sheet(self) -> bool:
+        return Path(self.name).suffix.lower() in SHEET_SUFFIXES
+
+
+@dataclass(frozen=True)
+class SheetPreview:
+    table_name: str
+    headers: list[str]
+    rows: list[list[str]]
+    row_count: int
+    worksheets: list[str]
+
+
+def preview_sheet(upload: Upload, worksheet: str | None = None) -> SheetPreview:
+    """Headers and first rows of an uploaded sheet; PermanentError when it cannot be read."""
+    with tempfile.TemporaryDirectory(prefix="bulk-transcribe-upload-") as folder:
+        path = _write_upload(Path(folder), upload)
+        worksheets = _worksheet_names(path)
+        table = read_table(path, worksheet)
+    return SheetPreview(
+        table_name=table.name,
+        headers=table.headers,
+        rows=[cells for _, cells in table.rows[:PREVIEW_ROWS]],
+        row_count=len(table.rows),
+        worksheets=worksheets,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def ingest(
+    pasted: str,
+    upload: Upload | None,
+    column_map: tuple[tuple[str, str], ...] = (),
+    worksheet: str | None = None,
+) -> IngestResult:
+    """Read pasted text and an upload the way the CLI reads files; PermanentError if unusable."""
+    with tempfile.TemporaryDirectory(prefix="bulk-transcribe-input-") as folder:
+        inputs: list[str] = []
+        if pasted.strip():
+            pasted_path = Path(folder) / PASTED_NAME
+            pasted_path.write_text(pasted, encoding="utf-8")
+            inputs.append(str(pasted_path))
+        if upload is not None:
+            inputs.append(str(_write_upload(Path(folder), upload)))
+        if not inputs:
+            return IngestResult()
+        return load_inputs(inputs, sheet=worksheet, column_map=dict(column_map))
+
+
+def collections(specs: list[ItemSpec]) -> list[ItemSpec]:
+    """Playlists, channels and feeds: each becomes many items when the session runs."""
+    found = []
+    for spec in specs:
+        if spec.source_type is SourceType.PODCAST_FEED or (
+            spec.source_type is SourceType.YOUTUBE and video_id_from(urlsplit(spec.source)) is None
+        ):
+            found.append(spec)
+    return found
+
+
+def type_breakdown(specs: list[ItemSpec]) -> str:
+    counts = Counter(spec.source_type for spec in specs)
+    return ", ".join(
+        f"{n} {_TYPE_LABELS.get(kind, kind.value)}" for kind, n in counts.most_common()
+    )
+
+
+def render_input_panel() -> IngestResult | None:
+    """Draw the panel; the ingested items, or None when the input has an error."""
+    st.session_state.setdefault(_PASTED_KEY, "")
+    paste_col, upload_col = st.columns(2, gap="large")
+    pasted = paste_col.text_area(
+        "Paste links",
+        value=st.session_state[_PASTED_KEY],
+        height=220,
+        placeholder="One per line: YouTube or podcast links, direct media URLs, file paths.\n"
+        "https://www.youtube.com/watch?v=…\nhttps://example.com/episode.mp3",
+    )
+    st.session_state[_PASTED_KEY] = pasted
+    with upload_col:
+        uploaded = st.file_uploader(
+            "…or upload a list or a sheet",
+            type=UPLOAD_TYPES,
+            help=".txt: one link per line. .csv/.tsv/.xlsx: a column of links, optionally "
+            "title and description columns.",
+        )
+        upload = Upload(uploaded.name, uploaded.getvalue()) if uploaded else None
+        mapping: tuple[tuple[str, str], ...] = ()
+        worksheet = None
+        if upload is not None and upload.is_sheet:
+            try:
+                mapping, worksheet = _render_column_mapping(upload)
+            except TranscribeError as exc:
+                st.error(
+                    f"**{upload.name}** cannot be used: {exc.message}", icon=":material/block:"
+                )
+                return None
+    try:
+        result = ingest(pasted, upload, mapping, worksheet)
+    except TranscribeError as exc:
+        st.error(f"**This input cannot be used:** {exc.message}", icon=":material/block:")
+        return None
+    _render_summary(result)
+    return result
+
+
+def _render_column_mapping(upload: Upload) -> tuple[tuple[tuple[str, str], ...], str | None]:
+    preview = preview_sheet(upload)
+    worksheet = None
+    if len(preview.worksheets) > 1:
+        worksheet = st.selectbox("Worksheet", preview.worksheets, key="input_worksheet")
+        preview = preview_sheet(upload, worksheet)
+    options = [AUTOMATIC, *[h for h in preview.headers if h]]
+    link_col, title_col, desc_col = st.columns(3)
+    chosen = {
+        "url": link_col.selectbox("Link column", options, key="map_url"),
+        "title": title_col.selectbox("Title column", options, key="map_title"),
+        "description": desc_col.selectbox("Description column", options, key="map_description"),
+    }
+    st.caption(f"{preview.table_name}: {preview.row_count} row(s). First rows:")
+    st.dataframe(
+        pd.DataFrame(preview.rows, columns=_unique_headers(preview.headers)),
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * len(preview.rows), 320),
+    )
+    mapping = tuple((role, header) for role, header in chosen.items() if header != AUTOMATIC)
+    return mapping, worksheet
+
+
+def _render_summary(result: IngestResult) -> None:
+    if not (result.items or result.invalid or result.warnings):
+        st.info("Paste links or upload a list to begin.", icon=":material/arrow_upward:")
+        return
+    valid_col, dup_col, invalid_col, kinds_col = st.columns([1, 1, 1, 2.5])
+    valid_col.metric("Valid", len(result.items))
+    dup_col.metric("Duplicates merged", result.duplicates_merged)
+    invalid_col.metric("Invalid", len(result.invalid))
+    kinds_col.caption("What was found")
+    kinds_col.markdown(type_breakdown(result.items) or "nothing usable yet")
+    for warning in result.warnings:
+        st.warning(warning, icon=":material/warning:")
+    expanding = collections(result.items)
+    if expanding:
+        st.info(
+            f"{len(expanding)} playlist/channel/feed link(s) will be expanded into their videos "
+            "or episodes when the session starts:\n\n"
+            + "\n".join(f"- {spec.source}" for spec in expanding[:20]),
+            icon=":material/playlist_play:",
+        )
+    if result.invalid:
+        with st.expander(f"{len(result.invalid)} invalid entr(y/ies) will be skipped", True):
+            st.dataframe(
+                pd.DataFrame(
+                    [(e.origin, e.value, e.reason) for e in result.invalid],
+                    columns=["Where", "Entry", "Reason"],
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+
+
+def _write_upload(folder: Path, upload: Upload) -> Path:
+    # Only the base name: an uploaded name must not choose where on disk it lands.
+    path = folder / (Path(upload.name).name or "upload.txt")
+    path.write_bytes(upload.data)
+    return path
+
+
+def _worksheet_names(path: Path) -> list[str]:
+    if path.suffix.lower() != ".xlsx":
+        return []
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True)
+    except Exception:  # read_table reports a damaged workbook with a proper message
+        return []
+    try:
+        return list(workbook.sheetnames)
+    finally:
+        workbook.close()
+
+
+def _unique_headers(headers: list[str]) -> list[str]:
+    seen: Counter[str] = Counter()
+    unique = []
+    for index, header in enumerate(headers, start=1):
+        name = header or f"column {index}"
+        seen[name] += 1
+        unique.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return unique

@@ -1,0 +1,61 @@
+"""What every page starts with: page config, styling, the sidebar and the shared resources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+from pydantic import ValidationError
+
+from bulk_transcribe.settings import Settings
+from bulk_transcribe.store import Store
+from bulk_transcribe.web.jobs import JobManager
+from bulk_transcribe.web.resources import job_manager, view_store
+
+OUT_DIR_KEY = "out_dir"
+
+_CSS = """
+<style>
+  [data-testid="stMetricValue"] { font-size: 1.6rem; }
+  [data-testid="stMetricLabel"] p { font-size: 0.85rem; opacity: 0.75; }
+  .block-container { padding-top: 2.2rem; max-width: 1300px; }
+  [class*="st-key-now-item-"] { background: rgba(99, 102, 241, 0.04); }
+</style>
+"""
+
+
+@dataclass(frozen=True)
+class AppContext:
+    settings: Settings  # the environment's settings with the output folder chosen here
+    store: Store
+    jobs: JobManager
+
+
+def page_setup(title: str, icon: str = ":material/graphic_eq:") -> AppContext:
+    st.set_page_config(page_title=f"{title} · Bulk Transcribe", page_icon=icon, layout="wide")
+    st.markdown(_CSS, unsafe_allow_html=True)
+    try:
+        environment = Settings()
+    except ValidationError as exc:
+        st.error(f"The BULK_TRANSCRIBE_* environment or .env is not valid: {exc}")
+        st.stop()
+    settings = _sidebar(environment)
+    db_path = str(settings.database.resolve())
+    return AppContext(settings=settings, store=view_store(db_path), jobs=job_manager(db_path))
+
+
+def _sidebar(environment: Settings) -> Settings:
+    # A plain session-state value backs the widget, so it survives switching pages.
+    st.session_state.setdefault(OUT_DIR_KEY, str(environment.out_dir))
+    with st.sidebar:
+        chosen = st.text_input(
+            "Output folder",
+            value=st.session_state[OUT_DIR_KEY],
+            help="Transcripts go to <folder>/sessions/<session>; the session database lives "
+            "here too. Default: BULK_TRANSCRIBE_OUT_DIR or ./output.",
+        )
+        st.session_state[OUT_DIR_KEY] = chosen.strip() or str(environment.out_dir)
+        settings = environment.model_copy(update={"out_dir": Path(st.session_state[OUT_DIR_KEY])})
+        st.caption(f"Database: `{settings.database}`")
+    return settings

@@ -1,0 +1,248 @@
+"""The Settings panel: engine, model, language, formats, rate limit and parallel processing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+from pydantic import SecretStr, ValidationError
+
+from bulk_transcribe.engines import ENGINES
+from bulk_transcribe.settings import (
+    ALL_FORMATS,
+    DEFAULT_MODEL,
+    MAX_CONCURRENCY,
+    MIN_CONCURRENCY,
+    Settings,
+)
+
+log = logging.getLogger(__name__)
+
+PARALLEL_LABEL = "Enable parallel processing (experimental)"
+# The user's plan words it this way; the monitor below shows every item in flight.
+PARALLEL_HELP = (
+    "Process multiple videos simultaneously. May affect progress display. "
+    "Turning it off during a run makes the session sequential at once."
+)
+CONCURRENCY_LABEL = "Items at once"
+PREFERENCES_FILE = "web_preferences.json"
+ENGINE_LABELS = {
+    "local": "Local (faster-whisper, offline)",
+    "openai": "OpenAI-compatible API",
+    "deapi": "DEAPI",
+}
+# Which secret each cloud engine needs; held in this browser session only.
+ENGINE_KEYS = {"openai": "openai_api_key", "deapi": "deapi_api_key"}
+SECRET_PREFIX = "secret_"
+
+
+@dataclass
+class RunChoices:
+    """What the user picked in the panel; everything here may be remembered on disk."""
+
+    engine: str = "local"
+    model: str = DEFAULT_MODEL
+    language: str = "auto"
+    captions: bool = True
+    formats: tuple[str, ...] = ALL_FORMATS
+    rpm: int = 0  # 0: the provider's preset
+    parallel: bool = False
+    concurrency: int = 3  # used only when parallel is on
+    force: bool = False  # transcribe again what an earlier session already did
+
+    @property
+    def effective_concurrency(self) -> int:
+        return self.concurrency if self.parallel else 1
+
+
+def build_settings(
+    choices: RunChoices, base: Settings, secrets: dict[str, str] | None = None
+) -> Settings:
+    """Settings for a new session; ValueError with a readable message when a choice is bad."""
+    update: dict[str, Any] = {
+        "engine": choices.engine,
+        "model": choices.model.strip() or DEFAULT_MODEL,
+        "language": choices.language,
+        "captions": choices.captions,
+        "formats": choices.formats,
+        "rpm": choices.rpm or None,
+        "concurrency": choices.effective_concurrency,
+        "force": choices.force,
+    }
+    for name, value in (secrets or {}).items():
+        if value:
+            update[name] = SecretStr(value)
+    data = {**base.model_dump(), **update}
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ValueError(problems) from exc
+
+
+def load_preferences(folder: Path) -> RunChoices:
+    path = folder / PREFERENCES_FILE
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        known = {f.name for f in fields(RunChoices)}
+        choices = RunChoices(**{k: v for k, v in stored.items() if k in known})
+        choices.formats = tuple(choices.formats)
+        return choices
+    except FileNotFoundError:
+        return RunChoices()
+    except (ValueError, TypeError) as exc:  # a hand-edited or older file: start afresh
+        log.warning("ignoring unreadable %s: %s", path, exc)
+        return RunChoices()
+
+
+def save_preferences(folder: Path, choices: RunChoices) -> None:
+    """Remember the choices for the next visit. Keys are not part of RunChoices: never saved."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / PREFERENCES_FILE).write_text(json.dumps(asdict(choices), indent=2), "utf-8")
+
+
+def secrets() -> dict[str, str]:
+    """API keys typed in this browser session (never written anywhere)."""
+    return {
+        name: st.session_state.get(SECRET_PREFIX + name, "")
+        for name in ("openai_api_key", "deapi_api_key")
+    }
+
+
+def render_settings_panel(folder: Path, on_parallel_change: Any = None) -> RunChoices:
+    """Draw the panel; `on_parallel_change` runs when the toggle or slider moves."""
+    saved = load_preferences(folder)
+    for field in fields(RunChoices):
+        value = getattr(saved, field.name)
+        st.session_state.setdefault(
+            f"pref_{field.name}", list(value) if isinstance(value, tuple) else value
+        )
+
+    engine_col, model_col, language_col = st.columns([1.2, 1, 0.7])
+    engines = [name for name in ENGINE_LABELS if name in ENGINES] + sorted(
+        set(ENGINES) - set(ENGINE_LABELS)
+    )
+    if st.session_state["pref_engine"] not in engines:
+        st.session_state["pref_engine"] = "local"
+    engine = engine_col.selectbox(
+        "Engine",
+        engines,
+        key="pref_engine",
+        format_func=lambda name: ENGINE_LABELS.get(name, name),
+        help="Local runs offline on this computer; cloud engines need an API key.",
+    )
+    model = model_col.text_input(
+        "Model",
+        key="pref_model",
+        help=f"{DEFAULT_MODEL} is bundled and works offline; or a faster-whisper model name, "
+        "a local model folder, or the provider's model for cloud engines.",
+    )
+    language = language_col.text_input(
+        "Language", key="pref_language", help="A code such as en or de, or auto to detect."
+    )
+
+    formats_col, rpm_col = st.columns([2, 1])
+    formats = formats_col.multiselect(
+        "Output formats",
+        ALL_FORMATS,
+        key="pref_formats",
+        help="Markdown with YAML front matter, subtitles (SRT, VTT), JSON and plain text.",
+    )
+    rpm = rpm_col.number_input(
+        "Requests per minute limit",
+        min_value=0,
+        max_value=10_000,
+        step=10,
+        key="pref_rpm",
+        help="Cap on provider requests per minute across all workers. 0: the provider's preset.",
+    )
+    captions_col, force_col = st.columns([1, 1])
+    captions = captions_col.checkbox(
+        "Use captions first",
+        key="pref_captions",
+        help="When a YouTube video has captions, use them instead of speech-to-text.",
+    )
+    force = force_col.checkbox(
+        "Transcribe again what earlier sessions already did",
+        key="pref_force",
+        help="Off: items already transcribed in an earlier session are skipped and linked.",
+    )
+
+    parallel_col, slider_col = st.columns([1, 1])
+    parallel = parallel_col.checkbox(
+        PARALLEL_LABEL, key="pref_parallel", help=PARALLEL_HELP, on_change=on_parallel_change
+    )
+    concurrency = slider_col.slider(
+        CONCURRENCY_LABEL,
+        min_value=MIN_CONCURRENCY,
+        max_value=MAX_CONCURRENCY,
+        key="pref_concurrency",
+        disabled=not parallel,
+        on_change=on_parallel_change,
+        help="How many items are fetched and transcribed at the same time (1 to 10). "
+        "Ignored while parallel processing is off.",
+    )
+    _render_key_inputs(engine)
+
+    choices = RunChoices(
+        engine=engine,
+        model=model,
+        language=language,
+        captions=captions,
+        formats=tuple(formats),
+        rpm=int(rpm),
+        parallel=parallel,
+        concurrency=int(concurrency),
+        force=force,
+    )
+    if choices != saved:
+        save_preferences(folder, choices)
+    return choices
+
+
+def _render_key_inputs(engine: str) -> None:
+    name = ENGINE_KEYS.get(engine)
+    if name is None:
+        return
+    widget_key = f"_input_{name}"
+    # A plain session-state value backs the widget so the key survives page switches.
+    st.session_state.setdefault(widget_key, st.session_state.get(SECRET_PREFIX + name, ""))
+    value = st.text_input(
+        f"{ENGINE_LABELS.get(engine, engine)} API key",
+        type="password",
+        key=widget_key,
+        help="Kept in this browser session only: never written to disk, logs or sessions. "
+        "Leave empty to use the environment's key.",
+    )
+    st.session_state[SECRET_PREFIX + name] = value
+
+
+def settings_for_session(
+    stored: dict[str, Any],
+    base: Settings,
+    *,
+    out_dir: Path,
+    db_path: Path,
+    requested_concurrency: int | None = None,
+    secrets: dict[str, str] | None = None,
+) -> Settings:
+    """Settings to resume a session with: what it was started with, plus keys and any
+    concurrency a view requested since."""
+    data = {
+        **base.model_dump(),
+        **{k: v for k, v in stored.items() if k not in ("out_dir", "db_path")},
+        "out_dir": out_dir,
+        "db_path": db_path,
+    }
+    if requested_concurrency:
+        data["concurrency"] = requested_concurrency
+    for name, value in (secrets or {}).items():
+        if value:
+            data[name] = SecretStr(value)
+    return Settings.model_validate(data)
