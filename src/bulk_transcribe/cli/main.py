@@ -196,6 +196,25 @@ def sessions(out: OutOption = Path("output"), db: DbOption = None) -> None:
         console.print(table)
 
 
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port to serve the web app on.")] = 8501,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; 127.0.0.1 keeps it on this computer.")
+    ] = "127.0.0.1",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder (default: ./output).")
+    ] = None,
+) -> None:
+    """Open the web app (Streamlit) at http://HOST:PORT."""
+    from bulk_transcribe.web.launch import serve  # Streamlit loads only for this command
+
+    try:
+        raise typer.Exit(serve(host, port, out))
+    except TranscribeError as exc:
+        raise _usage_error(exc.message) from exc
+
+
 def _run_and_watch(store: Store, session: Session, settings: Settings) -> SessionCounts:
     runner = Runner(store, session.id, settings)
     outcome: dict[str, BaseException] = {}

@@ -158,6 +158,11 @@ class Store:
                 (status, utc_now(), session_id),
             )
 
+    def delete_session(self, session_id: str) -> None:
+        """Forget a session: its items, attempts and events go with it (files stay on disk)."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
     def send_command(self, session_id: str, command: SessionCommand | None) -> None:
         with self._transaction() as conn:
             conn.execute(
