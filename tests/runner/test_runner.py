@@ -3,99 +3,23 @@
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 from pathlib import Path
 
 import pytest
 
-from bulk_transcribe.engines import EngineJob
-from bulk_transcribe.errors import ErrorKind, PermanentError, TransientError
 from bulk_transcribe.models import (
-    ItemSpec,
-    MediaFile,
-    Segment,
     SessionCommand,
     SessionStatus,
-    SourceType,
-    Transcript,
 )
-from bulk_transcribe.runner import Runner, create_session
+from bulk_transcribe.runner import Runner
 from bulk_transcribe.runner import runner as runner_module
-from bulk_transcribe.settings import Settings
-from bulk_transcribe.store import Store
-from tests.samples import SAMPLE_MEDIA
-
-
-class ScriptedEngine:
-    """An Engine whose behaviour is chosen by the media file's name (a test double)."""
-
-    name = "scripted"
-    model = "script"
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-        self.release = threading.Event()
-        self.started = threading.Event()
-        self.barrier: threading.Barrier | None = None
-        self._lock = threading.Lock()
-
-    def transcribe(self, media: MediaFile, job: EngineJob) -> Transcript:
-        stem = media.path.stem
-        with self._lock:
-            self.calls.append(stem)
-            tries = self.calls.count(stem)
-        self.started.set()
-        if stem.startswith("together") and self.barrier is not None:
-            self.barrier.wait(timeout=30)  # passes only if the items really run at once
-        if stem.startswith("blocking"):
-            while not self.release.wait(0.01):
-                job.on_progress(0.5)  # raises Cancelled when the user cancels
-        if stem.startswith("transient") and tries == 1:
-            raise TransientError(ErrorKind.NETWORK, "connection reset by peer")
-        if stem.startswith("permanent"):
-            raise PermanentError(ErrorKind.UNSUPPORTED, "this provider cannot read that")
-        if stem.startswith("boom"):
-            raise RuntimeError("a bug")
-        job.on_progress(1.0)
-        return Transcript(
-            segments=[Segment(0.0, 1.0, f"Words of {stem}.")],
-            language="en",
-            duration=1.0,
-            engine=self.name,
-            model=self.model,
-            method="scripted",
-        )
+from tests.runner.doubles import ScriptedEngine, make_session, run_in_thread, statuses
 
 
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner_module, "RETRY_BASE_SECONDS", 0.01)
-
-
-def make_session(tmp_path: Path, names: list[str], concurrency: int = 1):
-    media_dir = tmp_path / "media"
-    media_dir.mkdir(exist_ok=True)
-    paths = []
-    for name in names:
-        path = media_dir / f"{name}.wav"
-        shutil.copy(SAMPLE_MEDIA[0], path)
-        paths.append(path)
-    settings = Settings(out_dir=tmp_path / "out", concurrency=concurrency, formats="md,json")
-    store = Store(settings.database)
-    specs = [ItemSpec(source=str(p), source_type=SourceType.LOCAL_FILE) for p in paths]
-    session = create_session(store, settings, specs)
-    return store, session, settings
-
-
-def statuses(store: Store, session_id: str) -> dict[str, str]:
-    return {Path(i.source).stem: i.status.value for i in store.items(session_id)}
-
-
-def run_in_thread(runner: Runner) -> threading.Thread:
-    thread = threading.Thread(target=runner.run)
-    thread.start()
-    return thread
 
 
 def test_one_failing_item_never_stops_the_batch(tmp_path: Path) -> None:

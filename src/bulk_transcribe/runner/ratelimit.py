@@ -139,7 +139,9 @@ class ProviderLimiter:
         """Learn from a response; returns True when it was a rate-limit violation (429)."""
         headers = response.headers
         if response.status_code == 429:
-            wait = parse_retry_after(headers.get("retry-after")) or min(self.window_seconds, 5.0)
+            wait = parse_retry_after(headers.get("retry-after"))
+            if wait is None:  # no advice from the provider: a short, window-relative pause
+                wait = min(self.window_seconds / 12, 5.0)
             with self._lock:
                 self.count_429 += 1
                 self._paused_until = max(self._paused_until, time.monotonic() + wait)

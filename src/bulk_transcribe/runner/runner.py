@@ -58,6 +58,11 @@ class _Lease:
     lost: bool = False
 
 
+def longest_first(items: list[Item]) -> list[Item]:
+    """The order of a parallel run: long items must not start last and finish alone."""
+    return sorted(items, key=lambda i: (i.duration is None, -(i.duration or 0), i.position))
+
+
 class Runner:
     """Runs one session to its end, a stop, or a cancel; running it again resumes it."""
 
@@ -73,6 +78,7 @@ class Runner:
         self.settings = settings
         self._engine = engine
         self._engine_lock = threading.Lock()
+        self._limits_configured = False
         self._stop = threading.Event()
         self._cancel = threading.Event()
         self._finished = threading.Event()
@@ -118,7 +124,9 @@ class Runner:
         monitor = threading.Thread(target=self._monitor, name="monitor", daemon=True)
         monitor.start()
         try:
-            queued = self._ordered(self.store.items(session_id, [ItemStatus.QUEUED]))
+            queued = self.store.items(session_id, [ItemStatus.QUEUED])
+            parallel = self.settings.concurrency > 1
+            queued = longest_first(queued) if parallel else queued
             if self.settings.concurrency <= 1:
                 self._run_sequential(queued)
             else:
@@ -143,12 +151,6 @@ class Runner:
         self.store.request_concurrency(session_id, None)
         self.store.set_session_status(session_id, SessionStatus.RUNNING)
 
-    def _ordered(self, items: list[Item]) -> list[Item]:
-        """Longest first when running in parallel, so no long item starts last."""
-        if self.settings.concurrency <= 1:
-            return items
-        return sorted(items, key=lambda i: (i.duration is None, -(i.duration or 0), i.position))
-
     def _run_sequential(self, items: list[Item]) -> None:
         """The plain path: one item at a time, in list order."""
         for item in items:
@@ -163,9 +165,10 @@ class Runner:
     def _run_parallel(self, items: list[Item]) -> None:
         pending = list(reversed(items))  # pop() from the end keeps the order
         in_flight: dict[Future[None], _Lease] = {}
-        with ThreadPoolExecutor(
+        pool = ThreadPoolExecutor(
             max_workers=self.settings.concurrency + SPARE_WORKERS, thread_name_prefix="item"
-        ) as pool:
+        )
+        try:
             while pending or in_flight:
                 active = [f for f, lease in in_flight.items() if not lease.lost]
                 while pending and not self._stop.is_set() and len(active) < self.controller.limit:
@@ -181,6 +184,8 @@ class Runner:
                     future.result()  # _process handles its own errors; this surfaces bugs
                 for future in [f for f, lease in in_flight.items() if lease.lost]:
                     del in_flight[future]  # its thread may linger; its slot is free again
+        finally:
+            # Never wait for threads of timed-out items: they may never return.
             pool.shutdown(wait=False, cancel_futures=True)
 
     def _lease(self, item: Item) -> _Lease:
@@ -281,6 +286,8 @@ class Runner:
         with self._engine_lock:
             if self._engine is None:
                 self._engine = create_engine(self.settings, self.rate_limits)
+            if not self._limits_configured:
+                self._limits_configured = True
                 provider = getattr(self._engine, "provider", None)
                 rpm = self.settings.rpm or getattr(provider, "rpm", None)
                 if provider is not None and rpm:
