@@ -157,9 +157,10 @@ class FakeProviderServer:
     # --- knobs ----------------------------------------------------------------------------
 
     def inject(self, *faults: str) -> None:
-        """Answer the next requests with these faults, one each: 500, 502, 503, 429, drop,
-        malformed (200 with a broken JSON body) or slow (waits 2 s before answering)."""
-        unknown = [f for f in faults if f not in FAULTS]
+        """Answer the next requests with these faults, one each: an HTTP status ("503", "402"),
+        "429" (with Retry-After: 1), "drop" (close without answering), "malformed" (200 with
+        a broken JSON body) or "slow" (wait 2 s, then answer normally)."""
+        unknown = [f for f in faults if f not in FAULTS and not (f.isdigit() and len(f) == 3)]
         if unknown:
             raise ValueError(f"unknown faults {unknown}; choose from {FAULTS}")
         with self._lock:

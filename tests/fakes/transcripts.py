@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+import numpy as np
 
 TEXTS_DIR = Path(__file__).resolve().parents[2] / "examples" / "texts"
 _CHUNK_SUFFIX = re.compile(r"\.part\d+$")
@@ -41,6 +42,18 @@ def audio_duration(content: bytes) -> float:
             if packet.pts is not None and packet.duration and packet.time_base:
                 end = max(end, float((packet.pts + packet.duration) * packet.time_base))
         return end
+
+
+def decode_mono(path: Path, rate: int = 16_000) -> np.ndarray:
+    """Float samples of a media file, mono at `rate`: for building longer test recordings."""
+    with av.open(str(path)) as container:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        blocks = [
+            out.to_ndarray().reshape(-1)
+            for frame in container.decode(audio=0)
+            for out in resampler.resample(frame)
+        ]
+    return np.concatenate(blocks)
 
 
 def known_text(filename: str) -> str:

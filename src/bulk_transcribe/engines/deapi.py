@@ -357,7 +357,9 @@ class DeapiEngine:
         except httpx.HTTPError as exc:
             raise error_for_transport("deapi", exc, [self._key], context=what) from None
         if response.status_code >= 400:
-            raise error_for_response("deapi", response, [self._key], context=what)
+            raise error_for_response(
+                "deapi", response, [self._key], context=what, key_hint=self.provider.key_hint
+            )
         return response
 
     def _transcript(

@@ -75,6 +75,7 @@ def error_for_status(
     headers: Mapping[str, str] | None = None,
     secrets: Iterable[str | None] = (),
     context: str = "",
+    key_hint: str = "",
 ) -> TranscribeError:
     """The typed error for an HTTP error status from `provider`; never contains a secret."""
     detail, code = error_detail(body)
@@ -83,10 +84,11 @@ def error_for_status(
     where = f"{provider}{f' {context}' if context else ''}"
     retry_after = parse_retry_after(headers or {})
     if status == 401:
+        key = key_hint or f"the API key for {provider}"
         return PermanentError(
             ErrorKind.AUTH,
-            f"{where} rejected the API key (HTTP 401){said}: check the key for {provider} "
-            "in the environment or .env",
+            f"{where} rejected the API key (HTTP 401){said}: check {key} in the environment "
+            "or .env",
         )
     if status == 402 or (status == 429 and code == "insufficient_quota"):
         return PermanentError(
@@ -139,6 +141,7 @@ def error_for_response(
     response: httpx.Response,
     secrets: Iterable[str | None] = (),
     context: str = "",
+    key_hint: str = "",
 ) -> TranscribeError:
     return error_for_status(
         provider,
@@ -147,6 +150,7 @@ def error_for_response(
         headers=response.headers,
         secrets=secrets,
         context=context,
+        key_hint=key_hint,
     )
 
 

@@ -179,6 +179,7 @@ class OpenAICompatibleEngine:
                 body=exc.response.content,
                 headers=exc.response.headers,
                 secrets=[self._key],
+                key_hint=self.provider.key_hint,
             ) from None
         except openai.APIConnectionError as exc:  # APITimeoutError is a subclass
             cause = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc

@@ -1,0 +1,255 @@
+"""The OpenAI-compatible engine against a real HTTP server on 127.0.0.1 speaking the protocol."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from bulk_transcribe.engines import create_engine
+from bulk_transcribe.engines.openai_api import OpenAICompatibleEngine
+from bulk_transcribe.engines.presets import resolve_provider
+from bulk_transcribe.engines.retries import RetryPolicy
+from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError, TransientError
+from bulk_transcribe.models import MediaFile
+from bulk_transcribe.settings import Settings
+from tests.engines.conftest import OPENAI_KEY
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.transcripts import FakeTranscription, audio_duration, decode_mono
+from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate, write_wav
+
+FAST_RETRIES = RetryPolicy(attempts=4, base_seconds=0.01, max_seconds=0.05)
+M4A = next(p for p in SAMPLE_MEDIA if p.suffix == ".m4a")
+
+
+def make_engine(server: FakeOpenAIServer, hook=None, **overrides) -> OpenAICompatibleEngine:
+    upload_limit_mb = overrides.pop("upload_limit_mb", None)
+    settings = Settings(
+        engine="openai",
+        api_base=server.base_url,
+        openai_api_key=overrides.pop("key", OPENAI_KEY),
+        upload_limit_mb=upload_limit_mb,
+    )
+    return OpenAICompatibleEngine(
+        resolve_provider(settings),
+        hook,
+        retry=overrides.pop("retry", FAST_RETRIES),
+        timeout=overrides.pop("timeout", None),
+    )
+
+
+def media(path: Path) -> MediaFile:
+    return MediaFile(path=path, duration=audio_duration(path.read_bytes()))
+
+
+def test_transcribes_with_timed_segments_from_verbose_json(openai_server, recording_job):
+    engine = make_engine(openai_server)
+    transcript = engine.transcribe(media(M4A), recording_job.job())
+    assert word_error_rate(reference_text(M4A), transcript.text) == 0
+    assert not transcript.timing_estimated
+    assert transcript.language == "en"  # "english" in verbose_json, an ISO code for outputs
+    assert transcript.segments[-1].end == pytest.approx(transcript.duration, abs=0.05)
+    assert (transcript.engine, transcript.method, transcript.model) == (
+        "openai",
+        "openai_api",
+        "whisper-1",
+    )
+    (request,) = openai_server.transcription_requests()
+    assert request.fields["response_format"] == "verbose_json"
+    assert request.fields["timestamp_granularities[]"] == "segment"
+    assert request.fields["model"] == "whisper-1"
+    assert request.filenames == {"file": M4A.name}  # accepted as is: no re-encoding
+    assert recording_job.progress[-1] == 1.0
+
+
+def test_language_and_model_are_sent_when_chosen(openai_server, recording_job):
+    engine = make_engine(openai_server)
+    engine.model = "whisper-large-v3"
+    recording_job.language = "en"
+    engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    (request,) = openai_server.transcription_requests()
+    assert request.fields["language"] == "en"
+    assert request.fields["model"] == "whisper-large-v3"
+
+
+def test_a_server_without_verbose_json_falls_back_to_json_and_marks_times_estimated(
+    recording_job,
+):
+    with FakeOpenAIServer(api_key=OPENAI_KEY, formats=frozenset({"json"})) as server:
+        engine = make_engine(server)
+        first = engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+        engine.transcribe(media(SAMPLE_MEDIA[1]), recording_job.job())
+        formats = [r.fields["response_format"] for r in server.transcription_requests()]
+    assert first.timing_estimated
+    assert word_error_rate(reference_text(SAMPLE_MEDIA[0]), first.text) == 0
+    assert first.segments[-1].end == pytest.approx(first.duration, abs=0.05)
+    # learned once: the second file goes straight to json
+    assert formats == ["verbose_json", "json", "json"]
+
+
+def test_a_text_only_server_still_works(recording_job):
+    with FakeOpenAIServer(formats=frozenset({"text"})) as server:
+        engine = make_engine(server)
+        transcript = engine.transcribe(media(SAMPLE_MEDIA[2]), recording_job.job())
+    assert transcript.timing_estimated
+    assert word_error_rate(reference_text(SAMPLE_MEDIA[2]), transcript.text) == 0
+
+
+@pytest.mark.parametrize("fault", ["500", "503", "drop", "malformed"])
+def test_transient_faults_are_retried_until_the_transcript_arrives(
+    openai_server, recording_job, hook, fault
+):
+    openai_server.inject(fault, fault)
+    engine = make_engine(openai_server, hook)
+    transcript = engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    assert word_error_rate(reference_text(SAMPLE_MEDIA[0]), transcript.text) == 0
+    assert len(openai_server.transcription_requests()) == 3
+    assert len(hook.seen) == 3  # the rate limiter's hook saw every attempt, retries included
+
+
+def test_rate_limits_wait_at_least_as_long_as_retry_after(openai_server, recording_job):
+    openai_server.inject("429")  # Retry-After: 1
+    engine = make_engine(openai_server)
+    engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    limited, accepted = openai_server.transcription_requests()
+    assert (limited.status, accepted.status) == (429, 200)
+    assert accepted.at - limited.at >= 0.95
+
+
+def test_the_rpm_limit_of_a_server_is_honoured_not_hammered(recording_job):
+    with FakeOpenAIServer(rpm=1) as server:
+        engine = make_engine(server, retry=RetryPolicy(attempts=2, max_retry_after=0.5))
+        engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+        with pytest.raises(TransientError) as caught:
+            engine.transcribe(media(SAMPLE_MEDIA[1]), recording_job.job())
+    # a Retry-After of a minute is not slept through by a worker: the runner gets it
+    assert caught.value.kind is ErrorKind.RATE_LIMITED
+    assert caught.value.retry_after > 50
+    assert len(server.transcription_requests()) == 2
+
+
+def test_persistent_server_errors_end_as_a_transient_provider_error(openai_server, recording_job):
+    openai_server.inject(*["503"] * 4)
+    engine = make_engine(openai_server)
+    with pytest.raises(TransientError) as caught:
+        engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    assert caught.value.kind is ErrorKind.PROVIDER
+    assert len(openai_server.transcription_requests()) == FAST_RETRIES.attempts
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [("401", ErrorKind.AUTH), ("402", ErrorKind.QUOTA), ("422", ErrorKind.UNSUPPORTED)],
+)
+def test_permanent_errors_are_not_retried(openai_server, recording_job, status, kind):
+    engine = make_engine(openai_server)
+    engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())  # format now known
+    openai_server.inject(status)
+    with pytest.raises(PermanentError) as caught:
+        engine.transcribe(media(SAMPLE_MEDIA[1]), recording_job.job())
+    assert caught.value.kind is kind
+    assert len(openai_server.transcription_requests()) == 2
+
+
+def test_undecodable_media_fails_as_unsupported(openai_server, recording_job, tmp_path):
+    broken = tmp_path / "broken.mp3"
+    broken.write_bytes(b"ID3" + bytes(200))
+    engine = make_engine(openai_server)
+    with pytest.raises(PermanentError) as caught:
+        engine.transcribe(MediaFile(broken, 3.0), recording_job.job())
+    assert caught.value.kind is ErrorKind.UNSUPPORTED
+
+
+def test_a_wrong_key_fails_fast_and_never_shows_the_key(openai_server, recording_job, caplog):
+    wrong = "sk-test-wrong-key-0123456789"
+    engine = make_engine(openai_server, key=wrong)
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(PermanentError) as caught:
+        engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    error = caught.value
+    assert error.kind is ErrorKind.AUTH
+    assert "OPENAI_API_KEY" in error.message
+    assert error.__cause__ is None and error.__suppress_context__
+    for text in (error.message, str(error), repr(error), caplog.text):
+        assert wrong not in text
+    assert len(openai_server.transcription_requests()) == 1
+
+
+def test_slow_servers_time_out_as_transient_timeouts(recording_job):
+    with FakeOpenAIServer(latency=1.0) as server:
+        engine = make_engine(
+            server,
+            timeout=httpx.Timeout(0.3),
+            retry=RetryPolicy(attempts=2, base_seconds=0.01, max_seconds=0.02),
+        )
+        with pytest.raises(TransientError) as caught:
+            engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    assert caught.value.kind is ErrorKind.TIMEOUT
+
+
+def test_an_unreachable_server_is_a_network_error(recording_job):
+    with FakeOpenAIServer() as server:
+        engine = make_engine(server, retry=RetryPolicy(attempts=1))
+    with pytest.raises(TransientError) as caught:  # the server is gone now
+        engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    assert caught.value.kind is ErrorKind.NETWORK
+
+
+def chunk_by_chunk(filename: str, content: bytes) -> FakeTranscription:
+    """Says which piece it got, timed over that piece only, as a real server would."""
+    duration = audio_duration(content)
+    return FakeTranscription([(0.0, duration, f"piece {Path(filename).stem}")], duration)
+
+
+@pytest.fixture(scope="module")
+def long_speech(tmp_path_factory) -> Path:
+    """Four samples back to back: about 53 s, 150 kB once compact."""
+    speech = np.concatenate([decode_mono(p) for p in SAMPLE_MEDIA[:4]])
+    return write_wav(tmp_path_factory.mktemp("long") / "long.wav", speech)
+
+
+def test_files_over_the_upload_limit_are_chunked_and_stitched_on_one_timeline(
+    recording_job, long_speech
+):
+    limit = 60_000  # bytes: the compact file is about 150 kB
+    with FakeOpenAIServer(max_upload_bytes=limit, transcriber=chunk_by_chunk) as server:
+        engine = make_engine(server, upload_limit_mb=limit / 1024**2)
+        transcript = engine.transcribe(media(long_speech), recording_job.job())
+        requests = server.transcription_requests()
+    assert len(requests) >= 3
+    assert all(r.status == 200 and r.sizes["file"] <= limit for r in requests)
+    starts = [s.start for s in transcript.segments]
+    ends = [s.end for s in transcript.segments]
+    assert starts[0] == 0.0
+    assert starts[1:] == pytest.approx(ends[:-1], abs=0.01)  # contiguous pieces, offset right
+    assert ends[-1] == pytest.approx(audio_duration(long_speech.read_bytes()), abs=0.1)
+    assert [s.text for s in transcript.segments] == [
+        f"piece long.part{i:03d}" for i in range(len(requests))
+    ]
+    assert recording_job.progress[-1] == 1.0
+    assert recording_job.progress == sorted(recording_job.progress)
+
+
+def test_cancel_between_chunks_stops_without_more_uploads(recording_job, long_speech):
+    def on_progress(fraction: float) -> None:
+        if fraction > 0:  # the first piece is done: the user cancels
+            raise Cancelled()
+
+    with FakeOpenAIServer(transcriber=chunk_by_chunk) as server:
+        engine = make_engine(server, upload_limit_mb=60_000 / 1024**2)
+        job = recording_job.job()
+        job = type(job)(options=job.options, on_progress=on_progress)
+        with pytest.raises(Cancelled):
+            engine.transcribe(media(long_speech), job)
+        assert len(server.transcription_requests()) == 1
+
+
+def test_create_engine_builds_it_from_settings_with_the_hook(openai_server, hook, recording_job):
+    settings = Settings(engine="openai", api_base=openai_server.base_url, openai_api_key=OPENAI_KEY)
+    engine = create_engine(settings, hook)
+    engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    assert hook.seen == [("custom", "POST", "/v1/audio/transcriptions")]
+    assert hook.statuses == [200]
