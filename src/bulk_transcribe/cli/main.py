@@ -15,6 +15,7 @@ from rich.table import Table
 
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.ingest import IngestResult, load_inputs, parse_column_overrides
+from bulk_transcribe.ingest.expand import ExpandResult, expand_items
 from bulk_transcribe.models import ItemStatus, Session, SessionCounts
 from bulk_transcribe.runner import Runner, create_session
 from bulk_transcribe.settings import Settings
@@ -92,6 +93,18 @@ def run(
         int | None, typer.Option("--concurrency", "-j", help="Items at once, 1-10 (1: sequential).")
     ] = None,
     engine: Annotated[str | None, typer.Option(help="Speech-to-text engine.")] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option(help="Cloud preset: openai, groq, deapi, speaches, localai or custom."),
+    ] = None,
+    api_base: Annotated[
+        str | None,
+        typer.Option(help="Base URL of an OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1."),
+    ] = None,
+    rpm: Annotated[
+        int | None,
+        typer.Option(help="Provider requests per minute (default: the provider's preset)."),
+    ] = None,
     sheet: Annotated[
         str | None, typer.Option(help="Worksheet of an .xlsx (default: first).")
     ] = None,
@@ -99,6 +112,36 @@ def run(
         list[str] | None,
         typer.Option(help="Map a column, e.g. --column url=Link (url, title, description)."),
     ] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="At most N videos from each playlist or channel.")
+    ] = None,
+    latest: Annotated[
+        int | None, typer.Option(help="Only the newest N episodes of each podcast feed.")
+    ] = None,
+    date_after: Annotated[
+        str | None,
+        typer.Option(help="Only videos/episodes published on or after, e.g. 2024-01-31."),
+    ] = None,
+    date_before: Annotated[
+        str | None, typer.Option(help="Only videos/episodes published on or before this day.")
+    ] = None,
+    captions: Annotated[
+        bool | None,
+        typer.Option(
+            "--captions/--no-captions", help="Use YouTube captions when a video has them."
+        ),
+    ] = None,
+    caption_lang: Annotated[
+        list[str] | None,
+        typer.Option(help="Preferred caption language(s), in order (default: video's, then en)."),
+    ] = None,
+    cookies: Annotated[
+        Path | None, typer.Option(help="cookies.txt (Netscape format) for YouTube sign-in.")
+    ] = None,
+    proxy: Annotated[str | None, typer.Option(help="Proxy URL for YouTube requests.")] = None,
+    force: Annotated[
+        bool, typer.Option(help="Transcribe again what earlier sessions already did.")
+    ] = False,
 ) -> None:
     """Transcribe everything in INPUTS into a new session folder."""
     settings = _settings(
@@ -108,7 +151,19 @@ def run(
         model=model,
         language=language,
         concurrency=concurrency,
+        rpm=rpm,
         engine=engine,
+        provider=provider,
+        api_base=api_base,
+        limit=limit,
+        latest=latest,
+        date_after=date_after,
+        date_before=date_before,
+        captions=captions,
+        caption_languages=_split_languages(caption_lang),
+        cookies_file=cookies,
+        proxy=proxy,
+        force=force or None,
     )
     try:
         ingested = load_inputs(
@@ -119,11 +174,18 @@ def run(
     _report_ingest(ingested)
     if not ingested.items:
         raise _usage_error("nothing to transcribe: no valid entries in the input")
+    expanded = _expand(ingested, settings)
+    if not expanded.items:
+        raise _usage_error("nothing to transcribe: the playlists and feeds gave no items")
 
+    cloud_engine = _cloud_engine(settings)
     with Store(settings.database) as store:
-        notes = [("invalid_input", f"{e.origin}: {e.reason}: {e.value}") for e in ingested.invalid]
-        session = create_session(store, settings, ingested.items, notes)
+        invalid = [*ingested.invalid, *expanded.invalid]
+        notes = [("invalid_input", f"{e.origin}: {e.reason}: {e.value}") for e in invalid]
+        session = create_session(store, settings, expanded.items, notes)
+        _report_archived(store, session)
         console.print(f"Session [bold]{session.id}[/] → {session.folder}", highlight=False)
+        _cloud_preflight(cloud_engine, store, session)
         counts = _run_and_watch(store, session, settings)
     raise typer.Exit(_exit_code(counts))
 
@@ -252,6 +314,33 @@ def _run_and_watch(store: Store, session: Session, settings: Settings) -> Sessio
     return counts
 
 
+def _cloud_engine(settings: Settings) -> object | None:
+    """A cloud engine built up front, so a missing key or unknown preset stops the run early."""
+    if settings.engine == "local":
+        return None
+    from bulk_transcribe.engines import create_engine
+
+    try:
+        return create_engine(settings)
+    except TranscribeError as exc:
+        raise _usage_error(exc.message) from exc
+
+
+def _cloud_preflight(engine: object | None, store: Store, session: Session) -> None:
+    """Balance and price estimate, where the provider offers them, before anything is spent."""
+    preflight = getattr(engine, "preflight", None)
+    try:
+        if preflight is not None:
+            for line in preflight(store.counts(session.id).audio_seconds_total or None):
+                console.print(line, highlight=False)
+    except TranscribeError as exc:
+        if not exc.transient:
+            raise _usage_error(f"{exc.message} (session {session.id} kept; resume later)") from exc
+        errors.print(f"[yellow]warning:[/] {exc.message}", highlight=False)
+    finally:
+        getattr(engine, "close", lambda: None)()
+
+
 def _exit_code(counts: SessionCounts) -> int:
     return EXIT_OK if counts.done + counts.skipped == counts.total else EXIT_SOME_FAILED
 
@@ -267,6 +356,51 @@ def _report_ingest(ingested: IngestResult) -> None:
         for entry in ingested.invalid:
             table.add_row(entry.origin, entry.value[:60], entry.reason)
         errors.print(table)
+
+
+def _split_languages(values: list[str] | None) -> tuple[str, ...] | None:
+    """--caption-lang de --caption-lang en, or --caption-lang de,en."""
+    if not values:
+        return None
+    return tuple(code.strip() for value in values for code in value.split(",") if code.strip())
+
+
+def _expand(ingested: IngestResult, settings: Settings) -> ExpandResult:
+    """Playlists, channels and feeds become their items now, so the user sees them first."""
+    needs_network = any(spec.source_type.is_remote for spec in ingested.items)
+    if not needs_network:
+        return ExpandResult(items=list(ingested.items))
+    with console.status("Expanding playlists, channels and feeds…"):
+        expanded = expand_items(ingested.items, settings)
+    if expanded.expansions:
+        table = Table("link", "kind", "title", "found", "kept", "notes", title="Expanded")
+        for found in expanded.expansions:
+            table.add_row(
+                found.source[:60],
+                found.kind,
+                (found.title or "")[:40],
+                str(found.found),
+                str(found.kept),
+                ", ".join(found.notes),
+            )
+        console.print(table)
+    if expanded.invalid:
+        table = Table("where", "entry", "problem", title="Could not expand")
+        for entry in expanded.invalid:
+            table.add_row(entry.origin, entry.value[:60], entry.reason)
+        errors.print(table)
+    if expanded.expansions or expanded.duplicates_merged:
+        console.print(f"{len(expanded.items)} item(s) to transcribe after expansion.")
+    return expanded
+
+
+def _report_archived(store: Store, session: Session) -> None:
+    skipped = store.counts(session.id).skipped
+    if skipped:
+        console.print(
+            f"{skipped} item(s) already transcribed in earlier sessions: skipped and linked "
+            "(--force transcribes them again)."
+        )
 
 
 def _print_items(store: Store, session_id: str, only_problems: bool = False) -> None:

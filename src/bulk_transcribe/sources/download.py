@@ -183,7 +183,8 @@ def _receive(
         raise _too_large(url, max_bytes, expected)
     written = offset
     with partial.open("ab" if resuming else "wb") as out:
-        for chunk in response.iter_bytes(CHUNK):
+        # Unsized chunks: whatever arrived is on disk before a drop, ready for a resume.
+        for chunk in response.iter_bytes():
             check_cancelled()
             if written == 0:
                 check_media(url, response.headers.get("content-type", ""), chunk[:SNIFF_BYTES])

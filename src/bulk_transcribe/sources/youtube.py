@@ -173,7 +173,8 @@ def make_transcript_api(
     session = http_client or requests.Session()
     session.request = _with_timeout(session.request, settings.http_timeout)  # type: ignore[method-assign]
     if settings.cookies_file:
-        session.cookies = load_cookies(settings.cookies_file)  # type: ignore[assignment]
+        for cookie in load_cookies(settings.cookies_file):
+            session.cookies.set_cookie(cookie)
     proxy = GenericProxyConfig(settings.proxy, settings.proxy) if settings.proxy else None
     return yta.YouTubeTranscriptApi(proxy_config=proxy, http_client=session)
 

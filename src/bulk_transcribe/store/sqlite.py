@@ -460,6 +460,56 @@ class Store:
         )
         return [Event(**dict(r)) for r in rows]
 
+    # --- archive: what earlier sessions already transcribed -------------------------------
+
+    def done_elsewhere(self, session_id: str, sources: Iterable[str]) -> dict[str, ArchivedItem]:
+        """For each of `sources` finished in another session, its most recent success."""
+        wanted = list(dict.fromkeys(sources))
+        found: dict[str, ArchivedItem] = {}
+        for start in range(0, len(wanted), ARCHIVE_QUERY_CHUNK):
+            chunk = wanted[start : start + ARCHIVE_QUERY_CHUNK]
+            rows = self._query(
+                "SELECT i.source, i.session_id, i.outputs_json, i.finished_at, s.out_dir"
+                " FROM items i JOIN sessions s ON s.id = i.session_id"
+                f" WHERE i.status = ? AND i.session_id != ? AND i.source IN"
+                f" ({','.join('?' * len(chunk))}) ORDER BY i.finished_at",
+                (ItemStatus.DONE, session_id, *chunk),
+            )
+            for row in rows:  # ordered oldest first, so the latest success wins
+                folder = Path(row["out_dir"]) / "sessions" / row["session_id"]
+                found[row["source"]] = ArchivedItem(
+                    session_id=row["session_id"],
+                    finished_at=row["finished_at"],
+                    outputs=[str(folder / p) for p in json.loads(row["outputs_json"])],
+                )
+        return found
+
+    def skip_as_archived(self, item_id: int, archived: ArchivedItem) -> None:
+        """Finish a queued item as skipped, linking the earlier session's outputs."""
+        link = {
+            "archived_session_id": archived.session_id,
+            "archived_outputs": archived.outputs,
+        }
+        self.update_item_info(item_id, metadata=link)
+        self.finish_item(
+            item_id,
+            ItemStatus.SKIPPED,
+            error_kind=ALREADY_DONE,
+            error_message=f"already transcribed in session {archived.session_id}"
+            " (use --force to transcribe again)",
+        )
+
+
+ARCHIVE_QUERY_CHUNK = 500  # below SQLite's limit on host parameters in one statement
+ALREADY_DONE = "already_done"  # why an archived item was skipped
+
+
+@dataclass(frozen=True)
+class ArchivedItem:
+    session_id: str
+    finished_at: str | None
+    outputs: list[str]  # absolute paths of the earlier transcripts
+
 
 def _session_from_row(row: sqlite3.Row) -> Session:
     return Session(

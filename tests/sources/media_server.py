@@ -1,0 +1,147 @@
+"""A real HTTP server on 127.0.0.1 whose routes misbehave the ways real media hosts do.
+
+Written on http.server rather than pytest-httpserver because tests need to drop the
+connection in the middle of a body, which a WSGI server does not let a handler do.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+_RANGE = re.compile(r"bytes=(\d+)-(\d*)")
+
+
+@dataclass
+class Route:
+    body: bytes
+    content_type: str | None = "application/octet-stream"
+    status: int = 200
+    ranges: bool = True  # honour Range requests with 206
+    drop_after: int | None = None  # close the connection after this many body bytes ...
+    drops: int = 0  # ... on this many requests, then serve normally
+    etag: str | None = None
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Seen:
+    path: str
+    headers: dict[str, str]
+
+
+class MediaServer:
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[Seen] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def base(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def add(self, path: str, route: Route) -> str:
+        self.routes[path] = route
+        return self.url(path)
+
+    def requests_to(self, path: str) -> list[Seen]:
+        return [r for r in self.requests if r.path == path]
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:  # keep test output clean
+                pass
+
+            def handle(self) -> None:
+                try:
+                    super().handle()
+                except (ConnectionResetError, BrokenPipeError):
+                    pass  # clients (and our own drops) close connections mid-request
+
+            def do_GET(self) -> None:
+                path = self.path.split("?", 1)[0]
+                with server._lock:
+                    server.requests.append(Seen(path, dict(self.headers.items())))
+                    route = server.routes.get(path)
+                    drop = route is not None and route.drops > 0 and route.drop_after is not None
+                    if drop:
+                        route.drops -= 1
+                if route is None:
+                    self._send(404, b"<html><body>Not found</body></html>", "text/html")
+                    return
+                body, status, headers = route.body, route.status, dict(route.extra_headers)
+                match = _RANGE.fullmatch(self.headers.get("Range", ""))
+                if route.ranges:
+                    headers["Accept-Ranges"] = "bytes"
+                if match and route.ranges and status == 200:
+                    start = int(match.group(1))
+                    end = int(match.group(2)) if match.group(2) else len(body) - 1
+                    if start >= len(body):
+                        self._send(416, b"", None, {"Content-Range": f"bytes */{len(body)}"})
+                        return
+                    headers["Content-Range"] = f"bytes {start}-{end}/{len(body)}"
+                    body, status = body[start : end + 1], 206
+                if route.etag:
+                    headers["ETag"] = route.etag
+                self._send(
+                    status, body, route.content_type, headers, route.drop_after if drop else None
+                )
+
+            def _send(
+                self,
+                status: int,
+                body: bytes,
+                content_type: str | None,
+                headers: dict[str, str] | None = None,
+                drop_after: int | None = None,
+            ) -> None:
+                self.send_response(status)
+                if content_type:
+                    self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                if drop_after is None:
+                    self.wfile.write(body)
+                    return
+                self.wfile.write(body[:drop_after])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(2)  # the peer sees the body end early
+
+        return Handler
+
+
+@contextmanager
+def running_server() -> Iterator[MediaServer]:
+    server = MediaServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

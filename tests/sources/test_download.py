@@ -1,0 +1,159 @@
+"""The httpx downloader against a real local server that misbehaves like real media hosts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError, TransientError
+from bulk_transcribe.settings import Settings
+from bulk_transcribe.sources.download import cache_path, cached_download, download, probe
+from tests.samples import EXAMPLES
+from tests.sources.media_server import MediaServer, Route
+
+MP3 = (EXAMPLES / "media" / "02_library_visit.mp3").read_bytes()
+HTML_ERROR = b"<!DOCTYPE html><html><body><h1>Session expired</h1></body></html>"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(out_dir=tmp_path, http_timeout=5)
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*") if p.is_file())
+
+
+def test_a_media_file_is_downloaded_once_and_then_served_from_the_cache(
+    media_server: MediaServer, settings: Settings, tmp_path: Path
+) -> None:
+    url = media_server.add("/show/ep1.mp3", Route(MP3, "audio/mpeg"))
+    first = cached_download(url, tmp_path / "cache", settings)
+    second = cached_download(url, tmp_path / "cache", settings)
+    assert first == second == cache_path(tmp_path / "cache", url)
+    assert first.suffix == ".mp3"
+    assert first.read_bytes() == MP3
+    assert len(media_server.requests_to("/show/ep1.mp3")) == 1
+
+
+def test_a_link_without_extension_is_accepted_by_its_content_type(
+    media_server: MediaServer, settings: Settings, tmp_path: Path
+) -> None:
+    url = media_server.add("/download", Route(MP3, "audio/mpeg"))
+    path = cached_download(url, tmp_path / "cache", settings)
+    assert path.read_bytes() == MP3
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/octet-stream", None])
+def test_audio_under_a_wrong_content_type_is_recognised_by_its_bytes(
+    media_server: MediaServer, settings: Settings, tmp_path: Path, content_type: str | None
+) -> None:
+    url = media_server.add("/ep.mp3", Route(MP3, content_type))
+    assert cached_download(url, tmp_path / "cache", settings).read_bytes() == MP3
+
+
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "audio/mpeg"])
+def test_an_html_page_is_not_audio_whatever_its_content_type_says(
+    media_server: MediaServer, settings: Settings, tmp_path: Path, content_type: str
+) -> None:
+    url = media_server.add("/ep.mp3", Route(HTML_ERROR, content_type))
+    with pytest.raises(PermanentError) as caught:
+        cached_download(url, tmp_path / "cache", settings)
+    assert caught.value.kind is ErrorKind.UNSUPPORTED
+    assert "not audio or video" in caught.value.message
+    assert leftovers(tmp_path / "cache") == []
+
+
+def test_http_errors_are_typed_by_whether_retrying_can_help(
+    media_server: MediaServer, settings: Settings, tmp_path: Path
+) -> None:
+    gone = media_server.url("/missing.mp3")
+    busy = media_server.add("/busy.mp3", Route(b"", "text/plain", status=503))
+    limited = media_server.add(
+        "/limited.mp3", Route(b"", "text/plain", status=429, extra_headers={"Retry-After": "7"})
+    )
+    with pytest.raises(PermanentError) as not_found:
+        cached_download(gone, tmp_path / "cache", settings)
+    assert "HTTP 404" in not_found.value.message
+    with pytest.raises(TransientError) as unavailable:
+        cached_download(busy, tmp_path / "cache", settings)
+    assert unavailable.value.kind is ErrorKind.HTTP
+    with pytest.raises(TransientError) as rate_limited:
+        cached_download(limited, tmp_path / "cache", settings)
+    assert (rate_limited.value.kind, rate_limited.value.retry_after) == (ErrorKind.RATE_LIMITED, 7)
+    assert leftovers(tmp_path / "cache") == []
+
+
+def test_a_dropped_connection_resumes_with_range_where_it_stopped(
+    media_server: MediaServer, settings: Settings, tmp_path: Path
+) -> None:
+    url = media_server.add(
+        "/ep.mp3", Route(MP3, "audio/mpeg", drop_after=10_000, drops=2, etag='"v1"')
+    )
+    target = tmp_path / "ep.mp3"
+    download(url, target, settings)
+    assert target.read_bytes() == MP3
+    ranges = [r.headers.get("Range") for r in media_server.requests_to("/ep.mp3")]
+    assert ranges == [None, "bytes=10000-", "bytes=20000-"]
+    resumed = media_server.requests_to("/ep.mp3")[1]
+    assert resumed.headers.get("If-Range") == '"v1"'  # never splice two versions of a file
+
+
+def test_a_server_without_range_support_is_downloaded_again_from_the_start(
+    media_server: MediaServer, settings: Settings, tmp_path: Path
+) -> None:
+    url = media_server.add(
+        "/ep.mp3", Route(MP3, "audio/mpeg", ranges=False, drop_after=10_000, drops=1)
+    )
+    target = tmp_path / "ep.mp3"
+    download(url, target, settings)
+    assert target.read_bytes() == MP3
+    assert len(media_server.requests_to("/ep.mp3")) == 2
+
+
+def test_a_connection_that_keeps_dropping_fails_transiently_and_leaves_no_partial_file(
+    media_server: MediaServer, settings: Settings, tmp_path: Path
+) -> None:
+    url = media_server.add(
+        "/ep.mp3", Route(MP3, "audio/mpeg", ranges=False, drop_after=5_000, drops=100)
+    )
+    with pytest.raises(TransientError) as caught:
+        download(url, tmp_path / "ep.mp3", settings)
+    assert caught.value.kind is ErrorKind.NETWORK
+    assert "kept dropping" in caught.value.message
+    assert leftovers(tmp_path) == []
+
+
+def test_a_file_over_the_size_ceiling_is_refused(media_server: MediaServer, tmp_path: Path) -> None:
+    settings = Settings(out_dir=tmp_path, download_max_bytes=20_000)
+    announced = media_server.add("/big.mp3", Route(MP3, "audio/mpeg"))
+    with pytest.raises(PermanentError) as caught:
+        download(announced, tmp_path / "big.mp3", settings)
+    assert "over the download limit" in caught.value.message
+    assert leftovers(tmp_path) == []
+
+
+def test_cancelling_stops_the_download_and_removes_the_partial_file(
+    media_server: MediaServer, settings: Settings, tmp_path: Path
+) -> None:
+    url = media_server.add("/ep.mp3", Route(MP3 * 40, "audio/mpeg"))
+
+    def cancel() -> None:
+        raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        download(url, tmp_path / "ep.mp3", settings, cancel)
+    assert leftovers(tmp_path) == []
+
+
+def test_probe_tells_media_feeds_and_web_pages_apart(
+    media_server: MediaServer, settings: Settings
+) -> None:
+    media = media_server.add("/media", Route(MP3, "application/octet-stream"))
+    feed = media_server.add("/feed", Route(b'<?xml version="1.0"?><rss version="2.0">', "text/xml"))
+    page = media_server.add("/page", Route(HTML_ERROR, "text/html; charset=utf-8"))
+    assert probe(media, settings).is_media
+    assert probe(feed, settings).is_feed and not probe(feed, settings).is_media
+    found = probe(page, settings)
+    assert found.is_html and not found.is_media and found.content_type == "text/html"

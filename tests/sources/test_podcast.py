@@ -1,0 +1,88 @@
+"""Podcast feeds: RSS and Atom episodes, newest first, latest N and a date range."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bulk_transcribe.errors import PermanentError
+from bulk_transcribe.models import SourceType
+from bulk_transcribe.settings import Settings
+from bulk_transcribe.sources.podcast import (
+    PodcastFeedSource,
+    episode_spec,
+    parse_duration,
+    parse_feed,
+    select_episodes,
+)
+from tests.sources.feeds import FeedEpisode, atom_feed, day, rss_feed
+from tests.sources.items import make_context, make_item
+
+EPISODES = [
+    FeedEpisode("Two", day(2024, 2, 1), "https://cdn.example/2.mp3", page="https://e.org/2"),
+    FeedEpisode("Three", day(2024, 3, 1), "https://cdn.example/3.mp3", duration="1:02:03"),
+    FeedEpisode("One", day(2024, 1, 1), "https://cdn.example/1.mp3", duration="754"),
+]
+
+
+@pytest.mark.parametrize("build", [rss_feed, atom_feed])
+def test_episodes_come_newest_first_with_their_audio_and_dates(build) -> None:
+    feed = parse_feed(build("Garden Talk", EPISODES), "https://feeds.example/garden")
+    assert feed.title == "Garden Talk"
+    assert [e.title for e in feed.episodes] == ["Three", "Two", "One"]
+    assert [e.enclosure_url for e in feed.episodes] == [
+        "https://cdn.example/3.mp3",
+        "https://cdn.example/2.mp3",
+        "https://cdn.example/1.mp3",
+    ]
+    assert feed.episodes[0].published.date() == date(2024, 3, 1)
+    assert feed.episodes[1].episode_page == "https://e.org/2"
+    assert feed.episodes[1].show_notes == "Show notes with bold & links."
+
+
+def test_itunes_durations_in_every_spelling_become_seconds() -> None:
+    feed = parse_feed(rss_feed("Show", EPISODES), "https://feeds.example/show")
+    assert [e.duration for e in feed.episodes] == [3723.0, 754.0, 754.0]
+    assert parse_duration("62:03") == 3723.0
+    assert parse_duration("about an hour") is None
+
+
+def test_latest_n_and_a_date_range_pick_the_episodes() -> None:
+    episodes = parse_feed(rss_feed("Show", EPISODES), "u").episodes
+    assert [e.title for e in select_episodes(episodes, latest=2)] == ["Three", "Two"]
+    in_range = select_episodes(episodes, None, after=date(2024, 1, 15), before=date(2024, 2, 1))
+    assert [e.title for e in in_range] == ["Two"]
+
+
+def test_an_episode_becomes_an_item_whose_metadata_reaches_the_frontmatter() -> None:
+    feed = parse_feed(rss_feed("Garden Talk", EPISODES), "https://feeds.example/garden")
+    spec = episode_spec(feed.episodes[1], feed, "argument 1, episode #2")
+    assert (spec.source, spec.source_type, spec.title) == (
+        "https://cdn.example/2.mp3",
+        SourceType.HTTP_MEDIA,
+        "Two",
+    )
+    assert spec.metadata == {
+        "podcast": "Garden Talk",
+        "feed_url": "https://feeds.example/garden",
+        "published": "2024-02-01T06:00:00+00:00",
+        "episode_url": "https://e.org/2",
+        "description": "Show notes with bold & links.",
+        "episode_duration": 754.0,
+        "guid": "Two-guid",
+    }
+
+
+def test_a_web_page_is_not_taken_for_a_feed() -> None:
+    with pytest.raises(PermanentError) as caught:
+        parse_feed(b"<html><body>Welcome</body></html>", "https://e.org/")
+    assert "not an RSS or Atom feed" in caught.value.message
+
+
+def test_an_unexpanded_feed_item_explains_how_feeds_are_run(tmp_path: Path) -> None:
+    item = make_item("https://feeds.example/garden", SourceType.PODCAST_FEED)
+    with pytest.raises(PermanentError) as caught:
+        PodcastFeedSource().fetch(item, make_context(Settings(), tmp_path))
+    assert "--latest" in caught.value.message
