@@ -173,14 +173,16 @@ class DeapiEngine:
             "model": (None, self.model),
             "duration_seconds": (None, str(max(1, round(audio_seconds)))),
         }
-        response = call_with_retries(
-            self._retry,
-            lambda: self._send(
+
+        def ask() -> dict[str, Any]:
+            response = self._send(
                 lambda: self._api.post(f"{API}/audiofile2txt/price-calculation", files=fields),
                 "estimating the price",
-            ),
-        )
-        price = _json(response, "deapi").get("data", {}).get("price")
+            )
+            return _json(response, "deapi")
+
+        data = call_with_retries(self._retry, ask).get("data")
+        price = data.get("price") if isinstance(data, dict) else None
         if not isinstance(price, int | float):
             raise malformed_response("deapi", "no price in the answer")
         return float(price)
@@ -262,12 +264,16 @@ class DeapiEngine:
             ) from None
 
     def _submit(self, post: Callable[[], httpx.Response]) -> str:
-        response = call_with_retries(self._retry, lambda: self._send(post, "submitting"))
-        data = _json(response, "deapi").get("data")
-        request_id = data.get("request_id") if isinstance(data, dict) else None
-        if request_id in (None, ""):
-            raise malformed_response("deapi", "no request_id in the answer")
-        return str(request_id)
+        # A garbled answer to a submission is retried too: the alternative, failing the item,
+        # leads to the same resubmission one runner retry later.
+        def submit_once() -> str:
+            data = _json(self._send(post, "submitting"), "deapi").get("data")
+            request_id = data.get("request_id") if isinstance(data, dict) else None
+            if request_id in (None, ""):
+                raise malformed_response("deapi", "no request_id in the answer")
+            return str(request_id)
+
+        return call_with_retries(self._retry, submit_once)
 
     def _wait_for(
         self, request_id: str, job: EngineJob, duration: float | None, span: tuple[float, float]
@@ -305,21 +311,22 @@ class DeapiEngine:
             time.sleep(min(left, self._poll.sleep_step))
 
     def _status(self, request_id: str) -> dict[str, Any]:
-        def poll() -> httpx.Response:
-            return self._api.get(f"{API}/request-status/{request_id}")
+        def poll_once() -> dict[str, Any]:
+            response = self._send(
+                lambda: self._api.get(f"{API}/request-status/{request_id}"),
+                f"status of request {request_id}",
+            )
+            data = _json(response, "deapi", request_id).get("data")
+            if not isinstance(data, dict):
+                raise malformed_response("deapi", "no data in the status", request_id)
+            return data
 
         try:
-            response = call_with_retries(
-                self._retry, lambda: self._send(poll, f"status of request {request_id}")
-            )
+            return call_with_retries(self._retry, poll_once)
         except PermanentError as exc:
             if exc.kind is ErrorKind.NOT_FOUND:
                 raise _RequestEnded("DEAPI does not know this request") from None
             raise
-        data = _json(response, "deapi", request_id).get("data")
-        if not isinstance(data, dict):
-            raise malformed_response("deapi", "no data in the status", request_id)
-        return data
 
     def _result(
         self, request_id: str, status: dict[str, Any], duration: float | None
@@ -345,10 +352,9 @@ class DeapiEngine:
         return response.text
 
     def _get_json(self, path: str, what: str) -> dict[str, Any]:
-        response = call_with_retries(
-            self._retry, lambda: self._send(lambda: self._api.get(path), what)
+        return call_with_retries(
+            self._retry, lambda: _json(self._send(lambda: self._api.get(path), what), "deapi")
         )
-        return _json(response, "deapi")
 
     def _send(self, request: Callable[[], httpx.Response], what: str) -> httpx.Response:
         """One HTTP exchange; failures become typed errors without URL, headers or key."""
