@@ -1,0 +1,103 @@
+"""kill -9 at 20 random moments: nothing finished is lost, redone or left half-written."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+from faster_whisper import decode_audio
+
+from tests.cli.test_cli import CLI, run_cli, session_folder
+from tests.samples import SAMPLE_MEDIA, write_wav
+
+KILLS = 20
+ITEMS = 16  # each about 80 s of speech: enough work that all 20 kills land mid-batch
+
+
+def make_long_media(folder: Path, count: int) -> None:
+    """Items of all the samples back to back, in a different order each."""
+    clips = [decode_audio(str(p)) for p in SAMPLE_MEDIA]
+    rng = random.Random(7)
+    for index in range(count):
+        order = rng.sample(clips, len(clips))
+        write_wav(folder / f"talk_{index:02d}.wav", np.concatenate(order))
+
+
+def item_rows(db: Path) -> list[tuple[str, str, str | None, str]]:
+    with sqlite3.connect(db, timeout=10) as connection:
+        return connection.execute(
+            "SELECT source, status, finished_at, outputs_json FROM items ORDER BY position"
+        ).fetchall()
+
+
+def assert_outputs_whole(folder: Path, outputs: list[str]) -> None:
+    for name in outputs:
+        text = (folder / name).read_text(encoding="utf-8")
+        if name.endswith(".md"):
+            _, header, body = text.split("---\n", 2)
+            assert yaml.safe_load(header)["title"]
+            assert body.strip()
+        elif name.endswith(".json"):
+            assert json.loads(text)["segments"]
+        elif name.endswith(".srt"):
+            assert "-->" in text and text.endswith("\n")
+
+
+def test_kill_9_at_20_random_moments_then_resume(tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    make_long_media(media, ITEMS)
+    total = ITEMS
+    out = tmp_path / "out"
+    db = out / "bulk_transcribe.db"
+    rng = random.Random(20261128)
+    finished: dict[str, str] = {}
+
+    for kill in range(KILLS):
+        command = ["run", str(media)] if kill == 0 else ["resume", "latest"]
+        process = subprocess.Popen(
+            [*CLI, *command, "--out", str(out), "--concurrency", "2"]
+            + (["--format", "md,srt,json"] if kill == 0 else []),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.3, 3.5))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        if not db.exists():
+            continue  # killed before the session was created: nothing to check yet
+        folder = session_folder(out)
+        rows = item_rows(db)
+        assert len(rows) == total
+        for source, status, finished_at, outputs in rows:
+            assert status != "failed", f"kill {kill}: {source} failed"
+            if source in finished:
+                assert status == "done" and finished_at == finished[source], (
+                    f"kill {kill}: {source} was redone"
+                )
+            if status == "done":
+                finished[source] = finished_at
+                assert_outputs_whole(folder, json.loads(outputs))
+        notes = [p.name for p in folder.glob("*.md")]
+        assert len(notes) == len(set(notes)) <= total
+    assert 0 < len(finished) < total, "the kills did not land in the middle of the batch"
+
+    result = run_cli("resume", "latest", "--out", str(out))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = item_rows(db)
+    assert all(status == "done" for _, status, _, _ in rows)
+    for source, _, finished_at, outputs in rows:
+        if source in finished:
+            assert finished_at == finished[source], f"{source} was redone"
+        assert_outputs_whole(session_folder(out), json.loads(outputs))
+    folder = session_folder(out)
+    assert len(list(folder.glob("*.md"))) == total
+    assert not list(folder.glob(".*.tmp")), "temporary files were left behind"
