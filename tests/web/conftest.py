@@ -18,6 +18,8 @@ import httpx
 import numpy as np
 import pytest
 
+from bulk_transcribe.models import ItemSpec, SessionStatus, SourceType
+from bulk_transcribe.store import Store
 from tests.samples import REPO, SAMPLE_MEDIA, write_wav
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -70,6 +72,8 @@ def long_media(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
             length += len(clip)
             index += 1
         files.append(write_wav(folder / f"talk_{number + 1:02d}.wav", np.concatenate(parts)))
+    for sample in SAMPLE_MEDIA:  # the short clips are served from the same folder
+        shutil.copy(sample, folder / sample.name)
     return files
 
 
@@ -187,7 +191,8 @@ def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:
     yield tab
     ARTIFACTS.mkdir(exist_ok=True)
     try:
-        tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}-end.png"), full_page=True)
+        if not tab.is_closed():
+            tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}-end.png"))
     finally:
         context.close()
 
@@ -195,3 +200,31 @@ def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:
 @pytest.fixture(scope="session", autouse=True)
 def _clean_artifacts() -> None:
     shutil.rmtree(ARTIFACTS / "downloads", ignore_errors=True)
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh output folder the app reads from the environment, as `bulk-transcribe ui` sets."""
+    folder = tmp_path / "output"
+    monkeypatch.setenv("BULK_TRANSCRIBE_OUT_DIR", str(folder))
+    monkeypatch.delenv("BULK_TRANSCRIBE_DB_PATH", raising=False)
+    return folder
+
+
+@pytest.fixture
+def store(out_dir: Path) -> Iterator[Store]:
+    with Store(out_dir / "bulk_transcribe.db") as opened:
+        yield opened
+
+
+def make_session(
+    store: Store, sources: list[str], *, concurrency: int = 1, status: SessionStatus | None = None
+) -> str:
+    """A stored session of HTTP media items, as the page would create it (no runner)."""
+    session = store.create_session(
+        store.path.parent, {"concurrency": concurrency, "formats": ["txt"], "engine": "local"}
+    )
+    store.add_items(session.id, [ItemSpec(s, SourceType.HTTP_MEDIA) for s in sources])
+    if status is not None:
+        store.set_session_status(session.id, status)
+    return session.id

@@ -18,8 +18,9 @@ class Concurrency:
     configured: int  # what the session was started with
     current: int  # what the runner reports it runs with now
     requested: int | None  # what a view asked for since
-    sequential_fallback: bool
-    reason: str | None
+    fell_back: bool  # the runner went sequential on its own (rate limits, pressure)
+    made_sequential: bool  # someone asked for one item at a time
+    reason: str | None  # why it is sequential now
 
 
 @dataclass(frozen=True)
@@ -92,22 +93,24 @@ def concurrency_state(
     requested: int | None,
     events: list[Event],
 ) -> Concurrency:
-    """How many items run at once, and whether (and why) the session fell back to sequential."""
+    """How many items run at once, and whether (and why) the session is sequential now."""
     configured = int(session.settings.get("concurrency") or 1)
     current = int(metrics.get("current_concurrency") or requested or configured)
+    fell_back = bool(metrics.get("fallback_sequential"))
+    made_sequential = not fell_back and configured > 1 and 1 in (current, requested)
     last_change = next((e for e in reversed(events) if e.kind == "concurrency"), None)
-    fell_back = bool(metrics.get("fallback_sequential")) or (
-        configured > 1 and (current == 1 or requested == 1)
-    )
-    reason = metrics.get("fallback_reason") or (last_change.message if last_change else None)
-    if fell_back and not reason:
-        reason = "parallel processing was turned off for this session"
+    reason = None
+    if fell_back:
+        reason = metrics.get("fallback_reason") or (last_change.message if last_change else None)
+    elif made_sequential:
+        reason = last_change.message if last_change else "parallel processing was turned off"
     return Concurrency(
         configured=configured,
         current=current,
         requested=requested,
-        sequential_fallback=fell_back,
-        reason=reason if fell_back else None,
+        fell_back=fell_back,
+        made_sequential=made_sequential,
+        reason=reason,
     )
 
 
@@ -174,9 +177,15 @@ def _render_rate_limit(summary: ProgressSummary) -> None:
 
 
 def _render_concurrency(concurrency: Concurrency, running: int) -> None:
-    if concurrency.sequential_fallback:
+    if concurrency.fell_back:
         st.warning(
-            f"**Fell back to sequential processing** (one item at a time): {concurrency.reason}",
+            "**Fell back to sequential processing** (one item at a time): "
+            f"{concurrency.reason or 'the runner reduced concurrency'}",
+            icon=":material/low_priority:",
+        )
+    elif concurrency.made_sequential:
+        st.info(
+            f"**Sequential processing now** (one item at a time): {concurrency.reason}",
             icon=":material/low_priority:",
         )
     elif concurrency.current > 1:

@@ -14,6 +14,13 @@ from bulk_transcribe.web.jobs import JobManager
 from bulk_transcribe.web.resources import job_manager, view_store
 
 OUT_DIR_KEY = "out_dir"
+# Streamlit's own page list would call the Home page "app"; this one names it properly
+# (.streamlit/config.toml turns the built-in list off).
+NAVIGATION = (
+    ("app.py", "Home", ":material/home:"),
+    ("pages/02_Bulk_Transcribe.py", "Bulk Transcribe", ":material/graphic_eq:"),
+    ("pages/03_Sessions.py", "Sessions", ":material/folder_open:"),
+)
 
 _CSS = """
 <style>
@@ -49,6 +56,9 @@ def _sidebar(environment: Settings) -> Settings:
     # A plain session-state value backs the widget, so it survives switching pages.
     st.session_state.setdefault(OUT_DIR_KEY, str(environment.out_dir))
     with st.sidebar:
+        for page, label, icon in NAVIGATION:
+            st.page_link(page, label=label, icon=icon)
+        st.divider()
         chosen = st.text_input(
             "Output folder",
             value=st.session_state[OUT_DIR_KEY],

@@ -1,0 +1,204 @@
+"""Driving the Bulk Transcribe page in a real browser the way a user does, and reading it back."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Locator, Page, expect
+
+from bulk_transcribe.web.settings_panel import PARALLEL_LABEL
+from tests.web.conftest import ARTIFACTS
+
+RUN_TIMEOUT = 240.0  # seconds for a whole batch on a busy 2-core machine
+UI_TIMEOUT = 30_000  # milliseconds for the page to reflect a change
+SAMPLE_EVERY_MS = 250
+
+# The status table's rows as the grid's accessible table exposes them, keyed by header.
+_READ_TABLE = """
+(panel) => {
+  const table = panel.querySelector('table[role="grid"]');
+  if (!table) return [];
+  const headers = [...table.querySelectorAll('thead th')].map(th => th.innerText.trim());
+  return [...table.querySelectorAll('tbody tr')].map(tr => {
+    const row = {};
+    [...tr.querySelectorAll('td')].forEach((td, i) => { row[headers[i]] = td.innerText.trim(); });
+    return row;
+  });
+}
+"""
+
+
+@dataclass
+class Snapshot:
+    """What the page showed at one moment."""
+
+    rows: list[dict[str, str]]
+    cards: list[str]
+    percent: int | None
+    status_line: str
+
+    @property
+    def running_rows(self) -> list[dict[str, str]]:
+        return [r for r in self.rows if r.get("Status") == "running"]
+
+
+@dataclass
+class Recording:
+    snapshots: list[Snapshot] = field(default_factory=list)
+
+    @property
+    def most_running_rows(self) -> int:
+        return max((len(s.running_rows) for s in self.snapshots), default=0)
+
+    @property
+    def most_cards(self) -> int:
+        return max((len(s.cards) for s in self.snapshots), default=0)
+
+    @property
+    def percents(self) -> list[int]:
+        return [s.percent for s in self.snapshots if s.percent is not None]
+
+
+class BulkPage:
+    def __init__(self, page: Page, base_url: str):
+        self.page = page
+        self.base_url = base_url
+
+    # --- navigation -----------------------------------------------------------------------
+
+    def open(self, session_id: str | None = None) -> BulkPage:
+        query = f"?session={session_id}" if session_id else ""
+        self.page.goto(f"{self.base_url}/Bulk_Transcribe{query}")
+        expect(self.page.get_by_role("heading", name="1) Input URLs")).to_be_visible(
+            timeout=UI_TIMEOUT
+        )
+        return self
+
+    @property
+    def session_id(self) -> str:
+        match = re.search(r"[?&]session=([^&]+)", self.page.url)
+        assert match, f"no session in {self.page.url}"
+        return match.group(1)
+
+    # --- input and settings ---------------------------------------------------------------
+
+    def paste(self, lines: list[str]) -> None:
+        box = self.page.get_by_label("Paste links")
+        box.fill("\n".join(lines))
+        box.blur()
+
+    def upload(self, path: Path) -> None:
+        self.page.locator("input[type=file]").set_input_files(str(path))
+
+    def choose(self, label: str, option: str) -> None:
+        self.page.get_by_test_id("stSelectbox").filter(has_text=label).click()
+        self.page.get_by_role("option", name=option, exact=True).click()
+
+    def metric(self, label: str) -> Locator:
+        label_element = self.page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
+        return self.page.get_by_test_id("stMetric").filter(has=label_element)
+
+    def expect_valid(self, count: int) -> None:
+        expect(self.metric("Valid")).to_contain_text(str(count), timeout=UI_TIMEOUT)
+
+    @property
+    def parallel_toggle(self) -> Locator:
+        return self.page.get_by_role("checkbox", name=PARALLEL_LABEL)
+
+    def set_parallel(self, on: bool, concurrency: int | None = None) -> None:
+        if self.parallel_toggle.is_checked() != on:
+            self.page.get_by_text(PARALLEL_LABEL, exact=True).click()
+        expect(self.parallel_toggle).to_be_checked(checked=on, timeout=UI_TIMEOUT)
+        if on and concurrency is not None:
+            self.set_concurrency(concurrency)
+
+    def set_concurrency(self, wanted: int) -> None:
+        slider = self.page.get_by_role("slider", name="Items at once")
+        expect(slider).to_be_enabled(timeout=UI_TIMEOUT)
+        current = int(slider.input_value())
+        slider.focus()
+        key = "ArrowRight" if wanted > current else "ArrowLeft"
+        for _ in range(abs(wanted - current)):
+            slider.press(key)
+        expect(slider).to_have_value(str(wanted), timeout=UI_TIMEOUT)
+
+    def start(self, items: int) -> str:
+        button = self.page.get_by_role("button", name=f"Start transcribing {items} item(s)")
+        expect(button).to_be_enabled(timeout=UI_TIMEOUT)
+        button.click()
+        self.page.wait_for_url(re.compile(r"session="), timeout=UI_TIMEOUT)
+        return self.session_id
+
+    # --- monitor --------------------------------------------------------------------------
+
+    def panel(self, key: str) -> Locator:
+        return self.page.locator(f".st-key-panel-{key}")
+
+    def button(self, name: str) -> Locator:
+        return self.page.get_by_role("button", name=name, exact=True)
+
+    def snapshot(self) -> Snapshot:
+        table = self.panel("status-table")
+        rows: list[dict[str, Any]] = []
+        if table.count():
+            rows = table.first.evaluate(_READ_TABLE)
+        cards = self.page.locator("[class*='st-key-now-item-']")
+        card_texts = [cards.nth(i).inner_text() for i in range(cards.count())]
+        percent = None
+        progress = self.panel("global-progress")
+        if progress.count():
+            found = re.search(r"(\d+) %", progress.first.inner_text())
+            percent = int(found.group(1)) if found else None
+        status = self.page.get_by_test_id("stMarkdown").filter(has_text="Session ")
+        status_line = status.first.inner_text() if status.count() else ""
+        return Snapshot(rows, card_texts, percent, status_line)
+
+    def record_until(
+        self,
+        done: Callable[[Snapshot], bool],
+        recording: Recording | None = None,
+        timeout: float = RUN_TIMEOUT,
+        on_sample: Callable[[Snapshot], None] | None = None,
+    ) -> Recording:
+        """Sample the page until `done` holds; every sample is kept for later assertions."""
+        recording = recording or Recording()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                snap = self.snapshot()
+            except Exception:  # an element swapped out mid-read by a refresh: read again
+                self.page.wait_for_timeout(SAMPLE_EVERY_MS)
+                continue
+            recording.snapshots.append(snap)
+            if on_sample:
+                on_sample(snap)
+            if done(snap):
+                return recording
+            if time.monotonic() > deadline:
+                self.screenshot("timeout")
+                raise AssertionError(f"page never got there; last showed: {snap}")
+            self.page.wait_for_timeout(SAMPLE_EVERY_MS)
+
+    def wait_finished(self, recording: Recording | None = None) -> Recording:
+        return self.record_until(
+            lambda s: s.percent == 100 and "completed" in s.status_line, recording
+        )
+
+    def screenshot(self, name: str) -> Path:
+        """The whole page, however long: the viewport grows to fit for the shot."""
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        size = self.page.viewport_size or {"width": 1400, "height": 1000}
+        height = self.page.evaluate(
+            "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], body')]"
+            ".map(e => e.scrollHeight))"
+        )
+        self.page.set_viewport_size({"width": size["width"], "height": max(height, 800)})
+        self.page.screenshot(path=str(path))
+        self.page.set_viewport_size(size)
+        return path

@@ -1,0 +1,283 @@
+"""The pages' logic, run by Streamlit's AppTest: widgets, defaults, errors, commands."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from pytest_httpserver import HTTPServer
+from streamlit.testing.v1 import AppTest
+
+from bulk_transcribe.models import ItemStatus, SessionStatus, Stage
+from bulk_transcribe.store import Store
+from bulk_transcribe.web.settings_panel import PARALLEL_HELP, PARALLEL_LABEL, PREFERENCES_FILE
+from tests.samples import REPO
+from tests.web.conftest import make_session
+
+APP = str(REPO / "app.py")
+BULK_PAGE = "pages/02_Bulk_Transcribe.py"
+SESSIONS_PAGE = "pages/03_Sessions.py"
+TIMEOUT = 30
+
+
+def wait_until(condition, timeout: float = 60.0) -> None:
+    """Poll a condition on the store; the run happens on the job manager's thread."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.1)
+
+
+def bulk_page(session_id: str | None = None) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).switch_page(BULK_PAGE)
+    if session_id:
+        app.query_params["session"] = session_id
+    return app.run()
+
+
+def all_text(app: AppTest) -> str:
+    parts = [e.value for e in [*app.markdown, *app.caption, *app.error, *app.warning, *app.info]]
+    parts += [str(m.value) + " " + m.label for m in app.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+def sessions_page() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=TIMEOUT).switch_page(SESSIONS_PAGE).run()
+
+
+def start_button(app: AppTest):
+    return app.button(key="start")
+
+
+@pytest.mark.usefixtures("out_dir")
+class TestParallelSettings:
+    def test_the_parallel_toggle_is_off_by_default_with_the_plans_help_text(self) -> None:
+        app = bulk_page()
+        toggle = app.checkbox(key="pref_parallel")
+        assert toggle.label == PARALLEL_LABEL
+        assert toggle.value is False
+        assert toggle.help == PARALLEL_HELP
+
+    def test_the_concurrency_slider_spans_1_to_10_and_is_disabled_while_the_toggle_is_off(
+        self,
+    ) -> None:
+        app = bulk_page()
+        slider = app.slider(key="pref_concurrency")
+        assert (slider.min, slider.max) == (1, 10)
+        assert slider.disabled
+
+        app.checkbox(key="pref_parallel").check().run()
+        assert not app.slider(key="pref_concurrency").disabled
+
+    def test_settings_are_remembered_for_the_next_visit_but_keys_are_not(
+        self, out_dir: Path
+    ) -> None:
+        app = bulk_page()
+        app.checkbox(key="pref_parallel").check().run()
+        app.slider(key="pref_concurrency").set_value(5).run()
+        app.text_input(key="pref_model").set_value("tiny.en").run()
+        app.selectbox(key="pref_engine").set_value(app.selectbox(key="pref_engine").options[0])
+        app.run()
+
+        later = bulk_page()  # a new browser session
+        assert later.checkbox(key="pref_parallel").value is True
+        assert later.slider(key="pref_concurrency").value == 5
+        assert later.text_input(key="pref_model").value == "tiny.en"
+        saved = json.loads((out_dir / PREFERENCES_FILE).read_text())
+        assert not any("key" in name for name in saved)
+
+
+@pytest.mark.usefixtures("out_dir")
+class TestInput:
+    def test_pasted_links_are_counted_with_duplicates_and_invalid_rows_and_reasons(
+        self,
+    ) -> None:
+        app = bulk_page()
+        assert start_button(app).disabled
+        app.text_area[0].set_value(
+            "https://example.org/a.mp3\n"
+            "https://example.org/a.mp3\n"
+            "ftp://example.org/b.mp3\n"
+            "https://www.youtube.com/playlist?list=PL0123456789\n"
+        ).run()
+
+        metrics = {m.label: m.value for m in app.metric}
+        assert metrics == {"Valid": "2", "Duplicates merged": "1", "Invalid": "1"}
+        invalid = app.dataframe[-1].value
+        assert list(invalid["Where"]) == ["pasted.txt line 3"]
+        assert "unsupported URL scheme 'ftp'" in invalid["Reason"][0]
+        assert "playlist" in all_text(app) and "expanded" in all_text(app)
+        assert not start_button(app).disabled
+        assert "2 item(s)" in start_button(app).label
+
+    def test_a_sheet_shows_a_preview_and_a_column_can_be_mapped_by_hand(self) -> None:
+        app = bulk_page()
+        sheet = "Episode,Where to get it\nOne,https://example.org/1.mp3\nTwo,https://example.org/2.mp3\n"
+        app.file_uploader[0].set_value(("episodes.csv", sheet.encode(), "text/csv")).run()
+
+        assert "no column of links I recognise" in all_text(app)  # nothing to guess from
+        assert start_button(app).disabled
+        preview = app.dataframe[0].value
+        assert list(preview.columns) == ["Episode", "Where to get it"]
+        assert len(preview) == 2
+
+        app.selectbox(key="map_url").set_value("Where to get it").run()
+        assert {m.label: m.value for m in app.metric}["Valid"] == "2"
+        assert not app.error
+        assert "2 item(s)" in start_button(app).label
+
+    def test_a_damaged_workbook_shows_an_error_a_user_can_act_on(self, tmp_path: Path) -> None:
+        app = bulk_page()
+        app.file_uploader[0].set_value(
+            ("links.xlsx", b"PK\x03\x04 not really a workbook", "application/octet-stream")
+        ).run()
+
+        assert app.error, "a bad upload must say so"
+        message = app.error[0].value
+        assert "links.xlsx" in message and "could not be read as an Excel workbook" in message
+        assert start_button(app).disabled
+
+    def test_a_workbook_with_several_sheets_offers_a_choice(self, tmp_path: Path) -> None:
+        workbook = Workbook()
+        workbook.active.title = "Notes"
+        workbook.active.append(["nothing here"])
+        workbook.active.append(["really"])
+        episodes = workbook.create_sheet("Episodes")
+        episodes.append(["Title", "URL"])
+        episodes.append(["One", "https://example.org/1.mp3"])
+        path = tmp_path / "book.xlsx"
+        workbook.save(path)
+
+        app = bulk_page()
+        app.file_uploader[0].set_value(("book.xlsx", path.read_bytes(), "application/xlsx"))
+        app.run()
+        app.selectbox(key="input_worksheet").set_value("Episodes").run()
+
+        assert {m.label: m.value for m in app.metric}["Valid"] == "1"
+
+
+class TestMonitor:
+    def test_turning_parallel_off_during_a_run_asks_the_session_for_one_item_at_a_time(
+        self, store: Store
+    ) -> None:
+        session_id = make_session(
+            store, ["https://example.org/1.mp3"], concurrency=3, status=SessionStatus.RUNNING
+        )
+        app = bulk_page(session_id)
+        app.checkbox(key="pref_parallel").check().run()
+        assert store.requested_concurrency(session_id) == 3
+
+        app.checkbox(key="pref_parallel").uncheck().run()
+
+        assert store.requested_concurrency(session_id) == 1
+        last = store.events(session_id)[-1]
+        assert last.kind == "concurrency" and "turned off" in last.message
+        assert "Sequential processing now" in all_text(app)
+
+    def test_stop_and_cancel_go_through_the_store(self, store: Store) -> None:
+        session_id = make_session(
+            store, ["https://example.org/1.mp3"], status=SessionStatus.RUNNING
+        )
+        app = bulk_page(session_id)
+        app.button(key="control-stop").click().run()
+        assert store.read_command(session_id) == "stop"
+        assert app.button(key="control-stop").disabled  # asked once is enough
+
+        app.button(key="control-cancel").click().run()
+        assert store.read_command(session_id) == "cancel"
+
+    def test_five_thousand_items_make_one_table_not_five_thousand_widgets(
+        self, store: Store
+    ) -> None:
+        sources = [f"https://example.org/{n}.mp3" for n in range(5000)]
+        session_id = make_session(store, sources, concurrency=3, status=SessionStatus.RUNNING)
+        running = store.items(session_id)[:3]
+        for item in running:
+            store.start_item(item.id)
+            store.set_stage(item.id, Stage.TRANSCRIBING, 0.5)
+
+        app = bulk_page(session_id)
+
+        table = next(df.value for df in app.dataframe if "Stage" in df.value.columns)
+        assert len(table) == 5000
+        assert table.index.is_unique
+        assert list(table["Status"]).count("running") == 3
+        assert len(app.button) < 20
+        assert "Now processing (3)" in all_text(app)
+
+    def test_the_status_filter_shows_only_the_chosen_statuses(self, store: Store) -> None:
+        session_id = make_session(
+            store, [f"https://example.org/{n}.mp3" for n in range(4)], status=SessionStatus.STOPPED
+        )
+        first = store.items(session_id)[0]
+        store.start_item(first.id)
+        store.finish_item(first.id, ItemStatus.FAILED, error_kind="http", error_message="404")
+
+        app = bulk_page(session_id)
+        app.button_group(key="status_filter").set_value([ItemStatus.FAILED]).run()
+
+        table = next(df.value for df in app.dataframe if "Stage" in df.value.columns)
+        assert list(table["Status"]) == ["failed"]
+        assert "Errors (1)" in all_text(app)
+
+    def test_an_unknown_session_is_reported_not_crashed_on(self, out_dir: Path) -> None:
+        app = bulk_page("20990101T000000Z-ffffff")
+        assert not app.exception
+        assert "No session 20990101T000000Z-ffffff" in all_text(app)
+
+
+class TestSessionsPage:
+    def test_sessions_are_listed_and_one_can_be_deleted(self, store: Store) -> None:
+        keep = make_session(store, ["https://example.org/1.mp3"], status=SessionStatus.COMPLETED)
+        drop = make_session(store, ["https://example.org/2.mp3"], status=SessionStatus.STOPPED)
+        app = sessions_page()
+
+        listed = app.dataframe[0].value
+        assert set(listed["Session"]) == {keep, drop}
+        app.selectbox[0].set_value(drop).run()
+        assert app.button(key="delete").disabled  # not before confirming
+        app.checkbox(key="delete-confirm").check().run()
+        app.button(key="delete").click().run()
+
+        assert [s.id for s in store.list_sessions()] == [keep]
+
+    def test_retry_failed_re_queues_only_the_failed_items_and_runs_them(
+        self, store: Store, httpserver: HTTPServer
+    ) -> None:
+        httpserver.expect_request("/gone.mp3").respond_with_data("gone", status=404)
+        session_id = make_session(
+            store, [httpserver.url_for("/gone.mp3"), httpserver.url_for("/fine.mp3")]
+        )
+        failed, done = store.items(session_id)
+        store.start_item(failed.id)
+        store.finish_item(failed.id, ItemStatus.FAILED, error_kind="http", error_message="x")
+        store.start_item(done.id)
+        store.finish_item(done.id, ItemStatus.DONE)
+        store.set_session_status(session_id, SessionStatus.COMPLETED)
+        app = sessions_page()
+        assert app.button(key="resume").disabled  # nothing left to resume
+
+        app.button(key="retry").click().run()
+
+        wait_until(
+            lambda: (
+                store.get_item(failed.id).attempts == 2
+                and store.get_session(session_id).status is SessionStatus.COMPLETED
+            )
+        )
+        retried = store.get_item(failed.id)
+        assert retried.status is ItemStatus.FAILED
+        assert "HTTP 404" in (retried.error_message or "")
+        assert store.get_item(done.id).attempts == 1  # the done item was left alone
+        assert "1 failed item(s) re-queued" in [e.message for e in store.events(session_id)]
+
+
+def test_the_home_page_lists_recent_sessions(store: Store) -> None:
+    session_id = make_session(store, ["https://example.org/1.mp3"])
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not app.exception
+    assert session_id in set(app.dataframe[0].value["Session"])
