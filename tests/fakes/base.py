@@ -129,6 +129,7 @@ class FakeProviderServer:
         handler = _handler_for(self)
         self._server = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
         self._server.daemon_threads = True
+        self._port = self._server.server_address[1]  # known after stop() too, for reports
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -147,8 +148,8 @@ class FakeProviderServer:
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "start the server first"
-        return self._server.server_address[1]
+        assert self._port, "start the server first"
+        return self._port
 
     @property
     def url(self) -> str:

@@ -13,6 +13,8 @@ from bulk_transcribe.settings import Settings
 # engine's SDK loads only when it is used.
 ENGINES: dict[str, str] = {
     "local": "bulk_transcribe.engines.local_whisper:create",
+    "openai": "bulk_transcribe.engines.openai_api:create",
+    "deapi": "bulk_transcribe.engines.deapi:create",
 }
 
 

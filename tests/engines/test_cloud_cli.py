@@ -1,0 +1,187 @@
+"""`bulk-transcribe run --engine openai|deapi` end to end, as a user runs it, against fake
+providers on 127.0.0.1; including a crash (kill -9) while DEAPI requests are in flight."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.engines.conftest import DEAPI_KEY, OPENAI_KEY
+from tests.fakes.deapi_server import FakeDeapiServer
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate
+
+CLI = str(Path(sys.executable).with_name("bulk-transcribe"))
+WAIT_SECONDS = 60.0
+
+
+def cli_env(**variables: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BULK_TRANSCRIBE_", "OPENAI_", "DEAPI_", "GROQ_"))
+    }
+    return {**env, **variables}
+
+
+def run_cli(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [CLI, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=240
+    )
+
+
+def session_folder(out: Path) -> Path:
+    (folder,) = (out / "sessions").iterdir()
+    return folder
+
+
+def markdown_texts(folder: Path) -> dict[str, str]:
+    return {path.name: path.read_text(encoding="utf-8") for path in folder.glob("*.md")}
+
+
+def assert_every_sample_transcribed(folder: Path, samples: list[Path]) -> None:
+    texts = markdown_texts(folder)
+    assert len(texts) == len(samples)
+    for sample in samples:
+        (text,) = [t for name, t in texts.items() if name.startswith(sample.stem.replace("_", "-"))]
+        body = "\n".join(line for line in text.split("---", 2)[2].splitlines() if line[:1] != "#")
+        assert word_error_rate(reference_text(sample), body) == 0
+    assert len(list(folder.glob("*.srt"))) == len(samples)
+
+
+def test_run_with_the_openai_engine_against_a_local_server(tmp_path):
+    samples = SAMPLE_MEDIA[:3]
+    with FakeOpenAIServer(api_key=OPENAI_KEY) as server:
+        result = run_cli(
+            [
+                "run", *map(str, samples), "--engine", "openai",
+                "--api-base", server.base_url, "--out", str(tmp_path / "out"), "-j", "2",
+            ],
+            tmp_path,
+            cli_env(OPENAI_API_KEY=OPENAI_KEY),
+        )  # fmt: skip
+        requests = server.transcription_requests()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(requests) == len(samples)
+    folder = session_folder(tmp_path / "out")
+    assert_every_sample_transcribed(folder, samples)
+    srt = next(folder.glob("*.srt")).read_text()
+    assert "00:00:00,000 --> " in srt
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["session"]["settings"]["engine"] == "openai"
+    assert manifest["session"]["settings"]["api_base"] == server.base_url
+
+
+def test_run_with_the_deapi_engine_shows_balance_and_price_first(tmp_path):
+    samples = SAMPLE_MEDIA[2:4]
+    with FakeDeapiServer(api_key=DEAPI_KEY, polls_until_done=1) as server:
+        result = run_cli(
+            ["run", *map(str, samples), "--engine", "deapi", "--out", str(tmp_path / "out")],
+            tmp_path,
+            cli_env(DEAPI_API_KEY=DEAPI_KEY, DEAPI_BASE_URL=server.url),
+        )
+        counts = server.submission_counts()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "DEAPI balance: $12.50" in result.stdout
+    assert "Estimated DEAPI price for 0.4 audio minutes" in result.stdout
+    assert len(counts) == 2 and set(counts.values()) == {1}
+    assert_every_sample_transcribed(session_folder(tmp_path / "out"), samples)
+
+
+def saved_request_ids(database: Path) -> list[str]:
+    if not database.exists():
+        return []
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as connection:
+        rows = connection.execute(
+            "SELECT provider_request_id FROM attempts WHERE provider_request_id IS NOT NULL"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.1)
+
+
+def test_a_killed_run_resumes_without_submitting_any_request_twice(tmp_path):
+    out = tmp_path / "out"
+    env = cli_env(DEAPI_API_KEY=DEAPI_KEY, DEAPI_BASE_URL="")
+    with FakeDeapiServer(api_key=DEAPI_KEY, polls_until_done=1) as server:
+        env["DEAPI_BASE_URL"] = server.url
+        server.hold()  # every request stays "processing": the run is mid-flight
+        process = subprocess.Popen(
+            [
+                CLI,
+                "run",
+                *map(str, SAMPLE_MEDIA),
+                "--engine",
+                "deapi",
+                "--out",
+                str(out),
+                "-j",
+                "3",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(lambda: len(saved_request_ids(out / "bulk_transcribe.db")) == 3, "3 ids")
+            in_flight = {job.request_id for job in server.submissions()}
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        assert set(saved_request_ids(out / "bulk_transcribe.db")) == in_flight
+        polls_before_resume = {rid: server.jobs[rid].polls for rid in in_flight}
+
+        server.release()
+        resumed = run_cli(["resume", "latest", "--out", str(out)], tmp_path, env)
+        counts = server.submission_counts()
+        polled_by_resume = [server.jobs[rid].polls > polls_before_resume[rid] for rid in in_flight]
+
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert len(counts) == len(SAMPLE_MEDIA)  # every file submitted...
+    assert set(counts.values()) == {1}  # ...exactly once
+    assert all(polled_by_resume)  # the resumed run picked up the requests already paid for
+    assert_every_sample_transcribed(session_folder(out), SAMPLE_MEDIA)
+
+
+@pytest.mark.parametrize("engine", ["openai", "deapi"])
+def test_a_rejected_key_appears_nowhere_the_user_or_a_log_can_see(tmp_path, engine):
+    secret = f"{engine}-wrong-key-SECRET-0123456789"
+    out = tmp_path / "out"
+    server_class = FakeOpenAIServer if engine == "openai" else FakeDeapiServer
+    with server_class(api_key="the-right-key") as server:
+        if engine == "openai":
+            args = ["--api-base", server.base_url, "--provider", "openai"]
+            env = cli_env(OPENAI_API_KEY=secret)
+        else:
+            args = []
+            env = cli_env(DEAPI_API_KEY=secret, DEAPI_BASE_URL=server.url)
+        result = run_cli(
+            ["run", str(SAMPLE_MEDIA[0]), "--engine", engine, "--out", str(out), *args],
+            tmp_path,
+            env,
+        )
+        assert any(r.status == 401 for r in server.requests)
+    shown = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "rejected the API key" in " ".join(shown.split())
+    assert secret not in shown
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
