@@ -8,9 +8,11 @@ import pytest
 
 from bulk_transcribe.engines import EngineJob
 from bulk_transcribe.engines.local_whisper import (
+    MAX_SEGMENT_SECONDS,
     LocalWhisperEngine,
     load_model,
     resolve_model,
+    sentences_from_words,
     threads_per_worker,
 )
 from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError
@@ -47,12 +49,12 @@ def test_segments_are_ordered_and_inside_the_audio(engine: LocalWhisperEngine) -
     media = SAMPLE_MEDIA[0]
     transcript = engine.transcribe(MediaFile(media), job())
 
-    assert len(transcript.segments) >= 2  # sentence-sized, not one run-on line
+    assert len(transcript.segments) >= 2  # sentence-sized, not one 30-second chunk
     starts = [s.start for s in transcript.segments]
     assert starts == sorted(starts)
     assert all(s.end > s.start for s in transcript.segments)
     assert transcript.segments[-1].end <= (transcript.duration or 0) + 1.0
-    assert transcript.text.rstrip().endswith(".")  # punctuation survives batching
+    assert all(s.end - s.start <= MAX_SEGMENT_SECONDS + 0.5 for s in transcript.segments)
 
 
 def test_progress_is_reported_by_audio_position_up_to_one(engine: LocalWhisperEngine) -> None:
@@ -118,3 +120,38 @@ def test_a_missing_named_model_gives_an_actionable_error(tmp_path: Path) -> None
 @pytest.mark.parametrize(("concurrency", "cores", "threads"), [(1, 2, 2), (2, 2, 1), (10, 2, 1)])
 def test_cores_are_split_between_concurrent_files(concurrency: int, cores: int, threads: int):
     assert threads_per_worker(concurrency, cores) == threads
+
+
+def test_a_long_batch_chunk_is_cut_into_sentences_with_exact_word_times() -> None:
+    from faster_whisper.transcribe import Segment as RawSegment
+    from faster_whisper.transcribe import Word
+
+    words = [
+        Word(0.0, 0.5, " Solar", 0.9),
+        Word(0.5, 2.9, " panels work", 0.9),
+        Word(2.9, 3.4, " On", 0.9),  # a new sentence whose full stop the model dropped
+        Word(3.4, 4.0, " sunny", 0.9),
+        Word(4.0, 4.5, " days.", 0.9),
+        Word(6.0, 6.5, " Rain", 0.9),
+    ]
+    chunk = RawSegment(
+        id=0,
+        seek=0,
+        start=0.0,
+        end=6.5,
+        text="unused",
+        tokens=[],
+        avg_logprob=0,
+        compression_ratio=0,
+        no_speech_prob=0,
+        words=words,
+        temperature=0,
+    )
+
+    segments = sentences_from_words(words, chunk)
+
+    assert [(s.start, s.end, s.text) for s in segments] == [
+        (0.0, 2.9, "Solar panels work"),
+        (2.9, 4.5, "On sunny days."),
+        (6.0, 6.5, "Rain"),
+    ]
