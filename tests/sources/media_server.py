@@ -6,6 +6,7 @@ connection in the middle of a body, which a WSGI server does not let a handler d
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Iterator
@@ -77,10 +78,9 @@ class MediaServer:
                 pass
 
             def handle(self) -> None:
-                try:
+                # Clients (and our own drops) close connections mid-request.
+                with contextlib.suppress(ConnectionResetError, BrokenPipeError):
                     super().handle()
-                except (ConnectionResetError, BrokenPipeError):
-                    pass  # clients (and our own drops) close connections mid-request
 
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]

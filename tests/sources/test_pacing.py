@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -31,7 +32,7 @@ def test_requests_are_spaced_at_least_the_interval_apart() -> None:
     for _ in range(4):
         pacer.wait()
         starts.append(clock.now())
-    gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     assert starts[0] == 0.0  # the first request does not wait
     assert all(2.0 <= gap <= 2.0 * 1.2 + 1e-9 for gap in gaps)
 

@@ -17,7 +17,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 API_KEY = "AIzaSyRecordedKey0123456789"
-WATCH_HTML = '<html><script>ytcfg.set({"INNERTUBE_API_KEY": "%s"});</script></html>' % API_KEY
+WATCH_HTML = f'<html><script>ytcfg.set({{"INNERTUBE_API_KEY": "{API_KEY}"}});</script></html>'
 RECAPTCHA_HTML = '<html><body><form><div class="g-recaptcha"></div></form></body></html>'
 BOT_CHECK = "Sign in to confirm you’re not a bot"
 
@@ -99,8 +99,8 @@ def _player(video: Video, video_id: str) -> dict[str, Any]:
         "playerCaptionsTracklistRenderer": {
             "captionTracks": [
                 {
-                    "baseUrl": "https://www.youtube.com/api/timedtext?v=%s&lang=%s%s"
-                    % (video_id, t.language_code, "&kind=asr" if t.generated else ""),
+                    "baseUrl": f"https://www.youtube.com/api/timedtext?v={video_id}"
+                    f"&lang={t.language_code}{'&kind=asr' if t.generated else ''}",
                     "name": {"runs": [{"text": t.name}]},
                     "languageCode": t.language_code,
                     **({"kind": "asr"} if t.generated else {}),

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-import feedparser
-
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.models import Fetched, Item, ItemSpec, SourceType
 from bulk_transcribe.sources.base import FetchContext
@@ -40,6 +38,8 @@ class Feed:
 
 def parse_feed(data: bytes, url: str) -> Feed:
     """A feed's episodes; PermanentError when `data` is not a feed at all."""
+    import feedparser  # imported here: only runs that expand feeds pay for it
+
     parsed = feedparser.parse(data)
     if not parsed.get("version") and not parsed.entries:
         problem = parsed.get("bozo_exception")
@@ -126,7 +126,7 @@ def _episode(entry: Any) -> Episode:
         enclosure_url=_enclosure(entry),
         duration=parse_duration(entry.get("itunes_duration")),
         show_notes=_show_notes(entry),
-        episode_page=entry.get("link"),
+        episode_page=_web_link(entry.get("link")),
         guid=entry.get("id"),
     )
 
@@ -136,6 +136,11 @@ def _enclosure(entry: Any) -> str | None:
     media = [e for e in enclosures if str(e.get("type", "")).startswith(("audio/", "video/"))]
     chosen = (media or enclosures or [None])[0]
     return chosen["href"] if chosen else None
+
+
+def _web_link(link: Any) -> str | None:
+    # feedparser turns an RSS <guid> into the link when the feed does not say it is no URL.
+    return link if isinstance(link, str) and link.startswith(("http://", "https://")) else None
 
 
 def _published(entry: Any) -> datetime | None:

@@ -6,12 +6,8 @@ import http.cookiejar
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import requests
-import youtube_transcript_api as yta
-from youtube_transcript_api.proxies import GenericProxyConfig
 
 from bulk_transcribe.errors import (
     Cancelled,
@@ -28,11 +24,15 @@ from bulk_transcribe.sources import ytdlp
 from bulk_transcribe.sources.base import FetchContext
 from bulk_transcribe.sources.pacing import Pacer
 
+if TYPE_CHECKING:  # the libraries are imported where used: they slow every CLI start
+    import requests
+    import youtube_transcript_api as yta
+
 log = logging.getLogger(__name__)
 
 FALLBACK_CAPTION_LANGUAGE = "en"
 InfoExtractor = Callable[[str, Settings], dict[str, Any]]
-TranscriptApiFactory = Callable[[Settings], yta.YouTubeTranscriptApi]
+TranscriptApiFactory = Callable[[Settings], "yta.YouTubeTranscriptApi"]
 
 
 class YouTubeSource:
@@ -117,6 +117,9 @@ class YouTubeSource:
         self, video_id: str, info: dict[str, Any], context: FetchContext, pacer: Pacer
     ) -> Transcript | None:
         """The best caption track as a transcript, or None when the audio must be transcribed."""
+        import requests
+        import youtube_transcript_api as yta
+
         api = self._transcript_api(context.settings)
         try:
             pacer.wait(context.check_cancelled)
@@ -170,6 +173,10 @@ def make_transcript_api(
     settings: Settings, http_client: requests.Session | None = None
 ) -> yta.YouTubeTranscriptApi:
     """A fresh client per fetch: the library's sessions are not thread-safe."""
+    import requests
+    import youtube_transcript_api as yta
+    from youtube_transcript_api.proxies import GenericProxyConfig
+
     session = http_client or requests.Session()
     session.request = _with_timeout(session.request, settings.http_timeout)  # type: ignore[method-assign]
     if settings.cookies_file:
@@ -255,6 +262,8 @@ def transcript_from_captions(fetched: yta.FetchedTranscript, duration: Any) -> T
 
 
 def _caption_error(video_id: str, exc: yta.CouldNotRetrieveTranscript) -> TranscribeError:
+    import youtube_transcript_api as yta
+
     url = watch_url(video_id)
     if isinstance(exc, yta.VideoUnavailable | yta.InvalidVideoId):
         return PermanentError(

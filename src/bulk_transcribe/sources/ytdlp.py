@@ -8,13 +8,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import yt_dlp
-from yt_dlp.utils import DownloadError, YoutubeDLError
-
 from bulk_transcribe.errors import ErrorKind, PermanentError, TranscribeError, TransientError
 from bulk_transcribe.settings import Settings
 
 log = logging.getLogger(__name__)
+# yt-dlp is imported where it is used: it costs most of a second, which every CLI start paid.
 
 InfoDict = dict[str, Any]
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -58,6 +56,9 @@ def base_options(settings: Settings) -> dict[str, Any]:
 
 def extract_info(url: str, settings: Settings) -> InfoDict:
     """Everything yt-dlp knows about one video or page, without downloading the media."""
+    import yt_dlp
+    from yt_dlp.utils import YoutubeDLError
+
     try:
         with yt_dlp.YoutubeDL(base_options(settings)) as ydl:
             info = ydl.extract_info(url, download=False)
@@ -68,6 +69,9 @@ def extract_info(url: str, settings: Settings) -> InfoDict:
 
 def flat_entries(url: str, settings: Settings) -> tuple[InfoDict, Iterator[InfoDict]]:
     """A playlist's or channel's own info and its entries, lazily, without visiting each video."""
+    import yt_dlp
+    from yt_dlp.utils import YoutubeDLError
+
     options = {**base_options(settings), "extract_flat": "in_playlist", "lazy_playlist": True}
     options["noplaylist"] = False
     try:
@@ -102,6 +106,9 @@ def download_audio(
 
     No post-processing: PyAV decodes whatever container comes, so no system ffmpeg is needed.
     """
+    import yt_dlp
+    from yt_dlp.utils import YoutubeDLError
+
     cached = cached_audio(folder, stem)
     if cached is not None:
         return cached, {}
@@ -153,7 +160,8 @@ def map_error(exc: Exception, url: str) -> TranscribeError:
     """yt-dlp reports everything as text; turn the known cases into errors a user can act on."""
     if isinstance(exc, TranscribeError):
         return exc
-    cause = exc.exc_info[1] if isinstance(exc, DownloadError) and exc.exc_info else None
+    exc_info = getattr(exc, "exc_info", None)  # DownloadError keeps what a hook raised
+    cause = exc_info[1] if exc_info else None
     if isinstance(cause, TranscribeError):  # our own (e.g. Cancelled) raised inside a hook
         return cause
     text = _ANSI.sub("", str(exc)).removeprefix("ERROR: ").strip()
