@@ -58,7 +58,9 @@ class Settings(BaseSettings):
     )
     groq_api_key: SecretStr | None = Field(
         default=None,
-        validation_alias=AliasChoices("groq_api_key", "GROQ_API_KEY", "BULK_TRANSCRIBE_GROQ_API_KEY"),
+        validation_alias=AliasChoices(
+            "groq_api_key", "GROQ_API_KEY", "BULK_TRANSCRIBE_GROQ_API_KEY"
+        ),
     )
     upload_limit_mb: float | None = Field(default=None, gt=0)  # None: the provider preset's
     rpm: int | None = Field(default=None, ge=1)  # requests per minute; None: provider preset
