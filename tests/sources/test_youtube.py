@@ -323,3 +323,12 @@ def test_the_recorded_session_answers_the_libraries_requests(tmp_path: Path) -> 
     api = make_transcript_api(Settings(), session)
     assert [t.language_code for t in api.list(VIDEO_ID)] == ["en"]
     assert isinstance(adapter, RecordedYouTube) and len(adapter.requests) == 2
+
+
+def test_a_refused_audio_download_slows_the_run_down_too(harness) -> None:
+    h = harness(captions_disabled=True)
+    h.media_server.add(f"/videos/{VIDEO_ID}.mp3", Route(b"", "text/plain", status=429))
+    with pytest.raises(TransientError) as caught:
+        h.fetch()
+    assert caught.value.kind is ErrorKind.RATE_LIMITED
+    assert h.pacer.interval >= 1.0

@@ -82,13 +82,18 @@ class YouTubeSource:
                 remote_url=item.source, title=title, duration=duration, metadata=metadata
             )
         pacer.wait(context.check_cancelled)
-        path, _ = ytdlp.download_audio(
-            self._media_url_for(video_id),
-            context.cache_dir / "youtube",
-            video_id,
-            settings,
-            context.check_cancelled,
-        )
+        try:
+            path, _ = ytdlp.download_audio(
+                self._media_url_for(video_id),
+                context.cache_dir / "youtube",
+                video_id,
+                settings,
+                context.check_cancelled,
+            )
+        except TranscribeError as exc:
+            if exc.kind is ErrorKind.RATE_LIMITED:
+                pacer.slow_down()
+            raise
         pacer.succeeded()
         audio_duration = probe_duration(path)
         return Fetched(
