@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 
 SAFETY_MARGIN = 0.95  # never use more than 95 % of a provider's limit in any window
 WINDOW_SECONDS = 60.0
+WINDOW_GUARD_FRACTION = 0.02
+WINDOW_GUARD_MAX_SECONDS = 1.0
+BURST_SLICES = 10
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,14 @@ class ProviderLimiter:
         self.rpm = rpm
         self.window_seconds = window_seconds
         self.allowed = max(1, math.floor(rpm * safety_margin))
-        window_ms = int(window_seconds * Duration.SECOND)
-        self._limiter = Limiter(InMemoryBucket([Rate(self.allowed, window_ms)]))
+        # The provider counts arrivals, we count departures: a request admitted early in our
+        # window can land late in theirs. A small guard on the window and a cap on bursts
+        # (a tenth of the allowance per tenth of the window, plus one) absorb that skew.
+        guard = min(WINDOW_GUARD_MAX_SECONDS, WINDOW_GUARD_FRACTION * window_seconds)
+        window_ms = int((window_seconds + guard) * Duration.SECOND)
+        burst = math.ceil(self.allowed / BURST_SLICES) + 1
+        rates = [Rate(burst, max(1, window_ms // BURST_SLICES)), Rate(self.allowed, window_ms)]
+        self._limiter = Limiter(InMemoryBucket(rates if burst < self.allowed else rates[1:]))
         self._lock = threading.Lock()
         self._sent: deque[float] = deque()
         self._paused_until = 0.0

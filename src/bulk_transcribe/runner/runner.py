@@ -116,6 +116,14 @@ class Runner:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
+    def warm_up(self) -> Engine:
+        """Create the engine (load the model, import the SDK) before the clock starts."""
+        engine = self._engine_instance()
+        warm = getattr(engine, "warm_up", None)
+        if warm is not None:
+            warm()
+        return engine
+
     # --- running --------------------------------------------------------------------------
 
     def run(self) -> SessionCounts:
