@@ -99,10 +99,13 @@ def test_run_with_the_deapi_engine_shows_balance_and_price_first(tmp_path):
 def saved_request_ids(database: Path) -> list[str]:
     if not database.exists():
         return []
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as connection:
-        rows = connection.execute(
-            "SELECT provider_request_id FROM attempts WHERE provider_request_id IS NOT NULL"
-        ).fetchall()
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as connection:
+            rows = connection.execute(
+                "SELECT provider_request_id FROM attempts WHERE provider_request_id IS NOT NULL"
+            ).fetchall()
+    except sqlite3.OperationalError:  # the run has created the file but not yet the tables
+        return []
     return [row[0] for row in rows]
 
 
