@@ -64,6 +64,9 @@ def test_run_transcribes_the_sample_batch_into_a_session_folder(tmp_path: Path) 
             assert note.with_suffix(ext).is_file()
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["counts"]["done"] == len(SAMPLE_MEDIA)
+    assert manifest["metrics"]["success_rate"] == 1.0
+    assert manifest["metrics"]["peak_rss_mb"] > 0
+    assert "items/min" in result.stdout and "peak memory" in result.stdout
 
 
 def test_formats_flag_limits_what_is_written(tmp_path: Path) -> None:

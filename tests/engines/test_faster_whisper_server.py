@@ -9,6 +9,8 @@ import sys
 import time
 from collections.abc import Iterator
 
+# A test extra (pyproject.toml): missing it must fail the run, never skip silently.
+import faster_whisper_server  # noqa: F401
 import httpx
 import pytest
 
@@ -18,7 +20,6 @@ from bulk_transcribe.models import MediaFile
 from bulk_transcribe.settings import Settings
 from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate
 
-pytest.importorskip("faster_whisper_server", reason="test dependency faster-whisper-server")
 pytestmark = pytest.mark.slow
 STARTUP_SECONDS = 60.0
 

@@ -21,7 +21,7 @@ from bulk_transcribe.runner import Runner, create_session
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
-from .progress import format_minutes, watch
+from .progress import describe_metrics, format_minutes, watch
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -303,6 +303,7 @@ def _run_and_watch(store: Store, session: Session, settings: Settings) -> Sessio
     counts = store.counts(session.id)
     _print_items(store, session.id, only_problems=counts.total > 30)
     _print_counts(counts)
+    console.print(describe_metrics(store.metrics(session.id)), highlight=False)
     final = store.get_session(session.id)
     console.print(f"Session folder: {session.folder}", highlight=False)
     if counts.queued or counts.running:

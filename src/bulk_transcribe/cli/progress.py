@@ -10,6 +10,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from bulk_transcribe.models import ItemStatus, SessionCounts
 from bulk_transcribe.store import Store
@@ -46,6 +47,29 @@ class ThroughputEstimator:
         item_rate = (counts.finished - self._items_at_start) / max(elapsed, 1e-6)
         remaining = counts.total - counts.finished
         return remaining / item_rate if item_rate > 0 else None
+
+
+def describe_metrics(metrics: dict) -> str:
+    """One line of a run's throughput, limits and resources, from the store's metrics."""
+    if not metrics:
+        return ""
+    parts = [
+        f"{metrics.get('items_per_minute', 0):.1f} items/min",
+        f"{metrics.get('audio_minutes_per_minute', 0):.1f} audio min/min",
+    ]
+    if metrics.get("rpm_limit"):
+        parts.append(
+            f"{metrics.get('requests_last_60s', 0)}/{metrics['rpm_limit']} requests in the last"
+            f" window ({(metrics.get('rate_limit_utilisation') or 0):.0%})"
+        )
+        parts.append(f"{metrics.get('count_429', 0)} rate-limit hits (429)")
+    concurrency = f"concurrency {metrics.get('current_concurrency', '?')}"
+    if metrics.get("fallback_sequential"):
+        concurrency += f" (fell back to sequential: {metrics.get('fallback_reason')})"
+    parts.append(concurrency)
+    parts.append(f"peak memory {metrics.get('peak_rss_mb', 0):.0f} MB")
+    parts.append(f"CPU {metrics.get('cpu_percent', 0):.0f} %")
+    return " · ".join(parts)
 
 
 def watch(
@@ -112,7 +136,8 @@ class _LiveView:
                 f"{item.stage.value}",
                 f"{item.progress * 100:5.1f} %",
             )
-        self.live.update(Group(self.progress, active))
+        status = describe_metrics(self.store.metrics(self.session_id))
+        self.live.update(Group(self.progress, Text(f"  {status}", style="dim"), active))
 
 
 class _LogView:
