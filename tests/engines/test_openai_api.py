@@ -38,6 +38,7 @@ def make_engine(server: FakeOpenAIServer, hook=None, **overrides) -> OpenAICompa
         hook,
         retry=overrides.pop("retry", FAST_RETRIES),
         timeout=overrides.pop("timeout", None),
+        **overrides,
     )
 
 
@@ -253,3 +254,20 @@ def test_create_engine_builds_it_from_settings_with_the_hook(openai_server, hook
     engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
     assert hook.seen == [("custom", "POST", "/v1/audio/transcriptions")]
     assert hook.statuses == [200]
+
+
+def test_long_media_is_cut_and_its_pieces_uploaded_in_parallel(recording_job, long_speech):
+    latency = 2.0
+    with FakeOpenAIServer(transcriber=chunk_by_chunk, latency=latency) as server:
+        engine = make_engine(server, concurrency=3, parallel_chunk_seconds=15.0)
+        transcript = engine.transcribe(media(long_speech), recording_job.job())
+        arrivals = sorted(r.at for r in server.transcription_requests())
+
+    assert len(arrivals) >= 3
+    # Several pieces were on the wire before the first answer could have come back.
+    assert sum(1 for at in arrivals if at < arrivals[0] + latency) >= 2
+    texts = [s.text for s in transcript.segments]
+    assert texts == sorted(texts)  # stitched back in the original order
+    starts = [s.start for s in transcript.segments]
+    assert starts == sorted(starts) and starts[-1] > 30.0  # offsets on the original timeline
+    assert recording_job.progress[-1] == 1.0

@@ -7,13 +7,19 @@ import json
 import logging
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import httpx
 import openai
 
 from bulk_transcribe.engines.base import EngineJob
-from bulk_transcribe.engines.chunking import AudioChunk, fit_for_upload, stitch
+from bulk_transcribe.engines.chunking import (
+    AudioChunk,
+    fit_for_upload,
+    split_at_silences,
+    stitch,
+)
 from bulk_transcribe.engines.http_errors import (
     error_for_status,
     error_for_transport,
@@ -40,6 +46,9 @@ ACCEPTED_SUFFIXES = frozenset(
 )
 # Best first: verbose_json has timed segments; json and text only the words.
 RESPONSE_FORMATS = ("verbose_json", "json", "text")
+# Media longer than twice this is cut into pieces of about this length when several uploads
+# may run at once: a 3-hour podcast becomes 18 uploads instead of one long wait.
+PARALLEL_CHUNK_SECONDS = 600.0
 # The server answers only once the whole upload is transcribed: allow it minutes, not seconds.
 MIN_READ_TIMEOUT = 600.0
 # verbose_json names the language ("english"); the rest of the pipeline uses ISO codes.
@@ -69,8 +78,15 @@ class OpenAICompatibleEngine:
         *,
         timeout: httpx.Timeout | None = None,
         retry: RetryPolicy | None = None,
+        concurrency: int = 1,
+        parallel_chunk_seconds: float = PARALLEL_CHUNK_SECONDS,
     ):
         self.provider = provider
+        # Uploads in flight across every item: long media is cut into chunks that share
+        # these slots, so one long podcast keeps idle workers busy without exceeding them.
+        self._concurrency = max(1, concurrency)
+        self._upload_slots = threading.BoundedSemaphore(self._concurrency)
+        self._parallel_chunk_seconds = parallel_chunk_seconds
         self.model = provider.model
         self._key = require_key(provider)
         self._retry = retry or RetryPolicy()
@@ -96,21 +112,8 @@ class OpenAICompatibleEngine:
     def transcribe(self, media: MediaFile, job: EngineJob) -> Transcript:
         language = job.options.language
         with tempfile.TemporaryDirectory(prefix="bulk-transcribe-upload-") as folder:
-            chunks = fit_for_upload(
-                media.path,
-                self.provider.max_upload_bytes,
-                Path(folder),
-                accepted_suffixes=ACCEPTED_SUFFIXES,
-                duration=media.duration,
-                tick=lambda: job.on_progress(0.0),
-            )
-            parts: list[tuple[AudioChunk, ParsedTranscript]] = []
-            for index, chunk in enumerate(chunks):
-                parsed = call_with_retries(
-                    self._retry, lambda chunk=chunk: self._transcribe_file(chunk, language)
-                )
-                parts.append((chunk, parsed))
-                job.on_progress((index + 1) / len(chunks))
+            chunks = self._chunks(media, Path(folder), job)
+            parts = self._transcribe_chunks(chunks, language, job)
         detected = next((p.language for _, p in parts if p.language), None)
         duration = media.duration or sum((c.duration or p.duration or 0.0) for c, p in parts)
         return Transcript(
@@ -122,6 +125,56 @@ class OpenAICompatibleEngine:
             method="openai_api",
             timing_estimated=any(parsed.timing_estimated for _, parsed in parts),
         )
+
+    def _chunks(self, media: MediaFile, folder: Path, job: EngineJob) -> list[AudioChunk]:
+        """Pieces to upload: within the upload limit, and shorter still for long media when
+        several uploads may run at once."""
+        tick = lambda: job.on_progress(0.0)  # noqa: E731 - lets a cancel interrupt encoding
+        piece = self._parallel_chunk_seconds
+        if self._concurrency > 1 and (media.duration or 0) > 2 * piece:
+            chunks = split_at_silences(media.path, piece, folder, tick)
+            if all(c.path.stat().st_size <= self.provider.max_upload_bytes for c in chunks):
+                return chunks
+        return fit_for_upload(
+            media.path,
+            self.provider.max_upload_bytes,
+            folder,
+            accepted_suffixes=ACCEPTED_SUFFIXES,
+            duration=media.duration,
+            tick=tick,
+        )
+
+    def _transcribe_chunks(
+        self, chunks: list[AudioChunk], language: str | None, job: EngineJob
+    ) -> list[tuple[AudioChunk, ParsedTranscript]]:
+        """Every chunk, in parallel where slots allow; progress reported from this thread."""
+
+        def one(chunk: AudioChunk) -> ParsedTranscript:
+            with self._upload_slots:
+                return call_with_retries(
+                    self._retry, lambda: self._transcribe_file(chunk, language)
+                )
+
+        if len(chunks) == 1 or self._concurrency == 1:
+            parts = []
+            for index, chunk in enumerate(chunks):  # a cancel stops before the next upload
+                parts.append((chunk, one(chunk)))
+                job.on_progress((index + 1) / len(chunks))
+            return parts
+        results: dict[int, ParsedTranscript] = {}
+        with ThreadPoolExecutor(
+            max_workers=min(self._concurrency, len(chunks)), thread_name_prefix="chunk"
+        ) as pool:
+            futures = {pool.submit(one, chunk): index for index, chunk in enumerate(chunks)}
+            try:
+                for future in as_completed(futures):
+                    results[futures[future]] = future.result()
+                    job.on_progress(len(results) / len(chunks))
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+        return [(chunk, results[index]) for index, chunk in enumerate(chunks)]
 
     # --- one upload -----------------------------------------------------------------------
 
@@ -219,4 +272,6 @@ def create(settings: Settings, request_hook: RequestHook | None = None) -> OpenA
         )
     read_timeout = max(settings.http_timeout, MIN_READ_TIMEOUT)
     timeout = httpx.Timeout(read_timeout, connect=min(10.0, settings.http_timeout))
-    return OpenAICompatibleEngine(provider, request_hook, timeout=timeout)
+    return OpenAICompatibleEngine(
+        provider, request_hook, timeout=timeout, concurrency=settings.concurrency
+    )
