@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -18,17 +17,27 @@ RUN_TIMEOUT = 240.0  # seconds for a whole batch on a busy 2-core machine
 UI_TIMEOUT = 30_000  # milliseconds for the page to reflect a change
 SAMPLE_EVERY_MS = 250
 
-# The status table's rows as the grid's accessible table exposes them, keyed by header.
-_READ_TABLE = """
-(panel) => {
-  const table = panel.querySelector('table[role="grid"]');
-  if (!table) return [];
-  const headers = [...table.querySelectorAll('thead th')].map(th => th.innerText.trim());
-  return [...table.querySelectorAll('tbody tr')].map(tr => {
-    const row = {};
-    [...tr.querySelectorAll('td')].forEach((td, i) => { row[headers[i]] = td.innerText.trim(); });
-    return row;
-  });
+# Everything a snapshot needs, read in one go so that all of it comes from the same render:
+# the status table's rows as the grid's accessible table exposes them (keyed by header),
+# the Now processing cards, the global progress text and the session's status line.
+_READ_PAGE = """
+() => {
+  const text = (el) => (el ? el.innerText.trim() : "");
+  const table = document.querySelector('.st-key-panel-status-table table[role="grid"]');
+  let rows = [];
+  if (table) {
+    const headers = [...table.querySelectorAll('thead th')].map(th => th.innerText.trim());
+    rows = [...table.querySelectorAll('tbody tr')].map(tr => {
+      const row = {};
+      [...tr.querySelectorAll('td')].forEach((td, i) => { row[headers[i]] = td.innerText.trim(); });
+      return row;
+    });
+  }
+  const cards = [...document.querySelectorAll("[class*='st-key-now-item-']")].map(text);
+  const progress = text(document.querySelector('.st-key-panel-global-progress'));
+  const status = [...document.querySelectorAll('[data-testid="stMarkdown"]')]
+    .map(text).find(t => t.includes("Session ")) || "";
+  return {rows, cards, progress, status};
 }
 """
 
@@ -93,7 +102,16 @@ class BulkPage:
         box.blur()
 
     def upload(self, path: Path) -> None:
-        self.page.locator("input[type=file]").set_input_files(str(path))
+        """Choose a file; chosen again if a rerun swapped the input out from under it."""
+        chip = self.page.get_by_test_id("stFileChipName").filter(has_text=path.name)
+        for _ in range(3):
+            self.page.locator("input[type=file]").set_input_files(str(path))
+            try:
+                expect(chip).to_be_visible(timeout=UI_TIMEOUT // 3)
+                return
+            except AssertionError:
+                continue
+        expect(chip).to_be_visible()
 
     def choose(self, label: str, option: str) -> None:
         self.page.get_by_test_id("stSelectbox").filter(has_text=label).click()
@@ -143,20 +161,14 @@ class BulkPage:
         return self.page.get_by_role("button", name=name, exact=True)
 
     def snapshot(self) -> Snapshot:
-        table = self.panel("status-table")
-        rows: list[dict[str, Any]] = []
-        if table.count():
-            rows = table.first.evaluate(_READ_TABLE)
-        cards = self.page.locator("[class*='st-key-now-item-']")
-        card_texts = [cards.nth(i).inner_text() for i in range(cards.count())]
-        percent = None
-        progress = self.panel("global-progress")
-        if progress.count():
-            found = re.search(r"(\d+) %", progress.first.inner_text())
-            percent = int(found.group(1)) if found else None
-        status = self.page.get_by_test_id("stMarkdown").filter(has_text="Session ")
-        status_line = status.first.inner_text() if status.count() else ""
-        return Snapshot(rows, card_texts, percent, status_line)
+        seen = self.page.evaluate(_READ_PAGE)
+        found = re.search(r"(\d+) %", seen["progress"])
+        return Snapshot(
+            rows=seen["rows"],
+            cards=seen["cards"],
+            percent=int(found.group(1)) if found else None,
+            status_line=seen["status"],
+        )
 
     def record_until(
         self,
@@ -169,11 +181,7 @@ class BulkPage:
         recording = recording or Recording()
         deadline = time.monotonic() + timeout
         while True:
-            try:
-                snap = self.snapshot()
-            except Exception:  # an element swapped out mid-read by a refresh: read again
-                self.page.wait_for_timeout(SAMPLE_EVERY_MS)
-                continue
+            snap = self.snapshot()
             recording.snapshots.append(snap)
             if on_sample:
                 on_sample(snap)
@@ -185,8 +193,22 @@ class BulkPage:
             self.page.wait_for_timeout(SAMPLE_EVERY_MS)
 
     def wait_finished(self, recording: Recording | None = None) -> Recording:
+        return self.wait_finished_recording(recording)
+
+    def wait_finished_recording(
+        self,
+        recording: Recording | None = None,
+        on_sample: Callable[[Snapshot], None] | None = None,
+    ) -> Recording:
+        """Watch until the session completed and every row shows a finished item."""
         return self.record_until(
-            lambda s: s.percent == 100 and "completed" in s.status_line, recording
+            lambda s: (
+                s.percent == 100
+                and "completed" in s.status_line
+                and all(row.get("Status") in ("done", "failed", "skipped") for row in s.rows)
+            ),
+            recording,
+            on_sample=on_sample,
         )
 
     def screenshot(self, name: str) -> Path:

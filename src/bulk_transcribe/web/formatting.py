@@ -16,15 +16,15 @@ def clock(seconds: float | None) -> str:
 
 
 def eta(seconds: float | None) -> str:
-    """A rough, human ETA: "about 3 min", "under a minute", "—" when unknown."""
+    """A rough, short ETA: "~3 min", "< 1 min", "—" when unknown."""
     if seconds is None:
         return "—"
     if seconds < 60:
-        return "under a minute"
+        return "< 1 min"
     minutes = round(seconds / 60)
     if minutes < 90:
-        return f"about {minutes} min"
-    return f"about {minutes / 60:.1f} h"
+        return f"~{minutes} min"
+    return f"~{minutes / 60:.1f} h"
 
 
 def parse_time(stamp: str | None) -> datetime | None:

@@ -135,15 +135,20 @@ def render_global_progress(summary: ProgressSummary) -> None:
         text=f"**{percent} %** · {summary.done + summary.failed + summary.skipped} of "
         f"{summary.total} finished",
     )
-    cols = st.columns(8)
-    cols[0].metric("Done", summary.done)
-    cols[1].metric("Failed", summary.failed)
-    cols[2].metric("Skipped", summary.skipped)
-    cols[3].metric("Remaining", summary.remaining)
-    cols[4].metric("Items / min", rate(summary.items_per_minute, "").strip())
-    cols[5].metric("Audio min / min", rate(summary.audio_minutes_per_minute, "").strip())
-    cols[6].metric("ETA", eta(summary.eta_seconds) if summary.remaining else "finished")
-    cols[7].metric(
+    counts = st.columns(4)
+    counts[0].metric("Done", summary.done)
+    counts[1].metric("Failed", summary.failed)
+    counts[2].metric("Skipped", summary.skipped)
+    counts[3].metric("Remaining", summary.remaining)
+    speed = st.columns(4)
+    speed[0].metric("Items per minute", rate(summary.items_per_minute, "").strip())
+    speed[1].metric(
+        "Audio minutes per minute",
+        rate(summary.audio_minutes_per_minute, "").strip(),
+        help="Minutes of audio transcribed per minute of wall-clock time.",
+    )
+    speed[2].metric("ETA", eta(summary.eta_seconds) if summary.remaining else "—")
+    speed[3].metric(
         "Concurrency",
         summary.concurrency.current,
         help=f"Started with {summary.concurrency.configured}"

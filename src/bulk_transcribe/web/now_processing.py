@@ -74,5 +74,6 @@ def _render_card(card: InFlight) -> None:
         st.markdown(f"**#{card.position} · {card.title}**")
         audio = f" of {clock(card.duration)}" if card.duration else ""
         retry = f" · attempt {card.attempt}" if card.attempt > 1 else ""
-        st.progress(card.percent / 100, text=f"{card.stage} · {card.percent} %{audio}")
+        st.markdown(f"{card.stage} · **{card.percent} %**{audio}")
+        st.progress(card.percent / 100)
         st.caption(f":material/timer: {clock(card.elapsed_seconds)} elapsed{retry}")
