@@ -1,0 +1,52 @@
+"""Run controls: who is working on a session, and commands that go through the store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bulk_transcribe.models import SessionStatus
+from bulk_transcribe.store import Store
+from bulk_transcribe.web.controls import (
+    ABANDONED_AFTER_SECONDS,
+    request_concurrency_change,
+    run_state,
+)
+from bulk_transcribe.web.jobs import JobManager
+from tests.web.conftest import make_session
+
+
+def test_a_session_running_in_another_process_counts_as_active_until_it_goes_quiet(
+    store: Store,
+) -> None:
+    session_id = make_session(store, ["http://127.0.0.1:9/a.mp3"], status=SessionStatus.RUNNING)
+    session, items = store.get_session(session_id), store.items(session_id)
+    jobs = JobManager(store)  # nothing runs here: the CLI does
+
+    now = run_state(session, items, jobs)
+    later = run_state(
+        session,
+        items,
+        jobs,
+        now=datetime.now(UTC) + timedelta(seconds=ABANDONED_AFTER_SECONDS + 1),
+    )
+
+    assert now.active and not now.running_here
+    assert not later.active  # left behind by a crash: Resume becomes possible
+
+
+def test_a_stopped_session_is_not_active(store: Store) -> None:
+    session_id = make_session(store, ["http://127.0.0.1:9/a.mp3"], status=SessionStatus.STOPPED)
+    state = run_state(store.get_session(session_id), store.items(session_id), JobManager(store))
+    assert not state.active
+
+
+def test_turning_parallel_on_and_off_asks_the_store_and_says_so(store: Store) -> None:
+    session_id = make_session(store, ["http://127.0.0.1:9/a.mp3"], concurrency=4)
+
+    request_concurrency_change(store, session_id, parallel=False, concurrency=4)
+    assert store.requested_concurrency(session_id) == 1
+    request_concurrency_change(store, session_id, parallel=True, concurrency=6)
+    assert store.requested_concurrency(session_id) == 6
+
+    messages = [e.message for e in store.events(session_id) if e.kind == "concurrency"]
+    assert "turned off" in messages[0] and "concurrency set to 6" in messages[1]

@@ -1,0 +1,84 @@
+"""Choices in the Settings panel become Settings; keys never reach the disk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bulk_transcribe.settings import Settings
+from bulk_transcribe.web.settings_panel import (
+    PREFERENCES_FILE,
+    RunChoices,
+    build_settings,
+    load_preferences,
+    save_preferences,
+    settings_for_session,
+)
+
+
+@pytest.fixture
+def base(tmp_path: Path) -> Settings:
+    return Settings(out_dir=tmp_path / "out")
+
+
+def test_with_the_toggle_off_the_slider_is_ignored_and_runs_are_sequential(
+    base: Settings,
+) -> None:
+    assert build_settings(RunChoices(parallel=False, concurrency=7), base).concurrency == 1
+    assert build_settings(RunChoices(parallel=True, concurrency=7), base).concurrency == 7
+
+
+def test_the_choices_carry_over_into_settings(base: Settings) -> None:
+    choices = RunChoices(language="de", formats=("srt", "txt"), rpm=0, captions=False)
+    settings = build_settings(choices, base)
+    assert settings.language == "de"
+    assert settings.formats == ("srt", "txt")
+    assert settings.rpm is None  # 0 means the provider's preset
+    assert settings.captions is False
+    assert settings.out_dir == base.out_dir
+    assert build_settings(RunChoices(rpm=120), base).rpm == 120
+
+
+def test_keys_are_secret_and_left_out_of_what_is_stored(base: Settings) -> None:
+    settings = build_settings(RunChoices(), base, {"openai_api_key": "sk-test-123"})
+    assert settings.openai_api_key is not None
+    assert settings.openai_api_key.get_secret_value() == "sk-test-123"
+    assert "sk-test-123" not in json.dumps(settings.public_dict())
+    assert "sk-test-123" not in repr(settings)
+
+
+def test_a_bad_choice_is_reported_in_words(base: Settings) -> None:
+    with pytest.raises(ValueError, match="choose at least one format"):
+        build_settings(RunChoices(formats=()), base)
+
+
+def test_preferences_round_trip_and_a_damaged_file_falls_back_to_defaults(
+    tmp_path: Path,
+) -> None:
+    assert load_preferences(tmp_path) == RunChoices()  # first visit
+    chosen = RunChoices(parallel=True, concurrency=4, formats=("md",), model="tiny.en")
+    save_preferences(tmp_path, chosen)
+    assert load_preferences(tmp_path) == chosen
+
+    (tmp_path / PREFERENCES_FILE).write_text("{not json")
+    assert load_preferences(tmp_path) == RunChoices()
+
+
+def test_a_resumed_session_keeps_its_settings_and_honours_a_requested_concurrency(
+    base: Settings, tmp_path: Path
+) -> None:
+    stored = build_settings(RunChoices(parallel=True, concurrency=5, language="fr"), base)
+    resumed = settings_for_session(
+        stored.public_dict(),
+        base,
+        out_dir=tmp_path / "elsewhere",
+        db_path=tmp_path / "elsewhere" / "db.sqlite",
+        requested_concurrency=1,
+        secrets={"deapi_api_key": "dk-1"},
+    )
+    assert resumed.language == "fr"
+    assert resumed.concurrency == 1
+    assert resumed.out_dir == tmp_path / "elsewhere"
+    assert resumed.deapi_api_key is not None
