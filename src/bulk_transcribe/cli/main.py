@@ -165,6 +165,8 @@ def run(
         proxy=proxy,
         force=force or None,
     )
+    if settings.cookies_file and not settings.cookies_file.is_file():
+        raise _usage_error(f"--cookies {settings.cookies_file}: no such file")
     try:
         ingested = load_inputs(
             inputs, sheet=sheet, column_map=parse_column_overrides(column or []), stdin=sys.stdin

@@ -157,7 +157,9 @@ class YouTubeSource:
             raise _caption_error(video_id, exc) from exc
         except requests.RequestException as exc:
             raise TransientError(
-                ErrorKind.NETWORK, f"could not reach YouTube for {video_id}: {exc}"
+                ErrorKind.NETWORK,
+                f"could not reach YouTube for {video_id} ({type(exc).__name__}); "
+                "check the internet connection or the --proxy setting",
             ) from exc
         pacer.succeeded()
         return transcript_from_captions(fetched, info.get("duration"))

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 InfoDict = dict[str, Any]
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_CAUSED_BY = re.compile(r"\s*\(caused by .*$", re.IGNORECASE | re.DOTALL)
 BLOCKED_ADVICE = (
     "wait a while, run fewer items at once (-j 1), or pass --cookies with a cookies.txt "
     "exported from a signed-in browser, or --proxy"
@@ -165,6 +166,7 @@ def map_error(exc: Exception, url: str) -> TranscribeError:
     if isinstance(cause, TranscribeError):  # our own (e.g. Cancelled) raised inside a hook
         return cause
     text = _ANSI.sub("", str(exc)).removeprefix("ERROR: ").strip()
+    text = _CAUSED_BY.sub("", text)  # the same failure again, as a Python repr
     lowered = text.lower()
     if "not a bot" in lowered or "http error 429" in lowered or "too many requests" in lowered:
         return TransientError(
@@ -194,7 +196,9 @@ def map_error(exc: Exception, url: str) -> TranscribeError:
             f"{url}: no audio or video found on this page; paste a direct media link instead",
         )
     if any(s in lowered for s in ("timed out", "connection", "temporary", "http error 5")):
-        return TransientError(ErrorKind.NETWORK, f"{url}: {text}; will retry")
+        return TransientError(
+            ErrorKind.NETWORK, f"{url}: {text}; check the internet connection or --proxy"
+        )
     return PermanentError(ErrorKind.PROVIDER, f"{url}: yt-dlp could not get it: {text}")
 
 
