@@ -6,6 +6,7 @@ import re
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -133,4 +134,17 @@ class Settings(BaseSettings):
         data = self.model_dump(
             mode="json", exclude={"openai_api_key", "deapi_api_key", "groq_api_key"}
         )
+        if data.get("proxy"):
+            data["proxy"] = redact_credentials(data["proxy"])
         return {k: v for k, v in data.items() if "key" not in k and "token" not in k}
+
+
+def redact_credentials(url: str) -> str:
+    """A URL without its password (proxies carry them as user:password@host)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
