@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bulk_transcribe.models import SessionStatus
-from bulk_transcribe.web.controls import request_concurrency_change, start_new_session
+from bulk_transcribe.web.controls import start_new_session
 from bulk_transcribe.web.input_panel import render_input_panel
 from bulk_transcribe.web.monitor import render_monitor
 from bulk_transcribe.web.page import page_setup
@@ -17,20 +16,6 @@ ctx = page_setup("Bulk Transcribe")
 watched = st.query_params.get(SESSION_PARAM)
 
 
-def _on_parallel_change() -> None:
-    """Flipping the toggle during a run takes effect at once, through the store."""
-    if not watched:
-        return
-    session = ctx.store.find_session(watched)
-    if session is not None and session.status is SessionStatus.RUNNING:
-        request_concurrency_change(
-            ctx.store,
-            session.id,
-            bool(st.session_state["pref_parallel"]),
-            int(st.session_state["pref_concurrency"]),
-        )
-
-
 st.title(":material/graphic_eq: Bulk Transcribe")
 st.caption("YouTube videos, podcasts and media files into transcripts, many at a time.")
 
@@ -40,7 +25,8 @@ with st.container(border=True, key="section-input"):
 
 with st.container(border=True, key="section-settings"):
     st.subheader("2) Settings")
-    choices = render_settings_panel(ctx.settings.out_dir, on_parallel_change=_on_parallel_change)
+    # While a session runs, the monitor passes toggle and slider changes on to it.
+    choices = render_settings_panel(ctx.settings.out_dir)
 
 with st.container(border=True, key="section-run"):
     st.subheader("3) Run")

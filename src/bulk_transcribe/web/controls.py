@@ -183,3 +183,26 @@ def request_concurrency_change(
         else "parallel processing turned off from the web app: one item at a time from now on"
     )
     store.add_event(session_id, "concurrency", message)
+
+
+_SEEN_CHOICE_KEY = "parallel_choice_seen"
+
+
+def follow_parallel_choice(store: Store, session_id: str, active: bool) -> None:
+    """Pass a change of the parallel toggle or slider on to the watched, running session.
+
+    Checked on every redraw of the monitor rather than in the widgets' on_change: a change
+    that reaches the server during a fragment's rerun would not run the callback, and the
+    toggle must take effect whatever the timing. Only changes made while this tab watches
+    count: opening a tab never changes a session started with other settings.
+    """
+    if "pref_parallel" not in st.session_state:
+        return
+    parallel = bool(st.session_state["pref_parallel"])
+    concurrency = int(st.session_state.get("pref_concurrency", 1))
+    wanted = concurrency if parallel else 1
+    seen: dict[str, int] = st.session_state.setdefault(_SEEN_CHOICE_KEY, {})
+    previous = seen.get(session_id)
+    seen[session_id] = wanted
+    if active and previous is not None and previous != wanted:
+        request_concurrency_change(store, session_id, parallel, concurrency)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from bulk_transcribe.store import Event, Store
-from bulk_transcribe.web.controls import render_controls, render_status_line, run_state
+from bulk_transcribe.web.controls import (
+    follow_parallel_choice,
+    render_controls,
+    render_status_line,
+    run_state,
+)
 from bulk_transcribe.web.errors_panel import render_errors_panel
 from bulk_transcribe.web.global_progress import render_global_progress, summarise
 from bulk_transcribe.web.now_processing import in_flight, render_now_processing
@@ -51,6 +56,7 @@ def _draw(ctx: AppContext, session_id: str) -> bool:
     counts = store.counts(session_id)
     events = _events(store, session_id)
     state = run_state(session, items, ctx.jobs)
+    follow_parallel_choice(store, session_id, state.active)
 
     render_status_line(session, state)
     render_controls(store, ctx.jobs, session, state, counts.failed, ctx.settings)

@@ -115,8 +115,8 @@ def secrets() -> dict[str, str]:
     }
 
 
-def render_settings_panel(folder: Path, on_parallel_change: Any = None) -> RunChoices:
-    """Draw the panel; `on_parallel_change` runs when the toggle or slider moves."""
+def render_settings_panel(folder: Path) -> RunChoices:
+    """Draw the panel; the choices, remembered for the next visit."""
     saved = load_preferences(folder)
     for field in fields(RunChoices):
         value = getattr(saved, field.name)
@@ -175,16 +175,13 @@ def render_settings_panel(folder: Path, on_parallel_change: Any = None) -> RunCh
     )
 
     parallel_col, slider_col = st.columns([1, 1])
-    parallel = parallel_col.checkbox(
-        PARALLEL_LABEL, key="pref_parallel", help=PARALLEL_HELP, on_change=on_parallel_change
-    )
+    parallel = parallel_col.checkbox(PARALLEL_LABEL, key="pref_parallel", help=PARALLEL_HELP)
     concurrency = slider_col.slider(
         CONCURRENCY_LABEL,
         min_value=MIN_CONCURRENCY,
         max_value=MAX_CONCURRENCY,
         key="pref_concurrency",
         disabled=not parallel,
-        on_change=on_parallel_change,
         help="How many items are fetched and transcribed at the same time (1 to 10). "
         "Ignored while parallel processing is off.",
     )
