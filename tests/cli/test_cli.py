@@ -193,3 +193,38 @@ def test_kill_9_mid_batch_then_resume_loses_nothing_and_redoes_nothing(tmp_path:
     notes = sorted(p.name for p in folder.glob("*.md"))
     assert len(notes) == 18 == len(set(notes))
     assert not list(folder.glob("*.tmp")) and not list(folder.glob(".*.tmp"))
+
+
+def test_ctrl_c_stops_after_the_running_item_and_the_session_resumes(tmp_path: Path):
+    media = tmp_path / "media"
+    media.mkdir()
+    for copy in range(3):
+        for sample in SAMPLE_MEDIA:
+            shutil.copy(sample, media / f"{copy}_{sample.name}")
+    out = tmp_path / "out"
+    db = out / "bulk_transcribe.db"
+    process = subprocess.Popen(
+        [*CLI, "run", str(media), "--out", str(out), "--format", "txt"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while _done_count(db) < 1 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=300)
+
+    assert process.returncode == 1
+    assert "Stopping after the running items" in stderr
+    assert "Resume with: bulk-transcribe resume" in stdout
+    with sqlite3.connect(db) as connection:
+        status = connection.execute("SELECT status FROM sessions").fetchone()[0]
+        states = [r[0] for r in connection.execute("SELECT status FROM items")]
+    assert status == "stopped"
+    assert "queued" in states and "running" not in states and "failed" not in states
+
+    resumed = run_cli("resume", "latest", "--out", str(out))
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(list(session_folder(out).glob("*.txt"))) == 18

@@ -59,6 +59,8 @@ def test_kill_9_at_20_random_moments_then_resume(tmp_path: Path) -> None:
     db = out / "bulk_transcribe.db"
     rng = random.Random(20261128)
     finished: dict[str, str] = {}
+    horizon = 3.5  # kill within this many seconds of the start; grows on a slow machine
+    mid_batch_kills = 0
 
     for kill in range(KILLS):
         command = ["run", str(media)] if kill == 0 else ["resume", "latest"]
@@ -68,7 +70,8 @@ def test_kill_9_at_20_random_moments_then_resume(tmp_path: Path) -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.3, 3.5))
+        finished_before = len(finished)
+        time.sleep(rng.uniform(0.3, horizon))
         process.send_signal(signal.SIGKILL)
         process.wait()
         if not db.exists():
@@ -87,7 +90,11 @@ def test_kill_9_at_20_random_moments_then_resume(tmp_path: Path) -> None:
                 assert_outputs_whole(folder, json.loads(outputs))
         notes = [p.name for p in folder.glob("*.md")]
         assert len(notes) == len(set(notes)) <= total
-    assert 0 < len(finished) < total, "the kills did not land in the middle of the batch"
+        mid_batch_kills += len(finished) < total
+        if len(finished) == finished_before:
+            horizon = min(horizon * 1.5, 30.0)  # nothing finished: the next run gets longer
+    assert finished, "no item ever finished between kills"
+    assert mid_batch_kills >= KILLS - 2, "most kills must land while work remains"
 
     result = run_cli("resume", "latest", "--out", str(out))
 

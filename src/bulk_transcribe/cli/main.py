@@ -282,12 +282,15 @@ def ui(
 def _run_and_watch(store: Store, session: Session, settings: Settings) -> SessionCounts:
     runner = Runner(store, session.id, settings)
     outcome: dict[str, BaseException] = {}
+    finished = threading.Event()
 
     def work() -> None:
         try:
             runner.run()
         except BaseException as exc:  # shown after the live view closes
             outcome["error"] = exc
+        finally:
+            finished.set()
 
     def on_interrupt(times: int) -> None:
         if times == 1:
@@ -299,7 +302,8 @@ def _run_and_watch(store: Store, session: Session, settings: Settings) -> Sessio
 
     worker = threading.Thread(target=work, name="runner")
     worker.start()
-    watch(console, store, session.id, worker, on_interrupt)
+    watch(console, store, session.id, finished, on_interrupt)
+    worker.join()
     if "error" in outcome:
         raise outcome["error"]
     counts = store.counts(session.id)

@@ -76,19 +76,23 @@ def watch(
     console: Console,
     store: Store,
     session_id: str,
-    worker: threading.Thread,
+    finished: threading.Event,
     on_interrupt: Callable[[int], None],
 ) -> None:
-    """Draw progress until `worker` ends; Ctrl-C calls `on_interrupt(times_pressed)`."""
+    """Draw progress until `finished` is set; Ctrl-C calls `on_interrupt(times_pressed)`.
+
+    Polls with sleep rather than Thread.join: a join interrupted by Ctrl-C can leave the
+    thread looking finished while it still runs (CPython gh-90882).
+    """
     interrupts = 0
     if console.is_terminal:
         draw = _LiveView(console, store, session_id)
     else:
         draw = _LogView(console, store, session_id)
     with draw:
-        while worker.is_alive():
+        while not finished.is_set():
             try:
-                worker.join(REFRESH_SECONDS)
+                time.sleep(REFRESH_SECONDS)
                 draw.refresh()
             except KeyboardInterrupt:
                 interrupts += 1
