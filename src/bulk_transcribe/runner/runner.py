@@ -3,59 +3,37 @@
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 
-from bulk_transcribe.engines import Engine, EngineJob, create_engine
-from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError, TranscribeError
+from bulk_transcribe.engines import Engine, create_engine
+from bulk_transcribe.errors import ErrorKind
 from bulk_transcribe.models import (
-    Fetched,
     Item,
     ItemStatus,
     SessionCommand,
     SessionCounts,
     SessionStatus,
     Stage,
-    TranscribeOptions,
-    Transcript,
 )
-from bulk_transcribe.outputs import build_frontmatter, output_stem, write_item_outputs
 from bulk_transcribe.runner.adaptive import ConcurrencyChange, ConcurrencyController
 from bulk_transcribe.runner.index import write_outputs_index
 from bulk_transcribe.runner.metrics import RunMetrics
+from bulk_transcribe.runner.pipeline import ItemPipeline, Lease
 from bulk_transcribe.runner.ratelimit import RateLimitHook
 from bulk_transcribe.runner.resources import ResourceMonitor
 from bulk_transcribe.settings import MAX_CONCURRENCY, Settings
-from bulk_transcribe.sources import FetchContext, source_for
 from bulk_transcribe.store import Store
 
 log = logging.getLogger(__name__)
 
-PROGRESS_STEP = 0.01  # store progress when it moved by 1 % ...
-PROGRESS_INTERVAL = 0.5  # ... or this many seconds passed, whichever comes first
 COMMAND_POLL_SECONDS = 0.25
 MONITOR_SECONDS = 1.0  # metrics, resources, adapting and timeouts
-RETRY_BASE_SECONDS = 1.0
-RETRY_MAX_SECONDS = 60.0
 # Threads of timed-out items that never return keep their pool slot; leave room for them.
 SPARE_WORKERS = MAX_CONCURRENCY
-
-
-@dataclass
-class _Lease:
-    """One item in flight. Once `lost`, the worker's late results are thrown away."""
-
-    item: Item
-    deadline: float
-    cancel: threading.Event = field(default_factory=threading.Event)
-    lost: bool = False
 
 
 def longest_first(items: list[Item]) -> list[Item]:
@@ -82,9 +60,11 @@ class Runner:
         self._stop = threading.Event()
         self._cancel = threading.Event()
         self._finished = threading.Event()
-        self._leases: dict[int, _Lease] = {}
+        self._leases: dict[int, Lease] = {}
         self._leases_lock = threading.Lock()
-        self._current = threading.local()  # the lease a worker thread is on
+        self.pipeline = ItemPipeline(
+            store, self.session, settings, self._engine_instance, self._cancel
+        )
         self.controller = ConcurrencyController(
             settings.concurrency, quiet_seconds=settings.quiet_seconds
         )
@@ -165,14 +145,14 @@ class Runner:
             if self._stop.is_set():
                 return
             lease = self._lease(item)
-            worker = threading.Thread(target=self._process, args=(lease,), daemon=True)
+            worker = threading.Thread(target=self._process_leased, args=(lease,), daemon=True)
             worker.start()
             while worker.is_alive() and not lease.lost:
                 worker.join(COMMAND_POLL_SECONDS)
 
     def _run_parallel(self, items: list[Item]) -> None:
         pending = list(reversed(items))  # pop() from the end keeps the order
-        in_flight: dict[Future[None], _Lease] = {}
+        in_flight: dict[Future[None], Lease] = {}
         pool = ThreadPoolExecutor(
             max_workers=self.settings.concurrency + SPARE_WORKERS, thread_name_prefix="item"
         )
@@ -181,7 +161,7 @@ class Runner:
                 active = [f for f, lease in in_flight.items() if not lease.lost]
                 while pending and not self._stop.is_set() and len(active) < self.controller.limit:
                     lease = self._lease(pending.pop())
-                    future = pool.submit(self._process, lease)
+                    future = pool.submit(self._process_leased, lease)
                     in_flight[future] = lease
                     active.append(future)
                 if not active and (self._stop.is_set() or not pending):
@@ -196,12 +176,12 @@ class Runner:
             # Never wait for threads of timed-out items: they may never return.
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _lease(self, item: Item) -> _Lease:
+    def _lease(self, item: Item) -> Lease:
         timeout = (
             self.settings.item_timeout_seconds
             + self.settings.item_timeout_per_audio_second * (item.duration or 0)
         )
-        lease = _Lease(item=item, deadline=time.monotonic() + timeout)
+        lease = Lease(item=item, deadline=time.monotonic() + timeout)
         with self._leases_lock:
             self._leases[item.id] = lease
             if self._cancel.is_set():
@@ -248,7 +228,7 @@ class Runner:
         for lease in overdue:
             self._give_up(lease)
 
-    def _give_up(self, lease: _Lease) -> None:
+    def _give_up(self, lease: Lease) -> None:
         """An item ran past its time limit: fail it and free its slot, whatever its thread does."""
         with self._leases_lock:
             if lease.lost or self._leases.get(lease.item.id) is not lease:
@@ -256,7 +236,7 @@ class Runner:
             lease.lost = True
             lease.cancel.set()
             del self._leases[lease.item.id]
-        self._fail(
+        self.pipeline.fail(
             lease.item,
             ErrorKind.TIMEOUT,
             "took longer than its time limit (which grows with the audio's length); "
@@ -280,15 +260,10 @@ class Runner:
         self._record_change(self.controller.on_violation(reason))
 
     def _on_rate_limit_wait(self, waiting: bool) -> None:
-        lease: _Lease | None = getattr(self._current, "lease", None)
+        lease = self.pipeline.current_lease()
         if lease is not None and not lease.lost:
             stage = Stage.WAITING_RATE_LIMIT if waiting else Stage.TRANSCRIBING
             self.store.set_stage(lease.item.id, stage)
-
-    def _check_cancelled(self) -> None:
-        lease: _Lease | None = getattr(self._current, "lease", None)
-        if self._cancel.is_set() or (lease is not None and lease.cancel.is_set()):
-            raise Cancelled()
 
     def _engine_instance(self) -> Engine:
         with self._engine_lock:
@@ -302,139 +277,13 @@ class Runner:
                     self.rate_limits.set_limit(provider.name, rpm)
             return self._engine
 
-    # --- one item -------------------------------------------------------------------------
-
-    def _process(self, lease: _Lease) -> None:
-        """Run one item to done or failed (retrying transient errors); never raises."""
-        self._current.lease = lease
-        item = lease.item
+    def _process_leased(self, lease: Lease) -> None:
         try:
-            for attempt in range(self.settings.max_retries + 1):
-                if lease.cancel.is_set() or lease.lost:
-                    return
-                try:
-                    self._attempt(lease)
-                    return
-                except Cancelled:
-                    if not lease.lost:
-                        self.store.requeue_item(item.id, ErrorKind.CANCELLED, "cancelled")
-                    return
-                except TranscribeError as exc:
-                    if lease.lost:
-                        return
-                    if exc.transient and attempt < self.settings.max_retries:
-                        self._retry_later(item, exc, attempt, lease)
-                        continue
-                    self._fail(item, exc.kind, exc.message)
-                    return
-                except Exception as exc:  # a bug or an unmapped library error: isolate it
-                    log.exception("unexpected error on %s", item.source)
-                    if not lease.lost:
-                        self._fail(item, ErrorKind.INTERNAL, f"unexpected error: {exc!r}")
-                    return
+            self.pipeline.process(lease)
         finally:
             with self._leases_lock:
-                if self._leases.get(item.id) is lease:
-                    del self._leases[item.id]
-            self._current.lease = None
-
-    def _retry_later(self, item: Item, exc: TranscribeError, attempt: int, lease: _Lease):
-        backoff = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2**attempt)
-        delay = max(backoff * (0.5 + random.random() / 2), exc.retry_after or 0.0)  # jitter
-        self.store.requeue_item(item.id, exc.kind, exc.message)
-        self.store.add_event(
-            self.session.id,
-            "retry",
-            f"{item.display_title}: {exc.message} (retry in {delay:.1f} s)",
-            item.id,
-        )
-        lease.cancel.wait(delay)
-
-    def _fail(self, item: Item, kind: str, message: str) -> None:
-        self.store.finish_item(
-            item.id, ItemStatus.FAILED, error_kind=str(kind), error_message=message
-        )
-        self.store.add_event(
-            self.session.id, "item_failed", f"{item.display_title}: {message}", item.id
-        )
-
-    def _attempt(self, lease: _Lease) -> None:
-        item, store = lease.item, self.store
-        store.start_item(item.id)
-        context = FetchContext(
-            settings=self.settings,
-            cache_dir=self.settings.out_dir / "cache",
-            check_cancelled=self._check_cancelled,
-            engine_accepts_urls=getattr(self._engine_instance(), "accepts_urls", False),
-        )
-        fetched = source_for(item.source_type).fetch(item, context)
-        self._check_cancelled()
-        store.update_item_info(
-            item.id, title=fetched.title, duration=fetched.duration, metadata=fetched.metadata
-        )
-        if fetched.transcript is not None:
-            transcript = fetched.transcript
-        else:
-            store.set_stage(item.id, Stage.TRANSCRIBING, 0.0)
-            transcript = self._transcribe(item, fetched)
-        self._check_cancelled()
-        store.set_stage(item.id, Stage.WRITING)
-        self._write(store.get_item(item.id), transcript, lease)
-
-    def _transcribe(self, item: Item, fetched: Fetched) -> Transcript:
-        store = self.store
-        engine = self._engine_instance()
-        job = EngineJob(
-            options=TranscribeOptions(language=self.settings.language),
-            on_progress=self._progress_reporter(item.id),
-            saved_request_id=lambda: store.last_provider_request_id(item.id),
-            save_request_id=lambda request_id: store.set_provider_request_id(item.id, request_id),
-            source_url=item.source if item.source_type.is_remote else None,
-        )
-        if fetched.remote_url is not None:
-            return engine.transcribe_url(fetched.remote_url, job)  # type: ignore[attr-defined]
-        if fetched.media is None:
-            raise PermanentError(
-                ErrorKind.INTERNAL, f"{item.source_type} source returned nothing to transcribe"
-            )
-        return engine.transcribe(fetched.media, job)
-
-    def _progress_reporter(self, item_id: int):
-        last = {"value": 0.0, "at": time.monotonic()}
-
-        def report(fraction: float) -> None:
-            self._check_cancelled()
-            now = time.monotonic()
-            if fraction - last["value"] >= PROGRESS_STEP or now - last["at"] >= PROGRESS_INTERVAL:
-                self.store.set_stage(item_id, Stage.TRANSCRIBING, fraction)
-                last.update(value=fraction, at=now)
-
-        return report
-
-    def _write(self, item: Item, transcript: Transcript, lease: _Lease) -> None:
-        folder = self.session.folder
-        frontmatter = build_frontmatter(
-            item=item,
-            transcript=transcript,
-            session_id=self.session.id,
-            transcribed_at=datetime.now(UTC),
-        )
-        paths = write_item_outputs(
-            folder,
-            output_stem(item.display_title, item.key),
-            self.settings.formats,
-            frontmatter,
-            transcript,
-        )
-        if lease.lost:  # timed out meanwhile: the item is already reported as failed
-            return
-        self.store.finish_item(
-            item.id,
-            ItemStatus.DONE,
-            outputs=[str(Path(p).relative_to(folder)) for p in paths],
-            method=transcript.method,
-            language=transcript.language,
-        )
+                if self._leases.get(lease.item.id) is lease:
+                    del self._leases[lease.item.id]
 
     # --- closing --------------------------------------------------------------------------
 
