@@ -101,6 +101,8 @@ class Expander:
             metadata = {**spec.metadata, kind: title, f"{kind}_url": spec.source}
             if day is not None:
                 metadata["upload_date"] = day.isoformat()
+            if isinstance(entry.get("duration"), int | float):  # lets long videos go first
+                metadata["duration"] = float(entry["duration"])
             items.append(
                 ItemSpec(
                     source=watch_url(entry["id"]),

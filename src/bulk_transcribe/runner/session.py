@@ -27,7 +27,7 @@ def create_session(
     as skipped, linked to those transcripts, unless `settings.force` asks to redo it.
     """
     session = store.create_session(settings.out_dir, settings.public_dict())
-    store.add_items(session.id, specs, durations=_local_durations(specs))
+    store.add_items(session.id, specs, durations=_known_durations(specs))
     for kind, message in notes:
         store.add_event(session.id, kind, message)
     if not settings.force:
@@ -53,8 +53,9 @@ def skip_archived(store: Store, session_id: str) -> int:
     return len(archived)
 
 
-def _local_durations(specs: Sequence[ItemSpec]) -> dict[str, float]:
-    """Durations of local files from their headers, so totals and ETA are known from the start."""
+def _known_durations(specs: Sequence[ItemSpec]) -> dict[str, float]:
+    """Durations known before anything is fetched, so totals, order and ETA are right from
+    the start: local files from their headers, remote ones from the listing's metadata."""
     durations: dict[str, float] = {}
     for spec in specs:
         if spec.source_type is SourceType.LOCAL_FILE:
@@ -62,4 +63,8 @@ def _local_durations(specs: Sequence[ItemSpec]) -> dict[str, float]:
                 durations[spec.source] = probe_duration(Path(spec.source))
             except TranscribeError as exc:  # the item will fail with this reason when it runs
                 log.debug("could not probe %s: %s", spec.source, exc)
+            continue
+        listed = spec.metadata.get("duration", spec.metadata.get("episode_duration"))
+        if isinstance(listed, int | float) and listed > 0:
+            durations[spec.source] = float(listed)
     return durations
