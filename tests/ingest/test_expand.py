@@ -172,7 +172,11 @@ def test_a_playlist_becomes_its_videos_up_to_the_limit(tmp_path: Path) -> None:
         (f"https://www.youtube.com/watch?v={IDS[0]}", "One"),
         (f"https://www.youtube.com/watch?v={IDS[1]}", "Video 2"),
     ]
-    assert result.items[0].metadata == {"playlist": "Solar basics", "playlist_url": url}
+    assert result.items[0].metadata == {
+        "playlist": "Solar basics",
+        "playlist_url": url,
+        "duration": 300.0,
+    }
     assert listing.read == 3  # stopped reading once the limit was reached
     (shown,) = result.expansions
     assert (shown.kind, shown.title, shown.kept, shown.notes) == (
