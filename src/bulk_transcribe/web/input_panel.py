@@ -139,6 +139,8 @@ def render_input_panel() -> IngestResult | None:
         result = ingest(pasted, upload, mapping, worksheet)
     except TranscribeError as exc:
         st.error(f"**This input cannot be used:** {exc.message}", icon=":material/block:")
+        if upload is not None and upload.is_sheet:
+            st.caption("Pick the column that holds the links under **Link column** above.")
         return None
     _render_summary(result)
     return result

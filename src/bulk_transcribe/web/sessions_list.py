@@ -16,12 +16,12 @@ def sessions_frame(store: Store, sessions: list[Session]) -> pd.DataFrame:
     rows = []
     for session in sessions:
         counts = store.counts(session.id)
-        icon, label = STATUS_BADGES[session.status]
+        _, label = STATUS_BADGES[session.status]  # icons do not render inside a table
         rows.append(
             (
                 session.id,
                 session.created_at.replace("T", " ")[:19],
-                f"{icon} {label}",
+                label,
                 counts.total,
                 counts.done,
                 counts.failed,
