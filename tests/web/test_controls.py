@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bulk_transcribe.ingest import load_inputs
 from bulk_transcribe.models import SessionStatus
+from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from bulk_transcribe.web.controls import (
     ABANDONED_AFTER_SECONDS,
     request_concurrency_change,
     run_state,
+    start_new_session,
 )
 from bulk_transcribe.web.jobs import JobManager
+from tests.sources.feeds import FeedEpisode, day, rss_feed
+from tests.sources.media_server import Route, running_server
 from tests.web.conftest import make_session
 
 
@@ -50,3 +55,35 @@ def test_turning_parallel_on_and_off_asks_the_store_and_says_so(store: Store) ->
 
     messages = [e.message for e in store.events(session_id) if e.kind == "concurrency"]
     assert "turned off" in messages[0] and "concurrency set to 6" in messages[1]
+
+
+class _RecordingJobs:
+    """Stands in for the JobManager: remembers what it was asked to run."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    def start(self, session_id: str, settings: Settings) -> bool:
+        self.started.append(session_id)
+        return True
+
+
+def test_a_pasted_feed_is_expanded_into_its_episodes_when_the_session_starts(
+    store: Store, tmp_path
+) -> None:
+    with running_server() as server:
+        episodes = [
+            FeedEpisode(f"Episode {n}", day(2024, 1, n), server.url(f"/ep{n}.mp3"))
+            for n in (1, 2, 3)
+        ]
+        feed = server.add("/show.rss", Route(rss_feed("Show", episodes), "application/rss+xml"))
+        settings = Settings(out_dir=tmp_path, latest=2)
+        ingested = load_inputs([feed])
+        jobs = _RecordingJobs()
+
+        session = start_new_session(store, jobs, settings, ingested)
+
+    titles = [item.title for item in store.items(session.id)]
+    assert titles == ["Episode 3", "Episode 2"]
+    assert jobs.started == [session.id]
+    assert any(e.kind == "expanded" for e in store.events(session.id))

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from bulk_transcribe.ingest import IngestResult
+from bulk_transcribe.ingest.expand import expand_items
 from bulk_transcribe.models import Item, Session, SessionCommand, SessionStatus
 from bulk_transcribe.runner import create_session
 from bulk_transcribe.settings import Settings
@@ -164,9 +165,20 @@ def start_new_session(
     settings: Settings,
     ingested: IngestResult,
 ) -> Session:
-    """Store the session with its items and invalid entries, then run it in the background."""
-    notes = [("invalid_input", f"{e.origin}: {e.reason}: {e.value}") for e in ingested.invalid]
-    session = create_session(store, settings, ingested.items, notes)
+    """Expand playlists, channels and feeds, store the session with its items and invalid
+    entries, then run it in the background."""
+    specs = list(ingested.items)
+    invalid = list(ingested.invalid)
+    notes: list[tuple[str, str]] = []
+    if any(spec.source_type.is_remote for spec in specs):
+        expanded = expand_items(specs, settings)  # listing only: a few requests per collection
+        specs, invalid = expanded.items, invalid + expanded.invalid
+        notes += [
+            ("expanded", f"{e.kind} {e.title or e.source}: {e.kept} of {e.found} item(s) kept")
+            for e in expanded.expansions
+        ]
+    notes += [("invalid_input", f"{e.origin}: {e.reason}: {e.value}") for e in invalid]
+    session = create_session(store, settings, specs, notes)
     jobs.start(session.id, settings)
     return session
 
