@@ -21,11 +21,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from queue import Empty
 
 import jiwer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from child import run_in_child
 from corpus import build_corpus, seconds_of_audio
 
 NUMBERS = {"4": "four", "10": "ten", "20": "twenty"}
@@ -78,19 +78,7 @@ def _child(name: str, paths: list[str], queue: multiprocessing.Queue) -> None:
 
 
 def measure(name: str, paths: list[str]) -> dict:
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_child, args=(name, paths, queue))
-    process.start()
-    while True:
-        try:
-            result = queue.get(timeout=1.0)
-            break
-        except Empty:
-            if not process.is_alive():
-                raise SystemExit(f"{name} crashed (exit code {process.exitcode})") from None
-    process.join()
-    return result
+    return run_in_child(_child, name, paths)
 
 
 def main() -> None:

@@ -26,10 +26,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from queue import Empty
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from child import run_in_child  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAIServer  # noqa: E402
 
 SAMPLE = REPO / "examples" / "media" / "02_library_visit.mp3"
@@ -88,19 +89,7 @@ def _child(config: dict, queue: multiprocessing.Queue) -> None:
 
 
 def run_batch(config: dict) -> dict:
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_child, args=(config, queue))
-    process.start()
-    while True:
-        try:
-            result = queue.get(timeout=1.0)
-            break
-        except Empty:
-            if not process.is_alive():
-                raise SystemExit(f"benchmark child crashed (exit {process.exitcode})") from None
-    process.join()
-    return result
+    return run_in_child(_child, config)
 
 
 def max_in_window(stamps: list[float], window: float) -> int:
