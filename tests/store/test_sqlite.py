@@ -187,3 +187,22 @@ def test_a_database_from_a_newer_version_is_refused_clearly(tmp_path: Path) -> N
 
     with pytest.raises(RuntimeError, match="newer Bulk Transcribe"):
         Store(path)
+
+
+def test_views_can_read_only_what_finished_since_they_last_looked(
+    store: Store, tmp_path: Path
+) -> None:
+    session = store.create_session(tmp_path, {})
+    store.add_items(session.id, specs("a.wav", "b.wav", "c.wav"))
+    a, b, _ = store.items(session.id)
+    store.start_item(a.id)
+    store.finish_item(a.id, ItemStatus.DONE)
+    first = store.finished_since(session.id, None)
+    store.start_item(b.id)
+    store.finish_item(b.id, ItemStatus.FAILED, error_kind="decode", error_message="bad")
+
+    later = store.finished_since(session.id, first[-1].finished_at)
+
+    assert [i.id for i in first] == [a.id]
+    assert b.id in [i.id for i in later]
+    assert all(i.finished_at >= first[-1].finished_at for i in later)

@@ -149,7 +149,9 @@ class _LogView:
 
     def __init__(self, console: Console, store: Store, session_id: str):
         self.console, self.store, self.session_id = console, store, session_id
-        self.reported: set[int] = {i.id for i in store.items(session_id) if i.status.finished}
+        already = store.finished_since(session_id, None)
+        self.reported: set[int] = {i.id for i in already}
+        self.since = already[-1].finished_at if already else None
 
     def __enter__(self) -> _LogView:
         return self
@@ -159,8 +161,9 @@ class _LogView:
 
     def refresh(self) -> None:
         counts = self.store.counts(self.session_id)
-        for item in self.store.items(self.session_id, [ItemStatus.DONE, ItemStatus.FAILED]):
-            if item.id in self.reported:
+        for item in self.store.finished_since(self.session_id, self.since):
+            self.since = item.finished_at
+            if item.id in self.reported or item.status not in (ItemStatus.DONE, ItemStatus.FAILED):
                 continue
             self.reported.add(item.id)
             outcome = "done" if item.status is ItemStatus.DONE else f"FAILED: {item.error_message}"

@@ -183,9 +183,7 @@ class Store:
             )
 
     def requested_concurrency(self, session_id: str) -> int | None:
-        rows = self._query(
-            "SELECT requested_concurrency FROM sessions WHERE id = ?", (session_id,)
-        )
+        rows = self._query("SELECT requested_concurrency FROM sessions WHERE id = ?", (session_id,))
         return rows[0]["requested_concurrency"] if rows else None
 
     def update_metrics(self, session_id: str, metrics: dict[str, Any]) -> None:
@@ -244,6 +242,18 @@ class Store:
             sql += f" AND status IN ({','.join('?' * len(wanted))})"
             params += wanted
         return [_item_from_row(r) for r in self._query(sql + " ORDER BY position", params)]
+
+    def finished_since(self, session_id: str, since: str | None) -> list[Item]:
+        """Items that finished at or after `since` (a finished_at value), oldest first.
+
+        Lets a view report new results without reading the whole session each time.
+        """
+        rows = self._query(
+            "SELECT * FROM items WHERE session_id = ? AND finished_at IS NOT NULL"
+            " AND finished_at >= ? ORDER BY finished_at, position",
+            (session_id, since or ""),
+        )
+        return [_item_from_row(r) for r in rows]
 
     def get_item(self, item_id: int) -> Item:
         rows = self._query("SELECT * FROM items WHERE id = ?", (item_id,))
