@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -150,3 +151,21 @@ def test_live_metrics_are_published_to_the_store(tmp_path: Path) -> None:
     assert metrics["runs"] == 1
     counts = store.counts(session.id)
     assert counts.done == 2 and store.items(session.id)[0].status is ItemStatus.DONE
+
+
+def test_turning_parallel_on_mid_run_moves_a_sequential_session_to_the_pool(tmp_path: Path):
+    names = ["blocking0", "together1", "together2", "together3"]
+    store, session, settings = make_session(tmp_path, names, concurrency=1)
+    engine = ScriptedEngine()
+    engine.barrier = threading.Barrier(3)  # passes only if three items run at once
+    runner = Runner(store, session.id, settings, engine=engine)
+    thread = run_in_thread(runner)
+    wait_for(lambda: engine.active == 1)
+
+    store.request_concurrency(session.id, 3)
+    wait_for(lambda: runner.controller.limit == 3)
+    engine.release.set()
+    thread.join(60)
+
+    assert set(statuses(store, session.id).values()) == {"done"}
+    assert max(engine.active_at_start[n] for n in names[1:]) == 3

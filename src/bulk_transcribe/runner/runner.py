@@ -141,8 +141,11 @@ class Runner:
 
     def _run_sequential(self, items: list[Item]) -> None:
         """The plain path: one item at a time, in list order."""
-        for item in items:
+        for index, item in enumerate(items):
             if self._stop.is_set():
+                return
+            if self.controller.limit > 1:  # the user turned parallel processing on mid-run
+                self._run_parallel(items[index:])
                 return
             lease = self._lease(item)
             worker = threading.Thread(target=self._process_leased, args=(lease,), daemon=True)
