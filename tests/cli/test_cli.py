@@ -32,6 +32,15 @@ def run_cli(*args: str, cwd: Path | None = None, stdin: str | None = None):
     )
 
 
+def copies_of_samples(folder: Path, copies: int) -> Path:
+    """A folder of `copies` copies of every sample: a batch of real, distinct items."""
+    folder.mkdir()
+    for copy in range(copies):
+        for sample in SAMPLE_MEDIA:
+            shutil.copy(sample, folder / f"{copy}_{sample.name}")
+    return folder
+
+
 def session_folder(out: Path) -> Path:
     (folder,) = (out / "sessions").iterdir()
     return folder
@@ -157,11 +166,7 @@ def _done_count(db: Path) -> int:
 
 
 def test_kill_9_mid_batch_then_resume_loses_nothing_and_redoes_nothing(tmp_path: Path):
-    media = tmp_path / "media"
-    media.mkdir()
-    for copy in range(3):  # 18 real items: long enough to kill in the middle
-        for sample in SAMPLE_MEDIA:
-            shutil.copy(sample, media / f"{copy}_{sample.name}")
+    media = copies_of_samples(tmp_path / "media", 3)  # 18 items: time to kill in the middle
     out = tmp_path / "out"
     db = out / "bulk_transcribe.db"
     process = subprocess.Popen(
@@ -196,11 +201,7 @@ def test_kill_9_mid_batch_then_resume_loses_nothing_and_redoes_nothing(tmp_path:
 
 
 def test_ctrl_c_stops_after_the_running_item_and_the_session_resumes(tmp_path: Path):
-    media = tmp_path / "media"
-    media.mkdir()
-    for copy in range(3):
-        for sample in SAMPLE_MEDIA:
-            shutil.copy(sample, media / f"{copy}_{sample.name}")
+    media = copies_of_samples(tmp_path / "media", 3)
     out = tmp_path / "out"
     db = out / "bulk_transcribe.db"
     process = subprocess.Popen(

@@ -75,22 +75,14 @@ def cancel(store: Store, session_id: str) -> None:
 
 
 def resume(store: Store, jobs: JobManager, session_id: str, base: Settings) -> None:
-    session = store.get_session(session_id)
-    try:
-        settings = resume_settings(store, session, base)
-    except ValueError as exc:
-        st.toast(f"Cannot resume: {exc}", icon=":material/block:")
-        return
-    if jobs.start(session_id, settings):
+    settings = _settings_for(store, session_id, base, "resume")
+    if settings is not None and jobs.start(session_id, settings):
         st.toast("Resumed.", icon=":material/play_arrow:")
 
 
 def retry_failed(store: Store, jobs: JobManager, session_id: str, base: Settings) -> None:
-    session = store.get_session(session_id)
-    try:
-        settings = resume_settings(store, session, base)
-    except ValueError as exc:
-        st.toast(f"Cannot retry: {exc}", icon=":material/block:")
+    settings = _settings_for(store, session_id, base, "retry")
+    if settings is None:
         return
     count = jobs.retry_failed(session_id, settings)
     st.toast(f"Re-queued {count} failed item(s).", icon=":material/replay:")
@@ -157,6 +149,15 @@ def render_controls(
         help="Re-queue only the failed items and run them again.",
         width="stretch",
     )
+
+
+def _settings_for(store: Store, session_id: str, base: Settings, verb: str) -> Settings | None:
+    """The session's own settings for running it again, or None after telling the user why."""
+    try:
+        return resume_settings(store, store.get_session(session_id), base)
+    except ValueError as exc:
+        st.toast(f"Cannot {verb}: {exc}", icon=":material/block:")
+        return None
 
 
 def start_new_session(
