@@ -7,6 +7,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from faster_whisper import decode_audio
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = sorted((REPO / "examples" / "media").iterdir())
@@ -14,14 +15,8 @@ RATE = 16_000
 
 
 def decode(path: Path) -> np.ndarray:
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
-    with av.open(str(path)) as container:
-        chunks = [
-            out.to_ndarray().reshape(-1)
-            for frame in container.decode(audio=0)
-            for out in resampler.resample(frame)
-        ]
-    return np.concatenate(chunks)
+    """16-bit mono PCM at RATE, via faster-whisper's PyAV decoder."""
+    return (decode_audio(str(path), sampling_rate=RATE) * 32767).astype(np.int16)
 
 
 def write_wav(path: Path, pcm: np.ndarray) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from faster_whisper import decode_audio
 
 TEXTS_DIR = Path(__file__).resolve().parents[2] / "examples" / "texts"
 _CHUNK_SUFFIX = re.compile(r"\.part\d+$")
@@ -46,14 +47,7 @@ def audio_duration(content: bytes) -> float:
 
 def decode_mono(path: Path, rate: int = 16_000) -> np.ndarray:
     """Float samples of a media file, mono at `rate`: for building longer test recordings."""
-    with av.open(str(path)) as container:
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        blocks = [
-            out.to_ndarray().reshape(-1)
-            for frame in container.decode(audio=0)
-            for out in resampler.resample(frame)
-        ]
-    return np.concatenate(blocks)
+    return decode_audio(str(path), sampling_rate=rate)
 
 
 def known_text(filename: str) -> str:

@@ -20,6 +20,7 @@ import pytest
 
 from bulk_transcribe.models import ItemSpec, SessionStatus, SourceType
 from bulk_transcribe.store import Store
+from tests.fakes.transcripts import decode_mono
 from tests.samples import REPO, SAMPLE_MEDIA, write_wav
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -45,24 +46,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _decoded(path: Path) -> np.ndarray:
-    """A sample as mono 16 kHz float samples, decoded with PyAV."""
-    import av
-
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=16_000)
-    chunks = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(audio=0):
-            chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
-        chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
-    return np.concatenate(chunks)
-
-
 @pytest.fixture(scope="session")
 def long_media(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Real speech, ~90 s per file: the bundled clips concatenated, each file in its own order."""
     folder = tmp_path_factory.mktemp("long-media")
-    clips = [_decoded(path) for path in SAMPLE_MEDIA]
+    clips = [decode_mono(path) for path in SAMPLE_MEDIA]
     files = []
     for number in range(LONG_MEDIA_COUNT):
         parts, length, index = [], 0, number
