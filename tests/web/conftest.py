@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -216,3 +217,24 @@ def make_session(
     if status is not None:
         store.set_session_status(session.id, status)
     return session.id
+
+
+@contextmanager
+def pretend_running(store: Store, session_id: str) -> Iterator[None]:
+    """Make a stored session look worked on, as a job in another process keeps it, without
+    running anything: for views of figures that need a live session."""
+    stop = threading.Event()
+    store.set_session_status(session_id, SessionStatus.RUNNING)
+
+    def beat() -> None:
+        while not stop.wait(1.0):
+            store.set_session_status(session_id, SessionStatus.RUNNING)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        store.set_session_status(session_id, SessionStatus.STOPPED)

@@ -9,12 +9,13 @@ from bulk_transcribe.models import SessionStatus
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from bulk_transcribe.web.controls import (
-    ABANDONED_AFTER_SECONDS,
     request_concurrency_change,
     run_state,
     start_new_session,
+    status_badge,
 )
 from bulk_transcribe.web.jobs import JobManager
+from bulk_transcribe.web.runs import SILENT_AFTER_SECONDS, ThreadRuns
 from tests.sources.feeds import FeedEpisode, day, rss_feed
 from tests.sources.media_server import Route, running_server
 from tests.web.conftest import make_session
@@ -24,25 +25,22 @@ def test_a_session_running_in_another_process_counts_as_active_until_it_goes_qui
     store: Store,
 ) -> None:
     session_id = make_session(store, ["http://127.0.0.1:9/a.mp3"], status=SessionStatus.RUNNING)
-    session, items = store.get_session(session_id), store.items(session_id)
-    jobs = JobManager(store)  # nothing runs here: the CLI does
+    session = store.get_session(session_id)
+    runs = ThreadRuns(store, JobManager(store))  # nothing runs here: the CLI does
 
-    now = run_state(session, items, jobs)
-    later = run_state(
-        session,
-        items,
-        jobs,
-        now=datetime.now(UTC) + timedelta(seconds=ABANDONED_AFTER_SECONDS + 1),
-    )
+    now = runs.alive(session)
+    later = runs.alive(session, now=datetime.now(UTC) + timedelta(seconds=SILENT_AFTER_SECONDS + 1))
 
-    assert now.active and not now.running_here
-    assert not later.active  # left behind by a crash: Resume becomes possible
+    assert now
+    assert not later  # left behind by a crash: Resume becomes possible
 
 
 def test_a_stopped_session_is_not_active(store: Store) -> None:
     session_id = make_session(store, ["http://127.0.0.1:9/a.mp3"], status=SessionStatus.STOPPED)
-    state = run_state(store.get_session(session_id), store.items(session_id), JobManager(store))
+    session = store.get_session(session_id)
+    state = run_state(session, ThreadRuns(store, JobManager(store)))
     assert not state.active
+    assert status_badge(session, state)[1] == "stopped: resumable"
 
 
 def test_turning_parallel_on_and_off_asks_the_store_and_says_so(store: Store) -> None:

@@ -1,0 +1,106 @@
+"""One read of a session for every open tab: re-reads only the items that changed.
+
+Reading 5,000 items takes a fifth of a second; reading which of them changed takes a few
+milliseconds. Tabs watching the same session share one copy, refreshed at most every
+`MIN_REFRESH_SECONDS`, so three tabs cost about what one does.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bulk_transcribe.models import Item, ItemStatus, Session, SessionCounts
+from bulk_transcribe.store import Store
+
+MIN_REFRESH_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """Everything a monitor draws, read at one moment. Items are shared: never modify them."""
+
+    session: Session
+    items: list[Item]  # in queue order
+    counts: SessionCounts
+    metrics: dict[str, Any]
+    requested_concurrency: int | None
+    read_at: float  # time.monotonic() of the read
+
+    @property
+    def running(self) -> list[Item]:
+        return [item for item in self.items if item.status is ItemStatus.RUNNING]
+
+
+@dataclass
+class _Cached:
+    versions: dict[int, str | None] = field(default_factory=dict)
+    items: dict[int, Item] = field(default_factory=dict)
+    view: SessionView | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Snapshots:
+    """Process-wide cache of session views, keyed by session id."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._cached: dict[str, _Cached] = {}
+        self._lock = threading.Lock()
+
+    def view(self, session_id: str, max_age: float = MIN_REFRESH_SECONDS) -> SessionView:
+        """The session as stored now, its items as stored at most `max_age` seconds ago;
+        KeyError if it is gone. The session row itself is one cheap read: always fresh, so
+        a command just sent shows at once."""
+        with self._lock:
+            cached = self._cached.setdefault(session_id, _Cached())
+        with cached.lock:
+            if cached.view is None or time.monotonic() - cached.view.read_at >= max_age:
+                cached.view = self._read(session_id, cached)
+            view = cached.view
+        return replace(
+            view,
+            session=self.store.get_session(session_id),
+            metrics=self.store.metrics(session_id),
+            requested_concurrency=self.store.requested_concurrency(session_id),
+        )
+
+    def forget(self, session_id: str) -> None:
+        with self._lock:
+            self._cached.pop(session_id, None)
+
+    def _read(self, session_id: str, cached: _Cached) -> SessionView:
+        store = self.store
+        session = store.get_session(session_id)
+        versions = store.item_versions(session_id)
+        changed = [i for i, stamp in versions.items() if cached.versions.get(i, "") != stamp]
+        for item in store.items_by_id(changed):
+            cached.items[item.id] = item
+        for gone in set(cached.items) - set(versions):
+            del cached.items[gone]
+        cached.versions = versions
+        items = sorted(cached.items.values(), key=lambda item: item.position)
+        return SessionView(
+            session=session,
+            items=items,
+            counts=_counts(items),
+            metrics=store.metrics(session_id),
+            requested_concurrency=store.requested_concurrency(session_id),
+            read_at=time.monotonic(),
+        )
+
+
+def _counts(items: list[Item]) -> SessionCounts:
+    """The store's counts, from the items already in memory (same rules as Store.counts)."""
+    counts = SessionCounts(total=len(items))
+    for item in items:
+        setattr(counts, item.status.value, getattr(counts, item.status.value) + 1)
+        seconds = item.duration or 0.0
+        counts.audio_seconds_total += seconds
+        if item.status.finished:
+            counts.audio_seconds_done += seconds
+        elif item.status is ItemStatus.RUNNING:
+            counts.audio_seconds_done += seconds * item.progress
+    return counts
