@@ -271,7 +271,7 @@ def test_every_finished_transcript_is_kept_in_the_store(tmp_path: Path) -> None:
 
 def test_the_thread_executor_never_joins_a_hung_worker(tmp_path: Path) -> None:
     store, session, settings = make_session(
-        tmp_path, ["hang", "ok"], item_timeout_seconds=0.5, item_timeout_per_audio_second=0
+        tmp_path, ["ok", "hang"], item_timeout_seconds=5, item_timeout_per_audio_second=0
     )
     engine = ScriptedEngine()
     done = threading.Event()
@@ -282,7 +282,7 @@ def test_the_thread_executor_never_joins_a_hung_worker(tmp_path: Path) -> None:
 
     threading.Thread(target=run, daemon=True).start()
     try:
-        assert done.wait(30), "the run waited on its hung worker"
+        assert done.wait(60), "the run waited on its hung worker"
     finally:
         engine.unhang.set()
     assert statuses(store, session.id) == {"hang": "failed", "ok": "done"}
