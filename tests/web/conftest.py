@@ -20,6 +20,12 @@ import numpy as np
 import pytest
 
 from bulk_transcribe.models import ItemSpec, SessionStatus, SourceType
+from bulk_transcribe.runner.ownership import (
+    HEARTBEAT_SECONDS,
+    OWNER_EXPIRY_SECONDS,
+    is_dead,
+    new_owner,
+)
 from bulk_transcribe.store import Store
 from tests.fakes.transcripts import decode_mono
 from tests.samples import REPO, SAMPLE_MEDIA, write_wav
@@ -221,14 +227,17 @@ def make_session(
 
 @contextmanager
 def pretend_running(store: Store, session_id: str) -> Iterator[None]:
-    """Make a stored session look worked on, as a job in another process keeps it, without
-    running anything: for views of figures that need a live session."""
-    stop = threading.Event()
+    """Make a stored session look worked on, as a job in another process keeps it (an owner,
+    this test's process, with a live heartbeat), without running anything: for views of
+    figures and controls that need a live session."""
+    owner = new_owner()
+    assert store.claim_session(session_id, owner, OWNER_EXPIRY_SECONDS, is_dead) is None
     store.set_session_status(session_id, SessionStatus.RUNNING)
+    stop = threading.Event()
 
     def beat() -> None:
-        while not stop.wait(1.0):
-            store.set_session_status(session_id, SessionStatus.RUNNING)
+        while not stop.wait(HEARTBEAT_SECONDS):
+            store.heartbeat(session_id, owner.id)
 
     thread = threading.Thread(target=beat, daemon=True)
     thread.start()
@@ -237,4 +246,5 @@ def pretend_running(store: Store, session_id: str) -> Iterator[None]:
     finally:
         stop.set()
         thread.join()
+        store.release_session(session_id, owner.id)
         store.set_session_status(session_id, SessionStatus.STOPPED)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from bulk_transcribe import service
 from bulk_transcribe.models import ItemStatus, SessionStatus
 from bulk_transcribe.store import Store
 from tests.samples import SAMPLE_MEDIA
@@ -112,3 +113,38 @@ def test_a_binary_file_renamed_csv_is_refused_in_plain_words(
     expect(error).to_contain_text("is not a text, CSV or XLSX file", timeout=UI_TIMEOUT)
     expect(page.get_by_role("button", name="Start transcribing 0 item(s)")).to_be_disabled()
     expect(page.get_by_text("First rows")).to_have_count(0)
+
+
+def test_a_job_started_from_the_page_outlives_a_restart_of_the_server(
+    browser, media_server: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "output"
+    links = [f"{media_server}/{m.name}?run=restart" for m in SAMPLE_MEDIA[:3]]
+    first = AppServer(out, tmp_path / "first.log")
+    try:
+        first.wait_ready()
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        bulk = BulkPage(context.new_page(), first.url).open()
+        bulk.paste(links)
+        bulk.expect_valid(3)
+        session_id = bulk.start(3)
+        bulk.record_until(lambda s: len(s.running_rows) == 1)
+        context.close()
+        with Store(first.database) as store:
+            job = service.liveness(store, session_id)
+        assert job is not None and job.pid != first.process.pid  # a process of its own
+    finally:
+        first.stop()
+
+    second = AppServer(out, tmp_path / "second.log")
+    try:
+        second.wait_ready()
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        again = BulkPage(context.new_page(), second.url).open(session_id)
+        finished = again.wait_finished()
+        assert [row["Status"] for row in finished.snapshots[-1].rows] == ["done"] * 3
+        context.close()
+    finally:
+        second.stop()
+    with Store(second.database) as store:
+        assert all(i.attempts == 1 for i in store.items(session_id))  # nothing done twice

@@ -80,7 +80,7 @@ def test_bulk_transcribe_ui_runs_the_installed_app_with_the_env_file_of_its_fold
         expect(page.get_by_role("heading", name="Bulk Transcribe")).to_be_visible(timeout=30_000)
         database = tmp_path / "from-dotenv" / "bulk_transcribe.db"
         expect(page.get_by_text(str(database))).to_be_visible()
-        page.get_by_role("link", name="Sessions").click()
+        page.get_by_role("link", name="Sessions", exact=True).click()
         expect(page.get_by_text("No sessions yet")).to_be_visible(timeout=30_000)
         context.close()
     finally:

@@ -15,7 +15,7 @@ from bulk_transcribe.models import ItemStatus, SessionStatus, Stage
 from bulk_transcribe.store import Store
 from bulk_transcribe.web.settings_panel import PARALLEL_HELP, PARALLEL_LABEL, PREFERENCES_FILE
 from tests.samples import REPO
-from tests.web.conftest import make_session
+from tests.web.conftest import make_session, pretend_running
 
 APP = str(REPO / "app.py")
 BULK_PAGE = "pages/02_Bulk_Transcribe.py"
@@ -164,31 +164,30 @@ class TestMonitor:
     def test_turning_parallel_off_during_a_run_asks_the_session_for_one_item_at_a_time(
         self, store: Store
     ) -> None:
-        session_id = make_session(
-            store, ["https://example.org/1.mp3"], concurrency=3, status=SessionStatus.RUNNING
-        )
-        app = bulk_page(session_id)
-        app.checkbox(key="pref_parallel").check().run()
-        assert store.requested_concurrency(session_id) == 3
+        session_id = make_session(store, ["https://example.org/1.mp3"], concurrency=3)
+        with pretend_running(store, session_id):
+            app = bulk_page(session_id)
+            app.checkbox(key="pref_parallel").check().run()
+            assert store.requested_concurrency(session_id) == 3
 
-        app.checkbox(key="pref_parallel").uncheck().run()
+            app.checkbox(key="pref_parallel").uncheck().run()
 
-        assert store.requested_concurrency(session_id) == 1
-        last = store.events(session_id)[-1]
-        assert last.kind == "concurrency" and "turned off" in last.message
-        assert "Sequential processing now" in all_text(app)
+            assert store.requested_concurrency(session_id) == 1
+            last = store.events(session_id)[-1]
+            assert last.kind == "concurrency" and "turned off" in last.message
+            assert "Sequential processing now" in all_text(app)
 
     def test_stop_and_cancel_go_through_the_store(self, store: Store) -> None:
-        session_id = make_session(
-            store, ["https://example.org/1.mp3"], status=SessionStatus.RUNNING
-        )
-        app = bulk_page(session_id)
-        app.button(key="control-stop").click().run()
-        assert store.read_command(session_id) == "stop"
-        assert app.button(key="control-stop").disabled  # asked once is enough
+        session_id = make_session(store, ["https://example.org/1.mp3"])
+        with pretend_running(store, session_id):
+            app = bulk_page(session_id)
+            assert "Live settings" in all_text(app)  # the input is folded away, these stay
+            app.button(key="control-stop").click().run()
+            assert store.read_command(session_id) == "stop"
+            assert app.button(key="control-stop").disabled  # asked once is enough
 
-        app.button(key="control-cancel").click().run()
-        assert store.read_command(session_id) == "cancel"
+            app.button(key="control-cancel").click().run()
+            assert store.read_command(session_id) == "cancel"
 
     def test_five_thousand_items_make_one_paged_table_running_first_and_searchable(
         self, store: Store
@@ -266,7 +265,7 @@ class TestSessionsPage:
         app = sessions_page()
         assert app.button(key="resume").disabled  # nothing left to resume
 
-        app.button(key="retry").click().run()
+        app.button(key="retry").click().run(timeout=120)  # the job starts in its own process
 
         wait_until(
             lambda: (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.ingest import IngestResult
 from bulk_transcribe.web.controls import follow_parallel_choice, start_once
 from bulk_transcribe.web.input_panel import render_input_panel
@@ -111,7 +112,12 @@ def _start(ctx: AppContext, choices, ingested: IngestResult) -> None:
     except ValueError as exc:
         st.error(f"**Settings are not valid:** {exc}", icon=":material/block:")
         return
-    session = start_once(ctx.store, ctx.runs, settings, ingested)
+    try:
+        with st.spinner("Starting the job in a process of its own…"):
+            session = start_once(ctx.store, ctx.runs, settings, ingested)
+    except TranscribeError as exc:
+        st.error(f"**The job could not start:** {exc.message}", icon=":material/block:")
+        return
     st.session_state[_WATCHED_KEY] = session.id
     st.query_params[SESSION_PARAM] = session.id
     st.rerun()

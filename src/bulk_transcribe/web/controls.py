@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.ingest import IngestResult
 from bulk_transcribe.ingest.expand import expand_items
 from bulk_transcribe.models import Session, SessionCounts, SessionStatus
@@ -58,13 +59,19 @@ def resume_settings(store: Store, session: Session, base: Settings) -> Settings:
 
 
 def stop(store: Store, session_id: str) -> None:
-    runs.stop(store, session_id)
-    st.toast("Stopping: running items finish, nothing new starts.", icon=":material/pause:")
+    if runs.stop(store, session_id):
+        st.toast("Stopping: running items finish, nothing new starts.", icon=":material/pause:")
+    else:
+        st.toast("Nothing runs this session right now.", icon=":material/info:")
 
 
 def cancel(store: Store, session_id: str) -> None:
-    runs.cancel(store, session_id)
-    st.toast("Cancelling: running items are aborted and stay resumable.", icon=":material/stop:")
+    if runs.cancel(store, session_id):
+        st.toast(
+            "Cancelling: running items are aborted and stay resumable.", icon=":material/stop:"
+        )
+    else:
+        st.toast("Nothing runs this session right now.", icon=":material/info:")
 
 
 def resume(store: Store, jobs: Runs, session_id: str, base: Settings) -> None:
@@ -74,15 +81,28 @@ def resume(store: Store, jobs: Runs, session_id: str, base: Settings) -> None:
         st.toast("Nothing left to resume.", icon=":material/check_circle:")
         return
     settings = _settings_for(store, session_id, base, "resume")
-    if settings is not None and jobs.start(session_id, settings):
+    if settings is None:
+        return
+    try:
+        started = jobs.start(session_id, settings)
+    except TranscribeError as exc:
+        st.toast(f"Could not resume: {exc.message}", icon=":material/block:")
+        return
+    if started:
         st.toast(f"Resumed: {left} item(s) to go.", icon=":material/play_arrow:")
+    else:
+        st.toast("Already running elsewhere.", icon=":material/sync:")
 
 
 def retry_failed(store: Store, jobs: Runs, session_id: str, base: Settings) -> None:
     settings = _settings_for(store, session_id, base, "retry")
     if settings is None:
         return
-    count = jobs.retry_failed(session_id, settings)
+    try:
+        count = jobs.retry_failed(session_id, settings)
+    except TranscribeError as exc:
+        st.toast(f"Could not retry: {exc.message}", icon=":material/block:")
+        return
     st.toast(f"Re-queued {count} failed item(s).", icon=":material/replay:")
 
 
@@ -164,8 +184,15 @@ def start_new_session(
     settings: Settings,
     ingested: IngestResult,
 ) -> Session:
-    """Expand playlists, channels and feeds, store the session with its items and invalid
-    entries, then run it in the background."""
+    """Store the batch as a session (see `create_batch_session`), then run it in a job."""
+    session = create_batch_session(store, settings, ingested)
+    jobs.start(session.id, settings)
+    return session
+
+
+def create_batch_session(store: Store, settings: Settings, ingested: IngestResult) -> Session:
+    """Expand playlists, channels and feeds, and store the session with its items and
+    invalid entries."""
     specs = list(ingested.items)
     invalid = list(ingested.invalid)
     notes: list[tuple[str, str]] = []
@@ -177,9 +204,7 @@ def start_new_session(
             for e in expanded.expansions
         ]
     notes += [("invalid_input", f"{e.origin}: {e.reason}: {e.value}") for e in invalid]
-    session = create_session(store, settings, specs, notes)
-    jobs.start(session.id, settings)
-    return session
+    return create_session(store, settings, specs, notes)
 
 
 def request_concurrency_change(
@@ -241,7 +266,10 @@ def start_once(store: Store, jobs: Runs, settings: Settings, ingested: IngestRes
     if last and last[0] == fingerprint:
         earlier = store.find_session(last[1])
         if earlier is not None and earlier.status in (SessionStatus.CREATED, SessionStatus.RUNNING):
+            if not jobs.alive(earlier):  # its job did not start (or died): start it now
+                jobs.start(earlier.id, settings)
             return earlier
-    session = start_new_session(store, jobs, settings, ingested)
+    session = create_batch_session(store, settings, ingested)
     st.session_state[_LAST_START_KEY] = (fingerprint, session.id)
+    jobs.start(session.id, settings)
     return session

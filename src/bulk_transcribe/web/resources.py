@@ -7,8 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.jobs import JobManager
-from bulk_transcribe.web.runs import Runs, ThreadRuns
+from bulk_transcribe.web.runs import DetachedRuns, Runs
 from bulk_transcribe.web.snapshot import Snapshots
 
 
@@ -20,8 +19,8 @@ def view_store(db_path: str) -> Store:
 
 @st.cache_resource(show_spinner=False)
 def session_runs(db_path: str) -> Runs:
-    """Who runs sessions: one per server, outliving reruns, refreshes and tabs."""
-    return ThreadRuns(view_store(db_path), JobManager(Store(Path(db_path))))
+    """Who runs sessions: jobs in processes of their own, seen through the store."""
+    return DetachedRuns(view_store(db_path))
 
 
 @st.cache_resource(show_spinner=False)

@@ -6,18 +6,13 @@ send commands through the store (which also reaches sessions the CLI runs).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Protocol
 
-from bulk_transcribe.models import Session, SessionCommand, SessionStatus
+from bulk_transcribe import service
+from bulk_transcribe.models import Session
+from bulk_transcribe.runner.ownership import is_alive
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.formatting import parse_time
-from bulk_transcribe.web.jobs import JobManager
-
-# A running session publishes its metrics every second; one silent this long was left by a
-# crash (or runs on a machine whose clock we cannot trust: it shows as not running).
-SILENT_AFTER_SECONDS = 30
 
 
 class Runs(Protocol):
@@ -26,7 +21,7 @@ class Runs(Protocol):
         ...
 
     def alive(self, session: Session) -> bool:
-        """Whether someone (this server, the CLI, another server) works on the session now."""
+        """Whether someone (a job started here, the CLI, another server) works on it now."""
         ...
 
     def retry_failed(self, session_id: str, settings: Settings) -> int:
@@ -34,37 +29,61 @@ class Runs(Protocol):
         ...
 
 
-class ThreadRuns:
-    """Sessions run on threads of this server (the job manager), seen by their heartbeat."""
+class DetachedRuns:
+    """Sessions run in processes of their own (`bulk-transcribe resume`, started through the
+    service layer): the server only reads the store and sends commands, so restarting it or
+    closing the browser never stops a job, and rendering never competes with transcribing
+    inside one process."""
 
-    def __init__(self, store: Store, jobs: JobManager):
+    def __init__(self, store: Store):
         self.store = store
-        self.jobs = jobs
 
     def start(self, session_id: str, settings: Settings) -> bool:
-        if self.alive(self.store.get_session(session_id)):
+        if service.liveness(self.store, session_id) is not None:
             return False
-        return self.jobs.start(session_id, settings)
-
-    def alive(self, session: Session, now: datetime | None = None) -> bool:
-        if self.jobs.is_running(session.id):
-            return True
-        touched = parse_time(session.updated_at)
-        recent = (
-            touched is not None
-            and ((now or datetime.now(UTC)) - touched).total_seconds() < SILENT_AFTER_SECONDS
+        service.launch_detached(
+            self.store.path,
+            session_id,
+            concurrency=settings.concurrency,
+            secrets=secret_environment(settings),
         )
-        return session.status is SessionStatus.RUNNING and recent
+        return True
+
+    def alive(self, session: Session) -> bool:
+        return is_alive(session.owner)
 
     def retry_failed(self, session_id: str, settings: Settings) -> int:
-        if self.alive(self.store.get_session(session_id)):
+        if service.liveness(self.store, session_id) is not None:
             return 0
-        return self.jobs.retry_failed(session_id, settings)
+        requeued = service.retry_failed(self.store, session_id)
+        if requeued:
+            self.start(session_id, settings)
+        return requeued
 
 
-def stop(store: Store, session_id: str) -> None:
-    store.send_command(session_id, SessionCommand.STOP)
+# Keys typed into the web app reach the job through its environment, never its command
+# line or the store; the names are those Settings reads.
+_SECRET_VARIABLES = {
+    "openai_api_key": "BULK_TRANSCRIBE_OPENAI_API_KEY",
+    "deapi_api_key": "BULK_TRANSCRIBE_DEAPI_API_KEY",
+    "groq_api_key": "BULK_TRANSCRIBE_GROQ_API_KEY",
+}
 
 
-def cancel(store: Store, session_id: str) -> None:
-    store.send_command(session_id, SessionCommand.CANCEL)
+def secret_environment(settings: Settings) -> dict[str, str]:
+    found = {}
+    for name, variable in _SECRET_VARIABLES.items():
+        value = getattr(settings, name)
+        if value is not None:
+            found[variable] = value.get_secret_value()
+    return found
+
+
+def stop(store: Store, session_id: str) -> bool:
+    """Ask the session's job to finish what runs and start nothing new; False if none runs."""
+    return service.request_stop(store, session_id) is not None
+
+
+def cancel(store: Store, session_id: str) -> bool:
+    """Ask the session's job to abort what runs now (it stays resumable)."""
+    return service.request_cancel(store, session_id) is not None
