@@ -312,6 +312,16 @@ class Store:
         rows = self._query("SELECT id, updated_at FROM items WHERE session_id = ?", (session_id,))
         return {row[0]: row[1] for row in rows}
 
+    def items_marker(self, session_id: str) -> tuple[float, ...]:
+        """A fingerprint of the session's items (how many, when each last changed, how far
+        they got) for one cheap query: an equal marker means (almost always) no change."""
+        row = self._query(
+            "SELECT COUNT(*), TOTAL(julianday(updated_at)), TOTAL(progress) FROM items"
+            " WHERE session_id = ?",
+            (session_id,),
+        )[0]
+        return tuple(row)
+
     def items_by_id(self, item_ids: Iterable[int]) -> list[Item]:
         wanted = list(item_ids)
         found: list[Item] = []

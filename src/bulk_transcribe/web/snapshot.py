@@ -16,6 +16,10 @@ from bulk_transcribe.models import Item, ItemStatus, Session, SessionCounts
 from bulk_transcribe.store import Store
 
 MIN_REFRESH_SECONDS = 0.5
+# The cheap check (a fingerprint of the items) can miss a change within the same
+# millisecond as the item's previous one; every item's version is compared at least this
+# often all the same.
+FULL_CHECK_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,8 @@ class SessionView:
 class _Cached:
     versions: dict[int, str | None] = field(default_factory=dict)
     items: dict[int, Item] = field(default_factory=dict)
+    marker: tuple[float, ...] | None = None
+    compared_at: float = 0.0  # time.monotonic() of the last comparison of every version
     view: SessionView | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -73,22 +79,32 @@ class Snapshots:
 
     def _read(self, session_id: str, cached: _Cached) -> SessionView:
         store = self.store
-        session = store.get_session(session_id)
+        now = time.monotonic()
+        marker = store.items_marker(session_id)
+        unchanged = (
+            cached.view is not None
+            and marker == cached.marker
+            and now - cached.compared_at < FULL_CHECK_SECONDS
+        )
+        if unchanged and cached.view is not None:
+            return replace(cached.view, read_at=now)
         versions = store.item_versions(session_id)
         changed = [i for i, stamp in versions.items() if cached.versions.get(i, "") != stamp]
         for item in store.items_by_id(changed):
             cached.items[item.id] = item
         for gone in set(cached.items) - set(versions):
             del cached.items[gone]
-        cached.versions = versions
+        cached.versions, cached.marker, cached.compared_at = versions, marker, now
+        if not changed and cached.view is not None and len(cached.items) == len(cached.view.items):
+            return replace(cached.view, read_at=now)
         items = sorted(cached.items.values(), key=lambda item: item.position)
         return SessionView(
-            session=session,
+            session=store.get_session(session_id),
             items=items,
             counts=_counts(items),
-            metrics=store.metrics(session_id),
-            requested_concurrency=store.requested_concurrency(session_id),
-            read_at=time.monotonic(),
+            metrics={},
+            requested_concurrency=None,
+            read_at=now,
         )
 
 

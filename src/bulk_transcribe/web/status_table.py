@@ -90,7 +90,7 @@ def status_options(items: list[Item]) -> dict[ItemStatus, int]:
 
 def render_status_table(items: list[Item]) -> None:
     options = status_options(items)
-    filter_col, search_col = st.columns([3, 2])
+    filter_col, search_col = st.columns([5, 2])
     chosen = filter_col.pills(
         "Filter by status",
         list(options),
@@ -109,8 +109,9 @@ def render_status_table(items: list[Item]) -> None:
     pages = max(1, -(-len(shown) // PAGE_SIZE))
     page = 1
     if pages > 1:
+        page_col, _ = st.columns([1, 3])
         page = int(
-            st.number_input(
+            page_col.number_input(
                 f"Page (of {pages}, {PAGE_SIZE} rows each)",
                 min_value=1,
                 max_value=pages,
@@ -160,7 +161,10 @@ def _error(item: Item) -> str:
     if not (item.error_kind or item.error_message):
         return ""
     label = error_kind_label(item.error_kind)
-    return f"{label}: {item.error_message}" if item.error_message else label
+    message = (item.error_message or "").strip()
+    if not message or message.casefold() in label.casefold():  # not "Cancelled: cancelled"
+        return label
+    return f"{label}: {message}"
 
 
 def _haystack(item: Item) -> str:
