@@ -101,11 +101,15 @@ def _argument_entry(raw: str, position: int, cwd: Path) -> ItemSpec:
 
 
 def _folder_entries(folder: Path, raw: str, warnings: list[str]) -> list[Entry]:
-    files = find_media_files(folder)
+    special: list[tuple[Path, str]] = []
+    files = find_media_files(folder, special)
     if not files:
         warnings.append(f"folder {raw} contains no media files (.mp3, .m4a, .wav, .mp4, …)")
     origin = f"folder {raw}"
-    return [ItemSpec(str(f), SourceType.LOCAL_FILE, origin=origin) for f in files]
+    skipped: list[Entry] = [
+        InvalidEntry(origin, str(path), f"is {kind}, not a media file") for path, kind in special
+    ]
+    return [*[ItemSpec(str(f), SourceType.LOCAL_FILE, origin=origin) for f in files], *skipped]
 
 
 def _is_dir(path: Path) -> bool:

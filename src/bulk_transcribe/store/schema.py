@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -64,5 +64,10 @@ MIGRATIONS: dict[int, str] = {
         message    TEXT NOT NULL
     );
     CREATE INDEX events_by_session ON events (session_id, id);
+    """,
+    # Local files are known by content too (size, modification time, first and last MiB),
+    # so a different file at the same path is not taken for one transcribed before.
+    2: """
+    ALTER TABLE items ADD COLUMN fingerprint TEXT
     """,
 }
