@@ -12,6 +12,7 @@ keeping every other byte of them as the user typed it (urlencode would re-encode
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import threading
@@ -117,6 +118,24 @@ def scrub(value: Any) -> Any:
     return value
 
 
+class ScrubbingFilter(logging.Filter):
+    """Scrubs the secrets out of a library's log lines (httpx logs every URL it requests)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        scrubbed = scrub_text(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, ()
+        return True
+
+
+def scrub_library_logs(*names: str) -> None:
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, ScrubbingFilter) for f in logger.filters):
+            logger.addFilter(ScrubbingFilter())
+
+
 # --- the real URLs, in this process's memory only ----------------------------------------
 
 
@@ -165,3 +184,4 @@ def _load_from_environment() -> None:
 
 
 _load_from_environment()
+scrub_library_logs("httpx")  # it logs every URL it requests, credentials included

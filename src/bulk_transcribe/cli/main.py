@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from bulk_transcribe.errors import TranscribeError
+from bulk_transcribe.errors import TranscribeError, disk_full, is_disk_full
 from bulk_transcribe.ingest import IngestResult, load_inputs, parse_column_overrides
 from bulk_transcribe.ingest.expand import ExpandResult, expand_items
 from bulk_transcribe.models import ItemStatus, Session, SessionCounts
@@ -21,9 +21,17 @@ from bulk_transcribe.runner import Runner, create_session
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
-from .progress import describe_metrics, format_minutes, watch
+from .cache import cache
+from .progress import (
+    degrade_unprintable_output,
+    describe_metrics,
+    format_minutes,
+    shown,
+    watch,
+)
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+PROBLEM_ROWS = 20  # failed items listed at the end of a big run; the rest are in items.csv
 
 app = typer.Typer(
     add_completion=False,
@@ -32,6 +40,7 @@ app = typer.Typer(
 )
 console = Console()
 errors = Console(stderr=True)
+app.command()(cache)
 
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 DbOption = Annotated[
@@ -40,7 +49,7 @@ DbOption = Annotated[
 
 
 def _usage_error(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    errors.print(f"[bold red]error:[/] {shown(message)}", highlight=False)
     return typer.Exit(EXIT_USAGE)
 
 
@@ -142,6 +151,12 @@ def run(
     force: Annotated[
         bool, typer.Option(help="Transcribe again what earlier sessions already did.")
     ] = False,
+    allow_private_addresses: Annotated[
+        bool,
+        typer.Option(
+            help="Let links reach private and link-local network addresses (LAN servers)."
+        ),
+    ] = False,
 ) -> None:
     """Transcribe everything in INPUTS into a new session folder."""
     settings = _settings(
@@ -164,6 +179,7 @@ def run(
         cookies_file=cookies,
         proxy=proxy,
         force=force or None,
+        allow_private_addresses=allow_private_addresses or None,
     )
     if settings.cookies_file and not settings.cookies_file.is_file():
         raise _usage_error(f"--cookies {settings.cookies_file}: no such file")
@@ -357,12 +373,13 @@ def _report_ingest(ingested: IngestResult) -> None:
     if ingested.duplicates_merged:
         console.print(f"Merged {ingested.duplicates_merged} duplicate(s).")
     for warning in ingested.warnings:
-        errors.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        errors.print(f"[yellow]warning:[/] {shown(warning)}", highlight=False)
     if ingested.invalid:
         table = Table("where", "entry", "problem", title="Skipped invalid entries")
-        for entry in ingested.invalid:
-            table.add_row(entry.origin, entry.value[:60], entry.reason)
+        for entry in ingested.invalid[:PROBLEM_ROWS]:
+            table.add_row(shown(entry.origin), shown(entry.value[:60]), shown(entry.reason))
         errors.print(table)
+        _more(errors, len(ingested.invalid), "invalid entries", "the session's events")
 
 
 def _split_languages(values: list[str] | None) -> tuple[str, ...] | None:
@@ -383,9 +400,9 @@ def _expand(ingested: IngestResult, settings: Settings) -> ExpandResult:
         table = Table("link", "kind", "title", "found", "kept", "notes", title="Expanded")
         for found in expanded.expansions:
             table.add_row(
-                found.source[:60],
+                shown(found.source[:60]),
                 found.kind,
-                (found.title or "")[:40],
+                shown((found.title or "")[:40]),
                 str(found.found),
                 str(found.kept),
                 ", ".join(found.notes),
@@ -394,7 +411,7 @@ def _expand(ingested: IngestResult, settings: Settings) -> ExpandResult:
     if expanded.invalid:
         table = Table("where", "entry", "problem", title="Could not expand")
         for entry in expanded.invalid:
-            table.add_row(entry.origin, entry.value[:60], entry.reason)
+            table.add_row(shown(entry.origin), shown(entry.value[:60]), shown(entry.reason))
         errors.print(table)
     if expanded.expansions or expanded.duplicates_merged:
         console.print(f"{len(expanded.items)} item(s) to transcribe after expansion.")
@@ -417,27 +434,52 @@ def _print_items(store: Store, session_id: str, only_problems: bool = False) -> 
         if not items:
             return
     table = Table("#", "title", "status", "audio", "method", "problem")
-    for item in items:
+    for item in items[:PROBLEM_ROWS] if only_problems else items:
         colour = {"done": "green", "failed": "red"}.get(item.status.value, "yellow")
         table.add_row(
             str(item.position),
-            item.display_title[:50],
+            shown(item.display_title[:50]),
             f"[{colour}]{item.status.value}[/]",
             f"{item.duration:.0f} s" if item.duration else "",
             item.method or "",
-            f"{item.error_kind}: {item.error_message}" if item.error_message else "",
+            shown(f"{item.error_kind}: {item.error_message}") if item.error_message else "",
         )
     console.print(table)
+    if only_problems:
+        _more(console, len(items), "items not done", "items.csv in the session folder")
+
+
+def _more(where: Console, count: int, what: str, see: str) -> None:
+    if count > PROBLEM_ROWS:
+        where.print(f"… and {count - PROBLEM_ROWS} more {what}: see {see}.", highlight=False)
 
 
 def _print_counts(counts: SessionCounts) -> None:
     console.print(
         f"{counts.done} done, {counts.failed} failed, {counts.skipped} skipped, "
         f"{counts.queued + counts.running} remaining of {counts.total}; "
-        f"{format_minutes(counts.audio_seconds_done)} audio minutes transcribed."
+        f"{format_minutes(counts.audio_seconds_transcribed)} audio minutes transcribed."
     )
 
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    app()
+    degrade_unprintable_output()
+    try:
+        app()
+    except TranscribeError as exc:  # a database that is damaged, full or read-only, …
+        errors.print(f"[bold red]error:[/] {shown(exc.message)}", highlight=False)
+        sys.exit(EXIT_USAGE)
+    except OSError as exc:  # a folder that cannot be written, …
+        errors.print(f"[bold red]error:[/] {shown(_describe_os_error(exc))}", highlight=False)
+        sys.exit(EXIT_USAGE)
+
+
+def _describe_os_error(exc: OSError) -> str:
+    if is_disk_full(exc):
+        return disk_full(f"writing {exc.filename or 'to disk'}").message
+    where = f" {exc.filename}" if exc.filename else ""
+    return (
+        f"cannot write{where}: {exc.strerror or exc}; choose a folder you can write to "
+        "with --out (finished work in the session is kept; resume it from there)"
+    )

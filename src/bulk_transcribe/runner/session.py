@@ -8,9 +8,9 @@ from pathlib import Path
 
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.media import probe_duration
-from bulk_transcribe.sources.identity import file_fingerprint
 from bulk_transcribe.models import ItemSpec, ItemStatus, Session, SourceType
 from bulk_transcribe.settings import Settings
+from bulk_transcribe.sources.identity import file_fingerprint
 from bulk_transcribe.store import Store
 
 log = logging.getLogger(__name__)

@@ -141,10 +141,11 @@ def _request_errors(url: str, doing: str) -> Iterator[None]:
             "broken; open it in a browser and paste the address it ends at",
         ) from exc
     except httpx.UnsupportedProtocol as exc:
-        target = redact_url(str(exc.request.url)) if _has_request(exc) else "another scheme"
+        target = exc.request.url if _has_request(exc) else None
+        where = f"a {target.scheme}: address ({redact_url(str(target))})" if target else "elsewhere"
         raise PermanentError(
             ErrorKind.UNSUPPORTED,
-            f"{shown} leads to {target}, which is not an http(s) download; "
+            f"{shown} leads to {where}, which is not an http(s) download; "
             "paste a direct http(s) link to the media",
         ) from exc
     except httpx.InvalidURL as exc:

@@ -313,6 +313,8 @@ class Store:
             counts.audio_seconds_total += row["seconds"]
             if row["status"] in (ItemStatus.DONE, ItemStatus.FAILED, ItemStatus.SKIPPED):
                 counts.audio_seconds_done += row["seconds"]
+            if row["status"] == ItemStatus.DONE:
+                counts.audio_seconds_transcribed += row["seconds"]
         running = self._query(
             "SELECT COALESCE(SUM(duration * progress), 0) AS seconds FROM items"
             " WHERE session_id = ? AND status = ?",
