@@ -184,4 +184,4 @@ def _load_from_environment() -> None:
 
 
 _load_from_environment()
-scrub_library_logs("httpx")  # it logs every URL it requests, credentials included
+scrub_library_logs("httpx", "openai")  # they log the URLs they request, credentials included

@@ -203,3 +203,21 @@ def test_audio_minutes_transcribed_count_only_done_items(tmp_path: Path) -> None
         counts = store.counts(session.id)
     assert counts.audio_seconds_transcribed == 60.0
     assert counts.audio_seconds_done == 180.0  # progress still counts everything finished
+
+
+def test_the_cache_command_shows_and_clears_the_download_cache(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "cache" / "http").mkdir(parents=True)
+    (out / "cache" / "youtube").mkdir()
+    (out / "cache" / "http" / "a1.mp3").write_bytes(b"\1" * 3 * 1024**2)
+    (out / "cache" / "youtube" / "vid.webm").write_bytes(b"\1" * 1024**2)
+
+    shown = run_cli("cache", "--out", str(out))
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"http\s*│\s*1\s*│\s*3\.0 MB", shown.stdout)
+    assert re.search(r"total\s*│\s*2\s*│\s*4\.0 MB", shown.stdout)
+
+    cleared = run_cli("cache", "clear", "--out", str(out))
+    assert cleared.returncode == 0, cleared.stderr
+    assert "Removed 2 cached file(s), 4.0 MB freed." in cleared.stdout
+    assert [p for p in (out / "cache").rglob("*") if p.is_file()] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -35,6 +36,12 @@ def test_utf16_and_marked_lists_read_every_link(tmp_path: Path, encoded: bytes, 
     result = load_inputs(["links.txt"], cwd=tmp_path)
     assert [spec.source for spec in result.items] == LINKS, how
     assert result.invalid == []
+
+
+def test_utf16_on_standard_input_reads_every_link(tmp_path: Path) -> None:
+    piped = io.TextIOWrapper(io.BytesIO(b"\xff\xfe" + TEXT.encode("utf-16-le")), "utf-8")
+    result = load_inputs(["-"], stdin=piped, cwd=tmp_path)
+    assert [spec.source for spec in result.items] == LINKS
 
 
 def test_a_utf16_sheet_reads_its_columns(tmp_path: Path) -> None:

@@ -55,6 +55,15 @@ def is_loopback(host: str) -> bool:
 def serve(host: str, port: int, out_dir: Path | None = None) -> int:
     """Run the app until interrupted; returns Streamlit's exit code."""
     app = app_path()
+    env = app_environment(host, out_dir)
+    try:
+        return subprocess.call(streamlit_command(app, host, port), cwd=app.parent, env=env)
+    except KeyboardInterrupt:  # Ctrl-C reaches Streamlit too; it shuts down on its own
+        return 0
+
+
+def app_environment(host: str, out_dir: Path | None = None) -> dict[str, str]:
+    """The environment the app (and every job it starts) runs in."""
     env = dict(os.environ)
     # Streamlit runs from the project folder (for .streamlit/config.toml), so a relative
     # output folder is pinned to where the user typed the command.
@@ -66,7 +75,4 @@ def serve(host: str, port: int, out_dir: Path | None = None) -> int:
         env["BULK_TRANSCRIBE_PUBLIC_ADDRESSES_ONLY"] = "1"
     if env.get("BULK_TRANSCRIBE_DB_PATH"):
         env["BULK_TRANSCRIBE_DB_PATH"] = str(Path(env["BULK_TRANSCRIBE_DB_PATH"]).resolve())
-    try:
-        return subprocess.call(streamlit_command(app, host, port), cwd=app.parent, env=env)
-    except KeyboardInterrupt:  # Ctrl-C reaches Streamlit too; it shuts down on its own
-        return 0
+    return env
