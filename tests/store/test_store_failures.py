@@ -38,3 +38,27 @@ def test_a_folder_that_cannot_be_created_says_so(tmp_path: Path) -> None:
         Store(blocker / "out" / "bulk_transcribe.db")
     assert "cannot create the folder" in raised.value.message
     assert "--out" in raised.value.message
+
+
+def test_only_failures_the_user_can_fix_outside_are_requeued_by_kind(tmp_path: Path) -> None:
+    from bulk_transcribe.errors import RETRY_ON_RESUME
+    from bulk_transcribe.models import ItemSpec, ItemStatus, SourceType
+
+    with Store(tmp_path / "db.sqlite") as store:
+        session = store.create_session(tmp_path, {})
+        kinds = ["disk_full", "network", "decode", "auth"]
+        store.add_items(
+            session.id, [ItemSpec(f"https://e.com/{k}.mp3", SourceType.HTTP_MEDIA) for k in kinds]
+        )
+        for item, kind in zip(store.items(session.id), kinds, strict=True):
+            store.finish_item(item.id, ItemStatus.FAILED, error_kind=kind, error_message=kind)
+        assert store.requeue_failed(session.id, RETRY_ON_RESUME) == 2
+        statuses = {i.source.rsplit("/", 1)[1]: i.status for i in store.items(session.id)}
+        assert statuses == {
+            "disk_full.mp3": ItemStatus.QUEUED,
+            "network.mp3": ItemStatus.QUEUED,
+            "decode.mp3": ItemStatus.FAILED,
+            "auth.mp3": ItemStatus.FAILED,
+        }
+        assert store.requeue_failed(session.id, []) == 0
+        assert store.requeue_failed(session.id) == 2  # --retry-failed: everything

@@ -447,15 +447,22 @@ class Store:
             self.requeue_item(item_id, None, None)
         return len(ids)
 
-    def requeue_failed(self, session_id: str) -> int:
+    def requeue_failed(self, session_id: str, kinds: Iterable[str] | None = None) -> int:
+        """Failed items back in the queue: all of them, or those that failed with `kinds`
+        (a plain resume passes errors.RETRY_ON_RESUME). Returns how many."""
+        sql = (
+            "UPDATE items SET status = ?, stage = ?, progress = 0, error_kind = NULL,"
+            " error_message = NULL, finished_at = NULL, updated_at = ?"
+            " WHERE session_id = ? AND status = ?"
+        )
+        params: list[Any] = [ItemStatus.QUEUED, Stage.QUEUED, utc_now(), session_id]
+        params.append(ItemStatus.FAILED)
+        if kinds is not None:
+            wanted = [str(kind) for kind in kinds]
+            sql += f" AND error_kind IN ({','.join('?' * len(wanted)) or 'NULL'})"
+            params += wanted
         with self._transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE items SET status = ?, stage = ?, progress = 0, error_kind = NULL,"
-                " error_message = NULL, finished_at = NULL, updated_at = ?"
-                " WHERE session_id = ? AND status = ?",
-                (ItemStatus.QUEUED, Stage.QUEUED, utc_now(), session_id, ItemStatus.FAILED),
-            )
-            return cursor.rowcount
+            return conn.execute(sql, params).rowcount
 
     def set_provider_request_id(self, item_id: int, request_id: str) -> None:
         with self._transaction() as conn:
