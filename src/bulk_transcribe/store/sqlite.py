@@ -121,9 +121,10 @@ class Store:
         with self._transaction() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise RuntimeError(
+                raise PermanentError(
+                    ErrorKind.DATABASE,
                     f"{self.path} was written by a newer Bulk Transcribe (schema {version}); "
-                    "upgrade bulk-transcribe to open it"
+                    "upgrade bulk-transcribe to open it",
                 )
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[step].split(";"):
