@@ -16,9 +16,9 @@ from bulk_transcribe.errors import (
 
 
 def test_a_plain_resume_retries_what_the_user_can_fix_outside_the_program() -> None:
-    for kind in ("disk_full", "network", "timeout", "rate_limited", ErrorKind.HTTP):
+    for kind in ("disk_full", "network", "timeout", ErrorKind.RATE_LIMITED):
         assert retry_on_resume(kind), kind
-    for kind in ("decode", "not_found", "auth", "unsupported", "blocked", "internal", None):
+    for kind in ("decode", "not_found", "auth", "http", "blocked", "internal", None):
         assert not retry_on_resume(kind), kind
     assert ErrorKind.DISK_FULL in RETRY_ON_RESUME
 

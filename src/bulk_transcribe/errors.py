@@ -27,18 +27,11 @@ class ErrorKind(StrEnum):
     INTERNAL = "internal"
 
 
-# What a plain `resume` tries again: failures the user can fix outside the program (free disk
-# space, reconnect, wait out a limit) without changing the item. Bad links, bad media and
-# refused credentials stay failed until `resume --retry-failed`.
-RETRY_ON_RESUME: frozenset[ErrorKind] = frozenset(
-    {
-        ErrorKind.DISK_FULL,
-        ErrorKind.NETWORK,
-        ErrorKind.TIMEOUT,
-        ErrorKind.RATE_LIMITED,
-        ErrorKind.HTTP,  # 5xx from a media host
-        ErrorKind.CANCELLED,
-    }
+# Failures whose cause the user may have fixed since (space freed, network back, a quieter
+# provider): a plain `resume` tries these items again; others need `--retry-failed`. Bad
+# links, bad media and refused credentials stay failed until then.
+RETRY_ON_RESUME = frozenset(
+    {ErrorKind.DISK_FULL, ErrorKind.NETWORK, ErrorKind.TIMEOUT, ErrorKind.RATE_LIMITED}
 )
 # errno values that mean "no room to write": a full disk, or the user's quota on it.
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
