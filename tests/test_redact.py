@@ -73,21 +73,25 @@ def test_the_real_link_is_revealed_only_to_the_process_that_remembered_it(
     assert "never saved" in raised.value.message and "hunter2" not in raised.value.message
 
 
-def test_a_job_started_by_this_process_receives_the_real_links_in_memory(
+def test_a_job_started_by_this_process_receives_the_real_links_through_a_pipe(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(redact, "_real_urls", {})
     stored = remember("https://bob:hunter2@cdn.example/a.mp3")
-    child = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import json, os; from bulk_transcribe.redact import reveal; "
-            f"print(json.dumps([reveal({stored!r}), 'BULK_TRANSCRIBE_URL_SECRETS' in os.environ]))",
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **redact.child_environment()},
-        check=True,
+    remember("https://eve:other@cdn.example/not-this-job.mp3")
+    child_code = (
+        "import json, os; from bulk_transcribe import redact; "
+        f"print(json.dumps([redact.reveal({stored!r}), len(redact._real_urls), "
+        "'BULK_TRANSCRIBE_URL_SECRETS_FD' in os.environ]))"
     )
-    assert json.loads(child.stdout) == ["https://bob:hunter2@cdn.example/a.mp3", False]
+    with redact.handed_over([stored, "https://plain.example/b.mp3"]) as (env, fds):
+        assert "hunter2" not in json.dumps(env)
+        child = subprocess.run(
+            [sys.executable, "-c", child_code],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            pass_fds=fds,
+            check=True,
+        )
+    assert json.loads(child.stdout) == ["https://bob:hunter2@cdn.example/a.mp3", 1, False]

@@ -11,13 +11,15 @@ keeping every other byte of them as the user typed it (urlencode would re-encode
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 import threading
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -34,7 +36,7 @@ _URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,15}://[^\s'\"<>`]+")
 # C0 and C1 control characters (ESC, BEL, NUL, CSI, …) and the bidi overrides that make a
 # title display as something else; tabs and newlines are handled by the callers.
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_SECRETS_ENV = "BULK_TRANSCRIBE_URL_SECRETS"
+_SECRETS_FD_ENV = "BULK_TRANSCRIBE_URL_SECRETS_FD"
 
 _real_urls: dict[str, str] = {}
 _lock = threading.Lock()
@@ -163,20 +165,38 @@ def reveal(stored: str) -> str:
     return real
 
 
-def child_environment() -> dict[str, str]:
-    """Environment entries that hand this process's real URLs to a job it starts (memory only,
-    never a file); the child picks them up on import."""
+@contextmanager
+def handed_over(sources: Iterable[str]) -> Iterator[tuple[dict[str, str], tuple[int, ...]]]:
+    """The environment and file descriptors to give a process started now (a detached job),
+    so it can reveal these stored links: through a pipe, never a file or the command line,
+    and of any size (an environment variable is limited to 128 KB)."""
     with _lock:
-        return {_SECRETS_ENV: json.dumps(_real_urls)} if _real_urls else {}
+        known = {s: _real_urls[s] for s in sources if s in _real_urls}
+    if not known:
+        yield {}, ()
+        return
+    read, write = os.pipe()
+    payload = json.dumps(known).encode("utf-8")
+
+    def send() -> None:
+        with open(write, "wb") as pipe, contextlib.suppress(BrokenPipeError):
+            pipe.write(payload)
+
+    threading.Thread(target=send, name="hand-over-links", daemon=True).start()
+    try:
+        yield {_SECRETS_FD_ENV: str(read)}, (read,)
+    finally:
+        os.close(read)  # the child has its own copy
 
 
 def _load_from_environment() -> None:
-    raw = os.environ.pop(_SECRETS_ENV, None)  # not passed on further, nor visible to plugins
-    if not raw:
+    fd = os.environ.pop(_SECRETS_FD_ENV, None)  # not passed on to this process's children
+    if not fd or not fd.isdigit():
         return
     try:
-        known = json.loads(raw)
-    except ValueError:
+        with open(int(fd), "rb") as pipe:
+            known = json.loads(pipe.read())
+    except (OSError, ValueError):
         return
     if isinstance(known, dict):
         with _lock:

@@ -12,6 +12,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -221,3 +222,37 @@ def test_the_cache_command_shows_and_clears_the_download_cache(tmp_path: Path) -
     assert cleared.returncode == 0, cleared.stderr
     assert "Removed 2 cached file(s), 4.0 MB freed." in cleared.stdout
     assert [p for p in (out / "cache").rglob("*") if p.is_file()] == []
+
+
+def test_a_detached_job_gets_link_credentials_through_a_pipe_and_a_later_resume_asks_again(
+    tmp_path: Path, media_server: MediaServer
+) -> None:
+    from bulk_transcribe import service
+    from bulk_transcribe.runner import create_session
+
+    audio = SAMPLE_MEDIA[0]
+    media_server.add("/private" + audio.suffix, Route(audio.read_bytes(), "audio/wav"))
+    real = media_server.url("/private" + audio.suffix).replace("http://", "http://alice:hunter2@")
+    out = tmp_path / "out"
+    settings = Settings(out_dir=out, formats=("txt",))
+    with Store(settings.database) as store:
+        spec = ItemSpec(real, SourceType.HTTP_MEDIA)
+        handed = create_session(store, settings, [spec])
+        forgotten = create_session(store, settings.model_copy(update={"force": True}), [spec])
+    service.launch_detached(settings.database, handed.id)
+    with Store(settings.database) as store:
+        deadline = 600
+        while store.get_session(handed.id).status.value not in ("completed", "stopped"):
+            deadline -= 1
+            assert deadline > 0, "the detached job never finished"
+            time.sleep(1)
+        [item] = store.items(handed.id)
+    assert item.status is ItemStatus.DONE, item.error_message
+    assert media_server.requests_to("/private" + audio.suffix)[0].headers["Authorization"]
+
+    # A plain resume in a new process never had the credentials: it says so.
+    result = run_cli("resume", forgotten.id, "--out", str(out))
+    assert result.returncode == 1, result.stderr
+    assert "carried credentials, which are never saved" in result.stdout
+    assert b"hunter2" not in everything_written(out)
+    assert "hunter2" not in result.stdout + result.stderr

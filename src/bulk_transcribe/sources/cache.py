@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from bulk_transcribe.errors import PermanentError
+
 # Files of downloads in progress (ours and yt-dlp's): never counted, evicted or cleared young.
 PARTIAL_SUFFIXES = (".part", ".ytdl", ".tmp")
 # A file used this recently may be in a worker's hands (decoding); eviction leaves it alone.
@@ -132,3 +134,15 @@ class DownloadCache:
                 continue
             removed, freed = removed + 1, freed + info.st_size
         return removed, freed
+
+
+def unusable_download(
+    cache_dir: Path, path: Path, source: str, exc: PermanentError
+) -> PermanentError:
+    """An engine could not decode a cached download: drop it, so the next try downloads it
+    again, and name the link the user gave instead of the cache file."""
+    cache = DownloadCache(cache_dir)
+    if cache.root.resolve() not in path.resolve().parents:
+        return exc  # the user's own file: never deleted
+    cache.forget(path)
+    return PermanentError(exc.kind, exc.message.replace(path.name, source))
