@@ -256,3 +256,45 @@ def test_a_detached_job_gets_link_credentials_through_a_pipe_and_a_later_resume_
     assert "carried credentials, which are never saved" in result.stdout
     assert b"hunter2" not in everything_written(out)
     assert "hunter2" not in result.stdout + result.stderr
+
+
+def fill(disk: Path, leave: int) -> Path:
+    """Fill `disk` until only about `leave` bytes are free; returns the filler file."""
+    filler = disk / "filler"
+    free = shutil.disk_usage(disk).free
+    with filler.open("wb") as handle:
+        handle.write(b"\0" * max(0, free - leave))
+    return filler
+
+
+def test_a_disk_that_fills_mid_run_stops_it_and_a_plain_resume_finishes_it(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    for copy in range(2):
+        for sample in SAMPLE_MEDIA:
+            shutil.copy(sample, media / f"{copy}_{sample.name}")
+    out, db = small_disk / "out", tmp_path / "bulk_transcribe.db"
+    out.mkdir()
+    filler = fill(small_disk, leave=24 * 1024)  # room for the first notes, not for all
+    first = run_cli("run", str(media), "--out", str(out), "--db", str(db))
+
+    assert "Traceback" not in first.stderr, first.stderr
+    assert "disk full" in first.stdout + first.stderr, first.stdout
+    with Store(db) as store:
+        [session] = store.list_sessions()
+        items = store.items(session.id)
+        assert session.status.value == "stopped"
+        assert any(item.error_kind == "disk_full" for item in items)
+        assert not any(item.status is ItemStatus.FAILED and item.error_kind != "disk_full"
+                       for item in items)  # fmt: skip
+
+    filler.unlink()  # the user frees some space
+    second = run_cli("resume", session.id, "--out", str(out), "--db", str(db))
+    assert second.returncode == 0, second.stdout + second.stderr
+    with Store(db) as store:
+        assert {item.status for item in store.items(session.id)} == {ItemStatus.DONE}
+    folder = out / "sessions" / session.id
+    assert len(list(folder.glob("*.md"))) == 2 * len(SAMPLE_MEDIA)
+    assert (folder / "manifest.json").is_file()
