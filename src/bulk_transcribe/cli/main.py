@@ -344,7 +344,7 @@ def export(
         errors.print(
             f"[yellow]warning:[/] {len(result.missing)} item(s) finished before transcripts "
             "were kept in the store; their files cannot be written again: "
-            + ", ".join(result.missing[:5]),
+            + shown(", ".join(result.missing[:5])),
             highlight=False,
         )
         raise typer.Exit(EXIT_SOME_FAILED)
@@ -487,7 +487,7 @@ def _cloud_preflight(engine: Engine | None, store: Store, session: Session) -> N
     except TranscribeError as exc:
         if not exc.transient:
             raise _usage_error(f"{exc.message} (session {session.id} kept; resume later)") from exc
-        errors.print(f"[yellow]warning:[/] {exc.message}", highlight=False)
+        errors.print(f"[yellow]warning:[/] {shown(exc.message)}", highlight=False)
     finally:
         engine.close()
 
