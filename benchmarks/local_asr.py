@@ -182,6 +182,10 @@ def variants(folder: Path, files: list[Path], peer: Path | None, tag: str, befor
         )
     rows.append(("ours default", lambda out: [*ours, "-o", str(out)], user_env, "session"))
     rows.append(("ours -j 2", lambda out: [*ours, "-j", "2", "-o", str(out)], user_env, "session"))
+    if before is not None:  # three items in flight: what the shared batches are for
+        rows.append(
+            ("ours -j 3", lambda out: [*ours, "-j", "3", "-o", str(out)], user_env, "session")
+        )
     return rows
 
 
