@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import av
 
-from bulk_transcribe.engines.base import EngineJob
+from bulk_transcribe.engines.base import EngineBase, EngineJob
 from bulk_transcribe.engines.window_batches import WindowBatcher, WindowsDone
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.models import MediaFile, Segment, Transcript
@@ -174,7 +174,7 @@ class _WindowsToService:
         )
 
 
-class LocalWhisperEngine:
+class LocalWhisperEngine(EngineBase):
     name = "local"
     # Windows of this many items share the model's batches; the coordinator keeps this many
     # local items in flight even when the user asked for one at a time.
@@ -271,9 +271,16 @@ class LocalWhisperEngine:
             engine=self.name,
             model=self.model,
             method="local_whisper",
+            decoding=self.decoding,
         )
 
 
 def create(settings: Settings, request_hook: RequestHook | None = None) -> LocalWhisperEngine:
     del request_hook  # runs offline: no HTTP requests to count
-    return LocalWhisperEngine(model=settings.model, concurrency=settings.concurrency)
+    return LocalWhisperEngine(
+        model=settings.model,
+        concurrency=settings.concurrency,
+        beam_size=settings.beam_size,
+        batch_size=settings.batch_size,
+        compute_type=settings.compute_type,
+    )
