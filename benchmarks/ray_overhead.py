@@ -7,9 +7,9 @@ Ray instance: this machine's CPUs, no dashboard), every run in its own child pro
 
 1. cloud engine: the real OpenAI-compatible engine against a fake server on 127.0.0.1 that
    answers each request after a fixed latency (no rate limit), at concurrency 8;
-2. local engine: the real faster-whisper pipeline on real speech (the bundled samples made
-   into a corpus), threads at their default (one item at a time, both cores) against one
-   speech actor holding both cores.
+2. local engine: the real faster-whisper pipeline on the real recordings of ../shared/speech
+   (SOURCES.md there), threads at their default (one item at a time, both cores) against
+   one speech actor holding both cores.
 
 Start-up (loading the model, importing the SDK, starting Ray and its workers) happens before
 the clock starts for both executors; the clock measures the batch. Prints items per second and
@@ -30,10 +30,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from child import run_in_child  # noqa: E402
-from corpus import build_corpus, seconds_of_audio  # noqa: E402
+from corpus import seconds_of_audio  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAIServer  # noqa: E402
 
 SAMPLE = REPO / "examples" / "media" / "02_library_visit.mp3"
+SPEECH = REPO.parent / "shared" / "speech"  # real recordings; see its SOURCES.md
 API_KEY = "sk-bench-not-a-real-key"
 GOAL = 0.85
 
@@ -112,13 +113,19 @@ def cloud_workload(work: Path, count: int) -> float:
         )
 
 
-def local_workload(work: Path, files: int, repeats: int) -> float:
-    corpus = sorted(build_corpus(work / "corpus", files=files, repeats=repeats))
-    minutes = seconds_of_audio(corpus) / 60
+def real_speech(quick: bool) -> list[Path]:
+    names = [line.split("\t", 1)[0] for line in (SPEECH / "refs.tsv").read_text().splitlines()]
+    paths = sorted((SPEECH / name for name in names if name), key=lambda p: p.stat().st_size)
+    return paths[:4] if quick else paths
+
+
+def local_workload(quick: bool) -> float:
+    speech = real_speech(quick)
+    minutes = seconds_of_audio(speech) / 60
     return compare(
-        f"local engine: {len(corpus)} files, {minutes:.1f} minutes of speech",
+        f"local engine: {len(speech)} real recordings, {minutes:.1f} minutes of speech",
         {"engine": "local"},
-        [str(p) for p in corpus],
+        [str(p) for p in speech],
     )
 
 
@@ -132,7 +139,7 @@ def main() -> None:
         if args.only != "local":
             cloud_workload(work, 24 if args.quick else 64)
         if args.only != "cloud":
-            local_workload(work, *((2, 1) if args.quick else (4, 2)))
+            local_workload(args.quick)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
