@@ -101,22 +101,8 @@ class Snapshots:
         return SessionView(
             session=store.get_session(session_id),
             items=items,
-            counts=_counts(items),
+            counts=store.counts(session_id),  # the store's own rules, one grouped query
             metrics={},
             requested_concurrency=None,
             read_at=now,
         )
-
-
-def _counts(items: list[Item]) -> SessionCounts:
-    """The store's counts, from the items already in memory (same rules as Store.counts)."""
-    counts = SessionCounts(total=len(items))
-    for item in items:
-        setattr(counts, item.status.value, getattr(counts, item.status.value) + 1)
-        seconds = item.duration or 0.0
-        counts.audio_seconds_total += seconds
-        if item.status.finished:
-            counts.audio_seconds_done += seconds
-        elif item.status is ItemStatus.RUNNING:
-            counts.audio_seconds_done += seconds * item.progress
-    return counts
