@@ -22,6 +22,7 @@ from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
 from .progress import describe_metrics, format_minutes, watch
+from .research import register as register_research_commands
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -436,6 +437,9 @@ def _print_counts(counts: SessionCounts) -> None:
         f"{counts.queued + counts.running} remaining of {counts.total}; "
         f"{format_minutes(counts.audio_seconds_done)} audio minutes transcribed."
     )
+
+
+register_research_commands(app)  # search (find videos) and find (search transcripts)
 
 
 def main() -> None:

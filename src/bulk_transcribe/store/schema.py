@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -64,5 +64,21 @@ MIGRATIONS: dict[int, str] = {
         message    TEXT NOT NULL
     );
     CREATE INDEX events_by_session ON events (session_id, id);
+    """,
+    # Full-text search over timed segments (store/search_index.py). Rows of one item get
+    # consecutive rowids, so an item leaves the index with one range delete.
+    2: """
+    CREATE VIRTUAL TABLE segments_fts USING fts5(
+        text, item_id UNINDEXED, start UNINDEXED, end UNINDEXED,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE indexed_items (
+        item_id     INTEGER PRIMARY KEY,
+        finished_at TEXT,
+        first_rowid INTEGER,
+        last_rowid  INTEGER,
+        segments    INTEGER NOT NULL,
+        problem     TEXT
+    );
     """,
 }
