@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.outputs.moments import clock
+from bulk_transcribe.research.candidates import Candidate, Order, VideoQuery
+from bulk_transcribe.research.export import json_text, write_list
+from bulk_transcribe.research.finder import backend_name, find_videos, mark_transcribed
+from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from bulk_transcribe.store.search_index import MATCH_END, MATCH_START, SearchIndex
 
@@ -23,6 +31,7 @@ errors = Console(stderr=True)
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `bulk-transcribe` app."""
+    app.command()(search)
     app.command()(find)
 
 
@@ -36,6 +45,115 @@ def _open_store(out: Path, db: Path | None) -> Store:
     if not path.exists():
         raise _usage_error(f"no sessions found: {path} does not exist (use --out or --db)")
     return Store(path)
+
+
+def parse_duration(text: str | None) -> float | None:
+    """Seconds from 90, 90s, 10m, 1h30m or 1:02:03."""
+    if text is None or not text.strip():
+        return None
+    value = text.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    if re.fullmatch(r"\d+(:\d{1,2}){1,2}", value):
+        seconds = 0.0
+        for part in value.split(":"):
+            seconds = seconds * 60 + int(part)
+        return seconds
+    found = re.fullmatch(r"(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?", value)
+    if found and any(found.groups()):
+        hours, minutes, secs = (int(g or 0) for g in found.groups())
+        return float(hours * 3600 + minutes * 60 + secs)
+    raise typer.BadParameter(f"{text!r} is not a duration; write e.g. 90s, 10m, 1h30m or 1:30:00")
+
+
+def search(
+    query: Annotated[str, typer.Argument(help="What to search YouTube for.", show_default=False)],
+    limit: Annotated[int, typer.Option(help="How many videos to list.", min=1, max=500)] = 20,
+    min_duration: Annotated[
+        str | None, typer.Option(help="Shortest video, e.g. 5m, 90s, 1:00:00.")
+    ] = None,
+    max_duration: Annotated[str | None, typer.Option(help="Longest video, e.g. 2h.")] = None,
+    after: Annotated[
+        str | None, typer.Option(help="Only videos published on or after, e.g. 2024-01-31.")
+    ] = None,
+    order: Annotated[Order, typer.Option(help="relevance, date or views.")] = Order.RELEVANCE,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the list: list.csv (for `run`) or list.json."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+    db: Annotated[
+        Path,
+        typer.Option("--db", help="Store whose transcribed videos are marked in the list."),
+    ] = Path("output/bulk_transcribe.db"),
+) -> None:
+    """Find YouTube videos to transcribe (the YouTube Data API with YOUTUBE_API_KEY, else
+    yt-dlp); write them to a list that `bulk-transcribe run list.csv` transcribes."""
+    try:
+        settings = Settings()
+        wanted = VideoQuery(
+            text=query,
+            limit=limit,
+            min_duration=parse_duration(min_duration),
+            max_duration=parse_duration(max_duration),
+            after=_day(after),
+            order=order,
+        )
+    except (ValidationError, TranscribeError) as exc:
+        raise _usage_error(getattr(exc, "message", str(exc))) from exc
+    errors.print(f"Searching with {backend_name(settings)}…", highlight=False)
+    try:
+        videos = find_videos(wanted, settings)
+    except TranscribeError as exc:
+        raise _usage_error(exc.message) from exc
+    if db.exists():
+        with Store(db) as store:
+            videos = mark_transcribed(store, videos)
+    if out is not None:
+        write_list(out, videos)
+        errors.print(f"Wrote {len(videos)} video(s) to {out}", highlight=False)
+    if as_json:
+        print(json_text(videos), end="")
+    else:
+        _print_videos(videos)
+    raise typer.Exit(EXIT_OK if videos else EXIT_NOTHING_FOUND)
+
+
+def _day(text: str | None) -> date | None:
+    if not text:
+        return None
+    value = text.strip()
+    if re.fullmatch(r"\d{8}", value):
+        value = f"{value[:4]}-{value[4:6]}-{value[6:]}"
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date; write e.g. 2024-01-31") from None
+
+
+def _print_videos(videos: list[Candidate]) -> None:
+    if not videos:
+        console.print("No videos found.")
+        return
+    table = Table("#", "title", "channel", "length", "published", "views", "cc", "done", "url")
+    for number, video in enumerate(videos, start=1):
+        published = video.published.isoformat() if video.published else ""
+        if video.published_approximate and published:
+            published = "~" + published
+        table.add_row(
+            str(number),
+            escape(video.title[:60]),
+            escape((video.channel or "")[:30]),
+            clock(video.duration) if video.duration is not None else "",
+            published,
+            f"{video.views:,}" if video.views is not None else "",
+            {True: "yes", False: "no", None: "?"}[video.captions],
+            "✓" if video.transcribed else "",
+            video.url,
+        )
+    console.print(table)
+    if any(v.transcribed for v in videos):
+        console.print("✓: already transcribed in this store.")
 
 
 def find(
