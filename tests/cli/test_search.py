@@ -112,3 +112,36 @@ def test_search_rejects_a_bad_duration(data_api) -> None:
     result = search_cli(data_api, "solar panels", "--min-duration", "soon")
     assert result.returncode == 2
     assert "is not a duration" in result.stderr
+
+
+def test_a_question_is_planned_searched_and_scored(data_api, monkeypatch) -> None:
+    from tests.fakes.chat_server import FakeChatServer
+    from tests.research.test_planner import judge
+
+    data_api.results["solar panels snow"] = solar_videos()[5:8]
+    data_api.by_id.update({v.video_id: v for v in solar_videos()})
+    plan = json.dumps({"queries": ["solar panels snow", "solar panels"]})
+    with FakeChatServer(default=judge) as chat:
+        chat.then(plan, "not json", judge)  # the first scoring batch is retried once
+        monkeypatch.setenv("BULK_TRANSCRIBE_CHAT_API_BASE", chat.base_url)
+        monkeypatch.setenv("BULK_TRANSCRIBE_CHAT_MODEL", "test-model")
+        monkeypatch.setenv("BULK_TRANSCRIBE_CHAT_INPUT_PRICE", "0.15")
+        monkeypatch.setenv("BULK_TRANSCRIBE_CHAT_OUTPUT_PRICE", "0.60")
+        result = search_cli(
+            data_api, "Do panels work in snow?", "--plan", "--score", "--limit", "5", "--json"
+        )
+    assert result.returncode == 0, result.stderr
+    assert "Planning searches: about 1 call(s)" in result.stderr
+    assert "Searched: solar panels snow; solar panels" in result.stderr
+    assert "Scoring relevance: about 1 call(s)" in result.stderr
+    assert "Scored 8 video(s): 2 call(s)" in result.stderr and "$0.0" in result.stderr
+    found = json.loads(result.stdout)
+    assert len(found) == 8  # 3 from one search, 5 from the other
+    assert all(v["relevance"] is not None and v["reason"] for v in found)
+    assert [v["relevance"] for v in found] == sorted((v["relevance"] for v in found), reverse=True)
+
+
+def test_planning_without_a_chat_model_says_how_to_set_one(data_api) -> None:
+    result = search_cli(data_api, "anything", "--plan")
+    assert result.returncode == 2
+    assert "set BULK_TRANSCRIBE_CHAT_MODEL and BULK_TRANSCRIBE_CHAT_API_BASE" in result.stderr

@@ -18,7 +18,8 @@ from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.outputs.moments import clock
 from bulk_transcribe.research.candidates import Candidate, Order, VideoQuery
 from bulk_transcribe.research.export import json_text, write_list
-from bulk_transcribe.research.finder import backend_name, find_videos, mark_transcribed
+from bulk_transcribe.research.finder import backend_name, mark_transcribed
+from bulk_transcribe.research.gather import ChatNotConfigured, gather
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from bulk_transcribe.store.search_index import MATCH_END, MATCH_START, SearchIndex
@@ -86,6 +87,13 @@ def search(
         Path,
         typer.Option("--db", help="Store whose transcribed videos are marked in the list."),
     ] = Path("output/bulk_transcribe.db"),
+    plan: Annotated[
+        bool,
+        typer.Option(help="QUERY is a research question: a chat model turns it into searches."),
+    ] = False,
+    score: Annotated[
+        bool, typer.Option(help="A chat model scores each video's relevance, with a reason.")
+    ] = False,
 ) -> None:
     """Find YouTube videos to transcribe (the YouTube Data API with YOUTUBE_API_KEY, else
     yt-dlp); write them to a list that `bulk-transcribe run list.csv` transcribes."""
@@ -103,9 +111,22 @@ def search(
         raise _usage_error(getattr(exc, "message", str(exc))) from exc
     errors.print(f"Searching with {backend_name(settings)}…", highlight=False)
     try:
-        videos = find_videos(wanted, settings)
+        gathered = gather(
+            wanted,
+            settings,
+            plan=plan,
+            score=score,
+            report=lambda line: errors.print(line, highlight=False),
+        )
+    except ChatNotConfigured as exc:
+        raise _usage_error(str(exc)) from exc
     except TranscribeError as exc:
         raise _usage_error(exc.message) from exc
+    if plan:
+        errors.print("Searched: " + "; ".join(gathered.queries), highlight=False)
+    for note in gathered.notes:
+        errors.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+    videos = gathered.videos
     if db.exists():
         with Store(db) as store:
             videos = mark_transcribed(store, videos)
@@ -135,7 +156,9 @@ def _print_videos(videos: list[Candidate]) -> None:
     if not videos:
         console.print("No videos found.")
         return
-    table = Table("#", "title", "channel", "length", "published", "views", "cc", "done", "url")
+    scored = any(v.relevance is not None for v in videos)
+    columns = ["#", "title", "channel", "length", "published", "views", "cc", "done", "url"]
+    table = Table(*columns, *(["relevance", "why"] if scored else []))
     for number, video in enumerate(videos, start=1):
         published = video.published.isoformat() if video.published else ""
         if video.published_approximate and published:
@@ -150,7 +173,13 @@ def _print_videos(videos: list[Candidate]) -> None:
             {True: "yes", False: "no", None: "?"}[video.captions],
             "✓" if video.transcribed else "",
             video.url,
-        )
+            *(
+                [f"{video.relevance:.2f}" if video.relevance is not None else "–",
+                 escape(video.reason or "")]
+                if scored
+                else []
+            ),
+        )  # fmt: skip
     console.print(table)
     if any(v.transcribed for v in videos):
         console.print("✓: already transcribed in this store.")
