@@ -27,13 +27,15 @@ KEY = "page-test-key"
 @pytest.fixture
 def youtube(out_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDataApi]:
     videos = solar_videos()
-    with FakeDataApi({"solar panels": videos}, key=KEY) as api:
-        with media_for(videos, out_dir.parent / "media") as media:
-            monkeypatch.setattr(sources, "SOURCES", list(sources.SOURCES))
-            install(media, recorded_videos(videos))
-            monkeypatch.setenv("YOUTUBE_API_KEY", KEY)
-            monkeypatch.setenv("BULK_TRANSCRIBE_YOUTUBE_API_BASE", api.base_url)
-            yield api
+    with (
+        FakeDataApi({"solar panels": videos}, key=KEY) as api,
+        media_for(videos, out_dir.parent / "media") as media,
+    ):
+        monkeypatch.setattr(sources, "SOURCES", list(sources.SOURCES))
+        install(media, recorded_videos(videos))
+        monkeypatch.setenv("YOUTUBE_API_KEY", KEY)
+        monkeypatch.setenv("BULK_TRANSCRIBE_YOUTUBE_API_BASE", api.base_url)
+        yield api
 
 
 def find_page() -> AppTest:
