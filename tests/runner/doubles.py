@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bulk_transcribe.engines import EngineJob
+from bulk_transcribe.engines.base import EngineBase
 from bulk_transcribe.errors import ErrorKind, PermanentError, TransientError
 from bulk_transcribe.models import ItemSpec, MediaFile, Segment, SourceType, Transcript
 from bulk_transcribe.net import RequestHook, provider_client
@@ -17,14 +18,14 @@ from bulk_transcribe.store import Store
 from tests.samples import SAMPLE_MEDIA
 
 
-class ScriptedEngine:
+class ScriptedEngine(EngineBase):
     """An Engine whose behaviour is chosen by the media file's name (a test double)."""
 
     name = "scripted"
     model = "script"
 
     def __init__(self, provider: Provider | None = None) -> None:
-        self.provider = provider  # the runner limits this provider's requests
+        self.provider = provider  # type: ignore[assignment]  # the runner limits its requests
         self.hook: RequestHook | None = None  # set to the runner's rate limiter
         self.calls: list[str] = []
         self.active = 0

@@ -11,7 +11,6 @@ from pytest_httpserver import HTTPServer
 
 from bulk_transcribe.models import ItemStatus, SessionStatus
 from bulk_transcribe.runner import Runner
-from bulk_transcribe.runner import pipeline as pipeline_module
 from bulk_transcribe.runner import runner as runner_module
 from bulk_transcribe.runner.runner import longest_first
 from tests.runner.doubles import Provider, ScriptedEngine, make_session, run_in_thread, statuses
@@ -19,7 +18,7 @@ from tests.runner.doubles import Provider, ScriptedEngine, make_session, run_in_
 
 @pytest.fixture(autouse=True)
 def fast_monitor(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline_module, "RETRY_BASE_SECONDS", 0.01)
+    monkeypatch.setattr(runner_module, "RETRY_BASE_SECONDS", 0.01)
     monkeypatch.setattr(runner_module, "MONITOR_SECONDS", 0.1)
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from bulk_transcribe.engines import EngineJob
+from bulk_transcribe.engines.base import EngineBase
 from bulk_transcribe.models import ItemSpec, MediaFile, Segment, SourceType, Transcript
 from bulk_transcribe.runner import Runner, create_session
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
 
-class SegmentsEngine:
+class SegmentsEngine(EngineBase):
     """Hears, in each file, the segments scripted for its name: for text no model would say
     (accents, rare words) and for stores too large to transcribe in a test."""
 

@@ -162,12 +162,9 @@ def test_an_item_transcribed_again_replaces_its_old_segments(tmp_path: Path) -> 
         store.finish_item(item.id, ItemStatus.FAILED, error_kind="x", error_message="redo")
         assert index.search("bread").hits == []  # not done any more: not searchable
         store.requeue_failed(session_id)
-        engine.script["market"] = [(0.0, 2.0, "Only cheese today.")]
-        from bulk_transcribe.runner import Runner
-        from bulk_transcribe.settings import Settings
-
-        settings = Settings(out_dir=tmp_path / "out", db_path=store.path, formats="json")
-        Runner(store, session_id, settings, engine=engine).run()  # type: ignore[arg-type]
+        store.start_item(item.id)
+        store.save_transcript(item.id, make_transcript([(0.0, 2.0, "Only cheese today.")]), "t")
+        store.finish_item(item.id, ItemStatus.DONE, outputs=item.outputs)
         assert index.search("bread").hits == []
         assert titles(index.search("cheese")) == ["market"]
     store.close()
@@ -210,6 +207,12 @@ def test_items_without_a_timed_transcript_are_reported_not_fatal(tmp_path: Path)
     engine = SegmentsEngine(FRENCH)
     transcribe(store, tmp_path / "out", local_specs([media / "market.wav"]), engine, "md,txt")
     transcribe(store, tmp_path / "out", local_specs([media / "cafe_talk.wav"]), engine, "srt")
+    with SearchIndex(store) as index:  # the store keeps every transcript: both searchable
+        assert set(titles(index.search("café OR bread"))) == {"cafe_talk", "market"}
+    with sqlite3.connect(store.path) as older:  # as items finished by earlier versions
+        older.execute("DELETE FROM transcripts")
+        older.execute("DELETE FROM indexed_items")
+        older.execute("DELETE FROM segments_fts")
     with SearchIndex(store) as index:
         result = index.search("café OR bread")
     assert titles(result) == ["cafe_talk"]  # read back from its subtitles

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import av
 
-from bulk_transcribe.engines.base import EngineJob
+from bulk_transcribe.engines.base import EngineBase, EngineJob
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.models import MediaFile, Segment, Transcript
 from bulk_transcribe.net import RequestHook
@@ -35,7 +35,7 @@ SENTENCE_PAUSE_SECONDS = 1.0
 MIN_SPLIT_SECONDS = 2.5
 MAX_SEGMENT_SECONDS = 12.0
 
-_models: dict[tuple[str, int, int], object] = {}
+_models: dict[tuple[str, int, int, str], object] = {}
 _models_lock = threading.Lock()
 
 
@@ -50,11 +50,13 @@ def resolve_model(name: str) -> str:
     return str(path.resolve()) if path.exists() else name
 
 
-def load_model(name: str, cpu_threads: int, num_workers: int):  # -> WhisperModel
+def load_model(
+    name: str, cpu_threads: int, num_workers: int, compute_type: str = "int8"
+):  # -> WhisperModel
     """Load a model once per process; later calls with the same settings share it."""
     from faster_whisper import WhisperModel
 
-    key = (resolve_model(name), cpu_threads, num_workers)
+    key = (resolve_model(name), cpu_threads, num_workers, compute_type)
     with _models_lock:
         if key not in _models:
             log.info("loading whisper model %s", key[0])
@@ -62,7 +64,7 @@ def load_model(name: str, cpu_threads: int, num_workers: int):  # -> WhisperMode
                 _models[key] = WhisperModel(
                     key[0],
                     device="cpu",
-                    compute_type="int8",
+                    compute_type=compute_type,
                     cpu_threads=cpu_threads,
                     num_workers=num_workers,
                 )
@@ -117,13 +119,25 @@ def threads_per_worker(concurrency: int, cores: int) -> int:
     return max(1, cores // max(1, concurrency))
 
 
-class LocalWhisperEngine:
+class LocalWhisperEngine(EngineBase):
     name = "local"
 
-    def __init__(self, model: str = DEFAULT_MODEL, concurrency: int = 1, cores: int | None = None):
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        concurrency: int = 1,
+        cores: int | None = None,
+        *,
+        beam_size: int = BEAM_SIZE,
+        batch_size: int = BATCH_SIZE,
+        compute_type: str = "int8",
+    ):
         import os
 
         self.model = model
+        self._beam_size = beam_size
+        self._batch_size = batch_size
+        self._compute_type = compute_type
         self._concurrency = concurrency
         self._cpu_threads = threads_per_worker(concurrency, cores or os.cpu_count() or 1)
         # BatchedInferencePipeline keeps a little per-call state, so one per worker thread;
@@ -135,9 +149,18 @@ class LocalWhisperEngine:
         if pipeline is None:
             from faster_whisper import BatchedInferencePipeline
 
-            model = load_model(self.model, self._cpu_threads, self._concurrency)
+            model = load_model(self.model, self._cpu_threads, self._concurrency, self._compute_type)
             pipeline = self._local.pipeline = BatchedInferencePipeline(model)
         return pipeline
+
+    @property
+    def decoding(self) -> dict[str, object]:
+        return {
+            "beam_size": self._beam_size,
+            "batch_size": self._batch_size,
+            "compute_type": self._compute_type,
+            "device": "cpu",
+        }
 
     def warm_up(self) -> None:
         """Load the model now, so the first item's time is not spent loading it."""
@@ -150,8 +173,8 @@ class LocalWhisperEngine:
             segments_iter, info = pipeline.transcribe(
                 str(media.path),
                 language=options.language,
-                beam_size=BEAM_SIZE,
-                batch_size=BATCH_SIZE,
+                beam_size=self._beam_size,
+                batch_size=self._batch_size,
                 # Batched decoding with timestamp tokens drops whole sentences (measured: WER
                 # 15 % against 6.5 %), so decode without them and take word times instead.
                 word_timestamps=True,
@@ -175,9 +198,16 @@ class LocalWhisperEngine:
             engine=self.name,
             model=self.model,
             method="local_whisper",
+            decoding=self.decoding,
         )
 
 
 def create(settings: Settings, request_hook: RequestHook | None = None) -> LocalWhisperEngine:
     del request_hook  # runs offline: no HTTP requests to count
-    return LocalWhisperEngine(model=settings.model, concurrency=settings.concurrency)
+    return LocalWhisperEngine(
+        model=settings.model,
+        concurrency=settings.concurrency,
+        beam_size=settings.beam_size,
+        batch_size=settings.batch_size,
+        compute_type=settings.compute_type,
+    )

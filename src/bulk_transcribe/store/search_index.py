@@ -1,13 +1,16 @@
 """Full-text search over every transcribed segment in the store (SQLite FTS5).
 
 The index is brought up to date lazily: before answering, every done item not indexed yet
-(or transcribed again since) is read and added, and items whose session was deleted are
-dropped. So items are searchable as soon as they finish, and sessions made before the index
-existed are picked up by the first search, without any work in the runner.
+(or transcribed again since) is read and added (from the transcript the store keeps, or for
+items finished before the store kept them, from the item's JSON or subtitle file), and items
+whose session was deleted are dropped. So items are searchable as soon as they finish, and
+sessions made before the index existed are picked up by the first search, with no work in
+the runner.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import threading
@@ -103,7 +106,9 @@ class SearchIndex:
         with self._lock:
             dropped = self._drop_stale()
             rows = self._conn.execute(
-                "SELECT i.*, s.out_dir FROM items i JOIN sessions s ON s.id = i.session_id"
+                "SELECT i.*, s.out_dir, t.segments_json AS stored_segments"
+                " FROM items i JOIN sessions s ON s.id = i.session_id"
+                " LEFT JOIN transcripts t ON t.item_id = i.id"
                 " LEFT JOIN indexed_items x ON x.item_id = i.id"
                 " WHERE i.status = ? AND (x.item_id IS NULL OR x.finished_at IS NOT i.finished_at)"
                 " ORDER BY i.id",
@@ -115,7 +120,7 @@ class SearchIndex:
                 item = _item_from_row(row)
                 folder = Path(row["out_dir"]) / "sessions" / item.session_id
                 try:
-                    found = self._read(item, folder)
+                    found = _stored(row["stored_segments"]) or self._read(item, folder)
                     problem = None
                 except UnreadableTranscript as exc:
                     found, problem = [], str(exc)
@@ -253,6 +258,12 @@ class SearchIndex:
                 " SUM(problem IS NOT NULL) AS unreadable FROM indexed_items"
             ).fetchone()
         return {"items": row["items"], "segments": row["segments"], "unreadable": row[2] or 0}
+
+
+def _stored(segments_json: str | None) -> list[Segment] | None:
+    if not segments_json:
+        return None
+    return [Segment(**s) for s in json.loads(segments_json) if str(s.get("text", "")).strip()]
 
 
 def as_words(query: str) -> str:
