@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
@@ -86,15 +86,6 @@ class Candidate:
             "relevance_reason": self.reason,
         }
         return {k: v for k, v in values.items() if v is not None}
-
-
-def ordered(videos: Iterable[Candidate], order: Order) -> list[Candidate]:
-    found = list(videos)
-    if order is Order.VIEWS:
-        return sorted(found, key=lambda v: -(v.views or 0))
-    if order is Order.DATE:
-        return sorted(found, key=lambda v: v.published or date.min, reverse=True)
-    return found
 
 
 def take(videos: Iterator[Candidate], query: VideoQuery) -> list[Candidate]:
