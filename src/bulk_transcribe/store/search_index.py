@@ -88,6 +88,7 @@ class SearchIndex:
             store.path, check_same_thread=False, isolation_level=None, timeout=30
         )
         self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA synchronous=NORMAL")  # as the store: WAL, no fsync a commit
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -163,8 +164,11 @@ class SearchIndex:
         conn.execute("BEGIN IMMEDIATE")
         try:
             self._delete(item.id)
-            first = conn.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM segments_fts").fetchone()
-            first_rowid = first[0]
+            # FTS5 walks rowids in order both ways; MAX(rowid) would read the whole table.
+            last = conn.execute(
+                "SELECT rowid FROM segments_fts ORDER BY rowid DESC LIMIT 1"
+            ).fetchone()
+            first_rowid = (last[0] if last else 0) + 1
             conn.executemany(
                 "INSERT INTO segments_fts (rowid, text, item_id, start, end) VALUES (?,?,?,?,?)",
                 [
