@@ -99,3 +99,27 @@ def test_a_refused_key_is_shown_as_an_error(youtube: FakeDataApi, monkeypatch) -
     app = search(find_page(), "solar panels")
     (error,) = app.error
     assert "check YOUTUBE_API_KEY" in error.value and "wrong-secret" not in error.value
+
+
+def test_a_question_is_planned_and_scored_with_costs_shown(
+    youtube: FakeDataApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from tests.fakes.chat_server import FakeChatServer
+    from tests.research.test_planner import judge
+
+    youtube.results["solar panels snow"] = solar_videos()[5:8]
+    with FakeChatServer(default=judge) as chat:
+        chat.then(json.dumps({"queries": ["solar panels snow"]}))
+        monkeypatch.setenv("BULK_TRANSCRIBE_CHAT_API_BASE", chat.base_url)
+        monkeypatch.setenv("BULK_TRANSCRIBE_CHAT_MODEL", "test-model")
+        app = find_page()
+        app.checkbox(key="find-plan").check()
+        app.checkbox(key="find-score").check()
+        app = search(app, "Do panels cope with snow?")
+    captions = "\n".join(c.value for c in app.caption)
+    assert "Planning searches: about 1 call(s)" in captions
+    assert "Scoring relevance: about 1 call(s)" in captions
+    assert "Scored 3 video(s): 1 call(s)" in captions
+    assert "Relevance 0.90: about solar panels" in captions
