@@ -174,7 +174,8 @@ def variants(folder: Path, files: list[Path], peer: Path | None, tag: str, befor
             )
         )
     if before is not None:
-        old_env = user_env | {"PYTHONPATH": str(before / "src")}
+        # Today's code with the wait policy it lacked, so the figure isolates the batching.
+        old_env = user_env | {"PYTHONPATH": str(before / "src"), "OMP_WAIT_POLICY": "PASSIVE"}
         old = [str(REPO / ".venv" / "bin" / "python"), "-m", "bulk_transcribe.cli", *ours[1:]]
         rows.append(("before default", lambda out: [*old, "-o", str(out)], old_env, "session"))
         rows.append(
@@ -182,6 +183,10 @@ def variants(folder: Path, files: list[Path], peer: Path | None, tag: str, befor
         )
     rows.append(("ours default", lambda out: [*ours, "-o", str(out)], user_env, "session"))
     rows.append(("ours -j 2", lambda out: [*ours, "-j", "2", "-o", str(out)], user_env, "session"))
+    if before is not None:  # three items in flight: what the shared batches are for
+        rows.append(
+            ("ours -j 3", lambda out: [*ours, "-j", "3", "-o", str(out)], user_env, "session")
+        )
     return rows
 
 
@@ -260,6 +265,7 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true", help="skip whisper-ctranslate2")
     parser.add_argument("--clips", action="store_true", help="60 short clips, before vs now")
     parser.add_argument("--before", default="6c72676", help="git revision of today's pipeline")
+    parser.add_argument("--variants", help="comma-separated names to run, e.g. 'ours -j 2'")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
@@ -279,6 +285,9 @@ def main() -> None:
     print(f"corpus: {len(files)} files, {audio / 60:.1f} minutes of audio", flush=True)
 
     rows = variants(folder, files, peer, tag, before)
+    if args.variants:
+        wanted = {name.strip() for name in args.variants.split(",")}
+        rows = [row for row in rows if row[0] in wanted]
     results = measure_all(rows, "")
     if not args.quiet_only:
         print("again, with two CPU-burning processes beside it:", flush=True)

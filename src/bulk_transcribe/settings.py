@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=8, ge=1, le=64)
     compute_type: str = "int8"
     concurrency: int = Field(default=1, ge=MIN_CONCURRENCY, le=MAX_CONCURRENCY)
+    # Where the work runs: threads of this process, or a Ray cluster (`pip install
+    # 'bulk-transcribe[ray]'`); no address starts a local Ray instance.
+    executor: Literal["threads", "ray"] = "threads"
+    ray_address: str | None = None
     max_retries: int = Field(default=2, ge=0, le=10)
     download_max_bytes: int = 4 * 1024**3
     http_timeout: float = 30.0

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bulk_transcribe import service
@@ -25,6 +26,7 @@ from bulk_transcribe.ingest import IngestResult, load_inputs, parse_column_overr
 from bulk_transcribe.ingest.expand import ExpandResult, expand_items
 from bulk_transcribe.models import ItemStatus, Session, SessionCounts
 from bulk_transcribe.runner import Runner, SessionBusy, create_session
+from bulk_transcribe.runner.executors import check_executor, create_executor
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
@@ -51,7 +53,8 @@ DbOption = Annotated[
 
 
 def _usage_error(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    # Escaped: a message may quote brackets (paths, `pip install 'pkg[extra]'`), not markup.
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(EXIT_USAGE)
 
 
@@ -162,6 +165,14 @@ def run(
     force: Annotated[
         bool, typer.Option(help="Transcribe again what earlier sessions already did.")
     ] = False,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="Where items run: threads (this process) or ray (a Ray cluster)."),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster to join, e.g. 10.0.0.5:6379 (default: a local instance)."),
+    ] = None,
 ) -> None:
     """Transcribe everything in INPUTS into a new session folder."""
     settings = _settings(
@@ -184,7 +195,10 @@ def run(
         cookies_file=cookies,
         proxy=proxy,
         force=force or None,
+        executor=executor,
+        ray_address=ray_address,
     )
+    _check_executor(settings)
     if settings.cookies_file and not settings.cookies_file.is_file():
         raise _usage_error(f"--cookies {settings.cookies_file}: no such file")
     try:
@@ -223,6 +237,14 @@ def resume(
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Also re-queue items that failed.")
     ] = False,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="Where items run: threads (this process) or ray (a Ray cluster)."),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster to join, e.g. 10.0.0.5:6379 (default: a local instance)."),
+    ] = None,
 ) -> None:
     """Finish an interrupted session: finished items are kept, the rest is done.
 
@@ -233,11 +255,18 @@ def resume(
         session = _find_session(store, session_id)
         _refuse_if_running(store, session)
         try:
-            settings = service.resume_settings(store, session, concurrency=concurrency)
+            settings = service.resume_settings(
+                store,
+                session,
+                concurrency=concurrency,
+                executor=executor,
+                ray_address=ray_address,
+            )
         except ValidationError as exc:
             raise _usage_error(_describe_validation(exc)) from exc
         except TranscribeError as exc:
             raise _usage_error(exc.message) from exc
+        _check_executor(settings)
         if retry_failed:
             requeued = service.retry_failed(store, session.id)
             console.print(f"Re-queued {requeued} failed item(s).")
@@ -373,10 +402,28 @@ def ui(
         raise _usage_error(exc.message) from exc
 
 
+def _check_executor(settings: Settings) -> None:
+    try:
+        check_executor(settings)
+    except TranscribeError as exc:
+        raise _usage_error(exc.message) from exc
+
+
 def _run_and_watch(store: Store, session: Session, settings: Settings) -> SessionCounts:
-    runner = Runner(store, session.id, settings)
-    with _stop_on_termination(runner):
-        counts = _watch_runner(runner, store, session)
+    if settings.executor == "ray":
+        where = settings.ray_address or "a local instance"
+        console.print(f"Starting Ray workers on {where}…", highlight=False)
+    try:
+        executor = create_executor(settings)
+    except TranscribeError as exc:
+        raise _usage_error(exc.message) from exc
+    try:
+        runner = Runner(store, session.id, settings, executor=executor)
+        with _stop_on_termination(runner):
+            counts = _watch_runner(runner, store, session)
+    finally:
+        if executor is not None:
+            executor.close()
     return counts
 
 

@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import httpx
@@ -167,7 +167,7 @@ class Runner:
             finally:
                 self._close()
         finally:
-            self.store.release_session(session_id, self.owner.id)
+            self.store.release_session(session_id, self.owner.id)  # if _close did not
         return self.store.counts(session_id)
 
     def _prepare(self) -> None:
@@ -498,12 +498,15 @@ class Runner:
             status = SessionStatus.STOPPED
         else:
             status = SessionStatus.COMPLETED
-        self.store.set_session_status(session_id, status)
         self.store.send_command(session_id, None)
         self.metrics.publish(
             self.controller, self.rate_limits.stats(), self.resources.read(), final=True
         )
-        write_outputs_index(self.store, session_id)
+        final = replace(self.store.get_session(session_id), status=status)
+        write_outputs_index(self.store, session_id, session=final)
+        # Last: the final status and letting go are one step, so whoever sees the session
+        # stopped can resume it at once.
+        self.store.release_session(session_id, self.owner.id, status)
 
 
 def _report_rate_limit_wait(waiting: bool) -> None:

@@ -219,13 +219,22 @@ class Store:
             )
             return cursor.rowcount == 1
 
-    def release_session(self, session_id: str, owner_id: str) -> None:
+    def release_session(
+        self, session_id: str, owner_id: str, status: SessionStatus | None = None
+    ) -> None:
+        """Let go of the session, setting its final `status` in the same transaction: a view
+        that sees it stopped may resume it at once, and finds no owner in the way."""
         with self._transaction() as conn:
             conn.execute(
                 "UPDATE sessions SET owner_id = NULL, owner_host = NULL, owner_pid = NULL,"
                 " heartbeat_at = NULL WHERE id = ? AND owner_id = ?",
                 (session_id, owner_id),
             )
+            if status is not None:
+                conn.execute(
+                    "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?",
+                    (status, utc_now(), session_id),
+                )
 
     def send_command(self, session_id: str, command: SessionCommand | None) -> None:
         with self._transaction() as conn:
