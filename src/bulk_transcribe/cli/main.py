@@ -16,12 +16,11 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from bulk_transcribe import service
 from bulk_transcribe.engines import Engine
-from bulk_transcribe.errors import TranscribeError
+from bulk_transcribe.errors import TranscribeError, disk_full, is_disk_full
 from bulk_transcribe.ingest import IngestResult, load_inputs, parse_column_overrides
 from bulk_transcribe.ingest.expand import ExpandResult, expand_items
 from bulk_transcribe.models import ItemStatus, Session, SessionCounts
@@ -30,10 +29,18 @@ from bulk_transcribe.runner.executors import check_executor, create_executor
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
-from .progress import describe_metrics, format_minutes, watch
+from .cache import cache
+from .progress import (
+    degrade_unprintable_output,
+    describe_metrics,
+    format_minutes,
+    shown,
+    watch,
+)
 from .research import register as register_research_commands
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+PROBLEM_ROWS = 20  # failed items listed at the end of a big run; the rest are in items.csv
 # After SIGTERM/SIGHUP, running items get this long to finish before they are put back in
 # the queue: service managers and `timeout` send SIGKILL soon after (Docker: 10 s).
 TERMINATE_GRACE_SECONDS = 5.0
@@ -45,6 +52,7 @@ app = typer.Typer(
 )
 console = Console()
 errors = Console(stderr=True)
+app.command()(cache)
 
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 DbOption = Annotated[
@@ -53,8 +61,9 @@ DbOption = Annotated[
 
 
 def _usage_error(message: str) -> typer.Exit:
-    # Escaped: a message may quote brackets (paths, `pip install 'pkg[extra]'`), not markup.
-    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    # Escaped and scrubbed: a message may quote brackets (paths, `pip install 'pkg[extra]'`)
+    # that are not markup, and links with credentials.
+    errors.print(f"[bold red]error:[/] {shown(message)}", highlight=False)
     return typer.Exit(EXIT_USAGE)
 
 
@@ -173,6 +182,12 @@ def run(
         str | None,
         typer.Option(help="Ray cluster to join, e.g. 10.0.0.5:6379 (default: a local instance)."),
     ] = None,
+    allow_private_addresses: Annotated[
+        bool,
+        typer.Option(
+            help="Let links reach private and link-local network addresses (LAN servers)."
+        ),
+    ] = False,
 ) -> None:
     """Transcribe everything in INPUTS into a new session folder."""
     settings = _settings(
@@ -197,6 +212,7 @@ def run(
         force=force or None,
         executor=executor,
         ray_address=ray_address,
+        allow_private_addresses=allow_private_addresses or None,
     )
     _check_executor(settings)
     if settings.cookies_file and not settings.cookies_file.is_file():
@@ -358,7 +374,7 @@ def export(
         errors.print(
             f"[yellow]warning:[/] {len(result.missing)} item(s) finished before transcripts "
             "were kept in the store; their files cannot be written again: "
-            + ", ".join(result.missing[:5]),
+            + shown(", ".join(result.missing[:5])),
             highlight=False,
         )
         raise typer.Exit(EXIT_SOME_FAILED)
@@ -519,7 +535,7 @@ def _cloud_preflight(engine: Engine | None, store: Store, session: Session) -> N
     except TranscribeError as exc:
         if not exc.transient:
             raise _usage_error(f"{exc.message} (session {session.id} kept; resume later)") from exc
-        errors.print(f"[yellow]warning:[/] {exc.message}", highlight=False)
+        errors.print(f"[yellow]warning:[/] {shown(exc.message)}", highlight=False)
     finally:
         engine.close()
 
@@ -533,12 +549,13 @@ def _report_ingest(ingested: IngestResult) -> None:
     if ingested.duplicates_merged:
         console.print(f"Merged {ingested.duplicates_merged} duplicate(s).")
     for warning in ingested.warnings:
-        errors.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        errors.print(f"[yellow]warning:[/] {shown(warning)}", highlight=False)
     if ingested.invalid:
         table = Table("where", "entry", "problem", title="Skipped invalid entries")
-        for entry in ingested.invalid:
-            table.add_row(entry.origin, entry.value[:60], entry.reason)
+        for entry in ingested.invalid[:PROBLEM_ROWS]:
+            table.add_row(shown(entry.origin), shown(entry.value[:60]), shown(entry.reason))
         errors.print(table)
+        _more(errors, len(ingested.invalid), "invalid entries", "the session's events")
 
 
 def _split_languages(values: list[str] | None) -> tuple[str, ...] | None:
@@ -559,9 +576,9 @@ def _expand(ingested: IngestResult, settings: Settings) -> ExpandResult:
         table = Table("link", "kind", "title", "found", "kept", "notes", title="Expanded")
         for found in expanded.expansions:
             table.add_row(
-                found.source[:60],
+                shown(found.source[:60]),
                 found.kind,
-                (found.title or "")[:40],
+                shown((found.title or "")[:40]),
                 str(found.found),
                 str(found.kept),
                 ", ".join(found.notes),
@@ -570,7 +587,7 @@ def _expand(ingested: IngestResult, settings: Settings) -> ExpandResult:
     if expanded.invalid:
         table = Table("where", "entry", "problem", title="Could not expand")
         for entry in expanded.invalid:
-            table.add_row(entry.origin, entry.value[:60], entry.reason)
+            table.add_row(shown(entry.origin), shown(entry.value[:60]), shown(entry.reason))
         errors.print(table)
     if expanded.expansions or expanded.duplicates_merged:
         console.print(f"{len(expanded.items)} item(s) to transcribe after expansion.")
@@ -593,24 +610,31 @@ def _print_items(store: Store, session_id: str, only_problems: bool = False) -> 
         if not items:
             return
     table = Table("#", "title", "status", "audio", "method", "problem")
-    for item in items:
+    for item in items[:PROBLEM_ROWS] if only_problems else items:
         colour = {"done": "green", "failed": "red"}.get(item.status.value, "yellow")
         table.add_row(
             str(item.position),
-            item.display_title[:50],
+            shown(item.display_title[:50]),
             f"[{colour}]{item.status.value}[/]",
             f"{item.duration:.0f} s" if item.duration else "",
             item.method or "",
-            f"{item.error_kind}: {item.error_message}" if item.error_message else "",
+            shown(f"{item.error_kind}: {item.error_message}") if item.error_message else "",
         )
     console.print(table)
+    if only_problems:
+        _more(console, len(items), "items not done", "items.csv in the session folder")
+
+
+def _more(where: Console, count: int, what: str, see: str) -> None:
+    if count > PROBLEM_ROWS:
+        where.print(f"… and {count - PROBLEM_ROWS} more {what}: see {see}.", highlight=False)
 
 
 def _print_counts(counts: SessionCounts) -> None:
     console.print(
         f"{counts.done} done, {counts.failed} failed, {counts.skipped} skipped, "
         f"{counts.queued + counts.running} remaining of {counts.total}; "
-        f"{format_minutes(counts.audio_seconds_done)} audio minutes transcribed."
+        f"{format_minutes(counts.audio_seconds_transcribed)} audio minutes transcribed."
     )
 
 
@@ -619,10 +643,27 @@ register_research_commands(app)  # search (find videos) and find (search transcr
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    degrade_unprintable_output()
     try:
         app()
     except SystemExit as exit_:
         _exit(exit_.code)
+    except TranscribeError as exc:  # a database that is damaged, full or read-only, …
+        errors.print(f"[bold red]error:[/] {shown(exc.message)}", highlight=False)
+        _exit(EXIT_USAGE)
+    except OSError as exc:  # a folder that cannot be written, …
+        errors.print(f"[bold red]error:[/] {shown(_describe_os_error(exc))}", highlight=False)
+        _exit(EXIT_USAGE)
+
+
+def _describe_os_error(exc: OSError) -> str:
+    if is_disk_full(exc):
+        return disk_full(f"writing {exc.filename or 'to disk'}").message
+    where = f" {exc.filename}" if exc.filename else ""
+    return (
+        f"cannot write{where}: {exc.strerror or exc}; choose a folder you can write to "
+        "with --out (finished work in the session is kept; resume it from there)"
+    )
 
 
 def _exit(code: int | str | None) -> None:

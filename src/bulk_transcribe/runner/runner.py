@@ -7,7 +7,6 @@ session folder by this one thread, with every item state change guarded by its a
 
 from __future__ import annotations
 
-import errno
 import logging
 import random
 import threading
@@ -20,7 +19,13 @@ import httpx
 
 from bulk_transcribe.engines import Engine, create_engine
 from bulk_transcribe.engines.http_errors import parse_retry_after
-from bulk_transcribe.errors import RETRY_ON_RESUME, ErrorKind, TranscribeError
+from bulk_transcribe.errors import (
+    RETRY_ON_RESUME,
+    ErrorKind,
+    TranscribeError,
+    disk_full,
+    is_disk_full,
+)
 from bulk_transcribe.models import (
     Item,
     ItemStatus,
@@ -523,9 +528,6 @@ def _report_rate_limit_violation(provider: str, response: httpx.Response) -> Non
 
 
 def _describe_write_error(exc: OSError, folder: object) -> tuple[str, str]:
-    if exc.errno == errno.ENOSPC:
-        return (
-            ErrorKind.DISK_FULL,
-            f"no space left on the disk of {folder}; free some space, then resume",
-        )
+    if is_disk_full(exc):
+        return ErrorKind.DISK_FULL, disk_full(f"writing the transcript files in {folder}").message
     return ErrorKind.INTERNAL, f"could not write the transcript files in {folder}: {exc}"

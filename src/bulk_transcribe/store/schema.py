@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -85,9 +85,14 @@ MIGRATIONS: dict[int, str] = {
         transcribed_at   TEXT NOT NULL
     );
     """,
+    # Local files are known by content too (size, modification time, first and last MiB),
+    # so a different file at the same path is not taken for one transcribed before.
+    3: """
+    ALTER TABLE items ADD COLUMN fingerprint TEXT
+    """,
     # Full-text search over timed segments (store/search_index.py). Rows of one item get
     # consecutive rowids, so an item leaves the index with one range delete.
-    3: """
+    4: """
     CREATE VIRTUAL TABLE segments_fts USING fts5(
         text, item_id UNINDEXED, start UNINDEXED, end UNINDEXED,
         tokenize = 'unicode61 remove_diacritics 2'
