@@ -29,5 +29,5 @@ def find_videos(
 
 def mark_transcribed(store: Store, videos: list[Candidate]) -> list[Candidate]:
     """Each video flagged if a session of this store has already transcribed it."""
-    done = set(store.done_elsewhere("", [v.url for v in videos]))
+    done = store.transcribed(v.url for v in videos)
     return [replace(v, transcribed=v.url in done) for v in videos]
