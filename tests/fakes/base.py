@@ -39,6 +39,7 @@ class Request:
     body: bytes
     fields: dict[str, str] = field(default_factory=dict)
     files: dict[str, Upload] = field(default_factory=dict)
+    query: str = ""  # the URL's query string, for GET APIs
 
     @property
     def json(self) -> Any:
@@ -262,7 +263,8 @@ def _handler_for(server: FakeProviderServer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
-            request = Request(self.command, urlsplit(self.path).path, headers, body)
+            url = urlsplit(self.path)
+            request = Request(self.command, url.path, headers, body, query=url.query)
             content_type = headers.get("content-type", "")
             if content_type.startswith("multipart/form-data"):
                 request.fields, request.files = parse_multipart(content_type, body)
