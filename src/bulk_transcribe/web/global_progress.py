@@ -25,6 +25,40 @@ class Concurrency:
 
 
 @dataclass(frozen=True)
+class Workload:
+    """What the figures need from the items, summed once per change of the session (a
+    monitor shared by several tabs sums 5,000 items once, not once per tab and refresh)."""
+
+    in_flight: float  # running items, counted by their progress
+    worked: int  # done or failed: items that took time (skipped ones took none)
+    audio_done: float  # seconds of audio in done items
+    left_unknown: int  # unfinished items whose length is not known yet
+    audio_left: float  # seconds of audio still to transcribe, where lengths are known
+
+
+def workload(items: list[Item]) -> Workload:
+    in_flight = worked = left_unknown = 0
+    audio_done = audio_left = 0.0
+    for item in items:
+        status = item.status
+        if status is ItemStatus.DONE:
+            worked += 1
+            audio_done += item.duration or 0.0
+        elif status is ItemStatus.FAILED:
+            worked += 1
+        elif status is ItemStatus.SKIPPED:
+            continue
+        else:
+            if status is ItemStatus.RUNNING:
+                in_flight += item.progress
+            if item.duration:
+                audio_left += item.duration * (1 - item.progress)
+            else:
+                left_unknown += 1
+    return Workload(in_flight, worked, audio_done, left_unknown, audio_left)
+
+
+@dataclass(frozen=True)
 class ProgressSummary:
     fraction: float  # 0..1, running items counted by their progress
     total: int
@@ -57,6 +91,7 @@ def summarise(
     now: datetime | None = None,
     *,
     active: bool = True,
+    work: Workload | None = None,
 ) -> ProgressSummary:
     """Everything the panel shows, from the store.
 
@@ -66,14 +101,16 @@ def summarise(
     item's length is unknown (links not fetched yet) and audio once every length is known.
     """
     now = now or datetime.now(UTC)
-    in_flight = sum(i.progress for i in items if i.status is ItemStatus.RUNNING)
-    fraction = (counts.finished + in_flight) / counts.total if counts.total else 0.0
+    work = work or workload(items)
+    fraction = (counts.finished + work.in_flight) / counts.total if counts.total else 0.0
     remaining = counts.queued + counts.running
     active_seconds = metrics.get("wall_seconds_total") or _active_seconds(items, now)
-    items_per_minute, audio_per_minute = _rates(items, active_seconds)
+    items_per_minute, audio_per_minute = _rates(work, active_seconds)
     eta_seconds, basis = (None, "")
     if remaining and active:
-        eta_seconds, basis = _eta(items, remaining - in_flight, items_per_minute, audio_per_minute)
+        eta_seconds, basis = _eta(
+            work, remaining - work.in_flight, items_per_minute, audio_per_minute
+        )
     rpm_limit = metrics.get("rpm_limit", session.settings.get("rpm"))
     used = metrics.get("requests_last_60s")
     utilisation = metrics.get("rate_limit_utilisation")
@@ -150,26 +187,23 @@ def _active_seconds(items: list[Item], now: datetime) -> float | None:
     return total or None
 
 
-def _rates(items: list[Item], active_seconds: float | None) -> tuple[float | None, float | None]:
+def _rates(work: Workload, active_seconds: float | None) -> tuple[float | None, float | None]:
     """Items and audio minutes per minute of active time; skipped items took no time."""
-    worked = [i for i in items if i.status in (ItemStatus.DONE, ItemStatus.FAILED)]
-    if not worked or not active_seconds:
+    if not work.worked or not active_seconds:
         return None, None
     minutes = max(active_seconds, 1.0) / 60
-    audio = sum(i.duration or 0.0 for i in worked if i.status is ItemStatus.DONE) / 60
-    return len(worked) / minutes, (audio / minutes if audio else None)
+    audio = work.audio_done / 60
+    return work.worked / minutes, (audio / minutes if audio else None)
 
 
 def _eta(
-    items: list[Item],
+    work: Workload,
     items_left: float,
     items_per_minute: float | None,
     audio_per_minute: float | None,
 ) -> tuple[float | None, str]:
-    left = [i for i in items if not i.status.finished]
-    if audio_per_minute and all(i.duration for i in left):
-        audio_left = sum((i.duration or 0.0) * (1 - i.progress) for i in left) / 60
-        return audio_left / audio_per_minute * 60, "audio"
+    if audio_per_minute and not work.left_unknown:
+        return work.audio_left / 60 / audio_per_minute * 60, "audio"
     if items_per_minute:
         return max(items_left, 0.0) / items_per_minute * 60, "items"
     return None, ""

@@ -14,6 +14,7 @@ from typing import Any
 
 from bulk_transcribe.models import Item, ItemStatus, Session, SessionCounts
 from bulk_transcribe.store import Store
+from bulk_transcribe.web.global_progress import Workload, workload
 
 MIN_REFRESH_SECONDS = 0.5
 # The cheap check (a fingerprint of the items) can miss a change within the same
@@ -32,6 +33,8 @@ class SessionView:
     metrics: dict[str, Any]
     requested_concurrency: int | None
     read_at: float  # time.monotonic() of the read
+    version: int  # grows whenever the items changed: a key for what views derive from them
+    work: Workload  # the items' sums the figures need, made once per change
 
     @property
     def running(self) -> list[Item]:
@@ -45,6 +48,7 @@ class _Cached:
     marker: tuple[float, ...] | None = None
     compared_at: float = 0.0  # time.monotonic() of the last comparison of every version
     view: SessionView | None = None
+    version: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -98,6 +102,7 @@ class Snapshots:
         if not changed and cached.view is not None and len(cached.items) == len(cached.view.items):
             return replace(cached.view, read_at=now)
         items = sorted(cached.items.values(), key=lambda item: item.position)
+        cached.version += 1
         return SessionView(
             session=store.get_session(session_id),
             items=items,
@@ -105,4 +110,6 @@ class Snapshots:
             metrics={},
             requested_concurrency=None,
             read_at=now,
+            version=cached.version,
+            work=workload(items),
         )
