@@ -252,7 +252,8 @@ def test_create_engine_builds_it_from_settings_with_the_hook(openai_server, hook
     settings = Settings(engine="openai", api_base=openai_server.base_url, openai_api_key=OPENAI_KEY)
     engine = create_engine(settings, hook)
     engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
-    assert hook.seen == [("custom", "POST", "/v1/audio/transcriptions")]
+    assert hook.seen == [(engine.provider.provider_id, "POST", "/v1/audio/transcriptions")]
+    assert engine.provider.provider_id.startswith("custom@")
     assert hook.statuses == [200]
 
 

@@ -63,9 +63,11 @@ def test_a_429_halves_concurrency_and_is_counted(tmp_path: Path, httpserver: HTT
 
     httpserver.expect_request("/v1/transcribe").respond_with_handler(provider)
     names = [f"http{n}" for n in range(6)]
-    store, session, settings = make_session(tmp_path, names, concurrency=4, rpm=600)
-    engine = ScriptedEngine(Provider("fake", httpserver.url_for("/v1/transcribe")))
+    store, session, settings = make_session(tmp_path, names, concurrency=4)
+    provider = Provider(f"fake@{httpserver.port}", httpserver.url_for("/v1/transcribe"))
+    engine = ScriptedEngine(provider)
     runner = Runner(store, session.id, settings, engine=engine)
+    runner.rate_limits.set_limit(provider.name, 600)
     engine.hook = runner.rate_limits
 
     runner.run()

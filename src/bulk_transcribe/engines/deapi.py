@@ -96,16 +96,18 @@ class DeapiEngine:
         self._poll = poll or PollPolicy()
         timeout = timeout or httpx.Timeout(120.0, connect=10.0)
         self._api = provider_client(
-            provider.name,
+            provider.provider_id,
             request_hook,
             base_url=provider.api_base,
             headers={"Authorization": f"Bearer {self._key}", "Accept": "application/json"},
             timeout=timeout,
         )
-        # result_url points at storage, maybe another host: never send it the key.
+        # result_url points at storage, maybe another host: never send it the key, and do
+        # not count it against the API's budget (it still pauses if storage answers 429).
         self._downloads = provider_client(
-            provider.name, request_hook, timeout=timeout, follow_redirects=True
-        )
+            f"{provider.provider_id}-results", request_hook, timeout=timeout,
+            follow_redirects=True,
+        )  # fmt: skip
 
     def close(self) -> None:
         self._api.close()

@@ -91,7 +91,7 @@ class OpenAICompatibleEngine:
         self._key = require_key(provider)
         self._retry = retry or RetryPolicy()
         http_client = provider_client(
-            provider.name,
+            provider.provider_id,
             request_hook,
             timeout=timeout or httpx.Timeout(MIN_READ_TIMEOUT, connect=10.0),
         )

@@ -9,6 +9,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 import httpx
 
+from bulk_transcribe import workscope
 from bulk_transcribe.engines import Engine, create_engine
 from bulk_transcribe.errors import ErrorKind
 from bulk_transcribe.models import (
@@ -23,7 +24,7 @@ from bulk_transcribe.runner.adaptive import ConcurrencyChange, ConcurrencyContro
 from bulk_transcribe.runner.index import write_outputs_index
 from bulk_transcribe.runner.metrics import RunMetrics
 from bulk_transcribe.runner.pipeline import ItemPipeline, Lease
-from bulk_transcribe.runner.ratelimit import RateLimitHook
+from bulk_transcribe.runner.ratelimit import LimitChange, RateLimitHook
 from bulk_transcribe.runner.resources import ResourceMonitor
 from bulk_transcribe.settings import MAX_CONCURRENCY, Settings
 from bulk_transcribe.store import Store
@@ -56,7 +57,6 @@ class Runner:
         self.settings = settings
         self._engine = engine
         self._engine_lock = threading.Lock()
-        self._limits_configured = False
         self._stop = threading.Event()
         self._cancel = threading.Event()
         self._finished = threading.Event()
@@ -68,10 +68,12 @@ class Runner:
         self.controller = ConcurrencyController(
             settings.concurrency, quiet_seconds=settings.quiet_seconds
         )
-        self.rate_limits = RateLimitHook(
-            window_seconds=settings.rate_window_seconds,
+        # The provider's budget is shared with every session and process on the machine.
+        self.rate_limits = RateLimitHook.for_settings(
+            settings,
             on_wait=self._on_rate_limit_wait,
             on_violation=self._on_rate_limit_violation,
+            on_change=self._on_rate_limit_change,
         )
         self.resources = ResourceMonitor(
             settings.out_dir, settings.memory_budget_mb, settings.min_free_disk_mb
@@ -102,6 +104,7 @@ class Runner:
         warm = getattr(engine, "warm_up", None)
         if warm is not None:
             warm()
+        self.resources.mark_baseline()  # memory pressure is growth from here on
         return engine
 
     # --- running --------------------------------------------------------------------------
@@ -109,6 +112,8 @@ class Runner:
     def run(self) -> SessionCounts:
         session_id = self.session.id
         self._prepare()
+        if self.resources.baseline_mb is None:
+            self.resources.mark_baseline()
         monitor = threading.Thread(target=self._monitor, name="monitor", daemon=True)
         monitor.start()
         try:
@@ -254,13 +259,16 @@ class Runner:
                 f"concurrency {change.before} → {change.after}: {change.reason}",
             )
 
-    def _on_rate_limit_violation(self, provider: str, response: httpx.Response) -> None:
-        retry_after = response.headers.get("retry-after")
-        reason = f"{provider} answered 429" + (
-            f" (Retry-After {retry_after} s)" if retry_after else ""
-        )
-        self.store.add_event(self.session.id, "rate_limit", reason)
-        self._record_change(self.controller.on_violation(reason))
+    def _on_rate_limit_violation(
+        self, provider: str, response: httpx.Response, sent_at: float
+    ) -> None:
+        # The limiter records the 429 itself (see _on_rate_limit_change); here only the
+        # concurrency reacts, and not to requests already in flight at its last decrease.
+        reason = f"{provider} answered 429"
+        self._record_change(self.controller.on_violation(reason, sent_at=sent_at))
+
+    def _on_rate_limit_change(self, change: LimitChange) -> None:
+        self.store.add_event(self.session.id, "rate_limit", change.reason)
 
     def _on_rate_limit_wait(self, waiting: bool) -> None:
         lease = self.pipeline.current_lease()
@@ -272,17 +280,14 @@ class Runner:
         with self._engine_lock:
             if self._engine is None:
                 self._engine = create_engine(self.settings, self.rate_limits)
-            if not self._limits_configured:
-                self._limits_configured = True
-                provider = getattr(self._engine, "provider", None)
-                rpm = self.settings.rpm or getattr(provider, "rpm", None)
-                if provider is not None and rpm:
-                    self.rate_limits.set_limit(provider.name, rpm)
             return self._engine
 
     def _process_leased(self, lease: Lease) -> None:
         try:
-            self.pipeline.process(lease)
+            # Waits deep in the engine (limiter, Retry-After, back-offs) end on this cancel;
+            # uploads in flight are bounded by the live concurrency.
+            with workscope.scope(lease.cancel, self.controller.slots):
+                self.pipeline.process(lease)
         finally:
             with self._leases_lock:
                 if self._leases.get(lease.item.id) is lease:
@@ -305,4 +310,5 @@ class Runner:
         self.metrics.publish(
             self.controller, self.rate_limits.stats(), self.resources.read(), final=True
         )
+        self.rate_limits.close()
         write_outputs_index(self.store, session_id)
