@@ -142,7 +142,7 @@ class DeapiEngine:
             for index, chunk in enumerate(chunks):
                 span = (index / len(chunks), (index + 1) / len(chunks))
                 request_id = ids[index] if index < len(ids) else None
-                submit = self._file_submitter(chunk.path, job, ids, index, len(chunks))
+                submit = self._file_submitter(chunk, job, ids, index, len(chunks))
                 parts.append((chunk, self._finish(request_id, job, chunk.duration, span, submit)))
         return self._transcript(parts, media.duration)
 
@@ -213,7 +213,7 @@ class DeapiEngine:
 
     def _file_submitter(
         self,
-        path: Path,
+        chunk: AudioChunk,
         job: EngineJob,
         ids: list[str] | None = None,
         index: int = 0,
@@ -221,10 +221,10 @@ class DeapiEngine:
     ) -> Callable[[], str]:
         def submit() -> str:
             def post() -> httpx.Response:
-                with path.open("rb") as audio:
+                with chunk.path.open("rb") as audio:
                     return self._api.post(
                         f"{API}/audiofile2txt",
-                        files={"audio": (path.name, audio)},
+                        files={"audio": (chunk.name, audio)},
                         data={
                             "include_ts": "true",
                             "model": self.model,
