@@ -183,6 +183,28 @@ def test_the_allowance_holds_after_a_429_then_climbs_back_slowly() -> None:
     assert policy.allowance(state) == 28
 
 
+def test_429s_of_requests_already_in_flight_teach_nothing_more() -> None:
+    policy = BudgetPolicy(None, window_seconds=6)
+    state = BudgetState()
+    policy.on_429(state, "p", now=10.0, admitted=20, retry_after=1, sent_at=9.9)
+
+    burst = [
+        policy.on_429(state, "p", now=10.1, admitted=12 - n, retry_after=1, sent_at=9.95)
+        for n in range(3)
+    ]
+
+    assert [change.after for change in burst] == [19, 19, 19] and state.count_429 == 4
+
+
+def test_the_allowance_never_drops_below_half_at_once() -> None:
+    policy = BudgetPolicy(300)  # 285 allowed
+    state = BudgetState()
+
+    change = policy.on_429(state, "p", now=0.0, admitted=40, retry_after=1)
+
+    assert change.after == 142
+
+
 def test_a_429_on_a_nearly_idle_budget_only_pauses() -> None:
     policy = BudgetPolicy(300)
     state = BudgetState()
@@ -194,17 +216,17 @@ def test_a_429_on_a_nearly_idle_budget_only_pauses() -> None:
 
 def test_shared_learning_reaches_another_process_budget(tmp_path: Path) -> None:
     path, provider_id = tmp_path / "b.sqlite", unique()
-    policy = BudgetPolicy(100, window_seconds=60)
+    policy = BudgetPolicy(30, window_seconds=60)
     one = machine_backend(path, provider_id, "p", policy)
-    other = machine_backend(path, provider_id, "p", BudgetPolicy(100, window_seconds=60))
-    for _ in range(11):  # the 11th is the one refused
+    other = machine_backend(path, provider_id, "p", BudgetPolicy(30, window_seconds=60))
+    for _ in range(21):  # the 21st is the one refused
         one.acquire()
 
     one.record_429(time.time(), retry_after=30)
 
     seen = other.stats()
-    assert seen.allowed_per_window == 9 and seen.paused_seconds > 25 and seen.count_429 == 1
-    assert seen.requests_in_window == 11
+    assert seen.allowed_per_window == 19 and seen.paused_seconds > 25 and seen.count_429 == 1
+    assert seen.requests_in_window == 21
     one.close()
     other.close()
 

@@ -42,12 +42,15 @@ SAFETY_MARGIN = 0.95  # never use more than 95 % of a provider's limit in any wi
 WINDOW_SECONDS = 60.0
 QUIET_SECONDS = 60.0
 WINDOW_GUARD_FRACTION = 0.02
+WINDOW_GUARD_MIN_SECONDS = 0.25
 WINDOW_GUARD_MAX_SECONDS = 1.0
 BURST_SLICES = 10
 # After a 429 the learned allowance holds for this many quiet periods before it climbs: the
 # server just told us its real limit, so creeping back up soon would only find it again.
 HOLD_QUIET_PERIODS = 5
-MIN_ADMITTED_TO_LEARN = 4
+# Fewer requests than this in a window say little about a limit (someone else may share the
+# key, or the server had a moment of overload): then a 429 only pauses, as asked.
+MIN_ADMITTED_TO_LEARN = 10
 CLIMB_FRACTION = 0.1  # each climb adds a tenth of the allowance (at least one request)
 UNLIMITED = 10**9  # providers without a known limit: count requests, admit all
 LEAK_EVERY = 50  # acquisitions between clean-ups of expired entries
@@ -116,7 +119,10 @@ class BudgetPolicy:
         # The provider counts arrivals, we count departures: a request admitted early in our
         # window can land late in theirs. A small guard on the window and a cap on bursts
         # (a tenth of the allowance per tenth of the window, plus one) absorb that skew.
-        guard = min(WINDOW_GUARD_MAX_SECONDS, WINDOW_GUARD_FRACTION * self.window_seconds)
+        guard = min(
+            WINDOW_GUARD_MAX_SECONDS,
+            max(WINDOW_GUARD_MIN_SECONDS, WINDOW_GUARD_FRACTION * self.window_seconds),
+        )
         window_ms = int((self.window_seconds + guard) * Duration.SECOND)
         if allowance is None:
             return [Rate(UNLIMITED, window_ms)]
@@ -132,20 +138,25 @@ class BudgetPolicy:
         now: float,
         admitted: int,
         retry_after: float | None,
+        sent_at: float | None = None,
     ) -> LimitChange:
-        """A 429: pause for the Retry-After and lower the allowance to what was admitted."""
+        """A 429: pause for the Retry-After and lower the allowance to what was admitted.
+
+        A request sent before the previous 429 arrived was already in flight: it is counted
+        and its Retry-After honoured, but it teaches nothing new about the limit. The
+        allowance never drops below half of what it was at once.
+        """
         before = self.allowance(state)
         pause = retry_after if retry_after is not None else min(self.window_seconds / 12, 5.0)
+        in_flight = sent_at is not None and sent_at < state.last_429
         state.count_429 += 1
-        state.last_429 = now
+        state.last_429 = max(state.last_429, now)
         state.paused_until = max(state.paused_until, now + pause)
-        # A few requests say little about a limit (someone else may share the key): then
-        # only pause, as asked.
-        learned = (
-            max(1, math.floor(admitted * self.safety_margin))
-            if admitted >= MIN_ADMITTED_TO_LEARN
-            else None
-        )
+        learned = None
+        if admitted >= MIN_ADMITTED_TO_LEARN and not in_flight:
+            learned = max(1, math.floor(admitted * self.safety_margin))
+            if before is not None:
+                learned = max(learned, before // 2)
         if learned is not None and (before is None or learned < before):
             state.learned = learned
             state.last_change = now
@@ -356,9 +367,11 @@ class BucketBackend:
             # limiter admitted, so it counts itself), by every process sharing the budget.
             admitted = max(0, self._count_between(sent_ms - window_ms, sent_ms + 1) - 1)
             state = self._state.load()
-            change = self.policy.on_429(state, self.label, time.time(), admitted, retry_after)
+            change = self.policy.on_429(
+                state, self.label, time.time(), admitted, retry_after, sent_at
+            )
             self._state.save(state)
-        log.warning("%s", change.reason)
+        log.info("%s", change.reason)
         self._publish([change])
         return change
 
