@@ -1,8 +1,7 @@
-"""Build a long speech corpus from the bundled samples, with its reference text."""
+"""Audio helpers for the benchmarks: the bundled samples, decoding, writing wav files."""
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import av
@@ -28,25 +27,6 @@ def write_wav(path: Path, pcm: np.ndarray) -> None:
             out.mux(packet)
         for packet in stream.encode(None):
             out.mux(packet)
-
-
-def build_corpus(folder: Path, files: int, repeats: int, seed: int = 7) -> dict[Path, str]:
-    """`files` wav files, each the samples `repeats` times in shuffled order, with 1 s pauses."""
-    folder.mkdir(parents=True, exist_ok=True)
-    clips = {p: decode(p) for p in SAMPLES}
-    texts = {
-        p: (REPO / "examples" / "texts" / f"{p.stem}.txt").read_text(encoding="utf-8").strip()
-        for p in SAMPLES
-    }
-    pause = np.zeros(RATE, dtype=np.int16)
-    rng = random.Random(seed)
-    corpus: dict[Path, str] = {}
-    for index in range(files):
-        order = [p for _ in range(repeats) for p in rng.sample(SAMPLES, len(SAMPLES))]
-        path = folder / f"corpus_{index:02d}.wav"
-        write_wav(path, np.concatenate([part for p in order for part in (clips[p], pause)]))
-        corpus[path] = " ".join(texts[p] for p in order)
-    return corpus
 
 
 def seconds_of_audio(paths: list[Path]) -> float:

@@ -23,6 +23,13 @@ class ErrorKind(StrEnum):
     INTERNAL = "internal"
 
 
+# Failures whose cause the user may have fixed since (space freed, network back, a quieter
+# provider): a plain `resume` tries these items again; others need `--retry-failed`.
+RETRY_ON_RESUME = frozenset(
+    {ErrorKind.DISK_FULL, ErrorKind.NETWORK, ErrorKind.TIMEOUT, ErrorKind.RATE_LIMITED}
+)
+
+
 class TranscribeError(Exception):
     """Base of every error the pipeline expects; `transient` says whether a retry may help."""
 

@@ -90,6 +90,9 @@ class Transcript:
     model: str
     method: str  # e.g. "local_whisper", "captions_manual", "openai_api"
     timing_estimated: bool = False  # True when segment times were guessed, not measured
+    # How it was decoded (beam, batch size, compute type, ...), recorded in each note, as
+    # faster-whisper's TranscriptionInfo records its options.
+    decoding: dict[str, Any] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -157,6 +160,19 @@ class Item:
         return self.title or self.source.rsplit("/", 1)[-1] or self.source
 
 
+@dataclass(frozen=True)
+class Owner:
+    """The one process allowed to run a session right now, as the store records it."""
+
+    id: str
+    host: str
+    pid: int
+    heartbeat_at: float  # Unix time of its last sign of life
+
+    def heartbeat_age(self, now: float) -> float:
+        return max(0.0, now - self.heartbeat_at)
+
+
 @dataclass
 class Session:
     id: str
@@ -166,6 +182,7 @@ class Session:
     out_dir: Path
     settings: dict[str, Any]
     command: SessionCommand | None
+    owner: Owner | None = None
 
     @property
     def folder(self) -> Path:

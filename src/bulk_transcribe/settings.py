@@ -15,6 +15,7 @@ ALL_FORMATS = ("md", "srt", "vtt", "json", "txt")
 DEFAULT_MODEL = "bundled:tiny.en"
 MIN_CONCURRENCY = 1
 MAX_CONCURRENCY = 10
+REDACTED_PASSWORD = "***"  # stands for a password that was never stored
 
 
 class Settings(BaseSettings):
@@ -31,6 +32,10 @@ class Settings(BaseSettings):
     engine: str = "local"
     model: str = DEFAULT_MODEL
     language: str | None = None  # None: detect
+    # Local decoding (faster-whisper); recorded in each note's frontmatter.
+    beam_size: int = Field(default=2, ge=1, le=10)
+    batch_size: int = Field(default=8, ge=1, le=64)
+    compute_type: str = "int8"
     concurrency: int = Field(default=1, ge=MIN_CONCURRENCY, le=MAX_CONCURRENCY)
     max_retries: int = Field(default=2, ge=0, le=10)
     download_max_bytes: int = 4 * 1024**3
@@ -150,4 +155,4 @@ def redact_credentials(url: str) -> str:
     host = parts.hostname or ""
     if parts.port:
         host += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:{REDACTED_PASSWORD}@{host}"))

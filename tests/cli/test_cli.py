@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -153,79 +150,3 @@ def test_sessions_and_status_read_the_store(tmp_path: Path) -> None:
     assert listing.returncode == 0 and session_id in listing.stdout
     assert status.returncode == 0 and "completed" in status.stdout
     assert SAMPLE_MEDIA[0].stem in status.stdout
-
-
-def _done_count(db: Path) -> int:
-    try:
-        with sqlite3.connect(db, timeout=5) as connection:
-            return connection.execute("SELECT COUNT(*) FROM items WHERE status='done'").fetchone()[
-                0
-            ]
-    except sqlite3.OperationalError:
-        return 0
-
-
-def test_kill_9_mid_batch_then_resume_loses_nothing_and_redoes_nothing(tmp_path: Path):
-    media = copies_of_samples(tmp_path / "media", 3)  # 18 items: time to kill in the middle
-    out = tmp_path / "out"
-    db = out / "bulk_transcribe.db"
-    process = subprocess.Popen(
-        [*CLI, "run", str(media), "--out", str(out), "--format", "md,srt"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 300
-    while _done_count(db) < 3 and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    with sqlite3.connect(db) as connection:
-        done_before = dict(
-            connection.execute("SELECT source, finished_at FROM items WHERE status='done'")
-        )
-    assert 3 <= len(done_before) < 18, "the kill did not land mid-batch"
-
-    folder = session_folder(out)
-    result = run_cli("resume", folder.name, "--out", str(out))
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    with sqlite3.connect(db) as connection:
-        rows = connection.execute("SELECT source, status, finished_at FROM items").fetchall()
-    assert all(status == "done" for _, status, _ in rows)
-    for source, _, finished_at in rows:
-        if source in done_before:
-            assert finished_at == done_before[source], f"{source} was transcribed again"
-    notes = sorted(p.name for p in folder.glob("*.md"))
-    assert len(notes) == 18 == len(set(notes))
-    assert not list(folder.glob("*.tmp")) and not list(folder.glob(".*.tmp"))
-
-
-def test_ctrl_c_stops_after_the_running_item_and_the_session_resumes(tmp_path: Path):
-    media = copies_of_samples(tmp_path / "media", 3)
-    out = tmp_path / "out"
-    db = out / "bulk_transcribe.db"
-    process = subprocess.Popen(
-        [*CLI, "run", str(media), "--out", str(out), "--format", "txt"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 300
-    while _done_count(db) < 1 and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=300)
-
-    assert process.returncode == 1
-    assert "Stopping after the running items" in stderr
-    assert "Resume with: bulk-transcribe resume" in stdout
-    with sqlite3.connect(db) as connection:
-        status = connection.execute("SELECT status FROM sessions").fetchone()[0]
-        states = [r[0] for r in connection.execute("SELECT status FROM items")]
-    assert status == "stopped"
-    assert "queued" in states and "running" not in states and "failed" not in states
-
-    resumed = run_cli("resume", "latest", "--out", str(out))
-
-    assert resumed.returncode == 0, resumed.stderr
-    assert len(list(session_folder(out).glob("*.txt"))) == 18

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,10 @@ from bulk_transcribe.engines import EngineJob
 from bulk_transcribe.engines.local_whisper import (
     MAX_SEGMENT_SECONDS,
     LocalWhisperEngine,
+    inference_layout,
     load_model,
     resolve_model,
     sentences_from_words,
-    threads_per_worker,
 )
 from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError
 from bulk_transcribe.media import probe_duration
@@ -98,8 +99,36 @@ def test_cancelling_from_the_progress_callback_stops_the_transcription(
         )
 
 
-def test_the_model_is_loaded_once_per_process_and_shared() -> None:
-    assert load_model("tiny.en", 1, 2) is load_model("bundled:tiny.en", 1, 2)
+def test_the_model_and_its_batching_service_are_shared_within_a_process() -> None:
+    first = LocalWhisperEngine("tiny.en", cores=2)
+    second = LocalWhisperEngine("bundled:tiny.en", cores=2)
+    first.warm_up()
+    second.warm_up()
+    try:
+        assert first._service() is second._service()
+    finally:
+        first.close()
+    # The other engine still holds it: closing one never stops the other's service.
+    result = second.transcribe(MediaFile(SAMPLE_MEDIA[0]), job())
+    second.close()
+    assert word_error_rate(reference_text(SAMPLE_MEDIA[0]), result.text) <= MAX_WER
+
+
+def test_items_transcribed_at_once_get_their_own_transcripts_and_progress(
+    engine: LocalWhisperEngine,
+) -> None:
+    alone = {media: engine.transcribe(MediaFile(media), job()).text for media in SAMPLE_MEDIA}
+    progress: dict[Path, list[float]] = {media: [] for media in SAMPLE_MEDIA}
+
+    def one(media: Path) -> str:
+        return engine.transcribe(MediaFile(media), job(progress[media])).text
+
+    with ThreadPoolExecutor(len(SAMPLE_MEDIA)) as pool:
+        together = dict(zip(SAMPLE_MEDIA, pool.map(one, SAMPLE_MEDIA), strict=True))
+
+    for media in SAMPLE_MEDIA:
+        assert word_error_rate(alone[media], together[media]) <= 0.05, media.name
+        assert progress[media] == sorted(progress[media]) and progress[media][-1] == 1.0
 
 
 def test_default_names_resolve_to_the_bundled_model_folder_as_a_string() -> None:
@@ -117,9 +146,14 @@ def test_a_missing_named_model_gives_an_actionable_error(tmp_path: Path) -> None
     assert "--model tiny.en" in caught.value.message
 
 
-@pytest.mark.parametrize(("concurrency", "cores", "threads"), [(1, 2, 2), (2, 2, 1), (10, 2, 1)])
-def test_cores_are_split_between_concurrent_files(concurrency: int, cores: int, threads: int):
-    assert threads_per_worker(concurrency, cores) == threads
+@pytest.mark.parametrize(
+    ("cores", "workers", "layout"),
+    [(2, None, (2, 1)), (2, 2, (1, 2)), (4, 2, (2, 2)), (1, 3, (1, 1))],
+)
+def test_the_cores_are_split_between_batches_run_at_once(
+    cores: int, workers: int | None, layout: tuple[int, int]
+) -> None:
+    assert inference_layout(cores, workers) == layout
 
 
 def test_a_long_batch_chunk_is_cut_into_sentences_with_exact_word_times() -> None:

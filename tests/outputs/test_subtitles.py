@@ -203,3 +203,71 @@ def test_many_mixed_segments_stay_readable(make_transcript: Make) -> None:
     transcript = make_transcript(texts * 5, seconds_each=9.0, gap=0.0)
     for cues in _both(transcript):
         assert_readable(cues, transcript)
+
+
+def _cue_texts(transcript: Transcript) -> list[str]:
+    return [" ".join(cue.lines) for cue in parse_srt(render_srt(transcript))]
+
+
+def test_a_long_sentence_is_cut_at_its_clause_end(make_transcript: Make) -> None:
+    text = (
+        "When the rain finally stopped late in the afternoon, we walked all the way down "
+        "to the old river and watched the boats"
+    )
+    transcript = make_transcript(segments=[Segment(0.0, 7.0, text)])
+
+    assert _cue_texts(transcript) == [
+        "When the rain finally stopped late in the afternoon,",
+        "we walked all the way down to the old river and watched the boats",
+    ]
+
+
+def test_two_sentences_in_one_segment_are_cut_between_them(make_transcript: Make) -> None:
+    text = "The train was late again this morning. Nobody on the platform seemed surprised by it."
+    transcript = make_transcript(segments=[Segment(0.0, 6.0, text)])
+
+    assert _cue_texts(transcript) == [
+        "The train was late again this morning.",
+        "Nobody on the platform seemed surprised by it.",
+    ]
+
+
+def test_no_lone_word_is_left_at_the_end_of_a_split_sentence(make_transcript: Make) -> None:
+    text = "we planted the tomatoes along the south wall where they get the most sun all day long"
+    transcript = make_transcript(segments=[Segment(0.0, 6.5, text)])
+
+    cues = _cue_texts(transcript)
+    assert len(cues) == 2
+    assert all(len(cue.split()) > 2 for cue in cues)
+
+
+def test_a_short_lone_word_joins_the_cue_next_to_it(make_transcript: Make) -> None:
+    transcript = make_transcript(
+        segments=[Segment(0.0, 0.4, "Well."), Segment(0.6, 3.0, "I think we should go now.")]
+    )
+    for cues in _both(transcript):
+        assert [" ".join(c.lines) for c in cues] == ["Well. I think we should go now."]
+        assert (cues[0].start, cues[0].end) == (0.0, 3.0)
+
+
+def test_a_lone_word_between_long_pauses_is_shown_for_a_second(make_transcript: Make) -> None:
+    transcript = make_transcript(
+        segments=[
+            Segment(0.0, 2.0, "Are you coming with us?"),
+            Segment(5.0, 5.4, "Yes."),
+            Segment(9.0, 11.0, "Then hurry up."),
+        ]
+    )
+    for cues in _both(transcript):
+        assert [" ".join(c.lines) for c in cues] == [
+            "Are you coming with us?",
+            "Yes.",
+            "Then hurry up.",
+        ]
+        assert cues[1].start == 5.0 and cues[1].end - cues[1].start >= 1.0
+
+
+def test_speech_of_one_word_keeps_its_own_timing(make_transcript: Make) -> None:
+    transcript = make_transcript(segments=[Segment(1.0, 1.4, "Hello.")])
+    for cues in _both(transcript):
+        assert [(c.start, c.end, c.lines) for c in cues] == [(1.0, 1.4, ["Hello."])]

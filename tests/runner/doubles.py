@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import shutil
 import threading
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from bulk_transcribe.engines import EngineJob
+from bulk_transcribe.engines.base import EngineBase
 from bulk_transcribe.errors import ErrorKind, PermanentError, TransientError
 from bulk_transcribe.models import ItemSpec, MediaFile, Segment, SourceType, Transcript
 from bulk_transcribe.net import RequestHook, provider_client
@@ -17,14 +21,14 @@ from bulk_transcribe.store import Store
 from tests.samples import SAMPLE_MEDIA
 
 
-class ScriptedEngine:
+class ScriptedEngine(EngineBase):
     """An Engine whose behaviour is chosen by the media file's name (a test double)."""
 
     name = "scripted"
     model = "script"
 
     def __init__(self, provider: Provider | None = None) -> None:
-        self.provider = provider  # the runner limits this provider's requests
+        self.provider = provider  # type: ignore[assignment]  # the runner limits its requests
         self.hook: RequestHook | None = None  # set to the runner's rate limiter
         self.calls: list[str] = []
         self.active = 0
@@ -53,7 +57,10 @@ class ScriptedEngine:
         if stem.startswith("hang"):
             self.unhang.wait(60)  # ignores cancellation, like a stuck C library call
         if stem.startswith("http") and self.provider is not None:
-            with provider_client(self.provider.name, self.hook) as client:
+            # Plain HTTP: no TLS context to build (loading CA certificates takes a second on
+            # a loaded machine, which tests with a 1 s time limit would count).
+            plain = httpx.HTTPTransport(verify=False)
+            with provider_client(self.provider.provider_id, self.hook, transport=plain) as client:
                 response = client.get(self.provider.url)
             if response.status_code == 429:
                 raise TransientError(ErrorKind.RATE_LIMITED, "429 from the provider")
@@ -84,6 +91,12 @@ class Provider:
     name: str
     url: str
     rpm: int | None = None
+    # Budgets are process-wide per provider id: each test's provider has its own.
+    key: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
+
+    @property
+    def provider_id(self) -> str:
+        return f"{self.name}@{self.key}"
 
 
 def make_session(tmp_path: Path, names: list[str], concurrency: int = 1, **overrides):

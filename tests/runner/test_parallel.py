@@ -11,7 +11,6 @@ from pytest_httpserver import HTTPServer
 
 from bulk_transcribe.models import ItemStatus, SessionStatus
 from bulk_transcribe.runner import Runner
-from bulk_transcribe.runner import pipeline as pipeline_module
 from bulk_transcribe.runner import runner as runner_module
 from bulk_transcribe.runner.runner import longest_first
 from tests.runner.doubles import Provider, ScriptedEngine, make_session, run_in_thread, statuses
@@ -19,7 +18,7 @@ from tests.runner.doubles import Provider, ScriptedEngine, make_session, run_in_
 
 @pytest.fixture(autouse=True)
 def fast_monitor(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline_module, "RETRY_BASE_SECONDS", 0.01)
+    monkeypatch.setattr(runner_module, "RETRY_BASE_SECONDS", 0.01)
     monkeypatch.setattr(runner_module, "MONITOR_SECONDS", 0.1)
 
 
@@ -63,11 +62,9 @@ def test_a_429_halves_concurrency_and_is_counted(tmp_path: Path, httpserver: HTT
 
     httpserver.expect_request("/v1/transcribe").respond_with_handler(provider)
     names = [f"http{n}" for n in range(6)]
-    store, session, settings = make_session(tmp_path, names, concurrency=4)
-    provider = Provider(f"fake@{httpserver.port}", httpserver.url_for("/v1/transcribe"))
-    engine = ScriptedEngine(provider)
+    store, session, settings = make_session(tmp_path, names, concurrency=4, rpm=600)
+    engine = ScriptedEngine(Provider("fake", httpserver.url_for("/v1/transcribe")))
     runner = Runner(store, session.id, settings, engine=engine)
-    runner.rate_limits.set_limit(provider.name, 600)
     engine.hook = runner.rate_limits
 
     runner.run()

@@ -262,11 +262,9 @@ def test_exhausted_rate_limit_headers_pause_until_the_reset() -> None:
 
 def test_every_request_of_a_provider_client_goes_through_the_hook(tmp_path: Path) -> None:
     violations: list[str] = []
-    changes: list[LimitChange] = []
     hook = RateLimitHook(
         budget_path=tmp_path / "b.sqlite",
         on_violation=lambda provider, _response, _sent: violations.append(provider),
-        on_change=changes.append,
     )
     provider_id = unique("deapi")
     hook.set_limit(provider_id, 300)
@@ -286,7 +284,8 @@ def test_every_request_of_a_provider_client_goes_through_the_hook(tmp_path: Path
     assert stats.count_429 == 1
     assert violations == ["deapi"]
     assert stats.utilisation == pytest.approx(3 / 300)
-    assert [c.provider for c in changes] == ["deapi"]
+    assert [c.provider for c in hook.drain_changes()] == ["deapi"]
+    assert hook.drain_changes() == []
     hook.close()
 
 

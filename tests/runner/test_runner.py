@@ -13,13 +13,13 @@ from bulk_transcribe.models import (
     SessionStatus,
 )
 from bulk_transcribe.runner import Runner
-from bulk_transcribe.runner import pipeline as pipeline_module
+from bulk_transcribe.runner import runner as runner_module
 from tests.runner.doubles import ScriptedEngine, make_session, run_in_thread, statuses
 
 
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline_module, "RETRY_BASE_SECONDS", 0.01)
+    monkeypatch.setattr(runner_module, "RETRY_BASE_SECONDS", 0.01)
 
 
 def test_one_failing_item_never_stops_the_batch(tmp_path: Path) -> None:

@@ -1,10 +1,15 @@
-"""`bulk-transcribe run | resume | status | sessions`."""
+"""`bulk-transcribe run | resume | stop | cancel | status | sessions | export | ui`."""
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -13,17 +18,22 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from bulk_transcribe import service
+from bulk_transcribe.engines import Engine
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.ingest import IngestResult, load_inputs, parse_column_overrides
 from bulk_transcribe.ingest.expand import ExpandResult, expand_items
 from bulk_transcribe.models import ItemStatus, Session, SessionCounts
-from bulk_transcribe.runner import Runner, create_session
+from bulk_transcribe.runner import Runner, SessionBusy, create_session
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
 from .progress import describe_metrics, format_minutes, watch
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+# After SIGTERM/SIGHUP, running items get this long to finish before they are put back in
+# the queue: service managers and `timeout` send SIGKILL soon after (Docker: 10 s).
+TERMINATE_GRACE_SECONDS = 5.0
 
 app = typer.Typer(
     add_completion=False,
@@ -48,10 +58,19 @@ def _settings(**overrides: object) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        raise _usage_error(problems) from exc
+        raise _usage_error(_describe_validation(exc)) from exc
+
+
+def _describe_validation(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+    )
+
+
+def _refuse_if_running(store: Store, session: Session) -> None:
+    owner = service.liveness(store, session.id)
+    if owner is not None:
+        raise _usage_error(str(SessionBusy(session.id, owner)))
 
 
 def _open_store(out: Path, db: Path | None) -> Store:
@@ -204,17 +223,22 @@ def resume(
         bool, typer.Option("--retry-failed", help="Also re-queue items that failed.")
     ] = False,
 ) -> None:
-    """Finish an interrupted session: finished items are kept, the rest is done."""
+    """Finish an interrupted session: finished items are kept, the rest is done.
+
+    Items that failed for a passing reason (network, full disk, time limit, rate limit) are
+    tried again; --retry-failed tries every failed item again.
+    """
     with _open_store(out, db) as store:
         session = _find_session(store, session_id)
-        stored = {k: v for k, v in session.settings.items() if k not in ("out_dir", "db_path")}
-        settings = _settings(
-            **{**stored, "concurrency": concurrency or stored.get("concurrency")},
-            out_dir=session.out_dir,
-            db_path=store.path,
-        )
+        _refuse_if_running(store, session)
+        try:
+            settings = service.resume_settings(store, session, concurrency=concurrency)
+        except ValidationError as exc:
+            raise _usage_error(_describe_validation(exc)) from exc
+        except TranscribeError as exc:
+            raise _usage_error(exc.message) from exc
         if retry_failed:
-            requeued = store.requeue_failed(session.id)
+            requeued = service.retry_failed(store, session.id)
             console.print(f"Re-queued {requeued} failed item(s).")
         console.print(f"Resuming [bold]{session.id}[/] → {session.folder}", highlight=False)
         counts = _run_and_watch(store, session, settings)
@@ -237,8 +261,77 @@ def status(
             f"Session [bold]{session.id}[/] ({session.status.value}) → {session.folder}",
             highlight=False,
         )
+        owner = service.liveness(store, session.id)
+        if owner is not None:
+            console.print(f"Being processed by pid {owner.pid} on host {owner.host}.")
         _print_items(store, session.id)
         _print_counts(counts)
+
+
+@app.command()
+def stop(
+    session_id: Annotated[str, typer.Argument(help="Session id, a unique prefix, or 'latest'.")],
+    out: OutOption = Path("output"),
+    db: DbOption = None,
+) -> None:
+    """Ask a running session to finish its running items and start nothing new."""
+    _send(session_id, out, db, service.request_stop, "stop after its running items")
+
+
+@app.command()
+def cancel(
+    session_id: Annotated[str, typer.Argument(help="Session id, a unique prefix, or 'latest'.")],
+    out: OutOption = Path("output"),
+    db: DbOption = None,
+) -> None:
+    """Ask a running session to abort its running items now (it stays resumable)."""
+    _send(session_id, out, db, service.request_cancel, "cancel its running items")
+
+
+def _send(session_id: str, out: Path, db: Path | None, command, what: str) -> None:
+    with _open_store(out, db) as store:
+        session = _find_session(store, session_id)
+        owner = command(store, session.id)
+        if owner is None:
+            raise _usage_error(
+                f"session {session.id} is not running ({session.status.value}); "
+                f"`bulk-transcribe resume {session.id}` continues it"
+            )
+        console.print(
+            f"Asked pid {owner.pid} on host {owner.host} to {what} (session {session.id}).",
+            highlight=False,
+        )
+
+
+@app.command()
+def export(
+    session_id: Annotated[str, typer.Argument(help="Session id, a unique prefix, or 'latest'.")],
+    out: OutOption = Path("output"),
+    db: DbOption = None,
+    formats: Annotated[
+        str | None,
+        typer.Option(
+            "--format", "-f", help="Comma-separated: md,srt,vtt,json,txt (default: the session's)."
+        ),
+    ] = None,
+    to: Annotated[
+        Path | None, typer.Option("--to", help="Write here instead of the session's own folder.")
+    ] = None,
+) -> None:
+    """Write a session's transcripts again from the store (a deleted folder is no loss)."""
+    with _open_store(out, db) as store:
+        session = _find_session(store, session_id)
+        chosen = _settings(formats=formats).formats if formats else None
+        result = service.export_session(store, session.id, formats=chosen, to=to)
+    console.print(f"Wrote {result.written} item(s) to {result.folder}", highlight=False)
+    if result.missing:
+        errors.print(
+            f"[yellow]warning:[/] {len(result.missing)} item(s) finished before transcripts "
+            "were kept in the store; their files cannot be written again: "
+            + ", ".join(result.missing[:5]),
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_SOME_FAILED)
 
 
 @app.command()
@@ -281,6 +374,39 @@ def ui(
 
 def _run_and_watch(store: Store, session: Session, settings: Settings) -> SessionCounts:
     runner = Runner(store, session.id, settings)
+    with _stop_on_termination(runner):
+        counts = _watch_runner(runner, store, session)
+    return counts
+
+
+@contextmanager
+def _stop_on_termination(runner: Runner) -> Iterator[None]:
+    """SIGTERM and SIGHUP stop the run like a first Ctrl-C; items still running after a
+    short grace go back to the queue, so the process ends within seconds, resumable."""
+
+    def terminate(signum: int, _frame: object) -> None:
+        errors.print(
+            f"{signal.Signals(signum).name}: stopping; running items that do not finish in "
+            f"{TERMINATE_GRACE_SECONDS:.0f} s go back to the queue."
+        )
+        runner.request_stop()
+        timer = threading.Timer(TERMINATE_GRACE_SECONDS, runner.request_cancel)
+        timer.daemon = True
+        timer.start()
+
+    handled = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (e.g. under a test runner's thread)
+        return
+    previous = {sig: signal.signal(sig, terminate) for sig in handled}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _watch_runner(runner: Runner, store: Store, session: Session) -> SessionCounts:
     outcome: dict[str, BaseException] = {}
     finished = threading.Event()
 
@@ -304,6 +430,8 @@ def _run_and_watch(store: Store, session: Session, settings: Settings) -> Sessio
     worker.start()
     watch(console, store, session.id, finished, on_interrupt)
     worker.join()
+    if isinstance(outcome.get("error"), SessionBusy):
+        raise _usage_error(str(outcome["error"]))
     if "error" in outcome:
         raise outcome["error"]
     counts = store.counts(session.id)
@@ -321,7 +449,7 @@ def _run_and_watch(store: Store, session: Session, settings: Settings) -> Sessio
     return counts
 
 
-def _cloud_engine(settings: Settings) -> object | None:
+def _cloud_engine(settings: Settings) -> Engine | None:
     """A cloud engine built up front, so a missing key or unknown preset stops the run early."""
     if settings.engine == "local":
         return None
@@ -335,19 +463,19 @@ def _cloud_engine(settings: Settings) -> object | None:
         raise _usage_error(exc.message) from exc
 
 
-def _cloud_preflight(engine: object | None, store: Store, session: Session) -> None:
+def _cloud_preflight(engine: Engine | None, store: Store, session: Session) -> None:
     """Balance and price estimate, where the provider offers them, before anything is spent."""
-    preflight = getattr(engine, "preflight", None)
+    if engine is None:
+        return
     try:
-        if preflight is not None:
-            for line in preflight(store.counts(session.id).audio_seconds_total or None):
-                console.print(line, highlight=False)
+        for line in engine.preflight(store.counts(session.id).audio_seconds_total or None):
+            console.print(line, highlight=False)
     except TranscribeError as exc:
         if not exc.transient:
             raise _usage_error(f"{exc.message} (session {session.id} kept; resume later)") from exc
         errors.print(f"[yellow]warning:[/] {exc.message}", highlight=False)
     finally:
-        getattr(engine, "close", lambda: None)()
+        engine.close()
 
 
 def _exit_code(counts: SessionCounts) -> int:
@@ -442,4 +570,26 @@ def _print_counts(counts: SessionCounts) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    app()
+    try:
+        app()
+    except SystemExit as exit_:
+        _exit(exit_.code)
+
+
+def _exit(code: int | str | None) -> None:
+    """Exit now, even when a worker is stuck in a call that never returns.
+
+    Python joins non-daemon threads at exit, and the threads of every concurrent.futures
+    pool, daemon or not (a library's upload pool, say). The session is saved by now, so
+    nothing is lost by not waiting for them.
+    """
+    others = [t for t in threading.enumerate() if t is not threading.main_thread()]
+    deadline = time.monotonic() + 2.0
+    for thread in others:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    if any(t.is_alive() for t in others):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(code if isinstance(code, int) else (0 if code is None else 1))
+    raise SystemExit(code)

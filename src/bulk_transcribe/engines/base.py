@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.models import MediaFile, TranscribeOptions, Transcript
+
+if TYPE_CHECKING:
+    from bulk_transcribe.engines.presets import ProviderConfig
 
 # Called with the fraction (0..1) of the audio transcribed so far. It may raise
 # `Cancelled` to abort the transcription; engines must let that propagate.
@@ -27,9 +31,61 @@ class EngineJob:
 
 
 class Engine(Protocol):
+    """Everything the runner may ask of a backend; nothing is optional or probed for.
+
+    Whoever creates an engine closes it (it may hold a model, HTTP clients, threads).
+    """
+
     name: str  # e.g. "local", "openai", "deapi"
     model: str  # the model as the user knows it
+    accepts_urls: bool  # takes a media URL itself (transcribe_url), e.g. DEAPI's vid2txt
+    # The cloud provider whose limits apply to this engine's requests; None for local work.
+    provider: ProviderConfig | None
+    decoding: dict[str, Any]  # how it decodes (beam, batch size, ...), recorded in each note
+
+    def warm_up(self) -> None:
+        """Load what the first item would otherwise wait for (a model, an SDK)."""
+        ...
+
+    def preflight(self, audio_seconds: float | None) -> list[str]:
+        """Lines to show before a run (balance, price estimate); raise TranscribeError to stop."""
+        ...
 
     def transcribe(self, media: MediaFile, job: EngineJob) -> Transcript:
         """Turn one media file into a transcript; raise TranscribeError subclasses on failure."""
         ...
+
+    def transcribe_url(self, url: str, job: EngineJob) -> Transcript:
+        """Transcribe media the provider fetches itself (only when `accepts_urls`)."""
+        ...
+
+    def close(self) -> None:
+        """Let go of models, clients and threads."""
+        ...
+
+
+class EngineBase:
+    """The defaults most engines share: local, no preflight, nothing to warm up or close."""
+
+    name: ClassVar[str]
+    model: str
+    accepts_urls: ClassVar[bool] = False
+    provider: ProviderConfig | None = None
+
+    @property
+    def decoding(self) -> dict[str, Any]:
+        return {}
+
+    def warm_up(self) -> None:
+        return None
+
+    def preflight(self, audio_seconds: float | None) -> list[str]:
+        return []
+
+    def transcribe_url(self, url: str, job: EngineJob) -> Transcript:
+        raise PermanentError(
+            ErrorKind.UNSUPPORTED, f"the {self.name} engine cannot fetch media from a link"
+        )
+
+    def close(self) -> None:
+        return None

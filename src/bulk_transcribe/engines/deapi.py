@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 
 from bulk_transcribe import workscope
-from bulk_transcribe.engines.base import EngineJob
+from bulk_transcribe.engines.base import EngineBase, EngineJob
 from bulk_transcribe.engines.chunking import AudioChunk, fit_for_upload, stitch
 from bulk_transcribe.engines.http_errors import (
     error_for_response,
@@ -77,7 +77,7 @@ class _RequestEnded(Exception):
     """The provider says a request failed or does not exist."""
 
 
-class DeapiEngine:
+class DeapiEngine(EngineBase):
     name = "deapi"
     accepts_urls = True  # vid2txt fetches YouTube, X, Twitch and Kick videos itself
 

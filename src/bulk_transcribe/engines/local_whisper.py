@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import av
 
-from bulk_transcribe.engines.base import EngineJob
+from bulk_transcribe.engines.base import EngineBase, EngineJob
+from bulk_transcribe.engines.window_batches import WindowBatcher, WindowsDone
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.models import MediaFile, Segment, Transcript
 from bulk_transcribe.net import RequestHook
@@ -29,14 +31,29 @@ BUNDLED_NAMES = {DEFAULT_MODEL, "tiny.en", "bundled"}
 # a beam of 3 was better still (5.1 %) but 17 % slower. Batches of 8 beat 4 on speed.
 BATCH_SIZE = 8
 BEAM_SIZE = 2
+ALL_WINDOWS = 1_000_000  # an item pipeline's "batch size": hand every window over at once
 
 SENTENCE_ENDS = (".", "!", "?", "…", "。")
 SENTENCE_PAUSE_SECONDS = 1.0
 MIN_SPLIT_SECONDS = 2.5
 MAX_SEGMENT_SECONDS = 12.0
 
-_models: dict[tuple[str, int, int], object] = {}
-_models_lock = threading.Lock()
+# How many items the coordinator should keep in flight for this engine, so that the shared
+# batches fill with windows of several short items (see window_batches.py).
+ITEMS_IN_FLIGHT = 3
+
+
+@dataclass
+class _SharedModel:
+    """One loaded model, its batching service, and how many engines use them."""
+
+    model: object  # WhisperModel
+    batcher: WindowBatcher
+    users: int = 0
+
+
+_shared: dict[tuple[str, int, int, str], _SharedModel] = {}
+_shared_lock = threading.Lock()
 
 
 def resolve_model(name: str) -> str:
@@ -50,30 +67,55 @@ def resolve_model(name: str) -> str:
     return str(path.resolve()) if path.exists() else name
 
 
-def load_model(name: str, cpu_threads: int, num_workers: int):  # -> WhisperModel
-    """Load a model once per process; later calls with the same settings share it."""
+def load_model(name: str, cpu_threads: int, num_workers: int, compute_type: str = "int8"):
+    """A WhisperModel (raising PermanentError with what to do when it cannot be loaded)."""
     from faster_whisper import WhisperModel
 
-    key = (resolve_model(name), cpu_threads, num_workers)
-    with _models_lock:
-        if key not in _models:
-            log.info("loading whisper model %s", key[0])
-            try:
-                _models[key] = WhisperModel(
-                    key[0],
-                    device="cpu",
-                    compute_type="int8",
-                    cpu_threads=cpu_threads,
-                    num_workers=num_workers,
-                )
-            except Exception as exc:  # the library raises plain errors for missing models
-                raise PermanentError(
-                    ErrorKind.MODEL,
-                    f"could not load model {name!r}: {exc}. Use the bundled default "
-                    "(--model tiny.en), a local CTranslate2 model folder, or connect to the "
-                    "internet once so the named model can be downloaded.",
-                ) from exc
-        return _models[key]
+    log.info("loading whisper model %s", name)
+    try:
+        return WhisperModel(
+            resolve_model(name),
+            device="cpu",
+            compute_type=compute_type,
+            cpu_threads=cpu_threads,
+            num_workers=num_workers,
+        )
+    except Exception as exc:  # the library raises plain errors for missing models
+        raise PermanentError(
+            ErrorKind.MODEL,
+            f"could not load model {name!r}: {exc}. Use the bundled default "
+            "(--model tiny.en), a local CTranslate2 model folder, or connect to the "
+            "internet once so the named model can be downloaded.",
+        ) from exc
+
+
+def acquire_shared(
+    name: str, cpu_threads: int, workers: int, compute_type: str, batch_size: int
+) -> _SharedModel:
+    """The process's model and batching service for these settings, loaded on first use."""
+    from faster_whisper import BatchedInferencePipeline
+
+    key = (resolve_model(name), cpu_threads, workers, compute_type)
+    with _shared_lock:
+        shared = _shared.get(key)
+        if shared is None:
+            model = load_model(name, cpu_threads, workers, compute_type)
+            # The service's own pipeline runs the batches; item pipelines only prepare windows.
+            forward = BatchedInferencePipeline(model).forward
+            shared = _shared[key] = _SharedModel(model, WindowBatcher(forward, batch_size, workers))
+        shared.users += 1
+        return shared
+
+
+def release_shared(shared: _SharedModel) -> None:
+    with _shared_lock:
+        shared.users -= 1
+        if shared.users > 0:
+            return
+        for key, value in list(_shared.items()):
+            if value is shared:
+                del _shared[key]
+    shared.batcher.close()
 
 
 def sentences_from_words(words: Sequence[Word], fallback: RawSegment) -> list[Segment]:
@@ -112,56 +154,110 @@ def _ends_segment(current: Sequence[Word], word: Word, following: Word) -> bool:
     )
 
 
-def threads_per_worker(concurrency: int, cores: int) -> int:
-    """Split the cores between concurrent files so they do not fight over them."""
-    return max(1, cores // max(1, concurrency))
+def inference_layout(cores: int, workers: int | None = None) -> tuple[int, int]:
+    """(threads per batch, batches at once) for the shared service on this many cores."""
+    workers = max(1, min(workers or 1, cores))
+    return max(1, cores // workers), workers
 
 
-class LocalWhisperEngine:
+class _WindowsToService:
+    """Stands in for BatchedInferencePipeline.forward in one item's pipeline: its windows go
+    to the shared service, and its progress is reported in the item's own thread."""
+
+    def __init__(self, batcher: WindowBatcher) -> None:
+        self._batcher = batcher
+        self.on_seconds_done: WindowsDone | None = None
+
+    def __call__(self, features, tokenizer, chunks_metadata, options):
+        return self._batcher.submit(
+            features, tokenizer, chunks_metadata, options, self.on_seconds_done
+        )
+
+
+class LocalWhisperEngine(EngineBase):
     name = "local"
+    # Windows of this many items share the model's batches; the coordinator keeps this many
+    # local items in flight even when the user asked for one at a time.
+    preferred_items_in_flight = ITEMS_IN_FLIGHT
 
-    def __init__(self, model: str = DEFAULT_MODEL, concurrency: int = 1, cores: int | None = None):
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        concurrency: int = 1,
+        cores: int | None = None,
+        *,
+        beam_size: int = BEAM_SIZE,
+        batch_size: int = BATCH_SIZE,
+        compute_type: str = "int8",
+        inference_workers: int | None = None,
+    ):
         import os
 
+        del concurrency  # every item's windows go to one shared service, however many run
         self.model = model
-        self._concurrency = concurrency
-        self._cpu_threads = threads_per_worker(concurrency, cores or os.cpu_count() or 1)
-        # BatchedInferencePipeline keeps a little per-call state, so one per worker thread;
-        # they all share the one loaded model.
-        self._local = threading.local()
+        self._beam_size = beam_size
+        self._batch_size = batch_size
+        self._compute_type = compute_type
+        self._threads, self._workers = inference_layout(
+            cores or os.cpu_count() or 1, inference_workers
+        )
+        self._shared: _SharedModel | None = None
+        self._lock = threading.Lock()
 
-    def _pipeline(self):  # -> BatchedInferencePipeline
-        pipeline = getattr(self._local, "pipeline", None)
-        if pipeline is None:
-            from faster_whisper import BatchedInferencePipeline
+    def _service(self) -> _SharedModel:
+        with self._lock:
+            if self._shared is None:
+                self._shared = acquire_shared(
+                    self.model, self._threads, self._workers, self._compute_type, self._batch_size
+                )
+            return self._shared
 
-            model = load_model(self.model, self._cpu_threads, self._concurrency)
-            pipeline = self._local.pipeline = BatchedInferencePipeline(model)
-        return pipeline
+    @property
+    def decoding(self) -> dict[str, object]:
+        return {
+            "beam_size": self._beam_size,
+            "batch_size": self._batch_size,
+            "compute_type": self._compute_type,
+            "device": "cpu",
+        }
 
     def warm_up(self) -> None:
         """Load the model now, so the first item's time is not spent loading it."""
-        self._pipeline()
+        self._service()
+
+    def close(self) -> None:
+        """Let go of the shared model; the last engine to let go stops its service."""
+        with self._lock:
+            shared, self._shared = self._shared, None
+        if shared is not None:
+            release_shared(shared)
 
     def transcribe(self, media: MediaFile, job: EngineJob) -> Transcript:
+        from faster_whisper import BatchedInferencePipeline
+
         options, on_progress = job.options, job.on_progress
-        pipeline = self._pipeline()
+        shared = self._service()
+        pipeline = BatchedInferencePipeline(shared.model)
+        to_service = _WindowsToService(shared.batcher)
+        pipeline.forward = to_service  # the item prepares windows, the service decodes them
         try:
             segments_iter, info = pipeline.transcribe(
                 str(media.path),
                 language=options.language,
-                beam_size=BEAM_SIZE,
-                batch_size=BATCH_SIZE,
+                beam_size=self._beam_size,
+                # All of an item's windows are handed over at once, so the service always has
+                # windows waiting; it forms model batches of self._batch_size from them.
+                batch_size=ALL_WINDOWS,
                 # Batched decoding with timestamp tokens drops whole sentences (measured: WER
                 # 15 % against 6.5 %), so decode without them and take word times instead.
                 word_timestamps=True,
             )
             duration = info.duration or media.duration or 0.0
+            if duration:
+                to_service.on_seconds_done = lambda done: on_progress(min(done / duration, 1.0))
             segments: list[Segment] = []
             for raw in segments_iter:
                 segments.extend(sentences_from_words(raw.words or [], fallback=raw))
-                if duration:
-                    on_progress(min(raw.end / duration, 1.0))
         except av.error.FFmpegError as exc:
             raise PermanentError(
                 ErrorKind.DECODE,
@@ -175,9 +271,16 @@ class LocalWhisperEngine:
             engine=self.name,
             model=self.model,
             method="local_whisper",
+            decoding=self.decoding,
         )
 
 
 def create(settings: Settings, request_hook: RequestHook | None = None) -> LocalWhisperEngine:
     del request_hook  # runs offline: no HTTP requests to count
-    return LocalWhisperEngine(model=settings.model, concurrency=settings.concurrency)
+    return LocalWhisperEngine(
+        model=settings.model,
+        concurrency=settings.concurrency,
+        beam_size=settings.beam_size,
+        batch_size=settings.batch_size,
+        compute_type=settings.compute_type,
+    )

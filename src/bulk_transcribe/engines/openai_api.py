@@ -15,7 +15,7 @@ import httpx
 import openai
 
 from bulk_transcribe import workscope
-from bulk_transcribe.engines.base import EngineJob
+from bulk_transcribe.engines.base import EngineBase, EngineJob
 from bulk_transcribe.engines.chunking import (
     AudioChunk,
     fit_for_upload,
@@ -71,9 +71,8 @@ def language_code(value: str | None) -> str | None:
     return LANGUAGE_CODES.get(lowered, lowered)
 
 
-class OpenAICompatibleEngine:
+class OpenAICompatibleEngine(EngineBase):
     name = "openai"
-    accepts_urls = False
 
     def __init__(
         self,

@@ -6,7 +6,7 @@ from bulk_transcribe.outputs.markdown import build_frontmatter, render_markdown
 from bulk_transcribe.outputs.naming import output_stem, safe_filename, slugify
 from bulk_transcribe.outputs.plain import render_json, render_txt
 from bulk_transcribe.outputs.subtitles import render_srt, render_vtt
-from bulk_transcribe.outputs.writer import write_item_outputs
+from bulk_transcribe.outputs.writer import write_item_outputs, write_transcript_files
 
 __all__ = [
     "atomic_write_bytes",
@@ -23,4 +23,5 @@ __all__ = [
     "write_item_outputs",
     "write_items_csv",
     "write_manifest",
+    "write_transcript_files",
 ]

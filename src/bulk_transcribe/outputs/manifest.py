@@ -42,8 +42,10 @@ def write_manifest(
     items: Sequence[Item],
     counts: SessionCounts,
     metrics: Mapping[str, Any] | None = None,
+    *,
+    folder: Path | None = None,
 ) -> Path:
-    folder = session.folder
+    folder = folder or session.folder
     manifest = {
         "session": {
             "id": session.id,
@@ -63,8 +65,8 @@ def write_manifest(
     return path
 
 
-def write_items_csv(session: Session, items: Sequence[Item]) -> Path:
-    folder = session.folder
+def write_items_csv(session: Session, items: Sequence[Item], *, folder: Path | None = None) -> Path:
+    folder = folder or session.folder
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)

@@ -13,7 +13,7 @@ from bulk_transcribe.models import Item, Transcript
 from bulk_transcribe.outputs.paragraphs import split_paragraphs
 
 NO_SPEECH = "_No speech detected._"
-_FLAG_KEYS = ("timing_estimated", "transcript_empty")
+_FLAG_KEYS = ("decoding", "timing_estimated", "transcript_empty")
 
 
 def build_frontmatter(
@@ -32,6 +32,8 @@ def build_frontmatter(
         "transcribed_at": utc_timestamp(transcribed_at),
         "session_id": session_id,
     }
+    if transcript.decoding:
+        frontmatter["decoding"] = yaml_safe(transcript.decoding)
     if transcript.timing_estimated:
         frontmatter["timing_estimated"] = True
     if transcript.is_empty:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
 from dataclasses import dataclass
 
 from bulk_transcribe.models import Segment, Transcript
@@ -11,7 +11,22 @@ MAX_CUE_MS = 7000
 MIN_CUE_MS = 100
 MAX_LINE_CHARS = 42
 MAX_LINES = 2
-_BALANCE_SLACK = 1.15  # how far above the average length a balanced cue may run
+MIN_ONE_WORD_CUE_MS = 1000  # a lone word shown for less than this flashes by unread
+# What a cut costs (see _chunk_cost): a cue more costs more than any one bad cut, so cues
+# stay as few as the limits allow; among those, cuts fall at sentence and clause ends.
+CUE_COST = 10.0
+CLAUSE_CUT_COST = 1.0
+BEFORE_CONJUNCTION_CUT_COST = 2.5
+MID_CLAUSE_CUT_COST = 6.0
+ONE_WORD_CUE_COST = 8.0
+SHORT_CUE_CHARS = 16
+SHORT_CUE_COST = 3.0
+SENTENCE_END_MARKS = (".", "!", "?", "…", '."', '?"', '!"', ".”", "?”", "!”")
+CLAUSE_END_MARKS = (",", ";", ":", "–", "—", "-", ",”", ',"')
+CLAUSE_STARTS = frozenset(
+    ("and", "but", "or", "so", "because", "which", "who", "that", "when", "while", "if")
+)
+MAX_JOIN_GAP_MS = 1000  # a lone word is not joined across a longer pause
 
 
 @dataclass(frozen=True)
@@ -25,7 +40,7 @@ def build_cues(transcript: Transcript) -> list[Cue]:
     raw: list[tuple[int, int, list[str]]] = []
     for segment in transcript.segments:
         raw.extend(_segment_pieces(segment))
-    return _fix_timing(raw)
+    return _fix_timing(_absorb_lone_words(raw))
 
 
 def render_srt(transcript: Transcript) -> str:
@@ -70,21 +85,9 @@ def _segment_pieces(segment: Segment) -> list[tuple[int, int, list[str]]]:
     start_ms = round(segment.start * 1000)
     duration_ms = max(0, round(segment.end * 1000) - start_ms)
     total_chars = len(" ".join(words))
-
-    def fits(chunk: list[str], chars: int) -> bool:
-        too_long = duration_ms * chars > MAX_CUE_MS * total_chars
-        return wrap_lines(chunk) is not None and (len(chunk) == 1 or not too_long)
-
-    chunks = _chunk(words, fits)
-    if len(chunks) > 1:
-        # Greedy chunks leave a runt at the end; retry with an even share per cue.
-        target = _BALANCE_SLACK * total_chars / len(chunks)
-        balanced = _chunk(words, lambda c, n: fits(c, n) and (len(c) == 1 or n <= target))
-        if len(balanced) == len(chunks):
-            chunks = balanced
     pieces = []
     offset = 0
-    for chunk in chunks:
+    for chunk in _best_chunks(words, duration_ms):
         span = len(" ".join(chunk)) + 1  # the space after a piece belongs to it
         end_offset = min(total_chars, offset + span)
         pieces.append(
@@ -98,18 +101,100 @@ def _segment_pieces(segment: Segment) -> list[tuple[int, int, list[str]]]:
     return pieces
 
 
-def _chunk(words: list[str], fits: Callable[[list[str], int], bool]) -> list[list[str]]:
+def _best_chunks(words: list[str], duration_ms: int) -> list[list[str]]:
+    """The cheapest way to cut a segment's words into cues that fit (see _chunk_cost).
+
+    Dynamic programming over cut positions; segments are a sentence or two, so the
+    quadratic search is small.
+    """
+    total_chars = len(" ".join(words))
+    best: list[tuple[float, int]] = [(0.0, 0)] + [(math.inf, 0)] * len(words)
+    for end in range(1, len(words) + 1):
+        for start in range(end - 1, -1, -1):
+            chunk = words[start:end]
+            chars = len(" ".join(chunk))
+            if start < end - 1 and not _fits(chunk, chars, duration_ms, total_chars):
+                break  # a longer chunk ending here fits no better
+            cost = best[start][0] + _chunk_cost(words, start, end, chars)
+            if cost < best[end][0]:
+                best[end] = (cost, start)
     chunks: list[list[str]] = []
-    current: list[str] = []
-    for word in words:
-        candidate = [*current, word]
-        if current and not fits(candidate, len(" ".join(candidate)) + 1):
-            chunks.append(current)
-            candidate = [word]
-        current = candidate
-    if current:
-        chunks.append(current)
-    return chunks
+    end = len(words)
+    while end > 0:
+        start = best[end][1]
+        chunks.append(words[start:end])
+        end = start
+    return chunks[::-1]
+
+
+def _fits(chunk: list[str], chars: int, duration_ms: int, total_chars: int) -> bool:
+    too_long = duration_ms * chars > MAX_CUE_MS * total_chars
+    return not too_long and wrap_lines(chunk) is not None
+
+
+def _chunk_cost(words: list[str], start: int, end: int, chars: int) -> float:
+    """Fewer cues first; then cut where the speech pauses (sentence, clause), avoid runts."""
+    cost = CUE_COST
+    if end < len(words):
+        last, following = words[end - 1], words[end]
+        if last.endswith(SENTENCE_END_MARKS):
+            pass
+        elif last.endswith(CLAUSE_END_MARKS):
+            cost += CLAUSE_CUT_COST
+        elif following.lower() in CLAUSE_STARTS:
+            cost += BEFORE_CONJUNCTION_CUT_COST
+        else:
+            cost += MID_CLAUSE_CUT_COST
+    if len(words) > 1 and end - start == 1:
+        cost += ONE_WORD_CUE_COST
+    if chars < SHORT_CUE_CHARS and len(words) > end - start:
+        cost += SHORT_CUE_COST
+    return cost
+
+
+def _absorb_lone_words(raw: list[tuple[int, int, list[str]]]) -> list[tuple[int, int, list[str]]]:
+    """A one-word cue too short to read joins a neighbour it fits with, or is held longer.
+
+    Only a transcript whose speech is that one word keeps such a cue as it is.
+    """
+    cues = list(raw)
+    index = 0
+    while index < len(cues):
+        start, end, lines = cues[index]
+        words = " ".join(lines).split()
+        if len(words) != 1 or end - start >= MIN_ONE_WORD_CUE_MS or len(cues) == 1:
+            index += 1
+            continue
+        merged = _merge_with_neighbour(cues, index)
+        if merged is not None:
+            index = merged
+            continue
+        next_start = cues[index + 1][0] if index + 1 < len(cues) else None
+        longest = start + MIN_ONE_WORD_CUE_MS
+        cues[index] = (start, longest if next_start is None else min(longest, next_start), lines)
+        index += 1
+    return cues
+
+
+def _merge_with_neighbour(cues: list[tuple[int, int, list[str]]], index: int) -> int | None:
+    """Join cue `index` to the closer neighbour if the result fits; the joined cue's index."""
+    start, end, _ = cues[index]
+    options = []
+    if index > 0:
+        options.append((start - cues[index - 1][1], index - 1))
+    if index + 1 < len(cues):
+        options.append((cues[index + 1][0] - end, index + 1))
+    for gap, other in sorted(options):
+        if gap > MAX_JOIN_GAP_MS:
+            break
+        first, second = sorted((index, other))
+        words = " ".join([*cues[first][2], *cues[second][2]]).split()
+        wrapped = wrap_lines(words)
+        span = cues[second][1] - cues[first][0]
+        if wrapped is not None and span <= MAX_CUE_MS:
+            cues[first : second + 1] = [(cues[first][0], cues[second][1], wrapped)]
+            return first
+    return None
 
 
 def _fix_timing(raw: list[tuple[int, int, list[str]]]) -> list[Cue]:

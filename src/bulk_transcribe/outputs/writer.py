@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
-from bulk_transcribe.models import Transcript
+from bulk_transcribe.models import Item, Transcript
 from bulk_transcribe.outputs.atomic import atomic_write_text
-from bulk_transcribe.outputs.markdown import render_markdown
-from bulk_transcribe.outputs.naming import safe_filename
+from bulk_transcribe.outputs.markdown import build_frontmatter, render_markdown
+from bulk_transcribe.outputs.naming import output_stem, safe_filename
 from bulk_transcribe.outputs.plain import render_json, render_txt
 from bulk_transcribe.outputs.subtitles import render_srt, render_vtt
 
@@ -48,3 +49,21 @@ def write_item_outputs(
         atomic_write_text(path, text)
         paths.append(path)
     return paths
+
+
+def write_transcript_files(
+    folder: Path,
+    *,
+    session_id: str,
+    item: Item,
+    transcript: Transcript,
+    transcribed_at: datetime,
+    formats: Sequence[str],
+) -> list[str]:
+    """Every chosen file of one finished item; returns their paths relative to `folder`."""
+    frontmatter = build_frontmatter(
+        item=item, transcript=transcript, session_id=session_id, transcribed_at=transcribed_at
+    )
+    stem = output_stem(item.display_title, item.key)
+    paths = write_item_outputs(folder, stem, formats, frontmatter, transcript)
+    return [str(Path(p).relative_to(folder)) for p in paths]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bulk_transcribe.outputs import write_items_csv, write_manifest
 from bulk_transcribe.store import Store
 
 
-def write_outputs_index(store: Store, session_id: str) -> None:
+def write_outputs_index(store: Store, session_id: str, folder: Path | None = None) -> None:
+    """Into the session's folder, or `folder` (an export elsewhere)."""
     session = store.get_session(session_id)
     items = store.items(session_id)
-    write_manifest(session, items, store.counts(session_id), store.metrics(session_id))
-    write_items_csv(session, items)
+    counts, metrics = store.counts(session_id), store.metrics(session_id)
+    write_manifest(session, items, counts, metrics, folder=folder)
+    write_items_csv(session, items, folder=folder)

@@ -22,6 +22,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -55,6 +56,7 @@ CLIMB_FRACTION = 0.1  # each climb adds a tenth of the allowance (at least one r
 UNLIMITED = 10**9  # providers without a known limit: count requests, admit all
 LEAK_EVERY = 50  # acquisitions between clean-ups of expired entries
 MAX_WAIT_STEP = 1.0  # re-check a shared budget at least this often while waiting
+MAX_QUEUED_CHANGES = 1000  # a session that never drains them keeps only the latest
 
 
 @dataclass(frozen=True)
@@ -624,7 +626,9 @@ class RateLimitHook:
     """The RequestHook every engine's HTTP client goes through, for one session.
 
     Limiters come from the process-wide registry, so two sessions using one provider share
-    its budget; the hook only adds what the session wants to hear: waits, 429s and changes.
+    its budget; the hook only adds what the session wants to hear: waits and 429s as they
+    happen (on the requesting worker's thread), and every change to the budgets it uses,
+    whoever caused it, queued for the session's coordinator (`drain_changes`).
     """
 
     def __init__(
@@ -635,7 +639,6 @@ class RateLimitHook:
         budget_path: Path | None = None,
         on_wait: Callable[[bool], None] | None = None,
         on_violation: Callable[[str, httpx.Response, float], None] | None = None,
-        on_change: Callable[[LimitChange], None] | None = None,
     ):
         self.window_seconds = window_seconds
         self.quiet_seconds = quiet_seconds
@@ -644,7 +647,7 @@ class RateLimitHook:
         self._lock = threading.Lock()
         self._on_wait = on_wait
         self._on_violation = on_violation
-        self._on_change = on_change
+        self._changes: deque[LimitChange] = deque(maxlen=MAX_QUEUED_CHANGES)
         self._unsubscribe: list[Callable[[], None]] = []
 
     def set_limit(self, provider_id: str, rpm: int | None) -> ProviderLimiter:
@@ -659,8 +662,7 @@ class RateLimitHook:
         with self._lock:
             if provider_id not in self.limiters:
                 self.limiters[provider_id] = limiter
-                if self._on_change is not None:
-                    self._unsubscribe.append(limiter.subscribe(self._on_change))
+                self._unsubscribe.append(limiter.subscribe(self._changes.append))
         return limiter
 
     def limiter(self, provider_id: str) -> ProviderLimiter:
@@ -671,16 +673,14 @@ class RateLimitHook:
 
     def before_request(self, provider: str, request: httpx.Request) -> None:
         self.limiter(provider).acquire(self._on_wait)
-        request.extensions["bulk_transcribe_sent"] = (time.time(), time.monotonic())
+        request.extensions["bulk_transcribe_sent"] = time.time()
 
     def after_response(
         self, provider: str, request: httpx.Request, response: httpx.Response
     ) -> None:
-        sent_wall, sent_monotonic = request.extensions.get(
-            "bulk_transcribe_sent", (time.time(), time.monotonic())
-        )
+        sent_wall = request.extensions.get("bulk_transcribe_sent", time.time())
         if self.limiter(provider).observe(response, sent_wall) and self._on_violation:
-            self._on_violation(label_of(provider), response, sent_monotonic)
+            self._on_violation(label_of(provider), response, sent_wall)
 
     @classmethod
     def for_settings(
@@ -689,7 +689,6 @@ class RateLimitHook:
         *,
         on_wait: Callable[[bool], None] | None = None,
         on_violation: Callable[[str, httpx.Response, float], None] | None = None,
-        on_change: Callable[[LimitChange], None] | None = None,
     ) -> RateLimitHook:
         """The hook for a session (or a preflight) run with `settings`: the machine-wide
         budget file, the settings' window, and the provider's limit set up front."""
@@ -699,7 +698,6 @@ class RateLimitHook:
             budget_path=settings.rate_limit_db or default_budget_path(),
             on_wait=on_wait,
             on_violation=on_violation,
-            on_change=on_change,
         )
         if settings.engine != "local":
             with contextlib.suppress(TranscribeError):  # the engine reports a bad provider
@@ -711,6 +709,13 @@ class RateLimitHook:
         with self._lock:
             limiters = list(self.limiters.values())
         return [limiter.stats() for limiter in limiters]
+
+    def drain_changes(self) -> list[LimitChange]:
+        """Changes to this session's budgets since the last call, oldest first."""
+        changes = []
+        while self._changes:
+            changes.append(self._changes.popleft())
+        return changes
 
     def close(self) -> None:
         """Stop hearing of changes; the limiters stay in the registry for other sessions."""

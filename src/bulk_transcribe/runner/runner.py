@@ -1,45 +1,90 @@
-"""The runner: works through a session's queue, sequentially or on a thread pool."""
+"""The coordinator: owns a session while it runs, decides what runs when, and alone writes.
+
+Workers only compute (runner/work.py); an executor runs them (threads here, Ray elsewhere).
+Everything a worker reports arrives here as a message and is written to the store and the
+session folder by this one thread, with every item state change guarded by its attempt.
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
+import random
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 
-from bulk_transcribe import workscope
 from bulk_transcribe.engines import Engine, create_engine
-from bulk_transcribe.errors import ErrorKind
+from bulk_transcribe.engines.http_errors import parse_retry_after
+from bulk_transcribe.errors import RETRY_ON_RESUME, ErrorKind, TranscribeError
 from bulk_transcribe.models import (
     Item,
     ItemStatus,
+    Owner,
     SessionCommand,
     SessionCounts,
     SessionStatus,
     Stage,
+    Transcript,
 )
+from bulk_transcribe.outputs import write_transcript_files
+from bulk_transcribe.outputs.markdown import utc_timestamp
 from bulk_transcribe.runner.adaptive import ConcurrencyChange, ConcurrencyController
+from bulk_transcribe.runner.executors import Executor, ThreadExecutor
 from bulk_transcribe.runner.index import write_outputs_index
 from bulk_transcribe.runner.metrics import RunMetrics
-from bulk_transcribe.runner.pipeline import ItemPipeline, Lease
-from bulk_transcribe.runner.ratelimit import LimitChange, RateLimitHook
+from bulk_transcribe.runner.ownership import (
+    OWNER_EXPIRY_SECONDS,
+    SessionBusy,
+    is_dead,
+    new_owner,
+)
+from bulk_transcribe.runner.ratelimit import RateLimitHook
 from bulk_transcribe.runner.resources import ResourceMonitor
-from bulk_transcribe.settings import MAX_CONCURRENCY, Settings
+from bulk_transcribe.runner.work import (
+    Message,
+    Outcome,
+    Progress,
+    RateLimitNotice,
+    WorkUnit,
+    current_reporter,
+)
+from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
 log = logging.getLogger(__name__)
 
-COMMAND_POLL_SECONDS = 0.25
+POLL_SECONDS = 0.1  # how long the loop waits for a worker's message
+COMMAND_POLL_SECONDS = 0.25  # commands from other views, via the store
 MONITOR_SECONDS = 1.0  # metrics, resources, adapting and timeouts
-# Threads of timed-out items that never return keep their pool slot; leave room for them.
-SPARE_WORKERS = MAX_CONCURRENCY
+CANCEL_GRACE_SECONDS = 1.5  # workers that ignore a cancel are abandoned after this
+RETRY_BASE_SECONDS = 1.0
+RETRY_MAX_SECONDS = 60.0
 
 
 def longest_first(items: list[Item]) -> list[Item]:
     """The order of a parallel run: long items must not start last and finish alone."""
     return sorted(items, key=lambda i: (i.duration is None, -(i.duration or 0), i.position))
+
+
+@dataclass
+class Flight:
+    """One unit in flight. Once `lost` (timed out, abandoned), its late messages are dropped."""
+
+    unit: WorkUnit
+    started: float  # time.monotonic()
+    duration: float | None
+    waited: float = 0.0  # seconds spent waiting for the rate limiter: never counted
+    waiting_since: float | None = None
+    lost: bool = False
+
+    def elapsed(self, now: float) -> float:
+        waiting = now - self.waiting_since if self.waiting_since is not None else 0.0
+        return now - self.started - self.waited - waiting
 
 
 class Runner:
@@ -51,29 +96,33 @@ class Runner:
         session_id: str,
         settings: Settings,
         engine: Engine | None = None,
+        executor: Executor | None = None,
     ):
         self.store = store
         self.session = store.get_session(session_id)
         self.settings = settings
+        self.owner: Owner = new_owner()
         self._engine = engine
+        self._owns_engine = engine is None
         self._engine_lock = threading.Lock()
+        self._executor = executor
+        self._owns_executor = executor is None
         self._stop = threading.Event()
         self._cancel = threading.Event()
-        self._finished = threading.Event()
-        self._leases: dict[int, Lease] = {}
-        self._leases_lock = threading.Lock()
-        self.pipeline = ItemPipeline(
-            store, self.session, settings, self._engine_instance, self._cancel
-        )
+        self._flights: dict[int, Flight] = {}
+        self._pending: list[Item] = []
+        self._not_before: dict[int, float] = {}  # retries wait for their back-off
+        self._tries: dict[int, int] = {}  # attempts in this run, for the retry budget
+        self._stop_reason: str | None = None
+        self._lost_ownership = False
         self.controller = ConcurrencyController(
             settings.concurrency, quiet_seconds=settings.quiet_seconds
         )
         # The provider's budget is shared with every session and process on the machine.
         self.rate_limits = RateLimitHook.for_settings(
             settings,
-            on_wait=self._on_rate_limit_wait,
-            on_violation=self._on_rate_limit_violation,
-            on_change=self._on_rate_limit_change,
+            on_wait=_report_rate_limit_wait,
+            on_violation=_report_rate_limit_violation,
         )
         self.resources = ResourceMonitor(
             settings.out_dir, settings.memory_budget_mb, settings.min_free_disk_mb
@@ -90,9 +139,6 @@ class Runner:
         """Abort running items now; they go back to the queue for a later resume."""
         self._stop.set()
         self._cancel.set()
-        with self._leases_lock:
-            for lease in self._leases.values():
-                lease.cancel.set()
 
     @property
     def stopping(self) -> bool:
@@ -101,33 +147,34 @@ class Runner:
     def warm_up(self) -> Engine:
         """Create the engine (load the model, import the SDK) before the clock starts."""
         engine = self._engine_instance()
-        warm = getattr(engine, "warm_up", None)
-        if warm is not None:
-            warm()
+        engine.warm_up()
         self.resources.mark_baseline()  # memory pressure is growth from here on
         return engine
 
     # --- running --------------------------------------------------------------------------
 
     def run(self) -> SessionCounts:
+        """Claim the session, work through its queue, and let go; raises SessionBusy when
+        another live process runs it."""
         session_id = self.session.id
-        self._prepare()
-        if self.resources.baseline_mb is None:
-            self.resources.mark_baseline()
-        monitor = threading.Thread(target=self._monitor, name="monitor", daemon=True)
-        monitor.start()
+        holder = self.store.claim_session(session_id, self.owner, OWNER_EXPIRY_SECONDS, is_dead)
+        if holder is not None:
+            raise SessionBusy(session_id, holder)
         try:
-            queued = self.store.items(session_id, [ItemStatus.QUEUED])
-            parallel = self.settings.concurrency > 1
-            queued = longest_first(queued) if parallel else queued
-            if self.settings.concurrency <= 1:
-                self._run_sequential(queued)
-            else:
-                self._run_parallel(queued)
+            self._prepare()
+            if self.resources.baseline_mb is None:
+                self.resources.mark_baseline()
+            if self._executor is None:
+                # Requests in flight (chunk uploads too) follow the live concurrency.
+                self._executor = ThreadExecutor(
+                    self.settings, self._engine_instance, slots=self.controller.slots
+                )
+            try:
+                self._loop(self._executor)
+            finally:
+                self._close()
         finally:
-            self._finished.set()
-            monitor.join()
-            self._close()
+            self.store.release_session(session_id, self.owner.id)
         return self.store.counts(session_id)
 
     def _prepare(self) -> None:
@@ -137,78 +184,211 @@ class Runner:
             self.store.add_event(
                 session_id, "resume", f"{recovered} interrupted item(s) put back in the queue"
             )
+        fixable = self.store.requeue_failed(session_id, kinds=RETRY_ON_RESUME)
+        if fixable:
+            self.store.add_event(
+                session_id,
+                "resume",
+                f"{fixable} item(s) that failed for a passing reason (network, full disk, "
+                "time limit, rate limit) put back in the queue",
+            )
         # Temporary files of atomic writes cut short by a crash: never an output.
         for stale in self.session.folder.glob(".*.tmp"):
             stale.unlink(missing_ok=True)
         self.store.send_command(session_id, None)
         self.store.request_concurrency(session_id, None)
         self.store.set_session_status(session_id, SessionStatus.RUNNING)
+        queued = self.store.items(session_id, [ItemStatus.QUEUED])
+        self._pending = longest_first(queued) if self.settings.concurrency > 1 else queued
 
-    def _run_sequential(self, items: list[Item]) -> None:
-        """The plain path: one item at a time, in list order."""
-        for index, item in enumerate(items):
-            if self._stop.is_set():
-                return
-            if self.controller.limit > 1:  # the user turned parallel processing on mid-run
-                self._run_parallel(items[index:])
-                return
-            lease = self._lease(item)
-            worker = threading.Thread(target=self._process_leased, args=(lease,), daemon=True)
-            worker.start()
-            while worker.is_alive() and not lease.lost:
-                worker.join(COMMAND_POLL_SECONDS)
-
-    def _run_parallel(self, items: list[Item]) -> None:
-        pending = list(reversed(items))  # pop() from the end keeps the order
-        in_flight: dict[Future[None], Lease] = {}
-        pool = ThreadPoolExecutor(
-            max_workers=self.settings.concurrency + SPARE_WORKERS, thread_name_prefix="item"
-        )
-        try:
-            while pending or in_flight:
-                active = [f for f, lease in in_flight.items() if not lease.lost]
-                while pending and not self._stop.is_set() and len(active) < self.controller.limit:
-                    lease = self._lease(pending.pop())
-                    future = pool.submit(self._process_leased, lease)
-                    in_flight[future] = lease
-                    active.append(future)
-                if not active and (self._stop.is_set() or not pending):
-                    break
-                done, _ = wait(active, timeout=COMMAND_POLL_SECONDS, return_when=FIRST_COMPLETED)
-                for future in done:
-                    del in_flight[future]
-                    future.result()  # _process handles its own errors; this surfaces bugs
-                for future in [f for f, lease in in_flight.items() if lease.lost]:
-                    del in_flight[future]  # its thread may linger; its slot is free again
-        finally:
-            # Never wait for threads of timed-out items: they may never return.
-            pool.shutdown(wait=False, cancel_futures=True)
-
-    def _lease(self, item: Item) -> Lease:
-        timeout = (
-            self.settings.item_timeout_seconds
-            + self.settings.item_timeout_per_audio_second * (item.duration or 0)
-        )
-        lease = Lease(item=item, deadline=time.monotonic() + timeout)
-        with self._leases_lock:
-            self._leases[item.id] = lease
+    def _loop(self, executor: Executor) -> None:
+        next_commands = next_tick = 0.0
+        while True:
+            now = time.monotonic()
+            if now >= next_commands:
+                next_commands = now + COMMAND_POLL_SECONDS
+                self._guarded(self._poll_commands)
+            if now >= next_tick:
+                next_tick = now + MONITOR_SECONDS
+                self._guarded(self._tick)
             if self._cancel.is_set():
-                lease.cancel.set()
-        return lease
+                self._abandon_all(executor)
+                return
+            if not self._stop.is_set():
+                self._submit_ready(executor)
+            if not self._active() and (self._stop.is_set() or not self._pending):
+                return
+            for message in executor.poll(POLL_SECONDS):
+                self._handle(message)
 
-    # --- the monitor thread ---------------------------------------------------------------
+    def _active(self) -> list[Flight]:
+        return [f for f in self._flights.values() if not f.lost]
 
-    def _monitor(self) -> None:
-        """Commands from other views, the user's concurrency, resources, timeouts, metrics."""
-        last_tick = 0.0
-        while not self._finished.wait(COMMAND_POLL_SECONDS):
-            try:
-                self._poll_commands()
-                if time.monotonic() - last_tick >= MONITOR_SECONDS:
-                    last_tick = time.monotonic()
-                    self._tick()
-            except Exception:  # the monitor must outlive any one bad reading
-                log.exception("monitor tick failed")
+    def _submit_ready(self, executor: Executor) -> None:
+        while len(self._active()) < self.controller.limit:
+            item = self._next_ready()
+            if item is None:
+                return
+            attempt = self.store.start_item(item.id)
+            if attempt is None:  # no longer queued: nothing to do here
+                continue
+            stored = self.store.transcript(item.id)
+            if stored is not None:  # transcribed before, but its files were never written
+                self._finish_done(item.id, attempt, stored.transcript, stored.transcribed_at)
+                continue
+            unit = WorkUnit(
+                item=self.store.get_item(item.id),
+                attempt=attempt,
+                resume_request_id=self.store.last_provider_request_id(item.id),
+            )
+            self._tries[item.id] = self._tries.get(item.id, 0) + 1
+            self._flights[item.id] = Flight(unit, time.monotonic(), item.duration)
+            executor.submit(unit)
+
+    def _next_ready(self) -> Item | None:
+        now = time.monotonic()
+        for index, item in enumerate(self._pending):
+            if self._not_before.get(item.id, 0.0) <= now:
+                self._not_before.pop(item.id, None)
+                return self._pending.pop(index)
+        return None
+
+    # --- messages from workers ------------------------------------------------------------
+
+    def _handle(self, message: Message) -> None:
+        flight = self._flights.get(message.item_id)
+        if flight is None or flight.unit.attempt != message.attempt:
+            return  # from an attempt this run no longer follows
+        if isinstance(message, Outcome):
+            del self._flights[message.item_id]
+            if not flight.lost:
+                self._guarded(lambda: self._on_outcome(flight, message))
+        elif not flight.lost:
+            self._guarded(lambda: self._on_progress(flight, message))
+
+    def _on_progress(self, flight: Flight, progress: Progress) -> None:
+        item_id, attempt = progress.item_id, progress.attempt
+        now = time.monotonic()
+        if progress.stage is Stage.WAITING_RATE_LIMIT:
+            if flight.waiting_since is None:
+                flight.waiting_since = now
+        elif progress.stage is not None and flight.waiting_since is not None:
+            flight.waited += now - flight.waiting_since
+            flight.waiting_since = None
+        if progress.stage is not None:
+            self.store.set_stage(item_id, progress.stage, progress.fraction, attempt=attempt)
+        if progress.info is not None:
+            info = progress.info
+            self.store.update_item_info(
+                item_id, title=info.title, duration=info.duration, metadata=info.metadata
+            )
+            if info.duration:  # the time limit grows with what is now known
+                flight.duration = info.duration
+        if progress.request_id is not None:
+            self.store.set_provider_request_id(item_id, progress.request_id)
+        if progress.event is not None:
+            kind, text = progress.event
+            self.store.add_event(self.session.id, kind, text, item_id)
+        if progress.rate_limited is not None:
+            self._on_rate_limited(progress.rate_limited)
+
+    def _on_outcome(self, flight: Flight, outcome: Outcome) -> None:
+        item_id, attempt = outcome.item_id, outcome.attempt
+        if outcome.info is not None:
+            info = outcome.info
+            self.store.update_item_info(
+                item_id, title=info.title, duration=info.duration, metadata=info.metadata
+            )
+        if outcome.cancelled:
+            self.store.requeue_item(item_id, ErrorKind.CANCELLED, "cancelled", attempt=attempt)
+            return
+        if outcome.error is not None:
+            error = outcome.error
+            if error.transient and self._tries.get(item_id, 1) <= self.settings.max_retries:
+                self._retry_later(flight, error.kind, error.message, error.retry_after)
+            else:
+                self._fail(item_id, attempt, error.kind, error.message)
+            return
+        assert outcome.transcript is not None
+        transcribed_at = utc_timestamp(datetime.now(UTC))
+        # Kept before any file is written: a full disk costs a rewrite, never a re-transcription.
+        self.store.save_transcript(item_id, outcome.transcript, transcribed_at)
+        self._finish_done(item_id, attempt, outcome.transcript, transcribed_at)
+
+    def _finish_done(
+        self, item_id: int, attempt: int, transcript: Transcript, transcribed_at: str
+    ) -> None:
+        self.store.set_stage(item_id, Stage.WRITING, attempt=attempt)
+        item = self.store.get_item(item_id)
+        try:
+            outputs = write_transcript_files(
+                self.session.folder,
+                session_id=self.session.id,
+                item=item,
+                transcript=transcript,
+                transcribed_at=datetime.fromisoformat(transcribed_at),
+                formats=self.settings.formats,
+            )
+        except TranscribeError as exc:
+            self._fail(item_id, attempt, exc.kind, exc.message)
+            return
+        except OSError as exc:
+            kind, message = _describe_write_error(exc, self.session.folder)
+            self._fail(item_id, attempt, kind, message)
+            return
+        self.store.finish_item(
+            item_id,
+            ItemStatus.DONE,
+            outputs=outputs,
+            method=transcript.method,
+            language=transcript.language,
+            attempt=attempt,
+        )
+
+    def _retry_later(
+        self, flight: Flight, kind: str, message: str, retry_after: float | None
+    ) -> None:
+        item = flight.unit.item
+        tries = self._tries.get(item.id, 1)
+        backoff = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** (tries - 1))
+        delay = max(backoff * (0.5 + random.random() / 2), retry_after or 0.0)  # jitter
+        if not self.store.requeue_item(item.id, kind, message, attempt=flight.unit.attempt):
+            return
+        self.store.add_event(
+            self.session.id,
+            "retry",
+            f"{item.display_title}: {message} (retry in {delay:.1f} s)",
+            item.id,
+        )
+        self._not_before[item.id] = time.monotonic() + delay
+        self._pending.insert(0, item)
+
+    def _fail(self, item_id: int, attempt: int, kind: str, message: str) -> None:
+        if not self.store.finish_item(
+            item_id, ItemStatus.FAILED, error_kind=str(kind), error_message=message, attempt=attempt
+        ):
+            return  # another outcome for this attempt was recorded first
+        title = self.store.get_item(item_id).display_title
+        self.store.add_event(self.session.id, "item_failed", f"{title}: {message}", item_id)
+        if kind == ErrorKind.DISK_FULL and not self._stop.is_set():
+            self._stop_reason = (
+                "the disk is full: the run stopped. Free some space, then resume the session "
+                "(items that failed for lack of space are tried again)"
+            )
+            self.store.add_event(self.session.id, "stopped", self._stop_reason)
+            self.request_stop()
+
+    def _on_rate_limited(self, notice: RateLimitNotice) -> None:
+        # The limiter's own account of the 429 (pause, allowance) reaches the event log via
+        # _record_limit_changes; here only the concurrency reacts, and not to requests that
+        # were already in flight at its last decrease.
+        reason = f"{notice.provider} answered 429" + (
+            f" (Retry-After {notice.retry_after:g} s)" if notice.retry_after is not None else ""
+        )
+        sent_at = time.monotonic() - max(0.0, time.time() - notice.sent_at)
+        self._record_change(self.controller.on_violation(reason, sent_at=sent_at))
+
+    # --- the monitor: commands, heartbeat, resources, timeouts, metrics -------------------
 
     def _poll_commands(self) -> None:
         command = self.store.read_command(self.session.id)
@@ -221,35 +401,69 @@ class Runner:
             self._record_change(self.controller.set_ceiling(requested))
 
     def _tick(self) -> None:
+        if not self.store.heartbeat(self.session.id, self.owner.id):
+            # Another process took the session over (this one was frozen past the expiry):
+            # it is theirs now, so stop at once and write nothing more.
+            log.warning("session %s was taken over by another process", self.session.id)
+            self._lost_ownership = True
+            self.request_cancel()
+            return
         reading = self.resources.read()
         pressure = self.resources.pressure(reading)
         if pressure and self.controller.limit > 1:
             self._record_change(self.controller.on_pressure(pressure))
         self._record_change(self.controller.tick())
+        self._record_limit_changes()
         self._expire_overdue()
         self.metrics.publish(self.controller, self.rate_limits.stats(), reading)
 
+    def _time_limit(self, flight: Flight) -> float:
+        return self.settings.item_timeout_seconds + self.settings.item_timeout_per_audio_second * (
+            flight.duration or 0
+        )
+
     def _expire_overdue(self) -> None:
         now = time.monotonic()
-        with self._leases_lock:
-            overdue = [lease for lease in self._leases.values() if now > lease.deadline]
-        for lease in overdue:
-            self._give_up(lease)
+        for flight in self._active():
+            limit = self._time_limit(flight)
+            if flight.elapsed(now) <= limit:
+                continue
+            flight.lost = True
+            assert self._executor is not None
+            self._executor.cancel(flight.unit.item.id)
+            self._fail(
+                flight.unit.item.id,
+                flight.unit.attempt,
+                ErrorKind.TIMEOUT,
+                f"took longer than its time limit of {limit:.0f} s (600 s plus 10 s per second "
+                "of audio, not counting waits for the rate limit); resume with "
+                "`--retry-failed` to try it again",
+            )
 
-    def _give_up(self, lease: Lease) -> None:
-        """An item ran past its time limit: fail it and free its slot, whatever its thread does."""
-        with self._leases_lock:
-            if lease.lost or self._leases.get(lease.item.id) is not lease:
-                return
-            lease.lost = True
-            lease.cancel.set()
-            del self._leases[lease.item.id]
-        self.pipeline.fail(
-            lease.item,
-            ErrorKind.TIMEOUT,
-            "took longer than its time limit (which grows with the audio's length); "
-            "retry it with `resume --retry-failed`",
-        )
+    def _abandon_all(self, executor: Executor) -> None:
+        """Cancel: every worker is told to stop; whatever has not stopped within the grace
+        period is abandoned and its item put back in the queue, so Cancel never waits on a
+        stuck wait or call."""
+        for flight in self._active():
+            executor.cancel(flight.unit.item.id)
+        deadline = time.monotonic() + CANCEL_GRACE_SECONDS
+        while self._active() and time.monotonic() < deadline:
+            for message in executor.poll(POLL_SECONDS):
+                self._handle(message)
+        for flight in self._active():
+            flight.lost = True
+            if not self._lost_ownership:
+                self.store.requeue_item(
+                    flight.unit.item.id,
+                    ErrorKind.CANCELLED,
+                    "cancelled",
+                    attempt=flight.unit.attempt,
+                )
+
+    def _record_limit_changes(self) -> None:
+        """Pauses and allowance changes of the providers' budgets, with their reasons."""
+        for change in self.rate_limits.drain_changes():
+            self.store.add_event(self.session.id, "rate_limit", change.reason)
 
     def _record_change(self, change: ConcurrencyChange | None) -> None:
         if change is not None:
@@ -259,45 +473,39 @@ class Runner:
                 f"concurrency {change.before} → {change.after}: {change.reason}",
             )
 
-    def _on_rate_limit_violation(
-        self, provider: str, response: httpx.Response, sent_at: float
-    ) -> None:
-        # The limiter records the 429 itself (see _on_rate_limit_change); here only the
-        # concurrency reacts, and not to requests already in flight at its last decrease.
-        reason = f"{provider} answered 429"
-        self._record_change(self.controller.on_violation(reason, sent_at=sent_at))
-
-    def _on_rate_limit_change(self, change: LimitChange) -> None:
-        self.store.add_event(self.session.id, "rate_limit", change.reason)
-
-    def _on_rate_limit_wait(self, waiting: bool) -> None:
-        lease = self.pipeline.current_lease()
-        if lease is not None and not lease.lost:
-            stage = Stage.WAITING_RATE_LIMIT if waiting else Stage.TRANSCRIBING
-            self.store.set_stage(lease.item.id, stage)
+    def _guarded(self, step: Callable[[], None]) -> None:
+        """The coordinator must outlive any one bad reading or message."""
+        try:
+            step()
+        except Exception:
+            log.exception("coordinator step failed")
 
     def _engine_instance(self) -> Engine:
         with self._engine_lock:
             if self._engine is None:
                 self._engine = create_engine(self.settings, self.rate_limits)
+                self._configure_limits(self._engine)
+            elif not self.rate_limits.limiters:
+                self._configure_limits(self._engine)
             return self._engine
 
-    def _process_leased(self, lease: Lease) -> None:
-        try:
-            # Waits deep in the engine (limiter, Retry-After, back-offs) end on this cancel;
-            # uploads in flight are bounded by the live concurrency.
-            with workscope.scope(lease.cancel, self.controller.slots):
-                self.pipeline.process(lease)
-        finally:
-            with self._leases_lock:
-                if self._leases.get(lease.item.id) is lease:
-                    del self._leases[lease.item.id]
+    def _configure_limits(self, engine: Engine) -> None:
+        provider = engine.provider
+        if provider is not None:  # a provider without a known limit still learns from 429s
+            self.rate_limits.set_limit(provider.provider_id, self.settings.rpm or provider.rpm)
 
     # --- closing --------------------------------------------------------------------------
 
     def _close(self) -> None:
         session_id = self.session.id
-        self.store.requeue_interrupted(session_id)  # anything a worker left running
+        if self._owns_executor and self._executor is not None:
+            self._executor.close()
+        if self._owns_engine and self._engine is not None:
+            self._engine.close()
+        if self._lost_ownership:
+            return
+        for flight in self._active():  # a stop that ended with work still out
+            self.store.requeue_item(flight.unit.item.id, attempt=flight.unit.attempt)
         counts = self.store.counts(session_id)
         if self._cancel.is_set():
             status = SessionStatus.CANCELLED
@@ -307,8 +515,31 @@ class Runner:
             status = SessionStatus.COMPLETED
         self.store.set_session_status(session_id, status)
         self.store.send_command(session_id, None)
+        self._record_limit_changes()
         self.metrics.publish(
             self.controller, self.rate_limits.stats(), self.resources.read(), final=True
         )
         self.rate_limits.close()
         write_outputs_index(self.store, session_id)
+
+
+def _report_rate_limit_wait(waiting: bool) -> None:
+    reporter = current_reporter.get()
+    if reporter is not None:
+        reporter.waiting_for_rate_limit(waiting)
+
+
+def _report_rate_limit_violation(provider: str, response: httpx.Response, sent_at: float) -> None:
+    reporter = current_reporter.get()
+    if reporter is not None:
+        retry_after = parse_retry_after(response.headers)
+        reporter.rate_limited(RateLimitNotice(provider, retry_after, sent_at))
+
+
+def _describe_write_error(exc: OSError, folder: object) -> tuple[str, str]:
+    if exc.errno == errno.ENOSPC:
+        return (
+            ErrorKind.DISK_FULL,
+            f"no space left on the disk of {folder}; free some space, then resume",
+        )
+    return ErrorKind.INTERNAL, f"could not write the transcript files in {folder}: {exc}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -64,5 +64,25 @@ MIGRATIONS: dict[int, str] = {
         message    TEXT NOT NULL
     );
     CREATE INDEX events_by_session ON events (session_id, id);
+    """,
+    # One live owner per session (claimed by compare-and-set, kept by a heartbeat), and each
+    # finished item's transcript, so outputs can always be written again from the store.
+    2: """
+    ALTER TABLE sessions ADD COLUMN owner_id TEXT;
+    ALTER TABLE sessions ADD COLUMN owner_host TEXT;
+    ALTER TABLE sessions ADD COLUMN owner_pid INTEGER;
+    ALTER TABLE sessions ADD COLUMN heartbeat_at REAL;
+    CREATE TABLE transcripts (
+        item_id          INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+        segments_json    TEXT NOT NULL,
+        language         TEXT,
+        duration         REAL,
+        engine           TEXT NOT NULL,
+        model            TEXT NOT NULL,
+        method           TEXT NOT NULL,
+        timing_estimated INTEGER NOT NULL DEFAULT 0,
+        decoding_json    TEXT NOT NULL DEFAULT '{}',
+        transcribed_at   TEXT NOT NULL
+    );
     """,
 }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,12 +20,15 @@ from bulk_transcribe.models import (
     Item,
     ItemSpec,
     ItemStatus,
+    Owner,
+    Segment,
     Session,
     SessionCommand,
     SessionCounts,
     SessionStatus,
     SourceType,
     Stage,
+    Transcript,
 )
 from bulk_transcribe.store.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -121,7 +126,15 @@ class Store:
             conn.execute(
                 "INSERT INTO sessions (id, created_at, updated_at, status, out_dir, settings_json)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (session_id, now, now, SessionStatus.CREATED, str(out_dir), json.dumps(settings)),
+                (
+                    session_id,
+                    now,
+                    now,
+                    SessionStatus.CREATED,
+                    # Absolute, so a resume from another working directory finds the same folder.
+                    str(Path(out_dir).resolve()),
+                    json.dumps(settings),
+                ),
             )
         return self.get_session(session_id)
 
@@ -162,6 +175,57 @@ class Store:
         """Forget a session: its items, attempts and events go with it (files stay on disk)."""
         with self._transaction() as conn:
             conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+    # --- ownership: at most one live process runs a session ------------------------------
+
+    def claim_session(
+        self, session_id: str, claimant: Owner, expiry: float, is_dead: Callable[[Owner], bool]
+    ) -> Owner | None:
+        """Make `claimant` the session's owner unless another live owner holds it.
+
+        Returns None when claimed, else the owner in the way. A compare-and-set: the read and
+        the write share one IMMEDIATE transaction, which SQLite serialises across processes.
+        An owner whose heartbeat is older than `expiry` seconds, or that `is_dead` says is
+        gone (e.g. its pid no longer exists on this host), is taken over.
+        """
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT owner_id, owner_host, owner_pid, heartbeat_at FROM sessions WHERE id = ?",
+                (session_id,),
+            ).fetchone()
+            if row is None:
+                raise KeyError(session_id)
+            current = _owner_from_row(row)
+            if (
+                current is not None
+                and current.id != claimant.id
+                and current.heartbeat_age(time.time()) < expiry
+                and not is_dead(current)
+            ):
+                return current
+            conn.execute(
+                "UPDATE sessions SET owner_id = ?, owner_host = ?, owner_pid = ?,"
+                " heartbeat_at = ? WHERE id = ?",
+                (claimant.id, claimant.host, claimant.pid, time.time(), session_id),
+            )
+        return None
+
+    def heartbeat(self, session_id: str, owner_id: str) -> bool:
+        """Renew the owner's heartbeat; False if it is no longer the owner (taken over)."""
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE sessions SET heartbeat_at = ? WHERE id = ? AND owner_id = ?",
+                (time.time(), session_id, owner_id),
+            )
+            return cursor.rowcount == 1
+
+    def release_session(self, session_id: str, owner_id: str) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE sessions SET owner_id = NULL, owner_host = NULL, owner_pid = NULL,"
+                " heartbeat_at = NULL WHERE id = ? AND owner_id = ?",
+                (session_id, owner_id),
+            )
 
     def send_command(self, session_id: str, command: SessionCommand | None) -> None:
         with self._transaction() as conn:
@@ -282,16 +346,21 @@ class Store:
         counts.audio_seconds_done += running[0]["seconds"]
         return counts
 
-    def start_item(self, item_id: int) -> int:
-        """Mark an item running and open an attempt; returns the attempt number."""
+    def start_item(self, item_id: int) -> int | None:
+        """Mark a queued item running and open an attempt; returns the attempt number.
+
+        None when the item is not queued (another process or a late message got there first).
+        """
         now = utc_now()
         with self._transaction() as conn:
-            conn.execute(
+            cursor = conn.execute(
                 "UPDATE items SET status = ?, stage = ?, progress = 0, attempts = attempts + 1,"
                 " error_kind = NULL, error_message = NULL, started_at = COALESCE(started_at, ?),"
-                " updated_at = ? WHERE id = ?",
-                (ItemStatus.RUNNING, Stage.FETCHING, now, now, item_id),
+                " updated_at = ? WHERE id = ? AND status = ?",
+                (ItemStatus.RUNNING, Stage.FETCHING, now, now, item_id, ItemStatus.QUEUED),
             )
+            if cursor.rowcount != 1:
+                return None
             number = conn.execute("SELECT attempts FROM items WHERE id = ?", (item_id,)).fetchone()[
                 0
             ]
@@ -301,18 +370,24 @@ class Store:
             )
         return number
 
-    def set_stage(self, item_id: int, stage: Stage, progress: float | None = None) -> None:
+    def set_stage(
+        self,
+        item_id: int,
+        stage: Stage,
+        progress: float | None = None,
+        *,
+        attempt: int | None = None,
+    ) -> bool:
+        """Record where a running item is; with `attempt`, only if that attempt still runs."""
+        sql = "UPDATE items SET stage = ?, updated_at = ?"
+        params: list[Any] = [stage, utc_now()]
+        if progress is not None:
+            sql += ", progress = ?"
+            params.append(min(max(progress, 0.0), 1.0))
+        sql += " WHERE id = ?" + _ATTEMPT_GUARD * (attempt is not None)
+        params += [item_id, *_guard_params(attempt)]
         with self._transaction() as conn:
-            if progress is None:
-                conn.execute(
-                    "UPDATE items SET stage = ?, updated_at = ? WHERE id = ?",
-                    (stage, utc_now(), item_id),
-                )
-            else:
-                conn.execute(
-                    "UPDATE items SET stage = ?, progress = ?, updated_at = ? WHERE id = ?",
-                    (stage, min(max(progress, 0.0), 1.0), utc_now(), item_id),
-                )
+            return conn.execute(sql, params).rowcount == 1
 
     def update_item_info(
         self,
@@ -350,17 +425,22 @@ class Store:
         language: str | None = None,
         error_kind: str | None = None,
         error_message: str | None = None,
-    ) -> None:
+        attempt: int | None = None,
+    ) -> bool:
+        """Finish an item. With `attempt`, only if that attempt is still the one running:
+        a worker's late result and the time limit's give-up can never both win."""
         now = utc_now()
         stage = {ItemStatus.DONE: Stage.DONE, ItemStatus.SKIPPED: Stage.SKIPPED}.get(
             status, Stage.FAILED
         )
         with self._transaction() as conn:
-            conn.execute(
+            cursor = conn.execute(
                 "UPDATE items SET status = ?, stage = ?, progress = CASE WHEN ? THEN 1 ELSE"
                 " progress END, outputs_json = ?, method = COALESCE(?, method),"
                 " language = COALESCE(?, language), error_kind = ?, error_message = ?,"
-                " finished_at = ?, updated_at = ? WHERE id = ?",
+                " finished_at = ?, updated_at = ? WHERE id = ?"
+                + _ATTEMPT_GUARD
+                * (attempt is not None),
                 (
                     status,
                     stage,
@@ -373,24 +453,50 @@ class Store:
                     now,
                     now,
                     item_id,
+                    *_guard_params(attempt),
                 ),
             )
+            if cursor.rowcount != 1:
+                return False
             self._close_attempt(conn, item_id, status, error_kind, error_message, now)
+        return True
 
     def requeue_item(
-        self, item_id: int, error_kind: str | None = None, error_message: str | None = None
-    ) -> None:
-        """Put a running item back in the queue (retry later, stop, or crash recovery)."""
+        self,
+        item_id: int,
+        error_kind: str | None = None,
+        error_message: str | None = None,
+        *,
+        attempt: int | None = None,
+    ) -> bool:
+        """Put a running item back in the queue (retry later, stop, or crash recovery).
+
+        With `attempt`, only if that attempt is still the one running.
+        """
         now = utc_now()
         with self._transaction() as conn:
-            conn.execute(
+            cursor = conn.execute(
                 "UPDATE items SET status = ?, stage = ?, progress = 0, error_kind = ?,"
-                " error_message = ?, updated_at = ? WHERE id = ?",
-                (ItemStatus.QUEUED, Stage.QUEUED, error_kind, error_message, now, item_id),
+                " error_message = ?, updated_at = ? WHERE id = ? AND status = ?"
+                + _ATTEMPT_GUARD
+                * (attempt is not None),
+                (
+                    ItemStatus.QUEUED,
+                    Stage.QUEUED,
+                    error_kind,
+                    error_message,
+                    now,
+                    item_id,
+                    ItemStatus.RUNNING,
+                    *_guard_params(attempt),
+                ),
             )
+            if cursor.rowcount != 1:
+                return False
             self._close_attempt(
                 conn, item_id, ItemStatus.QUEUED, error_kind, error_message or "interrupted", now
             )
+        return True
 
     def requeue_interrupted(self, session_id: str) -> int:
         """After a crash, items left 'running' go back to the queue. Returns how many."""
@@ -405,15 +511,22 @@ class Store:
             self.requeue_item(item_id, None, None)
         return len(ids)
 
-    def requeue_failed(self, session_id: str) -> int:
+    def requeue_failed(self, session_id: str, kinds: Iterable[str] | None = None) -> int:
+        """Put failed items back in the queue; only those that failed for one of `kinds` when
+        given (e.g. a full disk or the network, which the user may have fixed since)."""
+        sql = (
+            "UPDATE items SET status = ?, stage = ?, progress = 0, error_kind = NULL,"
+            " error_message = NULL, finished_at = NULL, updated_at = ?"
+            " WHERE session_id = ? AND status = ?"
+        )
+        params: list[Any] = [ItemStatus.QUEUED, Stage.QUEUED, utc_now(), session_id]
+        params.append(ItemStatus.FAILED)
+        if kinds is not None:
+            wanted = [str(k) for k in kinds]
+            sql += f" AND error_kind IN ({','.join('?' * len(wanted))})"
+            params += wanted
         with self._transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE items SET status = ?, stage = ?, progress = 0, error_kind = NULL,"
-                " error_message = NULL, finished_at = NULL, updated_at = ?"
-                " WHERE session_id = ? AND status = ?",
-                (ItemStatus.QUEUED, Stage.QUEUED, utc_now(), session_id, ItemStatus.FAILED),
-            )
-            return cursor.rowcount
+            return conn.execute(sql, params).rowcount
 
     def set_provider_request_id(self, item_id: int, request_id: str) -> None:
         with self._transaction() as conn:
@@ -422,6 +535,46 @@ class Store:
                 " SELECT MAX(id) FROM attempts WHERE item_id = ?)",
                 (request_id, item_id),
             )
+
+    # --- transcripts: kept so outputs can always be written again -----------------------
+
+    def save_transcript(self, item_id: int, transcript: Transcript, transcribed_at: str) -> None:
+        segments = [dataclasses.asdict(s) for s in transcript.segments]
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO transcripts (item_id, segments_json, language, duration,"
+                " engine, model, method, timing_estimated, decoding_json, transcribed_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    item_id,
+                    json.dumps(segments, ensure_ascii=False),
+                    transcript.language,
+                    transcript.duration,
+                    transcript.engine,
+                    transcript.model,
+                    transcript.method,
+                    int(transcript.timing_estimated),
+                    json.dumps(transcript.decoding, default=str),
+                    transcribed_at,
+                ),
+            )
+
+    def transcript(self, item_id: int) -> StoredTranscript | None:
+        rows = self._query("SELECT * FROM transcripts WHERE item_id = ?", (item_id,))
+        if not rows:
+            return None
+        row = rows[0]
+        transcript = Transcript(
+            segments=[Segment(**s) for s in json.loads(row["segments_json"])],
+            language=row["language"],
+            duration=row["duration"],
+            engine=row["engine"],
+            model=row["model"],
+            method=row["method"],
+            timing_estimated=bool(row["timing_estimated"]),
+            decoding=json.loads(row["decoding_json"]),
+        )
+        return StoredTranscript(transcript=transcript, transcribed_at=row["transcribed_at"])
 
     def last_provider_request_id(self, item_id: int) -> str | None:
         rows = self._query(
@@ -510,6 +663,20 @@ class Store:
         )
 
 
+# Appended to an UPDATE of one item: only while that attempt is the one running.
+_ATTEMPT_GUARD = " AND status = 'running' AND attempts = ?"
+
+
+def _guard_params(attempt: int | None) -> list[Any]:
+    return [] if attempt is None else [attempt]
+
+
+@dataclass(frozen=True)
+class StoredTranscript:
+    transcript: Transcript
+    transcribed_at: str  # UTC, ISO 8601
+
+
 ARCHIVE_QUERY_CHUNK = 500  # below SQLite's limit on host parameters in one statement
 ALREADY_DONE = "already_done"  # why an archived item was skipped
 
@@ -530,6 +697,18 @@ def _session_from_row(row: sqlite3.Row) -> Session:
         out_dir=Path(row["out_dir"]),
         settings=json.loads(row["settings_json"]),
         command=SessionCommand(row["command"]) if row["command"] else None,
+        owner=_owner_from_row(row),
+    )
+
+
+def _owner_from_row(row: sqlite3.Row) -> Owner | None:
+    if row["owner_id"] is None:
+        return None
+    return Owner(
+        id=row["owner_id"],
+        host=row["owner_host"] or "",
+        pid=row["owner_pid"] or 0,
+        heartbeat_at=row["heartbeat_at"] or 0.0,
     )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 
+from bulk_transcribe import service
 from bulk_transcribe.models import SessionStatus
-from bulk_transcribe.runner import Runner
+from bulk_transcribe.runner import SessionBusy
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
@@ -45,9 +46,8 @@ class JobManager:
         """Re-queue only the failed items and run them; returns how many were re-queued."""
         if self.is_running(session_id):
             return 0
-        requeued = self.store.requeue_failed(session_id)
+        requeued = service.retry_failed(self.store, session_id)
         if requeued:
-            self.store.add_event(session_id, "retry", f"{requeued} failed item(s) re-queued")
             self.start(session_id, settings)
         return requeued
 
@@ -74,7 +74,9 @@ class JobManager:
 
     def _run(self, session_id: str, settings: Settings) -> None:
         try:
-            Runner(self.store, session_id, settings).run()
+            service.run_session(self.store, session_id, settings)
+        except SessionBusy as busy:  # another process runs it: leave its status alone
+            self.store.add_event(session_id, "busy", str(busy))
         except Exception as exc:  # no tab is there to catch it: record it where pages look
             log.exception("session %s stopped on an unexpected error", session_id)
             self.store.add_event(

@@ -1,0 +1,207 @@
+"""One batched inference service per model: 30-second windows from several items share batches.
+
+faster-whisper's BatchedInferencePipeline batches the windows of one file, so a 12-second
+voice memo fills one slot of a batch of 8 and the other seven go unused. Here every item's
+pipeline hands its windows to a shared service instead (the idea of WhisperS2T), which
+forms each model batch from whatever windows are waiting, oldest item first, so short items
+fill batches together. Each item still decodes, runs VAD and computes features in its own
+thread, in parallel with the model, and gets its own results back in its own order.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# Called in the item's own thread with how far (seconds into the item) its windows are done.
+WindowsDone = Callable[[float], None]
+
+
+# The options generate() and forward() read; per-item ones (clip_timestamps) are left out.
+_DECODING_OPTIONS = (
+    "beam_size",
+    "patience",
+    "length_penalty",
+    "max_new_tokens",
+    "suppress_blank",
+    "repetition_penalty",
+    "no_repeat_ngram_size",
+    "initial_prompt",
+    "without_timestamps",
+    "hotwords",
+    "multilingual",
+    "word_timestamps",
+    "prepend_punctuations",
+    "append_punctuations",
+)
+
+
+@dataclass(eq=False)
+class _Request:
+    """The windows of one forward() call of one item, and what became of them."""
+
+    features: np.ndarray
+    metadata: list[dict[str, Any]]
+    tokenizer: Any
+    options: Any
+    key: tuple[Any, ...]
+    results: list[Any] = field(default_factory=list)
+    done: list[bool] = field(default_factory=list)
+    next_window: int = 0  # windows handed to a batch so far
+    done_windows: int = 0
+    error: BaseException | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.error is not None or self.done_windows == len(self.metadata)
+
+    def done_prefix(self) -> int:
+        """How many windows from the start are done (workers may finish out of order)."""
+        return next((n for n, flag in enumerate(self.done) if not flag), len(self.done))
+
+
+def batch_key(tokenizer: Any, options: Any) -> tuple[Any, ...]:
+    """Windows can share a model batch only when they are decoded the same way."""
+    values = tuple(getattr(options, name, None) for name in _DECODING_OPTIONS)
+    lists = (tuple(options.suppress_tokens or ()), tuple(options.temperatures or ()))
+    return (tokenizer.language_code, tokenizer.task, *values, *lists)
+
+
+class WindowBatcher:
+    """Runs `forward(features, tokenizer, metadata, options)` on batches mixed across callers.
+
+    `forward` is BatchedInferencePipeline.forward of one pipeline that only this service's
+    worker threads use. Callers block in `submit` until their own windows are done.
+    """
+
+    def __init__(
+        self,
+        forward: Callable[[np.ndarray, Any, list[dict[str, Any]], Any], list[Any]],
+        batch_size: int,
+        workers: int = 1,
+    ) -> None:
+        self._forward = forward
+        self._batch_size = max(1, batch_size)
+        self._pending: deque[_Request] = deque()
+        self._condition = threading.Condition()
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._serve, name=f"whisper-batches-{n}", daemon=True)
+            for n in range(max(1, workers))
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(
+        self,
+        features: np.ndarray,
+        tokenizer: Any,
+        metadata: Sequence[dict[str, Any]],
+        options: Any,
+        on_windows_done: WindowsDone | None = None,
+    ) -> list[Any]:
+        """The forward() results for these windows, in their order, computed in shared batches.
+
+        `on_windows_done` runs in the caller's thread; if it raises (a cancelled item), the
+        windows not yet started are withdrawn and the exception propagates.
+        """
+        request = _Request(
+            features, list(metadata), tokenizer, options, batch_key(tokenizer, options)
+        )
+        if not request.metadata:
+            return []
+        request.results = [None] * len(request.metadata)
+        request.done = [False] * len(request.metadata)
+        with self._condition:
+            if self._closed:
+                raise RuntimeError("the speech model was closed")
+            self._pending.append(request)
+            self._condition.notify_all()
+        seen = 0
+        try:
+            while True:
+                with self._condition:
+                    while not request.finished and request.done_windows == seen:
+                        self._condition.wait()
+                    seen, prefix = request.done_windows, request.done_prefix()
+                if request.error is not None:
+                    raise request.error
+                if on_windows_done is not None and prefix:
+                    last = request.metadata[prefix - 1]
+                    on_windows_done(last["offset"] + last["duration"])
+                if request.finished:
+                    return request.results
+        except BaseException:
+            with self._condition:  # withdraw what no batch has taken yet
+                if request in self._pending:
+                    self._pending.remove(request)
+            raise
+
+    def waiting_windows(self) -> int:
+        """Windows submitted and not yet taken into a batch."""
+        with self._condition:
+            return sum(len(r.metadata) - r.next_window for r in self._pending)
+
+    def close(self) -> None:
+        """Stop the workers once the batches in progress are done; queued callers get an error."""
+        with self._condition:
+            self._closed = True
+            for request in self._pending:
+                request.error = RuntimeError("the speech model was closed")
+            self._pending.clear()
+            self._condition.notify_all()
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=60)
+
+    def _next_batch(self) -> list[tuple[_Request, int]] | None:
+        """Up to batch_size windows with the oldest waiting item's key, oldest first."""
+        with self._condition:
+            while not self._pending and not self._closed:
+                self._condition.wait()
+            if self._closed:
+                return None
+            key = self._pending[0].key
+            batch: list[tuple[_Request, int]] = []
+            for request in list(self._pending):
+                if request.key != key:
+                    continue
+                while request.next_window < len(request.metadata) and len(batch) < self._batch_size:
+                    batch.append((request, request.next_window))
+                    request.next_window += 1
+                if request.next_window == len(request.metadata):
+                    self._pending.remove(request)  # all its windows are taken
+                if len(batch) == self._batch_size:
+                    break
+            return batch
+
+    def _serve(self) -> None:
+        while (batch := self._next_batch()) is not None:
+            first_request = batch[0][0]
+            features = np.stack([request.features[index] for request, index in batch])
+            metadata = [request.metadata[index] for request, index in batch]
+            try:
+                results = self._forward(
+                    features, first_request.tokenizer, metadata, first_request.options
+                )
+            except Exception as exc:  # the callers re-raise it in their own threads
+                log.exception("batched inference failed")
+                with self._condition:
+                    for request, _ in batch:
+                        request.error = exc
+                    self._condition.notify_all()
+                continue
+            with self._condition:
+                for (request, index), result in zip(batch, results, strict=True):
+                    request.results[index] = result
+                    request.done[index] = True
+                    request.done_windows += 1
+                self._condition.notify_all()

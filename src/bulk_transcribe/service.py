@@ -1,0 +1,214 @@
+"""The one service layer both front doors call: start, resume, stop, cancel, liveness, export.
+
+The CLI and the web app hold no orchestration of their own: what it means to resume a
+session, whether it is alive, and how to stop it is written here once.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bulk_transcribe.engines import Engine
+from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.models import ItemStatus, Owner, Session, SessionCommand, SessionCounts
+from bulk_transcribe.outputs import write_transcript_files
+from bulk_transcribe.runner import Runner, SessionBusy, create_session, write_outputs_index
+from bulk_transcribe.runner.executors import Executor
+from bulk_transcribe.runner.ownership import is_alive
+from bulk_transcribe.settings import REDACTED_PASSWORD, Settings
+from bulk_transcribe.store import Store
+
+__all__ = [
+    "ExportResult",
+    "SessionBusy",
+    "create_session",
+    "export_session",
+    "launch_detached",
+    "liveness",
+    "request_cancel",
+    "request_stop",
+    "resume_settings",
+    "retry_failed",
+    "run_session",
+]
+
+# Stored settings that describe where a session lives, not how it runs: a resume takes
+# them from the store it was opened with.
+_LOCATION_KEYS = ("out_dir", "db_path")
+LAUNCH_WAIT_SECONDS = 30.0
+
+
+def resume_settings(store: Store, session: Session, **overrides: Any) -> Settings:
+    """The settings a session was started with, for running it again.
+
+    Secrets were never stored: API keys come from the environment as always, and a proxy
+    whose password was redacted must be given again (BULK_TRANSCRIBE_PROXY). `overrides`
+    left None keep the stored value.
+    """
+    stored = {k: v for k, v in session.settings.items() if k not in _LOCATION_KEYS}
+    proxy = stored.pop("proxy", None)
+    if proxy and REDACTED_PASSWORD in proxy:
+        proxy = Settings().proxy  # from the environment or .env, never from the store
+        if not proxy:
+            raise PermanentError(
+                ErrorKind.INVALID_INPUT,
+                "this session used a proxy with a password, which is never stored; set "
+                "BULK_TRANSCRIBE_PROXY to the proxy URL with its password, then resume again",
+            )
+    stored["proxy"] = proxy
+    values = {**stored, **{k: v for k, v in overrides.items() if v is not None}}
+    return Settings(**values, out_dir=session.out_dir, db_path=store.path)
+
+
+def run_session(
+    store: Store,
+    session_id: str,
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    executor: Executor | None = None,
+) -> SessionCounts:
+    """Run (or resume) a session here, to its end or a stop; raises SessionBusy when another
+    live process runs it."""
+    return Runner(store, session_id, settings, engine=engine, executor=executor).run()
+
+
+def liveness(store: Store, session_id: str) -> Owner | None:
+    """The process running the session right now, or None when nobody does."""
+    owner = store.get_session(session_id).owner
+    return owner if is_alive(owner) else None
+
+
+def request_stop(store: Store, session_id: str) -> Owner | None:
+    """Ask the session's owner to finish what runs and start nothing new; returns the owner
+    asked, or None when nobody runs it (then nothing is asked)."""
+    return _command(store, session_id, SessionCommand.STOP)
+
+
+def request_cancel(store: Store, session_id: str) -> Owner | None:
+    """Ask the session's owner to abort what runs now (it stays resumable)."""
+    return _command(store, session_id, SessionCommand.CANCEL)
+
+
+def _command(store: Store, session_id: str, command: SessionCommand) -> Owner | None:
+    owner = liveness(store, session_id)
+    if owner is not None:
+        store.send_command(session_id, command)
+    return owner
+
+
+def retry_failed(store: Store, session_id: str) -> int:
+    """Put every failed item back in the queue; returns how many. Run the session after."""
+    requeued = store.requeue_failed(session_id)
+    if requeued:
+        store.add_event(session_id, "retry", f"{requeued} failed item(s) re-queued")
+    return requeued
+
+
+def launch_detached(
+    db_path: Path,
+    session_id: str,
+    *,
+    concurrency: int | None = None,
+    secrets: Mapping[str, str] | None = None,
+    wait_seconds: float = LAUNCH_WAIT_SECONDS,
+) -> int:
+    """Run a session in a process of its own (`bulk-transcribe resume`), outliving the caller.
+
+    Returns the new process's pid once it owns the session. `secrets` (API keys typed into
+    the web app) reach it through its environment, never its command line or the store.
+    Raises PermanentError when the process ends before owning the session, with its words.
+    """
+    db_path = Path(db_path).resolve()
+    with Store(db_path) as store:
+        session = store.get_session(session_id)
+        log_path = session.folder / "run.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "bulk_transcribe", "resume", session_id]
+    command += ["--db", str(db_path), "--out", str(session.out_dir)]
+    if concurrency is not None:
+        command += ["--concurrency", str(concurrency)]
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(secrets or {})},
+            start_new_session=True,  # a Ctrl-C or a restart of the caller does not reach it
+        )
+    # Reap it when it ends, so it never lingers as a zombie that looks alive.
+    threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
+    deadline = time.monotonic() + wait_seconds
+    with Store(db_path) as store:
+        while time.monotonic() < deadline:
+            owner = store.get_session(session_id).owner
+            if owner is not None and owner.pid == process.pid:
+                return process.pid
+            if process.poll() is not None:
+                break
+            time.sleep(0.1)
+    if process.poll() is None:
+        return process.pid  # slow to start, but alive: it will claim the session
+    said = _tail(log_path)
+    raise PermanentError(
+        ErrorKind.INTERNAL,
+        f"the job process for session {session_id} ended at once"
+        + (f": {said}" if said else "")
+        + f" (its log: {log_path})",
+    )
+
+
+def _tail(path: Path, lines: int = 3) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return " ".join(text.strip().splitlines()[-lines:])
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    folder: Path
+    written: int  # items whose files were written
+    missing: list[str]  # finished items with no transcript in the store (made before v2)
+
+
+def export_session(
+    store: Store,
+    session_id: str,
+    *,
+    formats: tuple[str, ...] | None = None,
+    to: Path | None = None,
+) -> ExportResult:
+    """Write a session's outputs again from the store: a deleted or moved session folder is
+    never a loss. Into the session's own folder by default."""
+    session = store.get_session(session_id)
+    folder = Path(to).resolve() if to is not None else session.folder
+    chosen = formats or tuple(session.settings.get("formats") or Settings().formats)
+    written, missing = 0, []
+    for item in store.items(session_id, [ItemStatus.DONE]):
+        stored = store.transcript(item.id)
+        if stored is None:
+            missing.append(item.source)
+            continue
+        write_transcript_files(
+            folder,
+            session_id=session_id,
+            item=item,
+            transcript=stored.transcript,
+            transcribed_at=datetime.fromisoformat(stored.transcribed_at),
+            formats=chosen,
+        )
+        written += 1
+    write_outputs_index(store, session_id, folder=folder)
+    return ExportResult(folder=folder, written=written, missing=missing)
