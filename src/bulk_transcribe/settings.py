@@ -109,6 +109,27 @@ class Settings(BaseSettings):
     date_before: date | None = None  # ... and on or before this day
     youtube_pace_seconds: float = Field(default=2.0, ge=0)  # between requests to YouTube
 
+    # Finding videos (research/): the YouTube Data API when a key is set, else yt-dlp search;
+    # an OpenAI-compatible chat model, when configured, plans queries and scores relevance.
+    youtube_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "youtube_api_key", "YOUTUBE_API_KEY", "BULK_TRANSCRIBE_YOUTUBE_API_KEY"
+        ),
+    )
+    youtube_api_base: str = "https://www.googleapis.com/youtube/v3"
+    chat_api_base: str | None = None  # e.g. https://api.openai.com/v1 or http://127.0.0.1:8080/v1
+    chat_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "chat_api_key", "BULK_TRANSCRIBE_CHAT_API_KEY", "OPENROUTER_API_KEY"
+        ),
+    )
+    chat_model: str | None = None  # planning and relevance need one; unset: both are off
+    chat_timeout_seconds: float = Field(default=60.0, gt=0)
+    chat_input_price: float | None = Field(default=None, ge=0)  # USD per million tokens
+    chat_output_price: float | None = Field(default=None, ge=0)
+
     @field_validator("date_after", "date_before", mode="before")
     @classmethod
     def _parse_day(cls, value: Any) -> Any:

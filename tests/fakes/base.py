@@ -39,6 +39,7 @@ class Request:
     body: bytes
     fields: dict[str, str] = field(default_factory=dict)
     files: dict[str, Upload] = field(default_factory=dict)
+    query: str = ""  # the URL's query string, for GET APIs
     # When its request line arrived: a gateway counts a request against the limit then,
     # before the body is read.
     arrived: float = field(default_factory=time.monotonic)
@@ -266,8 +267,9 @@ def _handler_for(server: FakeProviderServer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
+            url = urlsplit(self.path)
             request = Request(
-                self.command, urlsplit(self.path).path, headers, body, arrived=arrived
+                self.command, url.path, headers, body, query=url.query, arrived=arrived
             )
             content_type = headers.get("content-type", "")
             if content_type.startswith("multipart/form-data"):

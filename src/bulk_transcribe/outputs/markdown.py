@@ -10,7 +10,8 @@ from typing import Any
 import yaml
 
 from bulk_transcribe.models import Item, Transcript
-from bulk_transcribe.outputs.paragraphs import split_paragraphs
+from bulk_transcribe.outputs.moments import clock, moment_url
+from bulk_transcribe.outputs.paragraphs import split_timed_paragraphs
 
 NO_SPEECH = "_No speech detected._"
 _FLAG_KEYS = ("decoding", "timing_estimated", "transcript_empty")
@@ -83,6 +84,20 @@ def render_markdown(frontmatter: dict[str, Any], transcript: Transcript) -> str:
         width=10_000,  # long titles stay on one line instead of folding
     )
     title = " ".join(str(frontmatter.get("title") or "").split()) or "Untitled"
-    paragraphs = split_paragraphs(transcript) or [NO_SPEECH]
+    paragraphs = timed_paragraphs(frontmatter, transcript) or [NO_SPEECH]
     body = "\n\n".join(paragraphs)
     return f"---\n{header}---\n\n# {title}\n\n{body}\n"
+
+
+def timed_paragraphs(frontmatter: dict[str, Any], transcript: Transcript) -> list[str]:
+    """Each paragraph led by its start time, linked to that moment of the source; a `~` says
+    the times were estimated (captions without timings)."""
+    source, kind = frontmatter.get("source"), frontmatter.get("source_type")
+    mark = "~" if transcript.timing_estimated else ""
+    lines = []
+    for paragraph in split_timed_paragraphs(transcript):
+        stamp = f"{mark}{clock(paragraph.start)}"
+        if source and kind:
+            stamp = f"[{stamp}]({moment_url(str(source), str(kind), paragraph.start)})"
+        lines.append(f"{stamp} {paragraph.text}")
+    return lines

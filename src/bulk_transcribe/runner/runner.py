@@ -526,7 +526,13 @@ class Runner:
         )
         self.rate_limits.close()
         final = replace(self.store.get_session(session_id), status=status)
-        write_outputs_index(self.store, session_id, session=final)
+        try:
+            write_outputs_index(self.store, session_id, session=final)
+        except (TranscribeError, OSError) as exc:  # a full disk: the store keeps it all
+            message = exc.message if isinstance(exc, TranscribeError) else str(exc)
+            self.store.add_event(
+                session_id, "index", f"manifest.json and items.csv not written: {message}"
+            )
         # Last: the final status and letting go are one step, so whoever sees the session
         # stopped can resume it at once.
         self.store.release_session(session_id, self.owner.id, status)

@@ -670,6 +670,20 @@ class Store:
 
     # --- archive: what earlier sessions already transcribed -------------------------------
 
+    def transcribed(self, sources: Iterable[str]) -> set[str]:
+        """Which of `sources` some session has transcribed (for marking search results)."""
+        wanted = list(dict.fromkeys(sources))
+        found: set[str] = set()
+        for start in range(0, len(wanted), ARCHIVE_QUERY_CHUNK):
+            chunk = wanted[start : start + ARCHIVE_QUERY_CHUNK]
+            rows = self._query(
+                "SELECT DISTINCT source FROM items WHERE status = ?"
+                f" AND source IN ({','.join('?' * len(chunk))})",
+                (ItemStatus.DONE, *chunk),
+            )
+            found.update(row["source"] for row in rows)
+        return found
+
     def done_elsewhere(self, session_id: str, sources: Iterable[str]) -> dict[str, ArchivedItem]:
         """For each of `sources` finished in another session, its most recent success.
 

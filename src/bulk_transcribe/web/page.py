@@ -20,6 +20,8 @@ NAVIGATION = (
     ("app.py", "Home", ":material/home:"),
     ("pages/02_Bulk_Transcribe.py", "Bulk Transcribe", ":material/graphic_eq:"),
     ("pages/03_Sessions.py", "Sessions", ":material/folder_open:"),
+    ("pages/04_Find_Videos.py", "Find videos", ":material/travel_explore:"),
+    ("pages/05_Search_Transcripts.py", "Search transcripts", ":material/manage_search:"),
 )
 
 _CSS = """
