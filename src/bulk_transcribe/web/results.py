@@ -59,8 +59,12 @@ def render_session_download(session: Session, key: str = "zip") -> None:
     )
 
 
+PREVIEW_CHOICES = 200  # the newest finished items; the zip holds every one
+
+
 def render_results(session: Session, items: list[Item]) -> None:
     done = [item for item in items if item.status is ItemStatus.DONE and item.outputs]
+    done = sorted(done, key=lambda item: item.finished_at or "", reverse=True)[:PREVIEW_CHOICES]
     render_session_download(session)
     if not done:
         st.caption("Finished transcripts appear here.")
