@@ -29,6 +29,7 @@ def cli_env(**variables: str) -> dict[str, str]:
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("BULK_TRANSCRIBE_", "OPENAI_", "DEAPI_", "GROQ_"))
+        or k == "BULK_TRANSCRIBE_RATE_LIMIT_DB"  # the test run's own request budgets
     }
     return {**env, **variables}
 
@@ -191,3 +192,24 @@ def test_a_rejected_key_appears_nowhere_the_user_or_a_log_can_see(tmp_path, engi
     for path in out.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+
+
+def test_429s_from_a_custom_server_pause_it_are_counted_and_shown(tmp_path):
+    samples = SAMPLE_MEDIA[:4]
+    with FakeOpenAIServer(api_key=OPENAI_KEY) as server:
+        server.inject("429", "429")  # Retry-After: 1, no preset limit for --api-base
+        result = run_cli(
+            [
+                "run", *map(str, samples), "--engine", "openai",
+                "--api-base", server.base_url, "--out", str(tmp_path / "out"), "-j", "2",
+            ],
+            tmp_path,
+            cli_env(OPENAI_API_KEY=OPENAI_KEY),
+        )  # fmt: skip
+        statuses = [r.status for r in server.transcription_requests()]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert statuses.count(429) == 2 and statuses.count(200) == len(samples)
+    # Shown as it happens, with the reason, not only stored.
+    assert "rate limit:" in result.stdout and "answered 429 (Retry-After 1 s)" in result.stdout
+    manifest = json.loads((session_folder(tmp_path / "out") / "manifest.json").read_text())
+    assert manifest["metrics"]["count_429"] == 2

@@ -20,6 +20,8 @@ from bulk_transcribe.redact import scrub_text
 from bulk_transcribe.store import Store
 
 REFRESH_SECONDS = 0.25
+# Events a user should see as they happen, not only in the store: why the run slowed down.
+SHOWN_EVENT_KINDS = ("rate_limit", "concurrency")
 
 
 def shown(text: object) -> str:
@@ -62,6 +64,15 @@ def describe_metrics(metrics: dict) -> str:
             f" window ({(metrics.get('rate_limit_utilisation') or 0):.0%})"
         )
         parts.append(f"{metrics.get('count_429', 0)} rate-limit hits (429)")
+    allowance = metrics.get("rate_limit_allowance")
+    if (
+        allowance is not None
+        and metrics.get("rpm_limit")
+        and allowance < 0.95 * metrics["rpm_limit"] - 1
+    ):
+        parts.append(f"allowance lowered to {allowance} per window after 429s")
+    if metrics.get("rate_limit_paused_seconds"):
+        parts.append(f"paused {metrics['rate_limit_paused_seconds']:.0f} s as the provider asked")
     concurrency = f"concurrency {metrics.get('current_concurrency', '?')}"
     if metrics.get("fallback_sequential"):
         concurrency += f" (fell back to sequential: {metrics.get('fallback_reason')})"
@@ -99,6 +110,24 @@ def watch(
         draw.refresh()
 
 
+class _EventFeed:
+    """New rate-limit and concurrency events of a session, each once, in order."""
+
+    def __init__(self, store: Store, session_id: str):
+        self.store, self.session_id = store, session_id
+        self.last_id = max((e.id for e in store.events(session_id, limit=100_000)), default=0)
+
+    def lines(self) -> list[Text]:
+        fresh = self.store.events(self.session_id, after_id=self.last_id)
+        if fresh:
+            self.last_id = fresh[-1].id
+        return [
+            Text(f"  {event.kind.replace('_', ' ')}: {scrub_text(event.message)}", style="yellow")
+            for event in fresh
+            if event.kind in SHOWN_EVENT_KINDS
+        ]
+
+
 class _LiveView:
     """Overall bar (items, audio minutes, ETA) and one line per active item."""
 
@@ -114,6 +143,7 @@ class _LiveView:
         )
         self.task = self.progress.add_task("Transcribing", total=counts.total or 1, detail="")
         self.live = Live(console=console, refresh_per_second=8, transient=False)
+        self.events = _EventFeed(store, session_id)
 
     def __enter__(self) -> _LiveView:
         self.live.__enter__()
@@ -123,6 +153,8 @@ class _LiveView:
         self.live.__exit__(None, None, None)
 
     def refresh(self) -> None:
+        for line in self.events.lines():
+            self.live.console.print(line, highlight=False, soft_wrap=True)
         counts = self.store.counts(self.session_id)
         metrics = self.store.metrics(self.session_id)
         detail = (
@@ -154,6 +186,7 @@ class _LogView:
         # Numbered as they finish, one by one: counts read at refresh time would repeat a
         # number for items finishing together and skip the ones between.
         self.finished = len(self.reported)
+        self.events = _EventFeed(store, session_id)
 
     def __enter__(self) -> _LogView:
         return self
@@ -162,6 +195,8 @@ class _LogView:
         return None
 
     def refresh(self) -> None:
+        for line in self.events.lines():
+            self.console.print(line, highlight=False, soft_wrap=True)
         total = self.store.counts(self.session_id).total
         for item in self.store.finished_since(self.session_id, self.since):
             self.since = item.finished_at

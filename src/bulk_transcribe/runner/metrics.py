@@ -20,7 +20,8 @@ class RunMetrics:
 
     Keys (every view treats each as optional): current_concurrency, requested_concurrency,
     fallback_sequential, fallback_reason, rpm_limit, requests_last_60s,
-    rate_limit_utilisation, count_429, waiting_for_limiter, items_per_minute,
+    rate_limit_utilisation, count_429, rate_limit_allowance (learned, may be under 95 % of
+    rpm_limit), rate_limit_paused_seconds, waiting_for_limiter, items_per_minute,
     audio_minutes_per_minute, eta_seconds, eta_basis, success_rate, failure_rate,
     peak_rss_mb, rss_mb, cpu_percent, runs, wall_seconds_total.
     """
@@ -48,7 +49,8 @@ class RunMetrics:
         active_seconds = self._wall_before + elapsed
         rates = pace(counts, active_seconds)
         left = time_left(counts, rates)
-        rpm = sum(s.rpm_limit for s in limits) or None
+        rpm = sum(s.rpm_limit or 0 for s in limits) or None
+        allowances = [s.allowed_per_window for s in limits if s.allowed_per_window is not None]
         in_window = sum(s.requests_in_window for s in limits)
         count_429 = sum(s.count_429 for s in limits)
         return {
@@ -60,6 +62,10 @@ class RunMetrics:
             "requests_last_60s": in_window,
             "rate_limit_utilisation": round(in_window / rpm, 4) if rpm else None,
             "count_429": count_429,
+            "rate_limit_allowance": sum(allowances) if allowances else None,
+            "rate_limit_paused_seconds": round(
+                max((s.paused_seconds for s in limits), default=0), 1
+            ),
             "count_429_total": self._429_before + count_429,
             "waiting_for_limiter": sum(s.waiting for s in limits),
             "items_per_minute": round(rates.items_per_minute or 0.0, 2),
