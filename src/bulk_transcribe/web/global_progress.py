@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from bulk_transcribe.figures import TimeLeft, pace, time_left
 from bulk_transcribe.models import Item, ItemStatus, Session, SessionCounts
 from bulk_transcribe.store import Event
 from bulk_transcribe.web.formatting import eta, parse_time, rate
@@ -22,40 +23,6 @@ class Concurrency:
     fell_back: bool  # the runner went sequential on its own (rate limits, pressure)
     made_sequential: bool  # someone asked for one item at a time
     reason: str | None  # why it is sequential now
-
-
-@dataclass(frozen=True)
-class Workload:
-    """What the figures need from the items, summed once per change of the session (a
-    monitor shared by several tabs sums 5,000 items once, not once per tab and refresh)."""
-
-    in_flight: float  # running items, counted by their progress
-    worked: int  # done or failed: items that took time (skipped ones took none)
-    audio_done: float  # seconds of audio in done items
-    left_unknown: int  # unfinished items whose length is not known yet
-    audio_left: float  # seconds of audio still to transcribe, where lengths are known
-
-
-def workload(items: list[Item]) -> Workload:
-    in_flight = worked = left_unknown = 0
-    audio_done = audio_left = 0.0
-    for item in items:
-        status = item.status
-        if status is ItemStatus.DONE:
-            worked += 1
-            audio_done += item.duration or 0.0
-        elif status is ItemStatus.FAILED:
-            worked += 1
-        elif status is ItemStatus.SKIPPED:
-            continue
-        else:
-            if status is ItemStatus.RUNNING:
-                in_flight += item.progress
-            if item.duration:
-                audio_left += item.duration * (1 - item.progress)
-            else:
-                left_unknown += 1
-    return Workload(in_flight, worked, audio_done, left_unknown, audio_left)
 
 
 @dataclass(frozen=True)
@@ -91,26 +58,18 @@ def summarise(
     now: datetime | None = None,
     *,
     active: bool = True,
-    work: Workload | None = None,
 ) -> ProgressSummary:
     """Everything the panel shows, from the store.
 
-    Rates are measured over the time the session was actually running (all its runs), not
-    since it was created, and cover finished items of every run, so a pause, a resume or a
-    retry of failed items does not inflate them. The ETA counts items while some remaining
-    item's length is unknown (links not fetched yet) and audio once every length is known.
+    Throughput and time left follow the one rule of `bulk_transcribe.figures`.
     """
     now = now or datetime.now(UTC)
-    work = work or workload(items)
-    fraction = (counts.finished + work.in_flight) / counts.total if counts.total else 0.0
+    in_flight = sum(i.progress for i in items if i.status is ItemStatus.RUNNING)
+    fraction = (counts.finished + in_flight) / counts.total if counts.total else 0.0
     remaining = counts.queued + counts.running
     active_seconds = metrics.get("wall_seconds_total") or _active_seconds(items, now)
-    items_per_minute, audio_per_minute = _rates(work, active_seconds)
-    eta_seconds, basis = (None, "")
-    if remaining and active:
-        eta_seconds, basis = _eta(
-            work, remaining - work.in_flight, items_per_minute, audio_per_minute
-        )
+    rates = pace(counts, active_seconds)
+    left = time_left(counts, rates) if remaining and active else TimeLeft(None, "")
     rpm_limit = metrics.get("rpm_limit", session.settings.get("rpm"))
     used = metrics.get("requests_last_60s")
     utilisation = metrics.get("rate_limit_utilisation")
@@ -124,10 +83,10 @@ def summarise(
         skipped=counts.skipped,
         running=counts.running,
         remaining=remaining,
-        items_per_minute=items_per_minute,
-        audio_minutes_per_minute=audio_per_minute,
-        eta_seconds=eta_seconds if remaining else 0.0,
-        eta_basis=basis,
+        items_per_minute=rates.items_per_minute,
+        audio_minutes_per_minute=rates.audio_minutes_per_minute,
+        eta_seconds=left.seconds if remaining else 0.0,
+        eta_basis=left.basis,
         paused=bool(remaining) and not active,
         active_seconds=active_seconds,
         rpm_limit=rpm_limit if active else None,
@@ -185,28 +144,6 @@ def _active_seconds(items: list[Item], now: datetime) -> float | None:
             total += (end - reach).total_seconds()
             reach = end
     return total or None
-
-
-def _rates(work: Workload, active_seconds: float | None) -> tuple[float | None, float | None]:
-    """Items and audio minutes per minute of active time; skipped items took no time."""
-    if not work.worked or not active_seconds:
-        return None, None
-    minutes = max(active_seconds, 1.0) / 60
-    audio = work.audio_done / 60
-    return work.worked / minutes, (audio / minutes if audio else None)
-
-
-def _eta(
-    work: Workload,
-    items_left: float,
-    items_per_minute: float | None,
-    audio_per_minute: float | None,
-) -> tuple[float | None, str]:
-    if audio_per_minute and not work.left_unknown:
-        return work.audio_left / 60 / audio_per_minute * 60, "audio"
-    if items_per_minute:
-        return max(items_left, 0.0) / items_per_minute * 60, "items"
-    return None, ""
 
 
 def render_global_progress(summary: ProgressSummary) -> None:

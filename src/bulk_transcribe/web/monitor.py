@@ -105,7 +105,6 @@ def _draw(ctx: AppContext, session_id: str) -> bool:
         view.requested_concurrency,
         events,
         active=state.active,
-        work=view.work,
     )
     with st.container(border=True, key="panel-global-progress"):
         st.markdown("##### Global progress")

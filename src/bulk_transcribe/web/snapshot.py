@@ -14,7 +14,6 @@ from typing import Any
 
 from bulk_transcribe.models import Item, ItemStatus, Session, SessionCounts
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.global_progress import Workload, workload
 
 MIN_REFRESH_SECONDS = 0.5
 # The cheap check (a fingerprint of the items) can miss a change within the same
@@ -34,7 +33,6 @@ class SessionView:
     requested_concurrency: int | None
     read_at: float  # time.monotonic() of the read
     version: int  # grows whenever the items changed: a key for what views derive from them
-    work: Workload  # the items' sums the figures need, made once per change
 
     @property
     def running(self) -> list[Item]:
@@ -111,5 +109,4 @@ class Snapshots:
             requested_concurrency=None,
             read_at=now,
             version=cached.version,
-            work=workload(items),
         )
