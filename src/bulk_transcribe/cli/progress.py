@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from bulk_transcribe.models import ItemStatus, SessionCounts
+from bulk_transcribe.models import ItemStatus
 from bulk_transcribe.redact import scrub_text
 from bulk_transcribe.store import Store
 
@@ -48,25 +48,6 @@ def format_eta(seconds: float | None) -> str:
     seconds = int(seconds)
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
-class ThroughputEstimator:
-    """ETA from measured throughput: audio seconds done per wall second since the start."""
-
-    def __init__(self, counts: SessionCounts):
-        self._start = time.monotonic()
-        self._audio_at_start = counts.audio_seconds_done
-        self._items_at_start = counts.finished
-
-    def eta(self, counts: SessionCounts) -> float | None:
-        elapsed = time.monotonic() - self._start
-        audio_rate = (counts.audio_seconds_done - self._audio_at_start) / max(elapsed, 1e-6)
-        remaining_audio = counts.audio_seconds_total - counts.audio_seconds_done
-        if audio_rate > 0 and counts.audio_seconds_total > 0:
-            return remaining_audio / audio_rate
-        item_rate = (counts.finished - self._items_at_start) / max(elapsed, 1e-6)
-        remaining = counts.total - counts.finished
-        return remaining / item_rate if item_rate > 0 else None
 
 
 def describe_metrics(metrics: dict) -> str:
@@ -153,7 +134,6 @@ class _LiveView:
     def __init__(self, console: Console, store: Store, session_id: str):
         self.store, self.session_id = store, session_id
         counts = store.counts(session_id)
-        self.eta = ThroughputEstimator(counts)
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -176,11 +156,12 @@ class _LiveView:
         for line in self.events.lines():
             self.live.console.print(line, highlight=False, soft_wrap=True)
         counts = self.store.counts(self.session_id)
+        metrics = self.store.metrics(self.session_id)
         detail = (
             f"{counts.finished}/{counts.total} items · "
             f"{format_minutes(counts.audio_seconds_done)}/"
             f"{format_minutes(counts.audio_seconds_total)} audio min · "
-            f"failed {counts.failed} · ETA {format_eta(self.eta.eta(counts))}"
+            f"failed {counts.failed} · ETA {format_eta(metrics.get('eta_seconds'))}"
         )
         self.progress.update(self.task, completed=counts.finished, detail=detail)
         active = Table.grid(padding=(0, 2))
@@ -190,7 +171,7 @@ class _LiveView:
                 f"{item.stage.value}",
                 f"{item.progress * 100:5.1f} %",
             )
-        status = describe_metrics(self.store.metrics(self.session_id))
+        status = describe_metrics(metrics)
         self.live.update(Group(self.progress, Text(f"  {status}", style="dim"), active))
 
 

@@ -408,12 +408,17 @@ class Store:
                 counts.audio_seconds_done += row["seconds"]
             if row["status"] == ItemStatus.DONE:
                 counts.audio_seconds_transcribed += row["seconds"]
-        running = self._query(
-            "SELECT COALESCE(SUM(duration * progress), 0) AS seconds FROM items"
-            " WHERE session_id = ? AND status = ?",
-            (session_id, ItemStatus.RUNNING),
-        )
-        counts.audio_seconds_done += running[0]["seconds"]
+        left = self._query(
+            "SELECT COALESCE(SUM(CASE WHEN status = ? THEN duration * progress END), 0)"
+            " AS seconds, COALESCE(SUM(duration IS NULL), 0) AS unknown,"
+            " COALESCE(SUM(CASE WHEN status = ? THEN progress END), 0) AS progress FROM items"
+            " WHERE session_id = ? AND status IN (?, ?)",
+            (ItemStatus.RUNNING, ItemStatus.RUNNING, session_id, ItemStatus.QUEUED,
+             ItemStatus.RUNNING),
+        )  # fmt: skip
+        counts.audio_seconds_done += left[0]["seconds"]
+        counts.unknown_lengths_left = left[0]["unknown"]
+        counts.running_progress = left[0]["progress"]
         return counts
 
     def start_item(self, item_id: int) -> int | None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from bulk_transcribe.figures import TimeLeft, pace, time_left
 from bulk_transcribe.models import Item, ItemStatus, Session, SessionCounts
 from bulk_transcribe.store import Event
 from bulk_transcribe.web.formatting import eta, parse_time, rate
@@ -60,20 +61,15 @@ def summarise(
 ) -> ProgressSummary:
     """Everything the panel shows, from the store.
 
-    Rates are measured over the time the session was actually running (all its runs), not
-    since it was created, and cover finished items of every run, so a pause, a resume or a
-    retry of failed items does not inflate them. The ETA counts items while some remaining
-    item's length is unknown (links not fetched yet) and audio once every length is known.
+    Throughput and time left follow the one rule of `bulk_transcribe.figures`.
     """
     now = now or datetime.now(UTC)
     in_flight = sum(i.progress for i in items if i.status is ItemStatus.RUNNING)
     fraction = (counts.finished + in_flight) / counts.total if counts.total else 0.0
     remaining = counts.queued + counts.running
     active_seconds = metrics.get("wall_seconds_total") or _active_seconds(items, now)
-    items_per_minute, audio_per_minute = _rates(items, active_seconds)
-    eta_seconds, basis = (None, "")
-    if remaining and active:
-        eta_seconds, basis = _eta(items, remaining - in_flight, items_per_minute, audio_per_minute)
+    rates = pace(counts, active_seconds)
+    left = time_left(counts, rates) if remaining and active else TimeLeft(None, "")
     rpm_limit = metrics.get("rpm_limit", session.settings.get("rpm"))
     used = metrics.get("requests_last_60s")
     utilisation = metrics.get("rate_limit_utilisation")
@@ -87,10 +83,10 @@ def summarise(
         skipped=counts.skipped,
         running=counts.running,
         remaining=remaining,
-        items_per_minute=items_per_minute,
-        audio_minutes_per_minute=audio_per_minute,
-        eta_seconds=eta_seconds if remaining else 0.0,
-        eta_basis=basis,
+        items_per_minute=rates.items_per_minute,
+        audio_minutes_per_minute=rates.audio_minutes_per_minute,
+        eta_seconds=left.seconds if remaining else 0.0,
+        eta_basis=left.basis,
         paused=bool(remaining) and not active,
         active_seconds=active_seconds,
         rpm_limit=rpm_limit if active else None,
@@ -148,31 +144,6 @@ def _active_seconds(items: list[Item], now: datetime) -> float | None:
             total += (end - reach).total_seconds()
             reach = end
     return total or None
-
-
-def _rates(items: list[Item], active_seconds: float | None) -> tuple[float | None, float | None]:
-    """Items and audio minutes per minute of active time; skipped items took no time."""
-    worked = [i for i in items if i.status in (ItemStatus.DONE, ItemStatus.FAILED)]
-    if not worked or not active_seconds:
-        return None, None
-    minutes = max(active_seconds, 1.0) / 60
-    audio = sum(i.duration or 0.0 for i in worked if i.status is ItemStatus.DONE) / 60
-    return len(worked) / minutes, (audio / minutes if audio else None)
-
-
-def _eta(
-    items: list[Item],
-    items_left: float,
-    items_per_minute: float | None,
-    audio_per_minute: float | None,
-) -> tuple[float | None, str]:
-    left = [i for i in items if not i.status.finished]
-    if audio_per_minute and all(i.duration for i in left):
-        audio_left = sum((i.duration or 0.0) * (1 - i.progress) for i in left) / 60
-        return audio_left / audio_per_minute * 60, "audio"
-    if items_per_minute:
-        return max(items_left, 0.0) / items_per_minute * 60, "items"
-    return None, ""
 
 
 def render_global_progress(summary: ProgressSummary) -> None:
