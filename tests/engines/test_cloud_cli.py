@@ -90,14 +90,23 @@ def test_run_with_the_deapi_engine_shows_balance_and_price_first(tmp_path):
         result = run_cli(
             ["run", *map(str, samples), "--engine", "deapi", "--out", str(tmp_path / "out")],
             tmp_path,
-            cli_env(DEAPI_API_KEY=DEAPI_KEY, DEAPI_BASE_URL=server.url),
+            # A long window: every request of the run stays in the budget's count.
+            cli_env(
+                DEAPI_API_KEY=DEAPI_KEY,
+                DEAPI_BASE_URL=server.url,
+                BULK_TRANSCRIBE_RATE_WINDOW_SECONDS="3600",
+            ),
         )
         counts = server.submission_counts()
+        requests = len(server.requests)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "DEAPI balance: $12.50" in result.stdout
     assert "Estimated DEAPI price for 0.4 audio minutes" in result.stdout
     assert len(counts) == 2 and set(counts.values()) == {1}
     assert_every_sample_transcribed(session_folder(tmp_path / "out"), samples)
+    # Balance and price went through the provider's one budget too, like every job request.
+    manifest = json.loads((session_folder(tmp_path / "out") / "manifest.json").read_text())
+    assert manifest["metrics"]["requests_last_60s"] == requests
 
 
 def saved_request_ids(database: Path) -> list[str]:

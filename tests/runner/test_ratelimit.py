@@ -236,9 +236,12 @@ def test_a_wait_for_the_budget_ends_when_the_item_is_cancelled() -> None:
     limiter.observe(httpx.Response(429, headers={"Retry-After": "600"}))
     cancel = threading.Event()
     threading.Timer(0.2, cancel.set).start()
+    waits: list[bool] = []
 
     with pytest.raises(Cancelled):
-        limiter.acquire(cancel=cancel)
+        limiter.acquire(waits.append, cancel=cancel)
+
+    assert waits == [True, False]  # the item is told it no longer waits
 
 
 def test_a_wait_for_the_budget_can_time_out() -> None:

@@ -318,20 +318,22 @@ class BucketBackend:
     ) -> float:
         started = time.monotonic()
         notified = False
-        with self._counted_waiting():
-            while True:
-                workscope.raise_if_cancelled(cancel)
-                wait = self.try_acquire(weight)
-                if wait <= 0:
-                    break
-                if timeout is not None and time.monotonic() - started + wait > timeout:
-                    raise LimiterTimeout(self.label, timeout)
-                if on_wait and not notified:
-                    on_wait(True)
-                    notified = True
-                workscope.sleep(min(wait, MAX_WAIT_STEP), cancel)
-        if notified and on_wait:
-            on_wait(False)
+        try:
+            with self._counted_waiting():
+                while True:
+                    workscope.raise_if_cancelled(cancel)
+                    wait = self.try_acquire(weight)
+                    if wait <= 0:
+                        break
+                    if timeout is not None and time.monotonic() - started + wait > timeout:
+                        raise LimiterTimeout(self.label, timeout)
+                    if on_wait and not notified:
+                        on_wait(True)
+                        notified = True
+                    workscope.sleep(min(wait, MAX_WAIT_STEP), cancel)
+        finally:
+            if notified and on_wait:
+                on_wait(False)  # also when the wait ends in a cancel or a timeout
         return time.monotonic() - started
 
     def try_acquire(self, weight: int) -> float:
@@ -495,10 +497,6 @@ class ProviderLimiter:
         self._listeners: list[Callable[[LimitChange], None]] = []
         self._listeners_lock = threading.Lock()
         self.backend = make_backend(policy, self.broadcast)
-
-    @property
-    def allowed(self) -> int | None:
-        return self.stats().allowed_per_window
 
     def set_rpm(self, rpm: int | None) -> None:
         """The limit the latest session was configured with (its user's latest word)."""

@@ -142,20 +142,22 @@ class ClusterBackend:
         started = time.monotonic()
         notified = False
         self._configure()
-        with self._counted_waiting():
-            while True:
-                workscope.raise_if_cancelled(cancel)
-                wait = ray.get(self._keeper.try_acquire.remote(self.provider_id, weight))
-                if wait <= 0:
-                    break
-                if timeout is not None and time.monotonic() - started + wait > timeout:
-                    raise LimiterTimeout(self.label, timeout)
-                if on_wait and not notified:
-                    on_wait(True)
-                    notified = True
-                workscope.sleep(min(wait, MAX_WAIT_STEP), cancel)
-        if notified and on_wait:
-            on_wait(False)
+        try:
+            with self._counted_waiting():
+                while True:
+                    workscope.raise_if_cancelled(cancel)
+                    wait = ray.get(self._keeper.try_acquire.remote(self.provider_id, weight))
+                    if wait <= 0:
+                        break
+                    if timeout is not None and time.monotonic() - started + wait > timeout:
+                        raise LimiterTimeout(self.label, timeout)
+                    if on_wait and not notified:
+                        on_wait(True)
+                        notified = True
+                    workscope.sleep(min(wait, MAX_WAIT_STEP), cancel)
+        finally:
+            if notified and on_wait:
+                on_wait(False)  # also when the wait ends in a cancel or a timeout
         return time.monotonic() - started
 
     def record_429(self, sent_at: float, retry_after: float | None) -> LimitChange:
