@@ -161,6 +161,13 @@ def run(
     force: Annotated[
         bool, typer.Option(help="Transcribe again what earlier sessions already did.")
     ] = False,
+    speakers: Annotated[
+        str | None,
+        typer.Option(help="Label speakers: auto or their number (needs the speakers extra)."),
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option(help="Local model on cpu (default), cuda, or auto.")
+    ] = None,
 ) -> None:
     """Transcribe everything in INPUTS into a new session folder."""
     settings = _settings(
@@ -183,6 +190,8 @@ def run(
         cookies_file=cookies,
         proxy=proxy,
         force=force or None,
+        speakers=speakers,
+        device=device,
     )
     if settings.cookies_file and not settings.cookies_file.is_file():
         raise _usage_error(f"--cookies {settings.cookies_file}: no such file")

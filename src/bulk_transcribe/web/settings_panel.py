@@ -38,6 +38,7 @@ ENGINE_LABELS = {
 # Which secret each cloud engine needs; held in this browser session only.
 ENGINE_KEYS = {"openai": "openai_api_key", "deapi": "deapi_api_key"}
 SECRET_PREFIX = "secret_"
+SPEAKER_CHOICES = ["off", "auto", "2", "3", "4", "5", "6"]
 
 
 @dataclass
@@ -53,6 +54,7 @@ class RunChoices:
     parallel: bool = False
     concurrency: int = 3  # used only when parallel is on
     force: bool = False  # transcribe again what an earlier session already did
+    speakers: str = "off"  # off, auto, or a number: speaker labels (local engine)
 
     @property
     def effective_concurrency(self) -> int:
@@ -72,6 +74,7 @@ def build_settings(
         "rpm": choices.rpm or None,
         "concurrency": choices.effective_concurrency,
         "force": choices.force,
+        "speakers": choices.speakers,
     }
     for name, value in (secrets or {}).items():
         if value:
@@ -162,7 +165,7 @@ def render_settings_panel(folder: Path) -> RunChoices:
         key="pref_rpm",
         help="Cap on provider requests per minute across all workers. 0: the provider's preset.",
     )
-    captions_col, force_col = st.columns([1, 1])
+    captions_col, force_col, speakers_col = st.columns([1, 1, 1])
     captions = captions_col.checkbox(
         "Use captions first",
         key="pref_captions",
@@ -172,6 +175,16 @@ def render_settings_panel(folder: Path) -> RunChoices:
         "Transcribe again what earlier sessions already did",
         key="pref_force",
         help="Off: items already transcribed in an earlier session are skipped and linked.",
+    )
+
+    if st.session_state["pref_speakers"] not in SPEAKER_CHOICES:
+        st.session_state["pref_speakers"] = "off"
+    speakers = speakers_col.selectbox(
+        "Speaker labels",
+        SPEAKER_CHOICES,
+        key="pref_speakers",
+        help="Label who speaks (Speaker 1, 2, ...) with the local engine: auto finds how many "
+        "speakers there are. Needs the optional speaker model (bulk-transcribe[speakers]).",
     )
 
     parallel_col, slider_col = st.columns([1, 1])
@@ -197,6 +210,7 @@ def render_settings_panel(folder: Path) -> RunChoices:
         parallel=parallel,
         concurrency=int(concurrency),
         force=force,
+        speakers=str(speakers),
     )
     if choices != saved:
         save_preferences(folder, choices)
