@@ -45,8 +45,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.parse_args()
     diarize(decode_audio(str(next(SPEAKERS.glob("*.flac"))))[: RATE * 3])  # load the model
-    print(f"{'file':<12}{'mode':<8}{'found':>6}{'true':>6}{'DER ±0.25':>11}{'DER ±0.125':>12}"
-          f"{'CPU s/min':>11}")
+    print(
+        f"{'file':<12}{'mode':<8}{'found':>6}{'true':>6}{'DER ±0.25':>11}{'DER ±0.125':>12}"
+        f"{'CPU s/min':>11}"
+    )
     for media in sorted(SPEAKERS.glob("*.flac")):
         truth = reference(media.with_suffix(".rttm"))
         audio = decode_audio(str(media))

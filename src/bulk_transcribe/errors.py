@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from enum import StrEnum
 
 
@@ -18,16 +20,23 @@ class ErrorKind(StrEnum):
     QUOTA = "quota"
     PROVIDER = "provider"
     DISK_FULL = "disk_full"
+    DATABASE = "database"  # the session database cannot be opened or written
+    BLOCKED = "blocked"  # a link to an address the user has not allowed (private networks)
     MODEL = "model"
     CANCELLED = "cancelled"
     INTERNAL = "internal"
 
 
 # Failures whose cause the user may have fixed since (space freed, network back, a quieter
-# provider): a plain `resume` tries these items again; others need `--retry-failed`.
+# provider): a plain `resume` tries these items again; others need `--retry-failed`. Bad
+# links, bad media and refused credentials stay failed until then.
 RETRY_ON_RESUME = frozenset(
     {ErrorKind.DISK_FULL, ErrorKind.NETWORK, ErrorKind.TIMEOUT, ErrorKind.RATE_LIMITED}
 )
+# errno values that mean "no room to write": a full disk, or the user's quota on it.
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+_SQLITE_FULL = "database or disk is full"
+DISK_FULL_ADVICE = "free some space (or choose another --out), then resume the session"
 
 
 class TranscribeError(Exception):
@@ -58,3 +67,30 @@ class PermanentError(TranscribeError):
 class Cancelled(PermanentError):
     def __init__(self, message: str = "cancelled by the user"):
         super().__init__(ErrorKind.CANCELLED, message)
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether `exc`, or anything it was raised from, means the disk (or quota) is full."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, TranscribeError) and exc.kind is ErrorKind.DISK_FULL:
+            return True
+        if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+            return True
+        if isinstance(exc, sqlite3.OperationalError) and _SQLITE_FULL in str(exc).lower():
+            return True
+        if "no space left on device" in str(exc).lower():  # wrapped as text, e.g. by yt-dlp
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def disk_full(doing: str) -> PermanentError:
+    """The one disk-full error: `doing` says what needed the space, e.g. "writing notes.md"."""
+    return PermanentError(ErrorKind.DISK_FULL, f"disk full while {doing}: {DISK_FULL_ADVICE}")
+
+
+def retry_on_resume(kind: str | None) -> bool:
+    """Whether an item that failed with `kind` is tried again by a plain `resume`."""
+    return kind in RETRY_ON_RESUME

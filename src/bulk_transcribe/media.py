@@ -1,12 +1,18 @@
-"""Inspect media files with PyAV: is there audio, and how long is it."""
+"""Inspect media files with PyAV: is there audio, how long is it, does it decode."""
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import av
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
+
+# Below this many bits per second of file, a header's duration cannot be true: even speech
+# codecs need several kbit/s. A truncated FLAC still claims its full length in its header.
+MIN_PLAUSIBLE_BITRATE = 2_000
+CHECK_SECONDS = 1.0  # decoded from the start to tell media from garbage that opens as media
 
 
 def probe_duration(path: Path) -> float:
@@ -14,6 +20,7 @@ def probe_duration(path: Path) -> float:
 
     Raises PermanentError(DECODE) for files PyAV cannot open or that carry no audio.
     """
+    require_regular_file(path)
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             audio = next((s for s in container.streams if s.type == "audio"), None)
@@ -21,10 +28,9 @@ def probe_duration(path: Path) -> float:
                 raise PermanentError(
                     ErrorKind.DECODE, f"no audio track in {path.name}: is it a media file?"
                 )
-            if audio.duration is not None and audio.time_base is not None:
-                return float(audio.duration * audio.time_base)
-            if container.duration is not None:
-                return container.duration / av.time_base
+            claimed = _header_duration(container, audio)
+            if claimed is not None and _plausible(path, claimed):
+                return claimed
             return _duration_by_demuxing(container, audio)
     except av.error.FFmpegError as exc:
         raise PermanentError(
@@ -32,8 +38,76 @@ def probe_duration(path: Path) -> float:
         ) from exc
 
 
+def check_decodes(path: Path, seconds: float = CHECK_SECONDS) -> None:
+    """Decode the first `seconds` of audio; PermanentError(DECODE) when that fails."""
+    require_regular_file(path)
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            audio = next((s for s in container.streams if s.type == "audio"), None)
+            if audio is None:
+                raise PermanentError(ErrorKind.DECODE, f"no audio track in {path.name}")
+            decoded = 0.0
+            for frame in container.decode(audio):
+                decoded += frame.samples / (frame.sample_rate or 1)
+                if decoded >= seconds:
+                    return
+            if decoded == 0:
+                raise PermanentError(ErrorKind.DECODE, f"no audio could be decoded in {path.name}")
+    except av.error.FFmpegError as exc:
+        raise PermanentError(
+            ErrorKind.DECODE, f"could not decode audio in {path.name}: {exc.strerror or exc}"
+        ) from exc
+
+
+def require_regular_file(path: Path) -> None:
+    """A named pipe or a device would block or never end; say what it is instead."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError as exc:
+        raise PermanentError(
+            ErrorKind.NOT_FOUND, f"file not found: {path} (moved or deleted since it was added?)"
+        ) from exc
+    except OSError as exc:
+        raise PermanentError(
+            ErrorKind.NOT_FOUND, f"cannot read {path}: {exc.strerror or exc}"
+        ) from exc
+    if not stat.S_ISREG(mode):
+        raise PermanentError(
+            ErrorKind.UNSUPPORTED,
+            f"{path} is {describe_file_type(mode)}, not a media file: give the path of a "
+            "recording, not of a pipe or device",
+        )
+
+
+def describe_file_type(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "not a regular file"
+
+
+def _header_duration(container: av.container.InputContainer, audio: av.AudioStream) -> float | None:
+    if audio.duration is not None and audio.time_base is not None:
+        return float(audio.duration * audio.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return None
+
+
+def _plausible(path: Path, seconds: float) -> bool:
+    if seconds <= 0:
+        return False
+    return path.stat().st_size * 8 / seconds >= MIN_PLAUSIBLE_BITRATE
+
+
 def _duration_by_demuxing(container: av.container.InputContainer, audio: av.AudioStream) -> float:
-    """Some streams (raw ADTS, some webm) carry no duration: walk the packets instead."""
+    """Some streams (raw ADTS, some webm) carry no duration, and truncated files claim one they
+    do not have: walk the packets instead."""
     end = 0.0
     for packet in container.demux(audio):
         if packet.pts is not None and packet.duration is not None and packet.time_base:

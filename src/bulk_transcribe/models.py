@@ -199,7 +199,8 @@ class SessionCounts:
     failed: int = 0
     skipped: int = 0
     audio_seconds_total: float = 0.0
-    audio_seconds_done: float = 0.0
+    audio_seconds_done: float = 0.0  # processed: done, failed or skipped, and running parts
+    audio_seconds_transcribed: float = 0.0  # only what was transcribed (done items)
 
     @property
     def finished(self) -> int:

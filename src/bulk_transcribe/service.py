@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bulk_transcribe import redact
 from bulk_transcribe.engines import Engine
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.models import ItemStatus, Owner, Session, SessionCommand, SessionCounts
@@ -24,7 +25,7 @@ from bulk_transcribe.outputs import write_transcript_files
 from bulk_transcribe.runner import Runner, SessionBusy, create_session, write_outputs_index
 from bulk_transcribe.runner.executors import Executor
 from bulk_transcribe.runner.ownership import is_alive
-from bulk_transcribe.settings import REDACTED_PASSWORD, Settings
+from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
 __all__ = [
@@ -45,6 +46,12 @@ __all__ = [
 # them from the store it was opened with.
 _LOCATION_KEYS = ("out_dir", "db_path")
 LAUNCH_WAIT_SECONDS = 30.0
+# Settings that are URLs and may carry a password, stored scrubbed (see redact.py).
+_URLS_WITH_PASSWORDS = {
+    "proxy": "proxy URL",
+    "api_base": "API base URL",
+    "deapi_base_url": "DEAPI base URL",
+}
 
 
 def resume_settings(store: Store, session: Session, **overrides: Any) -> Settings:
@@ -55,16 +62,18 @@ def resume_settings(store: Store, session: Session, **overrides: Any) -> Setting
     left None keep the stored value.
     """
     stored = {k: v for k, v in session.settings.items() if k not in _LOCATION_KEYS}
-    proxy = stored.pop("proxy", None)
-    if proxy and REDACTED_PASSWORD in proxy:
-        proxy = Settings().proxy  # from the environment or .env, never from the store
-        if not proxy:
-            raise PermanentError(
-                ErrorKind.INVALID_INPUT,
-                "this session used a proxy with a password, which is never stored; set "
-                "BULK_TRANSCRIBE_PROXY to the proxy URL with its password, then resume again",
-            )
-    stored["proxy"] = proxy
+    for name, label in _URLS_WITH_PASSWORDS.items():
+        url = stored.pop(name, None)
+        if url and redact.is_redacted(url):
+            url = getattr(Settings(), name)  # from the environment or .env, never the store
+            if not url:
+                raise PermanentError(
+                    ErrorKind.INVALID_INPUT,
+                    f"this session used a {label} with a password, which is never stored; set "
+                    f"BULK_TRANSCRIBE_{name.upper()} to the {label} with its password, then "
+                    "resume again",
+                )
+        stored[name] = url
     values = {**stored, **{k: v for k, v in overrides.items() if v is not None}}
     return Settings(**values, out_dir=session.out_dir, db_path=store.path)
 
@@ -131,19 +140,22 @@ def launch_detached(
     db_path = Path(db_path).resolve()
     with Store(db_path) as store:
         session = store.get_session(session_id)
+        sources = [item.source for item in store.items(session_id)]
         log_path = session.folder / "run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "bulk_transcribe", "resume", session_id]
     command += ["--db", str(db_path), "--out", str(session.out_dir)]
     if concurrency is not None:
         command += ["--concurrency", str(concurrency)]
-    with open(log_path, "ab") as log:
+    # Links with credentials are stored scrubbed; the real ones go over a pipe.
+    with open(log_path, "ab") as log, redact.handed_over(sources) as (link_env, link_fds):
         process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(secrets or {})},
+            env={**os.environ, **link_env, **(secrets or {})},
+            pass_fds=link_fds,
             start_new_session=True,  # a Ctrl-C or a restart of the caller does not reach it
         )
     # Reap it when it ends, so it never lingers as a zombie that looks alive.

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bulk_transcribe.redact import redact_url
 
 ALL_FORMATS = ("md", "srt", "vtt", "json", "txt")
 DEFAULT_MODEL = "bundled:tiny.en"
@@ -40,9 +41,23 @@ class Settings(BaseSettings):
     # Speaker labels (needs the `speakers` extra): None off, "auto" finds the count, or N.
     speakers: int | str | None = None
     concurrency: int = Field(default=1, ge=MIN_CONCURRENCY, le=MAX_CONCURRENCY)
+    # Where the work runs: threads of this process, or a Ray cluster (`pip install
+    # 'bulk-transcribe[ray]'`); no address starts a local Ray instance.
+    executor: Literal["threads", "ray"] = "threads"
+    ray_address: str | None = None
     max_retries: int = Field(default=2, ge=0, le=10)
     download_max_bytes: int = 4 * 1024**3
     http_timeout: float = 30.0
+    # A download that receives under 1 KB in this many seconds has stalled (a trickling
+    # server must not hold a batch); separate from the item's own time limit.
+    download_stall_seconds: float = Field(default=60.0, gt=0)
+    cache_max_mb: float = Field(default=5000.0, ge=0)  # downloads kept for resumes; LRU beyond
+    # Links may point at this machine (loopback) but not at private or link-local networks
+    # (routers, cloud metadata services) unless the user allows it.
+    allow_private_addresses: bool = False
+    # Set by the web app when it listens beyond loopback: then no link may reach this machine
+    # or its networks, whatever the user allowed. Never stored with a session.
+    public_addresses_only: bool = False
 
     # Cloud engines (OpenAI-compatible, DEAPI). Keys are secrets: never stored or shown.
     provider: str | None = None  # preset name, e.g. "openai", "groq", "deapi"
@@ -160,19 +175,15 @@ class Settings(BaseSettings):
     def public_dict(self) -> dict[str, Any]:
         """What may be stored in the manifest and the database: nothing secret."""
         data = self.model_dump(
-            mode="json", exclude={"openai_api_key", "deapi_api_key", "groq_api_key"}
+            mode="json",
+            exclude={"openai_api_key", "deapi_api_key", "groq_api_key", "public_addresses_only"},
         )
-        if data.get("proxy"):
-            data["proxy"] = redact_credentials(data["proxy"])
+        for name in ("proxy", "api_base", "deapi_base_url", "ray_address"):
+            if data.get(name):
+                data[name] = redact_url(data[name])
         return {k: v for k, v in data.items() if "key" not in k and "token" not in k}
 
 
 def redact_credentials(url: str) -> str:
     """A URL without its password (proxies carry them as user:password@host)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:{REDACTED_PASSWORD}@{host}"))
+    return redact_url(url)

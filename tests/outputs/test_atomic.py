@@ -80,7 +80,7 @@ def test_disk_full_on_replace_becomes_permanent_disk_full(
         atomic_write_text(target, "new")
     error = raised.value
     assert error.kind is ErrorKind.DISK_FULL
-    assert "disk full while writing talk.srt" in error.message
+    assert "disk full while writing" in error.message and "talk.srt" in error.message
     assert "free some space" in error.message
     assert isinstance(error.__cause__, OSError)
     assert target.read_text() == "old"

@@ -139,3 +139,25 @@ def test_a_feed_run_then_a_rerun_skips_and_force_redoes(tmp_path: Path) -> None:
         assert forced.returncode == 0, forced.stdout + forced.stderr
         assert "2 done, 0 failed, 0 skipped" in forced.stdout
         assert len(markdown_files(out)) == 4
+
+
+def test_a_different_file_at_the_same_path_is_new_work(tmp_path: Path) -> None:
+    """Local files are known by size, modification time and content, not by path alone."""
+    media = tmp_path / "talk.wav"
+    samples = sorted((EXAMPLES / "media").iterdir())
+    media.write_bytes(samples[0].read_bytes())
+    spec = ItemSpec(str(media), SourceType.LOCAL_FILE)
+    settings = Settings(out_dir=tmp_path)
+    with Store(tmp_path / "db.sqlite") as store:
+        first = create_session(store, settings, [spec])
+        finish(store, first.id, ItemStatus.DONE, ["talk.md"])
+        same = create_session(store, settings, [spec])
+        assert [i.status for i in store.items(same.id)] == [ItemStatus.SKIPPED]
+
+        stat = media.stat()
+        replacement = bytearray(media.read_bytes())
+        replacement[-1] ^= 0xFF  # same size, same timestamp, different content
+        media.write_bytes(bytes(replacement))
+        os.utime(media, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        changed = create_session(store, settings, [spec])
+        assert [i.status for i in store.items(changed.id)] == [ItemStatus.QUEUED]

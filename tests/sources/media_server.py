@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ class Route:
     drops: int = 0  # ... on this many requests, then serve normally
     etag: str | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
+    trickle_seconds: float | None = None  # send the body one byte at a time, this far apart
+    claimed_length: int | None = None  # a Content-Length that is not the body's (-1: none)
 
 
 @dataclass
@@ -107,9 +110,29 @@ class MediaServer:
                     body, status = body[start : end + 1], 206
                 if route.etag:
                     headers["ETag"] = route.etag
+                if route.trickle_seconds is not None or route.claimed_length is not None:
+                    self._send_odd(route, status, body, headers)
+                    return
                 self._send(
                     status, body, route.content_type, headers, route.drop_after if drop else None
                 )
+
+            def _send_odd(
+                self, route: Route, status: int, body: bytes, headers: dict[str, str]
+            ) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", route.content_type or "application/octet-stream")
+                if route.claimed_length != -1:  # else the body ends when the connection does
+                    self.send_header("Content-Length", str(route.claimed_length or len(body)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.close_connection = True
+                for index in range(len(body)):
+                    self.wfile.write(body[index : index + 1])
+                    self.wfile.flush()
+                    if route.trickle_seconds:
+                        time.sleep(route.trickle_seconds)
 
             def _send(
                 self,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bulk_transcribe.errors import PermanentError
 from bulk_transcribe.models import (
     ItemSpec,
     ItemStatus,
@@ -185,7 +186,7 @@ def test_a_database_from_a_newer_version_is_refused_clearly(tmp_path: Path) -> N
     connection.execute("PRAGMA user_version = 99")
     connection.close()
 
-    with pytest.raises(RuntimeError, match="newer Bulk Transcribe"):
+    with pytest.raises(PermanentError, match="newer Bulk Transcribe"):
         Store(path)
 
 

@@ -9,8 +9,11 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
-from bulk_transcribe.web.launch import app_path, streamlit_command
+from bulk_transcribe.settings import Settings
+from bulk_transcribe.sources.addresses import AddressPolicy
+from bulk_transcribe.web.launch import app_environment, app_path, streamlit_command
 from tests.web.conftest import free_port
 
 CLI = Path(sys.executable).with_name("bulk-transcribe")
@@ -47,3 +50,22 @@ def test_bulk_transcribe_ui_serves_the_app(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(15)
+
+
+@pytest.mark.parametrize(
+    ("host", "public"), [("127.0.0.1", False), ("localhost", False), ("0.0.0.0", True)]
+)
+def test_an_app_served_beyond_this_machine_refuses_links_to_it_and_its_networks(
+    host: str, public: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BULK_TRANSCRIBE_PUBLIC_ADDRESSES_ONLY", raising=False)
+    env = app_environment(host)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("BULK_TRANSCRIBE_ALLOW_PRIVATE_ADDRESSES", "1")  # the user's own choice
+    policy = AddressPolicy.from_settings(Settings())
+    assert policy == (
+        AddressPolicy(allow_loopback=False, allow_private=False)
+        if public
+        else AddressPolicy(allow_loopback=True, allow_private=True)
+    )

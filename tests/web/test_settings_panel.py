@@ -47,6 +47,14 @@ def test_the_choices_carry_over_into_settings(base: Settings) -> None:
     assert build_settings(RunChoices(rpm=120), base).rpm == 120
 
 
+def test_the_ray_choice_is_stored_with_the_session(base: Settings) -> None:
+    settings = build_settings(RunChoices(executor="ray", ray_address=" 10.0.0.5:6379 "), base)
+    assert (settings.executor, settings.ray_address) == ("ray", "10.0.0.5:6379")
+    assert settings.public_dict()["executor"] == "ray"  # a resume runs on Ray again
+    local = build_settings(RunChoices(executor="ray"), base)
+    assert local.ray_address is None  # no address: a local Ray instance
+
+
 def test_keys_are_secret_and_left_out_of_what_is_stored(base: Settings) -> None:
     settings = build_settings(RunChoices(), base, {"openai_api_key": "sk-test-123"})
     assert settings.openai_api_key is not None

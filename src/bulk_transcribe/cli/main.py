@@ -20,17 +20,26 @@ from rich.table import Table
 
 from bulk_transcribe import service
 from bulk_transcribe.engines import Engine
-from bulk_transcribe.errors import TranscribeError
+from bulk_transcribe.errors import TranscribeError, disk_full, is_disk_full
 from bulk_transcribe.ingest import IngestResult, load_inputs, parse_column_overrides
 from bulk_transcribe.ingest.expand import ExpandResult, expand_items
 from bulk_transcribe.models import ItemStatus, Session, SessionCounts
 from bulk_transcribe.runner import Runner, SessionBusy, create_session
+from bulk_transcribe.runner.executors import check_executor, create_executor
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
-from .progress import describe_metrics, format_minutes, watch
+from .cache import cache
+from .progress import (
+    degrade_unprintable_output,
+    describe_metrics,
+    format_minutes,
+    shown,
+    watch,
+)
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+PROBLEM_ROWS = 20  # failed items listed at the end of a big run; the rest are in items.csv
 # After SIGTERM/SIGHUP, running items get this long to finish before they are put back in
 # the queue: service managers and `timeout` send SIGKILL soon after (Docker: 10 s).
 TERMINATE_GRACE_SECONDS = 5.0
@@ -42,6 +51,7 @@ app = typer.Typer(
 )
 console = Console()
 errors = Console(stderr=True)
+app.command()(cache)
 
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 DbOption = Annotated[
@@ -50,7 +60,9 @@ DbOption = Annotated[
 
 
 def _usage_error(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    # Escaped and scrubbed: a message may quote brackets (paths, `pip install 'pkg[extra]'`)
+    # that are not markup, and links with credentials.
+    errors.print(f"[bold red]error:[/] {shown(message)}", highlight=False)
     return typer.Exit(EXIT_USAGE)
 
 
@@ -168,6 +180,20 @@ def run(
     device: Annotated[
         str | None, typer.Option(help="Local model on cpu (default), cuda, or auto.")
     ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="Where items run: threads (this process) or ray (a Ray cluster)."),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster to join, e.g. 10.0.0.5:6379 (default: a local instance)."),
+    ] = None,
+    allow_private_addresses: Annotated[
+        bool,
+        typer.Option(
+            help="Let links reach private and link-local network addresses (LAN servers)."
+        ),
+    ] = False,
 ) -> None:
     """Transcribe everything in INPUTS into a new session folder."""
     settings = _settings(
@@ -192,7 +218,11 @@ def run(
         force=force or None,
         speakers=speakers,
         device=device,
+        executor=executor,
+        ray_address=ray_address,
+        allow_private_addresses=allow_private_addresses or None,
     )
+    _check_executor(settings)
     if settings.cookies_file and not settings.cookies_file.is_file():
         raise _usage_error(f"--cookies {settings.cookies_file}: no such file")
     try:
@@ -231,6 +261,14 @@ def resume(
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Also re-queue items that failed.")
     ] = False,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="Where items run: threads (this process) or ray (a Ray cluster)."),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster to join, e.g. 10.0.0.5:6379 (default: a local instance)."),
+    ] = None,
 ) -> None:
     """Finish an interrupted session: finished items are kept, the rest is done.
 
@@ -241,11 +279,18 @@ def resume(
         session = _find_session(store, session_id)
         _refuse_if_running(store, session)
         try:
-            settings = service.resume_settings(store, session, concurrency=concurrency)
+            settings = service.resume_settings(
+                store,
+                session,
+                concurrency=concurrency,
+                executor=executor,
+                ray_address=ray_address,
+            )
         except ValidationError as exc:
             raise _usage_error(_describe_validation(exc)) from exc
         except TranscribeError as exc:
             raise _usage_error(exc.message) from exc
+        _check_executor(settings)
         if retry_failed:
             requeued = service.retry_failed(store, session.id)
             console.print(f"Re-queued {requeued} failed item(s).")
@@ -337,7 +382,7 @@ def export(
         errors.print(
             f"[yellow]warning:[/] {len(result.missing)} item(s) finished before transcripts "
             "were kept in the store; their files cannot be written again: "
-            + ", ".join(result.missing[:5]),
+            + shown(", ".join(result.missing[:5])),
             highlight=False,
         )
         raise typer.Exit(EXIT_SOME_FAILED)
@@ -381,10 +426,28 @@ def ui(
         raise _usage_error(exc.message) from exc
 
 
+def _check_executor(settings: Settings) -> None:
+    try:
+        check_executor(settings)
+    except TranscribeError as exc:
+        raise _usage_error(exc.message) from exc
+
+
 def _run_and_watch(store: Store, session: Session, settings: Settings) -> SessionCounts:
-    runner = Runner(store, session.id, settings)
-    with _stop_on_termination(runner):
-        counts = _watch_runner(runner, store, session)
+    if settings.executor == "ray":
+        where = settings.ray_address or "a local instance"
+        console.print(f"Starting Ray workers on {where}…", highlight=False)
+    try:
+        executor = create_executor(settings)
+    except TranscribeError as exc:
+        raise _usage_error(exc.message) from exc
+    try:
+        runner = Runner(store, session.id, settings, executor=executor)
+        with _stop_on_termination(runner):
+            counts = _watch_runner(runner, store, session)
+    finally:
+        if executor is not None:
+            executor.close()
     return counts
 
 
@@ -480,7 +543,7 @@ def _cloud_preflight(engine: Engine | None, store: Store, session: Session) -> N
     except TranscribeError as exc:
         if not exc.transient:
             raise _usage_error(f"{exc.message} (session {session.id} kept; resume later)") from exc
-        errors.print(f"[yellow]warning:[/] {exc.message}", highlight=False)
+        errors.print(f"[yellow]warning:[/] {shown(exc.message)}", highlight=False)
     finally:
         engine.close()
 
@@ -494,12 +557,13 @@ def _report_ingest(ingested: IngestResult) -> None:
     if ingested.duplicates_merged:
         console.print(f"Merged {ingested.duplicates_merged} duplicate(s).")
     for warning in ingested.warnings:
-        errors.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        errors.print(f"[yellow]warning:[/] {shown(warning)}", highlight=False)
     if ingested.invalid:
         table = Table("where", "entry", "problem", title="Skipped invalid entries")
-        for entry in ingested.invalid:
-            table.add_row(entry.origin, entry.value[:60], entry.reason)
+        for entry in ingested.invalid[:PROBLEM_ROWS]:
+            table.add_row(shown(entry.origin), shown(entry.value[:60]), shown(entry.reason))
         errors.print(table)
+        _more(errors, len(ingested.invalid), "invalid entries", "the session's events")
 
 
 def _split_languages(values: list[str] | None) -> tuple[str, ...] | None:
@@ -520,9 +584,9 @@ def _expand(ingested: IngestResult, settings: Settings) -> ExpandResult:
         table = Table("link", "kind", "title", "found", "kept", "notes", title="Expanded")
         for found in expanded.expansions:
             table.add_row(
-                found.source[:60],
+                shown(found.source[:60]),
                 found.kind,
-                (found.title or "")[:40],
+                shown((found.title or "")[:40]),
                 str(found.found),
                 str(found.kept),
                 ", ".join(found.notes),
@@ -531,7 +595,7 @@ def _expand(ingested: IngestResult, settings: Settings) -> ExpandResult:
     if expanded.invalid:
         table = Table("where", "entry", "problem", title="Could not expand")
         for entry in expanded.invalid:
-            table.add_row(entry.origin, entry.value[:60], entry.reason)
+            table.add_row(shown(entry.origin), shown(entry.value[:60]), shown(entry.reason))
         errors.print(table)
     if expanded.expansions or expanded.duplicates_merged:
         console.print(f"{len(expanded.items)} item(s) to transcribe after expansion.")
@@ -554,33 +618,57 @@ def _print_items(store: Store, session_id: str, only_problems: bool = False) -> 
         if not items:
             return
     table = Table("#", "title", "status", "audio", "method", "problem")
-    for item in items:
+    for item in items[:PROBLEM_ROWS] if only_problems else items:
         colour = {"done": "green", "failed": "red"}.get(item.status.value, "yellow")
         table.add_row(
             str(item.position),
-            item.display_title[:50],
+            shown(item.display_title[:50]),
             f"[{colour}]{item.status.value}[/]",
             f"{item.duration:.0f} s" if item.duration else "",
             item.method or "",
-            f"{item.error_kind}: {item.error_message}" if item.error_message else "",
+            shown(f"{item.error_kind}: {item.error_message}") if item.error_message else "",
         )
     console.print(table)
+    if only_problems:
+        _more(console, len(items), "items not done", "items.csv in the session folder")
+
+
+def _more(where: Console, count: int, what: str, see: str) -> None:
+    if count > PROBLEM_ROWS:
+        where.print(f"… and {count - PROBLEM_ROWS} more {what}: see {see}.", highlight=False)
 
 
 def _print_counts(counts: SessionCounts) -> None:
     console.print(
         f"{counts.done} done, {counts.failed} failed, {counts.skipped} skipped, "
         f"{counts.queued + counts.running} remaining of {counts.total}; "
-        f"{format_minutes(counts.audio_seconds_done)} audio minutes transcribed."
+        f"{format_minutes(counts.audio_seconds_transcribed)} audio minutes transcribed."
     )
 
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    degrade_unprintable_output()
     try:
         app()
     except SystemExit as exit_:
         _exit(exit_.code)
+    except TranscribeError as exc:  # a database that is damaged, full or read-only, …
+        errors.print(f"[bold red]error:[/] {shown(exc.message)}", highlight=False)
+        _exit(EXIT_USAGE)
+    except OSError as exc:  # a folder that cannot be written, …
+        errors.print(f"[bold red]error:[/] {shown(_describe_os_error(exc))}", highlight=False)
+        _exit(EXIT_USAGE)
+
+
+def _describe_os_error(exc: OSError) -> str:
+    if is_disk_full(exc):
+        return disk_full(f"writing {exc.filename or 'to disk'}").message
+    where = f" {exc.filename}" if exc.filename else ""
+    return (
+        f"cannot write{where}: {exc.strerror or exc}; choose a folder you can write to "
+        "with --out (finished work in the session is kept; resume it from there)"
+    )
 
 
 def _exit(code: int | str | None) -> None:

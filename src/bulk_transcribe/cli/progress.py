@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+import io
+import sys
 import threading
 import time
 from collections.abc import Callable
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 from rich.text import Text
 
 from bulk_transcribe.models import ItemStatus, SessionCounts
+from bulk_transcribe.redact import scrub_text
 from bulk_transcribe.store import Store
 
 REFRESH_SECONDS = 0.25
+
+
+def shown(text: object) -> str:
+    """Text from the outside (titles, links, server errors) made safe for a rich console:
+    no terminal escapes, no secrets, and its brackets never read as rich markup."""
+    return escape(scrub_text(str(text)))
+
+
+def degrade_unprintable_output() -> None:
+    """A console that cannot encode a character ("→" on cp1252) prints "?" instead of
+    crashing the program with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
 
 
 def format_minutes(seconds: float) -> str:
@@ -136,7 +154,7 @@ class _LiveView:
         active = Table.grid(padding=(0, 2))
         for item in self.store.items(self.session_id, [ItemStatus.RUNNING]):
             active.add_row(
-                f"  [cyan]{item.display_title[:60]}",
+                f"  [cyan]{shown(item.display_title[:60])}",
                 f"{item.stage.value}",
                 f"{item.progress * 100:5.1f} %",
             )
@@ -152,6 +170,9 @@ class _LogView:
         already = store.finished_since(session_id, None)
         self.reported: set[int] = {i.id for i in already}
         self.since = already[-1].finished_at if already else None
+        # Numbered as they finish, one by one: counts read at refresh time would repeat a
+        # number for items finishing together and skip the ones between.
+        self.finished = len(self.reported)
 
     def __enter__(self) -> _LogView:
         return self
@@ -160,15 +181,18 @@ class _LogView:
         return None
 
     def refresh(self) -> None:
-        counts = self.store.counts(self.session_id)
+        total = self.store.counts(self.session_id).total
         for item in self.store.finished_since(self.session_id, self.since):
             self.since = item.finished_at
-            if item.id in self.reported or item.status not in (ItemStatus.DONE, ItemStatus.FAILED):
+            if item.id in self.reported:
                 continue
             self.reported.add(item.id)
+            self.finished += 1
+            if item.status not in (ItemStatus.DONE, ItemStatus.FAILED):
+                continue
             outcome = "done" if item.status is ItemStatus.DONE else f"FAILED: {item.error_message}"
             self.console.print(
-                f"[{counts.finished}/{counts.total}] {item.display_title}: {outcome}",
+                f"[{self.finished}/{total}] {shown(item.display_title)}: {shown(outcome)}",
                 highlight=False,
                 soft_wrap=True,
             )

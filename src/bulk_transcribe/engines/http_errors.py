@@ -130,7 +130,7 @@ def error_for_status(
     if status >= 500:
         return TransientError(
             ErrorKind.PROVIDER,
-            f"{where} had a server error (HTTP {status}){said}; will retry",
+            f"{where} had a server error (HTTP {status}){said}",
             retry_after=retry_after,
         )
     return PermanentError(ErrorKind.HTTP, f"{where} answered HTTP {status}{said}")
@@ -160,7 +160,7 @@ def error_for_transport(
     """Timeouts and network failures; the message names the failure, never the URL or headers."""
     where = f"{provider}{f' {context}' if context else ''}"
     if isinstance(exc, httpx.TimeoutException) or "timeout" in type(exc).__name__.lower():
-        return TransientError(ErrorKind.TIMEOUT, f"{where} timed out; will retry")
+        return TransientError(ErrorKind.TIMEOUT, f"{where} timed out")
     reason = scrub(f"{type(exc).__name__}: {exc}"[:MAX_DETAIL_CHARS], secrets)
     return TransientError(
         ErrorKind.NETWORK,
@@ -171,6 +171,4 @@ def error_for_transport(
 def malformed_response(provider: str, what: str, request_id: str | None = None) -> TransientError:
     """A 2xx whose body is not what the protocol promises: usually a proxy or a provider hiccup."""
     ref = f" for request {request_id}" if request_id else ""
-    return TransientError(
-        ErrorKind.PROVIDER, f"{provider} sent a malformed response{ref} ({what}); will retry"
-    )
+    return TransientError(ErrorKind.PROVIDER, f"{provider} sent a malformed response{ref} ({what})")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import SplitResult, urlsplit
 
-from bulk_transcribe.ingest.paths import is_media_path
+from bulk_transcribe.ingest.paths import is_media_path, special_file_type
 from bulk_transcribe.ingest.result import Entry, InvalidEntry
 from bulk_transcribe.ingest.youtube import (
     canonical_youtube_url,
@@ -88,6 +88,9 @@ def _classify_file(path: Path, value: str, origin: str) -> Entry:
         return InvalidEntry(
             origin, value, f"not a media file: {path.suffix.lower() or 'no extension'}"
         )
+    special = special_file_type(path)
+    if special:
+        return InvalidEntry(origin, value, f"is {special}, not a media file")
     return ItemSpec(source=str(path.resolve()), source_type=SourceType.LOCAL_FILE, origin=origin)
 
 

@@ -11,7 +11,7 @@ from typing import TextIO
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.ingest.classify import classify_entry
 from bulk_transcribe.ingest.columns import normalise_overrides
-from bulk_transcribe.ingest.decoding import read_text
+from bulk_transcribe.ingest.decoding import decode_text, read_text
 from bulk_transcribe.ingest.dedupe import merge_duplicates
 from bulk_transcribe.ingest.paths import find_media_files, is_media_path
 from bulk_transcribe.ingest.result import Entry, IngestResult, InvalidEntry
@@ -62,7 +62,7 @@ def _input_entries(
     warnings: list[str],
 ) -> list[Entry]:
     if raw == STDIN_INPUT:
-        return text_list_entries((stdin or sys.stdin).read().splitlines(), "stdin", [cwd])
+        return text_list_entries(_read_stdin(stdin or sys.stdin).splitlines(), "stdin", [cwd])
     if _WEB_LINK.match(raw.strip()):
         return [_argument_entry(raw, position, cwd)]
     path = cwd / Path(raw.strip()).expanduser()
@@ -90,6 +90,15 @@ def _input_entries(
     )
 
 
+def _read_stdin(stdin: TextIO) -> str:
+    """Standard input decoded like a list file: PowerShell pipes UTF-16 into programs."""
+    buffer = getattr(stdin, "buffer", None)
+    if buffer is None:  # already text (a StringIO, a test)
+        return stdin.read()
+    text, _warning = decode_text(buffer.read(), "standard input")
+    return text
+
+
 def _argument_entry(raw: str, position: int, cwd: Path) -> ItemSpec:
     """A non-existing path is only acceptable as a URL or YouTube id."""
     entry = classify_entry(raw, f"argument {position}", [cwd])
@@ -101,11 +110,15 @@ def _argument_entry(raw: str, position: int, cwd: Path) -> ItemSpec:
 
 
 def _folder_entries(folder: Path, raw: str, warnings: list[str]) -> list[Entry]:
-    files = find_media_files(folder)
+    special: list[tuple[Path, str]] = []
+    files = find_media_files(folder, special)
     if not files:
         warnings.append(f"folder {raw} contains no media files (.mp3, .m4a, .wav, .mp4, …)")
     origin = f"folder {raw}"
-    return [ItemSpec(str(f), SourceType.LOCAL_FILE, origin=origin) for f in files]
+    skipped: list[Entry] = [
+        InvalidEntry(origin, str(path), f"is {kind}, not a media file") for path, kind in special
+    ]
+    return [*[ItemSpec(str(f), SourceType.LOCAL_FILE, origin=origin) for f in files], *skipped]
 
 
 def _is_dir(path: Path) -> bool:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
+
+from bulk_transcribe.media import describe_file_type
 
 MEDIA_EXTENSIONS: frozenset[str] = frozenset(
     {
@@ -18,16 +21,35 @@ def is_media_path(path: Path) -> bool:
     return path.suffix.lower() in MEDIA_EXTENSIONS
 
 
-def find_media_files(folder: Path) -> list[Path]:
-    """Media files below `folder`, resolved, in natural order, skipping hidden files and folders."""
+def special_file_type(path: Path) -> str | None:
+    """What `path` is when it is not a regular file (a pipe, a device), else None.
+
+    Such files must never be opened: reading a named pipe waits for a writer forever.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else describe_file_type(mode)
+
+
+def find_media_files(folder: Path, special: list[tuple[Path, str]] | None = None) -> list[Path]:
+    """Media files below `folder`, resolved, in natural order, skipping hidden files and folders.
+
+    Media-named pipes, devices and sockets are left out, and listed in `special` when given.
+    """
     found: list[Path] = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found.extend(
-            Path(root, name)
-            for name in files
-            if not name.startswith(".") and is_media_path(Path(name))
-        )
+        for name in files:
+            path = Path(root, name)
+            if name.startswith(".") or not is_media_path(path):
+                continue
+            kind = special_file_type(path)
+            if kind is None:
+                found.append(path)
+            elif special is not None:
+                special.append((path, kind))
     found.sort(key=lambda p: _natural_key(p.relative_to(folder)))
     return [p.resolve() for p in found]
 

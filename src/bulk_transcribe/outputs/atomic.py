@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import secrets
 from pathlib import Path
 
-from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.errors import disk_full, is_disk_full
 
 _TEMP_NAME_MAX_BYTES = 120  # keeps `.<name>.<random>.tmp` under the usual 255-byte limit
 
@@ -30,11 +29,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException as exc:
         if temp is not None:
             temp.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-            raise PermanentError(
-                ErrorKind.DISK_FULL,
-                f"disk full while writing {path.name}: free some space, then resume the session",
-            ) from exc
+        if is_disk_full(exc):
+            raise disk_full(f"writing {path}") from exc
         raise
 
 

@@ -7,20 +7,25 @@ session folder by this one thread, with every item state change guarded by its a
 
 from __future__ import annotations
 
-import errno
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import httpx
 
 from bulk_transcribe.engines import Engine, create_engine
 from bulk_transcribe.engines.http_errors import parse_retry_after
-from bulk_transcribe.errors import RETRY_ON_RESUME, ErrorKind, TranscribeError
+from bulk_transcribe.errors import (
+    RETRY_ON_RESUME,
+    ErrorKind,
+    TranscribeError,
+    disk_full,
+    is_disk_full,
+)
 from bulk_transcribe.models import (
     Item,
     ItemStatus,
@@ -167,7 +172,7 @@ class Runner:
             finally:
                 self._close()
         finally:
-            self.store.release_session(session_id, self.owner.id)
+            self.store.release_session(session_id, self.owner.id)  # if _close did not
         return self.store.counts(session_id)
 
     def _prepare(self) -> None:
@@ -498,12 +503,15 @@ class Runner:
             status = SessionStatus.STOPPED
         else:
             status = SessionStatus.COMPLETED
-        self.store.set_session_status(session_id, status)
         self.store.send_command(session_id, None)
         self.metrics.publish(
             self.controller, self.rate_limits.stats(), self.resources.read(), final=True
         )
-        write_outputs_index(self.store, session_id)
+        final = replace(self.store.get_session(session_id), status=status)
+        write_outputs_index(self.store, session_id, session=final)
+        # Last: the final status and letting go are one step, so whoever sees the session
+        # stopped can resume it at once.
+        self.store.release_session(session_id, self.owner.id, status)
 
 
 def _report_rate_limit_wait(waiting: bool) -> None:
@@ -520,9 +528,6 @@ def _report_rate_limit_violation(provider: str, response: httpx.Response) -> Non
 
 
 def _describe_write_error(exc: OSError, folder: object) -> tuple[str, str]:
-    if exc.errno == errno.ENOSPC:
-        return (
-            ErrorKind.DISK_FULL,
-            f"no space left on the disk of {folder}; free some space, then resume",
-        )
+    if is_disk_full(exc):
+        return ErrorKind.DISK_FULL, disk_full(f"writing the transcript files in {folder}").message
     return ErrorKind.INTERNAL, f"could not write the transcript files in {folder}: {exc}"

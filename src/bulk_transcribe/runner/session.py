@@ -10,6 +10,7 @@ from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.media import probe_duration
 from bulk_transcribe.models import ItemSpec, ItemStatus, Session, SourceType
 from bulk_transcribe.settings import Settings
+from bulk_transcribe.sources.identity import file_fingerprint
 from bulk_transcribe.store import Store
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,9 @@ def create_session(
     as skipped, linked to those transcripts, unless `settings.force` asks to redo it.
     """
     session = store.create_session(settings.out_dir, settings.public_dict())
-    store.add_items(session.id, specs, durations=_known_durations(specs))
+    store.add_items(
+        session.id, specs, durations=_known_durations(specs), fingerprints=_fingerprints(specs)
+    )
     for kind, message in notes:
         store.add_event(session.id, kind, message)
     if not settings.force:
@@ -51,6 +54,17 @@ def skip_archived(store: Store, session_id: str) -> int:
             "(use --force to transcribe them again)",
         )
     return len(archived)
+
+
+def _fingerprints(specs: Sequence[ItemSpec]) -> dict[str, str]:
+    """Local files by content as well as path, for the archive of earlier sessions."""
+    found = {}
+    for spec in specs:
+        if spec.source_type is SourceType.LOCAL_FILE:
+            fingerprint = file_fingerprint(Path(spec.source))
+            if fingerprint:
+                found[spec.source] = fingerprint
+    return found
 
 
 def _known_durations(specs: Sequence[ItemSpec]) -> dict[str, float]:

@@ -20,6 +20,7 @@ from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError, Transcr
 from bulk_transcribe.models import Fetched, Item, Stage, TranscribeOptions, Transcript
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources import FetchContext, source_for
+from bulk_transcribe.sources.cache import unusable_download
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +180,15 @@ def run_unit(
         reporter.check_cancelled()
         info = ItemInfo(title=fetched.title, duration=fetched.duration, metadata=fetched.metadata)
         reporter.info(info)
-        transcript = fetched.transcript or _transcribe(unit, fetched, settings, engine(), reporter)
+        try:
+            transcript = fetched.transcript or _transcribe(
+                unit, fetched, settings, engine(), reporter
+            )
+        except PermanentError as exc:
+            if exc.kind is not ErrorKind.DECODE or fetched.media is None:
+                raise
+            path = fetched.media.path
+            raise unusable_download(context.cache_dir, path, item.source, exc) from exc
         reporter.check_cancelled()
         return Outcome(item_id=item.id, attempt=unit.attempt, transcript=transcript, info=info)
     except Cancelled:

@@ -1,20 +1,36 @@
-"""Downloading media over HTTP with httpx: streamed, bounded, resumable, checked and cached."""
+"""Downloading media over HTTP with httpx: streamed, bounded, resumable, checked and cached.
+
+`url` arguments are real URLs (credentials included, for the request only); every message,
+log line and error names the link with its secrets removed.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
-from collections.abc import Callable
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 import httpx
 
-from bulk_transcribe.errors import ErrorKind, PermanentError, TransientError
+from bulk_transcribe.errors import (
+    DISK_FULL_ADVICE,
+    ErrorKind,
+    PermanentError,
+    TranscribeError,
+    TransientError,
+    disk_full,
+    is_disk_full,
+)
+from bulk_transcribe.redact import redact_url
 from bulk_transcribe.settings import Settings
+from bulk_transcribe.sources.addresses import AddressPolicy, check_url
+from bulk_transcribe.sources.cache import DownloadCache
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +38,9 @@ CHUNK = 256 * 1024
 SNIFF_BYTES = 2048
 MAX_ATTEMPTS = 20  # connection drops survived by one download, each resuming where it stopped
 MAX_ATTEMPTS_WITHOUT_PROGRESS = 3
+STALL_BYTES = 1024  # fewer bytes than this within the stall window: the download has stalled
+MAX_REDIRECTS = 20
+SPACE_MARGIN = 64 * 1024**2  # left free beyond a download's announced size (notes, database)
 USER_AGENT = "bulk-transcribe/0.1 (+https://pypi.org/project/bulk-transcribe/)"
 # Content types that are certainly not media: a login page or an error page served with 200.
 NOT_MEDIA_TYPES = re.compile(r"^(text/|application/(json|xml|xhtml|rss|atom|javascript))")
@@ -67,9 +86,11 @@ def looks_like_markup(head: bytes) -> bool:
 
 def cache_path(cache_dir: Path, url: str, folder: str = "http") -> Path:
     """Where `url` is cached: one file per URL, so a resumed session does not download again."""
-    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
-    suffix = Path(urlparse(url).path).suffix.lower()
-    return cache_dir / folder / f"{digest}{suffix if 1 < len(suffix) <= 6 else ''}"
+    return DownloadCache(cache_dir).path_for(url, folder)
+
+
+def download_cache(cache_dir: Path, settings: Settings) -> DownloadCache:
+    return DownloadCache(cache_dir, int(settings.cache_max_mb * 1024**2))
 
 
 def cached_download(
@@ -78,15 +99,75 @@ def cached_download(
     settings: Settings,
     check_cancelled: Callable[[], None] = lambda: None,
 ) -> Path:
-    target = cache_path(cache_dir, url)
-    if not target.exists():
+    """`url` from the cache, or downloaded into it (evicting the least recently used)."""
+    cache = download_cache(cache_dir, settings)
+    target = cache.path_for(url)
+    if not cache.hit(target):
         download(url, target, settings, check_cancelled)
+        cache.added(target)
     return target
 
 
 def http_client(settings: Settings) -> httpx.Client:
-    timeout = httpx.Timeout(settings.http_timeout, connect=min(10.0, settings.http_timeout))
-    return httpx.Client(timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT})
+    """A client whose every request, redirects included, passes the address policy."""
+    read_timeout = min(settings.http_timeout, settings.download_stall_seconds)
+    timeout = httpx.Timeout(
+        settings.http_timeout, connect=min(10.0, settings.http_timeout), read=read_timeout
+    )
+    policy = AddressPolicy.from_settings(settings)
+
+    def guard(request: httpx.Request) -> None:
+        check_url(str(request.url), policy)
+
+    return httpx.Client(
+        timeout=timeout,
+        follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+        headers={"User-Agent": USER_AGENT},
+        event_hooks={"request": [guard]},
+    )
+
+
+@contextmanager
+def _request_errors(url: str, doing: str) -> Iterator[None]:
+    """httpx's failures of one request as errors that name the link and say what to do."""
+    shown = redact_url(url)
+    try:
+        yield
+    except httpx.TooManyRedirects as exc:
+        raise PermanentError(
+            ErrorKind.HTTP,
+            f"{shown} redirects in a loop (more than {MAX_REDIRECTS} redirects): the link is "
+            "broken; open it in a browser and paste the address it ends at",
+        ) from exc
+    except httpx.UnsupportedProtocol as exc:
+        target = exc.request.url if _has_request(exc) else None
+        where = f"a {target.scheme}: address ({redact_url(str(target))})" if target else "elsewhere"
+        raise PermanentError(
+            ErrorKind.UNSUPPORTED,
+            f"{shown} leads to {where}, which is not an http(s) download; "
+            "paste a direct http(s) link to the media",
+        ) from exc
+    except httpx.InvalidURL as exc:
+        raise PermanentError(ErrorKind.INVALID_INPUT, f"{shown} is not a valid link") from exc
+    except httpx.TimeoutException as exc:
+        raise TransientError(ErrorKind.TIMEOUT, f"timed out {doing} {shown}") from exc
+    except httpx.TransportError as exc:
+        raise TransientError(
+            ErrorKind.NETWORK, f"could not {doing} {shown}: {_describe(exc)}"
+        ) from exc
+
+
+def _has_request(exc: httpx.RequestError) -> bool:
+    try:
+        exc.request  # noqa: B018 - raises when the error carries no request
+    except RuntimeError:
+        return False
+    return True
+
+
+def _describe(exc: Exception) -> str:
+    return redact_url(str(exc)) if str(exc) else type(exc).__name__
 
 
 def download(
@@ -105,32 +186,34 @@ def download(
     partial.unlink(missing_ok=True)
     complete = False
     try:
-        with http_client(settings) as client:
-            _download_with_resume(
-                client, url, partial, settings.download_max_bytes, check_cancelled
-            )
+        with http_client(settings) as client, _request_errors(url, "download"):
+            _download_with_resume(client, url, partial, settings, check_cancelled)
         os.replace(partial, target)
         complete = True
+    except TranscribeError:
+        raise
     except OSError as exc:
-        if exc.errno == 28:  # ENOSPC
-            raise PermanentError(
-                ErrorKind.DISK_FULL, "disk full while downloading: free some space, then resume"
-            ) from exc
+        if is_disk_full(exc):
+            raise disk_full(f"downloading {redact_url(url)}") from exc
         raise
     finally:
         if not complete:
             partial.unlink(missing_ok=True)
 
 
+class _Stalled(httpx.ReadTimeout):
+    """Bytes arrive, but too slowly to ever finish (a trickling server)."""
+
+
 def _download_with_resume(
     client: httpx.Client,
     url: str,
     partial: Path,
-    max_bytes: int,
+    settings: Settings,
     check_cancelled: Callable[[], None],
 ) -> None:
     validator: str | None = None  # ETag or Last-Modified, so a resume never splices two versions
-    stalls = 0
+    fruitless = 0
     last_error: httpx.TransportError | None = None
     for _attempt in range(MAX_ATTEMPTS):
         have = partial.stat().st_size if partial.exists() else 0
@@ -145,23 +228,32 @@ def _download_with_resume(
                     partial.unlink()
                     continue
                 validator = validator or _validator(response)
-                expected = _receive(response, url, partial, have, max_bytes, check_cancelled)
+                expected = _receive(response, url, partial, have, settings, check_cancelled)
             if expected is not None and partial.stat().st_size < expected:
                 raise httpx.RemoteProtocolError("the body ended before its announced length")
             return
+        except (httpx.UnsupportedProtocol, httpx.LocalProtocolError):
+            raise  # no resume makes these work
         except httpx.TransportError as exc:
             last_error = exc
             grown = partial.exists() and partial.stat().st_size > have
-            stalls = 0 if grown else stalls + 1
-            log.info("download of %s interrupted (%s); resuming", url, exc)
-            if stalls >= MAX_ATTEMPTS_WITHOUT_PROGRESS:
+            # A stall counts as fruitless even if a few bytes came: trickling never finishes.
+            fruitless = 0 if grown and not isinstance(exc, _Stalled) else fruitless + 1
+            log.info("download of %s interrupted (%s); resuming", redact_url(url), exc)
+            if fruitless >= MAX_ATTEMPTS_WITHOUT_PROGRESS:
                 break
+    shown = redact_url(url)
     if isinstance(last_error, httpx.TimeoutException):
-        raise TransientError(ErrorKind.TIMEOUT, f"timed out downloading {url}") from last_error
+        raise TransientError(
+            ErrorKind.TIMEOUT,
+            f"{shown}: the download stalled (under {STALL_BYTES // 1024} KB in "
+            f"{settings.download_stall_seconds:g} s, {fruitless} times in a row); the server is "
+            "overloaded or throttling: resume later",
+        ) from last_error
     raise TransientError(
         ErrorKind.NETWORK,
-        f"could not download {url}: the connection kept dropping "
-        f"({type(last_error).__name__}: {last_error}); will retry",
+        f"could not download {shown}: the connection kept dropping "
+        f"({type(last_error).__name__}: {_describe(last_error) if last_error else ''})",
     ) from last_error
 
 
@@ -170,18 +262,23 @@ def _receive(
     url: str,
     partial: Path,
     have: int,
-    max_bytes: int,
+    settings: Settings,
     check_cancelled: Callable[[], None],
 ) -> int | None:
     """Write the body after the `have` bytes already on disk; returns the full expected size."""
     check_status(url, response)
+    max_bytes = settings.download_max_bytes
     resuming = have > 0 and response.status_code == 206 and _range_start(response) == have
     offset = have if resuming else 0  # a 200 to a Range request means: start over
     length = response.headers.get("content-length")
     expected = offset + int(length) if length and length.isdigit() else None
     if expected is not None and expected > max_bytes:
         raise _too_large(url, max_bytes, expected)
+    if expected is not None:
+        _check_room(url, partial.parent, expected - offset)
     written = offset
+    stall_window = settings.download_stall_seconds
+    window_start, window_bytes = time.monotonic(), 0
     with partial.open("ab" if resuming else "wb") as out:
         # Unsized chunks: whatever arrived is on disk before a drop, ready for a resume.
         for chunk in response.iter_bytes():
@@ -192,29 +289,54 @@ def _receive(
             if written > max_bytes:
                 raise _too_large(url, max_bytes)
             out.write(chunk)
+            window_bytes += len(chunk)
+            if time.monotonic() - window_start >= stall_window:
+                if window_bytes < STALL_BYTES:
+                    out.flush()
+                    raise _Stalled(f"under {STALL_BYTES} bytes in {stall_window:g} s")
+                window_start, window_bytes = time.monotonic(), 0
     if written == 0:
-        raise PermanentError(ErrorKind.DECODE, f"{url} is empty: the server sent no data")
+        raise PermanentError(
+            ErrorKind.DECODE, f"{redact_url(url)} is empty: the server sent no data"
+        )
     return expected
+
+
+def _check_room(url: str, folder: Path, size: int) -> None:
+    """Refuse up front a download the disk cannot hold, instead of failing near its end."""
+    free = shutil.disk_usage(folder).free
+    if size + SPACE_MARGIN > free:
+        raise PermanentError(
+            ErrorKind.DISK_FULL,
+            f"not enough disk space to download {redact_url(url)}: it is {_megabytes(size)}, "
+            f"{_megabytes(free)} free in {folder}; {DISK_FULL_ADVICE}",
+        )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024**2:,.1f} MB"
 
 
 def check_status(url: str, response: httpx.Response) -> None:
     status = response.status_code
+    shown = redact_url(url)
     if status == 429 or status >= 500:
         retry_after = response.headers.get("retry-after")
         raise TransientError(
             ErrorKind.RATE_LIMITED if status == 429 else ErrorKind.HTTP,
-            f"{url} answered HTTP {status}; will retry",
+            f"{shown} answered HTTP {status}"
+            + (": the server is busy" if status == 429 else ": a server error"),
             retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
         )
     if status in (401, 403):
         raise PermanentError(
             ErrorKind.AUTH,
-            f"{url} answered HTTP {status}: the server refused the download "
+            f"{shown} answered HTTP {status}: the server refused the download "
             "(a private or expired link?)",
         )
     if status >= 400:
         hint = "check the link" if status in (404, 410) else "the server refused the download"
-        raise PermanentError(ErrorKind.HTTP, f"{url} answered HTTP {status}: {hint}")
+        raise PermanentError(ErrorKind.HTTP, f"{shown} answered HTTP {status}: {hint}")
 
 
 def check_media(url: str, content_type: str, head: bytes) -> None:
@@ -225,42 +347,42 @@ def check_media(url: str, content_type: str, head: bytes) -> None:
     if looks_like_markup(head) or NOT_MEDIA_TYPES.match(kind):
         raise PermanentError(
             ErrorKind.UNSUPPORTED,
-            f"{url} returned {kind}, not audio or video: is it a web page rather than "
-            "a media file? Paste the direct link to the audio, or the page's feed",
+            f"{redact_url(url)} returned {kind}, not audio or video: is it a web page rather "
+            "than a media file? Paste the direct link to the audio, or the page's feed",
         )
 
 
 def probe(url: str, settings: Settings) -> Probe:
     """Headers and first bytes of `url`: what it is, when its name does not say."""
-    try:
-        with http_client(settings) as client, client.stream("GET", url) as response:
-            check_status(url, response)
-            head = b""
-            for chunk in response.iter_bytes(SNIFF_BYTES):
-                head += chunk
-                if len(head) >= SNIFF_BYTES:
-                    break
-            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            return Probe(url=str(response.url), content_type=content_type, head=head)
-    except httpx.TransportError as exc:
-        raise TransientError(ErrorKind.NETWORK, f"could not reach {url}: {exc}") from exc
+    with (
+        _request_errors(url, "reach"),
+        http_client(settings) as client,
+        client.stream("GET", url) as response,
+    ):
+        check_status(url, response)
+        head = b""
+        for chunk in response.iter_bytes(SNIFF_BYTES):
+            head += chunk
+            if len(head) >= SNIFF_BYTES:
+                break
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        return Probe(url=str(response.url), content_type=content_type, head=head)
 
 
 def fetch_bytes(url: str, settings: Settings, max_bytes: int = 64 * 1024**2) -> bytes:
     """A small document (a feed, a page) in memory, with the same error mapping as downloads."""
-    try:
-        with http_client(settings) as client, client.stream("GET", url) as response:
-            check_status(url, response)
-            body = bytearray()
-            for chunk in response.iter_bytes(CHUNK):
-                body += chunk
-                if len(body) > max_bytes:
-                    raise _too_large(url, max_bytes)
-            return bytes(body)
-    except httpx.TimeoutException as exc:
-        raise TransientError(ErrorKind.TIMEOUT, f"timed out fetching {url}") from exc
-    except httpx.TransportError as exc:
-        raise TransientError(ErrorKind.NETWORK, f"could not fetch {url}: {exc}") from exc
+    with (
+        _request_errors(url, "fetch"),
+        http_client(settings) as client,
+        client.stream("GET", url) as response,
+    ):
+        check_status(url, response)
+        body = bytearray()
+        for chunk in response.iter_bytes(CHUNK):
+            body += chunk
+            if len(body) > max_bytes:
+                raise _too_large(url, max_bytes)
+        return bytes(body)
 
 
 def _validator(response: httpx.Response) -> str | None:
@@ -279,6 +401,6 @@ def _too_large(url: str, max_bytes: int, size: int | None = None) -> PermanentEr
     actual = f" is {size // 1024**2} MB," if size else " is"
     return PermanentError(
         ErrorKind.UNSUPPORTED,
-        f"{url}{actual} over the download limit of {max_bytes // 1024**2} MB; "
+        f"{redact_url(url)}{actual} over the download limit of {max_bytes // 1024**2} MB; "
         "raise BULK_TRANSCRIBE_DOWNLOAD_MAX_BYTES to allow it",
     )

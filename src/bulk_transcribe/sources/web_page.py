@@ -6,8 +6,11 @@ import hashlib
 
 from bulk_transcribe.media import probe_duration
 from bulk_transcribe.models import Fetched, Item, MediaFile, SourceType
+from bulk_transcribe.redact import reveal
 from bulk_transcribe.sources import ytdlp
+from bulk_transcribe.sources.addresses import AddressPolicy, check_url
 from bulk_transcribe.sources.base import FetchContext
+from bulk_transcribe.sources.download import download_cache
 
 
 class WebPageSource:
@@ -17,13 +20,17 @@ class WebPageSource:
     def fetch(self, item: Item, context: FetchContext) -> Fetched:
         # Keyed by the page URL: the media URL inside a page is often signed and short-lived.
         stem = hashlib.sha256(item.source.encode("utf-8")).hexdigest()[:16]
+        url = reveal(item.source)
+        # yt-dlp follows the page's own redirects; at least the page itself is checked.
+        check_url(url, AddressPolicy.from_settings(context.settings))
         path, info = ytdlp.download_audio(
-            item.source,
+            url,
             context.cache_dir / "web",
             stem,
             context.settings,
             context.check_cancelled,
         )
+        download_cache(context.cache_dir, context.settings).added(path)
         title, _, metadata = ytdlp.metadata_from_info(info)
         duration = probe_duration(path)
         return Fetched(

@@ -22,6 +22,7 @@ from bulk_transcribe.models import Fetched, Item, MediaFile, Segment, SourceType
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources import ytdlp
 from bulk_transcribe.sources.base import FetchContext
+from bulk_transcribe.sources.download import download_cache
 from bulk_transcribe.sources.pacing import Pacer
 
 if TYPE_CHECKING:  # the libraries are imported where used: they slow every CLI start
@@ -95,6 +96,7 @@ class YouTubeSource:
                 pacer.slow_down()
             raise
         pacer.succeeded()
+        download_cache(context.cache_dir, settings).added(path)
         audio_duration = probe_duration(path)
         return Fetched(
             media=MediaFile(path=path, duration=audio_duration),

@@ -8,7 +8,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bulk_transcribe.errors import ErrorKind, PermanentError, TranscribeError, TransientError
+from bulk_transcribe.errors import (
+    ErrorKind,
+    PermanentError,
+    TranscribeError,
+    TransientError,
+    disk_full,
+    is_disk_full,
+)
+from bulk_transcribe.redact import redact_url, scrub_text
 from bulk_transcribe.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -139,7 +147,8 @@ def download_audio(
     if found is None:
         raise PermanentError(
             ErrorKind.UNSUPPORTED,
-            f"{url}: no downloadable audio (larger than the download limit, or live only?)",
+            f"{redact_url(url)}: no downloadable audio "
+            "(larger than the download limit, or live only?)",
         )
     return found, info
 
@@ -165,8 +174,11 @@ def map_error(exc: Exception, url: str) -> TranscribeError:
     cause = exc_info[1] if exc_info else None
     if isinstance(cause, TranscribeError):  # our own (e.g. Cancelled) raised inside a hook
         return cause
+    url = redact_url(url)  # the real one was for the request only
+    if is_disk_full(exc) or is_disk_full(cause):
+        return disk_full(f"downloading {url}")
     text = _ANSI.sub("", str(exc)).removeprefix("ERROR: ").strip()
-    text = _CAUSED_BY.sub("", text)  # the same failure again, as a Python repr
+    text = scrub_text(_CAUSED_BY.sub("", text))  # the same failure again, as a Python repr
     lowered = text.lower()
     if "not a bot" in lowered or "http error 429" in lowered or "too many requests" in lowered:
         return TransientError(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -84,5 +84,10 @@ MIGRATIONS: dict[int, str] = {
         decoding_json    TEXT NOT NULL DEFAULT '{}',
         transcribed_at   TEXT NOT NULL
     );
+    """,
+    # Local files are known by content too (size, modification time, first and last MiB),
+    # so a different file at the same path is not taken for one transcribed before.
+    3: """
+    ALTER TABLE items ADD COLUMN fingerprint TEXT
     """,
 }

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bulk_transcribe.errors import ErrorKind, PermanentError, disk_full, is_disk_full
 from bulk_transcribe.models import (
     Item,
     ItemSpec,
@@ -30,6 +31,7 @@ from bulk_transcribe.models import (
     Stage,
     Transcript,
 )
+from bulk_transcribe.redact import clean_title, remember, scrub, scrub_text
 from bulk_transcribe.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 
@@ -63,18 +65,36 @@ class Store:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # One connection guarded by a lock: SQLite serialises writers anyway, and this keeps
-        # transactions from interleaving across worker threads.
-        self._conn = sqlite3.connect(
-            self.path, check_same_thread=False, isolation_level=None, timeout=30
-        )
-        self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PermanentError(
+                ErrorKind.INVALID_INPUT,
+                f"cannot create the folder {self.path.parent} ({exc.strerror or exc}): "
+                "choose a folder you can write to with --out (or --db)",
+            ) from exc
+        with self._database_errors():
+            # One connection guarded by a lock: SQLite serialises writers anyway, and this
+            # keeps transactions from interleaving across worker threads.
+            self._conn = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=30
+            )
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+
+    @contextmanager
+    def _database_errors(self) -> Iterator[None]:
+        """SQLite's failures as errors that say what to do (full, read-only, damaged)."""
+        try:
+            yield
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise  # our own mistakes, not the database's state
+        except sqlite3.DatabaseError as exc:
+            raise database_error(self.path, exc) from exc
 
     def close(self) -> None:
         with self._lock:
@@ -88,26 +108,28 @@ class Store:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, self._database_errors():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:  # SQLite may have rolled back itself (full)
+                    self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, self._database_errors():
             return self._conn.execute(sql, params).fetchall()
 
     def _migrate(self) -> None:
         with self._transaction() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise RuntimeError(
+                raise PermanentError(
+                    ErrorKind.DATABASE,
                     f"{self.path} was written by a newer Bulk Transcribe (schema {version}); "
-                    "upgrade bulk-transcribe to open it"
+                    "upgrade bulk-transcribe to open it",
                 )
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[step].split(";"):
@@ -133,7 +155,7 @@ class Store:
                     SessionStatus.CREATED,
                     # Absolute, so a resume from another working directory finds the same folder.
                     str(Path(out_dir).resolve()),
-                    json.dumps(settings),
+                    json.dumps(scrub(settings)),
                 ),
             )
         return self.get_session(session_id)
@@ -219,13 +241,22 @@ class Store:
             )
             return cursor.rowcount == 1
 
-    def release_session(self, session_id: str, owner_id: str) -> None:
+    def release_session(
+        self, session_id: str, owner_id: str, status: SessionStatus | None = None
+    ) -> None:
+        """Let go of the session, setting its final `status` in the same transaction: a view
+        that sees it stopped may resume it at once, and finds no owner in the way."""
         with self._transaction() as conn:
             conn.execute(
                 "UPDATE sessions SET owner_id = NULL, owner_host = NULL, owner_pid = NULL,"
                 " heartbeat_at = NULL WHERE id = ? AND owner_id = ?",
                 (session_id, owner_id),
             )
+            if status is not None:
+                conn.execute(
+                    "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?",
+                    (status, utc_now(), session_id),
+                )
 
     def send_command(self, session_id: str, command: SessionCommand | None) -> None:
         with self._transaction() as conn:
@@ -264,10 +295,18 @@ class Store:
     # --- items ----------------------------------------------------------------------------
 
     def add_items(
-        self, session_id: str, specs: Iterable[ItemSpec], durations: dict[str, float] | None = None
+        self,
+        session_id: str,
+        specs: Iterable[ItemSpec],
+        durations: dict[str, float] | None = None,
+        fingerprints: dict[str, str] | None = None,
     ) -> int:
-        """Add items in order; a source already in the session is ignored. Returns how many."""
-        durations = durations or {}
+        """Add items in order; a source already in the session is ignored. Returns how many.
+
+        Sources are stored without their credentials (the real ones stay in this process's
+        memory, see redact.py); titles and metadata without control characters or secrets.
+        """
+        durations, fingerprints = durations or {}, fingerprints or {}
         now = utc_now()
         with self._transaction() as conn:
             start = conn.execute(
@@ -276,24 +315,27 @@ class Store:
             before = conn.total_changes
             conn.executemany(
                 "INSERT OR IGNORE INTO items (session_id, position, key, source, source_type,"
-                " title, metadata_json, origin, status, stage, duration, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " title, metadata_json, origin, status, stage, duration, fingerprint, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         session_id,
                         start + offset,
-                        item_key(spec.source),
-                        spec.source,
+                        item_key(stored),
+                        stored,
                         spec.source_type,
-                        spec.title,
-                        json.dumps(spec.metadata, default=str),
-                        spec.origin,
+                        clean_title(spec.title),
+                        json.dumps(scrub(spec.metadata), default=str),
+                        scrub_text(spec.origin) if spec.origin else None,
                         ItemStatus.QUEUED,
                         Stage.QUEUED,
                         durations.get(spec.source),
+                        fingerprints.get(spec.source),
                         now,
                     )
-                    for offset, spec in enumerate(specs, start=1)
+                    for offset, (spec, stored) in enumerate(
+                        ((spec, remember(spec.source)) for spec in specs), start=1
+                    )
                 ],
             )
             return conn.total_changes - before
@@ -338,6 +380,8 @@ class Store:
             counts.audio_seconds_total += row["seconds"]
             if row["status"] in (ItemStatus.DONE, ItemStatus.FAILED, ItemStatus.SKIPPED):
                 counts.audio_seconds_done += row["seconds"]
+            if row["status"] == ItemStatus.DONE:
+                counts.audio_seconds_transcribed += row["seconds"]
         running = self._query(
             "SELECT COALESCE(SUM(duration * progress), 0) AS seconds FROM items"
             " WHERE session_id = ? AND status = ?",
@@ -402,12 +446,12 @@ class Store:
             row = conn.execute(
                 "SELECT title, duration, metadata_json FROM items WHERE id = ?", (item_id,)
             ).fetchone()
-            merged = {**(metadata or {}), **json.loads(row["metadata_json"])}
+            merged = {**scrub(metadata or {}), **json.loads(row["metadata_json"])}
             conn.execute(
                 "UPDATE items SET title = ?, duration = ?, metadata_json = ?, updated_at = ?"
                 " WHERE id = ?",
                 (
-                    row["title"] or title,
+                    row["title"] or clean_title(title),
                     duration if duration is not None else row["duration"],
                     json.dumps(merged, default=str),
                     utc_now(),
@@ -449,7 +493,7 @@ class Store:
                     method,
                     language,
                     error_kind,
-                    error_message,
+                    _scrubbed(error_message),
                     now,
                     now,
                     item_id,
@@ -458,7 +502,7 @@ class Store:
             )
             if cursor.rowcount != 1:
                 return False
-            self._close_attempt(conn, item_id, status, error_kind, error_message, now)
+            self._close_attempt(conn, item_id, status, error_kind, _scrubbed(error_message), now)
         return True
 
     def requeue_item(
@@ -474,6 +518,7 @@ class Store:
         With `attempt`, only if that attempt is still the one running.
         """
         now = utc_now()
+        error_message = _scrubbed(error_message)
         with self._transaction() as conn:
             cursor = conn.execute(
                 "UPDATE items SET status = ?, stage = ?, progress = 0, error_kind = ?,"
@@ -523,7 +568,7 @@ class Store:
         params.append(ItemStatus.FAILED)
         if kinds is not None:
             wanted = [str(k) for k in kinds]
-            sql += f" AND error_kind IN ({','.join('?' * len(wanted))})"
+            sql += f" AND error_kind IN ({','.join('?' * len(wanted)) or 'NULL'})"
             params += wanted
         with self._transaction() as conn:
             return conn.execute(sql, params).rowcount
@@ -613,7 +658,7 @@ class Store:
         with self._transaction() as conn:
             conn.execute(
                 "INSERT INTO events (session_id, item_id, at, kind, message) VALUES (?,?,?,?,?)",
-                (session_id, item_id, utc_now(), kind, message),
+                (session_id, item_id, utc_now(), kind, scrub_text(message)),
             )
 
     def events(self, session_id: str, after_id: int = 0, limit: int = 500) -> list[Event]:
@@ -626,7 +671,11 @@ class Store:
     # --- archive: what earlier sessions already transcribed -------------------------------
 
     def done_elsewhere(self, session_id: str, sources: Iterable[str]) -> dict[str, ArchivedItem]:
-        """For each of `sources` finished in another session, its most recent success."""
+        """For each of `sources` finished in another session, its most recent success.
+
+        A local file counts only if its fingerprint matches: a different file now at the same
+        path is new work.
+        """
         wanted = list(dict.fromkeys(sources))
         found: dict[str, ArchivedItem] = {}
         for start in range(0, len(wanted), ARCHIVE_QUERY_CHUNK):
@@ -634,9 +683,10 @@ class Store:
             rows = self._query(
                 "SELECT i.source, i.session_id, i.outputs_json, i.finished_at, s.out_dir"
                 " FROM items i JOIN sessions s ON s.id = i.session_id"
-                f" WHERE i.status = ? AND i.session_id != ? AND i.source IN"
-                f" ({','.join('?' * len(chunk))}) ORDER BY i.finished_at",
-                (ItemStatus.DONE, session_id, *chunk),
+                " JOIN items mine ON mine.session_id = ? AND mine.source = i.source"
+                " WHERE i.status = ? AND i.session_id != ? AND i.fingerprint IS mine.fingerprint"
+                f" AND i.source IN ({','.join('?' * len(chunk))}) ORDER BY i.finished_at",
+                (session_id, ItemStatus.DONE, session_id, *chunk),
             )
             for row in rows:  # ordered oldest first, so the latest success wins
                 folder = Path(row["out_dir"]) / "sessions" / row["session_id"]
@@ -686,6 +736,39 @@ class ArchivedItem:
     session_id: str
     finished_at: str | None
     outputs: list[str]  # absolute paths of the earlier transcripts
+
+
+def _scrubbed(message: str | None) -> str | None:
+    return scrub_text(message) if message else message
+
+
+def database_error(path: Path, exc: sqlite3.DatabaseError) -> PermanentError:
+    """What an SQLite failure means for the user, and what to do about it."""
+    text = str(exc).lower()
+    if is_disk_full(exc):
+        return disk_full(f"saving to the database {path}")
+    if "readonly" in text or "read-only" in text:
+        return PermanentError(
+            ErrorKind.DATABASE,
+            f"{path} is read-only: choose a folder you can write to with --out (or --db)",
+        )
+    if "unable to open" in text:
+        return PermanentError(
+            ErrorKind.DATABASE,
+            f"cannot open the database {path} ({exc}): check that its folder exists and is "
+            "writable, or choose another with --out (or --db)",
+        )
+    if "locked" in text or "busy" in text:
+        return PermanentError(
+            ErrorKind.DATABASE,
+            f"the database {path} is busy (another program holds it): try again in a moment",
+        )
+    return PermanentError(
+        ErrorKind.DATABASE,
+        f"the database {path} is damaged or not a Bulk Transcribe database ({exc}); "
+        "move it aside and run again (transcripts already in the sessions folder are kept), "
+        "or restore a backup",
+    )
 
 
 def _session_from_row(row: sqlite3.Row) -> Session:

@@ -29,6 +29,10 @@ class JobManager:
     def start(self, session_id: str, settings: Settings) -> bool:
         """Run (or resume) a session in the background; False if it already runs here."""
         with self._lock:
+            finishing = self._threads.get(session_id)
+        if finishing is not None:
+            finishing.join(2.0)  # a run that just ended is letting go of its session
+        with self._lock:
             if self._alive(session_id):
                 return False
             thread = threading.Thread(

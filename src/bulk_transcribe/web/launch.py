@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import subprocess
 import sys
@@ -44,17 +45,34 @@ def streamlit_command(app: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_P
     ]
 
 
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def serve(host: str, port: int, out_dir: Path | None = None) -> int:
     """Run the app until interrupted; returns Streamlit's exit code."""
     app = app_path()
+    env = app_environment(host, out_dir)
+    try:
+        return subprocess.call(streamlit_command(app, host, port), cwd=app.parent, env=env)
+    except KeyboardInterrupt:  # Ctrl-C reaches Streamlit too; it shuts down on its own
+        return 0
+
+
+def app_environment(host: str, out_dir: Path | None = None) -> dict[str, str]:
+    """The environment the app (and every job it starts) runs in."""
     env = dict(os.environ)
     # Streamlit runs from the project folder (for .streamlit/config.toml), so a relative
     # output folder is pinned to where the user typed the command.
     out = out_dir or Path(env.get("BULK_TRANSCRIBE_OUT_DIR", "output"))
     env["BULK_TRANSCRIBE_OUT_DIR"] = str(out.expanduser().resolve())
+    if not is_loopback(host):
+        # Anyone who can reach the app can paste links: none may reach this machine or its
+        # networks, whatever the settings say. Jobs started by the app inherit this.
+        env["BULK_TRANSCRIBE_PUBLIC_ADDRESSES_ONLY"] = "1"
     if env.get("BULK_TRANSCRIBE_DB_PATH"):
         env["BULK_TRANSCRIBE_DB_PATH"] = str(Path(env["BULK_TRANSCRIBE_DB_PATH"]).resolve())
-    try:
-        return subprocess.call(streamlit_command(app, host, port), cwd=app.parent, env=env)
-    except KeyboardInterrupt:  # Ctrl-C reaches Streamlit too; it shuts down on its own
-        return 0
+    return env

@@ -39,6 +39,7 @@ ENGINE_LABELS = {
 ENGINE_KEYS = {"openai": "openai_api_key", "deapi": "deapi_api_key"}
 SECRET_PREFIX = "secret_"
 SPEAKER_CHOICES = ["off", "auto", "2", "3", "4", "5", "6"]
+EXECUTOR_LABELS = {"threads": "This computer", "ray": "Ray cluster"}
 
 
 @dataclass
@@ -55,6 +56,8 @@ class RunChoices:
     concurrency: int = 3  # used only when parallel is on
     force: bool = False  # transcribe again what an earlier session already did
     speakers: str = "off"  # off, auto, or a number: speaker labels (local engine)
+    executor: str = "threads"  # or "ray": the items run on a Ray cluster
+    ray_address: str = ""  # empty: a local Ray instance
 
     @property
     def effective_concurrency(self) -> int:
@@ -75,6 +78,8 @@ def build_settings(
         "concurrency": choices.effective_concurrency,
         "force": choices.force,
         "speakers": choices.speakers,
+        "executor": choices.executor,
+        "ray_address": choices.ray_address.strip() or None,
     }
     for name, value in (secrets or {}).items():
         if value:
@@ -198,6 +203,7 @@ def render_settings_panel(folder: Path) -> RunChoices:
         help="How many items are fetched and transcribed at the same time (1 to 10). "
         "Ignored while parallel processing is off.",
     )
+    executor, ray_address = _render_executor()
     _render_key_inputs(engine)
 
     choices = RunChoices(
@@ -211,10 +217,31 @@ def render_settings_panel(folder: Path) -> RunChoices:
         concurrency=int(concurrency),
         force=force,
         speakers=str(speakers),
+        executor=executor,
+        ray_address=ray_address,
     )
     if choices != saved:
         save_preferences(folder, choices)
     return choices
+
+
+def _render_executor() -> tuple[str, str]:
+    executor_col, address_col = st.columns([1, 1])
+    executor = executor_col.selectbox(
+        "Run on",
+        list(EXECUTOR_LABELS),
+        key="pref_executor",
+        format_func=EXECUTOR_LABELS.__getitem__,
+        help="A Ray cluster spreads a large batch over many machines (needs "
+        "pip install 'bulk-transcribe[ray]'); outputs still come back here.",
+    )
+    address = address_col.text_input(
+        "Ray cluster address",
+        key="pref_ray_address",
+        disabled=executor != "ray",
+        help="host:port of the cluster's head node; empty starts Ray on this computer.",
+    )
+    return executor, address
 
 
 def _render_key_inputs(engine: str) -> None:

@@ -1,0 +1,110 @@
+"""The Ray executor on a local Ray instance: real batches give the thread run's outputs, one
+item can be cancelled, and closing never waits for a stuck worker."""
+
+from __future__ import annotations
+
+import pytest
+import ray
+
+from bulk_transcribe.models import Stage
+from bulk_transcribe.runner.executors.ray_cluster import connect
+from bulk_transcribe.runner.executors.ray_executor import RayExecutor
+from bulk_transcribe.runner.work import Outcome, Progress, WorkUnit
+from bulk_transcribe.service import run_session
+from tests.engines.conftest import OPENAI_KEY
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.runner.executors.batches import sample_session, transcript_files
+from tests.samples import SAMPLE_MEDIA
+
+POLL_SECONDS = 0.2
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_instance():
+    """One local instance for the module (starting one costs seconds): this machine's CPUs,
+    no dashboard, a small object store."""
+    assert connect(None, num_cpus=2), "another test left Ray running in this process"
+    yield
+    ray.shutdown()
+
+
+def run_both(tmp_path, media, **overrides):
+    """The same batch run with threads and on Ray; the two session folders."""
+    store, session, settings = sample_session(tmp_path / "threads", media, **overrides)
+    counts = run_session(store, session.id, settings)
+    assert counts.done == len(media), store.items(session.id)
+    store_ray, session_ray, settings_ray = sample_session(tmp_path / "ray", media, **overrides)
+    with RayExecutor(settings_ray) as executor:
+        counts = run_session(store_ray, session_ray.id, settings_ray, executor=executor)
+    assert counts.done == len(media), store_ray.items(session_ray.id)
+    return session.folder, session_ray.folder
+
+
+@pytest.mark.slow
+def test_local_engine_on_ray_writes_what_threads_write(tmp_path):
+    threads, on_ray = run_both(tmp_path, SAMPLE_MEDIA[:3])
+    assert transcript_files(on_ray) == transcript_files(threads)
+    assert len(transcript_files(on_ray)) == 3 * 4
+
+
+def test_cloud_engine_on_ray_writes_what_threads_write(tmp_path):
+    media = SAMPLE_MEDIA[:4]
+    with FakeOpenAIServer(api_key=OPENAI_KEY) as server:
+        threads, on_ray = run_both(
+            tmp_path,
+            media,
+            engine="openai",
+            api_base=server.base_url,
+            openai_api_key=OPENAI_KEY,
+            concurrency=3,
+        )
+        requests = server.transcription_requests()
+    assert len(requests) == 2 * len(media)
+    assert transcript_files(on_ray) == transcript_files(threads)
+
+
+def started_units(store, session) -> list[WorkUnit]:
+    units = []
+    for item in store.items(session.id):
+        attempt = store.start_item(item.id)
+        units.append(WorkUnit(item=store.get_item(item.id), attempt=attempt))
+    return units
+
+
+def outcomes_until(executor: RayExecutor, item_ids: set[int]) -> dict[int, Outcome]:
+    found: dict[int, Outcome] = {}
+    while not item_ids <= found.keys():
+        for message in executor.poll(POLL_SECONDS):
+            if isinstance(message, Outcome):
+                found[message.item_id] = message
+    return found
+
+
+def test_cancel_stops_one_item_and_close_leaves_a_stuck_one(tmp_path):
+    # The provider never answers in time: both items hang in their HTTP call, deaf to the
+    # cancel flag, so the cancelled one must be stopped by force.
+    with FakeOpenAIServer(api_key=OPENAI_KEY, latency=120) as server:
+        store, session, settings = sample_session(
+            tmp_path,
+            SAMPLE_MEDIA[:2],
+            engine="openai",
+            api_base=server.base_url,
+            openai_api_key=OPENAI_KEY,
+            http_timeout=120,
+        )
+        executor = RayExecutor(settings)
+        cancelled, stuck = started_units(store, session)
+        executor.submit(cancelled)
+        executor.submit(stuck)
+        transcribing: set[int] = set()
+        while len(transcribing) < 2:
+            for message in executor.poll(POLL_SECONDS):
+                if isinstance(message, Progress) and message.stage is Stage.TRANSCRIBING:
+                    transcribing.add(message.item_id)
+        executor.cancel(cancelled.item.id)
+        outcome = outcomes_until(executor, {cancelled.item.id})[cancelled.item.id]
+        assert outcome.cancelled and outcome.attempt == cancelled.attempt
+        assert all(
+            not (isinstance(m, Outcome) and m.item_id == stuck.item.id) for m in executor.poll(0)
+        )
+        executor.close()  # returns although `stuck` still waits on the provider

@@ -1,0 +1,49 @@
+"""probe_duration: what a file's header claims is checked against what the file can hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+from faster_whisper.audio import decode_audio
+
+from bulk_transcribe.media import probe_duration
+from tests.samples import SAMPLE_MEDIA
+
+RATE = 16_000
+STREAMINFO = 8  # after "fLaC" and the metadata block header
+
+
+def write_flac(path: Path, samples: np.ndarray) -> Path:
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").reshape(1, -1)
+    with av.open(str(path), "w", format="flac") as container:
+        stream = container.add_stream("flac", rate=RATE, layout="mono")
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        frame.sample_rate = RATE
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    return path
+
+
+def claim_total_samples(data: bytearray, total: int) -> None:
+    """Rewrite STREAMINFO's 36-bit total-samples field, as a damaged or forged file has it."""
+    data[STREAMINFO + 13] = (data[STREAMINFO + 13] & 0xF0) | ((total >> 32) & 0x0F)
+    data[STREAMINFO + 14 : STREAMINFO + 18] = (total & 0xFFFFFFFF).to_bytes(4, "big")
+
+
+def test_a_truncated_flac_claiming_ten_hours_reports_what_it_holds(tmp_path: Path) -> None:
+    samples = decode_audio(str(SAMPLE_MEDIA[0]), sampling_rate=RATE)
+    real_seconds = len(samples) / RATE
+    flac = write_flac(tmp_path / "talk.flac", samples)
+    assert abs(probe_duration(flac) - real_seconds) < 0.1  # an intact file: its header is right
+
+    data = bytearray(flac.read_bytes())
+    claim_total_samples(data, 10 * 3600 * RATE)
+    truncated = tmp_path / "truncated.flac"
+    truncated.write_bytes(bytes(data[: len(data) * 6 // 10]))
+    with av.open(str(truncated)) as container:  # the header does claim ten hours
+        assert container.streams.audio[0].duration == 10 * 3600 * RATE
+
+    measured = probe_duration(truncated)
+    assert 0 < measured < real_seconds
