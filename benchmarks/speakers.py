@@ -7,7 +7,8 @@ Runs our diarization (engines/diarization.py) on the two-speaker conversations i
 with short pauses; true turns in the .rttm files), with the count found automatically and
 with it given, and scores each with pyannote.metrics' diarization error rate at a 0.25 s
 collar on each side of every true boundary (pyannote's `collar=0.5`, the total width), and
-at pyannote's `collar=0.25` too. CPU seconds are per minute of audio, model load excluded.
+at pyannote's `collar=0.25` too; then counts the speakers `auto` finds in each one-voice
+recording of ../shared/speech. CPU seconds are per minute of audio, model load excluded.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 
 from bulk_transcribe.engines.diarization import RATE, Turn, diarize
 
-SPEAKERS = Path(__file__).resolve().parents[2] / "shared" / "speech" / "speakers"
+SPEECH = Path(__file__).resolve().parents[2] / "shared" / "speech"
+SPEAKERS = SPEECH / "speakers"
 
 
 def reference(rttm: Path) -> Annotation:
@@ -65,6 +67,20 @@ def main() -> None:
                 f"{wide * 100:>10.1f}%{narrow * 100:>11.1f}%{cpu:>11.1f}",
                 flush=True,
             )
+    single_speaker_counts()
+
+
+def single_speaker_counts() -> None:
+    """Each real recording outside speakers/ has one voice: `auto` should find one."""
+    print(f"\n{'one-voice recording':<36}{'found':>6}{'CPU s/min':>11}")
+    for media in sorted(SPEECH.glob("*.*")):
+        if media.suffix not in (".wav", ".flac", ".mp3"):
+            continue
+        audio = decode_audio(str(media))
+        started = time.process_time()
+        turns = diarize(audio, None)
+        cpu = (time.process_time() - started) / (len(audio) / RATE / 60)
+        print(f"{media.name:<36}{len({t.speaker for t in turns}):>6}{cpu:>11.1f}", flush=True)
 
 
 if __name__ == "__main__":
