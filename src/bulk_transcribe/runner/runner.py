@@ -508,10 +508,12 @@ class Runner:
             self.controller, self.rate_limits.stats(), self.resources.read(), final=True
         )
         final = replace(self.store.get_session(session_id), status=status)
-        write_outputs_index(self.store, session_id, session=final)
-        # Last: the final status and letting go are one step, so whoever sees the session
-        # stopped can resume it at once.
-        self.store.release_session(session_id, self.owner.id, status)
+        try:
+            write_outputs_index(self.store, session_id, session=final)
+        finally:
+            # Last, even when the index could not be written (a full disk): the final status
+            # and letting go are one step, so whoever sees the session stopped can resume it.
+            self.store.release_session(session_id, self.owner.id, status)
 
 
 def _report_rate_limit_wait(waiting: bool) -> None:
