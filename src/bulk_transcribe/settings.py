@@ -91,7 +91,10 @@ class Settings(BaseSettings):
 
     # Parallel processing: limits, adapting and timeouts.
     rate_window_seconds: float = Field(default=60.0, gt=0)  # benchmarks scale time down
+    # The machine-wide request budgets every process shares; None: in the user's cache folder.
+    rate_limit_db: Path | None = None
     quiet_seconds: float = Field(default=60.0, gt=0)  # trouble-free time before climbing back
+    # Memory a run may add above its process's own baseline after warm-up (model loaded).
     memory_budget_mb: float = Field(default=2048.0, gt=0)
     min_free_disk_mb: float = Field(default=500.0, ge=0)
     item_timeout_seconds: float = Field(default=600.0, gt=0)  # plus the per-audio part below
@@ -108,6 +111,27 @@ class Settings(BaseSettings):
     date_after: date | None = None  # keep videos and episodes published on or after this day
     date_before: date | None = None  # ... and on or before this day
     youtube_pace_seconds: float = Field(default=2.0, ge=0)  # between requests to YouTube
+
+    # Finding videos (research/): the YouTube Data API when a key is set, else yt-dlp search;
+    # an OpenAI-compatible chat model, when configured, plans queries and scores relevance.
+    youtube_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "youtube_api_key", "YOUTUBE_API_KEY", "BULK_TRANSCRIBE_YOUTUBE_API_KEY"
+        ),
+    )
+    youtube_api_base: str = "https://www.googleapis.com/youtube/v3"
+    chat_api_base: str | None = None  # e.g. https://api.openai.com/v1 or http://127.0.0.1:8080/v1
+    chat_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "chat_api_key", "BULK_TRANSCRIBE_CHAT_API_KEY", "OPENROUTER_API_KEY"
+        ),
+    )
+    chat_model: str | None = None  # planning and relevance need one; unset: both are off
+    chat_timeout_seconds: float = Field(default=60.0, gt=0)
+    chat_input_price: float | None = Field(default=None, ge=0)  # USD per million tokens
+    chat_output_price: float | None = Field(default=None, ge=0)
 
     @field_validator("date_after", "date_before", mode="before")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bulk_transcribe.models import Item, Segment, Transcript
+from bulk_transcribe.models import Item, Segment, SourceType, Transcript
 from bulk_transcribe.outputs import build_frontmatter, render_markdown
 
 WHEN = datetime(2024, 5, 1, 12, 30, 45, tzinfo=UTC)
@@ -171,7 +172,10 @@ def test_layout_is_frontmatter_heading_then_paragraphs(
     transcript = make_transcript(["Hello there.", "General Kenobi."])
     markdown = render_markdown(_frontmatter(make_item(), transcript), transcript)
     assert markdown.startswith("---\ntitle: A talk about rivers\n")
-    assert markdown.endswith("---\n\n# A talk about rivers\n\nHello there. General Kenobi.\n")
+    assert markdown.endswith(
+        "---\n\n# A talk about rivers\n\n"
+        "[0:00](https://example.com/watch?v=abc#t=0) Hello there. General Kenobi.\n"
+    )
 
 
 def test_empty_transcript_says_no_speech(
@@ -185,8 +189,33 @@ def test_empty_transcript_says_no_speech(
 
 
 def _body_paragraphs(markdown: str) -> list[str]:
+    """The paragraphs' text, without the linked start time that leads each one."""
     _, body = _split(markdown)
-    return body.strip().split("\n\n")[1:]
+    return [re.sub(r"^\[[^\]]+\]\([^)]+\) ", "", p) for p in body.strip().split("\n\n")[1:]]
+
+
+def test_each_paragraph_starts_with_its_time_linked_to_that_moment(
+    make_item: Callable[..., Item], make_transcript: Callable[..., Transcript]
+) -> None:
+    segments = [
+        Segment(0.0, 2.0, "First thought."),
+        Segment(65.4, 70.0, "After a long pause."),
+        Segment(3725.0, 3730.0, "An hour in."),
+    ]
+    transcript = make_transcript(segments=segments)
+    youtube = make_item(source="https://www.youtube.com/watch?v=abcdefghijk")
+    _, body = _split(render_markdown(_frontmatter(youtube, transcript), transcript))
+    assert body.strip().split("\n\n")[1:] == [
+        "[0:00](https://www.youtube.com/watch?v=abcdefghijk&t=0s) First thought.",
+        "[1:05](https://www.youtube.com/watch?v=abcdefghijk&t=65s) After a long pause.",
+        "[1:02:05](https://www.youtube.com/watch?v=abcdefghijk&t=3725s) An hour in.",
+    ]
+    local = make_item(source="/media/talk one.wav", source_type=SourceType.LOCAL_FILE)
+    _, body = _split(render_markdown(_frontmatter(local, transcript), transcript))
+    assert "[1:05](file:///media/talk%20one.wav#t=65) After a long pause." in body
+    transcript.timing_estimated = True
+    _, body = _split(render_markdown(_frontmatter(youtube, transcript), transcript))
+    assert "[~1:05](https://www.youtube.com/watch?v=abcdefghijk&t=65s)" in body
 
 
 def test_pause_of_two_seconds_starts_a_new_paragraph(
@@ -261,8 +290,12 @@ def test_speaker_labels_become_turns_each_led_by_its_speaker(
     transcript = make_transcript(segments=CONVERSATION)
     _, body = _split(render_markdown(_frontmatter(make_item(), transcript), transcript))
 
-    assert body.split("\n\n")[1:] == [
-        "**Speaker 1:** Did you see the river this morning? It was higher than ever.",
-        "**Speaker 2:** I did. The bridge was nearly under water.",
-        "**Speaker 1:** Let's go and look.\n",
+    turns = body.strip().split("\n\n")[1:]
+    assert [turn.split(" ", 2)[:2] for turn in turns] == [
+        ["**Speaker", "1:**"],
+        ["**Speaker", "2:**"],
+        ["**Speaker", "1:**"],
     ]
+    assert turns[0].endswith("Did you see the river this morning? It was higher than ever.")
+    assert turns[1].endswith("I did. The bridge was nearly under water.")
+    assert turns[2].endswith("Let's go and look.")

@@ -37,6 +37,7 @@ from .progress import (
     shown,
     watch,
 )
+from .research import register as register_research_commands
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 PROBLEM_ROWS = 20  # failed items listed at the end of a big run; the rest are in items.csv
@@ -526,9 +527,11 @@ def _cloud_engine(settings: Settings) -> Engine | None:
     if settings.engine == "local":
         return None
     from bulk_transcribe.engines import create_engine
+    from bulk_transcribe.runner.ratelimit import RateLimitHook
 
     try:
-        return create_engine(settings)
+        # The preflight's requests (balance, price) count against the provider's budget too.
+        return create_engine(settings, RateLimitHook.for_settings(settings))
     except TranscribeError as exc:
         raise _usage_error(exc.message) from exc
 
@@ -644,6 +647,9 @@ def _print_counts(counts: SessionCounts) -> None:
         f"{counts.queued + counts.running} remaining of {counts.total}; "
         f"{format_minutes(counts.audio_seconds_transcribed)} audio minutes transcribed."
     )
+
+
+register_research_commands(app)  # search (find videos) and find (search transcripts)
 
 
 def main() -> None:

@@ -12,7 +12,8 @@ from typing import Any
 import yaml
 
 from bulk_transcribe.models import Item, Transcript
-from bulk_transcribe.outputs.paragraphs import split_paragraphs
+from bulk_transcribe.outputs.moments import clock, moment_url
+from bulk_transcribe.outputs.paragraphs import split_timed_paragraphs
 
 NO_SPEECH = "_No speech detected._"
 _FLAG_KEYS = ("decoding", "timing_estimated", "transcript_empty")
@@ -77,7 +78,7 @@ def yaml_safe(value: Any) -> Any:
     return str(value)
 
 
-def speaker_turns(transcript: Transcript) -> list[str]:
+def speaker_turns(frontmatter: dict[str, Any], transcript: Transcript) -> list[str]:
     """ "**Speaker 1:** ..." paragraphs, one turn after another; [] without speaker labels.
 
     A long turn is still broken into paragraphs; only its first one carries the label.
@@ -86,7 +87,8 @@ def speaker_turns(transcript: Transcript) -> list[str]:
         return []
     paragraphs: list[str] = []
     for speaker, turn in itertools.groupby(transcript.segments, key=lambda s: s.speaker):
-        pieces = split_paragraphs(dataclasses.replace(transcript, segments=list(turn)))
+        turn_only = dataclasses.replace(transcript, segments=list(turn))
+        pieces = timed_paragraphs(frontmatter, turn_only)
         if pieces:
             label = f"Speaker {speaker}" if speaker is not None else "Unknown speaker"
             paragraphs.append(f"**{label}:** {pieces[0]}")
@@ -102,6 +104,21 @@ def render_markdown(frontmatter: dict[str, Any], transcript: Transcript) -> str:
         width=10_000,  # long titles stay on one line instead of folding
     )
     title = " ".join(str(frontmatter.get("title") or "").split()) or "Untitled"
-    paragraphs = speaker_turns(transcript) or split_paragraphs(transcript) or [NO_SPEECH]
+    paragraphs = speaker_turns(frontmatter, transcript) or timed_paragraphs(frontmatter, transcript)
+    paragraphs = paragraphs or [NO_SPEECH]
     body = "\n\n".join(paragraphs)
     return f"---\n{header}---\n\n# {title}\n\n{body}\n"
+
+
+def timed_paragraphs(frontmatter: dict[str, Any], transcript: Transcript) -> list[str]:
+    """Each paragraph led by its start time, linked to that moment of the source; a `~` says
+    the times were estimated (captions without timings)."""
+    source, kind = frontmatter.get("source"), frontmatter.get("source_type")
+    mark = "~" if transcript.timing_estimated else ""
+    lines = []
+    for paragraph in split_timed_paragraphs(transcript):
+        stamp = f"{mark}{clock(paragraph.start)}"
+        if source and kind:
+            stamp = f"[{stamp}]({moment_url(str(source), str(kind), paragraph.start)})"
+        lines.append(f"{stamp} {paragraph.text}")
+    return lines

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from bulk_transcribe.models import Transcript
 
@@ -17,16 +18,30 @@ _SENTENCE_END = re.compile(r"""[.!?…]["'”’)\]]*$""")
 _SENTENCE_SPLIT = re.compile(r"""(?<=[.!?…])["'”’)\]]*\s+""")
 
 
+@dataclass(frozen=True)
+class Paragraph:
+    start: float  # seconds into the recording where its first segment starts
+    text: str
+
+
 def split_paragraphs(transcript: Transcript) -> list[str]:
+    return [paragraph.text for paragraph in split_timed_paragraphs(transcript)]
+
+
+def split_timed_paragraphs(transcript: Transcript) -> list[Paragraph]:
     paragraphs: list[list[str]] = []
+    starts: list[float] = []
     length = 0
-    for piece, after_pause in _pieces(transcript):
+    for piece, after_pause, start in _pieces(transcript):
         if not paragraphs or after_pause or _should_break(paragraphs[-1], length):
             paragraphs.append([])
+            starts.append(start)
             length = 0
         paragraphs[-1].append(piece)
         length += len(piece) + 1
-    return [" ".join(words) for words in paragraphs]
+    return [
+        Paragraph(start, " ".join(words)) for start, words in zip(starts, paragraphs, strict=True)
+    ]
 
 
 def _should_break(current: list[str], length: int) -> bool:
@@ -35,8 +50,9 @@ def _should_break(current: list[str], length: int) -> bool:
     return length >= SOFT_PARAGRAPH_CHARS and bool(_SENTENCE_END.search(current[-1]))
 
 
-def _pieces(transcript: Transcript) -> Iterator[tuple[str, bool]]:
-    """Sentences (or sentence fragments) with whether a long pause comes before them.
+def _pieces(transcript: Transcript) -> Iterator[tuple[str, bool, float]]:
+    """Sentences (or sentence fragments), whether a long pause comes before them, and the
+    start of the segment they are in.
 
     Segments are split into sentences so that one huge segment, as some APIs return,
     still becomes several paragraphs.
@@ -49,7 +65,7 @@ def _pieces(transcript: Transcript) -> Iterator[tuple[str, bool]]:
         paused = previous_end is not None and segment.start - previous_end >= PAUSE_BREAK_SECONDS
         previous_end = segment.end
         for index, sentence in enumerate(_split_sentences(text)):
-            yield sentence, paused and index == 0
+            yield sentence, paused and index == 0, segment.start
 
 
 def _split_sentences(text: str) -> list[str]:

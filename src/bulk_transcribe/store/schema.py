@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -89,5 +89,21 @@ MIGRATIONS: dict[int, str] = {
     # so a different file at the same path is not taken for one transcribed before.
     3: """
     ALTER TABLE items ADD COLUMN fingerprint TEXT
+    """,
+    # Full-text search over timed segments (store/search_index.py). Rows of one item get
+    # consecutive rowids, so an item leaves the index with one range delete.
+    4: """
+    CREATE VIRTUAL TABLE segments_fts USING fts5(
+        text, item_id UNINDEXED, start UNINDEXED, end UNINDEXED,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE indexed_items (
+        item_id     INTEGER PRIMARY KEY,
+        finished_at TEXT,
+        first_rowid INTEGER,
+        last_rowid  INTEGER,
+        segments    INTEGER NOT NULL,
+        problem     TEXT
+    );
     """,
 }

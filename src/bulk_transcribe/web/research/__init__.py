@@ -1,0 +1,1 @@
+"""The research pages' pieces: finding videos to transcribe, and searching what was."""
