@@ -1,18 +1,23 @@
-"""Parallel processing against a rate-limited OpenAI-compatible server, side by side.
+"""Parallel processing against rate-limited transcription APIs, side by side in one run.
 
-    .venv/bin/python benchmarks/parallel_api.py [--quick]
+    .venv/bin/python benchmarks/parallel_api.py [--quick] [--json FILE]
 
-Starts a fake transcription server on 127.0.0.1 (tests/fakes/openai_server.py: the documented
-multipart protocol, configurable latency, an RPM limit enforced with 429 + Retry-After, and
-injected faults) and runs the same batch through the real Runner and OpenAI-compatible engine:
+Fake providers on 127.0.0.1 (tests/fakes: the documented protocols, latency, a limit per
+window enforced with 429 + Retry-After, injected faults) and the real Runner, engines and CLI:
 
-1. latency dominating, limit not binding: concurrency 1, 2, 5 and 10; speedup against 1;
-2. limit binding: far more demand than the limit allows; the highest request count in any
-   sliding window against the limit, the achieved rate, and the 429s the server sent;
-3. 20 % injected transient faults: every item must still finish.
+1. OpenAI-compatible, 1 s latency, limit not binding: real 10-20 s speech files of every
+   accepted container (wav, mp3, m4a, ogg, flac, mp4, webm, opus) at concurrency 1, 5, 10;
+2. DEAPI-shaped (submit, then status polls; jobs of 2-4 s, a fifth of the audio), the limit
+   binding at concurrency 10: requests per item, and wall time against the ideal the limit
+   allows (items x requests per item / allowance per window);
+3. the same with the limit configured 2x too high, against the correctly configured run:
+   wall-time ratio, 429s, failed items;
+4. a CLI run and a second process (another CLI run) against one DEAPI server: 429s and the
+   highest count in any window as the server counts it;
+5. 20 % injected faults and a burst of 429s: every item done.
 
-Time is scaled (a 6-second window stands for a 60-second one); the ratios are the same.
-Each run happens in its own child process so its peak RSS is its own.
+Time is scaled: a 6-second window stands for a 60-second one; the ratios are the same. Every
+run happens in its own process.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import argparse
 import json
 import multiprocessing
 import os
+import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,20 +38,61 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from child import run_in_child  # noqa: E402
+from tests.fakes.deapi_server import FakeDeapiServer  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAIServer  # noqa: E402
 
-SAMPLE = REPO / "examples" / "media" / "02_library_visit.mp3"
+SAMPLES = sorted((REPO / "examples" / "media").iterdir())  # 12-16 s of real speech each
 WINDOW = 6.0  # seconds standing for the provider's 60-second window
+KEY = "benchmark-key-not-a-real-one"
+CLI = str(Path(sys.executable).with_name("bulk-transcribe"))
 
 
-def make_batch(folder: Path, count: int) -> list[str]:
+# --- the batch ---------------------------------------------------------------------------
+
+
+def encode_opus(source: Path, target: Path, container: str) -> Path:
+    """`source` as Opus in `container` (ogg for .opus, webm), via PyAV."""
+    import av
+    import numpy as np
+    from faster_whisper import decode_audio
+
+    pcm = (decode_audio(str(source), sampling_rate=48_000) * 32767).astype(np.int16)
+    with av.open(str(target), "w", format=container) as out:
+        stream = out.add_stream("libopus", rate=48_000, layout="mono")
+        stream.bit_rate = 32_000
+        for start in range(0, len(pcm), 48_000):
+            frame = av.AudioFrame.from_ndarray(
+                pcm[start : start + 48_000].reshape(1, -1), format="s16", layout="mono"
+            )
+            frame.sample_rate = 48_000
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return target
+
+
+def every_container(folder: Path) -> list[Path]:
+    """The bundled samples (wav, mp3, m4a, ogg, flac, mp4) plus opus and webm encodings."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = [shutil.copy(p, folder / p.name) for p in SAMPLES]
+    files.append(encode_opus(SAMPLES[0], folder / f"{SAMPLES[0].stem}.opus", "ogg"))
+    files.append(encode_opus(SAMPLES[1], folder / f"{SAMPLES[1].stem}.webm", "webm"))
+    return [Path(f) for f in files]
+
+
+def make_batch(folder: Path, count: int, kinds: list[Path]) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for index in range(count):
-        path = folder / f"episode_{index:03d}.mp3"
-        shutil.copy(SAMPLE, path)
+        source = kinds[index % len(kinds)]
+        path = folder / f"{source.stem}_{index:03d}{source.suffix}"
+        shutil.copy(source, path)
         paths.append(str(path))
     return paths
+
+
+# --- one run in a child process ------------------------------------------------------------
 
 
 def _child(config: dict, queue: multiprocessing.Queue) -> None:
@@ -56,17 +104,21 @@ def _child(config: dict, queue: multiprocessing.Queue) -> None:
     from bulk_transcribe.store import Store
 
     out = Path(tempfile.mkdtemp(prefix="bench-parallel-"))
+    engine = config["engine"]
+    provider = {"api_base": config["api_base"], "provider": "custom", "openai_api_key": KEY}
+    if engine == "deapi":
+        provider = {"deapi_base_url": config["api_base"], "deapi_api_key": KEY}
     settings = Settings(
         out_dir=out,
-        engine="openai",
-        provider="custom",
-        api_base=config["api_base"],
+        engine=engine,
         rpm=config["rpm"],
         rate_window_seconds=WINDOW,
         quiet_seconds=WINDOW,
+        rate_limit_db=Path(config["budget"]),
         concurrency=config["concurrency"],
         formats="md,json",
         max_retries=3,
+        **provider,
     )
     with Store(settings.database) as store:
         specs = [ItemSpec(source=p, source_type=SourceType.LOCAL_FILE) for p in config["paths"]]
@@ -77,6 +129,7 @@ def _child(config: dict, queue: multiprocessing.Queue) -> None:
         counts = runner.run()
         wall = time.perf_counter() - started
         metrics = store.metrics(session.id)
+        events = [e.message for e in store.events(session.id) if e.kind == "rate_limit"]
     queue.put(
         {
             "wall": wall,
@@ -84,12 +137,16 @@ def _child(config: dict, queue: multiprocessing.Queue) -> None:
             "failed": counts.failed,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "fallback": metrics.get("fallback_sequential"),
+            "final_concurrency": metrics.get("current_concurrency"),
+            "allowance": metrics.get("rate_limit_allowance"),
+            "limit_events": events,
         }
     )
 
 
-def run_batch(config: dict) -> dict:
-    return run_in_child(_child, config)
+def run_batch(budget_folder: Path, **config) -> dict:
+    budget = budget_folder / f"budget-{time.monotonic_ns()}.sqlite"
+    return run_in_child(_child, {"budget": str(budget), "rpm": None, **config})
 
 
 def max_in_window(stamps: list[float], window: float) -> int:
@@ -101,65 +158,109 @@ def max_in_window(stamps: list[float], window: float) -> int:
     return best
 
 
-def full_window_rate(stamps: list[float], window: float) -> float:
-    """Mean requests per window over the whole windows of the run."""
-    stamps = sorted(stamps)
-    windows = int((stamps[-1] - stamps[0]) // window)
-    if windows == 0:
-        return float(len(stamps))
-    counted = [s for s in stamps if s < stamps[0] + windows * window]
-    return len(counted) / windows
+def server_figures(server, items: int) -> dict:
+    stamps = [r.at for r in server.requests if r.status != 429]
+    return {
+        "requests": len(server.requests),
+        "requests_per_item": len(server.requests) / items,
+        "server_429": server.status_counts.get(429, 0),
+        "max_in_window": max_in_window(stamps, WINDOW) if stamps else 0,
+    }
 
 
-def scenario_speedup(paths: list[str], latency: float) -> list[dict]:
+def deapi_server(limit: int, seed: int, **knobs) -> FakeDeapiServer:
+    jitter = random.Random(seed)
+    # Jobs take a fifth of their audio (2-4 s for these 10-20 s files), +-10 %.
+    return FakeDeapiServer(
+        api_key=KEY,
+        rpm=limit,
+        window_seconds=WINDOW,
+        job_seconds=lambda audio: 0.2 * audio * jitter.uniform(0.9, 1.1),
+        **knobs,
+    )
+
+
+# --- the scenarios -------------------------------------------------------------------------
+
+
+def scenario_speedup(paths: list[str], budgets: Path) -> list[dict]:
     rows = []
-    with FakeOpenAIServer(latency=latency) as server:
-        for concurrency in (1, 2, 5, 10):
-            before = len(server.requests)
+    with FakeOpenAIServer(api_key=KEY, latency=1.0) as server:
+        for concurrency in (1, 5, 10):
             result = run_batch(
-                {"api_base": server.base_url, "rpm": 100_000, "concurrency": concurrency,
-                 "paths": paths}
+                budgets, engine="openai", api_base=server.base_url, concurrency=concurrency,
+                paths=paths,
             )  # fmt: skip
-            result.update(concurrency=concurrency, requests=len(server.requests) - before)
+            result["concurrency"] = concurrency
             rows.append(result)
-            print(
-                f"  concurrency {concurrency:>2}: {result['wall']:6.2f} s, "
-                f"{result['done']} done, peak {result['peak_rss_mb']:.0f} MB",
-                flush=True,
-            )
-    base = rows[0]["wall"]
+            print(f"  concurrency {concurrency:>2}: {result['wall']:6.2f} s", flush=True)
     for row in rows:
-        row["speedup"] = base / row["wall"]
+        row["speedup"] = rows[0]["wall"] / row["wall"]
     return rows
 
 
-def scenario_binding(paths: list[str], rpm: int) -> dict:
-    with FakeOpenAIServer(latency=0.05, rpm=rpm, window_seconds=WINDOW) as server:
+def scenario_deapi(paths: list[str], budgets: Path, limit: int, rpm: int, seed: int) -> dict:
+    with deapi_server(limit, seed) as server:
         result = run_batch(
-            {"api_base": server.base_url, "rpm": rpm, "concurrency": 10, "paths": paths}
+            budgets, engine="deapi", api_base=server.url, rpm=rpm, concurrency=10, paths=paths
         )
-        stamps = [r.at for r in server.requests]
+        result.update(server_figures(server, len(paths)), limit=limit, rpm=rpm)
+    allowance = int(limit * 0.95)
+    result["ideal"] = len(paths) * result["requests_per_item"] / allowance * WINDOW
+    result["vs_ideal"] = result["wall"] / result["ideal"]
+    return result
+
+
+def scenario_two_processes(paths: list[str], budgets: Path, limit: int) -> dict:
+    """Two real CLI runs at once, in two processes, against one provider."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("BULK_TRANSCRIBE_")},
+        "DEAPI_API_KEY": KEY,
+        "BULK_TRANSCRIBE_RATE_WINDOW_SECONDS": str(WINDOW),
+        "BULK_TRANSCRIBE_QUIET_SECONDS": str(WINDOW),
+        "BULK_TRANSCRIBE_RATE_LIMIT_DB": str(budgets / "shared-by-two.sqlite"),
+    }
+    halves = [paths[0::2], paths[1::2]]
+    with deapi_server(limit, seed=3) as server:
+        env["DEAPI_BASE_URL"] = server.url
+        started = time.perf_counter()
+        runs = []
+        for n, half in enumerate(halves):
+            args = [CLI, "run", *half, "--engine", "deapi", "--rpm", str(limit), "-j", "5",
+                    "--out", str(budgets / f"cli-{n}"), "--format", "txt"]  # fmt: skip
+            runs.append(
+                subprocess.Popen(
+                    args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+                )
+            )
+        outputs = [run.communicate(timeout=900)[0] for run in runs]
+        wall = time.perf_counter() - started
+        result = server_figures(server, len(paths))
         result.update(
-            requests=len(stamps),
-            max_in_window=max_in_window(stamps, WINDOW),
-            rate_per_window=full_window_rate(stamps, WINDOW),
-            server_429=server.status_counts.get(429, 0),
-            limit=rpm,
+            wall=wall,
+            limit=limit,
+            exit_codes=[run.returncode for run in runs],
+            failed_lines=sum(out.count("FAILED") for out in outputs),
         )
     return result
 
 
-def scenario_faults(paths: list[str], fault_rate: float) -> dict:
-    with FakeOpenAIServer(latency=0.2, fault_rate=fault_rate, seed=11) as server:
+def scenario_faults(paths: list[str], budgets: Path) -> dict:
+    with FakeOpenAIServer(api_key=KEY, latency=0.2, fault_rate=0.2, seed=11) as server:
+        server.inject(*["429"] * 6)  # a burst of 429s first
         result = run_batch(
-            {"api_base": server.base_url, "rpm": 100_000, "concurrency": 5, "paths": paths}
+            budgets, engine="openai", api_base=server.base_url, concurrency=5, paths=paths
         )
         result.update(
             faults=sum(n for status, n in server.status_counts.items() if status >= 500)
-            + sum(1 for r in server.requests if r.status == 0),
+            + server.status_counts.get(0, 0),
+            server_429=server.status_counts.get(429, 0),
             requests=len(server.requests),
         )
     return result
+
+
+# --- the report ----------------------------------------------------------------------------
 
 
 def main() -> None:
@@ -167,20 +268,37 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller batches, for a smoke run")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    os.environ.setdefault("OPENAI_API_KEY", "sk-benchmark-not-a-real-key")
     folder = Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    budgets = folder / "budgets"
+    budgets.mkdir()
+    kinds = every_container(folder / "kinds")
+    scale = 2 if args.quick else 1
 
-    items, latency = (10, 1.0) if args.quick else (20, 2.0)
-    print(f"1) latency {latency} s per request, limit not binding, {items} items")
-    speed = scenario_speedup(make_batch(folder / "speed", items), latency)
+    items = 30 // 3 if args.quick else 30  # whole rounds at concurrency 5 and 10
+    names = ", ".join(sorted({p.suffix for p in kinds}))
+    print(f"1) OpenAI-compatible, 1 s latency, {items} files ({names}), limit not binding")
+    speed = scenario_speedup(make_batch(folder / "speed", items, kinds), budgets)
 
-    rpm = 60
-    binding_items = 3 * 57 if not args.quick else 2 * 57
-    print(f"2) limit binding: {rpm} requests per {WINDOW:.0f} s window, {binding_items} items")
-    binding = scenario_binding(make_batch(folder / "binding", binding_items), rpm)
+    limit, binding_items = 30, 80 // scale
+    deapi_kinds = [p for p in kinds if p.suffix in (".wav", ".mp3", ".ogg", ".flac", ".opus")]
+    print(f"2) DEAPI-shaped, {limit} requests per {WINDOW:.0f} s, {binding_items} items, -j 10")
+    binding = scenario_deapi(
+        make_batch(folder / "binding", binding_items, deapi_kinds), budgets, limit, limit, 1
+    )
 
-    print("3) 20 % injected transient faults (500, 503, dropped connections), 30 items")
-    faults = scenario_faults(make_batch(folder / "faults", 30), 0.2)
+    low, mis_items = 15, 40 // scale
+    print(f"3) limit {low} per window, configured as {low} and as {2 * low}; {mis_items} items")
+    mis_paths = make_batch(folder / "misconfigured", mis_items, deapi_kinds)
+    correct = scenario_deapi(mis_paths, budgets, low, low, 2)
+    too_high = scenario_deapi(mis_paths, budgets, low, 2 * low, 2)
+
+    two_items = 40 // scale
+    print(f"4) two CLI runs at once against one provider ({limit} per window), {two_items} items")
+    two = scenario_two_processes(make_batch(folder / "two", two_items, deapi_kinds), budgets, limit)
+
+    fault_items = 30
+    print(f"5) 20 % injected faults and a burst of 6 x 429, {fault_items} items")
+    faults = scenario_faults(make_batch(folder / "faults", fault_items, kinds), budgets)
 
     print(f"\n{'concurrency':>11}{'wall s':>9}{'speedup':>9}{'peak MB':>9}")
     for row in speed:
@@ -189,20 +307,37 @@ def main() -> None:
             f"{row['peak_rss_mb']:>9.0f}"
         )
     print(
-        f"\nlimit binding: highest count in any {WINDOW:.0f} s window "
-        f"{binding['max_in_window']}/{rpm} ({binding['max_in_window'] / rpm:.1%}), "
-        f"achieved {binding['rate_per_window']:.1f}/{rpm} per window "
-        f"({binding['rate_per_window'] / rpm:.1%}), 429s from the server: "
-        f"{binding['server_429']}, {binding['done']}/{binding_items} done, "
-        f"fell back to sequential: {binding['fallback']}"
+        f"\nDEAPI-shaped, limit binding: {binding['requests_per_item']:.2f} requests per item "
+        f"(goal <= 2.3); wall {binding['wall']:.1f} s against the ideal {binding['ideal']:.1f} s "
+        f"= {binding['vs_ideal']:.2f}x (goal <= 1.15); highest count in any window "
+        f"{binding['max_in_window']}/{limit}; 429s {binding['server_429']}; "
+        f"{binding['done']}/{binding_items} done"
+    )
+    ratio = too_high["wall"] / correct["wall"]
+    print(
+        f"limit configured 2x too high: wall {too_high['wall']:.1f} s against "
+        f"{correct['wall']:.1f} s correctly configured = {ratio:.2f}x (goal <= 1.2); "
+        f"429s {too_high['server_429']} (goal <= 3; correct run: {correct['server_429']}); "
+        f"failed {too_high['failed']} (goal 0); learned allowance {too_high['allowance']}; "
+        f"final concurrency {too_high['final_concurrency']}"
+    )
+    for message in too_high["limit_events"]:
+        print(f"    event: {message}")
+    print(
+        f"two CLI processes, one provider: 429s {two['server_429']} (goal 0); highest count in "
+        f"any {WINDOW:.0f} s window {two['max_in_window']}/{limit} "
+        f"({two['max_in_window'] / limit:.0%}, goal <= 95 %); exit codes {two['exit_codes']}; "
+        f"{two['requests_per_item']:.2f} requests per item"
     )
     print(
-        f"faults: {faults['faults']} injected faults in {faults['requests']} requests; "
-        f"{faults['done']}/30 done, {faults['failed']} failed"
+        f"faults: {faults['faults']} injected faults and {faults['server_429']} x 429 in "
+        f"{faults['requests']} requests; {faults['done']}/{fault_items} done, "
+        f"{faults['failed']} failed"
     )
     if args.json:
-        args.json.write_text(json.dumps({"speed": speed, "binding": binding, "faults": faults},
-                                        indent=2))  # fmt: skip
+        figures = {"speed": speed, "binding": binding, "correct": correct,
+                   "too_high": too_high, "two_processes": two, "faults": faults}  # fmt: skip
+        args.json.write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,15 @@ import pytest
 from tests.samples import SAMPLE_MEDIA, write_wav
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_rate_limit_budgets(tmp_path_factory: pytest.TempPathFactory):
+    """Request budgets are machine-wide by design; tests keep theirs to this test run."""
+    path = tmp_path_factory.mktemp("budgets") / "rate_limits.sqlite"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BULK_TRANSCRIBE_RATE_LIMIT_DB", str(path))
+        yield path
+
+
 @pytest.fixture(scope="session")
 def sample_media() -> list[Path]:
     return SAMPLE_MEDIA

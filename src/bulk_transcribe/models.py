@@ -200,6 +200,8 @@ class SessionCounts:
     audio_seconds_total: float = 0.0
     audio_seconds_done: float = 0.0  # processed: done, failed or skipped, and running parts
     audio_seconds_transcribed: float = 0.0  # only what was transcribed (done items)
+    unknown_lengths_left: int = 0  # queued or running items whose length is not known yet
+    running_progress: float = 0.0  # the running items' progress added up (0.5 + 0.2 ...)
 
     @property
     def finished(self) -> int:

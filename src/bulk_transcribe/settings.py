@@ -88,7 +88,10 @@ class Settings(BaseSettings):
 
     # Parallel processing: limits, adapting and timeouts.
     rate_window_seconds: float = Field(default=60.0, gt=0)  # benchmarks scale time down
+    # The machine-wide request budgets every process shares; None: in the user's cache folder.
+    rate_limit_db: Path | None = None
     quiet_seconds: float = Field(default=60.0, gt=0)  # trouble-free time before climbing back
+    # Memory a run may add above its process's own baseline after warm-up (model loaded).
     memory_budget_mb: float = Field(default=2048.0, gt=0)
     min_free_disk_mb: float = Field(default=500.0, ge=0)
     item_timeout_seconds: float = Field(default=600.0, gt=0)  # plus the per-audio part below

@@ -82,7 +82,29 @@ def test_small_accepted_files_are_uploaded_as_they_are(tmp_path):
     chunks = fit_for_upload(
         source, 10 * 1024**2, tmp_path, accepted_suffixes=frozenset({".mp3"}), duration=12.0
     )
-    assert chunks == [AudioChunk(source, 0.0, 12.0)]
+    assert chunks == [AudioChunk(source, 0.0, 12.0, upload_name=source.name)]
+
+
+def test_an_ogg_opus_file_is_uploaded_as_it_is_under_an_ogg_name(tmp_path):
+    opus = tmp_path / "episode.opus"
+    compact_audio(SAMPLE_MEDIA[0], tmp_path / "episode.ogg").path.rename(opus)
+    before = opus.read_bytes()
+
+    (chunk,) = fit_for_upload(
+        opus, 10 * 1024**2, tmp_path / "work", accepted_suffixes=frozenset({".ogg", ".mp3"})
+    )
+
+    assert chunk.path == opus and chunk.name == "episode.ogg"  # same bytes, no re-encoding
+    assert opus.read_bytes() == before and not (tmp_path / "work").exists()
+
+
+def test_an_opus_file_that_is_not_ogg_is_re_encoded(tmp_path):
+    fake = tmp_path / "not-ogg.opus"
+    fake.write_bytes(SAMPLE_MEDIA[1].read_bytes())  # an mp3 under the wrong name
+
+    (chunk,) = fit_for_upload(fake, 10 * 1024**2, tmp_path, accepted_suffixes=frozenset({".ogg"}))
+
+    assert chunk.path != fake and chunk.path.suffix == ".ogg"
 
 
 def test_unaccepted_formats_are_re_encoded_not_split(tmp_path):

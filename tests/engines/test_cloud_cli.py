@@ -29,6 +29,7 @@ def cli_env(**variables: str) -> dict[str, str]:
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("BULK_TRANSCRIBE_", "OPENAI_", "DEAPI_", "GROQ_"))
+        or k == "BULK_TRANSCRIBE_RATE_LIMIT_DB"  # the test run's own request budgets
     }
     return {**env, **variables}
 
@@ -89,14 +90,23 @@ def test_run_with_the_deapi_engine_shows_balance_and_price_first(tmp_path):
         result = run_cli(
             ["run", *map(str, samples), "--engine", "deapi", "--out", str(tmp_path / "out")],
             tmp_path,
-            cli_env(DEAPI_API_KEY=DEAPI_KEY, DEAPI_BASE_URL=server.url),
+            # A long window: every request of the run stays in the budget's count.
+            cli_env(
+                DEAPI_API_KEY=DEAPI_KEY,
+                DEAPI_BASE_URL=server.url,
+                BULK_TRANSCRIBE_RATE_WINDOW_SECONDS="3600",
+            ),
         )
         counts = server.submission_counts()
+        requests = len(server.requests)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "DEAPI balance: $12.50" in result.stdout
     assert "Estimated DEAPI price for 0.4 audio minutes" in result.stdout
     assert len(counts) == 2 and set(counts.values()) == {1}
     assert_every_sample_transcribed(session_folder(tmp_path / "out"), samples)
+    # Balance and price went through the provider's one budget too, like every job request.
+    manifest = json.loads((session_folder(tmp_path / "out") / "manifest.json").read_text())
+    assert manifest["metrics"]["requests_last_60s"] == requests
 
 
 def saved_request_ids(database: Path) -> list[str]:
@@ -191,3 +201,24 @@ def test_a_rejected_key_appears_nowhere_the_user_or_a_log_can_see(tmp_path, engi
     for path in out.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+
+
+def test_429s_from_a_custom_server_pause_it_are_counted_and_shown(tmp_path):
+    samples = SAMPLE_MEDIA[:4]
+    with FakeOpenAIServer(api_key=OPENAI_KEY) as server:
+        server.inject("429", "429")  # Retry-After: 1, no preset limit for --api-base
+        result = run_cli(
+            [
+                "run", *map(str, samples), "--engine", "openai",
+                "--api-base", server.base_url, "--out", str(tmp_path / "out"), "-j", "2",
+            ],
+            tmp_path,
+            cli_env(OPENAI_API_KEY=OPENAI_KEY),
+        )  # fmt: skip
+        statuses = [r.status for r in server.transcription_requests()]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert statuses.count(429) == 2 and statuses.count(200) == len(samples)
+    # Shown as it happens, with the reason, not only stored.
+    assert "rate limit:" in result.stdout and "answered 429 (Retry-After 1 s)" in result.stdout
+    manifest = json.loads((session_folder(tmp_path / "out") / "manifest.json").read_text())
+    assert manifest["metrics"]["count_429"] == 2

@@ -10,18 +10,26 @@ import pytest
 
 from bulk_transcribe.engines import create_engine
 from bulk_transcribe.engines.deapi import CHUNK_IDS_PREFIX, DeapiEngine, PollPolicy
+from bulk_transcribe.engines.poll_timing import JobTimeEstimator, PollTiming
 from bulk_transcribe.engines.presets import resolve_provider
 from bulk_transcribe.engines.retries import RetryPolicy
 from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError, TransientError
 from bulk_transcribe.models import MediaFile
 from bulk_transcribe.settings import Settings
-from tests.engines.conftest import DEAPI_KEY
+from tests.engines.conftest import DEAPI_KEY, RecordingJob
 from tests.fakes.deapi_server import API, FakeDeapiServer
 from tests.fakes.transcripts import FakeTranscription, audio_duration, decode_mono
 from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate, write_wav
 
 FAST_RETRIES = RetryPolicy(attempts=4, base_seconds=0.01, max_seconds=0.05)
-FAST_POLLS = PollPolicy(first_interval=0.01, backoff=1.5, max_interval=0.05, sleep_step=0.01)
+FAST_TIMING = PollTiming(
+    prior_seconds_per_audio_second=0.001,
+    unknown_duration_seconds=0.01,
+    min_interval=0.01,
+    max_first_wait=0.05,
+    max_interval=0.05,
+)
+FAST_POLLS = PollPolicy(timing=FAST_TIMING, sleep_step=0.01)
 WAV = SAMPLE_MEDIA[0]
 M4A = next(p for p in SAMPLE_MEDIA if p.suffix == ".m4a")
 
@@ -80,9 +88,8 @@ def test_submits_the_audio_stores_the_id_at_once_and_polls_until_done(
         "return_result_in_response": "true",
     }
     assert upload.filenames == {"audio": WAV.name} and upload.had_authorization
-    assert 0 < recording_job.progress[0] < 1 and recording_job.progress == sorted(
-        recording_job.progress
-    )
+    moved = [fraction for fraction in recording_job.progress if fraction > 0]
+    assert 0 < moved[0] < 1 and recording_job.progress == sorted(recording_job.progress)
     # the rate limiter's hook sees the submission and every poll
     assert [path for _, _, path in hook.seen].count(f"{API}/audiofile2txt") == 1
     assert len(hook.seen) == 5
@@ -184,7 +191,7 @@ def test_a_result_that_arrives_only_after_many_polls_is_waited_for(recording_job
 def test_a_stuck_request_ends_with_a_clear_error_naming_its_id(deapi_server, recording_job):
     deapi_server.hold()
     stuck_policy = PollPolicy(
-        first_interval=0.01, max_interval=0.02, base_seconds=0.2, seconds_per_audio_second=0.0
+        timing=FAST_TIMING, base_seconds=0.2, seconds_per_audio_second=0.0, sleep_step=0.01
     )
     with pytest.raises(PermanentError) as caught:
         make_engine(deapi_server, poll=stuck_policy).transcribe(media(WAV), recording_job.job())
@@ -311,6 +318,33 @@ def test_create_engine_reads_deapi_settings(deapi_server, hook, recording_job):
     settings = Settings(engine="deapi", deapi_base_url=deapi_server.url, deapi_api_key=DEAPI_KEY)
     engine = create_engine(settings, hook)
     engine._poll = FAST_POLLS
+    engine._job_times = JobTimeEstimator(FAST_TIMING)
     engine.transcribe(media(WAV), recording_job.job())
-    assert {provider for provider, _, _ in hook.seen} == {"deapi"}
+    assert {provider.partition("@")[0] for provider, _, _ in hook.seen} == {"deapi"}
     assert len(hook.seen) == len(deapi_server.requests)
+
+
+def test_the_first_poll_waits_for_the_learned_job_time_so_most_items_take_two_requests():
+    # Jobs take a fifth of their audio's length; the engine starts knowing nothing of that.
+    timing = PollTiming(prior_seconds_per_audio_second=0.02, min_interval=0.05)
+    policy = PollPolicy(timing=timing, sleep_step=0.05)
+    with FakeDeapiServer(job_seconds=lambda audio: 0.2 * audio) as server:
+        engine = make_engine(server, poll=policy)
+        for _ in range(4):  # four items, each with its own stored request id
+            engine.transcribe(media(WAV), RecordingJob().job())
+        polls = [job.polls for job in server.submissions()]
+    # The first job is polled early, says how far it got, and is done at the second poll;
+    # from then on the first poll comes when the job is done.
+    assert polls[0] == 2 and polls[1:] == [1, 1, 1]
+    assert len(server.requests) == 4 + sum(polls)
+
+
+def test_polls_never_come_sooner_than_the_provider_asks(recording_job):
+    timing = PollTiming(prior_seconds_per_audio_second=0.0, min_interval=0.01, max_first_wait=0.01)
+    with FakeDeapiServer(job_seconds=lambda _audio: 0.5, status_retry_after="1") as server:
+        make_engine(server, poll=PollPolicy(timing=timing, sleep_step=0.01)).transcribe(
+            media(WAV), recording_job.job()
+        )
+        (job,) = server.submissions()
+    # Polled at once, told to come back in 1 s (after the job's 0.5 s): done at the second.
+    assert job.polls == 2

@@ -61,6 +61,34 @@ def test_retry_after_accepts_milliseconds_seconds_and_http_dates():
     assert parse_retry_after({}) is None
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Retry-After": "soon"},
+        {"retry-after": "Tomorrow, 99 Foo 2026"},
+        {"retry-after": "nan"},
+        {"retry-after": "inf"},
+        {"retry-after-ms": "later", "retry-after": ""},
+        {"retry-after": "   "},
+    ],
+)
+def test_rubbish_retry_after_is_ignored_not_an_error(headers):
+    assert parse_retry_after(headers) is None
+    error = error_for_status("custom", 429, headers=headers)
+    assert error.retry_after is None and error.transient
+
+
+def test_retry_after_milliseconds_win_and_rubbish_ms_falls_back_to_seconds():
+    assert parse_retry_after({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
+    assert parse_retry_after({"retry-after-ms": "x", "Retry-After": "2"}) == 2.0
+    assert parse_retry_after(httpx.Headers({"Retry-After": "-4"})) == 0.0
+
+
+def test_retry_after_date_in_the_past_means_now():
+    past = email.utils.formatdate(time.time() - 60, usegmt=True)
+    assert parse_retry_after({"retry-after": past}) == 0.0
+
+
 def test_a_key_echoed_in_an_error_body_never_reaches_the_message():
     body = f'{{"error": {{"message": "Incorrect API key provided: {SECRET}"}}}}'
     error = error_for_status("openai", 401, body=body, secrets=[SECRET])

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
+from bulk_transcribe import workscope
 from bulk_transcribe.engines import create_engine
+from bulk_transcribe.engines.chunking import compact_audio
 from bulk_transcribe.engines.openai_api import OpenAICompatibleEngine
 from bulk_transcribe.engines.presets import resolve_provider
 from bulk_transcribe.engines.retries import RetryPolicy
 from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError, TransientError
 from bulk_transcribe.models import MediaFile
 from bulk_transcribe.settings import Settings
-from tests.engines.conftest import OPENAI_KEY
+from bulk_transcribe.workscope import ResizableSlots
+from tests.engines.conftest import OPENAI_KEY, RecordingJob
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.transcripts import FakeTranscription, audio_duration, decode_mono
 from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate, write_wav
@@ -252,7 +256,8 @@ def test_create_engine_builds_it_from_settings_with_the_hook(openai_server, hook
     settings = Settings(engine="openai", api_base=openai_server.base_url, openai_api_key=OPENAI_KEY)
     engine = create_engine(settings, hook)
     engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
-    assert hook.seen == [("custom", "POST", "/v1/audio/transcriptions")]
+    assert hook.seen == [(engine.provider.provider_id, "POST", "/v1/audio/transcriptions")]
+    assert engine.provider.provider_id.startswith("custom@")
     assert hook.statuses == [200]
 
 
@@ -271,3 +276,62 @@ def test_long_media_is_cut_and_its_pieces_uploaded_in_parallel(recording_job, lo
     starts = [s.start for s in transcript.segments]
     assert starts == sorted(starts) and starts[-1] > 30.0  # offsets on the original timeline
     assert recording_job.progress[-1] == 1.0
+
+
+def test_an_opus_file_goes_up_byte_for_byte_as_ogg(openai_server, recording_job, tmp_path):
+    opus = tmp_path / "talk.opus"
+    compact_audio(SAMPLE_MEDIA[0], tmp_path / "talk.ogg").path.rename(opus)
+
+    transcript = make_engine(openai_server).transcribe(media(opus), recording_job.job())
+
+    (upload,) = openai_server.transcription_requests()
+    assert upload.filenames == {"file": "talk.ogg"} and upload.sizes == {
+        "file": opus.stat().st_size
+    }
+    assert transcript.text
+
+
+class InFlight:
+    """A RequestHook that notes the most requests ever in flight at once."""
+
+    def __init__(self) -> None:
+        self.now = self.most = 0
+        self.lock = threading.Lock()
+
+    def before_request(self, provider, request) -> None:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+
+    def after_response(self, provider, request, response) -> None:
+        with self.lock:
+            self.now -= 1
+
+
+def test_chunk_uploads_take_their_slots_from_the_live_concurrency(recording_job, long_speech):
+    limit = {"now": 3}
+    slots = ResizableSlots(lambda: limit["now"])
+    in_flight = InFlight()
+    with FakeOpenAIServer(transcriber=chunk_by_chunk, latency=0.3) as server:
+        engine = make_engine(server, in_flight, concurrency=3, parallel_chunk_seconds=10.0)
+        with workscope.scope(slots=slots):
+            engine.transcribe(media(long_speech), recording_job.job())
+            parallel = in_flight.most
+            limit["now"] = 1  # the run fell back to sequential
+            in_flight.most = 0
+            engine.transcribe(media(long_speech), RecordingJob().job())
+        uploads = len(server.transcription_requests())
+    assert parallel >= 2 and in_flight.most == 1 and uploads >= 8
+
+
+def test_cancel_during_parallel_chunk_uploads_returns_without_waiting_for_them(
+    recording_job, long_speech
+):
+    cancel = threading.Event()
+    with FakeOpenAIServer(transcriber=chunk_by_chunk, latency=20.0) as server:
+        engine = make_engine(server, concurrency=3, parallel_chunk_seconds=10.0)
+        threading.Timer(0.5, cancel.set).start()
+        with workscope.scope(cancel=cancel), pytest.raises(Cancelled):
+            engine.transcribe(media(long_speech), recording_job.job())
+        answered = len(server.transcription_requests())  # noted when answered
+    assert answered == 0  # the item returned without waiting for the uploads in flight

@@ -40,6 +40,9 @@ class Request:
     fields: dict[str, str] = field(default_factory=dict)
     files: dict[str, Upload] = field(default_factory=dict)
     query: str = ""  # the URL's query string, for GET APIs
+    # When its request line arrived: a gateway counts a request against the limit then,
+    # before the body is read.
+    arrived: float = field(default_factory=time.monotonic)
 
     @property
     def json(self) -> Any:
@@ -186,7 +189,7 @@ class FakeProviderServer:
     # --- the pipeline every request goes through -------------------------------------------
 
     def _answer(self, request: Request) -> Reply:
-        arrived = time.monotonic()
+        arrived = request.arrived
         reply = self._gate(request, arrived) or self._fault() or self.route(request)
         if self.latency:
             time.sleep(self.latency)
@@ -260,11 +263,14 @@ def _handler_for(server: FakeProviderServer) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _handle(self) -> None:
+            arrived = time.monotonic()
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
             url = urlsplit(self.path)
-            request = Request(self.command, url.path, headers, body, query=url.query)
+            request = Request(
+                self.command, url.path, headers, body, query=url.query, arrived=arrived
+            )
             content_type = headers.get("content-type", "")
             if content_type.startswith("multipart/form-data"):
                 request.fields, request.files = parse_multipart(content_type, body)

@@ -4,7 +4,9 @@ Follows https://docs.deapi.ai (see bulk_transcribe/engines/deapi.py for the endp
 Knobs beyond `FakeProviderServer`'s: `polls_until_done` (status polls before a request is
 done), `hold()` / `release()` (keep every request processing until released),
 `result_style` ("timed" lines, "json" segments, "plain" text, or "url" for result_url),
-`fail_next_jobs` (jobs that end with status "error"), `balance` and `price_per_minute`.
+`fail_next_jobs` (jobs that end with status "error"), `balance` and `price_per_minute`;
+`job_seconds(audio_seconds)` makes jobs take real time instead of a number of polls (progress
+then grows with the time), and `status_retry_after` is sent with every "processing" status.
 Every submission is recorded with a hash of what was uploaded, so a test can prove that
 nothing was submitted twice.
 """
@@ -13,9 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from tests.fakes.base import FakeProviderServer, Reply, Request
 from tests.fakes.transcripts import FakeTranscription, Transcriber, sample_transcriber
@@ -32,6 +36,8 @@ class Job:
     heard: FakeTranscription | None
     polls: int = 0
     failed: bool = False
+    submitted: float = field(default_factory=time.monotonic)
+    seconds: float | None = None  # how long the job takes, when jobs take real time
 
 
 def _clock(seconds: float) -> str:
@@ -49,6 +55,8 @@ class FakeDeapiServer(FakeProviderServer):
         balance: float = 12.5,
         price_per_minute: float = 0.01,
         transcriber: Transcriber = sample_transcriber,
+        job_seconds: Callable[[float], float] | None = None,
+        status_retry_after: str | None = None,
         **knobs,
     ):
         super().__init__(**knobs)
@@ -59,6 +67,8 @@ class FakeDeapiServer(FakeProviderServer):
         self.balance = balance
         self.price_per_minute = price_per_minute
         self.transcriber = transcriber
+        self.job_seconds = job_seconds
+        self.status_retry_after = status_retry_after
         self.fail_next_jobs = 0
         self.jobs: dict[str, Job] = {}
         self._released = threading.Event()
@@ -124,7 +134,10 @@ class FakeDeapiServer(FakeProviderServer):
         with self._jobs_lock:
             failed = self.fail_next_jobs > 0
             self.fail_next_jobs -= int(failed)
-            self.jobs[request_id] = Job(request_id, source, digest, heard, failed=failed)
+            seconds = self.job_seconds(heard.duration) if self.job_seconds else None
+            self.jobs[request_id] = Job(
+                request_id, source, digest, heard, failed=failed, seconds=seconds
+            )
         return Reply(200, {"data": {"request_id": request_id}})
 
     def _status(self, request_id: str) -> Reply:
@@ -136,10 +149,20 @@ class FakeDeapiServer(FakeProviderServer):
             polls = job.polls
         if job.failed:
             return Reply(200, {"data": {"status": "error", "progress": 0, "result": None}})
-        if not self._released.is_set() or polls < self.polls_until_done:
-            progress = 10.0 if not self._released.is_set() else 100 * polls / self.polls_until_done
+        if job.seconds is not None:
+            elapsed = time.monotonic() - job.submitted
+            running = elapsed < job.seconds
+            progress = round(100 * elapsed / job.seconds, 1)
+        else:
+            running = polls < self.polls_until_done
+            progress = 100 * polls / self.polls_until_done
+        if not self._released.is_set() or running:
+            headers = {"Retry-After": self.status_retry_after} if self.status_retry_after else {}
+            progress = 10.0 if not self._released.is_set() else progress
             return Reply(
-                200, {"data": {"status": "processing", "progress": progress, "result": None}}
+                200,
+                {"data": {"status": "processing", "progress": progress, "result": None}},
+                headers,
             )
         return Reply(200, {"data": {"status": "done", "progress": 100, **self._result(job)}})
 

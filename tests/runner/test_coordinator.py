@@ -185,7 +185,8 @@ def test_waiting_for_the_rate_limiter_does_not_count_against_the_time_limit(
 
     runner.run()
 
-    assert set(statuses(store, session.id).values()) == {"done"}
+    failures = [i.error_message for i in store.items(session.id) if i.error_message]
+    assert set(statuses(store, session.id).values()) == {"done"}, failures
     stages = [e.message for e in store.events(session.id) if e.kind == "item_failed"]
     assert stages == []
 

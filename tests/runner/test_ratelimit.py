@@ -1,16 +1,31 @@
-"""The limiter keeps every sliding window under 95 % of the limit and obeys the provider."""
+"""One budget per provider and key: under 95 % in every window, shared, paused and learning."""
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
-from email.utils import formatdate
+import uuid
+from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
+from bulk_transcribe.engines.presets import ProviderConfig
+from bulk_transcribe.errors import Cancelled
 from bulk_transcribe.net import provider_client
-from bulk_transcribe.runner.ratelimit import ProviderLimiter, RateLimitHook, parse_retry_after
+from bulk_transcribe.runner.ratelimit import (
+    HOLD_QUIET_PERIODS,
+    BudgetPolicy,
+    BudgetState,
+    LimitChange,
+    LimiterTimeout,
+    RateLimitHook,
+    machine_backend,
+    shared_limiter,
+)
+from bulk_transcribe.settings import Settings
 
 
 def max_in_any_window(stamps: list[float], window: float) -> int:
@@ -23,52 +38,222 @@ def max_in_any_window(stamps: list[float], window: float) -> int:
     return best
 
 
-def test_allows_95_percent_of_the_limit_per_window() -> None:
-    assert ProviderLimiter("p", 300).allowed == 285
-    assert ProviderLimiter("p", 20).allowed == 19
-    assert ProviderLimiter("p", 1).allowed == 1
+def unique(name: str = "p") -> str:
+    return f"{name}@{uuid.uuid4().hex[:10]}"
 
 
-def test_many_workers_never_exceed_the_allowance_in_any_sliding_window() -> None:
-    window = 1.0
-    limiter = ProviderLimiter("p", 40, window_seconds=window)  # 38 per window
+def hammer(limiter_acquire, seconds: float, workers: int) -> list[float]:
     stamps: list[float] = []
     lock = threading.Lock()
-    stop_at = time.monotonic() + 2.5 * window
+    stop_at = time.monotonic() + seconds
 
     def worker() -> None:
         while time.monotonic() < stop_at:
-            limiter.acquire()
+            limiter_acquire()
             with lock:
-                stamps.append(time.monotonic())
+                stamps.append(time.time())
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return stamps
+
+
+def test_allows_95_percent_of_the_limit_per_window() -> None:
+    assert BudgetPolicy(300).configured == 285
+    assert BudgetPolicy(20).configured == 19
+    assert BudgetPolicy(1).configured == 1
+    assert BudgetPolicy(None).configured is None
+
+
+def test_many_workers_never_exceed_the_allowance_in_any_sliding_window() -> None:
+    window = 1.0
+    limiter = shared_limiter(unique(), 40, window_seconds=window)  # 38 per window
+
+    stamps = hammer(limiter.acquire, 2.5 * window, workers=8)
 
     # Stamps are taken just after admission; a small slack absorbs scheduling delays.
-    assert max_in_any_window(stamps, window * 0.85) <= limiter.allowed
-    assert len(stamps) >= 2 * limiter.allowed  # and it did let work through
+    assert max_in_any_window(stamps, window * 0.85) <= 38
+    assert len(stamps) > 38  # and it let work through, window after window
 
 
-def test_a_429_with_retry_after_pauses_every_worker_of_that_provider() -> None:
-    limiter = ProviderLimiter("p", 600, window_seconds=60)
-    response = httpx.Response(429, headers={"Retry-After": "1"})
+def _process_worker(path: str, provider_id: str, seconds: float, queue) -> None:
+    limiter = shared_limiter(provider_id, 30, window_seconds=1.0, budget_path=Path(path))
+    queue.put(hammer(limiter.acquire, seconds, workers=3))
+
+
+def test_two_processes_share_one_budget_on_the_machine(tmp_path: Path) -> None:
+    path, provider_id = str(tmp_path / "budgets.sqlite"), unique()
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    processes = [
+        context.Process(target=_process_worker, args=(path, provider_id, 3.0, queue))
+        for _ in range(2)
+    ]
+    for process in processes:
+        process.start()
+    per_process = [queue.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(30)
+
+    stamps = [stamp for stamps in per_process for stamp in stamps]
+    assert all(per_process), "both processes got requests through"
+    assert max_in_any_window(stamps, 0.85) <= 28  # 95 % of 30, for both together
+    assert len(stamps) > 28
+
+
+def test_the_same_provider_and_key_get_the_same_limiter_in_one_process(tmp_path: Path) -> None:
+    def config(key: str, base: str = "https://api.example") -> ProviderConfig:
+        return ProviderConfig("groq", "openai", base, "m", 1, 20, SecretStr(key), "K", True)
+
+    first, again = config("sk-one"), config("sk-one")
+    other_key, other_base = config("sk-two"), config("sk-one", "https://other.example")
+    budget = tmp_path / "b.sqlite"
+
+    hooks = [RateLimitHook(budget_path=budget) for _ in range(2)]
+    limiters = [hook.set_limit(first.provider_id, 20) for hook in hooks]
+
+    assert limiters[0] is limiters[1]
+    assert limiters[0] is hooks[1].limiter(again.provider_id)
+    assert len({first.provider_id, other_key.provider_id, other_base.provider_id}) == 3
+    assert "sk-one" not in first.provider_id and first.provider_id.startswith("groq@")
+
+
+def test_a_429_pauses_the_provider_for_its_retry_after_and_says_why() -> None:
+    limiter = shared_limiter(unique("p"), 600)
+    changes: list[LimitChange] = []
+    limiter.subscribe(changes.append)
+    waits: list[bool] = []
 
     paused_at = time.monotonic()
-    assert limiter.observe(response) is True
-    waits: list[bool] = []
+    assert limiter.observe(httpx.Response(429, headers={"Retry-After": "1"})) is True
     limiter.acquire(on_wait=waits.append)
 
     assert time.monotonic() - paused_at >= 1.0
     assert waits == [True, False]
     assert limiter.stats().count_429 == 1
+    assert len(changes) == 1 and "429" in changes[0].reason and "1.0 s" in changes[0].reason
+
+
+def test_a_429_lowers_the_allowance_to_what_the_server_admitted() -> None:
+    limiter = shared_limiter(unique("custom"), None, window_seconds=60)  # no known limit
+    for _ in range(21):  # the 21st is the one refused
+        limiter.acquire()
+    changes: list[LimitChange] = []
+    limiter.subscribe(changes.append)
+
+    limiter.observe(httpx.Response(429, headers={"Retry-After": "0"}), time.time())
+
+    # The 21st request was refused after 20 were admitted: 95 % of 20 from now on.
+    assert limiter.stats().allowed_per_window == 19
+    assert changes[0].before is None and changes[0].after == 19
+    assert "unlimited → 19" in changes[0].reason
+    assert limiter.stats().requests_in_window == 21
+
+
+def test_rubbish_retry_after_still_pauses_a_short_while() -> None:
+    limiter = shared_limiter(unique(), None, window_seconds=6)
+
+    assert limiter.observe(httpx.Response(429, headers={"Retry-After": "soon"})) is True
+
+    stats = limiter.stats()
+    assert stats.count_429 == 1 and 0 < stats.paused_seconds <= 0.5
+
+
+def test_the_allowance_holds_after_a_429_then_climbs_back_slowly() -> None:
+    policy = BudgetPolicy(30, window_seconds=6, quiet_seconds=6)
+    state = BudgetState()
+    policy.on_429(state, "p", now=100.0, admitted=15, retry_after=2)
+    assert policy.allowance(state) == 14
+
+    held = [policy.relax(state, "p", 100.0 + 6 * n) for n in range(1, HOLD_QUIET_PERIODS)]
+    assert held == [None] * (HOLD_QUIET_PERIODS - 1)
+
+    steps = []
+    now = 100.0 + 6 * HOLD_QUIET_PERIODS
+    while state.learned is not None:
+        change = policy.relax(state, "p", now)
+        assert change is None or change.after > change.before
+        if change:
+            steps.append(change.after)
+        now += 3  # half a quiet period: only every other call may climb
+    assert steps == [16, 18, 20, 22, 25, 28]  # +10 % a quiet period, then the configured 28
+    assert policy.allowance(state) == 28
+
+
+def test_429s_of_requests_already_in_flight_teach_nothing_more() -> None:
+    policy = BudgetPolicy(None, window_seconds=6)
+    state = BudgetState()
+    policy.on_429(state, "p", now=10.0, admitted=20, retry_after=1, sent_at=9.9)
+
+    burst = [
+        policy.on_429(state, "p", now=10.1, admitted=12 - n, retry_after=1, sent_at=9.95)
+        for n in range(3)
+    ]
+
+    assert [change.after for change in burst] == [19, 19, 19] and state.count_429 == 4
+
+
+def test_the_allowance_never_drops_below_half_at_once() -> None:
+    policy = BudgetPolicy(300)  # 285 allowed
+    state = BudgetState()
+
+    change = policy.on_429(state, "p", now=0.0, admitted=40, retry_after=1)
+
+    assert change.after == 142
+
+
+def test_a_429_on_a_nearly_idle_budget_only_pauses() -> None:
+    policy = BudgetPolicy(300)
+    state = BudgetState()
+
+    change = policy.on_429(state, "p", now=0.0, admitted=1, retry_after=5)
+
+    assert state.learned is None and change.after == 285 and state.paused_until == 5.0
+
+
+def test_shared_learning_reaches_another_process_budget(tmp_path: Path) -> None:
+    path, provider_id = tmp_path / "b.sqlite", unique()
+    policy = BudgetPolicy(30, window_seconds=60)
+    one = machine_backend(path, provider_id, "p", policy)
+    other = machine_backend(path, provider_id, "p", BudgetPolicy(30, window_seconds=60))
+    for _ in range(21):  # the 21st is the one refused
+        one.acquire()
+
+    one.record_429(time.time(), retry_after=30)
+
+    seen = other.stats()
+    assert seen.allowed_per_window == 19 and seen.paused_seconds > 25 and seen.count_429 == 1
+    assert seen.requests_in_window == 21
+    one.close()
+    other.close()
+
+
+def test_a_wait_for_the_budget_ends_when_the_item_is_cancelled() -> None:
+    limiter = shared_limiter(unique(), 600)
+    limiter.observe(httpx.Response(429, headers={"Retry-After": "600"}))
+    cancel = threading.Event()
+    threading.Timer(0.2, cancel.set).start()
+    waits: list[bool] = []
+
+    with pytest.raises(Cancelled):
+        limiter.acquire(waits.append, cancel=cancel)
+
+    assert waits == [True, False]  # the item is told it no longer waits
+
+
+def test_a_wait_for_the_budget_can_time_out() -> None:
+    limiter = shared_limiter(unique(), 600)
+    limiter.observe(httpx.Response(429, headers={"Retry-After": "600"}))
+
+    with pytest.raises(LimiterTimeout):
+        limiter.acquire(timeout=0.1)
 
 
 def test_exhausted_rate_limit_headers_pause_until_the_reset() -> None:
-    limiter = ProviderLimiter("p", 600)
+    limiter = shared_limiter(unique(), 600)
     headers = {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "800ms"}
 
     started = time.monotonic()
@@ -78,30 +263,20 @@ def test_exhausted_rate_limit_headers_pause_until_the_reset() -> None:
     assert time.monotonic() - started >= 0.8
 
 
-@pytest.mark.parametrize(
-    ("header", "expected"), [("3", 3.0), ("0.5", 0.5), ("soon", None), (None, None)]
-)
-def test_retry_after_in_seconds(header: str | None, expected: float | None) -> None:
-    assert parse_retry_after(header) == expected
-
-
-def test_retry_after_as_an_http_date() -> None:
-    now = time.time()
-    assert parse_retry_after(formatdate(now + 30, usegmt=True), now=now) == pytest.approx(30, abs=1)
-
-
-def test_every_request_of_a_provider_client_goes_through_the_hook() -> None:
-    seen: list[tuple[str, int]] = []
+def test_every_request_of_a_provider_client_goes_through_the_hook(tmp_path: Path) -> None:
     violations: list[str] = []
-    hook = RateLimitHook(on_violation=lambda provider, _r: violations.append(provider))
-    hook.set_limit("deapi", 300)
+    hook = RateLimitHook(
+        budget_path=tmp_path / "b.sqlite",
+        on_violation=lambda provider, _response, _sent: violations.append(provider),
+    )
+    provider_id = unique("deapi")
+    hook.set_limit(provider_id, 300)
 
     def handler(request: httpx.Request) -> httpx.Response:
-        seen.append((request.url.path, len(seen)))
         return httpx.Response(429 if request.url.path == "/busy" else 200)
 
     with provider_client(
-        "deapi", hook, transport=httpx.MockTransport(handler), base_url="http://provider"
+        provider_id, hook, transport=httpx.MockTransport(handler), base_url="http://provider"
     ) as client:
         client.get("/status/1")
         client.get("/status/1")
@@ -112,3 +287,35 @@ def test_every_request_of_a_provider_client_goes_through_the_hook() -> None:
     assert stats.count_429 == 1
     assert violations == ["deapi"]
     assert stats.utilisation == pytest.approx(3 / 300)
+    assert [c.provider for c in hook.drain_changes()] == ["deapi"]
+    assert hook.drain_changes() == []
+    hook.close()
+
+
+def test_a_provider_without_a_preset_limit_is_still_paused_and_counted(tmp_path: Path) -> None:
+    hook = RateLimitHook(budget_path=tmp_path / "b.sqlite")
+    provider_id = unique("custom")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, headers={"Retry-After": "30"})
+
+    with provider_client(provider_id, hook, transport=httpx.MockTransport(handler)) as client:
+        client.get("http://self-hosted/v1/audio/transcriptions")
+
+    stats = hook.stats()[0]
+    assert stats.count_429 == 1 and stats.paused_seconds > 25 and stats.rpm_limit is None
+
+
+def test_settings_name_the_machine_wide_budget_and_the_providers_limit(tmp_path: Path) -> None:
+    settings = Settings(
+        engine="deapi",
+        deapi_api_key="k-" + uuid.uuid4().hex,
+        rate_limit_db=tmp_path / "b.sqlite",
+        rpm=30,
+    )
+
+    hook = RateLimitHook.for_settings(settings)
+
+    (stats,) = hook.stats()
+    assert stats.provider == "deapi" and stats.rpm_limit == 30 and stats.allowed_per_window == 28
+    assert hook.budget_path == tmp_path / "b.sqlite"

@@ -13,13 +13,28 @@ from bulk_transcribe.runner.resources import ResourceMonitor
 from tests.runner.doubles import ScriptedEngine, make_session, run_in_thread
 
 
-def test_memory_over_the_budget_is_pressure(tmp_path: Path) -> None:
-    monitor = ResourceMonitor(tmp_path, memory_budget_mb=1, min_free_disk_mb=0)
+def test_memory_growth_above_the_baseline_is_pressure(tmp_path: Path) -> None:
+    monitor = ResourceMonitor(tmp_path, memory_budget_mb=20, min_free_disk_mb=0)
+    baseline = monitor.mark_baseline()
+    assert monitor.pressure(monitor.read()) is None  # the model and the rest: not the run's
+
+    grown = b"x" * (64 * 1024**2)  # the run's own growth
+    reading = monitor.read()
+
+    assert reading.rss_mb > baseline and reading.peak_rss_mb >= reading.rss_mb
+    assert reading.growth_mb >= 40
+    assert "over the 20 MB budget" in monitor.pressure(reading)
+    del grown
+
+
+def test_a_large_process_is_not_pressure_by_itself(tmp_path: Path) -> None:
+    monitor = ResourceMonitor(tmp_path, memory_budget_mb=30, min_free_disk_mb=0)
+    monitor.mark_baseline()
 
     reading = monitor.read()
 
-    assert reading.rss_mb > 1 and reading.peak_rss_mb >= reading.rss_mb
-    assert "over the 1 MB budget" in monitor.pressure(reading)
+    assert reading.rss_mb > 30  # over the budget as a whole, but none of it is the run's
+    assert monitor.pressure(reading) is None
 
 
 def test_a_nearly_full_disk_is_pressure(tmp_path: Path) -> None:
@@ -39,10 +54,13 @@ def test_pressure_reduces_concurrency_with_the_reason(
 ) -> None:
     monkeypatch.setattr(runner_module, "MONITOR_SECONDS", 0.05)
     names = ["blocking1", "blocking2", "blocking3", "blocking4"]
-    store, session, settings = make_session(tmp_path, names, concurrency=4, memory_budget_mb=1)
+    store, session, settings = make_session(tmp_path, names, concurrency=4, memory_budget_mb=20)
     engine = ScriptedEngine()
     runner = Runner(store, session.id, settings, engine=engine)
     thread = run_in_thread(runner)
+    while engine.active < 4:
+        time.sleep(0.01)
+    grown = b"x" * (64 * 1024**2)  # what the running items hold
     try:
         events = []
         for _ in range(2000):
@@ -54,4 +72,6 @@ def test_pressure_reduces_concurrency_with_the_reason(
         engine.release.set()
         thread.join(60)
 
+    del grown
     assert events and "4 → 2" in events[0] and "memory" in events[0]
+    assert len(events) == 1  # at most one cut per quiet period, however long it lasts

@@ -83,9 +83,11 @@ class BulkPage:
     def open(self, session_id: str | None = None) -> BulkPage:
         query = f"?session={session_id}" if session_id else ""
         self.page.goto(f"{self.base_url}/Bulk_Transcribe{query}")
-        expect(self.page.get_by_role("heading", name="1) Input URLs")).to_be_visible(
-            timeout=UI_TIMEOUT
-        )
+        # A running session's page folds the input away: wait for what every page shows.
+        title = self.page.get_by_role("heading", level=1).filter(has_text="Bulk Transcribe")
+        expect(title).to_be_visible(timeout=UI_TIMEOUT)
+        if session_id:
+            expect(self.page.get_by_text(f"Session {session_id}")).to_be_visible(timeout=UI_TIMEOUT)
         return self
 
     @property
@@ -205,6 +207,7 @@ class BulkPage:
             lambda s: (
                 s.percent == 100
                 and "completed" in s.status_line
+                and bool(s.rows)  # the table is there (not mid-redraw) and all rows finished
                 and all(row.get("Status") in ("done", "failed", "skipped") for row in s.rows)
             ),
             recording,

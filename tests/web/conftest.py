@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -19,6 +20,12 @@ import numpy as np
 import pytest
 
 from bulk_transcribe.models import ItemSpec, SessionStatus, SourceType
+from bulk_transcribe.runner.ownership import (
+    HEARTBEAT_SECONDS,
+    OWNER_EXPIRY_SECONDS,
+    is_dead,
+    new_owner,
+)
 from bulk_transcribe.store import Store
 from tests.fakes.transcripts import decode_mono
 from tests.samples import REPO, SAMPLE_MEDIA, write_wav
@@ -216,3 +223,28 @@ def make_session(
     if status is not None:
         store.set_session_status(session.id, status)
     return session.id
+
+
+@contextmanager
+def pretend_running(store: Store, session_id: str) -> Iterator[None]:
+    """Make a stored session look worked on, as a job in another process keeps it (an owner,
+    this test's process, with a live heartbeat), without running anything: for views of
+    figures and controls that need a live session."""
+    owner = new_owner()
+    assert store.claim_session(session_id, owner, OWNER_EXPIRY_SECONDS, is_dead) is None
+    store.set_session_status(session_id, SessionStatus.RUNNING)
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            store.heartbeat(session_id, owner.id)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        store.release_session(session_id, owner.id)
+        store.set_session_status(session_id, SessionStatus.STOPPED)

@@ -84,10 +84,16 @@ def test_stop_finishes_the_running_item_and_resume_completes_the_rest(
 
     bulk.button("Stop").click()
     # The item that was running finishes; the rest stay queued for a resume.
-    stopped = bulk.record_until(lambda s: "stopped" in s.status_line and not s.running_rows)
+    stopped = bulk.record_until(
+        lambda s: (
+            "stopped" in s.status_line
+            and not s.running_rows
+            and len(s.rows) == len(SAMPLE_MEDIA)  # the whole table, not one mid-redraw
+        )
+    )
     bulk.screenshot("stop-resume-1-stopped")
-    statuses = [row["Status"] for row in stopped.snapshots[-1].rows]
-    assert statuses[0] == "done" and "queued" in statuses
+    statuses = {int(row["#"]): row["Status"] for row in stopped.snapshots[-1].rows}
+    assert statuses[1] == "done" and "queued" in statuses.values()
     with Store(app_server.database) as store:
         assert store.get_session(bulk.session_id).status is SessionStatus.STOPPED
 

@@ -2,47 +2,47 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from bulk_transcribe.ingest import load_inputs
 from bulk_transcribe.models import SessionStatus
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from bulk_transcribe.web.controls import (
-    ABANDONED_AFTER_SECONDS,
     request_concurrency_change,
     run_state,
     start_new_session,
+    status_badge,
 )
-from bulk_transcribe.web.jobs import JobManager
+from bulk_transcribe.web.runs import DetachedRuns, secret_environment
 from tests.sources.feeds import FeedEpisode, day, rss_feed
 from tests.sources.media_server import Route, running_server
-from tests.web.conftest import make_session
+from tests.web.conftest import make_session, pretend_running
 
 
-def test_a_session_running_in_another_process_counts_as_active_until_it_goes_quiet(
+def test_a_session_is_active_while_its_owner_lives_and_shows_stopped_after(
+    store: Store,
+) -> None:
+    session_id = make_session(store, ["http://127.0.0.1:9/a.mp3"])
+    runs = DetachedRuns(store)
+    with pretend_running(store, session_id):  # e.g. the CLI runs it
+        assert runs.alive(store.get_session(session_id))
+    after = store.get_session(session_id)
+    assert not runs.alive(after)
+
+
+def test_a_session_left_running_by_a_crash_reads_as_stopped_and_resumable(
     store: Store,
 ) -> None:
     session_id = make_session(store, ["http://127.0.0.1:9/a.mp3"], status=SessionStatus.RUNNING)
-    session, items = store.get_session(session_id), store.items(session_id)
-    jobs = JobManager(store)  # nothing runs here: the CLI does
-
-    now = run_state(session, items, jobs)
-    later = run_state(
-        session,
-        items,
-        jobs,
-        now=datetime.now(UTC) + timedelta(seconds=ABANDONED_AFTER_SECONDS + 1),
-    )
-
-    assert now.active and not now.running_here
-    assert not later.active  # left behind by a crash: Resume becomes possible
-
-
-def test_a_stopped_session_is_not_active(store: Store) -> None:
-    session_id = make_session(store, ["http://127.0.0.1:9/a.mp3"], status=SessionStatus.STOPPED)
-    state = run_state(store.get_session(session_id), store.items(session_id), JobManager(store))
+    session = store.get_session(session_id)  # marked running, but nobody owns it
+    state = run_state(session, DetachedRuns(store))
     assert not state.active
+    assert status_badge(session, state)[1] == "stopped: resumable"
+
+
+def test_keys_typed_in_the_browser_reach_the_job_through_its_environment_only() -> None:
+    settings = Settings(deapi_api_key="typed-key")
+    assert secret_environment(settings) == {"BULK_TRANSCRIBE_DEAPI_API_KEY": "typed-key"}
+    assert "typed-key" not in str(settings.public_dict())
 
 
 def test_turning_parallel_on_and_off_asks_the_store_and_says_so(store: Store) -> None:

@@ -15,7 +15,7 @@ from bulk_transcribe import sources
 from bulk_transcribe.models import ItemStatus
 from bulk_transcribe.store import Store
 from tests.research.media import media_for, recorded_videos
-from tests.research.recorded_youtube import install
+from tests.research.recorded_youtube import environment, install
 from tests.research.recordings import FakeDataApi, solar_videos
 from tests.samples import REPO
 
@@ -33,6 +33,10 @@ def youtube(out_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeData
     ):
         monkeypatch.setattr(sources, "SOURCES", list(sources.SOURCES))
         install(media, recorded_videos(videos))
+        # The page starts each session's job in a process of its own: it installs the
+        # same recording from these variables.
+        for name, value in environment(media, recorded_videos(videos), out_dir.parent).items():
+            monkeypatch.setenv(name, value)
         monkeypatch.setenv("YOUTUBE_API_KEY", KEY)
         monkeypatch.setenv("BULK_TRANSCRIBE_YOUTUBE_API_BASE", api.base_url)
         yield api

@@ -6,7 +6,13 @@ import pytest
 
 from bulk_transcribe.errors import PermanentError
 from bulk_transcribe.models import SourceType
-from bulk_transcribe.web.input_panel import Upload, collections, ingest, preview_sheet
+from bulk_transcribe.web.input_panel import (
+    Upload,
+    collections,
+    guess_columns,
+    ingest,
+    preview_sheet,
+)
 
 SHEET = b"Title,Media link\nOne,https://example.org/1.mp3\nTwo,https://example.org/2.mp3\n"
 
@@ -50,3 +56,36 @@ def test_playlists_channels_and_feeds_are_flagged_for_expansion() -> None:
     flagged = collections(result.items)
     assert len(flagged) == 3
     assert SourceType.PODCAST_FEED in {s.source_type for s in flagged}
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("links.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8),
+        ("links.txt", b"ID3\x04\x00\x00\x00\x00\x00#TSSE" + bytes(range(256)) * 8),
+        ("links.xlsx", b"%PDF-1.7 not a workbook"),
+    ],
+)
+def test_binary_files_are_not_taken_for_lists_or_sheets(name: str, data: bytes) -> None:
+    assert not Upload(name, data).readable
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("links.csv", SHEET),
+        ("links.txt", "https://example.org/ü.mp3\n".encode()),
+        ("links.txt", "https://example.org/a.mp3\n".encode("utf-16")),
+    ],
+)
+def test_text_in_any_encoding_is_readable(name: str, data: bytes) -> None:
+    assert Upload(name, data).readable
+
+
+@pytest.mark.parametrize("title", ["Titel", "Episode name", "Título", "titre"])
+def test_the_automatic_columns_are_named_including_titles_in_other_languages(
+    title: str,
+) -> None:
+    upload = Upload("episodes.csv", f"{title},URL\nOne,https://example.org/1.mp3\n".encode())
+    assert guess_columns(preview_sheet(upload)) == {"url": "URL", "title": title}
+    assert [s.title for s in ingest("", upload).items] == ["One"]

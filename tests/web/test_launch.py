@@ -1,4 +1,5 @@
-"""`bulk-transcribe ui` starts the web app on 127.0.0.1, as a user runs it."""
+"""`bulk-transcribe ui` starts the installed web app on 127.0.0.1, as a user runs it: in the
+user's own folder, with the user's own .env, and no checkout needed."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources.addresses import AddressPolicy
 from bulk_transcribe.web.launch import app_environment, app_path, streamlit_command
+from tests.samples import REPO
 from tests.web.conftest import free_port
 
 CLI = Path(sys.executable).with_name("bulk-transcribe")
@@ -26,11 +29,38 @@ def test_the_command_binds_to_this_computer_by_default() -> None:
     assert app_path().name == "app.py"
 
 
-def test_bulk_transcribe_ui_serves_the_app(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """bulk-transcribe built as a wheel and installed into a folder of its own (its
+    dependencies come from this environment): what `pip install` gives a user, no checkout."""
+    folder = tmp_path_factory.mktemp("installed")
+    wheels = folder / "wheels"
+    pip = [sys.executable, "-m", "pip", "-q"]
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(REPO)], check=True)
+    (wheel,) = wheels.glob("bulk_transcribe-*.whl")
+    target = folder / "site"
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True)
+    return target
+
+
+def test_bulk_transcribe_ui_runs_the_installed_app_with_the_env_file_of_its_folder(
+    installed: Path, tmp_path: Path, browser
+) -> None:
     port = free_port()
-    env = {**os.environ, "BULK_TRANSCRIBE_OUT_DIR": str(tmp_path / "out")}
+    (tmp_path / ".env").write_text("BULK_TRANSCRIBE_OUT_DIR=from-dotenv\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BULK_TRANSCRIBE_")}
+    env["PYTHONPATH"] = str(installed)  # ahead of the checkout's editable install
+    where = subprocess.run(
+        [sys.executable, "-c", "import bulk_transcribe.web.launch as l; print(l.app_path())"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert where.startswith(str(installed))  # the installed copy, not the checkout
     process = subprocess.Popen(
-        [str(CLI), "ui", "--port", str(port)],
+        [sys.executable, "-m", "bulk_transcribe.cli", "ui", "--port", str(port)],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -46,7 +76,15 @@ def test_bulk_transcribe_ui_serves_the_app(tmp_path: Path) -> None:
             except httpx.TransportError:
                 time.sleep(0.2)
         assert healthy, "the app never answered on 127.0.0.1"
-        assert "Streamlit" in httpx.get(f"http://127.0.0.1:{port}/", timeout=5).text
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/")
+        expect(page.get_by_role("heading", name="Bulk Transcribe")).to_be_visible(timeout=30_000)
+        database = tmp_path / "from-dotenv" / "bulk_transcribe.db"
+        expect(page.get_by_text(str(database))).to_be_visible()
+        page.get_by_role("link", name="Sessions", exact=True).click()
+        expect(page.get_by_text("No sessions yet")).to_be_visible(timeout=30_000)
+        context.close()
     finally:
         process.terminate()
         process.wait(15)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from bulk_transcribe.models import ItemStatus, Stage
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.status_table import COLUMNS, items_frame, status_options
+from bulk_transcribe.web.status_table import COLUMNS, items_frame, status_options, visible_items
 from tests.web.conftest import make_session
 
 
@@ -30,15 +32,21 @@ def test_one_row_per_item_and_a_progress_update_changes_the_row_not_the_row_coun
     )
 
 
-def test_filtering_by_status_and_counting_for_the_filter_buttons(store: Store) -> None:
-    session_id = make_session(store, [f"http://127.0.0.1:9/{n}.mp3" for n in range(3)])
-    failed = store.items(session_id)[0]
+def test_filtering_searching_and_running_first(store: Store) -> None:
+    session_id = make_session(store, [f"http://127.0.0.1:9/{n}.mp3" for n in range(4)])
+    failed, _, running, _ = store.items(session_id)
     store.start_item(failed.id)
     store.finish_item(failed.id, ItemStatus.FAILED, error_kind="http", error_message="HTTP 404")
+    store.start_item(running.id)
     items = store.items(session_id)
 
-    only_failed = items_frame(items, {ItemStatus.FAILED})
+    only_failed = items_frame(visible_items(items, {ItemStatus.FAILED}))
+    everything = items_frame(visible_items(items))
+    found = items_frame(visible_items(items, search="404"))
 
-    assert list(only_failed["Error"]) == ["HTTP 404"]
+    assert list(only_failed["Error"]) == ["The server refused the download: HTTP 404"]
+    assert list(everything["#"]) == [3, 1, 2, 4]  # running, failed, then the queue in order
+    assert list(found["#"]) == [1]
+    assert pd.isna(everything.loc[running.id, "Progress"])  # not "0 %" while it is unknown
     assert status_options(items)[ItemStatus.QUEUED] == 2
     assert status_options(items)[ItemStatus.SKIPPED] == 0

@@ -518,9 +518,11 @@ def _cloud_engine(settings: Settings) -> Engine | None:
     if settings.engine == "local":
         return None
     from bulk_transcribe.engines import create_engine
+    from bulk_transcribe.runner.ratelimit import RateLimitHook
 
     try:
-        return create_engine(settings)
+        # The preflight's requests (balance, price) count against the provider's budget too.
+        return create_engine(settings, RateLimitHook.for_settings(settings))
     except TranscribeError as exc:
         raise _usage_error(exc.message) from exc
 

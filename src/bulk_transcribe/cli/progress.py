@@ -15,11 +15,13 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from bulk_transcribe.models import ItemStatus, SessionCounts
+from bulk_transcribe.models import ItemStatus
 from bulk_transcribe.redact import scrub_text
 from bulk_transcribe.store import Store
 
 REFRESH_SECONDS = 0.25
+# Events a user should see as they happen, not only in the store: why the run slowed down.
+SHOWN_EVENT_KINDS = ("rate_limit", "concurrency")
 
 
 def shown(text: object) -> str:
@@ -48,25 +50,6 @@ def format_eta(seconds: float | None) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
-class ThroughputEstimator:
-    """ETA from measured throughput: audio seconds done per wall second since the start."""
-
-    def __init__(self, counts: SessionCounts):
-        self._start = time.monotonic()
-        self._audio_at_start = counts.audio_seconds_done
-        self._items_at_start = counts.finished
-
-    def eta(self, counts: SessionCounts) -> float | None:
-        elapsed = time.monotonic() - self._start
-        audio_rate = (counts.audio_seconds_done - self._audio_at_start) / max(elapsed, 1e-6)
-        remaining_audio = counts.audio_seconds_total - counts.audio_seconds_done
-        if audio_rate > 0 and counts.audio_seconds_total > 0:
-            return remaining_audio / audio_rate
-        item_rate = (counts.finished - self._items_at_start) / max(elapsed, 1e-6)
-        remaining = counts.total - counts.finished
-        return remaining / item_rate if item_rate > 0 else None
-
-
 def describe_metrics(metrics: dict) -> str:
     """One line of a run's throughput, limits and resources, from the store's metrics."""
     if not metrics:
@@ -81,6 +64,15 @@ def describe_metrics(metrics: dict) -> str:
             f" window ({(metrics.get('rate_limit_utilisation') or 0):.0%})"
         )
         parts.append(f"{metrics.get('count_429', 0)} rate-limit hits (429)")
+    allowance = metrics.get("rate_limit_allowance")
+    if (
+        allowance is not None
+        and metrics.get("rpm_limit")
+        and allowance < 0.95 * metrics["rpm_limit"] - 1
+    ):
+        parts.append(f"allowance lowered to {allowance} per window after 429s")
+    if metrics.get("rate_limit_paused_seconds"):
+        parts.append(f"paused {metrics['rate_limit_paused_seconds']:.0f} s as the provider asked")
     concurrency = f"concurrency {metrics.get('current_concurrency', '?')}"
     if metrics.get("fallback_sequential"):
         concurrency += f" (fell back to sequential: {metrics.get('fallback_reason')})"
@@ -118,13 +110,30 @@ def watch(
         draw.refresh()
 
 
+class _EventFeed:
+    """New rate-limit and concurrency events of a session, each once, in order."""
+
+    def __init__(self, store: Store, session_id: str):
+        self.store, self.session_id = store, session_id
+        self.last_id = max((e.id for e in store.events(session_id, limit=100_000)), default=0)
+
+    def lines(self) -> list[Text]:
+        fresh = self.store.events(self.session_id, after_id=self.last_id)
+        if fresh:
+            self.last_id = fresh[-1].id
+        return [
+            Text(f"  {event.kind.replace('_', ' ')}: {scrub_text(event.message)}", style="yellow")
+            for event in fresh
+            if event.kind in SHOWN_EVENT_KINDS
+        ]
+
+
 class _LiveView:
     """Overall bar (items, audio minutes, ETA) and one line per active item."""
 
     def __init__(self, console: Console, store: Store, session_id: str):
         self.store, self.session_id = store, session_id
         counts = store.counts(session_id)
-        self.eta = ThroughputEstimator(counts)
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -134,6 +143,7 @@ class _LiveView:
         )
         self.task = self.progress.add_task("Transcribing", total=counts.total or 1, detail="")
         self.live = Live(console=console, refresh_per_second=8, transient=False)
+        self.events = _EventFeed(store, session_id)
 
     def __enter__(self) -> _LiveView:
         self.live.__enter__()
@@ -143,12 +153,15 @@ class _LiveView:
         self.live.__exit__(None, None, None)
 
     def refresh(self) -> None:
+        for line in self.events.lines():
+            self.live.console.print(line, highlight=False, soft_wrap=True)
         counts = self.store.counts(self.session_id)
+        metrics = self.store.metrics(self.session_id)
         detail = (
             f"{counts.finished}/{counts.total} items · "
             f"{format_minutes(counts.audio_seconds_done)}/"
             f"{format_minutes(counts.audio_seconds_total)} audio min · "
-            f"failed {counts.failed} · ETA {format_eta(self.eta.eta(counts))}"
+            f"failed {counts.failed} · ETA {format_eta(metrics.get('eta_seconds'))}"
         )
         self.progress.update(self.task, completed=counts.finished, detail=detail)
         active = Table.grid(padding=(0, 2))
@@ -158,7 +171,7 @@ class _LiveView:
                 f"{item.stage.value}",
                 f"{item.progress * 100:5.1f} %",
             )
-        status = describe_metrics(self.store.metrics(self.session_id))
+        status = describe_metrics(metrics)
         self.live.update(Group(self.progress, Text(f"  {status}", style="dim"), active))
 
 
@@ -173,6 +186,7 @@ class _LogView:
         # Numbered as they finish, one by one: counts read at refresh time would repeat a
         # number for items finishing together and skip the ones between.
         self.finished = len(self.reported)
+        self.events = _EventFeed(store, session_id)
 
     def __enter__(self) -> _LogView:
         return self
@@ -181,6 +195,8 @@ class _LogView:
         return None
 
     def refresh(self) -> None:
+        for line in self.events.lines():
+            self.console.print(line, highlight=False, soft_wrap=True)
         total = self.store.counts(self.session_id).total
         for item in self.store.finished_since(self.session_id, self.since):
             self.since = item.finished_at

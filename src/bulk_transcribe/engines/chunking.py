@@ -30,6 +30,9 @@ SMOOTHING_FRAMES = 3  # a pause between sentences, not the gap inside a word
 SEARCH_FRACTION = 0.25  # look for the quietest moment in the last quarter of each chunk
 MIN_CHUNK_SECONDS = 5.0
 SIZE_MARGIN = 0.9  # Opus is variable bit rate: aim a little under the limit
+# Files that are Ogg under another name (RFC 7845: .opus is Ogg Opus): providers take them
+# as they are when uploaded as .ogg, so they are never decoded and re-encoded.
+OGG_ALIASES = frozenset({".opus", ".oga"})
 
 Tick = Callable[[], None]  # called now and then while encoding; may raise Cancelled
 
@@ -41,6 +44,11 @@ class AudioChunk:
     path: Path
     offset: float  # seconds into the original where this piece starts
     duration: float | None
+    upload_name: str | None = None  # the file name to upload under; None: the path's
+
+    @property
+    def name(self) -> str:
+        return self.upload_name or self.path.name
 
 
 @dataclass(frozen=True)
@@ -215,8 +223,9 @@ def fit_for_upload(
     tick: Tick | None = None,
 ) -> list[AudioChunk]:
     """`source` as is when the provider takes it, else compact audio, else compact chunks."""
-    if source.suffix.lower() in accepted_suffixes and source.stat().st_size <= max_bytes:
-        return [AudioChunk(source, 0.0, duration)]
+    name = upload_name(source, accepted_suffixes)
+    if name is not None and source.stat().st_size <= max_bytes:
+        return [AudioChunk(source, 0.0, duration, upload_name=name)]
     compact = compact_audio(source, folder / f"{source.stem}{COMPACT_SUFFIX}", tick)
     size = compact.path.stat().st_size
     if size <= max_bytes:
@@ -242,6 +251,25 @@ def fit_for_upload(
         f"{source.name} cannot be made to fit the provider's upload limit of "
         f"{max_bytes / 1024**2:.1f} MB; raise the limit (BULK_TRANSCRIBE_UPLOAD_LIMIT_MB)",
     )
+
+
+def upload_name(source: Path, accepted_suffixes: frozenset[str]) -> str | None:
+    """The name under which a provider takes `source` as it is, or None (re-encode it)."""
+    suffix = source.suffix.lower()
+    if suffix in accepted_suffixes:
+        return source.name
+    if suffix in OGG_ALIASES and ".ogg" in accepted_suffixes and _is_ogg(source):
+        return f"{source.stem}.ogg"
+    return None
+
+
+def _is_ogg(path: Path) -> bool:
+    """Reads only the container header: cheap next to decoding the whole file."""
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            return "ogg" in container.format.name.split(",")
+    except av.error.FFmpegError:
+        return False
 
 
 def stitch(parts: Sequence[tuple[AudioChunk, Sequence[Segment]]]) -> list[Segment]:

@@ -21,20 +21,23 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bulk_transcribe import workscope
 from bulk_transcribe.engines.base import EngineBase, EngineJob
 from bulk_transcribe.engines.chunking import AudioChunk, fit_for_upload, stitch
 from bulk_transcribe.engines.http_errors import (
     error_for_response,
     error_for_transport,
     malformed_response,
+    parse_retry_after,
     scrub,
 )
+from bulk_transcribe.engines.poll_timing import JobTimeEstimator, PollTiming
 from bulk_transcribe.engines.presets import ProviderConfig, require_key, resolve_provider
 from bulk_transcribe.engines.retries import RetryPolicy, call_with_retries
 from bulk_transcribe.engines.segments import ParsedTranscript, parse_transcript_text
@@ -56,9 +59,7 @@ MINIMUM_BALANCE = 0.49  # below this DEAPI rejects new jobs (check-balance docum
 
 @dataclass(frozen=True)
 class PollPolicy:
-    first_interval: float = 1.0
-    backoff: float = 1.5
-    max_interval: float = 15.0
+    timing: PollTiming = field(default_factory=PollTiming)  # when to poll (poll_timing.py)
     # How long a request may take before we call it stuck: generous, and growing with the
     # audio, because a long file in a busy queue legitimately takes a while.
     base_seconds: float = 900.0
@@ -94,18 +95,21 @@ class DeapiEngine(EngineBase):
         self._key = require_key(provider)
         self._retry = retry or RetryPolicy()
         self._poll = poll or PollPolicy()
+        self._job_times = JobTimeEstimator(self._poll.timing)  # learned from this session
         timeout = timeout or httpx.Timeout(120.0, connect=10.0)
         self._api = provider_client(
-            provider.name,
+            provider.provider_id,
             request_hook,
             base_url=provider.api_base,
             headers={"Authorization": f"Bearer {self._key}", "Accept": "application/json"},
             timeout=timeout,
         )
-        # result_url points at storage, maybe another host: never send it the key.
+        # result_url points at storage, maybe another host: never send it the key, and do
+        # not count it against the API's budget (it still pauses if storage answers 429).
         self._downloads = provider_client(
-            provider.name, request_hook, timeout=timeout, follow_redirects=True
-        )
+            f"{provider.provider_id}-results", request_hook, timeout=timeout,
+            follow_redirects=True,
+        )  # fmt: skip
 
     def close(self) -> None:
         self._api.close()
@@ -138,7 +142,7 @@ class DeapiEngine(EngineBase):
             for index, chunk in enumerate(chunks):
                 span = (index / len(chunks), (index + 1) / len(chunks))
                 request_id = ids[index] if index < len(ids) else None
-                submit = self._file_submitter(chunk.path, job, ids, index, len(chunks))
+                submit = self._file_submitter(chunk, job, ids, index, len(chunks))
                 parts.append((chunk, self._finish(request_id, job, chunk.duration, span, submit)))
         return self._transcript(parts, media.duration)
 
@@ -209,7 +213,7 @@ class DeapiEngine(EngineBase):
 
     def _file_submitter(
         self,
-        path: Path,
+        chunk: AudioChunk,
         job: EngineJob,
         ids: list[str] | None = None,
         index: int = 0,
@@ -217,10 +221,10 @@ class DeapiEngine(EngineBase):
     ) -> Callable[[], str]:
         def submit() -> str:
             def post() -> httpx.Response:
-                with path.open("rb") as audio:
+                with chunk.path.open("rb") as audio:
                     return self._api.post(
                         f"{API}/audiofile2txt",
-                        files={"audio": (path.name, audio)},
+                        files={"audio": (chunk.name, audio)},
                         data={
                             "include_ts": "true",
                             "model": self.model,
@@ -257,7 +261,7 @@ class DeapiEngine(EngineBase):
                 )
         request_id = submit()
         try:
-            return self._wait_for(request_id, job, duration, span)
+            return self._wait_for(request_id, job, duration, span, fresh=True)
         except _RequestEnded as ended:
             raise TransientError(
                 ErrorKind.PROVIDER, f"DEAPI request {request_id} failed: {ended}"
@@ -276,42 +280,67 @@ class DeapiEngine(EngineBase):
         return call_with_retries(self._retry, submit_once)
 
     def _wait_for(
-        self, request_id: str, job: EngineJob, duration: float | None, span: tuple[float, float]
+        self,
+        request_id: str,
+        job: EngineJob,
+        duration: float | None,
+        span: tuple[float, float],
+        *,
+        fresh: bool = False,
     ) -> ParsedTranscript:
+        """Poll until done. A fresh submission is first polled when its estimated time is
+        up; one submitted by an earlier attempt at once (it may be done by now).
+
+        The job's clock starts when the submission's answer arrives, a moment after the
+        provider started it: a pace measured from there errs by that moment, which the
+        estimate's margin covers."""
         limit = self._poll.deadline(duration)
-        deadline = time.monotonic() + limit
-        interval = self._poll.first_interval
+        started = time.monotonic()
+        deadline = started + limit
         fraction = span[0]
+        wait = self._job_times.first_wait(duration) if fresh else 0.0
+        projected: float | None = None  # the job's total time, from its progress
+        polls = 0
         while True:
-            status = self._status(request_id)
+            if wait > 0:
+                if time.monotonic() + wait > deadline:
+                    raise PermanentError(
+                        ErrorKind.TIMEOUT,
+                        f"DEAPI request {request_id} was still unfinished after "
+                        f"{limit / 60:.0f} minutes; check it on deapi.ai, then run "
+                        "`bulk-transcribe resume --retry-failed` to poll it again (it is not "
+                        "submitted twice)",
+                    )
+                self._sleep(wait, lambda done=fraction: job.on_progress(done))
+            status, asked = self._status(request_id)
+            polls += 1
+            elapsed = time.monotonic() - started
             state = str(status.get("status", "")).lower()
             if state in DONE:
+                if fresh and (projected is not None or polls > 1):
+                    self._job_times.finished(duration, projected or elapsed)
                 return self._result(request_id, status, duration)
             if state in FAILED:
                 detail = status.get("error") or status.get("message") or "no reason given"
                 raise _RequestEnded(scrub(str(detail), [self._key])[:300])
             progress = status.get("progress")
-            if isinstance(progress, int | float):
+            progress = float(progress) if isinstance(progress, int | float) else None
+            if progress is not None:
                 fraction = span[0] + (span[1] - span[0]) * min(max(progress, 0), 100) / 100
-            if time.monotonic() + interval > deadline:
-                raise PermanentError(
-                    ErrorKind.TIMEOUT,
-                    f"DEAPI request {request_id} was still {state or 'unfinished'} after "
-                    f"{limit / 60:.0f} minutes; check it on deapi.ai, then run "
-                    "`bulk-transcribe resume --retry-failed` to poll it again (it is not "
-                    "submitted twice)",
-                )
-            self._sleep(interval, lambda done=fraction: job.on_progress(done))
-            interval = min(interval * self._poll.backoff, self._poll.max_interval)
+            if fresh:
+                projected = self._job_times.observe_progress(elapsed, progress) or projected
+            wait = self._job_times.next_wait(elapsed, progress if fresh else None, wait, asked)
 
     def _sleep(self, seconds: float, check: Callable[[], None]) -> None:
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
             check()  # raises Cancelled when the user aborts
-            time.sleep(min(left, self._poll.sleep_step))
+            workscope.sleep(min(left, self._poll.sleep_step))
 
-    def _status(self, request_id: str) -> dict[str, Any]:
-        def poll_once() -> dict[str, Any]:
+    def _status(self, request_id: str) -> tuple[dict[str, Any], float | None]:
+        """The request's status, and how long the provider asks us to wait (if it does)."""
+
+        def poll_once() -> tuple[dict[str, Any], float | None]:
             response = self._send(
                 lambda: self._api.get(f"{API}/request-status/{request_id}"),
                 f"status of request {request_id}",
@@ -319,7 +348,7 @@ class DeapiEngine(EngineBase):
             data = _json(response, "deapi", request_id).get("data")
             if not isinstance(data, dict):
                 raise malformed_response("deapi", "no data in the status", request_id)
-            return data
+            return data, parse_retry_after(response.headers)
 
         try:
             return call_with_retries(self._retry, poll_once)

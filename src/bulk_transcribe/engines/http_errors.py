@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import re
 import time
 from collections.abc import Iterable, Mapping
+from datetime import UTC
 
 import httpx
 
@@ -30,22 +32,41 @@ def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
     return _TOKEN_PATTERNS[1].sub(REDACTED, text)
 
 
-def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from `retry-after-ms` (OpenAI) or `Retry-After` (seconds or a date)."""
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait, from `retry-after-ms` (OpenAI) or `Retry-After` (seconds or an HTTP
+    date). The one parser every engine and the rate limiter use; a value that is neither a
+    number nor a date (`soon`) is ignored, never an error."""
+    if not isinstance(headers, httpx.Headers):
+        headers = {name.lower(): value for name, value in headers.items()}
+    millis = _number(headers.get("retry-after-ms"))
+    if millis is not None:
+        return millis / 1000
+    value = (headers.get("retry-after") or "").strip()
+    if not value:
+        return None
+    seconds = _number(value)
+    if seconds is not None:
+        return seconds
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive one is read as such
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _number(value: str | None) -> float | None:
+    """A non-negative, finite number of seconds, or None."""
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        number = float(value.strip())
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value.strip() else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        return None
+    return max(0.0, number) if math.isfinite(number) else None
 
 
 def error_detail(body: bytes | str | None) -> tuple[str, str | None]:

@@ -3,16 +3,18 @@ speaches, faster-whisper-server, LocalAI), with the official `openai` SDK."""
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import httpx
 import openai
 
+from bulk_transcribe import workscope
 from bulk_transcribe.engines.base import EngineBase, EngineJob
 from bulk_transcribe.engines.chunking import (
     AudioChunk,
@@ -37,6 +39,7 @@ from bulk_transcribe.media import probe_duration
 from bulk_transcribe.models import MediaFile, Transcript
 from bulk_transcribe.net import RequestHook, provider_client
 from bulk_transcribe.settings import Settings
+from bulk_transcribe.workscope import ResizableSlots
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,7 @@ RESPONSE_FORMATS = ("verbose_json", "json", "text")
 PARALLEL_CHUNK_SECONDS = 600.0
 # The server answers only once the whole upload is transcribed: allow it minutes, not seconds.
 MIN_READ_TIMEOUT = 600.0
+CANCEL_CHECK_SECONDS = 0.5  # how often a multi-chunk upload looks for a cancel
 # verbose_json names the language ("english"); the rest of the pipeline uses ISO codes.
 LANGUAGE_CODES = {
     "english": "en", "spanish": "es", "french": "fr", "german": "de", "italian": "it",
@@ -83,14 +87,16 @@ class OpenAICompatibleEngine(EngineBase):
         self.provider = provider
         # Uploads in flight across every item: long media is cut into chunks that share
         # these slots, so one long podcast keeps idle workers busy without exceeding them.
+        # Within a run the slots are the concurrency controller's (workscope.current_slots),
+        # so a fall-back to sequential means one upload at a time; these are for other uses.
         self._concurrency = max(1, concurrency)
-        self._upload_slots = threading.BoundedSemaphore(self._concurrency)
+        self._own_slots = ResizableSlots(lambda: self._concurrency)
         self._parallel_chunk_seconds = parallel_chunk_seconds
         self.model = provider.model
         self._key = require_key(provider)
         self._retry = retry or RetryPolicy()
         http_client = provider_client(
-            provider.name,
+            provider.provider_id,
             request_hook,
             timeout=timeout or httpx.Timeout(MIN_READ_TIMEOUT, connect=10.0),
         )
@@ -148,8 +154,10 @@ class OpenAICompatibleEngine(EngineBase):
     ) -> list[tuple[AudioChunk, ParsedTranscript]]:
         """Every chunk, in parallel where slots allow; progress reported from this thread."""
 
+        slots = workscope.current_slots.get() or self._own_slots
+
         def one(chunk: AudioChunk) -> ParsedTranscript:
-            with self._upload_slots:
+            with slots.hold():
                 return call_with_retries(
                     self._retry, lambda: self._transcribe_file(chunk, language)
                 )
@@ -161,18 +169,27 @@ class OpenAICompatibleEngine(EngineBase):
                 job.on_progress((index + 1) / len(chunks))
             return parts
         results: dict[int, ParsedTranscript] = {}
-        with ThreadPoolExecutor(
+        pool = ThreadPoolExecutor(
             max_workers=min(self._concurrency, len(chunks)), thread_name_prefix="chunk"
-        ) as pool:
-            futures = {pool.submit(one, chunk): index for index, chunk in enumerate(chunks)}
-            try:
-                for future in as_completed(futures):
+        )
+        # Each upload runs in a copy of this item's context: its cancel and slots.
+        futures = {
+            pool.submit(contextvars.copy_context().run, one, chunk): index
+            for index, chunk in enumerate(chunks)
+        }
+        try:
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=CANCEL_CHECK_SECONDS,
+                                     return_when=FIRST_COMPLETED)  # fmt: skip
+                for future in done:
                     results[futures[future]] = future.result()
-                    job.on_progress(len(results) / len(chunks))
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+                job.on_progress(len(results) / len(chunks))  # raises Cancelled on cancel
+                workscope.raise_if_cancelled()
+        finally:
+            # On success every upload is over; on a cancel or failure the ones still
+            # running finish on their own while the item moves on.
+            pool.shutdown(wait=False, cancel_futures=True)
         return [(chunk, results[index]) for index, chunk in enumerate(chunks)]
 
     # --- one upload -----------------------------------------------------------------------
@@ -183,7 +200,7 @@ class OpenAICompatibleEngine(EngineBase):
         first_error: PermanentError | None = None
         for index, response_format in enumerate(formats):
             try:
-                body = self._post(chunk.path, response_format, language)
+                body = self._post(chunk.path, chunk.name, response_format, language)
             except PermanentError as exc:
                 fallback_possible = index + 1 < len(formats) and not self._format_confirmed
                 if exc.kind is not ErrorKind.UNSUPPORTED or not fallback_possible:
@@ -210,7 +227,7 @@ class OpenAICompatibleEngine(EngineBase):
                 self._formats = working[:1]
                 self._format_confirmed = True
 
-    def _post(self, path: Path, response_format: str, language: str | None) -> str:
+    def _post(self, path: Path, name: str, response_format: str, language: str | None) -> str:
         options: dict[str, object] = {"model": self.model, "response_format": response_format}
         if language:
             options["language"] = language
@@ -219,7 +236,7 @@ class OpenAICompatibleEngine(EngineBase):
         try:
             with path.open("rb") as upload:
                 raw = self._client.audio.transcriptions.with_raw_response.create(
-                    file=(path.name, upload), **options
+                    file=(name, upload), **options
                 )
                 return raw.http_response.text
         # `from None` on purpose: SDK exceptions carry the provider's body and the request,

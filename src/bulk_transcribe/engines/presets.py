@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from pydantic import SecretStr
@@ -117,6 +118,14 @@ class ProviderConfig:
 
     def __repr__(self) -> str:  # the dataclass default would be safe too; be explicit
         return f"ProviderConfig(name={self.name!r}, api_base={self.api_base!r})"
+
+    @property
+    def provider_id(self) -> str:
+        """Name plus a fingerprint of base URL and key: one request budget per id. The key
+        itself never appears, only 10 hex digits of a hash it shares with the URL."""
+        key = self.api_key.get_secret_value() if self.api_key else ""
+        digest = hashlib.sha256(f"{self.api_base}\n{key}".encode()).hexdigest()[:10]
+        return f"{self.name}@{digest}"
 
 
 def default_provider(settings: Settings) -> str:

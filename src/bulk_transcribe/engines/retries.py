@@ -15,6 +15,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from bulk_transcribe import workscope
 from bulk_transcribe.errors import Cancelled, TranscribeError
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,8 @@ def _log_retry(state: RetryCallState) -> None:
 def call_with_retries(policy: RetryPolicy, action: Callable[[], T]) -> T:
     """Run `action`, retrying transient TranscribeErrors with jittered backoff."""
     retrying = Retrying(
+        # Back-offs and Retry-After waits end the moment the item is cancelled.
+        sleep=workscope.sleep,
         stop=stop_after_attempt(max(1, policy.attempts)),
         wait=_wait(policy),
         retry=retry_if_exception(_is_retryable(policy)),

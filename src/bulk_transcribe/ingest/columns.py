@@ -26,9 +26,39 @@ _URL_ALIASES = {
     "path": "file",
 }
 _FALLBACK_URL_ALIASES = {"episodeurl": "any"}  # often a web page; used only when nothing else is
+# Titles and descriptions in the languages sheets are often kept in (English first).
 _ROLE_ALIASES = {
-    "title": ("title", "name", "episode", "episodetitle", "videotitle"),
-    "description": ("description", "desc", "notes", "shownotes", "summary"),
+    "title": (
+        "title",
+        "name",
+        "episode",
+        "episodetitle",
+        "videotitle",
+        "episodename",
+        "videoname",
+        "titel",  # de, nl, sv, da
+        "titre",  # fr
+        "título",  # es, pt
+        "titulo",
+        "titolo",  # it
+        "nombre",  # es: "name"
+        "nom",  # fr: "name"
+        "naam",  # nl: "name"
+    ),
+    "description": (
+        "description",
+        "desc",
+        "notes",
+        "shownotes",
+        "summary",
+        "beschreibung",
+        "beschrijving",
+        "descripción",
+        "descripcion",
+        "descrição",
+        "descricao",
+        "descrizione",
+    ),
     "source_type": ("sourcetype", "type", "kind"),
 }
 # A row's source_type value -> the kind of link column it prefers.

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bulk_transcribe.workscope import ResizableSlots
+
 
 @dataclass(frozen=True)
 class ConcurrencyChange:
@@ -20,9 +22,12 @@ class ConcurrencyController:
     """Multiplicative decrease on trouble, additive increase after a quiet period.
 
     A violation halves the concurrency at once; another violation before the quiet period
-    has passed means halving is not enough, so the run falls back to sequential. After
-    `quiet_seconds` without trouble the concurrency climbs back by one, up to the ceiling
-    the user chose (which they can lower at any moment, e.g. to 1 to turn parallel off).
+    has passed means halving is not enough, so the run falls back to sequential. A violation
+    of a request sent before the last decrease says nothing about the new level (it was
+    already in flight), so it is ignored. Resource pressure cuts at most once per quiet
+    period. After `quiet_seconds` without trouble the concurrency climbs back by one, up to
+    the ceiling the user chose (which they can lower at any moment, e.g. to 1 to turn
+    parallel off). `slots` holds requests in flight (chunk uploads) to the live limit.
     """
 
     def __init__(
@@ -41,6 +46,9 @@ class ConcurrencyController:
         self.fallback_reason: str | None = None
         self._last_trouble: float | None = None
         self._last_change = clock()
+        self._last_decrease: float | None = None
+        self._last_pressure_cut: float | None = None
+        self.slots = ResizableSlots(lambda: self.limit)
 
     def _change(self, after: int, reason: str) -> ConcurrencyChange | None:
         before = self.limit
@@ -48,11 +56,20 @@ class ConcurrencyController:
             return None
         self.limit = after
         self._last_change = self._clock()
+        if after < before:
+            self._last_decrease = self._last_change
         return ConcurrencyChange(before, after, reason, self.fallback_sequential)
 
-    def on_violation(self, reason: str) -> ConcurrencyChange | None:
+    def on_violation(self, reason: str, sent_at: float | None = None) -> ConcurrencyChange | None:
+        """A 429 for a request sent at `sent_at` (this controller's clock; None: now)."""
         with self._lock:
             now = self._clock()
+            if (
+                sent_at is not None
+                and self._last_decrease is not None
+                and sent_at < self._last_decrease
+            ):
+                return None  # in flight before the last decrease: already answered
             repeated = (
                 self._last_trouble is not None and now - self._last_trouble < self.quiet_seconds
             )
@@ -65,8 +82,18 @@ class ConcurrencyController:
             return self._change(max(1, self.limit // 2), f"halved: {reason}")
 
     def on_pressure(self, reason: str) -> ConcurrencyChange | None:
+        """Resource pressure: halve, but at most once per quiet period (a cut needs time to
+        show in the readings); no climbing back while the pressure lasts."""
         with self._lock:
-            self._last_trouble = self._clock()
+            now = self._clock()
+            self._last_trouble = now
+            recent = (
+                self._last_pressure_cut is not None
+                and now - self._last_pressure_cut < self.quiet_seconds
+            )
+            if recent or self.limit <= 1:
+                return None
+            self._last_pressure_cut = now
             return self._change(max(1, self.limit // 2), f"reduced: {reason}")
 
     def set_ceiling(self, ceiling: int) -> ConcurrencyChange | None:

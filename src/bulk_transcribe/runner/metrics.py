@@ -8,6 +8,7 @@ from typing import Any
 
 import psutil
 
+from bulk_transcribe.figures import pace, time_left
 from bulk_transcribe.runner.adaptive import ConcurrencyController
 from bulk_transcribe.runner.ratelimit import LimiterStats
 from bulk_transcribe.runner.resources import ResourceReading
@@ -19,9 +20,10 @@ class RunMetrics:
 
     Keys (every view treats each as optional): current_concurrency, requested_concurrency,
     fallback_sequential, fallback_reason, rpm_limit, requests_last_60s,
-    rate_limit_utilisation, count_429, waiting_for_limiter, items_per_minute,
-    audio_minutes_per_minute, eta_seconds, success_rate, failure_rate, peak_rss_mb, rss_mb,
-    cpu_percent, runs, wall_seconds_total.
+    rate_limit_utilisation, count_429, rate_limit_allowance (learned, may be under 95 % of
+    rpm_limit), rate_limit_paused_seconds, waiting_for_limiter, items_per_minute,
+    audio_minutes_per_minute, eta_seconds, eta_basis, success_rate, failure_rate,
+    peak_rss_mb, rss_mb, cpu_percent, runs, wall_seconds_total.
     """
 
     def __init__(self, store: Store, session_id: str):
@@ -29,9 +31,6 @@ class RunMetrics:
         self.session_id = session_id
         self._started = time.monotonic()
         self._cpu_started = _cpu_seconds()
-        counts = store.counts(session_id)
-        self._finished_at_start = counts.done + counts.failed
-        self._audio_at_start = counts.audio_seconds_done
         previous = store.metrics(session_id)
         self._runs_before = int(previous.get("runs", 0))
         self._wall_before = float(previous.get("wall_seconds_total", 0.0))
@@ -47,17 +46,11 @@ class RunMetrics:
         counts = self.store.counts(self.session_id)
         elapsed = max(time.monotonic() - self._started, 1e-6)
         finished = counts.done + counts.failed
-        items_rate = (finished - self._finished_at_start) / elapsed
-        audio_rate = (counts.audio_seconds_done - self._audio_at_start) / elapsed
-        remaining_audio = counts.audio_seconds_total - counts.audio_seconds_done
-        remaining_items = counts.queued + counts.running
-        if audio_rate > 0 and counts.audio_seconds_total > 0:
-            eta = remaining_audio / audio_rate
-        elif items_rate > 0:
-            eta = remaining_items / items_rate
-        else:
-            eta = None
-        rpm = sum(s.rpm_limit for s in limits) or None
+        active_seconds = self._wall_before + elapsed
+        rates = pace(counts, active_seconds)
+        left = time_left(counts, rates)
+        rpm = sum(s.rpm_limit or 0 for s in limits) or None
+        allowances = [s.allowed_per_window for s in limits if s.allowed_per_window is not None]
         in_window = sum(s.requests_in_window for s in limits)
         count_429 = sum(s.count_429 for s in limits)
         return {
@@ -69,18 +62,23 @@ class RunMetrics:
             "requests_last_60s": in_window,
             "rate_limit_utilisation": round(in_window / rpm, 4) if rpm else None,
             "count_429": count_429,
+            "rate_limit_allowance": sum(allowances) if allowances else None,
+            "rate_limit_paused_seconds": round(
+                max((s.paused_seconds for s in limits), default=0), 1
+            ),
             "count_429_total": self._429_before + count_429,
             "waiting_for_limiter": sum(s.waiting for s in limits),
-            "items_per_minute": round(items_rate * 60, 2),
-            "audio_minutes_per_minute": round(audio_rate, 2),
-            "eta_seconds": round(eta, 1) if eta is not None else None,
+            "items_per_minute": round(rates.items_per_minute or 0.0, 2),
+            "audio_minutes_per_minute": round(rates.audio_minutes_per_minute or 0.0, 2),
+            "eta_seconds": round(left.seconds, 1) if left.seconds is not None else None,
+            "eta_basis": left.basis,
             "success_rate": round(counts.done / finished, 4) if finished else None,
             "failure_rate": round(counts.failed / finished, 4) if finished else None,
             "rss_mb": round(reading.rss_mb, 1),
             "peak_rss_mb": round(max(self._peak_before, reading.peak_rss_mb), 1),
             "cpu_percent": round(100 * (_cpu_seconds() - self._cpu_started) / elapsed, 1),
             "runs": self._runs_before + 1,
-            "wall_seconds_total": round(self._wall_before + elapsed, 2),
+            "wall_seconds_total": round(active_seconds, 2),
         }
 
     def publish(

@@ -1,54 +1,600 @@
-"""Per-provider rate limits shared by every worker, fed by the HTTP hook of each engine."""
+"""One request budget per provider and key, shared by every worker, session and process.
+
+Each provider (name, API base and key) has one budget: at most 95 % of its limit in any
+sliding window. The budget lives in a backend behind a small protocol (`LimiterBackend`):
+pyrate-limiter's SQLite bucket under a file lock, shared by every process on the machine (a
+CLI run next to the web app), or its in-memory bucket; a cluster-wide backend (a Ray actor)
+implements the same five methods. Within a process, `shared_limiter` hands every session the
+same limiter object for the same provider.
+
+The budget learns: a 429 pauses the provider for its Retry-After, lowers the allowance to
+what the server actually admitted in the window before, and the allowance climbs back slowly
+after quiet periods. Every change is a `LimitChange` with its reason, for the event log.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import math
+import os
+import sqlite3
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
 
 import httpx
-from pyrate_limiter import Duration, InMemoryBucket, Limiter, Rate
+from pyrate_limiter import Duration, InMemoryBucket, Rate, RateItem, SQLiteBucket
+
+from bulk_transcribe import workscope
+from bulk_transcribe.engines.http_errors import parse_retry_after
+from bulk_transcribe.engines.presets import resolve_provider
+from bulk_transcribe.errors import ErrorKind, TranscribeError, TransientError
+from bulk_transcribe.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SAFETY_MARGIN = 0.95  # never use more than 95 % of a provider's limit in any window
 WINDOW_SECONDS = 60.0
+QUIET_SECONDS = 60.0
 WINDOW_GUARD_FRACTION = 0.02
+WINDOW_GUARD_MIN_SECONDS = 0.25
 WINDOW_GUARD_MAX_SECONDS = 1.0
 BURST_SLICES = 10
+# After a 429 the learned allowance holds for this many quiet periods before it climbs: the
+# server just told us its real limit, so creeping back up soon would only find it again.
+HOLD_QUIET_PERIODS = 5
+# Fewer requests than this in a window say little about a limit (someone else may share the
+# key, or the server had a moment of overload): then a 429 only pauses, as asked.
+MIN_ADMITTED_TO_LEARN = 10
+CLIMB_FRACTION = 0.1  # each climb adds a tenth of the allowance (at least one request)
+UNLIMITED = 10**9  # providers without a known limit: count requests, admit all
+LEAK_EVERY = 50  # acquisitions between clean-ups of expired entries
+MAX_WAIT_STEP = 1.0  # re-check a shared budget at least this often while waiting
+MAX_QUEUED_CHANGES = 1000  # a session that never drains them keeps only the latest
+
+
+@dataclass(frozen=True)
+class LimitChange:
+    """A change to a provider's budget, with the reason a user reads in the event log."""
+
+    provider: str
+    before: int | None  # allowance per window; None: no limit known
+    after: int | None
+    paused_seconds: float
+    reason: str
 
 
 @dataclass(frozen=True)
 class LimiterStats:
     provider: str
-    rpm_limit: int
-    allowed_per_window: int
-    requests_in_window: int
-    utilisation: float  # requests in the last window against the provider's limit
+    rpm_limit: int | None  # the configured limit per window; None: not known
+    allowed_per_window: int | None  # what the budget allows now (95 %, or less once learned)
+    requests_in_window: int  # by every process sharing the budget
+    utilisation: float  # requests in the last window against the configured limit
     count_429: int
-    waiting: int  # workers blocked on this limiter right now
+    waiting: int  # workers of this process blocked on this budget right now
+    paused_seconds: float  # left of a pause a provider asked for
 
 
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when - (now if now is not None else time.time()))
+@dataclass
+class BudgetState:
+    """What a budget has learned; kept by the backend, so every sharer sees it."""
+
+    learned: int | None = None  # allowance learned from a 429; None: the configured one
+    paused_until: float = 0.0  # epoch seconds
+    last_429: float = 0.0
+    last_change: float = 0.0
+    count_429: int = 0
+
+
+class BudgetPolicy:
+    """How a budget turns limits and 429s into an allowance: pure, shared by every backend."""
+
+    def __init__(
+        self,
+        rpm: int | None,
+        *,
+        window_seconds: float = WINDOW_SECONDS,
+        quiet_seconds: float = QUIET_SECONDS,
+        safety_margin: float = SAFETY_MARGIN,
+    ):
+        self.rpm = rpm
+        self.window_seconds = window_seconds
+        self.quiet_seconds = quiet_seconds
+        self.safety_margin = safety_margin
+
+    @property
+    def configured(self) -> int | None:
+        return max(1, math.floor(self.rpm * self.safety_margin)) if self.rpm else None
+
+    def allowance(self, state: BudgetState) -> int | None:
+        limits = [a for a in (self.configured, state.learned) if a is not None]
+        return min(limits) if limits else None
+
+    def rates(self, allowance: int | None) -> list[Rate]:
+        # The provider counts arrivals, we count departures: a request admitted early in our
+        # window can land late in theirs. A small guard on the window and a cap on bursts
+        # (a tenth of the allowance per tenth of the window, plus one) absorb that skew.
+        guard = min(
+            WINDOW_GUARD_MAX_SECONDS,
+            max(WINDOW_GUARD_MIN_SECONDS, WINDOW_GUARD_FRACTION * self.window_seconds),
+        )
+        window_ms = int((self.window_seconds + guard) * Duration.SECOND)
+        if allowance is None:
+            return [Rate(UNLIMITED, window_ms)]
+        burst = math.ceil(allowance / BURST_SLICES) + 1
+        if burst >= allowance:
+            return [Rate(allowance, window_ms)]
+        return [Rate(burst, max(1, window_ms // BURST_SLICES)), Rate(allowance, window_ms)]
+
+    def on_429(
+        self,
+        state: BudgetState,
+        label: str,
+        now: float,
+        admitted: int,
+        retry_after: float | None,
+        sent_at: float | None = None,
+    ) -> LimitChange:
+        """A 429: pause for the Retry-After and lower the allowance to what was admitted.
+
+        A request sent before the previous 429 arrived was already in flight: it is counted
+        and its Retry-After honoured, but it teaches nothing new about the limit. The
+        allowance never drops below half of what it was at once.
+        """
+        before = self.allowance(state)
+        pause = retry_after if retry_after is not None else min(self.window_seconds / 12, 5.0)
+        in_flight = sent_at is not None and sent_at < state.last_429
+        state.count_429 += 1
+        state.last_429 = max(state.last_429, now)
+        state.paused_until = max(state.paused_until, now + pause)
+        learned = None
+        if admitted >= MIN_ADMITTED_TO_LEARN and not in_flight:
+            learned = max(1, math.floor(admitted * self.safety_margin))
+            if before is not None:
+                learned = max(learned, before // 2)
+        if learned is not None and (before is None or learned < before):
+            state.learned = learned
+            state.last_change = now
+        after = self.allowance(state)
+        said = f" (Retry-After {retry_after:g} s)" if retry_after is not None else ""
+        reason = f"{label} answered 429{said}: pausing its requests for {pause:.1f} s"
+        if after != before:
+            reason += (
+                f"; allowance {_per_window(before)} → {after} requests per "
+                f"{self.window_seconds:g} s, 95 % of the {admitted} it admitted"
+            )
+        return LimitChange(label, before, after, pause, reason)
+
+    def relax(self, state: BudgetState, label: str, now: float) -> LimitChange | None:
+        """Climb back a step after enough quiet; back to the configured limit in the end."""
+        if state.learned is None:
+            return None
+        held = now - state.last_429 >= HOLD_QUIET_PERIODS * self.quiet_seconds
+        if not held or now - state.last_change < self.quiet_seconds:
+            return None
+        before = self.allowance(state)
+        step = max(1, math.ceil(state.learned * CLIMB_FRACTION))
+        state.learned += step
+        configured = self.configured
+        if configured is not None and state.learned >= configured:
+            state.learned = None
+        state.last_change = now
+        after = self.allowance(state)
+        quiet = now - state.last_429
+        reason = (
+            f"{label}: no 429 for {quiet:.0f} s; allowance {_per_window(before)} → "
+            f"{_per_window(after)} requests per {self.window_seconds:g} s"
+        )
+        return LimitChange(label, before, after, 0.0, reason)
+
+
+def _per_window(allowance: int | None) -> str:
+    return "unlimited" if allowance is None else str(allowance)
+
+
+class LimiterTimeout(TransientError):
+    def __init__(self, label: str, timeout: float):
+        super().__init__(
+            ErrorKind.RATE_LIMITED,
+            f"{label}: no room in the rate limit within {timeout:.0f} s; will retry",
+        )
+
+
+class LimiterBackend(Protocol):
+    """Where one provider's budget lives: this process, this machine, or a cluster."""
+
+    def acquire(
+        self,
+        weight: int = 1,
+        *,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+        on_wait: Callable[[bool], None] | None = None,
+    ) -> float:
+        """Block until `weight` requests may be sent; the seconds waited. Raises Cancelled
+        when `cancel` (or the current item's cancel) is set, LimiterTimeout after `timeout`."""
+        ...
+
+    def record_429(self, sent_at: float, retry_after: float | None) -> LimitChange:
+        """A request admitted at `sent_at` (epoch seconds) got 429: pause and learn."""
+        ...
+
+    def observe_limits(self, remaining: int | None, reset_seconds: float | None) -> None:
+        """Rate-limit headers of a successful answer: pause when nothing remains."""
+        ...
+
+    def stats(self) -> LimiterStats: ...
+
+    def close(self) -> None: ...
+
+
+class _StateStore(Protocol):
+    def load(self) -> BudgetState: ...
+
+    def save(self, state: BudgetState) -> None: ...
+
+
+class _MemoryState:
+    def __init__(self) -> None:
+        self._state = BudgetState()
+
+    def load(self) -> BudgetState:
+        return replace(self._state)
+
+    def save(self, state: BudgetState) -> None:
+        self._state = replace(state)
+
+
+class _SqliteState:
+    """The learned state in the bucket's own SQLite file, under the same file lock."""
+
+    def __init__(self, conn: sqlite3.Connection, key: str):
+        self._conn, self._key = conn, key
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS budget_state (key TEXT PRIMARY KEY, learned INTEGER, "
+            "paused_until REAL, last_429 REAL, last_change REAL, count_429 INTEGER)"
+        )
+        conn.commit()
+
+    def load(self) -> BudgetState:
+        row = self._conn.execute(
+            "SELECT learned, paused_until, last_429, last_change, count_429 FROM budget_state "
+            "WHERE key = ?",
+            (self._key,),
+        ).fetchone()
+        return BudgetState(*row) if row else BudgetState()
+
+    def save(self, state: BudgetState) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO budget_state VALUES (?,?,?,?,?,?)",
+            (self._key, state.learned, state.paused_until, state.last_429, state.last_change,
+             state.count_429),
+        )  # fmt: skip
+        self._conn.commit()
+
+
+class BucketBackend:
+    """A budget kept in a pyrate-limiter bucket (the sliding-window log) plus its state.
+
+    pyrate-limiter decides admission against the current allowance; this class adds what it
+    does not know about: pauses a provider asks for and an allowance that learns.
+    """
+
+    def __init__(
+        self,
+        label: str,
+        policy: BudgetPolicy,
+        bucket: SQLiteBucket | InMemoryBucket,
+        lock: contextlib.AbstractContextManager,
+        state: _StateStore,
+        count_between: Callable[[int, int], int],
+        on_change: Callable[[LimitChange], None] | None = None,
+    ):
+        self.label = label
+        self.policy = policy
+        self._bucket = bucket
+        self._lock = lock
+        self._state = state
+        self._count_between = count_between
+        self._on_change = on_change
+        self._local = threading.Lock()
+        self._waiting = 0
+        self._acquired = 0
+
+    def acquire(
+        self,
+        weight: int = 1,
+        *,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+        on_wait: Callable[[bool], None] | None = None,
+    ) -> float:
+        started = time.monotonic()
+        notified = False
+        try:
+            with self._counted_waiting():
+                while True:
+                    workscope.raise_if_cancelled(cancel)
+                    wait = self._try_acquire(weight)
+                    if wait <= 0:
+                        break
+                    if timeout is not None and time.monotonic() - started + wait > timeout:
+                        raise LimiterTimeout(self.label, timeout)
+                    if on_wait and not notified:
+                        on_wait(True)
+                        notified = True
+                    workscope.sleep(min(wait, MAX_WAIT_STEP), cancel)
+        finally:
+            if notified and on_wait:
+                on_wait(False)  # also when the wait ends in a cancel or a timeout
+        return time.monotonic() - started
+
+    def _try_acquire(self, weight: int) -> float:
+        """0 when `weight` requests were admitted, else the seconds worth waiting first."""
+        changes: list[LimitChange] = []
+        with self._lock:
+            now = time.time()
+            state = self._state.load()
+            change = self.policy.relax(state, self.label, now)
+            if change is not None:
+                self._state.save(state)
+                changes.append(change)
+            if state.paused_until > now:
+                wait = state.paused_until - now
+            else:
+                self._bucket.rates = self.policy.rates(self.policy.allowance(state))
+                now_ms = int(now * 1000)
+                decision = self._bucket.put_decision(RateItem(self.label, now_ms, weight))
+                if decision.allowed:
+                    wait = 0.0
+                    self._acquired += 1
+                    if self._acquired % LEAK_EVERY == 0:
+                        self._bucket.leak(now_ms)
+                else:
+                    retry_ms = decision.retry_after_ms
+                    wait = max(0.01, (retry_ms if retry_ms is not None else 50) / 1000)
+        self._publish(changes)
+        return wait
+
+    def record_429(self, sent_at: float, retry_after: float | None) -> LimitChange:
+        window_ms = int(self.policy.window_seconds * 1000)
+        sent_ms = int(sent_at * 1000)
+        with self._lock:
+            # What the server admitted: the window's requests before this one (which the
+            # limiter admitted, so it counts itself), by every process sharing the budget.
+            admitted = max(0, self._count_between(sent_ms - window_ms, sent_ms + 1) - 1)
+            state = self._state.load()
+            change = self.policy.on_429(
+                state, self.label, time.time(), admitted, retry_after, sent_at
+            )
+            self._state.save(state)
+        log.info("%s", change.reason)
+        self._publish([change])
+        return change
+
+    def observe_limits(self, remaining: int | None, reset_seconds: float | None) -> None:
+        if remaining != 0 or not reset_seconds:
+            return
+        with self._lock:
+            state = self._state.load()
+            state.paused_until = max(state.paused_until, time.time() + reset_seconds)
+            self._state.save(state)
+
+    def stats(self) -> LimiterStats:
+        changes: list[LimitChange] = []
+        with self._lock:
+            now = time.time()
+            state = self._state.load()
+            change = self.policy.relax(state, self.label, now)
+            if change is not None:
+                self._state.save(state)
+                changes.append(change)
+            now_ms = int(now * 1000)
+            in_window = self._count_between(
+                now_ms - int(self.policy.window_seconds * 1000), now_ms + 1
+            )
+        self._publish(changes)
+        rpm = self.policy.rpm
+        return LimiterStats(
+            provider=self.label,
+            rpm_limit=rpm,
+            allowed_per_window=self.policy.allowance(state),
+            requests_in_window=in_window,
+            utilisation=in_window / rpm if rpm else 0.0,
+            count_429=state.count_429,
+            waiting=self._waiting,
+            paused_seconds=max(0.0, state.paused_until - now),
+        )
+
+    def close(self) -> None:
+        self._bucket.close()
+
+    def _publish(self, changes: list[LimitChange]) -> None:
+        if self._on_change is not None:
+            for change in changes:
+                self._on_change(change)
+
+    @contextlib.contextmanager
+    def _counted_waiting(self) -> Iterator[None]:
+        with self._local:
+            self._waiting += 1
+        try:
+            yield
+        finally:
+            with self._local:
+                self._waiting -= 1
+
+
+def memory_backend(
+    label: str, policy: BudgetPolicy, on_change: Callable[[LimitChange], None] | None = None
+) -> BucketBackend:
+    """A budget for this process only."""
+    bucket = InMemoryBucket(policy.rates(policy.configured))
+
+    def count_between(start_ms: int, end_ms: int) -> int:
+        return sum(
+            item.weight for item in list(bucket.items) if start_ms <= item.timestamp < end_ms
+        )
+
+    return BucketBackend(
+        label, policy, bucket, threading.RLock(), _MemoryState(), count_between, on_change
+    )
+
+
+def machine_backend(
+    path: Path,
+    provider_id: str,
+    label: str,
+    policy: BudgetPolicy,
+    on_change: Callable[[LimitChange], None] | None = None,
+) -> BucketBackend:
+    """A budget shared by every process on this machine: a SQLite file under a file lock."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = "budget_" + hashlib.sha256(provider_id.encode()).hexdigest()[:16]
+    bucket = SQLiteBucket.init_from_file(
+        policy.rates(policy.configured), table=table, db_path=str(path), use_file_lock=True
+    )
+    lock = bucket.lock  # a reentrant FileLock: one holder across threads and processes
+    with lock:
+        state = _SqliteState(bucket.conn, provider_id)
+
+    def count_between(start_ms: int, end_ms: int) -> int:
+        row = bucket.conn.execute(
+            f"SELECT COUNT(*) FROM '{table}' WHERE item_timestamp >= ? AND item_timestamp < ?",
+            (start_ms, end_ms),
+        ).fetchone()
+        return int(row[0])
+
+    return BucketBackend(label, policy, bucket, lock, state, count_between, on_change)
+
+
+def default_budget_path() -> Path:
+    """The machine-wide budget file, per user: every process of this user shares it."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "bulk-transcribe" / "rate_limits.sqlite"
+
+
+class ProviderLimiter:
+    """One provider's budget as this process sees it: the backend plus who wants to hear of
+    its changes (every session using the provider records them in its event log)."""
+
+    def __init__(
+        self,
+        provider_id: str,
+        policy: BudgetPolicy,
+        make_backend: Callable[[BudgetPolicy, Callable[[LimitChange], None]], LimiterBackend],
+    ):
+        self.provider_id = provider_id
+        self.label = label_of(provider_id)
+        self.policy = policy
+        self._listeners: list[Callable[[LimitChange], None]] = []
+        self._listeners_lock = threading.Lock()
+        self.backend = make_backend(policy, self.broadcast)
+
+    def set_rpm(self, rpm: int | None) -> None:
+        """The limit the latest session was configured with (its user's latest word)."""
+        self.policy.rpm = rpm
+
+    def subscribe(self, listener: Callable[[LimitChange], None]) -> Callable[[], None]:
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._listeners_lock, contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def broadcast(self, change: LimitChange) -> None:
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(change)
+            except Exception:  # one session's store trouble must not break another's request
+                log.exception("recording a rate-limit change failed")
+
+    def acquire(
+        self,
+        on_wait: Callable[[bool], None] | None = None,
+        *,
+        cancel: threading.Event | None = None,
+        timeout: float | None = None,
+    ) -> float:
+        return self.backend.acquire(1, timeout=timeout, cancel=cancel, on_wait=on_wait)
+
+    def observe(self, response: httpx.Response, sent_at: float | None = None) -> bool:
+        """Learn from a response; True when it was a rate-limit violation (429)."""
+        headers = response.headers
+        if response.status_code == 429:
+            sent = sent_at if sent_at is not None else time.time()
+            self.backend.record_429(sent, parse_retry_after(headers))
+            return True
+        remaining = headers.get("x-ratelimit-remaining-requests")
+        if remaining is not None and remaining.strip() == "0":
+            self.backend.observe_limits(
+                0, _reset_seconds(headers.get("x-ratelimit-reset-requests"))
+            )
+        return False
+
+    def stats(self) -> LimiterStats:
+        return self.backend.stats()
+
+    def close(self) -> None:
+        self.backend.close()
+
+
+def label_of(provider_id: str) -> str:
+    """The readable part of a provider id ("deapi@1a2b3c" -> "deapi")."""
+    return provider_id.partition("@")[0]
+
+
+_registry: dict[tuple[str, str], ProviderLimiter] = {}
+_registry_lock = threading.Lock()
+
+
+def shared_limiter(
+    provider_id: str,
+    rpm: int | None,
+    *,
+    window_seconds: float = WINDOW_SECONDS,
+    quiet_seconds: float = QUIET_SECONDS,
+    budget_path: Path | None = None,
+) -> ProviderLimiter:
+    """The process's one limiter for this provider and key; created on first use.
+
+    `budget_path` None keeps the budget in this process (tests of the policy); a path shares
+    it with every process on the machine that names the same file.
+    """
+    key = (str(budget_path or ":memory:"), provider_id)
+    with _registry_lock:
+        limiter = _registry.get(key)
+        if limiter is None:
+            policy = BudgetPolicy(rpm, window_seconds=window_seconds, quiet_seconds=quiet_seconds)
+            label = label_of(provider_id)
+
+            def make(
+                policy: BudgetPolicy, publish: Callable[[LimitChange], None]
+            ) -> LimiterBackend:
+                if budget_path is None:
+                    return memory_backend(label, policy, publish)
+                return machine_backend(budget_path, provider_id, label, policy, publish)
+
+            limiter = ProviderLimiter(provider_id, policy, make)
+            _registry[key] = limiter
+        else:
+            limiter.policy.window_seconds = window_seconds
+            limiter.policy.quiet_seconds = quiet_seconds
+            if rpm is not None or limiter.policy.rpm is None:
+                limiter.set_rpm(rpm)
+        return limiter
 
 
 def _reset_seconds(value: str | None) -> float | None:
@@ -59,7 +605,7 @@ def _reset_seconds(value: str | None) -> float | None:
     for char in value.strip() + " ":
         if char.isdigit() or char == ".":
             if unit:
-                total += _unit_seconds(float(number), unit)
+                total += _unit_seconds(float(number or 0), unit)
                 number, unit = "", ""
             number += char
         elif char.isalpha():
@@ -74,143 +620,103 @@ def _unit_seconds(amount: float, unit: str) -> float:
     return amount * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}.get(unit, 1.0)
 
 
-class ProviderLimiter:
-    """Keeps one provider's requests at or under 95 % of its limit in every sliding window.
+class RateLimitHook:
+    """The RequestHook every engine's HTTP client goes through, for one session.
 
-    pyrate-limiter's sliding-window log does the admission; this class adds what it does not
-    know about: pauses the provider asks for (Retry-After, exhausted rate-limit headers) and
-    the live numbers the UI shows.
+    Limiters come from the process-wide registry, so two sessions using one provider share
+    its budget; the hook only adds what the session wants to hear: waits and 429s as they
+    happen (on the requesting worker's thread), and every change to the budgets it uses,
+    whoever caused it, queued for the session's coordinator (`drain_changes`).
     """
 
     def __init__(
         self,
-        provider: str,
-        rpm: int,
         *,
         window_seconds: float = WINDOW_SECONDS,
-        safety_margin: float = SAFETY_MARGIN,
-    ):
-        self.provider = provider
-        self.rpm = rpm
-        self.window_seconds = window_seconds
-        self.allowed = max(1, math.floor(rpm * safety_margin))
-        # The provider counts arrivals, we count departures: a request admitted early in our
-        # window can land late in theirs. A small guard on the window and a cap on bursts
-        # (a tenth of the allowance per tenth of the window, plus one) absorb that skew.
-        guard = min(WINDOW_GUARD_MAX_SECONDS, WINDOW_GUARD_FRACTION * window_seconds)
-        window_ms = int((window_seconds + guard) * Duration.SECOND)
-        burst = math.ceil(self.allowed / BURST_SLICES) + 1
-        rates = [Rate(burst, max(1, window_ms // BURST_SLICES)), Rate(self.allowed, window_ms)]
-        self._limiter = Limiter(InMemoryBucket(rates if burst < self.allowed else rates[1:]))
-        self._lock = threading.Lock()
-        self._sent: deque[float] = deque()
-        self._paused_until = 0.0
-        self._waiting = 0
-        self.count_429 = 0
-
-    def acquire(self, on_wait: Callable[[bool], None] | None = None) -> float:
-        """Block until a request may be sent; returns the seconds spent waiting."""
-        started = time.monotonic()
-        notified = False
-        with self._count_waiting():
-            while True:
-                pause = self._paused_until - time.monotonic()
-                if pause > 0:
-                    if on_wait and not notified:
-                        on_wait(True)
-                        notified = True
-                    time.sleep(min(pause, 0.25))
-                    continue
-                if self._limiter.try_acquire(self.provider, blocking=False):
-                    break
-                if on_wait and not notified:
-                    on_wait(True)
-                    notified = True
-                time.sleep(min(0.05, self.window_seconds / self.allowed / 4))
-        if notified and on_wait:
-            on_wait(False)
-        now = time.monotonic()
-        with self._lock:
-            self._sent.append(now)
-        return now - started
-
-    @contextlib.contextmanager
-    def _count_waiting(self) -> Iterator[None]:
-        with self._lock:
-            self._waiting += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._waiting -= 1
-
-    def observe(self, response: httpx.Response) -> bool:
-        """Learn from a response; returns True when it was a rate-limit violation (429)."""
-        headers = response.headers
-        if response.status_code == 429:
-            wait = parse_retry_after(headers.get("retry-after"))
-            if wait is None:  # no advice from the provider: a short, window-relative pause
-                wait = min(self.window_seconds / 12, 5.0)
-            with self._lock:
-                self.count_429 += 1
-                self._paused_until = max(self._paused_until, time.monotonic() + wait)
-            log.warning("%s answered 429; pausing its requests for %.1f s", self.provider, wait)
-            return True
-        remaining = headers.get("x-ratelimit-remaining-requests")
-        if remaining is not None and remaining.strip() == "0":
-            reset = _reset_seconds(headers.get("x-ratelimit-reset-requests"))
-            if reset:
-                with self._lock:
-                    self._paused_until = max(self._paused_until, time.monotonic() + reset)
-        return False
-
-    def stats(self) -> LimiterStats:
-        cutoff = time.monotonic() - self.window_seconds
-        with self._lock:
-            while self._sent and self._sent[0] < cutoff:
-                self._sent.popleft()
-            in_window = len(self._sent)
-            return LimiterStats(
-                provider=self.provider,
-                rpm_limit=self.rpm,
-                allowed_per_window=self.allowed,
-                requests_in_window=in_window,
-                utilisation=in_window / self.rpm,
-                count_429=self.count_429,
-                waiting=self._waiting,
-            )
-
-
-class RateLimitHook:
-    """The RequestHook every engine's HTTP client goes through: one limiter per provider."""
-
-    def __init__(
-        self,
-        *,
-        window_seconds: float = WINDOW_SECONDS,
+        quiet_seconds: float = QUIET_SECONDS,
+        budget_path: Path | None = None,
         on_wait: Callable[[bool], None] | None = None,
-        on_violation: Callable[[str, httpx.Response], None] | None = None,
+        on_violation: Callable[[str, httpx.Response, float], None] | None = None,
     ):
-        self.limiters: dict[str, ProviderLimiter] = {}
         self.window_seconds = window_seconds
+        self.quiet_seconds = quiet_seconds
+        self.budget_path = budget_path
+        self.limiters: dict[str, ProviderLimiter] = {}
+        self._lock = threading.Lock()
         self._on_wait = on_wait
         self._on_violation = on_violation
+        self._changes: deque[LimitChange] = deque(maxlen=MAX_QUEUED_CHANGES)
+        self._unsubscribe: list[Callable[[], None]] = []
 
-    def set_limit(self, provider: str, rpm: int) -> None:
-        """Limit `provider` to `rpm` requests per window (95 % of it, to be exact)."""
-        self.limiters[provider] = ProviderLimiter(provider, rpm, window_seconds=self.window_seconds)
+    def set_limit(self, provider_id: str, rpm: int | None) -> ProviderLimiter:
+        """Use the shared budget of `provider_id`, limited to `rpm` per window (95 % of it)."""
+        limiter = shared_limiter(
+            provider_id,
+            rpm,
+            window_seconds=self.window_seconds,
+            quiet_seconds=self.quiet_seconds,
+            budget_path=self.budget_path,
+        )
+        with self._lock:
+            if provider_id not in self.limiters:
+                self.limiters[provider_id] = limiter
+                self._unsubscribe.append(limiter.subscribe(self._changes.append))
+        return limiter
+
+    def limiter(self, provider_id: str) -> ProviderLimiter:
+        """The provider's budget; one without a known limit still pauses and learns on 429."""
+        with self._lock:
+            known = self.limiters.get(provider_id)
+        return known or self.set_limit(provider_id, None)
 
     def before_request(self, provider: str, request: httpx.Request) -> None:
-        limiter = self.limiters.get(provider)
-        if limiter is not None:
-            limiter.acquire(self._on_wait)
+        self.limiter(provider).acquire(self._on_wait)
+        request.extensions["bulk_transcribe_sent"] = time.time()
 
     def after_response(
         self, provider: str, request: httpx.Request, response: httpx.Response
     ) -> None:
-        limiter = self.limiters.get(provider)
-        if limiter is not None and limiter.observe(response) and self._on_violation:
-            self._on_violation(provider, response)
+        sent_wall = request.extensions.get("bulk_transcribe_sent", time.time())
+        if self.limiter(provider).observe(response, sent_wall) and self._on_violation:
+            self._on_violation(label_of(provider), response, sent_wall)
+
+    @classmethod
+    def for_settings(
+        cls,
+        settings: Settings,
+        *,
+        on_wait: Callable[[bool], None] | None = None,
+        on_violation: Callable[[str, httpx.Response, float], None] | None = None,
+    ) -> RateLimitHook:
+        """The hook for a session (or a preflight) run with `settings`: the machine-wide
+        budget file, the settings' window, and the provider's limit set up front."""
+        hook = cls(
+            window_seconds=settings.rate_window_seconds,
+            quiet_seconds=settings.quiet_seconds,
+            budget_path=settings.rate_limit_db or default_budget_path(),
+            on_wait=on_wait,
+            on_violation=on_violation,
+        )
+        if settings.engine != "local":
+            with contextlib.suppress(TranscribeError):  # the engine reports a bad provider
+                provider = resolve_provider(settings)
+                hook.set_limit(provider.provider_id, provider.rpm)
+        return hook
 
     def stats(self) -> list[LimiterStats]:
-        return [limiter.stats() for limiter in self.limiters.values()]
+        with self._lock:
+            limiters = list(self.limiters.values())
+        return [limiter.stats() for limiter in limiters]
+
+    def drain_changes(self) -> list[LimitChange]:
+        """Changes to this session's budgets since the last call, oldest first."""
+        changes = []
+        while self._changes:
+            changes.append(self._changes.popleft())
+        return changes
+
+    def close(self) -> None:
+        """Stop hearing of changes; the limiters stay in the registry for other sessions."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()

@@ -123,8 +123,9 @@ class Runner:
         self.controller = ConcurrencyController(
             settings.concurrency, quiet_seconds=settings.quiet_seconds
         )
-        self.rate_limits = RateLimitHook(
-            window_seconds=settings.rate_window_seconds,
+        # The provider's budget is shared with every session and process on the machine.
+        self.rate_limits = RateLimitHook.for_settings(
+            settings,
             on_wait=_report_rate_limit_wait,
             on_violation=_report_rate_limit_violation,
         )
@@ -152,6 +153,7 @@ class Runner:
         """Create the engine (load the model, import the SDK) before the clock starts."""
         engine = self._engine_instance()
         engine.warm_up()
+        self.resources.mark_baseline()  # memory pressure is growth from here on
         return engine
 
     # --- running --------------------------------------------------------------------------
@@ -165,8 +167,13 @@ class Runner:
             raise SessionBusy(session_id, holder)
         try:
             self._prepare()
+            if self.resources.baseline_mb is None:
+                self.resources.mark_baseline()
             if self._executor is None:
-                self._executor = ThreadExecutor(self.settings, self._engine_instance)
+                # Requests in flight (chunk uploads too) follow the live concurrency.
+                self._executor = ThreadExecutor(
+                    self.settings, self._engine_instance, slots=self.controller.slots
+                )
             try:
                 self._loop(self._executor)
             finally:
@@ -377,11 +384,14 @@ class Runner:
             self.request_stop()
 
     def _on_rate_limited(self, notice: RateLimitNotice) -> None:
+        # The limiter's own account of the 429 (pause, allowance) reaches the event log via
+        # _record_limit_changes; here only the concurrency reacts, and not to requests that
+        # were already in flight at its last decrease.
         reason = f"{notice.provider} answered 429" + (
             f" (Retry-After {notice.retry_after:g} s)" if notice.retry_after is not None else ""
         )
-        self.store.add_event(self.session.id, "rate_limit", reason)
-        self._record_change(self.controller.on_violation(reason))
+        sent_at = time.monotonic() - max(0.0, time.time() - notice.sent_at)
+        self._record_change(self.controller.on_violation(reason, sent_at=sent_at))
 
     # --- the monitor: commands, heartbeat, resources, timeouts, metrics -------------------
 
@@ -408,6 +418,7 @@ class Runner:
         if pressure and self.controller.limit > 1:
             self._record_change(self.controller.on_pressure(pressure))
         self._record_change(self.controller.tick())
+        self._record_limit_changes()
         self._expire_overdue()
         self.metrics.publish(self.controller, self.rate_limits.stats(), reading)
 
@@ -454,6 +465,11 @@ class Runner:
                     attempt=flight.unit.attempt,
                 )
 
+    def _record_limit_changes(self) -> None:
+        """Pauses and allowance changes of the providers' budgets, with their reasons."""
+        for change in self.rate_limits.drain_changes():
+            self.store.add_event(self.session.id, "rate_limit", change.reason)
+
     def _record_change(self, change: ConcurrencyChange | None) -> None:
         if change is not None:
             self.store.add_event(
@@ -480,9 +496,8 @@ class Runner:
 
     def _configure_limits(self, engine: Engine) -> None:
         provider = engine.provider
-        rpm = self.settings.rpm or (provider.rpm if provider is not None else None)
-        if provider is not None and rpm:
-            self.rate_limits.set_limit(provider.name, rpm)
+        if provider is not None:  # a provider without a known limit still learns from 429s
+            self.rate_limits.set_limit(provider.provider_id, self.settings.rpm or provider.rpm)
 
     # --- closing --------------------------------------------------------------------------
 
@@ -493,6 +508,7 @@ class Runner:
         if self._owns_engine and self._engine is not None:
             self._engine.close()
         if self._lost_ownership:
+            self.rate_limits.close()
             return
         for flight in self._active():  # a stop that ended with work still out
             self.store.requeue_item(flight.unit.item.id, attempt=flight.unit.attempt)
@@ -504,11 +520,19 @@ class Runner:
         else:
             status = SessionStatus.COMPLETED
         self.store.send_command(session_id, None)
+        self._record_limit_changes()
         self.metrics.publish(
             self.controller, self.rate_limits.stats(), self.resources.read(), final=True
         )
+        self.rate_limits.close()
         final = replace(self.store.get_session(session_id), status=status)
-        write_outputs_index(self.store, session_id, session=final)
+        try:
+            write_outputs_index(self.store, session_id, session=final)
+        except (TranscribeError, OSError) as exc:  # a full disk: the store keeps it all
+            message = exc.message if isinstance(exc, TranscribeError) else str(exc)
+            self.store.add_event(
+                session_id, "index", f"manifest.json and items.csv not written: {message}"
+            )
         # Last: the final status and letting go are one step, so whoever sees the session
         # stopped can resume it at once.
         self.store.release_session(session_id, self.owner.id, status)
@@ -520,11 +544,11 @@ def _report_rate_limit_wait(waiting: bool) -> None:
         reporter.waiting_for_rate_limit(waiting)
 
 
-def _report_rate_limit_violation(provider: str, response: httpx.Response) -> None:
+def _report_rate_limit_violation(provider: str, response: httpx.Response, sent_at: float) -> None:
     reporter = current_reporter.get()
     if reporter is not None:
         retry_after = parse_retry_after(response.headers)
-        reporter.rate_limited(RateLimitNotice(provider, retry_after, time.time()))
+        reporter.rate_limited(RateLimitNotice(provider, retry_after, sent_at))
 
 
 def _describe_write_error(exc: OSError, folder: object) -> tuple[str, str]:

@@ -15,12 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bulk_transcribe import workscope
 from bulk_transcribe.engines import Engine, EngineJob
 from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError, TranscribeError
 from bulk_transcribe.models import Fetched, Item, Stage, TranscribeOptions, Transcript
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources import FetchContext, source_for
 from bulk_transcribe.sources.cache import unusable_download
+from bulk_transcribe.workscope import RequestSlots
 
 log = logging.getLogger(__name__)
 
@@ -162,10 +164,27 @@ class UnitReporter:
 
 
 def run_unit(
+    unit: WorkUnit,
+    settings: Settings,
+    engine: Callable[[], Engine],
+    reporter: UnitReporter,
+    slots: RequestSlots | None = None,
+) -> Outcome:
+    """Fetch and transcribe one item; never raises, never writes the store.
+
+    Waits deep inside (rate limits, Retry-After, back-offs) end on the reporter's cancel;
+    `slots` bounds the requests in flight (chunk uploads) across units, when given."""
+    token = current_reporter.set(reporter)
+    try:
+        with workscope.scope(reporter.cancel, slots):
+            return _run(unit, settings, engine, reporter)
+    finally:
+        current_reporter.reset(token)
+
+
+def _run(
     unit: WorkUnit, settings: Settings, engine: Callable[[], Engine], reporter: UnitReporter
 ) -> Outcome:
-    """Fetch and transcribe one item; never raises, never writes the store."""
-    token = current_reporter.set(reporter)
     item = unit.item
     try:
         reporter.check_cancelled()
@@ -200,8 +219,6 @@ def run_unit(
         log.exception("unexpected error on %s", item.source)
         error = ItemError(str(ErrorKind.INTERNAL), f"unexpected error: {exc!r}", False)
         return Outcome(item_id=item.id, attempt=unit.attempt, error=error)
-    finally:
-        current_reporter.reset(token)
 
 
 def _transcribe(

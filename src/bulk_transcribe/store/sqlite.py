@@ -349,6 +349,32 @@ class Store:
             params += wanted
         return [_item_from_row(r) for r in self._query(sql + " ORDER BY position", params)]
 
+    def item_versions(self, session_id: str) -> dict[int, str | None]:
+        """Each item's id and last change, cheaply: lets a view re-read only what changed."""
+        rows = self._query("SELECT id, updated_at FROM items WHERE session_id = ?", (session_id,))
+        return {row[0]: row[1] for row in rows}
+
+    def items_marker(self, session_id: str) -> tuple[float, ...]:
+        """A fingerprint of the session's items (how many, when each last changed, how far
+        they got) for one cheap query: an equal marker means (almost always) no change."""
+        row = self._query(
+            "SELECT COUNT(*), TOTAL(julianday(updated_at)), TOTAL(progress) FROM items"
+            " WHERE session_id = ?",
+            (session_id,),
+        )[0]
+        return tuple(row)
+
+    def items_by_id(self, item_ids: Iterable[int]) -> list[Item]:
+        wanted = list(item_ids)
+        found: list[Item] = []
+        for start in range(0, len(wanted), ARCHIVE_QUERY_CHUNK):
+            chunk = wanted[start : start + ARCHIVE_QUERY_CHUNK]
+            rows = self._query(
+                f"SELECT * FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            found += [_item_from_row(r) for r in rows]
+        return found
+
     def finished_since(self, session_id: str, since: str | None) -> list[Item]:
         """Items that finished at or after `since` (a finished_at value), oldest first.
 
@@ -382,12 +408,17 @@ class Store:
                 counts.audio_seconds_done += row["seconds"]
             if row["status"] == ItemStatus.DONE:
                 counts.audio_seconds_transcribed += row["seconds"]
-        running = self._query(
-            "SELECT COALESCE(SUM(duration * progress), 0) AS seconds FROM items"
-            " WHERE session_id = ? AND status = ?",
-            (session_id, ItemStatus.RUNNING),
-        )
-        counts.audio_seconds_done += running[0]["seconds"]
+        left = self._query(
+            "SELECT COALESCE(SUM(CASE WHEN status = ? THEN duration * progress END), 0)"
+            " AS seconds, COALESCE(SUM(duration IS NULL), 0) AS unknown,"
+            " COALESCE(SUM(CASE WHEN status = ? THEN progress END), 0) AS progress FROM items"
+            " WHERE session_id = ? AND status IN (?, ?)",
+            (ItemStatus.RUNNING, ItemStatus.RUNNING, session_id, ItemStatus.QUEUED,
+             ItemStatus.RUNNING),
+        )  # fmt: skip
+        counts.audio_seconds_done += left[0]["seconds"]
+        counts.unknown_lengths_left = left[0]["unknown"]
+        counts.running_progress = left[0]["progress"]
         return counts
 
     def start_item(self, item_id: int) -> int | None:

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import streamlit as st
 
+from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.ingest import IngestResult
 from bulk_transcribe.ingest.expand import expand_items
-from bulk_transcribe.models import Item, Session, SessionCommand, SessionStatus
+from bulk_transcribe.models import Session, SessionCounts, SessionStatus
 from bulk_transcribe.runner import create_session
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.formatting import parse_time
-from bulk_transcribe.web.jobs import JobManager
+from bulk_transcribe.web import runs
+from bulk_transcribe.web.runs import Runs
 from bulk_transcribe.web.settings_panel import secrets, settings_for_session
 
-# A session marked running that nobody has touched for this long was left by a crash.
-ABANDONED_AFTER_SECONDS = 180
 STATUS_BADGES = {
     SessionStatus.CREATED: (":material/fiber_new:", "created"),
     SessionStatus.RUNNING: (":material/sync:", "running"),
@@ -26,31 +26,25 @@ STATUS_BADGES = {
     SessionStatus.CANCELLED: (":material/stop_circle:", "cancelled: resumable"),
     SessionStatus.COMPLETED: (":material/check_circle:", "completed"),
 }
+# What an interrupted session shows while nobody works on it.
+_NOT_RUNNING = (":material/pause_circle:", "stopped: resumable")
 
 
 @dataclass(frozen=True)
 class RunState:
-    running_here: bool  # a runner of this process works on it
-    active: bool  # someone (here, the CLI, another server) is working on it
+    active: bool  # someone (this server's job, the CLI, another server) works on it
     stop_requested: bool
 
 
-def run_state(
-    session: Session, items: list[Item], jobs: JobManager, now: datetime | None = None
-) -> RunState:
-    here = jobs.is_running(session.id)
-    touched = [parse_time(session.updated_at), *(parse_time(i.updated_at) for i in items)]
-    latest = max((t for t in touched if t), default=None)
-    recent = (
-        latest is not None
-        and ((now or datetime.now(UTC)) - latest).total_seconds() < ABANDONED_AFTER_SECONDS
-    )
-    active = here or (session.status is SessionStatus.RUNNING and recent)
-    return RunState(
-        running_here=here,
-        active=active,
-        stop_requested=session.command is not None,
-    )
+def run_state(session: Session, runs: Runs) -> RunState:
+    return RunState(active=runs.alive(session), stop_requested=session.command is not None)
+
+
+def status_badge(session: Session, state: RunState) -> tuple[str, str]:
+    """The session's status as a user should read it: "running" only while someone works."""
+    if session.status is SessionStatus.RUNNING and not state.active:
+        return _NOT_RUNNING  # left by a crash or a killed process: resumable
+    return STATUS_BADGES[session.status]
 
 
 def resume_settings(store: Store, session: Session, base: Settings) -> Settings:
@@ -65,45 +59,67 @@ def resume_settings(store: Store, session: Session, base: Settings) -> Settings:
 
 
 def stop(store: Store, session_id: str) -> None:
-    store.send_command(session_id, SessionCommand.STOP)
-    st.toast("Stopping: running items finish, nothing new starts.", icon=":material/pause:")
+    if runs.stop(store, session_id):
+        st.toast("Stopping: running items finish, nothing new starts.", icon=":material/pause:")
+    else:
+        st.toast("Nothing runs this session right now.", icon=":material/info:")
 
 
 def cancel(store: Store, session_id: str) -> None:
-    store.send_command(session_id, SessionCommand.CANCEL)
-    st.toast("Cancelling: running items are aborted and stay resumable.", icon=":material/stop:")
+    if runs.cancel(store, session_id):
+        st.toast(
+            "Cancelling: running items are aborted and stay resumable.", icon=":material/stop:"
+        )
+    else:
+        st.toast("Nothing runs this session right now.", icon=":material/info:")
 
 
-def resume(store: Store, jobs: JobManager, session_id: str, base: Settings) -> None:
+def resume(store: Store, jobs: Runs, session_id: str, base: Settings) -> None:
+    counts = store.counts(session_id)
+    left = counts.queued + counts.running
+    if not left:
+        st.toast("Nothing left to resume.", icon=":material/check_circle:")
+        return
     settings = _settings_for(store, session_id, base, "resume")
-    if settings is not None and jobs.start(session_id, settings):
-        st.toast("Resumed.", icon=":material/play_arrow:")
+    if settings is None:
+        return
+    try:
+        started = jobs.start(session_id, settings)
+    except TranscribeError as exc:
+        st.toast(f"Could not resume: {exc.message}", icon=":material/block:")
+        return
+    if started:
+        st.toast(f"Resumed: {left} item(s) to go.", icon=":material/play_arrow:")
+    else:
+        st.toast("Already running elsewhere.", icon=":material/sync:")
 
 
-def retry_failed(store: Store, jobs: JobManager, session_id: str, base: Settings) -> None:
+def retry_failed(store: Store, jobs: Runs, session_id: str, base: Settings) -> None:
     settings = _settings_for(store, session_id, base, "retry")
     if settings is None:
         return
-    count = jobs.retry_failed(session_id, settings)
+    try:
+        count = jobs.retry_failed(session_id, settings)
+    except TranscribeError as exc:
+        st.toast(f"Could not retry: {exc.message}", icon=":material/block:")
+        return
     st.toast(f"Re-queued {count} failed item(s).", icon=":material/replay:")
 
 
 def render_status_line(session: Session, state: RunState) -> None:
-    icon, label = STATUS_BADGES[session.status]
-    if state.active and not state.running_here:
-        label += " in another process (e.g. the CLI)"
-    if state.active and state.stop_requested:
-        label += f" · {session.command.value} requested" if session.command else ""
+    icon, label = status_badge(session, state)
+    if state.active and state.stop_requested and session.command:
+        label += f" · {session.command.value} requested"
     st.markdown(f"#### {icon} Session `{session.id}` · {label}")
     st.caption(f"Folder: `{session.folder}`")
 
 
 def render_controls(
     store: Store,
-    jobs: JobManager,
+    jobs: Runs,
     session: Session,
     state: RunState,
-    failed: int,
+    counts: SessionCounts,
     base: Settings,
 ) -> None:
     stop_col, cancel_col, resume_col, retry_col, _ = st.columns([1, 1, 1, 1.2, 2])
@@ -128,22 +144,24 @@ def render_controls(
         help="Abort now; unfinished items stay in the queue for a later resume.",
         width="stretch",
     )
-    resumable = session.status is not SessionStatus.COMPLETED or failed
+    left = counts.queued + counts.running
     resume_col.button(
         "Resume",
         icon=":material/play_arrow:",
         key="control-resume",
-        disabled=state.active or not resumable,
+        disabled=state.active or not left,
         on_click=resume,
         args=(store, jobs, sid, base),
-        help="Carry on with the items not finished yet.",
+        help=f"Carry on with the {left} item(s) not finished yet."
+        if left
+        else "Nothing left to do; Retry failed runs the failed items again.",
         width="stretch",
     )
     retry_col.button(
-        f"Retry failed ({failed})",
+        f"Retry failed ({counts.failed})",
         icon=":material/replay:",
         key="control-retry",
-        disabled=state.active or not failed,
+        disabled=state.active or not counts.failed,
         on_click=retry_failed,
         args=(store, jobs, sid, base),
         help="Re-queue only the failed items and run them again.",
@@ -162,12 +180,19 @@ def _settings_for(store: Store, session_id: str, base: Settings, verb: str) -> S
 
 def start_new_session(
     store: Store,
-    jobs: JobManager,
+    jobs: Runs,
     settings: Settings,
     ingested: IngestResult,
 ) -> Session:
-    """Expand playlists, channels and feeds, store the session with its items and invalid
-    entries, then run it in the background."""
+    """Store the batch as a session (see `create_batch_session`), then run it in a job."""
+    session = create_batch_session(store, settings, ingested)
+    jobs.start(session.id, settings)
+    return session
+
+
+def create_batch_session(store: Store, settings: Settings, ingested: IngestResult) -> Session:
+    """Expand playlists, channels and feeds, and store the session with its items and
+    invalid entries."""
     specs = list(ingested.items)
     invalid = list(ingested.invalid)
     notes: list[tuple[str, str]] = []
@@ -179,9 +204,7 @@ def start_new_session(
             for e in expanded.expansions
         ]
     notes += [("invalid_input", f"{e.origin}: {e.reason}: {e.value}") for e in invalid]
-    session = create_session(store, settings, specs, notes)
-    jobs.start(session.id, settings)
-    return session
+    return create_session(store, settings, specs, notes)
 
 
 def request_concurrency_change(
@@ -219,3 +242,34 @@ def follow_parallel_choice(store: Store, session_id: str, active: bool) -> None:
     seen[session_id] = wanted
     if active and previous is not None and previous != wanted:
         request_concurrency_change(store, session_id, parallel, concurrency)
+
+
+_LAST_START_KEY = "last_started_batch"
+
+
+def batch_fingerprint(settings: Settings, ingested: IngestResult) -> str:
+    """The same links with the same settings give the same fingerprint."""
+    content = json.dumps(
+        [[spec.source for spec in ingested.items], settings.public_dict()],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def start_once(store: Store, jobs: Runs, settings: Settings, ingested: IngestResult) -> Session:
+    """Start the batch, unless this tab already started the very same one and it has not
+    ended: a double click on Start (or a click that reaches the server twice) makes one
+    session, not two that transcribe the same items."""
+    fingerprint = batch_fingerprint(settings, ingested)
+    last = st.session_state.get(_LAST_START_KEY)
+    if last and last[0] == fingerprint:
+        earlier = store.find_session(last[1])
+        if earlier is not None and earlier.status in (SessionStatus.CREATED, SessionStatus.RUNNING):
+            if not jobs.alive(earlier):  # its job did not start (or died): start it now
+                jobs.start(earlier.id, settings)
+            return earlier
+    session = create_batch_session(store, settings, ingested)
+    st.session_state[_LAST_START_KEY] = (fingerprint, session.id)
+    jobs.start(session.id, settings)
+    return session

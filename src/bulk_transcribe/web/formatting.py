@@ -43,3 +43,8 @@ def seconds_since(stamp: str | None, now: datetime | None = None) -> float | Non
 
 def rate(value: float | None, unit: str) -> str:
     return "—" if value is None else f"{value:.1f} {unit}"
+
+
+def elapsed(seconds: float | None) -> str:
+    """How long something has been going, for an item whose progress is not known yet."""
+    return f"{clock(seconds)} elapsed" if seconds is not None else "just started"

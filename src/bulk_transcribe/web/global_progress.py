@@ -8,9 +8,11 @@ from typing import Any
 
 import streamlit as st
 
+from bulk_transcribe.figures import TimeLeft, pace, time_left
 from bulk_transcribe.models import Item, ItemStatus, Session, SessionCounts
 from bulk_transcribe.store import Event
 from bulk_transcribe.web.formatting import eta, parse_time, rate
+from bulk_transcribe.web.wording import concurrency_reason
 
 
 @dataclass(frozen=True)
@@ -32,9 +34,12 @@ class ProgressSummary:
     skipped: int
     running: int
     remaining: int
-    items_per_minute: float | None
+    items_per_minute: float | None  # over the time the session was actually running
     audio_minutes_per_minute: float | None
     eta_seconds: float | None
+    eta_basis: str  # "audio", "items" or "" when there is no estimate
+    paused: bool  # work is left but nobody works on it
+    active_seconds: float | None
     rpm_limit: int | None
     requests_last_60s: int | None
     utilisation: float | None
@@ -51,17 +56,20 @@ def summarise(
     requested_concurrency: int | None,
     events: list[Event],
     now: datetime | None = None,
+    *,
+    active: bool = True,
 ) -> ProgressSummary:
-    """Everything the panel shows, from the store; runner metrics win over estimates here."""
+    """Everything the panel shows, from the store.
+
+    Throughput and time left follow the one rule of `bulk_transcribe.figures`.
+    """
+    now = now or datetime.now(UTC)
     in_flight = sum(i.progress for i in items if i.status is ItemStatus.RUNNING)
     fraction = (counts.finished + in_flight) / counts.total if counts.total else 0.0
-    items_per_minute, audio_per_minute = _throughput(items, now or datetime.now(UTC))
-    items_per_minute = metrics.get("items_per_minute", items_per_minute)
-    audio_per_minute = metrics.get("audio_minutes_per_minute", audio_per_minute)
     remaining = counts.queued + counts.running
-    eta_seconds = metrics.get("eta_seconds")
-    if eta_seconds is None and items_per_minute:
-        eta_seconds = (remaining - in_flight) / items_per_minute * 60
+    active_seconds = metrics.get("wall_seconds_total") or _active_seconds(items, now)
+    rates = pace(counts, active_seconds)
+    left = time_left(counts, rates) if remaining and active else TimeLeft(None, "")
     rpm_limit = metrics.get("rpm_limit", session.settings.get("rpm"))
     used = metrics.get("requests_last_60s")
     utilisation = metrics.get("rate_limit_utilisation")
@@ -75,10 +83,13 @@ def summarise(
         skipped=counts.skipped,
         running=counts.running,
         remaining=remaining,
-        items_per_minute=items_per_minute,
-        audio_minutes_per_minute=audio_per_minute,
-        eta_seconds=eta_seconds if remaining else 0.0,
-        rpm_limit=rpm_limit,
+        items_per_minute=rates.items_per_minute,
+        audio_minutes_per_minute=rates.audio_minutes_per_minute,
+        eta_seconds=left.seconds if remaining else 0.0,
+        eta_basis=left.basis,
+        paused=bool(remaining) and not active,
+        active_seconds=active_seconds,
+        rpm_limit=rpm_limit if active else None,
         requests_last_60s=used,
         utilisation=utilisation,
         count_429=int(metrics.get("count_429") or 0),
@@ -114,18 +125,25 @@ def concurrency_state(
     )
 
 
-def _throughput(items: list[Item], now: datetime) -> tuple[float | None, float | None]:
-    """Items and audio minutes per wall-clock minute since the first item started."""
-    starts = [parse_time(i.started_at) for i in items if i.started_at]
-    finished = [i for i in items if i.status in (ItemStatus.DONE, ItemStatus.FAILED)]
-    if not starts or not finished:
-        return None, None
-    ends = [parse_time(i.finished_at) for i in finished if i.finished_at]
-    running = any(i.status is ItemStatus.RUNNING for i in items)
-    end = now if running or not ends else max(e for e in ends if e)
-    minutes = max((end - min(s for s in starts if s)).total_seconds(), 1.0) / 60
-    audio = sum(i.duration or 0.0 for i in finished if i.status is ItemStatus.DONE) / 60
-    return len(finished) / minutes, audio / minutes
+def _active_seconds(items: list[Item], now: datetime) -> float | None:
+    """Time some item was in work, gaps between runs left out (when the runner gave none)."""
+    spans = []
+    for item in items:
+        start = parse_time(item.started_at)
+        if start is None:
+            continue
+        end = now if item.status is ItemStatus.RUNNING else parse_time(item.finished_at)
+        if end is not None and end > start:
+            spans.append((start, end))
+    total, reach = 0.0, None
+    for start, end in sorted(spans):
+        if reach is None or start > reach:
+            total += (end - start).total_seconds()
+            reach = end
+        elif end > reach:
+            total += (end - reach).total_seconds()
+            reach = end
+    return total or None
 
 
 def render_global_progress(summary: ProgressSummary) -> None:
@@ -141,13 +159,17 @@ def render_global_progress(summary: ProgressSummary) -> None:
     counts[2].metric("Skipped", summary.skipped)
     counts[3].metric("Remaining", summary.remaining)
     speed = st.columns(4)
-    speed[0].metric("Items per minute", rate(summary.items_per_minute, "").strip())
+    speed[0].metric(
+        "Items per minute",
+        rate(summary.items_per_minute, "").strip(),
+        help="Finished items per minute of running time (pauses between runs left out).",
+    )
     speed[1].metric(
         "Audio minutes per minute",
         rate(summary.audio_minutes_per_minute, "").strip(),
-        help="Minutes of audio transcribed per minute of wall-clock time.",
+        help="Minutes of audio transcribed per minute of running time.",
     )
-    speed[2].metric("ETA", eta(summary.eta_seconds) if summary.remaining else "—")
+    speed[2].metric("ETA", _eta_text(summary), help=_eta_help(summary))
     speed[3].metric(
         "Concurrency",
         summary.concurrency.current,
@@ -160,6 +182,27 @@ def render_global_progress(summary: ProgressSummary) -> None:
     )
     _render_rate_limit(summary)
     _render_concurrency(summary.concurrency, summary.running)
+
+
+def _eta_text(summary: ProgressSummary) -> str:
+    if not summary.remaining:
+        return "—"
+    if summary.paused:
+        return "paused"
+    return eta(summary.eta_seconds) if summary.eta_seconds is not None else "estimating…"
+
+
+def _eta_help(summary: ProgressSummary) -> str:
+    if summary.paused:
+        return "Nothing runs now: resume the session to carry on."
+    if summary.eta_basis == "audio":
+        return "From the audio left and the audio transcribed per minute so far."
+    if summary.eta_basis == "items":
+        return (
+            "From the items left and the items finished per minute so far (some items' "
+            "length is not known until they are fetched)."
+        )
+    return "Shown once the first items have finished."
 
 
 def _render_rate_limit(summary: ProgressSummary) -> None:
@@ -182,15 +225,17 @@ def _render_rate_limit(summary: ProgressSummary) -> None:
 
 
 def _render_concurrency(concurrency: Concurrency, running: int) -> None:
+    reason = concurrency_reason(concurrency.reason)
     if concurrency.fell_back:
         st.warning(
-            "**Fell back to sequential processing** (one item at a time): "
-            f"{concurrency.reason or 'the runner reduced concurrency'}",
+            f"**Running one item at a time** (started with {concurrency.configured} at once)"
+            + (f": {reason}" if reason else "."),
             icon=":material/low_priority:",
         )
     elif concurrency.made_sequential:
         st.info(
-            f"**Sequential processing now** (one item at a time): {concurrency.reason}",
+            "**Sequential processing now** (one item at a time, started with "
+            f"{concurrency.configured} at once)" + (f": {reason}" if reason else "."),
             icon=":material/low_priority:",
         )
     elif concurrency.current > 1:

@@ -13,9 +13,11 @@ import streamlit as st
 
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.ingest import IngestResult, load_inputs
+from bulk_transcribe.ingest.columns import map_columns
 from bulk_transcribe.ingest.tables import read_table
 from bulk_transcribe.ingest.youtube import video_id_from
 from bulk_transcribe.models import ItemSpec, SourceType
+from bulk_transcribe.web.wording import web_advice
 
 UPLOAD_TYPES = ["txt", "csv", "tsv", "xlsx"]
 SHEET_SUFFIXES = (".csv", ".tsv", ".xlsx")
@@ -40,6 +42,33 @@ class Upload:
     @property
     def is_sheet(self) -> bool:
         return Path(self.name).suffix.lower() in SHEET_SUFFIXES
+
+    @property
+    def readable(self) -> bool:
+        """Whether this can be a list or a sheet at all: a workbook is a zip, anything else
+        must be text. Catches images, media and archives renamed .csv or .txt before a
+        preview of garbage is shown."""
+        if Path(self.name).suffix.lower() == ".xlsx":
+            return self.data[:4] == ZIP_MAGIC
+        return not looks_binary(self.data)
+
+
+ZIP_MAGIC = b"PK\x03\x04"
+_SAMPLE_BYTES = 8192
+# Control characters other than tab, newline, form feed and carriage return.
+_CONTROL = bytes(range(32)).translate(None, b"\t\n\x0c\r")
+
+
+def looks_binary(data: bytes) -> bool:
+    """True for data no text editor would show as text: NULs (outside UTF-16, which has a
+    byte-order mark) or many control characters in the first few kilobytes."""
+    sample = data[:_SAMPLE_BYTES]
+    if not sample or sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    if b"\x00" in sample:
+        return True
+    controls = sum(sample.count(bytes([c])) for c in _CONTROL)
+    return controls / len(sample) > 0.05
 
 
 @dataclass(frozen=True)
@@ -117,6 +146,9 @@ def render_input_panel() -> IngestResult | None:
         "https://www.youtube.com/watch?v=…\nhttps://example.com/episode.mp3",
     )
     st.session_state[_PASTED_KEY] = pasted
+    # The browser hands a text box's content over when it loses focus (or on Ctrl+Enter);
+    # clicking this button does exactly that, so pasted links count without a shortcut.
+    paste_col.button("Use these links", icon=":material/check:", key="use-links")
     with upload_col:
         uploaded = st.file_uploader(
             "…or upload a list or a sheet",
@@ -127,20 +159,28 @@ def render_input_panel() -> IngestResult | None:
         upload = Upload(uploaded.name, uploaded.getvalue()) if uploaded else None
         mapping: tuple[tuple[str, str], ...] = ()
         worksheet = None
+        if upload is not None and not upload.readable:
+            st.error(
+                f"**{upload.name}** is not a text, CSV or XLSX file: upload a list of links "
+                "(.txt) or a sheet (.csv, .tsv, .xlsx).",
+                icon=":material/block:",
+            )
+            return None
         if upload is not None and upload.is_sheet:
             try:
                 mapping, worksheet = _render_column_mapping(upload)
             except TranscribeError as exc:
                 st.error(
-                    f"**{upload.name}** cannot be used: {exc.message}", icon=":material/block:"
+                    f"**{upload.name}** cannot be used: {web_advice(exc.message)}",
+                    icon=":material/block:",
                 )
                 return None
     try:
         result = ingest(pasted, upload, mapping, worksheet)
     except TranscribeError as exc:
-        st.error(f"**This input cannot be used:** {exc.message}", icon=":material/block:")
-        if upload is not None and upload.is_sheet:
-            st.caption("Pick the column that holds the links under **Link column** above.")
+        st.error(
+            f"**This input cannot be used:** {web_advice(exc.message)}", icon=":material/block:"
+        )
         return None
     _render_summary(result)
     return result
@@ -153,12 +193,26 @@ def _render_column_mapping(upload: Upload) -> tuple[tuple[tuple[str, str], ...],
         worksheet = st.selectbox("Worksheet", preview.worksheets, key="input_worksheet")
         preview = preview_sheet(upload, worksheet)
     options = [AUTOMATIC, *[h for h in preview.headers if h]]
+    guessed = guess_columns(preview)
     link_col, title_col, desc_col = st.columns(3)
-    chosen = {
-        "url": link_col.selectbox("Link column", options, key="map_url"),
-        "title": title_col.selectbox("Title column", options, key="map_title"),
-        "description": desc_col.selectbox("Description column", options, key="map_description"),
-    }
+    chosen = {}
+    for column, role, label in (
+        (link_col, "url", "Link column"),
+        (title_col, "title", "Title column"),
+        (desc_col, "description", "Description column"),
+    ):
+        guess = guessed.get(role)
+        chosen[role] = column.selectbox(
+            label,
+            options,
+            key=f"map_{role}",
+            format_func=lambda option, guess=guess: (
+                (f"{guess} (found automatically)" if guess else "(none found)")
+                if option == AUTOMATIC
+                else option
+            ),
+            help="Which column holds this; change it if the automatic choice is wrong.",
+        )
     st.caption(f"{preview.table_name}: {preview.row_count} row(s). First rows:")
     st.dataframe(
         pd.DataFrame(preview.rows, columns=_unique_headers(preview.headers)),
@@ -170,9 +224,26 @@ def _render_column_mapping(upload: Upload) -> tuple[tuple[tuple[str, str], ...],
     return mapping, worksheet
 
 
+def guess_columns(preview: SheetPreview) -> dict[str, str]:
+    """Which columns the automatic mapping uses, by role, so the user can see and correct it."""
+    try:
+        mapping = map_columns(preview.headers, preview.table_name, {})
+    except TranscribeError:
+        return {}
+    guessed = {"url": ", ".join(preview.headers[c.index] for c in mapping.url_columns)}
+    for role in ("title", "description"):
+        index = getattr(mapping, role)
+        if index is not None:
+            guessed[role] = preview.headers[index]
+    return guessed
+
+
 def _render_summary(result: IngestResult) -> None:
     if not (result.items or result.invalid or result.warnings):
-        st.info("Paste links or upload a list to begin.", icon=":material/arrow_upward:")
+        st.info(
+            "Paste links and click **Use these links**, or upload a list, to begin.",
+            icon=":material/arrow_upward:",
+        )
         return
     valid_col, dup_col, invalid_col, kinds_col = st.columns([1, 1, 1, 2.5])
     valid_col.metric("Valid", len(result.items))

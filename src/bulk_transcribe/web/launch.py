@@ -1,4 +1,9 @@
-"""Starting the web app: `bulk-transcribe ui` runs `streamlit run app.py` with safe defaults."""
+"""Starting the web app: `bulk-transcribe ui` runs the installed app with safe defaults.
+
+The app's scripts ship inside the package (bulk_transcribe/web/app/), so an installed
+bulk-transcribe needs no checkout. Streamlit runs in the user's working directory, so
+`.env`, a relative output folder and `.streamlit/` there are the user's own.
+"""
 
 from __future__ import annotations
 
@@ -12,37 +17,34 @@ from bulk_transcribe.errors import ErrorKind, PermanentError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8501
-# src/bulk_transcribe/web/launch.py -> the repository root, where app.py and pages/ live.
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
+APP_FOLDER = Path(__file__).resolve().parent / "app"
+# What a checkout's .streamlit/config.toml says, as flags: an installed app has no such file.
+APP_OPTIONS = {
+    "server.headless": "true",
+    "server.runOnSave": "false",
+    "browser.gatherUsageStats": "false",
+    "client.toolbarMode": "minimal",
+    "client.showSidebarNavigation": "false",  # the sidebar draws its own links
+    "client.showErrorDetails": "full",
+    "theme.primaryColor": "#4f46e5",
+}
 
 
 def app_path() -> Path:
-    path = PROJECT_ROOT / "app.py"
+    path = APP_FOLDER / "app.py"
     if not path.is_file():
         raise PermanentError(
             ErrorKind.NOT_FOUND,
-            f"the web app is not where this installation expects it ({path}); run "
-            "`streamlit run app.py` from a checkout of bulk-transcribe instead",
+            f"the web app is missing from this installation ({path}); reinstall "
+            "bulk-transcribe (pip install --force-reinstall bulk-transcribe)",
         )
     return path
 
 
 def streamlit_command(app: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(app),
-        "--server.address",
-        host,
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    options = {**APP_OPTIONS, "server.address": host, "server.port": str(port)}
+    flags = [part for name, value in options.items() for part in (f"--{name}", value)]
+    return [sys.executable, "-m", "streamlit", "run", str(app), *flags]
 
 
 def is_loopback(host: str) -> bool:
@@ -57,7 +59,7 @@ def serve(host: str, port: int, out_dir: Path | None = None) -> int:
     app = app_path()
     env = app_environment(host, out_dir)
     try:
-        return subprocess.call(streamlit_command(app, host, port), cwd=app.parent, env=env)
+        return subprocess.call(streamlit_command(app, host, port), env=env)
     except KeyboardInterrupt:  # Ctrl-C reaches Streamlit too; it shuts down on its own
         return 0
 
@@ -65,10 +67,10 @@ def serve(host: str, port: int, out_dir: Path | None = None) -> int:
 def app_environment(host: str, out_dir: Path | None = None) -> dict[str, str]:
     """The environment the app (and every job it starts) runs in."""
     env = dict(os.environ)
-    # Streamlit runs from the project folder (for .streamlit/config.toml), so a relative
-    # output folder is pinned to where the user typed the command.
-    out = out_dir or Path(env.get("BULK_TRANSCRIBE_OUT_DIR", "output"))
-    env["BULK_TRANSCRIBE_OUT_DIR"] = str(out.expanduser().resolve())
+    # Streamlit runs in the user's folder, so a relative output folder and the .env there
+    # are the user's own; only an explicit --out is pinned.
+    if out_dir is not None:
+        env["BULK_TRANSCRIBE_OUT_DIR"] = str(out_dir.expanduser().resolve())
     if not is_loopback(host):
         # Anyone who can reach the app can paste links: none may reach this machine or its
         # networks, whatever the settings say. Jobs started by the app inherit this.

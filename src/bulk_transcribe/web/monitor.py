@@ -1,4 +1,9 @@
-"""The live view of one session: every panel redrawn from the store about once a second."""
+"""The live view of one session: every panel redrawn from the store about once a second.
+
+A session nobody works on is drawn once and then only watched: a cheap check every few
+seconds notices when it is resumed or retried anywhere (another tab, the CLI) and turns the
+view live again.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +24,17 @@ from bulk_transcribe.web.results import render_results
 from bulk_transcribe.web.status_table import render_status_table
 
 REFRESH_SECONDS = 1.0
+WATCH_SECONDS = 2.0  # how often a still view checks whether the session came back to life
 EVENTS_KEPT = 2000
 _EVENTS_KEY = "events_cache"
+
+
+def session_is_active(ctx: AppContext, session_id: str) -> bool | None:
+    """Whether someone works on the session now; None if there is no such session."""
+    session = ctx.store.find_session(session_id)
+    if session is None:
+        return None
+    return run_state(session, ctx.runs).active
 
 
 def render_monitor(ctx: AppContext, session_id: str) -> None:
@@ -29,60 +43,84 @@ def render_monitor(ctx: AppContext, session_id: str) -> None:
     if session is None:
         st.warning(f"No session {session_id} in {ctx.store.path}.", icon=":material/search_off:")
         return
-    state = run_state(session, ctx.store.items(session.id), ctx.jobs)
-    if state.active:
+    if run_state(session, ctx.runs).active:
         _live_monitor(ctx, session.id)
     else:
         _still_monitor(ctx, session.id)
+        _watch_for_life(ctx, session.id, _fingerprint(ctx, session.id))
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def _live_monitor(ctx: AppContext, session_id: str) -> None:
     if not _draw(ctx, session_id):
-        st.rerun()  # the run ended: redraw once as a still view that stops polling
+        st.rerun()  # the run ended: redraw once as a still view
 
 
 @st.fragment
 def _still_monitor(ctx: AppContext, session_id: str) -> None:
-    if _draw(ctx, session_id):
-        st.rerun()  # resumed (here or from the CLI): switch to the live view
+    _draw(ctx, session_id)
+
+
+@st.fragment(run_every=WATCH_SECONDS)
+def _watch_for_life(ctx: AppContext, session_id: str, seen: tuple[object, ...]) -> None:
+    """Redraw the page when the session changed since it was drawn: resumed, retried or
+    run elsewhere, even when this tab last saw it stopped or finished."""
+    if _fingerprint(ctx, session_id) != seen:
+        st.rerun()
+
+
+def _fingerprint(ctx: AppContext, session_id: str) -> tuple[object, ...]:
+    session = ctx.store.find_session(session_id)
+    if session is None:
+        return ()
+    counts = ctx.store.counts(session_id)
+    return (
+        session.status,
+        run_state(session, ctx.runs).active,
+        counts.queued,
+        counts.running,
+        counts.done,
+        counts.failed,
+    )
 
 
 def _draw(ctx: AppContext, session_id: str) -> bool:
     """Every panel from one read of the store; returns whether the session is active."""
     store = ctx.store
-    session = store.get_session(session_id)
-    items = store.items(session_id)
-    counts = store.counts(session_id)
+    follow_parallel_choice(
+        store, session_id, run_state(store.get_session(session_id), ctx.runs).active
+    )
+    view = ctx.snapshots.view(session_id)
+    session, items, counts = view.session, view.items, view.counts
     events = _events(store, session_id)
-    state = run_state(session, items, ctx.jobs)
-    follow_parallel_choice(store, session_id, state.active)
+    state = run_state(session, ctx.runs)
 
     render_status_line(session, state)
-    render_controls(store, ctx.jobs, session, state, counts.failed, ctx.settings)
+    render_controls(store, ctx.runs, session, state, counts, ctx.settings)
     summary = summarise(
         session,
         counts,
         items,
-        store.metrics(session_id),
-        store.requested_concurrency(session_id),
+        view.metrics,
+        view.requested_concurrency,
         events,
+        active=state.active,
     )
     with st.container(border=True, key="panel-global-progress"):
         st.markdown("##### Global progress")
         render_global_progress(summary)
     with st.container(border=True, key="panel-now-processing"):
         st.markdown(f"##### Now processing ({summary.running})")
-        render_now_processing(in_flight(items))
+        render_now_processing(in_flight(view.running))
     with st.container(border=True, key="panel-status-table"):
         st.markdown("##### Processing status")
-        render_status_table(items)
+        render_status_table(items, version=(session_id, view.version), counts=counts)
     with st.container(border=True, key="panel-errors"):
         st.markdown(f"##### Errors ({counts.failed})")
-        render_errors_panel(items, events)
+        render_errors_panel(items, events, store)
     with st.container(border=True, key="panel-results"):
         st.markdown("##### Results")
-        render_results(session, items)
+        render_results(session, items, version=(session_id, view.version))
     return state.active
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from bulk_transcribe.models import Item, ItemStatus
-from bulk_transcribe.web.formatting import clock, seconds_since
+from bulk_transcribe.web.formatting import clock, elapsed, seconds_since
 
 CARDS_PER_ROW = 3
 MAX_CARDS = 30  # more than this in flight is not readable as cards; the table has them all
@@ -74,6 +74,13 @@ def _render_card(card: InFlight) -> None:
         st.markdown(f"**#{card.position} · {card.title}**")
         audio = f" of {clock(card.duration)}" if card.duration else ""
         retry = f" · attempt {card.attempt}" if card.attempt > 1 else ""
-        st.markdown(f"{card.stage} · **{card.percent} %**{audio}")
-        st.progress(card.percent / 100)
-        st.caption(f":material/timer: {clock(card.elapsed_seconds)} elapsed{retry}")
+        if card.percent > 0:
+            st.markdown(f"{card.stage} · **{card.percent} %**{audio}")
+            st.progress(card.percent / 100)
+        else:
+            # Short items report no progress until they are done: say what is known (the
+            # stage and the time spent) instead of a bar stuck at 0 %.
+            length = f" · {clock(card.duration)} of audio" if card.duration else ""
+            st.markdown(f"{card.stage} · working…{length}")
+            st.progress(0.0, text="no progress reported yet")
+        st.caption(f":material/timer: {elapsed(card.elapsed_seconds)}{retry}")

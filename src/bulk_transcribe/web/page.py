@@ -10,8 +10,11 @@ from pydantic import ValidationError
 
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.jobs import JobManager
-from bulk_transcribe.web.resources import job_manager, view_store
+from bulk_transcribe.web.accounts import render_accounts
+from bulk_transcribe.web.resources import session_runs, snapshots, view_store
+from bulk_transcribe.web.running_now import render_running_now
+from bulk_transcribe.web.runs import Runs
+from bulk_transcribe.web.snapshot import Snapshots
 
 OUT_DIR_KEY = "out_dir"
 # Streamlit's own page list would call the Home page "app"; this one names it properly
@@ -38,7 +41,8 @@ _CSS = """
 class AppContext:
     settings: Settings  # the environment's settings with the output folder chosen here
     store: Store
-    jobs: JobManager
+    runs: Runs  # starts sessions and says whether someone works on one
+    snapshots: Snapshots  # cached reads of watched sessions, shared by every tab
 
 
 def page_setup(title: str, icon: str = ":material/graphic_eq:") -> AppContext:
@@ -51,7 +55,16 @@ def page_setup(title: str, icon: str = ":material/graphic_eq:") -> AppContext:
         st.stop()
     settings = _sidebar(environment)
     db_path = str(settings.database.resolve())
-    return AppContext(settings=settings, store=view_store(db_path), jobs=job_manager(db_path))
+    ctx = AppContext(
+        settings=settings,
+        store=view_store(db_path),
+        runs=session_runs(db_path),
+        snapshots=snapshots(db_path),
+    )
+    with st.sidebar:
+        render_running_now(ctx.store, ctx.runs)
+        render_accounts(settings)
+    return ctx
 
 
 def _sidebar(environment: Settings) -> Settings:
@@ -69,5 +82,5 @@ def _sidebar(environment: Settings) -> Settings:
         )
         st.session_state[OUT_DIR_KEY] = chosen.strip() or str(environment.out_dir)
         settings = environment.model_copy(update={"out_dir": Path(st.session_state[OUT_DIR_KEY])})
-        st.caption(f"Database: `{settings.database}`")
+        st.caption(f"Database: `{settings.database.resolve()}`")
     return settings

@@ -1,4 +1,4 @@
-"""Process-wide resources every tab shares: one store for views and one job manager."""
+"""Process-wide resources every tab shares: one store for views, the runs, the session cache."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 import streamlit as st
 
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.jobs import JobManager
+from bulk_transcribe.web.runs import DetachedRuns, Runs
+from bulk_transcribe.web.snapshot import Snapshots
 
 
 @st.cache_resource(show_spinner=False)
@@ -17,6 +18,12 @@ def view_store(db_path: str) -> Store:
 
 
 @st.cache_resource(show_spinner=False)
-def job_manager(db_path: str) -> JobManager:
-    """The singleton that owns background runs: it outlives reruns, refreshes and tabs."""
-    return JobManager(Store(Path(db_path)))
+def session_runs(db_path: str) -> Runs:
+    """Who runs sessions: jobs in processes of their own, seen through the store."""
+    return DetachedRuns(view_store(db_path))
+
+
+@st.cache_resource(show_spinner=False)
+def snapshots(db_path: str) -> Snapshots:
+    """One cached read of each watched session, shared by every tab."""
+    return Snapshots(view_store(db_path))

@@ -6,17 +6,18 @@ import pandas as pd
 
 from bulk_transcribe.models import Session
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.controls import STATUS_BADGES
+from bulk_transcribe.web.controls import run_state, status_badge
 from bulk_transcribe.web.formatting import clock
+from bulk_transcribe.web.runs import Runs
 
 COLUMNS = ["Session", "Created (UTC)", "Status", "Items", "Done", "Failed", "Remaining", "Audio"]
 
 
-def sessions_frame(store: Store, sessions: list[Session]) -> pd.DataFrame:
+def sessions_frame(store: Store, sessions: list[Session], runs: Runs) -> pd.DataFrame:
     rows = []
     for session in sessions:
         counts = store.counts(session.id)
-        _, label = STATUS_BADGES[session.status]  # icons do not render inside a table
+        _, label = status_badge(session, run_state(session, runs))  # no icons inside a table
         rows.append(
             (
                 session.id,

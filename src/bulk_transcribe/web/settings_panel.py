@@ -19,6 +19,7 @@ from bulk_transcribe.settings import (
     MIN_CONCURRENCY,
     Settings,
 )
+from bulk_transcribe.web.wording import model_label, rpm_label
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,9 @@ PARALLEL_HELP = (
 )
 CONCURRENCY_LABEL = "Items at once"
 PREFERENCES_FILE = "web_preferences.json"
+# Offered besides the bundled model (faster-whisper downloads these once); any other name
+# can be typed in.
+OTHER_MODELS = ("tiny.en", "base.en", "small.en", "medium.en", "large-v3", "large-v3-turbo")
 ENGINE_LABELS = {
     "local": "Local (faster-whisper, offline)",
     "openai": "OpenAI-compatible API",
@@ -120,14 +124,40 @@ def secrets() -> dict[str, str]:
     }
 
 
-def render_settings_panel(folder: Path) -> RunChoices:
-    """Draw the panel; the choices, remembered for the next visit."""
+def remember_choices(folder: Path) -> RunChoices:
+    """The saved choices, put where the widgets find them (before any widget is drawn)."""
     saved = load_preferences(folder)
     for field in fields(RunChoices):
         value = getattr(saved, field.name)
         st.session_state.setdefault(
             f"pref_{field.name}", list(value) if isinstance(value, tuple) else value
         )
+    return saved
+
+
+def render_parallel_controls() -> tuple[bool, int]:
+    """The parallel switch and the slider: the two settings a running session follows live."""
+    parallel_col, slider_col = st.columns([1, 1])
+    parallel = parallel_col.checkbox(PARALLEL_LABEL, key="pref_parallel", help=PARALLEL_HELP)
+    concurrency = slider_col.slider(
+        CONCURRENCY_LABEL,
+        min_value=MIN_CONCURRENCY,
+        max_value=MAX_CONCURRENCY,
+        key="pref_concurrency",
+        disabled=not parallel,
+        help="How many items are fetched and transcribed at the same time (1 to 10). "
+        "Ignored while parallel processing is off.",
+    )
+    return bool(parallel), int(concurrency)
+
+
+def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunChoices:
+    """Draw the panel; the choices, remembered for the next visit.
+
+    With `live_parallel` False the parallel switch and slider are drawn elsewhere (next to a
+    running session, which follows them live) and only read here.
+    """
+    saved = remember_choices(folder)
 
     engine_col, model_col, language_col = st.columns([1.2, 1, 0.7])
     engines = [name for name in ENGINE_LABELS if name in ENGINES] + sorted(
@@ -142,11 +172,15 @@ def render_settings_panel(folder: Path) -> RunChoices:
         format_func=lambda name: ENGINE_LABELS.get(name, name),
         help="Local runs offline on this computer; cloud engines need an API key.",
     )
-    model = model_col.text_input(
+    models = list(dict.fromkeys([DEFAULT_MODEL, st.session_state["pref_model"], *OTHER_MODELS]))
+    model = model_col.selectbox(
         "Model",
+        models,
         key="pref_model",
-        help=f"{DEFAULT_MODEL} is bundled and works offline; or a faster-whisper model name, "
-        "a local model folder, or the provider's model for cloud engines.",
+        accept_new_options=True,
+        format_func=model_label,
+        help=f"{model_label(DEFAULT_MODEL)} works without internet. Or type a faster-whisper "
+        "model name, a local model folder, or the provider's model for cloud engines.",
     )
     language = language_col.text_input(
         "Language", key="pref_language", help="A code such as en or de, or auto to detect."
@@ -165,8 +199,10 @@ def render_settings_panel(folder: Path) -> RunChoices:
         max_value=10_000,
         step=10,
         key="pref_rpm",
-        help="Cap on provider requests per minute across all workers. 0: the provider's preset.",
+        help="Cap on provider requests per minute across all workers. "
+        "0 keeps the provider's default.",
     )
+    rpm_col.caption(f"Limit: {rpm_label(int(rpm), engine)}")
     captions_col, force_col = st.columns([1, 1])
     captions = captions_col.checkbox(
         "Use captions first",
@@ -179,17 +215,11 @@ def render_settings_panel(folder: Path) -> RunChoices:
         help="Off: items already transcribed in an earlier session are skipped and linked.",
     )
 
-    parallel_col, slider_col = st.columns([1, 1])
-    parallel = parallel_col.checkbox(PARALLEL_LABEL, key="pref_parallel", help=PARALLEL_HELP)
-    concurrency = slider_col.slider(
-        CONCURRENCY_LABEL,
-        min_value=MIN_CONCURRENCY,
-        max_value=MAX_CONCURRENCY,
-        key="pref_concurrency",
-        disabled=not parallel,
-        help="How many items are fetched and transcribed at the same time (1 to 10). "
-        "Ignored while parallel processing is off.",
-    )
+    if live_parallel:
+        parallel, concurrency = render_parallel_controls()
+    else:
+        parallel = bool(st.session_state["pref_parallel"])
+        concurrency = int(st.session_state["pref_concurrency"])
     executor, ray_address = _render_executor()
     _render_key_inputs(engine)
 

@@ -1,4 +1,8 @@
-"""The Processing status table: exactly one row per item, updated in place, filterable."""
+"""The Processing status table: one row per item, running ones first, searchable, in pages.
+
+Thousands of rows are filtered and paged here on the server, so every refresh sends one page
+of rows to each tab, not the whole session.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ from collections import Counter
 import pandas as pd
 import streamlit as st
 
-from bulk_transcribe.models import Item, ItemStatus
+from bulk_transcribe.models import Item, ItemStatus, SessionCounts
 from bulk_transcribe.web.formatting import clock
+from bulk_transcribe.web.wording import error_kind_label
 
 COLUMNS = [
     "#",
@@ -17,10 +22,10 @@ COLUMNS = [
     "Stage",
     "Progress",
     "Duration",
-    "Method",
     "Attempts",
-    "Error kind",
     "Error",
+    "Source",
+    "Method",
 ]
 STATUS_ICONS = {
     ItemStatus.QUEUED: ":material/hourglass_empty:",
@@ -29,11 +34,36 @@ STATUS_ICONS = {
     ItemStatus.FAILED: ":material/error:",
     ItemStatus.SKIPPED: ":material/skip_next:",
 }
+# Running items first (what a user watches), then failures, then the queue, then the rest.
+_ORDER = {
+    ItemStatus.RUNNING: 0,
+    ItemStatus.FAILED: 1,
+    ItemStatus.QUEUED: 2,
+    ItemStatus.DONE: 3,
+    ItemStatus.SKIPPED: 3,
+}
 FILTER_KEY = "status_filter"
+SEARCH_KEY = "status_search"
+PAGE_KEY = "status_page"
+PAGE_SIZE = 100
 
 
-def items_frame(items: list[Item], statuses: set[ItemStatus] | None = None) -> pd.DataFrame:
-    """One row per item in queue order, indexed by item id so a refresh replaces rows in place."""
+def visible_items(
+    items: list[Item], statuses: set[ItemStatus] | None = None, search: str = ""
+) -> list[Item]:
+    """The rows to show: chosen statuses, matching the search, running first then by queue."""
+    needle = search.strip().casefold()
+    chosen = [
+        item
+        for item in items
+        if (statuses is None or item.status in statuses)
+        and (not needle or needle in _haystack(item))
+    ]
+    return sorted(chosen, key=lambda item: (_ORDER[item.status], item.position))
+
+
+def items_frame(items: list[Item]) -> pd.DataFrame:
+    """One row per item, indexed by item id so a refresh replaces rows in place."""
     rows = [
         (
             item.id,
@@ -41,18 +71,16 @@ def items_frame(items: list[Item], statuses: set[ItemStatus] | None = None) -> p
             item.display_title,
             item.status.value,
             item.stage.value,
-            round(item.progress * 100, 1),
+            _progress(item),
             clock(item.duration),
-            item.method or "",
             item.attempts,
-            item.error_kind or "",
-            item.error_message or "",
+            _error(item),
+            item.source,
+            item.method or "",
         )
         for item in items
-        if statuses is None or item.status in statuses
     ]
-    frame = pd.DataFrame(rows, columns=["id", *COLUMNS])
-    return frame.set_index("id")
+    return pd.DataFrame(rows, columns=["id", *COLUMNS]).set_index("id")
 
 
 def status_options(items: list[Item]) -> dict[ItemStatus, int]:
@@ -60,9 +88,47 @@ def status_options(items: list[Item]) -> dict[ItemStatus, int]:
     return {status: counts.get(status, 0) for status in ItemStatus}
 
 
-def render_status_table(items: list[Item]) -> None:
-    options = status_options(items)
-    chosen = st.pills(
+# Frames of pages recently drawn, keyed by the session's version and the view's choices:
+# tabs showing the same page of the same session build it once.
+_FRAMES: dict[tuple[object, ...], tuple[pd.DataFrame, int]] = {}
+_FRAMES_KEPT = 32
+
+
+def _page_frame(
+    items: list[Item],
+    statuses: set[ItemStatus] | None,
+    search: str,
+    page: int,
+    version: tuple[object, ...] | None,
+) -> tuple[pd.DataFrame, int]:
+    """The rows of one page as a frame, and how many rows match in all."""
+    key = (version, tuple(sorted(statuses or ())), search, page) if version else None
+    if key is not None and key in _FRAMES:
+        return _FRAMES[key]
+    shown = visible_items(items, statuses, search)
+    result = (items_frame(shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]), len(shown))
+    if key is not None:
+        if len(_FRAMES) >= _FRAMES_KEPT:
+            _FRAMES.pop(next(iter(_FRAMES)))
+        _FRAMES[key] = result
+    return result
+
+
+def render_status_table(
+    items: list[Item],
+    version: tuple[object, ...] | None = None,
+    counts: SessionCounts | None = None,
+) -> None:
+    """`version` identifies this state of the items (e.g. session id and change count); with
+    it, pages are shared between tabs instead of rebuilt by each. `counts`, when given,
+    spares counting the items again."""
+    options = (
+        {status: getattr(counts, status.value) for status in ItemStatus}
+        if counts is not None
+        else status_options(items)
+    )
+    filter_col, search_col = st.columns([5, 2])
+    chosen = filter_col.pills(
         "Filter by status",
         list(options),
         selection_mode="multi",
@@ -70,21 +136,80 @@ def render_status_table(items: list[Item]) -> None:
         format_func=lambda status: f"{STATUS_ICONS[status]} {status.value} ({options[status]})",
         help="Show only items with these statuses; none selected shows every item.",
     )
+    search = search_col.text_input(
+        "Search",
+        key=SEARCH_KEY,
+        placeholder="Title, link or error text",
+        help="Shows the items whose title, link or error contains this text.",
+    )
     statuses = set(chosen) if chosen else None
-    frame = items_frame(items, statuses)
+    page = int(st.session_state.get(PAGE_KEY, 1))
+    frame, matching = _page_frame(items, statuses, search, page, version)
+    pages = max(1, -(-matching // PAGE_SIZE))
+    if page > pages:  # fewer rows match now: show the last page there is
+        page = pages
+        st.session_state[PAGE_KEY] = page
+        frame, matching = _page_frame(items, statuses, search, page, version)
+    if pages > 1:
+        page_col, _ = st.columns([1, 3])
+        chosen_page = int(
+            page_col.number_input(
+                f"Page (of {pages}, {PAGE_SIZE} rows each)",
+                min_value=1,
+                max_value=pages,
+                step=1,
+                key=PAGE_KEY,
+            )
+        )
+        if chosen_page != page:
+            page = chosen_page
+            frame, matching = _page_frame(items, statuses, search, page, version)
     st.dataframe(
         frame,
         hide_index=True,
         width="stretch",
         height=min(38 + 35 * max(len(frame), 1), 560),
         column_config={
-            "#": st.column_config.NumberColumn(width="small"),
-            "Title": st.column_config.TextColumn(width="large"),
+            "#": st.column_config.NumberColumn(width=50),
+            "Title": st.column_config.TextColumn(width=260),
+            "Status": st.column_config.TextColumn(width=80),
+            "Stage": st.column_config.TextColumn(width=150),
             "Progress": st.column_config.ProgressColumn(
-                min_value=0, max_value=100, format="%.0f %%", width="small"
+                min_value=0, max_value=100, format="%.0f %%", width=90
             ),
-            "Attempts": st.column_config.NumberColumn(width="small"),
-            "Error": st.column_config.TextColumn(width="large"),
+            "Duration": st.column_config.TextColumn(width=70),
+            "Attempts": st.column_config.NumberColumn(width=70),
+            "Error": st.column_config.TextColumn(width=320),
+            "Source": st.column_config.TextColumn(width=260),
+            "Method": st.column_config.TextColumn(width=110),
         },
     )
-    st.caption(f"{len(frame)} of {len(items)} item(s) shown.")
+    first = (page - 1) * PAGE_SIZE + 1 if len(frame) else 0
+    st.caption(
+        f"Rows {first}–{first + len(frame) - 1 if len(frame) else 0} of {matching} shown "
+        f"({len(items)} item(s) in the session); running items first."
+    )
+
+
+def _progress(item: Item) -> float | None:
+    """None while a running item has no measurable progress yet: the cell stays empty
+    rather than claiming 0 %; the Now processing card shows its elapsed time instead."""
+    if item.status is ItemStatus.RUNNING and item.progress <= 0:
+        return None
+    return round(item.progress * 100, 1)
+
+
+def _error(item: Item) -> str:
+    if not (item.error_kind or item.error_message):
+        return ""
+    label = error_kind_label(item.error_kind)
+    message = (item.error_message or "").strip()
+    if not message or message.casefold() in label.casefold():  # not "Cancelled: cancelled"
+        return label
+    return f"{label}: {message}"
+
+
+def _haystack(item: Item) -> str:
+    return " ".join(
+        part for part in (item.title, item.source, item.error_message, item.error_kind) if part
+    ).casefold()

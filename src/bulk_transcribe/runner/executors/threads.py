@@ -9,6 +9,7 @@ from collections.abc import Callable
 from bulk_transcribe.engines import Engine
 from bulk_transcribe.runner.work import Message, UnitReporter, WorkUnit, run_unit
 from bulk_transcribe.settings import Settings
+from bulk_transcribe.workscope import RequestSlots
 
 
 class ThreadExecutor:
@@ -19,9 +20,15 @@ class ThreadExecutor:
     interpreter exits, so one hung worker would keep the process alive.
     """
 
-    def __init__(self, settings: Settings, engine: Callable[[], Engine]):
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Callable[[], Engine],
+        slots: RequestSlots | None = None,
+    ):
         self._settings = settings
         self._engine = engine
+        self._slots = slots  # requests in flight across units: the live concurrency
         self._messages: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._cancels: dict[int, threading.Event] = {}
         self._lock = threading.Lock()
@@ -37,7 +44,7 @@ class ThreadExecutor:
         worker.start()
 
     def _work(self, unit: WorkUnit, reporter: UnitReporter) -> None:
-        outcome = run_unit(unit, self._settings, self._engine, reporter)
+        outcome = run_unit(unit, self._settings, self._engine, reporter, slots=self._slots)
         with self._lock:
             if self._cancels.get(unit.item.id) is reporter.cancel:
                 del self._cancels[unit.item.id]

@@ -195,7 +195,7 @@ def start_session(ctx: AppContext, chosen: list[Candidate]) -> Session | None:
         st.error(f"**Settings are not valid:** {exc}", icon=":material/block:")
         return None
     ingested = IngestResult(items=chosen_specs(chosen))
-    return start_new_session(ctx.store, ctx.jobs, settings, ingested)
+    return start_new_session(ctx.store, ctx.runs, settings, ingested)
 
 
 def _md(text: str) -> str:

@@ -1,0 +1,54 @@
+"""The optional link check before a run: which media links answer, without spending credits."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from bulk_transcribe.ingest import IngestResult
+from bulk_transcribe.sources.link_check import LinkCheck, check_links
+
+_RESULTS_KEY = "link_checks"
+_VERDICTS = {True: "ok", False: "failed", None: "—"}
+
+
+def render_link_check(ingested: IngestResult | None, proxy: str | None) -> None:
+    specs = list(ingested.items) if ingested else []
+    if st.button(
+        "Check links first",
+        icon=":material/fact_check:",
+        key="check-links",
+        disabled=not specs,
+        help="Asks each media link or feed whether it answers (no download, no provider "
+        "call, no credits spent). YouTube links are checked when they run.",
+    ):
+        with st.spinner(f"Checking {len(specs)} link(s)…"):
+            st.session_state[_RESULTS_KEY] = check_links(specs, proxy=proxy)
+    results: list[LinkCheck] = st.session_state.get(_RESULTS_KEY, [])
+    current = {spec.source for spec in specs}
+    results = [r for r in results if r.source in current]  # the input may have changed since
+    if not results:
+        return
+    failing = [r for r in results if r.ok is False]
+    answering = sum(1 for r in results if r.ok)
+    if failing:
+        st.warning(
+            f"**{len(failing)} link(s) did not answer** ({answering} did); they would fail "
+            "when the session runs. Remove them from the input, or start anyway.",
+            icon=":material/link_off:",
+        )
+        st.code("\n".join(r.source for r in failing), language=None, height=120)
+    else:
+        st.success(f"All {answering} checked link(s) answer.", icon=":material/link:")
+    with st.expander(f"Link check ({len(results)})"):
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    (r.source, {True: "ok", False: "failed", None: "—"}[r.ok], r.detail)
+                    for r in results
+                ],
+                columns=["Link", "Check", "Detail"],
+            ),
+            hide_index=True,
+            width="stretch",
+        )

@@ -1,0 +1,24 @@
+"""Search transcripts: every session in the store, each hit linked to the moment it was said."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from bulk_transcribe.web.page import page_setup
+from bulk_transcribe.web.research.transcript_search import (
+    render_hits,
+    render_query_form,
+    run_search,
+)
+
+
+def render() -> None:
+    ctx = page_setup("Search transcripts", icon=":material/manage_search:")
+    st.title(":material/manage_search: Search transcripts")
+    st.caption("Everything transcribed, in every session: find the moment a phrase was said.")
+
+    query = render_query_form(ctx.store)
+    if query.text:
+        result = run_search(ctx.store, query)
+        if result is not None:
+            render_hits(result)

@@ -1,0 +1,116 @@
+"""The Sessions page: every session in the database, live; open, stop, cancel, resume, retry
+failed, download or delete one."""
+
+from __future__ import annotations
+
+import shutil
+
+import streamlit as st
+
+from bulk_transcribe.web.controls import (
+    cancel,
+    resume,
+    retry_failed,
+    run_state,
+    status_badge,
+    stop,
+)
+from bulk_transcribe.web.page import AppContext, page_setup
+from bulk_transcribe.web.results import render_session_download
+from bulk_transcribe.web.sessions_list import sessions_frame
+
+BULK_PAGE = "pages/02_Bulk_Transcribe.py"
+REFRESH_SECONDS = 2.0
+
+
+def render() -> None:
+    ctx = page_setup("Sessions")
+    st.title(":material/folder_open: Sessions")
+    if not ctx.store.list_sessions(limit=1):
+        st.info(
+            "No sessions yet: start one from **Bulk Transcribe**.", icon=":material/folder_open:"
+        )
+        return
+    _live_sessions(ctx)
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def _live_sessions(ctx: AppContext) -> None:
+    """Redrawn every few seconds: a session resumed, stopped or finished anywhere shows here."""
+    sessions = ctx.store.list_sessions()
+    st.dataframe(sessions_frame(ctx.store, sessions, ctx.runs), hide_index=True, width="stretch")
+    by_id = {s.id: s for s in sessions}
+    labels = {sid: status_badge(s, run_state(s, ctx.runs))[1] for sid, s in by_id.items()}
+    if st.session_state.get("sessions_choice") not in by_id:
+        st.session_state.pop("sessions_choice", None)
+    chosen = st.selectbox(
+        "Session",
+        list(by_id),
+        key="sessions_choice",
+        format_func=lambda sid: f"{sid} · {labels[sid]}",
+    )
+    session = by_id[chosen]
+    counts = ctx.store.counts(session.id)
+    state = run_state(session, ctx.runs)
+    left = counts.queued + counts.running
+
+    with st.container(border=True, key="session-actions"):
+        st.caption(f"Folder: `{session.folder}`")
+        columns = st.columns(5)
+        if columns[0].button("Open", icon=":material/visibility:", width="stretch", key="open"):
+            st.switch_page(BULK_PAGE, query_params={"session": session.id})
+        columns[1].button(
+            "Resume",
+            icon=":material/play_arrow:",
+            width="stretch",
+            key="resume",
+            disabled=state.active or not left,
+            on_click=resume,
+            args=(ctx.store, ctx.runs, session.id, ctx.settings),
+            help=f"{left} item(s) left to do." if left else "Nothing left to resume.",
+        )
+        columns[2].button(
+            f"Retry failed ({counts.failed})",
+            icon=":material/replay:",
+            width="stretch",
+            key="retry",
+            disabled=state.active or not counts.failed,
+            on_click=retry_failed,
+            args=(ctx.store, ctx.runs, session.id, ctx.settings),
+        )
+        columns[3].button(
+            "Stop",
+            icon=":material/pause:",
+            width="stretch",
+            key="stop",
+            disabled=not state.active or state.stop_requested,
+            on_click=stop,
+            args=(ctx.store, session.id),
+            help="Finish the items already running, start nothing new.",
+        )
+        columns[4].button(
+            "Cancel",
+            icon=":material/stop:",
+            width="stretch",
+            key="cancel",
+            disabled=not state.active,
+            on_click=cancel,
+            args=(ctx.store, session.id),
+            help="Abort now; unfinished items stay in the queue for a later resume.",
+        )
+        render_session_download(session, key="sessions-zip")
+
+    with st.expander("Delete this session", icon=":material/delete:"):
+        also_files = st.checkbox(f"Also delete its folder {session.folder}", key="delete-files")
+        confirmed = st.checkbox("Yes, delete it; this cannot be undone", key="delete-confirm")
+        if st.button(
+            "Delete", type="primary", disabled=not confirmed or state.active, key="delete"
+        ):
+            ctx.store.delete_session(session.id)
+            ctx.snapshots.forget(session.id)
+            if also_files:
+                shutil.rmtree(session.folder, ignore_errors=True)
+            st.toast(f"Deleted session {session.id}.", icon=":material/delete:")
+            st.rerun()
+        if state.active:
+            st.caption("Stop the session before deleting it.")

@@ -1,0 +1,150 @@
+"""What tripped users at scale, each checked in a real Chromium against `streamlit run`: pasted
+links without a shortcut, a double Start, leaving the page mid-run, a stale second tab,
+an ETA from unknown lengths, a binary upload."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from bulk_transcribe import service
+from bulk_transcribe.models import ItemStatus, SessionStatus
+from bulk_transcribe.store import Store
+from tests.samples import SAMPLE_MEDIA
+from tests.web.browser import UI_TIMEOUT, BulkPage
+from tests.web.conftest import AppServer, make_session, pretend_running
+
+
+def sessions_with(store: Store, source: str) -> list[str]:
+    return [s.id for s in store.list_sessions() if source in {i.source for i in store.items(s.id)}]
+
+
+def test_pasted_links_count_without_a_shortcut_a_double_start_makes_one_session_and_the_job_is_found_after_leaving(  # noqa: E501
+    page: Page, app_server: AppServer, media_server: str
+) -> None:
+    bulk = BulkPage(page, app_server.url).open()
+    links = [f"{media_server}/talk_{n:02d}.wav?run=double" for n in (1, 2)]
+    page.get_by_label("Paste links").fill("\n".join(links))  # no Ctrl+Enter, no click away
+    page.get_by_role("button", name="Use these links").click()
+    bulk.expect_valid(2)
+
+    page.get_by_role("button", name="Start transcribing 2 item(s)").dblclick()
+    page.wait_for_url(re.compile(r"session="), timeout=UI_TIMEOUT)
+    session_id = bulk.session_id
+    expect(page.get_by_text(f"Session {session_id}")).to_be_visible(timeout=UI_TIMEOUT)
+    # The monitor is on top; input and settings are folded away, saying what still applies.
+    expect(page.get_by_text("Live settings")).to_be_visible(timeout=UI_TIMEOUT)
+    expect(page.get_by_text("1) Input URLs")).not_to_be_visible()
+    with Store(app_server.database) as store:
+        assert sessions_with(store, links[0]) == [session_id]
+
+    page.get_by_role("link", name="Home").click()
+    running_now = page.locator(".st-key-running-now")
+    expect(running_now).to_contain_text(session_id, timeout=UI_TIMEOUT)
+    page.get_by_role("link", name="Bulk Transcribe").click()
+    expect(page.get_by_text(f"Session {session_id}")).to_be_visible(timeout=UI_TIMEOUT)
+    assert bulk.session_id == session_id
+
+    bulk.button("Cancel").click()
+    bulk.record_until(lambda s: "cancelled" in s.status_line)
+    with Store(app_server.database) as store:
+        assert sessions_with(store, links[0]) == [session_id]  # still one, after all of it
+
+
+def test_a_tab_left_on_a_stopped_session_follows_a_resume_made_elsewhere(
+    browser, app_server: AppServer, media_server: str
+) -> None:
+    with Store(app_server.database) as store:
+        session_id = make_session(
+            store,
+            [f"{media_server}/{SAMPLE_MEDIA[0].name}?run=stale"],
+            status=SessionStatus.STOPPED,
+        )
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    stale = BulkPage(context.new_page(), app_server.url).open(session_id)
+    expect(stale.page.get_by_text("stopped: resumable")).to_be_visible(timeout=UI_TIMEOUT)
+    expect(stale.metric("ETA")).to_contain_text("paused")
+    sessions = context.new_page()
+    sessions.goto(f"{app_server.url}/Sessions")
+    expect(sessions.get_by_text("Session", exact=True)).to_be_visible(timeout=UI_TIMEOUT)
+
+    other = BulkPage(context.new_page(), app_server.url).open(session_id)
+    other.button("Resume").click()
+
+    # Neither the stale tab nor the Sessions page is reloaded: both follow on their own.
+    stale.record_until(lambda s: "completed" in s.status_line)
+    expect(stale.page.get_by_text("1 of 1 finished")).to_be_visible(timeout=UI_TIMEOUT)
+    expect(sessions.locator('table[role="grid"]')).to_contain_text("completed")
+    with Store(app_server.database) as store:
+        assert [i.status for i in store.items(session_id)] == [ItemStatus.DONE]
+    context.close()
+
+
+def test_the_eta_counts_items_while_their_lengths_are_unknown(
+    page: Page, app_server: AppServer
+) -> None:
+    with Store(app_server.database) as store:
+        session_id = make_session(store, [f"http://127.0.0.1:9/{n}.mp3" for n in range(300)])
+        for item in store.items(session_id)[:5]:  # five one-minute items took five minutes
+            store.start_item(item.id)
+            store.update_item_info(item.id, duration=60.0)
+            store.finish_item(item.id, ItemStatus.DONE)
+        store.update_metrics(session_id, {"wall_seconds_total": 300.0})
+        with pretend_running(store, session_id):
+            bulk = BulkPage(page, app_server.url).open(session_id)
+            # 295 links of unknown length at one a minute: hours, not "< 1 min".
+            expect(bulk.metric("ETA")).to_contain_text("~4.9 h", timeout=UI_TIMEOUT)
+            expect(bulk.metric("Items per minute")).to_contain_text("1.0")
+
+
+def test_a_binary_file_renamed_csv_is_refused_in_plain_words(
+    page: Page,
+    app_server: AppServer,
+    tmp_path: Path,
+) -> None:
+    bulk = BulkPage(page, app_server.url).open()
+    image = tmp_path / "links.csv"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 40)
+    bulk.upload(image)
+
+    error = page.get_by_test_id("stAlert").filter(has_text="links.csv")
+    expect(error).to_contain_text("is not a text, CSV or XLSX file", timeout=UI_TIMEOUT)
+    expect(page.get_by_role("button", name="Start transcribing 0 item(s)")).to_be_disabled()
+    expect(page.get_by_text("First rows")).to_have_count(0)
+
+
+def test_a_job_started_from_the_page_outlives_a_restart_of_the_server(
+    browser, media_server: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "output"
+    links = [f"{media_server}/{m.name}?run=restart" for m in SAMPLE_MEDIA[:3]]
+    first = AppServer(out, tmp_path / "first.log")
+    try:
+        first.wait_ready()
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        bulk = BulkPage(context.new_page(), first.url).open()
+        bulk.paste(links)
+        bulk.expect_valid(3)
+        session_id = bulk.start(3)
+        bulk.record_until(lambda s: len(s.running_rows) == 1)
+        context.close()
+        with Store(first.database) as store:
+            job = service.liveness(store, session_id)
+        assert job is not None and job.pid != first.process.pid  # a process of its own
+    finally:
+        first.stop()
+
+    second = AppServer(out, tmp_path / "second.log")
+    try:
+        second.wait_ready()
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        again = BulkPage(context.new_page(), second.url).open(session_id)
+        finished = again.wait_finished()
+        assert [row["Status"] for row in finished.snapshots[-1].rows] == ["done"] * 3
+        context.close()
+    finally:
+        second.stop()
+    with Store(second.database) as store:
+        assert all(i.attempts == 1 for i in store.items(session_id))  # nothing done twice

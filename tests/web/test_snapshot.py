@@ -1,0 +1,37 @@
+"""The shared session cache re-reads only what changed, and sees every change."""
+
+from __future__ import annotations
+
+from bulk_transcribe.models import ItemStatus, Stage
+from bulk_transcribe.store import Store
+from bulk_transcribe.web.snapshot import Snapshots
+from tests.web.conftest import make_session
+
+
+def test_a_view_follows_every_change_and_counts_like_the_store(store: Store) -> None:
+    session_id = make_session(store, [f"http://127.0.0.1:9/{n}.mp3" for n in range(5)])
+    snapshots = Snapshots(store)
+    first = snapshots.view(session_id, max_age=0)
+    done, running, *_ = store.items(session_id)
+    store.start_item(done.id)
+    store.update_item_info(done.id, duration=30.0)
+    store.finish_item(done.id, ItemStatus.DONE)
+    store.start_item(running.id)
+    store.update_item_info(running.id, duration=60.0)
+    store.set_stage(running.id, Stage.TRANSCRIBING, 0.5)
+
+    later = snapshots.view(session_id, max_age=0)
+
+    assert [i.status for i in first.items] == [ItemStatus.QUEUED] * 5
+    assert [i.status for i in later.items][:2] == [ItemStatus.DONE, ItemStatus.RUNNING]
+    assert later.counts == store.counts(session_id)
+    assert [i.id for i in later.running] == [running.id]
+
+
+def test_tabs_within_the_refresh_interval_share_one_read(store: Store) -> None:
+    session_id = make_session(store, ["http://127.0.0.1:9/a.mp3"])
+    snapshots = Snapshots(store)
+    first = snapshots.view(session_id, max_age=60)
+    store.send_command(session_id, None)  # the session row is always read afresh
+    second = snapshots.view(session_id, max_age=60)
+    assert first.items is second.items
