@@ -44,10 +44,6 @@ MAX_SEGMENT_SECONDS = 12.0
 # Which speaker talks between two times (seconds), from diarization.speaker_at.
 SpeakerOf = Callable[[float, float], int | None]
 
-# How many items the coordinator should keep in flight for this engine, so that the shared
-# batches fill with windows of several short items (see window_batches.py).
-ITEMS_IN_FLIGHT = 3
-
 
 @dataclass
 class _SharedModel:
@@ -226,10 +222,10 @@ class _WindowsToService:
 
 
 class LocalWhisperEngine(EngineBase):
+    # Items in flight share the model's batches (window_batches.py), but how many run is the
+    # user's concurrency alone: on the CPU fuller batches saved no work (benchmarks/README.md,
+    # 60 clips: 1.09x at the same CPU time), so one-at-a-time stays one at a time.
     name = "local"
-    # Windows of this many items share the model's batches; the coordinator keeps this many
-    # local items in flight even when the user asked for one at a time.
-    preferred_items_in_flight = ITEMS_IN_FLIGHT
 
     def __init__(
         self,
