@@ -114,13 +114,13 @@ def _draw(ctx: AppContext, session_id: str) -> bool:
         render_now_processing(in_flight(view.running))
     with st.container(border=True, key="panel-status-table"):
         st.markdown("##### Processing status")
-        render_status_table(items)
+        render_status_table(items, version=(session_id, view.version), counts=counts)
     with st.container(border=True, key="panel-errors"):
         st.markdown(f"##### Errors ({counts.failed})")
         render_errors_panel(items, events, store)
     with st.container(border=True, key="panel-results"):
         st.markdown("##### Results")
-        render_results(session, items)
+        render_results(session, items, version=(session_id, view.version))
     return state.active
 
 

@@ -62,9 +62,24 @@ def render_session_download(session: Session, key: str = "zip") -> None:
 PREVIEW_CHOICES = 200  # the newest finished items; the zip holds every one
 
 
-def render_results(session: Session, items: list[Item]) -> None:
+_NEWEST: dict[object, list[Item]] = {}  # by the session's version: tabs share the sort
+
+
+def newest_done(items: list[Item], version: object = None) -> list[Item]:
+    """The newest finished items with outputs, newest first (at most PREVIEW_CHOICES)."""
+    if version is not None and version in _NEWEST:
+        return _NEWEST[version]
     done = [item for item in items if item.status is ItemStatus.DONE and item.outputs]
-    done = sorted(done, key=lambda item: item.finished_at or "", reverse=True)[:PREVIEW_CHOICES]
+    newest = sorted(done, key=lambda item: item.finished_at or "", reverse=True)[:PREVIEW_CHOICES]
+    if version is not None:
+        if len(_NEWEST) >= 16:
+            _NEWEST.pop(next(iter(_NEWEST)))
+        _NEWEST[version] = newest
+    return newest
+
+
+def render_results(session: Session, items: list[Item], version: object = None) -> None:
+    done = newest_done(items, version)
     render_session_download(session)
     if not done:
         st.caption("Finished transcripts appear here.")

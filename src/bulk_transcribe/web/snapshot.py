@@ -32,6 +32,7 @@ class SessionView:
     metrics: dict[str, Any]
     requested_concurrency: int | None
     read_at: float  # time.monotonic() of the read
+    version: int  # grows whenever the items changed: a key for what views derive from them
 
     @property
     def running(self) -> list[Item]:
@@ -45,6 +46,7 @@ class _Cached:
     marker: tuple[float, ...] | None = None
     compared_at: float = 0.0  # time.monotonic() of the last comparison of every version
     view: SessionView | None = None
+    version: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -98,6 +100,7 @@ class Snapshots:
         if not changed and cached.view is not None and len(cached.items) == len(cached.view.items):
             return replace(cached.view, read_at=now)
         items = sorted(cached.items.values(), key=lambda item: item.position)
+        cached.version += 1
         return SessionView(
             session=store.get_session(session_id),
             items=items,
@@ -105,4 +108,5 @@ class Snapshots:
             metrics={},
             requested_concurrency=None,
             read_at=now,
+            version=cached.version,
         )

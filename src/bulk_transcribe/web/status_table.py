@@ -11,7 +11,7 @@ from collections import Counter
 import pandas as pd
 import streamlit as st
 
-from bulk_transcribe.models import Item, ItemStatus
+from bulk_transcribe.models import Item, ItemStatus, SessionCounts
 from bulk_transcribe.web.formatting import clock
 from bulk_transcribe.web.wording import error_kind_label
 
@@ -88,8 +88,45 @@ def status_options(items: list[Item]) -> dict[ItemStatus, int]:
     return {status: counts.get(status, 0) for status in ItemStatus}
 
 
-def render_status_table(items: list[Item]) -> None:
-    options = status_options(items)
+# Frames of pages recently drawn, keyed by the session's version and the view's choices:
+# tabs showing the same page of the same session build it once.
+_FRAMES: dict[tuple[object, ...], tuple[pd.DataFrame, int]] = {}
+_FRAMES_KEPT = 32
+
+
+def _page_frame(
+    items: list[Item],
+    statuses: set[ItemStatus] | None,
+    search: str,
+    page: int,
+    version: tuple[object, ...] | None,
+) -> tuple[pd.DataFrame, int]:
+    """The rows of one page as a frame, and how many rows match in all."""
+    key = (version, tuple(sorted(statuses or ())), search, page) if version else None
+    if key is not None and key in _FRAMES:
+        return _FRAMES[key]
+    shown = visible_items(items, statuses, search)
+    result = (items_frame(shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]), len(shown))
+    if key is not None:
+        if len(_FRAMES) >= _FRAMES_KEPT:
+            _FRAMES.pop(next(iter(_FRAMES)))
+        _FRAMES[key] = result
+    return result
+
+
+def render_status_table(
+    items: list[Item],
+    version: tuple[object, ...] | None = None,
+    counts: SessionCounts | None = None,
+) -> None:
+    """`version` identifies this state of the items (e.g. session id and change count); with
+    it, pages are shared between tabs instead of rebuilt by each. `counts`, when given,
+    spares counting the items again."""
+    options = (
+        {status: getattr(counts, status.value) for status in ItemStatus}
+        if counts is not None
+        else status_options(items)
+    )
     filter_col, search_col = st.columns([5, 2])
     chosen = filter_col.pills(
         "Filter by status",
@@ -105,12 +142,17 @@ def render_status_table(items: list[Item]) -> None:
         placeholder="Title, link or error text",
         help="Shows the items whose title, link or error contains this text.",
     )
-    shown = visible_items(items, set(chosen) if chosen else None, search)
-    pages = max(1, -(-len(shown) // PAGE_SIZE))
-    page = 1
+    statuses = set(chosen) if chosen else None
+    page = int(st.session_state.get(PAGE_KEY, 1))
+    frame, matching = _page_frame(items, statuses, search, page, version)
+    pages = max(1, -(-matching // PAGE_SIZE))
+    if page > pages:  # fewer rows match now: show the last page there is
+        page = pages
+        st.session_state[PAGE_KEY] = page
+        frame, matching = _page_frame(items, statuses, search, page, version)
     if pages > 1:
         page_col, _ = st.columns([1, 3])
-        page = int(
+        chosen_page = int(
             page_col.number_input(
                 f"Page (of {pages}, {PAGE_SIZE} rows each)",
                 min_value=1,
@@ -119,9 +161,9 @@ def render_status_table(items: list[Item]) -> None:
                 key=PAGE_KEY,
             )
         )
-    page = min(page, pages)
-    rows = shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    frame = items_frame(rows)
+        if chosen_page != page:
+            page = chosen_page
+            frame, matching = _page_frame(items, statuses, search, page, version)
     st.dataframe(
         frame,
         hide_index=True,
@@ -142,9 +184,9 @@ def render_status_table(items: list[Item]) -> None:
             "Method": st.column_config.TextColumn(width=110),
         },
     )
-    first = (page - 1) * PAGE_SIZE + 1 if rows else 0
+    first = (page - 1) * PAGE_SIZE + 1 if len(frame) else 0
     st.caption(
-        f"Rows {first}–{first + len(rows) - 1 if rows else 0} of {len(shown)} shown "
+        f"Rows {first}–{first + len(frame) - 1 if len(frame) else 0} of {matching} shown "
         f"({len(items)} item(s) in the session); running items first."
     )
 
