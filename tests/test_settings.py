@@ -28,6 +28,9 @@ def test_public_settings_hold_no_key_and_no_proxy_password(monkeypatch) -> None:
         ("concurrency", 11, "less than or equal to 10"),
         ("formats", "md,docx", "unknown format"),
         ("engine", "whisperx", "unknown engine"),
+        ("speakers", "many", "auto or a number"),
+        ("speakers", "50", "auto or a number"),
+        ("device", "tpu", "auto, cpu or cuda"),
     ],
 )
 def test_bad_values_are_refused_with_a_clear_reason(field, value, message) -> None:
@@ -40,3 +43,10 @@ def test_formats_and_language_are_normalised() -> None:
 
     assert settings.formats == ("srt", "md")
     assert settings.language is None
+
+
+@pytest.mark.parametrize(
+    ("given", "speakers"), [(None, None), ("off", None), ("AUTO", "auto"), ("2", 2), (3, 3)]
+)
+def test_speaker_labels_are_off_auto_or_a_count(given, speakers) -> None:
+    assert Settings(speakers=given).speakers == speakers

@@ -79,6 +79,7 @@ class Segment:
     start: float
     end: float
     text: str
+    speaker: int | None = None  # 1, 2, ... when speaker labels were asked for
 
 
 @dataclass

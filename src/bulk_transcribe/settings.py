@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     beam_size: int = Field(default=2, ge=1, le=10)
     batch_size: int = Field(default=8, ge=1, le=64)
     compute_type: str = "int8"
+    device: str = "cpu"  # cpu, cuda, or auto (cuda when a GPU is there)
+    # Speaker labels (needs the `speakers` extra): None off, "auto" finds the count, or N.
+    speakers: int | str | None = None
     concurrency: int = Field(default=1, ge=MIN_CONCURRENCY, le=MAX_CONCURRENCY)
     # Where the work runs: threads of this process, or a Ray cluster (`pip install
     # 'bulk-transcribe[ray]'`); no address starts a local Ray instance.
@@ -161,6 +164,26 @@ class Settings(BaseSettings):
         if value not in ENGINES:
             raise ValueError(f"unknown engine {value!r}; choose from {', '.join(sorted(ENGINES))}")
         return value
+
+    @field_validator("device", mode="before")
+    @classmethod
+    def _known_device(cls, value: Any) -> str:
+        device = str(value or "cpu").strip().lower()
+        if device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"unknown device {value!r}; choose auto, cpu or cuda")
+        return device
+
+    @field_validator("speakers", mode="before")
+    @classmethod
+    def _parse_speakers(cls, value: Any) -> int | str | None:
+        text = "" if value is None else str(value).strip().lower()
+        if text in ("", "off", "none", "no", "0", "false"):
+            return None
+        if text == "auto":
+            return "auto"
+        if text.isdigit() and 1 <= int(text) <= 20:
+            return int(text)
+        raise ValueError(f"speakers must be auto or a number from 1 to 20, not {value!r}")
 
     @field_validator("language", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -10,7 +11,10 @@ import pytest
 from bulk_transcribe.engines import EngineJob
 from bulk_transcribe.engines.local_whisper import (
     MAX_SEGMENT_SECONDS,
+    DeviceChoice,
     LocalWhisperEngine,
+    choose_device,
+    cuda_device_count,
     inference_layout,
     load_model,
     resolve_model,
@@ -189,3 +193,42 @@ def test_a_long_batch_chunk_is_cut_into_sentences_with_exact_word_times() -> Non
         (2.9, 4.5, "On sunny days."),
         (6.0, 6.5, "Rain"),
     ]
+
+
+CONVERSATION = Path(__file__).resolve().parents[1] / "data" / "speakers" / "libri_mf.flac"
+
+
+def test_speaker_labels_split_the_transcript_into_two_speakers_turns() -> None:
+    labelled = LocalWhisperEngine(speakers="auto")
+    try:
+        transcript = labelled.transcribe(MediaFile(CONVERSATION), job())
+    finally:
+        labelled.close()
+
+    speakers = [segment.speaker for segment in transcript.segments]
+    assert set(speakers) == {1, 2}
+    # The true turns alternate ten times; every change of speaker starts a new segment.
+    changes = sum(1 for a, b in itertools.pairwise(speakers) if a != b)
+    assert 7 <= changes <= 12
+    assert transcript.decoding["speakers"] == "auto"
+
+
+def test_the_device_is_the_cpu_unless_a_gpu_is_asked_for_and_there() -> None:
+    assert choose_device("cpu", "int8", 8, cuda_devices=2) == DeviceChoice("cpu", "int8", 8)
+    assert choose_device("auto", "int8", 8, cuda_devices=0) == DeviceChoice("cpu", "int8", 8)
+    # On a GPU: float16 and larger batches instead of the CPU defaults, the user's own kept.
+    assert choose_device("auto", "int8", 8, cuda_devices=1) == DeviceChoice("cuda", "float16", 16)
+    assert choose_device("cuda", "int8_float16", 4, 1) == DeviceChoice("cuda", "int8_float16", 4)
+    with pytest.raises(PermanentError, match="--device cpu"):
+        choose_device("cuda", "int8", 8, cuda_devices=0)
+
+
+def test_the_device_is_chosen_from_what_ctranslate2_sees_on_this_machine() -> None:
+    gpus = cuda_device_count()
+    engine = LocalWhisperEngine(device="auto")
+    assert engine.device_choice.device == ("cuda" if gpus else "cpu")
+    assert engine.decoding["device"] == engine.device_choice.device
+    if gpus == 0:
+        with pytest.raises(PermanentError) as caught:
+            LocalWhisperEngine(device="cuda").warm_up()
+        assert caught.value.kind is ErrorKind.MODEL

@@ -273,3 +273,29 @@ def test_unpunctuated_captions_are_broken_anyway(
     assert len(paragraphs) > 3
     assert all(len(p) <= 1300 for p in paragraphs)
     assert " ".join(paragraphs) == transcript.text
+
+
+CONVERSATION = [
+    Segment(0.0, 2.0, "Did you see the river this morning?", speaker=1),
+    Segment(2.5, 4.0, "It was higher than ever.", speaker=1),
+    Segment(4.6, 6.0, "I did.", speaker=2),
+    Segment(6.1, 8.0, "The bridge was nearly under water.", speaker=2),
+    Segment(8.5, 9.5, "Let's go and look.", speaker=1),
+]
+
+
+def test_speaker_labels_become_turns_each_led_by_its_speaker(
+    make_item: Callable[..., Item], make_transcript: Callable[..., Transcript]
+) -> None:
+    transcript = make_transcript(segments=CONVERSATION)
+    _, body = _split(render_markdown(_frontmatter(make_item(), transcript), transcript))
+
+    turns = body.strip().split("\n\n")[1:]
+    assert [turn.split(" ", 2)[:2] for turn in turns] == [
+        ["**Speaker", "1:**"],
+        ["**Speaker", "2:**"],
+        ["**Speaker", "1:**"],
+    ]
+    assert turns[0].endswith("Did you see the river this morning? It was higher than ever.")
+    assert turns[1].endswith("I did. The bridge was nearly under water.")
+    assert turns[2].endswith("Let's go and look.")

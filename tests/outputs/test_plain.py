@@ -46,3 +46,14 @@ def test_txt_is_paragraphs_without_metadata(make_transcript: Make) -> None:
 
 def test_txt_of_empty_transcript_is_empty(make_transcript: Make) -> None:
     assert render_txt(make_transcript([" "])) == ""
+
+
+def test_json_segments_name_their_speaker_when_labelled(make_transcript: Make) -> None:
+    transcript = make_transcript(
+        segments=[Segment(0.0, 1.5, "Hello.", speaker=1), Segment(2.0, 3.0, "Hi.", speaker=2)]
+    )
+    segments = json.loads(render_json({}, transcript))["segments"]
+
+    assert [s["speaker"] for s in segments] == ["Speaker 1", "Speaker 2"]
+    unlabelled = json.loads(render_json({}, make_transcript()))["segments"]
+    assert all("speaker" not in s for s in unlabelled)

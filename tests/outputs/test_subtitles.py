@@ -271,3 +271,19 @@ def test_speech_of_one_word_keeps_its_own_timing(make_transcript: Make) -> None:
     transcript = make_transcript(segments=[Segment(1.0, 1.4, "Hello.")])
     for cues in _both(transcript):
         assert [(c.start, c.end, c.lines) for c in cues] == [(1.0, 1.4, ["Hello."])]
+
+
+def test_vtt_cues_name_their_speaker_in_a_voice_tag(make_transcript: Make) -> None:
+    transcript = make_transcript(
+        segments=[
+            Segment(0.0, 2.0, "Are you coming with us?", speaker=1),
+            Segment(2.2, 2.5, "Yes.", speaker=2),
+            Segment(2.6, 4.0, "Then hurry up.", speaker=1),
+        ]
+    )
+    vtt = render_vtt(transcript)
+
+    assert "00:00:00.000 --> 00:00:02.000\n<v Speaker 1>Are you coming with us?\n" in vtt
+    # A short lone word is never joined to another speaker's cue.
+    assert "<v Speaker 2>Yes.\n" in vtt
+    assert "<v Speaker 1>Then hurry up.\n" in vtt

@@ -18,11 +18,12 @@ def test_memory_growth_above_the_baseline_is_pressure(tmp_path: Path) -> None:
     baseline = monitor.mark_baseline()
     assert monitor.pressure(monitor.read()) is None  # the model and the rest: not the run's
 
-    grown = b"x" * (64 * 1024**2)  # the run's own growth
+    # The run's own growth; large, so memory other threads free meanwhile cannot hide it.
+    grown = b"x" * (200 * 1024**2)
     reading = monitor.read()
 
     assert reading.rss_mb > baseline and reading.peak_rss_mb >= reading.rss_mb
-    assert reading.growth_mb >= 40
+    assert reading.growth_mb > 20
     assert "over the 20 MB budget" in monitor.pressure(reading)
     del grown
 

@@ -23,6 +23,12 @@ def base(tmp_path: Path) -> Settings:
     return Settings(out_dir=tmp_path / "out")
 
 
+def test_the_speaker_labels_choice_reaches_the_settings(base: Settings) -> None:
+    assert build_settings(RunChoices(), base).speakers is None
+    assert build_settings(RunChoices(speakers="auto"), base).speakers == "auto"
+    assert build_settings(RunChoices(speakers="3"), base).speakers == 3
+
+
 def test_with_the_toggle_off_the_slider_is_ignored_and_runs_are_sequential(
     base: Settings,
 ) -> None:

@@ -174,6 +174,13 @@ def run(
     force: Annotated[
         bool, typer.Option(help="Transcribe again what earlier sessions already did.")
     ] = False,
+    speakers: Annotated[
+        str | None,
+        typer.Option(help="Label speakers: auto or their number (needs the speakers extra)."),
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option(help="Local model on cpu (default), cuda, or auto.")
+    ] = None,
     executor: Annotated[
         str | None,
         typer.Option(help="Where items run: threads (this process) or ray (a Ray cluster)."),
@@ -210,6 +217,8 @@ def run(
         cookies_file=cookies,
         proxy=proxy,
         force=force or None,
+        speakers=speakers,
+        device=device,
         executor=executor,
         ray_address=ray_address,
         allow_private_addresses=allow_private_addresses or None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +31,9 @@ BUNDLED_NAMES = {DEFAULT_MODEL, "tiny.en", "bundled"}
 # a beam of 3 was better still (5.1 %) but 17 % slower. Batches of 8 beat 4 on speed.
 BATCH_SIZE = 8
 BEAM_SIZE = 2
+DEFAULT_COMPUTE_TYPE = "int8"
+GPU_COMPUTE_TYPE = "float16"
+GPU_BATCH_SIZE = 16
 ALL_WINDOWS = 1_000_000  # an item pipeline's "batch size": hand every window over at once
 
 SENTENCE_ENDS = (".", "!", "?", "…", "。")
@@ -38,9 +41,8 @@ SENTENCE_PAUSE_SECONDS = 1.0
 MIN_SPLIT_SECONDS = 2.5
 MAX_SEGMENT_SECONDS = 12.0
 
-# How many items the coordinator should keep in flight for this engine, so that the shared
-# batches fill with windows of several short items (see window_batches.py).
-ITEMS_IN_FLIGHT = 3
+# Which speaker talks between two times (seconds), from diarization.speaker_at.
+SpeakerOf = Callable[[float, float], int | None]
 
 
 @dataclass
@@ -52,7 +54,7 @@ class _SharedModel:
     users: int = 0
 
 
-_shared: dict[tuple[str, int, int, str], _SharedModel] = {}
+_shared: dict[tuple[str, int, int, str, str], _SharedModel] = {}
 _shared_lock = threading.Lock()
 
 
@@ -67,15 +69,17 @@ def resolve_model(name: str) -> str:
     return str(path.resolve()) if path.exists() else name
 
 
-def load_model(name: str, cpu_threads: int, num_workers: int, compute_type: str = "int8"):
+def load_model(
+    name: str, cpu_threads: int, num_workers: int, compute_type: str = "int8", device: str = "cpu"
+):
     """A WhisperModel (raising PermanentError with what to do when it cannot be loaded)."""
     from faster_whisper import WhisperModel
 
-    log.info("loading whisper model %s", name)
+    log.info("loading whisper model %s on %s", name, device)
     try:
         return WhisperModel(
             resolve_model(name),
-            device="cpu",
+            device=device,
             compute_type=compute_type,
             cpu_threads=cpu_threads,
             num_workers=num_workers,
@@ -89,22 +93,55 @@ def load_model(name: str, cpu_threads: int, num_workers: int, compute_type: str 
         ) from exc
 
 
-def acquire_shared(
-    name: str, cpu_threads: int, workers: int, compute_type: str, batch_size: int
-) -> _SharedModel:
+def acquire_shared(name: str, cpu_threads: int, workers: int, choice: DeviceChoice) -> _SharedModel:
     """The process's model and batching service for these settings, loaded on first use."""
     from faster_whisper import BatchedInferencePipeline
 
-    key = (resolve_model(name), cpu_threads, workers, compute_type)
+    key = (resolve_model(name), cpu_threads, workers, choice.compute_type, choice.device)
     with _shared_lock:
         shared = _shared.get(key)
         if shared is None:
-            model = load_model(name, cpu_threads, workers, compute_type)
+            model = load_model(name, cpu_threads, workers, choice.compute_type, choice.device)
             # The service's own pipeline runs the batches; item pipelines only prepare windows.
             forward = BatchedInferencePipeline(model).forward
-            shared = _shared[key] = _SharedModel(model, WindowBatcher(forward, batch_size, workers))
+            batcher = WindowBatcher(forward, choice.batch_size, workers)
+            shared = _shared[key] = _SharedModel(model, batcher)
         shared.users += 1
         return shared
+
+
+@dataclass(frozen=True)
+class DeviceChoice:
+    device: str  # "cpu" or "cuda"
+    compute_type: str
+    batch_size: int
+
+
+def choose_device(
+    requested: str, compute_type: str, batch_size: int, cuda_devices: int
+) -> DeviceChoice:
+    """Where the model runs: a GPU when asked for (or, with "auto", when there is one).
+
+    On a GPU the defaults change to what suits it: float16 instead of int8, and batches twice
+    as large; values the user set otherwise are kept.
+    """
+    if requested == "cuda" and cuda_devices == 0:
+        raise PermanentError(
+            ErrorKind.MODEL,
+            "--device cuda: no CUDA GPU is visible to CTranslate2 here; use --device cpu, or "
+            "--device auto to use a GPU only when there is one.",
+        )
+    if requested == "cpu" or (requested == "auto" and cuda_devices == 0):
+        return DeviceChoice("cpu", compute_type, batch_size)
+    gpu_compute = GPU_COMPUTE_TYPE if compute_type == DEFAULT_COMPUTE_TYPE else compute_type
+    gpu_batch = GPU_BATCH_SIZE if batch_size == BATCH_SIZE else batch_size
+    return DeviceChoice("cuda", gpu_compute, gpu_batch)
+
+
+def cuda_device_count() -> int:
+    import ctranslate2
+
+    return ctranslate2.get_cuda_device_count()
 
 
 def release_shared(shared: _SharedModel) -> None:
@@ -118,26 +155,36 @@ def release_shared(shared: _SharedModel) -> None:
     shared.batcher.close()
 
 
-def sentences_from_words(words: Sequence[Word], fallback: RawSegment) -> list[Segment]:
+def sentences_from_words(
+    words: Sequence[Word], fallback: RawSegment, speaker_of: SpeakerOf | None = None
+) -> list[Segment]:
     """Re-cut a batch chunk (up to 30 s) into sentence-sized segments with exact word times.
 
     A segment ends at . ! ? or at a pause; past a few seconds it also ends before a word that
     looks like a sentence start (small models often drop the full stop in batched mode), and
     it never grows past MAX_SEGMENT_SECONDS, so subtitles stay readable. The text itself is
-    never changed.
+    never changed. With `speaker_of`, a segment also ends where the speaker changes and
+    carries its speaker.
     """
     if not words:
         text = fallback.text.strip()
-        return [Segment(fallback.start, fallback.end, text)] if text else []
+        speaker = speaker_of(fallback.start, fallback.end) if speaker_of else None
+        return [Segment(fallback.start, fallback.end, text, speaker)] if text else []
+    speakers = [speaker_of(w.start, w.end) if speaker_of else None for w in words]
     segments: list[Segment] = []
     current: list[Word] = []
     for index, word in enumerate(words):
         current.append(word)
         following = words[index + 1] if index + 1 < len(words) else None
-        if following is None or _ends_segment(current, word, following):
+        if (
+            following is None
+            or speakers[index + 1] != speakers[index]
+            or _ends_segment(current, word, following)
+        ):
             text = "".join(w.word for w in current).strip()
             if text:
-                segments.append(Segment(round(current[0].start, 3), round(word.end, 3), text))
+                start, end = round(current[0].start, 3), round(word.end, 3)
+                segments.append(Segment(start, end, text, speakers[index]))
             current = []
     return segments
 
@@ -175,10 +222,10 @@ class _WindowsToService:
 
 
 class LocalWhisperEngine(EngineBase):
+    # Items in flight share the model's batches (window_batches.py), but how many run is the
+    # user's concurrency alone: on the CPU fuller batches saved no work (benchmarks/README.md,
+    # 60 clips: 1.09x at the same CPU time), so one-at-a-time stays one at a time.
     name = "local"
-    # Windows of this many items share the model's batches; the coordinator keeps this many
-    # local items in flight even when the user asked for one at a time.
-    preferred_items_in_flight = ITEMS_IN_FLIGHT
 
     def __init__(
         self,
@@ -188,7 +235,9 @@ class LocalWhisperEngine(EngineBase):
         *,
         beam_size: int = BEAM_SIZE,
         batch_size: int = BATCH_SIZE,
-        compute_type: str = "int8",
+        compute_type: str = DEFAULT_COMPUTE_TYPE,
+        device: str = "cpu",
+        speakers: int | str | None = None,
         inference_workers: int | None = None,
     ):
         import os
@@ -196,34 +245,51 @@ class LocalWhisperEngine(EngineBase):
         del concurrency  # every item's windows go to one shared service, however many run
         self.model = model
         self._beam_size = beam_size
-        self._batch_size = batch_size
-        self._compute_type = compute_type
+        self._requested = (device, compute_type, batch_size)
+        self._choice: DeviceChoice | None = None
+        self._speakers = speakers
         self._threads, self._workers = inference_layout(
             cores or os.cpu_count() or 1, inference_workers
         )
         self._shared: _SharedModel | None = None
         self._lock = threading.Lock()
 
+    @property
+    def device_choice(self) -> DeviceChoice:
+        """Decided once, on first use: asking CTranslate2 for GPUs loads CUDA libraries."""
+        if self._choice is None:
+            device, compute_type, batch_size = self._requested
+            cuda = cuda_device_count() if device != "cpu" else 0
+            self._choice = choose_device(device, compute_type, batch_size, cuda)
+        return self._choice
+
     def _service(self) -> _SharedModel:
         with self._lock:
             if self._shared is None:
                 self._shared = acquire_shared(
-                    self.model, self._threads, self._workers, self._compute_type, self._batch_size
+                    self.model, self._threads, self._workers, self.device_choice
                 )
             return self._shared
 
     @property
     def decoding(self) -> dict[str, object]:
+        choice = self.device_choice
         return {
             "beam_size": self._beam_size,
-            "batch_size": self._batch_size,
-            "compute_type": self._compute_type,
-            "device": "cpu",
+            "batch_size": choice.batch_size,
+            "compute_type": choice.compute_type,
+            "device": choice.device,
+            **({"speakers": self._speakers} if self._speakers else {}),
         }
 
     def warm_up(self) -> None:
-        """Load the model now, so the first item's time is not spent loading it."""
+        """Load the models now, so the first item's time is not spent loading them (and a
+        missing speaker model is reported before any item starts)."""
         self._service()
+        if self._speakers:
+            from bulk_transcribe.engines.diarization import load_voice_encoder
+
+            load_voice_encoder()
 
     def close(self) -> None:
         """Let go of the shared model; the last engine to let go stops its service."""
@@ -246,7 +312,7 @@ class LocalWhisperEngine(EngineBase):
                 language=options.language,
                 beam_size=self._beam_size,
                 # All of an item's windows are handed over at once, so the service always has
-                # windows waiting; it forms model batches of self._batch_size from them.
+                # windows waiting; it forms model batches of the batch size from them.
                 batch_size=ALL_WINDOWS,
                 # Batched decoding with timestamp tokens drops whole sentences (measured: WER
                 # 15 % against 6.5 %), so decode without them and take word times instead.
@@ -255,14 +321,18 @@ class LocalWhisperEngine(EngineBase):
             duration = info.duration or media.duration or 0.0
             if duration:
                 to_service.on_seconds_done = lambda done: on_progress(min(done / duration, 1.0))
-            segments: list[Segment] = []
-            for raw in segments_iter:
-                segments.extend(sentences_from_words(raw.words or [], fallback=raw))
+            raw_segments = list(segments_iter)
+            speaker_of = self._speaker_lookup(media) if self._speakers else None
         except av.error.FFmpegError as exc:
             raise PermanentError(
                 ErrorKind.DECODE,
                 f"could not decode audio in {media.path.name}: {exc.strerror or exc}",
             ) from exc
+        segments = [
+            segment
+            for raw in raw_segments
+            for segment in sentences_from_words(raw.words or [], raw, speaker_of)
+        ]
         on_progress(1.0)
         return Transcript(
             segments=segments,
@@ -274,6 +344,15 @@ class LocalWhisperEngine(EngineBase):
             decoding=self.decoding,
         )
 
+    def _speaker_lookup(self, media: MediaFile) -> SpeakerOf:
+        from faster_whisper import decode_audio
+
+        from bulk_transcribe.engines.diarization import diarize, speaker_at
+
+        count = None if self._speakers == "auto" else int(self._speakers or 1)
+        turns = diarize(decode_audio(str(media.path)), count)
+        return lambda start, end: speaker_at(turns, start, end)
+
 
 def create(settings: Settings, request_hook: RequestHook | None = None) -> LocalWhisperEngine:
     del request_hook  # runs offline: no HTTP requests to count
@@ -283,4 +362,6 @@ def create(settings: Settings, request_hook: RequestHook | None = None) -> Local
         beam_size=settings.beam_size,
         batch_size=settings.batch_size,
         compute_type=settings.compute_type,
+        device=settings.device,
+        speakers=settings.speakers,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import math
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -76,6 +78,24 @@ def yaml_safe(value: Any) -> Any:
     return str(value)
 
 
+def speaker_turns(frontmatter: dict[str, Any], transcript: Transcript) -> list[str]:
+    """ "**Speaker 1:** ..." paragraphs, one turn after another; [] without speaker labels.
+
+    A long turn is still broken into paragraphs; only its first one carries the label.
+    """
+    if all(segment.speaker is None for segment in transcript.segments):
+        return []
+    paragraphs: list[str] = []
+    for speaker, turn in itertools.groupby(transcript.segments, key=lambda s: s.speaker):
+        turn_only = dataclasses.replace(transcript, segments=list(turn))
+        pieces = timed_paragraphs(frontmatter, turn_only)
+        if pieces:
+            label = f"Speaker {speaker}" if speaker is not None else "Unknown speaker"
+            paragraphs.append(f"**{label}:** {pieces[0]}")
+            paragraphs.extend(pieces[1:])
+    return paragraphs
+
+
 def render_markdown(frontmatter: dict[str, Any], transcript: Transcript) -> str:
     header = yaml.safe_dump(
         frontmatter,
@@ -84,7 +104,8 @@ def render_markdown(frontmatter: dict[str, Any], transcript: Transcript) -> str:
         width=10_000,  # long titles stay on one line instead of folding
     )
     title = " ".join(str(frontmatter.get("title") or "").split()) or "Untitled"
-    paragraphs = timed_paragraphs(frontmatter, transcript) or [NO_SPEECH]
+    paragraphs = speaker_turns(frontmatter, transcript) or timed_paragraphs(frontmatter, transcript)
+    paragraphs = paragraphs or [NO_SPEECH]
     body = "\n\n".join(paragraphs)
     return f"---\n{header}---\n\n# {title}\n\n{body}\n"
 

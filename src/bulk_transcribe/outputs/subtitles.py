@@ -34,10 +34,14 @@ class Cue:
     start_ms: int
     end_ms: int
     lines: list[str]
+    speaker: int | None = None
+
+
+_Raw = tuple[int, int, list[str], int | None]  # start ms, end ms, lines, speaker
 
 
 def build_cues(transcript: Transcript) -> list[Cue]:
-    raw: list[tuple[int, int, list[str]]] = []
+    raw: list[_Raw] = []
     for segment in transcript.segments:
         raw.extend(_segment_pieces(segment))
     return _fix_timing(_absorb_lone_words(raw))
@@ -56,6 +60,7 @@ def render_srt(transcript: Transcript) -> str:
 def render_vtt(transcript: Transcript) -> str:
     blocks = [
         f"{_timestamp(c.start_ms, '.')} --> {_timestamp(c.end_ms, '.')}\n"
+        + _voice_tag(c)
         + "\n".join(_escape_vtt(line) for line in c.lines)
         + "\n"
         for c in build_cues(transcript)
@@ -77,7 +82,12 @@ def wrap_lines(words: list[str]) -> list[str] | None:
     return best[1] if best else None
 
 
-def _segment_pieces(segment: Segment) -> list[tuple[int, int, list[str]]]:
+def _voice_tag(cue: Cue) -> str:
+    """WebVTT's voice span names who speaks; players show or style it."""
+    return f"<v Speaker {cue.speaker}>" if cue.speaker is not None else ""
+
+
+def _segment_pieces(segment: Segment) -> list[_Raw]:
     """Split one segment at word boundaries, timing pieces by their share of its characters."""
     words = segment.text.split()
     if not words:
@@ -95,6 +105,7 @@ def _segment_pieces(segment: Segment) -> list[tuple[int, int, list[str]]]:
                 start_ms + duration_ms * offset // total_chars,
                 start_ms + duration_ms * end_offset // total_chars,
                 wrap_lines(chunk) or chunk,
+                segment.speaker,
             )
         )
         offset += span
@@ -152,7 +163,7 @@ def _chunk_cost(words: list[str], start: int, end: int, chars: int) -> float:
     return cost
 
 
-def _absorb_lone_words(raw: list[tuple[int, int, list[str]]]) -> list[tuple[int, int, list[str]]]:
+def _absorb_lone_words(raw: list[_Raw]) -> list[_Raw]:
     """A one-word cue too short to read joins a neighbour it fits with, or is held longer.
 
     Only a transcript whose speech is that one word keeps such a cue as it is.
@@ -160,7 +171,7 @@ def _absorb_lone_words(raw: list[tuple[int, int, list[str]]]) -> list[tuple[int,
     cues = list(raw)
     index = 0
     while index < len(cues):
-        start, end, lines = cues[index]
+        start, end, lines, speaker = cues[index]
         words = " ".join(lines).split()
         if len(words) != 1 or end - start >= MIN_ONE_WORD_CUE_MS or len(cues) == 1:
             index += 1
@@ -171,14 +182,16 @@ def _absorb_lone_words(raw: list[tuple[int, int, list[str]]]) -> list[tuple[int,
             continue
         next_start = cues[index + 1][0] if index + 1 < len(cues) else None
         longest = start + MIN_ONE_WORD_CUE_MS
-        cues[index] = (start, longest if next_start is None else min(longest, next_start), lines)
+        held_until = longest if next_start is None else min(longest, next_start)
+        cues[index] = (start, held_until, lines, speaker)
         index += 1
     return cues
 
 
-def _merge_with_neighbour(cues: list[tuple[int, int, list[str]]], index: int) -> int | None:
-    """Join cue `index` to the closer neighbour if the result fits; the joined cue's index."""
-    start, end, _ = cues[index]
+def _merge_with_neighbour(cues: list[_Raw], index: int) -> int | None:
+    """Join cue `index` to the closer neighbour of the same speaker if the result fits; the
+    joined cue's index."""
+    start, end, _, speaker = cues[index]
     options = []
     if index > 0:
         options.append((start - cues[index - 1][1], index - 1))
@@ -188,27 +201,29 @@ def _merge_with_neighbour(cues: list[tuple[int, int, list[str]]], index: int) ->
         if gap > MAX_JOIN_GAP_MS:
             break
         first, second = sorted((index, other))
+        if cues[other][3] != speaker:
+            continue
         words = " ".join([*cues[first][2], *cues[second][2]]).split()
         wrapped = wrap_lines(words)
         span = cues[second][1] - cues[first][0]
         if wrapped is not None and span <= MAX_CUE_MS:
-            cues[first : second + 1] = [(cues[first][0], cues[second][1], wrapped)]
+            cues[first : second + 1] = [(cues[first][0], cues[second][1], wrapped, speaker)]
             return first
     return None
 
 
-def _fix_timing(raw: list[tuple[int, int, list[str]]]) -> list[Cue]:
+def _fix_timing(raw: list[_Raw]) -> list[Cue]:
     """Make starts non-decreasing with room for a minimum cue, then clamp ends."""
     starts: list[int] = []
-    for start, _, _ in raw:
+    for start, _, _, _ in raw:
         floor = starts[-1] + MIN_CUE_MS if starts else 0
         starts.append(max(start, floor))
     cues = []
-    for index, (start, (_, end, lines)) in enumerate(zip(starts, raw, strict=True)):
+    for index, (start, (_, end, lines, speaker)) in enumerate(zip(starts, raw, strict=True)):
         end = min(max(end, start + MIN_CUE_MS), start + MAX_CUE_MS)
         if index + 1 < len(starts):
             end = min(end, starts[index + 1])
-        cues.append(Cue(start, end, lines))
+        cues.append(Cue(start, end, lines, speaker))
     return cues
 
 

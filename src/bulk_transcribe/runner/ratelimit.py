@@ -322,7 +322,7 @@ class BucketBackend:
             with self._counted_waiting():
                 while True:
                     workscope.raise_if_cancelled(cancel)
-                    wait = self._try_acquire(weight)
+                    wait = self.try_acquire(weight)
                     if wait <= 0:
                         break
                     if timeout is not None and time.monotonic() - started + wait > timeout:
@@ -336,7 +336,7 @@ class BucketBackend:
                 on_wait(False)  # also when the wait ends in a cancel or a timeout
         return time.monotonic() - started
 
-    def _try_acquire(self, weight: int) -> float:
+    def try_acquire(self, weight: int) -> float:
         """0 when `weight` requests were admitted, else the seconds worth waiting first."""
         changes: list[LimitChange] = []
         with self._lock:
@@ -560,6 +560,20 @@ _registry: dict[tuple[str, str], ProviderLimiter] = {}
 _registry_lock = threading.Lock()
 
 
+# Budgets kept elsewhere than on this machine: a Ray cluster's, set by the Ray executor in
+# every process that sends requests (the driver and each of its workers).
+RemoteBudgets = Callable[[str, BudgetPolicy, Callable[[LimitChange], None]], LimiterBackend]
+_remote_budgets: RemoteBudgets | None = None
+
+
+def use_remote_budgets(make: RemoteBudgets | None) -> None:
+    """From now on this process's budgets come from `make(provider_id, policy, publish)`;
+    None: back to this machine's."""
+    global _remote_budgets
+    with _registry_lock:
+        _remote_budgets = make
+
+
 def shared_limiter(
     provider_id: str,
     rpm: int | None,
@@ -573,8 +587,9 @@ def shared_limiter(
     `budget_path` None keeps the budget in this process (tests of the policy); a path shares
     it with every process on the machine that names the same file.
     """
-    key = (str(budget_path or ":memory:"), provider_id)
     with _registry_lock:
+        remote = _remote_budgets
+        key = (str(budget_path or ":memory:") if remote is None else repr(remote), provider_id)
         limiter = _registry.get(key)
         if limiter is None:
             policy = BudgetPolicy(rpm, window_seconds=window_seconds, quiet_seconds=quiet_seconds)
@@ -583,6 +598,8 @@ def shared_limiter(
             def make(
                 policy: BudgetPolicy, publish: Callable[[LimitChange], None]
             ) -> LimiterBackend:
+                if remote is not None:
+                    return remote(provider_id, policy, publish)
                 if budget_path is None:
                     return memory_backend(label, policy, publish)
                 return machine_backend(budget_path, provider_id, label, policy, publish)

@@ -15,10 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-import httpx
-
 from bulk_transcribe.engines import Engine, create_engine
-from bulk_transcribe.engines.http_errors import parse_retry_after
 from bulk_transcribe.errors import (
     RETRY_ON_RESUME,
     ErrorKind,
@@ -56,7 +53,8 @@ from bulk_transcribe.runner.work import (
     Progress,
     RateLimitNotice,
     WorkUnit,
-    current_reporter,
+    report_rate_limit_violation,
+    report_rate_limit_wait,
 )
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
@@ -126,8 +124,8 @@ class Runner:
         # The provider's budget is shared with every session and process on the machine.
         self.rate_limits = RateLimitHook.for_settings(
             settings,
-            on_wait=_report_rate_limit_wait,
-            on_violation=_report_rate_limit_violation,
+            on_wait=report_rate_limit_wait,
+            on_violation=report_rate_limit_violation,
         )
         self.resources = ResourceMonitor(
             settings.out_dir, settings.memory_budget_mb, settings.min_free_disk_mb
@@ -536,19 +534,6 @@ class Runner:
         # Last: the final status and letting go are one step, so whoever sees the session
         # stopped can resume it at once.
         self.store.release_session(session_id, self.owner.id, status)
-
-
-def _report_rate_limit_wait(waiting: bool) -> None:
-    reporter = current_reporter.get()
-    if reporter is not None:
-        reporter.waiting_for_rate_limit(waiting)
-
-
-def _report_rate_limit_violation(provider: str, response: httpx.Response, sent_at: float) -> None:
-    reporter = current_reporter.get()
-    if reporter is not None:
-        retry_after = parse_retry_after(response.headers)
-        reporter.rate_limited(RateLimitNotice(provider, retry_after, sent_at))
 
 
 def _describe_write_error(exc: OSError, folder: object) -> tuple[str, str]:

@@ -15,8 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from bulk_transcribe import workscope
 from bulk_transcribe.engines import Engine, EngineJob
+from bulk_transcribe.engines.http_errors import parse_retry_after
 from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError, TranscribeError
 from bulk_transcribe.models import Fetched, Item, Stage, TranscribeOptions, Transcript
 from bulk_transcribe.settings import Settings
@@ -161,6 +164,21 @@ class UnitReporter:
             self._send(self._progress(stage=Stage.WAITING_RATE_LIMIT))
         else:
             self._send(self._progress(stage=self._stage or Stage.TRANSCRIBING))
+
+
+def report_rate_limit_wait(waiting: bool) -> None:
+    """A rate-limit hook's `on_wait`, for whichever unit this thread works on."""
+    reporter = current_reporter.get()
+    if reporter is not None:
+        reporter.waiting_for_rate_limit(waiting)
+
+
+def report_rate_limit_violation(provider: str, response: httpx.Response, sent_at: float) -> None:
+    """A rate-limit hook's `on_violation`: the unit's request got a 429."""
+    reporter = current_reporter.get()
+    if reporter is not None:
+        retry_after = parse_retry_after(response.headers)
+        reporter.rate_limited(RateLimitNotice(provider, retry_after, sent_at))
 
 
 def run_unit(

@@ -42,6 +42,7 @@ ENGINE_LABELS = {
 # Which secret each cloud engine needs; held in this browser session only.
 ENGINE_KEYS = {"openai": "openai_api_key", "deapi": "deapi_api_key"}
 SECRET_PREFIX = "secret_"
+SPEAKER_CHOICES = ["off", "auto", "2", "3", "4", "5", "6"]
 EXECUTOR_LABELS = {"threads": "This computer", "ray": "Ray cluster"}
 
 
@@ -58,6 +59,7 @@ class RunChoices:
     parallel: bool = False
     concurrency: int = 3  # used only when parallel is on
     force: bool = False  # transcribe again what an earlier session already did
+    speakers: str = "off"  # off, auto, or a number: speaker labels (local engine)
     executor: str = "threads"  # or "ray": the items run on a Ray cluster
     ray_address: str = ""  # empty: a local Ray instance
 
@@ -79,6 +81,7 @@ def build_settings(
         "rpm": choices.rpm or None,
         "concurrency": choices.effective_concurrency,
         "force": choices.force,
+        "speakers": choices.speakers,
         "executor": choices.executor,
         "ray_address": choices.ray_address.strip() or None,
     }
@@ -203,7 +206,7 @@ def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunCho
         "0 keeps the provider's default.",
     )
     rpm_col.caption(f"Limit: {rpm_label(int(rpm), engine)}")
-    captions_col, force_col = st.columns([1, 1])
+    captions_col, force_col, speakers_col = st.columns([1, 1, 1])
     captions = captions_col.checkbox(
         "Use captions first",
         key="pref_captions",
@@ -213,6 +216,16 @@ def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunCho
         "Transcribe again what earlier sessions already did",
         key="pref_force",
         help="Off: items already transcribed in an earlier session are skipped and linked.",
+    )
+
+    if st.session_state["pref_speakers"] not in SPEAKER_CHOICES:
+        st.session_state["pref_speakers"] = "off"
+    speakers = speakers_col.selectbox(
+        "Speaker labels",
+        SPEAKER_CHOICES,
+        key="pref_speakers",
+        help="Label who speaks (Speaker 1, 2, ...) with the local engine: auto finds how many "
+        "speakers there are. Needs the optional speaker model (bulk-transcribe[speakers]).",
     )
 
     if live_parallel:
@@ -233,6 +246,7 @@ def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunCho
         parallel=parallel,
         concurrency=int(concurrency),
         force=force,
+        speakers=str(speakers),
         executor=executor,
         ray_address=ray_address,
     )

@@ -4,10 +4,8 @@ item can be cancelled, and closing never waits for a stuck worker."""
 from __future__ import annotations
 
 import pytest
-import ray
 
 from bulk_transcribe.models import Stage
-from bulk_transcribe.runner.executors.ray_cluster import connect
 from bulk_transcribe.runner.executors.ray_executor import RayExecutor
 from bulk_transcribe.runner.work import Outcome, Progress, WorkUnit
 from bulk_transcribe.service import run_session
@@ -19,13 +17,7 @@ from tests.samples import SAMPLE_MEDIA
 POLL_SECONDS = 0.2
 
 
-@pytest.fixture(scope="module", autouse=True)
-def ray_instance():
-    """One local instance for the module (starting one costs seconds): this machine's CPUs,
-    no dashboard, a small object store."""
-    assert connect(None, num_cpus=2), "another test left Ray running in this process"
-    yield
-    ray.shutdown()
+pytestmark = pytest.mark.usefixtures("ray_instance")
 
 
 def run_both(tmp_path, media, **overrides):

@@ -18,7 +18,6 @@ from typing import Any
 
 from bulk_transcribe.engines import create_engine
 from bulk_transcribe.errors import ErrorKind
-from bulk_transcribe.net import RequestHook
 from bulk_transcribe.runner.executors.ray_cluster import alive_nodes, connect, import_ray
 from bulk_transcribe.runner.work import ItemError, Message, Outcome, Progress, WorkUnit
 from bulk_transcribe.settings import Settings
@@ -89,14 +88,15 @@ class RayExecutor:
         self,
         settings: Settings,
         address: str | None = None,
-        *,
-        hook: Callable[[Settings], RequestHook | None] | None = None,
     ):
         self._ray = ray = import_ray()
-        from bulk_transcribe.runner.executors import ray_workers
+        from bulk_transcribe.runner.executors import ray_budget, ray_workers
 
         self._workers = ray_workers
+        self._budget = ray_budget
         self._owns_ray = connect(address)
+        # Every provider's budget is the cluster's, for the workers and this coordinator alike.
+        ray_budget.use_cluster_budgets(driver=True)
         self._address = address
         self._driver_node = ray.get_runtime_context().get_node_id()
         pinned = self._pinned(self._driver_node)
@@ -105,7 +105,6 @@ class RayExecutor:
         settings = settings.model_copy(update={"out_dir": Path(settings.out_dir).resolve()})
         self._settings = settings
         self._settings_ref = ray.put(settings)
-        self._hook = hook or _no_hook
         self._running: dict[int, _Running] = {}
         self._notes: list[Message] = []
         self._nodes = alive_nodes()
@@ -174,6 +173,7 @@ class RayExecutor:
                 ray.kill(actor, no_restart=True)
             self._pool.actors.clear()
         ray.kill(self._mailbox, no_restart=True)
+        self._budget.stop_using_cluster_budgets()
         if self._owns_ray:
             ray.shutdown()
 
@@ -191,14 +191,7 @@ class RayExecutor:
         if self._pool is None:
             running.ref = workers.cloud_unit.options(
                 num_cpus=CLOUD_TASK_CPUS, scheduling_strategy="SPREAD"
-            ).remote(
-                unit,
-                self._settings_ref,
-                running.media,
-                self._mailbox,
-                self._driver_node,
-                self._hook,
-            )
+            ).remote(unit, self._settings_ref, running.media, self._mailbox, self._driver_node)
             return
         picked = self._pool.pick()
         if picked is None:  # every node is gone: find out whether new ones came
@@ -312,7 +305,7 @@ class RayExecutor:
             num_cpus=CLOUD_TASK_CPUS, scheduling_strategy="SPREAD"
         )
         refs = [
-            warm.remote(self._settings_ref, self._mailbox, self._driver_node, self._hook, count)
+            warm.remote(self._settings_ref, self._mailbox, self._driver_node, count)
             for _ in range(count)
         ]
         ready, _ = self._ray.wait(refs, num_returns=len(refs), timeout=ACTOR_READY_SECONDS)
@@ -344,8 +337,3 @@ class RayExecutor:
             except OSError:
                 data = None  # the worker reports the missing file as the thread run would
         return self._workers.LocalMedia(self._driver_node, unit.item.source, data)
-
-
-def _no_hook(settings: Settings) -> RequestHook | None:
-    del settings
-    return None

@@ -25,7 +25,7 @@ import ray
 from bulk_transcribe.engines import Engine, create_engine
 from bulk_transcribe.errors import ErrorKind
 from bulk_transcribe.models import SourceType
-from bulk_transcribe.net import RequestHook
+from bulk_transcribe.runner.executors.ray_budget import worker_hook
 from bulk_transcribe.runner.work import (
     ItemError,
     Message,
@@ -186,14 +186,14 @@ _engines: dict[bytes, Engine] = {}
 _engines_lock = threading.Lock()
 
 
-def process_engine(settings: Settings, hook: Callable[[Settings], RequestHook | None]) -> Engine:
+def process_engine(settings: Settings) -> Engine:
     """This process's engine for these settings: Ray reuses worker processes, so an engine
     (an HTTP client, an SDK) is built once per process, not once per item."""
     key = hashlib.sha256(pickle.dumps(settings)).digest()
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            engine = _engines[key] = create_engine(settings, hook(settings))
+            engine = _engines[key] = create_engine(settings, worker_hook(settings))
         return engine
 
 
@@ -204,11 +204,10 @@ def cloud_unit(
     media: LocalMedia | None,
     mailbox: Any,
     driver_node: str,
-    hook: Callable[[Settings], RequestHook | None],
 ) -> Outcome:
     """A cloud engine's unit: a light task; the provider does the heavy work."""
     here = node_settings(settings, driver_node)
-    return run_remote(unit, here, media, mailbox, lambda: process_engine(here, hook))
+    return run_remote(unit, here, media, mailbox, lambda: process_engine(here))
 
 
 @ray.remote(max_retries=0)
@@ -216,12 +215,11 @@ def warm_cloud_worker(
     settings: Settings,
     mailbox: Any,
     driver_node: str,
-    hook: Callable[[Settings], RequestHook | None],
     together: int,
 ) -> None:
     """Build this worker process's engine, then wait until `together` warm-ups run at once:
     Ray starts that many worker processes now, not when the first items need them."""
-    process_engine(node_settings(settings, driver_node), hook).warm_up()
+    process_engine(node_settings(settings, driver_node)).warm_up()
     ray.get(mailbox.arrive.remote())
     deadline = time.monotonic() + WARM_UP_SECONDS
     while ray.get(mailbox.arrivals.remote()) < together and time.monotonic() < deadline:

@@ -58,7 +58,8 @@ def render_query_form(store: Store) -> TranscriptQuery:
 def run_search(store: Store, query: TranscriptQuery) -> SearchResult | None:
     """The hits for `query`, or None after telling the user what was wrong with it."""
     try:
-        with SearchIndex(store) as index:
+        # The first search after many items finished indexes them first: worth a spinner.
+        with st.spinner("Searching…"), SearchIndex(store) as index:
             return index.search(
                 query.text, session_id=query.session_id, sources=query.sources, limit=HIT_LIMIT
             )
