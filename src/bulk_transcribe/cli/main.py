@@ -58,6 +58,14 @@ OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 DbOption = Annotated[
     Path | None, typer.Option("--db", help="SQLite file (default: OUT/bulk_transcribe.db).")
 ]
+ExecutorOption = Annotated[
+    str | None,
+    typer.Option(help="Where items run: threads (this process) or ray (a Ray cluster)."),
+]
+RayAddressOption = Annotated[
+    str | None,
+    typer.Option(help="Ray cluster to join, e.g. 10.0.0.5:6379 (default: a local instance)."),
+]
 
 
 def _usage_error(message: str) -> typer.Exit:
@@ -181,14 +189,8 @@ def run(
     device: Annotated[
         str | None, typer.Option(help="Local model on cpu (default), cuda, or auto.")
     ] = None,
-    executor: Annotated[
-        str | None,
-        typer.Option(help="Where items run: threads (this process) or ray (a Ray cluster)."),
-    ] = None,
-    ray_address: Annotated[
-        str | None,
-        typer.Option(help="Ray cluster to join, e.g. 10.0.0.5:6379 (default: a local instance)."),
-    ] = None,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
     allow_private_addresses: Annotated[
         bool,
         typer.Option(
@@ -262,14 +264,8 @@ def resume(
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Also re-queue items that failed.")
     ] = False,
-    executor: Annotated[
-        str | None,
-        typer.Option(help="Where items run: threads (this process) or ray (a Ray cluster)."),
-    ] = None,
-    ray_address: Annotated[
-        str | None,
-        typer.Option(help="Ray cluster to join, e.g. 10.0.0.5:6379 (default: a local instance)."),
-    ] = None,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Finish an interrupted session: finished items are kept, the rest is done.
 
