@@ -207,6 +207,35 @@ class LimiterTimeout(TransientError):
         )
 
 
+def wait_for_admission(
+    try_acquire: Callable[[], float],
+    label: str,
+    timeout: float | None,
+    cancel: threading.Event | None,
+    on_wait: Callable[[bool], None] | None,
+) -> float:
+    """Wait until `try_acquire` admits a request (it returns the seconds still to wait, <= 0
+    when admitted); the one waiting loop of every budget backend. Returns the seconds waited."""
+    started = time.monotonic()
+    notified = False
+    try:
+        while True:
+            workscope.raise_if_cancelled(cancel)
+            wait = try_acquire()
+            if wait <= 0:
+                break
+            if timeout is not None and time.monotonic() - started + wait > timeout:
+                raise LimiterTimeout(label, timeout)
+            if on_wait and not notified:
+                on_wait(True)
+                notified = True
+            workscope.sleep(min(wait, MAX_WAIT_STEP), cancel)
+    finally:
+        if notified and on_wait:
+            on_wait(False)  # also when the wait ends in a cancel or a timeout
+    return time.monotonic() - started
+
+
 class LimiterBackend(Protocol):
     """Where one provider's budget lives: this process, this machine, or a cluster."""
 
@@ -316,25 +345,10 @@ class BucketBackend:
         cancel: threading.Event | None = None,
         on_wait: Callable[[bool], None] | None = None,
     ) -> float:
-        started = time.monotonic()
-        notified = False
-        try:
-            with self._counted_waiting():
-                while True:
-                    workscope.raise_if_cancelled(cancel)
-                    wait = self.try_acquire(weight)
-                    if wait <= 0:
-                        break
-                    if timeout is not None and time.monotonic() - started + wait > timeout:
-                        raise LimiterTimeout(self.label, timeout)
-                    if on_wait and not notified:
-                        on_wait(True)
-                        notified = True
-                    workscope.sleep(min(wait, MAX_WAIT_STEP), cancel)
-        finally:
-            if notified and on_wait:
-                on_wait(False)  # also when the wait ends in a cancel or a timeout
-        return time.monotonic() - started
+        with self._counted_waiting():
+            return wait_for_admission(
+                lambda: self.try_acquire(weight), self.label, timeout, cancel, on_wait
+            )
 
     def try_acquire(self, weight: int) -> float:
         """0 when `weight` requests were admitted, else the seconds worth waiting first."""

@@ -13,25 +13,22 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
 import ray
 
-from bulk_transcribe import workscope
 from bulk_transcribe.runner.ratelimit import (
-    MAX_WAIT_STEP,
     BucketBackend,
     BudgetPolicy,
     LimitChange,
     LimiterStats,
-    LimiterTimeout,
     RateLimitHook,
     label_of,
     memory_backend,
     use_remote_budgets,
+    wait_for_admission,
 )
 from bulk_transcribe.runner.work import report_rate_limit_violation, report_rate_limit_wait
 from bulk_transcribe.settings import Settings
@@ -139,26 +136,15 @@ class ClusterBackend:
         cancel: threading.Event | None = None,
         on_wait: Callable[[bool], None] | None = None,
     ) -> float:
-        started = time.monotonic()
-        notified = False
         self._configure()
-        try:
-            with self._counted_waiting():
-                while True:
-                    workscope.raise_if_cancelled(cancel)
-                    wait = ray.get(self._keeper.try_acquire.remote(self.provider_id, weight))
-                    if wait <= 0:
-                        break
-                    if timeout is not None and time.monotonic() - started + wait > timeout:
-                        raise LimiterTimeout(self.label, timeout)
-                    if on_wait and not notified:
-                        on_wait(True)
-                        notified = True
-                    workscope.sleep(min(wait, MAX_WAIT_STEP), cancel)
-        finally:
-            if notified and on_wait:
-                on_wait(False)  # also when the wait ends in a cancel or a timeout
-        return time.monotonic() - started
+        with self._counted_waiting():
+            return wait_for_admission(
+                lambda: ray.get(self._keeper.try_acquire.remote(self.provider_id, weight)),
+                self.label,
+                timeout,
+                cancel,
+                on_wait,
+            )
 
     def record_429(self, sent_at: float, retry_after: float | None) -> LimitChange:
         return ray.get(self._keeper.record_429.remote(self.provider_id, sent_at, retry_after))
