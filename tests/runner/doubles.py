@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,3 +125,11 @@ def run_in_thread(runner: Runner) -> threading.Thread:
     thread = threading.Thread(target=runner.run)
     thread.start()
     return thread
+
+
+def wait_for(condition, timeout: float = 30.0) -> None:
+    """Poll until `condition()` holds; fails the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)

@@ -18,20 +18,20 @@ from bulk_transcribe.outputs import writer as writer_module
 from bulk_transcribe.runner import Runner, SessionBusy
 from bulk_transcribe.runner import runner as runner_module
 from bulk_transcribe.runner.ownership import OWNER_EXPIRY_SECONDS, is_dead, new_owner
-from tests.runner.doubles import Provider, ScriptedEngine, make_session, run_in_thread, statuses
+from tests.runner.doubles import (
+    Provider,
+    ScriptedEngine,
+    make_session,
+    run_in_thread,
+    statuses,
+    wait_for,
+)
 
 
 @pytest.fixture(autouse=True)
 def fast(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner_module, "RETRY_BASE_SECONDS", 0.01)
     monkeypatch.setattr(runner_module, "MONITOR_SECONDS", 0.1)
-
-
-def wait_for(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 # --- ownership ---------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -13,20 +12,20 @@ from bulk_transcribe.models import ItemStatus, SessionStatus
 from bulk_transcribe.runner import Runner
 from bulk_transcribe.runner import runner as runner_module
 from bulk_transcribe.runner.runner import longest_first
-from tests.runner.doubles import Provider, ScriptedEngine, make_session, run_in_thread, statuses
+from tests.runner.doubles import (
+    Provider,
+    ScriptedEngine,
+    make_session,
+    run_in_thread,
+    statuses,
+    wait_for,
+)
 
 
 @pytest.fixture(autouse=True)
 def fast_monitor(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner_module, "RETRY_BASE_SECONDS", 0.01)
     monkeypatch.setattr(runner_module, "MONITOR_SECONDS", 0.1)
-
-
-def wait_for(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 def test_turning_parallel_off_mid_run_takes_effect_at_once(tmp_path: Path) -> None:
