@@ -35,3 +35,22 @@ def test_tabs_within_the_refresh_interval_share_one_read(store: Store) -> None:
     store.send_command(session_id, None)  # the session row is always read afresh
     second = snapshots.view(session_id, max_age=60)
     assert first.items is second.items
+
+
+def test_an_exact_view_never_shows_items_read_before_the_session_ended(store: Store) -> None:
+    """A stopped or finished session is drawn once: it must be drawn from the items as they
+    ended, not from the copy a tab read half a second before (a running item, 0 finished)."""
+    session_id = make_session(store, ["http://127.0.0.1:9/a.mp3"])
+    snapshots = Snapshots(store)
+    (item,) = store.items(session_id)
+    store.start_item(item.id)
+    while_running = snapshots.view(session_id, max_age=60)
+    store.finish_item(item.id, ItemStatus.DONE)
+
+    shared = snapshots.view(session_id, max_age=60)
+    exact = snapshots.view(session_id, max_age=60, exact=True)
+
+    assert [i.status for i in while_running.items] == [ItemStatus.RUNNING]
+    assert [i.status for i in shared.items] == [ItemStatus.RUNNING]  # within the interval
+    assert [i.status for i in exact.items] == [ItemStatus.DONE]
+    assert exact.counts.done == 1

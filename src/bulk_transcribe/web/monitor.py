@@ -58,7 +58,7 @@ def _live_monitor(ctx: AppContext, session_id: str) -> None:
 
 @st.fragment
 def _still_monitor(ctx: AppContext, session_id: str) -> None:
-    _draw(ctx, session_id)
+    _draw(ctx, session_id, exact=True)  # drawn once: never from a copy read before the end
 
 
 @st.fragment(run_every=WATCH_SECONDS)
@@ -84,13 +84,13 @@ def _fingerprint(ctx: AppContext, session_id: str) -> tuple[object, ...]:
     )
 
 
-def _draw(ctx: AppContext, session_id: str) -> bool:
+def _draw(ctx: AppContext, session_id: str, *, exact: bool = False) -> bool:
     """Every panel from one read of the store; returns whether the session is active."""
     store = ctx.store
     follow_parallel_choice(
         store, session_id, run_state(store.get_session(session_id), ctx.runs).active
     )
-    view = ctx.snapshots.view(session_id)
+    view = ctx.snapshots.view(session_id, exact=exact)
     session, items, counts = view.session, view.items, view.counts
     events = _events(store, session_id)
     state = run_state(session, ctx.runs)

@@ -58,14 +58,21 @@ class Snapshots:
         self._cached: dict[str, _Cached] = {}
         self._lock = threading.Lock()
 
-    def view(self, session_id: str, max_age: float = MIN_REFRESH_SECONDS) -> SessionView:
+    def view(
+        self, session_id: str, max_age: float = MIN_REFRESH_SECONDS, *, exact: bool = False
+    ) -> SessionView:
         """The session as stored now, its items as stored at most `max_age` seconds ago;
         KeyError if it is gone. The session row itself is one cheap read: always fresh, so
-        a command just sent shows at once."""
+        a command just sent shows at once. `exact` reads the items now, comparing every
+        version: for a view drawn once and then left still (a stopped or finished session),
+        which must not show a copy from just before the end."""
         with self._lock:
             cached = self._cached.setdefault(session_id, _Cached())
         with cached.lock:
-            if cached.view is None or time.monotonic() - cached.view.read_at >= max_age:
+            if exact:
+                cached.compared_at = 0.0
+            stale = cached.view is None or time.monotonic() - cached.view.read_at >= max_age
+            if exact or stale:
                 cached.view = self._read(session_id, cached)
             view = cached.view
         return replace(
