@@ -22,9 +22,13 @@ $(TEST_STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/bulk-transcribe run examples/sample_batch.txt
 
+# Two test processes: most scenario tests wait on subprocesses, servers and browsers, so a
+# second one fills the idle time (one file per process, so each file's servers start once).
+TEST_WORKERS ?= 2
+
 test: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks

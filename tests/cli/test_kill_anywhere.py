@@ -23,7 +23,7 @@ from tests.samples import REPO, SAMPLE_MEDIA
 
 KILLS = 20
 ITEMS = 48  # more work than 20 short runs can finish
-ITEM_SECONDS = "2"  # how long the scripted engine works on each item
+ITEM_SECONDS = "1"  # how long the scripted engine works on each item
 
 
 def make_long_media(folder: Path, count: int) -> None:
@@ -83,7 +83,7 @@ def test_kill_9_at_20_random_moments_then_resume(tmp_path: Path) -> None:
     db = out / "bulk_transcribe.db"
     rng = random.Random(20261128)
     finished: dict[str, str] = {}
-    horizon = 2.0  # kill within this many seconds of work starting; grows on a slow machine
+    horizon = 1.0  # kill within this many seconds of work starting; grows on a slow machine
     mid_batch_kills = 0
 
     for kill in range(KILLS):

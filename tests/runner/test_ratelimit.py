@@ -216,9 +216,11 @@ def test_a_429_on_a_nearly_idle_budget_only_pauses() -> None:
 
 def test_shared_learning_reaches_another_process_budget(tmp_path: Path) -> None:
     path, provider_id = tmp_path / "b.sqlite", unique()
-    policy = BudgetPolicy(30, window_seconds=60)
+    # A 10 s window: the burst cap (a tenth of the allowance per tenth of the window) lets
+    # the 21 requests through in about 5 s, all still inside one window.
+    policy = BudgetPolicy(30, window_seconds=10)
     one = machine_backend(path, provider_id, "p", policy)
-    other = machine_backend(path, provider_id, "p", BudgetPolicy(30, window_seconds=60))
+    other = machine_backend(path, provider_id, "p", BudgetPolicy(30, window_seconds=10))
     for _ in range(21):  # the 21st is the one refused
         one.acquire()
 

@@ -86,8 +86,13 @@ def test_bulk_transcribe_ui_runs_the_installed_app_with_the_env_file_of_its_fold
         expect(page.get_by_text("No sessions yet")).to_be_visible(timeout=30_000)
         context.close()
     finally:
-        process.terminate()
+        process.terminate()  # as a service manager stops it
         process.wait(15)
+    # The Streamlit server went with the command: nothing answers on its port any more.
+    with pytest.raises(httpx.TransportError):
+        for _ in range(50):
+            httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+            time.sleep(0.2)
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -105,5 +105,9 @@ MIGRATIONS: dict[int, str] = {
         segments    INTEGER NOT NULL,
         problem     TEXT
     );
+    """,
+    # Every change of an item raises its revision: views re-read exactly what changed.
+    5: """
+    ALTER TABLE items ADD COLUMN revision INTEGER NOT NULL DEFAULT 0
     """,
 }

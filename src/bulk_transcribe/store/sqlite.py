@@ -40,9 +40,11 @@ def utc_now() -> str:
 
 
 def new_session_id(now: datetime | None = None) -> str:
-    """UTC timestamp plus a random part, so two sessions in the same second never collide."""
+    """UTC timestamp plus a random part, so two sessions in the same second never collide.
+
+    Four random bytes: with three, 500 sessions in one second collided once in ~130 tries."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    return f"{stamp}-{secrets.token_hex(3)}"
+    return f"{stamp}-{secrets.token_hex(4)}"
 
 
 def item_key(source: str) -> str:
@@ -349,20 +351,20 @@ class Store:
             params += wanted
         return [_item_from_row(r) for r in self._query(sql + " ORDER BY position", params)]
 
-    def item_versions(self, session_id: str) -> dict[int, str | None]:
-        """Each item's id and last change, cheaply: lets a view re-read only what changed."""
-        rows = self._query("SELECT id, updated_at FROM items WHERE session_id = ?", (session_id,))
+    def item_versions(self, session_id: str) -> dict[int, int]:
+        """Each item's id and revision, cheaply: lets a view re-read only what changed."""
+        rows = self._query("SELECT id, revision FROM items WHERE session_id = ?", (session_id,))
         return {row[0]: row[1] for row in rows}
 
-    def items_marker(self, session_id: str) -> tuple[float, ...]:
-        """A fingerprint of the session's items (how many, when each last changed, how far
-        they got) for one cheap query: an equal marker means (almost always) no change."""
+    def items_marker(self, session_id: str) -> tuple[int, ...]:
+        """A fingerprint of the session's items in one cheap query: every change of an item
+        raises its revision, so an equal marker means nothing changed. (Timestamps were not
+        enough: two changes within one clock tick looked like one.)"""
         row = self._query(
-            "SELECT COUNT(*), TOTAL(julianday(updated_at)), TOTAL(progress) FROM items"
-            " WHERE session_id = ?",
+            "SELECT COUNT(*), MAX(id), TOTAL(revision) FROM items WHERE session_id = ?",
             (session_id,),
         )[0]
-        return tuple(row)
+        return tuple(int(value or 0) for value in row)
 
     def items_by_id(self, item_ids: Iterable[int]) -> list[Item]:
         wanted = list(item_ids)
@@ -431,7 +433,7 @@ class Store:
             cursor = conn.execute(
                 "UPDATE items SET status = ?, stage = ?, progress = 0, attempts = attempts + 1,"
                 " error_kind = NULL, error_message = NULL, started_at = COALESCE(started_at, ?),"
-                " updated_at = ? WHERE id = ? AND status = ?",
+                " updated_at = ?, revision = revision + 1 WHERE id = ? AND status = ?",
                 (ItemStatus.RUNNING, Stage.FETCHING, now, now, item_id, ItemStatus.QUEUED),
             )
             if cursor.rowcount != 1:
@@ -454,7 +456,7 @@ class Store:
         attempt: int | None = None,
     ) -> bool:
         """Record where a running item is; with `attempt`, only if that attempt still runs."""
-        sql = "UPDATE items SET stage = ?, updated_at = ?"
+        sql = "UPDATE items SET stage = ?, updated_at = ?, revision = revision + 1"
         params: list[Any] = [stage, utc_now()]
         if progress is not None:
             sql += ", progress = ?"
@@ -479,8 +481,8 @@ class Store:
             ).fetchone()
             merged = {**scrub(metadata or {}), **json.loads(row["metadata_json"])}
             conn.execute(
-                "UPDATE items SET title = ?, duration = ?, metadata_json = ?, updated_at = ?"
-                " WHERE id = ?",
+                "UPDATE items SET title = ?, duration = ?, metadata_json = ?, updated_at = ?,"
+                " revision = revision + 1 WHERE id = ?",
                 (
                     row["title"] or clean_title(title),
                     duration if duration is not None else row["duration"],
@@ -513,7 +515,7 @@ class Store:
                 "UPDATE items SET status = ?, stage = ?, progress = CASE WHEN ? THEN 1 ELSE"
                 " progress END, outputs_json = ?, method = COALESCE(?, method),"
                 " language = COALESCE(?, language), error_kind = ?, error_message = ?,"
-                " finished_at = ?, updated_at = ? WHERE id = ?"
+                " finished_at = ?, updated_at = ?, revision = revision + 1 WHERE id = ?"
                 + _ATTEMPT_GUARD
                 * (attempt is not None),
                 (
@@ -553,7 +555,8 @@ class Store:
         with self._transaction() as conn:
             cursor = conn.execute(
                 "UPDATE items SET status = ?, stage = ?, progress = 0, error_kind = ?,"
-                " error_message = ?, updated_at = ? WHERE id = ? AND status = ?"
+                " error_message = ?, updated_at = ?, revision = revision + 1"
+                " WHERE id = ? AND status = ?"
                 + _ATTEMPT_GUARD
                 * (attempt is not None),
                 (
@@ -592,7 +595,7 @@ class Store:
         given (e.g. a full disk or the network, which the user may have fixed since)."""
         sql = (
             "UPDATE items SET status = ?, stage = ?, progress = 0, error_kind = NULL,"
-            " error_message = NULL, finished_at = NULL, updated_at = ?"
+            " error_message = NULL, finished_at = NULL, updated_at = ?, revision = revision + 1"
             " WHERE session_id = ? AND status = ?"
         )
         params: list[Any] = [ItemStatus.QUEUED, Stage.QUEUED, utc_now(), session_id]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -55,13 +56,29 @@ def is_loopback(host: str) -> bool:
 
 
 def serve(host: str, port: int, out_dir: Path | None = None) -> int:
-    """Run the app until interrupted; returns Streamlit's exit code."""
+    """Run the app until interrupted or told to stop; returns Streamlit's exit code.
+
+    A SIGTERM or SIGHUP (a service manager, a closed terminal) is passed on to the Streamlit
+    server, so it never outlives the command holding the port. Jobs the app started run on:
+    they are processes of their own and are resumable."""
     app = app_path()
     env = app_environment(host, out_dir)
+    server = subprocess.Popen(streamlit_command(app, host, port), env=env)
+
+    def pass_on(signum: int, _frame: object) -> None:
+        server.send_signal(signum)
+
+    stops = [signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+    previous = {stop: signal.signal(stop, pass_on) for stop in stops}
     try:
-        return subprocess.call(streamlit_command(app, host, port), env=env)
-    except KeyboardInterrupt:  # Ctrl-C reaches Streamlit too; it shuts down on its own
-        return 0
+        while True:
+            try:
+                return server.wait()
+            except KeyboardInterrupt:  # Ctrl-C reaches Streamlit too; wait while it shuts down
+                continue
+    finally:
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
 
 
 def app_environment(host: str, out_dir: Path | None = None) -> dict[str, str]:

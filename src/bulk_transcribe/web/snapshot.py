@@ -16,10 +16,6 @@ from bulk_transcribe.models import Item, ItemStatus, Session, SessionCounts
 from bulk_transcribe.store import Store
 
 MIN_REFRESH_SECONDS = 0.5
-# The cheap check (a fingerprint of the items) can miss a change within the same
-# millisecond as the item's previous one; every item's version is compared at least this
-# often all the same.
-FULL_CHECK_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -41,10 +37,9 @@ class SessionView:
 
 @dataclass
 class _Cached:
-    versions: dict[int, str | None] = field(default_factory=dict)
+    versions: dict[int, int] = field(default_factory=dict)  # item id -> revision
     items: dict[int, Item] = field(default_factory=dict)
-    marker: tuple[float, ...] | None = None
-    compared_at: float = 0.0  # time.monotonic() of the last comparison of every version
+    marker: tuple[int, ...] | None = None
     view: SessionView | None = None
     version: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -63,14 +58,12 @@ class Snapshots:
     ) -> SessionView:
         """The session as stored now, its items as stored at most `max_age` seconds ago;
         KeyError if it is gone. The session row itself is one cheap read: always fresh, so
-        a command just sent shows at once. `exact` reads the items now, comparing every
-        version: for a view drawn once and then left still (a stopped or finished session),
-        which must not show a copy from just before the end."""
+        a command just sent shows at once. `exact` reads the items now: for a view drawn
+        once and then left still (a stopped or finished session), which must not show a copy
+        from just before the end."""
         with self._lock:
             cached = self._cached.setdefault(session_id, _Cached())
         with cached.lock:
-            if exact:
-                cached.compared_at = 0.0
             stale = cached.view is None or time.monotonic() - cached.view.read_at >= max_age
             if exact or stale:
                 cached.view = self._read(session_id, cached)
@@ -89,21 +82,16 @@ class Snapshots:
     def _read(self, session_id: str, cached: _Cached) -> SessionView:
         store = self.store
         now = time.monotonic()
-        marker = store.items_marker(session_id)
-        unchanged = (
-            cached.view is not None
-            and marker == cached.marker
-            and now - cached.compared_at < FULL_CHECK_SECONDS
-        )
-        if unchanged and cached.view is not None:
+        marker = store.items_marker(session_id)  # revisions only grow: equal means unchanged
+        if cached.view is not None and marker == cached.marker:
             return replace(cached.view, read_at=now)
         versions = store.item_versions(session_id)
-        changed = [i for i, stamp in versions.items() if cached.versions.get(i, "") != stamp]
+        changed = [i for i, revision in versions.items() if cached.versions.get(i) != revision]
         for item in store.items_by_id(changed):
             cached.items[item.id] = item
         for gone in set(cached.items) - set(versions):
             del cached.items[gone]
-        cached.versions, cached.marker, cached.compared_at = versions, marker, now
+        cached.versions, cached.marker = versions, marker
         if not changed and cached.view is not None and len(cached.items) == len(cached.view.items):
             return replace(cached.view, read_at=now)
         items = sorted(cached.items.values(), key=lambda item: item.position)
