@@ -37,6 +37,13 @@ def test_pasted_links_count_without_a_shortcut_a_double_start_makes_one_session_
     # The monitor is on top; input and settings are folded away, saying what still applies.
     expect(page.get_by_text("Live settings")).to_be_visible(timeout=UI_TIMEOUT)
     expect(page.get_by_text("1) Input URLs")).not_to_be_visible()
+    # The table follows the figures; another batch's form is drawn only when asked for.
+    expect(page.locator(".st-key-panel-status-table [data-testid='stDataFrame']")).to_be_visible(
+        timeout=UI_TIMEOUT
+    )
+    page.get_by_text("Start another batch (input and settings)").click()
+    expect(page.get_by_text("1) Input URLs")).to_be_visible(timeout=UI_TIMEOUT)
+    expect(page.get_by_text("apply to the next batch you start")).to_be_visible()
     with Store(app_server.database) as store:
         assert sessions_with(store, links[0]) == [session_id]
 

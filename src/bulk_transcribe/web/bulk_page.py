@@ -46,7 +46,9 @@ def render() -> None:
         st.caption("YouTube videos, podcasts and media files into transcripts, many at a time.")
 
     if active:
-        with st.expander("Start another batch (input and settings)", icon=":material/add:"):
+        # Drawn only when asked for: the folded form cost a third of a second on every
+        # opening of a running session's page (benchmarks/web_monitor.py).
+        if st.toggle("Start another batch (input and settings)", key="show-new-batch"):
             st.caption(
                 "These settings apply to the next batch you start, not to the running "
                 "session; only parallel processing and items at once (above) act on it."

@@ -23,6 +23,8 @@ APP_FOLDER = Path(__file__).resolve().parent / "app"
 APP_OPTIONS = {
     "server.headless": "true",
     "server.runOnSave": "false",
+    "server.fileWatcherType": "none",  # see .streamlit/config.toml: a watcher costs a core
+    "runner.postScriptGC": "false",  # see .streamlit/config.toml: a full GC each refresh
     "browser.gatherUsageStats": "false",
     "client.toolbarMode": "minimal",
     "client.showSidebarNavigation": "false",  # the sidebar draws its own links
