@@ -152,7 +152,7 @@ def test_a_missing_named_model_gives_an_actionable_error(tmp_path: Path) -> None
 
 @pytest.mark.parametrize(
     ("cores", "workers", "layout"),
-    [(2, None, (2, 1)), (2, 2, (1, 2)), (4, 2, (2, 2)), (1, 3, (1, 1))],
+    [(2, None, (1, 2)), (8, None, (2, 4)), (2, 1, (2, 1)), (4, 2, (2, 2)), (1, 3, (1, 1))],
 )
 def test_the_cores_are_split_between_batches_run_at_once(
     cores: int, workers: int | None, layout: tuple[int, int]

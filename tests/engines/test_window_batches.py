@@ -180,3 +180,28 @@ def test_windows_decoded_differently_never_share_a_batch(model) -> None:
     # Where each item's speech lies is its own business; how it is decoded is shared.
     assert batch_key(english, options(2)) == batch_key(english, options(2, 4.5))
     assert batch_key(english, options(2)) != batch_key(english, options(3))
+
+
+def test_idle_workers_share_the_waiting_windows_instead_of_one_taking_them_all() -> None:
+    """On the CPU a batch of 8 costs about 8 batches of 1, so five windows and two idle
+    workers make batches of 3 and 2 running at once, not one batch of 5 and an idle worker."""
+    from types import SimpleNamespace
+
+    both_running = threading.Barrier(2, timeout=60)
+    sizes: list[int] = []
+
+    def forward(features, tokenizer, metadata, options) -> list[Any]:
+        sizes.append(len(metadata))
+        both_running.wait()  # broken (an error) unless the second worker has a batch too
+        return [window["offset"] for window in metadata]
+
+    batcher = WindowBatcher(forward, batch_size=8, workers=2)
+    tokenizer = SimpleNamespace(language_code="en", task="transcribe")
+    options = SimpleNamespace(suppress_tokens=[-1], temperatures=[0.0])
+    windows = [{"offset": 30.0 * n, "duration": 30.0} for n in range(5)]
+
+    results = batcher.submit(np.zeros((5, 80, 3000)), tokenizer, windows, options)
+    batcher.close()
+
+    assert sorted(sizes) == [2, 3]
+    assert results == [0.0, 30.0, 60.0, 90.0, 120.0]  # each window's result in its place

@@ -93,6 +93,7 @@ class WindowBatcher:
         self._pending: deque[_Request] = deque()
         self._condition = threading.Condition()
         self._closed = False
+        self._busy = 0  # workers running a batch now
         self._threads = [
             threading.Thread(target=self._serve, name=f"whisper-batches-{n}", daemon=True)
             for n in range(max(1, workers))
@@ -163,24 +164,30 @@ class WindowBatcher:
                 thread.join(timeout=60)
 
     def _next_batch(self) -> list[tuple[_Request, int]] | None:
-        """Up to batch_size windows with the oldest waiting item's key, oldest first."""
+        """Windows with the oldest waiting item's key, oldest first: up to batch_size, and
+        no more than this worker's share when fewer are waiting than the idle workers could
+        take (on the CPU a batch of 8 costs about 8 batches of 1: an idle worker is waste)."""
         with self._condition:
             while not self._pending and not self._closed:
                 self._condition.wait()
             if self._closed:
                 return None
             key = self._pending[0].key
+            waiting = sum(len(r.metadata) - r.next_window for r in self._pending if r.key == key)
+            idle = len(self._threads) - self._busy  # this worker among them
+            limit = min(self._batch_size, -(-waiting // idle))
             batch: list[tuple[_Request, int]] = []
             for request in list(self._pending):
                 if request.key != key:
                     continue
-                while request.next_window < len(request.metadata) and len(batch) < self._batch_size:
+                while request.next_window < len(request.metadata) and len(batch) < limit:
                     batch.append((request, request.next_window))
                     request.next_window += 1
                 if request.next_window == len(request.metadata):
                     self._pending.remove(request)  # all its windows are taken
-                if len(batch) == self._batch_size:
+                if len(batch) == limit:
                     break
+            self._busy += 1
             return batch
 
     def _serve(self) -> None:
@@ -195,11 +202,13 @@ class WindowBatcher:
             except Exception as exc:  # the callers re-raise it in their own threads
                 log.exception("batched inference failed")
                 with self._condition:
+                    self._busy -= 1
                     for request, _ in batch:
                         request.error = exc
                     self._condition.notify_all()
                 continue
             with self._condition:
+                self._busy -= 1
                 for (request, index), result in zip(batch, results, strict=True):
                     request.results[index] = result
                     request.done[index] = True
