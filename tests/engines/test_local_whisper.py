@@ -151,13 +151,19 @@ def test_a_missing_named_model_gives_an_actionable_error(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    ("cores", "workers", "layout"),
-    [(2, None, (1, 2)), (8, None, (2, 4)), (2, 1, (2, 1)), (4, 2, (2, 2)), (1, 3, (1, 1))],
+    ("cores", "workers", "items", "layout"),
+    [
+        (2, None, 1, (2, 1)),  # one item at a time: every core on its batch
+        (2, None, 2, (1, 2)),  # two items: a batch each, a thread each
+        (8, None, 10, (2, 4)),
+        (4, 2, 1, (2, 2)),  # asked for
+        (1, 3, 3, (1, 1)),
+    ],
 )
 def test_the_cores_are_split_between_batches_run_at_once(
-    cores: int, workers: int | None, layout: tuple[int, int]
+    cores: int, workers: int | None, items: int, layout: tuple[int, int]
 ) -> None:
-    assert inference_layout(cores, workers) == layout
+    assert inference_layout(cores, workers, items) == layout
 
 
 def test_a_long_batch_chunk_is_cut_into_sentences_with_exact_word_times() -> None:

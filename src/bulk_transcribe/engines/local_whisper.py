@@ -206,16 +206,21 @@ def _ends_segment(current: Sequence[Word], word: Word, following: Word) -> bool:
     )
 
 
-# Batches run at once by default, one per core up to this many. Measured on 2 cores (9.6 min
-# of real speech, tiny.en int8): two batches of one thread each took 11.6 s where one batch
-# of two threads took 15.6 s, the same words; CTranslate2 scales better across batches than
-# across the threads of one batch for a model this small.
+# With several items in flight, one batch runs per item at once, up to this many. Measured on
+# 2 cores (9.6 min of real speech, tiny.en int8, two files at a time): two batches of one
+# thread each took 11.6 s where one batch of two threads took 15.6 s, the same words;
+# CTranslate2 scales better across batches than across the threads of one batch for a
+# model this small. One item at a time keeps one batch on every core: its short items have
+# one window each, and one thread alone made 60 clips 1.2x slower.
 MAX_DEFAULT_INFERENCE_WORKERS = 4
 
 
-def inference_layout(cores: int, workers: int | None = None) -> tuple[int, int]:
+def inference_layout(
+    cores: int, workers: int | None = None, items_at_once: int = 1
+) -> tuple[int, int]:
     """(threads per batch, batches at once) for the shared service on this many cores."""
-    workers = max(1, min(workers or MAX_DEFAULT_INFERENCE_WORKERS, cores))
+    default = min(max(1, items_at_once), MAX_DEFAULT_INFERENCE_WORKERS)
+    workers = max(1, min(workers or default, cores))
     return max(1, cores // workers), workers
 
 
@@ -254,14 +259,15 @@ class LocalWhisperEngine(EngineBase):
     ):
         import os
 
-        del concurrency  # every item's windows go to one shared service, however many run
         self.model = model
         self._beam_size = beam_size
         self._requested = (device, compute_type, batch_size)
         self._choice: DeviceChoice | None = None
         self._speakers = speakers
+        # Every item's windows go to one shared service, however many run; the items the
+        # session starts with decide how many batches it runs at once.
         self._threads, self._workers = inference_layout(
-            cores or os.cpu_count() or 1, inference_workers
+            cores or os.cpu_count() or 1, inference_workers, concurrency
         )
         self._shared: _SharedModel | None = None
         self._lock = threading.Lock()
