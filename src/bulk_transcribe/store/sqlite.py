@@ -556,9 +556,7 @@ class Store:
             cursor = conn.execute(
                 "UPDATE items SET status = ?, stage = ?, progress = 0, error_kind = ?,"
                 " error_message = ?, updated_at = ?, revision = revision + 1"
-                " WHERE id = ? AND status = ?"
-                + _ATTEMPT_GUARD
-                * (attempt is not None),
+                " WHERE id = ? AND status = ?" + _ATTEMPT_GUARD * (attempt is not None),
                 (
                     ItemStatus.QUEUED,
                     Stage.QUEUED,
