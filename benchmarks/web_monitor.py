@@ -29,7 +29,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import numpy as np
 import psutil
 
@@ -37,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.samples import write_wav  # noqa: E402
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, AppServer  # noqa: E402
 
 from bulk_transcribe.engines import ENGINES  # noqa: E402
 from bulk_transcribe.models import ItemSpec, SessionCommand, SourceType  # noqa: E402
@@ -50,7 +49,6 @@ ENGINES["scripted"] = "tests.fakes.scripted_engine:create"
 ITEM_SECONDS = "0.4"  # each scripted item works this long, reporting progress
 CONCURRENCY = 4
 OPENINGS = 5  # visits of each page: the first, then four more (their median is reported)
-STREAMLIT_FLAGS = ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
 # Records every change of the progress text ("N of 5000 finished") with its time.
 _OBSERVE = """
 () => {
@@ -80,8 +78,9 @@ def main() -> None:
         read_full, read_shared = compare_reads(out / "bulk_transcribe.db", session_id)
         job = start_job(out, session_id, folder / "job.log")
         processes.append(job)
-        server = start_server(out, folder / "streamlit.log")
+        server = AppServer(out, folder / "streamlit.log")  # as the browser tests start it
         processes.append(server.process)
+        server.wait_ready()
         measured = watch(server, job, session_id, items, window)
     finally:
         with Store(folder / "output" / "bulk_transcribe.db") as store:
@@ -149,46 +148,6 @@ def start_job(out: Path, session_id: str, log: Path) -> subprocess.Popen[bytes]:
 
 
 @dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    url: str
-
-
-def start_server(out: Path, log: Path) -> Server:
-    port = free_port()
-    env = {**os.environ, "BULK_TRANSCRIBE_OUT_DIR": str(out)}
-    env.pop("BULK_TRANSCRIBE_DB_PATH", None)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(REPO / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    server = Server(process, f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{server.url}/_stcore/health", timeout=2).status_code == 200:
-                return server
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise SystemExit(f"streamlit did not start:\n{log.read_text()}")
-
-
-@dataclass
 class Watched:
     """Per tab count: the gaps between visible updates, and the CPU of server and job."""
 
@@ -207,7 +166,7 @@ class Measured:
 
 
 def watch(
-    server: Server, job: subprocess.Popen[bytes], session_id: str, items: int, window: float
+    server: AppServer, job: subprocess.Popen[bytes], session_id: str, items: int, window: float
 ) -> Measured:
     from playwright.sync_api import Page, sync_playwright
 
