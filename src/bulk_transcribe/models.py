@@ -127,6 +127,9 @@ class Fetched:
 @dataclass(frozen=True)
 class TranscribeOptions:
     language: str | None = None  # None means detect
+    # Whether any output shows times (subtitles, timed paragraphs, JSON): word-level times
+    # cost an extra pass of the model that a plain-text-only session never uses.
+    word_times: bool = True
 
 
 @dataclass

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bulk_transcribe.redact import redact_url
 
 ALL_FORMATS = ("md", "srt", "vtt", "json", "txt")
+TIMED_FORMATS = frozenset({"md", "srt", "vtt", "json"})  # every format but plain text
 DEFAULT_MODEL = "bundled:tiny.en"
 MIN_CONCURRENCY = 1
 MAX_CONCURRENCY = 10
@@ -191,6 +192,11 @@ class Settings(BaseSettings):
         if value is None or str(value).strip().lower() in ("", "auto"):
             return None
         return str(value).strip().lower()
+
+    @property
+    def shows_times(self) -> bool:
+        """Whether an output shows when things were said (speaker turns need word times too)."""
+        return bool(self.speakers) or any(f in TIMED_FORMATS for f in self.formats)
 
     @property
     def database(self) -> Path:

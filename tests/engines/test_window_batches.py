@@ -11,7 +11,11 @@ import numpy as np
 import pytest
 
 from bulk_transcribe.engines.local_whisper import ALL_WINDOWS, load_model
-from bulk_transcribe.engines.window_batches import WindowBatcher
+from bulk_transcribe.engines.window_batches import (
+    PADDING_KEPT_SECONDS,
+    WindowBatcher,
+    frames_to_encode,
+)
 from bulk_transcribe.errors import Cancelled
 from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate, write_wav
 
@@ -31,6 +35,7 @@ class GatedForward:
         self.entered = threading.Event()
         self.release = threading.Event()
         self.batches: list[list[float]] = []  # the window offsets of each batch
+        self.widths: list[int] = []  # the feature frames each batch was encoded with
         self.fail_next = False
         self.steps: threading.Semaphore | None = None  # when set, every batch waits for one
 
@@ -41,6 +46,7 @@ class GatedForward:
             self.entered.set()
             self.release.wait(timeout=60)
         self.batches.append([window["offset"] for window in metadata])
+        self.widths.append(features.shape[-1])
         if self.fail_next:
             self.fail_next = False
             raise RuntimeError("out of memory in the model")
@@ -205,3 +211,21 @@ def test_idle_workers_share_the_waiting_windows_instead_of_one_taking_them_all()
 
     assert sorted(sizes) == [2, 3]
     assert results == [0.0, 30.0, 60.0, 90.0, 120.0]  # each window's result in its place
+
+
+def test_a_batch_is_encoded_as_long_as_its_longest_window_and_a_little_padding() -> None:
+    windows = [{"offset": 0.0, "duration": 12.4}, {"offset": 30.0, "duration": 7.0}]
+    assert frames_to_encode(windows, 3000) == (13 + PADDING_KEPT_SECONDS) * 100
+    assert frames_to_encode([{"offset": 0.0, "duration": 29.5}], 3000) == 3000  # never past it
+
+
+def test_short_windows_are_encoded_without_most_of_their_padding_and_read_the_same(model) -> None:
+    forward = GatedForward(model)
+    forward.release.set()
+    batcher = WindowBatcher(forward, batch_size=8)
+    media = min(SAMPLE_MEDIA, key=lambda m: m.stat().st_size)  # the shortest sample
+    text = transcribe_via(batcher, model, media)
+    batcher.close()
+
+    assert len(forward.widths) == 1 and forward.widths[0] < 3000
+    assert word_error_rate(reference_text(media), text) <= 0.25

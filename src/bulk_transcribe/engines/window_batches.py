@@ -11,6 +11,7 @@ thread, in parallel with the model, and gets its own results back in its own ord
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -23,6 +24,22 @@ log = logging.getLogger(__name__)
 
 # Called in the item's own thread with how far (seconds into the item) its windows are done.
 WindowsDone = Callable[[float], None]
+
+# Whisper's features come padded to 30 s, but CTranslate2's encoder takes shorter input, and
+# its cost grows faster than the length (attention): a 20 s window costs 0.22 s against 0.50 s
+# padded (tiny.en int8, one thread). So a batch is cut to its longest window's speech plus
+# this much of the padding. Measured on 37 cuts of 10-30 s of the real recordings (true
+# references): WER 6.0 % against 6.3 % padded, in 59 % of the time; on the whole recordings
+# the same WER. With less padding left (1 s, 0.5 s) the model began to drop final words.
+PADDING_KEPT_SECONDS = 3.0
+FRAMES_PER_SECOND = 100  # Whisper's feature frames (10 ms hop)
+
+
+def frames_to_encode(metadata: Sequence[dict[str, Any]], padded_frames: int) -> int:
+    """How many feature frames of a batch to encode: whole seconds, never past the padding."""
+    longest = max(window["duration"] for window in metadata)
+    seconds = math.ceil(longest + PADDING_KEPT_SECONDS)
+    return min(padded_frames, seconds * FRAMES_PER_SECOND)
 
 
 # The options generate() and forward() read; per-item ones (clip_timestamps) are left out.
@@ -193,8 +210,9 @@ class WindowBatcher:
     def _serve(self) -> None:
         while (batch := self._next_batch()) is not None:
             first_request = batch[0][0]
-            features = np.stack([request.features[index] for request, index in batch])
             metadata = [request.metadata[index] for request, index in batch]
+            frames = frames_to_encode(metadata, first_request.features.shape[-1])
+            features = np.stack([request.features[index][..., :frames] for request, index in batch])
             try:
                 results = self._forward(
                     features, first_request.tokenizer, metadata, first_request.options

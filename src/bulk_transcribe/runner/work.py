@@ -245,7 +245,7 @@ def _transcribe(
     item = unit.item
     reporter.stage(Stage.TRANSCRIBING, 0.0)
     job = EngineJob(
-        options=TranscribeOptions(language=settings.language),
+        options=TranscribeOptions(language=settings.language, word_times=settings.shows_times),
         on_progress=reporter.progress,
         saved_request_id=lambda: unit.resume_request_id,
         save_request_id=reporter.request_id,
