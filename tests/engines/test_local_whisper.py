@@ -30,7 +30,7 @@ MAX_WER = 0.25  # tiny.en on synthetic speech; measured about 0.06 overall
 
 @pytest.fixture(scope="module")
 def engine() -> LocalWhisperEngine:
-    return LocalWhisperEngine(concurrency=1)
+    return LocalWhisperEngine()
 
 
 def job(progress: list[float] | None = None, language: str | None = None) -> EngineJob:
@@ -151,19 +151,18 @@ def test_a_missing_named_model_gives_an_actionable_error(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    ("cores", "workers", "items", "layout"),
+    ("cores", "workers", "layout"),
     [
-        (2, None, 1, (2, 1)),  # one item at a time: every core on its batch
-        (2, None, 2, (1, 2)),  # two items: a batch each, a thread each
-        (8, None, 10, (2, 4)),
-        (4, 2, 1, (2, 2)),  # asked for
-        (1, 3, 3, (1, 1)),
+        (2, None, (1, 2)),  # a batch per core, a thread each
+        (8, None, (2, 4)),
+        (4, 2, (2, 2)),  # asked for
+        (1, 3, (1, 1)),
     ],
 )
 def test_the_cores_are_split_between_batches_run_at_once(
-    cores: int, workers: int | None, items: int, layout: tuple[int, int]
+    cores: int, workers: int | None, layout: tuple[int, int]
 ) -> None:
-    assert inference_layout(cores, workers, items) == layout
+    assert inference_layout(cores, workers) == layout
 
 
 def test_a_long_batch_chunk_is_cut_into_sentences_with_exact_word_times() -> None:
@@ -220,10 +219,10 @@ def test_speaker_labels_split_the_transcript_into_two_speakers_turns() -> None:
 
 
 def test_the_device_is_the_cpu_unless_a_gpu_is_asked_for_and_there() -> None:
-    assert choose_device("cpu", "int8", 8, cuda_devices=2) == DeviceChoice("cpu", "int8", 8)
-    assert choose_device("auto", "int8", 8, cuda_devices=0) == DeviceChoice("cpu", "int8", 8)
+    assert choose_device("cpu", "int8", 1, cuda_devices=2) == DeviceChoice("cpu", "int8", 1)
+    assert choose_device("auto", "int8", 1, cuda_devices=0) == DeviceChoice("cpu", "int8", 1)
     # On a GPU: float16 and larger batches instead of the CPU defaults, the user's own kept.
-    assert choose_device("auto", "int8", 8, cuda_devices=1) == DeviceChoice("cuda", "float16", 16)
+    assert choose_device("auto", "int8", 1, cuda_devices=1) == DeviceChoice("cuda", "float16", 16)
     assert choose_device("cuda", "int8_float16", 4, 1) == DeviceChoice("cuda", "int8_float16", 4)
     with pytest.raises(PermanentError, match="--device cpu"):
         choose_device("cuda", "int8", 8, cuda_devices=0)

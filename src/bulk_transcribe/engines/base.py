@@ -42,6 +42,9 @@ class Engine(Protocol):
     # The cloud provider whose limits apply to this engine's requests; None for local work.
     provider: ProviderConfig | None
     decoding: dict[str, Any]  # how it decodes (beam, batch size, ...), recorded in each note
+    # How many items it can keep busy at once on its own; with fewer running, the runner
+    # hands it the next items ahead of their turn (1: only what runs).
+    items_at_once: int
 
     def warm_up(self) -> None:
         """Load what the first item would otherwise wait for (a model, an SDK)."""
@@ -71,6 +74,7 @@ class EngineBase:
     model: str
     accepts_urls: ClassVar[bool] = False
     provider: ProviderConfig | None = None
+    items_at_once: int = 1
 
     @property
     def decoding(self) -> dict[str, Any]:

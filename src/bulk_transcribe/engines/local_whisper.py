@@ -16,7 +16,7 @@ from bulk_transcribe.engines.window_batches import WindowBatcher, WindowsDone
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.models import MediaFile, Segment, Transcript
 from bulk_transcribe.net import RequestHook
-from bulk_transcribe.settings import DEFAULT_MODEL, Settings
+from bulk_transcribe.settings import DEFAULT_BATCH_SIZE, DEFAULT_MODEL, Settings
 
 if TYPE_CHECKING:
     from faster_whisper.transcribe import Segment as RawSegment
@@ -25,11 +25,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BUNDLED_NAMES = {DEFAULT_MODEL, "tiny.en", "bundled"}
-# Measured on 2 cores (benchmarks/local_asr.py, 22 minutes of speech): batched inference
-# runs about 5x faster than the default loop. Greedy decoding cost 1.4 points of word error
-# rate against the default (7.1 % vs 5.7 %); a beam of 2 matches it (5.8 %) for little time;
-# a beam of 3 was better still (5.1 %) but 17 % slower. Batches of 8 beat 4 on speed.
-BATCH_SIZE = 8
+# Measured on 2 cores (benchmarks/local_asr.py, 22 minutes of speech): greedy decoding cost
+# 1.4 points of word error rate against the default (7.1 % vs 5.7 %); a beam of 2 matches it
+# (5.8 %) for little time; a beam of 3 was better still (5.1 %) but 17 % slower.
+BATCH_SIZE = DEFAULT_BATCH_SIZE
 BEAM_SIZE = 2
 DEFAULT_COMPUTE_TYPE = "int8"
 GPU_COMPUTE_TYPE = "float16"
@@ -127,8 +126,8 @@ def choose_device(
 ) -> DeviceChoice:
     """Where the model runs: a GPU when asked for (or, with "auto", when there is one).
 
-    On a GPU the defaults change to what suits it: float16 instead of int8, and batches twice
-    as large; values the user set otherwise are kept.
+    On a GPU the defaults change to what suits it: float16 instead of int8, and batches of
+    16 windows instead of one; values the user set otherwise are kept.
     """
     if requested == "cuda" and cuda_devices == 0:
         raise PermanentError(
@@ -206,21 +205,18 @@ def _ends_segment(current: Sequence[Word], word: Word, following: Word) -> bool:
     )
 
 
-# With several items in flight, one batch runs per item at once, up to this many. Measured on
-# 2 cores (9.6 min of real speech, tiny.en int8, two files at a time): two batches of one
-# thread each took 11.6 s where one batch of two threads took 15.6 s, the same words;
-# CTranslate2 scales better across batches than across the threads of one batch for a
-# model this small. One item at a time keeps one batch on every core: its short items have
-# one window each, and one thread alone made 60 clips 1.2x slower.
+# A batch runs per core at once, up to this many, on one thread each. Measured on 2 cores
+# (9.6 min of real speech, tiny.en int8, two files at a time): two batches of one thread
+# each took 11.6 s where one batch of two threads took 15.6 s, the same words; CTranslate2
+# scales better across batches than across the threads of one batch for a model this small.
+# A short item has one window, so the engine takes as many items at once as it runs batches
+# (`items_at_once`): the runner hands it the next items ahead of their turn.
 MAX_DEFAULT_INFERENCE_WORKERS = 4
 
 
-def inference_layout(
-    cores: int, workers: int | None = None, items_at_once: int = 1
-) -> tuple[int, int]:
+def inference_layout(cores: int, workers: int | None = None) -> tuple[int, int]:
     """(threads per batch, batches at once) for the shared service on this many cores."""
-    default = min(max(1, items_at_once), MAX_DEFAULT_INFERENCE_WORKERS)
-    workers = max(1, min(workers or default, cores))
+    workers = max(1, min(workers or MAX_DEFAULT_INFERENCE_WORKERS, cores))
     return max(1, cores // workers), workers
 
 
@@ -239,15 +235,14 @@ class _WindowsToService:
 
 
 class LocalWhisperEngine(EngineBase):
-    # Items in flight share the model's batches (window_batches.py), but how many run is the
-    # user's concurrency alone: on the CPU fuller batches saved no work (benchmarks/README.md,
-    # 60 clips: 1.09x at the same CPU time), so one-at-a-time stays one at a time.
+    # Items in flight share the model's batches (window_batches.py); with one item at a
+    # time the runner still hands over the next ones early (`items_at_once`), so every core
+    # has a batch while the user sees one item running.
     name = "local"
 
     def __init__(
         self,
         model: str = DEFAULT_MODEL,
-        concurrency: int = 1,
         cores: int | None = None,
         *,
         beam_size: int = BEAM_SIZE,
@@ -264,11 +259,11 @@ class LocalWhisperEngine(EngineBase):
         self._requested = (device, compute_type, batch_size)
         self._choice: DeviceChoice | None = None
         self._speakers = speakers
-        # Every item's windows go to one shared service, however many run; the items the
-        # session starts with decide how many batches it runs at once.
+        # Every item's windows go to one shared service, however many run.
         self._threads, self._workers = inference_layout(
-            cores or os.cpu_count() or 1, inference_workers, concurrency
+            cores or os.cpu_count() or 1, inference_workers
         )
+        self.items_at_once = self._workers
         self._shared: _SharedModel | None = None
         self._lock = threading.Lock()
 
@@ -378,7 +373,6 @@ def create(settings: Settings, request_hook: RequestHook | None = None) -> Local
     del request_hook  # runs offline: no HTTP requests to count
     return LocalWhisperEngine(
         model=settings.model,
-        concurrency=settings.concurrency,
         beam_size=settings.beam_size,
         batch_size=settings.batch_size,
         compute_type=settings.compute_type,

@@ -6,6 +6,11 @@ pipeline hands its windows to a shared service instead (the idea of WhisperS2T),
 forms each model batch from whatever windows are waiting, oldest item first, so short items
 fill batches together. Each item still decodes, runs VAD and computes features in its own
 thread, in parallel with the model, and gets its own results back in its own order.
+
+That pays on a GPU. On the CPU a batch of n windows costs what n batches of one cost, so
+there the service runs one window per batch on each core's worker (settings.py), which keeps
+every core busy on whichever items have windows waiting and encodes each window only as long
+as it is (frames_to_encode).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from bulk_transcribe.engines import Engine, create_engine
@@ -67,6 +67,9 @@ MONITOR_SECONDS = 1.0  # metrics, resources, adapting and timeouts
 CANCEL_GRACE_SECONDS = 1.5  # workers that ignore a cancel are abandoned after this
 RETRY_BASE_SECONDS = 1.0
 RETRY_MAX_SECONDS = 60.0
+# Items finished ahead of their turn wait, unseen, for the item running; past this many the
+# runner waits too, so the progress the user sees stays close to the work done.
+MAX_FINISHED_AHEAD = 4
 
 
 def longest_first(items: list[Item]) -> list[Item]:
@@ -76,7 +79,11 @@ def longest_first(items: list[Item]) -> list[Item]:
 
 @dataclass
 class Flight:
-    """One unit in flight. Once `lost` (timed out, abandoned), its late messages are dropped."""
+    """One unit in flight. Once `lost` (timed out, abandoned), its late messages are dropped.
+
+    A flight `ahead` works on the next item before its turn (see Runner._read_ahead): its
+    item stays queued in the store and its messages are held until its turn comes.
+    """
 
     unit: WorkUnit
     started: float  # time.monotonic()
@@ -84,6 +91,13 @@ class Flight:
     waited: float = 0.0  # seconds spent waiting for the rate limiter: never counted
     waiting_since: float | None = None
     lost: bool = False
+    ahead: bool = False
+    held: list[Message] = field(default_factory=list)
+
+    @property
+    def finished_ahead(self) -> bool:
+        """Worked on ahead and ended, waiting for its turn to be written."""
+        return self.ahead and any(isinstance(m, Outcome) for m in self.held)
 
     def elapsed(self, now: float) -> float:
         waiting = now - self.waiting_since if self.waiting_since is not None else 0.0
@@ -118,6 +132,7 @@ class Runner:
         self._tries: dict[int, int] = {}  # attempts in this run, for the retry budget
         self._stop_reason: str | None = None
         self._lost_ownership = False
+        self._under_pressure = False  # memory or disk short, at the last reading
         self.controller = ConcurrencyController(
             settings.concurrency, quiet_seconds=settings.quiet_seconds
         )
@@ -217,7 +232,9 @@ class Runner:
             if self._cancel.is_set():
                 self._abandon_all(executor)
                 return
-            if not self._stop.is_set():
+            if self._stop.is_set():
+                self._drop_ahead()
+            else:
                 self._submit_ready(executor)
             if not self._active() and (self._stop.is_set() or not self._pending):
                 return
@@ -225,13 +242,33 @@ class Runner:
                 self._handle(message)
 
     def _active(self) -> list[Flight]:
-        return [f for f in self._flights.values() if not f.lost]
+        """Flights whose items the user sees running."""
+        return [f for f in self._flights.values() if not f.lost and not f.ahead]
+
+    def _ahead(self) -> list[Flight]:
+        return [f for f in self._flights.values() if not f.lost and f.ahead]
+
+    def _read_ahead(self) -> int:
+        """How many items to work on before their turn.
+
+        An engine that keeps several items busy at once on one machine (the local model runs
+        a batch per core) would idle at one item at a time: a 20 s clip is one window, one
+        core. So it gets the next items early, while the user still sees one running at a
+        time, in order. Cloud engines say 1: their limits are the user's business.
+        """
+        if self._engine is None or self._under_pressure:
+            return 0
+        return max(0, self._engine.items_at_once - self.controller.limit)
 
     def _submit_ready(self, executor: Executor) -> None:
         while len(self._active()) < self.controller.limit:
+            ahead = self._ahead()
+            if ahead:  # the next item's turn: it is already under way
+                self._promote(ahead[0])
+                continue
             item = self._next_ready()
             if item is None:
-                return
+                break
             attempt = self.store.start_item(item.id)
             if attempt is None:  # no longer queued: nothing to do here
                 continue
@@ -239,14 +276,59 @@ class Runner:
             if stored is not None:  # transcribed before, but its files were never written
                 self._finish_done(item.id, attempt, stored.transcript, stored.transcribed_at)
                 continue
-            unit = WorkUnit(
-                item=self.store.get_item(item.id),
-                attempt=attempt,
-                resume_request_id=self.store.last_provider_request_id(item.id),
-            )
-            self._tries[item.id] = self._tries.get(item.id, 0) + 1
-            self._flights[item.id] = Flight(unit, time.monotonic(), item.duration)
-            executor.submit(unit)
+            self._launch(executor, item, attempt, ahead=False)
+        read_ahead = self._read_ahead() if self._pending else 0
+        while True:
+            ahead = self._ahead()
+            finished = sum(1 for f in ahead if f.finished_ahead)
+            if len(ahead) - finished >= read_ahead or finished >= MAX_FINISHED_AHEAD:
+                return
+            item = self._next_ready()
+            if item is None:
+                return
+            if self.store.transcript(item.id) is not None:  # nothing left to compute
+                self._pending.insert(0, item)
+                return
+            # The attempt start_item will open when its turn comes (this process owns the
+            # session, so nothing else starts it meanwhile; _promote checks).
+            self._launch(executor, item, self.store.get_item(item.id).attempts + 1, ahead=True)
+
+    def _launch(self, executor: Executor, item: Item, attempt: int, *, ahead: bool) -> None:
+        unit = WorkUnit(
+            item=self.store.get_item(item.id),
+            attempt=attempt,
+            resume_request_id=self.store.last_provider_request_id(item.id),
+        )
+        self._tries[item.id] = self._tries.get(item.id, 0) + 1
+        self._flights[item.id] = Flight(unit, time.monotonic(), item.duration, ahead=ahead)
+        executor.submit(unit)
+
+    def _promote(self, flight: Flight) -> None:
+        """The turn of an item worked on ahead: start it in the store, then let what it
+        reported meanwhile (progress, even its outcome) through as if it had just happened."""
+        item_id = flight.unit.item.id
+        attempt = self.store.start_item(item_id)
+        if attempt != flight.unit.attempt:  # not ours to finish after all
+            flight.lost = True
+            assert self._executor is not None
+            self._executor.cancel(item_id)
+            if attempt is not None:
+                self.store.requeue_item(item_id, attempt=attempt)
+                self._pending.insert(0, flight.unit.item)
+            return
+        flight.ahead = False
+        held, flight.held = flight.held, []
+        for message in held:
+            self._handle(message)
+
+    def _drop_ahead(self) -> None:
+        """A stop: the items worked on ahead never started; they stay queued. A transcript
+        one of them finished is already in the store, and its turn will write it."""
+        assert self._executor is not None
+        for flight in reversed(self._ahead()):
+            flight.lost = True
+            self._executor.cancel(flight.unit.item.id)
+            self._pending.insert(0, flight.unit.item)
 
     def _next_ready(self) -> Item | None:
         now = time.monotonic()
@@ -262,6 +344,12 @@ class Runner:
         flight = self._flights.get(message.item_id)
         if flight is None or flight.unit.attempt != message.attempt:
             return  # from an attempt this run no longer follows
+        if flight.ahead and not flight.lost:
+            flight.held.append(message)
+            if isinstance(message, Outcome) and message.transcript is not None:
+                # Kept at once: a crash before its turn must not cost the work.
+                self._guarded(lambda: self._save_ahead(message))
+            return
         if isinstance(message, Outcome):
             del self._flights[message.item_id]
             if not flight.lost:
@@ -294,6 +382,11 @@ class Runner:
             self.store.add_event(self.session.id, kind, text, item_id)
         if progress.rate_limited is not None:
             self._on_rate_limited(progress.rate_limited)
+
+    def _save_ahead(self, outcome: Outcome) -> None:
+        assert outcome.transcript is not None
+        transcribed_at = utc_timestamp(datetime.now(UTC))
+        self.store.save_transcript(outcome.item_id, outcome.transcript, transcribed_at)
 
     def _on_outcome(self, flight: Flight, outcome: Outcome) -> None:
         item_id, attempt = outcome.item_id, outcome.attempt
@@ -413,6 +506,7 @@ class Runner:
             return
         reading = self.resources.read()
         pressure = self.resources.pressure(reading)
+        self._under_pressure = bool(pressure)
         if pressure and self.controller.limit > 1:
             self._record_change(self.controller.on_pressure(pressure))
         self._record_change(self.controller.tick())
@@ -447,6 +541,7 @@ class Runner:
         """Cancel: every worker is told to stop; whatever has not stopped within the grace
         period is abandoned and its item put back in the queue, so Cancel never waits on a
         stuck wait or call."""
+        self._drop_ahead()
         for flight in self._active():
             executor.cancel(flight.unit.item.id)
         deadline = time.monotonic() + CANCEL_GRACE_SECONDS
