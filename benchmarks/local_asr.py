@@ -1,6 +1,6 @@
 """Local speech-to-text on real speech: our pipeline against a plain loop and the peer CLI.
 
-    .venv/bin/python benchmarks/local_asr.py [--quiet-only] [--clips]
+    .venv/bin/python benchmarks/local_asr.py [--quiet-only] [--clips] [--repeat N]
 
 Corpus: the real English recordings in ../shared/speech (see its SOURCES.md; references in
 refs.tsv) plus the bundled synthetic samples. Each variant runs as its own process, one after
@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -190,15 +191,31 @@ def variants(folder: Path, files: list[Path], peer: Path | None, tag: str, befor
     return rows
 
 
-def measure_all(rows, tag: str) -> list[Result]:
-    results = []
-    for name, command_for, env, reader in rows:
-        out = Path(tempfile.mkdtemp(prefix="bench-asr-out-"))
-        wall, cpu, peak = run_measured(name, command_for(out), env)
-        texts = texts_from_txt(out) if reader == "txt" else texts_from_session(out)
-        results.append(Result(f"{name}{tag}", wall, cpu, peak, texts))
-        print(f"  {name}{tag}: {wall:.1f} s wall, {cpu:.1f} s CPU, {peak:.0f} MB", flush=True)
-    return results
+def measure_all(rows, tag: str, repeat: int = 1) -> list[Result]:
+    """Every variant `repeat` times, in rounds (A B C, A B C, ...), so a slow spell of a
+    shared machine falls on all of them; the median wall and CPU time of each."""
+    runs: dict[str, list[Result]] = {}
+    for round_number in range(repeat):
+        for name, command_for, env, reader in rows:
+            out = Path(tempfile.mkdtemp(prefix="bench-asr-out-"))
+            wall, cpu, peak = run_measured(name, command_for(out), env)
+            texts = texts_from_txt(out) if reader == "txt" else texts_from_session(out)
+            runs.setdefault(name, []).append(Result(f"{name}{tag}", wall, cpu, peak, texts))
+            counter = f" (round {round_number + 1}/{repeat})" if repeat > 1 else ""
+            print(
+                f"  {name}{tag}{counter}: {wall:.1f} s wall, {cpu:.1f} s CPU, {peak:.0f} MB",
+                flush=True,
+            )
+    return [
+        Result(
+            f"{name}{tag}",
+            statistics.median(r.wall for r in results),
+            statistics.median(r.cpu for r in results),
+            max(r.peak_mb for r in results),
+            results[0].texts,
+        )
+        for name, results in runs.items()
+    ]
 
 
 def with_cpu_hogs(action):
@@ -232,7 +249,7 @@ def report(
         base = next((r for r in results if r.variant == name + suffix), None)
         return base.wall / result.wall if base else float("nan")
 
-    header = f"{'variant':<26}{'x RT':>7}" + "".join(f"{'vs ' + b:>16}" for b in baselines)
+    header = f"{'variant':<26}{'x RT':>7}" + "".join(f"{'vs ' + b:>19}" for b in baselines)
     header += f"{'CPU s':>8}{'MB':>6}" + "".join(f"{'WER ' + g:>11}" for g in groups)
     print("\n" + header)
     for result in results:
@@ -243,7 +260,7 @@ def report(
         result.row = row
         print(
             f"{result.variant:<26}{row['x_real_time']:>7.1f}"
-            + "".join(f"{row[f'vs {b}']:>16.2f}" for b in baselines)
+            + "".join(f"{row[f'vs {b}']:>19.2f}" for b in baselines)
             + f"{row['cpu_s']:>8.0f}{row['peak_rss_mb']:>6.0f}"
             + "".join(f"{row[f'wer_{g}'] * 100:>10.1f}%" for g in groups)
         )
@@ -267,6 +284,9 @@ def main() -> None:
     parser.add_argument("--before", default="6c72676", help="git revision of today's pipeline")
     parser.add_argument("--variants", help="comma-separated names to run, e.g. 'ours -j 2'")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of every variant; medians are reported"
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="bench-asr-corpus-"))
@@ -288,10 +308,10 @@ def main() -> None:
     if args.variants:
         wanted = {name.strip() for name in args.variants.split(",")}
         rows = [row for row in rows if row[0] in wanted]
-    results = measure_all(rows, "")
+    results = measure_all(rows, "", args.repeat)
     if not args.quiet_only:
         print("again, with two CPU-burning processes beside it:", flush=True)
-        results += with_cpu_hogs(lambda: measure_all(rows, " + 2 hogs"))
+        results += with_cpu_hogs(lambda: measure_all(rows, " + 2 hogs", args.repeat))
     baselines = ["before default"] if args.clips else ["plain loop", "wct2 batched"]
     report(results, refs, audio, groups, baselines)
     if args.json:
