@@ -150,3 +150,34 @@ def test_sessions_and_status_read_the_store(tmp_path: Path) -> None:
     assert listing.returncode == 0 and session_id in listing.stdout
     assert status.returncode == 0 and "completed" in status.stdout
     assert SAMPLE_MEDIA[0].stem in status.stdout
+
+
+def test_status_of_a_big_session_lists_the_items_not_done_and_all_on_request(
+    tmp_path: Path,
+) -> None:
+    from bulk_transcribe.models import ItemStatus
+    from tests.runner.doubles import make_session
+
+    names = [f"talk{n:02d}" for n in range(40)]
+    store, session, _settings = make_session(tmp_path, names)
+    with store:
+        for item in store.items(session.id):
+            attempt = store.start_item(item.id)
+            if Path(item.source).stem == "talk07":
+                store.finish_item(
+                    item.id,
+                    ItemStatus.FAILED,
+                    error_kind="decode",
+                    error_message="could not decode audio",
+                    attempt=attempt,
+                )
+            else:
+                store.finish_item(item.id, ItemStatus.DONE, attempt=attempt)
+
+    brief = run_cli("status", "latest", "--out", str(tmp_path / "out"))
+    every = run_cli("status", "latest", "--all", "--out", str(tmp_path / "out"))
+
+    assert brief.returncode == 0 and every.returncode == 0
+    assert "could not decode audio" in brief.stdout and "talk07" in brief.stdout
+    assert "talk00" not in brief.stdout and "--all lists every one" in brief.stdout
+    assert all(name in every.stdout for name in names)

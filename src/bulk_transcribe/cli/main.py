@@ -41,6 +41,7 @@ from .research import register as register_research_commands
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 PROBLEM_ROWS = 20  # failed items listed at the end of a big run; the rest are in items.csv
+BIG_SESSION_ITEMS = 30  # past this many, a run's summary and `status` list only problems
 # After SIGTERM/SIGHUP, running items get this long to finish before they are put back in
 # the queue: service managers and `timeout` send SIGKILL soon after (Docker: 10 s).
 TERMINATE_GRACE_SECONDS = 5.0
@@ -303,8 +304,11 @@ def status(
     ] = "latest",
     out: OutOption = Path("output"),
     db: DbOption = None,
+    all_items: Annotated[
+        bool, typer.Option("--all", help="List every item, also in a big session.")
+    ] = False,
 ) -> None:
-    """Show one session: counts and every item's status."""
+    """Show one session: counts, and its items (in a big one, those not done)."""
     with _open_store(out, db) as store:
         session = _find_session(store, session_id)
         counts = store.counts(session.id)
@@ -315,8 +319,14 @@ def status(
         owner = service.liveness(store, session.id)
         if owner is not None:
             console.print(f"Being processed by pid {owner.pid} on host {owner.host}.")
-        _print_items(store, session.id)
+        big = counts.total > BIG_SESSION_ITEMS and not all_items
+        _print_items(store, session.id, only_problems=big)
         _print_counts(counts)
+        if big:
+            console.print(
+                f"{counts.total} items: only those not done are listed; --all lists every one.",
+                highlight=False,
+            )
 
 
 @app.command()
@@ -504,7 +514,7 @@ def _watch_runner(runner: Runner, store: Store, session: Session) -> SessionCoun
     if "error" in outcome:
         raise outcome["error"]
     counts = store.counts(session.id)
-    _print_items(store, session.id, only_problems=counts.total > 30)
+    _print_items(store, session.id, only_problems=counts.total > BIG_SESSION_ITEMS)
     _print_counts(counts)
     console.print(describe_metrics(store.metrics(session.id)), highlight=False)
     final = store.get_session(session.id)
