@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import sys
 import threading
-import time
 from collections.abc import Callable
 
 from rich.console import Console, Group
@@ -91,8 +90,9 @@ def watch(
 ) -> None:
     """Draw progress until `finished` is set; Ctrl-C calls `on_interrupt(times_pressed)`.
 
-    Polls with sleep rather than Thread.join: a join interrupted by Ctrl-C can leave the
-    thread looking finished while it still runs (CPython gh-90882).
+    Waits on the event rather than Thread.join: a join interrupted by Ctrl-C can leave the
+    thread looking finished while it still runs (CPython gh-90882); an interrupted Event.wait
+    leaves nothing behind, and returns the moment the run ends (no sleep to finish first).
     """
     interrupts = 0
     if console.is_terminal:
@@ -102,8 +102,8 @@ def watch(
     with draw:
         while not finished.is_set():
             try:
-                time.sleep(REFRESH_SECONDS)
-                draw.refresh()
+                if not finished.wait(REFRESH_SECONDS):
+                    draw.refresh()
             except KeyboardInterrupt:
                 interrupts += 1
                 on_interrupt(interrupts)
