@@ -85,3 +85,25 @@ def test_a_stop_leaves_the_item_read_ahead_queued_and_resume_uses_its_transcript
 
     assert statuses(store, session.id) == {"blocking": "done", "quick1": "done"}
     assert engine.calls.count("quick1") == 1  # its finished work was kept, not redone
+
+
+def test_an_item_read_ahead_keeps_only_its_latest_progress_but_every_news(
+    tmp_path: Path,
+) -> None:
+    from bulk_transcribe.models import Stage
+    from bulk_transcribe.runner.runner import Flight
+    from bulk_transcribe.runner.work import ItemInfo, Outcome, Progress, WorkUnit
+
+    store, session, _settings = make_session(tmp_path, ["talk"])
+    (item,) = store.items(session.id)
+    flight = Flight(WorkUnit(item, attempt=1), started=0.0, duration=None, ahead=True)
+    flight.hold(Progress(item.id, 1, stage=Stage.FETCHING))
+    flight.hold(Progress(item.id, 1, info=ItemInfo(title="A talk")))
+    for step in range(1, 501):  # a long item transcribed ahead: 500 updates
+        flight.hold(Progress(item.id, 1, stage=Stage.TRANSCRIBING, fraction=step / 500))
+    flight.hold(Outcome(item.id, 1, cancelled=True))
+
+    kinds = [type(message).__name__ for message in flight.held]
+    assert kinds == ["Progress", "Progress", "Progress", "Outcome"]
+    assert flight.held[1].info is not None and flight.held[2].fraction == 1.0
+    assert flight.finished_ahead

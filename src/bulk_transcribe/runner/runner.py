@@ -94,6 +94,13 @@ class Flight:
     ahead: bool = False
     held: list[Message] = field(default_factory=list)
 
+    def hold(self, message: Message) -> None:
+        """Keep a message for the item's turn; of its bare progress updates only the last."""
+        if _bare_progress(message) and self.held and _bare_progress(self.held[-1]):
+            self.held[-1] = message
+        else:
+            self.held.append(message)
+
     @property
     def finished_ahead(self) -> bool:
         """Worked on ahead and ended, waiting for its turn to be written."""
@@ -102,6 +109,16 @@ class Flight:
     def elapsed(self, now: float) -> float:
         waiting = now - self.waiting_since if self.waiting_since is not None else 0.0
         return now - self.started - self.waited - waiting
+
+
+def _bare_progress(message: Message) -> bool:
+    """A progress message that only moves the stage or the fraction done."""
+    return isinstance(message, Progress) and (
+        message.info is None
+        and message.request_id is None
+        and message.event is None
+        and message.rate_limited is None
+    )
 
 
 class Runner:
@@ -345,7 +362,7 @@ class Runner:
         if flight is None or flight.unit.attempt != message.attempt:
             return  # from an attempt this run no longer follows
         if flight.ahead and not flight.lost:
-            flight.held.append(message)
+            flight.hold(message)
             if isinstance(message, Outcome) and message.transcript is not None:
                 # Kept at once: a crash before its turn must not cost the work.
                 self._guarded(lambda: self._save_ahead(message))
