@@ -361,12 +361,15 @@ class Runner:
         flight = self._flights.get(message.item_id)
         if flight is None or flight.unit.attempt != message.attempt:
             return  # from an attempt this run no longer follows
-        if flight.ahead and not flight.lost:
-            flight.hold(message)
-            if isinstance(message, Outcome) and message.transcript is not None:
-                # Kept at once: a crash before its turn must not cost the work.
+        if flight.ahead:
+            finished_work = isinstance(message, Outcome) and message.transcript is not None
+            if finished_work and not self._lost_ownership:
+                # Kept at once, even after a stop dropped it: a crash or a stop before its
+                # turn must not cost the work.
                 self._guarded(lambda: self._save_ahead(message))
-            return
+            if not flight.lost:
+                flight.hold(message)
+                return
         if isinstance(message, Outcome):
             del self._flights[message.item_id]
             if not flight.lost:
