@@ -15,7 +15,7 @@ from bulk_transcribe.redact import redact_url
 ALL_FORMATS = ("md", "srt", "vtt", "json", "txt")
 TIMED_FORMATS = frozenset({"md", "srt", "vtt", "json"})  # every format but plain text
 DEFAULT_MODEL = "bundled:tiny.en"
-# Windows per model batch on the CPU (a GPU doubles what it is given at the default: 16).
+# Windows per model batch on the CPU (on a GPU this default becomes 16).
 # On the CPU a batch of 8 costs the CPU time of 8 batches of 1, and a batch is encoded as
 # long as its longest window: with one window per batch and a batch per core, 15 files of
 # real speech took 9.4-10.9 s against 14.6-15.2 s in batches of 8 (one item shown at a time).

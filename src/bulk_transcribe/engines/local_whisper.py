@@ -330,7 +330,7 @@ class LocalWhisperEngine(EngineBase):
                 # Batched decoding with timestamp tokens drops whole sentences (measured: WER
                 # 15 % against 6.5 %), so decode without them and take word times instead,
                 # when an output shows times: aligning words is an extra pass of the model
-                # (about a sixth of the work); without it each window is one segment.
+                # (about 5 % of the time); without it each window is one segment.
                 word_timestamps=options.word_times or bool(self._speakers),
             )
             duration = info.duration or media.duration or 0.0
