@@ -165,6 +165,12 @@ def test_the_cores_are_split_between_batches_run_at_once(
     assert inference_layout(cores, workers) == layout
 
 
+def test_the_engine_takes_one_item_more_than_it_runs_batches() -> None:
+    # A batch per core, and one item being prepared while they run (runner read-ahead).
+    assert LocalWhisperEngine(cores=2).items_at_once == 3
+    assert LocalWhisperEngine(cores=1).items_at_once == 2
+
+
 def test_a_long_batch_chunk_is_cut_into_sentences_with_exact_word_times() -> None:
     from faster_whisper.transcribe import Segment as RawSegment
     from faster_whisper.transcribe import Word
