@@ -213,7 +213,8 @@ def _ends_segment(current: Sequence[Word], word: Word, following: Word) -> bool:
 # gives the model nothing yet, so the engine takes one item more than it runs batches
 # (`items_at_once`): the runner hands it the next items ahead of their turn. Measured on the
 # 15 files with one item at a time: the two workers idled 3.0-4.0 s in all with one item
-# ahead, 0.9-1.4 s with two.
+# ahead, 0.9-1.4 s with two; end to end the benchmark showed no difference beyond its noise
+# (the preparing thread used the core), but a long podcast's decoding takes many seconds.
 MAX_DEFAULT_INFERENCE_WORKERS = 4
 
 
