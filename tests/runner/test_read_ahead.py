@@ -107,3 +107,23 @@ def test_an_item_read_ahead_keeps_only_its_latest_progress_but_every_news(
     assert kinds == ["Progress", "Progress", "Progress", "Outcome"]
     assert flight.held[1].info is not None and flight.held[2].fraction == 1.0
     assert flight.finished_ahead
+
+
+def test_nothing_is_read_ahead_while_items_above_a_lowered_limit_still_run(
+    tmp_path: Path,
+) -> None:
+    from bulk_transcribe.runner.runner import Flight
+    from bulk_transcribe.runner.work import WorkUnit
+
+    store, session, settings = make_session(tmp_path, ["a", "b", "c", "d"])
+    runner = Runner(store, session.id, settings, engine=two_at_once())
+    runner.warm_up()
+    items = store.items(session.id)
+    assert runner.controller.limit == 1 and runner._read_ahead() == 1
+
+    # Parallel was on with three running, then turned off: they finish, nothing joins them.
+    for item in items[:3]:
+        runner._flights[item.id] = Flight(WorkUnit(item, attempt=1), 0.0, None)
+    assert runner._read_ahead() == 0
+    del runner._flights[items[0].id], runner._flights[items[1].id]
+    assert runner._read_ahead() == 1

@@ -275,7 +275,9 @@ class Runner:
         """
         if self._engine is None or self._under_pressure:
             return 0
-        return max(0, self._engine.items_at_once - self.controller.limit)
+        # Items still running above a lowered limit (parallel turned off mid-run) count too.
+        running = max(self.controller.limit, len(self._active()))
+        return max(0, self._engine.items_at_once - running)
 
     def _submit_ready(self, executor: Executor) -> None:
         while len(self._active()) < self.controller.limit:
