@@ -93,6 +93,7 @@ class Flight:
     lost: bool = False
     ahead: bool = False
     held: list[Message] = field(default_factory=list)
+    kept_at: str | None = None  # when its transcript was stored (transcribed_at)
 
     def hold(self, message: Message) -> None:
         """Keep a message for the item's turn; of its bare progress updates only the last."""
@@ -295,7 +296,7 @@ class Runner:
             if stored is not None:  # transcribed before, but its files were never written
                 self._finish_done(item.id, attempt, stored.transcript, stored.transcribed_at)
                 continue
-            self._launch(executor, item, attempt, ahead=False)
+            self._launch(executor, self.store.get_item(item.id), attempt, ahead=False)
         read_ahead = self._read_ahead() if self._pending else 0
         while True:
             ahead = self._ahead()
@@ -310,11 +311,13 @@ class Runner:
                 return
             # The attempt start_item will open when its turn comes (this process owns the
             # session, so nothing else starts it meanwhile; _promote checks).
-            self._launch(executor, item, self.store.get_item(item.id).attempts + 1, ahead=True)
+            stored_item = self.store.get_item(item.id)
+            self._launch(executor, stored_item, stored_item.attempts + 1, ahead=True)
 
     def _launch(self, executor: Executor, item: Item, attempt: int, *, ahead: bool) -> None:
+        """Hand `item`, as the store has it now, to a worker."""
         unit = WorkUnit(
-            item=self.store.get_item(item.id),
+            item=item,
             attempt=attempt,
             resume_request_id=self.store.last_provider_request_id(item.id),
         )
@@ -368,7 +371,7 @@ class Runner:
             if finished_work and not self._lost_ownership:
                 # Kept at once, even after a stop dropped it: a crash or a stop before its
                 # turn must not cost the work.
-                self._guarded(lambda: self._save_ahead(message))
+                self._guarded(lambda: self._keep_transcript(flight, message))
             if not flight.lost:
                 flight.hold(message)
                 return
@@ -405,10 +408,14 @@ class Runner:
         if progress.rate_limited is not None:
             self._on_rate_limited(progress.rate_limited)
 
-    def _save_ahead(self, outcome: Outcome) -> None:
+    def _keep_transcript(self, flight: Flight, outcome: Outcome) -> str:
+        """Store the outcome's transcript (once per flight); returns when it was made."""
         assert outcome.transcript is not None
-        transcribed_at = utc_timestamp(datetime.now(UTC))
-        self.store.save_transcript(outcome.item_id, outcome.transcript, transcribed_at)
+        if flight.kept_at is None:  # not yet, or the last try failed
+            transcribed_at = utc_timestamp(datetime.now(UTC))
+            self.store.save_transcript(outcome.item_id, outcome.transcript, transcribed_at)
+            flight.kept_at = transcribed_at
+        return flight.kept_at
 
     def _on_outcome(self, flight: Flight, outcome: Outcome) -> None:
         item_id, attempt = outcome.item_id, outcome.attempt
@@ -428,9 +435,8 @@ class Runner:
                 self._fail(item_id, attempt, error.kind, error.message)
             return
         assert outcome.transcript is not None
-        transcribed_at = utc_timestamp(datetime.now(UTC))
         # Kept before any file is written: a full disk costs a rewrite, never a re-transcription.
-        self.store.save_transcript(item_id, outcome.transcript, transcribed_at)
+        transcribed_at = self._keep_transcript(flight, outcome)
         self._finish_done(item_id, attempt, outcome.transcript, transcribed_at)
 
     def _finish_done(
