@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -136,27 +133,6 @@ def test_items_transcribed_at_once_get_their_own_transcripts_and_progress(
     for media in SAMPLE_MEDIA:
         assert word_error_rate(alone[media], together[media]) <= 0.05, media.name
         assert progress[media] == sorted(progress[media]) and progress[media][-1] == 1.0
-
-
-# Run apart: the limit is process-wide. OPENBLAS_NUM_THREADS asks for a thread per core,
-# which OpenBLAS otherwise decides on its own.
-BLAS_PROBE = (
-    "from threadpoolctl import threadpool_info;"
-    "from bulk_transcribe.engines.local_whisper import LocalWhisperEngine;"
-    "blas = lambda: [p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas'];"
-    "before = blas(); LocalWhisperEngine(cores=2).warm_up(); print(before, blas())"
-)
-
-
-def test_numpys_blas_runs_on_one_thread_once_the_model_is_loaded() -> None:
-    env = os.environ | {"OPENBLAS_NUM_THREADS": str(os.cpu_count() or 1)}
-    probe = subprocess.run(
-        [sys.executable, "-c", BLAS_PROBE], env=env, capture_output=True, text=True, check=True
-    )
-
-    before, after = probe.stdout.split()
-    assert before == f"[{os.cpu_count()}]"  # numpy's BLAS was found, one thread per core
-    assert after == "[1]"
 
 
 def test_default_names_resolve_to_the_bundled_model_folder_as_a_string() -> None:

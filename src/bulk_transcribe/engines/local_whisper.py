@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import av
 
 from bulk_transcribe.engines.base import EngineBase, EngineJob
+from bulk_transcribe.engines.model_process import prepare_model_process
 from bulk_transcribe.engines.window_batches import WindowBatcher, WindowsDone
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.models import MediaFile, Segment, Transcript
@@ -92,20 +93,6 @@ def load_model(
         ) from exc
 
 
-def one_blas_thread() -> None:
-    """Keep numpy's BLAS to one thread in a process that runs the model.
-
-    faster-whisper computes each window's features with a numpy matrix product; numpy's
-    OpenBLAS runs it on a thread per core, and those threads spin for a while after every
-    product, on the cores the model's workers already fill (5 % of all CPU samples of a run
-    under `perf`; the same runs took 5-22 % less time in each of four rounds without them).
-    threadpoolctl finds whichever BLAS numpy loaded and limits it for the whole process.
-    """
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1, user_api="blas")
-
-
 def acquire_shared(name: str, cpu_threads: int, workers: int, choice: DeviceChoice) -> _SharedModel:
     """The process's model and batching service for these settings, loaded on first use."""
     import tqdm
@@ -119,7 +106,7 @@ def acquire_shared(name: str, cpu_threads: int, workers: int, choice: DeviceChoi
     with _shared_lock:
         shared = _shared.get(key)
         if shared is None:
-            one_blas_thread()
+            prepare_model_process()
             model = load_model(name, cpu_threads, workers, choice.compute_type, choice.device)
             # The service's own pipeline runs the batches; item pipelines only prepare windows.
             forward = BatchedInferencePipeline(model).forward
