@@ -1,4 +1,5 @@
-"""A process that runs the model: numpy's BLAS on one thread, large buffers reused."""
+"""A process that runs the model: numpy's BLAS on one thread, large buffers reused, what
+was loaded kept out of later garbage collections."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 # the kernel had to fault in for it (a bytearray: plain malloc, as the model's buffers are;
 # numpy's own large arrays take huge pages).
 PROBE = """
-import json, resource
+import gc, json, resource
 from threadpoolctl import threadpool_info
 from bulk_transcribe.engines.local_whisper import LocalWhisperEngine
 
@@ -29,9 +30,12 @@ def churn():
         del buffer
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start
 
-before = {"blas": blas(), "faults": churn()}
+def state():
+    return {"blas": blas(), "faults": churn(), "frozen": gc.get_freeze_count()}
+
+before = state()
 LocalWhisperEngine(cores=2).warm_up()
-print(json.dumps({"before": before, "after": {"blas": blas(), "faults": churn()}}))
+print(json.dumps({"before": before, "after": state()}))
 """
 PAGES_PER_BUFFER = (54 << 20) // os.sysconf("SC_PAGE_SIZE")
 
@@ -54,3 +58,8 @@ def test_numpys_blas_runs_on_one_thread_once_the_model_is_loaded(probe) -> None:
 def test_large_buffers_are_reused_instead_of_faulted_in_afresh(probe) -> None:
     assert probe["before"]["faults"] >= 9 * PAGES_PER_BUFFER  # a fresh mapping each time
     assert probe["after"]["faults"] <= 2 * PAGES_PER_BUFFER  # the heap's pages, kept
+
+
+def test_what_was_loaded_is_left_out_of_later_garbage_collections(probe) -> None:
+    assert probe["before"]["frozen"] == 0
+    assert probe["after"]["frozen"] > 10_000  # modules, the model's Python side

