@@ -9,12 +9,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from bulk_transcribe.service import LAUNCH_WAIT_SECONDS
 from bulk_transcribe.web.settings_panel import PARALLEL_LABEL
 from tests.web.conftest import ARTIFACTS
 
 RUN_TIMEOUT = 240.0  # seconds for a whole batch on a busy 2-core machine
 UI_TIMEOUT = 30_000  # milliseconds for the page to reflect a change
+# Start waits up to LAUNCH_WAIT_SECONDS for the job's process to own the session, by design;
+# the page then changes. A test waiting no longer than that raced the app's own wait.
+START_TIMEOUT = LAUNCH_WAIT_SECONDS * 1000 + UI_TIMEOUT
 SAMPLE_EVERY_MS = 250
 
 # Everything a snapshot needs, read in one go so that all of it comes from the same render:
@@ -151,7 +156,14 @@ class BulkPage:
         button = self.page.get_by_role("button", name=f"Start transcribing {items} item(s)")
         expect(button).to_be_enabled(timeout=UI_TIMEOUT)
         button.click()
-        self.page.wait_for_url(re.compile(r"session="), timeout=UI_TIMEOUT)
+        try:
+            self.page.wait_for_url(re.compile(r"session="), timeout=START_TIMEOUT)
+        except PlaywrightTimeoutError:
+            alerts = self.page.locator('[data-testid="stAlert"]').all_inner_texts()
+            raise AssertionError(
+                f"Start did not lead to the session's page within {START_TIMEOUT / 1000:.0f} s; "
+                f"the page shows {alerts or 'no message'}"
+            ) from None
         return self.session_id
 
     # --- monitor --------------------------------------------------------------------------

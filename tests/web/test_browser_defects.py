@@ -13,7 +13,7 @@ from bulk_transcribe import service
 from bulk_transcribe.models import ItemStatus, SessionStatus
 from bulk_transcribe.store import Store
 from tests.samples import SAMPLE_MEDIA
-from tests.web.browser import UI_TIMEOUT, BulkPage
+from tests.web.browser import START_TIMEOUT, UI_TIMEOUT, BulkPage
 from tests.web.conftest import AppServer, make_session, pretend_running
 
 
@@ -31,7 +31,7 @@ def test_pasted_links_count_without_a_shortcut_a_double_start_makes_one_session_
     bulk.expect_valid(2)
 
     page.get_by_role("button", name="Start transcribing 2 item(s)").dblclick()
-    page.wait_for_url(re.compile(r"session="), timeout=UI_TIMEOUT)
+    page.wait_for_url(re.compile(r"session="), timeout=START_TIMEOUT)
     session_id = bulk.session_id
     expect(page.get_by_text(f"Session {session_id}")).to_be_visible(timeout=UI_TIMEOUT)
     # The monitor is on top; input and settings are folded away, saying what still applies.
