@@ -1,4 +1,4 @@
-"""How a process that runs the speech model uses the machine: measured, once, on first load.
+"""How a process that runs the speech model uses the machine: set once, when the model loads.
 
 All of it is process-wide. The local engine calls `prepare_model_process` before it loads
 the model and `settle_after_loading` once it is loaded (local_whisper.acquire_shared).
@@ -19,8 +19,8 @@ _M_MMAP_THRESHOLD = -3
 # above glibc's largest automatic mmap threshold (32 MB). Each such buffer was mapped afresh,
 # its pages faulted in and zeroed by the kernel, and unmapped again: 1.2-1.4 million page
 # faults in a run of 11 minutes of speech. Served from the heap and kept for the next window
-# instead: 0.25-0.4 million, the same run in 10-20 % less time over three rounds, peak memory
-# +20-150 MB (under 900 MB). Freed memory above the trim threshold still goes back.
+# instead: 0.2-0.4 million, the same run in 16-24 % less time in three alternating rounds,
+# peak memory +20-150 MB (under 900 MB). Freed memory above the trim threshold still goes back.
 MMAP_THRESHOLD_BYTES = 64 << 20
 TRIM_THRESHOLD_BYTES = 128 << 20
 
@@ -37,8 +37,8 @@ def settle_after_loading() -> None:
     faster-whisper runs a full gc.collect() after decoding each file, and a full pass walks
     every object, ~20 ms in the CLI's process, holding the GIL the model's workers need to
     hand over their next window. Frozen (gc.freeze, after one last collection), a pass walks
-    only what the run has made since: 60 clips of 10-30 s took 10-15 % less time in each of
-    three rounds, in process.
+    only what the run has made since: 60 clips of 10-30 s took 9-16 % less time in each of
+    three alternating rounds, in process.
     """
     gc.collect()
     gc.freeze()
@@ -50,7 +50,8 @@ def one_blas_thread() -> None:
     faster-whisper computes each window's features with a numpy matrix product; numpy's
     OpenBLAS runs it on a thread per core, and those threads spin for a while after every
     product, on the cores the model's workers already fill (5 % of all CPU samples of a run
-    under `perf`; the same runs took 5-22 % less time in each of four rounds without them).
+    under `perf`; without them the same run was faster in seven of eight alternating rounds,
+    median 10.7 s against 12.4 s).
     threadpoolctl finds whichever BLAS numpy loaded and limits it for the whole process.
     """
     from threadpoolctl import threadpool_limits
