@@ -68,10 +68,13 @@ def test_search_choose_three_transcribe_then_find_a_phrase_and_open_it(
     page.goto(f"{research_app.url}/Find_Videos")
     page.get_by_label("Search YouTube").fill("solar panels")
     page.get_by_role("button", name="Search", exact=True).click()
-    for video_id in CHOSEN:
+    for chosen, video_id in enumerate(CHOSEN, start=1):
         card = page.locator(f".st-key-video-{video_id}")
         expect(card).to_be_visible(timeout=SLOW_UI)
         page.locator(f".st-key-choose-{video_id}").get_by_text("Transcribe").click()
+        # The rerun this click starts has drawn the page again before the next click: while
+        # it draws, a card can hold its old and its new checkbox at once.
+        expect(page.get_by_role("button", name=f"Transcribe {chosen} chosen")).to_be_visible()
     expect(page.get_by_text("1,200,000 views")).to_be_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "research-1-chosen.png"), full_page=True)
