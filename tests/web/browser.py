@@ -153,8 +153,14 @@ class BulkPage:
         expect(slider).to_have_value(str(wanted), timeout=UI_TIMEOUT)
 
     def start(self, items: int) -> str:
-        button = self.page.get_by_role("button", name=f"Start transcribing {items} item(s)")
-        expect(button).to_be_enabled(timeout=UI_TIMEOUT)
+        label = f"Start transcribing {items} item(s)"
+        button = self.page.get_by_role("button", name=label)
+        try:
+            expect(button).to_be_enabled(timeout=UI_TIMEOUT)
+        except AssertionError:
+            raise AssertionError(
+                f"{label!r} stayed disabled for {UI_TIMEOUT / 1000:.0f} s; {self._run_state()}"
+            ) from None
         button.click()
         try:
             self.page.wait_for_url(re.compile(r"session="), timeout=START_TIMEOUT)
@@ -165,6 +171,21 @@ class BulkPage:
                 f"the page shows {alerts or 'no message'}"
             ) from None
         return self.session_id
+
+    def _run_state(self) -> str:
+        """What can keep Start disabled, as the page shows it: the formats chosen, the Run
+        section's own words, and Streamlit's connection status (it disables every widget
+        while it reconnects to the server)."""
+        parts = {
+            "formats": ".st-key-pref_formats",
+            "run section": ".st-key-section-run",
+            "connection": '[data-testid="stStatusWidget"]',
+        }
+        seen = {
+            name: " | ".join(self.page.locator(selector).all_inner_texts()) or "(nothing)"
+            for name, selector in parts.items()
+        }
+        return "; ".join(f"{name}: {text!r}" for name, text in seen.items())
 
     # --- monitor --------------------------------------------------------------------------
 

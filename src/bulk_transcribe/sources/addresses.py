@@ -4,15 +4,24 @@ networks around this machine (server-side request forgery), redirects included.
 Defaults: public addresses and this machine (loopback) are allowed; private ranges, link-local
 (cloud metadata at 169.254.169.254), multicast and reserved ones are blocked unless the user
 allows them. A web app served beyond loopback blocks this machine and its networks always.
-The check resolves the host name itself; a host that resolves differently a moment later (DNS
-rebinding) is not covered, which is why the web app's strict mode matters.
+
+Two layers. `check_url` resolves a link's host before a request is sent (our own HTTP client
+runs it on every request, redirects included). `connections_checked` checks every TCP
+connection a thread opens, at the moment it connects, for code whose requests we do not see:
+yt-dlp follows redirects and fetches media links found inside pages. Checked at connect time,
+a name that resolves differently the second time (DNS rebinding) is covered too.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from dataclasses import dataclass
+import sys
+import threading
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
@@ -81,10 +90,108 @@ def _forbidden(address: IPAddress, policy: AddressPolicy) -> str | None:
 
 def _message(url: str, host: str, address: IPAddress, reason: str, policy: AddressPolicy) -> str:
     where = f"{host} ({address})" if host != str(address) else host
-    advice = (
-        "this web app is served beyond this machine, so such links are always refused"
-        if not policy.allow_loopback
-        else "if you trust this link, allow it with --allow-private-addresses "
+    return f"{redact_url(url)} points to {where}, {reason}; blocked: {_advice(policy)}"
+
+
+def _advice(policy: AddressPolicy) -> str:
+    if not policy.allow_loopback:
+        return "this web app is served beyond this machine, so such links are always refused"
+    return (
+        "if you trust this link, allow it with --allow-private-addresses "
         "(BULK_TRANSCRIBE_ALLOW_PRIVATE_ADDRESSES=1)"
     )
-    return f"{redact_url(url)} points to {where}, {reason}; blocked: {advice}"
+
+
+class BlockedConnection(ConnectionRefusedError):
+    """A connection the address policy refused. An OSError, so that any HTTP stack treats it
+    as a connection that failed (and stops) rather than as a bug of its own."""
+
+
+@dataclass
+class ConnectionGuard:
+    """What `connections_checked` watches for one thread, and the first connection it refused."""
+
+    policy: AddressPolicy
+    exempt: frozenset[IPAddress]  # the configured proxies: the user chose them
+    refusal: PermanentError | None = field(default=None)
+
+
+_guards = threading.local()
+_hook_lock = threading.Lock()
+_hook_installed = False
+
+
+@contextmanager
+def connections_checked(
+    policy: AddressPolicy, proxy: str | None = None
+) -> Iterator[ConnectionGuard]:
+    """Refuse, in this thread and for the block's duration, every TCP connection to an address
+    the policy forbids (BlockedConnection). The guard's `refusal` then says which, in words
+    for the user: the caller raises it instead of the library's own "connection failed".
+
+    Connections to a proxy (`proxy`, or the environment's) are allowed: the user chose it,
+    and what it connects to is beyond this process. Written by hand on Python's audit hooks
+    (PEP 578): no library checks the addresses another library connects to.
+    """
+    _install_hook()
+    guard = ConnectionGuard(policy, _proxy_addresses(proxy))
+    previous = getattr(_guards, "guard", None)
+    _guards.guard = guard
+    try:
+        yield guard
+    finally:
+        _guards.guard = previous
+
+
+def _install_hook() -> None:
+    global _hook_installed
+    with _hook_lock:
+        if not _hook_installed:
+            sys.addaudithook(_on_audit_event)  # process-wide and permanent: installed once
+            _hook_installed = True
+
+
+def _on_audit_event(event: str, args: tuple) -> None:
+    # Runs for every audited event of every thread: return at once unless it is ours.
+    if event != "socket.connect":
+        return
+    guard: ConnectionGuard | None = getattr(_guards, "guard", None)
+    if guard is None:
+        return
+    address = args[1]
+    if not isinstance(address, tuple) or len(address) < 2:
+        return  # a Unix socket: no network
+    host, port = str(address[0]), int(address[1])
+    for ip in _addresses(host, port):
+        if ip in guard.exempt:
+            continue
+        reason = _forbidden(ip, guard.policy)
+        if reason:
+            where = host if host == str(ip) else f"{host} ({ip})"
+            refusal = PermanentError(
+                ErrorKind.BLOCKED, _connection_message(where, reason, guard.policy)
+            )
+            guard.refusal = guard.refusal or refusal
+            raise BlockedConnection(refusal.message)
+
+
+def _proxy_addresses(proxy: str | None) -> frozenset[IPAddress]:
+    proxies = [proxy] if proxy else []
+    proxies += urllib.request.getproxies().values()  # what yt-dlp uses without --proxy
+    found: set[IPAddress] = set()
+    for url in proxies:
+        try:
+            parts = urlsplit(url if "://" in url else f"http://{url}")
+            host, port = parts.hostname, parts.port or 80
+        except ValueError:
+            continue
+        if host:
+            found.update(_addresses(host, port))
+    return frozenset(found)
+
+
+def _connection_message(where: str, reason: str, policy: AddressPolicy) -> str:
+    return (
+        f"a link led to {where}, {reason} (through a redirect or a media link inside the "
+        f"page); blocked: {_advice(policy)}"
+    )

@@ -21,7 +21,8 @@ class WebPageSource:
         # Keyed by the page URL: the media URL inside a page is often signed and short-lived.
         stem = hashlib.sha256(item.source.encode("utf-8")).hexdigest()[:16]
         url = reveal(item.source)
-        # yt-dlp follows the page's own redirects; at least the page itself is checked.
+        # The page first, for a message naming it; yt-dlp's own connections (redirects, the
+        # media links inside the page) are checked as it makes them (ytdlp._checked).
         check_url(url, AddressPolicy.from_settings(context.settings))
         path, info = ytdlp.download_audio(
             url,

@@ -18,6 +18,7 @@ from bulk_transcribe.errors import (
 )
 from bulk_transcribe.redact import redact_url, scrub_text
 from bulk_transcribe.settings import Settings
+from bulk_transcribe.sources.addresses import AddressPolicy, ConnectionGuard, connections_checked
 
 log = logging.getLogger(__name__)
 # yt-dlp is imported where it is used: it costs most of a second, which every CLI start paid.
@@ -68,12 +69,13 @@ def extract_info(url: str, settings: Settings) -> InfoDict:
     import yt_dlp
     from yt_dlp.utils import YoutubeDLError
 
-    try:
-        with yt_dlp.YoutubeDL(base_options(settings)) as ydl:
-            info = ydl.extract_info(url, download=False)
-            return ydl.sanitize_info(info) or {}
-    except YoutubeDLError as exc:
-        raise map_error(exc, url) from exc
+    with _checked(settings) as guard:
+        try:
+            with yt_dlp.YoutubeDL(base_options(settings)) as ydl:
+                info = ydl.extract_info(url, download=False)
+                return ydl.sanitize_info(info) or {}
+        except YoutubeDLError as exc:
+            raise _error(exc, url, guard) from exc
 
 
 def flat_entries(url: str, settings: Settings) -> tuple[InfoDict, Iterator[InfoDict]]:
@@ -83,19 +85,23 @@ def flat_entries(url: str, settings: Settings) -> tuple[InfoDict, Iterator[InfoD
 
     options = {**base_options(settings), "extract_flat": "in_playlist", "lazy_playlist": True}
     options["noplaylist"] = False
-    try:
-        ydl = yt_dlp.YoutubeDL(options)
-        info = ydl.extract_info(url, download=False) or {}
-    except YoutubeDLError as exc:
-        raise map_error(exc, url) from exc
+    with _checked(settings) as guard:
+        try:
+            ydl = yt_dlp.YoutubeDL(options)
+            info = ydl.extract_info(url, download=False) or {}
+        except YoutubeDLError as exc:
+            raise _error(exc, url, guard) from exc
 
     def entries() -> Iterator[InfoDict]:
+        # A lazy playlist fetches its further pages while it is read.
         try:
-            for entry in info.get("entries") or ():
-                if entry:
-                    yield entry
-        except YoutubeDLError as exc:
-            raise map_error(exc, url) from exc
+            with _checked(settings) as guard:
+                try:
+                    for entry in info.get("entries") or ():
+                        if entry:
+                            yield entry
+                except YoutubeDLError as exc:
+                    raise _error(exc, url, guard) from exc
         finally:
             ydl.close()
 
@@ -134,11 +140,12 @@ def download_audio(
         "progress_hooks": [on_progress],
         "postprocessors": [],
     }
-    try:
-        with yt_dlp.YoutubeDL(options) as ydl:
-            info = ydl.extract_info(url, download=True) or {}
-    except YoutubeDLError as exc:
-        raise map_error(exc, url) from exc
+    with _checked(settings) as guard:
+        try:
+            with yt_dlp.YoutubeDL(options) as ydl:
+                info = ydl.extract_info(url, download=True) or {}
+        except YoutubeDLError as exc:
+            raise _error(exc, url, guard) from exc
     downloads = info.get("requested_downloads") or [{}]
     path = downloads[0].get("filepath")
     if path and Path(path).is_file():
@@ -164,6 +171,20 @@ def cached_audio(folder: Path, stem: str) -> Path | None:
 
 def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def _checked(settings: Settings):
+    """Every connection yt-dlp opens from here checked against the address policy: it follows
+    redirects and fetches the media links a page names, which no URL check before it sees."""
+    return connections_checked(AddressPolicy.from_settings(settings), settings.proxy)
+
+
+def _error(exc: Exception, url: str, guard: ConnectionGuard) -> TranscribeError:
+    """The address policy's refusal when it stopped yt-dlp (which reports it as a failed
+    connection), else yt-dlp's own error in words a user can act on."""
+    if guard.refusal is not None:
+        return PermanentError(ErrorKind.BLOCKED, f"{redact_url(url)}: {guard.refusal.message}")
+    return map_error(exc, url)
 
 
 def map_error(exc: Exception, url: str) -> TranscribeError:
