@@ -165,6 +165,15 @@ def reveal(stored: str) -> str:
     return real
 
 
+def real_link(stored: str) -> str | None:
+    """The real URL behind a stored one when this process knows it (to hand to a worker
+    process, which learns it with `remember`); None for a link that carried no secrets."""
+    if not is_redacted(stored):
+        return None
+    with _lock:
+        return _real_urls.get(stored)
+
+
 @contextmanager
 def handed_over(sources: Iterable[str]) -> Iterator[tuple[dict[str, str], tuple[int, ...]]]:
     """The environment and file descriptors to give a process started now (a detached job),

@@ -177,7 +177,8 @@ def _on_audit_event(event: str, args: tuple) -> None:
 
 def _proxy_addresses(proxy: str | None) -> frozenset[IPAddress]:
     proxies = [proxy] if proxy else []
-    proxies += urllib.request.getproxies().values()  # what yt-dlp uses without --proxy
+    # What yt-dlp uses without --proxy ("no" is the list of hosts to reach directly).
+    proxies += [url for scheme, url in urllib.request.getproxies().items() if scheme != "no"]
     found: set[IPAddress] = set()
     for url in proxies:
         try:

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from bulk_transcribe.models import Stage
+from bulk_transcribe.models import ItemSpec, SourceType, Stage
+from bulk_transcribe.runner import create_session
 from bulk_transcribe.runner.executors.ray_executor import RayExecutor
 from bulk_transcribe.runner.work import Outcome, Progress, WorkUnit
 from bulk_transcribe.service import run_session
+from bulk_transcribe.settings import Settings
+from bulk_transcribe.store import Store
 from tests.engines.conftest import OPENAI_KEY
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.runner.executors.batches import sample_session, transcript_files
 from tests.samples import SAMPLE_MEDIA
+from tests.sources.media_server import Route, running_server
 
 POLL_SECONDS = 0.2
 
@@ -53,6 +57,31 @@ def test_cloud_engine_on_ray_writes_what_threads_write(tmp_path):
         requests = server.transcription_requests()
     assert len(requests) == 2 * len(media)
     assert transcript_files(on_ray) == transcript_files(threads)
+
+
+def test_a_link_with_credentials_works_on_a_ray_worker_and_is_stored_without_them(tmp_path):
+    # The session stores the link scrubbed; the worker, another process, gets the real one.
+    with running_server() as media, FakeOpenAIServer(api_key=OPENAI_KEY) as provider:
+        media.add("/private.mp3", Route(SAMPLE_MEDIA[1].read_bytes(), "audio/mpeg"))
+        link = media.url("/private.mp3").replace("http://", "http://alice:hunter2@")
+        link += "?token=SECRET2"
+        settings = Settings(
+            out_dir=tmp_path,
+            formats="txt",
+            engine="openai",
+            api_base=provider.base_url,
+            openai_api_key=OPENAI_KEY,
+        )
+        store = Store(settings.database)
+        session = create_session(store, settings, [ItemSpec(link, SourceType.HTTP_MEDIA)])
+        with RayExecutor(settings) as executor:
+            counts = run_session(store, session.id, settings, executor=executor)
+        seen = media.requests_to("/private.mp3")
+
+    assert counts.done == 1, store.items(session.id)
+    assert seen and seen[0].headers["Authorization"].startswith("Basic ")
+    (item,) = store.items(session.id)
+    assert "hunter2" not in item.source and "SECRET2" not in item.source
 
 
 def started_units(store, session) -> list[WorkUnit]:

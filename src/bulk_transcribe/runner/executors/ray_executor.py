@@ -18,6 +18,7 @@ from typing import Any
 
 from bulk_transcribe.engines import create_engine
 from bulk_transcribe.errors import ErrorKind
+from bulk_transcribe.redact import real_link
 from bulk_transcribe.runner.executors.ray_cluster import alive_nodes, connect, import_ray
 from bulk_transcribe.runner.work import ItemError, Message, Outcome, Progress, WorkUnit
 from bulk_transcribe.settings import Settings
@@ -188,10 +189,15 @@ class RayExecutor:
     def _start(self, running: _Running) -> None:
         unit = running.unit
         workers = self._workers
+        # A link with credentials is stored scrubbed; the worker gets the real one with its
+        # task, in memory, as a detached job gets it through a pipe.
+        link = real_link(unit.item.source)
         if self._pool is None:
             running.ref = workers.cloud_unit.options(
                 num_cpus=CLOUD_TASK_CPUS, scheduling_strategy="SPREAD"
-            ).remote(unit, self._settings_ref, running.media, self._mailbox, self._driver_node)
+            ).remote(
+                unit, self._settings_ref, running.media, self._mailbox, self._driver_node, link
+            )
             return
         picked = self._pool.pick()
         if picked is None:  # every node is gone: find out whether new ones came
@@ -202,7 +208,7 @@ class RayExecutor:
             return
         _node, actor = picked
         running.worker = actor
-        running.ref = actor.run.remote(unit, running.media, self._mailbox)
+        running.ref = actor.run.remote(unit, running.media, self._mailbox, link)
 
     def _finish(self, running: _Running) -> Outcome | None:
         """The outcome of a unit whose work returned; None when it was started again."""
