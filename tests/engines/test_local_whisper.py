@@ -10,6 +10,7 @@ import pytest
 
 from bulk_transcribe.engines import EngineJob
 from bulk_transcribe.engines.local_whisper import (
+    BATCH_SIZE,
     MAX_SEGMENT_SECONDS,
     DeviceChoice,
     LocalWhisperEngine,
@@ -225,11 +226,12 @@ def test_speaker_labels_split_the_transcript_into_two_speakers_turns() -> None:
 
 
 def test_the_device_is_the_cpu_unless_a_gpu_is_asked_for_and_there() -> None:
-    assert choose_device("cpu", "int8", 1, cuda_devices=2) == DeviceChoice("cpu", "int8", 1)
-    assert choose_device("auto", "int8", 1, cuda_devices=0) == DeviceChoice("cpu", "int8", 1)
+    cpu_batch = BATCH_SIZE
+    assert choose_device("cpu", "int8", cpu_batch, 2) == DeviceChoice("cpu", "int8", cpu_batch)
+    assert choose_device("auto", "int8", cpu_batch, 0) == DeviceChoice("cpu", "int8", cpu_batch)
     # On a GPU: float16 and larger batches instead of the CPU defaults, the user's own kept.
-    assert choose_device("auto", "int8", 1, cuda_devices=1) == DeviceChoice("cuda", "float16", 16)
-    assert choose_device("cuda", "int8_float16", 4, 1) == DeviceChoice("cuda", "int8_float16", 4)
+    assert choose_device("auto", "int8", cpu_batch, 1) == DeviceChoice("cuda", "float16", 16)
+    assert choose_device("cuda", "int8_float16", 2, 1) == DeviceChoice("cuda", "int8_float16", 2)
     with pytest.raises(PermanentError, match="--device cpu"):
         choose_device("cuda", "int8", 8, cuda_devices=0)
 

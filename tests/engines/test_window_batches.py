@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bulk_transcribe.engines.local_whisper import ALL_WINDOWS, load_model
+from bulk_transcribe.engines.local_whisper import ALL_WINDOWS, EncodeEachWindow, load_model
 from bulk_transcribe.engines.window_batches import (
     PADDING_KEPT_SECONDS,
     WindowBatcher,
@@ -189,8 +189,8 @@ def test_windows_decoded_differently_never_share_a_batch(model) -> None:
 
 
 def test_idle_workers_share_the_waiting_windows_instead_of_one_taking_them_all() -> None:
-    """On the CPU a batch of 8 costs about 8 batches of 1, so five windows and two idle
-    workers make batches of 3 and 2 running at once, not one batch of 5 and an idle worker."""
+    """Five windows and two idle workers make batches of 3 and 2 running at once, not one
+    batch of 5 and an idle worker (on the CPU: an idle core)."""
     from types import SimpleNamespace
 
     both_running = threading.Barrier(2, timeout=60)
@@ -229,3 +229,57 @@ def test_short_windows_are_encoded_without_most_of_their_padding_and_read_the_sa
 
     assert len(forward.widths) == 1 and forward.widths[0] < 3000
     assert word_error_rate(reference_text(media), text) <= 0.25
+
+
+def test_on_the_cpu_a_batch_holds_windows_of_one_length_only() -> None:
+    from types import SimpleNamespace
+
+    batches: list[tuple[list[float], int]] = []
+
+    def forward(features, tokenizer, metadata, options) -> list[Any]:
+        batches.append(([window["offset"] for window in metadata], features.shape[-1]))
+        return [window["offset"] for window in metadata]
+
+    batcher = WindowBatcher(forward, batch_size=4, workers=1, same_length=True)
+    tokenizer = SimpleNamespace(language_code="en", task="transcribe")
+    options = SimpleNamespace(suppress_tokens=[-1], temperatures=[0.0])
+    durations = [29.0, 12.0, 28.5, 12.2, 29.9, 27.1]  # encoded at 30, 15, 30, 16, 30, 30 s
+    windows = [{"offset": 30.0 * n, "duration": d} for n, d in enumerate(durations)]
+
+    results = batcher.submit(np.zeros((6, 80, 3000)), tokenizer, windows, options)
+    batcher.close()
+
+    assert batches == [([0.0, 60.0, 120.0, 150.0], 3000), ([30.0], 1500), ([90.0], 1600)]
+    assert results == [window["offset"] for window in windows]  # each in its place
+
+
+@pytest.fixture(scope="module")
+def long_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The samples read one after another, twice: about 2.5 minutes, mostly full windows."""
+    from faster_whisper import decode_audio
+
+    pause = np.zeros(4_000, dtype=np.float32)
+    parts = [part for media in SAMPLE_MEDIA for part in (decode_audio(str(media)), pause)]
+    path = tmp_path_factory.mktemp("long") / "long.wav"
+    return write_wav(path, np.concatenate(parts * 2))
+
+
+def test_windows_decoded_together_read_exactly_as_decoded_one_by_one(
+    model, long_recording: Path
+) -> None:
+    together = GatedForward(EncodeEachWindow(model))
+    together.release.set()
+    one_by_one = GatedForward(model)
+    one_by_one.release.set()
+    batched = WindowBatcher(together, batch_size=4, same_length=True)
+    single = WindowBatcher(one_by_one, batch_size=1)
+
+    text_together = transcribe_via(batched, model, long_recording)
+    text_one_by_one = transcribe_via(single, model, long_recording)
+    batched.close()
+    single.close()
+
+    assert max(len(batch) for batch in together.batches) > 1, together.batches
+    assert len(together.batches) < len(one_by_one.batches)
+    assert text_together == text_one_by_one
+    assert len(text_together.split()) > 300
