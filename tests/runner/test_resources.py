@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import mmap
 import time
 from pathlib import Path
 
@@ -54,6 +56,7 @@ def test_pressure_reduces_concurrency_with_the_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(runner_module, "MONITOR_SECONDS", 0.05)
+    gc.collect()  # earlier tests' garbage freed now, not after the baseline (hiding growth)
     names = ["blocking1", "blocking2", "blocking3", "blocking4"]
     store, session, settings = make_session(tmp_path, names, concurrency=4, memory_budget_mb=20)
     engine = ScriptedEngine()
@@ -61,7 +64,11 @@ def test_pressure_reduces_concurrency_with_the_reason(
     thread = run_in_thread(runner)
     while engine.active < 4:
         time.sleep(0.01)
-    grown = b"x" * (64 * 1024**2)  # what the running items hold
+    # What the running items hold: fresh pages, touched, whatever the allocator keeps; large,
+    # so memory freed meanwhile elsewhere in this process cannot hide it.
+    grown = mmap.mmap(-1, 200 * 1024**2)
+    for page in range(0, len(grown), mmap.PAGESIZE):
+        grown[page] = 1
     try:
         events = []
         for _ in range(2000):
@@ -73,6 +80,6 @@ def test_pressure_reduces_concurrency_with_the_reason(
         engine.release.set()
         thread.join(60)
 
-    del grown
+    grown.close()
     assert events and "4 → 2" in events[0] and "memory" in events[0]
     assert len(events) == 1  # at most one cut per quiet period, however long it lasts

@@ -90,6 +90,17 @@ class TestParallelSettings:
         saved = json.loads((out_dir / PREFERENCES_FILE).read_text())
         assert not any("key" in name for name in saved)
 
+    def test_a_tab_saves_only_what_its_own_user_changed(self, out_dir: Path) -> None:
+        first_tab = bulk_page()
+        second_tab = bulk_page()
+        second_tab.multiselect(key="pref_formats").set_value(["md", "txt"]).run()
+
+        first_tab.run()  # redrawn without a change here (e.g. its live view's rerun)
+
+        saved = json.loads((out_dir / PREFERENCES_FILE).read_text())
+        assert saved["formats"] == ["md", "txt"]
+        assert bulk_page().multiselect(key="pref_formats").value == ["md", "txt"]
+
 
 @pytest.mark.usefixtures("out_dir")
 class TestInput:

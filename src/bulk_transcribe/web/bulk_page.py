@@ -21,6 +21,7 @@ from bulk_transcribe.web.settings_panel import (
     remember_choices,
     render_parallel_controls,
     render_settings_panel,
+    save_preferences,
     secrets,
 )
 
@@ -105,6 +106,7 @@ def _render_new_batch(ctx: AppContext, *, live_parallel: bool) -> None:
             st.caption("Choose at least one output format.")
         render_link_check(ingested, ctx.settings.proxy)
         if start and ingested:
+            save_preferences(ctx.settings.out_dir, choices)  # what the last batch ran with
             _start(ctx, choices, ingested)
 
 

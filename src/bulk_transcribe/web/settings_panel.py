@@ -42,6 +42,7 @@ ENGINE_LABELS = {
 # Which secret each cloud engine needs; held in this browser session only.
 ENGINE_KEYS = {"openai": "openai_api_key", "deapi": "deapi_api_key"}
 SECRET_PREFIX = "secret_"
+_CHANGED_KEY = "settings_changed_by_user"
 SPEAKER_CHOICES = ["off", "auto", "2", "3", "4", "5", "6"]
 EXECUTOR_LABELS = {"threads": "This computer", "ray": "Ray cluster"}
 
@@ -127,6 +128,17 @@ def secrets() -> dict[str, str]:
     }
 
 
+def note_change() -> None:
+    """A settings widget's on_change: its user changed it, so the choices are saved.
+
+    Only then. A redraw nobody asked for (another tab's change, a rerun started by the live
+    view) may hand back widget values reset to their empty defaults (Streamlit #10114: after
+    st.rerun(), a widget's returned value can differ from the one it shows); saved, an empty
+    list of formats reached every new tab, whose Start then stayed disabled.
+    """
+    st.session_state[_CHANGED_KEY] = True
+
+
 def remember_choices(folder: Path) -> RunChoices:
     """The saved choices, put where the widgets find them (before any widget is drawn)."""
     saved = load_preferences(folder)
@@ -141,12 +153,15 @@ def remember_choices(folder: Path) -> RunChoices:
 def render_parallel_controls() -> tuple[bool, int]:
     """The parallel switch and the slider: the two settings a running session follows live."""
     parallel_col, slider_col = st.columns([1, 1])
-    parallel = parallel_col.checkbox(PARALLEL_LABEL, key="pref_parallel", help=PARALLEL_HELP)
+    parallel = parallel_col.checkbox(
+        PARALLEL_LABEL, key="pref_parallel", on_change=note_change, help=PARALLEL_HELP
+    )
     concurrency = slider_col.slider(
         CONCURRENCY_LABEL,
         min_value=MIN_CONCURRENCY,
         max_value=MAX_CONCURRENCY,
         key="pref_concurrency",
+        on_change=note_change,
         disabled=not parallel,
         help="How many items are fetched and transcribed at the same time (1 to 10). "
         "Ignored while parallel processing is off.",
@@ -172,6 +187,7 @@ def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunCho
         "Engine",
         engines,
         key="pref_engine",
+        on_change=note_change,
         format_func=lambda name: ENGINE_LABELS.get(name, name),
         help="Local runs offline on this computer; cloud engines need an API key.",
     )
@@ -180,13 +196,17 @@ def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunCho
         "Model",
         models,
         key="pref_model",
+        on_change=note_change,
         accept_new_options=True,
         format_func=model_label,
         help=f"{model_label(DEFAULT_MODEL)} works without internet. Or type a faster-whisper "
         "model name, a local model folder, or the provider's model for cloud engines.",
     )
     language = language_col.text_input(
-        "Language", key="pref_language", help="A code such as en or de, or auto to detect."
+        "Language",
+        key="pref_language",
+        on_change=note_change,
+        help="A code such as en or de, or auto to detect.",
     )
 
     formats_col, rpm_col = st.columns([2, 1])
@@ -194,6 +214,7 @@ def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunCho
         "Output formats",
         ALL_FORMATS,
         key="pref_formats",
+        on_change=note_change,
         help="Markdown with YAML front matter, subtitles (SRT, VTT), JSON and plain text.",
     )
     rpm = rpm_col.number_input(
@@ -202,6 +223,7 @@ def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunCho
         max_value=10_000,
         step=10,
         key="pref_rpm",
+        on_change=note_change,
         help="Cap on provider requests per minute across all workers. "
         "0 keeps the provider's default.",
     )
@@ -210,11 +232,13 @@ def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunCho
     captions = captions_col.checkbox(
         "Use captions first",
         key="pref_captions",
+        on_change=note_change,
         help="When a YouTube video has captions, use them instead of speech-to-text.",
     )
     force = force_col.checkbox(
         "Transcribe again what earlier sessions already did",
         key="pref_force",
+        on_change=note_change,
         help="Off: items already transcribed in an earlier session are skipped and linked.",
     )
 
@@ -224,6 +248,7 @@ def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunCho
         "Speaker labels",
         SPEAKER_CHOICES,
         key="pref_speakers",
+        on_change=note_change,
         help="Label who speaks (Speaker 1, 2, ...) with the local engine: auto finds how many "
         "speakers there are. Needs the optional speaker model (bulk-transcribe[speakers]).",
     )
@@ -250,7 +275,7 @@ def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunCho
         executor=executor,
         ray_address=ray_address,
     )
-    if choices != saved:
+    if st.session_state.pop(_CHANGED_KEY, False) and choices != saved:
         save_preferences(folder, choices)
     return choices
 
@@ -261,6 +286,7 @@ def _render_executor() -> tuple[str, str]:
         "Run on",
         list(EXECUTOR_LABELS),
         key="pref_executor",
+        on_change=note_change,
         format_func=EXECUTOR_LABELS.__getitem__,
         help="A Ray cluster spreads a large batch over many machines (needs "
         "pip install 'bulk-transcribe[ray]'); outputs still come back here.",
@@ -268,6 +294,7 @@ def _render_executor() -> tuple[str, str]:
     address = address_col.text_input(
         "Ray cluster address",
         key="pref_ray_address",
+        on_change=note_change,
         disabled=executor != "ray",
         help="host:port of the cluster's head node; empty starts Ray on this computer.",
     )
