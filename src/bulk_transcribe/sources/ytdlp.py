@@ -93,15 +93,20 @@ def flat_entries(url: str, settings: Settings) -> tuple[InfoDict, Iterator[InfoD
             raise _error(exc, url, guard) from exc
 
     def entries() -> Iterator[InfoDict]:
-        # A lazy playlist fetches its further pages while it is read.
+        # A lazy playlist fetches its further pages while it is read: each step is checked,
+        # and only the step (the reader's own code between steps runs unguarded).
+        listed, end = iter(info.get("entries") or ()), object()
         try:
-            with _checked(settings) as guard:
-                try:
-                    for entry in info.get("entries") or ():
-                        if entry:
-                            yield entry
-                except YoutubeDLError as exc:
-                    raise _error(exc, url, guard) from exc
+            while True:
+                with _checked(settings) as guard:
+                    try:
+                        entry = next(listed, end)
+                    except YoutubeDLError as exc:
+                        raise _error(exc, url, guard) from exc
+                if entry is end:
+                    return
+                if entry:
+                    yield entry
         finally:
             ydl.close()
 
