@@ -154,8 +154,7 @@ def reveal(stored: str) -> str:
     """The real URL behind a stored (scrubbed) one; a clear error when this process lacks it."""
     if not is_redacted(stored):
         return stored
-    with _lock:
-        real = _real_urls.get(stored)
+    real = real_link(stored)
     if real is None:
         raise PermanentError(
             ErrorKind.AUTH,

@@ -81,7 +81,6 @@ class _Request:
     results: list[Any] = field(default_factory=list)
     done: list[bool] = field(default_factory=list)
     taken: set[int] = field(default_factory=set)  # windows handed to a batch so far
-    next_window: int = 0  # the first window not taken yet
     done_windows: int = 0
     error: BaseException | None = None
 
@@ -91,11 +90,7 @@ class _Request:
 
     def untaken(self) -> list[int]:
         """Its windows no batch has taken yet, in order."""
-        return [
-            index
-            for index in range(self.next_window, len(self.metadata))
-            if index not in self.taken
-        ]
+        return [index for index in range(len(self.metadata)) if index not in self.taken]
 
     def frames(self, index: int) -> int:
         """How many feature frames window `index` is encoded with (frames_to_encode)."""
@@ -217,7 +212,7 @@ class WindowBatcher:
             if self._closed:
                 return None
             oldest = self._pending[0]
-            length = oldest.frames(oldest.next_window) if self._same_length else None
+            length = oldest.frames(oldest.untaken()[0]) if self._same_length else None
             alike = [
                 (request, index)
                 for request in self._pending
@@ -230,10 +225,8 @@ class WindowBatcher:
             batch = alike[:limit]
             for request, index in batch:
                 request.taken.add(index)
-            for request in {id(r): r for r, _ in batch}.values():
-                while request.next_window in request.taken:
-                    request.next_window += 1
-                if request.next_window == len(request.metadata):
+            for request in dict.fromkeys(request for request, _ in batch):
+                if len(request.taken) == len(request.metadata):
                     self._pending.remove(request)  # all its windows are taken
             self._busy += 1
             return batch

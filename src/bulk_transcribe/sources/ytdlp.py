@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from bulk_transcribe.errors import (
 )
 from bulk_transcribe.redact import redact_url, scrub_text
 from bulk_transcribe.settings import Settings
-from bulk_transcribe.sources.addresses import AddressPolicy, ConnectionGuard, connections_checked
+from bulk_transcribe.sources.addresses import AddressPolicy, connections_checked
 
 log = logging.getLogger(__name__)
 # yt-dlp is imported where it is used: it costs most of a second, which every CLI start paid.
@@ -67,30 +68,21 @@ def base_options(settings: Settings) -> dict[str, Any]:
 def extract_info(url: str, settings: Settings) -> InfoDict:
     """Everything yt-dlp knows about one video or page, without downloading the media."""
     import yt_dlp
-    from yt_dlp.utils import YoutubeDLError
 
-    with _checked(settings) as guard:
-        try:
-            with yt_dlp.YoutubeDL(base_options(settings)) as ydl:
-                info = ydl.extract_info(url, download=False)
-                return ydl.sanitize_info(info) or {}
-        except YoutubeDLError as exc:
-            raise _error(exc, url, guard) from exc
+    with _fetching(url, settings), yt_dlp.YoutubeDL(base_options(settings)) as ydl:
+        info = ydl.extract_info(url, download=False)
+        return ydl.sanitize_info(info) or {}
 
 
 def flat_entries(url: str, settings: Settings) -> tuple[InfoDict, Iterator[InfoDict]]:
     """A playlist's or channel's own info and its entries, lazily, without visiting each video."""
     import yt_dlp
-    from yt_dlp.utils import YoutubeDLError
 
     options = {**base_options(settings), "extract_flat": "in_playlist", "lazy_playlist": True}
     options["noplaylist"] = False
-    with _checked(settings) as guard:
-        try:
-            ydl = yt_dlp.YoutubeDL(options)
-            info = ydl.extract_info(url, download=False) or {}
-        except YoutubeDLError as exc:
-            raise _error(exc, url, guard) from exc
+    with _fetching(url, settings):
+        ydl = yt_dlp.YoutubeDL(options)
+        info = ydl.extract_info(url, download=False) or {}
 
     def entries() -> Iterator[InfoDict]:
         # A lazy playlist fetches its further pages while it is read: each step is checked,
@@ -98,11 +90,8 @@ def flat_entries(url: str, settings: Settings) -> tuple[InfoDict, Iterator[InfoD
         listed, end = iter(info.get("entries") or ()), object()
         try:
             while True:
-                with _checked(settings) as guard:
-                    try:
-                        entry = next(listed, end)
-                    except YoutubeDLError as exc:
-                        raise _error(exc, url, guard) from exc
+                with _fetching(url, settings):
+                    entry = next(listed, end)
                 if entry is end:
                     return
                 if entry:
@@ -127,7 +116,6 @@ def download_audio(
     No post-processing: PyAV decodes whatever container comes, so no system ffmpeg is needed.
     """
     import yt_dlp
-    from yt_dlp.utils import YoutubeDLError
 
     cached = cached_audio(folder, stem)
     if cached is not None:
@@ -145,12 +133,8 @@ def download_audio(
         "progress_hooks": [on_progress],
         "postprocessors": [],
     }
-    with _checked(settings) as guard:
-        try:
-            with yt_dlp.YoutubeDL(options) as ydl:
-                info = ydl.extract_info(url, download=True) or {}
-        except YoutubeDLError as exc:
-            raise _error(exc, url, guard) from exc
+    with _fetching(url, settings), yt_dlp.YoutubeDL(options) as ydl:
+        info = ydl.extract_info(url, download=True) or {}
     downloads = info.get("requested_downloads") or [{}]
     path = downloads[0].get("filepath")
     if path and Path(path).is_file():
@@ -178,18 +162,23 @@ def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
 
 
-def _checked(settings: Settings):
-    """Every connection yt-dlp opens from here checked against the address policy: it follows
-    redirects and fetches the media links a page names, which no URL check before it sees."""
-    return connections_checked(AddressPolicy.from_settings(settings), settings.proxy)
+@contextmanager
+def _fetching(url: str, settings: Settings) -> Iterator[None]:
+    """yt-dlp at work on `url`: every connection it opens checked against the address policy
+    (it follows redirects and fetches the media links a page names, which no URL check before
+    it sees), and its errors raised in words a user can act on — the policy's refusal when
+    that is what stopped it (yt-dlp reports it as a failed connection)."""
+    from yt_dlp.utils import YoutubeDLError
 
-
-def _error(exc: Exception, url: str, guard: ConnectionGuard) -> TranscribeError:
-    """The address policy's refusal when it stopped yt-dlp (which reports it as a failed
-    connection), else yt-dlp's own error in words a user can act on."""
-    if guard.refusal is not None:
-        return PermanentError(ErrorKind.BLOCKED, f"{redact_url(url)}: {guard.refusal.message}")
-    return map_error(exc, url)
+    policy = AddressPolicy.from_settings(settings)
+    with connections_checked(policy, settings.proxy) as guard:
+        try:
+            yield
+        except YoutubeDLError as exc:
+            if guard.refusal is not None:
+                message = f"{redact_url(url)}: {guard.refusal.message}"
+                raise PermanentError(ErrorKind.BLOCKED, message) from exc
+            raise map_error(exc, url) from exc
 
 
 def map_error(exc: Exception, url: str) -> TranscribeError:
