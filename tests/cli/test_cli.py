@@ -181,3 +181,20 @@ def test_status_of_a_big_session_lists_the_items_not_done_and_all_on_request(
     assert "could not decode audio" in brief.stdout and "talk07" in brief.stdout
     assert "talk00" not in brief.stdout and "--all lists every one" in brief.stdout
     assert all(name in every.stdout for name in names)
+
+
+def test_the_command_starts_without_the_runner_sources_or_speech_stacks() -> None:
+    # What `run` imports after it has started loading the model, and what `status`, `stop`
+    # and `--help` never need: kept out of the command's own start (cli/main.py).
+    heavy = ("bulk_transcribe.runner", "bulk_transcribe.sources", "bulk_transcribe.outputs")
+    heavy += ("bulk_transcribe.research.gather", "faster_whisper", "ctranslate2", "httpx", "av")
+    code = (
+        "import sys, bulk_transcribe.cli.main\n"
+        f"print(sorted({{m.split('.')[0] if not m.startswith('bulk') else m for m in "
+        f"sys.modules if m.startswith({heavy!r})}}))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+
+    assert loaded.strip() == "[]"

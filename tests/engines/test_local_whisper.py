@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bulk_transcribe.engines import EngineJob
+from bulk_transcribe.engines import EngineJob, load_local_engine_early, local_whisper
 from bulk_transcribe.engines.local_whisper import (
     BATCH_SIZE,
     MAX_SEGMENT_SECONDS,
@@ -24,6 +24,7 @@ from bulk_transcribe.engines.local_whisper import (
 from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError
 from bulk_transcribe.media import probe_duration
 from bulk_transcribe.models import MediaFile, TranscribeOptions
+from bulk_transcribe.settings import Settings
 from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate
 
 MAX_WER = 0.25  # tiny.en on synthetic speech; measured about 0.06 overall
@@ -134,6 +135,63 @@ def test_items_transcribed_at_once_get_their_own_transcripts_and_progress(
     for media in SAMPLE_MEDIA:
         assert word_error_rate(alone[media], together[media]) <= 0.05, media.name
         assert progress[media] == sorted(progress[media]) and progress[media][-1] == 1.0
+
+
+def test_a_model_loaded_early_is_the_one_items_use_and_closing_lets_it_go() -> None:
+    engine = load_local_engine_early(Settings(engine="local", model="tiny.en"))
+    assert isinstance(engine, LocalWhisperEngine)
+    loading = engine._loader
+    assert loading is not None and loading.name == "model-load"
+    loading.join()
+    shared = engine._shared
+    assert shared is not None and shared.users >= 1  # loaded on its thread, held by the engine
+
+    result = engine.transcribe(MediaFile(SAMPLE_MEDIA[0]), job())
+    assert engine._shared is shared  # the item did not load another one
+    users = shared.users
+    engine.close()
+
+    assert shared.users == users - 1
+    assert word_error_rate(reference_text(SAMPLE_MEDIA[0]), result.text) <= MAX_WER
+
+
+def test_closing_while_the_model_still_loads_waits_for_it_and_lets_it_go() -> None:
+    engine = LocalWhisperEngine("tiny.en", cores=1)  # its own shared model (one core)
+    engine.load_in_background()
+    engine.close()  # at once: the load is under way or not even started
+
+    assert engine._loader is None and engine._shared is None
+    # Nothing else here runs one batch on one core: the model loaded is gone with its service.
+    assert (resolve_model("tiny.en"), 1, 1, "int8", "cpu") not in local_whisper._shared
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [Settings(engine="openai"), Settings(engine="local", executor="ray")],
+    ids=["cloud engine", "ray workers"],
+)
+def test_nothing_is_loaded_early_when_items_run_elsewhere(settings: Settings) -> None:
+    assert load_local_engine_early(settings) is None
+
+
+def test_an_early_load_that_fails_is_reported_by_the_first_item(
+    tmp_path: Path, corrupt_mp3: Path
+) -> None:
+    engine = LocalWhisperEngine(str(tmp_path / "no-such-model"), cores=1)
+    engine.load_in_background()  # fails on its thread, quietly
+    assert engine._loader is not None
+    engine._loader.join()
+
+    # The audio is read before the model is asked for: a broken file is named as such.
+    with pytest.raises(PermanentError) as broken:
+        engine.transcribe(MediaFile(corrupt_mp3), job())
+    assert broken.value.kind is ErrorKind.DECODE
+    # A readable one reaches the model, whose load fails again, now with the reason.
+    with pytest.raises(PermanentError) as caught:
+        engine.transcribe(MediaFile(SAMPLE_MEDIA[0]), job())
+    assert caught.value.kind is ErrorKind.MODEL
+    assert "--model tiny.en" in caught.value.message
+    engine.close()
 
 
 def test_default_names_resolve_to_the_bundled_model_folder_as_a_string() -> None:

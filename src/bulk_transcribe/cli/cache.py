@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.table import Table
 
 from bulk_transcribe.settings import Settings
-from bulk_transcribe.sources.cache import DownloadCache
 
 console = Console()
 
@@ -28,6 +27,8 @@ def cache(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("output"),
 ) -> None:
     """Show or clear the download cache (OUT/cache), kept so resumes need not download again."""
+    from bulk_transcribe.sources.cache import DownloadCache  # yt-dlp's stack: only here
+
     settings = Settings(out_dir=out)
     downloads = DownloadCache(out / "cache", int(settings.cache_max_mb * 1024**2))
     if action is CacheAction.CLEAR:

@@ -11,23 +11,26 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from bulk_transcribe import service
-from bulk_transcribe.engines import Engine
+from bulk_transcribe.engines import Engine, load_local_engine_early
 from bulk_transcribe.errors import TranscribeError, disk_full, is_disk_full
-from bulk_transcribe.ingest import IngestResult, load_inputs, parse_column_overrides
-from bulk_transcribe.ingest.expand import ExpandResult, expand_items
 from bulk_transcribe.models import ItemStatus, Session, SessionCounts
-from bulk_transcribe.runner import Runner, SessionBusy, create_session
-from bulk_transcribe.runner.executors import check_executor, create_executor
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
+
+# The runner, sources, outputs and ingest stack (about a third of a second of imports) load
+# inside the commands that use them: `run` starts loading the speech model first, so the
+# two overlap, and `status`, `stop` or `--help` answer sooner.
+if TYPE_CHECKING:
+    from bulk_transcribe.ingest import IngestResult
+    from bulk_transcribe.ingest.expand import ExpandResult
+    from bulk_transcribe.runner import Runner
 
 from .cache import cache
 from .progress import (
@@ -90,6 +93,9 @@ def _describe_validation(exc: ValidationError) -> str:
 
 
 def _refuse_if_running(store: Store, session: Session) -> None:
+    from bulk_transcribe import service
+    from bulk_transcribe.runner import SessionBusy
+
     owner = service.liveness(store, session.id)
     if owner is not None:
         raise _usage_error(str(SessionBusy(session.id, owner)))
@@ -226,31 +232,39 @@ def run(
         ray_address=ray_address,
         allow_private_addresses=allow_private_addresses or None,
     )
-    _check_executor(settings)
-    if settings.cookies_file and not settings.cookies_file.is_file():
-        raise _usage_error(f"--cookies {settings.cookies_file}: no such file")
-    try:
-        ingested = load_inputs(
-            inputs, sheet=sheet, column_map=parse_column_overrides(column or []), stdin=sys.stdin
-        )
-    except TranscribeError as exc:
-        raise _usage_error(exc.message) from exc
-    _report_ingest(ingested)
-    if not ingested.items:
-        raise _usage_error("nothing to transcribe: no valid entries in the input")
-    expanded = _expand(ingested, settings)
-    if not expanded.items:
-        raise _usage_error("nothing to transcribe: the playlists and feeds gave no items")
+    # First of all, so the model loads while the rest of the program is imported.
+    with _closing(load_local_engine_early(settings)) as local_engine:
+        from bulk_transcribe.ingest import load_inputs, parse_column_overrides
+        from bulk_transcribe.runner import create_session
 
-    cloud_engine = _cloud_engine(settings)
-    with Store(settings.database) as store:
-        invalid = [*ingested.invalid, *expanded.invalid]
-        notes = [("invalid_input", f"{e.origin}: {e.reason}: {e.value}") for e in invalid]
-        session = create_session(store, settings, expanded.items, notes)
-        _report_archived(store, session)
-        console.print(f"Session [bold]{session.id}[/] → {session.folder}", highlight=False)
-        _cloud_preflight(cloud_engine, store, session)
-        counts = _run_and_watch(store, session, settings)
+        _check_executor(settings)
+        if settings.cookies_file and not settings.cookies_file.is_file():
+            raise _usage_error(f"--cookies {settings.cookies_file}: no such file")
+        try:
+            ingested = load_inputs(
+                inputs,
+                sheet=sheet,
+                column_map=parse_column_overrides(column or []),
+                stdin=sys.stdin,
+            )
+        except TranscribeError as exc:
+            raise _usage_error(exc.message) from exc
+        _report_ingest(ingested)
+        if not ingested.items:
+            raise _usage_error("nothing to transcribe: no valid entries in the input")
+        expanded = _expand(ingested, settings)
+        if not expanded.items:
+            raise _usage_error("nothing to transcribe: the playlists and feeds gave no items")
+
+        cloud_engine = _cloud_engine(settings)
+        with Store(settings.database) as store:
+            invalid = [*ingested.invalid, *expanded.invalid]
+            notes = [("invalid_input", f"{e.origin}: {e.reason}: {e.value}") for e in invalid]
+            session = create_session(store, settings, expanded.items, notes)
+            _report_archived(store, session)
+            console.print(f"Session [bold]{session.id}[/] → {session.folder}", highlight=False)
+            _cloud_preflight(cloud_engine, store, session)
+            counts = _run_and_watch(store, session, settings, local_engine)
     raise typer.Exit(_exit_code(counts))
 
 
@@ -273,6 +287,8 @@ def resume(
     Items that failed for a passing reason (network, full disk, time limit, rate limit) are
     tried again; --retry-failed tries every failed item again.
     """
+    from bulk_transcribe import service
+
     with _open_store(out, db) as store:
         session = _find_session(store, session_id)
         _refuse_if_running(store, session)
@@ -288,12 +304,13 @@ def resume(
             raise _usage_error(_describe_validation(exc)) from exc
         except TranscribeError as exc:
             raise _usage_error(exc.message) from exc
-        _check_executor(settings)
-        if retry_failed:
-            requeued = service.retry_failed(store, session.id)
-            console.print(f"Re-queued {requeued} failed item(s).")
-        console.print(f"Resuming [bold]{session.id}[/] → {session.folder}", highlight=False)
-        counts = _run_and_watch(store, session, settings)
+        with _closing(load_local_engine_early(settings)) as local_engine:
+            _check_executor(settings)
+            if retry_failed:
+                requeued = service.retry_failed(store, session.id)
+                console.print(f"Re-queued {requeued} failed item(s).")
+            console.print(f"Resuming [bold]{session.id}[/] → {session.folder}", highlight=False)
+            counts = _run_and_watch(store, session, settings, local_engine)
     raise typer.Exit(_exit_code(counts))
 
 
@@ -309,6 +326,8 @@ def status(
     ] = False,
 ) -> None:
     """Show one session: counts, and its items (in a big one, those not done)."""
+    from bulk_transcribe import service
+
     with _open_store(out, db) as store:
         session = _find_session(store, session_id)
         counts = store.counts(session.id)
@@ -336,6 +355,8 @@ def stop(
     db: DbOption = None,
 ) -> None:
     """Ask a running session to finish its running items and start nothing new."""
+    from bulk_transcribe import service
+
     _send(session_id, out, db, service.request_stop, "stop after its running items")
 
 
@@ -346,6 +367,8 @@ def cancel(
     db: DbOption = None,
 ) -> None:
     """Ask a running session to abort its running items now (it stays resumable)."""
+    from bulk_transcribe import service
+
     _send(session_id, out, db, service.request_cancel, "cancel its running items")
 
 
@@ -380,6 +403,8 @@ def export(
     ] = None,
 ) -> None:
     """Write a session's transcripts again from the store (a deleted folder is no loss)."""
+    from bulk_transcribe import service
+
     with _open_store(out, db) as store:
         session = _find_session(store, session_id)
         chosen = _settings(formats=formats).formats if formats else None
@@ -434,13 +459,31 @@ def ui(
 
 
 def _check_executor(settings: Settings) -> None:
+    from bulk_transcribe.runner.executors import check_executor
+
     try:
         check_executor(settings)
     except TranscribeError as exc:
         raise _usage_error(exc.message) from exc
 
 
-def _run_and_watch(store: Store, session: Session, settings: Settings) -> SessionCounts:
+@contextmanager
+def _closing(engine: Engine | None) -> Iterator[Engine | None]:
+    try:
+        yield engine
+    finally:
+        if engine is not None:
+            engine.close()
+
+
+def _run_and_watch(
+    store: Store, session: Session, settings: Settings, engine: Engine | None = None
+) -> SessionCounts:
+    """Run the session here with a live view; `engine` is the run's (already loading)
+    engine, or None for the runner to create its own."""
+    from bulk_transcribe.runner import Runner
+    from bulk_transcribe.runner.executors import create_executor
+
     if settings.executor == "ray":
         where = settings.ray_address or "a local instance"
         console.print(f"Starting Ray workers on {where}…", highlight=False)
@@ -449,7 +492,7 @@ def _run_and_watch(store: Store, session: Session, settings: Settings) -> Sessio
     except TranscribeError as exc:
         raise _usage_error(exc.message) from exc
     try:
-        runner = Runner(store, session.id, settings, executor=executor)
+        runner = Runner(store, session.id, settings, engine=engine, executor=executor)
         with _stop_on_termination(runner):
             counts = _watch_runner(runner, store, session)
     finally:
@@ -486,6 +529,8 @@ def _stop_on_termination(runner: Runner) -> Iterator[None]:
 
 
 def _watch_runner(runner: Runner, store: Store, session: Session) -> SessionCounts:
+    from bulk_transcribe.runner import SessionBusy
+
     outcome: dict[str, BaseException] = {}
     finished = threading.Event()
 
@@ -584,6 +629,8 @@ def _split_languages(values: list[str] | None) -> tuple[str, ...] | None:
 
 def _expand(ingested: IngestResult, settings: Settings) -> ExpandResult:
     """Playlists, channels and feeds become their items now, so the user sees them first."""
+    from bulk_transcribe.ingest.expand import ExpandResult, expand_items
+
     needs_network = any(spec.source_type.is_remote for spec in ingested.items)
     if not needs_network:
         return ExpandResult(items=list(ingested.items))

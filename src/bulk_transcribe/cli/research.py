@@ -15,14 +15,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from bulk_transcribe.errors import TranscribeError
-from bulk_transcribe.outputs.moments import clock
 from bulk_transcribe.research.candidates import Candidate, Order, VideoQuery
-from bulk_transcribe.research.export import json_text, write_list
-from bulk_transcribe.research.finder import backend_name, mark_transcribed
-from bulk_transcribe.research.gather import ChatNotConfigured, gather
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
-from bulk_transcribe.store.search_index import MATCH_END, MATCH_START, SearchIndex
+
+# The finders, exporters and search index load in the commands that use them, so that
+# registering these commands costs the other commands nothing (cli/main.py).
 
 EXIT_OK, EXIT_NOTHING_FOUND, EXIT_USAGE = 0, 1, 2
 
@@ -97,6 +95,10 @@ def search(
 ) -> None:
     """Find YouTube videos to transcribe (the YouTube Data API with YOUTUBE_API_KEY, else
     yt-dlp); write them to a list that `bulk-transcribe run list.csv` transcribes."""
+    from bulk_transcribe.research.export import json_text, write_list
+    from bulk_transcribe.research.finder import backend_name, mark_transcribed
+    from bulk_transcribe.research.gather import ChatNotConfigured, gather
+
     try:
         settings = Settings()
         wanted = VideoQuery(
@@ -153,6 +155,8 @@ def _day(text: str | None) -> date | None:
 
 
 def _print_videos(videos: list[Candidate]) -> None:
+    from bulk_transcribe.outputs.moments import clock
+
     if not videos:
         console.print("No videos found.")
         return
@@ -208,6 +212,8 @@ def find(
     as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
 ) -> None:
     """Search everything transcribed; each hit with its time and a link to that moment."""
+    from bulk_transcribe.store.search_index import SearchIndex
+
     with _open_store(out, db) as store:
         wanted_session = None
         if session_id:
@@ -246,6 +252,9 @@ def find(
 
 
 def _print_hits(result) -> None:
+    from bulk_transcribe.outputs.moments import clock
+    from bulk_transcribe.store.search_index import MATCH_END, MATCH_START
+
     if not result.hits:
         console.print(
             f"No match for {result.query!r} in {result.searchable_items} transcript(s).",

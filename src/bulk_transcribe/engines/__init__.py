@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from bulk_transcribe.engines.base import Engine, EngineJob, ProgressCallback
 from bulk_transcribe.errors import ErrorKind, PermanentError
-from bulk_transcribe.net import RequestHook
-from bulk_transcribe.settings import Settings
+
+if TYPE_CHECKING:  # httpx and pydantic load only when an engine needs them
+    from bulk_transcribe.net import RequestHook
+    from bulk_transcribe.settings import Settings
 
 # name -> "module:factory(settings, request_hook)", imported lazily so that a cloud
 # engine's SDK loads only when it is used.
@@ -30,4 +33,29 @@ def create_engine(settings: Settings, request_hook: RequestHook | None = None) -
     return getattr(import_module(module_name), factory)(settings, request_hook)
 
 
-__all__ = ["ENGINES", "Engine", "EngineJob", "ProgressCallback", "create_engine"]
+def load_local_engine_early(settings: Settings) -> Engine | None:
+    """The local engine a run in this process will use, its model already loading on a
+    thread; None when items run elsewhere (a cloud API, Ray workers).
+
+    Called as soon as the settings are known, before the rest of the program is imported,
+    so the model loads (CTranslate2 reads it with the GIL released) while the inputs are
+    read and the session is created: in a short batch the load was on the critical path
+    before the first window. Hand the engine to the run and close it afterwards.
+    """
+    if settings.engine != "local" or settings.executor == "ray":
+        return None
+    from bulk_transcribe.engines import local_whisper
+
+    engine = local_whisper.create(settings)
+    engine.load_in_background()
+    return engine
+
+
+__all__ = [
+    "ENGINES",
+    "Engine",
+    "EngineJob",
+    "ProgressCallback",
+    "create_engine",
+    "load_local_engine_early",
+]

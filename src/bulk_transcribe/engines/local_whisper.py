@@ -17,12 +17,13 @@ from bulk_transcribe.engines.model_process import prepare_model_process, settle_
 from bulk_transcribe.engines.window_batches import WindowBatcher, WindowsDone
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.models import MediaFile, Segment, Transcript
-from bulk_transcribe.net import RequestHook
 from bulk_transcribe.settings import DEFAULT_BATCH_SIZE, DEFAULT_MODEL, Settings
 
 if TYPE_CHECKING:
     from faster_whisper.transcribe import Segment as RawSegment
     from faster_whisper.transcribe import Word
+
+    from bulk_transcribe.net import RequestHook
 
 log = logging.getLogger(__name__)
 
@@ -301,6 +302,7 @@ class LocalWhisperEngine(EngineBase):
         self.items_at_once = self._workers + 1
         self._shared: _SharedModel | None = None
         self._lock = threading.Lock()
+        self._loader: threading.Thread | None = None
 
     @property
     def device_choice(self) -> DeviceChoice:
@@ -339,24 +341,43 @@ class LocalWhisperEngine(EngineBase):
 
             load_voice_encoder()
 
+    def load_in_background(self) -> None:
+        """Start loading the model on a thread, while the caller goes on (reading inputs,
+        creating the session). A model that cannot be loaded fails here quietly: the first
+        item loads it again and reports why."""
+
+        def load() -> None:
+            try:
+                self._service()
+            except Exception:
+                log.debug("early model load failed; the first item retries it", exc_info=True)
+
+        self._loader = threading.Thread(target=load, name="model-load", daemon=True)
+        self._loader.start()
+
     def close(self) -> None:
         """Let go of the shared model; the last engine to let go stops its service."""
+        if self._loader is not None:  # a load still under way would outlive the close
+            self._loader.join()
+            self._loader = None
         with self._lock:
             shared, self._shared = self._shared, None
         if shared is not None:
             release_shared(shared)
 
     def transcribe(self, media: MediaFile, job: EngineJob) -> Transcript:
-        from faster_whisper import BatchedInferencePipeline
+        from faster_whisper import BatchedInferencePipeline, decode_audio
 
         options, on_progress = job.options, job.on_progress
-        shared = self._service()
-        pipeline = BatchedInferencePipeline(shared.model)
-        to_service = _WindowsToService(shared.batcher)
-        pipeline.forward = to_service  # the item prepares windows, the service decodes them
         try:
+            # Read before the model is asked for: while it loads, the first items decode.
+            audio = decode_audio(str(media.path))
+            shared = self._service()
+            pipeline = BatchedInferencePipeline(shared.model)
+            to_service = _WindowsToService(shared.batcher)
+            pipeline.forward = to_service  # the item prepares windows, the service decodes
             segments_iter, info = pipeline.transcribe(
-                str(media.path),
+                audio,
                 language=options.language,
                 beam_size=self._beam_size,
                 # All of an item's windows are handed over at once, so the service always has
@@ -372,7 +393,7 @@ class LocalWhisperEngine(EngineBase):
             if duration:
                 to_service.on_seconds_done = lambda done: on_progress(min(done / duration, 1.0))
             raw_segments = list(segments_iter)
-            speaker_of = self._speaker_lookup(media) if self._speakers else None
+            speaker_of = self._speaker_lookup(audio) if self._speakers else None
         except av.error.FFmpegError as exc:
             raise PermanentError(
                 ErrorKind.DECODE,
@@ -394,13 +415,11 @@ class LocalWhisperEngine(EngineBase):
             decoding=self.decoding,
         )
 
-    def _speaker_lookup(self, media: MediaFile) -> SpeakerOf:
-        from faster_whisper import decode_audio
-
+    def _speaker_lookup(self, audio: np.ndarray) -> SpeakerOf:
         from bulk_transcribe.engines.diarization import diarize, speaker_at
 
         count = None if self._speakers == "auto" else int(self._speakers or 1)
-        turns = diarize(decode_audio(str(media.path)), count)
+        turns = diarize(audio, count)
         return lambda start, end: speaker_at(turns, start, end)
 
 
