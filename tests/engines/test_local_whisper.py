@@ -138,27 +138,33 @@ def test_items_transcribed_at_once_get_their_own_transcripts_and_progress(
 
 
 def test_a_model_loaded_early_is_the_one_items_use_and_closing_lets_it_go() -> None:
-    engine = load_local_engine_early(Settings(engine="local", model="tiny.en"))
-    assert isinstance(engine, LocalWhisperEngine)
-    loading = engine._loader
-    assert loading is not None and loading.name == "model-load"
+    # int8_float32: a model of its own here, so this load is a real one.
+    settings = Settings(engine="local", model="tiny.en", compute_type="int8_float32")
+    with local_whisper._shared_lock:  # the load waits for this: it is still under way below
+        engine = load_local_engine_early(settings)
+        assert isinstance(engine, LocalWhisperEngine)
+        loading = engine._loader
+        assert loading is not None and loading.is_alive()
     loading.join()
     shared = engine._shared
-    assert shared is not None and shared.users >= 1  # loaded on its thread, held by the engine
+    assert shared is not None and shared.users == 1  # loaded on its thread, for this engine
 
     result = engine.transcribe(MediaFile(SAMPLE_MEDIA[0]), job())
     assert engine._shared is shared  # the item did not load another one
-    users = shared.users
     engine.close()
 
-    assert shared.users == users - 1
+    assert shared not in local_whisper._shared.values()  # the last user let it go
     assert word_error_rate(reference_text(SAMPLE_MEDIA[0]), result.text) <= MAX_WER
 
 
-def test_closing_while_the_model_still_loads_waits_for_it_and_lets_it_go() -> None:
+def test_closing_while_the_model_still_loads_lets_it_go_once_loaded() -> None:
     engine = LocalWhisperEngine("tiny.en", cores=1)  # its own shared model (one core)
-    engine.load_in_background()
-    engine.close()  # at once: the load is under way or not even started
+    with local_whisper._shared_lock:  # the load cannot finish before the close
+        engine.load_in_background()
+        loading = engine._loader
+        assert loading is not None
+        engine.close()  # returns at once (it would wait forever here otherwise)
+    loading.join()
 
     assert engine._loader is None and engine._shared is None
     # Nothing else here runs one batch on one core: the model loaded is gone with its service.

@@ -302,7 +302,10 @@ class LocalWhisperEngine(EngineBase):
         self.items_at_once = self._workers + 1
         self._shared: _SharedModel | None = None
         self._lock = threading.Lock()
+        # A load started early (load_in_background); a close meanwhile is done by its thread.
         self._loader: threading.Thread | None = None
+        self._loader_lock = threading.Lock()
+        self._close_after_load = False
 
     @property
     def device_choice(self) -> DeviceChoice:
@@ -351,15 +354,25 @@ class LocalWhisperEngine(EngineBase):
                 self._service()
             except Exception:
                 log.debug("early model load failed; the first item retries it", exc_info=True)
+            finally:
+                with self._loader_lock:
+                    self._loader = None
+                    close_now, self._close_after_load = self._close_after_load, False
+                if close_now:
+                    self.close()
 
-        self._loader = threading.Thread(target=load, name="model-load", daemon=True)
-        self._loader.start()
+        with self._loader_lock:
+            self._loader = threading.Thread(target=load, name="model-load", daemon=True)
+            self._loader.start()
 
     def close(self) -> None:
-        """Let go of the shared model; the last engine to let go stops its service."""
-        if self._loader is not None:  # a load still under way would outlive the close
-            self._loader.join()
-            self._loader = None
+        """Let go of the shared model; the last engine to let go stops its service. During
+        an early load this returns at once (a usage error need not wait for the model) and
+        the loading thread lets go of the model when it has it."""
+        with self._loader_lock:
+            if self._loader is not None:
+                self._close_after_load = True
+                return
         with self._lock:
             shared, self._shared = self._shared, None
         if shared is not None:
