@@ -31,10 +31,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bulk_transcribe import service
 from bulk_transcribe.models import ItemSpec, ItemStatus, Segment, SourceType, Transcript
 from bulk_transcribe.outputs.writer import write_item_outputs
 from bulk_transcribe.store import Store
-from bulk_transcribe.store.search_index import SearchIndex
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_REFS = Path("/work/shared/speech/refs.tsv")
@@ -148,7 +148,7 @@ def main() -> None:
             f"store: {len(segments)} segments in {len(store.items(store.list_sessions()[0].id))}"
             " items"
         )
-        index = SearchIndex(store)
+        index = service.open_search_index(store)
         began = time.perf_counter()
         first = index.search("electricity")
         cold = (time.perf_counter() - began) * 1000

@@ -27,6 +27,7 @@ from bulk_transcribe.runner.executors import Executor
 from bulk_transcribe.runner.ownership import is_alive
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
+from bulk_transcribe.store.search_index import SearchIndex
 
 __all__ = [
     "ExportResult",
@@ -224,3 +225,12 @@ def export_session(
         written += 1
     write_outputs_index(store, session_id, folder=folder)
     return ExportResult(folder=folder, written=written, missing=missing)
+
+
+def open_search_index(store: Store) -> SearchIndex:
+    """The full-text index over every transcribed segment, reading older items' files and
+    linking each hit to its moment of the source."""
+    from bulk_transcribe.outputs.moments import moment_url
+    from bulk_transcribe.outputs.readback import segments_from_files
+
+    return SearchIndex(store, read=segments_from_files, link=moment_url)

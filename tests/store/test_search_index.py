@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bulk_transcribe import service
 from bulk_transcribe.errors import PermanentError
 from bulk_transcribe.models import ItemSpec, ItemStatus, SourceType
 from bulk_transcribe.outputs.writer import write_item_outputs
@@ -56,7 +57,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, d
 
 @pytest.fixture
 def index(library: tuple[Store, dict[str, str]]) -> Iterator[SearchIndex]:
-    with SearchIndex(library[0]) as opened:
+    with service.open_search_index(library[0]) as opened:
         yield opened
 
 
@@ -133,7 +134,7 @@ def test_items_are_indexed_once_and_new_ones_as_they_finish(tmp_path: Path) -> N
     shutil.copy(SOLAR, media / "cafe_talk.wav")
     engine = SegmentsEngine(FRENCH)
     first = transcribe(store, tmp_path / "out", local_specs([media / "market.wav"]), engine)
-    with SearchIndex(store) as index:
+    with service.open_search_index(store) as index:
         result = index.search("bread")
         assert (result.refresh.indexed_items, result.refresh.indexed_segments) == (1, 2)
         assert index.search("bread").refresh.indexed_items == 0  # nothing new: nothing read
@@ -156,7 +157,7 @@ def test_an_item_transcribed_again_replaces_its_old_segments(tmp_path: Path) -> 
     shutil.copy(SOLAR, media / "market.wav")
     engine = SegmentsEngine(dict(FRENCH))
     session_id = transcribe(store, tmp_path / "out", local_specs([media / "market.wav"]), engine)
-    with SearchIndex(store) as index:
+    with service.open_search_index(store) as index:
         assert titles(index.search("bread")) == ["market"]
         (item,) = store.items(session_id)
         store.finish_item(item.id, ItemStatus.FAILED, error_kind="x", error_message="redo")
@@ -192,7 +193,7 @@ def test_sessions_made_before_the_index_existed_are_searchable(tmp_path: Path) -
             " 'https://youtu.be/dQw4w9WgXcQ', 'youtube', 'Old talk', 'done', 'done', ?, 't')",
             (json.dumps([p.name for p in paths]),),
         )
-    with Store(database) as store, SearchIndex(store) as index:
+    with Store(database) as store, service.open_search_index(store) as index:
         (hit,) = index.search("windmill*").hits
     assert hit.title == "Old talk"
     assert hit.link == "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=0s"
@@ -207,13 +208,14 @@ def test_items_without_a_timed_transcript_are_reported_not_fatal(tmp_path: Path)
     engine = SegmentsEngine(FRENCH)
     transcribe(store, tmp_path / "out", local_specs([media / "market.wav"]), engine, "md,txt")
     transcribe(store, tmp_path / "out", local_specs([media / "cafe_talk.wav"]), engine, "srt")
-    with SearchIndex(store) as index:  # the store keeps every transcript: both searchable
+    # the store keeps every transcript: both searchable
+    with service.open_search_index(store) as index:
         assert set(titles(index.search("café OR bread"))) == {"cafe_talk", "market"}
     with sqlite3.connect(store.path) as older:  # as items finished by earlier versions
         older.execute("DELETE FROM transcripts")
         older.execute("DELETE FROM indexed_items")
         older.execute("DELETE FROM segments_fts")
-    with SearchIndex(store) as index:
+    with service.open_search_index(store) as index:
         result = index.search("café OR bread")
     assert titles(result) == ["cafe_talk"]  # read back from its subtitles
     (problem,) = result.refresh.unreadable
@@ -231,7 +233,7 @@ def test_a_youtube_item_links_to_its_moment(tmp_path: Path) -> None:
     paths = write_item_outputs(session.folder, "a_video", ["json"], {}, transcript)
     store.start_item(item.id)
     store.finish_item(item.id, ItemStatus.DONE, outputs=[p.name for p in paths])
-    with SearchIndex(store) as index:
+    with service.open_search_index(store) as index:
         (hit,) = index.search("turbine").hits
     assert hit.link == "https://www.youtube.com/watch?v=abcdefghijk&t=83s"
     assert (hit.start, hit.end) == (83.4, 90.0)

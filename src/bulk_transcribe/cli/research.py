@@ -212,7 +212,7 @@ def find(
     as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
 ) -> None:
     """Search everything transcribed; each hit with its time and a link to that moment."""
-    from bulk_transcribe.store.search_index import SearchIndex
+    from bulk_transcribe import service
 
     with _open_store(out, db) as store:
         wanted_session = None
@@ -223,7 +223,7 @@ def find(
                     f"no session matches {session_id!r}; `bulk-transcribe sessions` lists them"
                 )
             wanted_session = session.id
-        with SearchIndex(store) as index:
+        with service.open_search_index(store) as index:
             try:
                 result = index.search(
                     phrase, session_id=wanted_session, sources=source or [], limit=limit

@@ -7,7 +7,8 @@ import json
 import re
 from pathlib import Path
 
-from bulk_transcribe.models import Segment
+from bulk_transcribe.models import Item, Segment
+from bulk_transcribe.store.search_index import UnreadableTranscript
 
 # The order files are tried in: JSON keeps the engine's segments; subtitles are cut shorter.
 READABLE_SUFFIXES = (".json", ".srt", ".vtt")
@@ -16,9 +17,6 @@ _CUE_TIME = re.compile(
 )
 _TAG = re.compile(r"<[^>]+>")
 
-
-class UnreadableTranscript(Exception):
-    """No timed transcript among an item's files, or the one there is damaged."""
 
 
 def read_segments(folder: Path, outputs: list[str]) -> list[Segment]:
@@ -72,3 +70,8 @@ def _parse_cues(text: str) -> list[Segment]:
 def _seconds(found: re.Match[str], first: int) -> float:
     hours, minutes, secs, millis = (found.group(first + i) for i in range(4))
     return int(hours or 0) * 3600 + int(minutes) * 60 + int(secs) + int(millis) / 1000
+
+
+def segments_from_files(item: Item, session_folder: Path) -> list[Segment]:
+    """The search index's reader for items whose transcript the store did not keep."""
+    return read_segments(session_folder, item.outputs)

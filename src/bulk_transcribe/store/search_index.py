@@ -20,20 +20,24 @@ from pathlib import Path
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.models import Item, ItemStatus, Segment, SourceType
-from bulk_transcribe.outputs.moments import moment_url
-from bulk_transcribe.outputs.readback import UnreadableTranscript, read_segments
-from bulk_transcribe.store.sqlite import Store, _item_from_row
+from bulk_transcribe.store import Store
+from bulk_transcribe.store.rows import item_from_row
 
 # Marks around matched words in Hit.text; views turn them into bold, colour or <mark>.
 MATCH_START, MATCH_END = "\x02", "\x03"
 DEFAULT_LIMIT = 20
 _BAREWORD = re.compile(r"[\w*]+", re.UNICODE)
 
+# How the index reads a done item's segments that the store did not keep (items finished
+# before it kept transcripts): given the item and its session folder. Raises
+# UnreadableTranscript when there is nothing readable. The outputs layer provides one.
 SegmentReader = Callable[[Item, Path], list[Segment]]
+# The link to a moment of a source: (source, source type, seconds) -> URL.
+MomentLinker = Callable[[str, SourceType, float], str]
 
 
-def segments_from_files(item: Item, session_folder: Path) -> list[Segment]:
-    return read_segments(session_folder, item.outputs)
+class UnreadableTranscript(Exception):
+    """No timed transcript among an item's files, or the one there is damaged."""
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,7 @@ class Hit:
     end: float
     text: str  # the segment, matched words between MATCH_START and MATCH_END
     rank: float  # bm25: lower is better
-
-    @property
-    def link(self) -> str:
-        return moment_url(self.source, self.source_type, self.start)
+    link: str  # to this moment of the source
 
     @property
     def plain_text(self) -> str:
@@ -82,8 +83,8 @@ class SearchIndex:
     """One connection of its own to the store's database, so searching never waits on the
     store's lock; SQLite's WAL lets it read while a runner writes."""
 
-    def __init__(self, store: Store, read: SegmentReader = segments_from_files):
-        self._read = read
+    def __init__(self, store: Store, read: SegmentReader, link: MomentLinker):
+        self._read, self._link = read, link
         self._conn = sqlite3.connect(
             store.path, check_same_thread=False, isolation_level=None, timeout=30
         )
@@ -118,7 +119,7 @@ class SearchIndex:
             items = segments = 0
             unreadable = []
             for row in rows:
-                item = _item_from_row(row)
+                item = item_from_row(row)
                 folder = Path(row["out_dir"]) / "sessions" / item.session_id
                 try:
                     found = _stored(row["stored_segments"]) or self._read(item, folder)
@@ -240,6 +241,7 @@ class SearchIndex:
                 end=row["end"],
                 text=row["marked"],
                 rank=row["rank"],
+                link=self._link(row["source"], SourceType(row["source_type"]), row["start"]),
             )
             for row in rows
         ]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.models import SourceType
 from bulk_transcribe.outputs.moments import clock
@@ -16,7 +17,6 @@ from bulk_transcribe.store.search_index import (
     MATCH_END,
     MATCH_START,
     Hit,
-    SearchIndex,
     SearchResult,
 )
 
@@ -59,7 +59,7 @@ def run_search(store: Store, query: TranscriptQuery) -> SearchResult | None:
     """The hits for `query`, or None after telling the user what was wrong with it."""
     try:
         # The first search after many items finished indexes them first: worth a spinner.
-        with st.spinner("Searching…"), SearchIndex(store) as index:
+        with st.spinner("Searching…"), service.open_search_index(store) as index:
             return index.search(
                 query.text, session_id=query.session_id, sources=query.sources, limit=HIT_LIMIT
             )

@@ -1,0 +1,126 @@
+"""One SQLite connection (WAL) behind a lock: transactions, migrations, what failures mean."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bulk_transcribe.errors import ErrorKind, PermanentError, disk_full, is_disk_full
+from bulk_transcribe.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def database_error(path: Path, exc: sqlite3.DatabaseError) -> PermanentError:
+    """What an SQLite failure means for the user, and what to do about it."""
+    text = str(exc).lower()
+    if is_disk_full(exc):
+        return disk_full(f"saving to the database {path}")
+    if "readonly" in text or "read-only" in text:
+        return PermanentError(
+            ErrorKind.DATABASE,
+            f"{path} is read-only: choose a folder you can write to with --out (or --db)",
+        )
+    if "unable to open" in text:
+        return PermanentError(
+            ErrorKind.DATABASE,
+            f"cannot open the database {path} ({exc}): check that its folder exists and is "
+            "writable, or choose another with --out (or --db)",
+        )
+    if "locked" in text or "busy" in text:
+        return PermanentError(
+            ErrorKind.DATABASE,
+            f"the database {path} is busy (another program holds it): try again in a moment",
+        )
+    return PermanentError(
+        ErrorKind.DATABASE,
+        f"the database {path} is damaged or not a Bulk Transcribe database ({exc}); "
+        "move it aside and run again (transcripts already in the sessions folder are kept), "
+        "or restore a backup",
+    )
+
+
+class Database:
+    """Thread-safe access to one SQLite database, shared by runner threads and views; the
+    tables' classes below add their own reads and writes to it."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PermanentError(
+                ErrorKind.INVALID_INPUT,
+                f"cannot create the folder {self.path.parent} ({exc.strerror or exc}): "
+                "choose a folder you can write to with --out (or --db)",
+            ) from exc
+        with self._database_errors():
+            # One connection guarded by a lock: SQLite serialises writers anyway, and this
+            # keeps transactions from interleaving across worker threads.
+            self._conn = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=30
+            )
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+
+    @contextmanager
+    def _database_errors(self) -> Iterator[None]:
+        """SQLite's failures as errors that say what to do (full, read-only, damaged)."""
+        try:
+            yield
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise  # our own mistakes, not the database's state
+        except sqlite3.DatabaseError as exc:
+            raise database_error(self.path, exc) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._database_errors():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                if self._conn.in_transaction:  # SQLite may have rolled back itself (full)
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock, self._database_errors():
+            return self._conn.execute(sql, params).fetchall()
+
+    def _migrate(self) -> None:
+        with self._transaction() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise PermanentError(
+                    ErrorKind.DATABASE,
+                    f"{self.path} was written by a newer Bulk Transcribe (schema {version}); "
+                    "upgrade bulk-transcribe to open it",
+                )
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

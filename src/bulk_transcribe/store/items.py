@@ -1,0 +1,362 @@
+"""Items and their attempts: the queue, each state change guarded by the attempt it belongs to."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from bulk_transcribe.models import (
+    Item,
+    ItemSpec,
+    ItemStatus,
+    SessionCounts,
+    Stage,
+)
+from bulk_transcribe.redact import clean_title, remember, scrub, scrub_text
+from bulk_transcribe.store.database import Database, utc_now
+from bulk_transcribe.store.rows import item_from_row
+
+
+def item_key(source: str) -> str:
+    """Short id derived from the source, so file names are stable across resumes."""
+    return hashlib.sha1(source.encode("utf-8")).hexdigest()[:8]
+
+
+# Appended to an UPDATE of one item: only while that attempt is the one running.
+ATTEMPT_GUARD = " AND status = 'running' AND attempts = ?"
+
+QUERY_CHUNK = 500  # below SQLite's limit on host parameters in one statement
+
+
+def guard_params(attempt: int | None) -> list[Any]:
+    return [] if attempt is None else [attempt]
+
+
+def scrubbed(message: str | None) -> str | None:
+    return scrub_text(message) if message else message
+
+
+class ItemsTable(Database):
+    """Adding, reading and moving items through their states."""
+
+    def add_items(
+        self,
+        session_id: str,
+        specs: Iterable[ItemSpec],
+        durations: dict[str, float] | None = None,
+        fingerprints: dict[str, str] | None = None,
+    ) -> int:
+        """Add items in order; a source already in the session is ignored. Returns how many.
+
+        Sources are stored without their credentials (the real ones stay in this process's
+        memory, see redact.py); titles and metadata without control characters or secrets.
+        """
+        durations, fingerprints = durations or {}, fingerprints or {}
+        now = utc_now()
+        with self._transaction() as conn:
+            start = conn.execute(
+                "SELECT COALESCE(MAX(position), 0) FROM items WHERE session_id = ?", (session_id,)
+            ).fetchone()[0]
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO items (session_id, position, key, source, source_type,"
+                " title, metadata_json, origin, status, stage, duration, fingerprint, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        session_id,
+                        start + offset,
+                        item_key(stored),
+                        stored,
+                        spec.source_type,
+                        clean_title(spec.title),
+                        json.dumps(scrub(spec.metadata), default=str),
+                        scrub_text(spec.origin) if spec.origin else None,
+                        ItemStatus.QUEUED,
+                        Stage.QUEUED,
+                        durations.get(spec.source),
+                        fingerprints.get(spec.source),
+                        now,
+                    )
+                    for offset, (spec, stored) in enumerate(
+                        ((spec, remember(spec.source)) for spec in specs), start=1
+                    )
+                ],
+            )
+            return conn.total_changes - before
+
+    def items(self, session_id: str, statuses: Iterable[ItemStatus] | None = None) -> list[Item]:
+        sql = "SELECT * FROM items WHERE session_id = ?"
+        params: list[Any] = [session_id]
+        if statuses is not None:
+            wanted = list(statuses)
+            sql += f" AND status IN ({','.join('?' * len(wanted))})"
+            params += wanted
+        return [item_from_row(r) for r in self._query(sql + " ORDER BY position", params)]
+
+    def items_by_id(self, item_ids: Iterable[int]) -> list[Item]:
+        wanted = list(item_ids)
+        found: list[Item] = []
+        for start in range(0, len(wanted), QUERY_CHUNK):
+            chunk = wanted[start : start + QUERY_CHUNK]
+            rows = self._query(
+                f"SELECT * FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            found += [item_from_row(r) for r in rows]
+        return found
+
+    def get_item(self, item_id: int) -> Item:
+        rows = self._query("SELECT * FROM items WHERE id = ?", (item_id,))
+        if not rows:
+            raise KeyError(item_id)
+        return item_from_row(rows[0])
+
+    def counts(self, session_id: str) -> SessionCounts:
+        counts = SessionCounts()
+        rows = self._query(
+            "SELECT status, COUNT(*) AS n, COALESCE(SUM(duration), 0) AS seconds"
+            " FROM items WHERE session_id = ? GROUP BY status",
+            (session_id,),
+        )
+        for row in rows:
+            setattr(counts, row["status"], row["n"])
+            counts.total += row["n"]
+            counts.audio_seconds_total += row["seconds"]
+            if row["status"] in (ItemStatus.DONE, ItemStatus.FAILED, ItemStatus.SKIPPED):
+                counts.audio_seconds_done += row["seconds"]
+            if row["status"] == ItemStatus.DONE:
+                counts.audio_seconds_transcribed += row["seconds"]
+        left = self._query(
+            "SELECT COALESCE(SUM(CASE WHEN status = ? THEN duration * progress END), 0)"
+            " AS seconds, COALESCE(SUM(duration IS NULL), 0) AS unknown,"
+            " COALESCE(SUM(CASE WHEN status = ? THEN progress END), 0) AS progress FROM items"
+            " WHERE session_id = ? AND status IN (?, ?)",
+            (ItemStatus.RUNNING, ItemStatus.RUNNING, session_id, ItemStatus.QUEUED,
+             ItemStatus.RUNNING),
+        )  # fmt: skip
+        counts.audio_seconds_done += left[0]["seconds"]
+        counts.unknown_lengths_left = left[0]["unknown"]
+        counts.running_progress = left[0]["progress"]
+        return counts
+
+    def start_item(self, item_id: int) -> int | None:
+        """Mark a queued item running and open an attempt; returns the attempt number.
+
+        None when the item is not queued (another process or a late message got there first).
+        """
+        now = utc_now()
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE items SET status = ?, stage = ?, progress = 0, attempts = attempts + 1,"
+                " error_kind = NULL, error_message = NULL, started_at = COALESCE(started_at, ?),"
+                " updated_at = ?, revision = revision + 1 WHERE id = ? AND status = ?",
+                (ItemStatus.RUNNING, Stage.FETCHING, now, now, item_id, ItemStatus.QUEUED),
+            )
+            if cursor.rowcount != 1:
+                return None
+            number = conn.execute("SELECT attempts FROM items WHERE id = ?", (item_id,)).fetchone()[
+                0
+            ]
+            conn.execute(
+                "INSERT INTO attempts (item_id, number, started_at, status) VALUES (?, ?, ?, ?)",
+                (item_id, number, now, ItemStatus.RUNNING),
+            )
+        return number
+
+    def set_stage(
+        self,
+        item_id: int,
+        stage: Stage,
+        progress: float | None = None,
+        *,
+        attempt: int | None = None,
+    ) -> bool:
+        """Record where a running item is; with `attempt`, only if that attempt still runs."""
+        sql = "UPDATE items SET stage = ?, updated_at = ?, revision = revision + 1"
+        params: list[Any] = [stage, utc_now()]
+        if progress is not None:
+            sql += ", progress = ?"
+            params.append(min(max(progress, 0.0), 1.0))
+        sql += " WHERE id = ?" + ATTEMPT_GUARD * (attempt is not None)
+        params += [item_id, *guard_params(attempt)]
+        with self._transaction() as conn:
+            return conn.execute(sql, params).rowcount == 1
+
+    def update_item_info(
+        self,
+        item_id: int,
+        *,
+        title: str | None = None,
+        duration: float | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Fill in what a source learned without erasing what is already known."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT title, duration, metadata_json FROM items WHERE id = ?", (item_id,)
+            ).fetchone()
+            merged = {**scrub(metadata or {}), **json.loads(row["metadata_json"])}
+            conn.execute(
+                "UPDATE items SET title = ?, duration = ?, metadata_json = ?, updated_at = ?,"
+                " revision = revision + 1 WHERE id = ?",
+                (
+                    row["title"] or clean_title(title),
+                    duration if duration is not None else row["duration"],
+                    json.dumps(merged, default=str),
+                    utc_now(),
+                    item_id,
+                ),
+            )
+
+    def finish_item(
+        self,
+        item_id: int,
+        status: ItemStatus,
+        *,
+        outputs: Sequence[str] = (),
+        method: str | None = None,
+        language: str | None = None,
+        error_kind: str | None = None,
+        error_message: str | None = None,
+        attempt: int | None = None,
+    ) -> bool:
+        """Finish an item. With `attempt`, only if that attempt is still the one running:
+        a worker's late result and the time limit's give-up can never both win."""
+        now = utc_now()
+        stage = {ItemStatus.DONE: Stage.DONE, ItemStatus.SKIPPED: Stage.SKIPPED}.get(
+            status, Stage.FAILED
+        )
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE items SET status = ?, stage = ?, progress = CASE WHEN ? THEN 1 ELSE"
+                " progress END, outputs_json = ?, method = COALESCE(?, method),"
+                " language = COALESCE(?, language), error_kind = ?, error_message = ?,"
+                " finished_at = ?, updated_at = ?, revision = revision + 1 WHERE id = ?"
+                + ATTEMPT_GUARD
+                * (attempt is not None),
+                (
+                    status,
+                    stage,
+                    status == ItemStatus.DONE,
+                    json.dumps(list(outputs)),
+                    method,
+                    language,
+                    error_kind,
+                    scrubbed(error_message),
+                    now,
+                    now,
+                    item_id,
+                    *guard_params(attempt),
+                ),
+            )
+            if cursor.rowcount != 1:
+                return False
+            self._close_attempt(conn, item_id, status, error_kind, scrubbed(error_message), now)
+        return True
+
+    def requeue_item(
+        self,
+        item_id: int,
+        error_kind: str | None = None,
+        error_message: str | None = None,
+        *,
+        attempt: int | None = None,
+    ) -> bool:
+        """Put a running item back in the queue (retry later, stop, or crash recovery).
+
+        With `attempt`, only if that attempt is still the one running.
+        """
+        now = utc_now()
+        error_message = scrubbed(error_message)
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE items SET status = ?, stage = ?, progress = 0, error_kind = ?,"
+                " error_message = ?, updated_at = ?, revision = revision + 1"
+                " WHERE id = ? AND status = ?" + ATTEMPT_GUARD * (attempt is not None),
+                (
+                    ItemStatus.QUEUED,
+                    Stage.QUEUED,
+                    error_kind,
+                    error_message,
+                    now,
+                    item_id,
+                    ItemStatus.RUNNING,
+                    *guard_params(attempt),
+                ),
+            )
+            if cursor.rowcount != 1:
+                return False
+            self._close_attempt(
+                conn, item_id, ItemStatus.QUEUED, error_kind, error_message or "interrupted", now
+            )
+        return True
+
+    def requeue_interrupted(self, session_id: str) -> int:
+        """After a crash, items left 'running' go back to the queue. Returns how many."""
+        ids = [
+            r["id"]
+            for r in self._query(
+                "SELECT id FROM items WHERE session_id = ? AND status = ?",
+                (session_id, ItemStatus.RUNNING),
+            )
+        ]
+        for item_id in ids:
+            self.requeue_item(item_id, None, None)
+        return len(ids)
+
+    def requeue_failed(self, session_id: str, kinds: Iterable[str] | None = None) -> int:
+        """Put failed items back in the queue; only those that failed for one of `kinds` when
+        given (e.g. a full disk or the network, which the user may have fixed since)."""
+        sql = (
+            "UPDATE items SET status = ?, stage = ?, progress = 0, error_kind = NULL,"
+            " error_message = NULL, finished_at = NULL, updated_at = ?, revision = revision + 1"
+            " WHERE session_id = ? AND status = ?"
+        )
+        params: list[Any] = [ItemStatus.QUEUED, Stage.QUEUED, utc_now(), session_id]
+        params.append(ItemStatus.FAILED)
+        if kinds is not None:
+            wanted = [str(k) for k in kinds]
+            sql += f" AND error_kind IN ({','.join('?' * len(wanted)) or 'NULL'})"
+            params += wanted
+        with self._transaction() as conn:
+            return conn.execute(sql, params).rowcount
+
+    def set_provider_request_id(self, item_id: int, request_id: str) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE attempts SET provider_request_id = ? WHERE id = ("
+                " SELECT MAX(id) FROM attempts WHERE item_id = ?)",
+                (request_id, item_id),
+            )
+
+    def last_provider_request_id(self, item_id: int) -> str | None:
+        rows = self._query(
+            "SELECT provider_request_id FROM attempts WHERE item_id = ?"
+            " AND provider_request_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+            (item_id,),
+        )
+        return rows[0]["provider_request_id"] if rows else None
+
+    @staticmethod
+    def _close_attempt(
+        conn: sqlite3.Connection,
+        item_id: int,
+        status: str,
+        error_kind: str | None,
+        error_message: str | None,
+        now: str,
+    ) -> None:
+        conn.execute(
+            "UPDATE attempts SET status = ?, error_kind = ?, error_message = ?, finished_at = ?"
+            " WHERE item_id = ? AND finished_at IS NULL",
+            (status, error_kind, error_message, now, item_id),
+        )
+
+    def attempts(self, item_id: int) -> list[dict[str, Any]]:
+        return [
+            dict(r)
+            for r in self._query("SELECT * FROM attempts WHERE item_id = ? ORDER BY id", (item_id,))
+        ]

@@ -1,0 +1,40 @@
+"""Reads that exist for the live views: cheap questions asked several times a second."""
+
+from __future__ import annotations
+
+from bulk_transcribe.models import (
+    Item,
+)
+from bulk_transcribe.store.database import Database
+from bulk_transcribe.store.rows import item_from_row
+
+
+class MonitorReads(Database):
+    """What changed since a view last looked."""
+
+    def item_versions(self, session_id: str) -> dict[int, int]:
+        """Each item's id and revision, cheaply: lets a view re-read only what changed."""
+        rows = self._query("SELECT id, revision FROM items WHERE session_id = ?", (session_id,))
+        return {row[0]: row[1] for row in rows}
+
+    def items_marker(self, session_id: str) -> tuple[int, ...]:
+        """A fingerprint of the session's items in one cheap query: every change of an item
+        raises its revision, so an equal marker means nothing changed. (Timestamps were not
+        enough: two changes within one clock tick looked like one.)"""
+        row = self._query(
+            "SELECT COUNT(*), MAX(id), TOTAL(revision) FROM items WHERE session_id = ?",
+            (session_id,),
+        )[0]
+        return tuple(int(value or 0) for value in row)
+
+    def finished_since(self, session_id: str, since: str | None) -> list[Item]:
+        """Items that finished at or after `since` (a finished_at value), oldest first.
+
+        Lets a view report new results without reading the whole session each time.
+        """
+        rows = self._query(
+            "SELECT * FROM items WHERE session_id = ? AND finished_at IS NOT NULL"
+            " AND finished_at >= ? ORDER BY finished_at, position",
+            (session_id, since or ""),
+        )
+        return [item_from_row(r) for r in rows]
