@@ -43,7 +43,7 @@ from bulk_transcribe.models import ItemSpec, SessionCommand, SourceType  # noqa:
 from bulk_transcribe.runner import create_session  # noqa: E402
 from bulk_transcribe.settings import Settings  # noqa: E402
 from bulk_transcribe.store import Store  # noqa: E402
-from bulk_transcribe.web.snapshot import Snapshots  # noqa: E402
+from bulk_transcribe.web.state.snapshot import Snapshots  # noqa: E402
 
 ENGINES["scripted"] = "tests.fakes.scripted_engine:create"
 ITEM_SECONDS = "0.4"  # each scripted item works this long, reporting progress

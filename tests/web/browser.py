@@ -12,7 +12,7 @@ from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bulk_transcribe.service import LAUNCH_WAIT_SECONDS
-from bulk_transcribe.web.settings_panel import PARALLEL_LABEL
+from bulk_transcribe.web.panels.settings_panel import PARALLEL_LABEL
 from tests.web.conftest import ARTIFACTS
 
 RUN_TIMEOUT = 240.0  # seconds for a whole batch on a busy 2-core machine

@@ -27,6 +27,7 @@ from bulk_transcribe.runner.ownership import (
     new_owner,
 )
 from bulk_transcribe.store import Store
+from bulk_transcribe.web.launch import app_path
 from tests.fakes.transcripts import decode_mono
 from tests.samples import REPO, SAMPLE_MEDIA, write_wav
 
@@ -106,7 +107,7 @@ class AppServer:
                 "-m",
                 "streamlit",
                 "run",
-                str(REPO / "app.py"),
+                str(app_path()),
                 "--server.port",
                 str(self.port),
                 "--server.address",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from bulk_transcribe.settings import Settings
-from bulk_transcribe.web.accounts import deapi_balance, key_status
+from bulk_transcribe.web.panels.accounts import deapi_balance, key_status
 from tests.fakes.deapi_server import FakeDeapiServer
 
 

@@ -6,13 +6,13 @@ from bulk_transcribe.ingest import load_inputs
 from bulk_transcribe.models import SessionStatus
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.controls import (
+from bulk_transcribe.web.panels.controls import (
     request_concurrency_change,
     run_state,
     start_new_session,
     status_badge,
 )
-from bulk_transcribe.web.runs import DetachedRuns, secret_environment
+from bulk_transcribe.web.state.runs import DetachedRuns, secret_environment
 from tests.sources.feeds import FeedEpisode, day, rss_feed
 from tests.sources.media_server import Route, running_server
 from tests.web.conftest import make_session, pretend_running

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bulk_transcribe.models import ItemStatus
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.errors_panel import (
+from bulk_transcribe.web.panels.errors_panel import (
     attempts_frame,
     events_frame,
     failures_by_kind,

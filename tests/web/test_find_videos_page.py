@@ -14,12 +14,12 @@ from streamlit.testing.v1 import AppTest
 from bulk_transcribe import sources
 from bulk_transcribe.models import ItemStatus
 from bulk_transcribe.store import Store
+from bulk_transcribe.web.launch import app_path
 from tests.research.media import media_for, recorded_videos
 from tests.research.recorded_youtube import environment, install
 from tests.research.recordings import FakeDataApi, solar_videos
-from tests.samples import REPO
 
-APP = str(REPO / "app.py")
+APP = str(app_path())
 PAGE = "pages/04_Find_Videos.py"
 KEY = "page-test-key"
 

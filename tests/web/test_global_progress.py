@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from bulk_transcribe.models import ItemStatus, SessionStatus, Stage
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.global_progress import concurrency_state, summarise
+from bulk_transcribe.web.panels.global_progress import concurrency_state, summarise
 from bulk_transcribe.web.wording import concurrency_reason
 from tests.web.conftest import make_session
 

@@ -6,7 +6,7 @@ import pytest
 
 from bulk_transcribe.errors import PermanentError
 from bulk_transcribe.models import SourceType
-from bulk_transcribe.web.input_panel import (
+from bulk_transcribe.web.panels.input_panel import (
     Upload,
     collections,
     guess_columns,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from bulk_transcribe.models import Stage
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.now_processing import in_flight
+from bulk_transcribe.web.panels.now_processing import in_flight
 from tests.web.conftest import make_session
 
 

@@ -13,11 +13,15 @@ from streamlit.testing.v1 import AppTest
 
 from bulk_transcribe.models import ItemStatus, SessionStatus, Stage
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.settings_panel import PARALLEL_HELP, PARALLEL_LABEL, PREFERENCES_FILE
-from tests.samples import REPO
+from bulk_transcribe.web.launch import app_path
+from bulk_transcribe.web.panels.settings_panel import (
+    PARALLEL_HELP,
+    PARALLEL_LABEL,
+    PREFERENCES_FILE,
+)
 from tests.web.conftest import make_session, pretend_running
 
-APP = str(REPO / "app.py")
+APP = str(app_path())
 BULK_PAGE = "pages/02_Bulk_Transcribe.py"
 SESSIONS_PAGE = "pages/03_Sessions.py"
 TIMEOUT = 30

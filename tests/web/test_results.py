@@ -6,7 +6,7 @@ import io
 import zipfile
 from pathlib import Path
 
-from bulk_transcribe.web.results import preview_text, session_zip
+from bulk_transcribe.web.panels.results import preview_text, session_zip
 
 
 def test_the_session_zip_holds_every_file_with_folder_relative_paths(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bulk_transcribe.settings import Settings
-from bulk_transcribe.web.settings_panel import (
+from bulk_transcribe.web.panels.settings_panel import (
     PREFERENCES_FILE,
     RunChoices,
     build_settings,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bulk_transcribe.models import ItemStatus, Stage
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.snapshot import Snapshots
+from bulk_transcribe.web.state.snapshot import Snapshots
 from tests.web.conftest import make_session
 
 

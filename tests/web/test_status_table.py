@@ -6,7 +6,12 @@ import pandas as pd
 
 from bulk_transcribe.models import ItemStatus, Stage
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.status_table import COLUMNS, items_frame, status_options, visible_items
+from bulk_transcribe.web.panels.status_table import (
+    COLUMNS,
+    items_frame,
+    status_options,
+    visible_items,
+)
 from tests.web.conftest import make_session
 
 

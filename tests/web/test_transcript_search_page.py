@@ -8,10 +8,11 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from bulk_transcribe.store import Store
-from tests.samples import REPO, SAMPLE_MEDIA
+from bulk_transcribe.web.launch import app_path
+from tests.samples import SAMPLE_MEDIA
 from tests.store.sessions import SegmentsEngine, local_specs, transcribe
 
-APP = str(REPO / "app.py")
+APP = str(app_path())
 PAGE = "pages/05_Search_Transcripts.py"
 SCRIPT = {
     "harbour": [(0.0, 3.0, "Boats came in."), (75.0, 80.0, "The lighthouse keeper waved.")],

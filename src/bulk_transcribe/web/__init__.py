@@ -1,1 +1,3 @@
-"""The Streamlit web app's pieces: a background job manager and one module per page panel."""
+"""The Streamlit web app (`bulk-transcribe ui`): pages lay out panels; panels read the store and
+act through the service; state holds what is shared between reruns and tabs. Jobs run in
+processes of their own, never in the web server."""

@@ -1,8 +1,6 @@
-"""Bulk Transcribe's web app as installed: `bulk-transcribe ui` runs this (the Home page).
+"""Bulk Transcribe's web app: `bulk-transcribe ui` runs this (the Home page); the scripts in
+pages/ are its other pages. Each only calls its page module's render()."""
 
-A checkout's app.py and pages/ are the same thin scripts, for `streamlit run app.py`.
-"""
-
-from bulk_transcribe.web.home_page import render
+from bulk_transcribe.web.pages.home_page import render
 
 render()

@@ -1,5 +1,5 @@
 """Bulk Transcribe: give it links, pick settings, start, and watch every item live."""
 
-from bulk_transcribe.web.bulk_page import render
+from bulk_transcribe.web.pages.bulk_page import render
 
 render()

@@ -18,9 +18,9 @@ from bulk_transcribe.research.finder import backend_name, mark_transcribed
 from bulk_transcribe.research.gather import ChatNotConfigured, Gathered, gather
 from bulk_transcribe.research.planner import chat_configured
 from bulk_transcribe.settings import Settings
-from bulk_transcribe.web.controls import start_new_session
-from bulk_transcribe.web.page import AppContext
-from bulk_transcribe.web.settings_panel import build_settings, load_preferences, secrets
+from bulk_transcribe.web.pages.frame import AppContext
+from bulk_transcribe.web.panels.controls import start_new_session
+from bulk_transcribe.web.panels.settings_panel import build_settings, load_preferences, secrets
 
 FOUND_KEY = "found-videos"
 CHOICE_PREFIX = "choose-"

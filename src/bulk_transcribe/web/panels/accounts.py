@@ -8,7 +8,7 @@ from pydantic import SecretStr
 from bulk_transcribe.engines.deapi import create as create_deapi
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.settings import Settings
-from bulk_transcribe.web.settings_panel import secrets
+from bulk_transcribe.web.panels.settings_panel import secrets
 
 BALANCE_TTL_SECONDS = 300
 KEYS = (("openai_api_key", "OpenAI-compatible"), ("deapi_api_key", "DEAPI"))

@@ -11,12 +11,12 @@ import streamlit as st
 
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.ingest import IngestResult
-from bulk_transcribe.web.controls import follow_parallel_choice, start_once
-from bulk_transcribe.web.input_panel import render_input_panel
-from bulk_transcribe.web.link_check_panel import render_link_check
-from bulk_transcribe.web.monitor import render_monitor, session_is_active
-from bulk_transcribe.web.page import AppContext, page_setup
-from bulk_transcribe.web.settings_panel import (
+from bulk_transcribe.web.pages.frame import AppContext, page_setup
+from bulk_transcribe.web.panels.controls import follow_parallel_choice, start_once
+from bulk_transcribe.web.panels.input_panel import render_input_panel
+from bulk_transcribe.web.panels.link_check_panel import render_link_check
+from bulk_transcribe.web.panels.monitor import render_monitor, session_is_active
+from bulk_transcribe.web.panels.settings_panel import (
     build_settings,
     remember_choices,
     render_parallel_controls,

@@ -6,7 +6,7 @@ import streamlit as st
 
 from bulk_transcribe.models import SessionStatus
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.runs import Runs
+from bulk_transcribe.web.state.runs import Runs
 
 BULK_PAGE = "pages/02_Bulk_Transcribe.py"
 REFRESH_SECONDS = 3.0

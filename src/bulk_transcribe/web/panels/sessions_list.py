@@ -6,9 +6,9 @@ import pandas as pd
 
 from bulk_transcribe.models import Session
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.controls import run_state, status_badge
 from bulk_transcribe.web.formatting import clock
-from bulk_transcribe.web.runs import Runs
+from bulk_transcribe.web.panels.controls import run_state, status_badge
+from bulk_transcribe.web.state.runs import Runs
 
 COLUMNS = ["Session", "Created (UTC)", "Status", "Items", "Done", "Failed", "Remaining", "Audio"]
 

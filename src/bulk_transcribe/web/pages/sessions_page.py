@@ -7,7 +7,8 @@ import shutil
 
 import streamlit as st
 
-from bulk_transcribe.web.controls import (
+from bulk_transcribe.web.pages.frame import AppContext, page_setup
+from bulk_transcribe.web.panels.controls import (
     cancel,
     resume,
     retry_failed,
@@ -15,9 +16,8 @@ from bulk_transcribe.web.controls import (
     status_badge,
     stop,
 )
-from bulk_transcribe.web.page import AppContext, page_setup
-from bulk_transcribe.web.results import render_session_download
-from bulk_transcribe.web.sessions_list import sessions_frame
+from bulk_transcribe.web.panels.results import render_session_download
+from bulk_transcribe.web.panels.sessions_list import sessions_frame
 
 BULK_PAGE = "pages/02_Bulk_Transcribe.py"
 REFRESH_SECONDS = 2.0

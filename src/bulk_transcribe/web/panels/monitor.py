@@ -10,18 +10,18 @@ from __future__ import annotations
 import streamlit as st
 
 from bulk_transcribe.store import Event, Store
-from bulk_transcribe.web.controls import (
+from bulk_transcribe.web.pages.frame import AppContext
+from bulk_transcribe.web.panels.controls import (
     follow_parallel_choice,
     render_controls,
     render_status_line,
     run_state,
 )
-from bulk_transcribe.web.errors_panel import render_errors_panel
-from bulk_transcribe.web.global_progress import render_global_progress, summarise
-from bulk_transcribe.web.now_processing import in_flight, render_now_processing
-from bulk_transcribe.web.page import AppContext
-from bulk_transcribe.web.results import render_results
-from bulk_transcribe.web.status_table import render_status_table
+from bulk_transcribe.web.panels.errors_panel import render_errors_panel
+from bulk_transcribe.web.panels.global_progress import render_global_progress, summarise
+from bulk_transcribe.web.panels.now_processing import in_flight, render_now_processing
+from bulk_transcribe.web.panels.results import render_results
+from bulk_transcribe.web.panels.status_table import render_status_table
 
 REFRESH_SECONDS = 1.0
 WATCH_SECONDS = 2.0  # how often a still view checks whether the session came back to life

@@ -10,11 +10,11 @@ from pydantic import ValidationError
 
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.accounts import render_accounts
-from bulk_transcribe.web.resources import session_runs, snapshots, view_store
-from bulk_transcribe.web.running_now import render_running_now
-from bulk_transcribe.web.runs import Runs
-from bulk_transcribe.web.snapshot import Snapshots
+from bulk_transcribe.web.panels.accounts import render_accounts
+from bulk_transcribe.web.panels.running_now import render_running_now
+from bulk_transcribe.web.state.resources import session_runs, snapshots, view_store
+from bulk_transcribe.web.state.runs import Runs
+from bulk_transcribe.web.state.snapshot import Snapshots
 
 OUT_DIR_KEY = "out_dir"
 # Streamlit's own page list would call the Home page "app"; this one names it properly

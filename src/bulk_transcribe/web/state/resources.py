@@ -7,8 +7,8 @@ from pathlib import Path
 import streamlit as st
 
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.runs import DetachedRuns, Runs
-from bulk_transcribe.web.snapshot import Snapshots
+from bulk_transcribe.web.state.runs import DetachedRuns, Runs
+from bulk_transcribe.web.state.snapshot import Snapshots
 
 
 @st.cache_resource(show_spinner=False)

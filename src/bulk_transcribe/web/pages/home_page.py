@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bulk_transcribe.web.page import page_setup
-from bulk_transcribe.web.running_now import BULK_PAGE, running_sessions
-from bulk_transcribe.web.sessions_list import sessions_frame
+from bulk_transcribe.web.pages.frame import page_setup
+from bulk_transcribe.web.panels.running_now import BULK_PAGE, running_sessions
+from bulk_transcribe.web.panels.sessions_list import sessions_frame
 
 RECENT = 8
 SESSIONS_PAGE = "pages/03_Sessions.py"

@@ -15,9 +15,9 @@ from bulk_transcribe.models import Session, SessionCounts, SessionStatus
 from bulk_transcribe.runner import create_session
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
-from bulk_transcribe.web import runs
-from bulk_transcribe.web.runs import Runs
-from bulk_transcribe.web.settings_panel import secrets, settings_for_session
+from bulk_transcribe.web.panels.settings_panel import secrets, settings_for_session
+from bulk_transcribe.web.state import runs
+from bulk_transcribe.web.state.runs import Runs
 
 STATUS_BADGES = {
     SessionStatus.CREATED: (":material/fiber_new:", "created"),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bulk_transcribe.web.page import page_setup
-from bulk_transcribe.web.research.transcript_search import (
+from bulk_transcribe.web.pages.frame import page_setup
+from bulk_transcribe.web.panels.transcript_search import (
     render_hits,
     render_query_form,
     run_search,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bulk_transcribe.web.page import page_setup
-from bulk_transcribe.web.research.video_search import (
+from bulk_transcribe.web.pages.frame import page_setup
+from bulk_transcribe.web.panels.video_search import (
     found,
     render_actions,
     render_results,

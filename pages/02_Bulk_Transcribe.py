@@ -1,5 +1,0 @@
-"""Bulk Transcribe: give it links, pick settings, start, and watch every item live."""
-
-from bulk_transcribe.web.bulk_page import render
-
-render()

@@ -1,5 +1,0 @@
-"""Find videos: search YouTube, choose what to transcribe, start a session with one click."""
-
-from bulk_transcribe.web.research.find_videos_page import render
-
-render()

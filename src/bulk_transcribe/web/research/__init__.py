@@ -1,1 +1,0 @@
-"""The research pages' pieces: finding videos to transcribe, and searching what was."""
