@@ -5,7 +5,18 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from bulk_transcribe.settings import Settings
+from bulk_transcribe.engines import create_engine
+from bulk_transcribe.errors import PermanentError
+from bulk_transcribe.settings import (
+    EngineSettings,
+    OutputSettings,
+    ResearchSettings,
+    RunSettings,
+    Settings,
+    SourceSettings,
+)
+
+GROUPS = (OutputSettings, EngineSettings, RunSettings, SourceSettings, ResearchSettings)
 
 
 def test_public_settings_hold_no_key_and_no_proxy_password(monkeypatch) -> None:
@@ -27,7 +38,6 @@ def test_public_settings_hold_no_key_and_no_proxy_password(monkeypatch) -> None:
         ("concurrency", 0, "greater than or equal to 1"),
         ("concurrency", 11, "less than or equal to 10"),
         ("formats", "md,docx", "unknown format"),
-        ("engine", "whisperx", "unknown engine"),
         ("speakers", "many", "auto or a number"),
         ("speakers", "50", "auto or a number"),
         ("device", "tpu", "auto, cpu or cuda"),
@@ -50,3 +60,24 @@ def test_formats_and_language_are_normalised() -> None:
 )
 def test_speaker_labels_are_off_auto_or_a_count(given, speakers) -> None:
     assert Settings(speakers=given).speakers == speakers
+
+
+def test_every_setting_belongs_to_exactly_one_group() -> None:
+    owners = {
+        name: [g.__name__ for g in GROUPS if name in g.model_fields]
+        for name in Settings.model_fields
+    }
+    assert {name: groups for name, groups in owners.items() if len(groups) != 1} == {}
+
+
+def test_each_group_validates_on_its_own() -> None:
+    assert SourceSettings(date_after="20240131").date_after.isoformat() == "2024-01-31"
+    with pytest.raises(ValidationError, match="auto, cpu or cuda"):
+        EngineSettings(device="tpu")
+
+
+def test_an_unknown_engine_is_refused_when_it_is_made_not_by_the_settings() -> None:
+    settings = Settings(engine="whisperx")  # settings know no engine registry
+
+    with pytest.raises(PermanentError, match="unknown engine 'whisperx'"):
+        create_engine(settings)

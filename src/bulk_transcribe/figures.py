@@ -8,6 +8,7 @@ not fetched yet), and audio once every remaining length is known.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from bulk_transcribe.models import SessionCounts
@@ -45,3 +46,14 @@ def time_left(counts: SessionCounts, rates: Pace) -> TimeLeft:
         unfinished = max(items_left - counts.running_progress, 0.0)  # half done: half left
         return TimeLeft(unfinished / rates.items_per_minute * 60, "items")
     return TimeLeft(None, "")
+
+
+def clock(seconds: float | None, *, moment: bool = False) -> str:
+    """1:02:03, 4:05 or 0:07; an empty string when unknown. A `moment` in a recording is
+    floored (a segment at 65.9 s is at 1:05, where its link starts); a duration is rounded."""
+    if seconds is None:
+        return ""
+    total = max(0, math.floor(seconds) if moment else round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

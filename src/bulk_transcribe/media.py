@@ -9,6 +9,14 @@ import av
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
 
+# What a local file or a link is named like when it holds audio or video.
+MEDIA_EXTENSIONS: frozenset[str] = frozenset(
+    {
+        ".wav", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".oga", ".flac", ".webm", ".mp4",
+        ".m4v", ".mkv", ".mov", ".avi", ".wma", ".aiff", ".aif", ".amr", ".3gp",
+    }
+)  # fmt: skip
+
 # Below this many bits per second of file, a header's duration cannot be true: even speech
 # codecs need several kbit/s. A truncated FLAC still claims its full length in its header.
 MIN_PLAUSIBLE_BITRATE = 2_000

@@ -210,3 +210,24 @@ class SessionCounts:
     @property
     def finished(self) -> int:
         return self.done + self.failed + self.skipped
+
+
+MAX_VALUE_CHARS = 200
+
+
+@dataclass(frozen=True)
+class InvalidEntry:
+    """One entry ingest could not turn into an item, with where it was and why."""
+
+    origin: str  # e.g. "links.csv row 4", "links.txt line 7", "argument 2"
+    value: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        # A pasted essay in a cell should not flood the report.
+        if len(self.value) > MAX_VALUE_CHARS:
+            object.__setattr__(self, "value", self.value[: MAX_VALUE_CHARS - 1] + "…")
+
+
+# One entry of the input, understood or not.
+Entry = ItemSpec | InvalidEntry

@@ -1,4 +1,10 @@
-"""One settings object, read from CLI flags, the environment (BULK_TRANSCRIBE_*) and `.env`."""
+"""One settings object, read from CLI flags, the environment (BULK_TRANSCRIBE_*) and `.env`.
+
+Its fields come in groups, one class each, so a layer can say which part it reads: where
+output goes (OutputSettings), how speech becomes text (EngineSettings), how a run is paced
+and limited (RunSettings), where media comes from (SourceSettings), and finding videos
+(ResearchSettings). `Settings` is all of them: the object the views build and the store keeps.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bulk_transcribe.redact import redact_url
@@ -25,17 +31,35 @@ MAX_CONCURRENCY = 10
 REDACTED_PASSWORD = "***"  # stands for a password that was never stored
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="BULK_TRANSCRIBE_",
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-    )
+class OutputSettings(BaseModel):
+    """Where sessions, their files and the database go, and which files are written."""
 
     out_dir: Path = Path("output")
     db_path: Path | None = None  # default: <out_dir>/bulk_transcribe.db
     formats: tuple[str, ...] = ("md", "srt", "vtt", "json", "txt")
+
+    @field_validator("formats", mode="before")
+    @classmethod
+    def _parse_formats(cls, value: Any) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else list(value)
+        formats = tuple(dict.fromkeys(f.strip().lower().lstrip(".") for f in items if f.strip()))
+        unknown = [f for f in formats if f not in ALL_FORMATS]
+        if unknown:
+            raise ValueError(
+                f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(ALL_FORMATS)}"
+            )
+        if not formats:
+            raise ValueError(f"choose at least one format from {', '.join(ALL_FORMATS)}")
+        return formats
+
+    @property
+    def database(self) -> Path:
+        return self.db_path or self.out_dir / "bulk_transcribe.db"
+
+
+class EngineSettings(BaseModel):
+    """How speech becomes text: the engine, its model and decoding, and a cloud provider."""
+
     engine: str = "local"
     model: str = DEFAULT_MODEL
     language: str | None = None  # None: detect
@@ -46,24 +70,6 @@ class Settings(BaseSettings):
     device: str = "cpu"  # cpu, cuda, or auto (cuda when a GPU is there)
     # Speaker labels (needs the `speakers` extra): None off, "auto" finds the count, or N.
     speakers: int | str | None = None
-    concurrency: int = Field(default=1, ge=MIN_CONCURRENCY, le=MAX_CONCURRENCY)
-    # Where the work runs: threads of this process, or a Ray cluster (`pip install
-    # 'bulk-transcribe[ray]'`); no address starts a local Ray instance.
-    executor: Literal["threads", "ray"] = "threads"
-    ray_address: str | None = None
-    max_retries: int = Field(default=2, ge=0, le=10)
-    download_max_bytes: int = 4 * 1024**3
-    http_timeout: float = 30.0
-    # A download that receives under 1 KB in this many seconds has stalled (a trickling
-    # server must not hold a batch); separate from the item's own time limit.
-    download_stall_seconds: float = Field(default=60.0, gt=0)
-    cache_max_mb: float = Field(default=5000.0, ge=0)  # downloads kept for resumes; LRU beyond
-    # Links may point at this machine (loopback) but not at private or link-local networks
-    # (routers, cloud metadata services) unless the user allows it.
-    allow_private_addresses: bool = False
-    # Set by the web app when it listens beyond loopback: then no link may reach this machine
-    # or its networks, whatever the user allowed. Never stored with a session.
-    public_addresses_only: bool = False
 
     # Cloud engines (OpenAI-compatible, DEAPI). Keys are secrets: never stored or shown.
     provider: str | None = None  # preset name, e.g. "openai", "groq", "deapi"
@@ -95,82 +101,6 @@ class Settings(BaseSettings):
     upload_limit_mb: float | None = Field(default=None, gt=0)  # None: the provider preset's
     rpm: int | None = Field(default=None, ge=1)  # requests per minute; None: provider preset
 
-    # Parallel processing: limits, adapting and timeouts.
-    rate_window_seconds: float = Field(default=60.0, gt=0)  # benchmarks scale time down
-    # The machine-wide request budgets every process shares; None: in the user's cache folder.
-    rate_limit_db: Path | None = None
-    quiet_seconds: float = Field(default=60.0, gt=0)  # trouble-free time before climbing back
-    # Memory a run may add above its process's own baseline after warm-up (model loaded).
-    memory_budget_mb: float = Field(default=2048.0, gt=0)
-    min_free_disk_mb: float = Field(default=500.0, ge=0)
-    item_timeout_seconds: float = Field(default=600.0, gt=0)  # plus the per-audio part below
-    item_timeout_per_audio_second: float = Field(default=10.0, ge=0)
-
-    # YouTube and podcasts.
-    captions: bool = True  # use captions when a video has them, before any speech-to-text
-    caption_languages: tuple[str, ...] = ()  # preference list; empty: video language, then en
-    cookies_file: Path | None = None
-    proxy: str | None = None
-    force: bool = False  # transcribe again even if an earlier session already did
-    limit: int | None = Field(default=None, ge=1)  # videos per playlist or channel
-    latest: int | None = Field(default=None, ge=1)  # episodes per podcast feed
-    date_after: date | None = None  # keep videos and episodes published on or after this day
-    date_before: date | None = None  # ... and on or before this day
-    youtube_pace_seconds: float = Field(default=2.0, ge=0)  # between requests to YouTube
-
-    # Finding videos (research/): the YouTube Data API when a key is set, else yt-dlp search;
-    # an OpenAI-compatible chat model, when configured, plans queries and scores relevance.
-    youtube_api_key: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices(
-            "youtube_api_key", "YOUTUBE_API_KEY", "BULK_TRANSCRIBE_YOUTUBE_API_KEY"
-        ),
-    )
-    youtube_api_base: str = "https://www.googleapis.com/youtube/v3"
-    chat_api_base: str | None = None  # e.g. https://api.openai.com/v1 or http://127.0.0.1:8080/v1
-    chat_api_key: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices(
-            "chat_api_key", "BULK_TRANSCRIBE_CHAT_API_KEY", "OPENROUTER_API_KEY"
-        ),
-    )
-    chat_model: str | None = None  # planning and relevance need one; unset: both are off
-    chat_timeout_seconds: float = Field(default=60.0, gt=0)
-    chat_input_price: float | None = Field(default=None, ge=0)  # USD per million tokens
-    chat_output_price: float | None = Field(default=None, ge=0)
-
-    @field_validator("date_after", "date_before", mode="before")
-    @classmethod
-    def _parse_day(cls, value: Any) -> Any:
-        # yt-dlp users write 20240131; pydantic would read a bare number as a Unix timestamp.
-        if isinstance(value, str | int) and re.fullmatch(r"\d{8}", str(value).strip()):
-            text = str(value).strip()
-            return f"{text[:4]}-{text[4:6]}-{text[6:]}"
-        return value or None
-
-    @field_validator("formats", mode="before")
-    @classmethod
-    def _parse_formats(cls, value: Any) -> tuple[str, ...]:
-        items = value.split(",") if isinstance(value, str) else list(value)
-        formats = tuple(dict.fromkeys(f.strip().lower().lstrip(".") for f in items if f.strip()))
-        unknown = [f for f in formats if f not in ALL_FORMATS]
-        if unknown:
-            raise ValueError(
-                f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(ALL_FORMATS)}"
-            )
-        if not formats:
-            raise ValueError(f"choose at least one format from {', '.join(ALL_FORMATS)}")
-        return formats
-
-    @field_validator("engine")
-    @classmethod
-    def _known_engine(cls, value: str) -> str:
-        from bulk_transcribe.engines import ENGINES  # the registry imports this module
-
-        if value not in ENGINES:
-            raise ValueError(f"unknown engine {value!r}; choose from {', '.join(sorted(ENGINES))}")
-        return value
-
     @field_validator("device", mode="before")
     @classmethod
     def _known_device(cls, value: Any) -> str:
@@ -198,14 +128,109 @@ class Settings(BaseSettings):
             return None
         return str(value).strip().lower()
 
+
+class RunSettings(BaseModel):
+    """How a run goes: items at once, where they run, retries, limits and time limits."""
+
+    concurrency: int = Field(default=1, ge=MIN_CONCURRENCY, le=MAX_CONCURRENCY)
+    # Where the work runs: threads of this process, or a Ray cluster (`pip install
+    # 'bulk-transcribe[ray]'`); no address starts a local Ray instance.
+    executor: Literal["threads", "ray"] = "threads"
+    ray_address: str | None = None
+    max_retries: int = Field(default=2, ge=0, le=10)
+    force: bool = False  # transcribe again even if an earlier session already did
+    # Parallel processing: limits, adapting and timeouts.
+    rate_window_seconds: float = Field(default=60.0, gt=0)  # benchmarks scale time down
+    # The machine-wide request budgets every process shares; None: in the user's cache folder.
+    rate_limit_db: Path | None = None
+    quiet_seconds: float = Field(default=60.0, gt=0)  # trouble-free time before climbing back
+    # Memory a run may add above its process's own baseline after warm-up (model loaded).
+    memory_budget_mb: float = Field(default=2048.0, gt=0)
+    min_free_disk_mb: float = Field(default=500.0, ge=0)
+    item_timeout_seconds: float = Field(default=600.0, gt=0)  # plus the per-audio part below
+    item_timeout_per_audio_second: float = Field(default=10.0, ge=0)
+
+
+class SourceSettings(BaseModel):
+    """Where media comes from: downloads, the address policy, YouTube and podcast feeds."""
+
+    download_max_bytes: int = 4 * 1024**3
+    http_timeout: float = 30.0
+    # A download that receives under 1 KB in this many seconds has stalled (a trickling
+    # server must not hold a batch); separate from the item's own time limit.
+    download_stall_seconds: float = Field(default=60.0, gt=0)
+    cache_max_mb: float = Field(default=5000.0, ge=0)  # downloads kept for resumes; LRU beyond
+    # Links may point at this machine (loopback) but not at private or link-local networks
+    # (routers, cloud metadata services) unless the user allows it.
+    allow_private_addresses: bool = False
+    # Set by the web app when it listens beyond loopback: then no link may reach this machine
+    # or its networks, whatever the user allowed. Never stored with a session.
+    public_addresses_only: bool = False
+
+    # YouTube and podcasts.
+    captions: bool = True  # use captions when a video has them, before any speech-to-text
+    caption_languages: tuple[str, ...] = ()  # preference list; empty: video language, then en
+    cookies_file: Path | None = None
+    proxy: str | None = None
+    limit: int | None = Field(default=None, ge=1)  # videos per playlist or channel
+    latest: int | None = Field(default=None, ge=1)  # episodes per podcast feed
+    date_after: date | None = None  # keep videos and episodes published on or after this day
+    date_before: date | None = None  # ... and on or before this day
+    youtube_pace_seconds: float = Field(default=2.0, ge=0)  # between requests to YouTube
+
+    @field_validator("date_after", "date_before", mode="before")
+    @classmethod
+    def _parse_day(cls, value: Any) -> Any:
+        # yt-dlp users write 20240131; pydantic would read a bare number as a Unix timestamp.
+        if isinstance(value, str | int) and re.fullmatch(r"\d{8}", str(value).strip()):
+            text = str(value).strip()
+            return f"{text[:4]}-{text[4:6]}-{text[6:]}"
+        return value or None
+
+
+class ResearchSettings(BaseModel):
+    """Finding videos: YouTube search and the chat model that plans and scores."""
+
+    # Finding videos (research/): the YouTube Data API when a key is set, else yt-dlp search;
+    # an OpenAI-compatible chat model, when configured, plans queries and scores relevance.
+    youtube_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "youtube_api_key", "YOUTUBE_API_KEY", "BULK_TRANSCRIBE_YOUTUBE_API_KEY"
+        ),
+    )
+    youtube_api_base: str = "https://www.googleapis.com/youtube/v3"
+    chat_api_base: str | None = None  # e.g. https://api.openai.com/v1 or http://127.0.0.1:8080/v1
+    chat_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "chat_api_key", "BULK_TRANSCRIBE_CHAT_API_KEY", "OPENROUTER_API_KEY"
+        ),
+    )
+    chat_model: str | None = None  # planning and relevance need one; unset: both are off
+    chat_timeout_seconds: float = Field(default=60.0, gt=0)
+    chat_input_price: float | None = Field(default=None, ge=0)  # USD per million tokens
+    chat_output_price: float | None = Field(default=None, ge=0)
+
+
+class Settings(
+    OutputSettings, EngineSettings, RunSettings, SourceSettings, ResearchSettings, BaseSettings
+):
+    """Every setting: read from the environment (BULK_TRANSCRIBE_*) and `.env`, given by
+    CLI flags or the web app. An unknown engine name is refused when the engine is made
+    (engines.create_engine), so this module needs no engine registry."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BULK_TRANSCRIBE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
     @property
     def shows_times(self) -> bool:
         """Whether an output shows when things were said (speaker turns need word times too)."""
         return bool(self.speakers) or any(f in TIMED_FORMATS for f in self.formats)
-
-    @property
-    def database(self) -> Path:
-        return self.db_path or self.out_dir / "bulk_transcribe.db"
 
     def public_dict(self) -> dict[str, Any]:
         """What may be stored in the manifest and the database: nothing secret."""

@@ -57,7 +57,7 @@ def test_search_lists_videos_and_writes_a_list_run_reads(data_api, tmp_path: Pat
         store.finish_item(item.id, ItemStatus.DONE, outputs=[])
     listing = tmp_path / "list.csv"
     result = search_cli(
-        data_api, "solar panels", "--limit", "3", "--out", str(listing), "--db", str(db)
+        data_api, "solar panels", "--limit", "3", "--save", str(listing), "--db", str(db)
     )
     assert result.returncode == 0, result.stderr
     assert "Searching with YouTube Data API" in result.stderr

@@ -7,12 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from bulk_transcribe.settings import Settings
-
-console = Console()
+from .common import OutOption, console
 
 
 class CacheAction(StrEnum):
@@ -24,25 +21,23 @@ def cache(
     action: Annotated[CacheAction, typer.Argument(help="show (default) or clear.")] = (
         CacheAction.SHOW
     ),
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("output"),
+    out: OutOption = Path("output"),
 ) -> None:
     """Show or clear the download cache (OUT/cache), kept so resumes need not download again."""
-    from bulk_transcribe.sources.cache import DownloadCache  # yt-dlp's stack: only here
+    from bulk_transcribe import service
 
-    settings = Settings(out_dir=out)
-    downloads = DownloadCache(out / "cache", int(settings.cache_max_mb * 1024**2))
     if action is CacheAction.CLEAR:
-        files, freed = downloads.clear()
+        files, freed = service.clear_cache(out)
         console.print(f"Removed {files} cached file(s), {_size(freed)} freed.", highlight=False)
         return
-    usage = downloads.usage()
-    table = Table("folder", "files", "size", title=f"Download cache {downloads.root}")
+    usage = service.cache_usage(out)
+    table = Table("folder", "files", "size", title=f"Download cache {usage.root}")
     for folder, (files, size) in sorted(usage.by_folder.items()):
         table.add_row(folder, str(files), _size(size))
     table.add_row("[bold]total", f"[bold]{usage.files}", f"[bold]{_size(usage.bytes)}")
     console.print(table)
     console.print(
-        f"Cap {_size(downloads.max_bytes or 0)} (BULK_TRANSCRIBE_CACHE_MAX_MB); least recently "
+        f"Cap {_size(usage.max_bytes)} (BULK_TRANSCRIBE_CACHE_MAX_MB); least recently "
         "used files go first. `bulk-transcribe cache clear` empties it.",
         highlight=False,
     )

@@ -18,21 +18,41 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from bulk_transcribe.engines import Engine, load_local_engine_early
+from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError, disk_full, is_disk_full
 from bulk_transcribe.models import ItemStatus, Session, SessionCounts
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
-# The runner, sources, outputs and ingest stack (about a third of a second of imports) load
-# inside the commands that use them: `run` starts loading the speech model first, so the
-# two overlap, and `status`, `stop` or `--help` answer sooner.
+# The service's runner, sources, outputs and ingest stack (about a third of a second of
+# imports) load inside the commands that use them (`service` imports its parts on first
+# use): `run` starts loading the speech model first, so the two overlap, and `status`,
+# `stop` or `--help` answer sooner.
 if TYPE_CHECKING:
-    from bulk_transcribe.ingest import IngestResult
-    from bulk_transcribe.ingest.expand import ExpandResult
-    from bulk_transcribe.runner import Runner
+    from bulk_transcribe.service.inputs import ExpandResult, IngestResult
 
 from .cache import cache
+from .common import (
+    ENGINE,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    INPUT,
+    PARALLEL,
+    SOURCES,
+    STORAGE,
+    ConcurrencyOption,
+    DbOption,
+    ExecutorOption,
+    OutOption,
+    RayAddressOption,
+    SessionArgument,
+    console,
+    errors,
+    find_session,
+    open_store,
+    usage_error,
+)
 from .progress import (
     degrade_unprintable_output,
     describe_metrics,
@@ -42,7 +62,6 @@ from .progress import (
 )
 from .research import register as register_research_commands
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 PROBLEM_ROWS = 20  # failed items listed at the end of a big run; the rest are in items.csv
 BIG_SESSION_ITEMS = 30  # past this many, a run's summary and `status` list only problems
 # After SIGTERM/SIGHUP, running items get this long to finish before they are put back in
@@ -54,36 +73,14 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Turn lists of videos, podcasts and local media into organised transcripts.",
 )
-console = Console()
-errors = Console(stderr=True)
 app.command()(cache)
-
-OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
-DbOption = Annotated[
-    Path | None, typer.Option("--db", help="SQLite file (default: OUT/bulk_transcribe.db).")
-]
-ExecutorOption = Annotated[
-    str | None,
-    typer.Option(help="Where items run: threads (this process) or ray (a Ray cluster)."),
-]
-RayAddressOption = Annotated[
-    str | None,
-    typer.Option(help="Ray cluster to join, e.g. 10.0.0.5:6379 (default: a local instance)."),
-]
-
-
-def _usage_error(message: str) -> typer.Exit:
-    # Escaped and scrubbed: a message may quote brackets (paths, `pip install 'pkg[extra]'`)
-    # that are not markup, and links with credentials.
-    errors.print(f"[bold red]error:[/] {shown(message)}", highlight=False)
-    return typer.Exit(EXIT_USAGE)
 
 
 def _settings(**overrides: object) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        raise _usage_error(_describe_validation(exc)) from exc
+        raise usage_error(_describe_validation(exc)) from exc
 
 
 def _describe_validation(exc: ValidationError) -> str:
@@ -93,28 +90,9 @@ def _describe_validation(exc: ValidationError) -> str:
 
 
 def _refuse_if_running(store: Store, session: Session) -> None:
-    from bulk_transcribe import service
-    from bulk_transcribe.runner import SessionBusy
-
     owner = service.liveness(store, session.id)
     if owner is not None:
-        raise _usage_error(str(SessionBusy(session.id, owner)))
-
-
-def _open_store(out: Path, db: Path | None) -> Store:
-    path = db or out / "bulk_transcribe.db"
-    if not path.exists():
-        raise _usage_error(f"no sessions found: {path} does not exist (use --out or --db)")
-    return Store(path)
-
-
-def _find_session(store: Store, session_id: str) -> Session:
-    session = store.find_session(session_id)
-    if session is None:
-        raise _usage_error(
-            f"no session matches {session_id!r}; `bulk-transcribe sessions` lists them"
-        )
-    return session
+        raise usage_error(str(service.SessionBusy(session.id, owner)))
 
 
 @app.command()
@@ -128,80 +106,129 @@ def run(
     out: OutOption = Path("output"),
     db: DbOption = None,
     formats: Annotated[
-        str | None, typer.Option("--format", "-f", help="Comma-separated: md,srt,vtt,json,txt.")
+        str | None,
+        typer.Option(
+            "--format", "-f", help="Comma-separated: md,srt,vtt,json,txt.", rich_help_panel=STORAGE
+        ),
     ] = None,
     model: Annotated[
-        str | None, typer.Option(help="Whisper model name or folder (default: bundled tiny.en).")
+        str | None,
+        typer.Option(
+            help="Whisper model name or folder (default: bundled tiny.en).", rich_help_panel=ENGINE
+        ),
     ] = None,
     language: Annotated[
-        str | None, typer.Option(help="Language code, or 'auto' to detect.")
+        str | None, typer.Option(help="Language code, or 'auto' to detect.", rich_help_panel=ENGINE)
     ] = None,
-    concurrency: Annotated[
-        int | None, typer.Option("--concurrency", "-j", help="Items at once, 1-10 (1: sequential).")
+    concurrency: ConcurrencyOption = None,
+    engine: Annotated[
+        str | None, typer.Option(help="Speech-to-text engine.", rich_help_panel=ENGINE)
     ] = None,
-    engine: Annotated[str | None, typer.Option(help="Speech-to-text engine.")] = None,
     provider: Annotated[
         str | None,
-        typer.Option(help="Cloud preset: openai, groq, deapi, speaches, localai or custom."),
+        typer.Option(
+            help="Cloud preset: openai, groq, deapi, speaches, localai or custom.",
+            rich_help_panel=ENGINE,
+        ),
     ] = None,
     api_base: Annotated[
         str | None,
-        typer.Option(help="Base URL of an OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1."),
+        typer.Option(
+            help="Base URL of an OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1.",
+            rich_help_panel=ENGINE,
+        ),
     ] = None,
     rpm: Annotated[
         int | None,
-        typer.Option(help="Provider requests per minute (default: the provider's preset)."),
+        typer.Option(
+            help="Provider requests per minute (default: the provider's preset).",
+            rich_help_panel=PARALLEL,
+        ),
     ] = None,
     sheet: Annotated[
-        str | None, typer.Option(help="Worksheet of an .xlsx (default: first).")
+        str | None,
+        typer.Option(help="Worksheet of an .xlsx (default: first).", rich_help_panel=INPUT),
     ] = None,
     column: Annotated[
         list[str] | None,
-        typer.Option(help="Map a column, e.g. --column url=Link (url, title, description)."),
+        typer.Option(
+            help="Map a column, e.g. --column url=Link (url, title, description).",
+            rich_help_panel=INPUT,
+        ),
     ] = None,
     limit: Annotated[
-        int | None, typer.Option(help="At most N videos from each playlist or channel.")
+        int | None,
+        typer.Option(
+            help="At most N videos from each playlist or channel.", rich_help_panel=SOURCES
+        ),
     ] = None,
     latest: Annotated[
-        int | None, typer.Option(help="Only the newest N episodes of each podcast feed.")
+        int | None,
+        typer.Option(
+            help="Only the newest N episodes of each podcast feed.", rich_help_panel=SOURCES
+        ),
     ] = None,
     date_after: Annotated[
         str | None,
-        typer.Option(help="Only videos/episodes published on or after, e.g. 2024-01-31."),
+        typer.Option(
+            help="Only videos/episodes published on or after, e.g. 2024-01-31.",
+            rich_help_panel=SOURCES,
+        ),
     ] = None,
     date_before: Annotated[
-        str | None, typer.Option(help="Only videos/episodes published on or before this day.")
+        str | None,
+        typer.Option(
+            help="Only videos/episodes published on or before this day.", rich_help_panel=SOURCES
+        ),
     ] = None,
     captions: Annotated[
         bool | None,
         typer.Option(
-            "--captions/--no-captions", help="Use YouTube captions when a video has them."
+            "--captions/--no-captions",
+            help="Use YouTube captions when a video has them.",
+            rich_help_panel=SOURCES,
         ),
     ] = None,
     caption_lang: Annotated[
         list[str] | None,
-        typer.Option(help="Preferred caption language(s), in order (default: video's, then en)."),
+        typer.Option(
+            help="Preferred caption language(s), in order (default: video's, then en).",
+            rich_help_panel=SOURCES,
+        ),
     ] = None,
     cookies: Annotated[
-        Path | None, typer.Option(help="cookies.txt (Netscape format) for YouTube sign-in.")
+        Path | None,
+        typer.Option(
+            help="cookies.txt (Netscape format) for YouTube sign-in.", rich_help_panel=SOURCES
+        ),
     ] = None,
-    proxy: Annotated[str | None, typer.Option(help="Proxy URL for YouTube requests.")] = None,
+    proxy: Annotated[
+        str | None, typer.Option(help="Proxy URL for YouTube requests.", rich_help_panel=SOURCES)
+    ] = None,
     force: Annotated[
-        bool, typer.Option(help="Transcribe again what earlier sessions already did.")
+        bool,
+        typer.Option(
+            help="Transcribe again what earlier sessions already did.", rich_help_panel=STORAGE
+        ),
     ] = False,
     speakers: Annotated[
         str | None,
-        typer.Option(help="Label speakers: auto or their number (needs the speakers extra)."),
+        typer.Option(
+            help="Label speakers: auto or their number (needs the speakers extra).",
+            rich_help_panel=ENGINE,
+        ),
     ] = None,
     device: Annotated[
-        str | None, typer.Option(help="Local model on cpu (default), cuda, or auto.")
+        str | None,
+        typer.Option(help="Local model on cpu (default), cuda, or auto.", rich_help_panel=ENGINE),
     ] = None,
     executor: ExecutorOption = None,
     ray_address: RayAddressOption = None,
     allow_private_addresses: Annotated[
         bool,
         typer.Option(
-            help="Let links reach private and link-local network addresses (LAN servers)."
+            help="Let links reach private and link-local network addresses (LAN servers).",
+            rich_help_panel=SOURCES,
         ),
     ] = False,
 ) -> None:
@@ -233,34 +260,31 @@ def run(
         allow_private_addresses=allow_private_addresses or None,
     )
     # First of all, so the model loads while the rest of the program is imported.
-    with _closing(load_local_engine_early(settings)) as local_engine:
-        from bulk_transcribe.ingest import load_inputs, parse_column_overrides
-        from bulk_transcribe.runner import create_session
-
+    with service.providers.model_loading_early(settings) as local_engine:
         _check_executor(settings)
         if settings.cookies_file and not settings.cookies_file.is_file():
-            raise _usage_error(f"--cookies {settings.cookies_file}: no such file")
+            raise usage_error(f"--cookies {settings.cookies_file}: no such file")
         try:
-            ingested = load_inputs(
-                inputs,
-                sheet=sheet,
-                column_map=parse_column_overrides(column or []),
-                stdin=sys.stdin,
+            ingested = service.inputs.read_inputs(
+                inputs, sheet=sheet, columns=column or [], stdin=sys.stdin
             )
         except TranscribeError as exc:
-            raise _usage_error(exc.message) from exc
+            raise usage_error(exc.message) from exc
         _report_ingest(ingested)
         if not ingested.items:
-            raise _usage_error("nothing to transcribe: no valid entries in the input")
+            raise usage_error("nothing to transcribe: no valid entries in the input")
         expanded = _expand(ingested, settings)
         if not expanded.items:
-            raise _usage_error("nothing to transcribe: the playlists and feeds gave no items")
+            raise usage_error("nothing to transcribe: the playlists and feeds gave no items")
 
         cloud_engine = _cloud_engine(settings)
         with Store(settings.database) as store:
-            invalid = [*ingested.invalid, *expanded.invalid]
-            notes = [("invalid_input", f"{e.origin}: {e.reason}: {e.value}") for e in invalid]
-            session = create_session(store, settings, expanded.items, notes)
+            session = service.start_session(
+                store,
+                settings,
+                expanded.items,
+                invalid=[*ingested.invalid, *expanded.invalid],
+            )
             _report_archived(store, session)
             console.print(f"Session [bold]{session.id}[/] → {session.folder}", highlight=False)
             _cloud_preflight(cloud_engine, store, session)
@@ -270,12 +294,10 @@ def run(
 
 @app.command()
 def resume(
-    session_id: Annotated[str, typer.Argument(help="Session id, a unique prefix, or 'latest'.")],
+    session_id: SessionArgument,
     out: OutOption = Path("output"),
     db: DbOption = None,
-    concurrency: Annotated[
-        int | None, typer.Option("--concurrency", "-j", help="Items at once, 1-10.")
-    ] = None,
+    concurrency: ConcurrencyOption = None,
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Also re-queue items that failed.")
     ] = False,
@@ -287,10 +309,8 @@ def resume(
     Items that failed for a passing reason (network, full disk, time limit, rate limit) are
     tried again; --retry-failed tries every failed item again.
     """
-    from bulk_transcribe import service
-
-    with _open_store(out, db) as store:
-        session = _find_session(store, session_id)
+    with open_store(out, db) as store:
+        session = find_session(store, session_id)
         _refuse_if_running(store, session)
         try:
             settings = service.resume_settings(
@@ -301,10 +321,10 @@ def resume(
                 ray_address=ray_address,
             )
         except ValidationError as exc:
-            raise _usage_error(_describe_validation(exc)) from exc
+            raise usage_error(_describe_validation(exc)) from exc
         except TranscribeError as exc:
-            raise _usage_error(exc.message) from exc
-        with _closing(load_local_engine_early(settings)) as local_engine:
+            raise usage_error(exc.message) from exc
+        with service.providers.model_loading_early(settings) as local_engine:
             _check_executor(settings)
             if retry_failed:
                 requeued = service.retry_failed(store, session.id)
@@ -326,10 +346,8 @@ def status(
     ] = False,
 ) -> None:
     """Show one session: counts, and its items (in a big one, those not done)."""
-    from bulk_transcribe import service
-
-    with _open_store(out, db) as store:
-        session = _find_session(store, session_id)
+    with open_store(out, db) as store:
+        session = find_session(store, session_id)
         counts = store.counts(session.id)
         console.print(
             f"Session [bold]{session.id}[/] ({session.status.value}) → {session.folder}",
@@ -350,34 +368,30 @@ def status(
 
 @app.command()
 def stop(
-    session_id: Annotated[str, typer.Argument(help="Session id, a unique prefix, or 'latest'.")],
+    session_id: SessionArgument,
     out: OutOption = Path("output"),
     db: DbOption = None,
 ) -> None:
     """Ask a running session to finish its running items and start nothing new."""
-    from bulk_transcribe import service
-
     _send(session_id, out, db, service.request_stop, "stop after its running items")
 
 
 @app.command()
 def cancel(
-    session_id: Annotated[str, typer.Argument(help="Session id, a unique prefix, or 'latest'.")],
+    session_id: SessionArgument,
     out: OutOption = Path("output"),
     db: DbOption = None,
 ) -> None:
     """Ask a running session to abort its running items now (it stays resumable)."""
-    from bulk_transcribe import service
-
     _send(session_id, out, db, service.request_cancel, "cancel its running items")
 
 
 def _send(session_id: str, out: Path, db: Path | None, command, what: str) -> None:
-    with _open_store(out, db) as store:
-        session = _find_session(store, session_id)
+    with open_store(out, db) as store:
+        session = find_session(store, session_id)
         owner = command(store, session.id)
         if owner is None:
-            raise _usage_error(
+            raise usage_error(
                 f"session {session.id} is not running ({session.status.value}); "
                 f"`bulk-transcribe resume {session.id}` continues it"
             )
@@ -389,7 +403,7 @@ def _send(session_id: str, out: Path, db: Path | None, command, what: str) -> No
 
 @app.command()
 def export(
-    session_id: Annotated[str, typer.Argument(help="Session id, a unique prefix, or 'latest'.")],
+    session_id: SessionArgument,
     out: OutOption = Path("output"),
     db: DbOption = None,
     formats: Annotated[
@@ -403,10 +417,8 @@ def export(
     ] = None,
 ) -> None:
     """Write a session's transcripts again from the store (a deleted folder is no loss)."""
-    from bulk_transcribe import service
-
-    with _open_store(out, db) as store:
-        session = _find_session(store, session_id)
+    with open_store(out, db) as store:
+        session = find_session(store, session_id)
         chosen = _settings(formats=formats).formats if formats else None
         result = service.export_session(store, session.id, formats=chosen, to=to)
     console.print(f"Wrote {result.written} item(s) to {result.folder}", highlight=False)
@@ -423,7 +435,7 @@ def export(
 @app.command()
 def sessions(out: OutOption = Path("output"), db: DbOption = None) -> None:
     """List sessions, newest first."""
-    with _open_store(out, db) as store:
+    with open_store(out, db) as store:
         table = Table("session", "status", "items", "done", "failed", "queued", "audio min")
         for session in store.list_sessions():
             counts = store.counts(session.id)
@@ -455,54 +467,38 @@ def ui(
     try:
         raise typer.Exit(serve(host, port, out))
     except TranscribeError as exc:
-        raise _usage_error(exc.message) from exc
+        raise usage_error(exc.message) from exc
 
 
 def _check_executor(settings: Settings) -> None:
-    from bulk_transcribe.runner.executors import check_executor
-
     try:
-        check_executor(settings)
+        service.providers.check_executor(settings)
     except TranscribeError as exc:
-        raise _usage_error(exc.message) from exc
-
-
-@contextmanager
-def _closing(engine: Engine | None) -> Iterator[Engine | None]:
-    try:
-        yield engine
-    finally:
-        if engine is not None:
-            engine.close()
+        raise usage_error(exc.message) from exc
 
 
 def _run_and_watch(
-    store: Store, session: Session, settings: Settings, engine: Engine | None = None
+    store: Store,
+    session: Session,
+    settings: Settings,
+    engine: service.providers.Engine | None = None,
 ) -> SessionCounts:
     """Run the session here with a live view; `engine` is the run's (already loading)
     engine, or None for the runner to create its own."""
-    from bulk_transcribe.runner import Runner
-    from bulk_transcribe.runner.executors import create_executor
-
     if settings.executor == "ray":
         where = settings.ray_address or "a local instance"
         console.print(f"Starting Ray workers on {where}…", highlight=False)
-    try:
-        executor = create_executor(settings)
-    except TranscribeError as exc:
-        raise _usage_error(exc.message) from exc
-    try:
-        runner = Runner(store, session.id, settings, engine=engine, executor=executor)
-        with _stop_on_termination(runner):
-            counts = _watch_runner(runner, store, session)
-    finally:
-        if executor is not None:
-            executor.close()
-    return counts
+    # An executor that cannot start (Ray missing or unreachable) is a TranscribeError:
+    # main() prints it as the usage error it is.
+    with (
+        service.open_run(store, session.id, settings, engine=engine) as runner,
+        _stop_on_termination(runner),
+    ):
+        return _watch_runner(runner, store, session)
 
 
 @contextmanager
-def _stop_on_termination(runner: Runner) -> Iterator[None]:
+def _stop_on_termination(runner: service.Runner) -> Iterator[None]:
     """SIGTERM and SIGHUP stop the run like a first Ctrl-C; items still running after a
     short grace go back to the queue, so the process ends within seconds, resumable."""
 
@@ -528,9 +524,7 @@ def _stop_on_termination(runner: Runner) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _watch_runner(runner: Runner, store: Store, session: Session) -> SessionCounts:
-    from bulk_transcribe.runner import SessionBusy
-
+def _watch_runner(runner: service.Runner, store: Store, session: Session) -> SessionCounts:
     outcome: dict[str, BaseException] = {}
     finished = threading.Event()
 
@@ -554,8 +548,8 @@ def _watch_runner(runner: Runner, store: Store, session: Session) -> SessionCoun
     worker.start()
     watch(console, store, session.id, finished, on_interrupt)
     worker.join()
-    if isinstance(outcome.get("error"), SessionBusy):
-        raise _usage_error(str(outcome["error"]))
+    if isinstance(outcome.get("error"), service.SessionBusy):
+        raise usage_error(str(outcome["error"]))
     if "error" in outcome:
         raise outcome["error"]
     counts = store.counts(session.id)
@@ -573,33 +567,29 @@ def _watch_runner(runner: Runner, store: Store, session: Session) -> SessionCoun
     return counts
 
 
-def _cloud_engine(settings: Settings) -> Engine | None:
+def _cloud_engine(settings: Settings) -> service.providers.Engine | None:
     """A cloud engine built up front, so a missing key or unknown preset stops the run early."""
-    if settings.engine == "local":
-        return None
-    from bulk_transcribe.engines import create_engine
-    from bulk_transcribe.runner.ratelimit import RateLimitHook
-
     try:
-        # The preflight's requests (balance, price) count against the provider's budget too.
-        return create_engine(settings, RateLimitHook.for_settings(settings))
+        return service.providers.cloud_engine(settings)
     except TranscribeError as exc:
-        raise _usage_error(exc.message) from exc
+        raise usage_error(exc.message) from exc
 
 
-def _cloud_preflight(engine: Engine | None, store: Store, session: Session) -> None:
+def _cloud_preflight(
+    engine: service.providers.Engine | None, store: Store, session: Session
+) -> None:
     """Balance and price estimate, where the provider offers them, before anything is spent."""
     if engine is None:
         return
     try:
-        for line in engine.preflight(store.counts(session.id).audio_seconds_total or None):
+        for line in service.providers.preflight(
+            engine, store.counts(session.id).audio_seconds_total or None
+        ):
             console.print(line, highlight=False)
     except TranscribeError as exc:
         if not exc.transient:
-            raise _usage_error(f"{exc.message} (session {session.id} kept; resume later)") from exc
+            raise usage_error(f"{exc.message} (session {session.id} kept; resume later)") from exc
         errors.print(f"[yellow]warning:[/] {shown(exc.message)}", highlight=False)
-    finally:
-        engine.close()
 
 
 def _exit_code(counts: SessionCounts) -> int:
@@ -629,13 +619,10 @@ def _split_languages(values: list[str] | None) -> tuple[str, ...] | None:
 
 def _expand(ingested: IngestResult, settings: Settings) -> ExpandResult:
     """Playlists, channels and feeds become their items now, so the user sees them first."""
-    from bulk_transcribe.ingest.expand import ExpandResult, expand_items
-
-    needs_network = any(spec.source_type.is_remote for spec in ingested.items)
-    if not needs_network:
-        return ExpandResult(items=list(ingested.items))
+    if not service.inputs.needs_expansion(ingested.items):
+        return service.inputs.expand(ingested.items, settings)
     with console.status("Expanding playlists, channels and feeds…"):
-        expanded = expand_items(ingested.items, settings)
+        expanded = service.inputs.expand(ingested.items, settings)
     if expanded.expansions:
         table = Table("link", "kind", "title", "found", "kept", "notes", title="Expanded")
         for found in expanded.expansions:

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 from rich.text import Text
 
+from bulk_transcribe.figures import clock
 from bulk_transcribe.models import ItemStatus
 from bulk_transcribe.redact import scrub_text
 from bulk_transcribe.store import Store
@@ -42,11 +43,7 @@ def format_minutes(seconds: float) -> str:
 
 
 def format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+    return "--:--" if seconds is None else clock(seconds, moment=True)
 
 
 def describe_metrics(metrics: dict) -> str:

@@ -10,40 +10,35 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from bulk_transcribe.errors import TranscribeError
-from bulk_transcribe.research.candidates import Candidate, Order, VideoQuery
+from bulk_transcribe.service.research import Candidate, Order, VideoQuery
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
+
+from .common import (
+    EXIT_OK,
+    DbOption,
+    OutOption,
+    console,
+    database_path,
+    errors,
+    open_store,
+    usage_error,
+)
 
 # The finders, exporters and search index load in the commands that use them, so that
 # registering these commands costs the other commands nothing (cli/main.py).
 
-EXIT_OK, EXIT_NOTHING_FOUND, EXIT_USAGE = 0, 1, 2
-
-console = Console()
-errors = Console(stderr=True)
+EXIT_NOTHING_FOUND = 1
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `bulk-transcribe` app."""
     app.command()(search)
     app.command()(find)
-
-
-def _usage_error(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(EXIT_USAGE)
-
-
-def _open_store(out: Path, db: Path | None) -> Store:
-    path = db or out / "bulk_transcribe.db"
-    if not path.exists():
-        raise _usage_error(f"no sessions found: {path} does not exist (use --out or --db)")
-    return Store(path)
 
 
 def parse_duration(text: str | None) -> float | None:
@@ -76,15 +71,13 @@ def search(
         str | None, typer.Option(help="Only videos published on or after, e.g. 2024-01-31.")
     ] = None,
     order: Annotated[Order, typer.Option(help="relevance, date or views.")] = Order.RELEVANCE,
-    out: Annotated[
+    save: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Write the list: list.csv (for `run`) or list.json."),
+        typer.Option("--save", help="Write the list: list.csv (for `run`) or list.json."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
-    db: Annotated[
-        Path,
-        typer.Option("--db", help="Store whose transcribed videos are marked in the list."),
-    ] = Path("output/bulk_transcribe.db"),
+    out: OutOption = Path("output"),
+    db: DbOption = None,
     plan: Annotated[
         bool,
         typer.Option(help="QUERY is a research question: a chat model turns it into searches."),
@@ -95,9 +88,14 @@ def search(
 ) -> None:
     """Find YouTube videos to transcribe (the YouTube Data API with YOUTUBE_API_KEY, else
     yt-dlp); write them to a list that `bulk-transcribe run list.csv` transcribes."""
-    from bulk_transcribe.research.export import json_text, write_list
-    from bulk_transcribe.research.finder import backend_name, mark_transcribed
-    from bulk_transcribe.research.gather import ChatNotConfigured, gather
+    from bulk_transcribe.service.research import (
+        ChatNotConfigured,
+        backend_name,
+        gather,
+        json_text,
+        mark_transcribed,
+        write_list,
+    )
 
     try:
         settings = Settings()
@@ -110,7 +108,7 @@ def search(
             order=order,
         )
     except (ValidationError, TranscribeError) as exc:
-        raise _usage_error(getattr(exc, "message", str(exc))) from exc
+        raise usage_error(getattr(exc, "message", str(exc))) from exc
     errors.print(f"Searching with {backend_name(settings)}…", highlight=False)
     try:
         gathered = gather(
@@ -121,20 +119,21 @@ def search(
             report=lambda line: errors.print(line, highlight=False),
         )
     except ChatNotConfigured as exc:
-        raise _usage_error(str(exc)) from exc
+        raise usage_error(str(exc)) from exc
     except TranscribeError as exc:
-        raise _usage_error(exc.message) from exc
+        raise usage_error(exc.message) from exc
     if plan:
         errors.print("Searched: " + "; ".join(gathered.queries), highlight=False)
     for note in gathered.notes:
         errors.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     videos = gathered.videos
-    if db.exists():
-        with Store(db) as store:
+    database = database_path(out, db)
+    if database.exists():  # videos already transcribed there are marked
+        with Store(database) as store:
             videos = mark_transcribed(store, videos)
-    if out is not None:
-        write_list(out, videos)
-        errors.print(f"Wrote {len(videos)} video(s) to {out}", highlight=False)
+    if save is not None:
+        write_list(save, videos)
+        errors.print(f"Wrote {len(videos)} video(s) to {save}", highlight=False)
     if as_json:
         print(json_text(videos), end="")
     else:
@@ -155,7 +154,7 @@ def _day(text: str | None) -> date | None:
 
 
 def _print_videos(videos: list[Candidate]) -> None:
-    from bulk_transcribe.outputs.moments import clock
+    from bulk_transcribe.figures import clock
 
     if not videos:
         console.print("No videos found.")
@@ -197,10 +196,8 @@ def find(
             show_default=False,
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("output"),
-    db: Annotated[
-        Path | None, typer.Option("--db", help="SQLite file (default: OUT/bulk_transcribe.db).")
-    ] = None,
+    out: OutOption = Path("output"),
+    db: DbOption = None,
     session_id: Annotated[
         str | None, typer.Option("--session", help="Only this session (id or unique prefix).")
     ] = None,
@@ -214,12 +211,12 @@ def find(
     """Search everything transcribed; each hit with its time and a link to that moment."""
     from bulk_transcribe import service
 
-    with _open_store(out, db) as store:
+    with open_store(out, db) as store:
         wanted_session = None
         if session_id:
             session = store.find_session(session_id)
             if session is None:
-                raise _usage_error(
+                raise usage_error(
                     f"no session matches {session_id!r}; `bulk-transcribe sessions` lists them"
                 )
             wanted_session = session.id
@@ -229,7 +226,7 @@ def find(
                     phrase, session_id=wanted_session, sources=source or [], limit=limit
                 )
             except TranscribeError as exc:
-                raise _usage_error(exc.message) from exc
+                raise usage_error(exc.message) from exc
     for problem in result.refresh.unreadable:
         errors.print(f"[yellow]not searchable:[/] {escape(problem)}", highlight=False)
     if as_json:
@@ -252,7 +249,7 @@ def find(
 
 
 def _print_hits(result) -> None:
-    from bulk_transcribe.outputs.moments import clock
+    from bulk_transcribe.figures import clock
     from bulk_transcribe.store.search_index import MATCH_END, MATCH_START
 
     if not result.hits:
@@ -264,7 +261,7 @@ def _print_hits(result) -> None:
     for hit in result.hits:
         text = escape(hit.text).replace(MATCH_START, "[bold yellow]").replace(MATCH_END, "[/]")
         console.print(
-            f"[bold]{escape(hit.title)}[/] [cyan]{clock(hit.start)}[/]"
+            f"[bold]{escape(hit.title)}[/] [cyan]{clock(hit.start, moment=True)}[/]"
             f" [dim]session {hit.session_id}[/]",
             highlight=False,
         )

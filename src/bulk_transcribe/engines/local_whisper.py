@@ -17,7 +17,7 @@ from bulk_transcribe.engines.model_process import prepare_model_process, settle_
 from bulk_transcribe.engines.window_batches import WindowBatcher, WindowsDone
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.models import MediaFile, Segment, Transcript
-from bulk_transcribe.settings import DEFAULT_BATCH_SIZE, DEFAULT_MODEL, Settings
+from bulk_transcribe.settings import DEFAULT_BATCH_SIZE, DEFAULT_MODEL, EngineSettings
 
 if TYPE_CHECKING:
     from faster_whisper.transcribe import Segment as RawSegment
@@ -436,7 +436,7 @@ class LocalWhisperEngine(EngineBase):
         return lambda start, end: speaker_at(turns, start, end)
 
 
-def create(settings: Settings, request_hook: RequestHook | None = None) -> LocalWhisperEngine:
+def create(settings: EngineSettings, request_hook: RequestHook | None = None) -> LocalWhisperEngine:
     del request_hook  # runs offline: no HTTP requests to count
     return LocalWhisperEngine(
         model=settings.model,

@@ -1,29 +1,21 @@
-"""Turning one piece of text — a URL, a YouTube id or a path — into an item, or saying why not."""
+"""Turning one piece of text — a URL, a path, or what a source recognises (a YouTube id) — into
+an item, or saying why not. Links go to the sources, which claim what they take."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import urlsplit
 
 from bulk_transcribe.ingest.paths import is_media_path, special_file_type
-from bulk_transcribe.ingest.result import Entry, InvalidEntry
-from bulk_transcribe.ingest.youtube import (
-    canonical_youtube_url,
-    is_video_id,
-    is_youtube_host,
-    watch_url,
-)
-from bulk_transcribe.models import ItemSpec, SourceType
+from bulk_transcribe.models import Entry, InvalidEntry, ItemSpec, SourceType
+from bulk_transcribe.sources import claim_text, claim_url
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")  # two letters or more: "C:" is a drive
-# Links pasted without "https://", as browsers' address bars display them.
-_SCHEMELESS_WEB = re.compile(
-    r"^(?:(?:www|m|music)\.)?(?:youtube\.com|youtu\.be|youtube-nocookie\.com)/|^www\.[^/\s]+\.[a-z]{2,}(?:/|$)",
-    re.IGNORECASE,
-)
-_FEED_PATH_ENDINGS = (".rss", ".xml", "/feed", "/rss")
+# Links pasted without "https://", as browsers' address bars display them (a source may
+# claim more of its own, e.g. youtu.be/…).
+_SCHEMELESS_WEB = re.compile(r"^www\.[^/\s]+\.[a-z]{2,}(?:/|$)", re.IGNORECASE)
 
 
 def classify_entry(text: str, origin: str, base_dirs: Sequence[Path] = ()) -> Entry:
@@ -43,8 +35,9 @@ def classify_entry(text: str, origin: str, base_dirs: Sequence[Path] = ()) -> En
         name = scheme.group(1).lower()
         reason = f"unsupported URL scheme '{name}'; only http:// and https:// links can be fetched"
         return InvalidEntry(origin, value, reason)
-    if is_video_id(value):
-        return ItemSpec(source=watch_url(value), source_type=SourceType.YOUTUBE, origin=origin)
+    claimed = claim_text(value, origin)
+    if claimed is not None:
+        return claimed
     return InvalidEntry(origin, value, _not_found_reason(value, base_dirs))
 
 
@@ -59,25 +52,8 @@ def _classify_url(url: str, origin: str) -> Entry:
         return InvalidEntry(origin, url, f"malformed URL: {exc}")
     if not host:
         return InvalidEntry(origin, url, "URL has no host name")
-    if is_youtube_host(host):
-        return _classify_youtube(parts, url, origin)
-    source_type = SourceType.PODCAST_FEED if _is_feed(parts, host) else SourceType.HTTP_MEDIA
-    # Kept as given (minus the fragment, which never reaches the server): signed media URLs
-    # break if their query is reordered or trimmed. De-duplication uses the normalised form.
-    return ItemSpec(source=url.split("#", 1)[0], source_type=source_type, origin=origin)
-
-
-def _classify_youtube(parts: SplitResult, url: str, origin: str) -> Entry:
-    canonical = canonical_youtube_url(parts)
-    if canonical is None:
-        reason = "YouTube URL names no video, playlist or channel (a video id is 11 characters)"
-        return InvalidEntry(origin, url, reason)
-    return ItemSpec(source=canonical, source_type=SourceType.YOUTUBE, origin=origin)
-
-
-def _is_feed(parts: SplitResult, host: str) -> bool:
-    path = parts.path.lower().rstrip("/")
-    return path.endswith(_FEED_PATH_ENDINGS) or "feeds." in host
+    claimed = claim_url(url, parts, origin)
+    return claimed if claimed is not None else InvalidEntry(origin, url, "no source takes it")
 
 
 def _classify_file(path: Path, value: str, origin: str) -> Entry:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from bulk_transcribe.ingest.youtube import canonical_youtube_url, is_youtube_host
+from bulk_transcribe.sources.youtube_links import canonical_youtube_url, is_youtube_host
 
 _TRACKING_PARAMS = frozenset({"fbclid", "gclid"})
 # Share-button noise YouTube adds; `t` is a start time, which does not change what is transcribed.

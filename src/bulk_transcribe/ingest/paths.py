@@ -7,14 +7,7 @@ import re
 import stat
 from pathlib import Path
 
-from bulk_transcribe.media import describe_file_type
-
-MEDIA_EXTENSIONS: frozenset[str] = frozenset(
-    {
-        ".wav", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".oga", ".flac", ".webm", ".mp4",
-        ".m4v", ".mkv", ".mov", ".avi", ".wma", ".aiff", ".aif", ".amr", ".3gp",
-    }
-)  # fmt: skip
+from bulk_transcribe.media import MEDIA_EXTENSIONS, describe_file_type
 
 
 def is_media_path(path: Path) -> bool:

@@ -12,7 +12,8 @@ from typing import Any
 import yaml
 
 from bulk_transcribe.models import Item, Transcript
-from bulk_transcribe.outputs.moments import clock, moment_url
+from bulk_transcribe.outputs.moments import moment_clock as clock
+from bulk_transcribe.outputs.moments import moment_url
 from bulk_transcribe.outputs.paragraphs import split_timed_paragraphs
 
 NO_SPEECH = "_No speech detected._"

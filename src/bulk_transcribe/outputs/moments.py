@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bulk_transcribe.ingest.youtube import is_youtube_host, video_id_from, watch_url
+from bulk_transcribe.figures import clock
 from bulk_transcribe.models import SourceType
+from bulk_transcribe.sources.youtube_links import is_youtube_host, video_id_from, watch_url
 
 
 def moment_url(source: str, source_type: SourceType | str, seconds: float) -> str:
@@ -24,9 +25,6 @@ def moment_url(source: str, source_type: SourceType | str, seconds: float) -> st
     return f"{source.split('#', 1)[0]}#t={at}"
 
 
-def clock(seconds: float) -> str:
+def moment_clock(seconds: float) -> str:
     """12:05 or 1:02:03: how a time in a recording is written next to its text."""
-    whole = max(0, int(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return clock(seconds, moment=True)

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 
 from bulk_transcribe.errors import ErrorKind, PermanentError, TransientError
-from bulk_transcribe.ingest.youtube import watch_url
 from bulk_transcribe.research.candidates import Candidate, Order, VideoQuery, take
+from bulk_transcribe.sources.youtube_links import watch_url
 
 DEFAULT_BASE_URL = "https://www.googleapis.com/youtube/v3"
 PAGE_SIZE = 50  # the most search.list and videos.list take at once

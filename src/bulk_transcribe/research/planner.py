@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, Field, ValidationError
 
 from bulk_transcribe.research.candidates import Candidate
-from bulk_transcribe.settings import Settings
+from bulk_transcribe.settings import ResearchSettings
 
 log = logging.getLogger(__name__)
 Answer = TypeVar("Answer", bound="BaseModel")
@@ -63,10 +63,10 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
 
-    def cost(self, settings: Settings) -> float | None:
+    def cost(self, settings: ResearchSettings) -> float | None:
         return price(settings, self.input_tokens, self.output_tokens)
 
-    def describe(self, settings: Settings) -> str:
+    def describe(self, settings: ResearchSettings) -> str:
         spent = self.cost(settings)
         money = f", ${spent:.4f}" if spent is not None else ""
         return (
@@ -108,11 +108,11 @@ class Scoring:
         return sum(v.relevance is None for v in self.videos)
 
 
-def chat_configured(settings: Settings) -> bool:
+def chat_configured(settings: ResearchSettings) -> bool:
     return bool(settings.chat_model and settings.chat_api_base)
 
 
-def price(settings: Settings, input_tokens: int, output_tokens: int) -> float | None:
+def price(settings: ResearchSettings, input_tokens: int, output_tokens: int) -> float | None:
     if settings.chat_input_price is None or settings.chat_output_price is None:
         return None
     return (
@@ -123,7 +123,7 @@ def price(settings: Settings, input_tokens: int, output_tokens: int) -> float | 
 class ChatPlanner:
     """Owns one OpenAI SDK client; close it (or use `with`)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: ResearchSettings):
         import openai  # imported where used: it slows every CLI start
 
         if not chat_configured(settings):

@@ -14,10 +14,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bulk_transcribe.errors import TranscribeError
-from bulk_transcribe.ingest.youtube import is_video_id, watch_url
 from bulk_transcribe.research.candidates import Candidate, Order, VideoQuery, take
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources import ytdlp
+from bulk_transcribe.sources.youtube_links import is_video_id, watch_url
 
 # Filters drop results after the search, so ask for more than wanted; yt-dlp pages lazily
 # and stops as soon as enough have passed.

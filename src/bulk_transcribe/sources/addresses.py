@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.redact import redact_url
-from bulk_transcribe.settings import Settings
+from bulk_transcribe.settings import SourceSettings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -37,7 +37,7 @@ class AddressPolicy:
     allow_private: bool = False
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AddressPolicy:
+    def from_settings(cls, settings: SourceSettings) -> AddressPolicy:
         if settings.public_addresses_only:
             return cls(allow_loopback=False, allow_private=False)
         return cls(allow_loopback=True, allow_private=settings.allow_private_addresses)

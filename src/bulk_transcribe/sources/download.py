@@ -28,7 +28,7 @@ from bulk_transcribe.errors import (
     is_disk_full,
 )
 from bulk_transcribe.redact import redact_url
-from bulk_transcribe.settings import Settings
+from bulk_transcribe.settings import SourceSettings
 from bulk_transcribe.sources.addresses import AddressPolicy, check_url
 from bulk_transcribe.sources.cache import DownloadCache
 
@@ -89,14 +89,14 @@ def cache_path(cache_dir: Path, url: str, folder: str = "http") -> Path:
     return DownloadCache(cache_dir).path_for(url, folder)
 
 
-def download_cache(cache_dir: Path, settings: Settings) -> DownloadCache:
+def download_cache(cache_dir: Path, settings: SourceSettings) -> DownloadCache:
     return DownloadCache(cache_dir, int(settings.cache_max_mb * 1024**2))
 
 
 def cached_download(
     url: str,
     cache_dir: Path,
-    settings: Settings,
+    settings: SourceSettings,
     check_cancelled: Callable[[], None] = lambda: None,
 ) -> Path:
     """`url` from the cache, or downloaded into it (evicting the least recently used)."""
@@ -108,7 +108,7 @@ def cached_download(
     return target
 
 
-def http_client(settings: Settings) -> httpx.Client:
+def http_client(settings: SourceSettings) -> httpx.Client:
     """A client whose every request, redirects included, passes the address policy."""
     read_timeout = min(settings.http_timeout, settings.download_stall_seconds)
     timeout = httpx.Timeout(
@@ -173,7 +173,7 @@ def _describe(exc: Exception) -> str:
 def download(
     url: str,
     target: Path,
-    settings: Settings,
+    settings: SourceSettings,
     check_cancelled: Callable[[], None] = lambda: None,
 ) -> None:
     """Stream `url` to `target`; a dropped connection resumes with Range; never leaves a partial.
@@ -209,7 +209,7 @@ def _download_with_resume(
     client: httpx.Client,
     url: str,
     partial: Path,
-    settings: Settings,
+    settings: SourceSettings,
     check_cancelled: Callable[[], None],
 ) -> None:
     validator: str | None = None  # ETag or Last-Modified, so a resume never splices two versions
@@ -262,7 +262,7 @@ def _receive(
     url: str,
     partial: Path,
     have: int,
-    settings: Settings,
+    settings: SourceSettings,
     check_cancelled: Callable[[], None],
 ) -> int | None:
     """Write the body after the `have` bytes already on disk; returns the full expected size."""
@@ -352,7 +352,7 @@ def check_media(url: str, content_type: str, head: bytes) -> None:
         )
 
 
-def probe(url: str, settings: Settings) -> Probe:
+def probe(url: str, settings: SourceSettings) -> Probe:
     """Headers and first bytes of `url`: what it is, when its name does not say."""
     with (
         _request_errors(url, "reach"),
@@ -369,7 +369,7 @@ def probe(url: str, settings: Settings) -> Probe:
         return Probe(url=str(response.url), content_type=content_type, head=head)
 
 
-def fetch_bytes(url: str, settings: Settings, max_bytes: int = 64 * 1024**2) -> bytes:
+def fetch_bytes(url: str, settings: SourceSettings, max_bytes: int = 64 * 1024**2) -> bytes:
     """A small document (a feed, a page) in memory, with the same error mapping as downloads."""
     with (
         _request_errors(url, "fetch"),

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import unquote, urlparse
+import logging
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+from urllib.parse import SplitResult, unquote, urlparse, urlsplit
 
-from bulk_transcribe.errors import ErrorKind, PermanentError
-from bulk_transcribe.media import check_decodes, probe_duration
-from bulk_transcribe.models import Fetched, Item, MediaFile, SourceType
+from bulk_transcribe.errors import ErrorKind, PermanentError, TranscribeError
+from bulk_transcribe.media import MEDIA_EXTENSIONS, check_decodes, probe_duration
+from bulk_transcribe.models import Entry, Fetched, Item, ItemSpec, MediaFile, SourceType
 from bulk_transcribe.redact import clean_title, reveal
-from bulk_transcribe.sources.base import FetchContext
+from bulk_transcribe.sources.base import (
+    ExpandContext,
+    ExpandResult,
+    Expansion,
+    FetchContext,
+    Source,
+)
 from bulk_transcribe.sources.download import cached_download, download_cache
+
+log = logging.getLogger(__name__)
+
+
+def has_media_extension(url: str) -> bool:
+    return PurePosixPath(urlsplit(url).path).suffix.lower() in MEDIA_EXTENSIONS
 
 
 def title_from_url(url: str) -> str | None:
@@ -18,9 +32,38 @@ def title_from_url(url: str) -> str | None:
     return clean_title(name)
 
 
-class HttpMediaSource:
+class HttpMediaSource(Source):
+    """Every http(s) link no other source claims: last in SOURCES."""
+
     name = "http_media"
     source_types = frozenset({SourceType.HTTP_MEDIA})
+
+    def claim(self, url: str, parts: SplitResult, origin: str) -> Entry | None:
+        # Kept as given (minus the fragment, which never reaches the server): signed media
+        # URLs break if their query is reordered or trimmed. De-duplication uses the
+        # normalised form.
+        return ItemSpec(
+            source=url.split("#", 1)[0], source_type=SourceType.HTTP_MEDIA, origin=origin
+        )
+
+    def expands(self, spec: ItemSpec) -> bool:
+        return spec.source_type is SourceType.HTTP_MEDIA and not has_media_extension(spec.source)
+
+    def expand(
+        self, spec: ItemSpec, context: ExpandContext, result: ExpandResult
+    ) -> list[ItemSpec]:
+        """A link whose name does not say: its Content-Type and first bytes decide."""
+        try:
+            found = context.probe(spec.source, context.settings)
+        except TranscribeError as exc:  # the item will fail with the reason when it runs
+            log.info("could not probe %s: %s", spec.source, exc)
+            return [spec]
+        if found.is_feed:
+            return context.expand_as(replace(spec, source_type=SourceType.PODCAST_FEED), result)
+        if found.is_html:
+            result.expansions.append(Expansion(spec.source, "web page", None, 1, 1))
+            return [replace(spec, source_type=SourceType.WEB_PAGE)]
+        return [spec]
 
     def fetch(self, item: Item, context: FetchContext) -> Fetched:
         url = reveal(item.source)  # the real link, credentials included, for the request only

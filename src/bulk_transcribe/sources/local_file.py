@@ -6,10 +6,10 @@ from pathlib import Path
 
 from bulk_transcribe.media import probe_duration, require_regular_file
 from bulk_transcribe.models import Fetched, Item, MediaFile, SourceType
-from bulk_transcribe.sources.base import FetchContext
+from bulk_transcribe.sources.base import FetchContext, Source
 
 
-class LocalFileSource:
+class LocalFileSource(Source):
     name = "local_file"
     source_types = frozenset({SourceType.LOCAL_FILE})
 

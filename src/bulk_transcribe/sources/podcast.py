@@ -8,12 +8,21 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import SplitResult
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
-from bulk_transcribe.models import Fetched, Item, ItemSpec, SourceType
-from bulk_transcribe.sources.base import FetchContext
+from bulk_transcribe.models import Entry, Fetched, InvalidEntry, Item, ItemSpec, SourceType
+from bulk_transcribe.sources.base import (
+    ExpandContext,
+    ExpandResult,
+    Expansion,
+    FetchContext,
+    Source,
+)
 
 _TAGS = re.compile(r"<[^>]+>")
+# Links that name a feed by their path or host; others are settled by asking the server.
+_FEED_PATH_ENDINGS = (".rss", ".xml", "/feed", "/rss")
 
 
 @dataclass(frozen=True)
@@ -105,11 +114,55 @@ def episode_spec(episode: Episode, feed: Feed, origin: str | None) -> ItemSpec:
     )
 
 
-class PodcastFeedSource:
+class PodcastFeedSource(Source):
     """Feeds are expanded into episodes before a run; an unexpanded one says so."""
 
     name = "podcast_feed"
     source_types = frozenset({SourceType.PODCAST_FEED})
+
+    def claim(self, url: str, parts: SplitResult, origin: str) -> Entry | None:
+        path = parts.path.lower().rstrip("/")
+        if path.endswith(_FEED_PATH_ENDINGS) or "feeds." in (parts.hostname or ""):
+            return ItemSpec(
+                source=url.split("#", 1)[0], source_type=SourceType.PODCAST_FEED, origin=origin
+            )
+        return None
+
+    def expands(self, spec: ItemSpec) -> bool:
+        return spec.source_type is SourceType.PODCAST_FEED
+
+    def expand(
+        self, spec: ItemSpec, context: ExpandContext, result: ExpandResult
+    ) -> list[ItemSpec]:
+        settings = context.settings
+        feed = parse_feed(context.fetch_bytes(spec.source, settings), spec.source)
+        chosen = select_episodes(
+            feed.episodes, settings.latest, settings.date_after, settings.date_before
+        )
+        items: list[ItemSpec] = []
+        for number, episode in enumerate(chosen, start=1):
+            origin = f"{spec.origin or spec.source}, episode #{number}"
+            if not episode.enclosure_url:
+                reason = "episode has no audio file (no enclosure in the feed)"
+                result.invalid.append(InvalidEntry(origin, episode.title or "untitled", reason))
+                continue
+            items.append(episode_spec(episode, feed, origin))
+        notes = []
+        if settings.latest and len(feed.episodes) > settings.latest:
+            notes.append(f"latest {settings.latest}")
+        if settings.date_after or settings.date_before:
+            notes.append("date range applied")
+        result.expansions.append(
+            Expansion(
+                spec.source,
+                "podcast feed",
+                feed.title,
+                len(feed.episodes),
+                len(items),
+                tuple(notes),
+            )
+        )
+        return items
 
     def fetch(self, item: Item, context: FetchContext) -> Fetched:
         raise PermanentError(

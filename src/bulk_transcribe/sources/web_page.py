@@ -9,11 +9,11 @@ from bulk_transcribe.models import Fetched, Item, MediaFile, SourceType
 from bulk_transcribe.redact import reveal
 from bulk_transcribe.sources import ytdlp
 from bulk_transcribe.sources.addresses import AddressPolicy, check_url
-from bulk_transcribe.sources.base import FetchContext
+from bulk_transcribe.sources.base import FetchContext, Source
 from bulk_transcribe.sources.download import download_cache
 
 
-class WebPageSource:
+class WebPageSource(Source):
     name = "web_page"
     source_types = frozenset({SourceType.WEB_PAGE})
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import http.cookiejar
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from bulk_transcribe.errors import (
     Cancelled,
@@ -16,14 +17,31 @@ from bulk_transcribe.errors import (
     TranscribeError,
     TransientError,
 )
-from bulk_transcribe.ingest.youtube import video_id_from, watch_url
 from bulk_transcribe.media import probe_duration
-from bulk_transcribe.models import Fetched, Item, MediaFile, Segment, SourceType, Transcript
-from bulk_transcribe.settings import Settings
+from bulk_transcribe.models import (
+    Entry,
+    Fetched,
+    InvalidEntry,
+    Item,
+    ItemSpec,
+    MediaFile,
+    Segment,
+    SourceType,
+    Transcript,
+)
+from bulk_transcribe.settings import SourceSettings
 from bulk_transcribe.sources import ytdlp
-from bulk_transcribe.sources.base import FetchContext
+from bulk_transcribe.sources.base import ExpandContext, ExpandResult, FetchContext, Source
 from bulk_transcribe.sources.download import download_cache
 from bulk_transcribe.sources.pacing import Pacer
+from bulk_transcribe.sources.youtube_links import (
+    canonical_youtube_url,
+    is_video_id,
+    is_youtube_host,
+    video_id_from,
+    watch_url,
+)
+from bulk_transcribe.sources.youtube_listing import expand_collection, is_youtube_collection
 
 if TYPE_CHECKING:  # the libraries are imported where used: they slow every CLI start
     import requests
@@ -32,11 +50,15 @@ if TYPE_CHECKING:  # the libraries are imported where used: they slow every CLI 
 log = logging.getLogger(__name__)
 
 FALLBACK_CAPTION_LANGUAGE = "en"
-InfoExtractor = Callable[[str, Settings], dict[str, Any]]
-TranscriptApiFactory = Callable[[Settings], "yta.YouTubeTranscriptApi"]
+InfoExtractor = Callable[[str, SourceSettings], dict[str, Any]]
+TranscriptApiFactory = Callable[[SourceSettings], "yta.YouTubeTranscriptApi"]
+# YouTube links pasted without "https://", as address bars show them.
+_SCHEMELESS = re.compile(
+    r"^(?:(?:www|m|music)\.)?(?:youtube\.com|youtu\.be|youtube-nocookie\.com)/", re.IGNORECASE
+)
 
 
-class YouTubeSource:
+class YouTubeSource(Source):
     name = "youtube"
     source_types = frozenset({SourceType.YOUTUBE})
 
@@ -56,12 +78,37 @@ class YouTubeSource:
         self._pacer = pacer
         self._pacer_lock = threading.Lock()
 
-    def pacer(self, settings: Settings) -> Pacer:
+    def pacer(self, settings: SourceSettings) -> Pacer:
         """One pacer per process: every worker shares YouTube's patience."""
         with self._pacer_lock:
             if self._pacer is None:
                 self._pacer = Pacer(settings.youtube_pace_seconds)
             return self._pacer
+
+    def claim(self, url: str, parts: SplitResult, origin: str) -> Entry | None:
+        if not is_youtube_host(parts.hostname or ""):
+            return None
+        canonical = canonical_youtube_url(parts)
+        if canonical is None:
+            reason = "YouTube URL names no video, playlist or channel (a video id is 11 characters)"
+            return InvalidEntry(origin, url, reason)
+        return ItemSpec(source=canonical, source_type=SourceType.YOUTUBE, origin=origin)
+
+    def claim_text(self, text: str, origin: str) -> Entry | None:
+        if _SCHEMELESS.match(text):
+            url = "https://" + text
+            return self.claim(url, urlsplit(url), origin)
+        if is_video_id(text):
+            return ItemSpec(source=watch_url(text), source_type=SourceType.YOUTUBE, origin=origin)
+        return None
+
+    def expands(self, spec: ItemSpec) -> bool:
+        return spec.source_type is SourceType.YOUTUBE and is_youtube_collection(spec.source)
+
+    def expand(
+        self, spec: ItemSpec, context: ExpandContext, result: ExpandResult
+    ) -> list[ItemSpec]:
+        return expand_collection(spec, context, result)
 
     def fetch(self, item: Item, context: FetchContext) -> Fetched:
         video_id = video_id_of(item.source)
@@ -179,7 +226,7 @@ def video_id_of(source: str) -> str:
 
 
 def make_transcript_api(
-    settings: Settings, http_client: requests.Session | None = None
+    settings: SourceSettings, http_client: requests.Session | None = None
 ) -> yta.YouTubeTranscriptApi:
     """A fresh client per fetch: the library's sessions are not thread-safe."""
     import requests

@@ -18,7 +18,7 @@ from bulk_transcribe.errors import (
     is_disk_full,
 )
 from bulk_transcribe.redact import redact_url, scrub_text
-from bulk_transcribe.settings import Settings
+from bulk_transcribe.settings import SourceSettings
 from bulk_transcribe.sources.addresses import AddressPolicy, connections_checked
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class _QuietLogger:
         log.debug("yt-dlp error: %s", message)
 
 
-def base_options(settings: Settings) -> dict[str, Any]:
+def base_options(settings: SourceSettings) -> dict[str, Any]:
     options: dict[str, Any] = {
         "quiet": True,
         "no_warnings": True,
@@ -65,7 +65,7 @@ def base_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
-def extract_info(url: str, settings: Settings) -> InfoDict:
+def extract_info(url: str, settings: SourceSettings) -> InfoDict:
     """Everything yt-dlp knows about one video or page, without downloading the media."""
     import yt_dlp
 
@@ -74,7 +74,7 @@ def extract_info(url: str, settings: Settings) -> InfoDict:
         return ydl.sanitize_info(info) or {}
 
 
-def flat_entries(url: str, settings: Settings) -> tuple[InfoDict, Iterator[InfoDict]]:
+def flat_entries(url: str, settings: SourceSettings) -> tuple[InfoDict, Iterator[InfoDict]]:
     """A playlist's or channel's own info and its entries, lazily, without visiting each video."""
     import yt_dlp
 
@@ -106,7 +106,7 @@ def download_audio(
     url: str,
     folder: Path,
     stem: str,
-    settings: Settings,
+    settings: SourceSettings,
     check_cancelled: Callable[[], None] = lambda: None,
 ) -> tuple[Path, InfoDict]:
     """The best audio-only format of `url` as `<folder>/<stem>.<ext>`, and what yt-dlp saw.
@@ -163,7 +163,7 @@ def glob_escape(text: str) -> str:
 
 
 @contextmanager
-def _fetching(url: str, settings: Settings) -> Iterator[None]:
+def _fetching(url: str, settings: SourceSettings) -> Iterator[None]:
     """yt-dlp at work on `url`: every connection it opens checked against the address policy
     (it follows redirects and fetches the media links a page names, which no URL check before
     it sees), and its errors raised in words a user can act on — the policy's refusal when

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bulk_transcribe.figures import clock
 
-def clock(seconds: float | None) -> str:
-    """1:02:03, 4:05 or 0:07; an empty string when unknown."""
-    if seconds is None:
-        return ""
-    total = max(0, round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+__all__ = ["clock", "elapsed", "eta", "parse_time", "seconds_since"]
 
 
 def eta(seconds: float | None) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bulk_transcribe.engines.presets import PRESETS
 from bulk_transcribe.errors import ErrorKind
+from bulk_transcribe.service.providers import PRESETS
 
 BUNDLED_PREFIX = "bundled:"
 # What a user reads for each kind of failure, and whether trying again may help.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from bulk_transcribe.errors import TranscribeError
-from bulk_transcribe.ingest import IngestResult
+from bulk_transcribe.service.inputs import IngestResult
 from bulk_transcribe.web.pages.frame import AppContext, page_setup
 from bulk_transcribe.web.panels.controls import follow_parallel_choice, start_once
 from bulk_transcribe.web.panels.input_panel import render_input_panel

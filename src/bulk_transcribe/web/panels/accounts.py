@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import streamlit as st
-from pydantic import SecretStr
 
-from bulk_transcribe.engines.deapi import create as create_deapi
-from bulk_transcribe.errors import TranscribeError
+from bulk_transcribe import service
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.web.panels.settings_panel import secrets
 
@@ -30,17 +28,7 @@ def key_status(settings: Settings, typed: dict[str, str]) -> dict[str, str]:
 @st.cache_data(ttl=BALANCE_TTL_SECONDS, show_spinner=False)
 def deapi_balance(api_key: str, base_url: str | None) -> str:
     """The account's balance as DEAPI reports it, or why it could not be read."""
-    settings = Settings(
-        engine="deapi", deapi_api_key=SecretStr(api_key), deapi_base_url=base_url or None
-    )
-    try:
-        engine = create_deapi(settings)
-        try:
-            return f"${engine.balance():.2f}"
-        finally:
-            engine.close()
-    except TranscribeError as exc:
-        return f"unavailable ({exc.message})"
+    return service.providers.deapi_balance(api_key, base_url)
 
 
 def render_accounts(settings: Settings) -> None:

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError
-from bulk_transcribe.ingest import IngestResult
-from bulk_transcribe.ingest.expand import expand_items
 from bulk_transcribe.models import Session, SessionCounts, SessionStatus
-from bulk_transcribe.runner import create_session
+from bulk_transcribe.service.inputs import IngestResult
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from bulk_transcribe.web.panels.settings_panel import secrets, settings_for_session
@@ -193,18 +192,14 @@ def start_new_session(
 def create_batch_session(store: Store, settings: Settings, ingested: IngestResult) -> Session:
     """Expand playlists, channels and feeds, and store the session with its items and
     invalid entries."""
-    specs = list(ingested.items)
-    invalid = list(ingested.invalid)
-    notes: list[tuple[str, str]] = []
-    if any(spec.source_type.is_remote for spec in specs):
-        expanded = expand_items(specs, settings)  # listing only: a few requests per collection
-        specs, invalid = expanded.items, invalid + expanded.invalid
-        notes += [
-            ("expanded", f"{e.kind} {e.title or e.source}: {e.kept} of {e.found} item(s) kept")
-            for e in expanded.expansions
-        ]
-    notes += [("invalid_input", f"{e.origin}: {e.reason}: {e.value}") for e in invalid]
-    return create_session(store, settings, specs, notes)
+    expanded = service.inputs.expand(ingested.items, settings)  # a few requests a collection
+    return service.start_session(
+        store,
+        settings,
+        expanded.items,
+        invalid=[*ingested.invalid, *expanded.invalid],
+        expansions=expanded.expansions,
+    )
 
 
 def request_concurrency_change(

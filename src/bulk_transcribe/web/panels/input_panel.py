@@ -6,17 +6,19 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pandas as pd
 import streamlit as st
 
 from bulk_transcribe.errors import TranscribeError
-from bulk_transcribe.ingest import IngestResult, load_inputs
-from bulk_transcribe.ingest.columns import map_columns
-from bulk_transcribe.ingest.tables import read_table
-from bulk_transcribe.ingest.youtube import video_id_from
 from bulk_transcribe.models import ItemSpec, SourceType
+from bulk_transcribe.service.inputs import (
+    IngestResult,
+    is_collection,
+    map_columns,
+    read_inputs,
+    read_table,
+)
 from bulk_transcribe.web.wording import web_advice
 
 UPLOAD_TYPES = ["txt", "csv", "tsv", "xlsx"]
@@ -113,18 +115,12 @@ def ingest(
             inputs.append(str(_write_upload(Path(folder), upload)))
         if not inputs:
             return IngestResult()
-        return load_inputs(inputs, sheet=worksheet, column_map=dict(column_map))
+        return read_inputs(inputs, sheet=worksheet, columns=dict(column_map))
 
 
 def collections(specs: list[ItemSpec]) -> list[ItemSpec]:
     """Playlists, channels and feeds: each becomes many items when the session runs."""
-    found = []
-    for spec in specs:
-        if spec.source_type is SourceType.PODCAST_FEED or (
-            spec.source_type is SourceType.YOUTUBE and video_id_from(urlsplit(spec.source)) is None
-        ):
-            found.append(spec)
-    return found
+    return [spec for spec in specs if is_collection(spec)]
 
 
 def type_breakdown(specs: list[ItemSpec]) -> str:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from bulk_transcribe.ingest import IngestResult
-from bulk_transcribe.sources.link_check import LinkCheck, check_links
+from bulk_transcribe.service.inputs import IngestResult, LinkCheck, check_links
 
 _RESULTS_KEY = "link_checks"
 _VERDICTS = {True: "ok", False: "failed", None: "—"}

@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 from pydantic import SecretStr, ValidationError
 
-from bulk_transcribe.engines import ENGINES
+from bulk_transcribe.service.providers import ENGINES
 from bulk_transcribe.settings import (
     ALL_FORMATS,
     DEFAULT_MODEL,

@@ -10,8 +10,8 @@ import streamlit as st
 
 from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError
+from bulk_transcribe.figures import clock
 from bulk_transcribe.models import SourceType
-from bulk_transcribe.outputs.moments import clock
 from bulk_transcribe.store import Store
 from bulk_transcribe.store.search_index import (
     MATCH_END,
@@ -91,7 +91,7 @@ def render_hit(hit: Hit) -> None:
     link = html.escape(hit.link, quote=True)
     st.markdown(
         f'<a class="moment-link" href="{link}" target="_blank" rel="noopener">'
-        f"▶ {clock(hit.start)}</a> · <b>{html.escape(hit.title)}</b>"
+        f"▶ {clock(hit.start, moment=True)}</a> · <b>{html.escape(hit.title)}</b>"
         f'<br><span class="hit-text">{text}</span>',
         unsafe_allow_html=True,
     )

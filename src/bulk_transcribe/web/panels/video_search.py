@@ -9,14 +9,21 @@ from datetime import date
 import streamlit as st
 
 from bulk_transcribe.errors import TranscribeError
-from bulk_transcribe.ingest import IngestResult
+from bulk_transcribe.figures import clock
 from bulk_transcribe.models import ItemSpec, Session, SourceType
-from bulk_transcribe.outputs.moments import clock
-from bulk_transcribe.research.candidates import Candidate, Order, VideoQuery
-from bulk_transcribe.research.export import csv_text
-from bulk_transcribe.research.finder import backend_name, mark_transcribed
-from bulk_transcribe.research.gather import ChatNotConfigured, Gathered, gather
-from bulk_transcribe.research.planner import chat_configured
+from bulk_transcribe.service.inputs import IngestResult
+from bulk_transcribe.service.research import (
+    Candidate,
+    ChatNotConfigured,
+    Gathered,
+    Order,
+    VideoQuery,
+    backend_name,
+    chat_configured,
+    csv_text,
+    gather,
+    mark_transcribed,
+)
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.web.pages.frame import AppContext
 from bulk_transcribe.web.panels.controls import start_new_session

@@ -10,7 +10,6 @@ from typing import Protocol
 
 from bulk_transcribe import service
 from bulk_transcribe.models import Session
-from bulk_transcribe.runner.ownership import is_alive
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
@@ -50,7 +49,7 @@ class DetachedRuns:
         return True
 
     def alive(self, session: Session) -> bool:
-        return is_alive(session.owner)
+        return service.is_alive(session.owner)
 
     def retry_failed(self, session_id: str, settings: Settings) -> int:
         if service.liveness(self.store, session_id) is not None:

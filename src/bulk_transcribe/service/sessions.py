@@ -1,8 +1,5 @@
-"""The one service layer both front doors call: start, resume, stop, cancel, liveness, export.
-
-The CLI and the web app hold no orchestration of their own: what it means to resume a
-session, whether it is alive, and how to stop it is written here once.
-"""
+"""Sessions: start, run, resume, stop, cancel, retry, export and launch, written once for the
+CLI and the web app alike."""
 
 from __future__ import annotations
 
@@ -11,7 +8,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,27 +18,38 @@ from typing import Any
 from bulk_transcribe import redact
 from bulk_transcribe.engines import Engine
 from bulk_transcribe.errors import ErrorKind, PermanentError
-from bulk_transcribe.models import ItemStatus, Owner, Session, SessionCommand, SessionCounts
+from bulk_transcribe.models import (
+    ItemSpec,
+    ItemStatus,
+    Owner,
+    Session,
+    SessionCommand,
+    SessionCounts,
+)
 from bulk_transcribe.outputs import write_transcript_files
 from bulk_transcribe.runner import Runner, SessionBusy, create_session, write_outputs_index
-from bulk_transcribe.runner.executors import Executor
+from bulk_transcribe.runner.executors import Executor, create_executor
 from bulk_transcribe.runner.ownership import is_alive
+from bulk_transcribe.service.inputs import Expansion, InvalidEntry
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
-from bulk_transcribe.store.search_index import SearchIndex
 
 __all__ = [
     "ExportResult",
+    "Runner",
     "SessionBusy",
     "create_session",
     "export_session",
+    "is_alive",
     "launch_detached",
     "liveness",
+    "open_run",
     "request_cancel",
     "request_stop",
     "resume_settings",
     "retry_failed",
     "run_session",
+    "start_session",
 ]
 
 # Stored settings that describe where a session lives, not how it runs: a resume takes
@@ -90,6 +99,40 @@ def run_session(
     """Run (or resume) a session here, to its end or a stop; raises SessionBusy when another
     live process runs it."""
     return Runner(store, session_id, settings, engine=engine, executor=executor).run()
+
+
+def start_session(
+    store: Store,
+    settings: Settings,
+    specs: Sequence[ItemSpec],
+    *,
+    invalid: Sequence[InvalidEntry] = (),
+    expansions: Sequence[Expansion] = (),
+) -> Session:
+    """Store a new session with its items (already read and expanded: see service.inputs),
+    keeping what expansion did and every invalid entry in its log. Nothing runs yet."""
+    notes = [
+        ("expanded", f"{e.kind} {e.title or e.source}: {e.kept} of {e.found} item(s) kept")
+        for e in expansions
+    ]
+    notes += [("invalid_input", f"{e.origin}: {e.reason}: {e.value}") for e in invalid]
+    return create_session(store, settings, specs, notes)
+
+
+@contextmanager
+def open_run(
+    store: Store, session_id: str, settings: Settings, *, engine: Engine | None = None
+) -> Iterator[Runner]:
+    """A runner for the session in this process, with the executor its settings ask for
+    (threads, or Ray workers), closed on the way out. The caller runs it (`run()`), and may
+    ask it to stop or cancel from another thread. Raises TranscribeError when the executor
+    cannot start (Ray missing or unreachable)."""
+    executor = create_executor(settings)
+    try:
+        yield Runner(store, session_id, settings, engine=engine, executor=executor)
+    finally:
+        if executor is not None:
+            executor.close()
 
 
 def liveness(store: Store, session_id: str) -> Owner | None:
@@ -225,12 +268,3 @@ def export_session(
         written += 1
     write_outputs_index(store, session_id, folder=folder)
     return ExportResult(folder=folder, written=written, missing=missing)
-
-
-def open_search_index(store: Store) -> SearchIndex:
-    """The full-text index over every transcribed segment, reading older items' files and
-    linking each hit to its moment of the source."""
-    from bulk_transcribe.outputs.moments import moment_url
-    from bulk_transcribe.outputs.readback import segments_from_files
-
-    return SearchIndex(store, read=segments_from_files, link=moment_url)

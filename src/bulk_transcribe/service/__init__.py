@@ -1,0 +1,76 @@
+"""The one service layer both front doors call: what it means to start, run, resume, stop,
+cancel, retry, export and launch a session is written here once (sessions.py), and so is
+reading inputs (inputs.py), choosing engines and providers (providers.py), and searching what
+was transcribed or what the download cache holds (library.py).
+
+The CLI and the web app act only through here; they read the store and import nothing else
+below this layer (tests/test_architecture.py checks it).
+
+Names are imported on first use (PEP 562): `bulk-transcribe run` starts loading the speech
+model before the runner, sources and outputs are imported, so the two overlap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = [  # noqa: RUF022 (sessions.py's names, then library.py's)
+    "LAUNCH_WAIT_SECONDS",
+    "ExportResult",
+    "Runner",
+    "SessionBusy",
+    "create_session",
+    "export_session",
+    "is_alive",
+    "launch_detached",
+    "liveness",
+    "open_run",
+    "request_cancel",
+    "request_stop",
+    "resume_settings",
+    "retry_failed",
+    "run_session",
+    "start_session",
+    "CacheUsage",
+    "cache_usage",
+    "clear_cache",
+    "open_search_index",
+]
+_FROM_LIBRARY = frozenset({"CacheUsage", "cache_usage", "clear_cache", "open_search_index"})
+_PARTS = ("inputs", "library", "providers", "research", "sessions")
+
+if TYPE_CHECKING:
+    from bulk_transcribe.service.library import (
+        CacheUsage,
+        cache_usage,
+        clear_cache,
+        open_search_index,
+    )
+    from bulk_transcribe.service.sessions import (
+        LAUNCH_WAIT_SECONDS,
+        ExportResult,
+        Runner,
+        SessionBusy,
+        create_session,
+        export_session,
+        is_alive,
+        launch_detached,
+        liveness,
+        open_run,
+        request_cancel,
+        request_stop,
+        resume_settings,
+        retry_failed,
+        run_session,
+        start_session,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        part = "library" if name in _FROM_LIBRARY else "sessions"
+        return getattr(importlib.import_module(f"{__name__}.{part}"), name)
+    if name in _PARTS:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

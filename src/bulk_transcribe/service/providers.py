@@ -1,0 +1,78 @@
+"""Engines and providers as the views need them: which exist, their presets, the model loaded
+early, a cloud engine's preflight (balance, price) and where a session's items may run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pydantic import SecretStr
+
+from bulk_transcribe.engines import ENGINES, Engine, create_engine, load_local_engine_early
+from bulk_transcribe.engines.presets import PRESETS
+from bulk_transcribe.errors import TranscribeError
+from bulk_transcribe.runner.executors import check_executor
+from bulk_transcribe.runner.ratelimit import RateLimitHook
+from bulk_transcribe.settings import Settings
+
+__all__ = [
+    "ENGINES",
+    "PRESETS",
+    "Engine",
+    "check_executor",
+    "cloud_engine",
+    "deapi_balance",
+    "engine_names",
+    "model_loading_early",
+    "preflight",
+]
+
+
+def engine_names() -> list[str]:
+    return list(ENGINES)
+
+
+@contextmanager
+def model_loading_early(settings: Settings) -> Iterator[Engine | None]:
+    """The local engine, its model already loading on a thread (None for cloud engines and
+    Ray); closed on the way out. Start it first: the load overlaps everything else."""
+    engine = load_local_engine_early(settings)
+    try:
+        yield engine
+    finally:
+        if engine is not None:
+            engine.close()
+
+
+def cloud_engine(settings: Settings) -> Engine | None:
+    """The session's cloud engine, built before anything is stored so that a missing key or
+    an unknown preset stops a start at once (TranscribeError); None for the local engine.
+    Its requests count against the provider's shared budget."""
+    if settings.engine == "local":
+        return None
+    return create_engine(settings, RateLimitHook.for_settings(settings))
+
+
+def preflight(engine: Engine, audio_seconds: float | None) -> list[str]:
+    """What the provider says before anything is spent (balance, price estimate); closes the
+    engine. Raises TranscribeError: permanent (no credit, key refused) or transient."""
+    try:
+        return list(engine.preflight(audio_seconds))
+    finally:
+        engine.close()
+
+
+def deapi_balance(api_key: str, base_url: str | None) -> str:
+    """The DEAPI account's balance in dollars, or why it could not be read; the request goes
+    through the provider's shared budget like every other."""
+    settings = Settings(
+        engine="deapi", deapi_api_key=SecretStr(api_key), deapi_base_url=base_url or None
+    )
+    try:
+        engine = create_engine(settings, RateLimitHook.for_settings(settings))
+        try:
+            return f"${engine.balance():.2f}"
+        finally:
+            engine.close()
+    except TranscribeError as exc:
+        return f"unavailable ({exc.message})"
