@@ -1,4 +1,4 @@
-"""The web monitor at 5,000 items: real Chromium against `streamlit run app.py`, with a
+"""The web monitor at 5,000 items: real Chromium against the packaged app under `streamlit run`, with a
 5,000-item session running in a job process of its own (the real CLI and runner, with a
 scripted engine that finishes a few items a second).
 

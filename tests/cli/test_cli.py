@@ -198,3 +198,15 @@ def test_the_command_starts_without_the_runner_sources_or_speech_stacks() -> Non
     ).stdout
 
     assert loaded.strip() == "[]"
+
+
+def test_messages_off_a_terminal_are_printed_whole_on_one_line(tmp_path: Path) -> None:
+    # rich wraps at 80 columns when not on a terminal: a long path broke "move it aside" and
+    # the advice itself in two in logs and in the fresh-clone test run.
+    deep = tmp_path.joinpath(*(["a-rather-long-folder-name-for-a-path"] * 4))
+    result = run_cli("status", "--out", str(deep))
+
+    assert result.returncode == 2
+    database = deep / "bulk_transcribe.db"
+    expected = f"error: no sessions found: {database} does not exist (use --out or --db)"
+    assert expected in result.stderr.splitlines()

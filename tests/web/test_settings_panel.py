@@ -6,15 +6,17 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from bulk_transcribe import service
 from bulk_transcribe.settings import Settings
+from bulk_transcribe.store import Store
 from bulk_transcribe.web.panels.settings_panel import (
     PREFERENCES_FILE,
     RunChoices,
     build_settings,
     load_preferences,
     save_preferences,
-    settings_for_session,
 )
 
 
@@ -84,15 +86,13 @@ def test_a_resumed_session_keeps_its_settings_and_honours_a_requested_concurrenc
     base: Settings, tmp_path: Path
 ) -> None:
     stored = build_settings(RunChoices(parallel=True, concurrency=5, language="fr"), base)
-    resumed = settings_for_session(
-        stored.public_dict(),
-        base,
-        out_dir=tmp_path / "elsewhere",
-        db_path=tmp_path / "elsewhere" / "db.sqlite",
-        requested_concurrency=1,
-        secrets={"deapi_api_key": "dk-1"},
-    )
+    with Store(tmp_path / "elsewhere" / "db.sqlite") as store:
+        session = service.create_session(store, stored, [])
+        resumed = service.resume_settings(
+            store, session, concurrency=1, deapi_api_key=SecretStr("dk-1")
+        )
     assert resumed.language == "fr"
     assert resumed.concurrency == 1
-    assert resumed.out_dir == tmp_path / "elsewhere"
+    assert resumed.out_dir == stored.out_dir.resolve()
+    assert resumed.db_path == tmp_path / "elsewhere" / "db.sqlite"
     assert resumed.deapi_api_key is not None

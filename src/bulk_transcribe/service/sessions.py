@@ -27,30 +27,17 @@ from bulk_transcribe.models import (
     SessionCounts,
 )
 from bulk_transcribe.outputs import write_transcript_files
-from bulk_transcribe.runner import Runner, SessionBusy, create_session, write_outputs_index
+
+# Runner, SessionBusy, create_session and is_alive are part of the service's names
+# (service/__init__.py lists them all).
+from bulk_transcribe.runner import Runner as Runner
+from bulk_transcribe.runner import SessionBusy as SessionBusy
+from bulk_transcribe.runner import create_session, write_outputs_index
 from bulk_transcribe.runner.executors import Executor, create_executor
 from bulk_transcribe.runner.ownership import is_alive
 from bulk_transcribe.service.inputs import Expansion, InvalidEntry
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
-
-__all__ = [
-    "ExportResult",
-    "Runner",
-    "SessionBusy",
-    "create_session",
-    "export_session",
-    "is_alive",
-    "launch_detached",
-    "liveness",
-    "open_run",
-    "request_cancel",
-    "request_stop",
-    "resume_settings",
-    "retry_failed",
-    "run_session",
-    "start_session",
-]
 
 # Stored settings that describe where a session lives, not how it runs: a resume takes
 # them from the store it was opened with.

@@ -66,7 +66,7 @@ def _live_sessions(ctx: AppContext) -> None:
             key="resume",
             disabled=state.active or not left,
             on_click=resume,
-            args=(ctx.store, ctx.runs, session.id, ctx.settings),
+            args=(ctx.store, ctx.runs, session.id),
             help=f"{left} item(s) left to do." if left else "Nothing left to resume.",
         )
         columns[2].button(
@@ -76,7 +76,7 @@ def _live_sessions(ctx: AppContext) -> None:
             key="retry",
             disabled=state.active or not counts.failed,
             on_click=retry_failed,
-            args=(ctx.store, ctx.runs, session.id, ctx.settings),
+            args=(ctx.store, ctx.runs, session.id),
         )
         columns[3].button(
             "Stop",

@@ -1,4 +1,4 @@
-"""The Run controls: Stop, Cancel, Resume and Retry failed, all through the store or job manager."""
+"""The Run controls: Stop, Cancel, Resume and Retry failed, all through the service."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 
 import streamlit as st
+from pydantic import SecretStr
 
 from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError
@@ -14,7 +15,7 @@ from bulk_transcribe.models import Session, SessionCounts, SessionStatus
 from bulk_transcribe.service.inputs import IngestResult
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
-from bulk_transcribe.web.panels.settings_panel import secrets, settings_for_session
+from bulk_transcribe.web.panels.settings_panel import secrets
 from bulk_transcribe.web.state import runs
 from bulk_transcribe.web.state.runs import Runs
 
@@ -46,14 +47,12 @@ def status_badge(session: Session, state: RunState) -> tuple[str, str]:
     return STATUS_BADGES[session.status]
 
 
-def resume_settings(store: Store, session: Session, base: Settings) -> Settings:
-    return settings_for_session(
-        session.settings,
-        base,
-        out_dir=session.out_dir,
-        db_path=store.path,
-        requested_concurrency=store.requested_concurrency(session.id),
-        secrets=secrets(),
+def resume_settings(store: Store, session: Session) -> Settings:
+    """The session's own settings (service.resume_settings), with any concurrency a view
+    asked for since and the keys typed into this browser session."""
+    typed = {name: SecretStr(value) for name, value in secrets().items() if value}
+    return service.resume_settings(
+        store, session, concurrency=store.requested_concurrency(session.id), **typed
     )
 
 
@@ -73,13 +72,13 @@ def cancel(store: Store, session_id: str) -> None:
         st.toast("Nothing runs this session right now.", icon=":material/info:")
 
 
-def resume(store: Store, jobs: Runs, session_id: str, base: Settings) -> None:
+def resume(store: Store, jobs: Runs, session_id: str) -> None:
     counts = store.counts(session_id)
     left = counts.queued + counts.running
     if not left:
         st.toast("Nothing left to resume.", icon=":material/check_circle:")
         return
-    settings = _settings_for(store, session_id, base, "resume")
+    settings = _settings_for(store, session_id, "resume")
     if settings is None:
         return
     try:
@@ -93,8 +92,8 @@ def resume(store: Store, jobs: Runs, session_id: str, base: Settings) -> None:
         st.toast("Already running elsewhere.", icon=":material/sync:")
 
 
-def retry_failed(store: Store, jobs: Runs, session_id: str, base: Settings) -> None:
-    settings = _settings_for(store, session_id, base, "retry")
+def retry_failed(store: Store, jobs: Runs, session_id: str) -> None:
+    settings = _settings_for(store, session_id, "retry")
     if settings is None:
         return
     try:
@@ -119,7 +118,6 @@ def render_controls(
     session: Session,
     state: RunState,
     counts: SessionCounts,
-    base: Settings,
 ) -> None:
     stop_col, cancel_col, resume_col, retry_col, _ = st.columns([1, 1, 1, 1.2, 2])
     sid = session.id
@@ -150,7 +148,7 @@ def render_controls(
         key="control-resume",
         disabled=state.active or not left,
         on_click=resume,
-        args=(store, jobs, sid, base),
+        args=(store, jobs, sid),
         help=f"Carry on with the {left} item(s) not finished yet."
         if left
         else "Nothing left to do; Retry failed runs the failed items again.",
@@ -162,19 +160,21 @@ def render_controls(
         key="control-retry",
         disabled=state.active or not counts.failed,
         on_click=retry_failed,
-        args=(store, jobs, sid, base),
+        args=(store, jobs, sid),
         help="Re-queue only the failed items and run them again.",
         width="stretch",
     )
 
 
-def _settings_for(store: Store, session_id: str, base: Settings, verb: str) -> Settings | None:
+def _settings_for(store: Store, session_id: str, verb: str) -> Settings | None:
     """The session's own settings for running it again, or None after telling the user why."""
     try:
-        return resume_settings(store, store.get_session(session_id), base)
-    except ValueError as exc:
+        return resume_settings(store, store.get_session(session_id))
+    except ValueError as exc:  # a stored value this version refuses
         st.toast(f"Cannot {verb}: {exc}", icon=":material/block:")
-        return None
+    except TranscribeError as exc:  # e.g. a proxy password that was never stored
+        st.toast(f"Cannot {verb}: {exc.message}", icon=":material/block:")
+    return None
 
 
 def start_new_session(

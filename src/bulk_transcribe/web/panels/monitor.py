@@ -102,7 +102,7 @@ def _draw(ctx: AppContext, session_id: str, *, exact: bool = False, table: bool 
     state = run_state(session, ctx.runs)
 
     render_status_line(session, state)
-    render_controls(store, ctx.runs, session, state, counts, ctx.settings)
+    render_controls(store, ctx.runs, session, state, counts)
     summary = summarise(
         session,
         counts,

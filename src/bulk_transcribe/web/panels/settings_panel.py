@@ -316,28 +316,3 @@ def _render_key_inputs(engine: str) -> None:
         "Leave empty to use the environment's key.",
     )
     st.session_state[SECRET_PREFIX + name] = value
-
-
-def settings_for_session(
-    stored: dict[str, Any],
-    base: Settings,
-    *,
-    out_dir: Path,
-    db_path: Path,
-    requested_concurrency: int | None = None,
-    secrets: dict[str, str] | None = None,
-) -> Settings:
-    """Settings to resume a session with: what it was started with, plus keys and any
-    concurrency a view requested since."""
-    data = {
-        **base.model_dump(),
-        **{k: v for k, v in stored.items() if k not in ("out_dir", "db_path")},
-        "out_dir": out_dir,
-        "db_path": db_path,
-    }
-    if requested_concurrency:
-        data["concurrency"] = requested_concurrency
-    for name, value in (secrets or {}).items():
-        if value:
-            data[name] = SecretStr(value)
-    return Settings.model_validate(data)
