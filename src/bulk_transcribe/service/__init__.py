@@ -1,8 +1,8 @@
 """The one service layer both front doors call: what it means to start, run, resume, stop,
 cancel, retry, export and launch a session is written here once (sessions.py), and so is
 reading inputs (inputs.py), choosing engines and providers (providers.py), finding videos
-(research.py), and searching what
-was transcribed or what the download cache holds (library.py).
+(research.py), and searching what was transcribed or what the download cache holds
+(library.py).
 
 The CLI and the web app act only through here; they read the store and import nothing else
 below this layer (tests/test_architecture.py checks it).
