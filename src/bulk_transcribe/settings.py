@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     # Set by the web app when it listens beyond loopback: then no link may reach this machine
     # or its networks, whatever the user allowed. Never stored with a session.
     public_addresses_only: bool = False
+    # The shared web app's password (`bulk-transcribe ui` beyond loopback). Never stored or
+    # shown: `ui` hands the app only a salted hash of it and a key that signs sign-ins.
+    ui_password: SecretStr | None = None
+    ui_password_hash: SecretStr | None = None
+    ui_signing_key: SecretStr | None = None
 
     # Cloud engines (OpenAI-compatible, DEAPI). Keys are secrets: never stored or shown.
     provider: str | None = None  # preset name, e.g. "openai", "groq", "deapi"
@@ -211,7 +216,15 @@ class Settings(BaseSettings):
         """What may be stored in the manifest and the database: nothing secret."""
         data = self.model_dump(
             mode="json",
-            exclude={"openai_api_key", "deapi_api_key", "groq_api_key", "public_addresses_only"},
+            exclude={
+                "openai_api_key",
+                "deapi_api_key",
+                "groq_api_key",
+                "public_addresses_only",
+                "ui_password",
+                "ui_password_hash",
+                "ui_signing_key",
+            },
         )
         for name in ("proxy", "api_base", "deapi_base_url", "ray_address"):
             if data.get(name):

@@ -112,3 +112,29 @@ def test_an_app_served_beyond_this_machine_refuses_links_to_it_and_its_networks(
         if public
         else AddressPolicy(allow_loopback=True, allow_private=True)
     )
+
+
+def test_the_password_file_gives_its_first_line_and_an_empty_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    from bulk_transcribe.errors import PermanentError
+    from bulk_transcribe.web.launch import ui_password
+
+    given = tmp_path / "password"
+    given.write_text("s3cret phrase\n")
+    assert ui_password(given) == "s3cret phrase"
+    given.write_text("\n")
+    with pytest.raises(PermanentError, match="empty"):
+        ui_password(given)
+
+
+def test_with_a_password_the_app_gets_only_its_hash_and_refuses_links_to_this_machine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bulk_transcribe.web.access import password_matches
+
+    monkeypatch.setenv("BULK_TRANSCRIBE_UI_PASSWORD", "s3cret phrase")
+    env = app_environment("127.0.0.1", password="s3cret phrase")  # behind a reverse proxy
+    assert "s3cret phrase" not in env.values()
+    assert password_matches(env["BULK_TRANSCRIBE_UI_PASSWORD_HASH"], "s3cret phrase")
+    assert env["BULK_TRANSCRIBE_PUBLIC_ADDRESSES_ONLY"] == "1"
