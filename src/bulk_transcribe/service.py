@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,12 +20,21 @@ from typing import Any
 from bulk_transcribe import redact
 from bulk_transcribe.engines import Engine
 from bulk_transcribe.errors import ErrorKind, PermanentError
-from bulk_transcribe.models import ItemStatus, Owner, Session, SessionCommand, SessionCounts
+from bulk_transcribe.models import (
+    ItemSpec,
+    ItemStatus,
+    Owner,
+    Session,
+    SessionCommand,
+    SessionCounts,
+)
 from bulk_transcribe.outputs import write_transcript_files
 from bulk_transcribe.runner import Runner, SessionBusy, create_session, write_outputs_index
 from bulk_transcribe.runner.executors import Executor
 from bulk_transcribe.runner.ownership import is_alive
 from bulk_transcribe.settings import Settings
+from bulk_transcribe.sources import link_check
+from bulk_transcribe.sources.link_check import LinkCheck
 from bulk_transcribe.store import Store
 from bulk_transcribe.store.search_index import SearchIndex
 
@@ -239,3 +248,9 @@ def open_search_index(store: Store) -> SearchIndex:
     from bulk_transcribe.outputs.readback import segments_from_files
 
     return SearchIndex(store, read=segments_from_files, link=moment_url)
+
+
+def check_links(specs: Sequence[ItemSpec], settings: Settings) -> list[LinkCheck]:
+    """Which media links answer, before a run spends credits on them (the address policy
+    applies: links into this machine's networks are refused unasked)."""
+    return link_check.check_links(specs, settings)

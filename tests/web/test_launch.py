@@ -13,8 +13,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from bulk_transcribe.addresses import AddressPolicy
 from bulk_transcribe.settings import Settings
-from bulk_transcribe.sources.addresses import AddressPolicy
 from bulk_transcribe.web.launch import app_environment, app_path, streamlit_command
 from tests.samples import REPO
 from tests.web.conftest import free_port

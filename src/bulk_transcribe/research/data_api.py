@@ -13,8 +13,10 @@ from typing import Any
 
 import httpx
 
+from bulk_transcribe.addresses import AddressPolicy
 from bulk_transcribe.errors import ErrorKind, PermanentError, TransientError
 from bulk_transcribe.ingest.youtube import watch_url
+from bulk_transcribe.net import GuardedTransport
 from bulk_transcribe.research.candidates import Candidate, Order, VideoQuery, take
 
 DEFAULT_BASE_URL = "https://www.googleapis.com/youtube/v3"
@@ -35,12 +37,15 @@ class DataApiSearch:
         base_url: str = DEFAULT_BASE_URL,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        policy: AddressPolicy | None = None,
     ):
+        # The configured API base may be anywhere; where it redirects, the policy rules.
         self._client = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
             headers={"X-goog-api-key": api_key},
             timeout=timeout,
-            transport=transport,
+            transport=transport or GuardedTransport(policy or AddressPolicy(), trusted=[base_url]),
+            trust_env=False,
         )
 
     def close(self) -> None:

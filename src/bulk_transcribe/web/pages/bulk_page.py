@@ -104,7 +104,7 @@ def _render_new_batch(ctx: AppContext, *, live_parallel: bool) -> None:
         )
         if not choices.formats:
             st.caption("Choose at least one output format.")
-        render_link_check(ingested, ctx.settings.proxy)
+        render_link_check(ingested, ctx.settings)
         if start and ingested:
             save_preferences(ctx.settings.out_dir, choices)  # what the last batch ran with
             _start(ctx, choices, ingested)

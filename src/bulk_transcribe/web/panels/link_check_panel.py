@@ -5,14 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from bulk_transcribe import service
 from bulk_transcribe.ingest import IngestResult
-from bulk_transcribe.sources.link_check import LinkCheck, check_links
+from bulk_transcribe.settings import Settings
 
 _RESULTS_KEY = "link_checks"
 _VERDICTS = {True: "ok", False: "failed", None: "—"}
 
 
-def render_link_check(ingested: IngestResult | None, proxy: str | None) -> None:
+def render_link_check(ingested: IngestResult | None, settings: Settings) -> None:
     specs = list(ingested.items) if ingested else []
     if st.button(
         "Check links first",
@@ -23,8 +24,8 @@ def render_link_check(ingested: IngestResult | None, proxy: str | None) -> None:
         "call, no credits spent). YouTube links are checked when they run.",
     ):
         with st.spinner(f"Checking {len(specs)} link(s)…"):
-            st.session_state[_RESULTS_KEY] = check_links(specs, proxy=proxy)
-    results: list[LinkCheck] = st.session_state.get(_RESULTS_KEY, [])
+            st.session_state[_RESULTS_KEY] = service.check_links(specs, settings)
+    results: list[service.LinkCheck] = st.session_state.get(_RESULTS_KEY, [])
     current = {spec.source for spec in specs}
     results = [r for r in results if r.source in current]  # the input may have changed since
     if not results:
