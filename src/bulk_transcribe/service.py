@@ -20,6 +20,7 @@ from typing import Any
 from bulk_transcribe import redact
 from bulk_transcribe.engines import Engine
 from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.ingest import IngestResult, load_inputs
 from bulk_transcribe.models import (
     ItemSpec,
     ItemStatus,
@@ -254,3 +255,16 @@ def check_links(specs: Sequence[ItemSpec], settings: Settings) -> list[LinkCheck
     """Which media links answer, before a run spends credits on them (the address policy
     applies: links into this machine's networks are refused unasked)."""
     return link_check.check_links(specs, settings)
+
+
+def read_inputs(
+    inputs: Sequence[str],
+    *,
+    sheet: str | None = None,
+    column_map: Mapping[str, str] | None = None,
+    server_files: bool = True,
+) -> IngestResult:
+    """Links, lists and sheets read and classified as the CLI reads its INPUTs. A shared web
+    app passes `server_files=False`: no entry may name a file of the server, and every one
+    that is not a link gets the same answer whatever the server's disk holds."""
+    return load_inputs(inputs, sheet=sheet, column_map=column_map, server_files=server_files)

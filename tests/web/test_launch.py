@@ -138,3 +138,11 @@ def test_with_a_password_the_app_gets_only_its_hash_and_refuses_links_to_this_ma
     assert "s3cret phrase" not in env.values()
     assert password_matches(env["BULK_TRANSCRIBE_UI_PASSWORD_HASH"], "s3cret phrase")
     assert env["BULK_TRANSCRIBE_PUBLIC_ADDRESSES_ONLY"] == "1"
+
+
+def test_a_shared_app_shows_visitors_plain_messages_never_tracebacks() -> None:
+    def details(command: list[str]) -> str:
+        return command[command.index("--client.showErrorDetails") + 1]
+
+    assert details(streamlit_command(app_path(), "0.0.0.0", shared=True)) == "none"
+    assert details(streamlit_command(app_path())) == "full"  # on this computer, all of it

@@ -17,9 +17,11 @@ import psutil
 import pytest
 from playwright.sync_api import Page, expect
 
+from bulk_transcribe.ingest.classify import NO_SERVER_FILES
 from bulk_transcribe.models import ItemSpec, SourceType
 from bulk_transcribe.store import Store
 from bulk_transcribe.web.panels.sign_in import PASSWORD_LABEL, SIGN_IN_LABEL, WRONG_PASSWORD
+from tests.web.browser import BulkPage
 from tests.web.conftest import SERVER_START_TIMEOUT, free_port
 
 PASSWORD = "lab-queue correct horse"
@@ -142,6 +144,25 @@ def test_a_wrong_password_keeps_the_form_and_the_right_one_opens_the_app_for_the
         expect_only_the_sign_in_form(page, shared_app)
     finally:
         stranger.close()
+
+
+def test_signed_in_a_teammate_gives_links_never_paths_on_the_server(
+    shared_app: SharedApp, browser, sample_media: list[Path]
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"{shared_app.url}/Bulk_Transcribe")
+        sign_in(page, PASSWORD)
+        BulkPage(page, shared_app.url).paste([str(sample_media[0]), "/etc/passwd"])
+        page.get_by_role("button", name="Use these links").click()
+        expect(BulkPage(page, shared_app.url).metric("Invalid")).to_contain_text(
+            "2", timeout=UI_TIMEOUT
+        )
+        expect(page.get_by_text(NO_SERVER_FILES)).to_have_count(2)
+        expect(page.get_by_label("Output folder")).to_have_count(0)  # the operator's choice
+    finally:
+        context.close()
 
 
 def test_the_password_never_reaches_the_app_s_command_line_or_environment(

@@ -49,8 +49,14 @@ def app_path() -> Path:
     return path
 
 
-def streamlit_command(app: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> list[str]:
+def streamlit_command(
+    app: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, shared: bool = False
+) -> list[str]:
+    """`shared`: served to a team; visitors see plain messages, never tracebacks (which name
+    the server's files and code); the operator still reads them in the command's output."""
     options = {**APP_OPTIONS, "server.address": host, "server.port": str(port)}
+    if shared:
+        options["client.showErrorDetails"] = "none"
     flags = [part for name, value in options.items() for part in (f"--{name}", value)]
     return [sys.executable, "-m", "streamlit", "run", str(app), *flags]
 
@@ -113,7 +119,8 @@ def serve(
     password = ui_password(password_file)
     check_shareable(host, password)
     env = app_environment(host, out_dir, password)
-    server = subprocess.Popen(streamlit_command(app, host, port), env=env)
+    shared = password is not None or not is_loopback(host)
+    server = subprocess.Popen(streamlit_command(app, host, port, shared), env=env)
 
     def pass_on(signum: int, _frame: object) -> None:
         server.send_signal(signum)

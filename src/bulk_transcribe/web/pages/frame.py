@@ -76,6 +76,10 @@ def _sidebar(environment: Settings) -> Settings:
         for page, label, icon in NAVIGATION:
             st.page_link(page, label=label, icon=icon)
         st.divider()
+        if environment.public_addresses_only:
+            # A shared app writes where its operator said: a visitor neither chooses nor
+            # sees folders of the server.
+            return environment
         chosen = st.text_input(
             "Output folder",
             value=st.session_state[OUT_DIR_KEY],

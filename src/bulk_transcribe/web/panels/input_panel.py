@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 import pandas as pd
 import streamlit as st
 
+from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError
-from bulk_transcribe.ingest import IngestResult, load_inputs
+from bulk_transcribe.ingest import IngestResult
 from bulk_transcribe.ingest.columns import map_columns
 from bulk_transcribe.ingest.tables import read_table
 from bulk_transcribe.ingest.youtube import video_id_from
@@ -101,8 +102,10 @@ def ingest(
     upload: Upload | None,
     column_map: tuple[tuple[str, str], ...] = (),
     worksheet: str | None = None,
+    server_files: bool = True,
 ) -> IngestResult:
-    """Read pasted text and an upload the way the CLI reads files; PermanentError if unusable."""
+    """Read pasted text and an upload the way the CLI reads files; PermanentError if unusable.
+    `server_files=False` (a shared app): entries naming files of the server are refused."""
     with tempfile.TemporaryDirectory(prefix="bulk-transcribe-input-") as folder:
         inputs: list[str] = []
         if pasted.strip():
@@ -113,7 +116,9 @@ def ingest(
             inputs.append(str(_write_upload(Path(folder), upload)))
         if not inputs:
             return IngestResult()
-        return load_inputs(inputs, sheet=worksheet, column_map=dict(column_map))
+        return service.read_inputs(
+            inputs, sheet=worksheet, column_map=dict(column_map), server_files=server_files
+        )
 
 
 def collections(specs: list[ItemSpec]) -> list[ItemSpec]:
@@ -134,16 +139,18 @@ def type_breakdown(specs: list[ItemSpec]) -> str:
     )
 
 
-def render_input_panel() -> IngestResult | None:
-    """Draw the panel; the ingested items, or None when the input has an error."""
+def render_input_panel(server_files: bool = True) -> IngestResult | None:
+    """Draw the panel; the ingested items, or None when the input has an error.
+    `server_files=False` (a shared app): links and uploads only, no paths on the server."""
     st.session_state.setdefault(_PASTED_KEY, "")
     paste_col, upload_col = st.columns(2, gap="large")
     pasted = paste_col.text_area(
         "Paste links",
         value=st.session_state[_PASTED_KEY],
         height=220,
-        placeholder="One per line: YouTube or podcast links, direct media URLs, file paths.\n"
-        "https://www.youtube.com/watch?v=…\nhttps://example.com/episode.mp3",
+        placeholder="One per line: YouTube or podcast links, direct media URLs"
+        + (", file paths.\n" if server_files else ".\n")
+        + "https://www.youtube.com/watch?v=…\nhttps://example.com/episode.mp3",
     )
     st.session_state[_PASTED_KEY] = pasted
     # The browser hands a text box's content over when it loses focus (or on Ctrl+Enter);
@@ -176,7 +183,7 @@ def render_input_panel() -> IngestResult | None:
                 )
                 return None
     try:
-        result = ingest(pasted, upload, mapping, worksheet)
+        result = ingest(pasted, upload, mapping, worksheet, server_files)
     except TranscribeError as exc:
         st.error(
             f"**This input cannot be used:** {web_advice(exc.message)}", icon=":material/block:"
