@@ -20,7 +20,10 @@ from typing import Any
 from bulk_transcribe import redact
 from bulk_transcribe.engines import Engine
 from bulk_transcribe.errors import ErrorKind, PermanentError
-from bulk_transcribe.ingest import IngestResult, load_inputs
+from bulk_transcribe.ingest import IngestResult, InvalidEntry, load_inputs
+from bulk_transcribe.ingest.dedupe import merge_duplicates
+from bulk_transcribe.ingest.result import Entry
+from bulk_transcribe.ingest.uploads import UploadedMedia, keep_upload
 from bulk_transcribe.models import (
     ItemSpec,
     ItemStatus,
@@ -268,3 +271,20 @@ def read_inputs(
     app passes `server_files=False`: no entry may name a file of the server, and every one
     that is not a link gets the same answer whatever the server's disk holds."""
     return load_inputs(inputs, sheet=sheet, column_map=column_map, server_files=server_files)
+
+
+def keep_uploaded_media(out_dir: Path, upload: UploadedMedia) -> Entry:
+    """A media file uploaded to the web app, kept under OUT/uploads, as an item (or why not)."""
+    return keep_upload(out_dir, upload)
+
+
+def with_uploaded_media(result: IngestResult, entries: Sequence[Entry]) -> IngestResult:
+    """`result` and the uploaded media's entries as one input, duplicates merged."""
+    uploaded = [entry for entry in entries if isinstance(entry, ItemSpec)]
+    items, merged = merge_duplicates([*result.items, *uploaded])
+    return IngestResult(
+        items=items,
+        invalid=[*result.invalid, *(e for e in entries if isinstance(e, InvalidEntry))],
+        duplicates_merged=result.duplicates_merged + merged,
+        warnings=list(result.warnings),
+    )

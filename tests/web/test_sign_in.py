@@ -39,6 +39,7 @@ class SharedApp:
     url: str
     session_id: str  # a session stored before anyone signed in
     process: subprocess.Popen
+    out_dir: Path
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +70,7 @@ def shared_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedApp]:
                 time.sleep(0.2)
         else:
             raise RuntimeError(f"the app did not start:\n{(folder / 'ui.log').read_text()}")
-        yield SharedApp(url, session.id, process)
+        yield SharedApp(url, session.id, process, out)
     finally:
         process.terminate()
         process.wait(15)
@@ -161,6 +162,15 @@ def test_signed_in_a_teammate_gives_links_never_paths_on_the_server(
         )
         expect(page.get_by_text(NO_SERVER_FILES)).to_have_count(2)
         expect(page.get_by_label("Output folder")).to_have_count(0)  # the operator's choice
+
+        # Media come as uploads instead: kept in the output folder, an item like any other.
+        page.locator(".st-key-media-upload input[type=file]").set_input_files(str(sample_media[0]))
+        expect(BulkPage(page, shared_app.url).metric("Valid")).to_contain_text(
+            "1", timeout=UI_TIMEOUT
+        )
+        expect(page.get_by_text("local files")).to_be_visible()
+        kept = [p.name for p in (shared_app.out_dir / "uploads").rglob("*") if p.is_file()]
+        assert kept == [sample_media[0].name]
     finally:
         context.close()
 

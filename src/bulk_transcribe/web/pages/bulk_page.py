@@ -88,7 +88,9 @@ def _render_live_settings(ctx: AppContext, session_id: str) -> None:
 def _render_new_batch(ctx: AppContext, *, live_parallel: bool) -> None:
     with st.container(border=True, key="section-input"):
         st.subheader("1) Input URLs")
-        ingested = render_input_panel(server_files=not ctx.settings.public_addresses_only)
+        ingested = render_input_panel(
+            server_files=not ctx.settings.public_addresses_only, out_dir=ctx.settings.out_dir
+        )
     with st.container(border=True, key="section-settings"):
         st.subheader("2) Settings")
         choices = render_settings_panel(ctx.settings.out_dir, live_parallel=live_parallel)

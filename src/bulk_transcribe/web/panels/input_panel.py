@@ -13,9 +13,11 @@ import streamlit as st
 
 from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError
-from bulk_transcribe.ingest import IngestResult
+from bulk_transcribe.ingest import MEDIA_EXTENSIONS, IngestResult
 from bulk_transcribe.ingest.columns import map_columns
+from bulk_transcribe.ingest.result import Entry
 from bulk_transcribe.ingest.tables import read_table
+from bulk_transcribe.ingest.uploads import UploadedMedia
 from bulk_transcribe.ingest.youtube import video_id_from
 from bulk_transcribe.models import ItemSpec, SourceType
 from bulk_transcribe.web.wording import web_advice
@@ -26,6 +28,7 @@ PASTED_NAME = "pasted.txt"
 AUTOMATIC = "(automatic)"
 PREVIEW_ROWS = 8
 _PASTED_KEY = "input_pasted"
+_KEPT_MEDIA_KEY = "input_kept_media"
 _TYPE_LABELS = {
     SourceType.YOUTUBE: "YouTube",
     SourceType.HTTP_MEDIA: "media links",
@@ -139,9 +142,12 @@ def type_breakdown(specs: list[ItemSpec]) -> str:
     )
 
 
-def render_input_panel(server_files: bool = True) -> IngestResult | None:
+def render_input_panel(
+    server_files: bool = True, out_dir: Path | None = None
+) -> IngestResult | None:
     """Draw the panel; the ingested items, or None when the input has an error.
-    `server_files=False` (a shared app): links and uploads only, no paths on the server."""
+    `server_files=False` (a shared app): links and uploads only, no paths on the server; media
+    files are uploaded instead, and kept in `out_dir`."""
     st.session_state.setdefault(_PASTED_KEY, "")
     paste_col, upload_col = st.columns(2, gap="large")
     pasted = paste_col.text_area(
@@ -164,6 +170,7 @@ def render_input_panel(server_files: bool = True) -> IngestResult | None:
             "title and description columns.",
         )
         upload = Upload(uploaded.name, uploaded.getvalue()) if uploaded else None
+        media = [] if server_files or out_dir is None else _render_media_upload(out_dir)
         mapping: tuple[tuple[str, str], ...] = ()
         worksheet = None
         if upload is not None and not upload.readable:
@@ -189,8 +196,36 @@ def render_input_panel(server_files: bool = True) -> IngestResult | None:
             f"**This input cannot be used:** {web_advice(exc.message)}", icon=":material/block:"
         )
         return None
+    if media:
+        result = service.with_uploaded_media(result, media)
     _render_summary(result)
     return result
+
+
+def _render_media_upload(out_dir: Path) -> list[Entry]:
+    """Media files from the visitor's computer: a shared app reads none from its own disk."""
+    chosen = st.file_uploader(
+        "…or upload media files",
+        type=sorted(extension.lstrip(".") for extension in MEDIA_EXTENSIONS),
+        accept_multiple_files=True,
+        key="media-upload",
+        help="Audio or video files; each is kept in the output folder's uploads/ and "
+        "transcribed like any other item.",
+    )
+    # Kept once per uploaded file, not at every redraw: hashing a large file takes a while.
+    kept: dict[str, Entry] = st.session_state.setdefault(_KEPT_MEDIA_KEY, {})
+    entries = []
+    for file in chosen or []:
+        if file.file_id not in kept:
+            try:
+                kept[file.file_id] = service.keep_uploaded_media(
+                    out_dir, UploadedMedia(file.name, file.getvalue())
+                )
+            except TranscribeError as exc:
+                st.error(f"**{file.name}** was not kept: {web_advice(exc.message)}")
+                continue
+        entries.append(kept[file.file_id])
+    return entries
 
 
 def _render_column_mapping(upload: Upload) -> tuple[tuple[tuple[str, str], ...], str | None]:
