@@ -61,8 +61,9 @@ class Settings(BaseSettings):
     # Links may point at this machine (loopback) but not at private or link-local networks
     # (routers, cloud metadata services) unless the user allows it.
     allow_private_addresses: bool = False
-    # Set by the web app when it listens beyond loopback: then no link may reach this machine
-    # or its networks, whatever the user allowed. Never stored with a session.
+    # Set by the web app when it is shared (it listens beyond loopback, or has a password):
+    # then no link may reach this machine or its networks, whatever the user allowed, and no
+    # entry may name a file of the server. Never stored with a session.
     public_addresses_only: bool = False
     # The shared web app's password (`bulk-transcribe ui` beyond loopback). Never stored or
     # shown: `ui` hands the app only a salted hash of it and a key that signs sign-ins.

@@ -77,8 +77,8 @@ def _sidebar(environment: Settings) -> Settings:
             st.page_link(page, label=label, icon=icon)
         st.divider()
         if environment.public_addresses_only:
-            # A shared app writes where its operator said: a visitor neither chooses nor
-            # sees folders of the server.
+            # A shared app writes where its operator said (`--out`): a visitor does not
+            # choose folders of the server.
             return environment
         chosen = st.text_input(
             "Output folder",
