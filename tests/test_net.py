@@ -178,3 +178,21 @@ def test_every_client_of_the_product_is_guarded(
     with DataApiSearch("k", f"http://127.0.0.1:{port}/v3", policy=SERVED_PUBLICLY) as api:
         assert api._client.get("ping").status_code == 200
     assert [seen.path for seen in media_server.requests] == ["/v3/ping"]
+
+
+def test_caption_requests_are_checked_as_they_connect(media_server: MediaServer, resolver) -> None:
+    """youtube-transcript-api speaks `requests`: its session is guarded at connect time too."""
+    import requests
+
+    port = media_server.base.rsplit(":", 1)[1]
+    resolver([PUBLIC, "127.0.0.1"])
+    session = net.requests_session(SERVED_PUBLICLY)
+    url = f"http://{NAME}:{port}/api/timedtext"
+    with network_jail():
+        with pytest.raises(requests.ConnectionError):  # the public address, kept off the network
+            session.get(url, timeout=5)
+        with pytest.raises(PermanentError) as raised:  # the next lookup says: this machine
+            session.get(url, timeout=5)
+    assert raised.value.kind is ErrorKind.BLOCKED
+    assert "this machine (loopback)" in raised.value.message
+    assert media_server.requests == []
