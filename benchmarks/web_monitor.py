@@ -1,6 +1,6 @@
-"""The web monitor at 5,000 items: real Chromium against the packaged app under `streamlit run`, with a
-5,000-item session running in a job process of its own (the real CLI and runner, with a
-scripted engine that finishes a few items a second).
+"""The web monitor at 5,000 items: real Chromium against the packaged app under `streamlit
+run`, with a 5,000-item session running in a job process of its own (the real CLI and
+runner, with a scripted engine that finishes a few items a second).
 
 Prints the time to open the session page, the median and p90 time between visible updates
 of the progress text with one tab and with three tabs open, and the CPU the Streamlit

@@ -14,9 +14,17 @@ from bulk_transcribe.settings import (
     RunSettings,
     Settings,
     SourceSettings,
+    WebSettings,
 )
 
-GROUPS = (OutputSettings, EngineSettings, RunSettings, SourceSettings, ResearchSettings)
+GROUPS = (
+    OutputSettings,
+    EngineSettings,
+    RunSettings,
+    SourceSettings,
+    ResearchSettings,
+    WebSettings,
+)
 
 
 def test_public_settings_hold_no_key_and_no_proxy_password(monkeypatch) -> None:

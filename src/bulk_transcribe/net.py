@@ -1,10 +1,219 @@
-"""HTTP clients for providers. Every request passes one hook: the rate limiter's way in."""
+"""One way out to the network: every HTTP client the product uses is made here.
+
+Each client connects through `GuardedBackend`, which resolves a host once, checks every address
+against the address policy (addresses.py) and connects to the address it checked, the
+name kept for TLS (SNI) and the Host header: a name that answers differently the second time
+(DNS rebinding) gets nowhere. A proxy is exempt for its exact host and port only. Clients for
+links share one SSL context per process and, per worker thread, one client (so connections to
+a host are reused across items); provider clients pass one hook, the rate limiter's way in.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import functools
+import ssl
+import threading
+import urllib.request
+from collections.abc import Callable, Hashable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
 
+import httpcore
 import httpx
+
+from bulk_transcribe.addresses import (
+    AddressPolicy,
+    advice,
+    check_url,
+    connections_checked,
+    proxy_endpoint,
+    resolve_addresses,
+    why_forbidden,
+)
+from bulk_transcribe.errors import ErrorKind, PermanentError
+
+if TYPE_CHECKING:
+    import requests
+
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+
+@functools.cache
+def ssl_context() -> ssl.SSLContext:
+    """One per process: building one reads the whole CA bundle (tens of milliseconds)."""
+    return httpx.create_ssl_context()
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """Opens TCP connections only to addresses the policy allows, to the very address checked."""
+
+    def __init__(self, policy: AddressPolicy, exempt: Iterable[tuple[str, int]] = ()):
+        self.policy = policy
+        self.exempt = frozenset((host.lower(), port) for host, port in exempt)
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        addresses = resolve_addresses(host, port)  # once: what is checked is what is connected
+        if not addresses:
+            raise httpcore.ConnectError(f"could not resolve {host}")
+        if (host.lower(), port) not in self.exempt:
+            for address in addresses:
+                reason = why_forbidden(address, self.policy)
+                if reason:
+                    where = host if host == str(address) else f"{host} ({address})"
+                    raise PermanentError(
+                        ErrorKind.BLOCKED, f"{where} is {reason}; blocked: {advice(self.policy)}"
+                    )
+        failure: httpcore.ConnectError | None = None
+        for address in addresses:
+            try:
+                return super().connect_tcp(
+                    str(address), port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as exc:  # the next address may answer
+                failure = exc
+        assert failure is not None
+        raise failure
+
+
+class _PoolTransport(httpx.HTTPTransport):
+    """httpx's own transport over a pool we build: httpx has no seam for a network backend."""
+
+    def __init__(self, pool: httpcore.ConnectionPool):
+        super().__init__(verify=ssl_context(), trust_env=False)
+        self._pool.close()
+        self._pool = pool
+
+
+class GuardedTransport(httpx.BaseTransport):
+    """Sends each request directly or through its proxy (`proxy`, else the environment's,
+    NO_PROXY respected), every connection through the guard."""
+
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        proxy: str | None = None,
+        *,
+        trusted: Iterable[str] = (),
+        limits: httpx.Limits = DEFAULT_LIMITS,
+    ):
+        self.policy = policy
+        proxies = {"http": proxy, "https": proxy} if proxy else _environment_proxies()
+        self._no_proxy = {} if proxy else {"no": proxies.pop("no", "")}
+        # The operator's own endpoints (a proxy, a provider's API base) may be anywhere.
+        exempt = {proxy_endpoint(url) for url in [*proxies.values(), *trusted]}
+        backend = GuardedBackend(policy, (endpoint for endpoint in exempt if endpoint))
+        self._direct = _PoolTransport(
+            httpcore.ConnectionPool(
+                ssl_context=ssl_context(), network_backend=backend, **_pool_limits(limits)
+            )
+        )
+        self._proxied = {
+            scheme: _PoolTransport(_proxy_pool(url, backend, limits))
+            for scheme, url in proxies.items()
+            if scheme in ("http", "https", "all")
+        }
+
+    def _route(self, url: httpx.URL) -> httpx.HTTPTransport:
+        if self._no_proxy.get("no") and urllib.request.proxy_bypass_environment(
+            url.host, self._no_proxy
+        ):
+            return self._direct
+        return self._proxied.get(url.scheme) or self._proxied.get("all") or self._direct
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        transport = self._route(request.url)
+        if transport is not self._direct:
+            # The proxy connects, not us: its target is checked by name before it is sent.
+            check_url(str(request.url), self.policy)
+        return transport.handle_request(request)
+
+    def close(self) -> None:
+        self._direct.close()
+        for transport in self._proxied.values():
+            transport.close()
+
+
+def _pool_limits(limits: httpx.Limits) -> dict[str, Any]:
+    return {
+        "max_connections": limits.max_connections,
+        "max_keepalive_connections": limits.max_keepalive_connections,
+        "keepalive_expiry": limits.keepalive_expiry,
+    }
+
+
+def _proxy_pool(url: str, backend: GuardedBackend, limits: httpx.Limits) -> httpcore.ConnectionPool:
+    proxy = httpx.Proxy(url if "://" in url else f"http://{url}")
+    target = httpcore.URL(
+        scheme=proxy.url.raw_scheme,
+        host=proxy.url.raw_host,
+        port=proxy.url.port,
+        target=proxy.url.raw_path,
+    )
+    if proxy.url.scheme in ("socks5", "socks5h"):
+        return httpcore.SOCKSProxy(
+            proxy_url=target,
+            proxy_auth=proxy.raw_auth,
+            ssl_context=ssl_context(),
+            network_backend=backend,
+            **_pool_limits(limits),
+        )
+    if proxy.url.scheme not in ("http", "https"):
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT,
+            f"proxy scheme {proxy.url.scheme!r} is not supported; use http, https or socks5",
+        )
+    return httpcore.HTTPProxy(
+        proxy_url=target,
+        proxy_auth=proxy.raw_auth,
+        proxy_headers=proxy.headers.raw,
+        ssl_context=ssl_context(),
+        network_backend=backend,
+        **_pool_limits(limits),
+    )
+
+
+def _environment_proxies() -> dict[str, str]:
+    """HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY, as httpx and yt-dlp read them."""
+    return {
+        scheme: url
+        for scheme, url in urllib.request.getproxies().items()
+        if scheme in ("http", "https", "all", "no") and url
+    }
+
+
+def guarded_client(
+    policy: AddressPolicy,
+    *,
+    proxy: str | None = None,
+    trusted: Iterable[str] = (),
+    **client_options: Any,
+) -> httpx.Client:
+    """A new client whose every connection passes the address policy; the caller closes it."""
+    # trust_env=False: httpx would otherwise add transports of its own for proxies it reads.
+    return httpx.Client(
+        transport=GuardedTransport(policy, proxy, trusted=trusted),
+        trust_env=False,
+        **client_options,
+    )
+
+
+_per_thread = threading.local()
+
+
+def thread_client(key: Hashable, make: Callable[[], httpx.Client]) -> httpx.Client:
+    """This thread's client for `key` (made once by `make`): a worker's downloads from one host
+    reuse their connections. Not to be closed by the caller; it lives as long as its thread."""
+    clients: dict[Hashable, httpx.Client] = _per_thread.__dict__.setdefault("clients", {})
+    client = clients.get(key)
+    if client is None or client.is_closed:
+        client = clients[key] = make()
+    return client
 
 
 class RequestHook(Protocol):
@@ -24,10 +233,10 @@ class RequestHook(Protocol):
 class HookedTransport(httpx.BaseTransport):
     """Wraps a transport so that the hook sees each request, retries by tenacity included."""
 
-    def __init__(self, provider: str, hook: RequestHook, inner: httpx.BaseTransport | None = None):
+    def __init__(self, provider: str, hook: RequestHook, inner: httpx.BaseTransport):
         self._provider = provider
         self._hook = hook
-        self._inner = inner or httpx.HTTPTransport()
+        self._inner = inner
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self._hook.before_request(self._provider, request)
@@ -43,10 +252,33 @@ def provider_client(
     provider: str,
     hook: RequestHook | None = None,
     *,
+    policy: AddressPolicy | None = None,
+    trusted: Iterable[str] = (),
     transport: httpx.BaseTransport | None = None,
     **client_options: Any,
 ) -> httpx.Client:
-    """An httpx.Client whose requests all go through `hook` (when given) for `provider`."""
+    """A client for a provider's API: guarded (its configured endpoints, `trusted`, may be
+    anywhere; where it leads elsewhere, the policy rules), its requests all through `hook`.
+    `transport` replaces the network (tests only)."""
+    inner = transport or GuardedTransport(policy or AddressPolicy(), trusted=trusted)
     if hook is not None:
-        transport = HookedTransport(provider, hook, transport)
-    return httpx.Client(transport=transport, **client_options)
+        inner = HookedTransport(provider, hook, inner)
+    return httpx.Client(transport=inner, trust_env=False, **client_options)
+
+
+def requests_session(policy: AddressPolicy, proxy: str | None = None) -> requests.Session:
+    """A `requests` session (for libraries built on it: youtube-transcript-api) whose every
+    connection, proxy exempt, is checked at connect time by the guard yt-dlp runs under."""
+    import requests
+
+    class GuardedSession(requests.Session):
+        def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+            with connections_checked(policy, proxy) as guard:
+                try:
+                    return super().send(request, **kwargs)
+                except requests.ConnectionError as exc:
+                    if guard.refusal is not None:
+                        raise guard.refusal from exc
+                    raise
+
+    return GuardedSession()

@@ -163,8 +163,9 @@ class SourceSettings(BaseModel):
     # Links may point at this machine (loopback) but not at private or link-local networks
     # (routers, cloud metadata services) unless the user allows it.
     allow_private_addresses: bool = False
-    # Set by the web app when it listens beyond loopback: then no link may reach this machine
-    # or its networks, whatever the user allowed. Never stored with a session.
+    # Set by the web app when it is shared (it listens beyond loopback, or has a password):
+    # then no link may reach this machine or its networks, whatever the user allowed, and no
+    # entry may name a file of the server. Never stored with a session.
     public_addresses_only: bool = False
 
     # YouTube and podcasts.
@@ -213,8 +214,24 @@ class ResearchSettings(BaseModel):
     chat_output_price: float | None = Field(default=None, ge=0)
 
 
+class WebSettings(BaseModel):
+    """The shared web app's sign-in."""
+
+    # The shared web app's password (`bulk-transcribe ui` beyond loopback). Never stored or
+    # shown: `ui` hands the app only a salted hash of it and a key that signs sign-ins.
+    ui_password: SecretStr | None = None
+    ui_password_hash: SecretStr | None = None
+    ui_signing_key: SecretStr | None = None
+
+
 class Settings(
-    OutputSettings, EngineSettings, RunSettings, SourceSettings, ResearchSettings, BaseSettings
+    OutputSettings,
+    EngineSettings,
+    RunSettings,
+    SourceSettings,
+    ResearchSettings,
+    WebSettings,
+    BaseSettings,
 ):
     """Every setting: read from the environment (BULK_TRANSCRIBE_*) and `.env`, given by
     CLI flags or the web app. An unknown engine name is refused when the engine is made
@@ -236,7 +253,15 @@ class Settings(
         """What may be stored in the manifest and the database: nothing secret."""
         data = self.model_dump(
             mode="json",
-            exclude={"openai_api_key", "deapi_api_key", "groq_api_key", "public_addresses_only"},
+            exclude={
+                "openai_api_key",
+                "deapi_api_key",
+                "groq_api_key",
+                "public_addresses_only",
+                "ui_password",
+                "ui_password_hash",
+                "ui_signing_key",
+            },
         )
         for name in ("proxy", "api_base", "deapi_base_url", "ray_address"):
             if data.get(name):

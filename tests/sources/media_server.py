@@ -36,6 +36,7 @@ class Route:
 class Seen:
     path: str
     headers: dict[str, str]
+    client_port: int = 0  # the requesting connection's own port: one per TCP connection
 
 
 class MediaServer:
@@ -88,7 +89,8 @@ class MediaServer:
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 with server._lock:
-                    server.requests.append(Seen(path, dict(self.headers.items())))
+                    seen = Seen(path, dict(self.headers.items()), self.client_address[1])
+                    server.requests.append(seen)
                     route = server.routes.get(path)
                     drop = route is not None and route.drops > 0 and route.drop_after is not None
                     if drop:

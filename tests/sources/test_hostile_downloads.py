@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from bulk_transcribe.addresses import AddressPolicy, check_url
 from bulk_transcribe.errors import ErrorKind, PermanentError, TransientError
 from bulk_transcribe.models import ItemSpec, SourceType
 from bulk_transcribe.redact import redact_url
 from bulk_transcribe.runner import create_session
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources import FetchContext, source_for
-from bulk_transcribe.sources.addresses import AddressPolicy, check_url
 from bulk_transcribe.sources.cache import IN_USE_SECONDS, DownloadCache
 from bulk_transcribe.sources.download import cached_download, download, fetch_bytes, probe
 from bulk_transcribe.store import Store

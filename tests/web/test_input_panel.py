@@ -89,3 +89,35 @@ def test_the_automatic_columns_are_named_including_titles_in_other_languages(
     upload = Upload("episodes.csv", f"{title},URL\nOne,https://example.org/1.mp3\n".encode())
     assert guess_columns(preview_sheet(upload)) == {"url": "URL", "title": title}
     assert [s.title for s in ingest("", upload).items] == ["One"]
+
+
+def test_a_shared_app_gives_any_pasted_path_one_answer_whatever_is_on_its_disk(
+    tmp_path, sample_media
+) -> None:
+    """A found `meeting.m4a` must not become an item (its transcript downloadable by anyone),
+    and "no such file" must not read differently from "not media": that tells what exists."""
+    from bulk_transcribe.ingest.classify import NO_SERVER_FILES
+
+    meeting = tmp_path / "meeting.m4a"
+    meeting.write_bytes(sample_media[0].read_bytes())
+    (tmp_path / "notes.txt").write_text("private")
+    (tmp_path / "folder").mkdir()
+    paths = [
+        str(meeting),
+        str(tmp_path / "notes.txt"),
+        str(tmp_path / "folder"),
+        str(tmp_path / "missing.m4a"),
+        "/etc/passwd",
+        "~/.ssh/id_rsa",
+        "meeting.m4a",
+    ]
+    pasted = "\n".join([*paths, "https://example.org/a.mp3"]) + "\n"
+    sheet = Upload("list.csv", ("link\n" + "\n".join(paths) + "\n").encode())
+
+    for result in (ingest(pasted, None, server_files=False), ingest("", sheet, server_files=False)):
+        assert all(spec.source_type is not SourceType.LOCAL_FILE for spec in result.items)
+        assert [e.value for e in result.invalid] == paths
+        assert {e.reason for e in result.invalid} == {NO_SERVER_FILES}
+
+    on_this_computer = ingest(str(meeting) + "\n", None)  # nothing changes on 127.0.0.1
+    assert [s.source_type for s in on_this_computer.items] == [SourceType.LOCAL_FILE]

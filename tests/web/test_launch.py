@@ -13,8 +13,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from bulk_transcribe.addresses import AddressPolicy
 from bulk_transcribe.settings import Settings
-from bulk_transcribe.sources.addresses import AddressPolicy
 from bulk_transcribe.web.launch import app_environment, app_path, streamlit_command
 from tests.samples import REPO
 from tests.web.conftest import free_port
@@ -112,3 +112,37 @@ def test_an_app_served_beyond_this_machine_refuses_links_to_it_and_its_networks(
         if public
         else AddressPolicy(allow_loopback=True, allow_private=True)
     )
+
+
+def test_the_password_file_gives_its_first_line_and_an_empty_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    from bulk_transcribe.errors import PermanentError
+    from bulk_transcribe.web.launch import ui_password
+
+    given = tmp_path / "password"
+    given.write_text("s3cret phrase\n")
+    assert ui_password(given) == "s3cret phrase"
+    given.write_text("\n")
+    with pytest.raises(PermanentError, match="empty"):
+        ui_password(given)
+
+
+def test_with_a_password_the_app_gets_only_its_hash_and_refuses_links_to_this_machine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bulk_transcribe.web.access import password_matches
+
+    monkeypatch.setenv("BULK_TRANSCRIBE_UI_PASSWORD", "s3cret phrase")
+    env = app_environment("127.0.0.1", password="s3cret phrase")  # behind a reverse proxy
+    assert "s3cret phrase" not in env.values()
+    assert password_matches(env["BULK_TRANSCRIBE_UI_PASSWORD_HASH"], "s3cret phrase")
+    assert env["BULK_TRANSCRIBE_PUBLIC_ADDRESSES_ONLY"] == "1"
+
+
+def test_a_shared_app_shows_visitors_plain_messages_never_tracebacks() -> None:
+    def details(command: list[str]) -> str:
+        return command[command.index("--client.showErrorDetails") + 1]
+
+    assert details(streamlit_command(app_path(), "0.0.0.0", shared=True)) == "none"
+    assert details(streamlit_command(app_path())) == "full"  # on this computer, all of it

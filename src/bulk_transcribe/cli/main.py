@@ -460,12 +460,19 @@ def ui(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Output folder (default: ./output).")
     ] = None,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="File whose first line is the team password (instead of "
+            "BULK_TRANSCRIBE_UI_PASSWORD); required with a --host beyond this computer."
+        ),
+    ] = None,
 ) -> None:
     """Open the web app (Streamlit) at http://HOST:PORT."""
     from bulk_transcribe.web.launch import serve  # Streamlit loads only for this command
 
     try:
-        raise typer.Exit(serve(host, port, out))
+        raise typer.Exit(serve(host, port, out, password_file))
     except TranscribeError as exc:
         raise usage_error(exc.message) from exc
 

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from bulk_transcribe import workscope
+from bulk_transcribe.addresses import AddressPolicy
 from bulk_transcribe.engines.base import EngineBase, EngineJob
 from bulk_transcribe.engines.chunking import AudioChunk, fit_for_upload, stitch
 from bulk_transcribe.engines.http_errors import (
@@ -89,6 +90,7 @@ class DeapiEngine(EngineBase):
         timeout: httpx.Timeout | None = None,
         retry: RetryPolicy | None = None,
         poll: PollPolicy | None = None,
+        policy: AddressPolicy | None = None,
     ):
         self.provider = provider
         self.model = provider.model
@@ -100,6 +102,8 @@ class DeapiEngine(EngineBase):
         self._api = provider_client(
             provider.provider_id,
             request_hook,
+            policy=policy,
+            trusted=[provider.api_base] if provider.api_base else [],
             base_url=provider.api_base,
             headers={"Authorization": f"Bearer {self._key}", "Accept": "application/json"},
             timeout=timeout,
@@ -107,7 +111,7 @@ class DeapiEngine(EngineBase):
         # result_url points at storage, maybe another host: never send it the key, and do
         # not count it against the API's budget (it still pauses if storage answers 429).
         self._downloads = provider_client(
-            f"{provider.provider_id}-results", request_hook, timeout=timeout,
+            f"{provider.provider_id}-results", request_hook, policy=policy, timeout=timeout,
             follow_redirects=True,
         )  # fmt: skip
 
@@ -434,4 +438,6 @@ def create(settings: Settings, request_hook: RequestHook | None = None) -> Deapi
             f"provider {provider.name!r} needs --engine {provider.engine}, not --engine deapi",
         )
     timeout = httpx.Timeout(max(settings.http_timeout, 120.0), connect=10.0)
-    return DeapiEngine(provider, request_hook, timeout=timeout)
+    return DeapiEngine(
+        provider, request_hook, timeout=timeout, policy=AddressPolicy.from_settings(settings)
+    )

@@ -15,6 +15,7 @@ import httpx
 import openai
 
 from bulk_transcribe import workscope
+from bulk_transcribe.addresses import AddressPolicy
 from bulk_transcribe.engines.base import EngineBase, EngineJob
 from bulk_transcribe.engines.chunking import (
     AudioChunk,
@@ -83,6 +84,7 @@ class OpenAICompatibleEngine(EngineBase):
         retry: RetryPolicy | None = None,
         concurrency: int = 1,
         parallel_chunk_seconds: float = PARALLEL_CHUNK_SECONDS,
+        policy: AddressPolicy | None = None,
     ):
         self.provider = provider
         # Uploads in flight across every item: long media is cut into chunks that share
@@ -98,6 +100,8 @@ class OpenAICompatibleEngine(EngineBase):
         http_client = provider_client(
             provider.provider_id,
             request_hook,
+            policy=policy,
+            trusted=[provider.api_base] if provider.api_base else [],
             timeout=timeout or httpx.Timeout(MIN_READ_TIMEOUT, connect=10.0),
         )
         # max_retries=0: tenacity retries instead, so Retry-After and our error kinds rule.
@@ -289,5 +293,9 @@ def create(settings: Settings, request_hook: RequestHook | None = None) -> OpenA
     read_timeout = max(settings.http_timeout, MIN_READ_TIMEOUT)
     timeout = httpx.Timeout(read_timeout, connect=min(10.0, settings.http_timeout))
     return OpenAICompatibleEngine(
-        provider, request_hook, timeout=timeout, concurrency=settings.concurrency
+        provider,
+        request_hook,
+        timeout=timeout,
+        concurrency=settings.concurrency,
+        policy=AddressPolicy.from_settings(settings),
     )

@@ -16,17 +16,23 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")  # two letters or more: "C:
 # Links pasted without "https://", as browsers' address bars display them (a source may
 # claim more of its own, e.g. youtu.be/…).
 _SCHEMELESS_WEB = re.compile(r"^www\.[^/\s]+\.[a-z]{2,}(?:/|$)", re.IGNORECASE)
+# The one answer a shared web app gives to anything that is not a link, whatever is on its
+# disk: a different word for "no such file" and "not media" would tell which files exist.
+NO_SERVER_FILES = (
+    "not a link: this shared app takes links (and uploaded lists), never paths on its server"
+)
 
 
-def classify_entry(text: str, origin: str, base_dirs: Sequence[Path] = ()) -> Entry:
-    """What `text` names. Relative paths are tried against each of `base_dirs` in turn."""
+def classify_entry(text: str, origin: str, base_dirs: Sequence[Path] | None = ()) -> Entry:
+    """What `text` names. Relative paths are tried against each of `base_dirs` in turn;
+    `base_dirs=None`: no files of this machine at all (a shared web app), the disk untouched."""
     value = text.strip().strip("\"'").strip()
     if not value:
         return InvalidEntry(origin, text, "empty entry")
     scheme = _SCHEME.match(value)
     if scheme and scheme.group(1).lower() in ("http", "https"):
         return _classify_url(value, origin)
-    local = _find_existing(value, base_dirs)
+    local = _find_existing(value, base_dirs) if base_dirs is not None else None
     if local is not None:
         return _classify_file(local, value, origin)
     if _SCHEMELESS_WEB.match(value):
@@ -38,6 +44,8 @@ def classify_entry(text: str, origin: str, base_dirs: Sequence[Path] = ()) -> En
     claimed = claim_text(value, origin)
     if claimed is not None:
         return claimed
+    if base_dirs is None:
+        return InvalidEntry(origin, value, NO_SERVER_FILES)
     return InvalidEntry(origin, value, _not_found_reason(value, base_dirs))
 
 

@@ -35,14 +35,22 @@ def load_inputs(
     column_map: Mapping[str, str] | None = None,
     stdin: TextIO | None = None,
     cwd: Path | None = None,
+    server_files: bool = True,
 ) -> IngestResult:
-    """Every INPUT read and classified; PermanentError for an INPUT that is unusable as a whole."""
+    """Every INPUT read and classified; PermanentError for an INPUT that is unusable as a whole.
+
+    `server_files=False` (a shared web app, whose INPUTs are its own temporary files): no entry
+    inside them may name a file of this machine, and the disk is not asked about any."""
     cwd = (cwd or Path.cwd()).resolve()
     overrides = normalise_overrides(column_map or {})
     result = IngestResult()
     entries: list[Entry] = []
     for position, raw in enumerate(inputs, start=1):
-        entries.extend(_input_entries(raw, position, sheet, overrides, stdin, cwd, result.warnings))
+        entries.extend(
+            _input_entries(
+                raw, position, sheet, overrides, stdin, cwd, result.warnings, server_files
+            )
+        )
     if sheet is not None and not any(Path(i).suffix.lower() in (".xlsx", ".xlsm") for i in inputs):
         result.warnings.append(f"--sheet {sheet} was ignored: it applies only to .xlsx inputs")
     result.invalid = [e for e in entries if isinstance(e, InvalidEntry)]
@@ -60,6 +68,7 @@ def _input_entries(
     stdin: TextIO | None,
     cwd: Path,
     warnings: list[str],
+    server_files: bool = True,
 ) -> list[Entry]:
     if raw == STDIN_INPUT:
         return text_list_entries(_read_stdin(stdin or sys.stdin).splitlines(), "stdin", [cwd])
@@ -71,7 +80,7 @@ def _input_entries(
         return _folder_entries(path, raw, warnings)
     if not _is_file(path):
         return [_argument_entry(raw, position, cwd)]
-    base_dirs = _unique([path.parent.resolve(), cwd])
+    base_dirs = _unique([path.parent.resolve(), cwd]) if server_files else None
     if suffix == ".txt":
         text, warning = read_text(path)
         warnings.extend([warning] if warning else [])

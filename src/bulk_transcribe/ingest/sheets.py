@@ -16,7 +16,7 @@ _WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
 
 
 def sheet_entries(
-    table: Table, overrides: Mapping[str, str], base_dirs: Sequence[Path]
+    table: Table, overrides: Mapping[str, str], base_dirs: Sequence[Path] | None
 ) -> list[Entry]:
     """One entry per non-empty row; origins read "<table> row N", numbered as the sheet shows."""
     headers, rows = table.headers, table.rows
@@ -40,7 +40,7 @@ def _row_entry(
     origin: str,
     mapping: ColumnMapping,
     metadata_keys: list[str | None],
-    base_dirs: Sequence[Path],
+    base_dirs: Sequence[Path] | None,
 ) -> Entry:
     url_index = mapping.pick_url_column(cells)
     if url_index is None:

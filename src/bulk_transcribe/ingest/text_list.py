@@ -9,7 +9,9 @@ from bulk_transcribe.ingest.classify import classify_entry
 from bulk_transcribe.ingest.result import Entry
 
 
-def text_list_entries(lines: Iterable[str], name: str, base_dirs: Sequence[Path]) -> list[Entry]:
+def text_list_entries(
+    lines: Iterable[str], name: str, base_dirs: Sequence[Path] | None
+) -> list[Entry]:
     """One entry per non-blank, non-comment line; origins read "<name> line N"."""
     entries: list[Entry] = []
     for number, line in enumerate(lines, start=1):

@@ -13,7 +13,9 @@ from typing import Any
 
 import httpx
 
+from bulk_transcribe.addresses import AddressPolicy
 from bulk_transcribe.errors import ErrorKind, PermanentError, TransientError
+from bulk_transcribe.net import GuardedTransport
 from bulk_transcribe.research.candidates import Candidate, Order, VideoQuery, take
 from bulk_transcribe.sources.youtube_links import watch_url
 
@@ -35,12 +37,15 @@ class DataApiSearch:
         base_url: str = DEFAULT_BASE_URL,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        policy: AddressPolicy | None = None,
     ):
+        # The configured API base may be anywhere; where it redirects, the policy rules.
         self._client = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
             headers={"X-goog-api-key": api_key},
             timeout=timeout,
-            transport=transport,
+            transport=transport or GuardedTransport(policy or AddressPolicy(), trusted=[base_url]),
+            trust_env=False,
         )
 
     def close(self) -> None:

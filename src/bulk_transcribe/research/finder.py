@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bulk_transcribe.addresses import AddressPolicy
 from bulk_transcribe.research import ytdlp_search
 from bulk_transcribe.research.candidates import Candidate, VideoQuery
 from bulk_transcribe.research.data_api import DataApiSearch
@@ -22,7 +23,12 @@ def find_videos(
 ) -> list[Candidate]:
     if settings.youtube_api_key:
         key = settings.youtube_api_key.get_secret_value()
-        with DataApiSearch(key, settings.youtube_api_base, settings.http_timeout) as api:
+        with DataApiSearch(
+            key,
+            settings.youtube_api_base,
+            settings.http_timeout,
+            policy=AddressPolicy.from_settings(settings),
+        ) as api:
             return api.search(query)
     return ytdlp_search.search_videos(query, settings, ytdlp_factory)
 

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
+from bulk_transcribe.addresses import AddressPolicy
+from bulk_transcribe.net import guarded_client
 from bulk_transcribe.research.candidates import Candidate
 from bulk_transcribe.settings import ResearchSettings
 
@@ -136,6 +138,11 @@ class ChatPlanner:
             api_key=key,
             timeout=settings.chat_timeout_seconds,
             max_retries=0,
+            http_client=guarded_client(
+                AddressPolicy.from_settings(settings),
+                trusted=[settings.chat_api_base] if settings.chat_api_base else [],
+                timeout=settings.chat_timeout_seconds,
+            ),
         )
 
     def close(self) -> None:

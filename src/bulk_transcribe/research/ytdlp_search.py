@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from bulk_transcribe.addresses import AddressPolicy, connections_checked
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.research.candidates import Candidate, Order, VideoQuery, take
 from bulk_transcribe.settings import Settings
@@ -62,10 +63,13 @@ def search_videos(
         "extractor_args": {"youtubetab": {"skip": ["webpage"], "approximate_date": [""]}},
     }
     ydl = build(options)  # tests pass one whose HTTP answers are recorded
+    # Every connection yt-dlp opens passes the address policy, as for any yt-dlp use.
+    policy = AddressPolicy.from_settings(settings)
     try:
-        info = ydl.extract_info(url, download=False) or {}
-        entries = itertools.islice(info.get("entries") or (), count)
-        found = take(_candidates(entries, query), query)
+        with connections_checked(policy, settings.proxy):
+            info = ydl.extract_info(url, download=False) or {}
+            entries = itertools.islice(info.get("entries") or (), count)
+            found = take(_candidates(entries, query), query)
     except YoutubeDLError as exc:
         raise ytdlp.map_error(exc, f"YouTube search {query.text!r}") from exc
     except TranscribeError:

@@ -154,6 +154,11 @@ def retry_failed(store: Store, session_id: str) -> int:
     return requeued
 
 
+def _job_environment() -> dict[str, str]:
+    """This process's environment less the web app's sign-in secrets: a job needs none."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("BULK_TRANSCRIBE_UI_")}
+
+
 def launch_detached(
     db_path: Path,
     session_id: str,
@@ -185,7 +190,7 @@ def launch_detached(
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **link_env, **(secrets or {})},
+            env={**_job_environment(), **link_env, **(secrets or {})},
             pass_fds=link_fds,
             start_new_session=True,  # a Ctrl-C or a restart of the caller does not reach it
         )

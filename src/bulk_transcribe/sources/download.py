@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 
+from bulk_transcribe import net
+from bulk_transcribe.addresses import AddressPolicy
 from bulk_transcribe.errors import (
     DISK_FULL_ADVICE,
     ErrorKind,
@@ -29,7 +31,6 @@ from bulk_transcribe.errors import (
 )
 from bulk_transcribe.redact import redact_url
 from bulk_transcribe.settings import SourceSettings
-from bulk_transcribe.sources.addresses import AddressPolicy, check_url
 from bulk_transcribe.sources.cache import DownloadCache
 
 log = logging.getLogger(__name__)
@@ -109,23 +110,26 @@ def cached_download(
 
 
 def http_client(settings: SourceSettings) -> httpx.Client:
-    """A client whose every request, redirects included, passes the address policy."""
+    """This worker thread's client for links (net.py: every connection, redirects included,
+    passes the address policy); kept for the thread, so items from one host reuse their
+    connections. Not to be closed by the caller."""
     read_timeout = min(settings.http_timeout, settings.download_stall_seconds)
     timeout = httpx.Timeout(
         settings.http_timeout, connect=min(10.0, settings.http_timeout), read=read_timeout
     )
     policy = AddressPolicy.from_settings(settings)
-
-    def guard(request: httpx.Request) -> None:
-        check_url(str(request.url), policy)
-
-    return httpx.Client(
-        timeout=timeout,
-        follow_redirects=True,
-        max_redirects=MAX_REDIRECTS,
-        headers={"User-Agent": USER_AGENT},
-        event_hooks={"request": [guard]},
+    client = net.thread_client(
+        ("links", policy, settings.http_timeout, read_timeout),
+        lambda: net.guarded_client(
+            policy,
+            timeout=timeout,
+            follow_redirects=True,
+            max_redirects=MAX_REDIRECTS,
+            headers={"User-Agent": USER_AGENT},
+        ),
     )
+    client.cookies.clear()  # one link's cookies never go with another's requests
+    return client
 
 
 @contextmanager
@@ -134,6 +138,10 @@ def _request_errors(url: str, doing: str) -> Iterator[None]:
     shown = redact_url(url)
     try:
         yield
+    except PermanentError as exc:
+        if exc.kind is not ErrorKind.BLOCKED:
+            raise
+        raise PermanentError(ErrorKind.BLOCKED, f"{shown} led to {exc.message}") from exc
     except httpx.TooManyRedirects as exc:
         raise PermanentError(
             ErrorKind.HTTP,
@@ -186,8 +194,8 @@ def download(
     partial.unlink(missing_ok=True)
     complete = False
     try:
-        with http_client(settings) as client, _request_errors(url, "download"):
-            _download_with_resume(client, url, partial, settings, check_cancelled)
+        with _request_errors(url, "download"):
+            _download_with_resume(http_client(settings), url, partial, settings, check_cancelled)
         os.replace(partial, target)
         complete = True
     except TranscribeError:
@@ -356,8 +364,7 @@ def probe(url: str, settings: SourceSettings) -> Probe:
     """Headers and first bytes of `url`: what it is, when its name does not say."""
     with (
         _request_errors(url, "reach"),
-        http_client(settings) as client,
-        client.stream("GET", url) as response,
+        http_client(settings).stream("GET", url) as response,
     ):
         check_status(url, response)
         head = b""
@@ -373,8 +380,7 @@ def fetch_bytes(url: str, settings: SourceSettings, max_bytes: int = 64 * 1024**
     """A small document (a feed, a page) in memory, with the same error mapping as downloads."""
     with (
         _request_errors(url, "fetch"),
-        http_client(settings) as client,
-        client.stream("GET", url) as response,
+        http_client(settings).stream("GET", url) as response,
     ):
         check_status(url, response)
         body = bytearray()

@@ -13,7 +13,11 @@ from dataclasses import dataclass
 
 import httpx
 
+from bulk_transcribe import net
+from bulk_transcribe.addresses import AddressPolicy
+from bulk_transcribe.errors import PermanentError
 from bulk_transcribe.models import ItemSpec, SourceType
+from bulk_transcribe.settings import Settings
 
 CHECKED_TYPES = (SourceType.HTTP_MEDIA, SourceType.PODCAST_FEED, SourceType.WEB_PAGE)
 TIMEOUT_SECONDS = 10.0
@@ -28,12 +32,17 @@ class LinkCheck:
 
 
 def check_links(
-    specs: Sequence[ItemSpec], *, proxy: str | None = None, timeout: float = TIMEOUT_SECONDS
+    specs: Sequence[ItemSpec], settings: Settings, *, timeout: float = TIMEOUT_SECONDS
 ) -> list[LinkCheck]:
-    """One result per spec, in order; never raises for a bad link."""
+    """One result per spec, in order; never raises for a bad link. Links the address policy
+    forbids are refused unasked (a web app's visitors must not probe the server's networks)."""
     with (
-        httpx.Client(
-            timeout=timeout, follow_redirects=True, proxy=proxy, headers={"Range": "bytes=0-0"}
+        net.guarded_client(
+            AddressPolicy.from_settings(settings),
+            proxy=settings.proxy,
+            timeout=timeout,
+            follow_redirects=True,
+            headers={"Range": "bytes=0-0"},
         ) as client,
         ThreadPoolExecutor(max_workers=AT_ONCE) as pool,
     ):
@@ -48,6 +57,8 @@ def _check(client: httpx.Client, spec: ItemSpec) -> LinkCheck:
         if response.status_code in (403, 405, 501):  # some servers answer only GET
             with client.stream("GET", spec.source) as streamed:
                 response = streamed
+    except PermanentError as exc:  # refused by the address policy: nothing was sent
+        return LinkCheck(spec.source, False, f"not checked: {exc.message}")
     except httpx.HTTPError as exc:
         return LinkCheck(spec.source, False, f"no answer: {type(exc).__name__}")
     if response.status_code >= 400:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
+from bulk_transcribe.addresses import AddressPolicy, check_url
 from bulk_transcribe.media import probe_duration
 from bulk_transcribe.models import Fetched, Item, MediaFile, SourceType
 from bulk_transcribe.redact import reveal
 from bulk_transcribe.sources import ytdlp
-from bulk_transcribe.sources.addresses import AddressPolicy, check_url
 from bulk_transcribe.sources.base import FetchContext, Source
 from bulk_transcribe.sources.download import download_cache
 

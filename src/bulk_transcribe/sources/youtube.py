@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, urlsplit
 
+from bulk_transcribe import net
+from bulk_transcribe.addresses import AddressPolicy
 from bulk_transcribe.errors import (
     Cancelled,
     ErrorKind,
@@ -229,11 +231,13 @@ def make_transcript_api(
     settings: SourceSettings, http_client: requests.Session | None = None
 ) -> yta.YouTubeTranscriptApi:
     """A fresh client per fetch: the library's sessions are not thread-safe."""
-    import requests
     import youtube_transcript_api as yta
     from youtube_transcript_api.proxies import GenericProxyConfig
 
-    session = http_client or requests.Session()
+    # The guarded session (net.py): caption requests are checked as they connect.
+    session = http_client or net.requests_session(
+        AddressPolicy.from_settings(settings), settings.proxy
+    )
     session.request = _with_timeout(session.request, settings.http_timeout)  # type: ignore[method-assign]
     if settings.cookies_file:
         for cookie in load_cookies(settings.cookies_file):

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bulk_transcribe.addresses import AddressPolicy, connections_checked
 from bulk_transcribe.errors import (
     ErrorKind,
     PermanentError,
@@ -19,7 +20,6 @@ from bulk_transcribe.errors import (
 )
 from bulk_transcribe.redact import redact_url, scrub_text
 from bulk_transcribe.settings import SourceSettings
-from bulk_transcribe.sources.addresses import AddressPolicy, connections_checked
 
 log = logging.getLogger(__name__)
 # yt-dlp is imported where it is used: it costs most of a second, which every CLI start paid.

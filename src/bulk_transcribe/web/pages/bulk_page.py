@@ -88,7 +88,9 @@ def _render_live_settings(ctx: AppContext, session_id: str) -> None:
 def _render_new_batch(ctx: AppContext, *, live_parallel: bool) -> None:
     with st.container(border=True, key="section-input"):
         st.subheader("1) Input URLs")
-        ingested = render_input_panel()
+        ingested = render_input_panel(
+            server_files=not ctx.settings.public_addresses_only, out_dir=ctx.settings.out_dir
+        )
     with st.container(border=True, key="section-settings"):
         st.subheader("2) Settings")
         choices = render_settings_panel(ctx.settings.out_dir, live_parallel=live_parallel)
@@ -104,7 +106,7 @@ def _render_new_batch(ctx: AppContext, *, live_parallel: bool) -> None:
         )
         if not choices.formats:
             st.caption("Choose at least one output format.")
-        render_link_check(ingested, ctx.settings.proxy)
+        render_link_check(ingested, ctx.settings)
         if start and ingested:
             save_preferences(ctx.settings.out_dir, choices)  # what the last batch ran with
             _start(ctx, choices, ingested)

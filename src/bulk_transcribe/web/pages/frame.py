@@ -12,6 +12,7 @@ from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from bulk_transcribe.web.panels.accounts import render_accounts
 from bulk_transcribe.web.panels.running_now import render_running_now
+from bulk_transcribe.web.panels.sign_in import require_sign_in
 from bulk_transcribe.web.state.resources import session_runs, snapshots, view_store
 from bulk_transcribe.web.state.runs import Runs
 from bulk_transcribe.web.state.snapshot import Snapshots
@@ -53,6 +54,7 @@ def page_setup(title: str, icon: str = ":material/graphic_eq:") -> AppContext:
     except ValidationError as exc:
         st.error(f"The BULK_TRANSCRIBE_* environment or .env is not valid: {exc}")
         st.stop()
+    require_sign_in(environment)  # a shared app shows nothing else until signed in
     settings = _sidebar(environment)
     db_path = str(settings.database.resolve())
     ctx = AppContext(
@@ -74,6 +76,10 @@ def _sidebar(environment: Settings) -> Settings:
         for page, label, icon in NAVIGATION:
             st.page_link(page, label=label, icon=icon)
         st.divider()
+        if environment.public_addresses_only:
+            # A shared app writes where its operator said (`--out`): a visitor does not
+            # choose folders of the server.
+            return environment
         chosen = st.text_input(
             "Output folder",
             value=st.session_state[OUT_DIR_KEY],

@@ -11,13 +11,17 @@ import pandas as pd
 import streamlit as st
 
 from bulk_transcribe.errors import TranscribeError
-from bulk_transcribe.models import ItemSpec, SourceType
+from bulk_transcribe.media import MEDIA_EXTENSIONS
+from bulk_transcribe.models import Entry, ItemSpec, SourceType
 from bulk_transcribe.service.inputs import (
     IngestResult,
+    UploadedMedia,
     is_collection,
+    keep_uploaded_media,
     map_columns,
     read_inputs,
     read_table,
+    with_uploaded_media,
 )
 from bulk_transcribe.web.wording import web_advice
 
@@ -27,6 +31,7 @@ PASTED_NAME = "pasted.txt"
 AUTOMATIC = "(automatic)"
 PREVIEW_ROWS = 8
 _PASTED_KEY = "input_pasted"
+_KEPT_MEDIA_KEY = "input_kept_media"
 _TYPE_LABELS = {
     SourceType.YOUTUBE: "YouTube",
     SourceType.HTTP_MEDIA: "media links",
@@ -103,8 +108,10 @@ def ingest(
     upload: Upload | None,
     column_map: tuple[tuple[str, str], ...] = (),
     worksheet: str | None = None,
+    server_files: bool = True,
 ) -> IngestResult:
-    """Read pasted text and an upload the way the CLI reads files; PermanentError if unusable."""
+    """Read pasted text and an upload the way the CLI reads files; PermanentError if unusable.
+    `server_files=False` (a shared app): entries naming files of the server are refused."""
     with tempfile.TemporaryDirectory(prefix="bulk-transcribe-input-") as folder:
         inputs: list[str] = []
         if pasted.strip():
@@ -115,7 +122,9 @@ def ingest(
             inputs.append(str(_write_upload(Path(folder), upload)))
         if not inputs:
             return IngestResult()
-        return read_inputs(inputs, sheet=worksheet, columns=dict(column_map))
+        return read_inputs(
+            inputs, sheet=worksheet, columns=dict(column_map), server_files=server_files
+        )
 
 
 def collections(specs: list[ItemSpec]) -> list[ItemSpec]:
@@ -130,16 +139,21 @@ def type_breakdown(specs: list[ItemSpec]) -> str:
     )
 
 
-def render_input_panel() -> IngestResult | None:
-    """Draw the panel; the ingested items, or None when the input has an error."""
+def render_input_panel(
+    server_files: bool = True, out_dir: Path | None = None
+) -> IngestResult | None:
+    """Draw the panel; the ingested items, or None when the input has an error.
+    `server_files=False` (a shared app): links and uploads only, no paths on the server; media
+    files are uploaded instead, and kept in `out_dir`."""
     st.session_state.setdefault(_PASTED_KEY, "")
     paste_col, upload_col = st.columns(2, gap="large")
     pasted = paste_col.text_area(
         "Paste links",
         value=st.session_state[_PASTED_KEY],
         height=220,
-        placeholder="One per line: YouTube or podcast links, direct media URLs, file paths.\n"
-        "https://www.youtube.com/watch?v=…\nhttps://example.com/episode.mp3",
+        placeholder="One per line: YouTube or podcast links, direct media URLs"
+        + (", file paths.\n" if server_files else ".\n")
+        + "https://www.youtube.com/watch?v=…\nhttps://example.com/episode.mp3",
     )
     st.session_state[_PASTED_KEY] = pasted
     # The browser hands a text box's content over when it loses focus (or on Ctrl+Enter);
@@ -153,6 +167,7 @@ def render_input_panel() -> IngestResult | None:
             "title and description columns.",
         )
         upload = Upload(uploaded.name, uploaded.getvalue()) if uploaded else None
+        media = [] if server_files or out_dir is None else _render_media_upload(out_dir)
         mapping: tuple[tuple[str, str], ...] = ()
         worksheet = None
         if upload is not None and not upload.readable:
@@ -172,14 +187,42 @@ def render_input_panel() -> IngestResult | None:
                 )
                 return None
     try:
-        result = ingest(pasted, upload, mapping, worksheet)
+        result = ingest(pasted, upload, mapping, worksheet, server_files)
     except TranscribeError as exc:
         st.error(
             f"**This input cannot be used:** {web_advice(exc.message)}", icon=":material/block:"
         )
         return None
+    if media:
+        result = with_uploaded_media(result, media)
     _render_summary(result)
     return result
+
+
+def _render_media_upload(out_dir: Path) -> list[Entry]:
+    """Media files from the visitor's computer: a shared app reads none from its own disk."""
+    chosen = st.file_uploader(
+        "…or upload media files",
+        type=sorted(extension.lstrip(".") for extension in MEDIA_EXTENSIONS),
+        accept_multiple_files=True,
+        key="media-upload",
+        help="Audio or video files; each is kept in the output folder's uploads/ and "
+        "transcribed like any other item.",
+    )
+    # Kept once per uploaded file, not at every redraw: hashing a large file takes a while.
+    kept: dict[str, Entry] = st.session_state.setdefault(_KEPT_MEDIA_KEY, {})
+    entries = []
+    for file in chosen or []:
+        if file.file_id not in kept:
+            try:
+                kept[file.file_id] = keep_uploaded_media(
+                    out_dir, UploadedMedia(file.name, file.getvalue())
+                )
+            except TranscribeError as exc:
+                st.error(f"**{file.name}** was not kept: {web_advice(exc.message)}")
+                continue
+        entries.append(kept[file.file_id])
+    return entries
 
 
 def _render_column_mapping(upload: Upload) -> tuple[tuple[tuple[str, str], ...], str | None]:

@@ -6,12 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from bulk_transcribe.service.inputs import IngestResult, LinkCheck, check_links
+from bulk_transcribe.settings import Settings
 
 _RESULTS_KEY = "link_checks"
 _VERDICTS = {True: "ok", False: "failed", None: "—"}
 
 
-def render_link_check(ingested: IngestResult | None, proxy: str | None) -> None:
+def render_link_check(ingested: IngestResult | None, settings: Settings) -> None:
     specs = list(ingested.items) if ingested else []
     if st.button(
         "Check links first",
@@ -22,7 +23,7 @@ def render_link_check(ingested: IngestResult | None, proxy: str | None) -> None:
         "call, no credits spent). YouTube links are checked when they run.",
     ):
         with st.spinner(f"Checking {len(specs)} link(s)…"):
-            st.session_state[_RESULTS_KEY] = check_links(specs, proxy=proxy)
+            st.session_state[_RESULTS_KEY] = check_links(specs, settings)
     results: list[LinkCheck] = st.session_state.get(_RESULTS_KEY, [])
     current = {spec.source for spec in specs}
     results = [r for r in results if r.source in current]  # the input may have changed since

@@ -9,24 +9,31 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bulk_transcribe.errors import ErrorKind, PermanentError
-from bulk_transcribe.models import SourceType
-from bulk_transcribe.settings import Settings
-from bulk_transcribe.sources.addresses import (
+from bulk_transcribe.addresses import (
     AddressPolicy,
     BlockedConnection,
     connections_checked,
 )
+from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.models import SourceType
+from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources.web_page import WebPageSource
 from tests.sources.items import make_context, make_item
-from tests.sources.media_server import MediaServer, Route
+from tests.sources.media_server import MediaServer, Route, running_server
 
 INSIDE = "http://10.255.255.1/internal/recording.m4a"
 METADATA = "http://169.254.169.254/latest/meta-data/iam/"
+
+
+@pytest.fixture
+def media_server() -> Iterator[MediaServer]:
+    with running_server() as server:
+        yield server
 
 
 def page_with_audio(src: str) -> bytes:
@@ -93,26 +100,45 @@ def connect(address: tuple[str, int]) -> None:
         pass
 
 
-def test_the_guard_acts_on_its_own_thread_inside_its_block_only(listener) -> None:
+def test_the_guard_acts_on_its_thread_and_the_threads_it_starts_inside_its_block(
+    listener,
+) -> None:
     served_publicly = AddressPolicy(allow_loopback=False)
-    other_thread: list[BaseException | None] = []
+    started_inside: list[BaseException | None] = []
+    started_before: list[BaseException | None] = []
+    go = threading.Event()
 
+    def elsewhere() -> None:
+        go.wait(10)
+        started_before.append(_try(connect, listener))
+
+    bystander = threading.Thread(target=elsewhere)
+    bystander.start()
     with connections_checked(served_publicly) as guard:
         with pytest.raises(BlockedConnection):
             connect(listener)
-        worker = threading.Thread(target=lambda: other_thread.append(_try(connect, listener)))
+        worker = threading.Thread(target=lambda: started_inside.append(_try(connect, listener)))
         worker.start()
         worker.join()
+        go.set()
+        bystander.join()
 
     assert guard.refusal is not None and "this machine (loopback)" in guard.refusal.message
-    assert other_thread == [None]  # another thread's connections are its own business
+    assert isinstance(started_inside[0], BlockedConnection)  # no way around it by a thread
+    assert started_before == [None]  # another thread's connections are its own business
     connect(listener)  # and after the block, nothing is checked
 
 
-def test_the_configured_proxy_may_be_anywhere(listener) -> None:
+def test_the_configured_proxy_may_be_anywhere_but_opens_nothing_else_there(listener) -> None:
     host, port = listener
-    with connections_checked(AddressPolicy(allow_loopback=False), f"http://{host}:{port}"):
-        connect(listener)
+    elsewhere_on_that_machine = socket.create_server(("127.0.0.1", 0))
+    try:
+        with connections_checked(AddressPolicy(allow_loopback=False), f"http://{host}:{port}"):
+            connect(listener)
+            with pytest.raises(BlockedConnection):
+                connect(elsewhere_on_that_machine.getsockname())
+    finally:
+        elsewhere_on_that_machine.close()
 
 
 def _try(action, *args) -> BaseException | None:

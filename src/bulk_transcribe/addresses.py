@@ -5,11 +5,12 @@ Defaults: public addresses and this machine (loopback) are allowed; private rang
 (cloud metadata at 169.254.169.254), multicast and reserved ones are blocked unless the user
 allows them. A web app served beyond loopback blocks this machine and its networks always.
 
-Two layers. `check_url` resolves a link's host before a request is sent (our own HTTP client
-runs it on every request, redirects included). `connections_checked` checks every TCP
-connection a thread opens, at the moment it connects, for code whose requests we do not see:
-yt-dlp follows redirects and fetches media links found inside pages. Checked at connect time,
-a name that resolves differently the second time (DNS rebinding) is covered too.
+Two ways of checking, both at connect time, on the address actually connected to (so a name
+that resolves differently the second time, DNS rebinding, gets nowhere): our own HTTP clients
+(net.py) connect through a backend that resolves once, checks and connects to that address;
+`connections_checked` checks every TCP connection a thread (and the threads it starts) opens,
+for code whose connections we do not make: yt-dlp, and `requests` under
+youtube-transcript-api. `check_url` checks a link by name, for requests a proxy makes for us.
 """
 
 from __future__ import annotations
@@ -52,13 +53,13 @@ def check_url(url: str, policy: AddressPolicy) -> None:
         return  # the HTTP client reports a malformed URL better
     if not host:
         return
-    for address in _addresses(host, port or (443 if parts.scheme == "https" else 80)):
-        reason = _forbidden(address, policy)
+    for address in resolve_addresses(host, port or (443 if parts.scheme == "https" else 80)):
+        reason = why_forbidden(address, policy)
         if reason:
             raise PermanentError(ErrorKind.BLOCKED, _message(url, host, address, reason, policy))
 
 
-def _addresses(host: str, port: int) -> list[IPAddress]:
+def resolve_addresses(host: str, port: int) -> list[IPAddress]:
     try:
         return [ipaddress.ip_address(host.strip("[]"))]
     except ValueError:
@@ -76,7 +77,7 @@ def _addresses(host: str, port: int) -> list[IPAddress]:
     return found
 
 
-def _forbidden(address: IPAddress, policy: AddressPolicy) -> str | None:
+def why_forbidden(address: IPAddress, policy: AddressPolicy) -> str | None:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
     if address.is_loopback:
@@ -90,10 +91,10 @@ def _forbidden(address: IPAddress, policy: AddressPolicy) -> str | None:
 
 def _message(url: str, host: str, address: IPAddress, reason: str, policy: AddressPolicy) -> str:
     where = f"{host} ({address})" if host != str(address) else host
-    return f"{redact_url(url)} points to {where}, {reason}; blocked: {_advice(policy)}"
+    return f"{redact_url(url)} points to {where}, {reason}; blocked: {advice(policy)}"
 
 
-def _advice(policy: AddressPolicy) -> str:
+def advice(policy: AddressPolicy) -> str:
     if not policy.allow_loopback:
         return "this web app is served beyond this machine, so such links are always refused"
     return (
@@ -112,7 +113,9 @@ class ConnectionGuard:
     """What `connections_checked` watches for one thread, and the first connection it refused."""
 
     policy: AddressPolicy
-    exempt: frozenset[IPAddress]  # the configured proxies: the user chose them
+    # The configured proxies, each its exact address and port: the user chose them, and
+    # nothing else on those machines.
+    exempt: frozenset[tuple[IPAddress, int]]
     refusal: PermanentError | None = field(default=None)
 
 
@@ -148,7 +151,29 @@ def _install_hook() -> None:
     with _hook_lock:
         if not _hook_installed:
             sys.addaudithook(_on_audit_event)  # process-wide and permanent: installed once
+            _pass_guards_to_new_threads()
             _hook_installed = True
+
+
+def _pass_guards_to_new_threads() -> None:
+    """A thread started inside a guarded block is checked by the same guard: otherwise code
+    under guard could open its connections from a thread of its own. Python 3.11 has no
+    audit event for a new thread, hence the wrapped `Thread.start` (process-wide, once)."""
+    start = threading.Thread.start
+
+    def start_under_guard(thread: threading.Thread) -> None:
+        guard = getattr(_guards, "guard", None)
+        if guard is not None:
+            run = thread.run
+
+            def run_under_guard() -> None:
+                _guards.guard = guard
+                run()
+
+            thread.run = run_under_guard  # type: ignore[method-assign]
+        start(thread)
+
+    threading.Thread.start = start_under_guard  # type: ignore[method-assign]
 
 
 def _on_audit_event(event: str, args: tuple) -> None:
@@ -162,10 +187,10 @@ def _on_audit_event(event: str, args: tuple) -> None:
     if not isinstance(address, tuple) or len(address) < 2:
         return  # a Unix socket: no network
     host, port = str(address[0]), int(address[1])
-    for ip in _addresses(host, port):
-        if ip in guard.exempt:
+    for ip in resolve_addresses(host, port):
+        if (ip, port) in guard.exempt:
             continue
-        reason = _forbidden(ip, guard.policy)
+        reason = why_forbidden(ip, guard.policy)
         if reason:
             where = host if host == str(ip) else f"{host} ({ip})"
             refusal = PermanentError(
@@ -175,24 +200,33 @@ def _on_audit_event(event: str, args: tuple) -> None:
             raise BlockedConnection(refusal.message)
 
 
-def _proxy_addresses(proxy: str | None) -> frozenset[IPAddress]:
+def _proxy_addresses(proxy: str | None) -> frozenset[tuple[IPAddress, int]]:
     proxies = [proxy] if proxy else []
     # What yt-dlp uses without --proxy ("no" is the list of hosts to reach directly).
     proxies += [url for scheme, url in urllib.request.getproxies().items() if scheme != "no"]
-    found: set[IPAddress] = set()
+    found: set[tuple[IPAddress, int]] = set()
     for url in proxies:
-        try:
-            parts = urlsplit(url if "://" in url else f"http://{url}")
-            host, port = parts.hostname, parts.port or 80
-        except ValueError:
-            continue
-        if host:
-            found.update(_addresses(host, port))
+        endpoint = proxy_endpoint(url)
+        if endpoint:
+            found.update((ip, endpoint[1]) for ip in resolve_addresses(*endpoint))
     return frozenset(found)
+
+
+def proxy_endpoint(url: str) -> tuple[str, int] | None:
+    """The host and port a proxy URL names (its scheme's default port when it names none)."""
+    try:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if not host:
+        return None
+    defaults = {"https": 443, "socks5": 1080, "socks5h": 1080, "socks4": 1080}
+    return host.lower(), port or defaults.get(parts.scheme, 80)
 
 
 def _connection_message(where: str, reason: str, policy: AddressPolicy) -> str:
     return (
         f"a link led to {where}, {reason} (through a redirect or a media link inside the "
-        f"page); blocked: {_advice(policy)}"
+        f"page); blocked: {advice(policy)}"
     )
