@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from bulk_transcribe.runner import Runner
 
 from .cache import cache
+from .follow import register as register_follow_commands
 from .progress import (
     degrade_unprintable_output,
     describe_metrics,
@@ -703,6 +704,7 @@ def _print_counts(counts: SessionCounts) -> None:
 
 
 register_research_commands(app)  # search (find videos) and find (search transcripts)
+register_follow_commands(app)  # follow, follows, unfollow, update
 
 
 def main() -> None:
