@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from bulk_transcribe.ingest.expand import ExpandResult
     from bulk_transcribe.runner import Runner
 
+from .ask import register as register_ask_command
 from .cache import cache
 from .follow import register as register_follow_commands
 from .progress import (
@@ -705,6 +706,7 @@ def _print_counts(counts: SessionCounts) -> None:
 
 register_research_commands(app)  # search (find videos) and find (search transcripts)
 register_follow_commands(app)  # follow, follows, unfollow, update
+register_ask_command(app)  # ask (answers from the transcripts)
 
 
 def main() -> None:
