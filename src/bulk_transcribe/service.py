@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,15 +22,24 @@ from bulk_transcribe.engines import Engine
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.models import ItemStatus, Owner, Session, SessionCommand, SessionCounts
 from bulk_transcribe.outputs import write_transcript_files
+from bulk_transcribe.outputs.summary_note import write_summarised_note
 from bulk_transcribe.runner import Runner, SessionBusy, create_session, write_outputs_index
 from bulk_transcribe.runner.executors import Executor
 from bulk_transcribe.runner.ownership import is_alive
+from bulk_transcribe.runner.summaries import (
+    SummarizeResult,
+    check_summary_settings,
+    summarize_session,
+)
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
+from bulk_transcribe.store.summaries import Summaries
 
 __all__ = [
     "ExportResult",
     "SessionBusy",
+    "SummarizeResult",
+    "check_summary_settings",
     "create_session",
     "export_session",
     "launch_detached",
@@ -40,6 +49,7 @@ __all__ = [
     "resume_settings",
     "retry_failed",
     "run_session",
+    "summarize_session",
 ]
 
 # Stored settings that describe where a session lives, not how it runs: a resume takes
@@ -208,12 +218,13 @@ def export_session(
     folder = Path(to).resolve() if to is not None else session.folder
     chosen = formats or tuple(session.settings.get("formats") or Settings().formats)
     written, missing = 0, []
+    summaries = Summaries(store)
     for item in store.items(session_id, [ItemStatus.DONE]):
         stored = store.transcript(item.id)
         if stored is None:
             missing.append(item.source)
             continue
-        write_transcript_files(
+        outputs = write_transcript_files(
             folder,
             session_id=session_id,
             item=item,
@@ -221,6 +232,16 @@ def export_session(
             transcribed_at=datetime.fromisoformat(stored.transcribed_at),
             formats=chosen,
         )
+        summary = summaries.get(item.id)
+        if summary is not None:  # the note carries its summary again
+            write_summarised_note(
+                folder,
+                item=replace(item, outputs=outputs),
+                transcript=stored.transcript,
+                session_id=session_id,
+                transcribed_at=datetime.fromisoformat(stored.transcribed_at),
+                summary=summary,
+            )
         written += 1
     write_outputs_index(store, session_id, folder=folder)
     return ExportResult(folder=folder, written=written, missing=missing)

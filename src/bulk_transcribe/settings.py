@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     chat_model: str | None = None  # planning and relevance need one; unset: both are off
     chat_timeout_seconds: float = Field(default=60.0, gt=0)
     chat_rpm: int | None = Field(default=None, ge=1)  # chat requests per minute; None: learnt
+    # Summaries, key points and chapters of each transcript (opt-in; needs the chat model).
+    summarize: bool = False
+    summary_part_chars: int = Field(default=12_000, ge=1_000)  # transcript text per request
     chat_input_price: float | None = Field(default=None, ge=0)  # USD per million tokens
     chat_output_price: float | None = Field(default=None, ge=0)
 

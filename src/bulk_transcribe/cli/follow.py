@@ -176,6 +176,10 @@ def update(
     check_only: Annotated[
         bool, typer.Option("--check-only", help="Say what is new; transcribe nothing.")
     ] = False,
+    summarize: Annotated[
+        bool,
+        typer.Option(help="Summary, key points and chapters in each note (needs a chat model)."),
+    ] = False,
 ) -> None:
     """Transcribe what appeared in followed sources since the last update, as one new session.
 
@@ -184,7 +188,7 @@ def update(
     from bulk_transcribe.follow import UpdateBusy, check_follows, one_update_at_a_time
     from bulk_transcribe.follow import start_update as store_update
 
-    from .main import _exit_code, _run_and_watch, _settings
+    from .main import _check_summaries, _exit_code, _run_and_watch, _settings
 
     settings = _settings(
         out_dir=out,
@@ -196,7 +200,9 @@ def update(
         engine=engine,
         provider=provider,
         api_base=api_base,
+        summarize=summarize or None,
     )
+    _check_summaries(settings)
     if not settings.database.exists():
         raise _usage_error("nothing followed yet: `bulk-transcribe follow URL` first")
     with Store(settings.database) as store:

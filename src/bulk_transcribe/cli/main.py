@@ -43,6 +43,7 @@ from .progress import (
     watch,
 )
 from .research import register as register_research_commands
+from .summarize import register as register_summarize_command
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 PROBLEM_ROWS = 20  # failed items listed at the end of a big run; the rest are in items.csv
@@ -206,6 +207,10 @@ def run(
             help="Let links reach private and link-local network addresses (LAN servers)."
         ),
     ] = False,
+    summarize: Annotated[
+        bool,
+        typer.Option(help="Summary, key points and chapters in each note (needs a chat model)."),
+    ] = False,
 ) -> None:
     """Transcribe everything in INPUTS into a new session folder."""
     settings = _settings(
@@ -233,7 +238,9 @@ def run(
         executor=executor,
         ray_address=ray_address,
         allow_private_addresses=allow_private_addresses or None,
+        summarize=summarize or None,
     )
+    _check_summaries(settings)
     # First of all, so the model loads while the rest of the program is imported.
     with _closing(load_local_engine_early(settings)) as local_engine:
         from bulk_transcribe.ingest import load_inputs, parse_column_overrides
@@ -460,6 +467,15 @@ def ui(
         raise _usage_error(exc.message) from exc
 
 
+def _check_summaries(settings: Settings) -> None:
+    from bulk_transcribe.service import check_summary_settings
+
+    try:
+        check_summary_settings(settings)
+    except TranscribeError as exc:
+        raise _usage_error(exc.message) from exc
+
+
 def _check_executor(settings: Settings) -> None:
     from bulk_transcribe.runner.executors import check_executor
 
@@ -564,6 +580,7 @@ def _watch_runner(runner: Runner, store: Store, session: Session) -> SessionCoun
     _print_items(store, session.id, only_problems=counts.total > BIG_SESSION_ITEMS)
     _print_counts(counts)
     console.print(describe_metrics(store.metrics(session.id)), highlight=False)
+    _report_summaries(store, session)
     final = store.get_session(session.id)
     console.print(f"Session folder: {session.folder}", highlight=False)
     if counts.queued or counts.running:
@@ -573,6 +590,16 @@ def _watch_runner(runner: Runner, store: Store, session: Session) -> SessionCoun
             highlight=False,
         )
     return counts
+
+
+def _report_summaries(store: Store, session: Session) -> None:
+    failed = sum(e.kind == "summary_failed" for e in store.events(session.id, limit=100_000))
+    if failed:
+        errors.print(
+            f"[yellow]warning:[/] {failed} summary(ies) not made (the transcripts are kept); "
+            f"`bulk-transcribe summarize {session.id}` tries again.",
+            highlight=False,
+        )
 
 
 def _cloud_engine(settings: Settings) -> Engine | None:
@@ -707,6 +734,7 @@ def _print_counts(counts: SessionCounts) -> None:
 register_research_commands(app)  # search (find videos) and find (search transcripts)
 register_follow_commands(app)  # follow, follows, unfollow, update
 register_ask_command(app)  # ask (answers from the transcripts)
+register_summarize_command(app)  # summarize (a session's missing summaries)
 
 
 def main() -> None:

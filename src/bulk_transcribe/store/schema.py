@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -141,5 +141,15 @@ MIGRATIONS: dict[int, str] = {
         heartbeat_at REAL NOT NULL,
         started_at   TEXT NOT NULL
     );
+    """,
+    # Each transcript's summary, key points and chapters (summary.py), when asked for: kept
+    # apart from the transcript, so a failed or retried summary never touches it.
+    7: """
+    CREATE TABLE summaries (
+        item_id      INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+        summary_json TEXT NOT NULL,
+        model        TEXT NOT NULL,
+        made_at      TEXT NOT NULL
+    )
     """,
 }
