@@ -33,6 +33,7 @@ from bulk_transcribe.runner import create_session
 from bulk_transcribe.runner.ownership import (
     HEARTBEAT_SECONDS,
     OWNER_EXPIRY_SECONDS,
+    is_alive,
     is_dead,
     new_owner,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "followed",
     "launch_update",
     "one_update_at_a_time",
+    "running_update",
     "start_update",
     "unfollow",
 ]
@@ -331,6 +333,14 @@ def one_update_at_a_time(store: Store) -> Iterator[Owner]:
         stopped.set()
         heartbeat.join()
         follows.release_update_claim(claimant.id)
+
+
+def running_update(store: Store) -> tuple[Owner, str] | None:
+    """The update running on this store right now (its process, when it started), if any."""
+    claim = Follows(store).update_claim()
+    if claim is None or not is_alive(claim[0]):
+        return None
+    return claim
 
 
 def launch_update(db_path: Path, out_dir: Path, *, secrets: dict[str, str] | None = None) -> int:

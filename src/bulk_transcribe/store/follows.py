@@ -181,6 +181,15 @@ class Follows:
             )
         return None
 
+    def update_claim(self) -> tuple[Owner, str] | None:
+        """Who claimed the running update, and when it started (alive or not)."""
+        rows = self._store._query("SELECT * FROM update_claim WHERE id = 1")
+        if not rows:
+            return None
+        row = rows[0]
+        holder = Owner(row["owner_id"], row["owner_host"], row["owner_pid"], row["heartbeat_at"])
+        return holder, row["started_at"]
+
     def renew_update_claim(self, owner_id: str) -> bool:
         with self._store._transaction() as conn:
             return (
