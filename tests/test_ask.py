@@ -74,7 +74,8 @@ def test_the_prompt_holds_the_passages_and_citations_link_to_the_moment(
     assert cited.number == 1 and cited.title == "garden"
     assert "Tomatoes need full sun" in cited.text
     media = (tmp_path / "media" / "garden.wav").as_uri()
-    assert first.links == [f"{media}#t={cited.start:g}"]
+    assert cited.moment == 10.0  # where "Tomatoes need full sun" was said
+    assert first.links == [f"{media}#t=10"]
     assert [(p.number, p.title) for p in second.passages] == [(1, "garden"), (2, "energy")]
     assert second.passages[1].text.startswith("Solar panels turn light into electricity.")
     assert answer.dropped_citations == 0 and answer.problem is None

@@ -43,7 +43,7 @@ def test_ask_prints_each_sentence_with_its_links_and_the_passages_used(tmp_path:
         assert result.returncode == 0, result.stdout + result.stderr
         garden = (tmp_path / "media" / "garden.wav").as_uri()
         assert "Tomatoes want full sun. [1]" in result.stdout
-        assert f"[1] {garden}#t=0" in result.stdout
+        assert f"[1] {garden}#t=10" in result.stdout
         assert "Passages used" in result.stdout
         assert "Tomatoes need full sun and deep watering." in result.stdout
         assert "1 citation(s) to passages that were not given were dropped" in result.stderr
@@ -56,4 +56,4 @@ def test_ask_prints_each_sentence_with_its_links_and_the_passages_used(tmp_path:
 
         as_json = ask_cli(tmp_path, server, "tomatoes?", "--out", str(out), "--json")
         (sentence,) = json.loads(as_json.stdout)["sentences"]
-        assert sentence["links"] == [f"{garden}#t=0"]
+        assert sentence["links"] == [f"{garden}#t=5"]  # "Today we plant tomatoes."

@@ -60,7 +60,9 @@ def test_a_match_comes_with_its_neighbours_and_overlaps_merge(tmp_path: Path) ->
         "Tomatoes need full sun and deep watering. Mulch keeps the soil moist."
     )
     assert (first.start, first.end) == (0.0, 20.0)
-    assert first.link == f"{(tmp_path / 'media' / 'garden.wav').as_uri()}#t=0"
+    # a citation links to where the best match was said, not to the passage's first words
+    assert first.moment == 10.0
+    assert first.link == f"{(tmp_path / 'media' / 'garden.wav').as_uri()}#t=10"
     assert [p.title for p in passages] == ["garden"]  # nothing in "energy" is about tomatoes
 
 

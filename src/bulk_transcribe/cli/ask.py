@@ -109,7 +109,7 @@ def _print(answer: Answer) -> None:
     console.print("\n[bold]Passages[/]" + (" used" if answer.used else " found"), highlight=False)
     for passage in shown:
         console.print(
-            f"[{passage.number}] [bold]{escape(passage.title)}[/] [cyan]{clock(passage.start)}[/]"
+            f"[{passage.number}] [bold]{escape(passage.title)}[/] [cyan]{clock(passage.moment)}[/]"
             f" {escape(passage.link)}",
             highlight=False,
         )
@@ -124,6 +124,7 @@ def _as_dict(answer: Answer) -> dict:
             "session_id": p.session_id,
             "source": p.source,
             "start": p.start,
+            "moment": p.moment,
             "end": p.end,
             "link": p.link,
             "text": p.text,

@@ -47,10 +47,11 @@ class Passage:
     end: float
     text: str
     rank: float  # bm25 of its best match: lower is better
+    moment: float  # where its best match begins: what a citation links to
 
     @property
     def link(self) -> str:
-        return moment_url(self.source, self.source_type, self.start)
+        return moment_url(self.source, self.source_type, self.moment)
 
 
 def question_query(question: str) -> str:
@@ -91,7 +92,7 @@ class PassageIndex(SearchIndex):
         params: list[object] = [session_id] if session_id else []
         with self._lock:
             hits = self._conn.execute(
-                "SELECT f.rowid, f.item_id, f.rank, x.first_rowid, x.last_rowid,"
+                "SELECT f.rowid, f.item_id, f.rank, f.start, x.first_rowid, x.last_rowid,"
                 " i.session_id, i.title, i.source, i.source_type"
                 " FROM segments_fts f JOIN items i ON i.id = f.item_id"
                 " JOIN indexed_items x ON x.item_id = f.item_id"
@@ -137,6 +138,7 @@ class PassageIndex(SearchIndex):
                         end=segments[-1]["end"],
                         text=" ".join(s["text"] for s in segments),
                         rank=window["rank"],
+                        moment=window["start"],
                     )
                 )
         return found

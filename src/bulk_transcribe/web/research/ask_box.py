@@ -85,5 +85,5 @@ def _citation(passage: Passage) -> str:
     link = html.escape(passage.link, quote=True)
     return (
         f'<a class="ask-citation" href="{link}" target="_blank" rel="noopener">'
-        f"[{passage.number}] ▶ {clock(passage.start)}</a>"
+        f"[{passage.number}] ▶ {clock(passage.moment)}</a>"
     )
