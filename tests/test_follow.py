@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from bulk_transcribe.errors import PermanentError
 from bulk_transcribe.follow import (
@@ -211,3 +212,47 @@ def test_one_update_at_a_time_and_a_dead_holder_is_replaced(store: Store) -> Non
     assert Follows(store).claim_update(gone, 15.0, lambda owner: False) is None
     with one_update_at_a_time(store):
         pass  # its process does not exist on this host: taken over at once
+
+
+def test_a_followed_search_hands_on_its_new_videos(store: Store, tmp_path: Path) -> None:
+    from bulk_transcribe.models import ItemSpec, SourceType
+
+    results = [("eeeeeeeeee1", "Solar in snow")]
+    asked: list[tuple[str, FollowFilters]] = []
+
+    def find_videos(query: str, filters: FollowFilters, values: Settings) -> list[ItemSpec]:
+        asked.append((query, filters))
+        return [
+            ItemSpec(f"https://www.youtube.com/watch?v={v}", SourceType.YOUTUBE, title=t)
+            for v, t in results
+        ]
+
+    found, _ = follow(store, "solar panels winter", FollowFilters(latest=5), search=True)
+    assert (found.kind, found.url) == ("search", "search:solar panels winter")
+    first = check_follows(store, settings(tmp_path), find_videos=find_videos)
+    assert [s.title for s in first.new_items] == ["Solar in snow"]
+    assert first.checks[0].title == "search: solar panels winter"
+    start_update(store, settings(tmp_path), first)
+
+    results.insert(0, ("eeeeeeeeee2", "Solar at night"))
+    second = check_follows(store, settings(tmp_path), find_videos=find_videos)
+    assert [s.title for s in second.new_items] == ["Solar at night"]
+    assert asked[0] == ("solar panels winter", FollowFilters(latest=5))
+
+
+def test_a_followed_search_asks_the_youtube_data_api(store: Store, tmp_path: Path) -> None:
+    """The search itself as `bulk-transcribe search` runs it: recorded Data API answers."""
+    from tests.research.recordings import FakeDataApi, solar_videos
+
+    with FakeDataApi({"solar panels": solar_videos()}, key="follow-key") as api:
+        values = settings(tmp_path).model_copy(
+            update={"youtube_api_key": SecretStr("follow-key"), "youtube_api_base": api.base_url}
+        )
+        follow(store, "solar panels", FollowFilters(latest=3), search=True)
+        plan = check_follows(store, values)
+    (check,) = plan.checks
+    assert check.problems == ()
+    assert len(check.new) == 3
+    assert all(s.source.startswith("https://www.youtube.com/watch?v=sol") for s in check.new)
+    searched = [params for path, params in api.seen if path.endswith("/search")]
+    assert searched and searched[0]["order"] == "date"
