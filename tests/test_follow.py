@@ -185,6 +185,21 @@ def test_following_again_replaces_the_filters_and_unfollow_forgets(store: Store)
 
 
 @pytest.mark.parametrize(
+    ("target", "kind"),
+    [
+        ("https://www.youtube.com/@channel", "youtube"),
+        ("youtube.com/@channel/videos", "youtube"),
+        ("https://www.youtube.com/playlist?list=PLfollowed0001", "youtube"),
+        ("https://example.org/podcast/feed", "podcast feed"),
+        ("https://example.org/show", "link"),  # the server says at the first check
+    ],
+)
+def test_what_can_be_followed(store: Store, target: str, kind: str) -> None:
+    found, new = follow(store, target, FollowFilters())
+    assert new and found.kind == kind
+
+
+@pytest.mark.parametrize(
     ("target", "why"),
     [
         ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", "one video"),
@@ -256,3 +271,15 @@ def test_a_followed_search_asks_the_youtube_data_api(store: Store, tmp_path: Pat
     assert all(s.source.startswith("https://www.youtube.com/watch?v=sol") for s in check.new)
     searched = [params for path, params in api.seen if path.endswith("/search")]
     assert searched and searched[0]["order"] == "date"
+
+
+def test_a_link_without_extension_is_settled_by_its_server(store: Store, tmp_path: Path) -> None:
+    with running_server() as server:
+        episode = FeedEpisode("Only", day(2024, 5, 1), server.url("/only.mp3"))
+        server.add("/show", Route(rss_feed("Show", [episode]), "application/rss+xml"))
+        server.add("/page", Route(b"<html><body>hello</body></html>", "text/html"))
+        follow(store, server.url("/show"), FollowFilters())
+        follow(store, server.url("/page"), FollowFilters())
+        feed, page = check_follows(store, settings(tmp_path)).checks
+    assert [s.title for s in feed.new] == ["Only"] and feed.title == "Show"
+    assert page.new == [] and "is not a podcast feed" in page.problems[0]

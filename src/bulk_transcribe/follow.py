@@ -242,7 +242,9 @@ def _list(
     result: ExpandResult = make_expander(values).expand([spec])
     title = next((e.title for e in result.expansions if e.title), None)
     problems = tuple(f"{e.value}: {e.reason}" for e in result.invalid)
-    found = [s for s in result.items if s.source != source.url]  # a link that was no feed
+    found = [s for s in result.items if s.source != source.url]
+    if len(found) < len(result.items):  # the link came back as itself: it lists nothing
+        problems += (f"{source.url} is not a podcast feed, channel or playlist",)
     return _titled(found, filters), title, problems
 
 

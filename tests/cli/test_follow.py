@@ -85,6 +85,11 @@ def test_each_update_transcribes_only_the_episodes_that_appeared_since_the_last(
         assert len(list(out.glob("sessions/*/*.md"))) == 2
 
         publish(server, 3)  # a new episode is out
+        looked = cli(tmp_path, "update", "--out", str(out), "--check-only")
+        assert looked.returncode == 0, looked.stdout + looked.stderr
+        assert "1 new item(s) to transcribe." in looked.stdout
+        assert sessions(out / "bulk_transcribe.db") == 1  # nothing stored, nothing transcribed
+        assert len(server.requests_to("/audio/" + AUDIO[2])) == 0
         second = cli(tmp_path, "update", "--out", str(out), "--engine", "scripted", "-f", "md")
         assert second.returncode == 0, second.stdout + second.stderr
         assert "new in #1: Episode 3" in second.stdout
