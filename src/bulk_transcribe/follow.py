@@ -55,6 +55,7 @@ __all__ = [
     "one_update_at_a_time",
     "running_update",
     "start_update",
+    "unfinished_updates",
     "unfollow",
 ]
 
@@ -306,6 +307,18 @@ def start_update(store: Store, settings: Settings, plan: UpdatePlan) -> Session 
             [spec.source for spec in check.found],
         )
     return session
+
+
+def unfinished_updates(store: Store) -> list[Session]:
+    """Sessions earlier updates created that stopped before their end (a crash, a reboot,
+    a stop) and nobody runs now: the next update finishes them first, since what they hold
+    is never handed on again."""
+    unfinished = []
+    for session_id in Follows(store).unfinished_update_sessions():
+        session = store.get_session(session_id)
+        if not is_alive(session.owner):
+            unfinished.append(session)
+    return unfinished
 
 
 # --- one update at a time -----------------------------------------------------------------

@@ -10,7 +10,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from bulk_transcribe.follow import one_update_at_a_time
+import pytest
+
+from bulk_transcribe.engines import ENGINES
+from bulk_transcribe.follow import check_follows, one_update_at_a_time, start_update
+from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from tests.samples import EXAMPLES, REPO
 from tests.sources.feeds import FeedEpisode, day, rss_feed
@@ -141,3 +145,29 @@ def test_what_cannot_be_followed_is_refused_with_what_to_do(tmp_path: Path) -> N
     assert "one video" in video.stderr and "bulk-transcribe run" in video.stderr
     nothing = cli(tmp_path, "unfollow", "7", "--out", str(out))
     assert nothing.returncode == 2 and "bulk-transcribe follows" in nothing.stderr
+
+
+def test_an_update_left_unfinished_is_finished_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an interrupted update held is never handed on again, so the next one runs it."""
+    monkeypatch.setitem(ENGINES, "scripted", "tests.fakes.scripted_engine:create")
+    out = tmp_path / "out"
+    with running_server() as server:
+        serve_audio(server)
+        feed = publish(server, 2)
+        assert cli(tmp_path, "follow", feed, "--out", str(out)).returncode == 0
+        with Store(out / "bulk_transcribe.db") as store:  # as if the machine went down here
+            values = Settings(out_dir=out, engine="scripted", formats="md")
+            left = start_update(store, values, check_follows(store, values))
+        assert left is not None
+
+        after = cli(tmp_path, "update", "--out", str(out), "--engine", "scripted")
+        assert after.returncode == 0, after.stdout + after.stderr
+        assert f"Finishing session {left.id}, left unfinished by an earlier update." in after.stdout
+        assert "2 done, 0 failed" in after.stdout and "Nothing new." in after.stdout
+        assert sum(work_done(tmp_path).values()) == 2
+        assert sessions(out / "bulk_transcribe.db") == 1
+
+        again = cli(tmp_path, "update", "--out", str(out), "--engine", "scripted")
+        assert "Finishing" not in again.stdout and "Nothing new." in again.stdout

@@ -185,7 +185,11 @@ def update(
 
     Safe from cron: while one update runs, another says so and exits with 75, doing nothing.
     """
-    from bulk_transcribe.follow import UpdateBusy, check_follows, one_update_at_a_time
+    from bulk_transcribe.follow import (
+        UpdateBusy,
+        check_follows,
+        one_update_at_a_time,
+    )
     from bulk_transcribe.follow import start_update as store_update
 
     from .main import _check_summaries, _exit_code, _run_and_watch, _settings
@@ -208,6 +212,7 @@ def update(
     with Store(settings.database) as store:
         try:
             with one_update_at_a_time(store):
+                finished_earlier = [] if check_only else _finish_earlier(store)
                 with console.status("Checking followed sources…"):
                     plan = check_follows(store, settings)
                 if not plan.checks:
@@ -218,13 +223,36 @@ def update(
                 session = store_update(store, settings, plan)
                 if session is None:
                     console.print("Nothing new.")
-                    raise typer.Exit(EXIT_OK)
+                    raise typer.Exit(max([EXIT_OK, *finished_earlier]))
                 console.print(f"Session [bold]{session.id}[/] → {session.folder}", highlight=False)
                 counts = _run_and_watch(store, session, settings)
         except UpdateBusy as exc:
             errors.print(f"[bold yellow]busy:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(EXIT_BUSY) from exc
-    raise typer.Exit(_exit_code(counts))
+    raise typer.Exit(max([_exit_code(counts), *finished_earlier]))
+
+
+def _finish_earlier(store: Store) -> list[int]:
+    """Run to their end the sessions earlier updates left unfinished; their exit codes."""
+    from bulk_transcribe import service
+    from bulk_transcribe.follow import unfinished_updates
+
+    from .main import _exit_code, _run_and_watch
+
+    codes = []
+    for session in unfinished_updates(store):
+        console.print(
+            f"Finishing session [bold]{session.id}[/], left unfinished by an earlier update.",
+            highlight=False,
+        )
+        try:
+            resumed = service.resume_settings(store, session)
+        except TranscribeError as exc:
+            errors.print(f"[yellow]skipped:[/] {escape(exc.message)}", highlight=False)
+            codes.append(EXIT_SOME_FAILED)
+            continue
+        codes.append(_exit_code(_run_and_watch(store, session, resumed)))
+    return codes
 
 
 def _print_plan(plan: UpdatePlan) -> None:

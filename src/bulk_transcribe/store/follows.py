@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from bulk_transcribe.models import Owner
+from bulk_transcribe.models import ItemStatus, Owner
 from bulk_transcribe.store.sqlite import Store, utc_now
 
 
@@ -153,6 +153,16 @@ class Follows:
                     follow_id,
                 ),
             )
+
+    def unfinished_update_sessions(self) -> list[str]:
+        """Sessions an update created (they carry its "follow" events) with items not done
+        yet, oldest first."""
+        rows = self._store._query(
+            "SELECT DISTINCT e.session_id FROM events e JOIN items i ON i.session_id = e.session_id"
+            " WHERE e.kind = 'follow' AND i.status IN (?, ?) ORDER BY e.session_id",
+            (ItemStatus.QUEUED, ItemStatus.RUNNING),
+        )
+        return [row["session_id"] for row in rows]
 
     # --- the one update at a time ----------------------------------------------------------
 

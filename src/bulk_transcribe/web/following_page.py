@@ -6,10 +6,13 @@ from __future__ import annotations
 import html
 
 import streamlit as st
+from pydantic import SecretStr
 
 from bulk_transcribe import follow
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.web.page import AppContext, page_setup
+from bulk_transcribe.web.runs import secret_environment
+from bulk_transcribe.web.settings_panel import secrets
 
 
 def render() -> None:
@@ -63,7 +66,9 @@ def _check_now(ctx: AppContext) -> None:
         return
     if st.button("Check now", icon=":material/sync:", key="follow-check-now"):
         out_dir = ctx.settings.out_dir
-        pid = follow.launch_update(ctx.settings.database, out_dir)
+        typed = {k: SecretStr(v) for k, v in secrets().items() if v}  # keys typed here
+        keys = secret_environment(ctx.settings.model_copy(update=typed))
+        pid = follow.launch_update(ctx.settings.database, out_dir, secrets=keys)
         st.success(f"Checking in process {pid}; its output goes to {out_dir / 'update.log'}.")
 
 
