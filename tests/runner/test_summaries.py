@@ -113,3 +113,13 @@ def test_a_failing_model_costs_no_item_and_summarize_makes_them_later(tmp_path: 
         export_session(store, session_id)
         frontmatter, _ = note(store, session_id, "garden")
         assert frontmatter["chapters"][0]["title"] == "Tomatoes"
+
+
+def test_a_run_that_cannot_reach_a_chat_model_says_so_and_transcribes(tmp_path: Path) -> None:
+    with FakeChatServer(default=SUMMARY) as server, Store(tmp_path / "db.sqlite") as store:
+        values = settings(tmp_path, server).model_copy(update={"chat_model": None})
+        session_id = run(tmp_path, store, values)
+        assert store.counts(session_id).done == 2
+        (said,) = [e for e in store.events(session_id) if e.kind == "summary_failed"]
+        assert "no chat model is configured" in said.message
+        assert server.bodies == []

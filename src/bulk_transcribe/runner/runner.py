@@ -237,6 +237,13 @@ class Runner:
         self.store.send_command(session_id, None)
         self.store.request_concurrency(session_id, None)
         self.store.set_session_status(session_id, SessionStatus.RUNNING)
+        if self.settings.summarize and self.summaries is None:
+            self.store.add_event(
+                session_id,
+                "summary_failed",
+                "summaries were asked for but no chat model is configured here (set "
+                "BULK_TRANSCRIBE_CHAT_API_BASE and _CHAT_MODEL); transcripts are made as usual",
+            )
         queued = self.store.items(session_id, [ItemStatus.QUEUED])
         self._pending = longest_first(queued) if self.settings.concurrency > 1 else queued
 
