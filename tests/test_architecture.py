@@ -13,16 +13,18 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "bulk_transcribe"
 # package -> packages of ours it must never import (at module level or inside a function)
 FORBIDDEN = {
     # `bulk-transcribe ui` starts the web app's server (web/launch.py): one door opens the other.
-    "cli": {"runner", "ingest", "engines", "sources", "outputs", "research"},
-    "web": {"runner", "ingest", "engines", "sources", "outputs", "research", "cli"},
+    "cli": {"runner", "ingest", "engines", "sources", "outputs", "research", "chat"},
+    "web": {"runner", "ingest", "engines", "sources", "outputs", "research", "chat", "cli"},
     "service": {"cli", "web"},
     "runner": {"service", "cli", "web", "ingest", "research"},
     "outputs": {"runner", "service", "cli", "web", "engines", "ingest", "research"},
     "engines": {"runner", "service", "cli", "web", "sources", "ingest", "outputs", "store"},
     "sources": {"runner", "service", "cli", "web", "engines", "ingest", "outputs", "store"},
     "ingest": {"runner", "service", "cli", "web", "engines", "outputs", "store"},
-    "store": {"runner", "service", "cli", "web", "engines", "sources", "ingest", "outputs"},
+    "store": {"runner", "service", "cli", "web", "engines", "sources", "ingest", "outputs", "chat"},
     "research": {"runner", "service", "cli", "web", "engines"},
+    # Chat takes its request budget from runner/ratelimit.py, the one the providers share.
+    "chat": {"service", "cli", "web", "ingest", "sources", "engines", "research"},
 }
 
 

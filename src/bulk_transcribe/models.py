@@ -231,3 +231,39 @@ class InvalidEntry:
 
 # One entry of the input, understood or not.
 Entry = ItemSpec | InvalidEntry
+
+
+@dataclass(frozen=True)
+class Chapter:
+    start: float  # seconds into the recording
+    title: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a chat model made of a transcript: a summary, key points and chapters."""
+
+    text: str
+    key_points: list[str]
+    chapters: list[Chapter]
+    model: str
+    parts: int = 1  # how many parts the transcript was read in
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "key_points": list(self.key_points),
+            "chapters": [{"start": c.start, "title": c.title} for c in self.chapters],
+            "model": self.model,
+            "parts": self.parts,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Summary:
+        return cls(
+            text=data["text"],
+            key_points=list(data.get("key_points") or []),
+            chapters=[Chapter(float(c["start"]), c["title"]) for c in data.get("chapters") or []],
+            model=data.get("model", ""),
+            parts=int(data.get("parts", 1)),
+        )

@@ -190,7 +190,8 @@ class SourceSettings(BaseModel):
 
 
 class ResearchSettings(BaseModel):
-    """Finding videos: YouTube search and the chat model that plans and scores."""
+    """Finding videos and the chat model: YouTube search, and the chat model that plans,
+    scores, summarises and answers."""
 
     # Finding videos (research/): the YouTube Data API when a key is set, else yt-dlp search;
     # an OpenAI-compatible chat model, when configured, plans queries and scores relevance.
@@ -210,6 +211,10 @@ class ResearchSettings(BaseModel):
     )
     chat_model: str | None = None  # planning and relevance need one; unset: both are off
     chat_timeout_seconds: float = Field(default=60.0, gt=0)
+    chat_rpm: int | None = Field(default=None, ge=1)  # chat requests per minute; None: learnt
+    # Summaries, key points and chapters of each transcript (opt-in; needs the chat model).
+    summarize: bool = False
+    summary_part_chars: int = Field(default=12_000, ge=1_000)  # transcript text per request
     chat_input_price: float | None = Field(default=None, ge=0)  # USD per million tokens
     chat_output_price: float | None = Field(default=None, ge=0)
 

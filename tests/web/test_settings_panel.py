@@ -96,3 +96,11 @@ def test_a_resumed_session_keeps_its_settings_and_honours_a_requested_concurrenc
     assert resumed.out_dir == stored.out_dir.resolve()
     assert resumed.db_path == tmp_path / "elsewhere" / "db.sqlite"
     assert resumed.deapi_api_key is not None
+
+
+def test_summaries_are_asked_for_only_with_a_chat_model() -> None:
+    without = Settings(chat_api_base=None, chat_model=None)
+    assert build_settings(RunChoices(summarize=True), without).summarize is False
+    chat = Settings(chat_api_base="http://127.0.0.1:9/v1", chat_model="m")
+    assert build_settings(RunChoices(summarize=True), chat).summarize is True
+    assert build_settings(RunChoices(), chat).summarize is False

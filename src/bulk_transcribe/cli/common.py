@@ -3,6 +3,8 @@ store and finding a session, and the options they have in common."""
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -102,3 +104,16 @@ def find_session(store: Store, session_id: str) -> Session:
             f"no session matches {session_id!r}; `bulk-transcribe sessions` lists them"
         )
     return session
+
+
+def parse_day(text: str | None) -> date | None:
+    """2024-01-31 or 20240131 (as yt-dlp users write it); None when not given."""
+    if not text:
+        return None
+    value = text.strip()
+    if re.fullmatch(r"\d{8}", value):
+        value = f"{value[:4]}-{value[4:6]}-{value[6:]}"
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date; write e.g. 2024-01-31") from None

@@ -31,6 +31,7 @@ from bulk_transcribe.store import Store
 if TYPE_CHECKING:
     from bulk_transcribe.service.inputs import ExpandResult, IngestResult
 
+from .ask import register as register_ask_command
 from .cache import cache
 from .common import (
     ENGINE,
@@ -53,6 +54,7 @@ from .common import (
     open_store,
     usage_error,
 )
+from .follow import register as register_follow_commands
 from .progress import (
     degrade_unprintable_output,
     describe_metrics,
@@ -61,6 +63,7 @@ from .progress import (
     watch,
 )
 from .research import register as register_research_commands
+from .summarize import register as register_summarize_command
 
 PROBLEM_ROWS = 20  # failed items listed at the end of a big run; the rest are in items.csv
 BIG_SESSION_ITEMS = 30  # past this many, a run's summary and `status` list only problems
@@ -231,6 +234,13 @@ def run(
             rich_help_panel=SOURCES,
         ),
     ] = False,
+    summarize: Annotated[
+        bool,
+        typer.Option(
+            help="Summary, key points and chapters in each note (needs a chat model).",
+            rich_help_panel=STORAGE,
+        ),
+    ] = False,
 ) -> None:
     """Transcribe everything in INPUTS into a new session folder."""
     settings = _settings(
@@ -258,7 +268,9 @@ def run(
         executor=executor,
         ray_address=ray_address,
         allow_private_addresses=allow_private_addresses or None,
+        summarize=summarize or None,
     )
+    _check_summaries(settings)
     # First of all, so the model loads while the rest of the program is imported.
     with service.providers.model_loading_early(settings) as local_engine:
         _check_executor(settings)
@@ -477,6 +489,13 @@ def ui(
         raise usage_error(exc.message) from exc
 
 
+def _check_summaries(settings: Settings) -> None:
+    try:
+        service.check_summary_settings(settings)
+    except TranscribeError as exc:
+        raise usage_error(exc.message) from exc
+
+
 def _check_executor(settings: Settings) -> None:
     try:
         service.providers.check_executor(settings)
@@ -563,6 +582,7 @@ def _watch_runner(runner: service.Runner, store: Store, session: Session) -> Ses
     _print_items(store, session.id, only_problems=counts.total > BIG_SESSION_ITEMS)
     _print_counts(counts)
     console.print(describe_metrics(store.metrics(session.id)), highlight=False)
+    _report_summaries(store, session)
     final = store.get_session(session.id)
     console.print(f"Session folder: {session.folder}", highlight=False)
     if counts.queued or counts.running:
@@ -572,6 +592,16 @@ def _watch_runner(runner: service.Runner, store: Store, session: Session) -> Ses
             highlight=False,
         )
     return counts
+
+
+def _report_summaries(store: Store, session: Session) -> None:
+    failed = sum(e.kind == "summary_failed" for e in store.events(session.id, limit=100_000))
+    if failed:
+        errors.print(
+            f"[yellow]warning:[/] {failed} summary(ies) not made (the transcripts are kept); "
+            f"`bulk-transcribe summarize {session.id}` tries again.",
+            highlight=False,
+        )
 
 
 def _cloud_engine(settings: Settings) -> service.providers.Engine | None:
@@ -697,6 +727,9 @@ def _print_counts(counts: SessionCounts) -> None:
 
 
 register_research_commands(app)  # search (find videos) and find (search transcripts)
+register_follow_commands(app)  # follow, follows, unfollow, update
+register_ask_command(app)  # ask (answers from the transcripts)
+register_summarize_command(app)  # summarize (a session's missing summaries)
 
 
 def main() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +25,7 @@ from .common import (
     database_path,
     errors,
     open_store,
+    parse_day,
     usage_error,
 )
 
@@ -104,7 +104,7 @@ def search(
             limit=limit,
             min_duration=parse_duration(min_duration),
             max_duration=parse_duration(max_duration),
-            after=_day(after),
+            after=parse_day(after),
             order=order,
         )
     except (ValidationError, TranscribeError) as exc:
@@ -139,18 +139,6 @@ def search(
     else:
         _print_videos(videos)
     raise typer.Exit(EXIT_OK if videos else EXIT_NOTHING_FOUND)
-
-
-def _day(text: str | None) -> date | None:
-    if not text:
-        return None
-    value = text.strip()
-    if re.fullmatch(r"\d{8}", value):
-        value = f"{value[:4]}-{value[4:6]}-{value[6:]}"
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date; write e.g. 2024-01-31") from None
 
 
 def _print_videos(videos: list[Candidate]) -> None:

@@ -1,7 +1,8 @@
 """A chat model (any OpenAI-compatible endpoint) turns a research question into searches and
 scores found videos for relevance, in batches, with a reason each.
 
-Every answer is validated against a JSON schema and asked for once more if it does not fit;
+Every answer is validated against a JSON schema and asked for once more if it does not fit
+(chat.py, which also keeps each request inside the endpoint's budget);
 when the second answer fails too, the question is searched as written, or the batch is left
 unscored: results are never dropped because a model misbehaved. Token use and cost are
 estimated before and counted after.
@@ -10,25 +11,29 @@ estimated before and counted after.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
-from bulk_transcribe.addresses import AddressPolicy
-from bulk_transcribe.net import guarded_client
+from bulk_transcribe.chat.client import (
+    CHARS_PER_TOKEN,
+    ChatClient,
+    Usage,
+    chars,
+    chat_configured,
+    price,
+)
 from bulk_transcribe.research.candidates import Candidate
-from bulk_transcribe.settings import ResearchSettings
+from bulk_transcribe.settings import Settings
 
-log = logging.getLogger(__name__)
+__all__ = ["ChatPlanner", "Estimate", "Plan", "Scoring", "Usage", "chat_configured", "price"]
+
 Answer = TypeVar("Answer", bound="BaseModel")
 
 MAX_QUERIES = 5
 SCORE_BATCH = 10
-ATTEMPTS = 2  # the first answer and one retry
-CHARS_PER_TOKEN = 4  # a rough, model-independent estimate for costs shown beforehand
 PLAN_TOKENS_PER_QUERY = 20
 SCORE_TOKENS_PER_VIDEO = 45
 
@@ -57,24 +62,6 @@ SCORE_PROMPT = (
     "to 1 (exactly on topic), with a one-sentence reason each. Score every video given. "
     "Answer with JSON only, matching this JSON schema:\n{schema}"
 )
-
-
-@dataclass
-class Usage:
-    calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-    def cost(self, settings: ResearchSettings) -> float | None:
-        return price(settings, self.input_tokens, self.output_tokens)
-
-    def describe(self, settings: ResearchSettings) -> str:
-        spent = self.cost(settings)
-        money = f", ${spent:.4f}" if spent is not None else ""
-        return (
-            f"{self.calls} call(s), {self.input_tokens:,} input + "
-            f"{self.output_tokens:,} output tokens{money}"
-        )
 
 
 @dataclass(frozen=True)
@@ -110,43 +97,17 @@ class Scoring:
         return sum(v.relevance is None for v in self.videos)
 
 
-def chat_configured(settings: ResearchSettings) -> bool:
-    return bool(settings.chat_model and settings.chat_api_base)
-
-
-def price(settings: ResearchSettings, input_tokens: int, output_tokens: int) -> float | None:
-    if settings.chat_input_price is None or settings.chat_output_price is None:
-        return None
-    return (
-        input_tokens * settings.chat_input_price + output_tokens * settings.chat_output_price
-    ) / 1_000_000
-
-
 class ChatPlanner:
     """Owns one OpenAI SDK client; close it (or use `with`)."""
 
-    def __init__(self, settings: ResearchSettings):
-        import openai  # imported where used: it slows every CLI start
-
+    def __init__(self, settings: Settings):
         if not chat_configured(settings):
             raise ValueError("set chat_model and chat_api_base to plan and score")
         self.settings = settings
-        key = settings.chat_api_key.get_secret_value() if settings.chat_api_key else "none"
-        # Retries are ours (one, also for answers that do not fit the schema), not the SDK's.
-        self._client = openai.OpenAI(
-            base_url=settings.chat_api_base,
-            api_key=key,
-            timeout=settings.chat_timeout_seconds,
-            max_retries=0,
-            http_client=guarded_client(
-                AddressPolicy.from_settings(settings),
-                trusted=[settings.chat_api_base] if settings.chat_api_base else [],
-                timeout=settings.chat_timeout_seconds,
-            ),
-        )
+        self._chat = ChatClient(settings)
 
     def close(self) -> None:
-        self._client.close()
+        self._chat.close()
 
     def __enter__(self) -> ChatPlanner:
         return self
@@ -158,15 +119,15 @@ class ChatPlanner:
 
     def estimate_plan(self, question: str) -> Estimate:
         prompt = self._plan_messages(question)
-        return self._estimate(1, _chars(prompt), MAX_QUERIES * PLAN_TOKENS_PER_QUERY)
+        return self._estimate(1, chars(prompt), MAX_QUERIES * PLAN_TOKENS_PER_QUERY)
 
     def estimate_scoring(self, question: str, videos: Sequence[Candidate]) -> Estimate:
         batches = [videos[i : i + SCORE_BATCH] for i in range(0, len(videos), SCORE_BATCH)]
-        chars = sum(_chars(self._score_messages(question, batch)) for batch in batches)
-        return self._estimate(len(batches), chars, len(videos) * SCORE_TOKENS_PER_VIDEO)
+        size = sum(chars(self._score_messages(question, batch)) for batch in batches)
+        return self._estimate(len(batches), size, len(videos) * SCORE_TOKENS_PER_VIDEO)
 
-    def _estimate(self, calls: int, chars: int, output_tokens: int) -> Estimate:
-        input_tokens = chars // CHARS_PER_TOKEN
+    def _estimate(self, calls: int, size: int, output_tokens: int) -> Estimate:
+        input_tokens = size // CHARS_PER_TOKEN
         return Estimate(
             calls, input_tokens, output_tokens, price(self.settings, input_tokens, output_tokens)
         )
@@ -236,52 +197,4 @@ class ChatPlanner:
     def _ask(
         self, messages: list[dict[str, str]], schema: type[Answer], usage: Usage
     ) -> tuple[Answer | None, str | None]:
-        import openai
-
-        problem = None
-        for attempt in range(ATTEMPTS):
-            try:
-                response = self._client.chat.completions.create(
-                    model=self.settings.chat_model or "",
-                    messages=messages,  # type: ignore[arg-type]
-                    response_format={"type": "json_object"},
-                    temperature=0,
-                )
-            except openai.APITimeoutError:
-                waited = self.settings.chat_timeout_seconds
-                problem = f"the chat model did not answer within {waited:g} s"
-                continue
-            except openai.APIStatusError as exc:
-                problem = f"the chat endpoint answered {exc.status_code}"
-                if exc.status_code in (401, 403, 404):
-                    break  # a wrong key, model or URL: asking again will not help
-                continue
-            except (openai.APIError, ValueError) as exc:  # connection, undecodable body
-                problem = f"no usable answer from the chat endpoint ({type(exc).__name__})"
-                continue
-            usage.calls += 1
-            if response.usage is not None:
-                usage.input_tokens += response.usage.prompt_tokens or 0
-                usage.output_tokens += response.usage.completion_tokens or 0
-            content = (response.choices[0].message.content or "") if response.choices else ""
-            try:
-                return schema.model_validate_json(_strip_fence(content)), None
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"]) or "answer"
-                problem = f"the answer did not match the schema ({where}: {first['msg']})"
-                log.info("attempt %d: %s", attempt + 1, problem)
-        return None, problem
-
-
-def _strip_fence(content: str) -> str:
-    """Models often wrap JSON in a ```json fence even when asked not to."""
-    text = content.strip()
-    if text.startswith("```"):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        text = text.rsplit("```", 1)[0]
-    return text.strip()
-
-
-def _chars(messages: Sequence[dict[str, Any]]) -> int:
-    return sum(len(str(m.get("content", ""))) for m in messages)
+        return self._chat.ask(messages, schema, usage)

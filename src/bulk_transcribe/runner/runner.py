@@ -47,6 +47,7 @@ from bulk_transcribe.runner.ownership import (
 )
 from bulk_transcribe.runner.ratelimit import RateLimitHook
 from bulk_transcribe.runner.resources import ResourceMonitor
+from bulk_transcribe.runner.summaries import SummaryWork, write_summary
 from bulk_transcribe.runner.work import (
     Message,
     Outcome,
@@ -164,6 +165,8 @@ class Runner:
             settings.out_dir, settings.memory_budget_mb, settings.min_free_disk_mb
         )
         self.metrics = RunMetrics(store, session_id)
+        # Summaries are made beside the run (threads of their own) and written here.
+        self.summaries = SummaryWork.for_settings(settings)
 
     # --- commands (from this process; other processes use the store) ---------------------
 
@@ -234,6 +237,13 @@ class Runner:
         self.store.send_command(session_id, None)
         self.store.request_concurrency(session_id, None)
         self.store.set_session_status(session_id, SessionStatus.RUNNING)
+        if self.settings.summarize and self.summaries is None:
+            self.store.add_event(
+                session_id,
+                "summary_failed",
+                "summaries were asked for but no chat model is configured here (set "
+                "BULK_TRANSCRIBE_CHAT_API_BASE and _CHAT_MODEL); transcripts are made as usual",
+            )
         queued = self.store.items(session_id, [ItemStatus.QUEUED])
         self._pending = longest_first(queued) if self.settings.concurrency > 1 else queued
 
@@ -254,7 +264,11 @@ class Runner:
                 self._drop_ahead()
             else:
                 self._submit_ready(executor)
-            if not self._active() and (self._stop.is_set() or not self._pending):
+            self._guarded(self._write_summaries)
+            # Summaries still being made keep the run open (a cancel does not wait for them).
+            summarising = self.summaries is not None and self.summaries.outstanding
+            idle = not self._active() and (self._stop.is_set() or not self._pending)
+            if idle and not summarising:
                 return
             for message in executor.poll(POLL_SECONDS):
                 self._handle(message)
@@ -468,6 +482,13 @@ class Runner:
             language=transcript.language,
             attempt=attempt,
         )
+        if self.summaries is not None:
+            self.summaries.submit(item_id, item.display_title, transcript)
+
+    def _write_summaries(self) -> None:
+        if self.summaries is not None:
+            for result in self.summaries.results():
+                write_summary(self.store, self.session, result)
 
     def _retry_later(
         self, flight: Flight, kind: str, message: str, retry_after: float | None
@@ -628,6 +649,8 @@ class Runner:
             self._executor.close()
         if self._owns_engine and self._engine is not None:
             self._engine.close()
+        if self.summaries is not None:  # those not made yet: `bulk-transcribe summarize`
+            self.summaries.close()
         if self._lost_ownership:
             self.rate_limits.close()
             return

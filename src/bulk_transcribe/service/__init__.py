@@ -21,6 +21,8 @@ __all__ = [  # noqa: RUF022 (sessions.py's names, then library.py's)
     "ExportResult",
     "Runner",
     "SessionBusy",
+    "SummarizeResult",
+    "check_summary_settings",
     "create_session",
     "export_session",
     "is_alive",
@@ -33,6 +35,7 @@ __all__ = [  # noqa: RUF022 (sessions.py's names, then library.py's)
     "retry_failed",
     "run_session",
     "start_session",
+    "summarize_session",
     "CacheUsage",
     "cache_usage",
     "clear_cache",
@@ -53,6 +56,8 @@ if TYPE_CHECKING:
         ExportResult,
         Runner,
         SessionBusy,
+        SummarizeResult,
+        check_summary_settings,
         create_session,
         export_session,
         is_alive,
@@ -65,6 +70,7 @@ if TYPE_CHECKING:
         retry_failed,
         run_session,
         start_session,
+        summarize_session,
     )
 
 

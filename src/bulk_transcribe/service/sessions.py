@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from bulk_transcribe.models import (
     SessionCounts,
 )
 from bulk_transcribe.outputs import write_transcript_files
+from bulk_transcribe.outputs.summary_note import write_summarised_note
 
 # Runner, SessionBusy, create_session and is_alive are part of the service's names
 # (service/__init__.py lists them all).
@@ -35,9 +36,13 @@ from bulk_transcribe.runner import SessionBusy as SessionBusy
 from bulk_transcribe.runner import create_session, write_outputs_index
 from bulk_transcribe.runner.executors import Executor, create_executor
 from bulk_transcribe.runner.ownership import is_alive
+from bulk_transcribe.runner.summaries import SummarizeResult as SummarizeResult
+from bulk_transcribe.runner.summaries import check_summary_settings as check_summary_settings
+from bulk_transcribe.runner.summaries import summarize_session as summarize_session
 from bulk_transcribe.service.inputs import Expansion, InvalidEntry
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
+from bulk_transcribe.store.summaries import Summaries
 
 # Stored settings that describe where a session lives, not how it runs: a resume takes
 # them from the store it was opened with.
@@ -244,12 +249,13 @@ def export_session(
     folder = Path(to).resolve() if to is not None else session.folder
     chosen = formats or tuple(session.settings.get("formats") or Settings().formats)
     written, missing = 0, []
+    summaries = Summaries(store)
     for item in store.items(session_id, [ItemStatus.DONE]):
         stored = store.transcript(item.id)
         if stored is None:
             missing.append(item.source)
             continue
-        write_transcript_files(
+        outputs = write_transcript_files(
             folder,
             session_id=session_id,
             item=item,
@@ -257,6 +263,16 @@ def export_session(
             transcribed_at=datetime.fromisoformat(stored.transcribed_at),
             formats=chosen,
         )
+        summary = summaries.get(item.id)
+        if summary is not None:  # the note carries its summary again
+            write_summarised_note(
+                folder,
+                item=replace(item, outputs=outputs),
+                transcript=stored.transcript,
+                session_id=session_id,
+                transcribed_at=datetime.fromisoformat(stored.transcribed_at),
+                summary=summary,
+            )
         written += 1
     write_outputs_index(store, session_id, folder=folder)
     return ExportResult(folder=folder, written=written, missing=missing)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 7
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -109,5 +109,47 @@ MIGRATIONS: dict[int, str] = {
     # Every change of an item raises its revision: views re-read exactly what changed.
     5: """
     ALTER TABLE items ADD COLUMN revision INTEGER NOT NULL DEFAULT 0
+    """,
+    # Followed feeds, channels, playlists and searches (store/follows.py), and the sources
+    # each one has already handed to an update, so the next update takes only what is new;
+    # the one update allowed at a time claims a single row (kept by a heartbeat).
+    6: """
+    CREATE TABLE follows (
+        id              INTEGER PRIMARY KEY,
+        url             TEXT NOT NULL UNIQUE,
+        kind            TEXT NOT NULL,
+        title           TEXT,
+        filters_json    TEXT NOT NULL DEFAULT '{}',
+        added_at        TEXT NOT NULL,
+        checked_at      TEXT,
+        last_session_id TEXT,
+        last_found      INTEGER,
+        last_new        INTEGER,
+        last_problem    TEXT
+    );
+    CREATE TABLE follow_seen (
+        follow_id INTEGER NOT NULL REFERENCES follows(id) ON DELETE CASCADE,
+        source    TEXT NOT NULL,
+        seen_at   TEXT NOT NULL,
+        PRIMARY KEY (follow_id, source)
+    );
+    CREATE TABLE update_claim (
+        id           INTEGER PRIMARY KEY CHECK (id = 1),
+        owner_id     TEXT NOT NULL,
+        owner_host   TEXT NOT NULL,
+        owner_pid    INTEGER NOT NULL,
+        heartbeat_at REAL NOT NULL,
+        started_at   TEXT NOT NULL
+    );
+    """,
+    # Each transcript's summary, key points and chapters (summary.py), when asked for: kept
+    # apart from the transcript, so a failed or retried summary never touches it.
+    7: """
+    CREATE TABLE summaries (
+        item_id      INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+        summary_json TEXT NOT NULL,
+        model        TEXT NOT NULL,
+        made_at      TEXT NOT NULL
+    )
     """,
 }

@@ -26,6 +26,7 @@ NAVIGATION = (
     ("pages/03_Sessions.py", "Sessions", ":material/folder_open:"),
     ("pages/04_Find_Videos.py", "Find videos", ":material/travel_explore:"),
     ("pages/05_Search_Transcripts.py", "Search transcripts", ":material/manage_search:"),
+    ("pages/06_Following.py", "Following", ":material/rss_feed:"),
 )
 
 _CSS = """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from bulk_transcribe.web.pages.frame import page_setup
+from bulk_transcribe.web.panels.ask_box import render_ask_box
 from bulk_transcribe.web.panels.transcript_search import (
     render_hits,
     render_query_form,
@@ -18,6 +19,7 @@ def render() -> None:
     st.caption("Everything transcribed, in every session: find the moment a phrase was said.")
 
     query = render_query_form(ctx.store)
+    render_ask_box(ctx.store, ctx.settings, query.session_id)
     if query.text:
         result = run_search(ctx.store, query)
         if result is not None:

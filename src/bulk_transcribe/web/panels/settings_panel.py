@@ -12,6 +12,7 @@ import streamlit as st
 from pydantic import SecretStr, ValidationError
 
 from bulk_transcribe.service.providers import ENGINES
+from bulk_transcribe.service.research import chat_configured
 from bulk_transcribe.settings import (
     ALL_FORMATS,
     DEFAULT_MODEL,
@@ -63,6 +64,7 @@ class RunChoices:
     speakers: str = "off"  # off, auto, or a number: speaker labels (local engine)
     executor: str = "threads"  # or "ray": the items run on a Ray cluster
     ray_address: str = ""  # empty: a local Ray instance
+    summarize: bool = False  # summary, key points and chapters in each note (chat model)
 
     @property
     def effective_concurrency(self) -> int:
@@ -85,6 +87,8 @@ def build_settings(
         "speakers": choices.speakers,
         "executor": choices.executor,
         "ray_address": choices.ray_address.strip() or None,
+        # Only with a chat model configured: otherwise the session could not start.
+        "summarize": choices.summarize and chat_configured(base),
     }
     for name, value in (secrets or {}).items():
         if value:
@@ -259,6 +263,7 @@ def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunCho
         parallel = bool(st.session_state["pref_parallel"])
         concurrency = int(st.session_state["pref_concurrency"])
     executor, ray_address = _render_executor()
+    summarize = _render_summaries()
     _render_key_inputs(engine)
 
     choices = RunChoices(
@@ -274,10 +279,26 @@ def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunCho
         speakers=str(speakers),
         executor=executor,
         ray_address=ray_address,
+        summarize=summarize,
     )
     if st.session_state.pop(_CHANGED_KEY, False) and choices != saved:
         save_preferences(folder, choices)
     return choices
+
+
+def _render_summaries() -> bool:
+    available = chat_configured(Settings())
+    chosen = st.checkbox(
+        "Summaries and chapters",
+        key="pref_summarize",
+        on_change=note_change,
+        disabled=not available,
+        help="A short summary, key points and chapters linked to their moments in each note, "
+        "written by a chat model after the item is transcribed; a failed summary never fails "
+        "the item."
+        + ("" if available else " Set BULK_TRANSCRIBE_CHAT_API_BASE and _CHAT_MODEL first."),
+    )
+    return bool(chosen) and available
 
 
 def _render_executor() -> tuple[str, str]:
