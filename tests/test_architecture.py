@@ -28,6 +28,10 @@ FORBIDDEN = {
 }
 
 
+PACKAGES = {path.name for path in PACKAGE.iterdir() if (path / "__init__.py").exists()}
+BASE_MODULES = ("models", "errors", "settings", "redact", "media", "figures", "net", "addresses")
+
+
 def imported_packages(path: Path) -> set[str]:
     """Our top-level packages a module imports, wherever the import statement stands."""
     found = set()
@@ -69,3 +73,8 @@ def test_the_checker_sees_imports_inside_functions(tmp_path: Path) -> None:
     module = tmp_path / "late.py"
     module.write_text("def f():\n    from bulk_transcribe.runner import Runner\n")
     assert imported_packages(module) == {"runner"}
+
+
+@pytest.mark.parametrize("module", BASE_MODULES)
+def test_the_base_modules_import_no_package(module: str) -> None:
+    assert imported_packages(PACKAGE / f"{module}.py") & PACKAGES == set()
