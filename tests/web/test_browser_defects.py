@@ -158,3 +158,40 @@ def test_a_job_started_from_the_page_outlives_a_restart_of_the_server(
         second.stop()
     with Store(second.database) as store:
         assert all(i.attempts == 1 for i in store.items(session_id))  # nothing done twice
+
+
+def test_a_list_pasted_over_an_applied_one_is_what_the_box_shows_and_start_runs(
+    page: Page, app_server: AppServer, media_server: str, tmp_path: Path
+) -> None:
+    bulk = BulkPage(page, app_server.url).open()
+    box = page.get_by_label("Paste links")
+    first = [f"{media_server}/talk_{n:02d}.wav?run=replace" for n in range(1, 6)]
+    second = [f"{media_server}/talk_{n:02d}.wav?run=replaced" for n in (1, 2)]
+    box.fill("\n".join(first))
+    page.get_by_role("button", name="Use these links").click()
+    bulk.expect_valid(5)
+    # A new list over the applied one, then a click into another field: no rerun between.
+    box.fill("\n".join(second))
+    page.get_by_role("textbox", name="Language").click()
+    expect(page.get_by_role("button", name="Start transcribing 2 item(s)")).to_be_visible(
+        timeout=UI_TIMEOUT
+    )
+    expect(box).to_have_value("\n".join(second))
+    bulk.expect_valid(2)
+    page.get_by_role("textbox", name="Language").click()  # another rerun: still the new list
+    expect(box).to_have_value("\n".join(second))
+
+    # A sheet chosen and its link column mapped afterwards adds to the box, losing nothing.
+    sheet = tmp_path / "more.csv"
+    sheet.write_text(f"title,address\nA talk,{media_server}/talk_03.wav?run=sheet\n")
+    bulk.upload(sheet)
+    bulk.choose("Link column", "address")
+    expect(page.get_by_role("button", name="Start transcribing 3 item(s)")).to_be_visible(
+        timeout=UI_TIMEOUT
+    )
+    expect(box).to_have_value("\n".join(second))
+
+    # Leaving the page and coming back keeps what was typed.
+    page.get_by_role("link", name="Home").click()
+    page.get_by_role("link", name="Bulk Transcribe").click()
+    expect(page.get_by_label("Paste links")).to_have_value("\n".join(second), timeout=UI_TIMEOUT)
