@@ -19,6 +19,7 @@ from typing import Any
 
 from bulk_transcribe import redact
 from bulk_transcribe.engines import Engine
+from bulk_transcribe.engines.access import AccessCheck, AccessProblem, check_access, check_setup
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.models import ItemStatus, Owner, Session, SessionCommand, SessionCounts
 from bulk_transcribe.outputs import write_transcript_files
@@ -30,8 +31,12 @@ from bulk_transcribe.store import Store
 from bulk_transcribe.store.search_index import SearchIndex
 
 __all__ = [
+    "AccessCheck",
+    "AccessProblem",
     "ExportResult",
     "SessionBusy",
+    "check_cloud_access",
+    "check_cloud_setup",
     "create_session",
     "export_session",
     "launch_detached",
@@ -41,6 +46,7 @@ __all__ = [
     "resume_settings",
     "retry_failed",
     "run_session",
+    "save_key_in_env_file",
 ]
 
 # Stored settings that describe where a session lives, not how it runs: a resume takes
@@ -90,6 +96,29 @@ def run_session(
     """Run (or resume) a session here, to its end or a stop; raises SessionBusy when another
     live process runs it."""
     return Runner(store, session_id, settings, engine=engine, executor=executor).run()
+
+
+def check_cloud_setup(settings: Settings) -> AccessCheck:
+    """Before a session is made: a known provider and a key, where one is needed (no request)."""
+    return check_setup(settings)
+
+
+def check_cloud_access(settings: Settings, audio_seconds: float | None = None) -> AccessCheck:
+    """Before any paid work: the cloud engine's key and endpoint tried with one cheap request
+    (the model list, or DEAPI's balance), counted in the provider's request budget."""
+    from bulk_transcribe.runner.ratelimit import RateLimitHook
+
+    return check_access(settings, audio_seconds, RateLimitHook.for_settings(settings))
+
+
+def save_key_in_env_file(setting: str, value: str, path: Path = Path(".env")) -> Path:
+    """Keep an API key in the .env file the settings are read from (for restarts and the
+    CLI), readable by its owner only; the key's variable is the setting's name in capitals."""
+    from dotenv import set_key
+
+    path.touch(mode=0o600, exist_ok=True)
+    set_key(str(path), setting.upper(), value, quote_mode="always")
+    return path.resolve()
 
 
 def liveness(store: Store, session_id: str) -> Owner | None:

@@ -121,8 +121,16 @@ class BulkPage:
         expect(chip).to_be_visible()
 
     def choose(self, label: str, option: str) -> None:
-        self.page.get_by_test_id("stSelectbox").filter(has_text=label).click()
-        self.page.get_by_role("option", name=option, exact=True).click()
+        """Pick an option; the list is opened again if a rerun closed it under the click."""
+        choice = self.page.get_by_role("option", name=option, exact=True)
+        for _ in range(3):
+            self.page.get_by_test_id("stSelectbox").filter(has_text=label).click()
+            try:
+                expect(choice).to_be_visible(timeout=UI_TIMEOUT // 3)
+                break
+            except AssertionError:
+                self.page.keyboard.press("Escape")
+        choice.click()
 
     def metric(self, label: str) -> Locator:
         label_element = self.page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)

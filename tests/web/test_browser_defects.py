@@ -12,6 +12,8 @@ from playwright.sync_api import Page, expect
 from bulk_transcribe import service
 from bulk_transcribe.models import ItemStatus, SessionStatus
 from bulk_transcribe.store import Store
+from tests.engines.conftest import OPENAI_KEY
+from tests.fakes.openai_server import FakeOpenAIServer
 from tests.samples import SAMPLE_MEDIA
 from tests.web.browser import START_TIMEOUT, UI_TIMEOUT, BulkPage
 from tests.web.conftest import AppServer, make_session, pretend_running
@@ -195,3 +197,48 @@ def test_a_list_pasted_over_an_applied_one_is_what_the_box_shows_and_start_runs(
     page.get_by_role("link", name="Home").click()
     page.get_by_role("link", name="Bulk Transcribe").click()
     expect(page.get_by_label("Paste links")).to_have_value("\n".join(second), timeout=UI_TIMEOUT)
+
+
+def test_a_cloud_start_is_checked_first_and_the_provider_is_set_up_on_the_page(
+    page: Page, app_server: AppServer, media_server: str
+) -> None:
+    bulk = BulkPage(page, app_server.url).open()
+    bulk.paste([f"{media_server}/talk_0{n}.wav?run=cloud" for n in (1, 2)])
+    bulk.expect_valid(2)
+    bulk.choose("Engine", "OpenAI-compatible API")
+    key_box = page.locator("input[aria-label='OpenAI-compatible API key']")
+    expect(key_box).to_be_visible(timeout=UI_TIMEOUT)
+    expect(page.get_by_text("API API key")).to_have_count(0)
+    with FakeOpenAIServer(api_key=OPENAI_KEY, models=("whisper-1", "big-cloud-model")) as server:
+        base = page.get_by_role("textbox", name="API base URL")
+        base.fill(server.base_url)
+        base.press("Enter")
+        model = page.get_by_role("combobox", name="Model")
+        expect(model).to_have_value("whisper-1", timeout=UI_TIMEOUT)  # no local model names
+
+        start = page.get_by_role("button", name="Start transcribing 2 item(s)")
+        start.click()
+        alert = page.get_by_test_id("stAlert")
+        expect(alert).to_contain_text("No API key for OpenAI", timeout=START_TIMEOUT)
+        expect(alert).to_contain_text("OpenAI-compatible API key")
+
+        key_box.fill("sk-not-the-right-one")
+        key_box.press("Enter")
+        start.click()
+        expect(alert).to_contain_text("OpenAI rejected the API key", timeout=START_TIMEOUT)
+        expect(page.get_by_text("sk-not-the-right-one")).to_have_count(0)
+
+        key_box.fill(OPENAI_KEY)
+        key_box.press("Enter")
+        expect(page.get_by_text("Models: the 2 OpenAI offers")).to_be_visible(timeout=UI_TIMEOUT)
+        bulk.choose("Model", "big-cloud-model")  # the provider's own list, once the key works
+        expect(model).to_have_value("big-cloud-model", timeout=UI_TIMEOUT)
+        model.click()
+        expect(page.get_by_role("option", name="whisper-1")).to_be_visible(timeout=UI_TIMEOUT)
+        expect(page.get_by_role("option", name="tiny.en")).to_have_count(0)
+        page.keyboard.press("Escape")
+        assert server.transcription_requests() == []  # nothing paid for
+    assert "session=" not in page.url
+    with Store(app_server.database) as store:
+        assert sessions_with(store, f"{media_server}/talk_01.wav?run=cloud") == []
+    bulk.choose("Engine", "Local (faster-whisper, offline)")  # the next tests run locally

@@ -256,14 +256,14 @@ def run(
         if not expanded.items:
             raise _usage_error("nothing to transcribe: the playlists and feeds gave no items")
 
-        cloud_engine = _cloud_engine(settings)
+        _check_cloud_setup(settings)
         with Store(settings.database) as store:
             invalid = [*ingested.invalid, *expanded.invalid]
             notes = [("invalid_input", f"{e.origin}: {e.reason}: {e.value}") for e in invalid]
             session = create_session(store, settings, expanded.items, notes)
             _report_archived(store, session)
             console.print(f"Session [bold]{session.id}[/] → {session.folder}", highlight=False)
-            _cloud_preflight(cloud_engine, store, session)
+            _cloud_preflight(settings, store, session)
             counts = _run_and_watch(store, session, settings, local_engine)
     raise typer.Exit(_exit_code(counts))
 
@@ -573,33 +573,35 @@ def _watch_runner(runner: Runner, store: Store, session: Session) -> SessionCoun
     return counts
 
 
-def _cloud_engine(settings: Settings) -> Engine | None:
-    """A cloud engine built up front, so a missing key or unknown preset stops the run early."""
+def _check_cloud_setup(settings: Settings) -> None:
+    """A missing key or an unknown preset stops the run before a session is made."""
+    from bulk_transcribe import service
+
+    setup = service.check_cloud_setup(settings)
+    if not setup.ok:
+        raise _usage_error(
+            f"{setup.message} in the environment or in .env"
+            if setup.problem is service.AccessProblem.MISSING_KEY
+            else setup.message
+        )
+
+
+def _cloud_preflight(settings: Settings, store: Store, session: Session) -> None:
+    """Key and endpoint tried once, with balance and price estimate where the provider offers
+    them, before anything is spent."""
+    from bulk_transcribe import service
+
     if settings.engine == "local":
-        return None
-    from bulk_transcribe.engines import create_engine
-    from bulk_transcribe.runner.ratelimit import RateLimitHook
-
-    try:
-        # The preflight's requests (balance, price) count against the provider's budget too.
-        return create_engine(settings, RateLimitHook.for_settings(settings))
-    except TranscribeError as exc:
-        raise _usage_error(exc.message) from exc
-
-
-def _cloud_preflight(engine: Engine | None, store: Store, session: Session) -> None:
-    """Balance and price estimate, where the provider offers them, before anything is spent."""
-    if engine is None:
         return
-    try:
-        for line in engine.preflight(store.counts(session.id).audio_seconds_total or None):
-            console.print(line, highlight=False)
-    except TranscribeError as exc:
-        if not exc.transient:
-            raise _usage_error(f"{exc.message} (session {session.id} kept; resume later)") from exc
-        errors.print(f"[yellow]warning:[/] {shown(exc.message)}", highlight=False)
-    finally:
-        engine.close()
+    audio_seconds = store.counts(session.id).audio_seconds_total or None
+    check = service.check_cloud_access(settings, audio_seconds)
+    for line in check.notes:
+        console.print(line, highlight=False)
+    if check.ok:
+        return
+    if not check.transient:
+        raise _usage_error(f"{check.message} (session {session.id} kept; resume later)")
+    errors.print(f"[yellow]warning:[/] {shown(check.message)}", highlight=False)
 
 
 def _exit_code(counts: SessionCounts) -> int:

@@ -12,12 +12,18 @@ import streamlit as st
 from pydantic import SecretStr, ValidationError
 
 from bulk_transcribe.engines import ENGINES
+from bulk_transcribe.engines.presets import PRESETS
 from bulk_transcribe.settings import (
     ALL_FORMATS,
     DEFAULT_MODEL,
     MAX_CONCURRENCY,
     MIN_CONCURRENCY,
     Settings,
+)
+from bulk_transcribe.web.panels.cloud_setup import (
+    SECRET_PREFIX,
+    model_options,
+    render_cloud_setup,
 )
 from bulk_transcribe.web.wording import model_label, rpm_label
 
@@ -39,9 +45,7 @@ ENGINE_LABELS = {
     "openai": "OpenAI-compatible API",
     "deapi": "DEAPI",
 }
-# Which secret each cloud engine needs; held in this browser session only.
-ENGINE_KEYS = {"openai": "openai_api_key", "deapi": "deapi_api_key"}
-SECRET_PREFIX = "secret_"
+LOCAL_MODELS = (DEFAULT_MODEL, *OTHER_MODELS)
 _CHANGED_KEY = "settings_changed_by_user"
 SPEAKER_CHOICES = ["off", "auto", "2", "3", "4", "5", "6"]
 EXECUTOR_LABELS = {"threads": "This computer", "ray": "Ray cluster"}
@@ -63,6 +67,8 @@ class RunChoices:
     speakers: str = "off"  # off, auto, or a number: speaker labels (local engine)
     executor: str = "threads"  # or "ray": the items run on a Ray cluster
     ray_address: str = ""  # empty: a local Ray instance
+    provider: str = ""  # a cloud engine's preset (engines/presets.py); empty: its default
+    api_base: str = ""  # empty: the preset's base URL
 
     @property
     def effective_concurrency(self) -> int:
@@ -86,6 +92,11 @@ def build_settings(
         "executor": choices.executor,
         "ray_address": choices.ray_address.strip() or None,
     }
+    if choices.engine != "local" and choices.provider:
+        update["provider"] = choices.provider
+    if choices.engine != "local" and choices.api_base.strip():
+        base_field = "deapi_base_url" if choices.engine == "deapi" else "api_base"
+        update[base_field] = choices.api_base.strip()
     for name, value in (secrets or {}).items():
         if value:
             update[name] = SecretStr(value)
@@ -169,7 +180,9 @@ def render_parallel_controls() -> tuple[bool, int]:
     return bool(parallel), int(concurrency)
 
 
-def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunChoices:
+def render_settings_panel(
+    folder: Path, *, live_parallel: bool = True, base: Settings | None = None
+) -> RunChoices:
     """Draw the panel; the choices, remembered for the next visit.
 
     With `live_parallel` False the parallel switch and slider are drawn elsewhere (next to a
@@ -191,7 +204,9 @@ def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunCho
         format_func=lambda name: ENGINE_LABELS.get(name, name),
         help="Local runs offline on this computer; cloud engines need an API key.",
     )
-    models = list(dict.fromkeys([DEFAULT_MODEL, st.session_state["pref_model"], *OTHER_MODELS]))
+    # Drawn before the model, whose list comes from the provider set up here.
+    cloud = render_cloud_setup(engine, note_change) if engine != "local" else None
+    models = _model_choices(engine, model_options(engine, cloud, base or Settings()))
     model = model_col.selectbox(
         "Model",
         models,
@@ -259,7 +274,6 @@ def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunCho
         parallel = bool(st.session_state["pref_parallel"])
         concurrency = int(st.session_state["pref_concurrency"])
     executor, ray_address = _render_executor()
-    _render_key_inputs(engine)
 
     choices = RunChoices(
         engine=engine,
@@ -274,6 +288,8 @@ def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunCho
         speakers=str(speakers),
         executor=executor,
         ray_address=ray_address,
+        provider=cloud.provider if cloud else st.session_state.get("pref_provider", ""),
+        api_base=cloud.api_base if cloud else st.session_state.get("pref_api_base", ""),
     )
     if st.session_state.pop(_CHANGED_KEY, False) and choices != saved:
         save_preferences(folder, choices)
@@ -301,21 +317,17 @@ def _render_executor() -> tuple[str, str]:
     return executor, address
 
 
-def _render_key_inputs(engine: str) -> None:
-    name = ENGINE_KEYS.get(engine)
-    if name is None:
-        return
-    widget_key = f"_input_{name}"
-    # A plain session-state value backs the widget so the key survives page switches.
-    st.session_state.setdefault(widget_key, st.session_state.get(SECRET_PREFIX + name, ""))
-    value = st.text_input(
-        f"{ENGINE_LABELS.get(engine, engine)} API key",
-        type="password",
-        key=widget_key,
-        help="Kept in this browser session only: never written to disk, logs or sessions. "
-        "Leave empty to use the environment's key.",
-    )
-    st.session_state[SECRET_PREFIX + name] = value
+def _model_choices(engine: str, offered: list[str] | None) -> list[str]:
+    """The model list for the engine; the chosen model is moved off a name only the other
+    kind of engine knows (a Whisper size for a cloud API, a cloud model for faster-whisper)."""
+    chosen = st.session_state["pref_model"]
+    if offered is None:  # local
+        if chosen in {preset.model for preset in PRESETS.values()}:
+            st.session_state["pref_model"] = chosen = DEFAULT_MODEL
+        return list(dict.fromkeys([DEFAULT_MODEL, chosen, *OTHER_MODELS]))
+    if chosen in LOCAL_MODELS or chosen.startswith("bundled:") or not chosen:
+        st.session_state["pref_model"] = chosen = offered[0]
+    return list(dict.fromkeys([*offered, chosen]))
 
 
 def settings_for_session(
