@@ -5,6 +5,7 @@ an ETA from unknown lengths, a binary upload."""
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -15,6 +16,7 @@ from bulk_transcribe.store import Store
 from tests.engines.conftest import OPENAI_KEY
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.samples import SAMPLE_MEDIA
+from tests.store.sessions import SegmentsEngine, local_specs, transcribe
 from tests.web.browser import START_TIMEOUT, UI_TIMEOUT, BulkPage
 from tests.web.conftest import AppServer, make_session, pretend_running
 
@@ -242,3 +244,50 @@ def test_a_cloud_start_is_checked_first_and_the_provider_is_set_up_on_the_page(
     with Store(app_server.database) as store:
         assert sessions_with(store, f"{media_server}/talk_01.wav?run=cloud") == []
     bulk.choose("Engine", "Local (faster-whisper, offline)")  # the next tests run locally
+
+
+def test_search_pages_through_every_hit_with_honest_counts_and_plays_a_local_moment(
+    page: Page, app_server: AppServer, tmp_path: Path, long_media: list[Path]
+) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    script = {  # 30 lines with the word in one file, one in another, none in a third
+        "keeper": [(10.0 * n, 10.0 * n + 5, f"The lighthouse light {n}.") for n in range(30)],
+        "harbour": [(0.0, 3.0, "Boats came in."), (75.0, 80.0, "The lighthouse keeper waved.")],
+        "orchard": [(0.0, 4.0, "Apples in the orchard.")],
+    }
+    for name in script:
+        shutil.copy(long_media[0], media / f"{name}.wav")  # 90 s: long enough to seek into
+    with Store(app_server.database) as store:
+        transcribe(
+            store,
+            app_server.out_dir,
+            local_specs(sorted(media.iterdir())),
+            SegmentsEngine(script),
+        )
+
+    page.goto(f"{app_server.url}/Search_Transcripts")
+    query = page.get_by_role("textbox", name="Search")
+    query.fill("lighthouse")
+    query.press("Enter")
+    counts = page.get_by_text(re.compile(r"^Hits \d+–\d+ of"))
+    expect(counts).to_contain_text("Hits 1–25 of 31", timeout=UI_TIMEOUT)
+    expect(counts).to_contain_text("in 2 of")  # transcripts with the word, not all of them
+    page.get_by_role("button", name="Next hits").click()
+    expect(counts).to_contain_text("Hits 26–31 of 31", timeout=UI_TIMEOUT)
+    expect(page.locator("[class*='st-key-hit-']")).to_have_count(6)
+
+    source_filter = page.get_by_role("textbox", name="Source contains")
+    source_filter.fill("harbour")
+    source_filter.press("Enter")  # a new query starts at its first page
+    expect(counts).to_contain_text("Hits 1–1 of 1", timeout=UI_TIMEOUT)
+    expect(page.locator('a[href^="file:"]')).to_have_count(0)
+    page.get_by_role("button", name="▶ 1:15").click()
+    player = page.locator("audio")
+    expect(player).to_have_count(1, timeout=UI_TIMEOUT)
+    source = player.get_attribute("src") or ""
+    assert source.startswith(f"{app_server.url}/media/") or source.startswith("/media/"), source
+    # The player is at the moment said (it seeks there itself, without a #t= address).
+    page.wait_for_function("() => document.querySelector('audio').currentTime >= 75")
+    served = page.request.get(source if source.startswith("http") else app_server.url + source)
+    assert served.ok and served.body()[:4] == b"RIFF"  # the app serves the file itself
