@@ -243,11 +243,12 @@ class BulkPage:
         recording: Recording | None = None,
         on_sample: Callable[[Snapshot], None] | None = None,
     ) -> Recording:
-        """Watch until the session completed and every row shows a finished item."""
+        """Watch until the session finished (with or without failures) and every row shows a
+        finished item."""
         return self.record_until(
             lambda s: (
                 s.percent == 100
-                and "completed" in s.status_line
+                and ("completed" in s.status_line or "finished with" in s.status_line)
                 and bool(s.rows)  # the table is there (not mid-redraw) and all rows finished
                 and all(row.get("Status") in ("done", "failed", "skipped") for row in s.rows)
             ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -291,3 +292,33 @@ def test_search_pages_through_every_hit_with_honest_counts_and_plays_a_local_mom
     page.wait_for_function("() => document.querySelector('audio').currentTime >= 75")
     served = page.request.get(source if source.startswith("http") else app_server.url + source)
     assert served.ok and served.body()[:4] == b"RIFF"  # the app serves the file itself
+
+
+def test_a_finished_session_with_failures_says_so_and_offers_both_retries(
+    page: Page, app_server: AppServer
+) -> None:
+    with Store(app_server.database) as store:
+        session_id = make_session(store, [f"http://127.0.0.1:9/words-{n}.mp3" for n in range(3)])
+        done, dead, offline = store.items(session_id)
+        for item, status, kind in (
+            (done, ItemStatus.DONE, None),
+            (dead, ItemStatus.FAILED, "not_found"),  # a dead link stays dead
+            (offline, ItemStatus.FAILED, "network"),  # the network may be back
+        ):
+            store.start_item(item.id)
+            store.finish_item(item.id, status, error_kind=kind, error_message=kind)
+        store.set_session_status(session_id, SessionStatus.COMPLETED)
+
+    bulk = BulkPage(page, app_server.url).open(session_id)
+    expect(page.get_by_text(f"Session {session_id} · finished with 2 failed")).to_be_visible(
+        timeout=UI_TIMEOUT
+    )
+    expect(page.get_by_text("completed")).to_have_count(0)
+    expect(bulk.button("Retry all failed (2)")).to_be_enabled()
+    bulk.button("Retry retryable (1)").click()
+    # The offline item runs again (and fails again: nothing listens there); the dead link not.
+    with Store(app_server.database) as store:
+        deadline = time.monotonic() + START_TIMEOUT / 1000
+        while store.items(session_id)[2].attempts < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert [item.attempts for item in store.items(session_id)] == [1, 1, 2]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qsl, unquote, urlparse
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.media import check_decodes, probe_duration
@@ -12,9 +13,23 @@ from bulk_transcribe.redact import clean_title, reveal
 from bulk_transcribe.sources.base import FetchContext
 from bulk_transcribe.sources.download import cached_download, download_cache
 
+# Query parameters that can tell two links to the same file name apart (?n=3, ?episode=12)
+# go into the title; signatures, tokens and long values of signed links never do.
+_CREDENTIAL_PARAM = re.compile(r"sig|token|key|auth|expire|credential|policy|session|pass", re.I)
+_TITLE_PARAM_CHARS = 24
+_TITLE_PARAMS = 3
+
 
 def title_from_url(url: str) -> str | None:
-    name = Path(unquote(urlparse(url).path)).stem
+    parsed = urlparse(url)
+    name = Path(unquote(parsed.path)).stem
+    kept = [
+        f"{key}={value}" if value else key
+        for key, value in parse_qsl(parsed.query, keep_blank_values=True)
+        if not _CREDENTIAL_PARAM.search(key) and len(key) + len(value) <= _TITLE_PARAM_CHARS
+    ][:_TITLE_PARAMS]
+    if kept:
+        name = f"{name} ({', '.join(kept)})"
     return clean_title(name)
 
 

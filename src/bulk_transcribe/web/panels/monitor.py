@@ -15,6 +15,7 @@ from bulk_transcribe.web.panels.controls import (
     follow_parallel_choice,
     render_controls,
     render_status_line,
+    retryable_failures,
     run_state,
 )
 from bulk_transcribe.web.panels.errors_panel import render_errors_panel
@@ -101,8 +102,10 @@ def _draw(ctx: AppContext, session_id: str, *, exact: bool = False, table: bool 
     events = _events(store, session_id)
     state = run_state(session, ctx.runs)
 
-    render_status_line(session, state)
-    render_controls(store, ctx.runs, session, state, counts, ctx.settings)
+    render_status_line(session, state, counts.failed)
+    render_controls(
+        store, ctx.runs, session, state, counts, ctx.settings, retryable_failures(items)
+    )
     summary = summarise(
         session,
         counts,
