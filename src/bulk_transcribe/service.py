@@ -46,7 +46,7 @@ __all__ = [
     "resume_settings",
     "retry_failed",
     "run_session",
-    "save_key_in_env_file",
+    "save_in_env_file",
 ]
 
 # Stored settings that describe where a session lives, not how it runs: a resume takes
@@ -111,13 +111,13 @@ def check_cloud_access(settings: Settings, audio_seconds: float | None = None) -
     return check_access(settings, audio_seconds, RateLimitHook.for_settings(settings))
 
 
-def save_key_in_env_file(setting: str, value: str, path: Path = Path(".env")) -> Path:
-    """Keep an API key in the .env file the settings are read from (for restarts and the
-    CLI), readable by its owner only; the key's variable is the setting's name in capitals."""
+def save_in_env_file(variable: str, value: str, path: Path = Path(".env")) -> Path:
+    """Keep a setting (an API key, a proxy) in the .env file the settings are read from, for
+    restarts and the CLI; a new file is readable by its owner only."""
     from dotenv import set_key
 
     path.touch(mode=0o600, exist_ok=True)
-    set_key(str(path), setting.upper(), value, quote_mode="always")
+    set_key(str(path), variable, value, quote_mode="always")
     return path.resolve()
 
 

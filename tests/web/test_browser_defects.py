@@ -16,6 +16,7 @@ from bulk_transcribe.models import ItemStatus, SessionStatus
 from bulk_transcribe.store import Store
 from tests.engines.conftest import OPENAI_KEY
 from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.proxy_server import ForwardProxy
 from tests.samples import SAMPLE_MEDIA
 from tests.store.sessions import SegmentsEngine, local_specs, transcribe
 from tests.web.browser import START_TIMEOUT, UI_TIMEOUT, BulkPage
@@ -322,3 +323,43 @@ def test_a_finished_session_with_failures_says_so_and_offers_both_retries(
         while store.items(session_id)[2].attempts < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert [item.attempts for item in store.items(session_id)] == [1, 1, 2]
+
+
+def test_a_proxy_set_on_the_settings_page_carries_the_work_and_a_blocked_search_says_so(
+    page: Page, app_server: AppServer, media_server: str
+) -> None:
+    with ForwardProxy() as proxy:
+        page.goto(f"{app_server.url}/Settings")
+        box = page.get_by_role("textbox", name="Proxy URL")
+        box.fill(proxy.url)
+        box.press("Enter")
+        expect(page.get_by_text(f"In use: {proxy.url}")).to_be_visible(timeout=UI_TIMEOUT)
+
+        page.get_by_role("link", name="Bulk Transcribe").click()
+        link = f"{media_server}/talk_01.wav?run=proxy"
+        BulkPage(page, app_server.url).paste([link])
+        page.get_by_role("button", name="Check links first").click()
+        expect(page.get_by_text("All 1 checked link(s) answer.")).to_be_visible(timeout=UI_TIMEOUT)
+        assert link in {target for _, target in proxy.seen}  # it went through the proxy
+
+        page.get_by_role("link", name="Find videos").click()
+        page.get_by_role("textbox", name="Search YouTube").fill("solar panels")
+        page.get_by_role("button", name="Search", exact=True).click()
+        alert = page.get_by_test_id("stAlert")
+        expect(alert).to_contain_text(
+            "YouTube could not be reached through the proxy", timeout=UI_TIMEOUT
+        )
+        expect(alert).to_contain_text("Settings")
+        for internals in ("HTTPSConnection", "--proxy", "Search failed"):
+            expect(page.get_by_text(internals)).to_have_count(0)
+        assert ("CONNECT", "www.youtube.com:443") in proxy.seen  # blocked, never reached
+
+        page.get_by_role("link", name="Settings").click()  # still set when coming back
+        expect(page.get_by_role("textbox", name="Proxy URL")).to_have_value(
+            proxy.url, timeout=UI_TIMEOUT
+        )
+        page.get_by_role("textbox", name="Proxy URL").fill("")
+        page.get_by_role("textbox", name="Proxy URL").press("Enter")
+        expect(page.get_by_text("No proxy: the app connects directly.")).to_be_visible(
+            timeout=UI_TIMEOUT
+        )

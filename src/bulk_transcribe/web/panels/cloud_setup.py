@@ -87,7 +87,7 @@ def _render_key_input(engine: str) -> None:
     )
     st.session_state[SECRET_PREFIX + name] = value
     if save_col.button("Save key in .env", key=f"save-{name}", disabled=not value):
-        path = service.save_key_in_env_file(name, value)
+        path = service.save_in_env_file(name.upper(), value)
         st.toast(f"Saved in {path}: new sessions and restarts use it.", icon=":material/key:")
 
 
