@@ -363,3 +363,40 @@ def test_a_proxy_set_on_the_settings_page_carries_the_work_and_a_blocked_search_
         expect(page.get_by_text("No proxy: the app connects directly.")).to_be_visible(
             timeout=UI_TIMEOUT
         )
+
+
+def test_on_a_phone_the_running_sessions_progress_comes_first_with_the_key_columns(
+    browser, app_server: AppServer
+) -> None:
+    with Store(app_server.database) as store:
+        session_id = make_session(store, [f"http://127.0.0.1:9/phone-{n}.mp3" for n in range(4)])
+        first = store.items(session_id)[0]
+        store.start_item(first.id)
+        store.finish_item(first.id, ItemStatus.FAILED, error_kind="network", error_message="x")
+        with pretend_running(store, session_id):
+            context = browser.new_context(viewport={"width": 390, "height": 844})
+            bulk = BulkPage(context.new_page(), app_server.url).open(session_id)
+            page = bulk.page
+            progress = bulk.panel("global-progress")
+            expect(progress).to_be_visible(timeout=UI_TIMEOUT)
+            expect(page.locator('.st-key-panel-status-table table[role="grid"]')).to_have_count(
+                1, timeout=UI_TIMEOUT
+            )
+            top = {
+                name: locator.first.bounding_box()["y"]
+                for name, locator in {
+                    "status line": page.get_by_text(f"Session {session_id}"),
+                    "progress": progress,
+                    "live settings": page.locator(".st-key-section-live-settings"),
+                    "stop": bulk.button("Stop"),
+                    "title": page.get_by_role("heading", level=1),
+                }.items()
+            }
+            bulk.screenshot("phone-running-session")
+            assert top["status line"] < top["progress"] < 844, top  # on the first screen
+            assert top["progress"] < min(top["live settings"], top["stop"], top["title"]), top
+            headers = page.locator(
+                '.st-key-panel-status-table table[role="grid"] thead th'
+            ).all_inner_texts()
+            assert [h.strip() for h in headers[:3]] == ["Status", "Title", "Error"], headers
+            context.close()

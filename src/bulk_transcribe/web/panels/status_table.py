@@ -15,15 +15,16 @@ from bulk_transcribe.models import Item, ItemStatus, SessionCounts
 from bulk_transcribe.web.formatting import clock
 from bulk_transcribe.web.wording import error_kind_label
 
+# What a user reads first comes first: on a phone only the first columns fit the screen.
 COLUMNS = [
-    "#",
-    "Title",
     "Status",
-    "Stage",
+    "Title",
+    "Error",
     "Progress",
+    "#",
+    "Stage",
     "Duration",
     "Attempts",
-    "Error",
     "Source",
     "Method",
 ]
@@ -67,14 +68,14 @@ def items_frame(items: list[Item]) -> pd.DataFrame:
     rows = [
         (
             item.id,
-            item.position,
-            item.display_title,
             item.status.value,
-            item.stage.value,
+            item.display_title,
+            _error(item),
             _progress(item),
+            item.position,
+            item.stage.value,
             clock(item.duration),
             item.attempts,
-            _error(item),
             item.source,
             item.method or "",
         )
@@ -170,16 +171,16 @@ def render_status_table(
         width="stretch",
         height=min(38 + 35 * max(len(frame), 1), 560),
         column_config={
+            "Status": st.column_config.TextColumn(width=75),
+            "Title": st.column_config.TextColumn(width=150),
+            "Error": st.column_config.TextColumn(width=240),
             "#": st.column_config.NumberColumn(width=50),
-            "Title": st.column_config.TextColumn(width=260),
-            "Status": st.column_config.TextColumn(width=80),
             "Stage": st.column_config.TextColumn(width=150),
             "Progress": st.column_config.ProgressColumn(
                 min_value=0, max_value=100, format="%.0f %%", width=90
             ),
             "Duration": st.column_config.TextColumn(width=70),
             "Attempts": st.column_config.NumberColumn(width=70),
-            "Error": st.column_config.TextColumn(width=320),
             "Source": st.column_config.TextColumn(width=260),
             "Method": st.column_config.TextColumn(width=110),
         },
