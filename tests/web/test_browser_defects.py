@@ -400,3 +400,18 @@ def test_on_a_phone_the_running_sessions_progress_comes_first_with_the_key_colum
             ).all_inner_texts()
             assert [h.strip() for h in headers[:3]] == ["Status", "Title", "Error"], headers
             context.close()
+
+
+def test_sorting_orders_the_whole_table_not_one_page(page: Page, app_server: AppServer) -> None:
+    with Store(app_server.database) as store:  # queue order: 149 first, 000 last (page two)
+        session_id = make_session(
+            store, [f"http://127.0.0.1:9/sorted-{149 - n:03d}.mp3" for n in range(150)]
+        )
+    bulk = BulkPage(page, app_server.url).open(session_id)
+    expect(page.locator('.st-key-panel-status-table table[role="grid"]')).to_contain_text(
+        "sorted-149.mp3", timeout=UI_TIMEOUT
+    )
+    bulk.choose("Sort", "Title")
+    grid = page.locator('.st-key-panel-status-table table[role="grid"] tbody tr')
+    expect(grid.first).to_contain_text("sorted-000.mp3", timeout=UI_TIMEOUT)
+    expect(page.get_by_text("Rows 1–100 of 150")).to_be_visible()

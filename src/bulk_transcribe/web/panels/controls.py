@@ -1,4 +1,4 @@
-"""The Run controls: Stop, Cancel, Resume and Retry failed, all through the store or job manager."""
+"""The Run controls: Stop, Cancel, Resume and the two Retries, through the store or job manager."""
 
 from __future__ import annotations
 
@@ -172,7 +172,7 @@ def render_controls(
         args=(store, jobs, sid, base),
         help=f"Carry on with the {left} item(s) not finished yet."
         if left
-        else "Nothing left to do; Retry failed runs the failed items again.",
+        else "Nothing left to do; the Retry buttons run failed items again.",
         width="stretch",
     )
     retry_col.button(
