@@ -250,7 +250,10 @@ class BulkPage:
                 s.percent == 100
                 and ("completed" in s.status_line or "finished with" in s.status_line)
                 and bool(s.rows)  # the table is there (not mid-redraw) and all rows finished
-                and all(row.get("Status") in ("done", "failed", "skipped") for row in s.rows)
+                and all(
+                    row.get("Status", "").split(" ")[0] in ("done", "failed", "skipped")
+                    for row in s.rows
+                )
             ),
             recording,
             on_sample=on_sample,

@@ -12,7 +12,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from bulk_transcribe import service
-from bulk_transcribe.models import ItemStatus, SessionStatus
+from bulk_transcribe.models import NO_SPEECH, ItemStatus, SessionStatus
 from bulk_transcribe.store import Store
 from tests.engines.conftest import OPENAI_KEY
 from tests.fakes.openai_server import FakeOpenAIServer
@@ -309,6 +309,7 @@ def test_a_finished_session_with_failures_says_so_and_offers_both_retries(
         ):
             store.start_item(item.id)
             store.finish_item(item.id, status, error_kind=kind, error_message=kind)
+        store.update_item_info(done.id, metadata={NO_SPEECH: True})  # as the runner marks it
         store.set_session_status(session_id, SessionStatus.COMPLETED)
 
     bulk = BulkPage(page, app_server.url).open(session_id)
@@ -316,6 +317,8 @@ def test_a_finished_session_with_failures_says_so_and_offers_both_retries(
         timeout=UI_TIMEOUT
     )
     expect(page.get_by_text("completed")).to_have_count(0)
+    grid = page.locator('.st-key-panel-status-table table[role="grid"]')
+    expect(grid).to_contain_text("done — no speech", timeout=UI_TIMEOUT)
     expect(bulk.button("Retry all failed (2)")).to_be_enabled()
     bulk.button("Retry retryable (1)").click()
     # The offline item runs again (and fails again: nothing listens there); the dead link not.

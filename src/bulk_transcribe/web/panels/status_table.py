@@ -84,7 +84,7 @@ def items_frame(items: list[Item]) -> pd.DataFrame:
     rows = [
         (
             item.id,
-            item.status.value,
+            item.status_text,
             item.display_title,
             _error(item),
             _progress(item),
