@@ -46,6 +46,7 @@ ENGINE_LABELS = {
     "deapi": "DEAPI",
 }
 LOCAL_MODELS = (DEFAULT_MODEL, *OTHER_MODELS)
+CLOUD_MODEL_KEY = "pref_cloud_model"
 _CHANGED_KEY = "settings_changed_by_user"
 SPEAKER_CHOICES = ["off", "auto", "2", "3", "4", "5", "6"]
 EXECUTOR_LABELS = {"threads": "This computer", "ray": "Ray cluster"}
@@ -206,11 +207,11 @@ def render_settings_panel(
     )
     # Drawn before the model, whose list comes from the provider set up here.
     cloud = render_cloud_setup(engine, note_change) if engine != "local" else None
-    models = _model_choices(engine, model_options(engine, cloud, base or Settings()))
+    models, model_key = _model_choices(model_options(engine, cloud, base or Settings()))
     model = model_col.selectbox(
         "Model",
         models,
-        key="pref_model",
+        key=model_key,
         on_change=note_change,
         accept_new_options=True,
         format_func=model_label,
@@ -317,17 +318,21 @@ def _render_executor() -> tuple[str, str]:
     return executor, address
 
 
-def _model_choices(engine: str, offered: list[str] | None) -> list[str]:
-    """The model list for the engine; the chosen model is moved off a name only the other
-    kind of engine knows (a Whisper size for a cloud API, a cloud model for faster-whisper)."""
-    chosen = st.session_state["pref_model"]
+def _model_choices(offered: list[str] | None) -> tuple[list[str], str]:
+    """The model list for the engine and the widget key that holds the choice; the choice
+    is moved off a name only the other kind of engine knows (a Whisper size for a cloud API,
+    a cloud model for faster-whisper). A cloud engine's model has a widget of its own: a
+    browser still showing a local model then has nothing to send back into the cloud list."""
     if offered is None:  # local
+        chosen = st.session_state["pref_model"]
         if chosen in {preset.model for preset in PRESETS.values()}:
             st.session_state["pref_model"] = chosen = DEFAULT_MODEL
-        return list(dict.fromkeys([DEFAULT_MODEL, chosen, *OTHER_MODELS]))
+        return list(dict.fromkeys([DEFAULT_MODEL, chosen, *OTHER_MODELS])), "pref_model"
+    chosen = st.session_state.get(CLOUD_MODEL_KEY) or st.session_state["pref_model"]
     if chosen in LOCAL_MODELS or chosen.startswith("bundled:") or not chosen:
-        st.session_state["pref_model"] = chosen = offered[0]
-    return list(dict.fromkeys([*offered, chosen]))
+        chosen = offered[0]
+    st.session_state[CLOUD_MODEL_KEY] = chosen
+    return list(dict.fromkeys([*offered, chosen])), CLOUD_MODEL_KEY
 
 
 def settings_for_session(
