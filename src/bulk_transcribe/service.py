@@ -20,6 +20,7 @@ from typing import Any
 from bulk_transcribe import redact
 from bulk_transcribe.engines import Engine
 from bulk_transcribe.engines.access import AccessCheck, AccessProblem, check_access, check_setup
+from bulk_transcribe.engines.presets import PRESETS as PROVIDER_PRESETS
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.models import ItemStatus, Owner, Session, SessionCommand, SessionCounts
 from bulk_transcribe.outputs import write_transcript_files
@@ -31,6 +32,7 @@ from bulk_transcribe.store import Store
 from bulk_transcribe.store.search_index import SearchIndex
 
 __all__ = [
+    "PROVIDER_PRESETS",
     "AccessCheck",
     "AccessProblem",
     "ExportResult",

@@ -9,7 +9,7 @@ import streamlit as st
 from pydantic import SecretStr
 
 from bulk_transcribe import service
-from bulk_transcribe.engines.presets import PRESETS
+from bulk_transcribe.service import PROVIDER_PRESETS as PRESETS
 from bulk_transcribe.settings import Settings
 
 KEY_LABELS = {"openai": "OpenAI-compatible API key", "deapi": "DEAPI API key"}

@@ -12,7 +12,7 @@ import streamlit as st
 from pydantic import SecretStr, ValidationError
 
 from bulk_transcribe.engines import ENGINES
-from bulk_transcribe.engines.presets import PRESETS
+from bulk_transcribe.service import PROVIDER_PRESETS as PRESETS
 from bulk_transcribe.settings import (
     ALL_FORMATS,
     DEFAULT_MODEL,
