@@ -113,6 +113,12 @@ def test_the_eta_counts_items_while_their_lengths_are_unknown(
             # 295 links of unknown length at one a minute: hours, not "< 1 min".
             expect(bulk.metric("ETA")).to_contain_text("~4.9 h", timeout=UI_TIMEOUT)
             expect(bulk.metric("Items per minute")).to_contain_text("1.0")
+            # Finished lengths that differ: a range, the unknown ones taken as short (30 s)
+            # or as long (120 s) as those, at the audio pace (9 audio minutes in 5).
+            lengths = (30, 30, 60, 120, 300)
+            for item, length in zip(store.items(session_id)[:5], lengths, strict=True):
+                store.update_item_info(item.id, duration=float(length))
+            expect(bulk.metric("ETA")).to_contain_text("~82 min–5.5 h", timeout=UI_TIMEOUT)
 
 
 def test_a_binary_file_renamed_csv_is_refused_in_plain_words(
