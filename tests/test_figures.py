@@ -38,3 +38,20 @@ def test_time_left_counts_items_until_every_length_is_known_then_audio() -> None
 def test_no_estimate_before_anything_finished_and_none_needed_at_the_end() -> None:
     assert time_left(counts(total=3, queued=3), pace(counts(total=3), 60.0)).seconds is None
     assert time_left(counts(total=3, done=3), pace(counts(total=3, done=3), 60.0)).seconds == 0
+
+
+def test_while_lengths_are_unknown_the_time_left_comes_with_a_range_from_finished_lengths():
+    counts = SessionCounts(
+        total=10,
+        queued=6,
+        done=4,
+        audio_seconds_total=400.0,
+        audio_seconds_done=400.0,
+        audio_seconds_transcribed=400.0,
+        unknown_lengths_left=6,
+    )
+    rates = pace(counts, active_seconds=400.0)  # one audio second per second, 0.6 items/min
+    left = time_left(counts, rates, finished_lengths=[50.0, 50.0, 100.0, 200.0])
+    assert left.basis == "items" and left.seconds == 600.0
+    assert (left.low, left.high) == (300.0, 750.0)  # 6 x 50 s and 6 x 125 s: the 600 s inside
+    assert time_left(counts, rates).low is None  # no lengths: no range

@@ -20,6 +20,10 @@ class SourceType(StrEnum):
         return self is not SourceType.LOCAL_FILE
 
 
+# An item's metadata flag: transcribed, and nothing was said (a silent file, music only).
+NO_SPEECH = "no_speech"
+
+
 class ItemStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -162,6 +166,13 @@ class Item:
     @property
     def display_title(self) -> str:
         return self.title or self.source.rsplit("/", 1)[-1] or self.source
+
+    @property
+    def status_text(self) -> str:
+        """The status in words: "done — no speech" when nothing was heard."""
+        if self.status is ItemStatus.DONE and self.metadata.get(NO_SPEECH):
+            return "done — no speech"
+        return self.status.value
 
 
 @dataclass(frozen=True)

@@ -206,7 +206,9 @@ def test_a_rejected_key_appears_nowhere_the_user_or_a_log_can_see(tmp_path, engi
 def test_429s_from_a_custom_server_pause_it_are_counted_and_shown(tmp_path):
     samples = SAMPLE_MEDIA[:4]
     with FakeOpenAIServer(api_key=OPENAI_KEY) as server:
-        server.inject("429", "429")  # Retry-After: 1, no preset limit for --api-base
+        # Retry-After: 1, no preset limit for --api-base. The first lands on the check before
+        # the run (GET /models), which says so and lets the run go on; two on uploads.
+        server.inject("429", "429", "429")
         result = run_cli(
             [
                 "run", *map(str, samples), "--engine", "openai",
@@ -221,4 +223,4 @@ def test_429s_from_a_custom_server_pause_it_are_counted_and_shown(tmp_path):
     # Shown as it happens, with the reason, not only stored.
     assert "rate limit:" in result.stdout and "answered 429 (Retry-After 1 s)" in result.stdout
     manifest = json.loads((session_folder(tmp_path / "out") / "manifest.json").read_text())
-    assert manifest["metrics"]["count_429"] == 2
+    assert manifest["metrics"]["count_429"] == 3  # the provider's budget saw all three

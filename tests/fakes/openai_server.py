@@ -4,7 +4,8 @@ Speaks the documented multipart protocol (file, model, language, response_format
 timestamp_granularities[]) and answers json, verbose_json or text. On top of the knobs of
 `FakeProviderServer` (latency, rpm with 429 + Retry-After, faults, api_key):
 `formats` (what it supports; others get 400 like faster-whisper-server does),
-`max_upload_bytes` (413 above it) and `transcriber` (what it hears in an upload).
+`max_upload_bytes` (413 above it), `transcriber` (what it hears in an upload) and
+`models` (what GET /v1/models lists).
 
 From a benchmark:  python -m tests.fakes.openai_server --port 8089 --latency 0.5 --rpm 300
 """
@@ -18,6 +19,8 @@ from tests.fakes.base import FakeProviderServer, Reply, Request
 from tests.fakes.transcripts import Transcriber, sample_transcriber
 
 ALL_FORMATS = frozenset({"json", "verbose_json", "text"})
+# https://platform.openai.com/docs/api-reference/models/list
+DEFAULT_MODELS = ("whisper-1", "gpt-4o-transcribe")
 
 
 class FakeOpenAIServer(FakeProviderServer):
@@ -27,9 +30,11 @@ class FakeOpenAIServer(FakeProviderServer):
         formats: frozenset[str] = ALL_FORMATS,
         max_upload_bytes: int | None = None,
         transcriber: Transcriber = sample_transcriber,
+        models: tuple[str, ...] | None = DEFAULT_MODELS,
         **knobs,
     ):
         super().__init__(**knobs)
+        self.models = models  # GET /v1/models lists these; None: no model list (404)
         self.formats = formats
         self.max_upload_bytes = max_upload_bytes
         self.transcriber = transcriber
@@ -39,6 +44,13 @@ class FakeOpenAIServer(FakeProviderServer):
         return f"{self.url}/v1"
 
     def route(self, request: Request) -> Reply:
+        if request.method == "GET" and request.path == "/v1/models" and self.models is not None:
+            return Reply(
+                200,
+                {"object": "list",
+                 "data": [{"id": name, "object": "model", "created": 0, "owned_by": "fake"}
+                          for name in self.models]},
+            )  # fmt: skip
         if request.method != "POST" or request.path != "/v1/audio/transcriptions":
             return Reply(404, {"error": {"message": f"no route {request.path}"}})
         upload = request.files.get("file")

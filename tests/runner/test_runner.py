@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from pathlib import Path
 
 import pytest
 
 from bulk_transcribe.models import (
+    ItemStatus,
     SessionCommand,
     SessionStatus,
 )
 from bulk_transcribe.runner import Runner
 from bulk_transcribe.runner import runner as runner_module
+from bulk_transcribe.store import Store
 from tests.runner.doubles import ScriptedEngine, make_session, run_in_thread, statuses
+from tests.samples import SAMPLE_MEDIA
 
 
 @pytest.fixture(autouse=True)
@@ -132,3 +136,20 @@ def test_resume_after_a_crash_requeues_items_left_running(tmp_path: Path) -> Non
     assert counts.done == 2
     assert store.get_item(crashed.id).attempts == 2
     assert any(e.kind == "resume" for e in store.events(session.id))
+
+
+def test_a_file_where_nothing_is_said_is_done_and_marked_no_speech(tmp_path: Path) -> None:
+    from tests.store.sessions import SegmentsEngine, local_specs, transcribe
+
+    media = tmp_path / "media"
+    media.mkdir()
+    for name in ("quiet", "talk"):
+        shutil.copy(SAMPLE_MEDIA[0], media / f"{name}.wav")
+    script = {"quiet": [(0.0, 1.0, "  ")], "talk": [(0.0, 2.0, "Hello there.")]}
+    with Store(tmp_path / "out" / "db.sqlite") as store:
+        session_id = transcribe(
+            store, tmp_path / "out", local_specs(sorted(media.iterdir())), SegmentsEngine(script)
+        )
+        quiet, talk = store.items(session_id)
+    assert (quiet.status, quiet.status_text) == (ItemStatus.DONE, "done — no speech")
+    assert talk.status_text == "done"

@@ -107,6 +107,18 @@ def test_hits_are_ranked_best_first(index: SearchIndex) -> None:
     assert [h.rank for h in hits] == sorted(h.rank for h in hits)
 
 
+def test_pages_of_hits_add_up_to_an_honest_count(index: SearchIndex) -> None:
+    everything = index.search("grid OR bread OR café", limit=100)
+    first = index.search("grid OR bread OR café", limit=2)
+    rest = index.search("grid OR bread OR café", limit=100, offset=2)
+    assert first.total_hits == len(everything.hits) > 2  # all hits, not the page's
+    assert first.matching_items == len({hit.item_id for hit in everything.hits}) == 3
+    assert len(first.hits) == 2 and rest.offset == 2
+    assert [(h.item_id, h.start) for h in first.hits + rest.hits] == [
+        (h.item_id, h.start) for h in everything.hits
+    ]
+
+
 def test_filters_by_session_and_by_source(
     index: SearchIndex, library: tuple[Store, dict[str, str]]
 ) -> None:

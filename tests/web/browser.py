@@ -121,8 +121,16 @@ class BulkPage:
         expect(chip).to_be_visible()
 
     def choose(self, label: str, option: str) -> None:
-        self.page.get_by_test_id("stSelectbox").filter(has_text=label).click()
-        self.page.get_by_role("option", name=option, exact=True).click()
+        """Pick an option; the list is opened again if a rerun closed it under the click."""
+        choice = self.page.get_by_role("option", name=option, exact=True)
+        for _ in range(3):
+            self.page.get_by_test_id("stSelectbox").filter(has_text=label).click()
+            try:
+                expect(choice).to_be_visible(timeout=UI_TIMEOUT // 3)
+                break
+            except AssertionError:
+                self.page.keyboard.press("Escape")
+        choice.click()
 
     def metric(self, label: str) -> Locator:
         label_element = self.page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
@@ -235,13 +243,17 @@ class BulkPage:
         recording: Recording | None = None,
         on_sample: Callable[[Snapshot], None] | None = None,
     ) -> Recording:
-        """Watch until the session completed and every row shows a finished item."""
+        """Watch until the session finished (with or without failures) and every row shows a
+        finished item."""
         return self.record_until(
             lambda s: (
                 s.percent == 100
-                and "completed" in s.status_line
+                and ("completed" in s.status_line or "finished with" in s.status_line)
                 and bool(s.rows)  # the table is there (not mid-redraw) and all rows finished
-                and all(row.get("Status") in ("done", "failed", "skipped") for row in s.rows)
+                and all(
+                    row.get("Status", "").split(" ")[0] in ("done", "failed", "skipped")
+                    for row in s.rows
+                )
             ),
             recording,
             on_sample=on_sample,

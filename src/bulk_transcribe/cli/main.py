@@ -289,7 +289,7 @@ def run(
         if not expanded.items:
             raise usage_error("nothing to transcribe: the playlists and feeds gave no items")
 
-        cloud_engine = _cloud_engine(settings)
+        _check_cloud_setup(settings)
         with Store(settings.database) as store:
             session = service.start_session(
                 store,
@@ -299,7 +299,7 @@ def run(
             )
             _report_archived(store, session)
             console.print(f"Session [bold]{session.id}[/] → {session.folder}", highlight=False)
-            _cloud_preflight(cloud_engine, store, session)
+            _cloud_preflight(settings, store, session)
             counts = _run_and_watch(store, session, settings, local_engine)
     raise typer.Exit(_exit_code(counts))
 
@@ -604,29 +604,31 @@ def _report_summaries(store: Store, session: Session) -> None:
         )
 
 
-def _cloud_engine(settings: Settings) -> service.providers.Engine | None:
-    """A cloud engine built up front, so a missing key or unknown preset stops the run early."""
-    try:
-        return service.providers.cloud_engine(settings)
-    except TranscribeError as exc:
-        raise usage_error(exc.message) from exc
+def _check_cloud_setup(settings: Settings) -> None:
+    """A missing key or an unknown preset stops the run before a session is made."""
+    setup = service.providers.check_cloud_setup(settings)
+    if not setup.ok:
+        raise usage_error(
+            f"{setup.message} in the environment or in .env"
+            if setup.problem is service.providers.AccessProblem.MISSING_KEY
+            else setup.message
+        )
 
 
-def _cloud_preflight(
-    engine: service.providers.Engine | None, store: Store, session: Session
-) -> None:
-    """Balance and price estimate, where the provider offers them, before anything is spent."""
-    if engine is None:
+def _cloud_preflight(settings: Settings, store: Store, session: Session) -> None:
+    """Key and endpoint tried once, with balance and price estimate where the provider offers
+    them, before anything is spent."""
+    if settings.engine == "local":
         return
-    try:
-        for line in service.providers.preflight(
-            engine, store.counts(session.id).audio_seconds_total or None
-        ):
-            console.print(line, highlight=False)
-    except TranscribeError as exc:
-        if not exc.transient:
-            raise usage_error(f"{exc.message} (session {session.id} kept; resume later)") from exc
-        errors.print(f"[yellow]warning:[/] {shown(exc.message)}", highlight=False)
+    audio_seconds = store.counts(session.id).audio_seconds_total or None
+    check = service.providers.check_cloud_access(settings, audio_seconds)
+    for line in check.notes:
+        console.print(line, highlight=False)
+    if check.ok:
+        return
+    if not check.transient:
+        raise usage_error(f"{check.message} (session {session.id} kept; resume later)")
+    errors.print(f"[yellow]warning:[/] {shown(check.message)}", highlight=False)
 
 
 def _exit_code(counts: SessionCounts) -> int:

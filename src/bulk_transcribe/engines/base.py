@@ -45,6 +45,8 @@ class Engine(Protocol):
     # How many items it can keep busy at once on its own; with fewer running, the runner
     # hands it the next items ahead of their turn (1: only what runs).
     items_at_once: int
+    # The provider's model names as its preflight found them; None: it offers no list.
+    offered_models: tuple[str, ...] | None
 
     def warm_up(self) -> None:
         """Load what the first item would otherwise wait for (a model, an SDK)."""
@@ -75,6 +77,7 @@ class EngineBase:
     accepts_urls: ClassVar[bool] = False
     provider: ProviderConfig | None = None
     items_at_once: int = 1
+    offered_models: tuple[str, ...] | None = None
 
     @property
     def decoding(self) -> dict[str, Any]:

@@ -118,6 +118,43 @@ class OpenAICompatibleEngine(EngineBase):
     def close(self) -> None:
         self._client.close()
 
+    def preflight(self, audio_seconds: float | None) -> list[str]:
+        """One cheap request (the model list) before any upload: a rejected key or a wrong
+        base URL stops the run here, not on every item."""
+        self.offered_models = self.list_models()
+        return []
+
+    def list_models(self) -> tuple[str, ...] | None:
+        """The provider's model names (GET /models); None when the server has no model list
+        (many self-hosted servers answer 404 there, which still proves it is reachable)."""
+        try:
+            page = self._client.models.list()
+        except openai.NotFoundError:
+            return None
+        except openai.APIStatusError as exc:
+            if exc.status_code == 405:
+                return None
+            raise self._status_error(exc) from None
+        except openai.APIConnectionError as exc:
+            raise self._transport_error(exc) from None
+        return tuple(sorted(model.id for model in page.data if getattr(model, "id", None)))
+
+    def _status_error(self, exc: openai.APIStatusError) -> Exception:
+        return error_for_status(
+            self.provider.name,
+            exc.status_code,
+            body=exc.response.content,
+            headers=exc.response.headers,
+            secrets=[self._key],
+            key_hint=self.provider.key_hint,
+        )
+
+    def _transport_error(self, exc: openai.APIConnectionError) -> Exception:
+        cause = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
+        if isinstance(exc, openai.APITimeoutError):
+            cause = httpx.ReadTimeout("timed out")
+        return error_for_transport(self.provider.name, cause, [self._key])
+
     def transcribe(self, media: MediaFile, job: EngineJob) -> Transcript:
         language = job.options.language
         with tempfile.TemporaryDirectory(prefix="bulk-transcribe-upload-") as folder:
@@ -246,19 +283,9 @@ class OpenAICompatibleEngine(EngineBase):
         # `from None` on purpose: SDK exceptions carry the provider's body and the request,
         # which a traceback would print; our typed error keeps what the user needs, scrubbed.
         except openai.APIStatusError as exc:
-            raise error_for_status(
-                self.provider.name,
-                exc.status_code,
-                body=exc.response.content,
-                headers=exc.response.headers,
-                secrets=[self._key],
-                key_hint=self.provider.key_hint,
-            ) from None
+            raise self._status_error(exc) from None
         except openai.APIConnectionError as exc:  # APITimeoutError is a subclass
-            cause = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
-            if isinstance(exc, openai.APITimeoutError):
-                cause = httpx.ReadTimeout("timed out")
-            raise error_for_transport(self.provider.name, cause, [self._key]) from None
+            raise self._transport_error(exc) from None
 
 
 def _parse(

@@ -24,6 +24,7 @@ from bulk_transcribe.errors import (
     is_disk_full,
 )
 from bulk_transcribe.models import (
+    NO_SPEECH,
     Item,
     ItemStatus,
     Owner,
@@ -474,6 +475,9 @@ class Runner:
             kind, message = _describe_write_error(exc, self.session.folder)
             self._fail(item_id, attempt, kind, message)
             return
+        if not any(segment.text.strip() for segment in transcript.segments):
+            # Done, yet nothing was said: views say so instead of a plain "done".
+            self.store.update_item_info(item_id, metadata={NO_SPEECH: True})
         self.store.finish_item(
             item_id,
             ItemStatus.DONE,

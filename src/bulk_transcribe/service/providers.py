@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from pydantic import SecretStr
 
 from bulk_transcribe.engines import ENGINES, Engine, create_engine, load_local_engine_early
+from bulk_transcribe.engines.access import AccessCheck, AccessProblem, check_access, check_setup
 from bulk_transcribe.engines.presets import PRESETS
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.runner.executors import check_executor
@@ -18,13 +20,18 @@ from bulk_transcribe.settings import Settings
 __all__ = [
     "ENGINES",
     "PRESETS",
+    "AccessCheck",
+    "AccessProblem",
     "Engine",
+    "check_cloud_access",
+    "check_cloud_setup",
     "check_executor",
     "cloud_engine",
     "deapi_balance",
     "engine_names",
     "model_loading_early",
     "preflight",
+    "save_in_env_file",
 ]
 
 
@@ -76,3 +83,24 @@ def deapi_balance(api_key: str, base_url: str | None) -> str:
             engine.close()
     except TranscribeError as exc:
         return f"unavailable ({exc.message})"
+
+
+def check_cloud_setup(settings: Settings) -> AccessCheck:
+    """Before a session is made: a known provider and a key, where one is needed (no request)."""
+    return check_setup(settings)
+
+
+def check_cloud_access(settings: Settings, audio_seconds: float | None = None) -> AccessCheck:
+    """Before any paid work: the cloud engine's key and endpoint tried with one cheap request
+    (the model list, or DEAPI's balance), counted in the provider's request budget."""
+    return check_access(settings, audio_seconds, RateLimitHook.for_settings(settings))
+
+
+def save_in_env_file(variable: str, value: str, path: Path = Path(".env")) -> Path:
+    """Keep a setting (an API key, a proxy) in the .env file the settings are read from, for
+    restarts and the CLI; a new file is readable by its owner only."""
+    from dotenv import set_key
+
+    path.touch(mode=0o600, exist_ok=True)
+    set_key(str(path), variable, value, quote_mode="always")
+    return path.resolve()

@@ -151,9 +151,10 @@ def _command(store: Store, session_id: str, command: SessionCommand) -> Owner | 
     return owner
 
 
-def retry_failed(store: Store, session_id: str) -> int:
-    """Put every failed item back in the queue; returns how many. Run the session after."""
-    requeued = store.requeue_failed(session_id)
+def retry_failed(store: Store, session_id: str, item_ids: list[int] | None = None) -> int:
+    """Put every failed item (or these of them) back in the queue; returns how many. Run the
+    session after."""
+    requeued = store.requeue_failed(session_id, item_ids=item_ids)
     if requeued:
         store.add_event(session_id, "retry", f"{requeued} failed item(s) re-queued")
     return requeued

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from urllib.parse import SplitResult, unquote, urlparse, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlparse, urlsplit
 
 from bulk_transcribe.errors import ErrorKind, PermanentError, TranscribeError
 from bulk_transcribe.media import MEDIA_EXTENSIONS, check_decodes, probe_duration
@@ -27,8 +28,23 @@ def has_media_extension(url: str) -> bool:
     return PurePosixPath(urlsplit(url).path).suffix.lower() in MEDIA_EXTENSIONS
 
 
+# Query parameters that can tell two links to the same file name apart (?n=3, ?episode=12)
+# go into the title; signatures, tokens and long values of signed links never do.
+_CREDENTIAL_PARAM = re.compile(r"sig|token|key|auth|expire|credential|policy|session|pass", re.I)
+_TITLE_PARAM_CHARS = 24
+_TITLE_PARAMS = 3
+
+
 def title_from_url(url: str) -> str | None:
-    name = Path(unquote(urlparse(url).path)).stem
+    parsed = urlparse(url)
+    name = Path(unquote(parsed.path)).stem
+    kept = [
+        f"{key}={value}" if value else key
+        for key, value in parse_qsl(parsed.query, keep_blank_values=True)
+        if not _CREDENTIAL_PARAM.search(key) and len(key) + len(value) <= _TITLE_PARAM_CHARS
+    ][:_TITLE_PARAMS]
+    if kept:
+        name = f"{name} ({', '.join(kept)})"
     return clean_title(name)
 
 

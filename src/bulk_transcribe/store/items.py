@@ -307,9 +307,15 @@ class ItemsTable(Database):
             self.requeue_item(item_id, None, None)
         return len(ids)
 
-    def requeue_failed(self, session_id: str, kinds: Iterable[str] | None = None) -> int:
+    def requeue_failed(
+        self,
+        session_id: str,
+        kinds: Iterable[str] | None = None,
+        item_ids: Iterable[int] | None = None,
+    ) -> int:
         """Put failed items back in the queue; only those that failed for one of `kinds` when
-        given (e.g. a full disk or the network, which the user may have fixed since)."""
+        given (e.g. a full disk or the network, which the user may have fixed since), and only
+        these items when `item_ids` is given."""
         sql = (
             "UPDATE items SET status = ?, stage = ?, progress = 0, error_kind = NULL,"
             " error_message = NULL, finished_at = NULL, updated_at = ?, revision = revision + 1"
@@ -321,6 +327,10 @@ class ItemsTable(Database):
             wanted = [str(k) for k in kinds]
             sql += f" AND error_kind IN ({','.join('?' * len(wanted)) or 'NULL'})"
             params += wanted
+        if item_ids is not None:
+            ids = [int(i) for i in item_ids]
+            sql += f" AND id IN ({','.join('?' * len(ids)) or 'NULL'})"
+            params += ids
         with self._transaction() as conn:
             return conn.execute(sql, params).rowcount
 

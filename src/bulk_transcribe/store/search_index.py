@@ -77,6 +77,9 @@ class SearchResult:
     refresh: Refresh
     query: str  # the FTS5 query that ran (the user's, or its words quoted if that was invalid)
     searchable_items: int
+    total_hits: int = 0  # every matching segment, not only this page's
+    matching_items: int = 0  # transcripts with at least one match
+    offset: int = 0  # how many better hits came before this page
 
 
 class SearchIndex:
@@ -203,9 +206,11 @@ class SearchIndex:
         session_id: str | None = None,
         sources: Sequence[str] = (),
         limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
         refresh: bool = True,
     ) -> SearchResult:
-        """Segments matching `query`, best first.
+        """Segments matching `query`, best first: `limit` of them after the first `offset`,
+        with the count of every match and of the transcripts they are in.
 
         `query` is FTS5 syntax: words (all must occur), "a phrase", prefix*, AND / OR / NOT,
         NEAR(a b). Text that is not valid syntax (a stray quote, a hyphen) is searched as
@@ -218,7 +223,7 @@ class SearchIndex:
         where, params = _filters(session_id, sources)
         with self._lock:
             try:
-                rows = self._match(query, where, params, limit)
+                rows = self._match(query, where, params, limit, offset)
                 ran = query
             except sqlite3.OperationalError:
                 ran = as_words(query)
@@ -226,7 +231,8 @@ class SearchIndex:
                     raise PermanentError(
                         ErrorKind.INVALID_INPUT, f"nothing searchable in {query!r}"
                     ) from None
-                rows = self._match(ran, where, params, limit)
+                rows = self._match(ran, where, params, limit, offset)
+            total, matching = self._count(ran, where, params)
             searchable = self._conn.execute(
                 "SELECT COUNT(*) FROM indexed_items WHERE segments > 0"
             ).fetchone()[0]
@@ -245,16 +251,28 @@ class SearchIndex:
             )
             for row in rows
         ]
-        return SearchResult(hits, done, ran, searchable)
+        return SearchResult(hits, done, ran, searchable, total, matching, offset)
 
-    def _match(self, query: str, where: str, params: list[object], limit: int) -> list[sqlite3.Row]:
+    def _count(self, query: str, where: str, params: list[object]) -> tuple[int, int]:
+        row = self._conn.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT f.item_id)"
+            " FROM segments_fts f JOIN items i ON i.id = f.item_id"
+            f" WHERE segments_fts MATCH ? {where}",
+            [query, *params],
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def _match(
+        self, query: str, where: str, params: list[object], limit: int, offset: int = 0
+    ) -> list[sqlite3.Row]:
         return self._conn.execute(
             "SELECT f.item_id, f.start, f.end, f.rank,"
             f" highlight(segments_fts, 0, '{MATCH_START}', '{MATCH_END}') AS marked,"
             " i.session_id, i.title, i.source, i.source_type"
             " FROM segments_fts f JOIN items i ON i.id = f.item_id"
-            f" WHERE segments_fts MATCH ? {where} ORDER BY f.rank, f.item_id, f.start LIMIT ?",
-            [query, *params, int(limit)],
+            f" WHERE segments_fts MATCH ? {where} ORDER BY f.rank, f.item_id, f.start"
+            " LIMIT ? OFFSET ?",
+            [query, *params, int(limit), max(0, int(offset))],
         ).fetchall()
 
     def stats(self) -> dict[str, int]:

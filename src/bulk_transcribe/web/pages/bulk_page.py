@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.service.inputs import IngestResult
 from bulk_transcribe.web.pages.frame import AppContext, page_setup
+from bulk_transcribe.web.panels.cloud_setup import access_message
 from bulk_transcribe.web.panels.controls import follow_parallel_choice, start_once
 from bulk_transcribe.web.panels.input_panel import render_input_panel
 from bulk_transcribe.web.panels.link_check_panel import render_link_check
@@ -93,7 +95,9 @@ def _render_new_batch(ctx: AppContext, *, live_parallel: bool) -> None:
         )
     with st.container(border=True, key="section-settings"):
         st.subheader("2) Settings")
-        choices = render_settings_panel(ctx.settings.out_dir, live_parallel=live_parallel)
+        choices = render_settings_panel(
+            ctx.settings.out_dir, live_parallel=live_parallel, base=ctx.settings
+        )
     with st.container(border=True, key="section-run"):
         st.subheader("3) Run")
         count = len(ingested.items) if ingested else 0
@@ -118,6 +122,12 @@ def _start(ctx: AppContext, choices, ingested: IngestResult) -> None:
     except ValueError as exc:
         st.error(f"**Settings are not valid:** {exc}", icon=":material/block:")
         return
+    if settings.engine != "local":
+        with st.spinner("Trying the API key and endpoint once…"):
+            check = service.providers.check_cloud_access(settings)
+        if not check.ok:
+            st.error(access_message(check, settings.engine), icon=":material/key_off:")
+            return
     try:
         with st.spinner("Starting the job in a process of its own…"):
             session = start_once(ctx.store, ctx.runs, settings, ingested)

@@ -13,6 +13,7 @@ from bulk_transcribe.store import Store
 from bulk_transcribe.web.panels.accounts import render_accounts
 from bulk_transcribe.web.panels.running_now import render_running_now
 from bulk_transcribe.web.panels.sign_in import require_sign_in
+from bulk_transcribe.web.state.connection import with_connection
 from bulk_transcribe.web.state.resources import session_runs, snapshots, view_store
 from bulk_transcribe.web.state.runs import Runs
 from bulk_transcribe.web.state.snapshot import Snapshots
@@ -27,6 +28,7 @@ NAVIGATION = (
     ("pages/04_Find_Videos.py", "Find videos", ":material/travel_explore:"),
     ("pages/05_Search_Transcripts.py", "Search transcripts", ":material/manage_search:"),
     ("pages/06_Following.py", "Following", ":material/rss_feed:"),
+    ("pages/07_Settings.py", "Settings", ":material/settings:"),
 )
 
 _CSS = """
@@ -56,7 +58,7 @@ def page_setup(title: str, icon: str = ":material/graphic_eq:") -> AppContext:
         st.error(f"The BULK_TRANSCRIBE_* environment or .env is not valid: {exc}")
         st.stop()
     require_sign_in(environment)  # a shared app shows nothing else until signed in
-    settings = _sidebar(environment)
+    settings = with_connection(_sidebar(environment))  # the Settings page's proxy, cookies
     db_path = str(settings.database.resolve())
     ctx = AppContext(
         settings=settings,

@@ -23,4 +23,4 @@ def render() -> None:
     if query.text:
         result = run_search(ctx.store, query)
         if result is not None:
-            render_hits(result)
+            render_hits(result, query)

@@ -70,7 +70,7 @@ def _live_sessions(ctx: AppContext) -> None:
             help=f"{left} item(s) left to do." if left else "Nothing left to resume.",
         )
         columns[2].button(
-            f"Retry failed ({counts.failed})",
+            f"Retry all failed ({counts.failed})",
             icon=":material/replay:",
             width="stretch",
             key="retry",

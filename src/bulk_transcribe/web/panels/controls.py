@@ -1,4 +1,4 @@
-"""The Run controls: Stop, Cancel, Resume and Retry failed, all through the service."""
+"""The Run controls: Stop, Cancel, Resume and the two Retries, all through the service."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from pydantic import SecretStr
 
 from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError
-from bulk_transcribe.models import Session, SessionCounts, SessionStatus
+from bulk_transcribe.models import Item, ItemStatus, Session, SessionCounts, SessionStatus
 from bulk_transcribe.service.inputs import IngestResult
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from bulk_transcribe.web.panels.settings_panel import secrets
 from bulk_transcribe.web.state import runs
 from bulk_transcribe.web.state.runs import Runs
+from bulk_transcribe.web.wording import is_retryable
 
 STATUS_BADGES = {
     SessionStatus.CREATED: (":material/fiber_new:", "created"),
@@ -40,11 +41,24 @@ def run_state(session: Session, runs: Runs) -> RunState:
     return RunState(active=runs.alive(session), stop_requested=session.command is not None)
 
 
-def status_badge(session: Session, state: RunState) -> tuple[str, str]:
-    """The session's status as a user should read it: "running" only while someone works."""
+def status_badge(session: Session, state: RunState, failed: int = 0) -> tuple[str, str]:
+    """The session's status as a user should read it: "running" only while someone works,
+    and "completed" only when nothing failed."""
     if session.status is SessionStatus.RUNNING and not state.active:
         return _NOT_RUNNING  # left by a crash or a killed process: resumable
+    if session.status is SessionStatus.COMPLETED and failed:
+        return (":material/error:", f"finished with {failed} failed")
     return STATUS_BADGES[session.status]
+
+
+def retryable_failures(items: list[Item]) -> list[int]:
+    """The failed items that may succeed when tried again as they are (network, time limits,
+    busy servers), unlike bad links, undecodable media or refused keys."""
+    return [
+        item.id
+        for item in items
+        if item.status is ItemStatus.FAILED and is_retryable(item.error_kind, item.error_message)
+    ]
 
 
 def resume_settings(store: Store, session: Session) -> Settings:
@@ -92,20 +106,22 @@ def resume(store: Store, jobs: Runs, session_id: str) -> None:
         st.toast("Already running elsewhere.", icon=":material/sync:")
 
 
-def retry_failed(store: Store, jobs: Runs, session_id: str) -> None:
+def retry_failed(
+    store: Store, jobs: Runs, session_id: str, item_ids: list[int] | None = None
+) -> None:
     settings = _settings_for(store, session_id, "retry")
     if settings is None:
         return
     try:
-        count = jobs.retry_failed(session_id, settings)
+        count = jobs.retry_failed(session_id, settings, item_ids)
     except TranscribeError as exc:
         st.toast(f"Could not retry: {exc.message}", icon=":material/block:")
         return
     st.toast(f"Re-queued {count} failed item(s).", icon=":material/replay:")
 
 
-def render_status_line(session: Session, state: RunState) -> None:
-    icon, label = status_badge(session, state)
+def render_status_line(session: Session, state: RunState, failed: int = 0) -> None:
+    icon, label = status_badge(session, state, failed)
     if state.active and state.stop_requested and session.command:
         label += f" · {session.command.value} requested"
     st.markdown(f"#### {icon} Session `{session.id}` · {label}")
@@ -118,8 +134,10 @@ def render_controls(
     session: Session,
     state: RunState,
     counts: SessionCounts,
+    retryable: list[int] | None = None,
 ) -> None:
-    stop_col, cancel_col, resume_col, retry_col, _ = st.columns([1, 1, 1, 1.2, 2])
+    stop_col, cancel_col, resume_col, retry_col, retry_all_col = st.columns([1, 1, 1, 1.4, 1.4])
+    retryable = retryable or []
     sid = session.id
     stop_col.button(
         "Stop",
@@ -151,17 +169,29 @@ def render_controls(
         args=(store, jobs, sid),
         help=f"Carry on with the {left} item(s) not finished yet."
         if left
-        else "Nothing left to do; Retry failed runs the failed items again.",
+        else "Nothing left to do; the Retry buttons run failed items again.",
         width="stretch",
     )
     retry_col.button(
-        f"Retry failed ({counts.failed})",
+        f"Retry retryable ({len(retryable)})",
         icon=":material/replay:",
         key="control-retry",
+        disabled=state.active or not retryable,
+        on_click=retry_failed,
+        args=(store, jobs, sid, retryable),
+        help="Run again the items that failed for a passing reason (network, time limits, "
+        "busy servers).",
+        width="stretch",
+    )
+    retry_all_col.button(
+        f"Retry all failed ({counts.failed})",
+        icon=":material/replay:",
+        key="control-retry-all",
         disabled=state.active or not counts.failed,
         on_click=retry_failed,
         args=(store, jobs, sid),
-        help="Re-queue only the failed items and run them again.",
+        help="Run every failed item again, also those that failed for good (a bad link, a "
+        "refused key): worth it after fixing the cause.",
         width="stretch",
     )
 

@@ -115,7 +115,7 @@ def _render_copyable_lists(split: FailureSplit) -> None:
     retry_col, permanent_col = st.columns(2)
     with retry_col:
         st.markdown(f"**Worth retrying ({len(split.retryable)})**")
-        st.caption("Network trouble, time limits, busy servers: **Retry failed** may fix these.")
+        st.caption("Network trouble, time limits, busy servers: **Retry retryable** may fix these.")
         if split.retryable:
             st.code("\n".join(i.source for i in split.retryable), language=None, height=160)
     with permanent_col:

@@ -38,6 +38,8 @@ class ProgressSummary:
     audio_minutes_per_minute: float | None
     eta_seconds: float | None
     eta_basis: str  # "audio", "items" or "" when there is no estimate
+    eta_low: float | None  # a range on the items basis, where finished lengths allow it
+    eta_high: float | None
     paused: bool  # work is left but nobody works on it
     active_seconds: float | None
     rpm_limit: int | None
@@ -69,7 +71,12 @@ def summarise(
     remaining = counts.queued + counts.running
     active_seconds = metrics.get("wall_seconds_total") or _active_seconds(items, now)
     rates = pace(counts, active_seconds)
-    left = time_left(counts, rates) if remaining and active else TimeLeft(None, "")
+    finished_lengths = [
+        i.duration for i in items if i.status is ItemStatus.DONE and i.duration is not None
+    ]
+    left = (
+        time_left(counts, rates, finished_lengths) if remaining and active else TimeLeft(None, "")
+    )
     rpm_limit = metrics.get("rpm_limit", session.settings.get("rpm"))
     used = metrics.get("requests_last_60s")
     utilisation = metrics.get("rate_limit_utilisation")
@@ -87,6 +94,8 @@ def summarise(
         audio_minutes_per_minute=rates.audio_minutes_per_minute,
         eta_seconds=left.seconds if remaining else 0.0,
         eta_basis=left.basis,
+        eta_low=left.low,
+        eta_high=left.high,
         paused=bool(remaining) and not active,
         active_seconds=active_seconds,
         rpm_limit=rpm_limit if active else None,
@@ -189,6 +198,10 @@ def _eta_text(summary: ProgressSummary) -> str:
         return "—"
     if summary.paused:
         return "paused"
+    if summary.eta_low is not None and summary.eta_high is not None:
+        low, high = eta(summary.eta_low), eta(summary.eta_high)
+        if low != high:  # a range while some lengths are unknown
+            return f"{low}–{high.lstrip('~')}"
     return eta(summary.eta_seconds) if summary.eta_seconds is not None else "estimating…"
 
 
@@ -200,7 +213,9 @@ def _eta_help(summary: ProgressSummary) -> str:
     if summary.eta_basis == "items":
         return (
             "From the items left and the items finished per minute so far (some items' "
-            "length is not known until they are fetched)."
+            "length is not known until they are fetched); a range when the lengths finished "
+            "so far differ: the unknown ones taken as short or as long as those. By audio "
+            "once every length is known."
         )
     return "Shown once the first items have finished."
 

@@ -30,7 +30,8 @@ SHEET_SUFFIXES = (".csv", ".tsv", ".xlsx")
 PASTED_NAME = "pasted.txt"
 AUTOMATIC = "(automatic)"
 PREVIEW_ROWS = 8
-_PASTED_KEY = "input_pasted"
+_PASTED_KEY = "input_pasted"  # kept across pages
+_BOX_KEY = "input_pasted_box"  # the widget's own state
 _KEPT_MEDIA_KEY = "input_kept_media"
 _TYPE_LABELS = {
     SourceType.YOUTUBE: "YouTube",
@@ -145,11 +146,19 @@ def render_input_panel(
     """Draw the panel; the ingested items, or None when the input has an error.
     `server_files=False` (a shared app): links and uploads only, no paths on the server; media
     files are uploaded instead, and kept in `out_dir`."""
-    st.session_state.setdefault(_PASTED_KEY, "")
+    # The box is a keyed widget: its session-state value is the one truth for what it shows
+    # and what Start runs. (Passing value= instead gave the widget a new identity whenever
+    # the text changed, so a list pasted over an applied one before any other rerun went to
+    # a widget the page no longer had, and the old list came back.) Streamlit drops a keyed
+    # widget's state when a run does not draw it (another page, a running session's folded
+    # form); the kept copy puts it back.
+    if _BOX_KEY not in st.session_state:
+        st.session_state[_BOX_KEY] = st.session_state.get(_PASTED_KEY, "")
     paste_col, upload_col = st.columns(2, gap="large")
     pasted = paste_col.text_area(
         "Paste links",
-        value=st.session_state[_PASTED_KEY],
+        key=_BOX_KEY,
+        on_change=_keep_pasted,
         height=220,
         placeholder="One per line: YouTube or podcast links, direct media URLs"
         + (", file paths.\n" if server_files else ".\n")
@@ -223,6 +232,10 @@ def _render_media_upload(out_dir: Path) -> list[Entry]:
                 continue
         entries.append(kept[file.file_id])
     return entries
+
+
+def _keep_pasted() -> None:
+    st.session_state[_PASTED_KEY] = st.session_state[_BOX_KEY]
 
 
 def _render_column_mapping(upload: Upload) -> tuple[tuple[tuple[str, str], ...], str | None]:

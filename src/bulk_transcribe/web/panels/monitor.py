@@ -15,6 +15,7 @@ from bulk_transcribe.web.panels.controls import (
     follow_parallel_choice,
     render_controls,
     render_status_line,
+    retryable_failures,
     run_state,
 )
 from bulk_transcribe.web.panels.errors_panel import render_errors_panel
@@ -38,8 +39,22 @@ def session_is_active(ctx: AppContext, session_id: str) -> bool | None:
     return run_state(session, ctx.runs).active
 
 
+# On a phone the session's state and progress come first, before the page's title, the live
+# settings and the buttons (which stack one per line there). Flex order: each panel sits in a
+# layout wrapper, and the monitor's fragment in one of its own, among the page's blocks.
+_NARROW_CSS = """
+<style>
+@media (max-width: 640px) {
+  [data-testid="stLayoutWrapper"]:has(> .st-key-panel-status-line) { order: -2; }
+  [data-testid="stLayoutWrapper"]:has(.st-key-panel-global-progress) { order: -1; }
+}
+</style>
+"""
+
+
 def render_monitor(ctx: AppContext, session_id: str) -> None:
     """Live while someone works on the session, a still view otherwise."""
+    st.markdown(_NARROW_CSS, unsafe_allow_html=True)
     session = ctx.store.find_session(session_id)
     if session is None:
         st.warning(f"No session {session_id} in {ctx.store.path}.", icon=":material/search_off:")
@@ -101,8 +116,10 @@ def _draw(ctx: AppContext, session_id: str, *, exact: bool = False, table: bool 
     events = _events(store, session_id)
     state = run_state(session, ctx.runs)
 
-    render_status_line(session, state)
-    render_controls(store, ctx.runs, session, state, counts)
+    with st.container(key="panel-status-line"):
+        render_status_line(session, state, counts.failed)
+    with st.container(key="panel-controls"):
+        render_controls(store, ctx.runs, session, state, counts, retryable_failures(items))
     summary = summarise(
         session,
         counts,

@@ -17,7 +17,8 @@ def sessions_frame(store: Store, sessions: list[Session], runs: Runs) -> pd.Data
     rows = []
     for session in sessions:
         counts = store.counts(session.id)
-        _, label = status_badge(session, run_state(session, runs))  # no icons inside a table
+        # No icons inside a table.
+        _, label = status_badge(session, run_state(session, runs), counts.failed)
         rows.append(
             (
                 session.id,

@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 from pydantic import SecretStr, ValidationError
 
-from bulk_transcribe.service.providers import ENGINES
+from bulk_transcribe.service.providers import ENGINES, PRESETS
 from bulk_transcribe.service.research import chat_configured
 from bulk_transcribe.settings import (
     ALL_FORMATS,
@@ -19,6 +19,11 @@ from bulk_transcribe.settings import (
     MAX_CONCURRENCY,
     MIN_CONCURRENCY,
     Settings,
+)
+from bulk_transcribe.web.panels.cloud_setup import (
+    SECRET_PREFIX,
+    model_options,
+    render_cloud_setup,
 )
 from bulk_transcribe.web.wording import model_label, rpm_label
 
@@ -40,9 +45,8 @@ ENGINE_LABELS = {
     "openai": "OpenAI-compatible API",
     "deapi": "DEAPI",
 }
-# Which secret each cloud engine needs; held in this browser session only.
-ENGINE_KEYS = {"openai": "openai_api_key", "deapi": "deapi_api_key"}
-SECRET_PREFIX = "secret_"
+LOCAL_MODELS = (DEFAULT_MODEL, *OTHER_MODELS)
+CLOUD_MODEL_KEY = "pref_cloud_model"
 _CHANGED_KEY = "settings_changed_by_user"
 SPEAKER_CHOICES = ["off", "auto", "2", "3", "4", "5", "6"]
 EXECUTOR_LABELS = {"threads": "This computer", "ray": "Ray cluster"}
@@ -65,6 +69,8 @@ class RunChoices:
     executor: str = "threads"  # or "ray": the items run on a Ray cluster
     ray_address: str = ""  # empty: a local Ray instance
     summarize: bool = False  # summary, key points and chapters in each note (chat model)
+    provider: str = ""  # a cloud engine's preset (engines/presets.py); empty: its default
+    api_base: str = ""  # empty: the preset's base URL
 
     @property
     def effective_concurrency(self) -> int:
@@ -90,6 +96,11 @@ def build_settings(
         # Only with a chat model configured: otherwise the session could not start.
         "summarize": choices.summarize and chat_configured(base),
     }
+    if choices.engine != "local" and choices.provider:
+        update["provider"] = choices.provider
+    if choices.engine != "local" and choices.api_base.strip():
+        base_field = "deapi_base_url" if choices.engine == "deapi" else "api_base"
+        update[base_field] = choices.api_base.strip()
     for name, value in (secrets or {}).items():
         if value:
             update[name] = SecretStr(value)
@@ -173,7 +184,9 @@ def render_parallel_controls() -> tuple[bool, int]:
     return bool(parallel), int(concurrency)
 
 
-def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunChoices:
+def render_settings_panel(
+    folder: Path, *, live_parallel: bool = True, base: Settings | None = None
+) -> RunChoices:
     """Draw the panel; the choices, remembered for the next visit.
 
     With `live_parallel` False the parallel switch and slider are drawn elsewhere (next to a
@@ -195,11 +208,13 @@ def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunCho
         format_func=lambda name: ENGINE_LABELS.get(name, name),
         help="Local runs offline on this computer; cloud engines need an API key.",
     )
-    models = list(dict.fromkeys([DEFAULT_MODEL, st.session_state["pref_model"], *OTHER_MODELS]))
+    # Drawn before the model, whose list comes from the provider set up here.
+    cloud = render_cloud_setup(engine, note_change) if engine != "local" else None
+    models, model_key = _model_choices(model_options(engine, cloud, base or Settings()))
     model = model_col.selectbox(
         "Model",
         models,
-        key="pref_model",
+        key=model_key,
         on_change=note_change,
         accept_new_options=True,
         format_func=model_label,
@@ -264,7 +279,6 @@ def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunCho
         concurrency = int(st.session_state["pref_concurrency"])
     executor, ray_address = _render_executor()
     summarize = _render_summaries()
-    _render_key_inputs(engine)
 
     choices = RunChoices(
         engine=engine,
@@ -280,6 +294,8 @@ def render_settings_panel(folder: Path, *, live_parallel: bool = True) -> RunCho
         executor=executor,
         ray_address=ray_address,
         summarize=summarize,
+        provider=cloud.provider if cloud else st.session_state.get("pref_provider", ""),
+        api_base=cloud.api_base if cloud else st.session_state.get("pref_api_base", ""),
     )
     if st.session_state.pop(_CHANGED_KEY, False) and choices != saved:
         save_preferences(folder, choices)
@@ -322,18 +338,18 @@ def _render_executor() -> tuple[str, str]:
     return executor, address
 
 
-def _render_key_inputs(engine: str) -> None:
-    name = ENGINE_KEYS.get(engine)
-    if name is None:
-        return
-    widget_key = f"_input_{name}"
-    # A plain session-state value backs the widget so the key survives page switches.
-    st.session_state.setdefault(widget_key, st.session_state.get(SECRET_PREFIX + name, ""))
-    value = st.text_input(
-        f"{ENGINE_LABELS.get(engine, engine)} API key",
-        type="password",
-        key=widget_key,
-        help="Kept in this browser session only: never written to disk, logs or sessions. "
-        "Leave empty to use the environment's key.",
-    )
-    st.session_state[SECRET_PREFIX + name] = value
+def _model_choices(offered: list[str] | None) -> tuple[list[str], str]:
+    """The model list for the engine and the widget key that holds the choice; the choice
+    is moved off a name only the other kind of engine knows (a Whisper size for a cloud API,
+    a cloud model for faster-whisper). A cloud engine's model has a widget of its own: a
+    browser still showing a local model then has nothing to send back into the cloud list."""
+    if offered is None:  # local
+        chosen = st.session_state["pref_model"]
+        if chosen in {preset.model for preset in PRESETS.values()}:
+            st.session_state["pref_model"] = chosen = DEFAULT_MODEL
+        return list(dict.fromkeys([DEFAULT_MODEL, chosen, *OTHER_MODELS])), "pref_model"
+    chosen = st.session_state.get(CLOUD_MODEL_KEY) or st.session_state["pref_model"]
+    if chosen in LOCAL_MODELS or chosen.startswith("bundled:") or not chosen:
+        chosen = offered[0]
+    st.session_state[CLOUD_MODEL_KEY] = chosen
+    return list(dict.fromkeys([*offered, chosen])), CLOUD_MODEL_KEY

@@ -15,15 +15,16 @@ from bulk_transcribe.models import Item, ItemStatus, SessionCounts
 from bulk_transcribe.web.formatting import clock
 from bulk_transcribe.web.wording import error_kind_label
 
+# What a user reads first comes first: on a phone only the first columns fit the screen.
 COLUMNS = [
-    "#",
-    "Title",
     "Status",
-    "Stage",
+    "Title",
+    "Error",
     "Progress",
+    "#",
+    "Stage",
     "Duration",
     "Attempts",
-    "Error",
     "Source",
     "Method",
 ]
@@ -42,6 +43,18 @@ _ORDER = {
     ItemStatus.DONE: 3,
     ItemStatus.SKIPPED: 3,
 }
+RUNNING_FIRST = "Running first"
+# Sorting happens here, over every matching row, before the rows are cut into pages (the
+# grid's own header sort reorders only the page it shows).
+SORTS = {
+    RUNNING_FIRST: lambda item: (_ORDER[item.status], item.position),
+    "Queue order": lambda item: item.position,
+    "Title": lambda item: (item.display_title.casefold(), item.position),
+    "Longest first": lambda item: (-(item.duration or 0.0), item.position),
+    "Most attempts": lambda item: (-item.attempts, item.position),
+    "Error": lambda item: (not item.error_kind, _error(item).casefold(), item.position),
+}
+SORT_KEY = "status_sort"
 FILTER_KEY = "status_filter"
 SEARCH_KEY = "status_search"
 PAGE_KEY = "status_page"
@@ -49,9 +62,13 @@ PAGE_SIZE = 100
 
 
 def visible_items(
-    items: list[Item], statuses: set[ItemStatus] | None = None, search: str = ""
+    items: list[Item],
+    statuses: set[ItemStatus] | None = None,
+    search: str = "",
+    sort: str = RUNNING_FIRST,
 ) -> list[Item]:
-    """The rows to show: chosen statuses, matching the search, running first then by queue."""
+    """The rows to show: chosen statuses, matching the search, in the chosen order (running
+    first, then by queue, unless asked otherwise)."""
     needle = search.strip().casefold()
     chosen = [
         item
@@ -59,7 +76,7 @@ def visible_items(
         if (statuses is None or item.status in statuses)
         and (not needle or needle in _haystack(item))
     ]
-    return sorted(chosen, key=lambda item: (_ORDER[item.status], item.position))
+    return sorted(chosen, key=SORTS.get(sort, SORTS[RUNNING_FIRST]))
 
 
 def items_frame(items: list[Item]) -> pd.DataFrame:
@@ -67,14 +84,14 @@ def items_frame(items: list[Item]) -> pd.DataFrame:
     rows = [
         (
             item.id,
-            item.position,
+            item.status_text,
             item.display_title,
-            item.status.value,
-            item.stage.value,
+            _error(item),
             _progress(item),
+            item.position,
+            item.stage.value,
             clock(item.duration),
             item.attempts,
-            _error(item),
             item.source,
             item.method or "",
         )
@@ -100,12 +117,13 @@ def _page_frame(
     search: str,
     page: int,
     version: tuple[object, ...] | None,
+    sort: str = RUNNING_FIRST,
 ) -> tuple[pd.DataFrame, int]:
     """The rows of one page as a frame, and how many rows match in all."""
-    key = (version, tuple(sorted(statuses or ())), search, page) if version else None
+    key = (version, tuple(sorted(statuses or ())), search, page, sort) if version else None
     if key is not None and key in _FRAMES:
         return _FRAMES[key]
-    shown = visible_items(items, statuses, search)
+    shown = visible_items(items, statuses, search, sort)
     result = (items_frame(shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]), len(shown))
     if key is not None:
         if len(_FRAMES) >= _FRAMES_KEPT:
@@ -127,7 +145,7 @@ def render_status_table(
         if counts is not None
         else status_options(items)
     )
-    filter_col, search_col = st.columns([5, 2])
+    filter_col, search_col, sort_col = st.columns([5, 2, 1.3])
     chosen = filter_col.pills(
         "Filter by status",
         list(options),
@@ -142,14 +160,20 @@ def render_status_table(
         placeholder="Title, link or error text",
         help="Shows the items whose title, link or error contains this text.",
     )
+    sort = sort_col.selectbox(
+        "Sort",
+        list(SORTS),
+        key=SORT_KEY,
+        help="Orders every row of the session, across all pages.",
+    )
     statuses = set(chosen) if chosen else None
     page = int(st.session_state.get(PAGE_KEY, 1))
-    frame, matching = _page_frame(items, statuses, search, page, version)
+    frame, matching = _page_frame(items, statuses, search, page, version, sort)
     pages = max(1, -(-matching // PAGE_SIZE))
     if page > pages:  # fewer rows match now: show the last page there is
         page = pages
         st.session_state[PAGE_KEY] = page
-        frame, matching = _page_frame(items, statuses, search, page, version)
+        frame, matching = _page_frame(items, statuses, search, page, version, sort)
     if pages > 1:
         page_col, _ = st.columns([1, 3])
         chosen_page = int(
@@ -163,23 +187,23 @@ def render_status_table(
         )
         if chosen_page != page:
             page = chosen_page
-            frame, matching = _page_frame(items, statuses, search, page, version)
+            frame, matching = _page_frame(items, statuses, search, page, version, sort)
     st.dataframe(
         frame,
         hide_index=True,
         width="stretch",
         height=min(38 + 35 * max(len(frame), 1), 560),
         column_config={
+            "Status": st.column_config.TextColumn(width=75),
+            "Title": st.column_config.TextColumn(width=150),
+            "Error": st.column_config.TextColumn(width=240),
             "#": st.column_config.NumberColumn(width=50),
-            "Title": st.column_config.TextColumn(width=260),
-            "Status": st.column_config.TextColumn(width=80),
             "Stage": st.column_config.TextColumn(width=150),
             "Progress": st.column_config.ProgressColumn(
                 min_value=0, max_value=100, format="%.0f %%", width=90
             ),
             "Duration": st.column_config.TextColumn(width=70),
             "Attempts": st.column_config.NumberColumn(width=70),
-            "Error": st.column_config.TextColumn(width=320),
             "Source": st.column_config.TextColumn(width=260),
             "Method": st.column_config.TextColumn(width=110),
         },
@@ -187,7 +211,7 @@ def render_status_table(
     first = (page - 1) * PAGE_SIZE + 1 if len(frame) else 0
     st.caption(
         f"Rows {first}–{first + len(frame) - 1 if len(frame) else 0} of {matching} shown "
-        f"({len(items)} item(s) in the session); running items first."
+        f"({len(items)} item(s) in the session) · order: {sort}."
     )
 
 

@@ -21,7 +21,9 @@ from bulk_transcribe.store.search_index import (
 )
 
 ALL_SESSIONS = "All sessions"
-HIT_LIMIT = 50
+PAGE_SIZE = 25
+_PAGE_KEY = "transcript-page"  # (query, page number): a new query starts at page one
+_PLAYING_KEY = "transcript-playing"  # (item id, start) of the local hit being played
 QUERY_HELP = (
     'Words (all must occur), "an exact phrase", prefix* (engin* finds engine and engineers), '
     "AND / OR / NOT. Accents do not matter: cafe finds café."
@@ -55,20 +57,29 @@ def render_query_form(store: Store) -> TranscriptQuery:
     )
 
 
+def current_page(query: TranscriptQuery) -> int:
+    saved = st.session_state.get(_PAGE_KEY)
+    return saved[1] if saved and saved[0] == query else 0
+
+
 def run_search(store: Store, query: TranscriptQuery) -> SearchResult | None:
-    """The hits for `query`, or None after telling the user what was wrong with it."""
+    """This page of hits for `query`, or None after telling the user what was wrong with it."""
     try:
         # The first search after many items finished indexes them first: worth a spinner.
         with st.spinner("Searching…"), service.open_search_index(store) as index:
             return index.search(
-                query.text, session_id=query.session_id, sources=query.sources, limit=HIT_LIMIT
+                query.text,
+                session_id=query.session_id,
+                sources=query.sources,
+                limit=PAGE_SIZE,
+                offset=current_page(query) * PAGE_SIZE,
             )
     except TranscribeError as exc:
         st.warning(exc.message, icon=":material/search_off:")
         return None
 
 
-def render_hits(result: SearchResult) -> None:
+def render_hits(result: SearchResult, query: TranscriptQuery) -> None:
     if result.refresh.indexed_items:
         st.caption(f"Indexed {result.refresh.indexed_items} newly finished transcript(s).")
     for problem in result.refresh.unreadable:
@@ -78,25 +89,60 @@ def render_hits(result: SearchResult) -> None:
             f"No match in {result.searchable_items} transcript(s).", icon=":material/search_off:"
         )
         return
+    first, last = result.offset + 1, result.offset + len(result.hits)
     st.caption(
-        f"{len(result.hits)} hit(s), best first, in {result.searchable_items} transcript(s)."
+        f"Hits {first}–{last} of {result.total_hits}, best first, in "
+        f"{result.matching_items} of {result.searchable_items} transcript(s)."
     )
     for number, hit in enumerate(result.hits):
         with st.container(border=True, key=f"hit-{number}"):
             render_hit(hit)
+    _render_pager(result, query)
+
+
+def _render_pager(result: SearchResult, query: TranscriptQuery) -> None:
+    page = result.offset // PAGE_SIZE
+    pages = max(1, -(-result.total_hits // PAGE_SIZE))
+    if pages == 1:
+        return
+    back, where, forward = st.columns([1, 2, 1], vertical_alignment="center")
+    if back.button("Previous hits", icon=":material/chevron_left:", disabled=page == 0):
+        st.session_state[_PAGE_KEY] = (query, page - 1)
+        st.rerun()
+    where.caption(f"Page {page + 1} of {pages}")
+    if forward.button("Next hits", icon=":material/chevron_right:", disabled=page + 1 >= pages):
+        st.session_state[_PAGE_KEY] = (query, page + 1)
+        st.rerun()
 
 
 def render_hit(hit: Hit) -> None:
     text = html.escape(hit.text).replace(MATCH_START, "<mark>").replace(MATCH_END, "</mark>")
-    link = html.escape(hit.link, quote=True)
-    st.markdown(
-        f'<a class="moment-link" href="{link}" target="_blank" rel="noopener">'
-        f"▶ {clock(hit.start, moment=True)}</a> · <b>{html.escape(hit.title)}</b>"
-        f'<br><span class="hit-text">{text}</span>',
-        unsafe_allow_html=True,
-    )
+    title = f'<b>{html.escape(hit.title)}</b><br><span class="hit-text">{text}</span>'
+    if hit.source_type is SourceType.LOCAL_FILE:
+        _render_local_hit(hit, title)
+    else:
+        link = html.escape(hit.link, quote=True)
+        st.markdown(
+            f'<a class="moment-link" href="{link}" target="_blank" rel="noopener">'
+            f"▶ {clock(hit.start, moment=True)}</a> · {title}",
+            unsafe_allow_html=True,
+        )
     st.caption(f"Session `{hit.session_id}` · {hit.source}")
-    if hit.source_type is SourceType.LOCAL_FILE and Path(hit.source).is_file():
-        # A browser may not open file:// links from a web page; play it here instead.
-        with st.expander("Play from here", icon=":material/play_circle:"):
-            st.audio(hit.source, start_time=int(hit.start))
+
+
+def _render_local_hit(hit: Hit, title: str) -> None:
+    """A browser opens no file:// link from a web page: the app serves the file itself, to a
+    player that starts at the moment, for the one hit chosen (not a player per hit, which
+    would load every file)."""
+    moment = (hit.item_id, hit.start)
+    play_col, text_col = st.columns([1, 8])
+    if play_col.button(
+        f"▶ {clock(hit.start)}",
+        key=f"play-{hit.item_id}-{hit.start}",
+        help="Play from this moment, here",
+        disabled=not Path(hit.source).is_file(),
+    ):
+        st.session_state[_PLAYING_KEY] = moment
+    text_col.markdown(title, unsafe_allow_html=True)
+    if st.session_state.get(_PLAYING_KEY) == moment:
+        st.audio(hit.source, start_time=int(hit.start), autoplay=True)

@@ -3,12 +3,13 @@ starting a session with the chosen videos and their metadata."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
 import streamlit as st
 
-from bulk_transcribe.errors import TranscribeError
+from bulk_transcribe.errors import ErrorKind, TranscribeError
 from bulk_transcribe.figures import clock
 from bulk_transcribe.models import ItemSpec, Session, SourceType
 from bulk_transcribe.service.inputs import IngestResult
@@ -95,21 +96,53 @@ def run_search(ctx: AppContext, form: SearchForm) -> None:
     """Search, and keep the results for this tab until the next search."""
     assert form.query is not None
     notes: list[str] = []
-    with st.status("Searching…", expanded=False) as status:
-        try:
+    try:
+        with st.spinner("Searching…"):
             gathered = gather(
                 form.query, ctx.settings, plan=form.plan, score=form.score, report=notes.append
             )
-        except (ChatNotConfigured, TranscribeError) as exc:
-            status.update(label="Search failed", state="error")
-            st.error(getattr(exc, "message", str(exc)), icon=":material/error:")
-            return
-        status.update(label=f"Found {len(gathered.videos)} video(s)", state="complete")
+    except ChatNotConfigured as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    except TranscribeError as exc:
+        # One visible line with what to do here; the details are in the server's log.
+        st.error(search_problem(exc, ctx.settings.proxy), icon=":material/wifi_off:")
+        return
     gathered.videos = mark_transcribed(ctx.store, gathered.videos)
     gathered.notes = notes + gathered.notes
     st.session_state[FOUND_KEY] = gathered
     for key in [k for k in st.session_state if str(k).startswith(CHOICE_PREFIX)]:
         del st.session_state[key]
+
+
+def search_problem(exc: TranscribeError, proxy: str | None) -> str:
+    """Why a search failed, in one line that says what to do in the app (no connection
+    internals, no command-line flags)."""
+    if exc.kind in (ErrorKind.NETWORK, ErrorKind.TIMEOUT, ErrorKind.BLOCKED):
+        if proxy:
+            return (
+                "**YouTube could not be reached through the proxy.** Check the proxy on the "
+                "**Settings** page (or clear it), then search again."
+            )
+        return (
+            "**YouTube could not be reached:** this computer seems to be offline, or YouTube "
+            "is blocked on this network. Check the connection, or set a proxy on the "
+            "**Settings** page, then search again."
+        )
+    if exc.kind is ErrorKind.RATE_LIMITED:
+        return (
+            "**YouTube refused the search for now.** Wait a few minutes, or add a cookies file "
+            "on the **Settings** page, then search again."
+        )
+    return f"**The search failed:** {in_app_words(exc.message)}"
+
+
+def in_app_words(message: str) -> str:
+    """Command-line advice in a message, as the place in the app that does the same."""
+    message = re.sub(r"\s*\(?[A-Za-z]*Connection\w*\([^)]*\)\)?[^;]*", "", message)
+    return message.replace("--proxy", "the proxy on the Settings page").replace(
+        "--cookies", "the cookies file on the Settings page"
+    )
 
 
 def found() -> Gathered | None:

@@ -23,8 +23,10 @@ class Runs(Protocol):
         """Whether someone (a job started here, the CLI, another server) works on it now."""
         ...
 
-    def retry_failed(self, session_id: str, settings: Settings) -> int:
-        """Re-queue the failed items and run them; returns how many were re-queued."""
+    def retry_failed(
+        self, session_id: str, settings: Settings, item_ids: list[int] | None = None
+    ) -> int:
+        """Re-queue the failed items (or these of them) and run them; returns how many."""
         ...
 
 
@@ -51,10 +53,12 @@ class DetachedRuns:
     def alive(self, session: Session) -> bool:
         return service.is_alive(session.owner)
 
-    def retry_failed(self, session_id: str, settings: Settings) -> int:
+    def retry_failed(
+        self, session_id: str, settings: Settings, item_ids: list[int] | None = None
+    ) -> int:
         if service.liveness(self.store, session_id) is not None:
             return 0
-        requeued = service.retry_failed(self.store, session_id)
+        requeued = service.retry_failed(self.store, session_id, item_ids)
         if requeued:
             self.start(session_id, settings)
         return requeued
