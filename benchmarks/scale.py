@@ -1,0 +1,310 @@
+"""Cost that grows with the work: many media links and many local files in one session.
+
+    .venv/bin/python benchmarks/scale.py [--quick] [--sizes 1000,10000] [--inputs links,files]
+                                          [--latencies 0,0.5] [--time-limit S] [--json FILE]
+
+Each run is one session of N items, 10 at a time, through the real Runner, sources, store and
+OpenAI-compatible engine, in a child process of its own (so CPU and peak memory are its own):
+
+- links: N different URLs of a 127.0.0.1 media server that serves one tiny valid WAV under
+  every path (so every item downloads into the cache, as a batch of podcast episodes would);
+- files: N hard links of one tiny WAV (no download at all);
+
+against a fake OpenAI-compatible provider on 127.0.0.1 that answers at once (only our own cost
+shows) or after 0.5 s (then 10 at a time cannot beat 20 items/s: the ideal).
+
+Printed per run: items/s in each third of the run (by items finished), CPU ms per item (the
+child's user + system time over the run), peak memory of the child, the database's size, and
+the wall time and peak memory of `bulk-transcribe status` run on the session while it is
+half done. Default N: 1,000 / 10,000 / 100,000; --quick: 1,000 and 10,000. --time-limit stops
+a run after that many seconds (the figures are then of the items done by then).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import multiprocessing
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import wave
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from queue import Empty
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from tests.fakes.openai_server import FakeOpenAIServer  # noqa: E402
+from tests.fakes.transcripts import FakeTranscription  # noqa: E402
+
+KEY = "benchmark-key-not-a-real-one"
+CONCURRENCY = 10
+CLI = str(Path(sys.executable).with_name("bulk-transcribe"))
+
+
+def tiny_wav(seconds: float = 1.0, rate: int = 8_000) -> bytes:
+    """A valid mono 16-bit WAV of silence: the smallest real audio every stage accepts."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"\0\0" * int(seconds * rate))
+    return buffer.getvalue()
+
+
+def instant_transcriber(filename: str, content: bytes) -> FakeTranscription:
+    """What the fake provider hears, without decoding: its cost is not ours."""
+    return FakeTranscription([(0.0, 1.0, f"Transcript of {Path(filename).stem}.")], 1.0)
+
+
+class MediaServer:
+    """Serves the same tiny WAV under every path, on 127.0.0.1."""
+
+    def __init__(self, body: bytes):
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "audio/wav")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# --- one run, in its own process -----------------------------------------------------------
+
+
+def _epoch(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def _child(config: dict, queue: multiprocessing.Queue) -> None:
+    from bulk_transcribe.models import ItemSpec, SourceType
+    from bulk_transcribe.runner import Runner, create_session
+    from bulk_transcribe.settings import Settings
+    from bulk_transcribe.store import Store
+
+    out = Path(config["out"])
+    settings = Settings(
+        out_dir=out,
+        engine="openai",
+        provider="custom",
+        api_base=config["api_base"],
+        openai_api_key=KEY,
+        rate_limit_db=out / "budget.sqlite",
+        concurrency=CONCURRENCY,
+        formats="txt",
+        max_retries=3,
+    )
+    kind = SourceType.HTTP_MEDIA if config["input"] == "links" else SourceType.LOCAL_FILE
+    profile = None
+    if config.get("profile"):
+        import cProfile
+
+        profile = cProfile.Profile()
+    with Store(settings.database) as store:
+        started_setup = time.perf_counter()
+        specs = [ItemSpec(source=s, source_type=kind) for s in config["sources"]]
+        session = create_session(store, settings, specs)
+        setup = time.perf_counter() - started_setup
+        runner = Runner(store, session.id, settings)
+        runner.warm_up()
+        if config["time_limit"]:
+            threading.Timer(config["time_limit"], runner.request_stop).start()
+        cpu_before = os.times()
+        started_wall, started = time.time(), time.perf_counter()
+        if profile is not None:
+            profile.enable()
+        counts = runner.run()
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(config["profile"])
+        wall = time.perf_counter() - started
+        cpu_after = os.times()
+        finished = [
+            _epoch(row[0])
+            for row in store._query(
+                "SELECT finished_at FROM items WHERE session_id = ? AND status = 'done'"
+                " ORDER BY finished_at",
+                (session.id,),
+            )
+        ]
+    cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
+    done = len(finished)
+    thirds = []
+    marks = [started_wall] + [finished[min(done, done * k // 3) - 1] for k in (1, 2, 3)]
+    for k in range(3):
+        items = done * (k + 1) // 3 - done * k // 3
+        span = marks[k + 1] - marks[k]
+        thirds.append(items / span if span > 0 else 0.0)
+    database = sum(p.stat().st_size for p in out.glob(settings.database.name + "*"))
+    queue.put(
+        {
+            "setup_s": setup,
+            "wall_s": wall,
+            "done": counts.done,
+            "failed": counts.failed,
+            "items_per_s": done / wall if wall else 0.0,
+            "thirds": thirds,
+            "cpu_ms_per_item": 1000 * cpu / max(1, done),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "db_mb": database / 1024**2,
+        }
+    )
+
+
+def _done_so_far(database: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as conn:
+            return conn.execute("SELECT COUNT(*) FROM items WHERE status = 'done'").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def _time_status(out: Path) -> dict:
+    """`bulk-transcribe status latest` on the running session: wall time and peak memory."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [CLI, "status", "latest", "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    _, code, usage = os.wait4(process.pid, 0)
+    return {
+        "status_s": time.perf_counter() - started,
+        "status_peak_mb": usage.ru_maxrss / 1024,
+        "status_exit": os.waitstatus_to_exitcode(code),
+    }
+
+
+def run_one(config: dict) -> dict:
+    """One session in a child process; `status` timed from here once it is half done."""
+    out = Path(config["out"])
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_child, args=(config, queue))
+    process.start()
+    half = len(config["sources"]) // 2
+    status: dict = {}
+    next_poll = time.monotonic() + 1.0
+    while True:
+        try:
+            result = queue.get(timeout=0.5)
+            break
+        except Empty:
+            if not process.is_alive():
+                raise SystemExit(f"benchmark child crashed (exit {process.exitcode})") from None
+        if not status and time.monotonic() >= next_poll:
+            next_poll = time.monotonic() + 2.0
+            if _done_so_far(out / "bulk_transcribe.db") >= half:
+                status = _time_status(out)
+    process.join()
+    return {**result, **status}
+
+
+# --- the runs ------------------------------------------------------------------------------
+
+
+def make_sources(kind: str, count: int, folder: Path, media_url: str, audio: bytes) -> list[str]:
+    if kind == "links":
+        return [f"{media_url}/episodes/{index:06d}.wav" for index in range(count)]
+    folder.mkdir(parents=True, exist_ok=True)
+    original = folder / "original.wav"
+    original.write_bytes(audio)
+    paths = []
+    for index in range(count):
+        path = folder / f"clip_{index:06d}.wav"
+        os.link(original, path)
+        paths.append(str(path))
+    return paths
+
+
+def describe(row: dict) -> str:
+    thirds = " / ".join(f"{rate:.1f}" for rate in row["thirds"])
+    ideal = f" ({row['items_per_s'] / 20:.0%} of 20/s)" if row["latency"] else ""
+    status = (
+        f"{row['status_s']:.2f} s, {row['status_peak_mb']:.0f} MB"
+        if "status_s" in row
+        else "not timed"
+    )
+    return (
+        f"{row['input']:>5} N={row['n']:>6} latency {row['latency']:.1f} s: "
+        f"{row['done']} done in {row['wall_s']:.1f} s = {row['items_per_s']:.1f} items/s{ideal}; "
+        f"thirds {thirds}; CPU {row['cpu_ms_per_item']:.1f} ms/item; "
+        f"peak {row['peak_rss_mb']:.0f} MB; DB {row['db_mb']:.1f} MB; status {status}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="N = 1,000 and 10,000 only")
+    parser.add_argument("--sizes", help="comma-separated N, e.g. 1000,10000")
+    parser.add_argument("--inputs", default="links,files", help="links, files or both")
+    parser.add_argument("--latencies", default="0,0.5", help="provider latencies in seconds")
+    parser.add_argument("--time-limit", type=float, default=0.0, help="stop a run after S s")
+    parser.add_argument("--profile", type=Path, help="cProfile each run into this folder")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
+    if args.sizes:
+        sizes = [int(n) for n in args.sizes.split(",")]
+    inputs = args.inputs.split(",")
+    latencies = [float(x) for x in args.latencies.split(",")]
+    audio = tiny_wav()
+    media = MediaServer(audio)
+    rows = []
+    try:
+        for latency in latencies:
+            with FakeOpenAIServer(
+                api_key=KEY, latency=latency, transcriber=instant_transcriber
+            ) as provider:
+                for n in sizes:
+                    for kind in inputs:
+                        with tempfile.TemporaryDirectory(prefix="bench-scale-") as temp:
+                            temp_path = Path(temp)
+                            sources = make_sources(kind, n, temp_path / "files", media.url, audio)
+                            config = {
+                                "input": kind,
+                                "out": str(temp_path / "out"),
+                                "api_base": provider.base_url,
+                                "sources": sources,
+                                "time_limit": args.time_limit,
+                                "profile": str(args.profile / f"{kind}-{n}-{latency:g}.prof")
+                                if args.profile
+                                else None,
+                            }
+                            provider.requests.clear()
+                            row = {"input": kind, "n": n, "latency": latency, **run_one(config)}
+                        rows.append(row)
+                        print(describe(row), flush=True)
+    finally:
+        media.close()
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
