@@ -131,13 +131,16 @@ def _child(config: dict, queue: multiprocessing.Queue) -> None:
         setup = time.perf_counter() - started_setup
         runner = Runner(store, session.id, settings)
         runner.warm_up()
+        limit = threading.Timer(config["time_limit"] or 1e9, runner.request_stop)
+        limit.daemon = True
         if config["time_limit"]:
-            threading.Timer(config["time_limit"], runner.request_stop).start()
+            limit.start()
         cpu_before = os.times()
         started_wall, started = time.time(), time.perf_counter()
         if profile is not None:
             profile.enable()
         counts = runner.run()
+        limit.cancel()
         if profile is not None:
             profile.disable()
             profile.dump_stats(config["profile"])

@@ -60,8 +60,7 @@ class ItemsTable(Database):
             start = conn.execute(
                 "SELECT COALESCE(MAX(position), 0) FROM items WHERE session_id = ?", (session_id,)
             ).fetchone()[0]
-            before = conn.total_changes
-            conn.executemany(
+            cursor = conn.executemany(
                 "INSERT OR IGNORE INTO items (session_id, position, key, source, source_type,"
                 " title, metadata_json, origin, status, stage, duration, fingerprint, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -86,7 +85,7 @@ class ItemsTable(Database):
                     )
                 ],
             )
-            return conn.total_changes - before
+            return cursor.rowcount  # the rows inserted, not those the counters' triggers touched
 
     def items(self, session_id: str, statuses: Iterable[ItemStatus] | None = None) -> list[Item]:
         sql = "SELECT * FROM items WHERE session_id = ?"
@@ -115,31 +114,31 @@ class ItemsTable(Database):
         return item_from_row(rows[0])
 
     def counts(self, session_id: str) -> SessionCounts:
+        """From the counters the schema's triggers keep, plus the few running items: never a
+        read of every item (a live view asks several times a second)."""
         counts = SessionCounts()
         rows = self._query(
-            "SELECT status, COUNT(*) AS n, COALESCE(SUM(duration), 0) AS seconds"
-            " FROM items WHERE session_id = ? GROUP BY status",
+            "SELECT status, items, seconds, unknown FROM item_counts WHERE session_id = ?",
             (session_id,),
         )
         for row in rows:
-            setattr(counts, row["status"], row["n"])
-            counts.total += row["n"]
+            setattr(counts, row["status"], row["items"])
+            counts.total += row["items"]
             counts.audio_seconds_total += row["seconds"]
             if row["status"] in (ItemStatus.DONE, ItemStatus.FAILED, ItemStatus.SKIPPED):
                 counts.audio_seconds_done += row["seconds"]
             if row["status"] == ItemStatus.DONE:
                 counts.audio_seconds_transcribed += row["seconds"]
-        left = self._query(
-            "SELECT COALESCE(SUM(CASE WHEN status = ? THEN duration * progress END), 0)"
-            " AS seconds, COALESCE(SUM(duration IS NULL), 0) AS unknown,"
-            " COALESCE(SUM(CASE WHEN status = ? THEN progress END), 0) AS progress FROM items"
-            " WHERE session_id = ? AND status IN (?, ?)",
-            (ItemStatus.RUNNING, ItemStatus.RUNNING, session_id, ItemStatus.QUEUED,
-             ItemStatus.RUNNING),
-        )  # fmt: skip
-        counts.audio_seconds_done += left[0]["seconds"]
-        counts.unknown_lengths_left = left[0]["unknown"]
-        counts.running_progress = left[0]["progress"]
+            if row["status"] in (ItemStatus.QUEUED, ItemStatus.RUNNING):
+                counts.unknown_lengths_left += row["unknown"]
+        running = self._query(
+            "SELECT COALESCE(SUM(duration * progress), 0) AS seconds,"
+            " COALESCE(SUM(progress), 0) AS progress FROM items"
+            " WHERE session_id = ? AND status = ?",
+            (session_id, ItemStatus.RUNNING),
+        )
+        counts.audio_seconds_done += running[0]["seconds"]
+        counts.running_progress = running[0]["progress"]
         return counts
 
     def start_item(self, item_id: int) -> int | None:
