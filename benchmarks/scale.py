@@ -212,7 +212,10 @@ def run_one(config: dict) -> dict:
     process.start()
     half = len(config["sources"]) // 2
     status: dict = {}
-    next_poll = time.monotonic() + 1.0
+    started = time.monotonic()
+    next_poll = started + 1.0
+    # Half the items done, or half the time limit gone (a slow run may never reach half).
+    half_time = started + config["time_limit"] / 2 if config["time_limit"] else float("inf")
     while True:
         try:
             result = queue.get(timeout=0.5)
@@ -222,7 +225,8 @@ def run_one(config: dict) -> dict:
                 raise SystemExit(f"benchmark child crashed (exit {process.exitcode})") from None
         if not status and time.monotonic() >= next_poll:
             next_poll = time.monotonic() + 2.0
-            if _done_so_far(out / "bulk_transcribe.db") >= half:
+            done = _done_so_far(out / "bulk_transcribe.db")
+            if done >= half or (done and time.monotonic() >= half_time):
                 status = _time_status(out)
     process.join()
     return {**result, **status}
@@ -255,6 +259,7 @@ def describe(row: dict) -> str:
     )
     return (
         f"{row['input']:>5} N={row['n']:>6} latency {row['latency']:.1f} s: "
+        f"session made in {row['setup_s']:.1f} s; "
         f"{row['done']} done in {row['wall_s']:.1f} s = {row['items_per_s']:.1f} items/s{ideal}; "
         f"thirds {thirds}; CPU {row['cpu_ms_per_item']:.1f} ms/item; "
         f"peak {row['peak_rss_mb']:.0f} MB; DB {row['db_mb']:.1f} MB; status {status}"

@@ -178,3 +178,17 @@ def test_reads_do_not_wait_for_a_write_in_progress(store: Store) -> None:
     thread.join()
     assert read_while_writing == [True]
     assert answers == [2, 0, 2]  # what was committed before the write began
+
+
+def test_items_are_read_page_by_page_in_order(store: Store) -> None:
+    session = store.create_session(store.path.parent, {})
+    store.add_items(session.id, specs(*[f"f{n}" for n in range(10)]))
+    store.add_items(store.create_session(store.path.parent, {}).id, specs("other"))
+    paged = [item.source for item in store.iter_items(session.id, page=3)]
+    assert paged == [f"/media/f{n}" for n in range(10)]
+    assert [i.source for i in store.first_items(session.id, ItemStatus.QUEUED, 2)] == [
+        "/media/f0",
+        "/media/f1",
+    ]
+    ids = store.queued_ids(session.id)
+    assert [store.get_item(i).source for i in ids] == paged

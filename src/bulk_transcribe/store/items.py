@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from bulk_transcribe.models import (
@@ -95,6 +95,39 @@ class ItemsTable(Database):
             sql += f" AND status IN ({','.join('?' * len(wanted))})"
             params += wanted
         return [item_from_row(r) for r in self._query(sql + " ORDER BY position", params)]
+
+    def iter_items(self, session_id: str, page: int = 1000) -> Iterator[Item]:
+        """Every item of the session in position order, read a page at a time."""
+        after = -1
+        while True:
+            rows = self._query(
+                "SELECT * FROM items WHERE session_id = ? AND position > ?"
+                " ORDER BY position LIMIT ?",
+                (session_id, after, page),
+            )
+            for row in rows:
+                yield item_from_row(row)
+            if len(rows) < page:
+                return
+            after = rows[-1]["position"]
+
+    def first_items(self, session_id: str, status: ItemStatus, limit: int) -> list[Item]:
+        """The first `limit` items of one status, in position order (an index range)."""
+        rows = self._query(
+            "SELECT * FROM items WHERE session_id = ? AND status = ? ORDER BY position LIMIT ?",
+            (session_id, status, limit),
+        )
+        return [item_from_row(r) for r in rows]
+
+    def queued_ids(self, session_id: str, *, longest_first: bool = False) -> list[int]:
+        """The ids of the session's queued items, in position order, or longest first (those
+        of unknown length last); ids only, so a runner need not hold every item."""
+        order = "duration IS NULL, duration DESC, position" if longest_first else "position"
+        rows = self._query(
+            f"SELECT id FROM items WHERE session_id = ? AND status = ? ORDER BY {order}",
+            (session_id, ItemStatus.QUEUED),
+        )
+        return [row[0] for row in rows]
 
     def items_by_id(self, item_ids: Iterable[int]) -> list[Item]:
         wanted = list(item_ids)

@@ -112,9 +112,13 @@ MIGRATIONS: dict[int, str] = {
     """,
     # Progress without reading every item: counts and known seconds per session and status,
     # the sum of revisions and the last id, kept by triggers on every change of an item, and
-    # an index for "finished since". A live view asks these several times a second.
+    # an index for "finished since". A live view asks these several times a second. Items
+    # read page by page in order, and earlier sessions' items found by source (the archive)
+    # without a scan per page.
     6: """
     CREATE INDEX items_by_session_finished ON items (session_id, finished_at);
+    CREATE INDEX items_by_session_position ON items (session_id, position);
+    CREATE INDEX items_by_source ON items (source);
     CREATE TABLE item_counts (
         session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
         status     TEXT NOT NULL,
