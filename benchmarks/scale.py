@@ -121,9 +121,7 @@ def _child(config: dict, queue: multiprocessing.Queue) -> None:
     kind = SourceType.HTTP_MEDIA if config["input"] == "links" else SourceType.LOCAL_FILE
     profile = None
     if config.get("profile"):
-        import cProfile
-
-        profile = cProfile.Profile()
+        profile, threads = _profile_every_thread()
     with Store(settings.database) as store:
         started_setup = time.perf_counter()
         specs = [ItemSpec(source=s, source_type=kind) for s in config["sources"]]
@@ -142,8 +140,13 @@ def _child(config: dict, queue: multiprocessing.Queue) -> None:
         counts = runner.run()
         limit.cancel()
         if profile is not None:
+            import pstats
+
             profile.disable()
-            profile.dump_stats(config["profile"])
+            stats = pstats.Stats(profile)
+            for thread_profile in threads:
+                stats.add(thread_profile)
+            stats.dump_stats(config["profile"])
         wall = time.perf_counter() - started
         cpu_after = os.times()
         finished = [
@@ -176,6 +179,27 @@ def _child(config: dict, queue: multiprocessing.Queue) -> None:
             "db_mb": database / 1024**2,
         }
     )
+
+
+def _profile_every_thread():
+    """A profile of the coordinator, and one for each thread started from now on (cProfile
+    sees only its own thread; the workers download and call the provider)."""
+    import cProfile
+
+    threads: list[cProfile.Profile] = []
+    original_run = threading.Thread.run
+
+    def profiled_run(self: threading.Thread) -> None:
+        profile = cProfile.Profile()
+        threads.append(profile)
+        profile.enable()
+        try:
+            original_run(self)
+        finally:
+            profile.disable()
+
+    threading.Thread.run = profiled_run  # type: ignore[method-assign]
+    return cProfile.Profile(), threads
 
 
 def _done_so_far(database: Path) -> int:
@@ -232,6 +256,91 @@ def run_one(config: dict) -> dict:
     return {**result, **status}
 
 
+# --- the bookkeeping alone (--bookkeeping): per-call costs against the size ---------------
+
+
+def _per_call_ms(call, repeat: int) -> float:
+    started = time.perf_counter()
+    for _ in range(repeat):
+        call()
+    return 1000 * (time.perf_counter() - started) / repeat
+
+
+def bookkeeping(sizes: list[int]) -> list[dict]:
+    """What one download's cache bookkeeping, one progress read and one permit cost, with
+    N files already cached and N items in the session: the parts a run repeats per item."""
+    rows = []
+    for n in sizes:
+        with tempfile.TemporaryDirectory(prefix="bench-bookkeeping-") as temp:
+            row = {"n": n, **_cache_costs(Path(temp), n), **_store_costs(Path(temp), n)}
+            row["permit_ms"] = _permit_cost(Path(temp))
+        rows.append(row)
+        print(
+            f"N={n:>7}: cache.added {row['cache_added_ms']:7.2f} ms; "
+            f"counts {row['counts_ms']:6.2f} ms; "
+            f"finished_since {row['finished_since_ms']:6.2f} ms; "
+            f"items_marker {row['items_marker_ms']:6.2f} ms; "
+            f"one permit {row['permit_ms']:5.2f} ms",
+            flush=True,
+        )
+    return rows
+
+
+def _cache_costs(root: Path, n: int) -> dict:
+    from bulk_transcribe.sources.cache import DownloadCache
+
+    cache = DownloadCache(root / "cache", max_bytes=5 * 1024**3)
+    folder = root / "cache" / "http"
+    folder.mkdir(parents=True)
+    for index in range(n):
+        (folder / f"{index:07d}.wav").write_bytes(b"\1" * 64)
+    fresh = iter(range(10**6))
+
+    def add_one() -> None:
+        path = folder / f"new-{next(fresh)}.wav"
+        path.write_bytes(b"\1" * 64)
+        cache.added(path)
+
+    add_one()  # a ledger, where there is one, is built from the walk once
+    return {"cache_added_ms": _per_call_ms(add_one, 20)}
+
+
+def _store_costs(root: Path, n: int) -> dict:
+    from bulk_transcribe.models import ItemSpec, ItemStatus, SourceType
+    from bulk_transcribe.store import Store
+
+    with Store(root / "db.sqlite") as store:
+        session = store.create_session(root, {})
+        sources = [f"/m/{i}.wav" for i in range(n)]
+        store.add_items(
+            session.id,
+            [ItemSpec(s, SourceType.LOCAL_FILE) for s in sources],
+            durations=dict.fromkeys(sources, 10.0),
+        )
+        with store._transaction() as conn:  # the first half finished, one after the other
+            conn.execute(
+                "UPDATE items SET status = ?, finished_at = printf('2026-01-01T%09d', position)"
+                " WHERE session_id = ? AND position <= ?",
+                (ItemStatus.DONE, session.id, n // 2),
+            )
+        since = f"2026-01-01T{n // 2:09d}"  # a view that has seen all but the latest
+        return {
+            "counts_ms": _per_call_ms(lambda: store.counts(session.id), 20),
+            "finished_since_ms": _per_call_ms(lambda: store.finished_since(session.id, since), 20),
+            "items_marker_ms": _per_call_ms(lambda: store.items_marker(session.id), 20),
+        }
+
+
+def _permit_cost(root: Path) -> float:
+    from bulk_transcribe.runner.ratelimit import BudgetPolicy, machine_backend
+
+    budget = machine_backend(root / "b.sqlite", "p@1", "p", BudgetPolicy(None))
+    try:
+        return _per_call_ms(budget.acquire, 400)
+    finally:
+        budget.close()
+
+
 # --- the runs ------------------------------------------------------------------------------
 
 
@@ -275,10 +384,18 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=0.0, help="stop a run after S s")
     parser.add_argument("--profile", type=Path, help="cProfile each run into this folder")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--bookkeeping", action="store_true", help="only the per-call costs against N"
+    )
     args = parser.parse_args()
     sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
     if args.sizes:
         sizes = [int(n) for n in args.sizes.split(",")]
+    if args.bookkeeping:
+        rows = bookkeeping(sizes)
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=2))
+        return
     inputs = args.inputs.split(",")
     latencies = [float(x) for x in args.latencies.split(",")]
     audio = tiny_wav()
