@@ -47,6 +47,7 @@ from tests.fakes.transcripts import FakeTranscription  # noqa: E402
 
 KEY = "benchmark-key-not-a-real-one"
 CONCURRENCY = 10
+LINKS_PER_FILE = 50_000
 CLI = str(Path(sys.executable).with_name("bulk-transcribe"))
 
 
@@ -348,10 +349,11 @@ def make_sources(kind: str, count: int, folder: Path, media_url: str, audio: byt
     if kind == "links":
         return [f"{media_url}/episodes/{index:06d}.wav" for index in range(count)]
     folder.mkdir(parents=True, exist_ok=True)
-    original = folder / "original.wav"
-    original.write_bytes(audio)
     paths = []
     for index in range(count):
+        if index % LINKS_PER_FILE == 0:  # file systems cap the links to one file (ext4: 65,000)
+            original = folder / f"original_{index // LINKS_PER_FILE}.wav"
+            original.write_bytes(audio)
         path = folder / f"clip_{index:06d}.wav"
         os.link(original, path)
         paths.append(str(path))
