@@ -144,3 +144,30 @@ def test_files_are_written_atomically(make_session: MakeSession, make_item: Make
     write_manifest(session, [], SessionCounts())
     write_items_csv(session, [])
     assert sorted(p.name for p in session.folder.iterdir()) == ["items.csv", "manifest.json"]
+
+
+def test_a_big_session_is_written_in_pieces_exactly_as_one_would_be(
+    make_session: MakeSession, make_item: MakeItem
+) -> None:
+    session = make_session()
+    items = [make_item(id=n, position=n, key=f"k{n}", title=f"Episode {n}") for n in range(2500)]
+    counts = SessionCounts(total=2500, done=2500)
+
+    manifest = write_manifest(session, iter(items), counts)  # an iterator: read as it goes
+    text = manifest.read_text(encoding="utf-8")
+    whole = json.loads(text)
+    assert [entry["position"] for entry in whole["items"]] == list(range(2500))
+    assert text == json.dumps(whole, ensure_ascii=False, indent=2) + "\n"
+
+    table = write_items_csv(session, iter(items))
+    with table.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == list(CSV_COLUMNS)
+    assert [row[0] for row in rows[1:]] == [str(n) for n in range(2500)]
+
+
+def test_a_session_without_items_still_has_a_valid_manifest(
+    make_session: MakeSession,
+) -> None:
+    manifest = write_manifest(make_session(), iter([]), SessionCounts())
+    assert json.loads(manifest.read_text(encoding="utf-8"))["items"] == []

@@ -11,7 +11,6 @@ from pytest_httpserver import HTTPServer
 from bulk_transcribe.models import ItemStatus, SessionStatus
 from bulk_transcribe.runner import Runner
 from bulk_transcribe.runner import runner as runner_module
-from bulk_transcribe.runner.runner import longest_first
 from tests.runner.doubles import (
     Provider,
     ScriptedEngine,
@@ -129,7 +128,8 @@ def test_parallel_runs_start_with_the_longest_items(tmp_path: Path) -> None:
                 "UPDATE items SET duration = ? WHERE id = ?", (durations.get(stem), item.id)
             )
 
-    order = [Path(i.source).stem for i in longest_first(store.items(session.id))]
+    sources = {item.id: Path(item.source).stem for item in store.items(session.id)}
+    order = [sources[i] for i in store.queued_ids(session.id, longest_first=True)]
 
     # Unknown lengths go last; equal lengths keep the list order.
     assert order == ["longest", "middle", "short", "also-short", "unknown"]

@@ -104,6 +104,67 @@ def test_two_processes_share_one_budget_on_the_machine(tmp_path: Path) -> None:
     assert len(stamps) > 28
 
 
+def _batching_worker(path: str, provider_id: str, seconds: float, queue) -> None:
+    limiter = shared_limiter(provider_id, 400, window_seconds=1.0, budget_path=Path(path))
+    assert limiter.policy.batch(limiter.policy.configured) > 1  # permits come in batches
+    queue.put(hammer(limiter.acquire, seconds, workers=4))
+
+
+def test_two_processes_taking_permits_in_batches_stay_within_the_allowance(
+    tmp_path: Path,
+) -> None:
+    path, provider_id = str(tmp_path / "budgets.sqlite"), unique()
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    processes = [
+        context.Process(target=_batching_worker, args=(path, provider_id, 3.0, queue))
+        for _ in range(2)
+    ]
+    for process in processes:
+        process.start()
+    per_process = [queue.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(30)
+
+    stamps = [stamp for stamps in per_process for stamp in stamps]
+    assert all(per_process), "both processes got requests through"
+    assert max_in_any_window(stamps, 0.85) <= 380  # 95 % of 400, for both together
+    assert len(stamps) > 380
+
+
+class CountingLock:
+    """The budget's cross-process lock, counting how often it is taken."""
+
+    def __init__(self, lock):
+        self.lock, self.taken = lock, 0
+
+    def __enter__(self):
+        self.taken += 1
+        return self.lock.__enter__()
+
+    def __exit__(self, *exc):
+        return self.lock.__exit__(*exc)
+
+
+def test_a_large_budget_takes_the_cross_process_lock_once_per_batch_of_permits(
+    tmp_path: Path,
+) -> None:
+    backend = machine_backend(tmp_path / "b.sqlite", unique(), "p", BudgetPolicy(None))
+    counting = backend._lock = CountingLock(backend._lock)
+    for _ in range(80):
+        backend.acquire()
+    assert counting.taken <= 40  # one per request before: 80
+    backend.close()
+
+
+def test_permits_taken_ahead_are_void_after_a_429(tmp_path: Path) -> None:
+    backend = machine_backend(tmp_path / "b.sqlite", unique(), "p", BudgetPolicy(None))
+    backend.acquire()  # takes a batch: the rest are held for this process
+    backend.record_429(time.time(), retry_after=30)
+    assert backend.try_acquire(1) > 25  # waits for the pause, held permits or not
+    backend.close()
+
+
 def test_the_same_provider_and_key_get_the_same_limiter_in_one_process(tmp_path: Path) -> None:
     def config(key: str, base: str = "https://api.example") -> ProviderConfig:
         return ProviderConfig("groq", "openai", base, "m", 1, 20, SecretStr(key), "K", True)

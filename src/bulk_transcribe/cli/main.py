@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -20,7 +20,7 @@ from rich.table import Table
 
 from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError, disk_full, is_disk_full
-from bulk_transcribe.models import ItemStatus, Session, SessionCounts
+from bulk_transcribe.models import Item, ItemStatus, Session, SessionCounts
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
@@ -67,6 +67,7 @@ from .summarize import register as register_summarize_command
 
 PROBLEM_ROWS = 20  # failed items listed at the end of a big run; the rest are in items.csv
 BIG_SESSION_ITEMS = 30  # past this many, a run's summary and `status` list only problems
+STATUS_PAGE_ROWS = 1000  # `status --all` reads and prints this many items at a time
 # After SIGTERM/SIGHUP, running items get this long to finish before they are put back in
 # the queue: service managers and `timeout` send SIGKILL soon after (Docker: 10 s).
 TERMINATE_GRACE_SECONDS = 5.0
@@ -369,7 +370,7 @@ def status(
         if owner is not None:
             console.print(f"Being processed by pid {owner.pid} on host {owner.host}.")
         big = counts.total > BIG_SESSION_ITEMS and not all_items
-        _print_items(store, session.id, only_problems=big)
+        _print_items(store, session, counts, only_problems=big)
         _print_counts(counts)
         if big:
             console.print(
@@ -579,7 +580,7 @@ def _watch_runner(runner: service.Runner, store: Store, session: Session) -> Ses
     if "error" in outcome:
         raise outcome["error"]
     counts = store.counts(session.id)
-    _print_items(store, session.id, only_problems=counts.total > BIG_SESSION_ITEMS)
+    _print_items(store, session, counts, only_problems=counts.total > BIG_SESSION_ITEMS)
     _print_counts(counts)
     console.print(describe_metrics(store.metrics(session.id)), highlight=False)
     _report_summaries(store, session)
@@ -693,14 +694,38 @@ def _report_archived(store: Store, session: Session) -> None:
         )
 
 
-def _print_items(store: Store, session_id: str, only_problems: bool = False) -> None:
-    items = store.items(session_id)
-    if only_problems:
-        items = [i for i in items if i.status is not ItemStatus.DONE]
-        if not items:
-            return
+def _print_items(
+    store: Store, session: Session, counts: SessionCounts, only_problems: bool
+) -> None:
+    """Every item, a page at a time; or, in a big session, the first of those not done (read
+    from the store's index by status: a running session of 100,000 items answers at once)."""
+    if not only_problems:
+        page: list[Item] = []
+        for item in store.iter_items(session.id):
+            page.append(item)
+            if len(page) == STATUS_PAGE_ROWS:
+                console.print(_items_table(page))
+                page = []
+        if page or not counts.total:
+            console.print(_items_table(page))
+        return
+    not_done = [
+        item
+        for status in (ItemStatus.RUNNING, ItemStatus.FAILED, ItemStatus.SKIPPED, ItemStatus.QUEUED)
+        for item in store.first_items(session.id, status, PROBLEM_ROWS)
+    ]
+    if not not_done:
+        return
+    console.print(_items_table(sorted(not_done, key=lambda i: i.position)[:PROBLEM_ROWS]))
+    listed = "items.csv in the session folder"
+    if service.items_list(session) is None:  # written when the run ends
+        listed = f"`bulk-transcribe status {session.id} --all`"
+    _more(console, counts.total - counts.done, "items not done", listed)
+
+
+def _items_table(items: Iterable[Item]) -> Table:
     table = Table("#", "title", "status", "audio", "method", "problem")
-    for item in items[:PROBLEM_ROWS] if only_problems else items:
+    for item in items:
         colour = {"done": "green", "failed": "red"}.get(item.status.value, "yellow")
         table.add_row(
             str(item.position),
@@ -710,9 +735,7 @@ def _print_items(store: Store, session_id: str, only_problems: bool = False) -> 
             item.method or "",
             shown(f"{item.error_kind}: {item.error_message}") if item.error_message else "",
         )
-    console.print(table)
-    if only_problems:
-        _more(console, len(items), "items not done", "items.csv in the session folder")
+    return table
 
 
 def _more(where: Console, count: int, what: str, see: str) -> None:

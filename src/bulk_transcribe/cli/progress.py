@@ -177,12 +177,14 @@ class _LogView:
 
     def __init__(self, console: Console, store: Store, session_id: str):
         self.console, self.store, self.session_id = console, store, session_id
-        already = store.finished_since(session_id, None)
-        self.reported: set[int] = {i.id for i in already}
-        self.since = already[-1].finished_at if already else None
+        # Only the items finished at the latest instant are read: those before it are never
+        # asked for again (a resumed session of 100,000 items need not be read whole).
+        self.since = store.last_finished_at(session_id)
+        latest = store.finished_since(session_id, self.since) if self.since else []
+        self.reported: set[int] = {i.id for i in latest}
         # Numbered as they finish, one by one: counts read at refresh time would repeat a
         # number for items finishing together and skip the ones between.
-        self.finished = len(self.reported)
+        self.finished = store.counts(session_id).finished
         self.events = _EventFeed(store, session_id)
 
     def __enter__(self) -> _LogView:
@@ -196,7 +198,8 @@ class _LogView:
             self.console.print(line, highlight=False, soft_wrap=True)
         total = self.store.counts(self.session_id).total
         for item in self.store.finished_since(self.session_id, self.since):
-            self.since = item.finished_at
+            if item.finished_at != self.since:  # a later instant: forget the earlier ones
+                self.since, self.reported = item.finished_at, set()
             if item.id in self.reported:
                 continue
             self.reported.add(item.id)

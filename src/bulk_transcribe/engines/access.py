@@ -11,6 +11,10 @@ from bulk_transcribe.errors import ErrorKind, TranscribeError
 from bulk_transcribe.net import RequestHook
 from bulk_transcribe.settings import Settings
 
+# The engines that reach a provider through a preset (engines/presets.py): a key and an
+# endpoint to check.
+PROVIDER_ENGINES = frozenset({"openai", "deapi"})
+
 
 class AccessProblem(StrEnum):
     MISSING_KEY = "missing_key"  # no key anywhere, and the provider needs one
@@ -59,6 +63,8 @@ def check_setup(settings: Settings) -> AccessCheck:
         known = ", ".join(sorted(ENGINES))
         message = f"unknown engine {settings.engine!r}; choose from {known}"
         return AccessCheck(settings.engine, "", AccessProblem.SETUP, message)
+    if settings.engine not in PROVIDER_ENGINES:  # an engine with no provider to set up
+        return AccessCheck(settings.engine)
     name = default_provider(settings).lower()
     preset = PRESETS.get(name)
     hint = preset.key_hint if preset else ""

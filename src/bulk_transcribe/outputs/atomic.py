@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 from bulk_transcribe.errors import disk_full, is_disk_full
@@ -16,12 +17,18 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    atomic_write_chunks(path, [data])
+
+
+def atomic_write_chunks(path: Path, chunks: Iterable[bytes]) -> None:
+    """Like atomic_write_bytes, for content made piece by piece (a file too big to hold)."""
     path = Path(path)
     temp: Path | None = None
     try:
         temp, fd = _create_temp(path)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for chunk in chunks:
+                handle.write(chunk)
             handle.flush()
             # Without fsync a crash after os.replace can leave an empty file behind.
             os.fsync(handle.fileno())

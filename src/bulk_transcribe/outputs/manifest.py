@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from bulk_transcribe.models import Item, Session, SessionCounts
-from bulk_transcribe.outputs.atomic import atomic_write_bytes, atomic_write_text
+from bulk_transcribe.outputs.atomic import atomic_write_chunks
 
 MANIFEST_NAME = "manifest.json"
 ITEMS_CSV_NAME = "items.csv"
@@ -35,11 +35,12 @@ CSV_COLUMNS = (
 _SECRET_MARKERS = ("key", "token", "secret", "password")
 # A cell starting with one of these is run as a formula by spreadsheet programs.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+ROWS_PER_CHUNK = 1000  # items written at a time: a session's files are never held whole
 
 
 def write_manifest(
     session: Session,
-    items: Sequence[Item],
+    items: Iterable[Item],
     counts: SessionCounts,
     metrics: Mapping[str, Any] | None = None,
     *,
@@ -56,27 +57,53 @@ def write_manifest(
         },
         "counts": {**asdict(counts), "finished": counts.finished},
         "metrics": dict(metrics or {}),
-        "items": [_item_entry(item, folder) for item in _ordered(items)],
     }
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / MANIFEST_NAME
-    text = json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n"
-    atomic_write_text(path, text)
+    atomic_write_chunks(path, _manifest_chunks(manifest, _ordered(items), folder))
     return path
 
 
-def write_items_csv(session: Session, items: Sequence[Item], *, folder: Path | None = None) -> Path:
+def _manifest_chunks(
+    manifest: dict[str, Any], items: Iterable[Item], folder: Path
+) -> Iterator[bytes]:
+    """The manifest as json.dumps(indent=2) would write it with its items last, a thousand
+    items at a time."""
+    head = json.dumps(manifest, ensure_ascii=False, indent=2, default=str)
+    parts = [head[: -len("\n}")] + ',\n  "items": [']
+    first = True
+    for item in items:
+        entry = json.dumps(_item_entry(item, folder), ensure_ascii=False, indent=2, default=str)
+        parts.append(("\n" if first else ",\n") + "    " + entry.replace("\n", "\n    "))
+        first = False
+        if len(parts) >= ROWS_PER_CHUNK:
+            yield "".join(parts).encode("utf-8")
+            parts = []
+    parts.append("]\n}\n" if first else "\n  ]\n}\n")
+    yield "".join(parts).encode("utf-8")
+
+
+def write_items_csv(session: Session, items: Iterable[Item], *, folder: Path | None = None) -> Path:
     folder = folder or session.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ITEMS_CSV_NAME
+    atomic_write_chunks(path, _csv_chunks(_ordered(items), folder))
+    return path
+
+
+def _csv_chunks(items: Iterable[Item], folder: Path) -> Iterator[bytes]:
+    # The BOM is what makes Excel read the file as UTF-8 instead of the local code page.
+    yield "\ufeff".encode()
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    for item in _ordered(items):
+    for count, item in enumerate(items, start=1):
         writer.writerow(_csv_row(item, folder))
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / ITEMS_CSV_NAME
-    # The BOM is what makes Excel read the file as UTF-8 instead of the local code page.
-    atomic_write_bytes(path, buffer.getvalue().encode("utf-8-sig"))
-    return path
+        if count % ROWS_PER_CHUNK == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
 
 
 def redact_secrets(value: Any) -> Any:
@@ -92,8 +119,11 @@ def redact_secrets(value: Any) -> Any:
     return value
 
 
-def _ordered(items: Sequence[Item]) -> list[Item]:
-    return sorted(items, key=lambda item: item.position)
+def _ordered(items: Iterable[Item]) -> Iterable[Item]:
+    """A list in position order; anything else is taken as already in it (a store's pages)."""
+    if isinstance(items, Sequence):
+        return sorted(items, key=lambda item: item.position)
+    return items
 
 
 def _item_entry(item: Item, folder: Path) -> dict[str, Any]:

@@ -15,7 +15,7 @@ def write_outputs_index(
     """Into the session's folder, or `folder` (an export elsewhere); `session` when the
     caller knows a newer state of it than the store has yet."""
     session = session or store.get_session(session_id)
-    items = store.items(session_id)
     counts, metrics = store.counts(session_id), store.metrics(session_id)
-    write_manifest(session, items, counts, metrics, folder=folder)
-    write_items_csv(session, items, folder=folder)
+    # Page by page from the store, in order: a big session is never held whole.
+    write_manifest(session, store.iter_items(session_id), counts, metrics, folder=folder)
+    write_items_csv(session, store.iter_items(session_id), folder=folder)

@@ -57,6 +57,14 @@ UNLIMITED = 10**9  # providers without a known limit: count requests, admit all
 LEAK_EVERY = 50  # acquisitions between clean-ups of expired entries
 MAX_WAIT_STEP = 1.0  # re-check a shared budget at least this often while waiting
 MAX_QUEUED_CHANGES = 1000  # a session that never drains them keeps only the latest
+# Permits are taken from a shared budget a few at a time, so the cross-process lock is taken
+# once per batch, not once per request: up to this many, one per this many of the allowance
+# (a budget of fewer than 200 per window takes them one at a time, as before).
+MAX_BATCH = 8
+ALLOWANCE_PER_BATCHED_PERMIT = 100
+# A permit taken early is used within this time or never: less than the window's guard, so
+# the requests sent in any window never outnumber the allowance (see BucketBackend).
+MAX_HOLD_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,20 @@ class BudgetPolicy:
     def configured(self) -> int | None:
         return max(1, math.floor(self.rpm * self.safety_margin)) if self.rpm else None
 
+    @property
+    def guard_seconds(self) -> float:
+        """Added to the window the budget counts in (see `rates`)."""
+        return min(
+            WINDOW_GUARD_MAX_SECONDS,
+            max(WINDOW_GUARD_MIN_SECONDS, WINDOW_GUARD_FRACTION * self.window_seconds),
+        )
+
+    def batch(self, allowance: int | None) -> int:
+        """How many permits to take at once from a budget of `allowance` per window."""
+        if allowance is None:
+            return MAX_BATCH
+        return max(1, min(MAX_BATCH, allowance // ALLOWANCE_PER_BATCHED_PERMIT))
+
     def allowance(self, state: BudgetState) -> int | None:
         limits = [a for a in (self.configured, state.learned) if a is not None]
         return min(limits) if limits else None
@@ -121,11 +143,7 @@ class BudgetPolicy:
         # The provider counts arrivals, we count departures: a request admitted early in our
         # window can land late in theirs. A small guard on the window and a cap on bursts
         # (a tenth of the allowance per tenth of the window, plus one) absorb that skew.
-        guard = min(
-            WINDOW_GUARD_MAX_SECONDS,
-            max(WINDOW_GUARD_MIN_SECONDS, WINDOW_GUARD_FRACTION * self.window_seconds),
-        )
-        window_ms = int((self.window_seconds + guard) * Duration.SECOND)
+        window_ms = int((self.window_seconds + self.guard_seconds) * Duration.SECOND)
         if allowance is None:
             return [Rate(UNLIMITED, window_ms)]
         burst = math.ceil(allowance / BURST_SLICES) + 1
@@ -314,6 +332,12 @@ class BucketBackend:
 
     pyrate-limiter decides admission against the current allowance; this class adds what it
     does not know about: pauses a provider asks for and an allowance that learns.
+
+    A large budget's permits are taken a few at a time under the lock and handed out here,
+    each within MAX_HOLD_SECONDS of being recorded or never. The bucket counts over the
+    window plus its guard (at least 0.25 s), so requests sent in any window were recorded
+    within a span of the window plus the hold, shorter than that: never above the allowance.
+    A permit not used in time is wasted, never reused.
     """
 
     def __init__(
@@ -325,9 +349,15 @@ class BucketBackend:
         state: _StateStore,
         count_between: Callable[[int, int], int],
         on_change: Callable[[LimitChange], None] | None = None,
+        *,
+        give_back: Callable[[int, int], None] | None = None,
     ):
         self.label = label
         self.policy = policy
+        # Batches only where the lock is shared by processes (the cost they save), and only
+        # with a way to take back from the bucket permits recorded but never sent:
+        # give_back(timestamp_ms, count) under the lock.
+        self._give_back = give_back
         self._bucket = bucket
         self._lock = lock
         self._state = state
@@ -336,6 +366,10 @@ class BucketBackend:
         self._local = threading.Lock()
         self._waiting = 0
         self._acquired = 0
+        self._held = 0  # permits recorded in the bucket, not yet handed out
+        self._held_at_ms = 0  # when they were recorded (the bucket's timestamp)
+        self._held_until = 0.0  # time.monotonic() after which they are void
+        self._unsent: list[tuple[int, int]] = []  # void permits: (timestamp_ms, count)
 
     def acquire(
         self,
@@ -352,8 +386,11 @@ class BucketBackend:
 
     def try_acquire(self, weight: int) -> float:
         """0 when `weight` requests were admitted, else the seconds worth waiting first."""
+        if weight == 1 and self._take_held():
+            return 0.0
         changes: list[LimitChange] = []
         with self._lock:
+            self._return_unsent()
             now = time.time()
             state = self._state.load()
             change = self.policy.relax(state, self.label, now)
@@ -363,11 +400,19 @@ class BucketBackend:
             if state.paused_until > now:
                 wait = state.paused_until - now
             else:
-                self._bucket.rates = self.policy.rates(self.policy.allowance(state))
+                allowance = self.policy.allowance(state)
+                self._bucket.rates = self.policy.rates(allowance)
                 now_ms = int(now * 1000)
-                decision = self._bucket.put_decision(RateItem(self.label, now_ms, weight))
+                taken = weight
+                if weight == 1 and self._give_back is not None:
+                    taken = self.policy.batch(allowance)
+                decision = self._bucket.put_decision(RateItem(self.label, now_ms, taken))
+                if not decision.allowed and taken > weight:  # no room for a batch: one, then
+                    taken = weight
+                    decision = self._bucket.put_decision(RateItem(self.label, now_ms, taken))
                 if decision.allowed:
                     wait = 0.0
+                    self._hold(taken - weight, now_ms)
                     self._acquired += 1
                     if self._acquired % LEAK_EVERY == 0:
                         self._bucket.leak(now_ms)
@@ -377,12 +422,57 @@ class BucketBackend:
         self._publish(changes)
         return wait
 
+    def _hold(self, permits: int, recorded_ms: int) -> None:
+        if permits > 0:
+            hold = min(MAX_HOLD_SECONDS, self.policy.guard_seconds / 2)
+            with self._local:
+                self._set_aside()
+                self._held, self._held_at_ms = permits, recorded_ms
+                self._held_until = time.monotonic() + hold
+
+    def _take_held(self) -> bool:
+        with self._local:
+            if self._held > 0 and time.monotonic() <= self._held_until:
+                self._held -= 1
+                return True
+            self._set_aside()
+            return False
+
+    def _void_held(self) -> None:
+        """A pause or a 429: permits taken before it must not be used after it."""
+        with self._local:
+            self._set_aside()
+
+    def _set_aside(self) -> None:
+        """Held permits become void (with self._local held); they are given back later."""
+        if self._held > 0:
+            self._unsent.append((self._held_at_ms, self._held))
+        self._held = 0
+
+    def _held_now(self) -> int:
+        with self._local:
+            if time.monotonic() > self._held_until:
+                self._set_aside()
+            return self._held
+
+    def _return_unsent(self) -> None:
+        """Take void permits out of the bucket (with self._lock held): the budget then counts
+        exactly the requests sent, for what a 429 teaches and for the stats."""
+        with self._local:
+            unsent, self._unsent = self._unsent, []
+        if self._give_back is not None:
+            for recorded_ms, count in unsent:
+                self._give_back(recorded_ms, count)
+
     def record_429(self, sent_at: float, retry_after: float | None) -> LimitChange:
+        self._void_held()
         window_ms = int(self.policy.window_seconds * 1000)
         sent_ms = int(sent_at * 1000)
         with self._lock:
+            self._return_unsent()
             # What the server admitted: the window's requests before this one (which the
             # limiter admitted, so it counts itself), by every process sharing the budget.
+            # (Permits another process holds right now, a few at most, count as admitted.)
             admitted = max(0, self._count_between(sent_ms - window_ms, sent_ms + 1) - 1)
             state = self._state.load()
             change = self.policy.on_429(
@@ -396,6 +486,7 @@ class BucketBackend:
     def observe_limits(self, remaining: int | None, reset_seconds: float | None) -> None:
         if remaining != 0 or not reset_seconds:
             return
+        self._void_held()
         with self._lock:
             state = self._state.load()
             state.paused_until = max(state.paused_until, time.time() + reset_seconds)
@@ -404,6 +495,8 @@ class BucketBackend:
     def stats(self) -> LimiterStats:
         changes: list[LimitChange] = []
         with self._lock:
+            self._held_now()  # expired permits are set aside, to be given back now
+            self._return_unsent()
             now = time.time()
             state = self._state.load()
             change = self.policy.relax(state, self.label, now)
@@ -411,9 +504,10 @@ class BucketBackend:
                 self._state.save(state)
                 changes.append(change)
             now_ms = int(now * 1000)
-            in_window = self._count_between(
-                now_ms - int(self.policy.window_seconds * 1000), now_ms + 1
-            )
+            in_window = (
+                self._count_between(now_ms - int(self.policy.window_seconds * 1000), now_ms + 1)
+                - self._held_now()
+            )  # taken ahead, not sent yet
         self._publish(changes)
         rpm = self.policy.rpm
         return LimiterStats(
@@ -486,7 +580,17 @@ def machine_backend(
         ).fetchone()
         return int(row[0])
 
-    return BucketBackend(label, policy, bucket, lock, state, count_between, on_change)
+    def give_back(recorded_ms: int, count: int) -> None:
+        bucket.conn.execute(
+            f"DELETE FROM '{table}' WHERE rowid IN (SELECT rowid FROM '{table}'"
+            " WHERE name = ? AND item_timestamp = ? LIMIT ?)",
+            (label, recorded_ms, count),
+        )
+        bucket.conn.commit()
+
+    return BucketBackend(
+        label, policy, bucket, lock, state, count_between, on_change, give_back=give_back
+    )
 
 
 def default_budget_path() -> Path:

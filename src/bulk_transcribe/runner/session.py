@@ -8,12 +8,13 @@ from pathlib import Path
 
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.media import probe_duration
-from bulk_transcribe.models import ItemSpec, ItemStatus, Session, SourceType
+from bulk_transcribe.models import ItemSpec, Session, SourceType
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources.identity import file_fingerprint
 from bulk_transcribe.store import Store
 
 log = logging.getLogger(__name__)
+ARCHIVE_PAGE = 1000
 
 
 def create_session(
@@ -41,19 +42,23 @@ def create_session(
 
 def skip_archived(store: Store, session_id: str) -> int:
     """Mark queued items already done in another session as skipped; returns how many."""
-    queued = store.items(session_id, [ItemStatus.QUEUED])
-    archived = store.done_elsewhere(session_id, [item.source for item in queued])
-    for item in queued:
-        if item.source in archived:
-            store.skip_as_archived(item.id, archived[item.source])
-    if archived:
+    skipped = 0
+    ids = store.queued_ids(session_id)
+    for start in range(0, len(ids), ARCHIVE_PAGE):  # a page at a time: never every item
+        queued = store.items_by_id(ids[start : start + ARCHIVE_PAGE])
+        archived = store.done_elsewhere(session_id, [item.source for item in queued])
+        for item in queued:
+            if item.source in archived:
+                store.skip_as_archived(item.id, archived[item.source])
+        skipped += len(archived)
+    if skipped:
         store.add_event(
             session_id,
             "archive",
-            f"{len(archived)} item(s) already transcribed in earlier sessions were skipped "
+            f"{skipped} item(s) already transcribed in earlier sessions were skipped "
             "(use --force to transcribe them again)",
         )
-    return len(archived)
+    return skipped
 
 
 def _fingerprints(specs: Sequence[ItemSpec]) -> dict[str, str]:

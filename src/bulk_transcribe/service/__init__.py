@@ -39,9 +39,12 @@ __all__ = [  # noqa: RUF022 (sessions.py's names, then library.py's)
     "CacheUsage",
     "cache_usage",
     "clear_cache",
+    "items_list",
     "open_search_index",
 ]
-_FROM_LIBRARY = frozenset({"CacheUsage", "cache_usage", "clear_cache", "open_search_index"})
+_FROM_LIBRARY = frozenset(
+    {"CacheUsage", "cache_usage", "clear_cache", "items_list", "open_search_index"}
+)
 _PARTS = ("inputs", "library", "providers", "research", "sessions")
 
 if TYPE_CHECKING:
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
         CacheUsage,
         cache_usage,
         clear_cache,
+        items_list,
         open_search_index,
     )
     from bulk_transcribe.service.sessions import (

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bulk_transcribe.models import Session
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from bulk_transcribe.store.search_index import SearchIndex
 
-__all__ = ["CacheUsage", "cache_usage", "clear_cache", "open_search_index"]
+__all__ = ["CacheUsage", "cache_usage", "clear_cache", "items_list", "open_search_index"]
 
 
 def open_search_index(store: Store) -> SearchIndex:
@@ -48,3 +49,11 @@ def cache_usage(out_dir: Path) -> CacheUsage:
 def clear_cache(out_dir: Path) -> tuple[int, int]:
     """Empty the download cache; returns (files removed, bytes freed)."""
     return _cache(out_dir).clear()
+
+
+def items_list(session: Session) -> Path | None:
+    """The session's items.csv, once a run has written it (at its end); None before."""
+    from bulk_transcribe.outputs.manifest import ITEMS_CSV_NAME  # only here: 60 ms of imports
+
+    path = session.folder / ITEMS_CSV_NAME
+    return path if path.exists() else None

@@ -13,6 +13,21 @@ from typing import Any
 from bulk_transcribe.errors import ErrorKind, PermanentError, disk_full, is_disk_full
 from bulk_transcribe.store.schema import MIGRATIONS, SCHEMA_VERSION
 
+# Read connections kept open between reads; more readers at once open, and then close, more.
+IDLE_READERS = 4
+
+
+def migration_statements(script: str) -> list[str]:
+    """A migration's statements: split at semicolons, except inside a trigger's body."""
+    statements, pending = [], ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n\t;"):
+                statements.append(pending)
+            pending = ""
+    return statements
+
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -49,11 +64,20 @@ def database_error(path: Path, exc: sqlite3.DatabaseError) -> PermanentError:
 
 class Database:
     """Thread-safe access to one SQLite database, shared by runner threads and views; the
-    tables' classes below add their own reads and writes to it."""
+    tables' classes below add their own reads and writes to it.
+
+    Writes go through one connection under a lock. Reads outside a write use connections of
+    their own (WAL: a reader never waits for the writer, nor the writer for a reader), so a
+    view asking several times a second never holds up the runner's writes.
+    """
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self._lock = threading.RLock()
+        self._writing = threading.local()  # whether this thread is inside _transaction
+        self._idle_readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -87,6 +111,11 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+        with self._readers_lock:
+            self._closed = True
+            idle, self._idle_readers = self._idle_readers, []
+        for reader in idle:
+            reader.close()
 
     def __enter__(self) -> Database:
         return self
@@ -98,17 +127,47 @@ class Database:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock, self._database_errors():
             self._conn.execute("BEGIN IMMEDIATE")
+            self._writing.active = True
             try:
                 yield self._conn
             except BaseException:
                 if self._conn.in_transaction:  # SQLite may have rolled back itself (full)
                     self._conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._writing.active = False
             self._conn.execute("COMMIT")
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock, self._database_errors():
-            return self._conn.execute(sql, params).fetchall()
+        if getattr(self._writing, "active", False) or str(self.path) == ":memory:":
+            with self._lock, self._database_errors():  # sees this thread's uncommitted writes
+                return self._conn.execute(sql, params).fetchall()
+        with self._reader() as reader, self._database_errors():
+            return reader.execute(sql, params).fetchall()
+
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """A read connection for one query: an idle one, or a new one."""
+        with self._readers_lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+            reader = self._idle_readers.pop() if self._idle_readers else None
+        if reader is None:
+            with self._database_errors():
+                reader = sqlite3.connect(
+                    self.path, check_same_thread=False, isolation_level=None, timeout=30
+                )
+                reader.row_factory = sqlite3.Row
+                reader.execute("PRAGMA query_only=ON")
+        try:
+            yield reader
+        finally:
+            with self._readers_lock:
+                keep = not self._closed and len(self._idle_readers) < IDLE_READERS
+                if keep:
+                    self._idle_readers.append(reader)
+            if not keep:
+                reader.close()
 
     def _migrate(self) -> None:
         with self._transaction() as conn:
@@ -120,7 +179,6 @@ class Database:
                     "upgrade bulk-transcribe to open it",
                 )
             for step in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[step].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                for statement in migration_statements(MIGRATIONS[step]):
+                    conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from bulk_transcribe.models import (
@@ -60,8 +60,7 @@ class ItemsTable(Database):
             start = conn.execute(
                 "SELECT COALESCE(MAX(position), 0) FROM items WHERE session_id = ?", (session_id,)
             ).fetchone()[0]
-            before = conn.total_changes
-            conn.executemany(
+            cursor = conn.executemany(
                 "INSERT OR IGNORE INTO items (session_id, position, key, source, source_type,"
                 " title, metadata_json, origin, status, stage, duration, fingerprint, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -86,7 +85,7 @@ class ItemsTable(Database):
                     )
                 ],
             )
-            return conn.total_changes - before
+            return cursor.rowcount  # the rows inserted, not those the counters' triggers touched
 
     def items(self, session_id: str, statuses: Iterable[ItemStatus] | None = None) -> list[Item]:
         sql = "SELECT * FROM items WHERE session_id = ?"
@@ -96,6 +95,39 @@ class ItemsTable(Database):
             sql += f" AND status IN ({','.join('?' * len(wanted))})"
             params += wanted
         return [item_from_row(r) for r in self._query(sql + " ORDER BY position", params)]
+
+    def iter_items(self, session_id: str, page: int = 1000) -> Iterator[Item]:
+        """Every item of the session in position order, read a page at a time."""
+        after = -1
+        while True:
+            rows = self._query(
+                "SELECT * FROM items WHERE session_id = ? AND position > ?"
+                " ORDER BY position LIMIT ?",
+                (session_id, after, page),
+            )
+            for row in rows:
+                yield item_from_row(row)
+            if len(rows) < page:
+                return
+            after = rows[-1]["position"]
+
+    def first_items(self, session_id: str, status: ItemStatus, limit: int) -> list[Item]:
+        """The first `limit` items of one status, in position order (an index range)."""
+        rows = self._query(
+            "SELECT * FROM items WHERE session_id = ? AND status = ? ORDER BY position LIMIT ?",
+            (session_id, status, limit),
+        )
+        return [item_from_row(r) for r in rows]
+
+    def queued_ids(self, session_id: str, *, longest_first: bool = False) -> list[int]:
+        """The ids of the session's queued items, in position order, or longest first (those
+        of unknown length last); ids only, so a runner need not hold every item."""
+        order = "duration IS NULL, duration DESC, position" if longest_first else "position"
+        rows = self._query(
+            f"SELECT id FROM items WHERE session_id = ? AND status = ? ORDER BY {order}",
+            (session_id, ItemStatus.QUEUED),
+        )
+        return [row[0] for row in rows]
 
     def items_by_id(self, item_ids: Iterable[int]) -> list[Item]:
         wanted = list(item_ids)
@@ -115,31 +147,31 @@ class ItemsTable(Database):
         return item_from_row(rows[0])
 
     def counts(self, session_id: str) -> SessionCounts:
+        """From the counters the schema's triggers keep, plus the few running items: never a
+        read of every item (a live view asks several times a second)."""
         counts = SessionCounts()
         rows = self._query(
-            "SELECT status, COUNT(*) AS n, COALESCE(SUM(duration), 0) AS seconds"
-            " FROM items WHERE session_id = ? GROUP BY status",
+            "SELECT status, items, seconds, unknown FROM item_counts WHERE session_id = ?",
             (session_id,),
         )
         for row in rows:
-            setattr(counts, row["status"], row["n"])
-            counts.total += row["n"]
+            setattr(counts, row["status"], row["items"])
+            counts.total += row["items"]
             counts.audio_seconds_total += row["seconds"]
             if row["status"] in (ItemStatus.DONE, ItemStatus.FAILED, ItemStatus.SKIPPED):
                 counts.audio_seconds_done += row["seconds"]
             if row["status"] == ItemStatus.DONE:
                 counts.audio_seconds_transcribed += row["seconds"]
-        left = self._query(
-            "SELECT COALESCE(SUM(CASE WHEN status = ? THEN duration * progress END), 0)"
-            " AS seconds, COALESCE(SUM(duration IS NULL), 0) AS unknown,"
-            " COALESCE(SUM(CASE WHEN status = ? THEN progress END), 0) AS progress FROM items"
-            " WHERE session_id = ? AND status IN (?, ?)",
-            (ItemStatus.RUNNING, ItemStatus.RUNNING, session_id, ItemStatus.QUEUED,
-             ItemStatus.RUNNING),
-        )  # fmt: skip
-        counts.audio_seconds_done += left[0]["seconds"]
-        counts.unknown_lengths_left = left[0]["unknown"]
-        counts.running_progress = left[0]["progress"]
+            if row["status"] in (ItemStatus.QUEUED, ItemStatus.RUNNING):
+                counts.unknown_lengths_left += row["unknown"]
+        running = self._query(
+            "SELECT COALESCE(SUM(duration * progress), 0) AS seconds,"
+            " COALESCE(SUM(progress), 0) AS progress FROM items"
+            " WHERE session_id = ? AND status = ?",
+            (session_id, ItemStatus.RUNNING),
+        )
+        counts.audio_seconds_done += running[0]["seconds"]
+        counts.running_progress = running[0]["progress"]
         return counts
 
     def start_item(self, item_id: int) -> int | None:

@@ -22,10 +22,16 @@ class MonitorReads(Database):
         raises its revision, so an equal marker means nothing changed. (Timestamps were not
         enough: two changes within one clock tick looked like one.)"""
         row = self._query(
-            "SELECT COUNT(*), MAX(id), TOTAL(revision) FROM items WHERE session_id = ?",
-            (session_id,),
-        )[0]
-        return tuple(int(value or 0) for value in row)
+            "SELECT (SELECT TOTAL(items) FROM item_counts WHERE session_id = :s),"
+            " last_id, revisions FROM item_totals WHERE session_id = :s",
+            {"s": session_id},
+        )
+        return tuple(int(value or 0) for value in row[0]) if row else (0, 0, 0)
+
+    def last_finished_at(self, session_id: str) -> str | None:
+        """When the session's latest finished item finished (an index lookup)."""
+        row = self._query("SELECT MAX(finished_at) FROM items WHERE session_id = ?", (session_id,))
+        return row[0][0]
 
     def finished_since(self, session_id: str, since: str | None) -> list[Item]:
         """Items that finished at or after `since` (a finished_at value), oldest first.

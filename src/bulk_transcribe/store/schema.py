@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -151,5 +151,62 @@ MIGRATIONS: dict[int, str] = {
         model        TEXT NOT NULL,
         made_at      TEXT NOT NULL
     )
+    """,
+    # Progress without reading every item: counts and known seconds per session and status,
+    # the sum of revisions and the last id, kept by triggers on every change of an item, and
+    # an index for "finished since". A live view asks these several times a second. Items
+    # read page by page in order, and earlier sessions' items found by source (the archive)
+    # without a scan per page.
+    8: """
+    CREATE INDEX items_by_session_finished ON items (session_id, finished_at);
+    CREATE INDEX items_by_session_position ON items (session_id, position);
+    CREATE INDEX items_by_source ON items (source);
+    CREATE TABLE item_counts (
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        status     TEXT NOT NULL,
+        items      INTEGER NOT NULL,
+        seconds    REAL NOT NULL,
+        unknown    INTEGER NOT NULL,
+        PRIMARY KEY (session_id, status)
+    ) WITHOUT ROWID;
+    CREATE TABLE item_totals (
+        session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+        revisions  INTEGER NOT NULL,
+        last_id    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO item_counts
+        SELECT session_id, status, COUNT(*), TOTAL(duration), SUM(duration IS NULL)
+        FROM items GROUP BY session_id, status;
+    INSERT INTO item_totals
+        SELECT session_id, TOTAL(revision), MAX(id) FROM items GROUP BY session_id;
+    CREATE TRIGGER items_counted_on_insert AFTER INSERT ON items BEGIN
+        INSERT INTO item_counts VALUES (NEW.session_id, NEW.status, 1,
+            COALESCE(NEW.duration, 0), NEW.duration IS NULL)
+        ON CONFLICT DO UPDATE SET items = items + 1, seconds = seconds + excluded.seconds,
+            unknown = unknown + excluded.unknown;
+        INSERT INTO item_totals VALUES (NEW.session_id, NEW.revision, NEW.id)
+        ON CONFLICT DO UPDATE SET revisions = revisions + excluded.revisions,
+            last_id = MAX(last_id, excluded.last_id);
+    END;
+    CREATE TRIGGER items_counted_on_delete AFTER DELETE ON items BEGIN
+        UPDATE item_counts SET items = items - 1, seconds = seconds - COALESCE(OLD.duration, 0),
+            unknown = unknown - (OLD.duration IS NULL)
+        WHERE session_id = OLD.session_id AND status = OLD.status;
+        UPDATE item_totals SET revisions = revisions - OLD.revision
+        WHERE session_id = OLD.session_id;
+    END;
+    CREATE TRIGGER items_counted_on_update AFTER UPDATE OF status, duration ON items BEGIN
+        UPDATE item_counts SET items = items - 1, seconds = seconds - COALESCE(OLD.duration, 0),
+            unknown = unknown - (OLD.duration IS NULL)
+        WHERE session_id = OLD.session_id AND status = OLD.status;
+        INSERT INTO item_counts VALUES (NEW.session_id, NEW.status, 1,
+            COALESCE(NEW.duration, 0), NEW.duration IS NULL)
+        ON CONFLICT DO UPDATE SET items = items + 1, seconds = seconds + excluded.seconds,
+            unknown = unknown + excluded.unknown;
+    END;
+    CREATE TRIGGER items_revised AFTER UPDATE OF revision ON items BEGIN
+        UPDATE item_totals SET revisions = revisions + NEW.revision - OLD.revision
+        WHERE session_id = NEW.session_id;
+    END;
     """,
 }

@@ -1,0 +1,58 @@
+"""`status` of a big session: read a page at a time, and pointing only at what exists."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bulk_transcribe.models import ItemSpec, ItemStatus, SourceType
+from bulk_transcribe.settings import Settings
+from bulk_transcribe.store import Store
+from tests.cli.test_cli import run_cli
+
+
+def big_session(out: Path, count: int) -> str:
+    """A session of `count` items as a run leaves it midway: some done, two failed, one
+    running, the rest queued; no items.csv yet (it is written when the run ends)."""
+    with Store(Settings(out_dir=out).database) as store:
+        session = store.create_session(out, {})
+        specs = [ItemSpec(f"/media/ep{n:05d}.mp3", SourceType.LOCAL_FILE) for n in range(count)]
+        store.add_items(session.id, specs)
+        items = store.items(session.id)
+        for item in items[:10]:
+            store.start_item(item.id)
+            store.finish_item(item.id, ItemStatus.DONE)
+        for item in items[10:12]:
+            store.start_item(item.id)
+            store.finish_item(item.id, ItemStatus.FAILED, error_kind="http", error_message="404")
+        store.start_item(items[12].id)
+        return session.id
+
+
+def test_status_of_a_big_running_session_lists_the_first_not_done_and_how_to_see_all(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    session_id = big_session(out, 300)
+
+    shown = run_cli("status", session_id, "--out", str(out))
+
+    assert shown.returncode == 0, shown.stderr
+    listed = [int(n) for n in re.findall(r"^│\s*(\d+)\s*│", shown.stdout, flags=re.MULTILINE)]
+    assert listed == list(range(11, 31))  # the first 20 not done, in order
+    assert "items.csv" not in shown.stdout  # it does not exist yet
+    assert f"… and 270 more items not done: see `bulk-transcribe status {session_id} --all`" in (
+        shown.stdout
+    )
+    assert "10 done, 2 failed, 0 skipped, 288 remaining of 300" in shown.stdout
+
+
+def test_status_all_lists_every_item_page_after_page(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    session_id = big_session(out, 1500)
+
+    shown = run_cli("status", session_id, "--out", str(out), "--all")
+
+    assert shown.returncode == 0, shown.stderr
+    listed = [int(n) for n in re.findall(r"^│\s*(\d+)\s*│", shown.stdout, flags=re.MULTILINE)]
+    assert listed == list(range(1, 1501))
