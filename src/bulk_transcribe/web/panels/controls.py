@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.ingest import IngestResult
 from bulk_transcribe.ingest.expand import expand_items
@@ -15,6 +16,7 @@ from bulk_transcribe.models import Item, ItemStatus, Session, SessionCounts, Ses
 from bulk_transcribe.runner import create_session
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
+from bulk_transcribe.web.panels.cloud_setup import access_message
 from bulk_transcribe.web.panels.settings_panel import secrets, settings_for_session
 from bulk_transcribe.web.state import runs
 from bulk_transcribe.web.state.runs import Runs
@@ -200,12 +202,19 @@ def render_controls(
 
 
 def _settings_for(store: Store, session_id: str, base: Settings, verb: str) -> Settings | None:
-    """The session's own settings for running it again, or None after telling the user why."""
+    """The session's own settings for running it again, or None after telling the user why
+    (a cloud engine's key and endpoint are tried first, as when the session was started)."""
     try:
-        return resume_settings(store, store.get_session(session_id), base)
+        settings = resume_settings(store, store.get_session(session_id), base)
     except ValueError as exc:
         st.toast(f"Cannot {verb}: {exc}", icon=":material/block:")
         return None
+    if settings.engine != "local":
+        check = service.check_cloud_access(settings)
+        if not check.ok:
+            st.toast(access_message(check, settings.engine), icon=":material/key_off:")
+            return None
+    return settings
 
 
 def start_new_session(
