@@ -11,7 +11,8 @@ from openpyxl import Workbook
 from pytest_httpserver import HTTPServer
 from streamlit.testing.v1 import AppTest
 
-from bulk_transcribe.models import ItemStatus, SessionStatus, Stage
+from bulk_transcribe import service
+from bulk_transcribe.models import ItemSpec, ItemStatus, SessionStatus, SourceType, Stage
 from bulk_transcribe.store import Store
 from bulk_transcribe.web.launch import app_path
 from bulk_transcribe.web.panels.settings_panel import (
@@ -293,6 +294,23 @@ class TestSessionsPage:
         assert "HTTP 404" in (retried.error_message or "")
         assert store.get_item(done.id).attempts == 1  # the done item was left alone
         assert "1 failed item(s) re-queued" in [e.message for e in store.events(session_id)]
+
+    def test_a_cloud_session_without_a_key_is_not_resumed_and_says_where_the_key_goes(
+        self, store: Store, monkeypatch
+    ) -> None:
+        for variable in ("OPENAI_API_KEY", "BULK_TRANSCRIBE_OPENAI_API_KEY"):
+            monkeypatch.delenv(variable, raising=False)
+        session = store.create_session(
+            store.path.parent, {"engine": "openai", "provider": "openai", "formats": ["txt"]}
+        )
+        store.add_items(session.id, [ItemSpec("https://example.org/1.mp3", SourceType.HTTP_MEDIA)])
+        store.set_session_status(session.id, SessionStatus.STOPPED)
+        app = sessions_page()
+        app.button(key="resume").click().run()
+
+        assert any("No API key for OpenAI" in toast.value for toast in app.toast)
+        assert service.liveness(store, session.id) is None  # no job, nothing paid for
+        assert store.items(session.id)[0].attempts == 0
 
 
 def test_the_home_page_lists_recent_sessions(store: Store) -> None:

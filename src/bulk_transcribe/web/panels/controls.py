@@ -15,6 +15,7 @@ from bulk_transcribe.models import Item, ItemStatus, Session, SessionCounts, Ses
 from bulk_transcribe.service.inputs import IngestResult
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
+from bulk_transcribe.web.panels.cloud_setup import access_message
 from bulk_transcribe.web.panels.settings_panel import secrets
 from bulk_transcribe.web.state import runs
 from bulk_transcribe.web.state.runs import Runs
@@ -197,14 +198,22 @@ def render_controls(
 
 
 def _settings_for(store: Store, session_id: str, verb: str) -> Settings | None:
-    """The session's own settings for running it again, or None after telling the user why."""
+    """The session's own settings for running it again, or None after telling the user why
+    (a cloud engine's key and endpoint are tried first, as when the session was started)."""
     try:
-        return resume_settings(store, store.get_session(session_id))
+        settings = resume_settings(store, store.get_session(session_id))
     except ValueError as exc:  # a stored value this version refuses
         st.toast(f"Cannot {verb}: {exc}", icon=":material/block:")
+        return None
     except TranscribeError as exc:  # e.g. a proxy password that was never stored
         st.toast(f"Cannot {verb}: {exc.message}", icon=":material/block:")
-    return None
+        return None
+    if settings.engine != "local":
+        check = service.providers.check_cloud_access(settings)
+        if not check.ok:
+            st.toast(access_message(check, settings.engine), icon=":material/key_off:")
+            return None
+    return settings
 
 
 def start_new_session(
