@@ -20,9 +20,16 @@ from typing import Any
 from bulk_transcribe import redact
 from bulk_transcribe.engines import Engine
 from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.links import RealLinks, handed_over, received_links
 from bulk_transcribe.models import ItemStatus, Owner, Session, SessionCommand, SessionCounts
 from bulk_transcribe.outputs import write_transcript_files
-from bulk_transcribe.runner import Runner, SessionBusy, create_session, write_outputs_index
+from bulk_transcribe.runner import (
+    Runner,
+    SessionBusy,
+    create_session,
+    session_links,
+    write_outputs_index,
+)
 from bulk_transcribe.runner.executors import Executor
 from bulk_transcribe.runner.ownership import is_alive
 from bulk_transcribe.settings import Settings
@@ -34,6 +41,7 @@ __all__ = [
     "SessionBusy",
     "create_session",
     "export_session",
+    "handed_links",
     "launch_detached",
     "liveness",
     "request_cancel",
@@ -41,6 +49,7 @@ __all__ = [
     "resume_settings",
     "retry_failed",
     "run_session",
+    "session_links",
 ]
 
 # Stored settings that describe where a session lives, not how it runs: a resume takes
@@ -86,10 +95,16 @@ def run_session(
     *,
     engine: Engine | None = None,
     executor: Executor | None = None,
+    links: RealLinks | None = None,
 ) -> SessionCounts:
     """Run (or resume) a session here, to its end or a stop; raises SessionBusy when another
-    live process runs it."""
-    return Runner(store, session_id, settings, engine=engine, executor=executor).run()
+    live process runs it. `links`: the real links of items stored scrubbed (links.py)."""
+    return Runner(store, session_id, settings, engine=engine, executor=executor, links=links).run()
+
+
+def handed_links() -> dict[str, str]:
+    """The real links the process that started this job handed over (links.py)."""
+    return received_links()
 
 
 def liveness(store: Store, session_id: str) -> Owner | None:
@@ -130,18 +145,19 @@ def launch_detached(
     *,
     concurrency: int | None = None,
     secrets: Mapping[str, str] | None = None,
+    links: RealLinks | None = None,
     wait_seconds: float = LAUNCH_WAIT_SECONDS,
 ) -> int:
     """Run a session in a process of its own (`bulk-transcribe resume`), outliving the caller.
 
     Returns the new process's pid once it owns the session. `secrets` (API keys typed into
-    the web app) reach it through its environment, never its command line or the store.
-    Raises PermanentError when the process ends before owning the session, with its words.
+    the web app) reach it through its environment, never its command line or the store;
+    `links` (the real links of items stored scrubbed, links.py) through a pipe. Raises
+    PermanentError when the process ends before owning the session, with its words.
     """
     db_path = Path(db_path).resolve()
     with Store(db_path) as store:
         session = store.get_session(session_id)
-        sources = [item.source for item in store.items(session_id)]
         log_path = session.folder / "run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "bulk_transcribe", "resume", session_id]
@@ -149,7 +165,8 @@ def launch_detached(
     if concurrency is not None:
         command += ["--concurrency", str(concurrency)]
     # Links with credentials are stored scrubbed; the real ones go over a pipe.
-    with open(log_path, "ab") as log, redact.handed_over(sources) as (link_env, link_fds):
+    handing = handed_over(links or {})
+    with open(log_path, "ab") as log, handing as (link_env, link_fds):
         process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,

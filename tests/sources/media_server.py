@@ -36,6 +36,7 @@ class Route:
 class Seen:
     path: str
     headers: dict[str, str]
+    query: str = ""
 
 
 class MediaServer:
@@ -64,6 +65,10 @@ class MediaServer:
     def requests_to(self, path: str) -> list[Seen]:
         return [r for r in self.requests if r.path == path]
 
+    def requests_with(self, path: str, query: str) -> list[Seen]:
+        """Requests of `path` with exactly this query string."""
+        return [r for r in self.requests if r.path == path and r.query == query]
+
     def start(self) -> None:
         self._thread.start()
 
@@ -86,10 +91,11 @@ class MediaServer:
                     super().handle()
 
             def do_GET(self) -> None:
-                path = self.path.split("?", 1)[0]
+                path, _, query = self.path.partition("?")
                 with server._lock:
-                    server.requests.append(Seen(path, dict(self.headers.items())))
-                    route = server.routes.get(path)
+                    server.requests.append(Seen(path, dict(self.headers.items()), query))
+                    # A route added with its query serves only that query.
+                    route = server.routes.get(self.path) or server.routes.get(path)
                     drop = route is not None and route.drops > 0 and route.drop_after is not None
                     if drop:
                         route.drops -= 1

@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -235,7 +235,7 @@ def run(
     # First of all, so the model loads while the rest of the program is imported.
     with _closing(load_local_engine_early(settings)) as local_engine:
         from bulk_transcribe.ingest import load_inputs, parse_column_overrides
-        from bulk_transcribe.runner import create_session
+        from bulk_transcribe.runner import create_session, session_links
 
         _check_executor(settings)
         if settings.cookies_file and not settings.cookies_file.is_file():
@@ -261,10 +261,11 @@ def run(
             invalid = [*ingested.invalid, *expanded.invalid]
             notes = [("invalid_input", f"{e.origin}: {e.reason}: {e.value}") for e in invalid]
             session = create_session(store, settings, expanded.items, notes)
+            links = session_links(store, expanded.items)  # in memory only, for this run
             _report_archived(store, session)
             console.print(f"Session [bold]{session.id}[/] → {session.folder}", highlight=False)
             _cloud_preflight(cloud_engine, store, session)
-            counts = _run_and_watch(store, session, settings, local_engine)
+            counts = _run_and_watch(store, session, settings, local_engine, links)
     raise typer.Exit(_exit_code(counts))
 
 
@@ -310,7 +311,8 @@ def resume(
                 requeued = service.retry_failed(store, session.id)
                 console.print(f"Re-queued {requeued} failed item(s).")
             console.print(f"Resuming [bold]{session.id}[/] → {session.folder}", highlight=False)
-            counts = _run_and_watch(store, session, settings, local_engine)
+            links = service.handed_links()  # from the web app that started this job, if any
+            counts = _run_and_watch(store, session, settings, local_engine, links)
     raise typer.Exit(_exit_code(counts))
 
 
@@ -477,10 +479,15 @@ def _closing(engine: Engine | None) -> Iterator[Engine | None]:
 
 
 def _run_and_watch(
-    store: Store, session: Session, settings: Settings, engine: Engine | None = None
+    store: Store,
+    session: Session,
+    settings: Settings,
+    engine: Engine | None = None,
+    links: Mapping[str, str] | None = None,
 ) -> SessionCounts:
     """Run the session here with a live view; `engine` is the run's (already loading)
-    engine, or None for the runner to create its own."""
+    engine, or None for the runner to create its own; `links` the real links of its items
+    stored scrubbed (links.py)."""
     from bulk_transcribe.runner import Runner
     from bulk_transcribe.runner.executors import create_executor
 
@@ -492,7 +499,7 @@ def _run_and_watch(
     except TranscribeError as exc:
         raise _usage_error(exc.message) from exc
     try:
-        runner = Runner(store, session.id, settings, engine=engine, executor=executor)
+        runner = Runner(store, session.id, settings, engine=engine, executor=executor, links=links)
         with _stop_on_termination(runner):
             counts = _watch_runner(runner, store, session)
     finally:

@@ -23,6 +23,7 @@ from bulk_transcribe.errors import (
     disk_full,
     is_disk_full,
 )
+from bulk_transcribe.links import RealLinks
 from bulk_transcribe.models import (
     Item,
     ItemStatus,
@@ -132,11 +133,14 @@ class Runner:
         settings: Settings,
         engine: Engine | None = None,
         executor: Executor | None = None,
+        links: RealLinks | None = None,
     ):
+        """`links` are the real links of the items stored scrubbed (links.py), by item key."""
         self.store = store
         self.session = store.get_session(session_id)
         self.settings = settings
         self.owner: Owner = new_owner()
+        self._links = dict(links or {})
         self._engine = engine
         self._owns_engine = engine is None
         self._engine_lock = threading.Lock()
@@ -320,6 +324,7 @@ class Runner:
             item=item,
             attempt=attempt,
             resume_request_id=self.store.last_provider_request_id(item.id),
+            real_link=self._links.get(item.key),
         )
         self._tries[item.id] = self._tries.get(item.id, 0) + 1
         self._flights[item.id] = Flight(unit, time.monotonic(), item.duration, ahead=ahead)

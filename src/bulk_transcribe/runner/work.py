@@ -40,6 +40,9 @@ class WorkUnit:
     item: Item
     attempt: int
     resume_request_id: str | None = None  # a provider job submitted by an earlier attempt
+    # The item's real link when its stored one was scrubbed of credentials: it travels with
+    # its unit, in memory only (links.py).
+    real_link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,7 @@ def _run(
             cache_dir=settings.out_dir / "cache",
             check_cancelled=reporter.check_cancelled,
             engine_accepts_urls=engine().accepts_urls,
+            real_link=unit.real_link,
         )
         fetched = source_for(item.source_type).fetch(item, context)
         reporter.check_cancelled()
@@ -249,7 +253,7 @@ def _transcribe(
         on_progress=reporter.progress,
         saved_request_id=lambda: unit.resume_request_id,
         save_request_id=reporter.request_id,
-        source_url=item.source if item.source_type.is_remote else None,
+        source_url=(unit.real_link or item.source) if item.source_type.is_remote else None,
     )
     if fetched.remote_url is not None:
         return engine.transcribe_url(fetched.remote_url, job)

@@ -6,9 +6,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.links import link_of
 from bulk_transcribe.media import check_decodes, probe_duration
 from bulk_transcribe.models import Fetched, Item, MediaFile, SourceType
-from bulk_transcribe.redact import clean_title, reveal
+from bulk_transcribe.redact import clean_title
 from bulk_transcribe.sources.base import FetchContext
 from bulk_transcribe.sources.download import cached_download, download_cache
 
@@ -23,7 +24,8 @@ class HttpMediaSource:
     source_types = frozenset({SourceType.HTTP_MEDIA})
 
     def fetch(self, item: Item, context: FetchContext) -> Fetched:
-        url = reveal(item.source)  # the real link, credentials included, for the request only
+        # The real link, credentials included, for the request only.
+        url = link_of(item, context.real_link)
         path = cached_download(url, context.cache_dir, context.settings, context.check_cancelled)
         try:
             check_decodes(path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -109,5 +109,13 @@ MIGRATIONS: dict[int, str] = {
     # Every change of an item raises its revision: views re-read exactly what changed.
     5: """
     ALTER TABLE items ADD COLUMN revision INTEGER NOT NULL DEFAULT 0
+    """,
+    # A secret of this database for the keys of links that carry credentials: distinct links
+    # are distinct items, and the key reveals nothing of the credential (store/items.py).
+    6: """
+    CREATE TABLE link_key_secret (
+        id     INTEGER PRIMARY KEY CHECK (id = 1),
+        secret BLOB NOT NULL
+    )
     """,
 }

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.ingest import IngestResult
 from bulk_transcribe.ingest.expand import expand_items
@@ -185,14 +186,16 @@ def start_new_session(
     ingested: IngestResult,
 ) -> Session:
     """Store the batch as a session (see `create_batch_session`), then run it in a job."""
-    session = create_batch_session(store, settings, ingested)
-    jobs.start(session.id, settings)
+    session, links = create_batch_session(store, settings, ingested)
+    jobs.start(session.id, settings, links)
     return session
 
 
-def create_batch_session(store: Store, settings: Settings, ingested: IngestResult) -> Session:
+def create_batch_session(
+    store: Store, settings: Settings, ingested: IngestResult
+) -> tuple[Session, dict[str, str]]:
     """Expand playlists, channels and feeds, and store the session with its items and
-    invalid entries."""
+    invalid entries; with the real links of the items stored scrubbed (links.py)."""
     specs = list(ingested.items)
     invalid = list(ingested.invalid)
     notes: list[tuple[str, str]] = []
@@ -204,7 +207,8 @@ def create_batch_session(store: Store, settings: Settings, ingested: IngestResul
             for e in expanded.expansions
         ]
     notes += [("invalid_input", f"{e.origin}: {e.reason}: {e.value}") for e in invalid]
-    return create_session(store, settings, specs, notes)
+    session = create_session(store, settings, specs, notes)
+    return session, service.session_links(store, specs)
 
 
 def request_concurrency_change(
@@ -269,7 +273,7 @@ def start_once(store: Store, jobs: Runs, settings: Settings, ingested: IngestRes
             if not jobs.alive(earlier):  # its job did not start (or died): start it now
                 jobs.start(earlier.id, settings)
             return earlier
-    session = create_batch_session(store, settings, ingested)
+    session, links = create_batch_session(store, settings, ingested)
     st.session_state[_LAST_START_KEY] = (fingerprint, session.id)
-    jobs.start(session.id, settings)
+    jobs.start(session.id, settings, links)
     return session
