@@ -336,3 +336,36 @@ def test_links_that_differ_only_in_a_secret_parameter_are_two_items_each_fetched
     for title, media in (("talk-101", first), ("talk-102", second)):
         heard = notes[title].read_text(encoding="utf-8")
         assert word_error_rate(reference_text(media), heard) < 0.25, (title, heard)
+
+
+def test_two_sessions_in_one_folder_fetching_one_link_at_once_both_get_the_whole_talk(
+    tmp_path: Path, media_server: MediaServer
+) -> None:
+    # A slow server, so both processes are downloading the same link at the same time.
+    talk = SAMPLE_MEDIA[1]
+    body = talk.read_bytes()
+    url = media_server.add("/talk.mp3", Route(body, "audio/mpeg", trickle_seconds=0.00005))
+    out = tmp_path / "out"
+    runs = [
+        subprocess.Popen(
+            [*CLI, "run", url, "--out", str(out), "--format", "txt", "--force"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+        for _ in range(2)
+    ]
+    results = [(run.wait(timeout=600), *run.communicate()) for run in runs]
+
+    for code, _stdout, stderr in results:
+        assert code == 0, stderr
+    transcripts = sorted((out / "sessions").glob("*/*.txt"))
+    assert len(transcripts) == 2
+    for transcript in transcripts:
+        heard = transcript.read_text(encoding="utf-8")
+        assert word_error_rate(reference_text(talk), heard) < 0.25, heard
+    (cached,) = (out / "cache" / "http").iterdir()
+    assert cached.read_bytes() == body
+    # One download, shared: the second process found the first one's file.
+    assert len(media_server.requests_to("/talk.mp3")) == 1
