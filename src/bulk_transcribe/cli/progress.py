@@ -20,7 +20,7 @@ from bulk_transcribe.store import Store
 
 REFRESH_SECONDS = 0.25
 # Events a user should see as they happen, not only in the store: why the run slowed down.
-SHOWN_EVENT_KINDS = ("rate_limit", "concurrency")
+SHOWN_EVENT_KINDS = ("rate_limit", "concurrency", "stopped")
 
 
 def shown(text: object) -> str:

@@ -25,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -32,7 +33,7 @@ import httpx
 from pyrate_limiter import Duration, InMemoryBucket, Rate, RateItem, SQLiteBucket
 
 from bulk_transcribe import workscope
-from bulk_transcribe.engines.http_errors import parse_retry_after
+from bulk_transcribe.engines.http_errors import error_detail, is_quota_answer, parse_retry_after
 from bulk_transcribe.engines.presets import resolve_provider
 from bulk_transcribe.errors import ErrorKind, TranscribeError, TransientError
 from bulk_transcribe.settings import Settings
@@ -57,6 +58,9 @@ UNLIMITED = 10**9  # providers without a known limit: count requests, admit all
 LEAK_EVERY = 50  # acquisitions between clean-ups of expired entries
 MAX_WAIT_STEP = 1.0  # re-check a shared budget at least this often while waiting
 MAX_QUEUED_CHANGES = 1000  # a session that never drains them keeps only the latest
+# The longest pause a budget keeps (Settings.max_provider_pause_seconds): a provider asking
+# for more is unavailable, which the runner handles by ending the run, not by waiting.
+MAX_PAUSE_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -103,11 +107,18 @@ class BudgetPolicy:
         window_seconds: float = WINDOW_SECONDS,
         quiet_seconds: float = QUIET_SECONDS,
         safety_margin: float = SAFETY_MARGIN,
+        max_pause_seconds: float = MAX_PAUSE_SECONDS,
     ):
         self.rpm = rpm
         self.window_seconds = window_seconds
         self.quiet_seconds = quiet_seconds
         self.safety_margin = safety_margin
+        self.max_pause_seconds = max_pause_seconds
+
+    def paused_until(self, state: BudgetState, now: float) -> float:
+        """When the pause ends; never later than the longest pause from now, whoever wrote
+        it (an older version, a process with a longer setting)."""
+        return min(state.paused_until, now + self.max_pause_seconds)
 
     @property
     def configured(self) -> int | None:
@@ -149,7 +160,8 @@ class BudgetPolicy:
         allowance never drops below half of what it was at once.
         """
         before = self.allowance(state)
-        pause = retry_after if retry_after is not None else min(self.window_seconds / 12, 5.0)
+        asked = retry_after if retry_after is not None else min(self.window_seconds / 12, 5.0)
+        pause = min(asked, self.max_pause_seconds)
         in_flight = sent_at is not None and sent_at < state.last_429
         state.count_429 += 1
         state.last_429 = max(state.last_429, now)
@@ -165,6 +177,12 @@ class BudgetPolicy:
         after = self.allowance(state)
         said = f" (Retry-After {retry_after:g} s)" if retry_after is not None else ""
         reason = f"{label} answered 429{said}: pausing its requests for {pause:.1f} s"
+        if asked > pause:
+            reason = (
+                f"{label} answered 429{said}: unavailable until {clock_time(now + asked)}, "
+                f"longer than the longest pause waited for ({self.max_pause_seconds:g} s); "
+                "runs using it stop: resume after then"
+            )
         if after != before:
             reason += (
                 f"; allowance {_per_window(before)} → {after} requests per "
@@ -193,6 +211,14 @@ class BudgetPolicy:
             f"{_per_window(after)} requests per {self.window_seconds:g} s"
         )
         return LimitChange(label, before, after, 0.0, reason)
+
+
+def clock_time(epoch: float) -> str:
+    """A moment as the user's clock shows it: HH:MM today, with the date on another day."""
+    moment = datetime.fromtimestamp(epoch).astimezone()
+    if moment.date() == datetime.now().astimezone().date():
+        return moment.strftime("%H:%M")
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def _per_window(allowance: int | None) -> str:
@@ -360,8 +386,9 @@ class BucketBackend:
             if change is not None:
                 self._state.save(state)
                 changes.append(change)
-            if state.paused_until > now:
-                wait = state.paused_until - now
+            paused_until = self.policy.paused_until(state, now)
+            if paused_until > now:
+                wait = paused_until - now
             else:
                 self._bucket.rates = self.policy.rates(self.policy.allowance(state))
                 now_ms = int(now * 1000)
@@ -398,7 +425,8 @@ class BucketBackend:
             return
         with self._lock:
             state = self._state.load()
-            state.paused_until = max(state.paused_until, time.time() + reset_seconds)
+            reset = min(reset_seconds, self.policy.max_pause_seconds)
+            state.paused_until = max(state.paused_until, time.time() + reset)
             self._state.save(state)
 
     def stats(self) -> LimiterStats:
@@ -424,7 +452,7 @@ class BucketBackend:
             utilisation=in_window / rpm if rpm else 0.0,
             count_429=state.count_429,
             waiting=self._waiting,
-            paused_seconds=max(0.0, state.paused_until - now),
+            paused_seconds=max(0.0, self.policy.paused_until(state, now) - now),
         )
 
     def close(self) -> None:
@@ -547,6 +575,8 @@ class ProviderLimiter:
     def observe(self, response: httpx.Response, sent_at: float | None = None) -> bool:
         """Learn from a response; True when it was a rate-limit violation (429)."""
         headers = response.headers
+        if response.status_code in (402, 429) and _is_quota(response):
+            return False  # out of credit: a permanent error, and nothing about the limit
         if response.status_code == 429:
             sent = sent_at if sent_at is not None else time.time()
             self.backend.record_429(sent, parse_retry_after(headers))
@@ -563,6 +593,13 @@ class ProviderLimiter:
 
     def close(self) -> None:
         self.backend.close()
+
+
+def _is_quota(response: httpx.Response) -> bool:
+    with contextlib.suppress(httpx.HTTPError, RuntimeError):
+        response.read()  # an error body is small; the client reads it from memory after
+    detail, code = error_detail(getattr(response, "_content", b""))
+    return is_quota_answer(response.status_code, detail, code)
 
 
 def label_of(provider_id: str) -> str:
@@ -595,6 +632,7 @@ def shared_limiter(
     window_seconds: float = WINDOW_SECONDS,
     quiet_seconds: float = QUIET_SECONDS,
     budget_path: Path | None = None,
+    max_pause_seconds: float = MAX_PAUSE_SECONDS,
 ) -> ProviderLimiter:
     """The process's one limiter for this provider and key; created on first use.
 
@@ -606,7 +644,12 @@ def shared_limiter(
         key = (str(budget_path or ":memory:") if remote is None else repr(remote), provider_id)
         limiter = _registry.get(key)
         if limiter is None:
-            policy = BudgetPolicy(rpm, window_seconds=window_seconds, quiet_seconds=quiet_seconds)
+            policy = BudgetPolicy(
+                rpm,
+                window_seconds=window_seconds,
+                quiet_seconds=quiet_seconds,
+                max_pause_seconds=max_pause_seconds,
+            )
             label = label_of(provider_id)
 
             def make(
@@ -623,6 +666,7 @@ def shared_limiter(
         else:
             limiter.policy.window_seconds = window_seconds
             limiter.policy.quiet_seconds = quiet_seconds
+            limiter.policy.max_pause_seconds = max_pause_seconds
             if rpm is not None or limiter.policy.rpm is None:
                 limiter.set_rpm(rpm)
         return limiter
@@ -666,11 +710,13 @@ class RateLimitHook:
         window_seconds: float = WINDOW_SECONDS,
         quiet_seconds: float = QUIET_SECONDS,
         budget_path: Path | None = None,
+        max_pause_seconds: float = MAX_PAUSE_SECONDS,
         on_wait: Callable[[bool], None] | None = None,
         on_violation: Callable[[str, httpx.Response, float], None] | None = None,
     ):
         self.window_seconds = window_seconds
         self.quiet_seconds = quiet_seconds
+        self.max_pause_seconds = max_pause_seconds
         self.budget_path = budget_path
         self.limiters: dict[str, ProviderLimiter] = {}
         self._lock = threading.Lock()
@@ -687,6 +733,7 @@ class RateLimitHook:
             window_seconds=self.window_seconds,
             quiet_seconds=self.quiet_seconds,
             budget_path=self.budget_path,
+            max_pause_seconds=self.max_pause_seconds,
         )
         with self._lock:
             if provider_id not in self.limiters:
@@ -725,6 +772,7 @@ class RateLimitHook:
             window_seconds=settings.rate_window_seconds,
             quiet_seconds=settings.quiet_seconds,
             budget_path=settings.rate_limit_db or default_budget_path(),
+            max_pause_seconds=settings.max_provider_pause_seconds,
             on_wait=on_wait,
             on_violation=on_violation,
         )

@@ -46,7 +46,7 @@ from bulk_transcribe.runner.ownership import (
     is_dead,
     new_owner,
 )
-from bulk_transcribe.runner.ratelimit import RateLimitHook
+from bulk_transcribe.runner.ratelimit import RateLimitHook, clock_time
 from bulk_transcribe.runner.resources import ResourceMonitor
 from bulk_transcribe.runner.work import (
     Message,
@@ -153,6 +153,7 @@ class Runner:
         self._not_before: dict[int, float] = {}  # retries wait for their back-off
         self._tries: dict[int, int] = {}  # attempts in this run, for the retry budget
         self._stop_reason: str | None = None
+        self._unavailable: str | None = None  # a provider that asked for too long a pause
         self._lost_ownership = False
         self._under_pressure = False  # memory or disk short, at the last reading
         self.controller = ConcurrencyController(
@@ -434,6 +435,10 @@ class Runner:
             return
         if outcome.error is not None:
             error = outcome.error
+            too_long = self.settings.max_provider_pause_seconds
+            if error.transient and error.retry_after is not None and error.retry_after > too_long:
+                self._wait_too_long(item_id, attempt, error.kind, error.message, error.retry_after)
+                return
             if error.transient and self._tries.get(item_id, 1) <= self.settings.max_retries:
                 self._retry_later(flight, error.kind, error.message, error.retry_after)
             else:
@@ -507,7 +512,35 @@ class Runner:
             self.store.add_event(self.session.id, "stopped", self._stop_reason)
             self.request_stop()
 
+    def _wait_too_long(
+        self, item_id: int, attempt: int, kind: str, message: str, retry_after: float
+    ) -> None:
+        """A server asked for a pause longer than any worth waiting for: the item ends, to
+        be tried again by a resume after then; a provider's answer also ends the run, since
+        every item waits for the same provider."""
+        until = clock_time(time.time() + retry_after)
+        said = message.split("; ")[0]
+        self._fail(item_id, attempt, kind, f"{said}; unavailable until {until}: resume after then")
+        provider = self._unavailable
+        if provider is None or self._stop.is_set():
+            return
+        self._stop_reason = (
+            f"{provider} is unavailable until {until} (it asked to wait {retry_after:,.0f} s, "
+            f"more than the {self.settings.max_provider_pause_seconds:g} s a run waits): the "
+            "run stopped; resume the session after then"
+        )
+        self.store.add_event(self.session.id, "stopped", self._stop_reason)
+        self.request_stop()
+        assert self._executor is not None
+        for flight in self._active():  # they would only wait for the same provider
+            self._executor.cancel(flight.unit.item.id)
+
     def _on_rate_limited(self, notice: RateLimitNotice) -> None:
+        if (
+            notice.retry_after is not None
+            and notice.retry_after > self.settings.max_provider_pause_seconds
+        ):
+            self._unavailable = notice.provider
         # The limiter's own account of the 429 (pause, allowance) reaches the event log via
         # _record_limit_changes; here only the concurrency reacts, and not to requests that
         # were already in flight at its last decrease.

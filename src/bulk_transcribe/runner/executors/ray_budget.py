@@ -20,6 +20,7 @@ from typing import Any
 import ray
 
 from bulk_transcribe.runner.ratelimit import (
+    MAX_PAUSE_SECONDS,
     BucketBackend,
     BudgetPolicy,
     LimitChange,
@@ -48,17 +49,28 @@ class BudgetKeeper:
         self._changes: list[LimitChange] = []
 
     def configure(
-        self, provider_id: str, rpm: int | None, window_seconds: float, quiet_seconds: float
+        self,
+        provider_id: str,
+        rpm: int | None,
+        window_seconds: float,
+        quiet_seconds: float,
+        max_pause_seconds: float = MAX_PAUSE_SECONDS,
     ) -> None:
         budget = self._budgets.get(provider_id)
         if budget is None:
-            policy = BudgetPolicy(rpm, window_seconds=window_seconds, quiet_seconds=quiet_seconds)
+            policy = BudgetPolicy(
+                rpm,
+                window_seconds=window_seconds,
+                quiet_seconds=quiet_seconds,
+                max_pause_seconds=max_pause_seconds,
+            )
             self._budgets[provider_id] = memory_backend(
                 label_of(provider_id), policy, self._changes.append
             )
             return
         budget.policy.window_seconds = window_seconds
         budget.policy.quiet_seconds = quiet_seconds
+        budget.policy.max_pause_seconds = max_pause_seconds
         if rpm is not None:
             budget.policy.rpm = rpm
 
@@ -116,14 +128,19 @@ class ClusterBackend:
         self._drains = drains_changes
         self._lock = threading.Lock()
         self._waiting = 0
-        self._configured: tuple[int | None, float, float] | None = None
+        self._configured: tuple[int | None, float, float, float] | None = None
         self._configure()
 
     def _configure(self) -> None:
         """Tell the keeper this process's limit when it is new or changed (a later session
         may set another one)."""
         policy = self.policy
-        wanted = (policy.rpm, policy.window_seconds, policy.quiet_seconds)
+        wanted = (
+            policy.rpm,
+            policy.window_seconds,
+            policy.quiet_seconds,
+            policy.max_pause_seconds,
+        )
         if wanted != self._configured:
             ray.get(self._keeper.configure.remote(self.provider_id, *wanted))
             self._configured = wanted
