@@ -7,6 +7,7 @@ session folder by this one thread, with every item state change guarded by its a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -41,6 +42,7 @@ from bulk_transcribe.runner.executors import Executor, ThreadExecutor
 from bulk_transcribe.runner.index import write_outputs_index
 from bulk_transcribe.runner.metrics import RunMetrics
 from bulk_transcribe.runner.ownership import (
+    HEARTBEAT_SECONDS,
     OWNER_EXPIRY_SECONDS,
     SessionBusy,
     is_dead,
@@ -58,7 +60,7 @@ from bulk_transcribe.runner.work import (
     report_rate_limit_wait,
 )
 from bulk_transcribe.settings import Settings
-from bulk_transcribe.store import Store
+from bulk_transcribe.store import Fence, Store, Superseded
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +157,7 @@ class Runner:
         self._stop_reason: str | None = None
         self._unavailable: str | None = None  # a provider that asked for too long a pause
         self._lost_ownership = False
+        self._heartbeat_stop = threading.Event()
         self._under_pressure = False  # memory or disk short, at the last reading
         self.controller = ConcurrencyController(
             settings.concurrency, quiet_seconds=settings.quiet_seconds
@@ -201,6 +204,23 @@ class Runner:
         holder = self.store.claim_session(session_id, self.owner, OWNER_EXPIRY_SECONDS, is_dead)
         if holder is not None:
             raise SessionBusy(session_id, holder)
+        fence = self.store.owner_fence(session_id, self.owner.id)
+        if fence is None:  # claimed by another process in the meantime
+            raise SessionBusy(session_id, self.store.get_session(session_id).owner or self.owner)
+        # Every write of this run is refused once another process has claimed the session.
+        heartbeat = threading.Thread(
+            target=self._keep_heartbeat, args=(fence,), name="heartbeat", daemon=True
+        )
+        heartbeat.start()
+        try:
+            with self.store.fenced(fence):
+                self._run_fenced()
+        finally:
+            self._heartbeat_stop.set()
+            heartbeat.join()
+        return self.store.counts(session_id)
+
+    def _run_fenced(self) -> None:
         try:
             self._prepare()
             if self.resources.baseline_mb is None:
@@ -212,11 +232,17 @@ class Runner:
                 )
             try:
                 self._loop(self._executor)
+            except Superseded:
+                self._superseded()
+                self._abandon_all(self._executor)
             finally:
                 self._close()
+        except Superseded:
+            self._superseded()
         finally:
-            self.store.release_session(session_id, self.owner.id)  # if _close did not
-        return self.store.counts(session_id)
+            self._heartbeat_stop.set()  # letting go is not being taken over
+            with contextlib.suppress(Superseded):
+                self.store.release_session(self.session.id, self.owner.id)  # if _close did not
 
     def _prepare(self) -> None:
         session_id = self.session.id
@@ -562,14 +588,43 @@ class Runner:
         if requested is not None:
             self._record_change(self.controller.set_ceiling(requested))
 
-    def _tick(self) -> None:
-        if not self.store.heartbeat(self.session.id, self.owner.id):
-            # Another process took the session over (this one was frozen past the expiry):
-            # it is theirs now, so stop at once and write nothing more.
-            log.warning("session %s was taken over by another process", self.session.id)
-            self._lost_ownership = True
-            self.request_cancel()
+    def _keep_heartbeat(self, fence: Fence) -> None:
+        """The owner's sign of life, on a thread and a connection of its own, so a slow
+        coordinator step never lets the session look abandoned. When another process has
+        claimed the session, or the heartbeat cannot be renewed for nearly the expiry (so
+        another process may claim it), the workers are stopped at once: nothing more is
+        paid for or written by this run."""
+        last_renewed = time.monotonic()
+        with Store(self.store.path) as own, own.fenced(fence):
+            while not self._heartbeat_stop.wait(HEARTBEAT_SECONDS):
+                try:
+                    renewed = own.heartbeat(fence.session_id, fence.owner_id)
+                except Superseded:
+                    renewed = False
+                except TranscribeError as exc:  # the database is busy or failing
+                    log.warning("heartbeat of session %s failed: %s", fence.session_id, exc)
+                    if time.monotonic() - last_renewed < OWNER_EXPIRY_SECONDS - HEARTBEAT_SECONDS:
+                        continue
+                    renewed = False
+                if not renewed:
+                    if not self._heartbeat_stop.is_set():  # not let go on purpose meanwhile
+                        self._superseded()
+                    return
+                last_renewed = time.monotonic()
+
+    def _superseded(self) -> None:
+        """Another process runs the session now: stop every worker and write nothing more."""
+        if self._lost_ownership:
             return
+        log.warning("session %s was taken over by another process", self.session.id)
+        self._lost_ownership = True
+        self.request_cancel()
+        executor = self._executor
+        if executor is not None:
+            for flight in list(self._flights.values()):
+                executor.cancel(flight.unit.item.id)
+
+    def _tick(self) -> None:
         reading = self.resources.read()
         pressure = self.resources.pressure(reading)
         self._under_pressure = bool(pressure)
@@ -641,6 +696,8 @@ class Runner:
         """The coordinator must outlive any one bad reading or message."""
         try:
             step()
+        except Superseded:
+            self._superseded()
         except Exception:
             log.exception("coordinator step failed")
 
@@ -694,6 +751,7 @@ class Runner:
             )
         # Last: the final status and letting go are one step, so whoever sees the session
         # stopped can resume it at once.
+        self._heartbeat_stop.set()  # letting go is not being taken over
         self.store.release_session(session_id, self.owner.id, status)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -117,5 +117,14 @@ MIGRATIONS: dict[int, str] = {
         id     INTEGER PRIMARY KEY CHECK (id = 1),
         secret BLOB NOT NULL
     )
+    """,
+    # Fencing: each claim raises the session's owner generation, and every write of a runner
+    # checks it, so a runner taken over (frozen, stalled) can write nothing more. The owner's
+    # machine (boot id and pid namespace) and process start time tell a dead owner from a
+    # live one, and a reused pid from its first holder.
+    7: """
+    ALTER TABLE sessions ADD COLUMN owner_generation INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN owner_machine TEXT;
+    ALTER TABLE sessions ADD COLUMN owner_started REAL
     """,
 }
