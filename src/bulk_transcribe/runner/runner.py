@@ -122,6 +122,7 @@ def _bare_progress(message: Message) -> bool:
         and message.request_id is None
         and message.event is None
         and message.rate_limited is None
+        and message.chunk is None
     )
 
 
@@ -352,6 +353,7 @@ class Runner:
             attempt=attempt,
             resume_request_id=self.store.last_provider_request_id(item.id),
             real_link=self._links.get(item.key),
+            saved_chunks=self.store.chunk_results(item.id),
         )
         self._tries[item.id] = self._tries.get(item.id, 0) + 1
         self._flights[item.id] = Flight(unit, time.monotonic(), item.duration, ahead=ahead)
@@ -395,6 +397,11 @@ class Runner:
     # --- messages from workers ------------------------------------------------------------
 
     def _handle(self, message: Message) -> None:
+        chunk = message.chunk if isinstance(message, Progress) else None
+        # Paid for, whatever became of its attempt (cancelled, timed out): kept at once.
+        if chunk is not None and not self._lost_ownership:
+            key, result = chunk
+            self._guarded(lambda: self.store.save_chunk_result(message.item_id, key, result))
         flight = self._flights.get(message.item_id)
         if flight is None or flight.unit.attempt != message.attempt:
             return  # from an attempt this run no longer follows
@@ -504,6 +511,7 @@ class Runner:
             language=transcript.language,
             attempt=attempt,
         )
+        self.store.forget_chunk_results(item_id)
 
     def _retry_later(
         self, flight: Flight, kind: str, message: str, retry_after: float | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -126,5 +126,16 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE sessions ADD COLUMN owner_generation INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE sessions ADD COLUMN owner_machine TEXT;
     ALTER TABLE sessions ADD COLUMN owner_started REAL
+    """,
+    # Pieces of a long item a provider already transcribed (paid for): a retry or a resume
+    # uploads only the pieces still missing.
+    8: """
+    CREATE TABLE chunk_results (
+        item_id     INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        chunk_key   TEXT NOT NULL,
+        result_json TEXT NOT NULL,
+        saved_at    TEXT NOT NULL,
+        PRIMARY KEY (item_id, chunk_key)
+    )
     """,
 }
