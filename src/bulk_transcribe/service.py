@@ -40,6 +40,7 @@ __all__ = [
     "ExportResult",
     "SessionBusy",
     "create_session",
+    "deapi_balance",
     "export_session",
     "handed_links",
     "launch_detached",
@@ -242,6 +243,22 @@ def export_session(
         written += 1
     write_outputs_index(store, session_id, folder=folder)
     return ExportResult(folder=folder, written=written, missing=missing)
+
+
+def deapi_balance(settings: Settings) -> float:
+    """The DEAPI account's balance, asked through the machine's shared request budget."""
+    from bulk_transcribe.engines.deapi import create as create_deapi
+    from bulk_transcribe.runner.ratelimit import RateLimitHook
+
+    limits = RateLimitHook.for_settings(settings)
+    try:
+        engine = create_deapi(settings, limits)
+        try:
+            return engine.balance()
+        finally:
+            engine.close()
+    finally:
+        limits.close()
 
 
 def open_search_index(store: Store) -> SearchIndex:

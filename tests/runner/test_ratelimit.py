@@ -321,3 +321,23 @@ def test_settings_name_the_machine_wide_budget_and_the_providers_limit(tmp_path:
     (stats,) = hook.stats()
     assert stats.provider == "deapi" and stats.rpm_limit == 30 and stats.allowed_per_window == 28
     assert hook.budget_path == tmp_path / "b.sqlite"
+
+
+def test_a_deleted_budget_file_is_created_again_shared_and_starting_at_half(tmp_path: Path):
+    path = tmp_path / "budgets" / "rate_limits.sqlite"
+    first = machine_backend(path, "deleted@1", "deleted", BudgetPolicy(100))
+    for _ in range(5):
+        assert first.try_acquire(1) == 0
+    for file in path.parent.iterdir():  # a cache cleaner empties the folder mid-run
+        file.unlink()
+    # Another process starts after the cleaner, then this one sends its next request.
+    second = machine_backend(path, "deleted@1", "deleted", BudgetPolicy(100))
+    assert first.try_acquire(1) == 0
+
+    seen_by_second = second.stats()
+    assert path.exists()
+    assert seen_by_second.requests_in_window == 1  # one budget again, in one file
+    assert seen_by_second.allowed_per_window == 47  # half of 95: the old window is unknown
+    assert first.stats().allowed_per_window == 47
+    first.close()
+    second.close()

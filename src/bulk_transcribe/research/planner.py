@@ -9,6 +9,7 @@ estimated before and counted after.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Sequence
@@ -17,7 +18,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
+from bulk_transcribe.engines.http_errors import parse_retry_after
+from bulk_transcribe.net import provider_client
 from bulk_transcribe.research.candidates import Candidate
+from bulk_transcribe.runner.ratelimit import RateLimitHook
 from bulk_transcribe.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -108,6 +112,11 @@ class Scoring:
         return sum(v.relevance is None for v in self.videos)
 
 
+def chat_provider_id(api_base: str, key: str) -> str:
+    """The budget of one chat endpoint and key (the key itself never leaves this hash)."""
+    return "chat@" + hashlib.sha256(f"{api_base}\n{key}".encode()).hexdigest()[:12]
+
+
 def chat_configured(settings: Settings) -> bool:
     return bool(settings.chat_model and settings.chat_api_base)
 
@@ -130,16 +139,27 @@ class ChatPlanner:
             raise ValueError("set chat_model and chat_api_base to plan and score")
         self.settings = settings
         key = settings.chat_api_key.get_secret_value() if settings.chat_api_key else "none"
+        # Every request through the shared budget of this endpoint and key: a 429's
+        # Retry-After pauses it (bounded by the longest pause a run waits), so the one
+        # re-ask below never goes out at once after a 429.
+        self._limits = RateLimitHook.for_settings(settings)
+        self._provider_id = chat_provider_id(settings.chat_api_base or "", key)
+        self._limits.set_limit(self._provider_id, None)
+        http_client = provider_client(
+            self._provider_id, self._limits, timeout=settings.chat_timeout_seconds
+        )
         # Retries are ours (one, also for answers that do not fit the schema), not the SDK's.
         self._client = openai.OpenAI(
             base_url=settings.chat_api_base,
             api_key=key,
             timeout=settings.chat_timeout_seconds,
             max_retries=0,
+            http_client=http_client,
         )
 
     def close(self) -> None:
         self._client.close()
+        self._limits.close()
 
     def __enter__(self) -> ChatPlanner:
         return self
@@ -246,8 +266,14 @@ class ChatPlanner:
                 continue
             except openai.APIStatusError as exc:
                 problem = f"the chat endpoint answered {exc.status_code}"
-                if exc.status_code in (401, 403, 404):
-                    break  # a wrong key, model or URL: asking again will not help
+                if exc.status_code in (401, 402, 403, 404):
+                    break  # a wrong key, model or URL, no credit: asking again will not help
+                waited = parse_retry_after(exc.response.headers)
+                if exc.status_code == 429 and (
+                    waited is not None and waited > self.settings.max_provider_pause_seconds
+                ):
+                    problem += f" and asked to wait {waited:,.0f} s"
+                    break  # not worth waiting for; the budget is paused meanwhile
                 continue
             except (openai.APIError, ValueError) as exc:  # connection, undecodable body
                 problem = f"no usable answer from the chat endpoint ({type(exc).__name__})"

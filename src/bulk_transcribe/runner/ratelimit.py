@@ -295,6 +295,8 @@ class _StateStore(Protocol):
 
     def save(self, state: BudgetState) -> None: ...
 
+    def exists(self) -> bool: ...
+
 
 class _MemoryState:
     def __init__(self) -> None:
@@ -305,6 +307,9 @@ class _MemoryState:
 
     def save(self, state: BudgetState) -> None:
         self._state = replace(state)
+
+    def exists(self) -> bool:
+        return True
 
 
 class _SqliteState:
@@ -325,6 +330,12 @@ class _SqliteState:
             (self._key,),
         ).fetchone()
         return BudgetState(*row) if row else BudgetState()
+
+    def exists(self) -> bool:
+        row = self._conn.execute(
+            "SELECT 1 FROM budget_state WHERE key = ?", (self._key,)
+        ).fetchone()
+        return row is not None
 
     def save(self, state: BudgetState) -> None:
         self._conn.execute(
@@ -403,6 +414,11 @@ class BucketBackend:
                     wait = max(0.01, (retry_ms if retry_ms is not None else 50) / 1000)
         self._publish(changes)
         return wait
+
+    def restart_conservatively(self) -> None:
+        """This budget forgot its window (its keeper restarted, its file was deleted)."""
+        with self._lock:
+            self._state.save(_conservative_start(self.policy))
 
     def record_429(self, sent_at: float, retry_after: float | None) -> LimitChange:
         window_ms = int(self.policy.window_seconds * 1000)
@@ -498,23 +514,97 @@ def machine_backend(
     on_change: Callable[[LimitChange], None] | None = None,
 ) -> BucketBackend:
     """A budget shared by every process on this machine: a SQLite file under a file lock."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table = "budget_" + hashlib.sha256(provider_id.encode()).hexdigest()[:16]
-    bucket = SQLiteBucket.init_from_file(
-        policy.rates(policy.configured), table=table, db_path=str(path), use_file_lock=True
-    )
-    lock = bucket.lock  # a reentrant FileLock: one holder across threads and processes
-    with lock:
-        state = _SqliteState(bucket.conn, provider_id)
+    return FileBudget(path, provider_id, label, policy, on_change)
 
-    def count_between(start_ms: int, end_ms: int) -> int:
-        row = bucket.conn.execute(
-            f"SELECT COUNT(*) FROM '{table}' WHERE item_timestamp >= ? AND item_timestamp < ?",
-            (start_ms, end_ms),
-        ).fetchone()
-        return int(row[0])
 
-    return BucketBackend(label, policy, bucket, lock, state, count_between, on_change)
+class FileBudget(BucketBackend):
+    """A machine-wide budget that outlives its file: deleted meanwhile (a cache cleaner),
+    it is created again, starting at half the allowance, since the requests of the window
+    it forgot may still count at the provider; it climbs back as after a 429."""
+
+    def __init__(
+        self,
+        path: Path,
+        provider_id: str,
+        label: str,
+        policy: BudgetPolicy,
+        on_change: Callable[[LimitChange], None] | None = None,
+    ):
+        self._path, self._provider_id = path, provider_id
+        self._table = "budget_" + hashlib.sha256(provider_id.encode()).hexdigest()[:16]
+        self._identity: tuple[int, int] | None = None
+        bucket, lock, state, count_between = self._open(policy, fresh=False)
+        super().__init__(label, policy, bucket, lock, state, count_between, on_change)
+
+    def _open(self, policy: BudgetPolicy, *, fresh: bool) -> tuple:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        if fresh and not self._path.exists():  # a deleted file's journal is never replayed
+            for leftover in ("-wal", "-shm"):
+                Path(str(self._path) + leftover).unlink(missing_ok=True)
+        table = self._table
+        bucket = SQLiteBucket.init_from_file(
+            policy.rates(policy.configured), table=table, db_path=str(self._path),
+            use_file_lock=True,
+        )  # fmt: skip
+        lock = bucket.lock  # a reentrant FileLock: one holder across threads and processes
+        with lock:
+            state = _SqliteState(bucket.conn, self._provider_id)
+            if fresh and not state.exists():  # another process may have started it already
+                state.save(_conservative_start(policy))
+            info = os.stat(self._path)
+            self._identity = (info.st_dev, info.st_ino)
+
+        def count_between(start_ms: int, end_ms: int) -> int:
+            row = bucket.conn.execute(
+                f"SELECT COUNT(*) FROM '{table}' WHERE item_timestamp >= ? AND item_timestamp < ?",
+                (start_ms, end_ms),
+            ).fetchone()
+            return int(row[0])
+
+        return bucket, lock, state, count_between
+
+    def _still_there(self) -> bool:
+        try:
+            info = os.stat(self._path)
+        except FileNotFoundError:
+            return False
+        return (info.st_dev, info.st_ino) == self._identity
+
+    def _reopen_if_deleted(self) -> None:
+        if self._still_there():
+            return
+        log.warning("the request budget file %s was deleted; starting it again", self._path)
+        old = self._bucket
+        bucket, lock, state, count_between = self._open(self.policy, fresh=True)
+        self._bucket, self._lock, self._state, self._count_between = (
+            bucket, lock, state, count_between,
+        )  # fmt: skip
+        with contextlib.suppress(Exception):
+            old.close()
+
+    def try_acquire(self, weight: int) -> float:
+        self._reopen_if_deleted()
+        return super().try_acquire(weight)
+
+    def record_429(self, sent_at: float, retry_after: float | None) -> LimitChange:
+        self._reopen_if_deleted()
+        return super().record_429(sent_at, retry_after)
+
+    def observe_limits(self, remaining: int | None, reset_seconds: float | None) -> None:
+        self._reopen_if_deleted()
+        super().observe_limits(remaining, reset_seconds)
+
+    def stats(self) -> LimiterStats:
+        self._reopen_if_deleted()
+        return super().stats()
+
+
+def _conservative_start(policy: BudgetPolicy) -> BudgetState:
+    """A budget that forgot its window: half the allowance, climbing back after quiet."""
+    now = time.time()
+    configured = policy.configured
+    learned = max(1, configured // 2) if configured is not None else None
+    return BudgetState(learned=learned, last_change=now)
 
 
 def default_budget_path() -> Path:

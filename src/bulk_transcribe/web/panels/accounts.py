@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from pydantic import SecretStr
 
-from bulk_transcribe.engines.deapi import create as create_deapi
+from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.web.panels.settings_panel import secrets
@@ -34,11 +34,7 @@ def deapi_balance(api_key: str, base_url: str | None) -> str:
         engine="deapi", deapi_api_key=SecretStr(api_key), deapi_base_url=base_url or None
     )
     try:
-        engine = create_deapi(settings)
-        try:
-            return f"${engine.balance():.2f}"
-        finally:
-            engine.close()
+        return f"${service.deapi_balance(settings):.2f}"
     except TranscribeError as exc:
         return f"unavailable ({exc.message})"
 
