@@ -19,6 +19,7 @@ from typing import Any
 
 import ray
 
+from bulk_transcribe import workscope
 from bulk_transcribe.runner.ratelimit import (
     MAX_PAUSE_SECONDS,
     BucketBackend,
@@ -35,6 +36,8 @@ from bulk_transcribe.runner.work import report_rate_limit_violation, report_rate
 from bulk_transcribe.settings import Settings
 
 KEEPER_NAME = "budget-keeper"
+KEEPER_RESTART_TRIES = 150  # times KEEPER_RESTART_POLL_SECONDS: half a minute at most
+KEEPER_RESTART_POLL_SECONDS = 0.2
 NAMESPACE = "bulk-transcribe"
 # The head node outlives every worker node; a keeper there survives any of them leaving.
 ON_HEAD_NODE = {"node:__internal_head__": 0.001}
@@ -160,11 +163,20 @@ class ClusterBackend:
     def _ask(self, method: str, *args: Any) -> Any:
         """One call to the keeper; a keeper restarted since (its budgets gone) is told this
         budget again, starting conservatively, and asked once more."""
-        answer = ray.get(getattr(self._keeper, method).remote(self.provider_id, *args))
+        answer = self._call(method, *args)
         if answer is None:
             self._configure(forgotten=True)
-            answer = ray.get(getattr(self._keeper, method).remote(self.provider_id, *args))
+            answer = self._call(method, *args)
         return answer
+
+    def _call(self, method: str, *args: Any) -> Any:
+        """A keeper being restarted is unavailable for a moment: wait for it, boundedly."""
+        for _ in range(KEEPER_RESTART_TRIES):
+            try:
+                return ray.get(getattr(self._keeper, method).remote(self.provider_id, *args))
+            except ray.exceptions.ActorUnavailableError:
+                workscope.sleep(KEEPER_RESTART_POLL_SECONDS)
+        return ray.get(getattr(self._keeper, method).remote(self.provider_id, *args))
 
     def acquire(
         self,
