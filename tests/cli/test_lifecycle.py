@@ -31,7 +31,9 @@ def env(**variables: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith(("BULK_TRANSCRIBE_", "OPENAI_", "DEAPI_", "GROQ_", "SCRIPTED_"))
     }
-    return {**clean, "PYTHONPATH": str(REPO), "COLUMNS": "200", **variables}
+    # The checkout under test first, not an installed copy.
+    path = os.pathsep.join([str(REPO / "src"), str(REPO)])
+    return {**clean, "PYTHONPATH": path, "COLUMNS": "200", **variables}
 
 
 def media_folder(tmp_path: Path, names: list[str]) -> Path:
