@@ -111,8 +111,16 @@ def test_the_guard_acts_on_its_own_thread_inside_its_block_only(listener) -> Non
 
 def test_the_configured_proxy_may_be_anywhere(listener) -> None:
     host, port = listener
-    with connections_checked(AddressPolicy(allow_loopback=False), f"http://{host}:{port}"):
-        connect(listener)
+    served_publicly = AddressPolicy(allow_loopback=False)
+    # Without the proxy setting, the same connection is refused ...
+    with connections_checked(served_publicly):
+        refused = _try(connect, listener)
+    # ... with it, the proxy on this machine is reached.
+    with connections_checked(served_publicly, f"http://{host}:{port}") as guard:
+        reached = _try(connect, listener)
+
+    assert isinstance(refused, BlockedConnection)
+    assert reached is None and guard.refusal is None
 
 
 def _try(action, *args) -> BaseException | None:
