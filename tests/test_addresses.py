@@ -131,14 +131,16 @@ def test_the_guard_acts_on_its_thread_and_the_threads_it_starts_inside_its_block
 
 def test_the_configured_proxy_may_be_anywhere_but_opens_nothing_else_there(listener) -> None:
     host, port = listener
-    elsewhere_on_that_machine = socket.create_server(("127.0.0.1", 0))
-    try:
-        with connections_checked(AddressPolicy(allow_loopback=False), f"http://{host}:{port}"):
-            connect(listener)
-            with pytest.raises(BlockedConnection):
-                connect(elsewhere_on_that_machine.getsockname())
-    finally:
-        elsewhere_on_that_machine.close()
+    served_publicly = AddressPolicy(allow_loopback=False)
+    # Without the proxy setting, the same connection is refused ...
+    with connections_checked(served_publicly):
+        refused = _try(connect, listener)
+    # ... with it, the proxy on this machine is reached.
+    with connections_checked(served_publicly, f"http://{host}:{port}") as guard:
+        reached = _try(connect, listener)
+
+    assert isinstance(refused, BlockedConnection)
+    assert reached is None and guard.refusal is None
 
 
 def _try(action, *args) -> BaseException | None:

@@ -23,13 +23,24 @@ FORBIDDEN = {
     "ingest": {"runner", "service", "cli", "web", "engines", "outputs", "store"},
     "store": {"runner", "service", "cli", "web", "engines", "sources", "ingest", "outputs", "chat"},
     "research": {"runner", "service", "cli", "web", "engines"},
-    # Chat takes its request budget from runner/ratelimit.py, the one the providers share.
-    "chat": {"service", "cli", "web", "ingest", "sources", "engines", "research"},
+    # Chat takes its request budget from runner/ratelimit.py, the one the providers share,
+    # and reads a provider's Retry-After as the engines do (engines/http_errors.py).
+    "chat": {"service", "cli", "web", "ingest", "sources", "research"},
 }
 
 
 PACKAGES = {path.name for path in PACKAGE.iterdir() if (path / "__init__.py").exists()}
-BASE_MODULES = ("models", "errors", "settings", "redact", "media", "figures", "net", "addresses")
+BASE_MODULES = (
+    "models",
+    "errors",
+    "settings",
+    "redact",
+    "media",
+    "figures",
+    "net",
+    "addresses",
+    "links",
+)
 
 
 def imported_packages(path: Path) -> set[str]:

@@ -12,6 +12,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from bulk_transcribe.models import SessionCounts
 
@@ -88,3 +89,11 @@ def _audio_range(
         (known_left + unknown * low_length) / pace_per_second,
         (known_left + unknown * high_length) / pace_per_second,
     )
+
+
+def clock_time(epoch: float) -> str:
+    """A moment as the user's clock shows it: HH:MM today, with the date on another day."""
+    moment = datetime.fromtimestamp(epoch).astimezone()
+    if moment.date() == datetime.now().astimezone().date():
+        return moment.strftime("%H:%M")
+    return moment.strftime("%Y-%m-%d %H:%M")

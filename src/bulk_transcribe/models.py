@@ -183,6 +183,11 @@ class Owner:
     host: str
     pid: int
     heartbeat_at: float  # Unix time of its last sign of life
+    # The kernel it runs on and the pid namespace it sees (boot id / namespace): where its
+    # pid means something. Empty for owners recorded before it was kept.
+    machine: str = ""
+    started: float = 0.0  # its process's start time: a reused pid has another
+    generation: int = 0  # raised at every claim; a runner writes only under its own
 
     def heartbeat_age(self, now: float) -> float:
         return max(0.0, now - self.heartbeat_at)

@@ -1,9 +1,8 @@
-"""Secrets out of everything stored, written or shown; the real URL stays in this process only.
+"""Secrets out of everything stored, written or shown.
 
 Links carry credentials (`user:pass@host`, `?api_key=`, `?token=`, signed query strings).
 Every URL is scrubbed before it reaches the database, a file or the terminal; the real one
-is remembered in memory, keyed by its scrubbed form, for the request that needs it. A later
-process (a plain `resume` after a crash) does not have it and says so instead of guessing.
+travels in memory with the work it is for (links.py).
 
 Hand-written because no library scrubs credentials out of free text and URLs alike while
 keeping every other byte of them as the user typed it (urlencode would re-encode the rest).
@@ -11,19 +10,12 @@ keeping every other byte of them as the user typed it (urlencode would re-encode
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import os
 import re
-import threading
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
-
-from bulk_transcribe.errors import ErrorKind, PermanentError
 
 MASK = "***"
 # A query or fragment parameter whose name contains one of these holds a credential.
@@ -36,10 +28,6 @@ _URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,15}://[^\s'\"<>`]+")
 # C0 and C1 control characters (ESC, BEL, NUL, CSI, …) and the bidi overrides that make a
 # title display as something else; tabs and newlines are handled by the callers.
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_SECRETS_FD_ENV = "BULK_TRANSCRIBE_URL_SECRETS_FD"
-
-_real_urls: dict[str, str] = {}
-_lock = threading.Lock()
 
 
 def redact_url(url: str) -> str:
@@ -138,78 +126,4 @@ def scrub_library_logs(*names: str) -> None:
             logger.addFilter(ScrubbingFilter())
 
 
-# --- the real URLs, in this process's memory only ----------------------------------------
-
-
-def remember(url: str) -> str:
-    """The scrubbed form of `url` to store; the real one stays here for `reveal`."""
-    redacted = redact_url(url)
-    if redacted != url:
-        with _lock:
-            _real_urls[redacted] = url
-    return redacted
-
-
-def reveal(stored: str) -> str:
-    """The real URL behind a stored (scrubbed) one; a clear error when this process lacks it."""
-    if not is_redacted(stored):
-        return stored
-    real = real_link(stored)
-    if real is None:
-        raise PermanentError(
-            ErrorKind.AUTH,
-            f"{stored}: this link carried credentials, which are never saved, so a later run "
-            "cannot use them; add the link again in a new run (bulk-transcribe run LINK)",
-        )
-    return real
-
-
-def real_link(stored: str) -> str | None:
-    """The real URL behind a stored one when this process knows it (to hand to a worker
-    process, which learns it with `remember`); None for a link that carried no secrets."""
-    if not is_redacted(stored):
-        return None
-    with _lock:
-        return _real_urls.get(stored)
-
-
-@contextmanager
-def handed_over(sources: Iterable[str]) -> Iterator[tuple[dict[str, str], tuple[int, ...]]]:
-    """The environment and file descriptors to give a process started now (a detached job),
-    so it can reveal these stored links: through a pipe, never a file or the command line,
-    and of any size (an environment variable is limited to 128 KB)."""
-    with _lock:
-        known = {s: _real_urls[s] for s in sources if s in _real_urls}
-    if not known:
-        yield {}, ()
-        return
-    read, write = os.pipe()
-    payload = json.dumps(known).encode("utf-8")
-
-    def send() -> None:
-        with open(write, "wb") as pipe, contextlib.suppress(BrokenPipeError):
-            pipe.write(payload)
-
-    threading.Thread(target=send, name="hand-over-links", daemon=True).start()
-    try:
-        yield {_SECRETS_FD_ENV: str(read)}, (read,)
-    finally:
-        os.close(read)  # the child has its own copy
-
-
-def _load_from_environment() -> None:
-    fd = os.environ.pop(_SECRETS_FD_ENV, None)  # not passed on to this process's children
-    if not fd or not fd.isdigit():
-        return
-    try:
-        with open(int(fd), "rb") as pipe:
-            known = json.loads(pipe.read())
-    except (OSError, ValueError):
-        return
-    if isinstance(known, dict):
-        with _lock:
-            _real_urls.update({str(k): str(v) for k, v in known.items()})
-
-
-_load_from_environment()
 scrub_library_logs("httpx", "openai")  # they log the URLs they request, credentials included

@@ -144,6 +144,9 @@ class RunSettings(BaseModel):
     # The machine-wide request budgets every process shares; None: in the user's cache folder.
     rate_limit_db: Path | None = None
     quiet_seconds: float = Field(default=60.0, gt=0)  # trouble-free time before climbing back
+    # A provider asking for a longer pause (Retry-After) is not waited for: the run ends and
+    # says when to resume. Also the longest pause kept in the shared budget file.
+    max_provider_pause_seconds: float = Field(default=300.0, gt=0)
     # Memory a run may add above its process's own baseline after warm-up (model loaded).
     memory_budget_mb: float = Field(default=2048.0, gt=0)
     min_free_disk_mb: float = Field(default=500.0, ge=0)

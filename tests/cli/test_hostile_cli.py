@@ -22,7 +22,7 @@ from bulk_transcribe.models import ItemSpec, ItemStatus, SourceType
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from tests.cli.test_cli import CLI, run_cli, session_folder
-from tests.samples import SAMPLE_MEDIA
+from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate
 from tests.sources.media_server import MediaServer, Route, running_server
 
 SECRETS = ("hunter2", "SECRET2", "SECRET3", "APISECRET")
@@ -228,7 +228,7 @@ def test_a_detached_job_gets_link_credentials_through_a_pipe_and_a_later_resume_
     tmp_path: Path, media_server: MediaServer
 ) -> None:
     from bulk_transcribe import service
-    from bulk_transcribe.runner import create_session
+    from bulk_transcribe.runner import create_session, session_links
 
     audio = SAMPLE_MEDIA[0]
     media_server.add("/private" + audio.suffix, Route(audio.read_bytes(), "audio/wav"))
@@ -238,8 +238,9 @@ def test_a_detached_job_gets_link_credentials_through_a_pipe_and_a_later_resume_
     with Store(settings.database) as store:
         spec = ItemSpec(real, SourceType.HTTP_MEDIA)
         handed = create_session(store, settings, [spec])
+        links = session_links(store, [spec])
         forgotten = create_session(store, settings.model_copy(update={"force": True}), [spec])
-    service.launch_detached(settings.database, handed.id)
+    service.launch_detached(settings.database, handed.id, links=links)
     with Store(settings.database) as store:
         deadline = 600
         while store.get_session(handed.id).status.value not in ("completed", "stopped"):
@@ -298,3 +299,73 @@ def test_a_disk_that_fills_mid_run_stops_it_and_a_plain_resume_finishes_it(
     folder = out / "sessions" / session.id
     assert len(list(folder.glob("*.md"))) == 2 * len(SAMPLE_MEDIA)
     assert (folder / "manifest.json").is_file()
+
+
+def test_links_that_differ_only_in_a_secret_parameter_are_two_items_each_fetched_from_its_own(
+    tmp_path: Path, media_server: MediaServer
+) -> None:
+    # Two talks behind one address, told apart only by `session`, a name that looks secret.
+    first, second = SAMPLE_MEDIA[1], SAMPLE_MEDIA[2]
+    media_server.add("/river.opus?session=101", Route(first.read_bytes(), "audio/mpeg"))
+    media_server.add("/river.opus?session=102", Route(second.read_bytes(), "audio/mp4"))
+    sheet = tmp_path / "talks.csv"
+    with sheet.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(
+            [
+                ["url", "title"],
+                [media_server.url("/river.opus?session=101"), "Talk 101"],
+                [media_server.url("/river.opus?session=102"), "Talk 102"],
+            ]
+        )
+    out = tmp_path / "out"
+    result = run_cli("run", str(sheet), "--out", str(out), "--format", "md,txt")
+
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(out / "bulk_transcribe.db") as db:
+        stored = db.execute("SELECT source, key, title, status FROM items").fetchall()
+    assert len(stored) == 2, stored
+    assert {row[0] for row in stored} == {media_server.url("/river.opus?session=***")}
+    assert len({row[1] for row in stored}) == 2  # two keys, neither giving the value away
+    assert {row[2] for row in stored} == {"Talk 101", "Talk 102"}
+    assert {row[3] for row in stored} == {"done"}
+    assert len(media_server.requests_with("/river.opus", "session=101")) == 1
+    assert len(media_server.requests_with("/river.opus", "session=102")) == 1
+    folder = session_folder(out)
+    notes = {p.stem.split("__")[0]: p for p in folder.glob("*.txt")}
+    assert set(notes) == {"talk-101", "talk-102"}, list(notes)
+    for title, media in (("talk-101", first), ("talk-102", second)):
+        heard = notes[title].read_text(encoding="utf-8")
+        assert word_error_rate(reference_text(media), heard) < 0.25, (title, heard)
+
+
+def test_two_sessions_in_one_folder_fetching_one_link_at_once_both_get_the_whole_talk(
+    tmp_path: Path, media_server: MediaServer
+) -> None:
+    # A slow server, so both processes are downloading the same link at the same time.
+    talk = SAMPLE_MEDIA[1]
+    body = talk.read_bytes()
+    url = media_server.add("/talk.mp3", Route(body, "audio/mpeg", trickle_seconds=0.00005))
+    out = tmp_path / "out"
+    runs = [
+        subprocess.Popen(
+            [*CLI, "run", url, "--out", str(out), "--format", "txt", "--force"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+        for _ in range(2)
+    ]
+    results = [(run.wait(timeout=600), *run.communicate()) for run in runs]
+
+    for code, _stdout, stderr in results:
+        assert code == 0, stderr
+    transcripts = sorted((out / "sessions").glob("*/*.txt"))
+    assert len(transcripts) == 2
+    for transcript in transcripts:
+        heard = transcript.read_text(encoding="utf-8")
+        assert word_error_rate(reference_text(talk), heard) < 0.25, heard
+    (cached,) = (out / "cache" / "http").iterdir()
+    assert cached.read_bytes() == body
+    # One download, shared: the second process found the first one's file.
+    assert len(media_server.requests_to("/talk.mp3")) == 1

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.engines.conftest import DEAPI_KEY, OPENAI_KEY
+from tests.fakes.base import Reply
 from tests.fakes.deapi_server import FakeDeapiServer
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate
@@ -224,3 +225,105 @@ def test_429s_from_a_custom_server_pause_it_are_counted_and_shown(tmp_path):
     assert "rate limit:" in result.stdout and "answered 429 (Retry-After 1 s)" in result.stdout
     manifest = json.loads((session_folder(tmp_path / "out") / "manifest.json").read_text())
     assert manifest["metrics"]["count_429"] == 3  # the provider's budget saw all three
+
+
+def test_a_year_long_retry_after_ends_the_run_and_says_until_when_to_wait(tmp_path):
+    samples = SAMPLE_MEDIA[:2]
+    year = str(365 * 24 * 3600)
+    budgets = tmp_path / "budgets.sqlite"
+    with FakeOpenAIServer(api_key=OPENAI_KEY) as server:
+        server.answer_next(  # the check before the run passes; the first upload is refused
+            Reply(200, {"object": "list", "data": [{"id": "whisper-1", "object": "model"}]}),
+            Reply(429, {"error": {"message": "Come back later"}}, {"Retry-After": year}),
+        )
+        result = run_cli(
+            [
+                "run", *map(str, samples), "--engine", "openai",
+                "--api-base", server.base_url, "--out", str(tmp_path / "out"),
+            ],
+            tmp_path,
+            cli_env(OPENAI_API_KEY=OPENAI_KEY, BULK_TRANSCRIBE_RATE_LIMIT_DB=str(budgets)),
+        )  # fmt: skip
+        requests = server.transcription_requests()
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert len(requests) == 1  # the second item was never sent to a provider that said no
+    assert "unavailable until" in output and "resume the session after then" in output
+    assert "Resume with: bulk-transcribe resume" in output
+    with sqlite3.connect(tmp_path / "out" / "bulk_transcribe.db") as db:
+        items = db.execute("SELECT status, error_kind, error_message FROM items").fetchall()
+        (session_status,) = db.execute("SELECT status FROM sessions").fetchone()
+    assert session_status == "stopped"
+    failed = [row for row in items if row[0] == "failed"]
+    assert len(failed) == 1 and failed[0][1] == "rate_limited"
+    assert "unavailable until" in failed[0][2] and "resume after then" in failed[0][2]
+    assert [row[0] for row in items if row[0] != "failed"] == ["queued"]
+    # The machine-wide budget keeps no pause longer than the setting (5 minutes).
+    with sqlite3.connect(budgets) as db:
+        (longest,) = db.execute("SELECT MAX(paused_until - last_429) FROM budget_state").fetchone()
+    assert 0 < longest <= 300
+
+
+def test_an_out_of_credit_answer_fails_at_once_and_teaches_the_budget_nothing(tmp_path):
+    budgets = tmp_path / "budgets.sqlite"
+    with FakeOpenAIServer(api_key=OPENAI_KEY) as server:
+        server.answer_next(  # the check before the run passes; the first upload is refused
+            Reply(200, {"object": "list", "data": [{"id": "whisper-1", "object": "model"}]}),
+            Reply(
+                429,
+                {
+                    "error": {
+                        "message": "You exceeded your current quota, please check your "
+                        "plan and billing details.",
+                        "type": "insufficient_quota",
+                        "code": "insufficient_quota",
+                    }
+                },
+            ),
+        )
+        result = run_cli(
+            [
+                "run", str(SAMPLE_MEDIA[0]), "--engine", "openai",
+                "--api-base", server.base_url, "--out", str(tmp_path / "out"),
+            ],
+            tmp_path,
+            cli_env(OPENAI_API_KEY=OPENAI_KEY, BULK_TRANSCRIBE_RATE_LIMIT_DB=str(budgets)),
+        )  # fmt: skip
+        requests = server.transcription_requests()
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert len(requests) == 1
+    assert "out of credit" in output and "top up the account" in output
+    with sqlite3.connect(budgets) as db:
+        learned = db.execute(
+            "SELECT COUNT(*) FROM budget_state WHERE count_429 > 0 OR learned IS NOT NULL"
+            " OR paused_until > 0"
+        ).fetchone()
+    assert learned == (0,)
+
+
+def test_a_year_long_retry_after_at_the_check_starts_nothing_and_says_until_when(tmp_path):
+    budgets = tmp_path / "budgets.sqlite"
+    year = str(365 * 24 * 3600)
+    with FakeOpenAIServer(api_key=OPENAI_KEY) as server:
+        server.answer_next(
+            Reply(429, {"error": {"message": "Come back later"}}, {"Retry-After": year})
+        )
+        result = run_cli(
+            [
+                "run", str(SAMPLE_MEDIA[0]), "--engine", "openai",
+                "--api-base", server.base_url, "--out", str(tmp_path / "out"),
+            ],
+            tmp_path,
+            cli_env(OPENAI_API_KEY=OPENAI_KEY, BULK_TRANSCRIBE_RATE_LIMIT_DB=str(budgets)),
+        )  # fmt: skip
+        requests = server.transcription_requests()
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "unavailable until" in result.stderr and "start or resume after then" in result.stderr
+    assert requests == []  # nothing paid for
+    with sqlite3.connect(budgets) as db:
+        (longest,) = db.execute("SELECT MAX(paused_until - last_429) FROM budget_state").fetchone()
+    assert 0 < longest <= 300

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ from bulk_transcribe.models import MediaFile
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.workscope import ResizableSlots
 from tests.engines.conftest import OPENAI_KEY, RecordingJob
+from tests.fakes.base import Reply
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.transcripts import FakeTranscription, audio_duration, decode_mono
 from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate, write_wav
@@ -335,3 +337,62 @@ def test_cancel_during_parallel_chunk_uploads_returns_without_waiting_for_them(
             engine.transcribe(media(long_speech), recording_job.job())
         answered = len(server.transcription_requests())  # noted when answered
     assert answered == 0  # the item returned without waiting for the uploads in flight
+
+
+class FailingPiece(FakeOpenAIServer):
+    """Answers 503 to the first `failures` uploads of one piece of a long file."""
+
+    def __init__(self, piece: str, failures: int, **knobs):
+        super().__init__(**knobs)
+        self.piece, self.failures = piece, failures
+
+    def route(self, request):
+        upload = request.files.get("file")
+        if upload is not None and self.piece in upload.filename and self.failures > 0:
+            self.failures -= 1
+            return Reply(503, {"error": {"message": "overloaded"}})
+        return super().route(request)
+
+
+def test_a_retried_item_uploads_only_the_pieces_not_yet_transcribed(
+    tmp_path, long_speech, monkeypatch
+):
+    from bulk_transcribe.models import ItemSpec, SourceType
+    from bulk_transcribe.runner import Runner, create_session
+    from bulk_transcribe.runner import runner as runner_module
+    from bulk_transcribe.store import Store
+
+    monkeypatch.setattr(runner_module, "RETRY_BASE_SECONDS", 0.01)
+    limit = 60_000
+    # The third piece fails on every try of the first attempt: the item is retried.
+    with FailingPiece("part002", FAST_RETRIES.attempts, transcriber=chunk_by_chunk) as server:
+        settings = Settings(
+            out_dir=tmp_path / "out",
+            formats="txt",
+            engine="openai",
+            api_base=server.base_url,
+            openai_api_key=OPENAI_KEY,
+            upload_limit_mb=limit / 1024**2,
+        )
+        with Store(settings.database) as store:
+            spec = ItemSpec(str(long_speech), SourceType.LOCAL_FILE)
+            session = create_session(store, settings, [spec])
+            engine = make_engine(server, upload_limit_mb=limit / 1024**2)
+            counts = Runner(store, session.id, settings, engine=engine).run()
+            (item,) = store.items(session.id)
+            leftover = store.chunk_results(item.id)
+        uploads = Counter(r.filenames["file"] for r in server.transcription_requests())
+
+    assert counts.done == 1 and item.attempts == 2
+    pieces = sorted(uploads)
+    assert len(pieces) >= 3
+    # Counted at the server: every piece but the failing one went up exactly once.
+    assert {name: n for name, n in uploads.items() if "part002" not in name} == dict.fromkeys(
+        [p for p in pieces if "part002" not in p], 1
+    )
+    assert sum(n for name, n in uploads.items() if "part002" in name) == FAST_RETRIES.attempts + 1
+    assert leftover == {}  # the item is done: its pieces are no longer kept
+    text = (session.folder / next(p for p in item.outputs)).read_text(encoding="utf-8")
+    assert [line for line in text.split() if line.startswith("long.part")] == [
+        Path(p).stem for p in pieces
+    ]

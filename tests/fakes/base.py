@@ -127,7 +127,7 @@ class FakeProviderServer:
         self.fault_rate = fault_rate
         self._random = random.Random(seed)
         self._lock = threading.Lock()
-        self._faults: deque[str] = deque()
+        self._faults: deque[str | Reply] = deque()
         self._window: deque[float] = deque()  # arrival times of requests let through
         self.requests: list[Recorded] = []
         self.status_counts: Counter[int] = Counter()
@@ -178,6 +178,11 @@ class FakeProviderServer:
             raise ValueError(f"unknown faults {unknown}; choose from {FAULTS}")
         with self._lock:
             self._faults.extend(faults)
+
+    def answer_next(self, *replies: Reply) -> None:
+        """Answer the next requests with these replies, one each, before any other fault."""
+        with self._lock:
+            self._faults.extend(replies)
 
     def route(self, request: Request) -> Reply:  # pragma: no cover - subclasses answer
         raise NotImplementedError
@@ -243,6 +248,8 @@ class FakeProviderServer:
                 fault = self._random.choice(("500", "503", "drop"))
         if fault is None:
             return None
+        if isinstance(fault, Reply):
+            return fault
         if fault == "drop":
             return Reply(drop=True)
         if fault == "malformed":

@@ -12,6 +12,7 @@ import pytest
 from bulk_transcribe.research.candidates import Candidate
 from bulk_transcribe.research.planner import ChatPlanner, chat_configured
 from bulk_transcribe.settings import Settings
+from tests.fakes.base import Reply
 from tests.fakes.chat_server import TIMEOUT, FakeChatServer
 
 QUESTION = "How do rooftop solar panels hold up in cold climates?"
@@ -159,3 +160,25 @@ def test_cost_and_tokens_are_estimated_before_and_counted_after(server: FakeChat
 def test_planning_is_off_until_a_model_and_endpoint_are_set() -> None:
     assert not chat_configured(Settings(chat_model=None, chat_api_base=None))
     assert chat_configured(Settings(chat_model="m", chat_api_base="http://127.0.0.1:1/v1"))
+
+
+def test_a_429_pauses_the_endpoints_budget_before_the_one_re_ask(server: FakeChatServer) -> None:
+    server.answer_next(Reply(429, {"error": {"message": "Slow down"}}, {"Retry-After": "1"}))
+    server.then(PLAN)
+    with planner_for(server) as planner:
+        plan = planner.plan(QUESTION)
+        budget = planner.budget()
+    assert plan.queries == ["solar panels snow", "solar panels winter efficiency"]
+    assert [r.status for r in server.requests] == [429, 200]
+    # The re-ask went through the budget, which heard the 429 and its Retry-After.
+    assert budget.count_429 == 1
+
+
+def test_a_429_asking_for_too_long_a_wait_is_not_asked_again(server: FakeChatServer) -> None:
+    year = str(365 * 24 * 3600)
+    server.answer_next(Reply(429, {"error": {"message": "Come back"}}, {"Retry-After": year}))
+    with planner_for(server) as planner:
+        plan = planner.plan(QUESTION)
+    assert plan.queries == [QUESTION]
+    assert plan.problem is not None and "asked to wait" in plan.problem
+    assert [r.status for r in server.requests] == [429]

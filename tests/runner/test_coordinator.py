@@ -7,6 +7,7 @@ import errno
 import socket
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from bulk_transcribe.outputs import writer as writer_module
 from bulk_transcribe.runner import Runner, SessionBusy
 from bulk_transcribe.runner import runner as runner_module
 from bulk_transcribe.runner.ownership import OWNER_EXPIRY_SECONDS, is_dead, new_owner
+from bulk_transcribe.store import Fence, Superseded
 from tests.runner.doubles import (
     Provider,
     ScriptedEngine,
@@ -96,6 +98,59 @@ def test_a_runner_whose_session_was_taken_over_stops_and_writes_nothing_more(tmp
     assert engine.calls == ["blocking"]
     assert store.get_session(session.id).owner.id == "usurper"
     engine.release.set()
+
+
+def test_a_stalled_owner_taken_over_has_its_workers_stopped_and_its_writes_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, session, settings = make_session(tmp_path, ["blocking", "ok"])
+    engine = ScriptedEngine()
+    runner = Runner(store, session.id, settings, engine=engine)
+    # The coordinator stalls on its first message (a slow step, a locked database).
+    stalled, resume_loop = threading.Event(), threading.Event()
+    handle = runner._handle
+
+    def stalling_handle(message):
+        if engine.started.is_set() and not stalled.is_set():  # the worker is on its item
+            stalled.set()
+            resume_loop.wait(60)
+        handle(message)
+
+    monkeypatch.setattr(runner, "_handle", stalling_handle)
+    thread = run_in_thread(runner)
+    try:
+        assert stalled.wait(30) and engine.active == 1
+        events_before = len(store.events(session.id))
+        with store._transaction() as conn:  # another process claims it meanwhile
+            conn.execute(
+                "UPDATE sessions SET owner_id = 'usurper', owner_generation = owner_generation + 1"
+            )
+
+        wait_for(lambda: engine.active == 0)  # its worker stopped while its loop still stalls
+    finally:
+        resume_loop.set()
+        engine.release.set()
+    thread.join(30)
+
+    assert not thread.is_alive()
+    assert engine.calls == ["blocking"]  # nothing more was started, nothing paid for
+    (blocking, ok) = store.items(session.id)
+    assert blocking.status is ItemStatus.RUNNING and blocking.attempts == 1  # left as it was
+    assert ok.status is ItemStatus.QUEUED
+    assert len(store.events(session.id)) == events_before  # not one write after the claim
+    assert store.get_session(session.id).owner.id == "usurper"
+    with pytest.raises(Superseded), store.fenced(Fence(session.id, runner.owner.id, 1)):
+        store.add_event(session.id, "late", "a write of the superseded runner")
+
+
+def test_an_owner_is_dead_only_where_its_pid_means_something_and_only_if_it_is_that_process(
+    tmp_path: Path,
+) -> None:
+    me = new_owner()
+    assert not is_dead(me)
+    assert is_dead(replace(me, started=me.started - 100))  # the pid now holds another process
+    assert not is_dead(replace(me, machine="another-boot/pid:[1]", pid=2**22 + 7))
+    assert is_dead(replace(me, pid=2**22 + 7))
 
 
 # --- guarded state changes ---------------------------------------------------------------

@@ -37,6 +37,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     client_port: int = 0  # the requesting connection's own port: one per TCP connection
+    query: str = ""
 
 
 class MediaServer:
@@ -65,6 +66,10 @@ class MediaServer:
     def requests_to(self, path: str) -> list[Seen]:
         return [r for r in self.requests if r.path == path]
 
+    def requests_with(self, path: str, query: str) -> list[Seen]:
+        """Requests of `path` with exactly this query string."""
+        return [r for r in self.requests if r.path == path and r.query == query]
+
     def start(self) -> None:
         self._thread.start()
 
@@ -87,11 +92,12 @@ class MediaServer:
                     super().handle()
 
             def do_GET(self) -> None:
-                path = self.path.split("?", 1)[0]
+                path, _, query = self.path.partition("?")
                 with server._lock:
-                    seen = Seen(path, dict(self.headers.items()), self.client_address[1])
+                    seen = Seen(path, dict(self.headers.items()), self.client_address[1], query)
                     server.requests.append(seen)
-                    route = server.routes.get(path)
+                    # A route added with its query serves only that query.
+                    route = server.routes.get(self.path) or server.routes.get(path)
                     drop = route is not None and route.drops > 0 and route.drop_after is not None
                     if drop:
                         route.drops -= 1

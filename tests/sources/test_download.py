@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,27 @@ def test_probe_tells_media_feeds_and_web_pages_apart(
     assert probe(feed, settings).is_feed and not probe(feed, settings).is_media
     found = probe(page, settings)
     assert found.is_html and not found.is_media and found.content_type == "text/html"
+
+
+def test_two_downloads_of_one_link_to_one_file_at_once_never_publish_a_partial(
+    media_server: MediaServer, settings: Settings, tmp_path: Path
+) -> None:
+    url = media_server.add("/slow.mp3", Route(MP3[:8000], "audio/mpeg", trickle_seconds=0.0002))
+    target = tmp_path / "cache" / "http" / "slow.mp3"
+    errors: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            download(url, target, settings)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=fetch) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+
+    assert errors == []
+    assert target.read_bytes() == MP3[:8000]
+    assert leftovers(target.parent) == ["slow.mp3"]

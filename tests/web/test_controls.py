@@ -63,7 +63,7 @@ class _RecordingJobs:
     def __init__(self) -> None:
         self.started: list[str] = []
 
-    def start(self, session_id: str, settings: Settings) -> bool:
+    def start(self, session_id: str, settings: Settings, links: object = None) -> bool:
         self.started.append(session_id)
         return True
 

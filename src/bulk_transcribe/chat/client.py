@@ -9,13 +9,19 @@ never an exception, so a model that misbehaves costs a feature, never the work a
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from bulk_transcribe.engines.http_errors import parse_retry_after
+from bulk_transcribe.figures import clock_time
 from bulk_transcribe.settings import Settings
+
+if TYPE_CHECKING:
+    from bulk_transcribe.runner.ratelimit import LimiterStats
 
 log = logging.getLogger(__name__)
 Answer = TypeVar("Answer", bound=BaseModel)
@@ -88,10 +94,15 @@ class ChatClient:
             window_seconds=settings.rate_window_seconds,
             quiet_seconds=settings.quiet_seconds,
             budget_path=settings.rate_limit_db or default_budget_path(),
+            max_pause_seconds=settings.max_provider_pause_seconds,
         )
 
     def close(self) -> None:
         self._client.close()
+
+    def budget(self) -> LimiterStats:
+        """Where this endpoint's shared request budget stands."""
+        return self._limiter.stats()
 
     def __enter__(self) -> ChatClient:
         return self
@@ -132,6 +143,13 @@ class ChatClient:
             except openai.APIStatusError as exc:
                 self._limiter.observe(exc.response)  # a 429 slows the budget down
                 problem = f"the chat endpoint answered {exc.status_code}"
+                wait = parse_retry_after(exc.response.headers)
+                if wait is not None and wait > self.settings.max_provider_pause_seconds:
+                    until = clock_time(time.time() + wait)
+                    return None, (
+                        f"the chat endpoint asked to wait {wait:,.0f} s (until {until}), longer "
+                        "than a run waits: try again after then"
+                    )
                 if exc.status_code in (401, 403, 404):
                     break  # a wrong key, model or URL: asking again will not help
                 continue

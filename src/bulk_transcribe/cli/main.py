@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -298,10 +298,11 @@ def run(
                 expanded.items,
                 invalid=[*ingested.invalid, *expanded.invalid],
             )
+            links = service.session_links(store, expanded.items)  # in memory only, this run
             _report_archived(store, session)
             console.print(f"Session [bold]{session.id}[/] → {session.folder}", highlight=False)
             _cloud_preflight(settings, store, session)
-            counts = _run_and_watch(store, session, settings, local_engine)
+            counts = _run_and_watch(store, session, settings, local_engine, links)
     raise typer.Exit(_exit_code(counts))
 
 
@@ -343,7 +344,8 @@ def resume(
                 requeued = service.retry_failed(store, session.id)
                 console.print(f"Re-queued {requeued} failed item(s).")
             console.print(f"Resuming [bold]{session.id}[/] → {session.folder}", highlight=False)
-            counts = _run_and_watch(store, session, settings, local_engine)
+            links = service.handed_links()  # from the web app that started this job, if any
+            counts = _run_and_watch(store, session, settings, local_engine, links)
     raise typer.Exit(_exit_code(counts))
 
 
@@ -509,16 +511,18 @@ def _run_and_watch(
     session: Session,
     settings: Settings,
     engine: service.providers.Engine | None = None,
+    links: Mapping[str, str] | None = None,
 ) -> SessionCounts:
     """Run the session here with a live view; `engine` is the run's (already loading)
-    engine, or None for the runner to create its own."""
+    engine, or None for the runner to create its own; `links` the real links of its items
+    stored scrubbed (links.py)."""
     if settings.executor == "ray":
         where = settings.ray_address or "a local instance"
         console.print(f"Starting Ray workers on {where}…", highlight=False)
     # An executor that cannot start (Ray missing or unreachable) is a TranscribeError:
     # main() prints it as the usage error it is.
     with (
-        service.open_run(store, session.id, settings, engine=engine) as runner,
+        service.open_run(store, session.id, settings, engine=engine, links=links) as runner,
         _stop_on_termination(runner),
     ):
         return _watch_runner(runner, store, session)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -21,7 +23,7 @@ from bulk_transcribe.store import Store
 
 REFRESH_SECONDS = 0.25
 # Events a user should see as they happen, not only in the store: why the run slowed down.
-SHOWN_EVENT_KINDS = ("rate_limit", "concurrency")
+SHOWN_EVENT_KINDS = ("rate_limit", "concurrency", "stopped")
 
 
 def shown(text: object) -> str:
@@ -87,24 +89,47 @@ def watch(
 ) -> None:
     """Draw progress until `finished` is set; Ctrl-C calls `on_interrupt(times_pressed)`.
 
+    Ctrl-C is handled by a SIGINT handler of our own that calls `on_interrupt` itself, not by
+    a KeyboardInterrupt: Python runs a signal's handler wherever the main thread is, and a
+    KeyboardInterrupt raised inside a finaliser the garbage collector is running (frequent
+    under load) is printed as "Exception ignored" and lost. The handler raises nothing.
+
     Waits on the event rather than Thread.join: a join interrupted by Ctrl-C can leave the
     thread looking finished while it still runs (CPython gh-90882); an interrupted Event.wait
     leaves nothing behind, and returns the moment the run ends (no sleep to finish first).
     """
     interrupts = 0
+
+    def interrupted() -> None:
+        nonlocal interrupts
+        interrupts += 1
+        on_interrupt(interrupts)
+
     if console.is_terminal:
         draw = _LiveView(console, store, session_id)
     else:
         draw = _LogView(console, store, session_id)
-    with draw:
+    with _ctrl_c_calls(interrupted), draw:
         while not finished.is_set():
             try:
                 if not finished.wait(REFRESH_SECONDS):
                     draw.refresh()
-            except KeyboardInterrupt:
-                interrupts += 1
-                on_interrupt(interrupts)
+            except KeyboardInterrupt:  # not in the main thread: no handler of ours
+                interrupted()
         draw.refresh()
+
+
+@contextlib.contextmanager
+def _ctrl_c_calls(action: Callable[[], None]) -> Iterator[None]:
+    """SIGINT calls `action` (in the main thread, between two bytecodes) while inside."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers; KeyboardInterrupt is caught instead
+        return
+    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: action())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _EventFeed:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 
 from bulk_transcribe.engines import ENGINES, create_engine
 from bulk_transcribe.engines.presets import PRESETS, default_provider, resolve_provider
 from bulk_transcribe.errors import ErrorKind, TranscribeError
+from bulk_transcribe.figures import clock_time
 from bulk_transcribe.net import RequestHook
 from bulk_transcribe.settings import Settings
 
@@ -23,6 +25,7 @@ class AccessProblem(StrEnum):
     UNREACHABLE = "unreachable"  # no answer: network, proxy or base URL
     SETUP = "setup"  # an answer that says the setup is wrong (unknown provider, 404)
     PROVIDER = "provider"  # the provider is busy or failing right now
+    UNAVAILABLE = "unavailable"  # asked to wait longer than a run waits (a long Retry-After)
 
 
 _PROBLEM_OF_KIND = {
@@ -97,6 +100,13 @@ def check_access(
     try:
         notes = tuple(engine.preflight(audio_seconds))
     except TranscribeError as exc:
+        if exc.retry_after is not None and exc.retry_after > settings.max_provider_pause_seconds:
+            until = clock_time(time.time() + exc.retry_after)
+            message = (
+                f"{name} is unavailable until {until} (it asked to wait "
+                f"{exc.retry_after:,.0f} s): start or resume after then"
+            )
+            return AccessCheck(name, hint, AccessProblem.UNAVAILABLE, message, transient=False)
         return _failed(name, hint, exc)
     finally:
         engine.close()

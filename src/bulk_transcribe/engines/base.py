@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
@@ -28,6 +28,10 @@ class EngineJob:
     saved_request_id: Callable[[], str | None] = lambda: None
     save_request_id: Callable[[str], None] = lambda _request_id: None
     source_url: str | None = None  # the item's original URL, for providers that fetch media
+    # Pieces of a long item transcribed by an earlier attempt (key -> the engine's JSON), and
+    # how to keep a new one the moment it is paid for: retries upload only what is missing.
+    saved_chunks: Mapping[str, str] = field(default_factory=dict)
+    save_chunk: Callable[[str, str], None] = lambda _key, _result: None
 
 
 class Engine(Protocol):

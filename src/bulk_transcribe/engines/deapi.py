@@ -275,7 +275,13 @@ class DeapiEngine(EngineBase):
         # A garbled answer to a submission is retried too: the alternative, failing the item,
         # leads to the same resubmission one runner retry later.
         def submit_once() -> str:
-            data = _json(self._send(post, "submitting"), "deapi").get("data")
+            try:
+                response = post()
+            except _AMBIGUOUS as exc:
+                raise _ambiguous_submission(exc) from None
+            except httpx.HTTPError as exc:  # never reached DEAPI whole: safe to send again
+                raise error_for_transport("deapi", exc, [self._key], "submitting") from None
+            data = _json(self._send(lambda: response, "submitting"), "deapi").get("data")
             request_id = data.get("request_id") if isinstance(data, dict) else None
             if request_id in (None, ""):
                 raise malformed_response("deapi", "no request_id in the answer")
@@ -413,6 +419,22 @@ class DeapiEngine(EngineBase):
             method="deapi",
             timing_estimated=any(parsed.timing_estimated for _, parsed in parts),
         )
+
+
+# Failures after the whole submission was sent: DEAPI may have started (and charged for) the
+# job. Its documented API finds a job only by the id this answer would have carried, so no
+# status check can tell; the submission is not repeated without the user's say.
+_AMBIGUOUS = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
+
+
+def _ambiguous_submission(exc: httpx.HTTPError) -> PermanentError:
+    return PermanentError(
+        ErrorKind.PROVIDER,
+        f"DEAPI did not answer a submission it received ({type(exc).__name__}): it may have "
+        "started the job and charged for it, so it is not sent again on its own; check your "
+        "requests on deapi.ai, then run `bulk-transcribe resume --retry-failed` to submit it "
+        "again",
+    )
 
 
 def _json(response: httpx.Response, provider: str, request_id: str | None = None) -> dict:

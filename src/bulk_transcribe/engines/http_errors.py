@@ -88,6 +88,23 @@ def error_detail(body: bytes | str | None) -> tuple[str, str | None]:
     return str(error)[:MAX_DETAIL_CHARS], None
 
 
+# Answers that mean "out of credit", not "too fast": waiting never helps, and they say
+# nothing about the rate limit. OpenAI's code, and the wording other providers use.
+_QUOTA_CODES = frozenset(
+    {"insufficient_quota", "insufficient_balance", "billing_hard_limit_reached"}
+)
+_QUOTA_WORDS = re.compile(
+    r"(?i)\b(insufficient|not enough|out of)\s+(quota|balance|credits?|funds)"
+)
+
+
+def is_quota_answer(status: int, detail: str, code: str | None) -> bool:
+    """Whether an error answer means the account is out of credit (402, or a 429 that says so)."""
+    if status == 402:
+        return True
+    return status == 429 and (code in _QUOTA_CODES or bool(_QUOTA_WORDS.search(detail)))
+
+
 def error_for_status(
     provider: str,
     status: int,
@@ -111,7 +128,7 @@ def error_for_status(
             f"{where} rejected the API key (HTTP 401){said}: check {key} in the environment "
             "or .env",
         )
-    if status == 402 or (status == 429 and code == "insufficient_quota"):
+    if is_quota_answer(status, detail, code):
         return PermanentError(
             ErrorKind.QUOTA,
             f"{where}: out of credit (HTTP {status}){said}: top up the account, then resume",

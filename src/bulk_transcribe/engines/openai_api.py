@@ -196,12 +196,20 @@ class OpenAICompatibleEngine(EngineBase):
         """Every chunk, in parallel where slots allow; progress reported from this thread."""
 
         slots = workscope.current_slots.get() or self._own_slots
+        keys = {id(c): self._chunk_key(c, i, len(chunks), language) for i, c in enumerate(chunks)}
 
         def one(chunk: AudioChunk) -> ParsedTranscript:
+            key = keys[id(chunk)]
+            saved = job.saved_chunks.get(key)
+            if saved is not None:  # paid for by an earlier attempt
+                return ParsedTranscript.from_json(saved)
             with slots.hold():
-                return call_with_retries(
+                workscope.raise_if_cancelled()  # a cancel while waiting for a slot
+                parsed = call_with_retries(
                     self._retry, lambda: self._transcribe_file(chunk, language)
                 )
+            job.save_chunk(key, parsed.to_json())
+            return parsed
 
         if len(chunks) == 1 or self._concurrency == 1:
             parts = []
@@ -232,6 +240,12 @@ class OpenAICompatibleEngine(EngineBase):
             # running finish on their own while the item moves on.
             pool.shutdown(wait=False, cancel_futures=True)
         return [(chunk, results[index]) for index, chunk in enumerate(chunks)]
+
+    def _chunk_key(self, chunk: AudioChunk, index: int, count: int, language: str | None) -> str:
+        """Names a piece across attempts: the same media cut the same way for the same model
+        gives the same pieces (a re-cut or another model gives new keys: uploaded again)."""
+        duration = f"{chunk.duration:.3f}" if chunk.duration is not None else "?"
+        return f"{self.model}|{language or ''}|{index}/{count}|{chunk.offset:.3f}|{duration}"
 
     # --- one upload -----------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from bulk_transcribe.models import Segment
@@ -26,6 +26,16 @@ class ParsedTranscript:
     language: str | None
     duration: float | None
     timing_estimated: bool
+
+    def to_json(self) -> str:
+        """For keeping a paid-for piece in the store (see EngineJob.save_chunk)."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ParsedTranscript:
+        data = json.loads(text)
+        data["segments"] = [Segment(**s) for s in data["segments"]]
+        return cls(**data)
 
 
 def seconds(value: str) -> float:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -27,6 +27,9 @@ from bulk_transcribe.chat.client import (
 )
 from bulk_transcribe.research.candidates import Candidate
 from bulk_transcribe.settings import Settings
+
+if TYPE_CHECKING:
+    from bulk_transcribe.chat.client import LimiterStats
 
 __all__ = ["ChatPlanner", "Estimate", "Plan", "Scoring", "Usage", "chat_configured", "price"]
 
@@ -108,6 +111,10 @@ class ChatPlanner:
 
     def close(self) -> None:
         self._chat.close()
+
+    def budget(self) -> LimiterStats:
+        """Where the chat endpoint's shared request budget stands."""
+        return self._chat.budget()
 
     def __enter__(self) -> ChatPlanner:
         return self

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import time
 import uuid
+from pathlib import Path
 
 import psutil
 
@@ -15,6 +17,7 @@ HEARTBEAT_SECONDS = 1.0
 # An owner silent this long is taken for dead (a frozen laptop, a lost machine); an owner on
 # this host whose process is gone is taken over at once.
 OWNER_EXPIRY_SECONDS = 15.0
+START_TIME_TOLERANCE = 0.5  # seconds; create_time is exact to a clock tick
 
 
 class SessionBusy(Exception):
@@ -31,20 +34,58 @@ class SessionBusy(Exception):
 
 
 def new_owner() -> Owner:
+    pid = os.getpid()
     return Owner(
-        id=uuid.uuid4().hex, host=socket.gethostname(), pid=os.getpid(), heartbeat_at=time.time()
+        id=uuid.uuid4().hex,
+        host=socket.gethostname(),
+        pid=pid,
+        heartbeat_at=time.time(),
+        machine=this_machine(),
+        started=_start_time(pid) or 0.0,
     )
 
 
+@functools.cache
+def this_machine() -> str:
+    """Where a pid means one process: this kernel's boot (its boot id) and this pid namespace.
+
+    Containers on one host share a hostname sometimes and a boot id always, but not a pid
+    namespace: a pid seen from another one says nothing about the owner's process.
+    """
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:  # not Linux: the host name is all there is
+        return f"host:{socket.gethostname()}"
+    return f"{boot}/{namespace}"
+
+
+def _start_time(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
 def is_dead(owner: Owner) -> bool:
-    """True when the owner's process is known to be gone (only provable on this host)."""
-    if owner.host != socket.gethostname():
+    """True when the owner's process is known to be gone: only provable where its pid means
+    something (this machine); a pid now held by a process started later is not the owner."""
+    if owner.machine:
+        if owner.machine != this_machine():
+            return False
+    elif owner.host != socket.gethostname():  # recorded before machines were
         return False
     try:
         process = psutil.Process(owner.pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return True
+        started = process.create_time()
     except psutil.NoSuchProcess:
         return True
-    return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.AccessDenied:
+        return False
+    # create_time is derived from the boot time and clock ticks: stable for one process.
+    return bool(owner.started) and abs(started - owner.started) > START_TIME_TOLERANCE
 
 
 def is_alive(owner: Owner | None, now: float | None = None) -> bool:

@@ -32,9 +32,10 @@ import httpx
 from pyrate_limiter import Duration, InMemoryBucket, Rate, RateItem, SQLiteBucket
 
 from bulk_transcribe import workscope
-from bulk_transcribe.engines.http_errors import parse_retry_after
+from bulk_transcribe.engines.http_errors import error_detail, is_quota_answer, parse_retry_after
 from bulk_transcribe.engines.presets import resolve_provider
 from bulk_transcribe.errors import ErrorKind, TranscribeError, TransientError
+from bulk_transcribe.figures import clock_time
 from bulk_transcribe.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,9 @@ ALLOWANCE_PER_BATCHED_PERMIT = 100
 # A permit taken early is used within this time or never: less than the window's guard, so
 # the requests sent in any window never outnumber the allowance (see BucketBackend).
 MAX_HOLD_SECONDS = 0.1
+# The longest pause a budget keeps (Settings.max_provider_pause_seconds): a provider asking
+# for more is unavailable, which the runner handles by ending the run, not by waiting.
+MAX_PAUSE_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -111,11 +115,18 @@ class BudgetPolicy:
         window_seconds: float = WINDOW_SECONDS,
         quiet_seconds: float = QUIET_SECONDS,
         safety_margin: float = SAFETY_MARGIN,
+        max_pause_seconds: float = MAX_PAUSE_SECONDS,
     ):
         self.rpm = rpm
         self.window_seconds = window_seconds
         self.quiet_seconds = quiet_seconds
         self.safety_margin = safety_margin
+        self.max_pause_seconds = max_pause_seconds
+
+    def paused_until(self, state: BudgetState, now: float) -> float:
+        """When the pause ends; never later than the longest pause from now, whoever wrote
+        it (an older version, a process with a longer setting)."""
+        return min(state.paused_until, now + self.max_pause_seconds)
 
     @property
     def configured(self) -> int | None:
@@ -167,7 +178,8 @@ class BudgetPolicy:
         allowance never drops below half of what it was at once.
         """
         before = self.allowance(state)
-        pause = retry_after if retry_after is not None else min(self.window_seconds / 12, 5.0)
+        asked = retry_after if retry_after is not None else min(self.window_seconds / 12, 5.0)
+        pause = min(asked, self.max_pause_seconds)
         in_flight = sent_at is not None and sent_at < state.last_429
         state.count_429 += 1
         state.last_429 = max(state.last_429, now)
@@ -183,6 +195,12 @@ class BudgetPolicy:
         after = self.allowance(state)
         said = f" (Retry-After {retry_after:g} s)" if retry_after is not None else ""
         reason = f"{label} answered 429{said}: pausing its requests for {pause:.1f} s"
+        if asked > pause:
+            reason = (
+                f"{label} answered 429{said}: unavailable until {clock_time(now + asked)}, "
+                f"longer than the longest pause waited for ({self.max_pause_seconds:g} s); "
+                "runs using it stop: resume after then"
+            )
         if after != before:
             reason += (
                 f"; allowance {_per_window(before)} → {after} requests per "
@@ -287,6 +305,8 @@ class _StateStore(Protocol):
 
     def save(self, state: BudgetState) -> None: ...
 
+    def exists(self) -> bool: ...
+
 
 class _MemoryState:
     def __init__(self) -> None:
@@ -297,6 +317,9 @@ class _MemoryState:
 
     def save(self, state: BudgetState) -> None:
         self._state = replace(state)
+
+    def exists(self) -> bool:
+        return True
 
 
 class _SqliteState:
@@ -317,6 +340,12 @@ class _SqliteState:
             (self._key,),
         ).fetchone()
         return BudgetState(*row) if row else BudgetState()
+
+    def exists(self) -> bool:
+        row = self._conn.execute(
+            "SELECT 1 FROM budget_state WHERE key = ?", (self._key,)
+        ).fetchone()
+        return row is not None
 
     def save(self, state: BudgetState) -> None:
         self._conn.execute(
@@ -397,8 +426,9 @@ class BucketBackend:
             if change is not None:
                 self._state.save(state)
                 changes.append(change)
-            if state.paused_until > now:
-                wait = state.paused_until - now
+            paused_until = self.policy.paused_until(state, now)
+            if paused_until > now:
+                wait = paused_until - now
             else:
                 allowance = self.policy.allowance(state)
                 self._bucket.rates = self.policy.rates(allowance)
@@ -464,6 +494,11 @@ class BucketBackend:
             for recorded_ms, count in unsent:
                 self._give_back(recorded_ms, count)
 
+    def restart_conservatively(self) -> None:
+        """This budget forgot its window (its keeper restarted, its file was deleted)."""
+        with self._lock:
+            self._state.save(_conservative_start(self.policy))
+
     def record_429(self, sent_at: float, retry_after: float | None) -> LimitChange:
         self._void_held()
         window_ms = int(self.policy.window_seconds * 1000)
@@ -489,7 +524,8 @@ class BucketBackend:
         self._void_held()
         with self._lock:
             state = self._state.load()
-            state.paused_until = max(state.paused_until, time.time() + reset_seconds)
+            reset = min(reset_seconds, self.policy.max_pause_seconds)
+            state.paused_until = max(state.paused_until, time.time() + reset)
             self._state.save(state)
 
     def stats(self) -> LimiterStats:
@@ -518,7 +554,7 @@ class BucketBackend:
             utilisation=in_window / rpm if rpm else 0.0,
             count_429=state.count_429,
             waiting=self._waiting,
-            paused_seconds=max(0.0, state.paused_until - now),
+            paused_seconds=max(0.0, self.policy.paused_until(state, now) - now),
         )
 
     def close(self) -> None:
@@ -564,33 +600,108 @@ def machine_backend(
     on_change: Callable[[LimitChange], None] | None = None,
 ) -> BucketBackend:
     """A budget shared by every process on this machine: a SQLite file under a file lock."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table = "budget_" + hashlib.sha256(provider_id.encode()).hexdigest()[:16]
-    bucket = SQLiteBucket.init_from_file(
-        policy.rates(policy.configured), table=table, db_path=str(path), use_file_lock=True
-    )
-    lock = bucket.lock  # a reentrant FileLock: one holder across threads and processes
-    with lock:
-        state = _SqliteState(bucket.conn, provider_id)
+    return FileBudget(path, provider_id, label, policy, on_change)
 
-    def count_between(start_ms: int, end_ms: int) -> int:
-        row = bucket.conn.execute(
-            f"SELECT COUNT(*) FROM '{table}' WHERE item_timestamp >= ? AND item_timestamp < ?",
-            (start_ms, end_ms),
-        ).fetchone()
-        return int(row[0])
 
-    def give_back(recorded_ms: int, count: int) -> None:
-        bucket.conn.execute(
-            f"DELETE FROM '{table}' WHERE rowid IN (SELECT rowid FROM '{table}'"
-            " WHERE name = ? AND item_timestamp = ? LIMIT ?)",
-            (label, recorded_ms, count),
+class FileBudget(BucketBackend):
+    """A machine-wide budget that outlives its file: deleted meanwhile (a cache cleaner),
+    it is created again, starting at half the allowance, since the requests of the window
+    it forgot may still count at the provider; it climbs back as after a 429."""
+
+    def __init__(
+        self,
+        path: Path,
+        provider_id: str,
+        label: str,
+        policy: BudgetPolicy,
+        on_change: Callable[[LimitChange], None] | None = None,
+    ):
+        self._path, self._provider_id = path, provider_id
+        self._table = "budget_" + hashlib.sha256(provider_id.encode()).hexdigest()[:16]
+        self._identity: tuple[int, int] | None = None
+        self._label = label
+        bucket, lock, state, count_between, give_back = self._open(policy, fresh=False)
+        super().__init__(
+            label, policy, bucket, lock, state, count_between, on_change, give_back=give_back
         )
-        bucket.conn.commit()
 
-    return BucketBackend(
-        label, policy, bucket, lock, state, count_between, on_change, give_back=give_back
-    )
+    def _open(self, policy: BudgetPolicy, *, fresh: bool) -> tuple:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        if fresh and not self._path.exists():  # a deleted file's journal is never replayed
+            for leftover in ("-wal", "-shm"):
+                Path(str(self._path) + leftover).unlink(missing_ok=True)
+        table = self._table
+        bucket = SQLiteBucket.init_from_file(
+            policy.rates(policy.configured), table=table, db_path=str(self._path),
+            use_file_lock=True,
+        )  # fmt: skip
+        lock = bucket.lock  # a reentrant FileLock: one holder across threads and processes
+        with lock:
+            state = _SqliteState(bucket.conn, self._provider_id)
+            if fresh and not state.exists():  # another process may have started it already
+                state.save(_conservative_start(policy))
+            info = os.stat(self._path)
+            self._identity = (info.st_dev, info.st_ino)
+
+        def count_between(start_ms: int, end_ms: int) -> int:
+            row = bucket.conn.execute(
+                f"SELECT COUNT(*) FROM '{table}' WHERE item_timestamp >= ? AND item_timestamp < ?",
+                (start_ms, end_ms),
+            ).fetchone()
+            return int(row[0])
+
+        def give_back(recorded_ms: int, count: int) -> None:
+            bucket.conn.execute(
+                f"DELETE FROM '{table}' WHERE rowid IN (SELECT rowid FROM '{table}'"
+                " WHERE name = ? AND item_timestamp = ? LIMIT ?)",
+                (self._label, recorded_ms, count),
+            )
+            bucket.conn.commit()
+
+        return bucket, lock, state, count_between, give_back
+
+    def _still_there(self) -> bool:
+        try:
+            info = os.stat(self._path)
+        except FileNotFoundError:
+            return False
+        return (info.st_dev, info.st_ino) == self._identity
+
+    def _reopen_if_deleted(self) -> None:
+        if self._still_there():
+            return
+        log.warning("the request budget file %s was deleted; starting it again", self._path)
+        old = self._bucket
+        bucket, lock, state, count_between, give_back = self._open(self.policy, fresh=True)
+        self._bucket, self._lock, self._state, self._count_between, self._give_back = (
+            bucket, lock, state, count_between, give_back,
+        )  # fmt: skip
+        with contextlib.suppress(Exception):
+            old.close()
+
+    def try_acquire(self, weight: int) -> float:
+        self._reopen_if_deleted()
+        return super().try_acquire(weight)
+
+    def record_429(self, sent_at: float, retry_after: float | None) -> LimitChange:
+        self._reopen_if_deleted()
+        return super().record_429(sent_at, retry_after)
+
+    def observe_limits(self, remaining: int | None, reset_seconds: float | None) -> None:
+        self._reopen_if_deleted()
+        super().observe_limits(remaining, reset_seconds)
+
+    def stats(self) -> LimiterStats:
+        self._reopen_if_deleted()
+        return super().stats()
+
+
+def _conservative_start(policy: BudgetPolicy) -> BudgetState:
+    """A budget that forgot its window: half the allowance, climbing back after quiet."""
+    now = time.time()
+    configured = policy.configured
+    learned = max(1, configured // 2) if configured is not None else None
+    return BudgetState(learned=learned, last_change=now)
 
 
 def default_budget_path() -> Path:
@@ -651,6 +762,8 @@ class ProviderLimiter:
     def observe(self, response: httpx.Response, sent_at: float | None = None) -> bool:
         """Learn from a response; True when it was a rate-limit violation (429)."""
         headers = response.headers
+        if response.status_code in (402, 429) and _is_quota(response):
+            return False  # out of credit: a permanent error, and nothing about the limit
         if response.status_code == 429:
             sent = sent_at if sent_at is not None else time.time()
             self.backend.record_429(sent, parse_retry_after(headers))
@@ -667,6 +780,13 @@ class ProviderLimiter:
 
     def close(self) -> None:
         self.backend.close()
+
+
+def _is_quota(response: httpx.Response) -> bool:
+    with contextlib.suppress(httpx.HTTPError, RuntimeError):
+        response.read()  # an error body is small; the client reads it from memory after
+    detail, code = error_detail(getattr(response, "_content", b""))
+    return is_quota_answer(response.status_code, detail, code)
 
 
 def label_of(provider_id: str) -> str:
@@ -699,6 +819,7 @@ def shared_limiter(
     window_seconds: float = WINDOW_SECONDS,
     quiet_seconds: float = QUIET_SECONDS,
     budget_path: Path | None = None,
+    max_pause_seconds: float = MAX_PAUSE_SECONDS,
 ) -> ProviderLimiter:
     """The process's one limiter for this provider and key; created on first use.
 
@@ -710,7 +831,12 @@ def shared_limiter(
         key = (str(budget_path or ":memory:") if remote is None else repr(remote), provider_id)
         limiter = _registry.get(key)
         if limiter is None:
-            policy = BudgetPolicy(rpm, window_seconds=window_seconds, quiet_seconds=quiet_seconds)
+            policy = BudgetPolicy(
+                rpm,
+                window_seconds=window_seconds,
+                quiet_seconds=quiet_seconds,
+                max_pause_seconds=max_pause_seconds,
+            )
             label = label_of(provider_id)
 
             def make(
@@ -727,6 +853,7 @@ def shared_limiter(
         else:
             limiter.policy.window_seconds = window_seconds
             limiter.policy.quiet_seconds = quiet_seconds
+            limiter.policy.max_pause_seconds = max_pause_seconds
             if rpm is not None or limiter.policy.rpm is None:
                 limiter.set_rpm(rpm)
         return limiter
@@ -770,11 +897,13 @@ class RateLimitHook:
         window_seconds: float = WINDOW_SECONDS,
         quiet_seconds: float = QUIET_SECONDS,
         budget_path: Path | None = None,
+        max_pause_seconds: float = MAX_PAUSE_SECONDS,
         on_wait: Callable[[bool], None] | None = None,
         on_violation: Callable[[str, httpx.Response, float], None] | None = None,
     ):
         self.window_seconds = window_seconds
         self.quiet_seconds = quiet_seconds
+        self.max_pause_seconds = max_pause_seconds
         self.budget_path = budget_path
         self.limiters: dict[str, ProviderLimiter] = {}
         self._lock = threading.Lock()
@@ -791,6 +920,7 @@ class RateLimitHook:
             window_seconds=self.window_seconds,
             quiet_seconds=self.quiet_seconds,
             budget_path=self.budget_path,
+            max_pause_seconds=self.max_pause_seconds,
         )
         with self._lock:
             if provider_id not in self.limiters:
@@ -829,6 +959,7 @@ class RateLimitHook:
             window_seconds=settings.rate_window_seconds,
             quiet_seconds=settings.quiet_seconds,
             budget_path=settings.rate_limit_db or default_budget_path(),
+            max_pause_seconds=settings.max_provider_pause_seconds,
             on_wait=on_wait,
             on_violation=on_violation,
         )

@@ -7,6 +7,7 @@ session folder by this one thread, with every item state change guarded by its a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -23,6 +24,8 @@ from bulk_transcribe.errors import (
     disk_full,
     is_disk_full,
 )
+from bulk_transcribe.figures import clock_time
+from bulk_transcribe.links import RealLinks
 from bulk_transcribe.models import (
     NO_SPEECH,
     Item,
@@ -41,6 +44,7 @@ from bulk_transcribe.runner.executors import Executor, ThreadExecutor
 from bulk_transcribe.runner.index import write_outputs_index
 from bulk_transcribe.runner.metrics import RunMetrics
 from bulk_transcribe.runner.ownership import (
+    HEARTBEAT_SECONDS,
     OWNER_EXPIRY_SECONDS,
     SessionBusy,
     is_dead,
@@ -59,7 +63,7 @@ from bulk_transcribe.runner.work import (
     report_rate_limit_wait,
 )
 from bulk_transcribe.settings import Settings
-from bulk_transcribe.store import Store
+from bulk_transcribe.store import Fence, Store, Superseded
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +120,7 @@ def _bare_progress(message: Message) -> bool:
         and message.request_id is None
         and message.event is None
         and message.rate_limited is None
+        and message.chunk is None
     )
 
 
@@ -129,11 +134,14 @@ class Runner:
         settings: Settings,
         engine: Engine | None = None,
         executor: Executor | None = None,
+        links: RealLinks | None = None,
     ):
+        """`links` are the real links of the items stored scrubbed (links.py), by item key."""
         self.store = store
         self.session = store.get_session(session_id)
         self.settings = settings
         self.owner: Owner = new_owner()
+        self._links = dict(links or {})
         self._engine = engine
         self._owns_engine = engine is None
         self._engine_lock = threading.Lock()
@@ -148,7 +156,9 @@ class Runner:
         self._not_before: dict[int, float] = {}  # retries wait for their back-off
         self._tries: dict[int, int] = {}  # attempts in this run, for the retry budget
         self._stop_reason: str | None = None
+        self._unavailable: str | None = None  # a provider that asked for too long a pause
         self._lost_ownership = False
+        self._heartbeat_stop = threading.Event()
         self._under_pressure = False  # memory or disk short, at the last reading
         self.controller = ConcurrencyController(
             settings.concurrency, quiet_seconds=settings.quiet_seconds
@@ -197,6 +207,23 @@ class Runner:
         holder = self.store.claim_session(session_id, self.owner, OWNER_EXPIRY_SECONDS, is_dead)
         if holder is not None:
             raise SessionBusy(session_id, holder)
+        fence = self.store.owner_fence(session_id, self.owner.id)
+        if fence is None:  # claimed by another process in the meantime
+            raise SessionBusy(session_id, self.store.get_session(session_id).owner or self.owner)
+        # Every write of this run is refused once another process has claimed the session.
+        heartbeat = threading.Thread(
+            target=self._keep_heartbeat, args=(fence,), name="heartbeat", daemon=True
+        )
+        heartbeat.start()
+        try:
+            with self.store.fenced(fence):
+                self._run_fenced()
+        finally:
+            self._heartbeat_stop.set()
+            heartbeat.join()
+        return self.store.counts(session_id)
+
+    def _run_fenced(self) -> None:
         try:
             self._prepare()
             if self.resources.baseline_mb is None:
@@ -208,11 +235,17 @@ class Runner:
                 )
             try:
                 self._loop(self._executor)
+            except Superseded:
+                self._superseded()
+                self._abandon_all(self._executor)
             finally:
                 self._close()
+        except Superseded:
+            self._superseded()
         finally:
-            self.store.release_session(session_id, self.owner.id)  # if _close did not
-        return self.store.counts(session_id)
+            self._heartbeat_stop.set()  # letting go is not being taken over
+            with contextlib.suppress(Superseded):
+                self.store.release_session(self.session.id, self.owner.id)  # if _close did not
 
     def _prepare(self) -> None:
         session_id = self.session.id
@@ -334,6 +367,8 @@ class Runner:
             item=item,
             attempt=attempt,
             resume_request_id=self.store.last_provider_request_id(item.id),
+            real_link=self._links.get(item.key),
+            saved_chunks=self.store.chunk_results(item.id),
         )
         self._tries[item.id] = self._tries.get(item.id, 0) + 1
         self._flights[item.id] = Flight(unit, time.monotonic(), item.duration, ahead=ahead)
@@ -377,6 +412,11 @@ class Runner:
     # --- messages from workers ------------------------------------------------------------
 
     def _handle(self, message: Message) -> None:
+        chunk = message.chunk if isinstance(message, Progress) else None
+        # Paid for, whatever became of its attempt (cancelled, timed out): kept at once.
+        if chunk is not None and not self._lost_ownership:
+            key, result = chunk
+            self._guarded(lambda: self.store.save_chunk_result(message.item_id, key, result))
         flight = self._flights.get(message.item_id)
         if flight is None or flight.unit.attempt != message.attempt:
             return  # from an attempt this run no longer follows
@@ -443,6 +483,10 @@ class Runner:
             return
         if outcome.error is not None:
             error = outcome.error
+            too_long = self.settings.max_provider_pause_seconds
+            if error.transient and error.retry_after is not None and error.retry_after > too_long:
+                self._wait_too_long(item_id, attempt, error.kind, error.message, error.retry_after)
+                return
             if error.transient and self._tries.get(item_id, 1) <= self.settings.max_retries:
                 self._retry_later(flight, error.kind, error.message, error.retry_after)
             else:
@@ -485,6 +529,7 @@ class Runner:
             language=transcript.language,
             attempt=attempt,
         )
+        self.store.forget_chunk_results(item_id)
         if self.summaries is not None:
             self.summaries.submit(item_id, item.display_title, transcript)
 
@@ -526,7 +571,35 @@ class Runner:
             self.store.add_event(self.session.id, "stopped", self._stop_reason)
             self.request_stop()
 
+    def _wait_too_long(
+        self, item_id: int, attempt: int, kind: str, message: str, retry_after: float
+    ) -> None:
+        """A server asked for a pause longer than any worth waiting for: the item ends, to
+        be tried again by a resume after then; a provider's answer also ends the run, since
+        every item waits for the same provider."""
+        until = clock_time(time.time() + retry_after)
+        said = message.split("; ")[0]
+        self._fail(item_id, attempt, kind, f"{said}; unavailable until {until}: resume after then")
+        provider = self._unavailable
+        if provider is None or self._stop.is_set():
+            return
+        self._stop_reason = (
+            f"{provider} is unavailable until {until} (it asked to wait {retry_after:,.0f} s, "
+            f"more than the {self.settings.max_provider_pause_seconds:g} s a run waits): the "
+            "run stopped; resume the session after then"
+        )
+        self.store.add_event(self.session.id, "stopped", self._stop_reason)
+        self.request_stop()
+        assert self._executor is not None
+        for flight in self._active():  # they would only wait for the same provider
+            self._executor.cancel(flight.unit.item.id)
+
     def _on_rate_limited(self, notice: RateLimitNotice) -> None:
+        if (
+            notice.retry_after is not None
+            and notice.retry_after > self.settings.max_provider_pause_seconds
+        ):
+            self._unavailable = notice.provider
         # The limiter's own account of the 429 (pause, allowance) reaches the event log via
         # _record_limit_changes; here only the concurrency reacts, and not to requests that
         # were already in flight at its last decrease.
@@ -548,14 +621,43 @@ class Runner:
         if requested is not None:
             self._record_change(self.controller.set_ceiling(requested))
 
-    def _tick(self) -> None:
-        if not self.store.heartbeat(self.session.id, self.owner.id):
-            # Another process took the session over (this one was frozen past the expiry):
-            # it is theirs now, so stop at once and write nothing more.
-            log.warning("session %s was taken over by another process", self.session.id)
-            self._lost_ownership = True
-            self.request_cancel()
+    def _keep_heartbeat(self, fence: Fence) -> None:
+        """The owner's sign of life, on a thread and a connection of its own, so a slow
+        coordinator step never lets the session look abandoned. When another process has
+        claimed the session, or the heartbeat cannot be renewed for nearly the expiry (so
+        another process may claim it), the workers are stopped at once: nothing more is
+        paid for or written by this run."""
+        last_renewed = time.monotonic()
+        with Store(self.store.path) as own, own.fenced(fence):
+            while not self._heartbeat_stop.wait(HEARTBEAT_SECONDS):
+                try:
+                    renewed = own.heartbeat(fence.session_id, fence.owner_id)
+                except Superseded:
+                    renewed = False
+                except TranscribeError as exc:  # the database is busy or failing
+                    log.warning("heartbeat of session %s failed: %s", fence.session_id, exc)
+                    if time.monotonic() - last_renewed < OWNER_EXPIRY_SECONDS - HEARTBEAT_SECONDS:
+                        continue
+                    renewed = False
+                if not renewed:
+                    if not self._heartbeat_stop.is_set():  # not let go on purpose meanwhile
+                        self._superseded()
+                    return
+                last_renewed = time.monotonic()
+
+    def _superseded(self) -> None:
+        """Another process runs the session now: stop every worker and write nothing more."""
+        if self._lost_ownership:
             return
+        log.warning("session %s was taken over by another process", self.session.id)
+        self._lost_ownership = True
+        self.request_cancel()
+        executor = self._executor
+        if executor is not None:
+            for flight in list(self._flights.values()):
+                executor.cancel(flight.unit.item.id)
+
+    def _tick(self) -> None:
         reading = self.resources.read()
         pressure = self.resources.pressure(reading)
         self._under_pressure = bool(pressure)
@@ -627,6 +729,8 @@ class Runner:
         """The coordinator must outlive any one bad reading or message."""
         try:
             step()
+        except Superseded:
+            self._superseded()
         except Exception:
             log.exception("coordinator step failed")
 
@@ -682,6 +786,7 @@ class Runner:
             )
         # Last: the final status and letting go are one step, so whoever sees the session
         # stopped can resume it at once.
+        self._heartbeat_stop.set()  # letting go is not being taken over
         self.store.release_session(session_id, self.owner.id, status)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bulk_transcribe.errors import TranscribeError
+from bulk_transcribe.links import real_links
 from bulk_transcribe.media import probe_duration
 from bulk_transcribe.models import ItemSpec, Session, SourceType
 from bulk_transcribe.settings import Settings
@@ -40,6 +41,11 @@ def create_session(
     return session
 
 
+def session_links(store: Store, specs: Sequence[ItemSpec]) -> dict[str, str]:
+    """The real links of `specs` stored scrubbed, by item key: for the session's runner."""
+    return real_links(specs, store.item_key)
+
+
 def skip_archived(store: Store, session_id: str) -> int:
     """Mark queued items already done in another session as skipped; returns how many."""
     skipped = 0
@@ -48,8 +54,8 @@ def skip_archived(store: Store, session_id: str) -> int:
         queued = store.items_by_id(ids[start : start + ARCHIVE_PAGE])
         archived = store.done_elsewhere(session_id, [item.source for item in queued])
         for item in queued:
-            if item.source in archived:
-                store.skip_as_archived(item.id, archived[item.source])
+            if item.key in archived:
+                store.skip_as_archived(item.id, archived[item.key])
         skipped += len(archived)
     if skipped:
         store.add_event(

@@ -40,6 +40,11 @@ class WorkUnit:
     item: Item
     attempt: int
     resume_request_id: str | None = None  # a provider job submitted by an earlier attempt
+    # The item's real link when its stored one was scrubbed of credentials: it travels with
+    # its unit, in memory only (links.py).
+    real_link: str | None = None
+    # Pieces of the item a provider transcribed in earlier attempts (key -> result JSON).
+    saved_chunks: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class Progress:
     request_id: str | None = None
     event: tuple[str, str] | None = None  # (kind, message) for the session's event log
     rate_limited: RateLimitNotice | None = None
+    chunk: tuple[str, str] | None = None  # (key, result JSON) of a piece just transcribed
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,10 @@ class UnitReporter:
     def event(self, kind: str, message: str) -> None:
         self._send(self._progress(event=(kind, message)))
 
+    def chunk_done(self, key: str, result_json: str) -> None:
+        """A piece of the item was transcribed (and paid for): the coordinator keeps it."""
+        self._send(self._progress(chunk=(key, result_json)))
+
     def rate_limited(self, notice: RateLimitNotice) -> None:
         self._send(self._progress(rate_limited=notice))
 
@@ -212,6 +222,7 @@ def _run(
             cache_dir=settings.out_dir / "cache",
             check_cancelled=reporter.check_cancelled,
             engine_accepts_urls=engine().accepts_urls,
+            real_link=unit.real_link,
         )
         fetched = source_for(item.source_type).fetch(item, context)
         reporter.check_cancelled()
@@ -249,7 +260,9 @@ def _transcribe(
         on_progress=reporter.progress,
         saved_request_id=lambda: unit.resume_request_id,
         save_request_id=reporter.request_id,
-        source_url=item.source if item.source_type.is_remote else None,
+        source_url=(unit.real_link or item.source) if item.source_type.is_remote else None,
+        saved_chunks=unit.saved_chunks,
+        save_chunk=reporter.chunk_done,
     )
     if fetched.remote_url is not None:
         return engine.transcribe_url(fetched.remote_url, job)

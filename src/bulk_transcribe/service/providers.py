@@ -75,14 +75,17 @@ def deapi_balance(api_key: str, base_url: str | None) -> str:
     settings = Settings(
         engine="deapi", deapi_api_key=SecretStr(api_key), deapi_base_url=base_url or None
     )
+    limits = RateLimitHook.for_settings(settings)
     try:
-        engine = create_engine(settings, RateLimitHook.for_settings(settings))
+        engine = create_engine(settings, limits)
         try:
             return f"${engine.balance():.2f}"
         finally:
             engine.close()
     except TranscribeError as exc:
         return f"unavailable ({exc.message})"
+    finally:
+        limits.close()
 
 
 def check_cloud_setup(settings: Settings) -> AccessCheck:

@@ -18,6 +18,7 @@ from typing import Any
 from bulk_transcribe import redact
 from bulk_transcribe.engines import Engine
 from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.links import RealLinks, handed_over, received_links
 from bulk_transcribe.models import (
     ItemSpec,
     ItemStatus,
@@ -34,6 +35,7 @@ from bulk_transcribe.outputs.summary_note import write_summarised_note
 from bulk_transcribe.runner import Runner as Runner
 from bulk_transcribe.runner import SessionBusy as SessionBusy
 from bulk_transcribe.runner import create_session, write_outputs_index
+from bulk_transcribe.runner import session_links as session_links
 from bulk_transcribe.runner.executors import Executor, create_executor
 from bulk_transcribe.runner.ownership import is_alive
 from bulk_transcribe.runner.summaries import SummarizeResult as SummarizeResult
@@ -87,10 +89,16 @@ def run_session(
     *,
     engine: Engine | None = None,
     executor: Executor | None = None,
+    links: RealLinks | None = None,
 ) -> SessionCounts:
     """Run (or resume) a session here, to its end or a stop; raises SessionBusy when another
-    live process runs it."""
-    return Runner(store, session_id, settings, engine=engine, executor=executor).run()
+    live process runs it. `links`: the real links of items stored scrubbed (links.py)."""
+    return Runner(store, session_id, settings, engine=engine, executor=executor, links=links).run()
+
+
+def handed_links() -> dict[str, str]:
+    """The real links the process that started this job handed over (links.py)."""
+    return received_links()
 
 
 def start_session(
@@ -113,15 +121,21 @@ def start_session(
 
 @contextmanager
 def open_run(
-    store: Store, session_id: str, settings: Settings, *, engine: Engine | None = None
+    store: Store,
+    session_id: str,
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    links: RealLinks | None = None,
 ) -> Iterator[Runner]:
     """A runner for the session in this process, with the executor its settings ask for
     (threads, or Ray workers), closed on the way out. The caller runs it (`run()`), and may
-    ask it to stop or cancel from another thread. Raises TranscribeError when the executor
-    cannot start (Ray missing or unreachable)."""
+    ask it to stop or cancel from another thread. `links`: the real links of items stored
+    scrubbed (links.py). Raises TranscribeError when the executor cannot start (Ray missing
+    or unreachable)."""
     executor = create_executor(settings)
     try:
-        yield Runner(store, session_id, settings, engine=engine, executor=executor)
+        yield Runner(store, session_id, settings, engine=engine, executor=executor, links=links)
     finally:
         if executor is not None:
             executor.close()
@@ -171,18 +185,19 @@ def launch_detached(
     *,
     concurrency: int | None = None,
     secrets: Mapping[str, str] | None = None,
+    links: RealLinks | None = None,
     wait_seconds: float = LAUNCH_WAIT_SECONDS,
 ) -> int:
     """Run a session in a process of its own (`bulk-transcribe resume`), outliving the caller.
 
     Returns the new process's pid once it owns the session. `secrets` (API keys typed into
-    the web app) reach it through its environment, never its command line or the store.
-    Raises PermanentError when the process ends before owning the session, with its words.
+    the web app) reach it through its environment, never its command line or the store;
+    `links` (the real links of items stored scrubbed, links.py) through a pipe. Raises
+    PermanentError when the process ends before owning the session, with its words.
     """
     db_path = Path(db_path).resolve()
     with Store(db_path) as store:
         session = store.get_session(session_id)
-        sources = [item.source for item in store.items(session_id)]
         log_path = session.folder / "run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "bulk_transcribe", "resume", session_id]
@@ -190,7 +205,8 @@ def launch_detached(
     if concurrency is not None:
         command += ["--concurrency", str(concurrency)]
     # Links with credentials are stored scrubbed; the real ones go over a pipe.
-    with open(log_path, "ab") as log, redact.handed_over(sources) as (link_env, link_fds):
+    handing = handed_over(links or {})
+    with open(log_path, "ab") as log, handing as (link_env, link_fds):
         process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,

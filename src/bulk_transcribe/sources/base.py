@@ -25,6 +25,8 @@ class FetchContext:
     # The engine can take a URL itself (DEAPI's vid2txt): a source may then skip the download
     # and return Fetched(remote_url=...) for the runner to hand to `engine.transcribe_url`.
     engine_accepts_urls: bool = False
+    # The item's real link when the stored one was scrubbed of credentials (links.py).
+    real_link: str | None = None
 
 
 @dataclass(frozen=True)

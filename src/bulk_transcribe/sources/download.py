@@ -11,12 +11,15 @@ import os
 import re
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from filelock import FileLock
+from filelock import Timeout as LockTimeout
 
 from bulk_transcribe import net
 from bulk_transcribe.addresses import AddressPolicy
@@ -46,6 +49,8 @@ USER_AGENT = "bulk-transcribe/0.1 (+https://pypi.org/project/bulk-transcribe/)"
 # Content types that are certainly not media: a login page or an error page served with 200.
 NOT_MEDIA_TYPES = re.compile(r"^(text/|application/(json|xml|xhtml|rss|atom|javascript))")
 _CONTENT_RANGE_START = re.compile(r"bytes (\d+)-")
+_CONTENT_RANGE_TOTAL = re.compile(r"bytes \d+-\d+/(\d+)$")
+LOCK_POLL_SECONDS = 0.2  # how often a download waiting for another one checks for a cancel
 # Leading bytes of the containers PyAV decodes, for servers that label audio as text/plain.
 _MEDIA_MAGIC: tuple[bytes, ...] = (
     b"ID3", b"fLaC", b"OggS", b"RIFF", b"FORM", b"\x1aE\xdf\xa3", b"#!AMR",
@@ -100,13 +105,44 @@ def cached_download(
     settings: SourceSettings,
     check_cancelled: Callable[[], None] = lambda: None,
 ) -> Path:
-    """`url` from the cache, or downloaded into it (evicting the least recently used)."""
+    """`url` from the cache, or downloaded into it (evicting the least recently used).
+
+    Processes sharing the cache (two sessions in one output folder) share one download: the
+    first takes the link's lock and downloads, the others wait for it and find it cached.
+    """
     cache = download_cache(cache_dir, settings)
     target = cache.path_for(url)
-    if not cache.hit(target):
-        download(url, target, settings, check_cancelled)
-        cache.added(target)
+    if cache.hit(target):
+        return target
+    with _download_lock(cache_dir, target, check_cancelled):
+        if not cache.hit(target):  # another process may have finished it meanwhile
+            download(url, target, settings, check_cancelled)
+            cache.added(target)
     return target
+
+
+@contextmanager
+def _download_lock(
+    cache_dir: Path, target: Path, check_cancelled: Callable[[], None]
+) -> Iterator[None]:
+    """The lock of one cached file, across processes; waiting for it ends on a cancel.
+
+    Kept outside the cache folder, so no eviction or clearing ever deletes a lock in use.
+    """
+    folder = cache_dir.parent / ".cache-locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(folder / f"{target.parent.name}-{target.name}.lock")
+    while True:
+        check_cancelled()
+        try:
+            lock.acquire(timeout=LOCK_POLL_SECONDS)
+            break
+        except LockTimeout:
+            continue
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def http_client(settings: SourceSettings) -> httpx.Client:
@@ -186,12 +222,13 @@ def download(
 ) -> None:
     """Stream `url` to `target`; a dropped connection resumes with Range; never leaves a partial.
 
-    The file takes its final name only when complete, so a crash never leaves a half file
-    that a later run would mistake for a cached download.
+    The file takes its final name only when complete and as long as the server announced,
+    so a crash never leaves a half file that a later run would mistake for a cached download.
+    Its temporary name is its own: another download of the same link (another process)
+    never writes into it, deletes it, or publishes it half done.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
-    partial.unlink(missing_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
     complete = False
     try:
         with _request_errors(url, "download"):
@@ -237,8 +274,15 @@ def _download_with_resume(
                     continue
                 validator = validator or _validator(response)
                 expected = _receive(response, url, partial, have, settings, check_cancelled)
-            if expected is not None and partial.stat().st_size < expected:
+            size = partial.stat().st_size
+            if expected is not None and size < expected:
                 raise httpx.RemoteProtocolError("the body ended before its announced length")
+            if expected is not None and size > expected:
+                raise PermanentError(
+                    ErrorKind.HTTP,
+                    f"{redact_url(url)} sent {size} bytes where it announced {expected}: the "
+                    "download is not the file the server described; try again later",
+                )
             return
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError):
             raise  # no resume makes these work
@@ -280,6 +324,13 @@ def _receive(
     offset = have if resuming else 0  # a 200 to a Range request means: start over
     length = response.headers.get("content-length")
     expected = offset + int(length) if length and length.isdigit() else None
+    total = _range_total(response) if resuming else None
+    if total is not None and expected is not None and total != expected:
+        raise PermanentError(
+            ErrorKind.HTTP,
+            f"{redact_url(url)} announced a total of {total} bytes but sent a range ending at "
+            f"{expected}: the file changed on the server; try again",
+        )
     if expected is not None and expected > max_bytes:
         raise _too_large(url, max_bytes, expected)
     if expected is not None:
@@ -396,6 +447,11 @@ def _validator(response: httpx.Response) -> str | None:
     if etag and not etag.startswith("W/"):  # weak ETags are not allowed in If-Range
         return etag
     return response.headers.get("last-modified")
+
+
+def _range_total(response: httpx.Response) -> int | None:
+    match = _CONTENT_RANGE_TOTAL.match(response.headers.get("content-range", ""))
+    return int(match.group(1)) if match else None
 
 
 def _range_start(response: httpx.Response) -> int | None:

@@ -9,9 +9,10 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import SplitResult, parse_qsl, unquote, urlparse, urlsplit
 
 from bulk_transcribe.errors import ErrorKind, PermanentError, TranscribeError
+from bulk_transcribe.links import link_of
 from bulk_transcribe.media import MEDIA_EXTENSIONS, check_decodes, probe_duration
 from bulk_transcribe.models import Entry, Fetched, Item, ItemSpec, MediaFile, SourceType
-from bulk_transcribe.redact import clean_title, reveal
+from bulk_transcribe.redact import clean_title
 from bulk_transcribe.sources.base import (
     ExpandContext,
     ExpandResult,
@@ -82,7 +83,8 @@ class HttpMediaSource(Source):
         return [spec]
 
     def fetch(self, item: Item, context: FetchContext) -> Fetched:
-        url = reveal(item.source)  # the real link, credentials included, for the request only
+        # The real link, credentials included, for the request only.
+        url = link_of(item, context.real_link)
         path = cached_download(url, context.cache_dir, context.settings, context.check_cancelled)
         try:
             check_decodes(path)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 
 from bulk_transcribe.addresses import AddressPolicy, check_url
+from bulk_transcribe.links import link_of
 from bulk_transcribe.media import probe_duration
 from bulk_transcribe.models import Fetched, Item, MediaFile, SourceType
-from bulk_transcribe.redact import reveal
 from bulk_transcribe.sources import ytdlp
 from bulk_transcribe.sources.base import FetchContext, Source
 from bulk_transcribe.sources.download import download_cache
@@ -18,9 +18,10 @@ class WebPageSource(Source):
     source_types = frozenset({SourceType.WEB_PAGE})
 
     def fetch(self, item: Item, context: FetchContext) -> Fetched:
-        # Keyed by the page URL: the media URL inside a page is often signed and short-lived.
-        stem = hashlib.sha256(item.source.encode("utf-8")).hexdigest()[:16]
-        url = reveal(item.source)
+        url = link_of(item, context.real_link)
+        # Keyed by the page's real URL (two pages may differ only in a secret parameter): the
+        # media URL inside a page is often signed and short-lived.
+        stem = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
         # The page first, for a message naming it; yt-dlp's own connections (redirects, the
         # media links inside the page) are checked as it makes them (ytdlp._checked).
         check_url(url, AddressPolicy.from_settings(context.settings))

@@ -3,7 +3,8 @@ reads it. One class per table family, all over one connection (database.py); `St
 together, the one object the runner writes through and the views read from."""
 
 from bulk_transcribe.store.archive import ALREADY_DONE, ArchivedItem, ArchiveTable
-from bulk_transcribe.store.database import Database, database_error, utc_now
+from bulk_transcribe.store.chunks import ChunksTable
+from bulk_transcribe.store.database import Database, Fence, Superseded, database_error, utc_now
 from bulk_transcribe.store.events import Event, EventsTable
 from bulk_transcribe.store.items import ItemsTable, item_key
 from bulk_transcribe.store.ownership import OwnershipTable
@@ -17,6 +18,7 @@ class Store(
     OwnershipTable,
     ArchiveTable,  # and ItemsTable, which it extends
     TranscriptsTable,
+    ChunksTable,
     EventsTable,
     MonitorReads,
     Database,
@@ -29,9 +31,11 @@ __all__ = [
     "ArchivedItem",
     "Database",
     "Event",
+    "Fence",
     "ItemsTable",
     "Store",
     "StoredTranscript",
+    "Superseded",
     "database_error",
     "item_key",
     "new_session_id",

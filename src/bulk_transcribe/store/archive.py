@@ -40,26 +40,29 @@ class ArchiveTable(ItemsTable):
         return found
 
     def done_elsewhere(self, session_id: str, sources: Iterable[str]) -> dict[str, ArchivedItem]:
-        """For each of `sources` finished in another session, its most recent success.
+        """For each item of the session with one of `sources` finished in another session,
+        its most recent success, by the item's key.
 
         A local file counts only if its fingerprint matches: a different file now at the same
-        path is new work.
+        path is new work. A link stored scrubbed counts only if its key matches: the same
+        scrubbed link with another credential is another item.
         """
         wanted = list(dict.fromkeys(sources))
         found: dict[str, ArchivedItem] = {}
         for start in range(0, len(wanted), QUERY_CHUNK):
             chunk = wanted[start : start + QUERY_CHUNK]
             rows = self._query(
-                "SELECT i.source, i.session_id, i.outputs_json, i.finished_at, s.out_dir"
+                "SELECT mine.key, i.session_id, i.outputs_json, i.finished_at, s.out_dir"
                 " FROM items i JOIN sessions s ON s.id = i.session_id"
                 " JOIN items mine ON mine.session_id = ? AND mine.source = i.source"
+                " AND mine.key = i.key"
                 " WHERE i.status = ? AND i.session_id != ? AND i.fingerprint IS mine.fingerprint"
                 f" AND i.source IN ({','.join('?' * len(chunk))}) ORDER BY i.finished_at",
                 (session_id, ItemStatus.DONE, session_id, *chunk),
             )
             for row in rows:  # ordered oldest first, so the latest success wins
                 folder = Path(row["out_dir"]) / "sessions" / row["session_id"]
-                found[row["source"]] = ArchivedItem(
+                found[row["key"]] = ArchivedItem(
                     session_id=row["session_id"],
                     finished_at=row["finished_at"],
                     outputs=[str(folder / p) for p in json.loads(row["outputs_json"])],

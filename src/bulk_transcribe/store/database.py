@@ -6,6 +6,8 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,29 @@ def migration_statements(script: str) -> list[str]:
                 statements.append(pending)
             pending = ""
     return statements
+
+
+class Superseded(Exception):
+    """A write of a runner whose session another process has claimed since: refused."""
+
+    def __init__(self, session_id: str):
+        self.session_id = session_id
+        super().__init__(f"session {session_id} was taken over by another process")
+
+
+@dataclass(frozen=True)
+class Fence:
+    """Writes made under it happen only while this owner, at this generation, holds the
+    session; checked inside each write transaction, so nothing slips between check and write."""
+
+    session_id: str
+    owner_id: str
+    generation: int
+
+
+# The fence of the thread writing now (each thread starts without one): a runner's
+# coordinator and heartbeat threads write under theirs, views and tests write freely.
+_fence: ContextVar[Fence | None] = ContextVar("bulk_transcribe_store_fence", default=None)
 
 
 def utc_now() -> str:
@@ -124,11 +149,22 @@ class Database:
         self.close()
 
     @contextmanager
+    def fenced(self, fence: Fence) -> Iterator[None]:
+        """Every write of this thread inside is refused (Superseded) once `fence` is not
+        the session's owner any more."""
+        token = _fence.set(fence)
+        try:
+            yield
+        finally:
+            _fence.reset(token)
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock, self._database_errors():
             self._conn.execute("BEGIN IMMEDIATE")
             self._writing.active = True
             try:
+                self._check_fence()
                 yield self._conn
             except BaseException:
                 if self._conn.in_transaction:  # SQLite may have rolled back itself (full)
@@ -137,6 +173,17 @@ class Database:
             finally:
                 self._writing.active = False
             self._conn.execute("COMMIT")
+
+    def _check_fence(self) -> None:
+        fence = _fence.get()
+        if fence is None:
+            return
+        row = self._conn.execute(
+            "SELECT 1 FROM sessions WHERE id = ? AND owner_id = ? AND owner_generation = ?",
+            (fence.session_id, fence.owner_id, fence.generation),
+        ).fetchone()
+        if row is None:
+            raise Superseded(fence.session_id)
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         if getattr(self._writing, "active", False) or str(self.path) == ":memory:":

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -15,14 +17,23 @@ from bulk_transcribe.models import (
     SessionCounts,
     Stage,
 )
-from bulk_transcribe.redact import clean_title, remember, scrub, scrub_text
+from bulk_transcribe.redact import clean_title, redact_url, scrub, scrub_text
 from bulk_transcribe.store.database import Database, utc_now
 from bulk_transcribe.store.rows import item_from_row
 
 
 def item_key(source: str) -> str:
-    """Short id derived from the source, so file names are stable across resumes."""
+    """Short id derived from a source without credentials, so file names are stable across
+    resumes; a link with credentials gets its key from `ItemsTable.item_key` instead."""
     return hashlib.sha1(source.encode("utf-8")).hexdigest()[:8]
+
+
+def keyed_item_key(secret: bytes, source: str) -> str:
+    """The key of a link that carries credentials: from the real link, so links that differ
+    only in a secret parameter stay distinct items, keyed by this database's secret, so the
+    stored key gives nothing away about the credential (a plain hash of a short token could
+    be reversed by trying every value)."""
+    return hmac.new(secret, source.encode("utf-8"), hashlib.sha256).hexdigest()[:12]
 
 
 # Appended to an UPDATE of one item: only while that attempt is the one running.
@@ -42,6 +53,25 @@ def scrubbed(message: str | None) -> str | None:
 class ItemsTable(Database):
     """Adding, reading and moving items through their states."""
 
+    _link_secret: bytes | None = None
+
+    def item_key(self, source: str) -> str:
+        """The key an item for the real `source` has (or will have) in this database."""
+        if redact_url(source) == source:
+            return item_key(source)
+        return keyed_item_key(self._secret_for_link_keys(), source)
+
+    def _secret_for_link_keys(self) -> bytes:
+        if self._link_secret is None:
+            with self._transaction() as conn:
+                conn.execute(
+                    "INSERT OR IGNORE INTO link_key_secret (id, secret) VALUES (1, ?)",
+                    (secrets.token_bytes(32),),
+                )
+                row = conn.execute("SELECT secret FROM link_key_secret WHERE id = 1").fetchone()
+            self._link_secret = bytes(row["secret"])
+        return self._link_secret
+
     def add_items(
         self,
         session_id: str,
@@ -51,11 +81,14 @@ class ItemsTable(Database):
     ) -> int:
         """Add items in order; a source already in the session is ignored. Returns how many.
 
-        Sources are stored without their credentials (the real ones stay in this process's
-        memory, see redact.py); titles and metadata without control characters or secrets.
+        Sources are stored without their credentials (the caller keeps the real ones, see
+        links.py), but keyed by the real link: links that differ only in a credential stay
+        distinct items. Titles and metadata are stored without control characters or secrets.
         """
         durations, fingerprints = durations or {}, fingerprints or {}
         now = utc_now()
+        specs = list(specs)
+        keys = [self.item_key(spec.source) for spec in specs]  # before the transaction
         with self._transaction() as conn:
             start = conn.execute(
                 "SELECT COALESCE(MAX(position), 0) FROM items WHERE session_id = ?", (session_id,)
@@ -68,8 +101,8 @@ class ItemsTable(Database):
                     (
                         session_id,
                         start + offset,
-                        item_key(stored),
-                        stored,
+                        key,
+                        redact_url(spec.source),
                         spec.source_type,
                         clean_title(spec.title),
                         json.dumps(scrub(spec.metadata), default=str),
@@ -80,9 +113,7 @@ class ItemsTable(Database):
                         fingerprints.get(spec.source),
                         now,
                     )
-                    for offset, (spec, stored) in enumerate(
-                        ((spec, remember(spec.source)) for spec in specs), start=1
-                    )
+                    for offset, (spec, key) in enumerate(zip(specs, keys, strict=True), start=1)
                 ],
             )
             return cursor.rowcount  # the rows inserted, not those the counters' triggers touched

@@ -9,7 +9,7 @@ from bulk_transcribe.models import (
     Owner,
     SessionStatus,
 )
-from bulk_transcribe.store.database import Database, utc_now
+from bulk_transcribe.store.database import Database, Fence, utc_now
 from bulk_transcribe.store.rows import owner_from_row
 
 
@@ -27,10 +27,7 @@ class OwnershipTable(Database):
         gone (e.g. its pid no longer exists on this host), is taken over.
         """
         with self._transaction() as conn:
-            row = conn.execute(
-                "SELECT owner_id, owner_host, owner_pid, heartbeat_at FROM sessions WHERE id = ?",
-                (session_id,),
-            ).fetchone()
+            row = conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
             if row is None:
                 raise KeyError(session_id)
             current = owner_from_row(row)
@@ -43,10 +40,20 @@ class OwnershipTable(Database):
                 return current
             conn.execute(
                 "UPDATE sessions SET owner_id = ?, owner_host = ?, owner_pid = ?,"
-                " heartbeat_at = ? WHERE id = ?",
-                (claimant.id, claimant.host, claimant.pid, time.time(), session_id),
-            )
+                " owner_machine = ?, owner_started = ?, heartbeat_at = ?,"
+                " owner_generation = owner_generation + 1 WHERE id = ?",
+                (claimant.id, claimant.host, claimant.pid, claimant.machine or None,
+                 claimant.started or None, time.time(), session_id),
+            )  # fmt: skip
         return None
+
+    def owner_fence(self, session_id: str, owner_id: str) -> Fence | None:
+        """The fence of `owner_id`'s claim on the session; None when it does not hold it."""
+        rows = self._query(
+            "SELECT owner_generation FROM sessions WHERE id = ? AND owner_id = ?",
+            (session_id, owner_id),
+        )
+        return Fence(session_id, owner_id, rows[0]["owner_generation"]) if rows else None
 
     def heartbeat(self, session_id: str, owner_id: str) -> bool:
         """Renew the owner's heartbeat; False if it is no longer the owner (taken over)."""

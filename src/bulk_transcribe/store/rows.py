@@ -38,6 +38,9 @@ def owner_from_row(row: sqlite3.Row) -> Owner | None:
         id=row["owner_id"],
         host=row["owner_host"] or "",
         pid=row["owner_pid"] or 0,
+        machine=row["owner_machine"] or "",
+        started=row["owner_started"] or 0.0,
+        generation=row["owner_generation"],
         heartbeat_at=row["heartbeat_at"] or 0.0,
     )
 

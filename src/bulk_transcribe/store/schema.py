@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 11
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -208,5 +208,33 @@ MIGRATIONS: dict[int, str] = {
         UPDATE item_totals SET revisions = revisions + NEW.revision - OLD.revision
         WHERE session_id = NEW.session_id;
     END;
+    """,
+    # A secret of this database for the keys of links that carry credentials: distinct links
+    # are distinct items, and the key reveals nothing of the credential (store/items.py).
+    9: """
+    CREATE TABLE link_key_secret (
+        id     INTEGER PRIMARY KEY CHECK (id = 1),
+        secret BLOB NOT NULL
+    )
+    """,
+    # Fencing: each claim raises the session's owner generation, and every write of a runner
+    # checks it, so a runner taken over (frozen, stalled) can write nothing more. The owner's
+    # machine (boot id and pid namespace) and process start time tell a dead owner from a
+    # live one, and a reused pid from its first holder.
+    10: """
+    ALTER TABLE sessions ADD COLUMN owner_generation INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN owner_machine TEXT;
+    ALTER TABLE sessions ADD COLUMN owner_started REAL
+    """,
+    # Pieces of a long item a provider already transcribed (paid for): a retry or a resume
+    # uploads only the pieces still missing.
+    11: """
+    CREATE TABLE chunk_results (
+        item_id     INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        chunk_key   TEXT NOT NULL,
+        result_json TEXT NOT NULL,
+        saved_at    TEXT NOT NULL,
+        PRIMARY KEY (item_id, chunk_key)
+    )
     """,
 }

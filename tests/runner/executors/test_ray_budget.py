@@ -8,7 +8,7 @@ import time
 import pytest
 import ray
 
-from bulk_transcribe.runner.executors.ray_budget import ClusterBackend
+from bulk_transcribe.runner.executors.ray_budget import ClusterBackend, keeper
 from bulk_transcribe.runner.ratelimit import BudgetPolicy
 
 LIMIT, WINDOW = 10, 1.0  # the budget lets 9 through per window (95 %)
@@ -60,3 +60,23 @@ def test_a_429_anywhere_pauses_everyone_and_the_driver_hears_of_it():
     assert stats.count_429 == 1 and stats.paused_seconds > 0
     assert [change.provider for change in heard] == ["fake"]
     assert "429" in heard[0].reason
+
+
+def test_a_restarted_keeper_answers_again_starting_at_half_the_allowance():
+    backend = ClusterBackend("fake@restarted", BudgetPolicy(LIMIT, window_seconds=WINDOW))
+    backend.acquire()
+    assert backend.stats().allowed_per_window == 9
+    ray.kill(keeper(), no_restart=False)  # the actor dies; Ray starts it again, empty
+    deadline = time.monotonic() + 60
+    while True:  # until the restarted keeper takes calls
+        try:
+            ray.get(keeper().changes.remote())
+            break
+        except ray.exceptions.RayError:
+            assert time.monotonic() < deadline, "the keeper never came back"
+            time.sleep(0.2)
+
+    backend.acquire()  # no KeyError: the budget is told again
+    stats = backend.stats()
+    assert stats.requests_in_window == 1  # the restarted keeper's own count
+    assert stats.allowed_per_window == 4  # half of 9: the window before the restart is lost

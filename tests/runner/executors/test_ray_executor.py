@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bulk_transcribe.models import ItemSpec, SourceType, Stage
-from bulk_transcribe.runner import create_session
+from bulk_transcribe.runner import create_session, session_links
 from bulk_transcribe.runner.executors.ray_executor import RayExecutor
 from bulk_transcribe.runner.work import Outcome, Progress, WorkUnit
 from bulk_transcribe.service import run_session
@@ -73,9 +73,11 @@ def test_a_link_with_credentials_works_on_a_ray_worker_and_is_stored_without_the
             openai_api_key=OPENAI_KEY,
         )
         store = Store(settings.database)
-        session = create_session(store, settings, [ItemSpec(link, SourceType.HTTP_MEDIA)])
+        specs = [ItemSpec(link, SourceType.HTTP_MEDIA)]
+        session = create_session(store, settings, specs)
+        links = session_links(store, specs)
         with RayExecutor(settings) as executor:
-            counts = run_session(store, session.id, settings, executor=executor)
+            counts = run_session(store, session.id, settings, executor=executor, links=links)
         seen = media.requests_to("/private.mp3")
 
     assert counts.done == 1, store.items(session.id)

@@ -19,7 +19,9 @@ from typing import Any
 
 import ray
 
+from bulk_transcribe import workscope
 from bulk_transcribe.runner.ratelimit import (
+    MAX_PAUSE_SECONDS,
     BucketBackend,
     BudgetPolicy,
     LimitChange,
@@ -34,6 +36,8 @@ from bulk_transcribe.runner.work import report_rate_limit_violation, report_rate
 from bulk_transcribe.settings import Settings
 
 KEEPER_NAME = "budget-keeper"
+KEEPER_RESTART_TRIES = 150  # times KEEPER_RESTART_POLL_SECONDS: half a minute at most
+KEEPER_RESTART_POLL_SECONDS = 0.2
 NAMESPACE = "bulk-transcribe"
 # The head node outlives every worker node; a keeper there survives any of them leaving.
 ON_HEAD_NODE = {"node:__internal_head__": 0.001}
@@ -48,34 +52,57 @@ class BudgetKeeper:
         self._changes: list[LimitChange] = []
 
     def configure(
-        self, provider_id: str, rpm: int | None, window_seconds: float, quiet_seconds: float
+        self,
+        provider_id: str,
+        rpm: int | None,
+        window_seconds: float,
+        quiet_seconds: float,
+        max_pause_seconds: float = MAX_PAUSE_SECONDS,
+        forgotten: bool = False,
     ) -> None:
+        """Set up (or update) a provider's budget; `forgotten`: a client knew it before, so
+        this keeper was restarted and lost its window: it starts at half the allowance."""
         budget = self._budgets.get(provider_id)
         if budget is None:
-            policy = BudgetPolicy(rpm, window_seconds=window_seconds, quiet_seconds=quiet_seconds)
-            self._budgets[provider_id] = memory_backend(
-                label_of(provider_id), policy, self._changes.append
+            policy = BudgetPolicy(
+                rpm,
+                window_seconds=window_seconds,
+                quiet_seconds=quiet_seconds,
+                max_pause_seconds=max_pause_seconds,
             )
+            budget = memory_backend(label_of(provider_id), policy, self._changes.append)
+            if forgotten:
+                budget.restart_conservatively()
+            self._budgets[provider_id] = budget
             return
         budget.policy.window_seconds = window_seconds
         budget.policy.quiet_seconds = quiet_seconds
+        budget.policy.max_pause_seconds = max_pause_seconds
         if rpm is not None:
             budget.policy.rpm = rpm
 
-    def try_acquire(self, provider_id: str, weight: int) -> float:
-        """0 when admitted, else the seconds worth waiting before asking again."""
-        return self._budgets[provider_id].try_acquire(weight)
+    def try_acquire(self, provider_id: str, weight: int) -> float | None:
+        """0 when admitted, else the seconds worth waiting before asking again; None when
+        this keeper does not know the budget (it was restarted): configure it again."""
+        budget = self._budgets.get(provider_id)
+        return None if budget is None else budget.try_acquire(weight)
 
     def record_429(self, provider_id: str, sent_at: float, retry_after: float | None) -> Any:
-        return self._budgets[provider_id].record_429(sent_at, retry_after)
+        budget = self._budgets.get(provider_id)
+        return None if budget is None else budget.record_429(sent_at, retry_after)
 
     def observe_limits(
         self, provider_id: str, remaining: int | None, reset_seconds: float | None
-    ) -> None:
-        self._budgets[provider_id].observe_limits(remaining, reset_seconds)
+    ) -> bool | None:
+        budget = self._budgets.get(provider_id)
+        if budget is None:
+            return None
+        budget.observe_limits(remaining, reset_seconds)
+        return True
 
-    def stats(self, provider_id: str) -> LimiterStats:
-        return self._budgets[provider_id].stats()
+    def stats(self, provider_id: str) -> LimiterStats | None:
+        budget = self._budgets.get(provider_id)
+        return None if budget is None else budget.stats()
 
     def changes(self) -> list[LimitChange]:
         changes, self._changes = self._changes, []
@@ -116,17 +143,40 @@ class ClusterBackend:
         self._drains = drains_changes
         self._lock = threading.Lock()
         self._waiting = 0
-        self._configured: tuple[int | None, float, float] | None = None
+        self._configured: tuple[int | None, float, float, float] | None = None
         self._configure()
 
-    def _configure(self) -> None:
+    def _configure(self, *, forgotten: bool = False) -> None:
         """Tell the keeper this process's limit when it is new or changed (a later session
-        may set another one)."""
+        may set another one), or when the keeper, restarted, forgot it."""
         policy = self.policy
-        wanted = (policy.rpm, policy.window_seconds, policy.quiet_seconds)
-        if wanted != self._configured:
-            ray.get(self._keeper.configure.remote(self.provider_id, *wanted))
+        wanted = (
+            policy.rpm,
+            policy.window_seconds,
+            policy.quiet_seconds,
+            policy.max_pause_seconds,
+        )
+        if wanted != self._configured or forgotten:
+            ray.get(self._keeper.configure.remote(self.provider_id, *wanted, forgotten))
             self._configured = wanted
+
+    def _ask(self, method: str, *args: Any) -> Any:
+        """One call to the keeper; a keeper restarted since (its budgets gone) is told this
+        budget again, starting conservatively, and asked once more."""
+        answer = self._call(method, *args)
+        if answer is None:
+            self._configure(forgotten=True)
+            answer = self._call(method, *args)
+        return answer
+
+    def _call(self, method: str, *args: Any) -> Any:
+        """A keeper being restarted is unavailable for a moment: wait for it, boundedly."""
+        for _ in range(KEEPER_RESTART_TRIES):
+            try:
+                return ray.get(getattr(self._keeper, method).remote(self.provider_id, *args))
+            except ray.exceptions.ActorUnavailableError:
+                workscope.sleep(KEEPER_RESTART_POLL_SECONDS)
+        return ray.get(getattr(self._keeper, method).remote(self.provider_id, *args))
 
     def acquire(
         self,
@@ -139,7 +189,7 @@ class ClusterBackend:
         self._configure()
         with self._counted_waiting():
             return wait_for_admission(
-                lambda: ray.get(self._keeper.try_acquire.remote(self.provider_id, weight)),
+                lambda: self._ask("try_acquire", weight),
                 self.label,
                 timeout,
                 cancel,
@@ -147,13 +197,13 @@ class ClusterBackend:
             )
 
     def record_429(self, sent_at: float, retry_after: float | None) -> LimitChange:
-        return ray.get(self._keeper.record_429.remote(self.provider_id, sent_at, retry_after))
+        return self._ask("record_429", sent_at, retry_after)
 
     def observe_limits(self, remaining: int | None, reset_seconds: float | None) -> None:
-        ray.get(self._keeper.observe_limits.remote(self.provider_id, remaining, reset_seconds))
+        self._ask("observe_limits", remaining, reset_seconds)
 
     def stats(self) -> LimiterStats:
-        stats = ray.get(self._keeper.stats.remote(self.provider_id))
+        stats = self._ask("stats")
         if self._drains and self._publish is not None:
             for change in ray.get(self._keeper.changes.remote()):
                 self._publish(change)

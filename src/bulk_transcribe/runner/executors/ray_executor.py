@@ -18,7 +18,6 @@ from typing import Any
 
 from bulk_transcribe.engines import create_engine
 from bulk_transcribe.errors import ErrorKind
-from bulk_transcribe.redact import real_link
 from bulk_transcribe.runner.executors.ray_cluster import alive_nodes, connect, import_ray
 from bulk_transcribe.runner.work import ItemError, Message, Outcome, Progress, WorkUnit
 from bulk_transcribe.settings import Settings
@@ -190,14 +189,11 @@ class RayExecutor:
         unit = running.unit
         workers = self._workers
         # A link with credentials is stored scrubbed; the worker gets the real one with its
-        # task, in memory, as a detached job gets it through a pipe.
-        link = real_link(unit.item.source)
+        # unit (WorkUnit.real_link), in memory, as a detached job gets it through a pipe.
         if self._pool is None:
             running.ref = workers.cloud_unit.options(
                 num_cpus=CLOUD_TASK_CPUS, scheduling_strategy="SPREAD"
-            ).remote(
-                unit, self._settings_ref, running.media, self._mailbox, self._driver_node, link
-            )
+            ).remote(unit, self._settings_ref, running.media, self._mailbox, self._driver_node)
             return
         picked = self._pool.pick()
         if picked is None:  # every node is gone: find out whether new ones came
@@ -208,7 +204,7 @@ class RayExecutor:
             return
         _node, actor = picked
         running.worker = actor
-        running.ref = actor.run.remote(unit, running.media, self._mailbox, link)
+        running.ref = actor.run.remote(unit, running.media, self._mailbox)
 
     def _finish(self, running: _Running) -> Outcome | None:
         """The outcome of a unit whose work returned; None when it was started again."""

@@ -25,7 +25,6 @@ import ray
 from bulk_transcribe.engines import Engine, create_engine
 from bulk_transcribe.errors import ErrorKind
 from bulk_transcribe.models import SourceType
-from bulk_transcribe.redact import remember
 from bulk_transcribe.runner.executors.ray_budget import worker_hook
 from bulk_transcribe.runner.work import (
     ItemError,
@@ -158,12 +157,8 @@ def run_remote(
     media: LocalMedia | None,
     mailbox: Any,
     engine: Callable[[], Engine],
-    link: str | None = None,
 ) -> Outcome:
-    """One unit of work on this worker; its messages go to the mailbox, its outcome back.
-    `link` is the item's real link when the stored one was scrubbed of credentials."""
-    if link:
-        remember(link)  # in this worker's memory only, like the job process's own
+    """One unit of work on this worker; its messages go to the mailbox, its outcome back."""
     cancel = threading.Event()
     watch = _CancelWatch(mailbox, unit, cancel)
 
@@ -209,11 +204,10 @@ def cloud_unit(
     media: LocalMedia | None,
     mailbox: Any,
     driver_node: str,
-    link: str | None = None,
 ) -> Outcome:
     """A cloud engine's unit: a light task; the provider does the heavy work."""
     here = node_settings(settings, driver_node)
-    return run_remote(unit, here, media, mailbox, lambda: process_engine(here), link)
+    return run_remote(unit, here, media, mailbox, lambda: process_engine(here))
 
 
 @ray.remote(max_retries=0)
@@ -244,10 +238,8 @@ class SpeechWorker:
     def node(self) -> str:
         return ray.get_runtime_context().get_node_id()
 
-    def run(
-        self, unit: WorkUnit, media: LocalMedia | None, mailbox: Any, link: str | None = None
-    ) -> Outcome:
-        return run_remote(unit, self._settings, media, mailbox, lambda: self._engine, link)
+    def run(self, unit: WorkUnit, media: LocalMedia | None, mailbox: Any) -> Outcome:
+        return run_remote(unit, self._settings, media, mailbox, lambda: self._engine)
 
     def close(self) -> None:
         self._engine.close()

@@ -149,4 +149,6 @@ def access_message(check: service.providers.AccessCheck, engine: str) -> str:
         )
     if problem is service.providers.AccessProblem.SETUP:
         return f"**{what} cannot be used as set up:** {check.message}. Check {WHERE_SETUP}."
+    if problem is service.providers.AccessProblem.UNAVAILABLE:
+        return f"**{check.message[0].upper()}{check.message[1:]}.** Nothing was started."
     return f"**{what} is not answering properly right now** ({check.message}). Try again soon."

@@ -223,22 +223,25 @@ def start_new_session(
     ingested: IngestResult,
 ) -> Session:
     """Store the batch as a session (see `create_batch_session`), then run it in a job."""
-    session = create_batch_session(store, settings, ingested)
-    jobs.start(session.id, settings)
+    session, links = create_batch_session(store, settings, ingested)
+    jobs.start(session.id, settings, links)
     return session
 
 
-def create_batch_session(store: Store, settings: Settings, ingested: IngestResult) -> Session:
+def create_batch_session(
+    store: Store, settings: Settings, ingested: IngestResult
+) -> tuple[Session, dict[str, str]]:
     """Expand playlists, channels and feeds, and store the session with its items and
-    invalid entries."""
+    invalid entries; with the real links of the items stored scrubbed (links.py)."""
     expanded = service.inputs.expand(ingested.items, settings)  # a few requests a collection
-    return service.start_session(
+    session = service.start_session(
         store,
         settings,
         expanded.items,
         invalid=[*ingested.invalid, *expanded.invalid],
         expansions=expanded.expansions,
     )
+    return session, service.session_links(store, expanded.items)
 
 
 def request_concurrency_change(
@@ -303,7 +306,7 @@ def start_once(store: Store, jobs: Runs, settings: Settings, ingested: IngestRes
             if not jobs.alive(earlier):  # its job did not start (or died): start it now
                 jobs.start(earlier.id, settings)
             return earlier
-    session = create_batch_session(store, settings, ingested)
+    session, links = create_batch_session(store, settings, ingested)
     st.session_state[_LAST_START_KEY] = (fingerprint, session.id)
-    jobs.start(session.id, settings)
+    jobs.start(session.id, settings, links)
     return session

@@ -6,6 +6,7 @@ send commands through the store (which also reaches sessions the CLI runs).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from bulk_transcribe import service
@@ -15,8 +16,11 @@ from bulk_transcribe.store import Store
 
 
 class Runs(Protocol):
-    def start(self, session_id: str, settings: Settings) -> bool:
-        """Run (or resume) a session in the background; False if someone already runs it."""
+    def start(
+        self, session_id: str, settings: Settings, links: Mapping[str, str] | None = None
+    ) -> bool:
+        """Run (or resume) a session in the background; False if someone already runs it.
+        `links`: the real links of its items stored scrubbed (links.py), when just created."""
         ...
 
     def alive(self, session: Session) -> bool:
@@ -38,8 +42,15 @@ class DetachedRuns:
 
     def __init__(self, store: Store):
         self.store = store
+        # The real links of the sessions started here, per session and item key, so a resume
+        # or a retry from this server still has them; never stored, never shared by form.
+        self._links: dict[str, dict[str, str]] = {}
 
-    def start(self, session_id: str, settings: Settings) -> bool:
+    def start(
+        self, session_id: str, settings: Settings, links: Mapping[str, str] | None = None
+    ) -> bool:
+        if links:
+            self._links.setdefault(session_id, {}).update(links)
         if service.liveness(self.store, session_id) is not None:
             return False
         service.launch_detached(
@@ -47,6 +58,7 @@ class DetachedRuns:
             session_id,
             concurrency=settings.concurrency,
             secrets=secret_environment(settings),
+            links=self._links.get(session_id),
         )
         return True
 
