@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     device: str = "cpu"  # cpu, cuda, or auto (cuda when a GPU is there)
     # Speaker labels (needs the `speakers` extra): None off, "auto" finds the count, or N.
     speakers: int | str | None = None
+    # Vocabulary hints for every item (a sheet's hints column adds per-item ones).
+    prompt: str | None = None
+    hotwords: str | None = None
     concurrency: int = Field(default=1, ge=MIN_CONCURRENCY, le=MAX_CONCURRENCY)
     # Where the work runs: threads of this process, or a Ray cluster (`pip install
     # 'bulk-transcribe[ray]'`); no address starts a local Ray instance.

@@ -27,6 +27,7 @@ from bulk_transcribe.models import MediaFile, TranscribeOptions
 from bulk_transcribe.settings import Settings
 from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate
 
+RARE_NAMES = Path(__file__).resolve().parents[1] / "data" / "speech" / "ljspeech_rare_names.opus"
 MAX_WER = 0.25  # tiny.en on synthetic speech; measured about 0.06 overall
 
 
@@ -309,3 +310,18 @@ def test_the_device_is_chosen_from_what_ctranslate2_sees_on_this_machine() -> No
         with pytest.raises(PermanentError) as caught:
             LocalWhisperEngine(device="cuda").warm_up()
         assert caught.value.kind is ErrorKind.MODEL
+
+
+@pytest.mark.slow
+def test_rare_names_are_spelled_as_the_hints_give_them(engine: LocalWhisperEngine) -> None:
+    """A real reading (LJSpeech) naming the printers Sweynheim and Pannartz: the model hears
+    "Swainheim and Panerts" unless told the names."""
+
+    def text(**hints: str) -> str:
+        options = TranscribeOptions(word_times=False, **hints)
+        job = EngineJob(options=options, on_progress=lambda _: None)
+        return engine.transcribe(MediaFile(RARE_NAMES), job).text
+
+    assert "Sweynheim" not in text() and "Pannartz" not in text()
+    assert {"Sweynheim", "Pannartz"} <= set(text(prompt="Sweynheim, Pannartz").split())
+    assert "Pannartz" in text(hotwords="Sweynheim Pannartz")

@@ -393,6 +393,8 @@ class LocalWhisperEngine(EngineBase):
                 audio,
                 language=options.language,
                 beam_size=self._beam_size,
+                initial_prompt=options.prompt,
+                hotwords=options.hotwords,
                 # All of an item's windows are handed over at once, so the service always has
                 # windows waiting; it forms model batches of the batch size from them.
                 batch_size=ALL_WINDOWS,
