@@ -281,6 +281,15 @@ def report(
         )
 
 
+def per_file(results: list[Result], refs: dict[str, str]) -> None:
+    """Each file's WER for each variant: where the words go."""
+    names = [n for n in refs if normalise(refs[n]).strip()]
+    print(f"\n{'file':<36}" + "".join(f"{r.variant[:14]:>15}" for r in results))
+    for name in names:
+        cells = "".join(f"{word_error_rate(refs, r.texts, [name]) * 100:>14.1f}%" for r in results)
+        print(f"{name[:35]:<36}{cells}")
+
+
 def export_revision(revision: str) -> Path:
     """Today's code (a git revision) as plain files, to run beside the working tree."""
     target = Path(tempfile.mkdtemp(prefix="bench-before-"))
@@ -303,6 +312,7 @@ def main() -> None:
         choices=("dev", "heldout", "both"),
         help="the corpus of speech_corpus.py instead: its dev half, held-out half, or both",
     )
+    parser.add_argument("--per-file", action="store_true", help="also each file's WER")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
         "--repeat", type=int, default=1, help="rounds of every variant; medians are reported"
@@ -339,8 +349,11 @@ def main() -> None:
         results += with_cpu_hogs(lambda: measure_all(rows, " + 2 hogs", args.repeat))
     baselines = ["before default"] if args.clips else ["plain loop", "wct2 batched"]
     report(results, refs, audio, groups, baselines)
+    if args.per_file:
+        per_file(results, refs)
     if args.json:
         figures = {"audio_minutes": audio / 60, "rows": {r.variant: r.row for r in results}}
+        figures["texts"] = {r.variant: r.texts for r in results}
         args.json.write_text(json.dumps(figures, indent=2))
 
 

@@ -340,7 +340,8 @@ def constructed_conversation(
     clock, previous = len(pieces[0]) / RATE, None
     order = {name: 0 for name in names}
     while clock < minutes * 60:
-        speaker = rng.choice([n for n in names if n != previous])
+        unheard = [n for n in names if order[n] == 0 and n != previous]
+        speaker = rng.choice(unheard or [n for n in names if n != previous])  # all speak early
         previous = speaker
         start = clock
         for index in range(rng.randint(1, 3)):
