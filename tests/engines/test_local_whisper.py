@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bulk_transcribe.engines import EngineJob, load_local_engine_early, local_whisper
+from bulk_transcribe.engines import EngineJob, load_local_engine_early, local_whisper, sections
 from bulk_transcribe.engines.local_whisper import (
     BATCH_SIZE,
     MAX_SEGMENT_SECONDS,
@@ -325,3 +325,21 @@ def test_rare_names_are_spelled_as_the_hints_give_them(engine: LocalWhisperEngin
     assert "Sweynheim" not in text() and "Pannartz" not in text()
     assert {"Sweynheim", "Pannartz"} <= set(text(prompt="Sweynheim, Pannartz").split())
     assert "Pannartz" in text(hotwords="Sweynheim Pannartz")
+
+
+@pytest.mark.slow
+def test_a_recording_cut_into_sections_keeps_its_words_and_its_timeline(
+    engine: LocalWhisperEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sections of 6 s instead of ten minutes, so a short real clip takes the long path."""
+    monkeypatch.setattr(sections, "SECTION_SECONDS", 6.0)
+    options = TranscribeOptions(word_times=True)
+    transcript = engine.transcribe(
+        MediaFile(RARE_NAMES), EngineJob(options=options, on_progress=lambda _: None)
+    )
+
+    words = transcript.text.split()
+    assert "Gothic" in words and "Roman." in words  # the last section's words, once each
+    assert transcript.text.count("monastery") == 1
+    starts = [s.start for s in transcript.segments]
+    assert starts == sorted(starts) and transcript.segments[-1].end > 12.0
