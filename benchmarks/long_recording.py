@@ -18,9 +18,11 @@ and CPU time and peak RSS from rusage. Then, in the JSON's timed segments:
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
 import os
+import resource
 import sys
 import tempfile
 from pathlib import Path
@@ -58,6 +60,13 @@ def identical_segment_run(texts: list[str]) -> int:
     return best
 
 
+def current_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def json_output(out: Path) -> Path:
     """The one item's JSON transcript, found through the session's manifest."""
     (manifest_path,) = out.glob("sessions/*/manifest.json")
@@ -74,14 +83,24 @@ def main() -> None:
     source = CORPUS_CACHE / "long_2h.opus"
     if not source.exists():
         raise SystemExit(f"{source} is missing: build the corpus first (speech_corpus.py)")
-    audio = decode_audio(str(source), sampling_rate=RATE)
     work = Path(tempfile.mkdtemp(prefix="bench-long-"))
+    lengths = [float(m) for m in args.minutes.split(",")]
+    audio = decode_audio(str(source), sampling_rate=RATE)
+    for minutes in lengths:
+        write_opus(work / f"long_{minutes:g}min.opus", audio[: int(minutes * 60 * RATE)])
+    # A child's peak RSS (rusage) starts from this process's size when it forks: let go of
+    # the two hours of samples first, or every run would report at least that.
+    del audio
+    gc.collect()
+    parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"(this process, which starts each run: {current_rss_mb():.0f} MB, peak {parent:.0f} MB)"
+    )
     ours = [str(REPO / ".venv" / "bin" / "bulk-transcribe"), "run"]
     header = f"{'minutes':>8}{'wall s':>9}{'s / audio min':>15}{'CPU s':>8}{'peak MB':>9}"
     print(header + f"{'words/min per 10 min':>22}{'n-gram run':>30}{'same seg run':>14}")
-    for minutes in (float(m) for m in args.minutes.split(",")):
+    for minutes in lengths:
         path = work / f"long_{minutes:g}min.opus"
-        write_opus(path, audio[: int(minutes * 60 * RATE)])
         out = work / f"out_{minutes:g}"
         command = [*ours, str(path), "-f", "json", "-o", str(out)]
         wall, cpu, peak = run_measured(f"{minutes:g} min", command, dict(os.environ))
