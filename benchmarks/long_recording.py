@@ -18,7 +18,6 @@ and CPU time and peak RSS from rusage. Then, in the JSON's timed segments:
 from __future__ import annotations
 
 import argparse
-import gc
 import itertools
 import json
 import os
@@ -30,6 +29,7 @@ from pathlib import Path
 from faster_whisper import decode_audio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from child import run_in_child
 from corpus import RATE, REPO
 from local_asr import run_measured
 from speech_corpus import CORPUS_CACHE, write_opus
@@ -60,11 +60,12 @@ def identical_segment_run(texts: list[str]) -> int:
     return best
 
 
-def current_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def cut_recording(source: Path, work: Path, lengths: list[float], queue) -> None:
+    """The first N minutes of the recording, for each N, as Opus files in `work`."""
+    audio = decode_audio(str(source), sampling_rate=RATE)
+    for minutes in lengths:
+        write_opus(work / f"long_{minutes:g}min.opus", audio[: int(minutes * 60 * RATE)])
+    queue.put(True)
 
 
 def json_output(out: Path) -> Path:
@@ -85,17 +86,11 @@ def main() -> None:
         raise SystemExit(f"{source} is missing: build the corpus first (speech_corpus.py)")
     work = Path(tempfile.mkdtemp(prefix="bench-long-"))
     lengths = [float(m) for m in args.minutes.split(",")]
-    audio = decode_audio(str(source), sampling_rate=RATE)
-    for minutes in lengths:
-        write_opus(work / f"long_{minutes:g}min.opus", audio[: int(minutes * 60 * RATE)])
-    # A child's peak RSS (rusage) starts from this process's size when it forks: let go of
-    # the two hours of samples first, or every run would report at least that.
-    del audio
-    gc.collect()
+    # A child's peak RSS (rusage) counts the size of the process it was started from, so
+    # the two hours of samples are cut in a process of their own and this one stays small.
+    run_in_child(cut_recording, source, work, lengths)
     parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"(this process, which starts each run: {current_rss_mb():.0f} MB, peak {parent:.0f} MB)"
-    )
+    print(f"(the process that starts each run peaked at {parent:.0f} MB: the floor below)")
     ours = [str(REPO / ".venv" / "bin" / "bulk-transcribe"), "run"]
     header = f"{'minutes':>8}{'wall s':>9}{'s / audio min':>15}{'CPU s':>8}{'peak MB':>9}"
     print(header + f"{'words/min per 10 min':>22}{'n-gram run':>30}{'same seg run':>14}")
