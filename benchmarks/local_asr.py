@@ -43,6 +43,7 @@ from whisper_normalizer.english import EnglishTextNormalizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import RATE, REPO, SAMPLES, seconds_of_audio, write_wav
+from speech_corpus import audio_path, load_manifest, references
 
 SPEECH = REPO.parent / "shared" / "speech"
 PEER_VENV = Path(__file__).resolve().parent / ".peer-venv"
@@ -80,6 +81,20 @@ def real_speech_corpus(folder: Path) -> dict[str, str]:
         text = REPO / "examples" / "texts" / f"{sample.stem}.txt"
         refs[sample.name] = text.read_text(encoding="utf-8")
     return refs
+
+
+def split_corpus(folder: Path, splits: list[str]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The corpus's recordings with references (speech_corpus.py) of these splits: file name
+    -> reference, and the file names of each split."""
+    refs, groups = {}, {}
+    texts = references()
+    for split in splits:
+        entries = [e for e in load_manifest() if e.task == "asr" and e.split == split]
+        for entry in entries:
+            (folder / entry.name).symlink_to(audio_path(entry))
+            refs[entry.name] = texts[entry.name]
+        groups[split] = [e.name for e in entries]
+    return refs, groups
 
 
 def clips_corpus(folder: Path, count: int = 60, seed: int = 11) -> dict[str, str]:
@@ -266,6 +281,15 @@ def report(
         )
 
 
+def per_file(results: list[Result], refs: dict[str, str]) -> None:
+    """Each file's WER for each variant: where the words go."""
+    names = [n for n in refs if normalise(refs[n]).strip()]
+    print(f"\n{'file':<36}" + "".join(f"{r.variant[:14]:>15}" for r in results))
+    for name in names:
+        cells = "".join(f"{word_error_rate(refs, r.texts, [name]) * 100:>14.1f}%" for r in results)
+        print(f"{name[:35]:<36}{cells}")
+
+
 def export_revision(revision: str) -> Path:
     """Today's code (a git revision) as plain files, to run beside the working tree."""
     target = Path(tempfile.mkdtemp(prefix="bench-before-"))
@@ -283,6 +307,12 @@ def main() -> None:
     parser.add_argument("--clips", action="store_true", help="60 short clips, before vs now")
     parser.add_argument("--before", default="6c72676", help="git revision of today's pipeline")
     parser.add_argument("--variants", help="comma-separated names to run, e.g. 'ours -j 2'")
+    parser.add_argument(
+        "--split",
+        choices=("dev", "heldout", "both"),
+        help="the corpus of speech_corpus.py instead: its dev half, held-out half, or both",
+    )
+    parser.add_argument("--per-file", action="store_true", help="also each file's WER")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
         "--repeat", type=int, default=1, help="rounds of every variant; medians are reported"
@@ -290,18 +320,23 @@ def main() -> None:
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="bench-asr-corpus-"))
+    groups: dict[str, list[str]] = {}
     if args.clips:
         refs, tag = clips_corpus(folder), "clips"
         peer, before = None, export_revision(args.before)
+    elif args.split:
+        splits = ["dev", "heldout"] if args.split == "both" else [args.split]
+        refs, groups = split_corpus(folder, splits)
+        tag = "speech"
+        peer, before = (None if args.no_peer else ensure_peer_venv()), None
     else:
         refs, tag = real_speech_corpus(folder), "speech"
         peer, before = (None if args.no_peer else ensure_peer_venv()), None
     files = sorted(folder / name for name in refs)
     audio = seconds_of_audio(files)
-    real = [n for n in refs if (SPEECH / n).exists()]
-    groups = {"real": real, "synth": [n for n in refs if n not in real], "all": list(refs)}
-    if args.clips:
-        groups = {}
+    if not args.split and not args.clips:
+        real = [n for n in refs if (SPEECH / n).exists()]
+        groups = {"real": real, "synth": [n for n in refs if n not in real], "all": list(refs)}
     print(f"corpus: {len(files)} files, {audio / 60:.1f} minutes of audio", flush=True)
 
     rows = variants(folder, files, peer, tag, before)
@@ -314,8 +349,11 @@ def main() -> None:
         results += with_cpu_hogs(lambda: measure_all(rows, " + 2 hogs", args.repeat))
     baselines = ["before default"] if args.clips else ["plain loop", "wct2 batched"]
     report(results, refs, audio, groups, baselines)
+    if args.per_file:
+        per_file(results, refs)
     if args.json:
         figures = {"audio_minutes": audio / 60, "rows": {r.variant: r.row for r in results}}
+        figures["texts"] = {r.variant: r.texts for r in results}
         args.json.write_text(json.dumps(figures, indent=2))
 
 

@@ -134,6 +134,10 @@ class TranscribeOptions:
     # Whether any output shows times (subtitles, timed paragraphs, JSON): word-level times
     # cost an extra pass of the model that a plain-text-only session never uses.
     word_times: bool = True
+    # Vocabulary hints: names and terms the model should spell as given (Whisper's prompt);
+    # hotwords are the local model's stronger form of the same.
+    prompt: str | None = None
+    hotwords: str | None = None
 
 
 @dataclass

@@ -68,6 +68,9 @@ class EngineSettings(BaseModel):
     batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=64)
     compute_type: str = "int8"
     device: str = "cpu"  # cpu, cuda, or auto (cuda when a GPU is there)
+    # Vocabulary hints for every item (a sheet's hints column adds per-item ones).
+    prompt: str | None = None
+    hotwords: str | None = None
     # Speaker labels (needs the `speakers` extra): None off, "auto" finds the count, or N.
     speakers: int | str | None = None
 

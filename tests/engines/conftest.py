@@ -25,10 +25,11 @@ class RecordingJob:
     progress: list[float] = field(default_factory=list)
     saved_ids: list[str] = field(default_factory=list)
     language: str | None = None
+    prompt: str | None = None
 
     def job(self) -> EngineJob:
         return EngineJob(
-            options=TranscribeOptions(language=self.language),
+            options=TranscribeOptions(language=self.language, prompt=self.prompt),
             on_progress=self.progress.append,
             saved_request_id=lambda: self.saved,
             save_request_id=self._save,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from faster_whisper import decode_audio
 from pyannote.core import Annotation
@@ -16,15 +17,17 @@ from bulk_transcribe.engines.diarization import Turn, diarize, speaker_at
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from tests.samples import SAMPLE_MEDIA
 
-CONVERSATION = Path(__file__).resolve().parents[1] / "data" / "speakers" / "libri_mf.flac"
+SPEAKERS_DATA = Path(__file__).resolve().parents[1] / "data" / "speakers"
+CONVERSATION = SPEAKERS_DATA / "libri_mf.flac"
+FOUR_READERS = SPEAKERS_DATA / "four_readers.opus"
 # The goal is 8 % at a 0.25 s collar each side (measured: 0.6 %); the margin is for other
 # CPUs' arithmetic, not for a worse method.
 MAX_DER = 0.10
 
 
-def true_turns() -> Annotation:
+def true_turns(media: Path = CONVERSATION) -> Annotation:
     truth = Annotation()
-    for line in CONVERSATION.with_suffix(".rttm").read_text().splitlines():
+    for line in media.with_suffix(".rttm").read_text().splitlines():
         fields = line.split()
         start, duration = float(fields[3]), float(fields[4])
         truth[Span(start, start + duration)] = fields[7]
@@ -52,6 +55,26 @@ def test_a_two_speaker_conversation_gets_two_speakers_and_their_turns(
     assert {turn.speaker for turn in turns} == {1, 2}
     error = DiarizationErrorRate(collar=0.5)(true_turns(), as_annotation(turns))
     assert error <= MAX_DER
+
+
+def test_four_voices_taking_turns_are_counted_as_four() -> None:
+    """Four real readers, 15 turns of 2-6 s (constructed from the shared recordings). Cutting
+    the clustering at one distance merged two of the voices (3 speakers, 24 % DER)."""
+    turns = diarize(decode_audio(str(FOUR_READERS)), None)
+
+    assert {turn.speaker for turn in turns} == {1, 2, 3, 4}
+    error = DiarizationErrorRate(collar=0.5)(true_turns(FOUR_READERS), as_annotation(turns))
+    assert error <= MAX_DER
+
+
+def test_the_silhouette_prefers_the_count_that_separates_the_voices() -> None:
+    points = np.array([[1.0, 0.0], [0.99, 0.14], [0.0, 1.0], [0.14, 0.99], [-1.0, 0.0]])
+    distances = 1.0 - points @ points.T  # cosine distance of unit vectors
+
+    three = diarization.mean_silhouette(distances, np.array([1, 1, 2, 2, 3]))
+    two = diarization.mean_silhouette(distances, np.array([1, 1, 2, 2, 2]))
+    assert three > two > 0
+    assert diarization.mean_silhouette(distances, np.array([1, 2, 3, 4, 5])) == 0.0
 
 
 def test_one_voice_is_one_speaker_when_counting_automatically() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bulk_transcribe.engines import EngineJob, load_local_engine_early, local_whisper
+from bulk_transcribe.engines import EngineJob, load_local_engine_early, local_whisper, sections
 from bulk_transcribe.engines.local_whisper import (
     BATCH_SIZE,
     MAX_SEGMENT_SECONDS,
@@ -27,6 +27,7 @@ from bulk_transcribe.models import MediaFile, TranscribeOptions
 from bulk_transcribe.settings import Settings
 from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate
 
+RARE_NAMES = Path(__file__).resolve().parents[1] / "data" / "speech" / "ljspeech_rare_names.opus"
 MAX_WER = 0.25  # tiny.en on synthetic speech; measured about 0.06 overall
 
 
@@ -309,3 +310,36 @@ def test_the_device_is_chosen_from_what_ctranslate2_sees_on_this_machine() -> No
         with pytest.raises(PermanentError) as caught:
             LocalWhisperEngine(device="cuda").warm_up()
         assert caught.value.kind is ErrorKind.MODEL
+
+
+@pytest.mark.slow
+def test_rare_names_are_spelled_as_the_hints_give_them(engine: LocalWhisperEngine) -> None:
+    """A real reading (LJSpeech) naming the printers Sweynheim and Pannartz: the model hears
+    "Swainheim and Panerts" unless told the names."""
+
+    def text(**hints: str) -> str:
+        options = TranscribeOptions(word_times=False, **hints)
+        job = EngineJob(options=options, on_progress=lambda _: None)
+        return engine.transcribe(MediaFile(RARE_NAMES), job).text
+
+    assert "Sweynheim" not in text() and "Pannartz" not in text()
+    assert {"Sweynheim", "Pannartz"} <= set(text(prompt="Sweynheim, Pannartz").split())
+    assert "Pannartz" in text(hotwords="Sweynheim Pannartz")
+
+
+@pytest.mark.slow
+def test_a_recording_cut_into_sections_keeps_its_words_and_its_timeline(
+    engine: LocalWhisperEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sections of 6 s instead of ten minutes, so a short real clip takes the long path."""
+    monkeypatch.setattr(sections, "SECTION_SECONDS", 6.0)
+    options = TranscribeOptions(word_times=True)
+    transcript = engine.transcribe(
+        MediaFile(RARE_NAMES), EngineJob(options=options, on_progress=lambda _: None)
+    )
+
+    words = transcript.text.split()
+    assert "Gothic" in words and "Roman." in words  # the last section's words, once each
+    assert transcript.text.count("monastery") == 1
+    starts = [s.start for s in transcript.segments]
+    assert starts == sorted(starts) and transcript.segments[-1].end > 12.0

@@ -82,6 +82,16 @@ def test_language_and_model_are_sent_when_chosen(openai_server, recording_job):
     assert request.fields["model"] == "whisper-large-v3"
 
 
+def test_vocabulary_hints_go_in_the_prompt_field_only_when_given(openai_server, recording_job):
+    engine = make_engine(openai_server)
+    engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    recording_job.prompt = "Sweynheim, Pannartz, Subiaco"
+    engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    without, with_hints = openai_server.transcription_requests()
+    assert "prompt" not in without.fields
+    assert with_hints.fields["prompt"] == "Sweynheim, Pannartz, Subiaco"
+
+
 def test_a_server_without_verbose_json_falls_back_to_json_and_marks_times_estimated(
     recording_job,
 ):

@@ -142,3 +142,12 @@ def test_relative_file_paths_in_a_sheet_resolve_against_base_dirs(tmp_path: Path
 )
 def test_metadata_keys_are_snake_case(header: str, key: str) -> None:
     assert snake_case(header) == key
+
+
+@pytest.mark.parametrize("header", ["Hints", "Vocabulary", "Prompt", "Key words"])
+def test_a_hints_column_becomes_the_items_hints(header: str) -> None:
+    entries = sheet_entries(
+        table(["Link", header], ["https://e.com/1.mp3", "Sweynheim, Pannartz"]), {}, []
+    )
+    [item] = items(entries)
+    assert item.metadata == {"hints": "Sweynheim, Pannartz"}

@@ -226,6 +226,14 @@ def run(
         str | None,
         typer.Option(help="Local model on cpu (default), cuda, or auto.", rich_help_panel=ENGINE),
     ] = None,
+    prompt: Annotated[
+        str | None,
+        typer.Option(help="Names and terms to spell as given, e.g. 'Nguyen, Kubernetes'."),
+    ] = None,
+    hotwords: Annotated[
+        str | None,
+        typer.Option(help="Words the local model should favour (stronger than --prompt)."),
+    ] = None,
     executor: ExecutorOption = None,
     ray_address: RayAddressOption = None,
     allow_private_addresses: Annotated[
@@ -266,6 +274,8 @@ def run(
         force=force or None,
         speakers=speakers,
         device=device,
+        prompt=prompt,
+        hotwords=hotwords,
         executor=executor,
         ray_address=ray_address,
         allow_private_addresses=allow_private_addresses or None,

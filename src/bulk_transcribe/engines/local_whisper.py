@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,8 @@ import numpy as np
 
 from bulk_transcribe.engines.base import EngineBase, EngineJob
 from bulk_transcribe.engines.model_process import prepare_model_process, settle_after_loading
+from bulk_transcribe.engines.pcm import as_float, decode_pcm16
+from bulk_transcribe.engines.sections import RATE, section_bounds
 from bulk_transcribe.engines.window_batches import WindowBatcher, WindowsDone
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.models import MediaFile, Segment, Transcript
@@ -379,34 +382,22 @@ class LocalWhisperEngine(EngineBase):
             release_shared(shared)
 
     def transcribe(self, media: MediaFile, job: EngineJob) -> Transcript:
-        from faster_whisper import BatchedInferencePipeline, decode_audio
-
         options, on_progress = job.options, job.on_progress
         try:
             # Read before the model is asked for: while it loads, the first items decode.
-            audio = decode_audio(str(media.path))
+            audio = decode_pcm16(media.path)  # int16: half the memory of float samples
             shared = self._service()
-            pipeline = BatchedInferencePipeline(shared.model)
-            to_service = _WindowsToService(shared.batcher)
-            pipeline.forward = to_service  # the item prepares windows, the service decodes
-            segments_iter, info = pipeline.transcribe(
-                audio,
-                language=options.language,
-                beam_size=self._beam_size,
-                # All of an item's windows are handed over at once, so the service always has
-                # windows waiting; it forms model batches of the batch size from them.
-                batch_size=ALL_WINDOWS,
-                # Batched decoding with timestamp tokens drops whole sentences (measured: WER
-                # 15 % against 6.5 %), so decode without them and take word times instead,
-                # when an output shows times: aligning words is an extra pass of the model
-                # (about 5 % of the time); without it each window is one segment.
-                word_timestamps=options.word_times or bool(self._speakers),
-            )
-            duration = info.duration or media.duration or 0.0
-            if duration:
-                to_service.on_seconds_done = lambda done: on_progress(min(done / duration, 1.0))
-            raw_segments = list(segments_iter)
-            speaker_of = self._speaker_lookup(audio) if self._speakers else None
+            duration = len(audio) / RATE or media.duration or 0.0
+            raw_segments, language = [], options.language
+            bounds = section_bounds(audio)
+            for start, end in itertools.pairwise(bounds):
+                # A long recording goes section by section (sections.py): the pipeline's
+                # copies of the speech and its features exist for one section at a time.
+                found, language = self._transcribe_section(
+                    shared, as_float(audio[start:end]), start / RATE, duration, language, job
+                )
+                raw_segments += found
+            speaker_of = self._speaker_lookup(as_float(audio)) if self._speakers else None
         except av.error.FFmpegError as exc:
             raise PermanentError(
                 ErrorKind.DECODE,
@@ -420,7 +411,7 @@ class LocalWhisperEngine(EngineBase):
         on_progress(1.0)
         return Transcript(
             segments=segments,
-            language=info.language,
+            language=language,
             duration=duration or None,
             engine=self.name,
             model=self.model,
@@ -428,12 +419,57 @@ class LocalWhisperEngine(EngineBase):
             decoding=self.decoding,
         )
 
+    def _transcribe_section(
+        self,
+        shared: _SharedModel,
+        audio: np.ndarray,
+        offset: float,
+        duration: float,
+        language: str | None,
+        job: EngineJob,
+    ) -> tuple[list[RawSegment], str | None]:
+        """The raw segments of one section, on the recording's timeline, and its language
+        (detected in the first section, then kept for the others)."""
+        from faster_whisper import BatchedInferencePipeline
+
+        options = job.options
+        pipeline = BatchedInferencePipeline(shared.model)
+        to_service = _WindowsToService(shared.batcher)
+        pipeline.forward = to_service  # the item prepares windows, the service decodes
+        segments_iter, info = pipeline.transcribe(
+            audio,
+            language=language,
+            beam_size=self._beam_size,
+            initial_prompt=options.prompt,
+            hotwords=options.hotwords,
+            # All of a section's windows are handed over at once, so the service always has
+            # windows waiting; it forms model batches of the batch size from them.
+            batch_size=ALL_WINDOWS,
+            # Batched decoding with timestamp tokens drops whole sentences (measured: WER
+            # 15 % against 6.5 %), so decode without them and take word times instead,
+            # when an output shows times: aligning words is an extra pass of the model
+            # (about 5 % of the time); without it each window is one segment.
+            word_timestamps=options.word_times or bool(self._speakers),
+        )
+        if duration:
+            to_service.on_seconds_done = lambda done: job.on_progress(
+                min((offset + done) / duration, 1.0)
+            )
+        found = [shifted(raw, offset) for raw in segments_iter] if offset else list(segments_iter)
+        return found, info.language
+
     def _speaker_lookup(self, audio: np.ndarray) -> SpeakerOf:
         from bulk_transcribe.engines.diarization import diarize, speaker_at
 
         count = None if self._speakers == "auto" else int(self._speakers or 1)
         turns = diarize(audio, count)
         return lambda start, end: speaker_at(turns, start, end)
+
+
+def shifted(raw: RawSegment, offset: float) -> RawSegment:
+    """A section's segment (and its words) moved onto the whole recording's timeline."""
+    words = [replace(w, start=w.start + offset, end=w.end + offset) for w in raw.words or []]
+    return replace(raw, start=raw.start + offset, end=raw.end + offset, words=words or raw.words)
 
 
 def create(settings: EngineSettings, request_hook: RequestHook | None = None) -> LocalWhisperEngine:

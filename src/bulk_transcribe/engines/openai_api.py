@@ -206,7 +206,7 @@ class OpenAICompatibleEngine(EngineBase):
             with slots.hold():
                 workscope.raise_if_cancelled()  # a cancel while waiting for a slot
                 parsed = call_with_retries(
-                    self._retry, lambda: self._transcribe_file(chunk, language)
+                    self._retry, lambda: self._transcribe_file(chunk, language, job.options.prompt)
                 )
             job.save_chunk(key, parsed.to_json())
             return parsed
@@ -249,13 +249,15 @@ class OpenAICompatibleEngine(EngineBase):
 
     # --- one upload -----------------------------------------------------------------------
 
-    def _transcribe_file(self, chunk: AudioChunk, language: str | None) -> ParsedTranscript:
+    def _transcribe_file(
+        self, chunk: AudioChunk, language: str | None, prompt: str | None = None
+    ) -> ParsedTranscript:
         """Ask for the best response format the server supports, learning which that is."""
         formats = self._formats
         first_error: PermanentError | None = None
         for index, response_format in enumerate(formats):
             try:
-                body = self._post(chunk.path, chunk.name, response_format, language)
+                body = self._post(chunk.path, chunk.name, response_format, language, prompt)
             except PermanentError as exc:
                 fallback_possible = index + 1 < len(formats) and not self._format_confirmed
                 if exc.kind is not ErrorKind.UNSUPPORTED or not fallback_possible:
@@ -282,10 +284,19 @@ class OpenAICompatibleEngine(EngineBase):
                 self._formats = working[:1]
                 self._format_confirmed = True
 
-    def _post(self, path: Path, name: str, response_format: str, language: str | None) -> str:
+    def _post(
+        self,
+        path: Path,
+        name: str,
+        response_format: str,
+        language: str | None,
+        prompt: str | None = None,
+    ) -> str:
         options: dict[str, object] = {"model": self.model, "response_format": response_format}
         if language:
             options["language"] = language
+        if prompt:  # the API's own field for spelling names and terms
+            options["prompt"] = prompt
         if response_format == "verbose_json":
             options["timestamp_granularities"] = ["segment"]
         try:

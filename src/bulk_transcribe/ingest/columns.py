@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
 
-ROLES = ("url", "title", "description", "source_type")
+ROLES = ("url", "title", "description", "source_type", "hints")
 
 # Normalised header -> the kind of link it holds, so a row's source_type can pick a column.
 _URL_ALIASES = {
@@ -60,6 +60,8 @@ _ROLE_ALIASES = {
         "descrizione",
     ),
     "source_type": ("sourcetype", "type", "kind"),
+    # Names and terms to spell as given, passed to the model as its prompt.
+    "hints": ("hints", "hint", "prompt", "vocabulary", "hotwords", "keywords", "glossary", "terms"),
 }
 # A row's source_type value -> the kind of link column it prefers.
 _SOURCE_TYPE_KINDS = {
@@ -89,6 +91,7 @@ class ColumnMapping:
     title: int | None = None
     description: int | None = None
     source_type: int | None = None
+    hints: int | None = None
 
     def pick_url_column(self, cells: Sequence[str]) -> int | None:
         """The column holding this row's link: the one its source_type asks for, else the first."""
@@ -173,6 +176,7 @@ def map_columns(
         title=chosen.get("title"),
         description=chosen.get("description"),
         source_type=chosen.get("source_type"),
+        hints=chosen.get("hints"),
     )
 
 

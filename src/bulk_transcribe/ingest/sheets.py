@@ -66,7 +66,12 @@ def _metadata_keys(headers: Sequence[str], mapping: ColumnMapping) -> list[str |
         if index in (mapping.title, mapping.source_type):
             keys.append(None)
             continue
-        key = "description" if index == mapping.description else snake_case(header)
+        if index == mapping.description:
+            key = "description"
+        elif index == mapping.hints:
+            key = "hints"  # the runner passes it to the engine as this item's prompt
+        else:
+            key = snake_case(header)
         key = key or f"column_{index + 1}"
         unique, n = key, 2
         while unique in seen:

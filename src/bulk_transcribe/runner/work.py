@@ -256,7 +256,12 @@ def _transcribe(
     item = unit.item
     reporter.stage(Stage.TRANSCRIBING, 0.0)
     job = EngineJob(
-        options=TranscribeOptions(language=settings.language, word_times=settings.shows_times),
+        options=TranscribeOptions(
+            language=settings.language,
+            word_times=settings.shows_times,
+            prompt=item_prompt(settings.prompt, item.metadata.get("hints")),
+            hotwords=settings.hotwords,
+        ),
         on_progress=reporter.progress,
         saved_request_id=lambda: unit.resume_request_id,
         save_request_id=reporter.request_id,
@@ -271,3 +276,9 @@ def _transcribe(
             ErrorKind.INTERNAL, f"{item.source_type} source returned nothing to transcribe"
         )
     return engine.transcribe(fetched.media, job)
+
+
+def item_prompt(common: str | None, hints: object) -> str | None:
+    """The session's prompt and the item's own hints (a sheet's hints column), joined."""
+    parts = [p.strip() for p in (common, hints if isinstance(hints, str) else None) if p]
+    return ", ".join(p for p in parts if p) or None
