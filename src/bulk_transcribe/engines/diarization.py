@@ -25,7 +25,7 @@ WINDOW_SECONDS = 1.5  # long enough for a voice print, short enough for quick tu
 HOP_SECONDS = 0.75
 MIN_REGION_SECONDS = 0.4  # shorter bursts carry too little voice to embed
 # Auto count, measured on the dev half of benchmarks/speech_corpus.py (never the held-out
-# half): the last merge of average-linkage clustering (cosine) came at 0.23-0.47 in eleven
+# half, first build): the last merge of average-linkage clustering (cosine) came at 0.23-0.47 in eleven
 # one-voice recordings and at 0.49-0.60 in nine conversations of 2-5 LibriSpeech voices, so
 # below this there is one speaker. Above it, the count is the one whose clusters are best
 # separated (highest mean silhouette): right in 8 of those 9, where cutting the tree at a
