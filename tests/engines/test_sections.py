@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from bulk_transcribe.engines.sections import RATE, section_bounds
@@ -25,3 +27,12 @@ def test_each_cut_falls_in_the_quiet_stretch_before_its_mark() -> None:
     assert len(bounds) == 4  # three sections: 0-26, 26-55, 55-95 s
     for cut, pause in zip(bounds[1:-1], (26, 55), strict=True):
         assert pause * RATE <= cut <= (pause + 0.5) * RATE
+
+
+def test_sections_shorter_than_the_search_still_move_on() -> None:
+    audio = np.ones(20 * RATE, dtype=np.float32)  # no quiet anywhere
+
+    bounds = section_bounds(audio, section_seconds=6)
+
+    assert bounds == sorted(set(bounds)) and bounds[-1] == len(audio)
+    assert all(b - a >= 3 * RATE for a, b in itertools.pairwise(bounds))

@@ -24,12 +24,12 @@ RATE = 16_000
 WINDOW_SECONDS = 1.5  # long enough for a voice print, short enough for quick turns
 HOP_SECONDS = 0.75
 MIN_REGION_SECONDS = 0.4  # shorter bursts carry too little voice to embed
-# Auto count, measured on the dev half of benchmarks/speech_corpus.py (never the held-out
-# half): the last merge of average-linkage clustering (cosine) came at 0.23-0.47 in eleven
-# one-voice recordings and at 0.49-0.60 in nine conversations of 2-5 LibriSpeech voices, so
-# below this there is one speaker. Above it, the count is the one whose clusters are best
-# separated (highest mean silhouette): right in 8 of those 9, where cutting the tree at a
-# distance (0.5, before) was right in 4 (it merged similar voices in 3-5-speaker talks).
+# Auto count, measured on the dev half of benchmarks/speech_corpus.py (its first build; never
+# the held-out half): the last merge of average-linkage clustering (cosine) came at 0.23-0.47
+# in eleven one-voice recordings and at 0.49-0.60 in nine conversations of 2-5 LibriSpeech
+# voices, so below this there is one speaker. Above it, the count is the one whose clusters
+# are best separated (highest mean silhouette): right in 8 of those 9, where cutting the
+# tree at a distance (0.5, before) was right in 4 (it merged similar voices).
 ONE_SPEAKER_DISTANCE = 0.48
 # faster-whisper's own VAD padding; true turns include the breath before and after words.
 SPEECH_PAD_MS = 400

@@ -24,7 +24,9 @@ def section_bounds(audio: np.ndarray, section_seconds: float | None = None) -> l
     bounds = [0]
     while len(audio) - bounds[-1] > section * 1.5:  # no short last section
         mark = bounds[-1] + section
-        bounds.append(quietest_point(audio, mark - int(SEARCH_SECONDS * RATE), mark))
+        # Never search the first half of a section: every cut moves on.
+        search_from = max(mark - int(SEARCH_SECONDS * RATE), bounds[-1] + section // 2)
+        bounds.append(quietest_point(audio, search_from, mark))
     bounds.append(len(audio))
     return bounds
 
