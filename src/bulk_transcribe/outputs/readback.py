@@ -18,6 +18,7 @@ _CUE_TIME = re.compile(
 _TAG = re.compile(r"<[^>]+>")
 
 
+
 def read_segments(folder: Path, outputs: list[str]) -> list[Segment]:
     """The segments of the first readable timed file among `outputs` (relative to `folder`)."""
     by_suffix = {Path(name).suffix.lower(): folder / name for name in outputs}
