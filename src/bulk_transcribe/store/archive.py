@@ -51,10 +51,10 @@ class ArchiveTable(ItemsTable):
             chunk = wanted[start : start + QUERY_CHUNK]
             rows = self._query(
                 # CROSS JOIN keeps SQLite from reading every item of this session per page:
-                # earlier items by source first, then this session's one by its unique key.
+                # earlier items by source first, then this session's by (source, session).
                 "SELECT i.source, i.session_id, i.outputs_json, i.finished_at, s.out_dir"
-                " FROM items i CROSS JOIN items mine ON mine.session_id = ?"
-                " AND mine.key = i.key AND mine.source = i.source"
+                " FROM items i CROSS JOIN items mine ON mine.source = i.source"
+                " AND mine.session_id = ?"
                 " JOIN sessions s ON s.id = i.session_id"
                 " WHERE i.status = ? AND i.session_id != ? AND i.fingerprint IS mine.fingerprint"
                 f" AND i.source IN ({','.join('?' * len(chunk))}) ORDER BY i.finished_at",
