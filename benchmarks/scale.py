@@ -281,7 +281,7 @@ def bookkeeping(sizes: list[int]) -> list[dict]:
             f"counts {row['counts_ms']:6.2f} ms; "
             f"finished_since {row['finished_since_ms']:6.2f} ms; "
             f"items_marker {row['items_marker_ms']:6.2f} ms; "
-            f"one permit {row['permit_ms']:5.2f} ms",
+            f"one permit {row['permit_ms']:5.2f} ms; status {row['status_work_ms']:7.1f} ms",
             flush=True,
         )
     return rows
@@ -325,11 +325,24 @@ def _store_costs(root: Path, n: int) -> dict:
                 (ItemStatus.DONE, session.id, n // 2),
             )
         since = f"2026-01-01T{n // 2:09d}"  # a view that has seen all but the latest
+        status_ms = _status_work_ms(root, store.path, session.id)
         return {
+            "status_work_ms": status_ms,
             "counts_ms": _per_call_ms(lambda: store.counts(session.id), 20),
             "finished_since_ms": _per_call_ms(lambda: store.finished_since(session.id, since), 20),
             "items_marker_ms": _per_call_ms(lambda: store.items_marker(session.id), 20),
         }
+
+
+def _status_work_ms(root: Path, database: Path, session_id: str) -> float:
+    """`bulk-transcribe status` in this process, its imports done first: its own work."""
+    from rich.console import Console
+
+    from bulk_transcribe.cli import main as cli
+
+    cli.console = Console(file=io.StringIO(), width=120)
+    cli.status(session_id, out=root, db=database, all_items=False)  # imports what it needs
+    return _per_call_ms(lambda: cli.status(session_id, out=root, db=database), 3)
 
 
 def _permit_cost(root: Path) -> float:

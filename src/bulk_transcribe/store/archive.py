@@ -52,10 +52,12 @@ class ArchiveTable(ItemsTable):
         for start in range(0, len(wanted), QUERY_CHUNK):
             chunk = wanted[start : start + QUERY_CHUNK]
             rows = self._query(
+                # CROSS JOIN keeps SQLite from reading every item of this session per page:
+                # earlier items by source first, then this session's by (source, session).
                 "SELECT mine.key, i.session_id, i.outputs_json, i.finished_at, s.out_dir"
-                " FROM items i JOIN sessions s ON s.id = i.session_id"
-                " JOIN items mine ON mine.session_id = ? AND mine.source = i.source"
-                " AND mine.key = i.key"
+                " FROM items i CROSS JOIN items mine ON mine.source = i.source"
+                " AND mine.session_id = ? AND mine.key = i.key"
+                " JOIN sessions s ON s.id = i.session_id"
                 " WHERE i.status = ? AND i.session_id != ? AND i.fingerprint IS mine.fingerprint"
                 f" AND i.source IN ({','.join('?' * len(chunk))}) ORDER BY i.finished_at",
                 (session_id, ItemStatus.DONE, session_id, *chunk),

@@ -22,10 +22,15 @@ from bulk_transcribe.store.database import Database, utc_now
 from bulk_transcribe.store.rows import item_from_row
 
 
-def item_key(source: str) -> str:
+def item_key(source: str, length: int = 8) -> str:
     """Short id derived from a source without credentials, so file names are stable across
     resumes; a link with credentials gets its key from `ItemsTable.item_key` instead."""
-    return hashlib.sha1(source.encode("utf-8")).hexdigest()[:8]
+    return hashlib.sha1(source.encode("utf-8")).hexdigest()[:length]
+
+
+# 8 hex digits are 32 bits: among 100,000 sources two share one about once. The second of
+# such a pair gets a key this long instead of being taken for a duplicate and dropped.
+LONG_KEY_LENGTH = 16
 
 
 def keyed_item_key(secret: bytes, source: str) -> str:
@@ -40,6 +45,11 @@ def keyed_item_key(secret: bytes, source: str) -> str:
 ATTEMPT_GUARD = " AND status = 'running' AND attempts = ?"
 
 QUERY_CHUNK = 500  # below SQLite's limit on host parameters in one statement
+_INSERT_ITEM = (
+    "INSERT OR IGNORE INTO items (session_id, position, key, source, source_type, title,"
+    " metadata_json, origin, status, stage, duration, fingerprint, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def guard_params(attempt: int | None) -> list[Any]:
@@ -93,30 +103,45 @@ class ItemsTable(Database):
             start = conn.execute(
                 "SELECT COALESCE(MAX(position), 0) FROM items WHERE session_id = ?", (session_id,)
             ).fetchone()[0]
-            cursor = conn.executemany(
-                "INSERT OR IGNORE INTO items (session_id, position, key, source, source_type,"
-                " title, metadata_json, origin, status, stage, duration, fingerprint, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        session_id,
-                        start + offset,
-                        key,
-                        redact_url(spec.source),
-                        spec.source_type,
-                        clean_title(spec.title),
-                        json.dumps(scrub(spec.metadata), default=str),
-                        scrub_text(spec.origin) if spec.origin else None,
-                        ItemStatus.QUEUED,
-                        Stage.QUEUED,
-                        durations.get(spec.source),
-                        fingerprints.get(spec.source),
-                        now,
-                    )
-                    for offset, (spec, key) in enumerate(zip(specs, keys, strict=True), start=1)
-                ],
-            )
-            return cursor.rowcount  # the rows inserted, not those the counters' triggers touched
+            rows = [
+                (
+                    session_id,
+                    start + offset,
+                    key,
+                    redact_url(spec.source),
+                    spec.source_type,
+                    clean_title(spec.title),
+                    json.dumps(scrub(spec.metadata), default=str),
+                    scrub_text(spec.origin) if spec.origin else None,
+                    ItemStatus.QUEUED,
+                    Stage.QUEUED,
+                    durations.get(spec.source),
+                    fingerprints.get(spec.source),
+                    now,
+                )
+                for offset, (spec, key) in enumerate(zip(specs, keys, strict=True), start=1)
+            ]
+            # rowcount: the rows inserted, not those the counters' triggers touched
+            added = conn.executemany(_INSERT_ITEM, rows).rowcount
+            if added < len(rows):  # duplicates, or sources whose short keys collided
+                added += self._add_collided(conn, session_id, rows)
+            return added
+
+    @staticmethod
+    def _add_collided(conn: sqlite3.Connection, session_id: str, rows: list[tuple]) -> int:
+        """Rows ignored because another source of the session took their short key (not
+        because they are already there): they go in with a long key. Links with credentials
+        have keys of their own (`keyed_item_key`), long enough not to collide."""
+        added = 0
+        for row in rows:
+            key, source = row[2], row[3]
+            holder = conn.execute(
+                "SELECT source FROM items WHERE session_id = ? AND key = ?", (session_id, key)
+            ).fetchone()
+            if holder is not None and holder[0] != source and redact_url(source) == source:
+                long_key = item_key(source, LONG_KEY_LENGTH)
+                added += conn.execute(_INSERT_ITEM, (*row[:2], long_key, *row[3:])).rowcount
+        return added
 
     def items(self, session_id: str, statuses: Iterable[ItemStatus] | None = None) -> list[Item]:
         sql = "SELECT * FROM items WHERE session_id = ?"

@@ -160,7 +160,7 @@ MIGRATIONS: dict[int, str] = {
     8: """
     CREATE INDEX items_by_session_finished ON items (session_id, finished_at);
     CREATE INDEX items_by_session_position ON items (session_id, position);
-    CREATE INDEX items_by_source ON items (source);
+    CREATE INDEX items_by_source ON items (source, session_id);
     CREATE TABLE item_counts (
         session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
         status     TEXT NOT NULL,
