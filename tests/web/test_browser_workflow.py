@@ -10,7 +10,6 @@ from playwright.sync_api import Page, expect
 
 from bulk_transcribe.models import SessionStatus
 from bulk_transcribe.store import Store
-from tests.samples import SAMPLE_MEDIA
 from tests.web.browser import UI_TIMEOUT, BulkPage
 from tests.web.conftest import AppServer
 
@@ -76,10 +75,12 @@ def test_a_pasted_and_uploaded_batch_runs_in_parallel_survives_a_refresh_and_dow
 def test_stop_finishes_the_running_item_and_resume_completes_the_rest(
     bulk: BulkPage, media_server: str, app_server: AppServer
 ) -> None:
-    bulk.paste([f"{media_server}/{m.name}?run=stop" for m in SAMPLE_MEDIA])
-    bulk.expect_valid(len(SAMPLE_MEDIA))
+    # Long recordings: a short clip can be transcribed (read ahead) before Stop arrives.
+    talks = [f"{media_server}/talk_{n:02d}.wav?run=stop" for n in range(1, 5)]
+    bulk.paste(talks)
+    bulk.expect_valid(len(talks))
     bulk.set_parallel(False)
-    bulk.start(len(SAMPLE_MEDIA))
+    bulk.start(len(talks))
     bulk.record_until(lambda s: len(s.running_rows) == 1)
 
     bulk.button("Stop").click()
@@ -88,7 +89,7 @@ def test_stop_finishes_the_running_item_and_resume_completes_the_rest(
         lambda s: (
             "stopped" in s.status_line
             and not s.running_rows
-            and len(s.rows) == len(SAMPLE_MEDIA)  # the whole table, not one mid-redraw
+            and len(s.rows) == len(talks)  # the whole table, not one mid-redraw
         )
     )
     bulk.screenshot("stop-resume-1-stopped")
