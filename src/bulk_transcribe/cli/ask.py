@@ -12,15 +12,15 @@ from rich.markup import escape
 
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.settings import Settings
-from bulk_transcribe.store import Store
 
 from .common import (
     EXIT_OK,
     DbOption,
     OutOption,
     console,
-    database_path,
     errors,
+    find_session,
+    open_store,
     usage_error,
 )
 
@@ -51,22 +51,12 @@ def ask(
     passages; every sentence links to the moments it rests on)."""
     from bulk_transcribe.service.research import ask as answer_question
 
-    path = database_path(out, db)
-    if not path.exists():
-        raise usage_error(f"no sessions found: {path} does not exist (use --out or --db)")
     try:
         settings = Settings()
     except ValidationError as exc:
         raise usage_error(str(exc)) from exc
-    with Store(path) as store:
-        wanted = None
-        if session_id:
-            session = store.find_session(session_id)
-            if session is None:
-                raise usage_error(
-                    f"no session matches {session_id!r}; `bulk-transcribe sessions` lists them"
-                )
-            wanted = session.id
+    with open_store(out, db) as store:
+        wanted = find_session(store, session_id).id if session_id else None
         try:
             answer = answer_question(store, question, settings, session_id=wanted, limit=limit)
         except TranscribeError as exc:

@@ -24,6 +24,7 @@ from .common import (
     console,
     database_path,
     errors,
+    find_session,
     open_store,
     parse_day,
     usage_error,
@@ -200,14 +201,7 @@ def find(
     from bulk_transcribe import service
 
     with open_store(out, db) as store:
-        wanted_session = None
-        if session_id:
-            session = store.find_session(session_id)
-            if session is None:
-                raise usage_error(
-                    f"no session matches {session_id!r}; `bulk-transcribe sessions` lists them"
-                )
-            wanted_session = session.id
+        wanted_session = find_session(store, session_id).id if session_id else None
         with service.open_search_index(store) as index:
             try:
                 result = index.search(

@@ -11,7 +11,6 @@ from rich.markup import escape
 
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.settings import Settings
-from bulk_transcribe.store import Store
 
 from .common import (
     EXIT_OK,
@@ -19,8 +18,9 @@ from .common import (
     DbOption,
     OutOption,
     console,
-    database_path,
     errors,
+    find_session,
+    open_store,
     usage_error,
 )
 
@@ -43,19 +43,12 @@ def summarize(
     read from the store, nothing is transcribed again."""
     from bulk_transcribe import service
 
-    path = database_path(out, db)
-    if not path.exists():
-        raise usage_error(f"no sessions found: {path} does not exist (use --out or --db)")
     try:
         settings = Settings()
     except ValidationError as exc:
         raise usage_error(str(exc)) from exc
-    with Store(path) as store:
-        session = store.find_session(session_id)
-        if session is None:
-            raise usage_error(
-                f"no session matches {session_id!r}; `bulk-transcribe sessions` lists them"
-            )
+    with open_store(out, db) as store:
+        session = find_session(store, session_id)
         owner = service.liveness(store, session.id)
         if owner is not None:
             raise usage_error(
