@@ -11,7 +11,6 @@ import pytest
 from playwright.sync_api import expect
 
 from bulk_transcribe.store import Store
-from tests.samples import SAMPLE_MEDIA
 from tests.web.browser import UI_TIMEOUT, BulkPage, Recording
 from tests.web.conftest import AppServer
 
@@ -43,10 +42,11 @@ def parallel_run(browser, app_server: AppServer, media_server: str) -> Iterator[
 
 @pytest.fixture(scope="module")
 def sequential_run(browser, app_server: AppServer, media_server: str) -> Iterator[Recording]:
-    """The short samples with the toggle left off."""
+    """Three long recordings with the toggle left off (short clips can finish between two
+    looks of the page, so no running row is ever seen)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     bulk = BulkPage(context.new_page(), app_server.url).open()
-    bulk.paste([f"{media_server}/{m.name}?run=sequential" for m in SAMPLE_MEDIA[:3]])
+    bulk.paste([f"{media_server}/talk_{n:02d}.wav?run=sequential" for n in range(1, 4)])
     bulk.expect_valid(3)
     bulk.set_parallel(False)
     bulk.start(3)
