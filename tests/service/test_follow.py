@@ -18,6 +18,7 @@ from bulk_transcribe.service.follow import (
     UpdateBusy,
     check_follows,
     follow,
+    followable,
     followed,
     one_update_at_a_time,
     start_update,
@@ -283,3 +284,14 @@ def test_a_link_without_extension_is_settled_by_its_server(store: Store, tmp_pat
         feed, page = check_follows(store, settings(tmp_path)).checks
     assert [s.title for s in feed.new] == ["Only"] and feed.title == "Show"
     assert page.new == [] and "is not a podcast feed" in page.problems[0]
+
+
+def test_a_path_gets_one_answer_whether_or_not_the_file_exists(tmp_path) -> None:
+    there = tmp_path / "meeting.m4a"
+    there.write_bytes(b"x")
+    answers = []
+    for text in (str(there), str(tmp_path / "missing.m4a")):
+        with pytest.raises(PermanentError) as caught:
+            followable(text)
+        answers.append(caught.value.message.removeprefix(text))
+    assert answers[0] == answers[1] and "follow takes a channel" in answers[0]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bulk_transcribe import redact
 from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError, TranscribeError
-from bulk_transcribe.ingest.classify import classify_entry
+from bulk_transcribe.ingest.classify import NO_SERVER_FILES, classify_entry
 from bulk_transcribe.ingest.expand import Expander, ExpandResult
 from bulk_transcribe.models import InvalidEntry, ItemSpec, Owner, Session, SourceType
 from bulk_transcribe.runner import create_session
@@ -88,11 +88,17 @@ def follow(
     return Follows(store).add(url, kind, filters)
 
 
+NOT_FOLLOWABLE = "not a link: follow takes a channel, a playlist, a podcast feed or --search"
+
+
 def followable(text: str) -> tuple[str, str]:
     """The URL to keep for `text` and its kind, or why it cannot be followed."""
-    entry = classify_entry(text, "follow")
+    # Links only, the disk never asked: a file cannot be followed, and on a shared web app a
+    # different answer for a path that exists would tell a stranger which files do.
+    entry = classify_entry(text, "follow", base_dirs=None)
     if isinstance(entry, InvalidEntry):
-        raise PermanentError(ErrorKind.INVALID_INPUT, f"{text}: {entry.reason}")
+        reason = NOT_FOLLOWABLE if entry.reason == NO_SERVER_FILES else entry.reason
+        raise PermanentError(ErrorKind.INVALID_INPUT, f"{text}: {reason}")
     url = entry.source
     if redact.redact_url(url) != url:
         raise PermanentError(
