@@ -10,6 +10,7 @@ from bulk_transcribe.web.panels.controls import (
     request_concurrency_change,
     run_state,
     start_new_session,
+    start_once,
     status_badge,
 )
 from bulk_transcribe.web.state.runs import DetachedRuns, secret_environment
@@ -87,3 +88,38 @@ def test_a_pasted_feed_is_expanded_into_its_episodes_when_the_session_starts(
     assert titles == ["Episode 3", "Episode 2"]
     assert jobs.started == [session.id]
     assert any(e.kind == "expanded" for e in store.events(session.id))
+
+
+class _WatchedJobs(_RecordingJobs):
+    """Remembers, at each start, which sessions the tab already watched."""
+
+    def __init__(self, watched: list[str]) -> None:
+        super().__init__()
+        self.watched = watched
+        self.watched_at_start: list[list[str]] = []
+
+    def start(self, session_id: str, settings: Settings, links: object = None) -> bool:
+        self.watched_at_start.append(list(self.watched))
+        return super().start(session_id, settings, links)
+
+    def alive(self, session: object) -> bool:
+        return True  # the job started by the first click runs
+
+
+def test_the_tab_watches_a_new_session_before_its_job_is_launched(
+    store: Store, tmp_path, sample_media
+) -> None:
+    """Launching waits for the job to own the session; a rerun asked for meanwhile cuts the
+    run short at its next widget call. Watched first, the session is shown by that rerun
+    instead of the form it came from (seen in CI: Start led nowhere, with no message)."""
+    watched: list[str] = []
+    jobs = _WatchedJobs(watched)
+    settings = Settings(out_dir=tmp_path)
+    ingested = load_inputs([str(sample_media[0])])
+
+    session = start_once(store, jobs, settings, ingested, watch=watched.append)
+    again = start_once(store, jobs, settings, ingested, watch=watched.append)  # a double click
+
+    assert again.id == session.id
+    assert jobs.watched_at_start == [[session.id]]
+    assert watched == [session.id, session.id]

@@ -82,6 +82,19 @@ def test_preferences_round_trip_and_a_damaged_file_falls_back_to_defaults(
     assert load_preferences(tmp_path) == RunChoices()
 
 
+def test_no_formats_are_never_remembered_for_the_next_tab(tmp_path: Path) -> None:
+    """One tab's empty formats (cleared, or reset by a redraw) would otherwise disable Start
+    in every tab opened after it: the file is where new tabs start."""
+    save_preferences(tmp_path, RunChoices(formats=("srt",), concurrency=4))
+    save_preferences(tmp_path, RunChoices(formats=(), concurrency=6))
+    remembered = load_preferences(tmp_path)
+    assert remembered.formats == ("srt",)
+    assert remembered.concurrency == 6  # the rest of the change is kept
+
+    (tmp_path / PREFERENCES_FILE).write_text('{"formats": [], "rpm": 30}')  # an older file
+    assert load_preferences(tmp_path) == RunChoices(rpm=30)
+
+
 def test_a_resumed_session_keeps_its_settings_and_honours_a_requested_concurrency(
     base: Settings, tmp_path: Path
 ) -> None:

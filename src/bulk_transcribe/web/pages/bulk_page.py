@@ -130,10 +130,13 @@ def _start(ctx: AppContext, choices, ingested: IngestResult) -> None:
             return
     try:
         with st.spinner("Starting the job in a process of its own…"):
-            session = start_once(ctx.store, ctx.runs, settings, ingested)
+            session = start_once(ctx.store, ctx.runs, settings, ingested, watch=_watch)
     except TranscribeError as exc:
         st.error(f"**The job could not start:** {exc.message}", icon=":material/block:")
         return
-    st.session_state[_WATCHED_KEY] = session.id
     st.query_params[SESSION_PARAM] = session.id
     st.rerun()
+
+
+def _watch(session_id: str) -> None:
+    st.session_state[_WATCHED_KEY] = session_id

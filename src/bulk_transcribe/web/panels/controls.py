@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import streamlit as st
@@ -294,19 +295,32 @@ def batch_fingerprint(settings: Settings, ingested: IngestResult) -> str:
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
-def start_once(store: Store, jobs: Runs, settings: Settings, ingested: IngestResult) -> Session:
+def start_once(
+    store: Store,
+    jobs: Runs,
+    settings: Settings,
+    ingested: IngestResult,
+    watch: Callable[[str], None],
+) -> Session:
     """Start the batch, unless this tab already started the very same one and it has not
     ended: a double click on Start (or a click that reaches the server twice) makes one
-    session, not two that transcribe the same items."""
+    session, not two that transcribe the same items.
+
+    `watch` is told the session's id as soon as it exists, before its job is launched: a
+    rerun that cuts this run short (Streamlit stops a run at its next widget call when
+    another one is asked for) still finds the session and shows it, instead of the form.
+    """
     fingerprint = batch_fingerprint(settings, ingested)
     last = st.session_state.get(_LAST_START_KEY)
     if last and last[0] == fingerprint:
         earlier = store.find_session(last[1])
         if earlier is not None and earlier.status in (SessionStatus.CREATED, SessionStatus.RUNNING):
+            watch(earlier.id)
             if not jobs.alive(earlier):  # its job did not start (or died): start it now
                 jobs.start(earlier.id, settings)
             return earlier
     session, links = create_batch_session(store, settings, ingested)
     st.session_state[_LAST_START_KEY] = (fingerprint, session.id)
+    watch(session.id)
     jobs.start(session.id, settings, links)
     return session

@@ -48,6 +48,7 @@ ENGINE_LABELS = {
 LOCAL_MODELS = (DEFAULT_MODEL, *OTHER_MODELS)
 CLOUD_MODEL_KEY = "pref_cloud_model"
 _CHANGED_KEY = "settings_changed_by_user"
+_FORMATS_CLEARED_KEY = "formats_cleared_by_user"
 SPEAKER_CHOICES = ["off", "auto", "2", "3", "4", "5", "6"]
 EXECUTOR_LABELS = {"threads": "This computer", "ray": "Ray cluster"}
 
@@ -120,7 +121,8 @@ def load_preferences(folder: Path) -> RunChoices:
         stored = json.loads(path.read_text(encoding="utf-8"))
         known = {f.name for f in fields(RunChoices)}
         choices = RunChoices(**{k: v for k, v in stored.items() if k in known})
-        choices.formats = tuple(choices.formats)
+        # No formats is never a choice worth keeping (Start stays disabled): every format.
+        choices.formats = tuple(choices.formats) or ALL_FORMATS
         return choices
     except FileNotFoundError:
         return RunChoices()
@@ -130,9 +132,16 @@ def load_preferences(folder: Path) -> RunChoices:
 
 
 def save_preferences(folder: Path, choices: RunChoices) -> None:
-    """Remember the choices for the next visit. Keys are not part of RunChoices: never saved."""
+    """Remember the choices for the next visit. Keys are not part of RunChoices: never saved.
+
+    An empty list of formats is not saved: the file is the first view of every new tab, and
+    one tab's cleared (or, in a redraw, reset) formats would disable Start in all of them.
+    """
+    remembered = asdict(choices)
+    if not choices.formats:
+        remembered["formats"] = list(load_preferences(folder).formats)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / PREFERENCES_FILE).write_text(json.dumps(asdict(choices), indent=2), "utf-8")
+    (folder / PREFERENCES_FILE).write_text(json.dumps(remembered, indent=2), "utf-8")
 
 
 def secrets() -> dict[str, str]:
@@ -154,6 +163,12 @@ def note_change() -> None:
     st.session_state[_CHANGED_KEY] = True
 
 
+def note_formats_change() -> None:
+    """The formats' on_change: also remembers whether the user left none chosen."""
+    note_change()
+    st.session_state[_FORMATS_CLEARED_KEY] = not st.session_state.get("pref_formats")
+
+
 def remember_choices(folder: Path) -> RunChoices:
     """The saved choices, put where the widgets find them (before any widget is drawn)."""
     saved = load_preferences(folder)
@@ -162,6 +177,11 @@ def remember_choices(folder: Path) -> RunChoices:
         st.session_state.setdefault(
             f"pref_{field.name}", list(value) if isinstance(value, tuple) else value
         )
+    # Formats found empty though this tab's user never cleared them were reset by a redraw
+    # (seen under heavy load; Streamlit #10114): the remembered ones are put back, or Start
+    # would stay disabled with nothing on the page saying why.
+    if not st.session_state["pref_formats"] and not st.session_state.get(_FORMATS_CLEARED_KEY):
+        st.session_state["pref_formats"] = list(saved.formats)
     return saved
 
 
@@ -233,7 +253,7 @@ def render_settings_panel(
         "Output formats",
         ALL_FORMATS,
         key="pref_formats",
-        on_change=note_change,
+        on_change=note_formats_change,
         help="Markdown with YAML front matter, subtitles (SRT, VTT), JSON and plain text.",
     )
     rpm = rpm_col.number_input(
