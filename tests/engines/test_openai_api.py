@@ -406,3 +406,62 @@ def test_a_retried_item_uploads_only_the_pieces_not_yet_transcribed(
     assert [line for line in text.split() if line.startswith("long.part")] == [
         Path(p).stem for p in pieces
     ]
+
+
+def answer_verbose_json(_path: str) -> tuple[int, dict]:
+    return 200, {
+        "text": "the river is high",
+        "language": "english",
+        "segments": [{"start": 0.0, "end": 2.0, "text": "the river is high"}],
+    }
+
+
+def test_a_cancel_ends_an_upload_in_flight_and_frees_its_slot(tmp_path):
+    from bulk_transcribe.models import ItemSpec, SourceType
+    from bulk_transcribe.runner import create_session
+    from bulk_transcribe.runner.work import UnitReporter, WorkUnit, run_unit
+    from bulk_transcribe.store import Store
+    from tests.fakes.slow_upload_server import SlowUploadServer
+
+    # Four minutes of 16 kHz WAV (7.7 MB), uploaded as it is: far more than the sockets buffer.
+    audio = write_wav(tmp_path / "talk.wav", np.zeros(16_000 * 240, np.float32))
+    slots = ResizableSlots(lambda: 1)
+    cancel = threading.Event()
+    with SlowUploadServer(answer_verbose_json) as server:
+        settings = Settings(
+            out_dir=tmp_path / "out",
+            engine="openai",
+            api_base=f"{server.url}/v1",
+            openai_api_key=OPENAI_KEY,
+            upload_limit_mb=50,
+        )
+        with Store(settings.database) as store:
+            session = create_session(store, settings, [ItemSpec(str(audio), SourceType.LOCAL_FILE)])
+            [item] = store.items(session.id)
+        engine = OpenAICompatibleEngine(resolve_provider(settings), retry=FAST_RETRIES)
+        unit = WorkUnit(item=item, attempt=1)
+        reporter = UnitReporter(unit, lambda _message: None, cancel)
+        ended = {}
+        worker = threading.Thread(
+            target=lambda: ended.update(
+                outcome=run_unit(unit, settings, lambda: engine, reporter, slots)
+            )
+        )
+        worker.start()
+        assert server.receiving.wait(60), "the upload never started"
+        held_while_sending = slots.held
+        cancel.set()  # the user stops the session while the upload is on the wire
+        worker.join(120)
+        [first] = server.wait_for_uploads(1)
+        outcome = ended["outcome"]
+
+        # The freed slot takes the next request, which goes through whole.
+        with workscope.scope(threading.Event(), slots):
+            transcript = engine.transcribe(MediaFile(audio, 240.0), RecordingJob().job())
+        uploads = server.wait_for_uploads(2)
+        engine.close()
+
+    assert outcome.cancelled and outcome.error is None and outcome.transcript is None
+    assert first.received < first.length  # the upload ended before its whole body
+    assert held_while_sending == 1 and slots.held == 0
+    assert transcript.text == "the river is high" and uploads[1].whole
