@@ -24,6 +24,7 @@ from bulk_transcribe.workscope import ResizableSlots
 from tests.engines.conftest import OPENAI_KEY, RecordingJob
 from tests.fakes.base import Reply
 from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.slow_upload_server import SlowUploadServer
 from tests.fakes.transcripts import FakeTranscription, audio_duration, decode_mono
 from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate, write_wav
 
@@ -421,7 +422,6 @@ def test_a_cancel_ends_an_upload_in_flight_and_frees_its_slot(tmp_path):
     from bulk_transcribe.runner import create_session
     from bulk_transcribe.runner.work import UnitReporter, WorkUnit, run_unit
     from bulk_transcribe.store import Store
-    from tests.fakes.slow_upload_server import SlowUploadServer
 
     # Four minutes of 16 kHz WAV (7.7 MB), uploaded as it is: far more than the sockets buffer.
     audio = write_wav(tmp_path / "talk.wav", np.zeros(16_000 * 240, np.float32))
@@ -465,3 +465,37 @@ def test_a_cancel_ends_an_upload_in_flight_and_frees_its_slot(tmp_path):
     assert first.received < first.length  # the upload ended before its whole body
     assert held_while_sending == 1 and slots.held == 0
     assert transcript.text == "the river is high" and uploads[1].whole
+
+
+def test_a_cancel_ends_the_wait_for_an_answer_and_frees_its_slot(tmp_path):
+    audio = write_wav(tmp_path / "talk.wav", np.zeros(16_000 * 5, np.float32))
+    slots = ResizableSlots(lambda: 1)
+    cancel = threading.Event()
+    provider_still_transcribing = threading.Event()
+    with SlowUploadServer(
+        answer_verbose_json, slow_uploads=0, hold_answers=provider_still_transcribing
+    ) as server:
+        engine = make_engine(server)
+        ended = {}
+
+        def transcribe() -> None:
+            with workscope.scope(cancel, slots):
+                try:
+                    engine.transcribe(MediaFile(audio, 5.0), RecordingJob().job())
+                    ended["as"] = "done"
+                except Cancelled:
+                    ended["as"] = "cancelled"
+
+        worker = threading.Thread(target=transcribe)
+        worker.start()
+        assert server.answering.wait(60), "the upload never arrived"
+        cancel.set()  # the upload is whole; the provider has not answered yet
+        worker.join(30)  # a bound for the old behaviour, which waits for the answer
+        returned_before_the_answer = not worker.is_alive()
+        held_after = slots.held
+        provider_still_transcribing.set()
+        worker.join(60)
+        engine.close()
+
+    assert returned_before_the_answer and ended == {"as": "cancelled"}
+    assert held_after == 0

@@ -4,7 +4,9 @@ For cancel tests: `receiving` is set once a slow upload is well under way, and e
 `Received` says how many body bytes came before the client finished or went away. The slow
 ones are read a small piece at a time, into a small receive buffer, so a client that keeps
 sending is still sending long after the test looks; later uploads are read at full speed.
-`answer(path)` gives the (status, JSON) for each whole upload.
+`answer(path)` gives the (status, JSON) for each whole upload. With `hold_answers`, a whole
+upload's answer waits until that event is set (a provider still transcribing); `answering`
+is set while one waits.
 """
 
 from __future__ import annotations
@@ -34,10 +36,17 @@ class Received:
 
 
 class SlowUploadServer:
-    def __init__(self, answer: Callable[[str], tuple[int, dict]], slow_uploads: int = 1):
+    def __init__(
+        self,
+        answer: Callable[[str], tuple[int, dict]],
+        slow_uploads: int = 1,
+        hold_answers: threading.Event | None = None,
+    ):
         self.answer = answer
         self.slow_uploads = slow_uploads
+        self.hold_answers = hold_answers
         self.receiving = threading.Event()
+        self.answering = threading.Event()
         self.uploads: list[Received] = []  # in the order they ended
         self._ended = threading.Condition()
         self._started = 0
@@ -51,6 +60,8 @@ class SlowUploadServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.hold_answers is not None:
+            self.hold_answers.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -59,6 +70,11 @@ class SlowUploadServer:
     def url(self) -> str:
         assert self._server is not None
         return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def base_url(self) -> str:
+        """Where an OpenAI-compatible client points (the API's /v1)."""
+        return f"{self.url}/v1"
 
     def wait_for_uploads(self, count: int, timeout: float = 60.0) -> list[Received]:
         """The first `count` uploads once they have ended (a bound, not a measurement)."""
@@ -90,13 +106,19 @@ class SlowUploadServer:
         if received < length:
             handler.close_connection = True
             return
+        if self.hold_answers is not None:
+            self.answering.set()
+            self.hold_answers.wait(120)
         status, body = self.answer(handler.path)
         data = json.dumps(body).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
-        handler.wfile.write(data)
+        try:
+            handler.wfile.write(data)
+        except OSError:  # the client went away while the answer was held
+            handler.close_connection = True
 
 
 class _Server(ThreadingHTTPServer):
