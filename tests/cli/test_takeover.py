@@ -1,0 +1,136 @@
+"""An owner that stalls past its lease, in real processes: SIGSTOP the first runner, let a second
+take the session over, SIGCONT the first. The first's writes are refused and its workers stop;
+the second finishes every item once. The lease is shortened here (SCRIPTED_OWNER_EXPIRY_SECONDS;
+15 s in the product) so the stall need not last long."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+from tests.cli.test_lifecycle import finish, media_folder, only_session, rows, scripted, wait_for
+
+LEASE_SECONDS = 3.0
+SIGNED = re.compile(r"Words of (\w+)@(\d+)\.")
+
+
+def signed_log(tmp_path: Path) -> list[tuple[str, int]]:
+    """(stem, pid) of every transcription finished, in every process: the work paid for."""
+    log = tmp_path / "work.log"
+    lines = log.read_text().split() if log.exists() else []
+    return [(stem, int(pid)) for stem, pid in (line.split("@") for line in lines)]
+
+
+def stem(source: str) -> str:
+    return Path(source).stem
+
+
+def test_an_owner_stalled_past_its_lease_is_fenced_off_and_the_next_one_does_every_item_once(
+    tmp_path: Path,
+) -> None:
+    names = ["gate"] + [f"slow{n:02d}" for n in range(10)]
+    media = media_folder(tmp_path, names)
+    out = tmp_path / "out"
+    db = out / "bulk_transcribe.db"
+    gate = tmp_path / "gate-open"  # the `gate` item ends only once this exists
+    knobs = {
+        "SCRIPTED_OWNER_EXPIRY_SECONDS": str(LEASE_SECONDS),
+        "SCRIPTED_ENGINE_SECONDS": "1.5",
+        "SCRIPTED_ENGINE_SIGN": "1",
+        "SCRIPTED_ENGINE_GATE": str(gate),
+    }
+    run = ["run", str(media), "--engine", "scripted", "--out", str(out), "-j", "3"]
+    first = scripted(run, tmp_path, **knobs)
+
+    def statuses() -> dict[str, str]:
+        return {
+            stem(source): status for source, status in rows(db, "SELECT source, status FROM items")
+        }
+
+    wait_for(lambda: list(statuses().values()).count("done") >= 2, first)
+    first.send_signal(signal.SIGSTOP)
+    try:
+        at_stall = statuses()
+        session_id = only_session(db)
+        folder = out / "sessions" / session_id
+        # Its heartbeat grows older than the lease while it is stopped.
+        wait_for(
+            lambda: (
+                time.time() - rows(db, "SELECT heartbeat_at FROM sessions")[0][0]
+                > LEASE_SECONDS + 0.5
+            )
+        )
+        second = scripted(["resume", session_id, "--out", str(out)], tmp_path, **knobs)
+        wait_for(lambda: rows(db, "SELECT owner_pid FROM sessions") == [(second.pid,)], second)
+        wait_for(lambda: any(pid == second.pid for _, pid in signed_log(tmp_path)), second)
+    finally:
+        first.send_signal(signal.SIGCONT)
+    code, stdout, stderr = finish(first)
+
+    # The first has ended; the second still runs (the gate holds it) and owns the session.
+    second_still_running = second.poll() is None
+    session_after_first = rows(db, "SELECT owner_pid, status FROM sessions")
+    manifest_after_first = (folder / "manifest.json").exists()
+    gate.touch()
+    second_code, second_out, second_err = finish(second)
+
+    done_by_first = {name for name, status in at_stall.items() if status == "done"}
+    in_flight = {name for name, status in at_stall.items() if status == "running"}
+    transcripts = {
+        stem(source): SIGNED.search(segments).groups()
+        for source, segments in rows(
+            db,
+            "SELECT items.source, transcripts.segments_json FROM transcripts"
+            " JOIN items ON items.id = transcripts.item_id",
+        )
+    }
+    done_attempts = Counter(
+        stem(source)
+        for (source,) in rows(
+            db,
+            "SELECT items.source FROM attempts JOIN items ON items.id = attempts.item_id"
+            " WHERE attempts.status = 'done'",
+        )
+    )
+    notes = {
+        match.group(1): match.group(2)
+        for note in folder.glob("*.md")
+        if (match := SIGNED.search(note.read_text()))
+    }
+    work = signed_log(tmp_path)
+    by_first_after_stall = [
+        name for name, pid in work if pid == first.pid and name not in done_by_first
+    ]
+
+    # The first process says what happened and stops, its workers with it.
+    assert code == 75, stdout + stderr
+    assert "was taken over by another process" in stderr and f"pid {second.pid}" in stderr
+    assert "gate" in in_flight and "gate" not in by_first_after_stall  # its worker stopped
+    # None of its writes landed: no status, no transcript, no manifest.
+    assert second_still_running and session_after_first == [(second.pid, "running")]
+    assert not manifest_after_first
+    assert {
+        name for name, (_, pid) in transcripts.items() if int(pid) == first.pid
+    } == done_by_first
+    assert {name for name, (_, pid) in transcripts.items() if int(pid) == second.pid} == (
+        set(names) - done_by_first
+    )
+    assert notes == {name: pid for name, (_, pid) in transcripts.items()}
+    # The second finished the session with every item done once.
+    assert second_code == 0, second_out + second_err
+    assert done_attempts == Counter(names)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["session"]["status"] == "completed"
+    # Paid twice: at most what the first had in flight when it stalled (counted, not zero).
+    assert set(by_first_after_stall) <= in_flight and len(set(by_first_after_stall)) == len(
+        by_first_after_stall
+    )
+    assert Counter(name for name, _ in work) == Counter(names) + Counter(by_first_after_stall)
+    print(
+        f"in flight at the stall: {sorted(in_flight)}; finished by the stalled owner after it "
+        f"was taken over (refused, done again by the new owner): {by_first_after_stall}"
+    )
