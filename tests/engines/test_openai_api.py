@@ -24,7 +24,7 @@ from bulk_transcribe.workscope import ResizableSlots
 from tests.engines.conftest import OPENAI_KEY, RecordingJob
 from tests.fakes.base import Reply
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.fakes.slow_upload_server import SlowUploadServer
+from tests.fakes.slow_upload_server import SlowUploadServer, answer_verbose_json
 from tests.fakes.transcripts import FakeTranscription, audio_duration, decode_mono
 from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate, write_wav
 
@@ -407,14 +407,6 @@ def test_a_retried_item_uploads_only_the_pieces_not_yet_transcribed(
     assert [line for line in text.split() if line.startswith("long.part")] == [
         Path(p).stem for p in pieces
     ]
-
-
-def answer_verbose_json(_path: str) -> tuple[int, dict]:
-    return 200, {
-        "text": "the river is high",
-        "language": "english",
-        "segments": [{"start": 0.0, "end": 2.0, "text": "the river is high"}],
-    }
 
 
 def test_a_cancel_ends_an_upload_in_flight_and_frees_its_slot(tmp_path):

@@ -35,6 +35,15 @@ class Received:
         return self.received >= self.length
 
 
+def answer_verbose_json(_path: str) -> tuple[int, dict]:
+    """An OpenAI-compatible transcription answer (verbose_json) for any whole upload."""
+    return 200, {
+        "text": "the river is high",
+        "language": "english",
+        "segments": [{"start": 0.0, "end": 2.0, "text": "the river is high"}],
+    }
+
+
 class SlowUploadServer:
     def __init__(
         self,
