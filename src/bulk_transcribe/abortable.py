@@ -7,16 +7,22 @@ made for a cancellable item (workscope.current_cancel) blocks on the socket, one
 thread shuts the socket down the moment that item's cancel is set. The blocked call returns
 at once, raises `Cancelled`, and httpcore throws the connection away; whatever slot the
 request held is let go as the exception unwinds. Calls made outside any item are untouched.
+
+A request whose answer says what the provider started (a DEAPI job's id) is sent inside
+`answer_kept()`: cut off while it sends, never while its answer is awaited, so a cancel
+cannot leave a job running, and paid for, that nobody knows the id of.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import socket
 import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import httpcore
@@ -29,6 +35,18 @@ T = TypeVar("T")
 # How often the watcher looks at the cancels of the calls blocked on a socket. It sleeps
 # while no such call is waiting, so this costs nothing between requests.
 WATCH_SECONDS = 0.05
+
+_answer_kept: ContextVar[bool] = ContextVar("abortable_answer_kept", default=False)
+
+
+@contextlib.contextmanager
+def answer_kept() -> Iterator[None]:
+    """Requests sent inside may be cut off while they send, not while their answer comes."""
+    token = _answer_kept.set(True)
+    try:
+        yield
+    finally:
+        _answer_kept.reset(token)
 
 
 class _Watcher:
@@ -86,6 +104,8 @@ class AbortableStream(httpcore.NetworkStream):
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if _answer_kept.get():  # the request is sent whole: its answer is awaited
+            return self._inner.read(max_bytes, timeout)
         return self._call(lambda: self._inner.read(max_bytes, timeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:

@@ -264,6 +264,40 @@ def test_a_cancel_ends_a_submission_on_the_wire_and_never_sends_it_again(tmp_pat
     assert uploads == 1 and recording_job.saved_ids == []  # not sent again, nothing to poll
 
 
+def test_a_cancel_never_cuts_off_the_answer_that_names_the_job(tmp_path, recording_job):
+    audio = write_wav(tmp_path / "talk.wav", np.zeros(16_000 * 5, np.float32))
+    cancel = threading.Event()
+    deapi_still_answering = threading.Event()
+    with SlowUploadServer(
+        lambda _path: (200, {"data": {"request_id": "job-7"}}),
+        slow_uploads=0,
+        hold_answers=deapi_still_answering,
+    ) as server:
+        engine = make_engine(server)
+        ended = {}
+
+        def transcribe() -> None:
+            with workscope.scope(cancel):
+                try:
+                    engine.transcribe(MediaFile(audio, 5.0), recording_job.job())
+                    ended["as"] = "done"
+                except Cancelled:
+                    ended["as"] = "cancelled"
+
+        worker = threading.Thread(target=transcribe)
+        worker.start()
+        assert server.answering.wait(60), "the submission never arrived"
+        cancel.set()  # DEAPI has the whole upload and has started the job; its answer is late
+        deapi_still_answering.set()
+        worker.join(60)
+        engine.close()
+        uploads = len(server.uploads)
+
+    # The id came back and was kept: a resume polls job-7 instead of paying for another.
+    assert ended == {"as": "cancelled"} and recording_job.saved_ids == ["job-7"]
+    assert uploads == 1
+
+
 def piece_by_piece(filename: str, content: bytes) -> FakeTranscription:
     duration = audio_duration(content)
     return FakeTranscription([(0.0, duration, f"piece {Path(filename).stem}")], duration)
