@@ -69,7 +69,8 @@ class _Watcher:
             if self._pid != os.getpid():
                 self._pid = os.getpid()
                 threading.Thread(target=self._run, name="abort-watcher", daemon=True).start()
-            self._condition.notify_all()
+            if len(self._calls) == 1:  # the watcher sleeps while no call blocks: wake it
+                self._condition.notify_all()
             return token
 
     def unwatch(self, token: int) -> bool:
