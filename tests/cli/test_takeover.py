@@ -12,7 +12,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+
 from tests.cli.test_lifecycle import finish, media_folder, only_session, rows, scripted, wait_for
+from tests.engines.conftest import OPENAI_KEY
+from tests.fakes.slow_upload_server import SlowUploadServer, answer_verbose_json
+from tests.samples import write_wav
 
 LEASE_SECONDS = 3.0
 SIGNED = re.compile(r"Words of (\w+)@(\d+)\.")
@@ -134,3 +139,44 @@ def test_an_owner_stalled_past_its_lease_is_fenced_off_and_the_next_one_does_eve
         f"in flight at the stall: {sorted(in_flight)}; finished by the stalled owner after it "
         f"was taken over (refused, done again by the new owner): {by_first_after_stall}"
     )
+
+
+def test_a_stalled_owner_woken_after_a_takeover_cuts_its_upload_off(tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    # Four minutes of 16 kHz WAV (7.7 MB), uploaded as it is: far more than the sockets buffer.
+    write_wav(media / "talk.wav", np.zeros(16_000 * 240, np.float32))
+    out = tmp_path / "out"
+    db = out / "bulk_transcribe.db"
+    knobs = {
+        "OPENAI_API_KEY": OPENAI_KEY,
+        "SCRIPTED_OWNER_EXPIRY_SECONDS": str(LEASE_SECONDS),
+        "BULK_TRANSCRIBE_UPLOAD_LIMIT_MB": "50",
+    }
+    with SlowUploadServer(answer_verbose_json) as server:  # the first upload is taken slowly
+        run = ["run", str(media), "--engine", "openai", "--api-base", server.base_url]
+        first = scripted([*run, "--out", str(out)], tmp_path, **knobs)
+        assert server.receiving.wait(120), finish(first)
+        first.send_signal(signal.SIGSTOP)  # frozen mid-upload
+        try:
+            session_id = only_session(db)
+            wait_for(
+                lambda: (
+                    time.time() - rows(db, "SELECT heartbeat_at FROM sessions")[0][0]
+                    > LEASE_SECONDS + 0.5
+                )
+            )
+            second = scripted(["resume", session_id, "--out", str(out)], tmp_path, **knobs)
+            wait_for(lambda: rows(db, "SELECT owner_pid FROM sessions") == [(second.pid,)], second)
+        finally:
+            first.send_signal(signal.SIGCONT)
+        code, stdout, stderr = finish(first)
+        second_code, second_out, second_err = finish(second)
+        uploads = server.wait_for_uploads(2)
+
+    assert code == 75, stdout + stderr
+    assert "was taken over by another process" in stderr
+    # The first's upload ended before its last byte once it woke; the second's went up whole.
+    assert sorted(upload.whole for upload in uploads) == [False, True]
+    assert second_code == 0, second_out + second_err
+    assert rows(db, "SELECT status, attempts FROM items") == [("done", 2)]
