@@ -7,6 +7,8 @@ made for a cancellable item (workscope.current_cancel) blocks on the socket, one
 thread shuts the socket down the moment that item's cancel is set. The blocked call returns
 at once, raises `Cancelled`, and httpcore throws the connection away; whatever slot the
 request held is let go as the exception unwinds. Calls made outside any item are untouched.
+A connection carries one request at a time (HTTP/1.1; no client here enables HTTP/2), so
+only the cancelled item's request ends.
 
 A request whose answer says what the provider started (a DEAPI job's id) is sent inside
 `answer_kept()`: cut off while it sends, never while its answer is awaited, so a cancel
@@ -60,14 +62,14 @@ class _Watcher:
         self._calls: dict[int, tuple[threading.Event, AbortableStream]] = {}
         self._aborted: set[int] = set()
         self._tokens = itertools.count()
-        self._pid: int | None = None  # a forked child has no watcher thread: start its own
+        self._started = False
 
     def watch(self, cancel: threading.Event, stream: AbortableStream) -> int:
         with self._condition:
             token = next(self._tokens)
             self._calls[token] = (cancel, stream)
-            if self._pid != os.getpid():
-                self._pid = os.getpid()
+            if not self._started:
+                self._started = True
                 threading.Thread(target=self._run, name="abort-watcher", daemon=True).start()
             if len(self._calls) == 1:  # the watcher sleeps while no call blocks: wake it
                 self._condition.notify_all()
@@ -96,6 +98,15 @@ class _Watcher:
 
 
 _watcher = _Watcher()
+
+
+def _new_watcher() -> None:
+    """A forked child has no watcher thread, and may have copied its lock held: a new one."""
+    global _watcher
+    _watcher = _Watcher()
+
+
+os.register_at_fork(after_in_child=_new_watcher)
 
 
 class AbortableStream(httpcore.NetworkStream):
