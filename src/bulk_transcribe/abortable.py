@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import os
 import socket
 import struct
@@ -32,6 +33,7 @@ import httpcore
 from bulk_transcribe import workscope
 from bulk_transcribe.errors import Cancelled
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # How often the watcher looks at the cancels of the calls blocked on a socket. It sleeps
@@ -93,7 +95,10 @@ class _Watcher:
                     if cancel.is_set():
                         del self._calls[token]
                         self._aborted.add(token)
-                        stream.shut_down()
+                        try:
+                            stream.shut_down()
+                        except Exception:  # the watcher must outlive any one stream
+                            log.exception("could not cut off a cancelled request")
                 self._condition.wait(WATCH_SECONDS)
 
 
