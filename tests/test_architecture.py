@@ -40,6 +40,7 @@ BASE_MODULES = (
     "net",
     "addresses",
     "links",
+    "abortable",
 )
 
 

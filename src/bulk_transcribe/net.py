@@ -6,6 +6,8 @@ name kept for TLS (SNI) and the Host header: a name that answers differently the
 (DNS rebinding) gets nowhere. A proxy is exempt for its exact host and port only. Clients for
 links share one SSL context per process and, per worker thread, one client (so connections to
 a host are reused across items); provider clients pass one hook, the rate limiter's way in.
+Every connection's stream is abortable (abortable.py): an item's cancel ends its requests in
+flight, uploads and waits for an answer alike.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpcore
 import httpx
 
+from bulk_transcribe.abortable import AbortableStream
 from bulk_transcribe.addresses import (
     AddressPolicy,
     advice,
@@ -72,9 +75,10 @@ class GuardedBackend(httpcore.SyncBackend):
         failure: httpcore.ConnectError | None = None
         for address in addresses:
             try:
-                return super().connect_tcp(
+                stream = super().connect_tcp(
                     str(address), port, timeout, local_address, socket_options
                 )
+                return AbortableStream(stream)
             except httpcore.ConnectError as exc:  # the next address may answer
                 failure = exc
         assert failure is not None

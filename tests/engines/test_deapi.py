@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
+from bulk_transcribe import workscope
 from bulk_transcribe.engines import create_engine
 from bulk_transcribe.engines.deapi import CHUNK_IDS_PREFIX, DeapiEngine, PollPolicy
 from bulk_transcribe.engines.poll_timing import JobTimeEstimator, PollTiming
@@ -19,6 +21,7 @@ from bulk_transcribe.models import MediaFile
 from bulk_transcribe.settings import Settings
 from tests.engines.conftest import DEAPI_KEY, RecordingJob
 from tests.fakes.deapi_server import API, FakeDeapiServer
+from tests.fakes.slow_upload_server import SlowUploadServer
 from tests.fakes.transcripts import FakeTranscription, audio_duration, decode_mono
 from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate, write_wav
 
@@ -229,6 +232,70 @@ def test_cancel_while_waiting_stops_polling(deapi_server, recording_job):
     with pytest.raises(Cancelled):
         make_engine(deapi_server).transcribe(media(WAV), job)
     assert len(deapi_server.submissions()) == 1 and recording_job.saved
+
+
+def test_a_cancel_ends_a_submission_on_the_wire_and_never_sends_it_again(tmp_path, recording_job):
+    # Four minutes of 16 kHz WAV (7.7 MB), sent as it is: far more than the sockets buffer.
+    audio = write_wav(tmp_path / "talk.wav", np.zeros(16_000 * 240, np.float32))
+    cancel = threading.Event()
+    with SlowUploadServer(lambda _path: (200, {"data": {"request_id": "never"}})) as server:
+        engine = make_engine(server, upload_limit_mb=50)
+        ended = {}
+
+        def transcribe() -> None:
+            with workscope.scope(cancel):
+                try:
+                    engine.transcribe(MediaFile(audio, 240.0), recording_job.job())
+                    ended["as"] = "done"
+                except Cancelled:
+                    ended["as"] = "cancelled"
+
+        worker = threading.Thread(target=transcribe)
+        worker.start()
+        assert server.receiving.wait(60), "the submission never started"
+        cancel.set()
+        worker.join(120)
+        [upload] = server.wait_for_uploads(1)
+        engine.close()
+        uploads = len(server.uploads)
+
+    assert ended == {"as": "cancelled"}
+    assert upload.received < upload.length  # it ended before its whole body
+    assert uploads == 1 and recording_job.saved_ids == []  # not sent again, nothing to poll
+
+
+def test_a_cancel_never_cuts_off_the_answer_that_names_the_job(tmp_path, recording_job):
+    audio = write_wav(tmp_path / "talk.wav", np.zeros(16_000 * 5, np.float32))
+    cancel = threading.Event()
+    deapi_still_answering = threading.Event()
+    with SlowUploadServer(
+        lambda _path: (200, {"data": {"request_id": "job-7"}}),
+        slow_uploads=0,
+        hold_answers=deapi_still_answering,
+    ) as server:
+        engine = make_engine(server)
+        ended = {}
+
+        def transcribe() -> None:
+            with workscope.scope(cancel):
+                try:
+                    engine.transcribe(MediaFile(audio, 5.0), recording_job.job())
+                    ended["as"] = "done"
+                except Cancelled:
+                    ended["as"] = "cancelled"
+
+        worker = threading.Thread(target=transcribe)
+        worker.start()
+        assert server.answering.wait(60), "the submission never arrived"
+        cancel.set()  # DEAPI has the whole upload and has started the job; its answer is late
+        deapi_still_answering.set()
+        worker.join(60)
+        engine.close()
+        uploads = len(server.uploads)
+
+    # The id came back and was kept: a resume polls job-7 instead of paying for another.
+    assert ended == {"as": "cancelled"} and recording_job.saved_ids == ["job-7"]
+    assert uploads == 1
 
 
 def piece_by_piece(filename: str, content: bytes) -> FakeTranscription:

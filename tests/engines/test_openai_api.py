@@ -24,6 +24,7 @@ from bulk_transcribe.workscope import ResizableSlots
 from tests.engines.conftest import OPENAI_KEY, RecordingJob
 from tests.fakes.base import Reply
 from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.slow_upload_server import SlowUploadServer, answer_verbose_json
 from tests.fakes.transcripts import FakeTranscription, audio_duration, decode_mono
 from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate, write_wav
 
@@ -406,3 +407,87 @@ def test_a_retried_item_uploads_only_the_pieces_not_yet_transcribed(
     assert [line for line in text.split() if line.startswith("long.part")] == [
         Path(p).stem for p in pieces
     ]
+
+
+def test_a_cancel_ends_an_upload_in_flight_and_frees_its_slot(tmp_path):
+    from bulk_transcribe.models import ItemSpec, SourceType
+    from bulk_transcribe.runner import create_session
+    from bulk_transcribe.runner.work import UnitReporter, WorkUnit, run_unit
+    from bulk_transcribe.store import Store
+
+    # Four minutes of 16 kHz WAV (7.7 MB), uploaded as it is: far more than the sockets buffer.
+    audio = write_wav(tmp_path / "talk.wav", np.zeros(16_000 * 240, np.float32))
+    slots = ResizableSlots(lambda: 1)
+    cancel = threading.Event()
+    with SlowUploadServer(answer_verbose_json) as server:
+        settings = Settings(
+            out_dir=tmp_path / "out",
+            engine="openai",
+            api_base=f"{server.url}/v1",
+            openai_api_key=OPENAI_KEY,
+            upload_limit_mb=50,
+        )
+        with Store(settings.database) as store:
+            session = create_session(store, settings, [ItemSpec(str(audio), SourceType.LOCAL_FILE)])
+            [item] = store.items(session.id)
+        engine = OpenAICompatibleEngine(resolve_provider(settings), retry=FAST_RETRIES)
+        unit = WorkUnit(item=item, attempt=1)
+        reporter = UnitReporter(unit, lambda _message: None, cancel)
+        ended = {}
+        worker = threading.Thread(
+            target=lambda: ended.update(
+                outcome=run_unit(unit, settings, lambda: engine, reporter, slots)
+            )
+        )
+        worker.start()
+        assert server.receiving.wait(60), "the upload never started"
+        held_while_sending = slots.held
+        cancel.set()  # the user stops the session while the upload is on the wire
+        worker.join(120)
+        [first] = server.wait_for_uploads(1)
+        outcome = ended["outcome"]
+
+        # The freed slot takes the next request, which goes through whole.
+        with workscope.scope(threading.Event(), slots):
+            transcript = engine.transcribe(MediaFile(audio, 240.0), RecordingJob().job())
+        uploads = server.wait_for_uploads(2)
+        engine.close()
+
+    assert outcome.cancelled and outcome.error is None and outcome.transcript is None
+    assert first.received < first.length  # the upload ended before its whole body
+    assert held_while_sending == 1 and slots.held == 0
+    assert transcript.text == "the river is high" and uploads[1].whole
+
+
+def test_a_cancel_ends_the_wait_for_an_answer_and_frees_its_slot(tmp_path):
+    audio = write_wav(tmp_path / "talk.wav", np.zeros(16_000 * 5, np.float32))
+    slots = ResizableSlots(lambda: 1)
+    cancel = threading.Event()
+    provider_still_transcribing = threading.Event()
+    with SlowUploadServer(
+        answer_verbose_json, slow_uploads=0, hold_answers=provider_still_transcribing
+    ) as server:
+        engine = make_engine(server)
+        ended = {}
+
+        def transcribe() -> None:
+            with workscope.scope(cancel, slots):
+                try:
+                    engine.transcribe(MediaFile(audio, 5.0), RecordingJob().job())
+                    ended["as"] = "done"
+                except Cancelled:
+                    ended["as"] = "cancelled"
+
+        worker = threading.Thread(target=transcribe)
+        worker.start()
+        assert server.answering.wait(60), "the upload never arrived"
+        cancel.set()  # the upload is whole; the provider has not answered yet
+        worker.join(30)  # a bound for the old behaviour, which waits for the answer
+        returned_before_the_answer = not worker.is_alive()
+        held_after = slots.held
+        provider_still_transcribing.set()
+        worker.join(60)
+        engine.close()
+
+    assert returned_before_the_answer and ended == {"as": "cancelled"}
+    assert held_after == 0

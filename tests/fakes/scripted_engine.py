@@ -5,9 +5,12 @@ What it does with an item is chosen by the media file's name:
 - `slow*`: works SCRIPTED_ENGINE_SECONDS (default 0.3) while reporting progress, so Ctrl-C,
   SIGTERM and cancel can land mid-item (it honours cancellation like a real engine);
 - `hang*`: waits forever in a thread pool of its own, deaf to cancellation, like a stuck C call;
+- `gate*`: waits (honouring cancellation) until the file SCRIPTED_ENGINE_GATE exists, so a
+  test decides when a run can end;
 - anything else: answers at once.
 Each finished transcription appends the file's stem to SCRIPTED_ENGINE_LOG, when set: the
-count of real work done, across every process of a scenario.
+count of real work done, across every process of a scenario. With SCRIPTED_ENGINE_SIGN set,
+each log line and each transcript also names the process that made it (`stem@pid`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ class ScriptedCliEngine(EngineBase):
         self.model = model
         self._seconds = float(os.environ.get("SCRIPTED_ENGINE_SECONDS", "0.3"))
         self._log = os.environ.get("SCRIPTED_ENGINE_LOG")
+        self._gate = os.environ.get("SCRIPTED_ENGINE_GATE")
+        self._sign = f"@{os.getpid()}" if os.environ.get("SCRIPTED_ENGINE_SIGN") else ""
 
     @property
     def decoding(self) -> dict[str, object]:
@@ -43,6 +48,10 @@ class ScriptedCliEngine(EngineBase):
         if stem.startswith("hang"):
             pool = ThreadPoolExecutor(max_workers=1)  # its thread is joined at exit
             pool.submit(threading.Event().wait).result()
+        if stem.startswith("gate"):
+            while not (self._gate and Path(self._gate).exists()):
+                time.sleep(0.05)
+                job.on_progress(0.5)  # raises Cancelled when asked to stop
         if stem.startswith("slow"):
             steps = 10
             for step in range(steps):
@@ -50,9 +59,9 @@ class ScriptedCliEngine(EngineBase):
                 job.on_progress((step + 1) / steps)  # raises Cancelled when asked to stop
         if self._log:
             with _log_lock, Path(self._log).open("a", encoding="utf-8") as log:
-                log.write(stem + "\n")
+                log.write(stem + self._sign + "\n")
         return Transcript(
-            segments=[Segment(0.0, 1.0, f"Words of {stem}.")],
+            segments=[Segment(0.0, 1.0, f"Words of {stem}{self._sign}.")],
             language="en",
             duration=media.duration,
             engine=self.name,

@@ -10,16 +10,22 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pytest_httpserver import HTTPServer
 
+from bulk_transcribe.engines.openai_api import OpenAICompatibleEngine
+from bulk_transcribe.engines.presets import resolve_provider
 from bulk_transcribe.errors import ErrorKind
-from bulk_transcribe.models import ItemStatus, Owner, SessionStatus
+from bulk_transcribe.models import ItemSpec, ItemStatus, Owner, SessionStatus, SourceType
 from bulk_transcribe.outputs import writer as writer_module
-from bulk_transcribe.runner import Runner, SessionBusy
+from bulk_transcribe.runner import Runner, SessionBusy, create_session
 from bulk_transcribe.runner import runner as runner_module
 from bulk_transcribe.runner.ownership import OWNER_EXPIRY_SECONDS, is_dead, new_owner
-from bulk_transcribe.store import Fence, Superseded
+from bulk_transcribe.settings import Settings
+from bulk_transcribe.store import Fence, Store, Superseded
+from tests.engines.conftest import OPENAI_KEY
+from tests.fakes.slow_upload_server import SlowUploadServer, answer_verbose_json
 from tests.runner.doubles import (
     Provider,
     ScriptedEngine,
@@ -28,6 +34,7 @@ from tests.runner.doubles import (
     statuses,
     wait_for,
 )
+from tests.samples import write_wav
 
 
 @pytest.fixture(autouse=True)
@@ -141,6 +148,39 @@ def test_a_stalled_owner_taken_over_has_its_workers_stopped_and_its_writes_refus
     assert store.get_session(session.id).owner.id == "usurper"
     with pytest.raises(Superseded), store.fenced(Fence(session.id, runner.owner.id, 1)):
         store.add_event(session.id, "late", "a write of the superseded runner")
+
+
+def test_a_runner_taken_over_ends_its_upload_on_the_wire_and_frees_its_slot(tmp_path: Path):
+    # Four minutes of 16 kHz WAV (7.7 MB), uploaded as it is: far more than the sockets buffer.
+    audio = write_wav(tmp_path / "talk.wav", np.zeros(16_000 * 240, np.float32))
+    with SlowUploadServer(answer_verbose_json) as server:
+        settings = Settings(
+            out_dir=tmp_path / "out",
+            formats="md",
+            engine="openai",
+            api_base=server.base_url,
+            openai_api_key=OPENAI_KEY,
+            upload_limit_mb=50,
+        )
+        store = Store(settings.database)
+        spec = ItemSpec(str(audio), SourceType.LOCAL_FILE)
+        session = create_session(store, settings, [spec])
+        engine = OpenAICompatibleEngine(resolve_provider(settings))
+        runner = Runner(store, session.id, settings, engine=engine)
+        thread = run_in_thread(runner)
+        assert server.receiving.wait(60), "the upload never started"
+        with store._transaction() as conn:  # another process claims it meanwhile
+            conn.execute(
+                "UPDATE sessions SET owner_id = 'usurper', owner_generation = owner_generation + 1"
+            )
+        thread.join(60)
+        [upload] = server.wait_for_uploads(1)
+
+    assert not thread.is_alive() and runner.taken_over
+    assert upload.received < upload.length  # the upload ended before its whole body
+    assert runner.controller.slots.held == 0
+    (item,) = store.items(session.id)
+    assert item.status is ItemStatus.RUNNING  # left for the new owner, not written
 
 
 def test_an_owner_is_dead_only_where_its_pid_means_something_and_only_if_it_is_that_process(

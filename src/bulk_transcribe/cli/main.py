@@ -71,6 +71,8 @@ STATUS_PAGE_ROWS = 1000  # `status --all` reads and prints this many items at a 
 # After SIGTERM/SIGHUP, running items get this long to finish before they are put back in
 # the queue: service managers and `timeout` send SIGKILL soon after (Docker: 10 s).
 TERMINATE_GRACE_SECONDS = 5.0
+# EX_TEMPFAIL, as for a busy update: another process has the session now.
+EXIT_TAKEN_OVER = 75
 
 app = typer.Typer(
     add_completion=False,
@@ -593,6 +595,8 @@ def _watch_runner(runner: service.Runner, store: Store, session: Session) -> Ses
         raise usage_error(str(outcome["error"]))
     if "error" in outcome:
         raise outcome["error"]
+    if runner.taken_over:
+        raise _taken_over(store, session)
     counts = store.counts(session.id)
     _print_items(store, session, counts, only_problems=counts.total > BIG_SESSION_ITEMS)
     _print_counts(counts)
@@ -607,6 +611,20 @@ def _watch_runner(runner: service.Runner, store: Store, session: Session) -> Ses
             highlight=False,
         )
     return counts
+
+
+def _taken_over(store: Store, session: Session) -> typer.Exit:
+    """This run stalled (frozen, stuck) long enough for another process to take its session
+    over: it stopped its workers and its later writes were refused; the other one goes on."""
+    owner = store.get_session(session.id).owner
+    who = f" (pid {owner.pid} on host {owner.host})" if owner is not None else ""
+    errors.print(
+        f"[bold red]error:[/] session {session.id} was taken over by another process{who} "
+        "while this one was stalled; this one stopped its workers and wrote nothing more. "
+        f"`bulk-transcribe status {session.id}` shows how the session goes on.",
+        highlight=False,
+    )
+    return typer.Exit(EXIT_TAKEN_OVER)
 
 
 def _report_summaries(store: Store, session: Session) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from bulk_transcribe import workscope
+from bulk_transcribe import abortable, workscope
 from bulk_transcribe.addresses import AddressPolicy
 from bulk_transcribe.engines.base import EngineBase, EngineJob
 from bulk_transcribe.engines.chunking import AudioChunk, fit_for_upload, stitch
@@ -276,7 +276,9 @@ class DeapiEngine(EngineBase):
         # leads to the same resubmission one runner retry later.
         def submit_once() -> str:
             try:
-                response = post()
+                # A cancel cuts the upload off, never the answer that carries the job's id.
+                with abortable.answer_kept():
+                    response = post()
             except _AMBIGUOUS as exc:
                 raise _ambiguous_submission(exc) from None
             except httpx.HTTPError as exc:  # never reached DEAPI whole: safe to send again

@@ -203,7 +203,7 @@ class OpenAICompatibleEngine(EngineBase):
             saved = job.saved_chunks.get(key)
             if saved is not None:  # paid for by an earlier attempt
                 return ParsedTranscript.from_json(saved)
-            with slots.hold():
+            with slots.hold():  # let go when a cancel cuts the upload off, too
                 workscope.raise_if_cancelled()  # a cancel while waiting for a slot
                 parsed = call_with_retries(
                     self._retry, lambda: self._transcribe_file(chunk, language, job.options.prompt)
@@ -236,8 +236,9 @@ class OpenAICompatibleEngine(EngineBase):
                 job.on_progress(len(results) / len(chunks))  # raises Cancelled on cancel
                 workscope.raise_if_cancelled()
         finally:
-            # On success every upload is over; on a cancel or failure the ones still
-            # running finish on their own while the item moves on.
+            # On success every upload is over. On a cancel those on the wire end with it
+            # (their connections are cut: abortable.py); on a failure the ones still running
+            # finish on their own while the item moves on, and what they bring is kept.
             pool.shutdown(wait=False, cancel_futures=True)
         return [(chunk, results[index]) for index, chunk in enumerate(chunks)]
 

@@ -191,6 +191,12 @@ class Runner:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
+    @property
+    def taken_over(self) -> bool:
+        """Another process claimed the session during this run: this one stopped its workers
+        and wrote nothing after that."""
+        return self._lost_ownership
+
     def warm_up(self) -> Engine:
         """Create the engine (load the model, import the SDK) before the clock starts."""
         engine = self._engine_instance()

@@ -1,0 +1,175 @@
+"""Requests that a cancel ends while they are on the wire (an upload sending, an answer awaited).
+
+httpx's synchronous API has no way to cancel a request from outside (only its async API,
+through anyio's cancel scopes), and a thread blocked in a socket call cannot be woken from
+within. So every connection `net.py` opens is wrapped in an `AbortableStream`: while a call
+made for a cancellable item (workscope.current_cancel) blocks on the socket, one watcher
+thread shuts the socket down the moment that item's cancel is set. The blocked call returns
+at once, raises `Cancelled`, and httpcore throws the connection away; whatever slot the
+request held is let go as the exception unwinds. Calls made outside any item are untouched.
+A connection carries one request at a time (HTTP/1.1; no client here enables HTTP/2), so
+only the cancelled item's request ends.
+
+A request whose answer says what the provider started (a DEAPI job's id) is sent inside
+`answer_kept()`: cut off while it sends, never while its answer is awaited, so a cancel
+cannot leave a job running, and paid for, that nobody knows the id of.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+import httpcore
+
+from bulk_transcribe import workscope
+from bulk_transcribe.errors import Cancelled
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# How often the watcher looks at the cancels of the calls blocked on a socket. It sleeps
+# while no such call is waiting, so this costs nothing between requests.
+WATCH_SECONDS = 0.05
+
+_answer_kept: ContextVar[bool] = ContextVar("abortable_answer_kept", default=False)
+
+
+@contextlib.contextmanager
+def answer_kept() -> Iterator[None]:
+    """Requests sent inside may be cut off while they send, not while their answer comes."""
+    token = _answer_kept.set(True)
+    try:
+        yield
+    finally:
+        _answer_kept.reset(token)
+
+
+class _Watcher:
+    """One daemon thread per process, polling the cancels of calls blocked on a socket.
+
+    Written by hand: threading.Event has no callbacks and no way to wait on several at once,
+    so cancels set anywhere (a stop, a superseded owner) are noticed by looking at them."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._calls: dict[int, tuple[threading.Event, AbortableStream]] = {}
+        self._aborted: set[int] = set()
+        self._tokens = itertools.count()
+        self._started = False
+
+    def watch(self, cancel: threading.Event, stream: AbortableStream) -> int:
+        with self._condition:
+            token = next(self._tokens)
+            self._calls[token] = (cancel, stream)
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._run, name="abort-watcher", daemon=True).start()
+            if len(self._calls) == 1:  # the watcher sleeps while no call blocks: wake it
+                self._condition.notify_all()
+            return token
+
+    def unwatch(self, token: int) -> bool:
+        """Stop watching; True when the call was aborted (its socket is shut down)."""
+        with self._condition:
+            self._calls.pop(token, None)
+            if token in self._aborted:
+                self._aborted.discard(token)
+                return True
+            return False
+
+    def _run(self) -> None:
+        with self._condition:
+            while True:
+                while not self._calls:
+                    self._condition.wait()
+                for token, (cancel, stream) in list(self._calls.items()):
+                    if cancel.is_set():
+                        del self._calls[token]
+                        self._aborted.add(token)
+                        try:
+                            stream.shut_down()
+                        except Exception:  # the watcher must outlive any one stream
+                            log.exception("could not cut off a cancelled request")
+                self._condition.wait(WATCH_SECONDS)
+
+
+_watcher = _Watcher()
+
+
+def _new_watcher() -> None:
+    """A forked child has no watcher thread, and may have copied its lock held: a new one."""
+    global _watcher
+    _watcher = _Watcher()
+
+
+os.register_at_fork(after_in_child=_new_watcher)
+
+
+class AbortableStream(httpcore.NetworkStream):
+    """A connection's stream whose blocking calls end when the current item is cancelled."""
+
+    def __init__(self, inner: httpcore.NetworkStream):
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if _answer_kept.get():  # the request is sent whole: its answer is awaited
+            return self._inner.read(max_bytes, timeout)
+        return self._call(lambda: self._inner.read(max_bytes, timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._call(lambda: self._inner.write(buffer, timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        tls = self._call(lambda: self._inner.start_tls(ssl_context, server_hostname, timeout))
+        return AbortableStream(tls)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+    def shut_down(self) -> None:
+        """Wake the call blocked on this socket (from another thread): no more bytes either
+        way, and the close that follows resets the connection instead of sending what is
+        still queued."""
+        sock = self._inner.get_extra_info("socket")
+        if not isinstance(sock, socket.socket):
+            return
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            # The plain socket's shutdown: an SSLSocket's own would drop its TLS state under
+            # the thread still using it.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:  # already closed or reset: nothing left to wake
+            pass
+
+    def _call(self, action: Callable[[], T]) -> T:
+        cancel = workscope.current_cancel.get()
+        if cancel is None:
+            return action()
+        workscope.raise_if_cancelled(cancel)
+        token = _watcher.watch(cancel, self)
+        try:
+            result = action()
+        except BaseException:
+            if _watcher.unwatch(token):
+                raise Cancelled() from None
+            raise
+        if _watcher.unwatch(token):  # a read that came back empty because of the shutdown
+            raise Cancelled()
+        return result
