@@ -145,16 +145,17 @@ def _download_lock(
         lock.release()
 
 
-def http_client(settings: SourceSettings) -> httpx.Client:
-    """This worker thread's client for links (net.py: every connection, redirects included,
-    passes the address policy); kept for the thread, so items from one host reuse their
-    connections. Not to be closed by the caller."""
+@contextmanager
+def http_client(settings: SourceSettings) -> Iterator[httpx.Client]:
+    """A client for links, this caller's alone until the block ends (net.py: every
+    connection, redirects included, passes the address policy); lent from a pool, so items
+    from one host reuse their connections whichever thread runs them."""
     read_timeout = min(settings.http_timeout, settings.download_stall_seconds)
     timeout = httpx.Timeout(
         settings.http_timeout, connect=min(10.0, settings.http_timeout), read=read_timeout
     )
     policy = AddressPolicy.from_settings(settings)
-    client = net.thread_client(
+    with net.borrowed_client(
         ("links", policy, settings.http_timeout, read_timeout),
         lambda: net.guarded_client(
             policy,
@@ -163,9 +164,8 @@ def http_client(settings: SourceSettings) -> httpx.Client:
             max_redirects=MAX_REDIRECTS,
             headers={"User-Agent": USER_AGENT},
         ),
-    )
-    client.cookies.clear()  # one link's cookies never go with another's requests
-    return client
+    ) as client:
+        yield client
 
 
 @contextmanager
@@ -231,8 +231,8 @@ def download(
     partial = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
     complete = False
     try:
-        with _request_errors(url, "download"):
-            _download_with_resume(http_client(settings), url, partial, settings, check_cancelled)
+        with _request_errors(url, "download"), http_client(settings) as client:
+            _download_with_resume(client, url, partial, settings, check_cancelled)
         os.replace(partial, target)
         complete = True
     except TranscribeError:
@@ -415,7 +415,8 @@ def probe(url: str, settings: SourceSettings) -> Probe:
     """Headers and first bytes of `url`: what it is, when its name does not say."""
     with (
         _request_errors(url, "reach"),
-        http_client(settings).stream("GET", url) as response,
+        http_client(settings) as client,
+        client.stream("GET", url) as response,
     ):
         check_status(url, response)
         head = b""
@@ -431,7 +432,8 @@ def fetch_bytes(url: str, settings: SourceSettings, max_bytes: int = 64 * 1024**
     """A small document (a feed, a page) in memory, with the same error mapping as downloads."""
     with (
         _request_errors(url, "fetch"),
-        http_client(settings).stream("GET", url) as response,
+        http_client(settings) as client,
+        client.stream("GET", url) as response,
     ):
         check_status(url, response)
         body = bytearray()
