@@ -183,7 +183,8 @@ def _child(config: dict, queue: multiprocessing.Queue) -> None:
 
 
 def _profile_every_thread():
-    """A profile of the coordinator, and one for each thread started from now on (cProfile
+    """A profile of the coordinator, and one for each thread started from now on, in each
+    thread's CPU time (waits for the GIL, the disk or the network do not count; cProfile
     sees only its own thread; the workers download and call the provider)."""
     import cProfile
 
@@ -191,7 +192,7 @@ def _profile_every_thread():
     original_run = threading.Thread.run
 
     def profiled_run(self: threading.Thread) -> None:
-        profile = cProfile.Profile()
+        profile = cProfile.Profile(time.thread_time)
         threads.append(profile)
         profile.enable()
         try:
@@ -200,7 +201,7 @@ def _profile_every_thread():
             profile.disable()
 
     threading.Thread.run = profiled_run  # type: ignore[method-assign]
-    return cProfile.Profile(), threads
+    return cProfile.Profile(time.thread_time), threads
 
 
 def _done_so_far(database: Path) -> int:
@@ -386,7 +387,8 @@ def describe(row: dict) -> str:
         f"session made in {row['setup_s']:.1f} s; "
         f"{row['done']} done in {row['wall_s']:.1f} s = {row['items_per_s']:.1f} items/s{ideal}; "
         f"thirds {thirds}; CPU {row['cpu_ms_per_item']:.1f} ms/item; "
-        f"peak {row['peak_rss_mb']:.0f} MB; DB {row['db_mb']:.1f} MB; status {status}"
+        f"peak {row['peak_rss_mb']:.0f} MB; DB {row['db_mb']:.1f} MB; status {status}; "
+        f"servers' CPU {row.get('servers_cpu_ms_per_item', 0):.1f} ms/item"
     )
 
 
@@ -437,7 +439,13 @@ def main() -> None:
                                 else None,
                             }
                             provider.requests.clear()
+                            before = os.times()
                             row = {"input": kind, "n": n, "latency": latency, **run_one(config)}
+                            after = os.times()
+                            # This process serves the media and the provider: not our cost,
+                            # but it shares the machine's two cores with the run.
+                            servers = (after.user - before.user) + (after.system - before.system)
+                            row["servers_cpu_ms_per_item"] = 1000 * servers / max(1, row["done"])
                         rows.append(row)
                         print(describe(row), flush=True)
     finally:
