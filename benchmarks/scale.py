@@ -73,6 +73,7 @@ class MediaServer:
     def __init__(self, body: bytes):
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # as real servers: no 40 ms wait for a delayed ACK
 
             def do_GET(self) -> None:
                 self.send_response(200)
