@@ -213,20 +213,30 @@ def _done_so_far(database: Path) -> int:
         return 0
 
 
+# Runs the command from a small process of its own: a child forked from this one would be
+# charged this process's memory (the servers, the sources) as its peak.
+_MEASURE_COMMAND = """
+import resource, subprocess, sys, time
+started = time.perf_counter()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).returncode
+peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(time.perf_counter() - started, peak_kb, code)
+"""
+
+
 def _time_status(out: Path) -> dict:
     """`bulk-transcribe status latest` on the running session: wall time and peak memory."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [CLI, "status", "latest", "--out", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    measured = subprocess.run(
+        [sys.executable, "-c", _MEASURE_COMMAND, CLI, "status", "latest", "--out", str(out)],
+        capture_output=True,
+        text=True,
         env={**os.environ, "COLUMNS": "120"},
     )
-    _, code, usage = os.wait4(process.pid, 0)
+    wall, peak_kb, code = measured.stdout.split()
     return {
-        "status_s": time.perf_counter() - started,
-        "status_peak_mb": usage.ru_maxrss / 1024,
-        "status_exit": os.waitstatus_to_exitcode(code),
+        "status_s": float(wall),
+        "status_peak_mb": int(peak_kb) / 1024,
+        "status_exit": int(code),
     }
 
 
