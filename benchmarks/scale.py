@@ -293,6 +293,7 @@ def bookkeeping(sizes: list[int]) -> list[dict]:
             f"counts {row['counts_ms']:6.2f} ms; "
             f"finished_since {row['finished_since_ms']:6.2f} ms; "
             f"items_marker {row['items_marker_ms']:6.2f} ms; "
+            f"monitor refresh {row['monitor_refresh_ms']:7.2f} ms; "
             f"one permit {row['permit_ms']:5.2f} ms; status {row['status_work_ms']:7.1f} ms",
             flush=True,
         )
@@ -319,7 +320,7 @@ def _cache_costs(root: Path, n: int) -> dict:
 
 
 def _store_costs(root: Path, n: int) -> dict:
-    from bulk_transcribe.models import ItemSpec, ItemStatus, SourceType
+    from bulk_transcribe.models import ItemSpec, ItemStatus, SourceType, Stage
     from bulk_transcribe.store import Store
 
     with Store(root / "db.sqlite") as store:
@@ -338,7 +339,16 @@ def _store_costs(root: Path, n: int) -> dict:
             )
         since = f"2026-01-01T{n // 2:09d}"  # a view that has seen all but the latest
         status_ms = _status_work_ms(root, store.path, session.id)
+        _, last_id, revisions = store.items_marker(session.id)
+        store.set_stage(store.first_items(session.id, ItemStatus.QUEUED, 1)[0].id, Stage.FETCHING)
+        # The web monitor's refresh after one change: what changed since its last look (an
+        # index range), or, before items.changed, every item's revision.
+        if hasattr(store, "items_changed_since"):
+            refresh = lambda: store.items_changed_since(session.id, revisions, last_id)  # noqa: E731
+        else:
+            refresh = lambda: store.item_versions(session.id)  # noqa: E731
         return {
+            "monitor_refresh_ms": _per_call_ms(refresh, 20),
             "status_work_ms": status_ms,
             "counts_ms": _per_call_ms(lambda: store.counts(session.id), 20),
             "finished_since_ms": _per_call_ms(lambda: store.finished_since(session.id, since), 20),

@@ -194,7 +194,9 @@ def test_items_are_read_page_by_page_in_order(store: Store) -> None:
     assert [store.get_item(i).source for i in ids] == paged
 
 
-def test_items_changed_since_a_marker_are_read_from_an_index(store: Store) -> None:
+def test_items_changed_since_a_marker_are_read_from_an_index(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     session = store.create_session(store.path.parent, {})
     other = store.create_session(store.path.parent, {})
     store.add_items(session.id, specs(*"abcde"))
@@ -218,12 +220,17 @@ def test_items_changed_since_a_marker_are_read_from_an_index(store: Store) -> No
     assert [i.source for i in store.items_changed_since(session.id, revisions, last_id)] == [
         "/media/d"
     ]
+    asked: list[tuple[str, tuple]] = []  # the statement the store runs, planned below
+    query = store._query
+
+    def recording_query(sql: str, params=()):
+        asked.append((sql, tuple(params)))
+        return query(sql, params)
+
+    monkeypatch.setattr(store, "_query", recording_query)
+    store.items_changed_since(session.id, revisions, last_id)
+    (statement, params), *_ = asked
     with sqlite3.connect(store.path) as conn:
-        plan = " ".join(
-            row[3]
-            for row in conn.execute(
-                "EXPLAIN QUERY PLAN SELECT * FROM items WHERE session_id = ? AND changed > ?",
-                (session.id, revisions),
-            )
-        )
+        plan = " ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement, params))
     assert "USING INDEX items_by_session_changed (session_id=? AND changed>?)" in plan
+    assert "USING INTEGER PRIMARY KEY (rowid>?)" in plan  # the new items: by id, not a walk
