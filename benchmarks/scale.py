@@ -73,6 +73,7 @@ class MediaServer:
     def __init__(self, body: bytes):
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # as real servers: no 40 ms wait for a delayed ACK
 
             def do_GET(self) -> None:
                 self.send_response(200)
@@ -183,7 +184,8 @@ def _child(config: dict, queue: multiprocessing.Queue) -> None:
 
 
 def _profile_every_thread():
-    """A profile of the coordinator, and one for each thread started from now on (cProfile
+    """A profile of the coordinator, and one for each thread started from now on, in each
+    thread's CPU time (waits for the GIL, the disk or the network do not count; cProfile
     sees only its own thread; the workers download and call the provider)."""
     import cProfile
 
@@ -191,7 +193,7 @@ def _profile_every_thread():
     original_run = threading.Thread.run
 
     def profiled_run(self: threading.Thread) -> None:
-        profile = cProfile.Profile()
+        profile = cProfile.Profile(time.thread_time)
         threads.append(profile)
         profile.enable()
         try:
@@ -200,7 +202,7 @@ def _profile_every_thread():
             profile.disable()
 
     threading.Thread.run = profiled_run  # type: ignore[method-assign]
-    return cProfile.Profile(), threads
+    return cProfile.Profile(time.thread_time), threads
 
 
 def _done_so_far(database: Path) -> int:
@@ -211,20 +213,30 @@ def _done_so_far(database: Path) -> int:
         return 0
 
 
+# Runs the command from a small process of its own: a child forked from this one would be
+# charged this process's memory (the servers, the sources) as its peak.
+_MEASURE_COMMAND = """
+import resource, subprocess, sys, time
+started = time.perf_counter()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).returncode
+peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(time.perf_counter() - started, peak_kb, code)
+"""
+
+
 def _time_status(out: Path) -> dict:
     """`bulk-transcribe status latest` on the running session: wall time and peak memory."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [CLI, "status", "latest", "--out", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    measured = subprocess.run(
+        [sys.executable, "-c", _MEASURE_COMMAND, CLI, "status", "latest", "--out", str(out)],
+        capture_output=True,
+        text=True,
         env={**os.environ, "COLUMNS": "120"},
     )
-    _, code, usage = os.wait4(process.pid, 0)
+    wall, peak_kb, code = measured.stdout.split()
     return {
-        "status_s": time.perf_counter() - started,
-        "status_peak_mb": usage.ru_maxrss / 1024,
-        "status_exit": os.waitstatus_to_exitcode(code),
+        "status_s": float(wall),
+        "status_peak_mb": int(peak_kb) / 1024,
+        "status_exit": int(code),
     }
 
 
@@ -281,6 +293,7 @@ def bookkeeping(sizes: list[int]) -> list[dict]:
             f"counts {row['counts_ms']:6.2f} ms; "
             f"finished_since {row['finished_since_ms']:6.2f} ms; "
             f"items_marker {row['items_marker_ms']:6.2f} ms; "
+            f"monitor refresh {row['monitor_refresh_ms']:7.2f} ms; "
             f"one permit {row['permit_ms']:5.2f} ms; status {row['status_work_ms']:7.1f} ms",
             flush=True,
         )
@@ -307,7 +320,7 @@ def _cache_costs(root: Path, n: int) -> dict:
 
 
 def _store_costs(root: Path, n: int) -> dict:
-    from bulk_transcribe.models import ItemSpec, ItemStatus, SourceType
+    from bulk_transcribe.models import ItemSpec, ItemStatus, SourceType, Stage
     from bulk_transcribe.store import Store
 
     with Store(root / "db.sqlite") as store:
@@ -326,7 +339,16 @@ def _store_costs(root: Path, n: int) -> dict:
             )
         since = f"2026-01-01T{n // 2:09d}"  # a view that has seen all but the latest
         status_ms = _status_work_ms(root, store.path, session.id)
+        _, last_id, revisions = store.items_marker(session.id)
+        store.set_stage(store.first_items(session.id, ItemStatus.QUEUED, 1)[0].id, Stage.FETCHING)
+        # The web monitor's refresh after one change: what changed since its last look (an
+        # index range), or, before items.changed, every item's revision.
+        if hasattr(store, "items_changed_since"):
+            refresh = lambda: store.items_changed_since(session.id, revisions, last_id)  # noqa: E731
+        else:
+            refresh = lambda: store.item_versions(session.id)  # noqa: E731
         return {
+            "monitor_refresh_ms": _per_call_ms(refresh, 20),
             "status_work_ms": status_ms,
             "counts_ms": _per_call_ms(lambda: store.counts(session.id), 20),
             "finished_since_ms": _per_call_ms(lambda: store.finished_since(session.id, since), 20),
@@ -386,7 +408,8 @@ def describe(row: dict) -> str:
         f"session made in {row['setup_s']:.1f} s; "
         f"{row['done']} done in {row['wall_s']:.1f} s = {row['items_per_s']:.1f} items/s{ideal}; "
         f"thirds {thirds}; CPU {row['cpu_ms_per_item']:.1f} ms/item; "
-        f"peak {row['peak_rss_mb']:.0f} MB; DB {row['db_mb']:.1f} MB; status {status}"
+        f"peak {row['peak_rss_mb']:.0f} MB; DB {row['db_mb']:.1f} MB; status {status}; "
+        f"servers' CPU {row.get('servers_cpu_ms_per_item', 0):.1f} ms/item"
     )
 
 
@@ -437,7 +460,13 @@ def main() -> None:
                                 else None,
                             }
                             provider.requests.clear()
+                            before = os.times()
                             row = {"input": kind, "n": n, "latency": latency, **run_one(config)}
+                            after = os.times()
+                            # This process serves the media and the provider: not our cost,
+                            # but it shares the machine's two cores with the run.
+                            servers = (after.user - before.user) + (after.system - before.system)
+                            row["servers_cpu_ms_per_item"] = 1000 * servers / max(1, row["done"])
                         rows.append(row)
                         print(describe(row), flush=True)
     finally:

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 from faster_whisper.audio import decode_audio
 
-from bulk_transcribe.media import probe_duration
+from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.media import checked_duration, probe_duration
 from tests.samples import SAMPLE_MEDIA
 
 RATE = 16_000
@@ -47,3 +49,25 @@ def test_a_truncated_flac_claiming_ten_hours_reports_what_it_holds(tmp_path: Pat
 
     measured = probe_duration(truncated)
     assert 0 < measured < real_seconds
+
+
+def test_checked_duration_measures_as_probe_duration_does_and_refuses_garbage(
+    tmp_path: Path,
+) -> None:
+    """A download is checked and measured on one open: the same duration as the header
+    probe, the packets walked when the header lies, and no duration for what is not audio."""
+    samples = decode_audio(str(SAMPLE_MEDIA[0]), sampling_rate=RATE)
+    flac = write_flac(tmp_path / "talk.flac", samples)
+    assert checked_duration(flac) == probe_duration(flac)
+
+    data = bytearray(flac.read_bytes())
+    claim_total_samples(data, 10 * 3600 * RATE)
+    truncated = tmp_path / "truncated.flac"
+    truncated.write_bytes(bytes(data[: len(data) * 6 // 10]))
+    assert 0 < checked_duration(truncated) < len(samples) / RATE
+
+    page = tmp_path / "page.mp3"
+    page.write_bytes(b"<html><body>Sign in to listen</body></html>" * 50)
+    with pytest.raises(PermanentError) as refused:
+        checked_duration(page)
+    assert refused.value.kind is ErrorKind.DECODE

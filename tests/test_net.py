@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bulk_transcribe import net
@@ -131,27 +132,46 @@ def test_the_environment_s_proxy_is_used_and_no_proxy_hosts_are_reached_directly
     assert [seen.path for seen in media_server.requests] == ["/direct.mp3", proxied]
 
 
-def test_a_worker_thread_reuses_its_connection_to_a_host_across_downloads(
+def test_downloads_on_threads_of_their_own_reuse_one_connection_to_a_host(
     media_server: MediaServer, tmp_path: Path
 ) -> None:
-    for name in ("a", "b", "c"):
+    """The thread executor starts a thread per item: connections must outlive the thread."""
+    for name in ("a", "b", "c", "d"):
         media_server.add(f"/{name}.mp3", Route(b"ID3" + name.encode() * 2048, "audio/mpeg"))
     settings = Settings(out_dir=tmp_path)
 
-    def three_downloads() -> None:
-        for name in ("a", "b", "c"):
-            download(media_server.url(f"/{name}.mp3"), tmp_path / name / f"{name}.mp3", settings)
-
-    three_downloads()
-    worker = threading.Thread(target=three_downloads)
-    worker.start()
-    worker.join()
+    for name in ("a", "b", "c", "d"):  # one item after another, each on a new thread
+        worker = threading.Thread(
+            target=download,
+            args=(media_server.url(f"/{name}.mp3"), tmp_path / name / f"{name}.mp3", settings),
+        )
+        worker.start()
+        worker.join()
 
     ports = [seen.client_port for seen in media_server.requests]
-    assert len(ports) == 6
-    assert len(set(ports[:3])) == 1 and len(set(ports[3:])) == 1  # one connection per thread
-    assert ports[0] != ports[3]
+    assert len(ports) == 4
+    assert len(set(ports)) == 1  # one TCP connection for the four items
+    assert all((tmp_path / n / f"{n}.mp3").read_bytes()[:3] == b"ID3" for n in "abcd")
     assert net.ssl_context() is net.ssl_context()
+
+
+def test_downloads_at_the_same_time_never_share_a_client(tmp_path: Path) -> None:
+    """Each download has its client to itself while it runs (its cookies are its own)."""
+    key = ("test", tmp_path)
+    made: list[httpx.Client] = []
+
+    def make() -> httpx.Client:
+        made.append(net.guarded_client(AddressPolicy()))
+        return made[-1]
+
+    with net.borrowed_client(key, make) as first, net.borrowed_client(key, make) as second:
+        assert first is not second
+        first.cookies.set("session", "of-link-one")
+    with net.borrowed_client(key, make) as again:
+        assert again in (first, second) and len(made) == 2  # kept, not made anew
+        assert not again.cookies  # nothing carried over from the link before
+    for client in made:
+        client.close()
 
 
 def test_every_client_of_the_product_is_guarded(

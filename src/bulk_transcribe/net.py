@@ -4,10 +4,10 @@ Each client connects through `GuardedBackend`, which resolves a host once, check
 against the address policy (addresses.py) and connects to the address it checked, the
 name kept for TLS (SNI) and the Host header: a name that answers differently the second time
 (DNS rebinding) gets nowhere. A proxy is exempt for its exact host and port only. Clients for
-links share one SSL context per process and, per worker thread, one client (so connections to
-a host are reused across items); provider clients pass one hook, the rate limiter's way in.
-Every connection's stream is abortable (abortable.py): an item's cancel ends its requests in
-flight, uploads and waits for an answer alike.
+links share one SSL context per process and a pool of clients, each lent to one download at a
+time (so connections to a host are reused across items); provider clients pass one hook, the
+rate limiter's way in. Every connection's stream is abortable (abortable.py): an item's cancel
+ends its requests in flight, uploads and waits for an answer alike.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import functools
 import ssl
 import threading
 import urllib.request
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 import httpcore
@@ -207,17 +208,37 @@ def guarded_client(
     )
 
 
-_per_thread = threading.local()
+# Idle clients by key. Kept in a pool, not per thread: the thread executor starts a thread per
+# item, so a thread's own client would serve one download and be thrown away, its TCP (and TLS)
+# connection with it. httpx has no checkout pool of whole clients; its own pool shares
+# connections but not the cookie jar, which must never carry one link's cookies to another.
+MAX_IDLE_CLIENTS = 32  # per key; more idle than this are closed (no more run at once)
+_idle: dict[Hashable, list[httpx.Client]] = {}
+_idle_lock = threading.Lock()
 
 
-def thread_client(key: Hashable, make: Callable[[], httpx.Client]) -> httpx.Client:
-    """This thread's client for `key` (made once by `make`): a worker's downloads from one host
-    reuse their connections. Not to be closed by the caller; it lives as long as its thread."""
-    clients: dict[Hashable, httpx.Client] = _per_thread.__dict__.setdefault("clients", {})
-    client = clients.get(key)
+@contextmanager
+def borrowed_client(key: Hashable, make: Callable[[], httpx.Client]) -> Iterator[httpx.Client]:
+    """A client for `key` that only this caller uses until the block ends: an idle one kept
+    from earlier work (its connections reused), else a new one from `make`. Its cookies are
+    cleared first: one link's cookies never go with another's requests."""
+    with _idle_lock:
+        idle = _idle.setdefault(key, [])
+        client = idle.pop() if idle else None
     if client is None or client.is_closed:
-        client = clients[key] = make()
-    return client
+        client = make()
+    client.cookies.clear()
+    try:
+        yield client
+    finally:
+        if not client.is_closed:
+            with _idle_lock:
+                idle = _idle.setdefault(key, [])
+                kept = len(idle) < MAX_IDLE_CLIENTS
+                if kept:
+                    idle.append(client)
+            if not kept:
+                client.close()
 
 
 class RequestHook(Protocol):

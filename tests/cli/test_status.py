@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from bulk_transcribe.models import ItemSpec, ItemStatus, SourceType
@@ -56,3 +59,53 @@ def test_status_all_lists_every_item_page_after_page(tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     listed = [int(n) for n in re.findall(r"^│\s*(\d+)\s*│", shown.stdout, flags=re.MULTILINE)]
     assert listed == list(range(1, 1501))
+
+
+# `bulk-transcribe status` run as the CLI runs it, then the modules it loaded: a status of a
+# running session reads the store and asks whether its owner lives, nothing more.
+_STATUS_THEN_MODULES = """
+import sys
+from bulk_transcribe.cli.main import main
+sys.argv = ["bulk-transcribe", "status", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exit:
+    assert not exit.code, exit.code
+print("\\n".join(sorted(sys.modules)))
+"""
+
+
+def test_status_of_a_running_session_loads_no_runner_engines_or_renderers(
+    tmp_path: Path,
+) -> None:
+    """Starting Python and importing was most of `status`'s second at 100,000 items; what
+    it needs is the store, the settings and whether the owner is alive."""
+    from bulk_transcribe.runner.ownership import OWNER_EXPIRY_SECONDS, is_dead, new_owner
+
+    out = tmp_path / "out"
+    session_id = big_session(out, 300)
+    with Store(Settings(out_dir=out).database) as store:  # this test's process runs it
+        assert store.claim_session(session_id, new_owner(), OWNER_EXPIRY_SECONDS, is_dead) is None
+
+    shown = subprocess.run(
+        [sys.executable, "-c", _STATUS_THEN_MODULES, session_id, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+    assert shown.returncode == 0, shown.stderr
+    assert f"Being processed by pid {os.getpid()}" in shown.stdout
+    assert "10 done, 2 failed, 0 skipped, 288 remaining of 300" in shown.stdout
+    loaded = set(shown.stdout.splitlines())
+    assert "bulk_transcribe.runner.ownership" in loaded
+    for heavy in (
+        "bulk_transcribe.runner.runner",
+        "bulk_transcribe.engines",
+        "bulk_transcribe.outputs.markdown",
+        "bulk_transcribe.sources",
+        "httpx",
+        "av",
+    ):
+        assert heavy not in loaded, heavy

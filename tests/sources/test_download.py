@@ -9,6 +9,7 @@ import pytest
 
 from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError, TransientError
 from bulk_transcribe.settings import Settings
+from bulk_transcribe.sources import download as download_module
 from bulk_transcribe.sources.download import cache_path, cached_download, download, probe
 from tests.samples import EXAMPLES
 from tests.sources.media_server import MediaServer, Route
@@ -182,3 +183,34 @@ def test_two_downloads_of_one_link_to_one_file_at_once_never_publish_a_partial(
     assert errors == []
     assert target.read_bytes() == MP3[:8000]
     assert leftovers(target.parent) == ["slow.mp3"]
+
+
+def test_the_download_locks_are_a_fixed_few_files_however_many_links_are_fetched(
+    media_server: MediaServer, settings: Settings, tmp_path: Path, monkeypatch
+) -> None:
+    """A lock file per link grew its folder by one file a download, forever. Links of one
+    stripe fetched at the same time take turns and all arrive whole."""
+    monkeypatch.setattr(download_module, "LOCK_STRIPES", 3)
+    urls = [
+        media_server.add(f"/show/ep{n}.mp3", Route(MP3[:4000], "audio/mpeg", trickle_seconds=1e-4))
+        for n in range(12)
+    ]
+    fetched: dict[str, bytes] = {}
+    errors: list[BaseException] = []
+
+    def fetch(url: str) -> None:
+        try:
+            fetched[url] = cached_download(url, tmp_path / "cache", settings).read_bytes()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=fetch, args=(url,)) for url in urls]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+
+    assert errors == []
+    assert fetched == dict.fromkeys(urls, MP3[:4000])
+    assert 1 <= len(leftovers(tmp_path / ".cache-locks")) <= 3
+    assert all(len(media_server.requests_to(f"/show/ep{n}.mp3")) == 1 for n in range(12))

@@ -192,3 +192,45 @@ def test_items_are_read_page_by_page_in_order(store: Store) -> None:
     ]
     ids = store.queued_ids(session.id)
     assert [store.get_item(i).source for i in ids] == paged
+
+
+def test_items_changed_since_a_marker_are_read_from_an_index(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = store.create_session(store.path.parent, {})
+    other = store.create_session(store.path.parent, {})
+    store.add_items(session.id, specs(*"abcde"))
+    store.add_items(other.id, specs("x"))
+    _, b, _, d, _ = store.items(session.id)
+    _, last_id, revisions = store.items_marker(session.id)
+    assert store.items_changed_since(session.id, revisions, last_id) == []
+
+    store.start_item(b.id)
+    store.set_stage(b.id, Stage.TRANSCRIBING, 0.5)
+    store.start_item(d.id)
+    store.finish_item(d.id, ItemStatus.FAILED, error_kind="network")
+    store.start_item(store.items(other.id)[0].id)  # another session's change
+    store.add_items(session.id, specs("f"))
+    changed = store.items_changed_since(session.id, revisions, last_id)
+
+    assert sorted(i.source for i in changed) == ["/media/b", "/media/d", "/media/f"]
+    assert {i.id: i for i in changed}[b.id] == store.get_item(b.id)  # as stored now
+    _, last_id, revisions = store.items_marker(session.id)
+    store.requeue_failed(session.id)
+    assert [i.source for i in store.items_changed_since(session.id, revisions, last_id)] == [
+        "/media/d"
+    ]
+    asked: list[tuple[str, tuple]] = []  # the statement the store runs, planned below
+    query = store._query
+
+    def recording_query(sql: str, params=()):
+        asked.append((sql, tuple(params)))
+        return query(sql, params)
+
+    monkeypatch.setattr(store, "_query", recording_query)
+    store.items_changed_since(session.id, revisions, last_id)
+    (statement, params), *_ = asked
+    with sqlite3.connect(store.path) as conn:
+        plan = " ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement, params))
+    assert "USING INDEX items_by_session_changed (session_id=? AND changed>?)" in plan
+    assert "USING INTEGER PRIMARY KEY (rowid>?)" in plan  # the new items: by id, not a walk

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bulk_transcribe.models import ItemStatus, Stage
+from bulk_transcribe.models import ItemSpec, ItemStatus, SourceType, Stage
 from bulk_transcribe.store import Store
 from bulk_transcribe.web.state.snapshot import Snapshots
 from tests.web.conftest import make_session
@@ -54,3 +54,38 @@ def test_an_exact_view_never_shows_items_read_before_the_session_ended(store: St
     assert [i.status for i in shared.items] == [ItemStatus.RUNNING]  # within the interval
     assert [i.status for i in exact.items] == [ItemStatus.DONE]
     assert exact.counts.done == 1
+
+
+def test_a_refresh_reads_only_the_items_changed_or_added_since_the_last_look(
+    store: Store, monkeypatch
+) -> None:
+    """A monitor refreshes several times a second while a run changes a few items: reading
+    every item's revision each time grew with the session (100,000 rows a look)."""
+    session_id = make_session(store, [f"http://127.0.0.1:9/{n}.mp3" for n in range(200)])
+    snapshots = Snapshots(store)
+    snapshots.view(session_id, max_age=0)
+    items = store.items(session_id)
+    store.start_item(items[3].id)
+    store.finish_item(items[3].id, ItemStatus.DONE)
+    store.start_item(items[150].id)
+    store.add_items(session_id, [ItemSpec("http://127.0.0.1:9/late.mp3", SourceType.HTTP_MEDIA)])
+    rows_read: list[int] = []
+    query = store._query
+
+    def counting_query(sql: str, params=()):
+        rows = query(sql, params)
+        if sql.startswith(("SELECT * FROM items", "SELECT id, revision FROM items")):
+            rows_read.append(len(rows))  # items read whole, or every item's revision
+        return rows
+
+    monkeypatch.setattr(store, "_query", counting_query)
+    later = snapshots.view(session_id, max_age=0)
+
+    assert sum(rows_read) == 3  # the two changed and the one added, nothing else
+    assert len(later.items) == 201 and later.items[-1].source.endswith("/late.mp3")
+    assert later.items[3].status is ItemStatus.DONE
+    assert [i.id for i in later.running] == [items[150].id]
+    assert later.items == store.items(session_id)
+    rows_read.clear()
+    assert snapshots.view(session_id, max_age=0).items == later.items  # nothing changed
+    assert sum(rows_read) == 0

@@ -40,6 +40,8 @@ from bulk_transcribe.models import (
 from bulk_transcribe.outputs import write_transcript_files
 from bulk_transcribe.outputs.markdown import utc_timestamp
 from bulk_transcribe.runner.adaptive import ConcurrencyChange, ConcurrencyController
+from bulk_transcribe.runner.coalesce import bare_progress as _bare_progress
+from bulk_transcribe.runner.coalesce import without_moot
 from bulk_transcribe.runner.executors import Executor, ThreadExecutor
 from bulk_transcribe.runner.index import write_outputs_index
 from bulk_transcribe.runner.metrics import RunMetrics
@@ -111,17 +113,6 @@ class Flight:
     def elapsed(self, now: float) -> float:
         waiting = now - self.waiting_since if self.waiting_since is not None else 0.0
         return now - self.started - self.waited - waiting
-
-
-def _bare_progress(message: Message) -> bool:
-    """A progress message that only moves the stage or the fraction done."""
-    return isinstance(message, Progress) and (
-        message.info is None
-        and message.request_id is None
-        and message.event is None
-        and message.rate_limited is None
-        and message.chunk is None
-    )
 
 
 class Runner:
@@ -309,8 +300,14 @@ class Runner:
             idle = not self._active() and (self._stop.is_set() or not self._pending)
             if idle and not summarising:
                 return
-            for message in executor.poll(POLL_SECONDS):
+            for message in without_moot(executor.poll(POLL_SECONDS), self._keeps_transcript):
                 self._handle(message)
+
+    def _keeps_transcript(self, item_id: int, attempt: int) -> bool:
+        """Whether an outcome of this attempt that brings a transcript will be stored."""
+        flight = self._flights.get(item_id)
+        live = flight is not None and flight.unit.attempt == attempt and not flight.lost
+        return live and not self._lost_ownership
 
     def _active(self) -> list[Flight]:
         """Flights whose items the user sees running."""

@@ -47,7 +47,8 @@ __all__ = [  # noqa: RUF022 (sessions.py's names, then library.py's)
 _FROM_LIBRARY = frozenset(
     {"CacheUsage", "cache_usage", "clear_cache", "items_list", "open_search_index"}
 )
-_PARTS = ("inputs", "library", "providers", "research", "sessions")
+_FROM_OWNERS = frozenset({"is_alive", "liveness"})  # light: `status` needs no runner
+_PARTS = ("inputs", "library", "owners", "providers", "research", "sessions")
 
 if TYPE_CHECKING:
     from bulk_transcribe.service.library import (
@@ -84,7 +85,11 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        part = "library" if name in _FROM_LIBRARY else "sessions"
+        part = "sessions"
+        if name in _FROM_LIBRARY:
+            part = "library"
+        elif name in _FROM_OWNERS:
+            part = "owners"
         return getattr(importlib.import_module(f"{__name__}.{part}"), name)
     if name in _PARTS:
         return importlib.import_module(f"{__name__}.{name}")

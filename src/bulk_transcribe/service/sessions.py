@@ -37,11 +37,12 @@ from bulk_transcribe.runner import SessionBusy as SessionBusy
 from bulk_transcribe.runner import create_session, write_outputs_index
 from bulk_transcribe.runner import session_links as session_links
 from bulk_transcribe.runner.executors import Executor, create_executor
-from bulk_transcribe.runner.ownership import is_alive
 from bulk_transcribe.runner.summaries import SummarizeResult as SummarizeResult
 from bulk_transcribe.runner.summaries import check_summary_settings as check_summary_settings
 from bulk_transcribe.runner.summaries import summarize_session as summarize_session
 from bulk_transcribe.service.inputs import Expansion, InvalidEntry
+from bulk_transcribe.service.owners import is_alive as is_alive
+from bulk_transcribe.service.owners import liveness as liveness
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from bulk_transcribe.store.summaries import Summaries
@@ -139,12 +140,6 @@ def open_run(
     finally:
         if executor is not None:
             executor.close()
-
-
-def liveness(store: Store, session_id: str) -> Owner | None:
-    """The process running the session right now, or None when nobody does."""
-    owner = store.get_session(session_id).owner
-    return owner if is_alive(owner) else None
 
 
 def request_stop(store: Store, session_id: str) -> Owner | None:

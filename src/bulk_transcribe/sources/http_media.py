@@ -10,7 +10,7 @@ from urllib.parse import SplitResult, parse_qsl, unquote, urlparse, urlsplit
 
 from bulk_transcribe.errors import ErrorKind, PermanentError, TranscribeError
 from bulk_transcribe.links import link_of
-from bulk_transcribe.media import MEDIA_EXTENSIONS, check_decodes, probe_duration
+from bulk_transcribe.media import MEDIA_EXTENSIONS, checked_duration
 from bulk_transcribe.models import Entry, Fetched, Item, ItemSpec, MediaFile, SourceType
 from bulk_transcribe.redact import clean_title
 from bulk_transcribe.sources.base import (
@@ -87,8 +87,7 @@ class HttpMediaSource(Source):
         url = link_of(item, context.real_link)
         path = cached_download(url, context.cache_dir, context.settings, context.check_cancelled)
         try:
-            check_decodes(path)
-            duration = probe_duration(path)
+            duration = checked_duration(path)
         except PermanentError as exc:
             if exc.kind is not ErrorKind.DECODE:
                 raise

@@ -12,10 +12,18 @@ from bulk_transcribe.store.rows import item_from_row
 class MonitorReads(Database):
     """What changed since a view last looked."""
 
-    def item_versions(self, session_id: str) -> dict[int, int]:
-        """Each item's id and revision, cheaply: lets a view re-read only what changed."""
-        rows = self._query("SELECT id, revision FROM items WHERE session_id = ?", (session_id,))
-        return {row[0]: row[1] for row in rows}
+    def items_changed_since(self, session_id: str, revisions: int, last_id: int) -> list[Item]:
+        """Items changed since the session's sum of revisions was `revisions`, and items added
+        after id `last_id` (both as `items_marker` gave them): two index ranges, so a view
+        that looked a moment ago reads the few items that changed, not all of them."""
+        # `+session_id`: no index on it for the new items, or SQLite walks every item of the
+        # session by that index instead of the ids after `last_id` (5 ms at 100,000 items).
+        rows = self._query(
+            "SELECT * FROM items WHERE session_id = ? AND changed > ?"
+            " UNION SELECT * FROM items WHERE id > ? AND +session_id = ?",
+            (session_id, revisions, last_id, session_id),
+        )
+        return [item_from_row(r) for r in rows]
 
     def items_marker(self, session_id: str) -> tuple[int, ...]:
         """A fingerprint of the session's items in one cheap query: every change of an item

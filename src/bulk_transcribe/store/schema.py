@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -236,5 +236,20 @@ MIGRATIONS: dict[int, str] = {
         saved_at    TEXT NOT NULL,
         PRIMARY KEY (item_id, chunk_key)
     )
+    """,
+    # Which items changed since a view last looked, from an index instead of every item's
+    # revision: each change stamps the item with the session's running sum of revisions
+    # (one more on every change, in commit order, as writes are serialised).
+    12: """
+    ALTER TABLE items ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX items_by_session_changed ON items (session_id, changed);
+    DROP TRIGGER items_revised;
+    CREATE TRIGGER items_revised AFTER UPDATE OF revision ON items BEGIN
+        UPDATE item_totals SET revisions = revisions + NEW.revision - OLD.revision
+        WHERE session_id = NEW.session_id;
+        UPDATE items SET changed = (
+            SELECT revisions FROM item_totals WHERE session_id = NEW.session_id
+        ) WHERE id = NEW.id;
+    END;
     """,
 }
