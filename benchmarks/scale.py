@@ -148,6 +148,7 @@ def _child(config: dict, queue: multiprocessing.Queue) -> None:
             stats = pstats.Stats(profile)
             for thread_profile in threads:
                 stats.add(thread_profile)
+            Path(config["profile"]).parent.mkdir(parents=True, exist_ok=True)
             stats.dump_stats(config["profile"])
         wall = time.perf_counter() - started
         cpu_after = os.times()
