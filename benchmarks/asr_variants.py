@@ -4,10 +4,11 @@ words go, measured before anything is changed (tune on dev, never on held-out).
     .venv/bin/python benchmarks/asr_variants.py dev '[{}, {"beam": 3}, {"pad": 30}]'
 
 Each variant is a JSON object: "beam" (beam size), "pad" (seconds of padding kept after a
-window's speech, window_batches.PADDING_KEPT_SECONDS), "vad_parameters" and other keyword
-arguments of faster-whisper's BatchedInferencePipeline.transcribe; "show" lists files whose
-text to print. Prints the WER of the half (Whisper's English normaliser), the wall time (three
-items at once, as the CLI's read-ahead does) and the four worst files.
+window's speech, window_batches.PADDING_KEPT_SECONDS), "min" (the fewest seconds encoded,
+window_batches.MIN_ENCODED_SECONDS), "vad_parameters" and other keyword arguments of
+faster-whisper's BatchedInferencePipeline.transcribe; "show" lists files whose text to print.
+Prints the WER of the half (Whisper's English normaliser), the wall time (three items at once,
+as the CLI's read-ahead does) and the four worst files.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def with_options(extra: dict) -> None:
 
 def run(variant: dict, entries: list, refs: dict[str, str]) -> None:
     window_batches.PADDING_KEPT_SECONDS = variant.get("pad", 3.0)
+    window_batches.MIN_ENCODED_SECONDS = variant.get("min", 12)
     with_options({k: v for k, v in variant.items() if k in PIPELINE_OPTIONS})
     engine = LocalWhisperEngine(beam_size=variant.get("beam", 2))
     options = TranscribeOptions(language="en", word_times=False)

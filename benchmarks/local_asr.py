@@ -129,13 +129,18 @@ def run_measured(
     variant: str, command: list[str], env: dict[str, str]
 ) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds and peak RSS (MB) of one command and everything it waited for."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        error = process.stderr.read().decode(errors="replace")[-2000:] if process.stderr else ""
-        raise SystemExit(f"{variant} failed (exit {os.waitstatus_to_exitcode(status)}):\n{error}")
+    # stderr goes to a file: a pipe nobody reads until the end fills up (64 kB of a peer's
+    # warnings on a few hundred files) and blocks the process for good.
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            error = errors.read().decode(errors="replace")[-2000:]
+            code = os.waitstatus_to_exitcode(status)
+            raise SystemExit(f"{variant} failed (exit {code}):\n{error}")
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 

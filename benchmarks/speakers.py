@@ -109,17 +109,30 @@ def main() -> None:
 
 
 def single_speaker_counts() -> None:
-    """Every one-voice recording with a reference: `auto` should find one speaker."""
+    """Every one-voice recording with a reference: `auto` should find one speaker. The many
+    short LibriSpeech utterances are summed up per split, naming only those counted wrong."""
     print(f"\n{'one-voice recording':<36}{'split':<9}{'found':>6}{'CPU s/min':>11}")
+    utterances: dict[str, list[tuple[str, int, float]]] = {}
     for entry in load_manifest():
         if entry.task != "asr" or entry.name.startswith(("ami_", "cv_")):
-            continue  # AMI headsets carry the other voices; Common Voice clips are 2-4 s
+            continue  # AMI headsets carry the other voices; Common Voice clips are 2-10 s
         audio = decode_audio(str(audio_path(entry)))
         started = time.process_time()
         turns = diarize(audio, None)
         cpu = (time.process_time() - started) / (len(audio) / RATE / 60)
         found = len({t.speaker for t in turns})
+        if entry.name.startswith("ls_"):
+            utterances.setdefault(entry.split, []).append((entry.name, found, cpu))
+            continue
         print(f"{entry.name[:35]:<36}{entry.split:<9}{found:>6}{cpu:>11.1f}", flush=True)
+    for split, rows in sorted(utterances.items()):
+        wrong = [f"{name} ({found})" for name, found, _ in rows if found != 1]
+        cpus = sorted(cpu for _, _, cpu in rows)
+        print(
+            f"LibriSpeech utterances, {split}: one speaker in {len(rows) - len(wrong)} of "
+            f"{len(rows)}; CPU s/min {cpus[0]:.1f}-{cpus[-1]:.1f}"
+            + (f"; counted wrong: {', '.join(wrong)}" if wrong else "")
+        )
 
 
 if __name__ == "__main__":

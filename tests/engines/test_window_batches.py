@@ -10,14 +10,28 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bulk_transcribe.engines.local_whisper import ALL_WINDOWS, EncodeEachWindow, load_model
+from bulk_transcribe.engines import EngineJob
+from bulk_transcribe.engines.local_whisper import (
+    ALL_WINDOWS,
+    EncodeEachWindow,
+    LocalWhisperEngine,
+    load_model,
+)
 from bulk_transcribe.engines.window_batches import (
+    MIN_ENCODED_SECONDS,
     PADDING_KEPT_SECONDS,
     WindowBatcher,
     frames_to_encode,
 )
 from bulk_transcribe.errors import Cancelled
-from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate, write_wav
+from bulk_transcribe.models import MediaFile, TranscribeOptions
+from tests.samples import (
+    SAMPLE_MEDIA,
+    normalise_words,
+    reference_text,
+    word_error_rate,
+    write_wav,
+)
 
 
 @pytest.fixture(scope="module")
@@ -217,6 +231,28 @@ def test_a_batch_is_encoded_as_long_as_its_longest_window_and_a_little_padding()
     windows = [{"offset": 0.0, "duration": 12.4}, {"offset": 30.0, "duration": 7.0}]
     assert frames_to_encode(windows, 3000) == (13 + PADDING_KEPT_SECONDS) * 100
     assert frames_to_encode([{"offset": 0.0, "duration": 29.5}], 3000) == 3000  # never past it
+
+
+def test_a_short_window_is_encoded_no_shorter_than_the_floor() -> None:
+    assert frames_to_encode([{"offset": 0.0, "duration": 2.5}], 3000) == MIN_ENCODED_SECONDS * 100
+
+
+def test_a_three_second_clip_is_said_once_not_looped(tmp_path: Path) -> None:
+    """Encoded as 6 s (its speech and 3 s of padding), this clip's window lost its end of
+    text: "Solar panel's turn, turn, turn, turn, turn, turn, turn, turn, turn!"."""
+    from faster_whisper import decode_audio
+
+    clip = write_wav(tmp_path / "three_seconds.wav", decode_audio(str(SAMPLE_MEDIA[0]))[:48_000])
+    engine = LocalWhisperEngine()
+    job = EngineJob(
+        options=TranscribeOptions(language="en", word_times=False), on_progress=lambda _: None
+    )
+    try:
+        text = engine.transcribe(MediaFile(clip), job).text
+    finally:
+        engine.close()
+    words = normalise_words(text).split()
+    assert words and max(words.count(word) for word in words) <= 2, text
 
 
 def test_short_windows_are_encoded_without_most_of_their_padding_and_read_the_same(model) -> None:

@@ -117,3 +117,19 @@ def test_summaries_are_asked_for_only_with_a_chat_model() -> None:
     chat = Settings(chat_api_base="http://127.0.0.1:9/v1", chat_model="m")
     assert build_settings(RunChoices(summarize=True), chat).summarize is True
     assert build_settings(RunChoices(), chat).summarize is False
+
+
+def test_vocabulary_hints_become_the_prompt_and_an_empty_field_keeps_the_environments(
+    base: Settings,
+) -> None:
+    hinted = build_settings(RunChoices(hints="  Sweynheim,  Pannartz\n"), base)
+    assert hinted.prompt == "Sweynheim, Pannartz"
+    assert hinted.public_dict()["prompt"] == "Sweynheim, Pannartz"  # stored with the session
+    assert build_settings(RunChoices(), base).prompt is None
+    from_env = base.model_copy(update={"prompt": "Kubernetes"})
+    assert build_settings(RunChoices(hints=" "), from_env).prompt == "Kubernetes"
+
+
+def test_vocabulary_hints_are_remembered_for_the_next_visit(tmp_path: Path) -> None:
+    save_preferences(tmp_path, RunChoices(hints="Nguyen, Kubernetes"))
+    assert load_preferences(tmp_path).hints == "Nguyen, Kubernetes"

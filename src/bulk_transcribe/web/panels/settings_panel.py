@@ -36,6 +36,7 @@ PARALLEL_HELP = (
     "Turning it off during a run makes the session sequential at once."
 )
 CONCURRENCY_LABEL = "Items at once"
+HINTS_LABEL = "Names and terms (vocabulary hints)"
 PREFERENCES_FILE = "web_preferences.json"
 # Offered besides the bundled model (faster-whisper downloads these once); any other name
 # can be typed in.
@@ -72,6 +73,7 @@ class RunChoices:
     summarize: bool = False  # summary, key points and chapters in each note (chat model)
     provider: str = ""  # a cloud engine's preset (engines/presets.py); empty: its default
     api_base: str = ""  # empty: the preset's base URL
+    hints: str = ""  # names and terms to spell as given (the CLI's --prompt); empty: none
 
     @property
     def effective_concurrency(self) -> int:
@@ -96,6 +98,8 @@ def build_settings(
         "ray_address": choices.ray_address.strip() or None,
         # Only with a chat model configured: otherwise the session could not start.
         "summarize": choices.summarize and chat_configured(base),
+        # An empty field keeps a prompt set in the environment.
+        "prompt": " ".join(choices.hints.split()) or base.prompt,
     }
     if choices.engine != "local" and choices.provider:
         update["provider"] = choices.provider
@@ -292,6 +296,15 @@ def render_settings_panel(
         "speakers there are. Needs the optional speaker model (bulk-transcribe[speakers]).",
     )
 
+    hints = st.text_input(
+        HINTS_LABEL,
+        key="pref_hints",
+        on_change=note_change,
+        placeholder="e.g. Nguyen, Kubernetes, Sweynheim",
+        help="Names and terms the transcript should spell as given, separated by commas. "
+        "Every item gets them; a sheet's hints column adds each row's own.",
+    )
+
     if live_parallel:
         parallel, concurrency = render_parallel_controls()
     else:
@@ -316,6 +329,7 @@ def render_settings_panel(
         summarize=summarize,
         provider=cloud.provider if cloud else st.session_state.get("pref_provider", ""),
         api_base=cloud.api_base if cloud else st.session_state.get("pref_api_base", ""),
+        hints=hints,
     )
     if st.session_state.pop(_CHANGED_KEY, False) and choices != saved:
         save_preferences(folder, choices)
