@@ -28,9 +28,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import psutil
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from tests.fakes.frozen_process import stop_between_writes  # noqa: E402
+
 SAMPLE = REPO / "examples" / "media" / "02_library_visit.mp3"
 LEASE_SECONDS = 15.0  # runner/ownership.py OWNER_EXPIRY_SECONDS
 OUR_VARIABLES = ("BULK_TRANSCRIBE_", "SCRIPTED_", "OPENAI_", "DEAPI_", "GROQ_")
@@ -52,31 +53,6 @@ def wait_for(condition, what: str, timeout: float = 120.0) -> float:
             raise SystemExit(f"gave up waiting for {what}")
         time.sleep(0.05)
     return time.monotonic()
-
-
-def write_locked(db: Path) -> bool:
-    connection = sqlite3.connect(db, timeout=0, isolation_level=None)
-    try:
-        connection.execute("BEGIN IMMEDIATE")
-        connection.execute("ROLLBACK")
-        return False
-    except sqlite3.OperationalError:
-        return True
-    finally:
-        connection.close()
-
-
-def stop_between_writes(process: subprocess.Popen, db: Path) -> None:
-    """SIGSTOP at a moment the process holds no write lock on the store: a process frozen
-    inside a write keeps every other one from writing, so none could take over."""
-    for _ in range(100):
-        process.send_signal(signal.SIGSTOP)
-        wait_for(lambda: psutil.Process(process.pid).status() == psutil.STATUS_STOPPED, "STOP")
-        if not write_locked(db):
-            return
-        process.send_signal(signal.SIGCONT)
-        time.sleep(0.01)
-    raise SystemExit("the runner held the store's write lock at every try")
 
 
 def main() -> None:

@@ -48,35 +48,28 @@ def probe_duration(path: Path) -> float:
 
 def check_decodes(path: Path, seconds: float = CHECK_SECONDS) -> None:
     """Decode the first `seconds` of audio; PermanentError(DECODE) when that fails."""
-    require_regular_file(path)
-    try:
-        with av.open(str(path), metadata_errors="ignore") as container:
-            audio = next((s for s in container.streams if s.type == "audio"), None)
-            if audio is None:
-                raise PermanentError(ErrorKind.DECODE, f"no audio track in {path.name}")
-            decoded = 0.0
-            for frame in container.decode(audio):
-                decoded += frame.samples / (frame.sample_rate or 1)
-                if decoded >= seconds:
-                    return
-            if decoded == 0:
-                raise PermanentError(ErrorKind.DECODE, f"no audio could be decoded in {path.name}")
-    except av.error.FFmpegError as exc:
-        raise PermanentError(
-            ErrorKind.DECODE, f"could not decode audio in {path.name}: {exc.strerror or exc}"
-        ) from exc
+    _decode_start(path, seconds)
 
 
 def checked_duration(path: Path, seconds: float = CHECK_SECONDS) -> float:
     """`check_decodes` then `probe_duration`, opening the file once: a download is checked
     and measured on one open of its container (each open reads and parses its header again)."""
+    claimed = _decode_start(path, seconds)
+    if claimed is not None and _plausible(path, claimed):
+        return claimed
+    return probe_duration(path)  # no header to trust: its packets are walked from the start
+
+
+def _decode_start(path: Path, seconds: float) -> float | None:
+    """Decode the first `seconds` of audio (PermanentError(DECODE) when that fails); the
+    duration the container's header claims, read before decoding moves on, if any."""
     require_regular_file(path)
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             audio = next((s for s in container.streams if s.type == "audio"), None)
             if audio is None:
                 raise PermanentError(ErrorKind.DECODE, f"no audio track in {path.name}")
-            claimed = _header_duration(container, audio)  # read before decoding moves on
+            claimed = _header_duration(container, audio)
             decoded = 0.0
             for frame in container.decode(audio):
                 decoded += frame.samples / (frame.sample_rate or 1)
@@ -88,9 +81,7 @@ def checked_duration(path: Path, seconds: float = CHECK_SECONDS) -> float:
         raise PermanentError(
             ErrorKind.DECODE, f"could not decode audio in {path.name}: {exc.strerror or exc}"
         ) from exc
-    if claimed is not None and _plausible(path, claimed):
-        return claimed
-    return probe_duration(path)  # no header to trust: its packets are walked from the start
+    return claimed
 
 
 def require_regular_file(path: Path) -> None:

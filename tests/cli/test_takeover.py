@@ -8,17 +8,15 @@ from __future__ import annotations
 import json
 import re
 import signal
-import sqlite3
-import subprocess
 import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import psutil
 
 from tests.cli.test_lifecycle import finish, media_folder, only_session, rows, scripted, wait_for
 from tests.engines.conftest import OPENAI_KEY
+from tests.fakes.frozen_process import stop_between_writes
 from tests.fakes.slow_upload_server import SlowUploadServer, answer_verbose_json
 from tests.samples import write_wav
 
@@ -35,31 +33,6 @@ def signed_log(tmp_path: Path) -> list[tuple[str, int]]:
 
 def stem(source: str) -> str:
     return Path(source).stem
-
-
-def write_locked(db: Path) -> bool:
-    connection = sqlite3.connect(db, timeout=0, isolation_level=None)
-    try:
-        connection.execute("BEGIN IMMEDIATE")
-        connection.execute("ROLLBACK")
-        return False
-    except sqlite3.OperationalError:
-        return True
-    finally:
-        connection.close()
-
-
-def stop_between_writes(process: subprocess.Popen, db: Path) -> None:
-    """SIGSTOP the process at a moment it holds no write lock on the store: stopped inside a
-    write, it would keep every other process from writing (and claiming) until it woke."""
-    for _ in range(100):
-        process.send_signal(signal.SIGSTOP)
-        wait_for(lambda: psutil.Process(process.pid).status() == psutil.STATUS_STOPPED)
-        if not write_locked(db):
-            return
-        process.send_signal(signal.SIGCONT)
-        time.sleep(0.01)
-    raise AssertionError("the runner held the store's write lock at every try")
 
 
 def test_an_owner_stalled_past_its_lease_is_fenced_off_and_the_next_one_does_every_item_once(
