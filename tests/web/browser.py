@@ -121,15 +121,19 @@ class BulkPage:
         expect(chip).to_be_visible()
 
     def choose(self, label: str, option: str) -> None:
-        """Pick an option; the list is opened again if a rerun closed it under the click."""
+        """Pick an option; the list is opened again if a rerun closed it, or redrew it under
+        the click (on a loaded machine an option redrawn every refresh was never still long
+        enough for Playwright's click)."""
         choice = self.page.get_by_role("option", name=option, exact=True)
         for _ in range(3):
             self.page.get_by_test_id("stSelectbox").filter(has_text=label).click()
             try:
                 expect(choice).to_be_visible(timeout=UI_TIMEOUT // 3)
-                break
-            except AssertionError:
+                choice.click(timeout=UI_TIMEOUT // 3)
+                return
+            except (AssertionError, PlaywrightTimeoutError):
                 self.page.keyboard.press("Escape")
+        self.page.get_by_test_id("stSelectbox").filter(has_text=label).click()
         choice.click()
 
     def metric(self, label: str) -> Locator:
@@ -169,7 +173,13 @@ class BulkPage:
             raise AssertionError(
                 f"{label!r} stayed disabled for {UI_TIMEOUT / 1000:.0f} s; {self._run_state()}"
             ) from None
-        button.click()
+        try:
+            button.click(timeout=UI_TIMEOUT)
+        except PlaywrightTimeoutError:
+            raise AssertionError(
+                f"{label!r} was enabled, then disabled for {UI_TIMEOUT / 1000:.0f} s before "
+                f"the click; {self._run_state()}"
+            ) from None
         try:
             self.page.wait_for_url(re.compile(r"session="), timeout=START_TIMEOUT)
         except PlaywrightTimeoutError:

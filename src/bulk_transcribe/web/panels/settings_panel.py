@@ -49,7 +49,6 @@ ENGINE_LABELS = {
 LOCAL_MODELS = (DEFAULT_MODEL, *OTHER_MODELS)
 CLOUD_MODEL_KEY = "pref_cloud_model"
 _CHANGED_KEY = "settings_changed_by_user"
-_FORMATS_CLEARED_KEY = "formats_cleared_by_user"
 SPEAKER_CHOICES = ["off", "auto", "2", "3", "4", "5", "6"]
 EXECUTOR_LABELS = {"threads": "This computer", "ray": "Ray cluster"}
 
@@ -167,25 +166,22 @@ def note_change() -> None:
     st.session_state[_CHANGED_KEY] = True
 
 
-def note_formats_change() -> None:
-    """The formats' on_change: also remembers whether the user left none chosen."""
-    note_change()
-    st.session_state[_FORMATS_CLEARED_KEY] = not st.session_state.get("pref_formats")
-
-
 def remember_choices(folder: Path) -> RunChoices:
-    """The saved choices, put where the widgets find them (before any widget is drawn)."""
+    """The saved choices, put where the widgets find them (before any widget is drawn).
+
+    Not the formats: their widget is given them as its default instead. Seeded here, the
+    browser first drew the list empty (a multiselect's own default) and, under load, a rerun
+    asked for before it took the seeded value sent that empty list back as the user's, which
+    left Start disabled ("Choose at least one output format").
+    """
     saved = load_preferences(folder)
     for field in fields(RunChoices):
+        if field.name == "formats":
+            continue
         value = getattr(saved, field.name)
         st.session_state.setdefault(
             f"pref_{field.name}", list(value) if isinstance(value, tuple) else value
         )
-    # Formats found empty though this tab's user never cleared them were reset by a redraw
-    # (seen under heavy load; Streamlit #10114): the remembered ones are put back, or Start
-    # would stay disabled with nothing on the page saying why.
-    if not st.session_state["pref_formats"] and not st.session_state.get(_FORMATS_CLEARED_KEY):
-        st.session_state["pref_formats"] = list(saved.formats)
     return saved
 
 
@@ -256,8 +252,9 @@ def render_settings_panel(
     formats = formats_col.multiselect(
         "Output formats",
         ALL_FORMATS,
+        default=list(saved.formats),
         key="pref_formats",
-        on_change=note_formats_change,
+        on_change=note_change,
         help="Markdown with YAML front matter, subtitles (SRT, VTT), JSON and plain text.",
     )
     rpm = rpm_col.number_input(
