@@ -61,15 +61,15 @@ class _Watcher:
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
-        self._calls: dict[int, tuple[threading.Event, AbortableStream]] = {}
+        self._calls: dict[int, tuple[threading.Event, AbortableStream, bool]] = {}
         self._aborted: set[int] = set()
         self._tokens = itertools.count()
         self._started = False
 
-    def watch(self, cancel: threading.Event, stream: AbortableStream) -> int:
+    def watch(self, cancel: threading.Event, stream: AbortableStream, sending_only: bool) -> int:
         with self._condition:
             token = next(self._tokens)
-            self._calls[token] = (cancel, stream)
+            self._calls[token] = (cancel, stream, sending_only)
             if not self._started:
                 self._started = True
                 threading.Thread(target=self._run, name="abort-watcher", daemon=True).start()
@@ -91,12 +91,12 @@ class _Watcher:
             while True:
                 while not self._calls:
                     self._condition.wait()
-                for token, (cancel, stream) in list(self._calls.items()):
+                for token, (cancel, stream, sending_only) in list(self._calls.items()):
                     if cancel.is_set():
                         del self._calls[token]
                         self._aborted.add(token)
                         try:
-                            stream.shut_down()
+                            stream.shut_down(sending_only)
                         except Exception:  # the watcher must outlive any one stream
                             log.exception("could not cut off a cancelled request")
                 self._condition.wait(WATCH_SECONDS)
@@ -126,7 +126,14 @@ class AbortableStream(httpcore.NetworkStream):
         return self._call(lambda: self._inner.read(max_bytes, timeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._call(lambda: self._inner.write(buffer, timeout))
+        # A request whose answer names what it started is cut off by closing its sending side
+        # alone: when the cut comes just after its last bytes went out, the provider has it
+        # whole, and its answer is still read.
+        if not buffer:  # h11 ends a sized body with an empty write: the request is whole
+            self._inner.write(buffer, timeout)
+            return
+        keep_answer = _answer_kept.get()
+        self._call(lambda: self._inner.write(buffer, timeout), sending_only=keep_answer)
 
     def close(self) -> None:
         self._inner.close()
@@ -143,12 +150,16 @@ class AbortableStream(httpcore.NetworkStream):
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
 
-    def shut_down(self) -> None:
+    def shut_down(self, sending_only: bool = False) -> None:
         """Wake the call blocked on this socket (from another thread): no more bytes either
         way, and the close that follows resets the connection instead of sending what is
-        still queued."""
+        still queued. `sending_only`: no more bytes out, the answer may still come in."""
         sock = self._inner.get_extra_info("socket")
         if not isinstance(sock, socket.socket):
+            return
+        if sending_only:
+            with contextlib.suppress(OSError):  # already closed: nothing left to stop
+                socket.socket.shutdown(sock, socket.SHUT_WR)
             return
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -158,18 +169,21 @@ class AbortableStream(httpcore.NetworkStream):
         except OSError:  # already closed or reset: nothing left to wake
             pass
 
-    def _call(self, action: Callable[[], T]) -> T:
+    def _call(self, action: Callable[[], T], sending_only: bool = False) -> T:
         cancel = workscope.current_cancel.get()
         if cancel is None:
             return action()
         workscope.raise_if_cancelled(cancel)
-        token = _watcher.watch(cancel, self)
+        token = _watcher.watch(cancel, self, sending_only)
         try:
             result = action()
         except BaseException:
             if _watcher.unwatch(token):
                 raise Cancelled() from None
             raise
-        if _watcher.unwatch(token):  # a read that came back empty because of the shutdown
+        # A read that came back empty because of the shutdown. A write that went out whole
+        # before its sending side was closed stands when its answer is kept (a next write
+        # would find the cancel first).
+        if _watcher.unwatch(token) and not sending_only:
             raise Cancelled()
         return result
