@@ -13,12 +13,16 @@ from streamlit.testing.v1 import AppTest
 
 from bulk_transcribe import service
 from bulk_transcribe.models import ItemSpec, ItemStatus, SessionStatus, SourceType, Stage
+from bulk_transcribe.service.providers import PRESETS
 from bulk_transcribe.store import Store
 from bulk_transcribe.web.launch import app_path
 from bulk_transcribe.web.panels.settings_panel import (
+    LOCAL_MODELS,
     PARALLEL_HELP,
     PARALLEL_LABEL,
     PREFERENCES_FILE,
+    RunChoices,
+    save_preferences,
 )
 from tests.web.conftest import make_session, pretend_running
 
@@ -126,6 +130,55 @@ class TestParallelSettings:
         formats = later.multiselect(key="pref_formats")
         assert formats.value == ["md", "srt"]
         assert [formats.options[i] for i in formats.proto.default] == ["md", "srt"]
+
+    def test_the_browser_draws_every_remembered_choice_from_the_start(self, out_dir: Path) -> None:
+        """Every remembered setting is its widget's default, none is seeded into session
+        state: seeded, the browser first drew the widget's own default (parallel off, one
+        at a time, no language) and a rerun it sent under load could carry that back."""
+        remembered = RunChoices(
+            language="de",
+            captions=False,
+            rpm=30,
+            parallel=True,
+            concurrency=5,
+            force=True,
+            speakers="3",
+            executor="ray",
+            ray_address="head:6379",
+            hints="Nguyen, Sweynheim",
+        )
+        save_preferences(out_dir, remembered)
+
+        app = bulk_page()  # a new browser session
+
+        assert app.text_input(key="pref_language").proto.default == "de"
+        assert app.checkbox(key="pref_captions").proto.default is False
+        assert app.number_input(key="pref_rpm").proto.default == 30
+        assert app.checkbox(key="pref_parallel").proto.default is True
+        assert list(app.slider(key="pref_concurrency").proto.default) == [5]
+        assert app.checkbox(key="pref_force").proto.default is True
+        speakers = app.selectbox(key="pref_speakers")
+        assert speakers.options[speakers.proto.default] == "3"
+        executor = app.selectbox(key="pref_executor")
+        assert executor.options[executor.proto.default] == "Ray cluster"
+        assert app.text_input(key="pref_ray_address").proto.default == "head:6379"
+        assert app.text_input(key="pref_hints").proto.default == "Nguyen, Sweynheim"
+        assert not app.warning and not app.exception  # no value set beside a default
+
+    def test_a_switch_to_a_cloud_engine_and_back_keeps_every_choice_and_warns_of_nothing(
+        self,
+    ) -> None:
+        app = bulk_page()
+        app.selectbox(key="pref_speakers").set_value("auto").run()
+        app.selectbox(key="pref_engine").set_value("openai").run()
+        assert app.selectbox(key="pref_provider").value == "openai"
+        assert app.selectbox(key="pref_cloud_model").value not in LOCAL_MODELS
+
+        app.selectbox(key="pref_engine").set_value("local").run()
+
+        assert app.selectbox(key="pref_model").value not in {p.model for p in PRESETS.values()}
+        assert app.selectbox(key="pref_speakers").value == "auto"
+        assert not app.warning and not app.exception
 
 
 @pytest.mark.usefixtures("out_dir")

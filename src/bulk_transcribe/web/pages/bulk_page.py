@@ -76,14 +76,14 @@ def _watched_session(ctx: AppContext) -> str | None:
 
 
 def _render_live_settings(ctx: AppContext, session_id: str) -> None:
-    remember_choices(ctx.settings.out_dir)
+    saved = remember_choices(ctx.settings.out_dir)
     with st.container(border=True, key="section-live-settings"):
         st.markdown(
             "**Live settings** · these act on the running session at once",
             help="Turning parallel processing off makes the session sequential from the next "
             "item on; moving the slider changes how many items run at once.",
         )
-        render_parallel_controls()
+        render_parallel_controls(saved)
     follow_parallel_choice(ctx.store, session_id, active=True)
 
 

@@ -43,17 +43,19 @@ def typed_key(engine: str) -> str:
     return st.session_state.get(SECRET_PREFIX + name, "") if name else ""
 
 
-def render_cloud_setup(engine: str, on_change) -> CloudChoices | None:
-    """Provider, base URL and key for a cloud engine; None for the local engine."""
+def render_cloud_setup(engine: str, saved, on_change) -> CloudChoices | None:
+    """Provider, base URL and key for a cloud engine; None for the local engine. `saved`
+    (the remembered RunChoices) gives the widgets their defaults."""
     choices = providers_for(engine)
     if not choices:
         return None
-    if st.session_state.get("pref_provider") not in choices:
-        st.session_state["pref_provider"] = choices[0]
+    if st.session_state.get("pref_provider", choices[0]) not in choices:
+        del st.session_state["pref_provider"]  # the other engine's: start from the default
     provider_col, base_col = st.columns([1, 2])
     provider = provider_col.selectbox(
         "Provider",
         choices,
+        index=choices.index(saved.provider) if saved.provider in choices else 0,
         key="pref_provider",
         on_change=on_change,
         format_func=lambda name: PROVIDER_LABELS.get(name, name),
@@ -63,6 +65,7 @@ def render_cloud_setup(engine: str, on_change) -> CloudChoices | None:
     preset = PRESETS[provider]
     api_base = base_col.text_input(
         "API base URL",
+        value=saved.api_base if saved.provider in choices else "",
         key="pref_api_base",
         on_change=on_change,
         placeholder=preset.api_base,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -167,34 +168,46 @@ def note_change() -> None:
 
 
 def remember_choices(folder: Path) -> RunChoices:
-    """The saved choices, put where the widgets find them (before any widget is drawn).
+    """The saved choices: every widget below is given its saved value as its default.
 
-    Not the formats: their widget is given them as its default instead. Seeded here, the
-    browser first drew the list empty (a multiselect's own default) and, under load, a rerun
-    asked for before it took the seeded value sent that empty list back as the user's, which
-    left Start disabled ("Choose at least one output format").
+    Never seeded into the widgets' session state: seeded, the browser first drew a widget
+    with its own empty default (no formats, parallel off, language "") and, under load, a
+    rerun it sent before taking the seeded value carried that empty value back as the
+    user's (for the formats, Start stayed disabled). A default the browser draws from the
+    start has nothing to carry back. The widgets key on their `key` alone (Streamlit 1.67),
+    so a changed default never resets what the user chose in this tab.
     """
-    saved = load_preferences(folder)
-    for field in fields(RunChoices):
-        if field.name == "formats":
-            continue
-        value = getattr(saved, field.name)
-        st.session_state.setdefault(
-            f"pref_{field.name}", list(value) if isinstance(value, tuple) else value
-        )
-    return saved
+    return load_preferences(folder)
 
 
-def render_parallel_controls() -> tuple[bool, int]:
+def keep_if_allowed(key: str, allowed: Sequence[str]) -> None:
+    """Forget a widget's value that is no longer one of its options (an engine not
+    installed, a provider of the other engine), so it starts again from its default.
+    Dropped rather than overwritten: a value set through session state beside a default
+    draws Streamlit's warning on the page."""
+    if key in st.session_state and st.session_state[key] not in allowed:
+        del st.session_state[key]
+
+
+def index_of(value: str, options: Sequence[str]) -> int:
+    return options.index(value) if value in options else 0
+
+
+def render_parallel_controls(saved: RunChoices) -> tuple[bool, int]:
     """The parallel switch and the slider: the two settings a running session follows live."""
     parallel_col, slider_col = st.columns([1, 1])
     parallel = parallel_col.checkbox(
-        PARALLEL_LABEL, key="pref_parallel", on_change=note_change, help=PARALLEL_HELP
+        PARALLEL_LABEL,
+        value=saved.parallel,
+        key="pref_parallel",
+        on_change=note_change,
+        help=PARALLEL_HELP,
     )
     concurrency = slider_col.slider(
         CONCURRENCY_LABEL,
         min_value=MIN_CONCURRENCY,
         max_value=MAX_CONCURRENCY,
+        value=min(max(saved.concurrency, MIN_CONCURRENCY), MAX_CONCURRENCY),
         key="pref_concurrency",
         on_change=note_change,
         disabled=not parallel,
@@ -218,22 +231,25 @@ def render_settings_panel(
     engines = [name for name in ENGINE_LABELS if name in ENGINES] + sorted(
         set(ENGINES) - set(ENGINE_LABELS)
     )
-    if st.session_state["pref_engine"] not in engines:
-        st.session_state["pref_engine"] = "local"
+    keep_if_allowed("pref_engine", engines)
     engine = engine_col.selectbox(
         "Engine",
         engines,
+        index=index_of(saved.engine, engines),
         key="pref_engine",
         on_change=note_change,
         format_func=lambda name: ENGINE_LABELS.get(name, name),
         help="Local runs offline on this computer; cloud engines need an API key.",
     )
     # Drawn before the model, whose list comes from the provider set up here.
-    cloud = render_cloud_setup(engine, note_change) if engine != "local" else None
-    models, model_key = _model_choices(model_options(engine, cloud, base or Settings()))
+    cloud = render_cloud_setup(engine, saved, note_change) if engine != "local" else None
+    models, model_key, chosen = _model_choices(
+        model_options(engine, cloud, base or Settings()), saved
+    )
     model = model_col.selectbox(
         "Model",
         models,
+        index=models.index(chosen),
         key=model_key,
         on_change=note_change,
         accept_new_options=True,
@@ -243,6 +259,7 @@ def render_settings_panel(
     )
     language = language_col.text_input(
         "Language",
+        value=saved.language,
         key="pref_language",
         on_change=note_change,
         help="A code such as en or de, or auto to detect.",
@@ -262,6 +279,7 @@ def render_settings_panel(
         min_value=0,
         max_value=10_000,
         step=10,
+        value=min(max(int(saved.rpm), 0), 10_000),
         key="pref_rpm",
         on_change=note_change,
         help="Cap on provider requests per minute across all workers. "
@@ -271,22 +289,24 @@ def render_settings_panel(
     captions_col, force_col, speakers_col = st.columns([1, 1, 1])
     captions = captions_col.checkbox(
         "Use captions first",
+        value=saved.captions,
         key="pref_captions",
         on_change=note_change,
         help="When a YouTube video has captions, use them instead of speech-to-text.",
     )
     force = force_col.checkbox(
         "Transcribe again what earlier sessions already did",
+        value=saved.force,
         key="pref_force",
         on_change=note_change,
         help="Off: items already transcribed in an earlier session are skipped and linked.",
     )
 
-    if st.session_state["pref_speakers"] not in SPEAKER_CHOICES:
-        st.session_state["pref_speakers"] = "off"
+    keep_if_allowed("pref_speakers", SPEAKER_CHOICES)
     speakers = speakers_col.selectbox(
         "Speaker labels",
         SPEAKER_CHOICES,
+        index=index_of(saved.speakers, SPEAKER_CHOICES),
         key="pref_speakers",
         on_change=note_change,
         help="Label who speaks (Speaker 1, 2, ...) with the local engine: auto finds how many "
@@ -295,6 +315,7 @@ def render_settings_panel(
 
     hints = st.text_input(
         HINTS_LABEL,
+        value=saved.hints,
         key="pref_hints",
         on_change=note_change,
         placeholder="e.g. Nguyen, Kubernetes, Sweynheim",
@@ -303,12 +324,12 @@ def render_settings_panel(
     )
 
     if live_parallel:
-        parallel, concurrency = render_parallel_controls()
+        parallel, concurrency = render_parallel_controls(saved)
     else:
-        parallel = bool(st.session_state["pref_parallel"])
-        concurrency = int(st.session_state["pref_concurrency"])
-    executor, ray_address = _render_executor()
-    summarize = _render_summaries()
+        parallel = bool(st.session_state.get("pref_parallel", saved.parallel))
+        concurrency = int(st.session_state.get("pref_concurrency", saved.concurrency))
+    executor, ray_address = _render_executor(saved)
+    summarize = _render_summaries(saved)
 
     choices = RunChoices(
         engine=engine,
@@ -324,8 +345,9 @@ def render_settings_panel(
         executor=executor,
         ray_address=ray_address,
         summarize=summarize,
-        provider=cloud.provider if cloud else st.session_state.get("pref_provider", ""),
-        api_base=cloud.api_base if cloud else st.session_state.get("pref_api_base", ""),
+        # Kept while a local engine hides them, for the next switch back to the cloud.
+        provider=cloud.provider if cloud else saved.provider,
+        api_base=cloud.api_base if cloud else saved.api_base,
         hints=hints,
     )
     if st.session_state.pop(_CHANGED_KEY, False) and choices != saved:
@@ -333,10 +355,11 @@ def render_settings_panel(
     return choices
 
 
-def _render_summaries() -> bool:
+def _render_summaries(saved: RunChoices) -> bool:
     available = chat_configured(Settings())
     chosen = st.checkbox(
         "Summaries and chapters",
+        value=saved.summarize,
         key="pref_summarize",
         on_change=note_change,
         disabled=not available,
@@ -348,11 +371,14 @@ def _render_summaries() -> bool:
     return bool(chosen) and available
 
 
-def _render_executor() -> tuple[str, str]:
+def _render_executor(saved: RunChoices) -> tuple[str, str]:
     executor_col, address_col = st.columns([1, 1])
+    executors = list(EXECUTOR_LABELS)
+    keep_if_allowed("pref_executor", executors)
     executor = executor_col.selectbox(
         "Run on",
-        list(EXECUTOR_LABELS),
+        executors,
+        index=index_of(saved.executor, executors),
         key="pref_executor",
         on_change=note_change,
         format_func=EXECUTOR_LABELS.__getitem__,
@@ -361,6 +387,7 @@ def _render_executor() -> tuple[str, str]:
     )
     address = address_col.text_input(
         "Ray cluster address",
+        value=saved.ray_address,
         key="pref_ray_address",
         on_change=note_change,
         disabled=executor != "ray",
@@ -369,18 +396,25 @@ def _render_executor() -> tuple[str, str]:
     return executor, address
 
 
-def _model_choices(offered: list[str] | None) -> tuple[list[str], str]:
-    """The model list for the engine and the widget key that holds the choice; the choice
-    is moved off a name only the other kind of engine knows (a Whisper size for a cloud API,
-    a cloud model for faster-whisper). A cloud engine's model has a widget of its own: a
-    browser still showing a local model then has nothing to send back into the cloud list."""
+def _model_choices(offered: list[str] | None, saved: RunChoices) -> tuple[list[str], str, str]:
+    """The model list for the engine, the widget key that holds the choice, and the choice
+    (the widget's default); a choice only the other kind of engine knows (a Whisper size for
+    a cloud API, a cloud model for faster-whisper) is dropped. A cloud engine's model has a
+    widget of its own: a browser still showing a local model then has nothing to send back
+    into the cloud list."""
+    cloud_models = {preset.model for preset in PRESETS.values()}
     if offered is None:  # local
-        chosen = st.session_state["pref_model"]
-        if chosen in {preset.model for preset in PRESETS.values()}:
-            st.session_state["pref_model"] = chosen = DEFAULT_MODEL
-        return list(dict.fromkeys([DEFAULT_MODEL, chosen, *OTHER_MODELS])), "pref_model"
-    chosen = st.session_state.get(CLOUD_MODEL_KEY) or st.session_state["pref_model"]
-    if chosen in LOCAL_MODELS or chosen.startswith("bundled:") or not chosen:
-        chosen = offered[0]
-    st.session_state[CLOUD_MODEL_KEY] = chosen
-    return list(dict.fromkeys([*offered, chosen])), CLOUD_MODEL_KEY
+        chosen = st.session_state.get("pref_model", saved.model)
+        if chosen in cloud_models or not chosen:
+            st.session_state.pop("pref_model", None)
+            chosen = saved.model if saved.model not in cloud_models else DEFAULT_MODEL
+        return list(dict.fromkeys([DEFAULT_MODEL, chosen, *OTHER_MODELS])), "pref_model", chosen
+
+    def usable(name: str) -> bool:
+        return bool(name) and name not in LOCAL_MODELS and not name.startswith("bundled:")
+
+    chosen = st.session_state.get(CLOUD_MODEL_KEY, "")
+    if not usable(chosen):
+        st.session_state.pop(CLOUD_MODEL_KEY, None)
+        chosen = saved.model if usable(saved.model) else offered[0]
+    return list(dict.fromkeys([*offered, chosen])), CLOUD_MODEL_KEY, chosen
