@@ -20,6 +20,7 @@ from bulk_transcribe.engines.local_whisper import (
     load_model,
     resolve_model,
     sentences_from_words,
+    whisper_prompt,
 )
 from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError
 from bulk_transcribe.media import probe_duration
@@ -28,6 +29,7 @@ from bulk_transcribe.settings import Settings
 from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate
 
 RARE_NAMES = Path(__file__).resolve().parents[1] / "data" / "speech" / "ljspeech_rare_names.opus"
+OPENS_WITH_A_NAME = RARE_NAMES.with_name("librivox_dashwood.opus")
 MAX_WER = 0.25  # tiny.en on synthetic speech; measured about 0.06 overall
 
 
@@ -325,6 +327,24 @@ def test_rare_names_are_spelled_as_the_hints_give_them(engine: LocalWhisperEngin
     assert "Sweynheim" not in text() and "Pannartz" not in text()
     assert {"Sweynheim", "Pannartz"} <= set(text(prompt="Sweynheim, Pannartz").split())
     assert "Pannartz" in text(hotwords="Sweynheim Pannartz")
+
+
+@pytest.mark.slow
+def test_a_name_given_as_a_hint_that_opens_the_recording_is_still_heard(
+    engine: LocalWhisperEngine,
+) -> None:
+    """Whisper reads its prompt as the words said just before the audio: given the bare
+    list "Mr. John Dashwood", it began after them ("would have then leisure ...")."""
+    options = TranscribeOptions(word_times=False, prompt="Mr. John Dashwood")
+    job = EngineJob(options=options, on_progress=lambda _: None)
+    opening = engine.transcribe(MediaFile(OPENS_WITH_A_NAME), job).text.split()[:4]
+    assert "Dashwood" in opening
+
+
+def test_hints_reach_whisper_as_a_labelled_list_that_ends_a_sentence() -> None:
+    assert whisper_prompt("Sweynheim, Pannartz, ") == "Spelled: Sweynheim, Pannartz."
+    assert whisper_prompt("Mr. John Dashwood.") == "Spelled: Mr. John Dashwood."
+    assert whisper_prompt("  ") is None and whisper_prompt(None) is None
 
 
 @pytest.mark.slow
