@@ -22,8 +22,8 @@ Conversations: real meeting excerpts with their human RTTM where a repository sh
 utterances of 2-5 different speakers cut at their pauses and joined in turns with short
 gaps, so the true turns are known exactly. They are labelled "constructed" everywhere. The
 first fourteen (7 a side) were later joined by 24 more (12 a side, voices drawn again from
-each side's voices with their own seed; `add-conversations` adds just those to a built
-corpus), so that one wrong count moves a side's figure less.
+each side's voices with their own seed) so that one wrong count moves a side's figure less,
+and by four ten-minute ones a side; `add-conversations` adds just those to a built corpus.
 """
 
 from __future__ import annotations
@@ -508,10 +508,11 @@ def constructed_conversations(
 
 
 # More constructed conversations (added after the first fourteen, which keep their names and
-# audio): per side, three each of 2, 3, 4 and 5 voices drawn from the voices already on that
-# side, with their own seed so nothing drawn before changes.
-MORE_CONVERSATIONS = (2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5)
-MORE_SEED = SPLIT_SEED + 1
+# audio): per side, three each of 2, 3, 4 and 5 voices for two minutes, then one each for ten
+# minutes (the count must hold when a voice has many more windows), drawn from the voices
+# already on that side, with their own seeds so nothing drawn before changes.
+MORE_CONVERSATIONS = ((2.0, (2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5), SPLIT_SEED + 1),
+                      (10.0, (2, 3, 4, 5), SPLIT_SEED + 2))  # fmt: skip
 FIRST_MORE_INDEX = 14  # the names go on from the first fourteen's numbering
 
 
@@ -531,46 +532,50 @@ def more_constructed_conversations(
     by_speaker: dict[str, list[str]],
     cut: dict[str, list[np.ndarray]],
     side: dict[str, str],
+    present: frozenset[str] = frozenset(),
 ) -> list[Entry]:
     """MORE_CONVERSATIONS per side from the LibriSpeech voices `side` puts there (dev has
     the 26 of its first conversations, held-out every other); a voice may be in several
-    conversations of its side, never twice in one."""
-    rng = random.Random(MORE_SEED)
+    conversations of its side, never twice in one. Those named in `present` are drawn (so
+    the next ones stay the same) but neither written nor returned."""
     entries = []
     index = FIRST_MORE_INDEX
-    for split in ("dev", "heldout"):
-        pool = sorted(s for s in by_speaker if side.get(f"librispeech-{s}") == split and cut[s])
-        for count in MORE_CONVERSATIONS:
-            chosen = rng.sample(pool, count)
-            voices = {f"librispeech-{s}": cut[s] for s in chosen}
-            audio, turns = constructed_conversation(rng, voices, 2.0)
-            name = f"constructed_{split}_{count}spk_{index:02d}"
-            index += 1
-            write_opus(out / f"{name}.opus", audio)
-            (out / f"{name}.rttm").write_text(rttm_lines(name, turns))
-            entries.append(
-                Entry(
-                    name,
-                    "speakers",
-                    split,
-                    " ".join(voices),
-                    round(len(audio) / RATE, 1),
-                    RESEMBLYZER,
-                    commit,
-                    ";".join(p for s in chosen for p in by_speaker[s]),
-                    "CC BY 4.0 (LibriSpeech), constructed",
+    for minutes, counts, seed in MORE_CONVERSATIONS:
+        rng = random.Random(seed)
+        for split in ("dev", "heldout"):
+            pool = sorted(s for s in by_speaker if side.get(f"librispeech-{s}") == split and cut[s])
+            for count in counts:
+                chosen = rng.sample(pool, count)
+                voices = {f"librispeech-{s}": cut[s] for s in chosen}
+                audio, turns = constructed_conversation(rng, voices, minutes)
+                length = "" if minutes == 2.0 else f"{minutes:.0f}min_"
+                name = f"constructed_{split}_{count}spk_{length}{index:02d}"
+                index += 1
+                if name in present:
+                    continue
+                write_opus(out / f"{name}.opus", audio)
+                (out / f"{name}.rttm").write_text(rttm_lines(name, turns))
+                entries.append(
+                    Entry(
+                        name,
+                        "speakers",
+                        split,
+                        " ".join(voices),
+                        round(len(audio) / RATE, 1),
+                        RESEMBLYZER,
+                        commit,
+                        ";".join(p for s in chosen for p in by_speaker[s]),
+                        "CC BY 4.0 (LibriSpeech), constructed",
+                    )
                 )
-            )
     return entries
 
 
 def add_conversations(sources: Sources, out: Path) -> None:
-    """Write only the conversations of more_constructed_conversations into an existing
-    corpus and manifest (nothing else is rewritten), the same ones `build` makes."""
+    """Write only those conversations of more_constructed_conversations that the manifest
+    does not have yet into an existing corpus and manifest (nothing else is rewritten):
+    the same ones `build` makes."""
     entries = load_manifest()
-    if any(e.name.startswith("constructed") and int(e.name[-2:]) >= FIRST_MORE_INDEX
-           for e in entries):  # fmt: skip
-        raise SystemExit("the manifest already has the added conversations")
     by_speaker = librispeech_speakers(sources)
     cut = {
         s: [
@@ -580,8 +585,10 @@ def add_conversations(sources: Sources, out: Path) -> None:
         ]
         for s, paths in by_speaker.items()
     }
+    present = frozenset(e.name for e in entries)
+    commit = sources.commit(RESEMBLYZER)
     added = more_constructed_conversations(
-        out, sources.commit(RESEMBLYZER), by_speaker, cut, voice_sides(entries)
+        out, commit, by_speaker, cut, voice_sides(entries), present
     )
     last = max(i for i, e in enumerate(entries) if e.name.startswith("constructed"))
     entries[last + 1 : last + 1] = added
