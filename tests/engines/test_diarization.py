@@ -96,6 +96,23 @@ def test_clusters_with_near_centroids_are_one_voice_and_tiny_ones_are_not_voices
     assert len(set(nearest[:40])) == 1 and set(nearest[40:]) == {1 - nearest[0]}
 
 
+def test_two_voices_are_two_however_many_windows_they_have() -> None:
+    """Many prints of two near voices: average linkage's last merge comes at 0.40, under the
+    old "one voice" test's 0.48 (which took a real ten-minute two-voice conversation for one
+    voice), while their centroids stay 0.3 apart."""
+    rng = np.random.default_rng(1)
+    voice_a = np.eye(16)[0]
+    voice_b = np.eye(16)[0] * 0.7 + np.eye(16)[1] * 0.714  # centroids 0.3 apart
+    points = np.concatenate(
+        [voice + 0.1 * rng.standard_normal((300, 16)) for voice in (voice_a, voice_b)]
+    )
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+
+    labels = diarization.cluster(points, None)
+
+    assert len(set(labels[:300])) == 1 and set(labels[300:]) == {1 - labels[0]}
+
+
 def test_one_voice_is_one_speaker_when_counting_automatically() -> None:
     for media in SAMPLE_MEDIA[:2]:
         turns = diarize(decode_audio(str(media)), None)
