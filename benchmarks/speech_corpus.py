@@ -19,8 +19,11 @@ sample's speakers are halved at random with the same seed.
 
 Conversations: real meeting excerpts with their human RTTM where a repository ships them
 (AMI, via pyannote-audio's test data), and CONSTRUCTED ones: single-speaker LibriSpeech
-utterances of 3-5 different speakers cut at their pauses and joined in turns with short
-gaps, so the true turns are known exactly. They are labelled "constructed" everywhere.
+utterances of 2-5 different speakers cut at their pauses and joined in turns with short
+gaps, so the true turns are known exactly. They are labelled "constructed" everywhere. The
+first fourteen (7 a side) were later joined by 24 more (12 a side, voices drawn again from
+each side's voices with their own seed) so that one wrong count moves a side's figure less,
+and by four ten-minute ones a side; `add-conversations` adds just those to a built corpus.
 """
 
 from __future__ import annotations
@@ -460,9 +463,10 @@ def constructed_conversation(
 
 def constructed_conversations(
     sources: Sources, out: Path, split_of: dict[str, str]
-) -> tuple[list[Entry], dict[str, np.ndarray]]:
-    """Two conversations each of 2, 3, 4 and 5 speakers per side of the split, two minutes
-    long; and every utterance decoded (for the long recording)."""
+) -> tuple[list[Entry], dict[str, np.ndarray], dict[str, list[np.ndarray]]]:
+    """One conversation of 2 speakers and two each of 3, 4 and 5 per side of the split, two
+    minutes long; every utterance decoded (for the long recording), and every voice's
+    phrases."""
     commit = sources.commit(RESEMBLYZER)
     by_speaker = librispeech_speakers(sources)
     decoded = {
@@ -500,7 +504,97 @@ def constructed_conversations(
                     "CC BY 4.0 (LibriSpeech), constructed",
                 )
             )
-    return entries, decoded
+    return entries, decoded, cut
+
+
+# More constructed conversations (added after the first fourteen, which keep their names and
+# audio): per side, three each of 2, 3, 4 and 5 voices for two minutes, then one each for ten
+# minutes (the count must hold when a voice has many more windows), drawn from the voices
+# already on that side, with their own seeds so nothing drawn before changes.
+MORE_CONVERSATIONS = ((2.0, (2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5), SPLIT_SEED + 1),
+                      (10.0, (2, 3, 4, 5), SPLIT_SEED + 2))  # fmt: skip
+FIRST_MORE_INDEX = 14  # the names go on from the first fourteen's numbering
+
+
+def voice_sides(entries: list[Entry]) -> dict[str, str]:
+    """The side of every LibriSpeech voice some entry already holds."""
+    return {
+        speaker: entry.split
+        for entry in entries
+        for speaker in entry.speakers.split()
+        if speaker.startswith("librispeech-")
+    }
+
+
+def more_constructed_conversations(
+    out: Path,
+    commit: str,
+    by_speaker: dict[str, list[str]],
+    cut: dict[str, list[np.ndarray]],
+    side: dict[str, str],
+    present: frozenset[str] = frozenset(),
+) -> list[Entry]:
+    """MORE_CONVERSATIONS per side from the LibriSpeech voices `side` puts there (dev has
+    the 26 of its first conversations, held-out every other); a voice may be in several
+    conversations of its side, never twice in one. Those named in `present` are drawn (so
+    the next ones stay the same) but neither written nor returned."""
+    entries = []
+    index = FIRST_MORE_INDEX
+    for minutes, counts, seed in MORE_CONVERSATIONS:
+        rng = random.Random(seed)
+        for split in ("dev", "heldout"):
+            pool = sorted(s for s in by_speaker if side.get(f"librispeech-{s}") == split and cut[s])
+            for count in counts:
+                chosen = rng.sample(pool, count)
+                voices = {f"librispeech-{s}": cut[s] for s in chosen}
+                audio, turns = constructed_conversation(rng, voices, minutes)
+                length = "" if minutes == 2.0 else f"{minutes:.0f}min_"
+                name = f"constructed_{split}_{count}spk_{length}{index:02d}"
+                index += 1
+                if name in present:
+                    continue
+                write_opus(out / f"{name}.opus", audio)
+                (out / f"{name}.rttm").write_text(rttm_lines(name, turns))
+                entries.append(
+                    Entry(
+                        name,
+                        "speakers",
+                        split,
+                        " ".join(voices),
+                        round(len(audio) / RATE, 1),
+                        RESEMBLYZER,
+                        commit,
+                        ";".join(p for s in chosen for p in by_speaker[s]),
+                        "CC BY 4.0 (LibriSpeech), constructed",
+                    )
+                )
+    return entries
+
+
+def add_conversations(sources: Sources, out: Path) -> None:
+    """Write only those conversations of more_constructed_conversations that the manifest
+    does not have yet into an existing corpus and manifest (nothing else is rewritten):
+    the same ones `build` makes."""
+    entries = load_manifest()
+    by_speaker = librispeech_speakers(sources)
+    cut = {
+        s: [
+            piece
+            for path in paths
+            for piece in phrases(decode_bytes(sources.read(RESEMBLYZER, path), ".flac"))
+        ]
+        for s, paths in by_speaker.items()
+    }
+    present = frozenset(e.name for e in entries)
+    commit = sources.commit(RESEMBLYZER)
+    added = more_constructed_conversations(
+        out, commit, by_speaker, cut, voice_sides(entries), present
+    )
+    last = max(i for i, e in enumerate(entries) if e.name.startswith("constructed"))
+    entries[last + 1 : last + 1] = added
+    check_disjoint([e for e in entries if e.task != "long"])
+    write_manifest(entries)
+    print(f"added {len(added)} conversations to {out} and {MANIFEST}")
 
 
 def long_recording(out: Path, decoded: dict[str, np.ndarray], sources: Sources) -> Entry:
@@ -573,11 +667,15 @@ def build(sources: Sources, out: Path) -> None:
         # is what was tuned on before. The many LibriSpeech voices are split at random.
         entry.split = "dev" if entry.speakers in fixed_dev else "heldout"
     conversations = real_conversations(sources, out)
-    constructed, decoded = constructed_conversations(sources, out, split_of)
+    constructed, decoded, cut = constructed_conversations(sources, out, split_of)
     dev_voices = {s for e in constructed if e.split == "dev" for s in e.speakers.split()}
     refs = shared + new
     refs += librispeech_asr_entries(sources, out, decoded, dev_voices)
     refs += common_voice_entries(sources, out)
+    side = voice_sides([e for e, _ in refs] + constructed)
+    by_speaker = librispeech_speakers(sources)
+    commit = sources.commit(RESEMBLYZER)
+    constructed += more_constructed_conversations(out, commit, by_speaker, cut, side)
     names = [e.name for e, _ in refs]
     assert len(names) == len(set(names)), "two recordings with one name"
     with (out / "refs.tsv").open("w", encoding="utf-8") as handle:
@@ -586,14 +684,18 @@ def build(sources: Sources, out: Path) -> None:
     entries = [e for e, _ in refs] + conversations + constructed
     check_disjoint(entries)
     entries.append(long_recording(out, decoded, sources))
+    write_manifest(entries)
+    size = sum(p.stat().st_size for p in out.iterdir()) / 1e6
+    print(f"wrote {len(entries)} entries to {out} ({size:.1f} MB) and {MANIFEST}")
+
+
+def write_manifest(entries: list[Entry]) -> None:
     MANIFEST.parent.mkdir(exist_ok=True)
     with MANIFEST.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
         writer.writerow(FIELDS)
         for e in entries:
             writer.writerow([getattr(e, f) for f in FIELDS])
-    size = sum(p.stat().st_size for p in out.iterdir()) / 1e6
-    print(f"wrote {len(entries)} entries to {out} ({size:.1f} MB) and {MANIFEST}")
 
 
 def load_manifest() -> list[Entry]:
@@ -623,11 +725,19 @@ def main() -> None:
     make = sub.add_parser("build", help="write the corpus and the manifest")
     make.add_argument("--repo", action="append", default=[], help="OWNER/NAME=GIT_DIR")
     make.add_argument("--out", type=Path, default=CORPUS_CACHE)
+    more = sub.add_parser(
+        "add-conversations", help="add only the newer constructed conversations to a built corpus"
+    )
+    more.add_argument("--repo", action="append", default=[], help="OWNER/NAME=GIT_DIR")
+    more.add_argument("--out", type=Path, default=CORPUS_CACHE)
     sub.add_parser("summary", help="minutes, speakers and files per task and split")
     args = parser.parse_args()
     if args.command == "build":
         git_dirs = dict(item.split("=", 1) for item in args.repo)
         build(Sources({k: Path(v) for k, v in git_dirs.items()}), args.out)
+    elif args.command == "add-conversations":
+        git_dirs = dict(item.split("=", 1) for item in args.repo)
+        add_conversations(Sources({k: Path(v) for k, v in git_dirs.items()}), args.out)
     else:
         summary()
 
