@@ -594,6 +594,9 @@ def build(sources: Sources, out: Path) -> None:
             writer.writerow([getattr(e, f) for f in FIELDS])
     size = sum(p.stat().st_size for p in out.iterdir()) / 1e6
     print(f"wrote {len(entries)} entries to {out} ({size:.1f} MB) and {MANIFEST}")
+    from corpus_conditions import add_conditions
+
+    add_conditions(sources, out)  # accented, telephone-band and noisy speech
 
 
 def load_manifest() -> list[Entry]:
@@ -605,7 +608,7 @@ def load_manifest() -> list[Entry]:
 def audio_path(entry: Entry, cache: Path = CORPUS_CACHE) -> Path:
     if entry.repo == "shared/speech":
         return SPEECH / entry.name
-    name = entry.name if entry.name.endswith(".opus") else f"{entry.name}.opus"
+    name = entry.name if Path(entry.name).suffix else f"{entry.name}.opus"  # conversations
     path = cache / name
     if not path.exists():
         raise SystemExit(f"{path} is missing: build the corpus first (benchmarks/speech_corpus.py)")
@@ -613,7 +616,12 @@ def audio_path(entry: Entry, cache: Path = CORPUS_CACHE) -> Path:
 
 
 def references(cache: Path = CORPUS_CACHE) -> dict[str, str]:
-    rows = (cache / "refs.tsv").read_text(encoding="utf-8").splitlines()
+    """refs.tsv, and the refs_*.tsv of steps added to a built corpus (corpus_conditions.py)."""
+    rows = [
+        row
+        for path in sorted(cache.glob("refs*.tsv"))
+        for row in path.read_text(encoding="utf-8").splitlines()
+    ]
     return {name: text for name, _, text in (row.partition("\t") for row in rows)}
 
 
@@ -623,11 +631,22 @@ def main() -> None:
     make = sub.add_parser("build", help="write the corpus and the manifest")
     make.add_argument("--repo", action="append", default=[], help="OWNER/NAME=GIT_DIR")
     make.add_argument("--out", type=Path, default=CORPUS_CACHE)
+    conditions = sub.add_parser(
+        "add-conditions", help="add accented, telephone-band and noisy speech to a built corpus"
+    )
+    conditions.add_argument("--repo", action="append", default=[], help="OWNER/NAME=GIT_DIR")
+    conditions.add_argument("--out", type=Path, default=CORPUS_CACHE)
     sub.add_parser("summary", help="minutes, speakers and files per task and split")
     args = parser.parse_args()
-    if args.command == "build":
+    if args.command in ("build", "add-conditions"):
         git_dirs = dict(item.split("=", 1) for item in args.repo)
-        build(Sources({k: Path(v) for k, v in git_dirs.items()}), args.out)
+        sources = Sources({k: Path(v) for k, v in git_dirs.items()})
+        if args.command == "build":
+            build(sources, args.out)
+        else:
+            from corpus_conditions import add_conditions
+
+            add_conditions(sources, args.out)
     else:
         summary()
 
@@ -643,6 +662,16 @@ def summary() -> None:
                 f"{task:<9}{split:<8}{len(chosen):>4} files {minutes:>7.1f} min "
                 f"{len(speakers):>4} speakers"
             )
+            if task == "asr":
+                from corpus_conditions import condition_of
+
+                for condition in sorted({condition_of(e.name) for e in chosen}):
+                    some = [e for e in chosen if condition_of(e.name) == condition]
+                    voices = {s for e in some for s in e.speakers.split()}
+                    print(
+                        f"{'':<17}{len(some):>4} files {sum(e.seconds for e in some) / 60:>7.1f}"
+                        f" min {len(voices):>4} speakers  {condition}"
+                    )
 
 
 if __name__ == "__main__":
