@@ -606,8 +606,8 @@ def load_manifest() -> list[Entry]:
 
 
 def audio_path(entry: Entry, cache: Path = CORPUS_CACHE) -> Path:
-    if entry.repo == "shared/speech":
-        return SPEECH / entry.name
+    if entry.repo == "shared/speech" and (SPEECH / entry.name).exists():
+        return SPEECH / entry.name  # its derived copies (corpus_conditions.py) are in the cache
     name = entry.name if Path(entry.name).suffix else f"{entry.name}.opus"  # conversations
     path = cache / name
     if not path.exists():
