@@ -98,6 +98,9 @@ def split_corpus(
             (folder / entry.name).symlink_to(audio_path(entry))
             refs[entry.name] = texts[entry.name]
             conditions.setdefault(f"{split}: {condition_of(entry.name)}", []).append(entry.name)
+        sources = {e.licence.partition("derived from ")[2].partition(":")[0] for e in entries}
+        if sources - {""}:  # the derived copies' sources as recorded: the same words, clean
+            conditions[f"{split}: as recorded, the derived ones' sources"] = sorted(sources - {""})
         groups[split] = [e.name for e in entries]
     return refs, groups, dict(sorted(conditions.items()))
 
