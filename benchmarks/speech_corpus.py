@@ -8,6 +8,8 @@ The audio comes from public repositories' test data (see SOURCES below and the m
 licence, speaker, seconds, split). It is not committed here: the build reads it from local
 clones (`--repo owner/name=path/to/.git`, one per repository) and writes 16 kHz mono Ogg Opus
 files, references and RTTM files to the cache folder (`--out`, default CORPUS_CACHE).
+`add-conditions` adds CMU ARCTIC clips and DERIVED telephone-band and noisy copies of real
+recordings to a built corpus (corpus_conditions.py; `build` ends with the same step).
 
 Split: once, by speaker; a speaker's recordings all fall on one side, in every task. The
 recordings of ../shared/speech were tuned on before this corpus existed, so they are dev by
