@@ -1,7 +1,10 @@
 """Decoding variants of the local engine on one half of the corpus, in one process: where the
 words go, measured before anything is changed (tune on dev, never on held-out).
 
-    .venv/bin/python benchmarks/asr_variants.py dev '[{}, {"beam": 3}, {"pad": 30}]'
+    .venv/bin/python benchmarks/asr_variants.py dev '[{}, {"beam": 3}, {"pad": 30}]' [PREFIXES]
+
+PREFIXES (optional, comma-separated) keeps only the recordings whose names start with one of
+them, e.g. `tel_,noisy10_,noisy05_` for the derived listening conditions (corpus_conditions.py).
 
 Each variant is a JSON object: "beam" (beam size), "pad" (seconds of padding kept after a
 window's speech, window_batches.PADDING_KEPT_SECONDS), "min" (the fewest seconds encoded,
@@ -76,6 +79,8 @@ def main() -> None:
     split, variants = sys.argv[1], json.loads(sys.argv[2])
     refs = references()
     entries = [e for e in load_manifest() if e.task == "asr" and e.split == split]
+    if len(sys.argv) > 3:
+        entries = [e for e in entries if e.name.startswith(tuple(sys.argv[3].split(",")))]
     for variant in variants:
         run(variant, entries, refs)
 

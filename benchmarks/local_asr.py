@@ -43,6 +43,7 @@ from whisper_normalizer.english import EnglishTextNormalizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import RATE, REPO, SAMPLES, seconds_of_audio, write_wav
+from corpus_conditions import condition_of
 from speech_corpus import audio_path, load_manifest, references
 
 SPEECH = REPO.parent / "shared" / "speech"
@@ -83,18 +84,25 @@ def real_speech_corpus(folder: Path) -> dict[str, str]:
     return refs
 
 
-def split_corpus(folder: Path, splits: list[str]) -> tuple[dict[str, str], dict[str, list[str]]]:
+def split_corpus(
+    folder: Path, splits: list[str]
+) -> tuple[dict[str, str], dict[str, list[str]], dict[str, list[str]]]:
     """The corpus's recordings with references (speech_corpus.py) of these splits: file name
-    -> reference, and the file names of each split."""
-    refs, groups = {}, {}
+    -> reference, the file names of each split, and of each split's listening conditions
+    (as recorded, telephone band, noisy: corpus_conditions.py)."""
+    refs, groups, conditions = {}, {}, {}
     texts = references()
     for split in splits:
         entries = [e for e in load_manifest() if e.task == "asr" and e.split == split]
         for entry in entries:
             (folder / entry.name).symlink_to(audio_path(entry))
             refs[entry.name] = texts[entry.name]
+            conditions.setdefault(f"{split}: {condition_of(entry.name)}", []).append(entry.name)
+        sources = {e.licence.partition("derived from ")[2].partition(":")[0] for e in entries}
+        if sources - {""}:  # the derived copies' sources as recorded: the same words, clean
+            conditions[f"{split}: as recorded, the derived ones' sources"] = sorted(sources - {""})
         groups[split] = [e.name for e in entries]
-    return refs, groups
+    return refs, groups, dict(sorted(conditions.items()))
 
 
 def clips_corpus(folder: Path, count: int = 60, seed: int = 11) -> dict[str, str]:
@@ -286,6 +294,21 @@ def report(
         )
 
 
+def by_condition(
+    results: list[Result], refs: dict[str, str], conditions: dict[str, list[str]]
+) -> dict[str, dict[str, float]]:
+    """WER of every variant on every split's listening condition: condition -> variant -> WER."""
+    table = {
+        group: {r.variant: word_error_rate(refs, r.texts, names) for r in results}
+        for group, names in conditions.items()
+    }
+    print(f"\n{'condition':<40}{'files':>6}" + "".join(f"{r.variant[:16]:>17}" for r in results))
+    for group, row in table.items():
+        cells = "".join(f"{row[r.variant] * 100:>16.2f}%" for r in results)
+        print(f"{group[:39]:<40}{len(conditions[group]):>6}{cells}")
+    return table
+
+
 def per_file(results: list[Result], refs: dict[str, str]) -> None:
     """Each file's WER for each variant: where the words go."""
     names = [n for n in refs if normalise(refs[n]).strip()]
@@ -326,12 +349,13 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="bench-asr-corpus-"))
     groups: dict[str, list[str]] = {}
+    conditions: dict[str, list[str]] = {}
     if args.clips:
         refs, tag = clips_corpus(folder), "clips"
         peer, before = None, export_revision(args.before)
     elif args.split:
         splits = ["dev", "heldout"] if args.split == "both" else [args.split]
-        refs, groups = split_corpus(folder, splits)
+        refs, groups, conditions = split_corpus(folder, splits)
         tag = "speech"
         peer, before = (None if args.no_peer else ensure_peer_venv()), None
     else:
@@ -354,10 +378,12 @@ def main() -> None:
         results += with_cpu_hogs(lambda: measure_all(rows, " + 2 hogs", args.repeat))
     baselines = ["before default"] if args.clips else ["plain loop", "wct2 batched"]
     report(results, refs, audio, groups, baselines)
+    table = by_condition(results, refs, conditions) if len(conditions) > len(groups) else {}
     if args.per_file:
         per_file(results, refs)
     if args.json:
         figures = {"audio_minutes": audio / 60, "rows": {r.variant: r.row for r in results}}
+        figures["wer_by_condition"] = table
         figures["texts"] = {r.variant: r.texts for r in results}
         args.json.write_text(json.dumps(figures, indent=2))
 

@@ -8,6 +8,8 @@ The audio comes from public repositories' test data (see SOURCES below and the m
 licence, speaker, seconds, split). It is not committed here: the build reads it from local
 clones (`--repo owner/name=path/to/.git`, one per repository) and writes 16 kHz mono Ogg Opus
 files, references and RTTM files to the cache folder (`--out`, default CORPUS_CACHE).
+`add-conditions` adds CMU ARCTIC clips and DERIVED telephone-band and noisy copies of real
+recordings to a built corpus (corpus_conditions.py; `build` ends with the same step).
 
 Split: once, by speaker; a speaker's recordings all fall on one side, in every task. The
 recordings of ../shared/speech were tuned on before this corpus existed, so they are dev by
@@ -687,6 +689,9 @@ def build(sources: Sources, out: Path) -> None:
     write_manifest(entries)
     size = sum(p.stat().st_size for p in out.iterdir()) / 1e6
     print(f"wrote {len(entries)} entries to {out} ({size:.1f} MB) and {MANIFEST}")
+    from corpus_conditions import add_conditions
+
+    add_conditions(sources, out)  # accented, telephone-band and noisy speech
 
 
 def write_manifest(entries: list[Entry]) -> None:
@@ -705,9 +710,9 @@ def load_manifest() -> list[Entry]:
 
 
 def audio_path(entry: Entry, cache: Path = CORPUS_CACHE) -> Path:
-    if entry.repo == "shared/speech":
-        return SPEECH / entry.name
-    name = entry.name if entry.name.endswith(".opus") else f"{entry.name}.opus"
+    if entry.repo == "shared/speech" and (SPEECH / entry.name).exists():
+        return SPEECH / entry.name  # its derived copies (corpus_conditions.py) are in the cache
+    name = entry.name if Path(entry.name).suffix else f"{entry.name}.opus"  # conversations
     path = cache / name
     if not path.exists():
         raise SystemExit(f"{path} is missing: build the corpus first (benchmarks/speech_corpus.py)")
@@ -715,7 +720,12 @@ def audio_path(entry: Entry, cache: Path = CORPUS_CACHE) -> Path:
 
 
 def references(cache: Path = CORPUS_CACHE) -> dict[str, str]:
-    rows = (cache / "refs.tsv").read_text(encoding="utf-8").splitlines()
+    """refs.tsv, and the refs_*.tsv of steps added to a built corpus (corpus_conditions.py)."""
+    rows = [
+        row
+        for path in sorted(cache.glob("refs*.tsv"))
+        for row in path.read_text(encoding="utf-8").splitlines()
+    ]
     return {name: text for name, _, text in (row.partition("\t") for row in rows)}
 
 
@@ -730,14 +740,24 @@ def main() -> None:
     )
     more.add_argument("--repo", action="append", default=[], help="OWNER/NAME=GIT_DIR")
     more.add_argument("--out", type=Path, default=CORPUS_CACHE)
+    conditions = sub.add_parser(
+        "add-conditions", help="add accented, telephone-band and noisy speech to a built corpus"
+    )
+    conditions.add_argument("--repo", action="append", default=[], help="OWNER/NAME=GIT_DIR")
+    conditions.add_argument("--out", type=Path, default=CORPUS_CACHE)
     sub.add_parser("summary", help="minutes, speakers and files per task and split")
     args = parser.parse_args()
-    if args.command == "build":
+    if args.command in ("build", "add-conditions", "add-conversations"):
         git_dirs = dict(item.split("=", 1) for item in args.repo)
-        build(Sources({k: Path(v) for k, v in git_dirs.items()}), args.out)
-    elif args.command == "add-conversations":
-        git_dirs = dict(item.split("=", 1) for item in args.repo)
-        add_conversations(Sources({k: Path(v) for k, v in git_dirs.items()}), args.out)
+        sources = Sources({k: Path(v) for k, v in git_dirs.items()})
+        if args.command == "build":
+            build(sources, args.out)
+        elif args.command == "add-conversations":
+            add_conversations(sources, args.out)
+        else:
+            from corpus_conditions import add_conditions
+
+            add_conditions(sources, args.out)
     else:
         summary()
 
@@ -753,6 +773,16 @@ def summary() -> None:
                 f"{task:<9}{split:<8}{len(chosen):>4} files {minutes:>7.1f} min "
                 f"{len(speakers):>4} speakers"
             )
+            if task == "asr":
+                from corpus_conditions import condition_of
+
+                for condition in sorted({condition_of(e.name) for e in chosen}):
+                    some = [e for e in chosen if condition_of(e.name) == condition]
+                    voices = {s for e in some for s in e.speakers.split()}
+                    print(
+                        f"{'':<17}{len(some):>4} files {sum(e.seconds for e in some) / 60:>7.1f}"
+                        f" min {len(voices):>4} speakers  {condition}"
+                    )
 
 
 if __name__ == "__main__":
