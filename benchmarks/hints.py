@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/hints.py [--splits dev,heldout] [--others 3]
 
-Material: the corpus's recordings with references (speech_corpus.py) whose reference holds a
+Material: the corpus's recordings with references as recorded (speech_corpus.py; not the
+derived telephone and noisy copies) whose reference holds a
 RARE term: a word of five letters or more that the bundled model's tokenizer cuts into three
 or more pieces even in lower case with its leading space (" danglars", " kyushu"; a common
 word such as " necessary" is one piece), which is how the names, places and jargon a user
@@ -40,6 +41,7 @@ from tokenizers import Tokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import REPO
+from corpus_conditions import condition_of
 from local_asr import model_path, normalise, run_measured, split_corpus, texts_from_session
 
 MIN_LETTERS = 5
@@ -92,8 +94,9 @@ def main() -> None:
         root = Path(temp)
         everything = root / "all"
         everything.mkdir()
-        refs, groups = split_corpus(everything, args.splits.split(","))
+        refs, groups, _ = split_corpus(everything, args.splits.split(","))
         for split, names in groups.items():
+            names = [n for n in names if condition_of(n) == "as recorded"]  # no derived copies
             terms = {n: rare_terms(refs[n], tokenizer) for n in names}
             chosen = [n for n in names if terms[n]]
             folder = root / split
