@@ -155,35 +155,37 @@ def http_client(settings: SourceSettings) -> Iterator[httpx.Client]:
 
 @contextmanager
 def _request_errors(url: str, doing: str) -> Iterator[None]:
-    """httpx's failures of one request as errors that name the link and say what to do."""
-    shown = redact_url(url)
+    """httpx's failures of one request as errors that name the link and say what to do.
+    (The link is redacted only on a failure: every request passes here, few fail.)"""
     try:
         yield
     except PermanentError as exc:
         if exc.kind is not ErrorKind.BLOCKED:
             raise
-        raise PermanentError(ErrorKind.BLOCKED, f"{shown} led to {exc.message}") from exc
+        raise PermanentError(ErrorKind.BLOCKED, f"{redact_url(url)} led to {exc.message}") from exc
     except httpx.TooManyRedirects as exc:
         raise PermanentError(
             ErrorKind.HTTP,
-            f"{shown} redirects in a loop (more than {MAX_REDIRECTS} redirects): the link is "
-            "broken; open it in a browser and paste the address it ends at",
+            f"{redact_url(url)} redirects in a loop (more than {MAX_REDIRECTS} redirects): the "
+            "link is broken; open it in a browser and paste the address it ends at",
         ) from exc
     except httpx.UnsupportedProtocol as exc:
         target = exc.request.url if _has_request(exc) else None
         where = f"a {target.scheme}: address ({redact_url(str(target))})" if target else "elsewhere"
         raise PermanentError(
             ErrorKind.UNSUPPORTED,
-            f"{shown} leads to {where}, which is not an http(s) download; "
+            f"{redact_url(url)} leads to {where}, which is not an http(s) download; "
             "paste a direct http(s) link to the media",
         ) from exc
     except httpx.InvalidURL as exc:
-        raise PermanentError(ErrorKind.INVALID_INPUT, f"{shown} is not a valid link") from exc
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT, f"{redact_url(url)} is not a valid link"
+        ) from exc
     except httpx.TimeoutException as exc:
-        raise TransientError(ErrorKind.TIMEOUT, f"timed out {doing} {shown}") from exc
+        raise TransientError(ErrorKind.TIMEOUT, f"timed out {doing} {redact_url(url)}") from exc
     except httpx.TransportError as exc:
         raise TransientError(
-            ErrorKind.NETWORK, f"could not {doing} {shown}: {_describe(exc)}"
+            ErrorKind.NETWORK, f"could not {doing} {redact_url(url)}: {_describe(exc)}"
         ) from exc
 
 
