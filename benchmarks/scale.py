@@ -447,7 +447,11 @@ def main() -> None:
             ) as provider:
                 for n in sizes:
                     for kind in inputs:
-                        with tempfile.TemporaryDirectory(prefix="bench-scale-") as temp:
+                        # Cleaning up 100,000 outputs takes minutes: the row is printed
+                        # first, and a file another process adds meanwhile loses nothing.
+                        with tempfile.TemporaryDirectory(
+                            prefix="bench-scale-", ignore_cleanup_errors=True
+                        ) as temp:
                             temp_path = Path(temp)
                             sources = make_sources(kind, n, temp_path / "files", media.url, audio)
                             config = {
@@ -468,8 +472,8 @@ def main() -> None:
                             # but it shares the machine's two cores with the run.
                             servers = (after.user - before.user) + (after.system - before.system)
                             row["servers_cpu_ms_per_item"] = 1000 * servers / max(1, row["done"])
-                        rows.append(row)
-                        print(describe(row), flush=True)
+                            rows.append(row)
+                            print(describe(row), flush=True)
     finally:
         media.close()
     if args.json:

@@ -170,16 +170,23 @@ class CacheLedger:
         return self._total(conn)
 
 
-_open: dict[tuple[int, Path], CacheLedger] = {}
+_open: dict[tuple[int, str], CacheLedger] = {}
 _open_lock = threading.Lock()
 
 
 def ledger_for(path: Path) -> CacheLedger:
-    """This process's connection to the ledger at `path` (a forked child opens its own)."""
-    key = (os.getpid(), path.resolve())
+    """This process's connection to the ledger at `path` (a forked child opens its own).
+
+    Found by the path as given first: resolving it stats every folder above it, and this
+    runs on every download."""
+    pid = os.getpid()
     with _open_lock:
-        ledger = _open.get(key)
+        ledger = _open.get((pid, str(path)))
         if ledger is None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            ledger = _open[key] = CacheLedger(path)
+            canonical = (pid, str(path.resolve()))
+            ledger = _open.get(canonical)
+            if ledger is None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                ledger = CacheLedger(path)
+            _open[canonical] = _open[(pid, str(path))] = ledger
         return ledger

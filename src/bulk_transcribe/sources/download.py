@@ -12,15 +12,12 @@ import re
 import shutil
 import time
 import uuid
-import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from filelock import FileLock
-from filelock import Timeout as LockTimeout
 
 from bulk_transcribe import net
 from bulk_transcribe.addresses import AddressPolicy
@@ -36,6 +33,7 @@ from bulk_transcribe.errors import (
 from bulk_transcribe.redact import redact_url
 from bulk_transcribe.settings import SourceSettings
 from bulk_transcribe.sources.cache import DownloadCache
+from bulk_transcribe.sources.cache_locks import key_locks
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +49,7 @@ USER_AGENT = "bulk-transcribe/0.1 (+https://pypi.org/project/bulk-transcribe/)"
 NOT_MEDIA_TYPES = re.compile(r"^(text/|application/(json|xml|xhtml|rss|atom|javascript))")
 _CONTENT_RANGE_START = re.compile(r"bytes (\d+)-")
 _CONTENT_RANGE_TOTAL = re.compile(r"bytes \d+-\d+/(\d+)$")
-LOCK_POLL_SECONDS = 0.2  # how often a download waiting for another one checks for a cancel
-LOCK_STRIPES = 4096  # lock files of the download cache, at most
+LOCK_FILE = "downloads.lock"  # in OUT/.cache-locks: every link's lock is a byte of it
 # Leading bytes of the containers PyAV decodes, for servers that label audio as text/plain.
 _MEDIA_MAGIC: tuple[bytes, ...] = (
     b"ID3", b"fLaC", b"OggS", b"RIFF", b"FORM", b"\x1aE\xdf\xa3", b"#!AMR",
@@ -123,32 +120,14 @@ def cached_download(
     return target
 
 
-@contextmanager
 def _download_lock(
     cache_dir: Path, target: Path, check_cancelled: Callable[[], None]
-) -> Iterator[None]:
+) -> AbstractContextManager[None]:
     """The lock of one cached file, across processes and threads; waiting for it ends on a
-    cancel.
-
-    Kept outside the cache folder, so no eviction or clearing ever deletes a lock in use. A
-    link shares its lock file with the links of the same stripe: a file per link grew the
-    folder by one file a download, forever (100,000 links: 100,000 lock files), and making
-    each one cost more than the lock itself. Two links of one stripe downloading at once
-    (10 at a time: about 1 in 400) take turns.
-    """
-    stripe = zlib.crc32(f"{target.parent.name}/{target.name}".encode()) % LOCK_STRIPES
-    lock = FileLock(cache_dir.parent / ".cache-locks" / f"{stripe:04d}.lock")  # makes the folder
-    while True:
-        check_cancelled()
-        try:
-            lock.acquire(timeout=LOCK_POLL_SECONDS)
-            break
-        except LockTimeout:
-            continue
-    try:
-        yield
-    finally:
-        lock.release()
+    cancel. Its lock file is kept outside the cache folder, so no eviction or clearing ever
+    deletes a lock in use; one file for every link (cache_locks.py)."""
+    locks = key_locks(cache_dir.parent / ".cache-locks" / LOCK_FILE)
+    return locks.hold(f"{target.parent.name}/{target.name}", check_cancelled)
 
 
 @contextmanager
@@ -176,35 +155,37 @@ def http_client(settings: SourceSettings) -> Iterator[httpx.Client]:
 
 @contextmanager
 def _request_errors(url: str, doing: str) -> Iterator[None]:
-    """httpx's failures of one request as errors that name the link and say what to do."""
-    shown = redact_url(url)
+    """httpx's failures of one request as errors that name the link and say what to do.
+    (The link is redacted only on a failure: every request passes here, few fail.)"""
     try:
         yield
     except PermanentError as exc:
         if exc.kind is not ErrorKind.BLOCKED:
             raise
-        raise PermanentError(ErrorKind.BLOCKED, f"{shown} led to {exc.message}") from exc
+        raise PermanentError(ErrorKind.BLOCKED, f"{redact_url(url)} led to {exc.message}") from exc
     except httpx.TooManyRedirects as exc:
         raise PermanentError(
             ErrorKind.HTTP,
-            f"{shown} redirects in a loop (more than {MAX_REDIRECTS} redirects): the link is "
-            "broken; open it in a browser and paste the address it ends at",
+            f"{redact_url(url)} redirects in a loop (more than {MAX_REDIRECTS} redirects): the "
+            "link is broken; open it in a browser and paste the address it ends at",
         ) from exc
     except httpx.UnsupportedProtocol as exc:
         target = exc.request.url if _has_request(exc) else None
         where = f"a {target.scheme}: address ({redact_url(str(target))})" if target else "elsewhere"
         raise PermanentError(
             ErrorKind.UNSUPPORTED,
-            f"{shown} leads to {where}, which is not an http(s) download; "
+            f"{redact_url(url)} leads to {where}, which is not an http(s) download; "
             "paste a direct http(s) link to the media",
         ) from exc
     except httpx.InvalidURL as exc:
-        raise PermanentError(ErrorKind.INVALID_INPUT, f"{shown} is not a valid link") from exc
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT, f"{redact_url(url)} is not a valid link"
+        ) from exc
     except httpx.TimeoutException as exc:
-        raise TransientError(ErrorKind.TIMEOUT, f"timed out {doing} {shown}") from exc
+        raise TransientError(ErrorKind.TIMEOUT, f"timed out {doing} {redact_url(url)}") from exc
     except httpx.TransportError as exc:
         raise TransientError(
-            ErrorKind.NETWORK, f"could not {doing} {shown}: {_describe(exc)}"
+            ErrorKind.NETWORK, f"could not {doing} {redact_url(url)}: {_describe(exc)}"
         ) from exc
 
 
