@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import logging
 import multiprocessing
 import threading
 import time
@@ -10,6 +12,7 @@ from pathlib import Path
 
 from bulk_transcribe.errors import Cancelled
 from bulk_transcribe.settings import Settings
+from bulk_transcribe.sources import cache_locks
 from bulk_transcribe.sources.cache import PARTIAL_SUFFIXES, DownloadCache
 from bulk_transcribe.sources.cache_locks import key_locks
 from bulk_transcribe.sources.download import LOCK_FILE, cache_path, cached_download
@@ -174,3 +177,29 @@ def test_a_cancel_ends_the_wait_and_leaves_the_lock_usable(tmp_path: Path) -> No
         assert [type(e) for e in errors] == [Cancelled]
     with locks.hold("http/busy.mp3", _refuse_to_wait()):
         pass  # free again: the cancelled waiter took nothing with it
+
+
+def test_without_file_locks_threads_still_take_turns_and_the_user_is_told(
+    tmp_path: Path, monkeypatch, caplog
+) -> None:
+    """Some network file systems refuse record locks: downloads must still work."""
+
+    def refused(*args) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(cache_locks.fcntl, "lockf", refused)
+    locks = cache_locks.KeyLocks(_lock_file(tmp_path))  # its own, not this process's shared one
+    waiting, entered = threading.Event(), threading.Event()
+
+    def second() -> None:
+        with locks.hold("http/abc.mp3", _calls_after_first(waiting)):
+            entered.set()
+
+    with caplog.at_level(logging.WARNING), locks.hold("http/abc.mp3"):
+        thread = threading.Thread(target=second)
+        thread.start()
+        assert waiting.wait(WAIT)
+        assert not entered.is_set()
+    thread.join(WAIT)
+    assert entered.is_set()
+    assert "no file locks" in caplog.text

@@ -25,6 +25,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -35,6 +36,10 @@ from pathlib import Path
 POLL_SECONDS = 0.05  # how often a wait checks for a cancel (and, across processes, retries)
 _OFFSET_BYTES = 6  # 48-bit offsets: two keys share a lock about once in 10**14 pairs
 _BUSY = (errno.EACCES, errno.EAGAIN)  # what lockf says when another process holds the range
+# What lockf says on a file system without record locks (some network mounts).
+_UNSUPPORTED = (errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP)
+
+log = logging.getLogger(__name__)
 
 
 class KeyLocks:
@@ -46,6 +51,7 @@ class KeyLocks:
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
         self._guard = threading.Lock()
         self._threads: dict[int, tuple[threading.Lock, int]] = {}  # offset -> (lock, users)
+        self._across_processes = True  # False where the file system has no record locks
 
     @contextmanager
     def hold(self, key: str, check_cancelled: Callable[[], None] = lambda: None) -> Iterator[None]:
@@ -62,7 +68,8 @@ class KeyLocks:
                 try:
                     yield
                 finally:
-                    fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, offset)
+                    if self._across_processes:
+                        fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, offset)
             finally:
                 thread_lock.release()
         finally:
@@ -70,11 +77,21 @@ class KeyLocks:
 
     def _lock_range(self, offset: int, check_cancelled: Callable[[], None]) -> None:
         # Never a blocking F_SETLKW: it could not be cut short by a cancel.
-        while True:
+        while self._across_processes:
             try:
                 fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
                 return
             except OSError as exc:
+                if exc.errno in _UNSUPPORTED:
+                    # Downloads still work and threads still take turns; only two processes
+                    # on one output folder may then fetch one link twice (never a half file).
+                    log.warning(
+                        "%s: this file system has no file locks, so two processes sharing "
+                        "this output folder may each download the same link",
+                        self.path.parent,
+                    )
+                    self._across_processes = False
+                    return
                 if exc.errno not in _BUSY:
                     raise
             time.sleep(POLL_SECONDS)
