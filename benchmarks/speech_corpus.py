@@ -490,23 +490,36 @@ def constructed_conversations(
             voices = {f"librispeech-{s}": cut[s] for s in chosen}
             audio, turns = constructed_conversation(rng, voices, 2.0)
             name = f"constructed_{split}_{count}spk_{len(entries):02d}"
-            write_opus(out / f"{name}.opus", audio)
-            (out / f"{name}.rttm").write_text(rttm_lines(name, turns))
-            paths = ";".join(p for s in chosen for p in by_speaker[s])
             entries.append(
-                Entry(
-                    name,
-                    "speakers",
-                    split,
-                    " ".join(voices),
-                    round(len(audio) / RATE, 1),
-                    RESEMBLYZER,
-                    commit,
-                    paths,
-                    "CC BY 4.0 (LibriSpeech), constructed",
-                )
+                write_constructed(out, name, split, (audio, turns), chosen, by_speaker, commit)
             )
     return entries, decoded, cut
+
+
+def write_constructed(
+    out: Path,
+    name: str,
+    split: str,
+    conversation: tuple[np.ndarray, list],
+    chosen: list[str],
+    by_speaker: dict[str, list[str]],
+    commit: str,
+) -> Entry:
+    """A constructed conversation's audio and true turns in the cache, and its manifest row."""
+    audio, turns = conversation
+    write_opus(out / f"{name}.opus", audio)
+    (out / f"{name}.rttm").write_text(rttm_lines(name, turns))
+    return Entry(
+        name,
+        "speakers",
+        split,
+        " ".join(f"librispeech-{s}" for s in chosen),
+        round(len(audio) / RATE, 1),
+        RESEMBLYZER,
+        commit,
+        ";".join(p for s in chosen for p in by_speaker[s]),
+        "CC BY 4.0 (LibriSpeech), constructed",
+    )
 
 
 # More constructed conversations (added after the first fourteen, which keep their names and
@@ -555,20 +568,8 @@ def more_constructed_conversations(
                 index += 1
                 if name in present:
                     continue
-                write_opus(out / f"{name}.opus", audio)
-                (out / f"{name}.rttm").write_text(rttm_lines(name, turns))
                 entries.append(
-                    Entry(
-                        name,
-                        "speakers",
-                        split,
-                        " ".join(voices),
-                        round(len(audio) / RATE, 1),
-                        RESEMBLYZER,
-                        commit,
-                        ";".join(p for s in chosen for p in by_speaker[s]),
-                        "CC BY 4.0 (LibriSpeech), constructed",
-                    )
+                    write_constructed(out, name, split, (audio, turns), chosen, by_speaker, commit)
                 )
     return entries
 

@@ -112,7 +112,11 @@ def test_a_killed_download_leaves_nothing_cached_and_its_lock_free(
 
 
 def test_threads_of_one_process_take_turns_on_one_key(tmp_path: Path) -> None:
-    locks = key_locks(_lock_file(tmp_path))
+    assert_threads_take_turns(key_locks(_lock_file(tmp_path)))
+
+
+def assert_threads_take_turns(locks: cache_locks.KeyLocks) -> None:
+    """A second thread waits for a key the first holds, and gets it once it is let go."""
     waiting, entered = threading.Event(), threading.Event()
 
     def second() -> None:
@@ -189,17 +193,6 @@ def test_without_file_locks_threads_still_take_turns_and_the_user_is_told(
 
     monkeypatch.setattr(cache_locks.fcntl, "lockf", refused)
     locks = cache_locks.KeyLocks(_lock_file(tmp_path))  # its own, not this process's shared one
-    waiting, entered = threading.Event(), threading.Event()
-
-    def second() -> None:
-        with locks.hold("http/abc.mp3", _calls_after_first(waiting)):
-            entered.set()
-
-    with caplog.at_level(logging.WARNING), locks.hold("http/abc.mp3"):
-        thread = threading.Thread(target=second)
-        thread.start()
-        assert waiting.wait(WAIT)
-        assert not entered.is_set()
-    thread.join(WAIT)
-    assert entered.is_set()
+    with caplog.at_level(logging.WARNING):
+        assert_threads_take_turns(locks)
     assert "no file locks" in caplog.text
