@@ -28,8 +28,8 @@ import csv
 import random
 from pathlib import Path
 
-import av
 import numpy as np
+from corpus import as_pcm, write_audio
 from scipy.signal import butter, resample_poly, sosfilt
 from speech_corpus import (
     FIELDS,
@@ -136,15 +136,7 @@ def telephone_band(audio: np.ndarray) -> np.ndarray:
 
 def write_mulaw_wav(path: Path, audio: np.ndarray, rate: int = 8000) -> None:
     """G.711 mu-law in a WAV container (PyAV's pcm_mulaw encoder)."""
-    pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
-    with av.open(str(path), "w", format="wav") as out:
-        stream = out.add_stream("pcm_mulaw", rate=rate, layout="mono")
-        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
-        frame.sample_rate = rate
-        for packet in stream.encode(frame):
-            out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+    write_audio(path, as_pcm(audio), codec="pcm_mulaw", rate=rate)
 
 
 def speech_power(audio: np.ndarray) -> float:

@@ -43,7 +43,7 @@ import av
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import RATE, REPO
+from corpus import RATE, REPO, as_pcm, write_audio
 
 SPEECH = REPO.parent / "shared" / "speech"
 MANIFEST = Path(__file__).resolve().parent / "corpus" / "manifest.tsv"
@@ -116,16 +116,7 @@ def decode_bytes(data: bytes, suffix: str) -> np.ndarray:
 
 def write_opus(path: Path, audio: np.ndarray) -> None:
     """16 kHz mono Ogg Opus at 24 kbit/s (3 kB a second)."""
-    pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
-    with av.open(str(path), "w", format="ogg") as out:
-        stream = out.add_stream("libopus", rate=RATE, layout="mono")
-        stream.bit_rate = 24_000
-        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
-        frame.sample_rate = RATE
-        for packet in stream.encode(frame):
-            out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+    write_audio(path, as_pcm(audio), container="ogg", codec="libopus", bit_rate=24_000)
 
 
 def clean_reference(text: str) -> str:
