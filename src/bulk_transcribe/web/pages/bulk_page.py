@@ -20,7 +20,7 @@ from bulk_transcribe.web.panels.link_check_panel import render_link_check
 from bulk_transcribe.web.panels.monitor import render_monitor, session_is_active
 from bulk_transcribe.web.panels.settings_panel import (
     build_settings,
-    remember_choices,
+    load_preferences,
     render_parallel_controls,
     render_settings_panel,
     save_preferences,
@@ -76,7 +76,7 @@ def _watched_session(ctx: AppContext) -> str | None:
 
 
 def _render_live_settings(ctx: AppContext, session_id: str) -> None:
-    saved = remember_choices(ctx.settings.out_dir)
+    saved = load_preferences(ctx.settings.out_dir)
     with st.container(border=True, key="section-live-settings"):
         st.markdown(
             "**Live settings** · these act on the running session at once",

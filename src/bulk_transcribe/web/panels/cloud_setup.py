@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from bulk_transcribe import service
 from bulk_transcribe.service.providers import PRESETS
 from bulk_transcribe.settings import Settings
+from bulk_transcribe.web.panels.widget_defaults import index_of, keep_if_allowed
 
 KEY_LABELS = {"openai": "OpenAI-compatible API key", "deapi": "DEAPI API key"}
 # Which Settings field holds each cloud engine's key; typed keys stay in this browser session.
@@ -49,13 +50,12 @@ def render_cloud_setup(engine: str, saved, on_change) -> CloudChoices | None:
     choices = providers_for(engine)
     if not choices:
         return None
-    if st.session_state.get("pref_provider", choices[0]) not in choices:
-        del st.session_state["pref_provider"]  # the other engine's: start from the default
+    keep_if_allowed("pref_provider", choices)  # the other engine's: start from the default
     provider_col, base_col = st.columns([1, 2])
     provider = provider_col.selectbox(
         "Provider",
         choices,
-        index=choices.index(saved.provider) if saved.provider in choices else 0,
+        index=index_of(saved.provider, choices),
         key="pref_provider",
         on_change=on_change,
         format_func=lambda name: PROVIDER_LABELS.get(name, name),

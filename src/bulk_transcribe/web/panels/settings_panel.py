@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from bulk_transcribe.web.panels.cloud_setup import (
     model_options,
     render_cloud_setup,
 )
+from bulk_transcribe.web.panels.widget_defaults import index_of, keep_if_allowed
 from bulk_transcribe.web.wording import model_label, rpm_label
 
 log = logging.getLogger(__name__)
@@ -167,32 +167,6 @@ def note_change() -> None:
     st.session_state[_CHANGED_KEY] = True
 
 
-def remember_choices(folder: Path) -> RunChoices:
-    """The saved choices: every widget below is given its saved value as its default.
-
-    Never seeded into the widgets' session state: seeded, the browser first drew a widget
-    with its own empty default (no formats, parallel off, language "") and, under load, a
-    rerun it sent before taking the seeded value carried that empty value back as the
-    user's (for the formats, Start stayed disabled). A default the browser draws from the
-    start has nothing to carry back. The widgets key on their `key` alone (Streamlit 1.67),
-    so a changed default never resets what the user chose in this tab.
-    """
-    return load_preferences(folder)
-
-
-def keep_if_allowed(key: str, allowed: Sequence[str]) -> None:
-    """Forget a widget's value that is no longer one of its options (an engine not
-    installed, a provider of the other engine), so it starts again from its default.
-    Dropped rather than overwritten: a value set through session state beside a default
-    draws Streamlit's warning on the page."""
-    if key in st.session_state and st.session_state[key] not in allowed:
-        del st.session_state[key]
-
-
-def index_of(value: str, options: Sequence[str]) -> int:
-    return options.index(value) if value in options else 0
-
-
 def render_parallel_controls(saved: RunChoices) -> tuple[bool, int]:
     """The parallel switch and the slider: the two settings a running session follows live."""
     parallel_col, slider_col = st.columns([1, 1])
@@ -225,7 +199,7 @@ def render_settings_panel(
     With `live_parallel` False the parallel switch and slider are drawn elsewhere (next to a
     running session, which follows them live) and only read here.
     """
-    saved = remember_choices(folder)
+    saved = load_preferences(folder)  # each widget's default (widget_defaults.py)
 
     engine_col, model_col, language_col = st.columns([1.2, 1, 0.7])
     engines = [name for name in ENGINE_LABELS if name in ENGINES] + sorted(
