@@ -27,10 +27,10 @@ from bulk_transcribe.engines.voice_encoders import ENCODERS, load_voice_encoder
 
 PRINTS = Path.home() / ".cache" / "bulk-transcribe" / "bench-prints"
 GRID = {
-    "overcluster_distance": (0.30, 0.35, 0.40, 0.45, 0.50, 0.55),
+    "overcluster_distance": (0.35, 0.40, 0.425, 0.45, 0.475, 0.50, 0.55),
     "same_voice_centroids": (0.18, 0.22, 0.26, 0.30, 0.34, 0.38, 0.42),
-    "min_cluster_windows": (4, 6, 8),
-    "min_cluster_share": (0.02, 0.04, 0.06),
+    "min_cluster_windows": (2, 3, 4, 6),
+    "min_cluster_share": (0.02, 0.03, 0.04, 0.06),
 }
 
 
