@@ -53,7 +53,7 @@ class CountThresholds:
 RESEMBLYZER_COUNT = CountThresholds(0.30, 0.18, 6, 0.04)
 # CAM++'s, chosen on the same dev half (benchmarks/speaker_thresholds.py): its prints lie
 # further apart (centroids of two halves of one voice at most 0.04 apart, of two voices at
-# least 0.33), so Resemblyzer's cut over-split (38 wrong counts of 134). Every dev count
+# least 0.33), so Resemblyzer's cut over-split (38 wrong counts of 133). Every dev count
 # but those of AMI's voices of a few seconds came right on a plateau: tree 0.44-0.49,
 # centroids 0.18-0.30, 6 windows, 3-4 %; 0.47 (AMI dev 23.4 % against 24.5 % at 0.44-0.46)
 # and 0.24 sit inside it.
