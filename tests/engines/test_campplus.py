@@ -21,7 +21,10 @@ from bulk_transcribe.engines.campplus import (
 from bulk_transcribe.engines.diarization import voice_prints
 from bulk_transcribe.engines.voice_encoders import load_voice_encoder
 from bulk_transcribe.errors import ErrorKind, PermanentError
+from tests.engines.speaker_extra import needs_campplus
 from tests.engines.test_diarization import CONVERSATION, true_turns
+
+pytestmark = needs_campplus
 
 
 @pytest.fixture(scope="module")

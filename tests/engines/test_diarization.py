@@ -14,7 +14,13 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 
 from bulk_transcribe.engines import diarization
 from bulk_transcribe.engines.diarization import Turn, diarize, speaker_at
-from bulk_transcribe.engines.voice_encoders import ENCODERS, VoiceEncoder, load_voice_encoder
+from bulk_transcribe.engines.voice_encoders import (
+    CAMPPLUS,
+    RESEMBLYZER,
+    VoiceEncoder,
+    load_voice_encoder,
+)
+from tests.engines.speaker_extra import needs_campplus
 from tests.samples import SAMPLE_MEDIA
 
 SPEAKERS_DATA = Path(__file__).resolve().parents[1] / "data" / "speakers"
@@ -47,7 +53,10 @@ def conversation():  # -> np.ndarray
     return decode_audio(str(CONVERSATION))
 
 
-@pytest.fixture(scope="session", params=ENCODERS)
+@pytest.fixture(
+    scope="session",
+    params=[pytest.param(CAMPPLUS, marks=needs_campplus), RESEMBLYZER],
+)
 def encoder(request) -> VoiceEncoder:
     """Each encoder, loaded once per test session (load_voice_encoder keeps it)."""
     return load_voice_encoder(request.param)

