@@ -11,7 +11,8 @@ window's speech, window_batches.PADDING_KEPT_SECONDS), "min" (the fewest seconds
 window_batches.MIN_ENCODED_SECONDS), "vad_parameters" and other keyword arguments of
 faster-whisper's BatchedInferencePipeline.transcribe; "show" lists files whose text to print.
 Prints the WER of the half (Whisper's English normaliser), the wall time (three items at once,
-as the CLI's read-ahead does) and the four worst files.
+as the CLI's read-ahead does), the four worst files and the WER of each listening condition;
+"save" (a file name) writes every file's text there as JSON.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import jiwer
 from whisper_normalizer.english import EnglishTextNormalizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus_conditions import condition_of
 from speech_corpus import audio_path, load_manifest, references
 
 from bulk_transcribe.engines import EngineJob, window_batches
@@ -71,6 +73,14 @@ def run(variant: dict, entries: list, refs: dict[str, str]) -> None:
     worst = sorted(((jiwer.wer(*pair), n) for n, pair in pairs.items()), reverse=True)[:4]
     listing = " | ".join(f"{n[:18]} {w * 100:.1f}" for w, n in worst)
     print(f"{json.dumps(variant)} WER {wer * 100:.2f} %  wall {wall:.1f} s  {listing}", flush=True)
+    conditions: dict[str, list[str]] = {}
+    for name in pairs:
+        conditions.setdefault(condition_of(name), []).append(name)
+    for condition, names in sorted(conditions.items()):
+        refs_, hyps = [pairs[n][0] for n in names], [pairs[n][1] for n in names]
+        print(f"    {condition}: {jiwer.wer(refs_, hyps) * 100:.2f} % ({len(names)} files)")
+    if "save" in variant:
+        Path(variant["save"]).write_text(json.dumps(texts, indent=1))
     for name in variant.get("show", []):
         print(f"    {name}: {texts.get(name, '')[:300]}")
 

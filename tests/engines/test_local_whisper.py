@@ -20,8 +20,10 @@ from bulk_transcribe.engines.local_whisper import (
     load_model,
     resolve_model,
     sentences_from_words,
+    vad_options,
     whisper_prompt,
 )
+from bulk_transcribe.engines.pcm import source_rate
 from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError
 from bulk_transcribe.media import probe_duration
 from bulk_transcribe.models import MediaFile, TranscribeOptions
@@ -30,6 +32,12 @@ from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate
 
 RARE_NAMES = Path(__file__).resolve().parents[1] / "data" / "speech" / "ljspeech_rare_names.opus"
 OPENS_WITH_A_NAME = RARE_NAMES.with_name("librivox_dashwood.opus")
+# The same reading through a telephone band: 300-3400 Hz, 8 kHz, G.711 mu-law (data/speech).
+OVER_THE_PHONE = RARE_NAMES.with_name("librivox_dashwood_telephone.wav")
+DASHWOOD = (
+    "And Mr. John Dashwood had then leisure to consider how much there might be prudently "
+    "in his power to do for them."
+)
 MAX_WER = 0.25  # tiny.en on synthetic speech; measured about 0.06 overall
 
 
@@ -339,6 +347,24 @@ def test_a_name_given_as_a_hint_that_opens_the_recording_is_still_heard(
     job = EngineJob(options=options, on_progress=lambda _: None)
     opening = engine.transcribe(MediaFile(OPENS_WITH_A_NAME), job).text.split()[:4]
     assert "Dashwood" in opening
+
+
+def test_a_telephone_recording_keeps_its_first_word(engine: LocalWhisperEngine) -> None:
+    """Silero VAD scores telephone-band speech about half (0.4-0.6 where clean speech scores
+    0.99), so at its usual threshold the opening "And" fell out: "Mr. John Dashwood had ..."."""
+    options = TranscribeOptions(word_times=False)
+    job = EngineJob(options=options, on_progress=lambda _: None)
+    text = engine.transcribe(MediaFile(OVER_THE_PHONE), job).text
+
+    assert text.split()[:4] == ["And", "Mr.", "John", "Dashwood"]
+    assert word_error_rate(DASHWOOD, text) < 0.1
+
+
+def test_only_recordings_stored_at_telephone_rates_get_the_lower_vad_threshold() -> None:
+    assert source_rate(OVER_THE_PHONE) == 8000
+    assert vad_options(source_rate(OVER_THE_PHONE)).threshold < 0.5
+    assert vad_options(source_rate(OPENS_WITH_A_NAME)) is None  # faster-whisper's own
+    assert vad_options(None) is None
 
 
 def test_hints_reach_whisper_as_a_labelled_list_that_ends_a_sentence() -> None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from bulk_transcribe.engines.base import EngineBase, EngineJob
 from bulk_transcribe.engines.model_process import prepare_model_process, settle_after_loading
-from bulk_transcribe.engines.pcm import as_float, decode_pcm16
+from bulk_transcribe.engines.pcm import as_float, decode_pcm16, source_rate
 from bulk_transcribe.engines.sections import RATE, section_bounds
 from bulk_transcribe.engines.window_batches import WindowBatcher, WindowsDone
 from bulk_transcribe.errors import ErrorKind, PermanentError
@@ -25,6 +25,7 @@ from bulk_transcribe.settings import DEFAULT_BATCH_SIZE, DEFAULT_MODEL, EngineSe
 if TYPE_CHECKING:
     from faster_whisper.transcribe import Segment as RawSegment
     from faster_whisper.transcribe import Word
+    from faster_whisper.vad import VadOptions
 
     from bulk_transcribe.net import RequestHook
 
@@ -51,6 +52,20 @@ MAX_SEGMENT_SECONDS = 12.0
 # corpus (benchmarks/hints.py): rare terms right 48 -> 55 of 60, WER 6.26 -> 5.64 % (5.28 %
 # with no hints), against "Glossary:" and "Names and terms:" (54 and 55 of 60, 5.85/5.80 %).
 PROMPT_LABEL = "Spelled:"
+
+# Silero VAD hears telephone-band speech (8 kHz, nothing above 4 kHz) as half speech: on the
+# dev half's derived telephone copies, the frames that are speech in the clean source scored
+# a median 0.78 and a tenth of them under 0.46 (0.99 clean), so at the usual threshold of 0.5
+# whole words fell out between the speech it kept ("Consequently", "Nautilus", "ask"). Their
+# silence stays low (99 % of its frames under 0.12). At 0.3 (0.15 to end speech) 98 % of the
+# speech frames count and no silence frame does. Only for recordings stored at 8 kHz or
+# less: on wideband speech a lower threshold let noise in (benchmarks/README.md).
+NARROWBAND_MAX_RATE = 8_000
+NARROWBAND_VAD_THRESHOLD = 0.3
+# faster-whisper's batched pipeline's own VAD settings (vad_parameters=None): speech up to
+# a window long, silences from 160 ms cut.
+VAD_MAX_SPEECH_SECONDS = 30
+VAD_MIN_SILENCE_MS = 160
 
 # Which speaker talks between two times (seconds), from diarization.speaker_at.
 SpeakerOf = Callable[[float, float], int | None]
@@ -392,6 +407,7 @@ class LocalWhisperEngine(EngineBase):
         try:
             # Read before the model is asked for: while it loads, the first items decode.
             audio = decode_pcm16(media.path)  # int16: half the memory of float samples
+            vad = vad_options(source_rate(media.path))
             shared = self._service()
             duration = len(audio) / RATE or media.duration or 0.0
             raw_segments, language = [], options.language
@@ -400,7 +416,7 @@ class LocalWhisperEngine(EngineBase):
                 # A long recording goes section by section (sections.py): the pipeline's
                 # copies of the speech and its features exist for one section at a time.
                 found, language = self._transcribe_section(
-                    shared, as_float(audio[start:end]), start / RATE, duration, language, job
+                    shared, as_float(audio[start:end]), start / RATE, duration, language, job, vad
                 )
                 raw_segments += found
             speaker_of = self._speaker_lookup(as_float(audio)) if self._speakers else None
@@ -433,6 +449,7 @@ class LocalWhisperEngine(EngineBase):
         duration: float,
         language: str | None,
         job: EngineJob,
+        vad: VadOptions | None = None,
     ) -> tuple[list[RawSegment], str | None]:
         """The raw segments of one section, on the recording's timeline, and its language
         (detected in the first section, then kept for the others)."""
@@ -456,6 +473,7 @@ class LocalWhisperEngine(EngineBase):
             # when an output shows times: aligning words is an extra pass of the model
             # (about 5 % of the time); without it each window is one segment.
             word_timestamps=options.word_times or bool(self._speakers),
+            vad_parameters=vad,  # None: faster-whisper's own
         )
         if duration:
             to_service.on_seconds_done = lambda done: job.on_progress(
@@ -470,6 +488,20 @@ class LocalWhisperEngine(EngineBase):
         count = None if self._speakers == "auto" else int(self._speakers or 1)
         turns = diarize(audio, count)
         return lambda start, end: speaker_at(turns, start, end)
+
+
+def vad_options(rate: int | None) -> VadOptions | None:
+    """The VAD settings for a recording stored at this sample rate: the pipeline's own
+    (None) unless it is telephone band, where speech scores lower (NARROWBAND_VAD_THRESHOLD)."""
+    if rate is None or rate > NARROWBAND_MAX_RATE:
+        return None
+    from faster_whisper.vad import VadOptions
+
+    return VadOptions(
+        threshold=NARROWBAND_VAD_THRESHOLD,
+        max_speech_duration_s=VAD_MAX_SPEECH_SECONDS,
+        min_silence_duration_ms=VAD_MIN_SILENCE_MS,
+    )
 
 
 def whisper_prompt(hints: str | None) -> str | None:

@@ -43,6 +43,13 @@ def decode_pcm16(path: Path) -> np.ndarray:
     return samples[:filled]
 
 
+def source_rate(path: Path) -> int | None:
+    """The sample rate the recording was stored at (its first audio stream), if it says."""
+    with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+        streams = container.streams.audio
+        return (streams[0].sample_rate or None) if streams else None
+
+
 def as_float(samples: np.ndarray) -> np.ndarray:
     """float32 in [-1, 1), as faster-whisper's decode_audio returns."""
     return samples.astype(np.float32) / 32768.0
