@@ -113,6 +113,27 @@ def test_clusters_with_near_centroids_are_one_voice_and_tiny_ones_are_not_voices
     assert len(set(nearest[:40])) == 1 and set(nearest[40:]) == {1 - nearest[0]}
 
 
+def test_a_given_count_is_that_many_voices_not_stray_windows() -> None:
+    """Told three voices, a handful of stray windows far from everyone (a cough, a door) is
+    no voice of its own: cutting the tree into three clusters gave the strays one and joined
+    two real voices."""
+    rng = np.random.default_rng(2)
+    axes = np.eye(8)
+    voices = [axes[0], axes[0] * 0.6 + axes[1] * 0.8, axes[0] * 0.6 + axes[2] * 0.8]
+    points = np.concatenate(
+        [voice + 0.05 * rng.standard_normal((30, 8)) for voice in voices]
+        + [axes[5] + 0.05 * rng.standard_normal((3, 8))]  # the strays
+    )
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+
+    labels = diarization.cluster(points, 3)
+
+    heard = [set(labels[start : start + 30]) for start in (0, 30, 60)]
+    assert all(len(voice) == 1 for voice in heard)
+    assert len(set.union(*heard)) == 3
+    assert set(labels[90:]) <= set.union(*heard)
+
+
 def test_two_voices_are_two_however_many_windows_they_have() -> None:
     """Many prints of two near voices: average linkage's last merge comes at 0.40, under the
     old "one voice" test's 0.48 (which took a real ten-minute two-voice conversation for one
