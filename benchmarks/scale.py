@@ -142,14 +142,8 @@ def _child(config: dict, queue: multiprocessing.Queue) -> None:
         counts = runner.run()
         limit.cancel()
         if profile is not None:
-            import pstats
-
             profile.disable()
-            stats = pstats.Stats(profile)
-            for thread_profile in threads:
-                stats.add(thread_profile)
-            Path(config["profile"]).parent.mkdir(parents=True, exist_ok=True)
-            stats.dump_stats(config["profile"])
+            _dump_profiles(Path(config["profile"]), profile, threads)
         wall = time.perf_counter() - started
         cpu_after = os.times()
         finished = [
@@ -190,12 +184,12 @@ def _profile_every_thread():
     sees only its own thread; the workers download and call the provider)."""
     import cProfile
 
-    threads: list[cProfile.Profile] = []
+    threads: list[tuple[str, cProfile.Profile]] = []
     original_run = threading.Thread.run
 
     def profiled_run(self: threading.Thread) -> None:
         profile = cProfile.Profile(time.thread_time)
-        threads.append(profile)
+        threads.append((self.name, profile))
         profile.enable()
         try:
             original_run(self)
@@ -204,6 +198,28 @@ def _profile_every_thread():
 
     threading.Thread.run = profiled_run  # type: ignore[method-assign]
     return cProfile.Profile(time.thread_time), threads
+
+
+def _dump_profiles(path: Path, coordinator, threads) -> None:
+    """Three files: every thread (`path`), the coordinator alone (`.coordinator.prof`: the
+    one thread that writes the store, which bounds an instant run) and the item workers
+    (`.workers.prof`: the threads named item-N)."""
+    import pstats
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    everything = pstats.Stats(coordinator)
+    workers = None
+    for name, profile in threads:
+        everything.add(profile)
+        if name.startswith("item-"):
+            if workers is None:
+                workers = pstats.Stats(profile)
+            else:
+                workers.add(profile)
+    everything.dump_stats(path)
+    pstats.Stats(coordinator).dump_stats(path.with_suffix(".coordinator.prof"))
+    if workers is not None:
+        workers.dump_stats(path.with_suffix(".workers.prof"))
 
 
 def _done_so_far(database: Path) -> int:
