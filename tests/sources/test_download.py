@@ -216,8 +216,13 @@ def test_every_link_locks_a_byte_of_one_file_however_many_are_fetched(
     assert all(len(media_server.requests_to(f"/show/ep{n}.mp3")) == 1 for n in range(12))
 
 
+@pytest.mark.parametrize("claimed_length", [None, -1], ids=["sized", "unsized"])
 def test_a_download_says_its_size_and_makes_its_folder_only_when_missing(
-    media_server: MediaServer, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    media_server: MediaServer,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    claimed_length: int | None,
 ) -> None:
     made: list[str] = []
     real_mkdir = download_module.os.mkdir
@@ -232,7 +237,8 @@ def test_a_download_says_its_size_and_makes_its_folder_only_when_missing(
         if n == 1:
             assert str(folder) in made  # the first download made the folders
             made.clear()
-        url = media_server.add(f"/ep{n}.mp3", Route(MP3, "audio/mpeg"))
+        route = Route(MP3, "audio/mpeg", claimed_length=claimed_length)
+        url = media_server.add(f"/ep{n}.mp3", route)
         assert download(url, folder / f"ep{n}.mp3", settings) == len(MP3)
         assert (folder / f"ep{n}.mp3").read_bytes() == MP3
     assert made == []  # the next two found them there, without asking
