@@ -143,9 +143,10 @@ def _child(config: dict, queue: multiprocessing.Queue) -> None:
         limit.cancel()
         if profile is not None:
             profile.disable()
-            _dump_profiles(Path(config["profile"]), profile, threads)
         wall = time.perf_counter() - started
         cpu_after = os.times()
+        if profile is not None:  # not counted: writing 10,000 threads' profiles takes a while
+            _dump_profiles(Path(config["profile"]), profile, threads)
         finished = [
             _epoch(row[0])
             for row in store._query(
