@@ -142,16 +142,11 @@ def _child(config: dict, queue: multiprocessing.Queue) -> None:
         counts = runner.run()
         limit.cancel()
         if profile is not None:
-            import pstats
-
             profile.disable()
-            stats = pstats.Stats(profile)
-            for thread_profile in threads:
-                stats.add(thread_profile)
-            Path(config["profile"]).parent.mkdir(parents=True, exist_ok=True)
-            stats.dump_stats(config["profile"])
         wall = time.perf_counter() - started
         cpu_after = os.times()
+        if profile is not None:  # not counted: writing 10,000 threads' profiles takes a while
+            _dump_profiles(Path(config["profile"]), profile, threads)
         finished = [
             _epoch(row[0])
             for row in store._query(
@@ -190,12 +185,12 @@ def _profile_every_thread():
     sees only its own thread; the workers download and call the provider)."""
     import cProfile
 
-    threads: list[cProfile.Profile] = []
+    threads: list[tuple[str, cProfile.Profile]] = []
     original_run = threading.Thread.run
 
     def profiled_run(self: threading.Thread) -> None:
         profile = cProfile.Profile(time.thread_time)
-        threads.append(profile)
+        threads.append((self.name, profile))
         profile.enable()
         try:
             original_run(self)
@@ -204,6 +199,28 @@ def _profile_every_thread():
 
     threading.Thread.run = profiled_run  # type: ignore[method-assign]
     return cProfile.Profile(time.thread_time), threads
+
+
+def _dump_profiles(path: Path, coordinator, threads) -> None:
+    """Three files: every thread (`path`), the coordinator alone (`.coordinator.prof`: the
+    one thread that writes the store, which bounds an instant run) and the item workers
+    (`.workers.prof`: the threads named item-N)."""
+    import pstats
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    everything = pstats.Stats(coordinator)
+    workers = None
+    for name, profile in threads:
+        everything.add(profile)
+        if name.startswith("item-"):
+            if workers is None:
+                workers = pstats.Stats(profile)
+            else:
+                workers.add(profile)
+    everything.dump_stats(path)
+    pstats.Stats(coordinator).dump_stats(path.with_suffix(".coordinator.prof"))
+    if workers is not None:
+        workers.dump_stats(path.with_suffix(".workers.prof"))
 
 
 def _done_so_far(database: Path) -> int:
@@ -378,6 +395,74 @@ def _permit_cost(root: Path) -> float:
         budget.close()
 
 
+# --- a link's fetch against a file's, piece by piece (--fetch-costs) ----------------------
+
+
+def fetch_costs(count: int) -> dict:
+    """The CPU of each step a worker takes to fetch one link and one local file, on one
+    thread with nothing else running in this process (the media server's threads aside:
+    each step is timed in this thread's own CPU time, kernel time included). Steps are
+    taken in turns, item by item, so a change in the machine's load weighs on all alike."""
+    from bulk_transcribe.media import checked_duration, probe_duration, require_regular_file
+    from bulk_transcribe.settings import Settings
+    from bulk_transcribe.sources import download
+
+    audio = tiny_wav()
+    media = MediaServer(audio)
+    spent: dict[str, float] = {}
+
+    def timed(step: str, action, *args):
+        started = time.thread_time()
+        result = action(*args)
+        spent[step] = spent.get(step, 0.0) + time.thread_time() - started
+        return result
+
+    def get(url: str) -> None:
+        with download.http_client(settings) as client:
+            client.get(url)
+
+    def write_and_rename(spare: Path) -> None:
+        spare.write_bytes(audio)
+        os.replace(spare, spare.with_suffix(""))
+
+    def open_file(path: Path) -> None:
+        require_regular_file(path)
+        probe_duration(path)
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-fetch-") as temp:
+            root = Path(temp)
+            settings = Settings(out_dir=root, api_base="http://127.0.0.1:9", openai_api_key=KEY)
+            cache_dir = root / "cache"
+            cache = download.download_cache(cache_dir, settings)
+            local = make_sources("files", count, root / "files", media.url, audio)
+            get(f"{media.url}/warm-up.wav")  # the connection, opened once
+            for index in range(count):
+                timed(GET, get, f"{media.url}/bare/{index:06d}.wav")
+                link = f"{media.url}/episodes/{index:06d}.wav"
+                path = timed(LINK_DOWNLOAD, download.cached_download, link, cache_dir, settings)
+                timed(LINK_CHECK, checked_duration, path)
+                timed(NEW_FILE, write_and_rename, root / f"spare-{index}.part")
+                timed(LEDGER, cache.added, path, len(audio))
+                timed(FILE_OPEN, open_file, Path(local[index]))
+    finally:
+        media.close()
+    costs = {step: 1000 * seconds / count for step, seconds in spent.items()}
+    costs[LINK_LESS_FILE] = costs[LINK_DOWNLOAD] + costs[LINK_CHECK] - costs[FILE_OPEN]
+    for step, ms in costs.items():
+        print(f"{step:52s} {ms:6.3f} ms", flush=True)
+    return costs
+
+
+GET = "the GET alone (httpx, 16 KB, a kept connection)"
+LINK_DOWNLOAD = "link: cached_download (GET, file, lock, ledger)"
+LINK_CHECK = "link: checked_duration (header, 1 s decoded)"
+NEW_FILE = "a 16 KB file created, written, renamed"
+LEDGER = "the cache ledger's transaction (added)"
+FILE_OPEN = "file: require_regular_file, probe_duration"
+LINK_LESS_FILE = "a link's fetch less a file's"
+
+
 # --- the runs ------------------------------------------------------------------------------
 
 
@@ -426,10 +511,21 @@ def main() -> None:
     parser.add_argument(
         "--bookkeeping", action="store_true", help="only the per-call costs against N"
     )
+    parser.add_argument(
+        "--fetch-costs",
+        type=int,
+        metavar="COUNT",
+        help="only the CPU of each step of fetching COUNT links and COUNT files, one thread",
+    )
     args = parser.parse_args()
     sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
     if args.sizes:
         sizes = [int(n) for n in args.sizes.split(",")]
+    if args.fetch_costs:
+        costs = fetch_costs(args.fetch_costs)
+        if args.json:
+            args.json.write_text(json.dumps(costs, indent=2))
+        return
     if args.bookkeeping:
         rows = bookkeeping(sizes)
         if args.json:

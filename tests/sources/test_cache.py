@@ -139,3 +139,38 @@ def test_two_processes_adding_at_once_keep_one_true_count_under_the_cap(tmp_path
     assert ledger_total(cache) == sum(on_disk.values())
     # Each process may add one file past the cap before its own eviction runs.
     assert sum(on_disk.values()) <= cap + 2 * (KB + 60)
+
+
+def test_a_download_whose_size_is_known_is_counted_without_looking_at_it_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = DownloadCache(tmp_path / "cache", max_bytes=100 * KB)
+    put(cache, "first.mp3", 10 * KB)  # the ledger is made here
+    path = cache.root / "http" / "second.mp3"
+    path.write_bytes(b"\1" * 3 * KB)
+
+    looked: list[object] = []
+    real_utime, real_stat = os.utime, os.stat
+
+    def utime(target: object, *args: object, **kwargs: object) -> None:
+        looked.append(target)
+        real_utime(target, *args, **kwargs)  # type: ignore[arg-type]
+
+    def stat(target: object, *args: object, **kwargs: object) -> os.stat_result:
+        looked.append(target)
+        return real_stat(target, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "utime", utime)
+    monkeypatch.setattr(os, "stat", stat)
+    cache.added(path, 3 * KB)
+    monkeypatch.undo()
+    assert looked == []
+    assert ledger_total(cache) == 13 * KB
+    assert cache.hit(path)
+
+
+def test_a_folder_where_a_download_would_be_is_not_a_hit(tmp_path: Path) -> None:
+    cache = DownloadCache(tmp_path / "cache", max_bytes=100 * KB)
+    odd = cache.root / "http" / "ep.mp3"
+    (odd / "inside").mkdir(parents=True)
+    assert not cache.hit(odd)

@@ -214,3 +214,45 @@ def test_every_link_locks_a_byte_of_one_file_however_many_are_fetched(
     assert fetched == dict.fromkeys(urls, MP3[:4000])
     assert leftovers(tmp_path / ".cache-locks") == [download_module.LOCK_FILE]
     assert all(len(media_server.requests_to(f"/show/ep{n}.mp3")) == 1 for n in range(12))
+
+
+@pytest.mark.parametrize("claimed_length", [None, -1], ids=["sized", "unsized"])
+def test_a_download_says_its_size_and_makes_its_folder_only_when_missing(
+    media_server: MediaServer,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    claimed_length: int | None,
+) -> None:
+    made: list[str] = []
+    real_mkdir = download_module.os.mkdir
+
+    def counting_mkdir(path: object, *args: object, **kwargs: object) -> None:
+        made.append(str(path))
+        real_mkdir(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(download_module.os, "mkdir", counting_mkdir)
+    folder = tmp_path / "not" / "there" / "yet"
+    for n in range(3):
+        if n == 1:
+            assert str(folder) in made  # the first download made the folders
+            made.clear()
+        route = Route(MP3, "audio/mpeg", claimed_length=claimed_length)
+        url = media_server.add(f"/ep{n}.mp3", route)
+        assert download(url, folder / f"ep{n}.mp3", settings) == len(MP3)
+        assert (folder / f"ep{n}.mp3").read_bytes() == MP3
+    assert made == []  # the next two found them there, without asking
+    assert leftovers(folder) == ["ep0.mp3", "ep1.mp3", "ep2.mp3"]
+
+
+def test_a_download_after_the_cache_folder_was_cleared_makes_it_again(
+    media_server: MediaServer, settings: Settings, tmp_path: Path
+) -> None:
+    first = media_server.add("/a.mp3", Route(MP3, "audio/mpeg"))
+    second = media_server.add("/b.mp3", Route(MP3, "audio/mpeg"))
+    cached_download(first, tmp_path / "cache", settings)
+    for path in sorted((tmp_path / "cache").rglob("*"), reverse=True):  # `cache --clear`
+        path.rmdir() if path.is_dir() else path.unlink()
+    assert cached_download(second, tmp_path / "cache", settings).read_bytes() == MP3
+    assert cached_download(first, tmp_path / "cache", settings).read_bytes() == MP3
+    assert len(media_server.requests_to("/a.mp3")) == 2  # gone from the cache: fetched again

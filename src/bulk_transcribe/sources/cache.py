@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -70,19 +71,22 @@ class DownloadCache:
             info = path.stat()
         except OSError:
             return False
-        if not path.is_file() or info.st_size <= 0:
+        if not stat.S_ISREG(info.st_mode) or info.st_size <= 0:
             return False
         self._with_ledger(lambda ledger: ledger.touch(self._key(path), info.st_size, time.time()))
         return True
 
-    def added(self, path: Path) -> None:
+    def added(self, path: Path, size: int | None = None) -> None:
         """A download finished at `path`: mark it used and count it, then keep the cache
-        under its cap (only a cache over its cap looks at other files)."""
-        try:
-            os.utime(path)
-            size = path.stat().st_size
-        except OSError:
-            return
+        under its cap (only a cache over its cap looks at other files). `size`: the caller
+        has just written the file whole and knows its size (its time of use is then the
+        time it was written); else the file is looked at."""
+        if size is None:
+            try:
+                os.utime(path)
+                size = path.stat().st_size
+            except OSError:
+                return
         total = self._with_ledger(lambda ledger: ledger.record(self._key(path), size, time.time()))
         if total is None:  # no ledger: the slow, sure way
             self._prune_by_walking(keep=[path])

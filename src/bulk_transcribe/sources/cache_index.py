@@ -163,11 +163,13 @@ class CacheLedger:
         return int(row[0]) if row else 0
 
     def _add_to_total(self, conn: sqlite3.Connection, delta: int) -> int:
-        if not conn.execute(
-            "UPDATE totals SET bytes = MAX(0, bytes + ?) WHERE id = 1", (delta,)
-        ).rowcount:
+        row = conn.execute(
+            "UPDATE totals SET bytes = MAX(0, bytes + ?) WHERE id = 1 RETURNING bytes", (delta,)
+        ).fetchone()
+        if row is None:
             conn.execute("INSERT INTO totals VALUES (1, MAX(0, ?), 1)", (delta,))
-        return self._total(conn)
+            return max(0, delta)
+        return int(row[0])
 
 
 _open: dict[tuple[int, str], CacheLedger] = {}

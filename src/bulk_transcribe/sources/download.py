@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 
@@ -115,8 +116,8 @@ def cached_download(
         return target
     with _download_lock(cache_dir, target, check_cancelled):
         if not cache.hit(target):  # another process may have finished it meanwhile
-            download(url, target, settings, check_cancelled)
-            cache.added(target)
+            size = download(url, target, settings, check_cancelled)
+            cache.added(target, size)
     return target
 
 
@@ -206,22 +207,23 @@ def download(
     target: Path,
     settings: SourceSettings,
     check_cancelled: Callable[[], None] = lambda: None,
-) -> None:
+) -> int:
     """Stream `url` to `target`; a dropped connection resumes with Range; never leaves a partial.
+    Returns the file's size.
 
     The file takes its final name only when complete and as long as the server announced,
     so a crash never leaves a half file that a later run would mistake for a cached download.
     Its temporary name is its own: another download of the same link (another process)
     never writes into it, deletes it, or publishes it half done.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
     complete = False
     try:
         with _request_errors(url, "download"), http_client(settings) as client:
-            _download_with_resume(client, url, partial, settings, check_cancelled)
+            size = _download_with_resume(client, url, partial, settings, check_cancelled)
         os.replace(partial, target)
         complete = True
+        return size
     except TranscribeError:
         raise
     except OSError as exc:
@@ -243,12 +245,14 @@ def _download_with_resume(
     partial: Path,
     settings: SourceSettings,
     check_cancelled: Callable[[], None],
-) -> None:
+) -> int:
+    """The body of `url` whole in `partial`; returns its size."""
     validator: str | None = None  # ETag or Last-Modified, so a resume never splices two versions
     fruitless = 0
     last_error: httpx.TransportError | None = None
-    for _attempt in range(MAX_ATTEMPTS):
-        have = partial.stat().st_size if partial.exists() else 0
+    for attempt in range(MAX_ATTEMPTS):
+        # The partial's name is this download's own: before the first attempt it is not there.
+        have = partial.stat().st_size if attempt and partial.exists() else 0
         headers = {}
         if have:
             headers["Range"] = f"bytes={have}-"
@@ -260,8 +264,7 @@ def _download_with_resume(
                     partial.unlink()
                     continue
                 validator = validator or _validator(response)
-                expected = _receive(response, url, partial, have, settings, check_cancelled)
-            size = partial.stat().st_size
+                expected, size = _receive(response, url, partial, have, settings, check_cancelled)
             if expected is not None and size < expected:
                 raise httpx.RemoteProtocolError("the body ended before its announced length")
             if expected is not None and size > expected:
@@ -270,7 +273,7 @@ def _download_with_resume(
                     f"{redact_url(url)} sent {size} bytes where it announced {expected}: the "
                     "download is not the file the server described; try again later",
                 )
-            return
+            return size
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError):
             raise  # no resume makes these work
         except httpx.TransportError as exc:
@@ -303,8 +306,9 @@ def _receive(
     have: int,
     settings: SourceSettings,
     check_cancelled: Callable[[], None],
-) -> int | None:
-    """Write the body after the `have` bytes already on disk; returns the full expected size."""
+) -> tuple[int | None, int]:
+    """Write the body after the `have` bytes already on disk; returns the full expected size
+    (None when the server did not say) and the size on disk."""
     check_status(url, response)
     max_bytes = settings.download_max_bytes
     resuming = have > 0 and response.status_code == 206 and _range_start(response) == have
@@ -325,7 +329,7 @@ def _receive(
     written = offset
     stall_window = settings.download_stall_seconds
     window_start, window_bytes = time.monotonic(), 0
-    with partial.open("ab" if resuming else "wb") as out:
+    with _open_partial(partial, "ab" if resuming else "wb") as out:
         # Unsized chunks: whatever arrived is on disk before a drop, ready for a resume.
         for chunk in response.iter_bytes():
             check_cancelled()
@@ -345,12 +349,26 @@ def _receive(
         raise PermanentError(
             ErrorKind.DECODE, f"{redact_url(url)} is empty: the server sent no data"
         )
-    return expected
+    return expected, written
+
+
+def _open_partial(partial: Path, mode: str) -> BinaryIO:
+    """The partial file, its folder made only when missing (the first download into it, or
+    after the cache was cleared): no mkdir call on every download."""
+    try:
+        return partial.open(mode)
+    except FileNotFoundError:
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        return partial.open(mode)
 
 
 def _check_room(url: str, folder: Path, size: int) -> None:
     """Refuse up front a download the disk cannot hold, instead of failing near its end."""
-    free = shutil.disk_usage(folder).free
+    try:
+        free = shutil.disk_usage(folder).free
+    except FileNotFoundError:  # the first download into this folder
+        folder.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(folder).free
     if size + SPACE_MARGIN > free:
         raise PermanentError(
             ErrorKind.DISK_FULL,
