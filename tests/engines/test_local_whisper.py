@@ -23,7 +23,7 @@ from bulk_transcribe.engines.local_whisper import (
     vad_options,
     whisper_prompt,
 )
-from bulk_transcribe.engines.pcm import source_rate
+from bulk_transcribe.engines.pcm import decode_pcm16
 from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError
 from bulk_transcribe.media import probe_duration
 from bulk_transcribe.models import MediaFile, TranscribeOptions
@@ -358,6 +358,10 @@ def test_a_telephone_recording_keeps_its_first_word(engine: LocalWhisperEngine) 
 
     assert text.split()[:4] == ["And", "Mr.", "John", "Dashwood"]
     assert word_error_rate(DASHWOOD, text) < 0.1
+
+
+def source_rate(path: Path) -> int | None:
+    return decode_pcm16(path).stored_rate
 
 
 def test_only_recordings_stored_at_telephone_rates_get_the_lower_vad_threshold() -> None:

@@ -22,8 +22,6 @@ from bulk_transcribe.engines.voice_encoders import (
     load_voice_encoder,
 )
 
-__all__ = ["Turn", "diarize", "load_voice_encoder", "speaker_at"]
-
 RATE = 16_000
 WINDOW_SECONDS = 1.5  # long enough for a voice print, short enough for quick turns
 HOP_SECONDS = 0.75

