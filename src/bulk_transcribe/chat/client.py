@@ -8,6 +8,7 @@ never an exception, so a model that misbehaves costs a feature, never the work a
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from bulk_transcribe.engines.http_errors import parse_retry_after
 from bulk_transcribe.figures import clock_time
+from bulk_transcribe.redact import redact_url
 from bulk_transcribe.settings import Settings
 
 if TYPE_CHECKING:
@@ -61,6 +63,16 @@ def price(settings: Settings, input_tokens: int, output_tokens: int) -> float | 
     ) / 1_000_000
 
 
+def chat_budget_id(settings: Settings) -> str:
+    """One request budget per endpoint and key, as for transcription providers
+    (presets.provider_id): two keys on one endpoint each have their own. The key never
+    appears, only 10 hex digits of a hash it shares with the URL."""
+    base = settings.chat_api_base or ""
+    key = settings.chat_api_key.get_secret_value() if settings.chat_api_key else ""
+    digest = hashlib.sha256(f"{base}\n{key}".encode()).hexdigest()[:10]
+    return f"chat:{redact_url(base)}@{digest}"
+
+
 class ChatClient:
     """Owns one OpenAI SDK client; close it (or use `with`)."""
 
@@ -69,7 +81,6 @@ class ChatClient:
 
         from bulk_transcribe.addresses import AddressPolicy
         from bulk_transcribe.net import guarded_client
-        from bulk_transcribe.redact import redact_url
         from bulk_transcribe.runner.ratelimit import default_budget_path, shared_limiter
 
         if not chat_configured(settings):
@@ -89,7 +100,7 @@ class ChatClient:
             ),
         )
         self._limiter = shared_limiter(
-            "chat:" + redact_url(settings.chat_api_base or ""),
+            chat_budget_id(settings),
             settings.chat_rpm,
             window_seconds=settings.rate_window_seconds,
             quiet_seconds=settings.quiet_seconds,

@@ -790,8 +790,9 @@ def _is_quota(response: httpx.Response) -> bool:
 
 
 def label_of(provider_id: str) -> str:
-    """The readable part of a provider id ("deapi@1a2b3c" -> "deapi")."""
-    return provider_id.partition("@")[0]
+    """The readable part of a provider id ("deapi@1a2b3c" -> "deapi"); the fingerprint is
+    after the last "@" (a chat endpoint's URL may hold one of its own)."""
+    return provider_id.rpartition("@")[0] or provider_id
 
 
 _registry: dict[tuple[str, str], ProviderLimiter] = {}
