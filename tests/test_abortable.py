@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -110,3 +112,58 @@ def test_calls_outside_any_item_and_items_not_cancelled_are_untouched(downloads)
         with workscope.scope(threading.Event()):
             inside = download(client, downloads.url)
     assert outside == inside == PIECE * PIECES
+
+
+class FullBacklog:
+    """A listening socket on 127.0.0.1 that accepts nothing and whose queue is full: the
+    kernel drops further SYNs, so a connect to it blocks until its timeout."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(0)
+        self.port = self.listener.getsockname()[1]
+        self.fillers = []
+        for _ in range(4):
+            filler = socket.socket()
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):  # a connect under way, as wanted
+                filler.connect(("127.0.0.1", self.port))
+            self.fillers.append(filler)
+
+    def close(self) -> None:
+        for filler in self.fillers:
+            filler.close()
+        self.listener.close()
+
+
+def test_a_cancel_ends_a_connect_that_would_wait_out_its_timeout() -> None:
+    from bulk_transcribe import abortable
+
+    backlog = FullBacklog()
+    cancel = threading.Event()
+    outcome: list[BaseException] = []
+    policy = AddressPolicy(allow_loopback=True)
+
+    def connect() -> None:
+        with guarded_client(policy, timeout=60) as client, workscope.scope(cancel):
+            try:
+                client.get(f"http://127.0.0.1:{backlog.port}/media")
+            except BaseException as exc:
+                outcome.append(exc)
+
+    worker = threading.Thread(target=connect)
+    worker.start()
+    try:
+        # The connect is blocked once the watcher holds it (a call is only watched while
+        # it blocks); then the cancel comes.
+        deadline = time.monotonic() + 30
+        while not abortable._watcher._calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert abortable._watcher._calls, "the connect never blocked"
+        cancel.set()
+        worker.join(30)
+    finally:
+        backlog.close()
+    # Ended by the cancel: the 60 s connect timeout would have been a ConnectTimeout.
+    assert len(outcome) == 1 and isinstance(outcome[0], Cancelled)
