@@ -196,3 +196,15 @@ def test_without_file_locks_threads_still_take_turns_and_the_user_is_told(
     with caplog.at_level(logging.WARNING):
         assert_threads_take_turns(locks)
     assert "no file locks" in caplog.text
+
+
+def test_lock_files_of_earlier_versions_are_deleted_and_nothing_else(tmp_path: Path) -> None:
+    folder = tmp_path / ".cache-locks"
+    folder.mkdir()
+    earlier = ["0000.lock", "4095.lock", "http-0a1b2c.mp3.lock"]  # striped, then one per link
+    for name in [*earlier, "notes.txt"]:
+        (folder / name).write_bytes(b"")
+    locks = key_locks(folder / LOCK_FILE)
+    with locks.hold("http/0a1b2c.mp3"):
+        pass
+    assert sorted(p.name for p in folder.iterdir()) == [LOCK_FILE, "notes.txt"]

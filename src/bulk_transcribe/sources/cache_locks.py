@@ -22,6 +22,7 @@ killed process's locks, so a crash never leaves a link locked.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -49,6 +50,7 @@ class KeyLocks:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        remove_earlier_lock_files(path)
         self._guard = threading.Lock()
         self._threads: dict[int, tuple[threading.Lock, int]] = {}  # offset -> (lock, users)
         self._across_processes = True  # False where the file system has no record locks
@@ -111,6 +113,21 @@ class KeyLocks:
                 self._threads[offset] = (lock, users - 1)
             else:
                 del self._threads[offset]
+
+
+def remove_earlier_lock_files(path: Path) -> None:
+    """Delete the lock files earlier versions left beside `path`: a file per link, then 4,096
+    striped ones (`NNNN.lock`), all empty and unused by this version. Only an earlier version
+    still running on this folder used them, and it never excluded this version anyway (the
+    README says so)."""
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return
+    for name in names:
+        if name.endswith(".lock") and name != path.name:
+            with contextlib.suppress(OSError):
+                os.unlink(path.parent / name)
 
 
 _open: dict[tuple[int, str], KeyLocks] = {}
