@@ -310,6 +310,7 @@ class LocalWhisperEngine(EngineBase):
         compute_type: str = DEFAULT_COMPUTE_TYPE,
         device: str = "cpu",
         speakers: int | str | None = None,
+        speaker_encoder: str | None = None,
         inference_workers: int | None = None,
     ):
         import os
@@ -319,6 +320,7 @@ class LocalWhisperEngine(EngineBase):
         self._requested = (device, compute_type, batch_size)
         self._choice: DeviceChoice | None = None
         self._speakers = speakers
+        self._speaker_encoder = speaker_encoder  # None or "auto": CAM++ where installed
         # Every item's windows go to one shared service, however many run.
         self._threads, self._workers = inference_layout(
             cores or os.cpu_count() or 1, inference_workers
@@ -366,7 +368,7 @@ class LocalWhisperEngine(EngineBase):
         if self._speakers:
             from bulk_transcribe.engines.voice_encoders import load_voice_encoder
 
-            load_voice_encoder()
+            load_voice_encoder(self._speaker_encoder)
 
     def load_in_background(self) -> None:
         """Start loading the model on a thread, while the caller goes on (reading inputs,
@@ -419,7 +421,9 @@ class LocalWhisperEngine(EngineBase):
                     shared, as_float(audio[start:end]), start / RATE, duration, language, job, vad
                 )
                 raw_segments += found
-            speaker_of = self._speaker_lookup(as_float(audio)) if self._speakers else None
+            speaker_of, encoder = (
+                self._speaker_lookup(as_float(audio)) if self._speakers else (None, None)
+            )
         except av.error.FFmpegError as exc:
             raise PermanentError(
                 ErrorKind.DECODE,
@@ -438,7 +442,8 @@ class LocalWhisperEngine(EngineBase):
             engine=self.name,
             model=self.model,
             method="local_whisper",
-            decoding=self.decoding,
+            # Which encoder labelled the speakers: with "auto" it depends on the machine.
+            decoding={**self.decoding, **({"speaker_encoder": encoder} if encoder else {})},
         )
 
     def _transcribe_section(
@@ -482,12 +487,15 @@ class LocalWhisperEngine(EngineBase):
         found = [shifted(raw, offset) for raw in segments_iter] if offset else list(segments_iter)
         return found, info.language
 
-    def _speaker_lookup(self, audio: np.ndarray) -> SpeakerOf:
+    def _speaker_lookup(self, audio: np.ndarray) -> tuple[SpeakerOf, str]:
+        """Who speaks when, and the name of the voice encoder that told them apart."""
         from bulk_transcribe.engines.diarization import diarize, speaker_at
+        from bulk_transcribe.engines.voice_encoders import load_voice_encoder
 
         count = None if self._speakers == "auto" else int(self._speakers or 1)
-        turns = diarize(audio, count)
-        return lambda start, end: speaker_at(turns, start, end)
+        encoder = load_voice_encoder(self._speaker_encoder)
+        turns = diarize(audio, count, encoder)
+        return (lambda start, end: speaker_at(turns, start, end)), encoder.name
 
 
 def vad_options(rate: int | None) -> VadOptions | None:
@@ -525,4 +533,5 @@ def create(settings: EngineSettings, request_hook: RequestHook | None = None) ->
         compute_type=settings.compute_type,
         device=settings.device,
         speakers=settings.speakers,
+        speaker_encoder=settings.speaker_encoder,
     )
