@@ -24,6 +24,7 @@ from bulk_transcribe.engines.local_whisper import (
     whisper_prompt,
 )
 from bulk_transcribe.engines.pcm import decode_pcm16
+from bulk_transcribe.engines.voice_encoders import load_voice_encoder
 from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError
 from bulk_transcribe.media import probe_duration
 from bulk_transcribe.models import MediaFile, TranscribeOptions
@@ -298,6 +299,8 @@ def test_speaker_labels_split_the_transcript_into_two_speakers_turns() -> None:
     changes = sum(1 for a, b in itertools.pairwise(speakers) if a != b)
     assert 7 <= changes <= 12
     assert transcript.decoding["speakers"] == "auto"
+    # The default encoder here, recorded as the one that labelled them.
+    assert transcript.decoding["speaker_encoder"] == load_voice_encoder().name
 
 
 def test_the_device_is_the_cpu_unless_a_gpu_is_asked_for_and_there() -> None:
