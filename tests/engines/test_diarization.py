@@ -78,9 +78,9 @@ def test_a_two_speaker_conversation_gets_two_speakers_and_their_turns(
 def test_a_telephone_band_conversation_is_found_at_the_narrowband_threshold(
     encoder: VoiceEncoder,
 ) -> None:
-    """Silero VAD scores telephone-band speech low: at its usual threshold the speech
-    regions of the conversation's 8 kHz copy lost 5.5 of its 50 s and two turns (13.1 %
-    error with either encoder); at the threshold the words get there, 0.7 %."""
+    """Silero VAD scores telephone-band speech low: at its usual threshold the conversation's
+    8 kHz copy missed 3.5 s of speech and gave a 2.4 s turn to the other voice (8 turns of
+    10, 13.1 % error with either encoder); at the threshold the words get there, 0.7 %."""
     recording = decode_pcm16(CONVERSATION_BY_PHONE)
 
     turns = diarize(as_float(recording.samples), None, encoder, recording.stored_rate)
