@@ -2,7 +2,7 @@
 known turns, dev and held-out side by side.
 
     .venv/bin/python benchmarks/speakers.py [--split dev|heldout|both] [--per-file]
-        [--encoder campplus|resemblyzer|both]
+        [--encoder campplus|resemblyzer|both] [--telephone]
     # needs the extra (pip install -e '.[speakers]') and the corpus (speech_corpus.py build)
 
 Conversations (benchmarks/corpus/manifest.tsv, task "speakers"): real AMI meeting excerpts
@@ -17,6 +17,13 @@ side of every true boundary (pyannote's `collar=0.5`, the total width). Then `au
 the voices in every one-voice recording with a reference (it should find one). CPU seconds
 are per minute of audio, model load excluded. Both voice encoders (CAM++, Resemblyzer) run on
 the same audio, side by side, each with its own auto-count thresholds.
+
+`--telephone` runs instead on telephone-band copies of every conversation (made once, by
+corpus_conditions.telephone_band and its G.711 mu-law WAV, into CORPUS_CACHE/telephone/,
+DERIVED: no real telephone conversation with true turns was at hand) and on the corpus's
+derived one-voice telephone copies (`tel_*`), each found speech both ways: at the VAD's
+usual threshold (the diarizer not told the recording is narrowband, as before) and at the
+narrowband one the words get (narrowband.py), side by side.
 """
 
 from __future__ import annotations
@@ -26,17 +33,21 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+from corpus_conditions import telephone_band, write_mulaw_wav
 from faster_whisper import decode_audio
 from pyannote.core import Annotation, Segment
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from speech_corpus import SPEECH, audio_path, load_manifest
+from speech_corpus import CORPUS_CACHE, SPEECH, audio_path, load_manifest
 
 from bulk_transcribe.engines.diarization import RATE, Turn, diarize
+from bulk_transcribe.engines.pcm import as_float, decode_pcm16
 from bulk_transcribe.engines.voice_encoders import ENCODERS, VoiceEncoder, load_voice_encoder
 
 SHARED_MIXES = SPEECH / "speakers"
+TELEPHONE = CORPUS_CACHE / "telephone"
 FOUR_READERS = Path(__file__).resolve().parents[1] / "tests/data/speakers/four_readers.opus"
 
 
@@ -77,17 +88,33 @@ def conversations(splits: list[str]) -> list[tuple[str, str, str, Path]]:
     return rows
 
 
+def decoded(path: Path) -> tuple[np.ndarray, int | None]:
+    """16 kHz float samples and the rate the file is stored at, as the local engine reads
+    them (engines/pcm.py)."""
+    pcm = decode_pcm16(path)
+    return as_float(pcm.samples), pcm.stored_rate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=("dev", "heldout", "both"), default="both")
     parser.add_argument("--encoder", choices=(*ENCODERS, "both"), default="both")
     parser.add_argument("--per-file", action="store_true", help="print every conversation")
+    parser.add_argument(
+        "--telephone",
+        action="store_true",
+        help="telephone-band copies only, speech found at the usual and the narrowband VAD "
+        "threshold side by side",
+    )
     args = parser.parse_args()
     splits = ["dev", "heldout"] if args.split == "both" else [args.split]
     encoders = [load_voice_encoder(name) for name in ENCODERS if args.encoder in (name, "both")]
     warm_up = decode_audio(str(next(SHARED_MIXES.glob("*.flac"))))[: RATE * 3]
     for encoder in encoders:
         diarize(warm_up, None, encoder)  # the first pass sets torch up: not counted
+    if args.telephone:
+        telephone_comparison(splits, encoders, args.per_file)
+        return
     totals: dict[tuple[str, str, str], dict[str, list[float]]] = {}
     if args.per_file:
         print(
@@ -96,12 +123,12 @@ def main() -> None:
         )
     for name, split, group, path in conversations(splits):
         truth = reference(path.with_suffix(".rttm"))
-        audio = decode_audio(str(path))
+        audio, stored_rate = decoded(path)
         minutes = len(audio) / RATE / 60
         for mode, count in (("auto", None), ("given", len(truth.labels()))):
             line = f"{name[:29]:<30}{split:<8}{mode:<7}{len(truth.labels()):>5}"
             for encoder in encoders:
-                found, errors, total, cpu = score(audio, truth, count, encoder)
+                found, errors, total, cpu = score(audio, truth, count, encoder, stored_rate)
                 right = len(found.labels()) == len(truth.labels())
                 sums = totals.setdefault((group, split, mode), {})
                 sums.setdefault(encoder.name, [0, 0, 0.0, 0.0, 0.0, 0.0])
@@ -126,11 +153,11 @@ def main() -> None:
 
 
 def score(
-    audio, truth: Annotation, count: int | None, encoder: VoiceEncoder
+    audio, truth: Annotation, count: int | None, encoder: VoiceEncoder, stored_rate: int | None
 ) -> tuple[Annotation, float, float, float]:
     """(what was found, error seconds, true speech seconds, CPU seconds) of one diarization."""
     started = time.process_time()
-    found = hypothesis(diarize(audio, count, encoder))
+    found = hypothesis(diarize(audio, count, encoder, stored_rate))
     cpu = time.process_time() - started
     detail = DiarizationErrorRate(collar=0.5)(truth, found, detailed=True)
     errors = detail["confusion"] + detail["missed detection"] + detail["false alarm"]
@@ -150,11 +177,11 @@ def single_speaker_counts(splits: list[str], encoders: list[VoiceEncoder]) -> No
             continue
         if entry.name.startswith(("ami_", "cv_")):
             continue  # AMI headsets carry the other voices; Common Voice clips are 2-10 s
-        audio = decode_audio(str(audio_path(entry)))
+        audio, stored_rate = decoded(audio_path(entry))
         line = f"{entry.name[:35]:<36}{entry.split:<9}"
         for encoder in encoders:
             started = time.process_time()
-            turns = diarize(audio, None, encoder)
+            turns = diarize(audio, None, encoder, stored_rate)
             cpu = (time.process_time() - started) / (len(audio) / RATE / 60)
             found = len({t.speaker for t in turns})
             kind = recording_kind(entry.name)
@@ -170,6 +197,71 @@ def single_speaker_counts(splits: list[str], encoders: list[VoiceEncoder]) -> No
             f"{len(rows) - len(wrong)} of {len(rows)}; CPU s/min {cpus[0]:.1f}-{cpus[-1]:.1f}"
             + (f"; counted wrong: {', '.join(wrong)}" if wrong else "")
         )
+
+
+def telephone_copy(name: str, source: Path) -> Path:
+    """The conversation's telephone-band copy, made once (only ever added to the cache)."""
+    copy = TELEPHONE / f"tel_{name}.wav"
+    if not copy.exists():
+        TELEPHONE.mkdir(parents=True, exist_ok=True)
+        write_mulaw_wav(copy, telephone_band(decode_audio(str(source))))
+    return copy
+
+
+def telephone_comparison(splits: list[str], encoders: list[VoiceEncoder], per_file: bool) -> None:
+    """Every conversation's telephone copy and every one-voice telephone copy, its speech
+    found at the usual VAD threshold ("usual") and at the narrowband one ("narrow")."""
+    ways = (("usual", None), ("narrow", "stored"))
+    if per_file:
+        print(
+            f"{'telephone conversation':<30}{'split':<8}{'mode':<7}{'true':>5}"
+            + "".join(f"{f'{e.name} {w}':>20}{'DER':>7}" for e in encoders for w, _ in ways)
+        )
+    totals: dict[tuple[str, str, str], dict[str, list[float]]] = {}
+    for name, split, group, path in conversations(splits):
+        truth = reference(path.with_suffix(".rttm"))
+        audio, stored_rate = decoded(telephone_copy(name, path))
+        assert stored_rate == 8000, f"{name}: stored at {stored_rate} Hz"
+        for mode, count in (("auto", None), ("given", len(truth.labels()))):
+            line = f"{name[:29]:<30}{split:<8}{mode:<7}{len(truth.labels()):>5}"
+            for encoder in encoders:
+                for way, rate in ways:
+                    told = stored_rate if rate else None
+                    found, errors, total, _ = score(audio, truth, count, encoder, told)
+                    right = len(found.labels()) == len(truth.labels())
+                    sums = totals.setdefault((group, split, mode), {})
+                    sums.setdefault(f"{encoder.name} {way}", [0, 0, 0.0, 0.0])
+                    for index, value in enumerate((1, right, errors, total)):
+                        sums[f"{encoder.name} {way}"][index] += value
+                    line += f"{len(found.labels()):>20}{errors / total * 100:>6.1f}%"
+            if per_file:
+                print(line, flush=True)
+    columns = [f"{e.name} {w}" for e in encoders for w, _ in ways]
+    print(
+        f"\n{'telephone copies of':<22}{'split':<9}{'mode':<7}{'files':>6}"
+        + "".join(f"{c + ' right':>22}{'DER':>7}" for c in columns)
+    )
+    for (group, split, mode), by_column in sorted(totals.items()):
+        files = next(iter(by_column.values()))[0]
+        line = f"{group:<22}{split:<9}{mode:<7}{files:>6.0f}"
+        for column in columns:
+            _, right, errors, total = by_column[column]
+            line += f"{f'{right:.0f}/{files:.0f}':>22}{errors / total * 100:>6.1f}%"
+        print(line)
+    one_voice: dict[tuple[str, str], list[int]] = {}
+    for entry in load_manifest():
+        if entry.task != "asr" or entry.split not in splits or not entry.name.startswith("tel_"):
+            continue
+        audio, stored_rate = decoded(audio_path(entry))
+        for encoder in encoders:
+            for way, rate in ways:
+                told = stored_rate if rate else None
+                found = len({t.speaker for t in diarize(audio, None, encoder, told)})
+                counts = one_voice.setdefault((entry.split, f"{encoder.name} {way}"), [0, 0])
+                counts[0] += found == 1
+                counts[1] += 1
+    for (split, column), (right, files) in sorted(one_voice.items()):
+        print(f"one-voice telephone copies, {split}, {column}: one speaker in {right} of {files}")
 
 
 def recording_kind(name: str) -> str:

@@ -49,6 +49,7 @@ def test_public_settings_hold_no_key_and_no_proxy_password(monkeypatch) -> None:
         ("speakers", "many", "auto or a number"),
         ("speakers", "50", "auto or a number"),
         ("device", "tpu", "auto, cpu or cuda"),
+        ("speaker_encoder", "xvector", "auto, campplus, resemblyzer"),
     ],
 )
 def test_bad_values_are_refused_with_a_clear_reason(field, value, message) -> None:
@@ -68,6 +69,20 @@ def test_formats_and_language_are_normalised() -> None:
 )
 def test_speaker_labels_are_off_auto_or_a_count(given, speakers) -> None:
     assert Settings(speakers=given).speakers == speakers
+
+
+@pytest.mark.parametrize(
+    ("given", "encoder"),
+    [
+        (None, "auto"),
+        ("", "auto"),
+        ("CAM++", "campplus"),
+        (" campplus ", "campplus"),
+        ("Resemblyzer", "resemblyzer"),
+    ],
+)
+def test_the_speaker_encoder_is_auto_unless_one_is_named(given, encoder) -> None:
+    assert Settings(speaker_encoder=given).speaker_encoder == encoder
 
 
 def test_every_setting_belongs_to_exactly_one_group() -> None:

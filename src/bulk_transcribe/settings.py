@@ -28,6 +28,9 @@ DEFAULT_MODEL = "bundled:tiny.en"
 DEFAULT_BATCH_SIZE = 4
 MIN_CONCURRENCY = 1
 MAX_CONCURRENCY = 10
+# The voice encoders speaker labels can use (engines/voice_encoders.py); auto: CAM++ where
+# it is installed, else Resemblyzer.
+SPEAKER_ENCODERS = ("auto", "campplus", "resemblyzer")
 REDACTED_PASSWORD = "***"  # stands for a password that was never stored
 
 
@@ -73,6 +76,7 @@ class EngineSettings(BaseModel):
     hotwords: str | None = None
     # Speaker labels (needs the `speakers` extra): None off, "auto" finds the count, or N.
     speakers: int | str | None = None
+    speaker_encoder: str = "auto"  # one of SPEAKER_ENCODERS
 
     # Cloud engines (OpenAI-compatible, DEAPI). Keys are secrets: never stored or shown.
     provider: str | None = None  # preset name, e.g. "openai", "groq", "deapi"
@@ -123,6 +127,16 @@ class EngineSettings(BaseModel):
         if text.isdigit() and 1 <= int(text) <= 20:
             return int(text)
         raise ValueError(f"speakers must be auto or a number from 1 to 20, not {value!r}")
+
+    @field_validator("speaker_encoder", mode="before")
+    @classmethod
+    def _known_speaker_encoder(cls, value: Any) -> str:
+        name = str(value or "auto").strip().lower().replace("cam++", "campplus")
+        if name not in SPEAKER_ENCODERS:
+            raise ValueError(
+                f"unknown speaker encoder {value!r}; choose {', '.join(SPEAKER_ENCODERS)}"
+            )
+        return name
 
     @field_validator("language", mode="before")
     @classmethod

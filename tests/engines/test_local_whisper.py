@@ -7,6 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from pyannote.core import Annotation
+from pyannote.core import Segment as Span
+from pyannote.metrics.diarization import DiarizationErrorRate
 
 from bulk_transcribe.engines import EngineJob, load_local_engine_early, local_whisper, sections
 from bulk_transcribe.engines.local_whisper import (
@@ -24,10 +27,12 @@ from bulk_transcribe.engines.local_whisper import (
     whisper_prompt,
 )
 from bulk_transcribe.engines.pcm import decode_pcm16
+from bulk_transcribe.engines.voice_encoders import load_voice_encoder
 from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError
 from bulk_transcribe.media import probe_duration
 from bulk_transcribe.models import MediaFile, TranscribeOptions
 from bulk_transcribe.settings import Settings
+from tests.engines.test_diarization import true_turns
 from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate
 
 RARE_NAMES = Path(__file__).resolve().parents[1] / "data" / "speech" / "ljspeech_rare_names.opus"
@@ -283,6 +288,7 @@ def test_a_long_batch_chunk_is_cut_into_sentences_with_exact_word_times() -> Non
 
 
 CONVERSATION = Path(__file__).resolve().parents[1] / "data" / "speakers" / "libri_mf.flac"
+CONVERSATION_BY_PHONE = CONVERSATION.with_name("libri_mf_telephone.wav")
 
 
 def test_speaker_labels_split_the_transcript_into_two_speakers_turns() -> None:
@@ -298,6 +304,27 @@ def test_speaker_labels_split_the_transcript_into_two_speakers_turns() -> None:
     changes = sum(1 for a, b in itertools.pairwise(speakers) if a != b)
     assert 7 <= changes <= 12
     assert transcript.decoding["speakers"] == "auto"
+    # The default encoder here, recorded as the one that labelled them.
+    assert transcript.decoding["speaker_encoder"] == load_voice_encoder().name
+
+
+def test_a_telephone_conversation_s_words_go_to_the_speaker_who_said_them() -> None:
+    """The two-voice conversation through a telephone band (8 kHz G.711, data/speakers):
+    found at the VAD's usual threshold, its speech regions lost words, and 6.5 % of the
+    speech went to the wrong speaker (two of the nine changes of speaker missed). At the
+    narrowband threshold the words get, none does."""
+    labelled = LocalWhisperEngine(speakers="auto", speaker_encoder="resemblyzer")
+    try:
+        transcript = labelled.transcribe(MediaFile(CONVERSATION_BY_PHONE), job())
+    finally:
+        labelled.close()
+
+    found = Annotation()
+    for segment in transcript.segments:
+        found[Span(segment.start, segment.end)] = segment.speaker
+    detail = DiarizationErrorRate(collar=0.5)(true_turns(CONVERSATION), found, detailed=True)
+    assert set(found.labels()) == {1, 2}
+    assert detail["confusion"] / detail["total"] < 0.02
 
 
 def test_the_device_is_the_cpu_unless_a_gpu_is_asked_for_and_there() -> None:

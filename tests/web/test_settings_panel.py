@@ -31,6 +31,14 @@ def test_the_speaker_labels_choice_reaches_the_settings(base: Settings) -> None:
     assert build_settings(RunChoices(speakers="3"), base).speakers == 3
 
 
+def test_the_voice_encoder_choice_reaches_the_settings(base: Settings) -> None:
+    assert build_settings(RunChoices(), base).speaker_encoder == "auto"
+    chosen = RunChoices(speakers="auto", speaker_encoder="resemblyzer")
+    assert build_settings(chosen, base).speaker_encoder == "resemblyzer"
+    with pytest.raises(ValueError, match="speaker_encoder"):
+        build_settings(RunChoices(speaker_encoder="xvector"), base)
+
+
 def test_with_the_toggle_off_the_slider_is_ignored_and_runs_are_sequential(
     base: Settings,
 ) -> None:

@@ -224,6 +224,14 @@ def run(
             rich_help_panel=ENGINE,
         ),
     ] = None,
+    speaker_encoder: Annotated[
+        str | None,
+        typer.Option(
+            help="Voice encoder for --speakers: auto (CAM++ where installed, else "
+            "Resemblyzer), campplus or resemblyzer.",
+            rich_help_panel=ENGINE,
+        ),
+    ] = None,
     device: Annotated[
         str | None,
         typer.Option(help="Local model on cpu (default), cuda, or auto.", rich_help_panel=ENGINE),
@@ -275,6 +283,7 @@ def run(
         proxy=proxy,
         force=force or None,
         speakers=speakers,
+        speaker_encoder=speaker_encoder,
         device=device,
         prompt=prompt,
         hotwords=hotwords,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bulk_transcribe.engines.narrowband import vad_threshold
 from bulk_transcribe.engines.voice_encoders import (
     CAMPPLUS,
     RESEMBLYZER,
@@ -73,12 +74,16 @@ class Turn:
 
 
 def diarize(
-    audio: np.ndarray, speakers: int | None = None, encoder: VoiceEncoder | None = None
+    audio: np.ndarray,
+    speakers: int | None = None,
+    encoder: VoiceEncoder | None = None,
+    stored_rate: int | None = None,
 ) -> list[Turn]:
     """Speaker turns in 16 kHz mono `audio`; `speakers` None means find how many.
-    `encoder` None: the default one (load_voice_encoder)."""
+    `encoder` None: the default one (load_voice_encoder). `stored_rate`: the rate the
+    recording was stored at (telephone band finds speech at a lower threshold)."""
     encoder = encoder or load_voice_encoder()
-    prints = voice_prints(audio, encoder)
+    prints = voice_prints(audio, encoder, stored_rate)
     return turns_of(prints, speakers, COUNT_THRESHOLDS[encoder.name])
 
 
@@ -88,9 +93,11 @@ class VoicePrints:
     embeddings: np.ndarray  # one unit-length row per window
 
 
-def voice_prints(audio: np.ndarray, encoder: VoiceEncoder) -> VoicePrints:
+def voice_prints(
+    audio: np.ndarray, encoder: VoiceEncoder, stored_rate: int | None = None
+) -> VoicePrints:
     """The speech's windows and their prints (the costly half of `diarize`)."""
-    windows = [w for region in speech_regions(audio) for w in _windows(region)]
+    windows = [w for region in speech_regions(audio, stored_rate) for w in _windows(region)]
     if not windows:
         return VoicePrints([], np.zeros((0, 0), dtype=np.float32))
     return VoicePrints(windows, encoder.embed(audio, windows))
@@ -106,10 +113,17 @@ def turns_of(
     return _turns(prints.windows, _smooth(labels))
 
 
-def speech_regions(audio: np.ndarray) -> list[tuple[float, float]]:
+def speech_regions(audio: np.ndarray, stored_rate: int | None = None) -> list[tuple[float, float]]:
+    """Where someone speaks, in seconds; the same VAD threshold as the words get for a
+    recording stored at `stored_rate` (narrowband.py)."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    options = VadOptions(min_silence_duration_ms=MIN_SILENCE_MS, speech_pad_ms=SPEECH_PAD_MS)
+    threshold = vad_threshold(stored_rate)
+    options = VadOptions(
+        min_silence_duration_ms=MIN_SILENCE_MS,
+        speech_pad_ms=SPEECH_PAD_MS,
+        **({"threshold": threshold} if threshold is not None else {}),
+    )
     stamps = get_speech_timestamps(audio, options, sampling_rate=RATE)
     regions = [(s["start"] / RATE, s["end"] / RATE) for s in stamps]
     return [(start, end) for start, end in regions if end - start >= MIN_REGION_SECONDS]

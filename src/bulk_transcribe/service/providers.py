@@ -26,6 +26,7 @@ __all__ = [
     "check_cloud_access",
     "check_cloud_setup",
     "check_executor",
+    "check_speaker_labels",
     "cloud_engine",
     "deapi_balance",
     "engine_names",
@@ -49,6 +50,18 @@ def model_loading_early(settings: Settings) -> Iterator[Engine | None]:
     finally:
         if engine is not None:
             engine.close()
+
+
+def check_speaker_labels(settings: Settings) -> None:
+    """Raise a PermanentError saying what to install when speaker labels were asked for with
+    a voice encoder this machine lacks: before any item starts, not once per item. A Ray
+    cluster's nodes have packages of their own; each worker's warm-up checks there."""
+    remote = settings.executor == "ray" and settings.ray_address
+    if settings.engine != "local" or not settings.speakers or remote:
+        return
+    from bulk_transcribe.engines.voice_encoders import require_voice_encoder
+
+    require_voice_encoder(settings.speaker_encoder)
 
 
 def cloud_engine(settings: Settings) -> Engine | None:

@@ -43,6 +43,7 @@ from bulk_transcribe.runner.summaries import summarize_session as summarize_sess
 from bulk_transcribe.service.inputs import Expansion, InvalidEntry
 from bulk_transcribe.service.owners import is_alive as is_alive
 from bulk_transcribe.service.owners import liveness as liveness
+from bulk_transcribe.service.providers import check_speaker_labels
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from bulk_transcribe.store.summaries import Summaries
@@ -80,7 +81,9 @@ def resume_settings(store: Store, session: Session, **overrides: Any) -> Setting
                 )
         stored[name] = url
     values = {**stored, **{k: v for k, v in overrides.items() if v is not None}}
-    return Settings(**values, out_dir=session.out_dir, db_path=store.path)
+    settings = Settings(**values, out_dir=session.out_dir, db_path=store.path)
+    check_speaker_labels(settings)
+    return settings
 
 
 def run_session(
@@ -111,7 +114,9 @@ def start_session(
     expansions: Sequence[Expansion] = (),
 ) -> Session:
     """Store a new session with its items (already read and expanded: see service.inputs),
-    keeping what expansion did and every invalid entry in its log. Nothing runs yet."""
+    keeping what expansion did and every invalid entry in its log. Nothing runs yet.
+    Settings this machine cannot run (a voice encoder not installed) store nothing."""
+    check_speaker_labels(settings)
     notes = [
         ("expanded", f"{e.kind} {e.title or e.source}: {e.kept} of {e.found} item(s) kept")
         for e in expansions

@@ -13,6 +13,7 @@ from bulk_transcribe.service import run_session
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from tests.engines.conftest import OPENAI_KEY
+from tests.engines.test_diarization import SPEAKERS_DATA
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.runner.executors.batches import sample_session, transcript_files
 from tests.samples import SAMPLE_MEDIA
@@ -131,3 +132,21 @@ def test_cancel_stops_one_item_and_close_leaves_a_stuck_one(tmp_path):
             not (isinstance(m, Outcome) and m.item_id == stuck.item.id) for m in executor.poll(0)
         )
         executor.close()  # returns although `stuck` still waits on the provider
+
+
+@pytest.mark.slow
+def test_the_chosen_voice_encoder_labels_the_speakers_on_a_ray_worker(tmp_path):
+    """The speaker settings travel to the worker's engine as they are: Resemblyzer chosen
+    where CAM++ would be the default, and the stored transcript says so."""
+    conversation = SPEAKERS_DATA / "libri_mf.flac"
+    store, session, settings = sample_session(
+        tmp_path, [conversation], speakers=2, speaker_encoder="resemblyzer"
+    )
+    with RayExecutor(settings) as executor:
+        counts = run_session(store, session.id, settings, executor=executor)
+
+    assert counts.done == 1, store.items(session.id)
+    (item,) = store.items(session.id)
+    transcript = store.transcript(item.id).transcript
+    assert transcript.decoding["speaker_encoder"] == "resemblyzer"
+    assert {segment.speaker for segment in transcript.segments} == {1, 2}

@@ -18,6 +18,7 @@ from bulk_transcribe.settings import (
     DEFAULT_MODEL,
     MAX_CONCURRENCY,
     MIN_CONCURRENCY,
+    SPEAKER_ENCODERS,
     Settings,
 )
 from bulk_transcribe.web.panels.cloud_setup import (
@@ -51,6 +52,7 @@ LOCAL_MODELS = (DEFAULT_MODEL, *OTHER_MODELS)
 CLOUD_MODEL_KEY = "pref_cloud_model"
 _CHANGED_KEY = "settings_changed_by_user"
 SPEAKER_CHOICES = ["off", "auto", "2", "3", "4", "5", "6"]
+ENCODER_LABELS = {"auto": "Auto", "campplus": "CAM++", "resemblyzer": "Resemblyzer"}
 EXECUTOR_LABELS = {"threads": "This computer", "ray": "Ray cluster"}
 
 
@@ -68,6 +70,7 @@ class RunChoices:
     concurrency: int = 3  # used only when parallel is on
     force: bool = False  # transcribe again what an earlier session already did
     speakers: str = "off"  # off, auto, or a number: speaker labels (local engine)
+    speaker_encoder: str = "auto"  # the voice encoder that tells speakers apart
     executor: str = "threads"  # or "ray": the items run on a Ray cluster
     ray_address: str = ""  # empty: a local Ray instance
     summarize: bool = False  # summary, key points and chapters in each note (chat model)
@@ -94,6 +97,7 @@ def build_settings(
         "concurrency": choices.effective_concurrency,
         "force": choices.force,
         "speakers": choices.speakers,
+        "speaker_encoder": choices.speaker_encoder,
         "executor": choices.executor,
         "ray_address": choices.ray_address.strip() or None,
         # Only with a chat model configured: otherwise the session could not start.
@@ -260,7 +264,7 @@ def render_settings_panel(
         "0 keeps the provider's default.",
     )
     rpm_col.caption(f"Limit: {rpm_label(int(rpm), engine)}")
-    captions_col, force_col, speakers_col = st.columns([1, 1, 1])
+    captions_col, force_col, speakers_col, encoder_col = st.columns([1, 1, 0.8, 0.8])
     captions = captions_col.checkbox(
         "Use captions first",
         value=saved.captions,
@@ -286,6 +290,7 @@ def render_settings_panel(
         help="Label who speaks (Speaker 1, 2, ...) with the local engine: auto finds how many "
         "speakers there are. Needs the optional speaker model (bulk-transcribe[speakers]).",
     )
+    speaker_encoder = _render_speaker_encoder(encoder_col, saved, enabled=speakers != "off")
 
     hints = st.text_input(
         HINTS_LABEL,
@@ -316,6 +321,7 @@ def render_settings_panel(
         concurrency=int(concurrency),
         force=force,
         speakers=str(speakers),
+        speaker_encoder=speaker_encoder,
         executor=executor,
         ray_address=ray_address,
         summarize=summarize,
@@ -327,6 +333,23 @@ def render_settings_panel(
     if st.session_state.pop(_CHANGED_KEY, False) and choices != saved:
         save_preferences(folder, choices)
     return choices
+
+
+def _render_speaker_encoder(column: Any, saved: RunChoices, *, enabled: bool) -> str:
+    choices = list(SPEAKER_ENCODERS)
+    keep_if_allowed("pref_speaker_encoder", choices)
+    chosen = column.selectbox(
+        "Voice encoder",
+        choices,
+        index=index_of(saved.speaker_encoder, choices),
+        key="pref_speaker_encoder",
+        on_change=note_change,
+        disabled=not enabled,
+        format_func=ENCODER_LABELS.__getitem__,
+        help="What tells the speakers apart. Auto: CAM++ where it is installed (it separates "
+        "voices better), else Resemblyzer. Each note records the one used.",
+    )
+    return str(chosen)
 
 
 def _render_summaries(saved: RunChoices) -> bool:
