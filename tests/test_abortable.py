@@ -137,33 +137,38 @@ class FullBacklog:
         self.listener.close()
 
 
-def test_a_cancel_ends_a_connect_that_would_wait_out_its_timeout() -> None:
+def test_a_cancel_ends_a_connect_that_would_wait_out_its_timeout(downloads) -> None:
     from bulk_transcribe import abortable
 
     backlog = FullBacklog()
     cancel = threading.Event()
     outcome: list[BaseException] = []
-    policy = AddressPolicy(allow_loopback=True)
 
-    def connect() -> None:
-        with guarded_client(policy, timeout=60) as client, workscope.scope(cancel):
-            try:
-                client.get(f"http://127.0.0.1:{backlog.port}/media")
-            except BaseException as exc:
-                outcome.append(exc)
+    with guarded_client(AddressPolicy(), timeout=60) as client:
 
-    worker = threading.Thread(target=connect)
-    worker.start()
-    try:
-        # The connect is blocked once the watcher holds it (a call is only watched while
-        # it blocks); then the cancel comes.
-        deadline = time.monotonic() + 30
-        while not abortable._watcher._calls and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert abortable._watcher._calls, "the connect never blocked"
-        cancel.set()
-        worker.join(30)
-    finally:
-        backlog.close()
+        def connect() -> None:
+            with workscope.scope(cancel):
+                try:
+                    client.get(f"http://127.0.0.1:{backlog.port}/media")
+                except BaseException as exc:
+                    outcome.append(exc)
+
+        worker = threading.Thread(target=connect)
+        worker.start()
+        try:
+            # The connect is blocked once the watcher holds it (a call is only watched
+            # while it blocks); then the cancel comes.
+            deadline = time.monotonic() + 30
+            while not abortable._watcher._calls and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert abortable._watcher._calls, "the connect never blocked"
+            cancel.set()
+            worker.join(30)
+        finally:
+            backlog.close()
+        # The same client goes on: a whole download from a server that answers.
+        whole = download(client, downloads.url)
+
     # Ended by the cancel: the 60 s connect timeout would have been a ConnectTimeout.
     assert len(outcome) == 1 and isinstance(outcome[0], Cancelled)
+    assert whole == PIECE * PIECES
