@@ -264,7 +264,9 @@ def render_settings_panel(
         "0 keeps the provider's default.",
     )
     rpm_col.caption(f"Limit: {rpm_label(int(rpm), engine)}")
-    captions_col, force_col, speakers_col, encoder_col = st.columns([1, 1, 0.8, 0.8])
+    captions_col, force_col, speakers_col = st.columns([0.75, 1.3, 1])
+    # Two narrow selects share the third column: four columns cut the labels short.
+    speakers_col, encoder_col = speakers_col.columns(2)
     captions = captions_col.checkbox(
         "Use captions first",
         value=saved.captions,
