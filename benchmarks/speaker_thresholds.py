@@ -41,6 +41,7 @@ from bulk_transcribe.engines.diarization import (
     turns_of,
     voice_prints,
 )
+from bulk_transcribe.engines.narrowband import Band
 from bulk_transcribe.engines.voice_encoders import ENCODERS, load_voice_encoder
 
 PRINTS = Path.home() / ".cache" / "bulk-transcribe" / "bench-prints"
@@ -150,7 +151,7 @@ def main() -> None:
     args = parser.parse_args()
     talks, singles = dev_prints(args.encoder, args.telephone)
     grid = TELEPHONE_GRID if args.telephone else GRID
-    current = COUNT_THRESHOLDS[args.encoder]
+    current = COUNT_THRESHOLDS[args.encoder][Band.NARROW if args.telephone else Band.WIDE]
     results = [scored(talks, singles, current)]
     results += [
         scored(talks, singles, CountThresholds(*v)) for v in itertools.product(*grid.values())
