@@ -4,7 +4,13 @@ thresholds clusters them again and is scored (count right, diarization error rat
 of collar each side, one voice found in one-voice recordings).
 
     .venv/bin/python benchmarks/speaker_thresholds.py [--encoder campplus] [--top 25]
+        [--telephone]
     # needs the extra and the corpus, like speakers.py; never reads the held-out half
+
+`--telephone` sweeps instead on the dev conversations' telephone-band copies (the ones
+`speakers.py --telephone` makes, made here too if missing) and the dev one-voice telephone
+copies (`tel_*`), their prints computed as the engine computes them for a recording stored
+at 8 kHz: speech found at the narrowband VAD threshold (engines/narrowband.py).
 """
 
 from __future__ import annotations
@@ -19,10 +25,23 @@ from faster_whisper import decode_audio
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from speakers import conversations, hypothesis, recording_kind, reference
+from speakers import (
+    conversations,
+    decoded,
+    hypothesis,
+    recording_kind,
+    reference,
+    telephone_copy,
+)
 from speech_corpus import audio_path, load_manifest
 
-from bulk_transcribe.engines.diarization import CountThresholds, turns_of, voice_prints
+from bulk_transcribe.engines.diarization import (
+    COUNT_THRESHOLDS,
+    CountThresholds,
+    turns_of,
+    voice_prints,
+)
+from bulk_transcribe.engines.narrowband import Band
 from bulk_transcribe.engines.voice_encoders import ENCODERS, load_voice_encoder
 
 PRINTS = Path.home() / ".cache" / "bulk-transcribe" / "bench-prints"
@@ -32,10 +51,19 @@ GRID = {
     "min_cluster_windows": (2, 3, 4, 6),
     "min_cluster_share": (0.02, 0.03, 0.04, 0.06),
 }
+# Telephone-band prints of two voices lie nearer (on dev at least 0.21 apart, against 0.33
+# wideband), so the telephone sweep looks lower.
+TELEPHONE_GRID = {
+    **GRID,
+    "overcluster_distance": (0.30, 0.33, 0.36, 0.39, 0.42, 0.45, 0.47),
+    "same_voice_centroids": (0.12, 0.14, 0.16, 0.18, 0.20, 0.22, 0.24),
+}
 
 
-def dev_prints(encoder_name: str) -> tuple[list, list]:
+def dev_prints(encoder_name: str, telephone: bool = False) -> tuple[list, list]:
     """(conversations, one-voice recordings) of the dev half: (name, group, truth, prints)."""
+    if telephone:
+        return dev_telephone_prints(encoder_name)
     cache = PRINTS / f"{encoder_name}-dev.pickle"
     if cache.exists():
         return pickle.loads(cache.read_bytes())
@@ -52,6 +80,40 @@ def dev_prints(encoder_name: str) -> tuple[list, list]:
             continue
         prints = voice_prints(decode_audio(str(audio_path(entry))), encoder)
         singles.append((entry.name, recording_kind(entry.name), None, prints))
+    PRINTS.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(pickle.dumps((talks, singles)))
+    return talks, singles
+
+
+def dev_telephone_prints(encoder_name: str) -> tuple[list, list]:
+    """As dev_prints, on the telephone-band copies, the speech found as the engine finds it
+    in a recording stored at their rate (8 kHz); cached in a file of its own."""
+    cache = PRINTS / f"{encoder_name}-dev-telephone.pickle"
+    if cache.exists():
+        return pickle.loads(cache.read_bytes())
+    encoder = load_voice_encoder(encoder_name)
+    talks = []
+    for name, split, group, path in conversations(["dev"]):
+        assert split == "dev"
+        audio, stored_rate = decoded(telephone_copy(name, path))
+        assert stored_rate == 8000, f"{name}: stored at {stored_rate} Hz"
+        prints = voice_prints(audio, encoder, stored_rate)
+        talks.append((name, group, reference(path.with_suffix(".rttm")), prints))
+        print(f"telephone prints of {name}", flush=True)
+    singles = []
+    for entry in load_manifest():
+        if entry.task != "asr" or entry.split != "dev" or not entry.name.startswith("tel_"):
+            continue
+        audio, stored_rate = decoded(audio_path(entry))
+        assert stored_rate == 8000, f"{entry.name}: stored at {stored_rate} Hz"
+        singles.append(
+            (
+                entry.name,
+                recording_kind(entry.name),
+                None,
+                voice_prints(audio, encoder, stored_rate),
+            )
+        )
     PRINTS.mkdir(parents=True, exist_ok=True)
     cache.write_bytes(pickle.dumps((talks, singles)))
     return talks, singles
@@ -80,29 +142,63 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoder", choices=ENCODERS, default="campplus")
     parser.add_argument("--top", type=int, default=25, help="print this many best settings")
+    parser.add_argument(
+        "--telephone", action="store_true", help="the dev half's telephone-band copies instead"
+    )
+    parser.add_argument(
+        "--maps", action="store_true", help="also wrong counts over tree cut x centroid distance"
+    )
     args = parser.parse_args()
-    talks, singles = dev_prints(args.encoder)
-    results = []
-    for values in itertools.product(*GRID.values()):
-        thresholds = CountThresholds(*values)
-        groups = evaluate(talks, singles, thresholds)
-        wrong = sum(files - right for files, right, _, _ in groups.values())
-        constructed = [v for g, v in groups.items() if g != "real meetings (AMI)" and v[3]]
-        errors = sum(v[2] for v in constructed) / sum(v[3] for v in constructed)
-        results.append((wrong, errors, thresholds, groups))
-    results.sort(key=lambda r: (r[0], r[1]))
+    talks, singles = dev_prints(args.encoder, args.telephone)
+    grid = TELEPHONE_GRID if args.telephone else GRID
+    current = COUNT_THRESHOLDS[args.encoder][Band.NARROW if args.telephone else Band.WIDE]
+    results = [scored(talks, singles, current)]
+    results += [
+        scored(talks, singles, CountThresholds(*v)) for v in itertools.product(*grid.values())
+    ]
     names = sorted(results[0][3])
     print(f"{'tree':>5}{'same':>6}{'min':>4}{'share':>6}{'wrong':>6}" + "".join(
         f"{name[:20]:>24}" for name in names
     ))  # fmt: skip
-    for wrong, _, t, groups in results[: args.top]:
-        line = f"{t.overcluster_distance:>5.2f}{t.same_voice_centroids:>6.2f}"
-        line += f"{t.min_cluster_windows:>4}{t.min_cluster_share:>6.2f}{wrong:>6}"
-        for name in names:
-            files, right, errors, total = groups[name]
-            der = f" {errors / total * 100:4.1f}%" if total else ""
-            line += f"{f'{right:.0f}/{files:.0f}{der}':>24}"
-        print(line)
+    print(row(*results[0], names) + "  (the encoder's thresholds now)")
+    best = sorted(results[1:], key=lambda r: (r[0], r[1]))
+    for result in best[: args.top]:
+        print(row(*result, names))
+    if args.maps:
+        print_maps(results[1:], grid)
+
+
+def scored(talks: list, singles: list, thresholds: CountThresholds) -> tuple:
+    """(wrong counts, DER of the constructed groups, thresholds, per-group sums)."""
+    groups = evaluate(talks, singles, thresholds)
+    wrong = sum(files - right for files, right, _, _ in groups.values())
+    constructed = [v for g, v in groups.items() if g != "real meetings (AMI)" and v[3]]
+    errors = sum(v[2] for v in constructed) / sum(v[3] for v in constructed)
+    return wrong, errors, thresholds, groups
+
+
+def row(wrong: int, _: float, t: CountThresholds, groups: dict, names: list[str]) -> str:
+    line = f"{t.overcluster_distance:>5.2f}{t.same_voice_centroids:>6.2f}"
+    line += f"{t.min_cluster_windows:>4}{t.min_cluster_share:>6.2f}{wrong:>6}"
+    for name in names:
+        files, right, errors, total = groups[name]
+        der = f" {errors / total * 100:4.1f}%" if total else ""
+        line += f"{f'{right:.0f}/{files:.0f}{der}':>24}"
+    return line
+
+
+def print_maps(results: list, grid: dict) -> None:
+    """Per smallest cluster (windows, share): wrong counts, tree cut down, centroid distance
+    across, to see where a plateau lies."""
+    wrong = {r[2]: r[0] for r in results}
+    for windows, share in itertools.product(grid["min_cluster_windows"], grid["min_cluster_share"]):
+        print(f"\nsmallest cluster {windows} windows / {share:.0%}: wrong counts")
+        print("tree \\ same" + "".join(f"{s:>6.2f}" for s in grid["same_voice_centroids"]))
+        for tree in grid["overcluster_distance"]:
+            print(f"{tree:>11.3f}" + "".join(
+                f"{wrong[CountThresholds(tree, same, windows, share)]:>6}"
+                for same in grid["same_voice_centroids"]
+            ))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -21,9 +21,10 @@ the same audio, side by side, each with its own auto-count thresholds.
 `--telephone` runs instead on telephone-band copies of every conversation (made once, by
 corpus_conditions.telephone_band and its G.711 mu-law WAV, into CORPUS_CACHE/telephone/,
 DERIVED: no real telephone conversation with true turns was at hand) and on the corpus's
-derived one-voice telephone copies (`tel_*`), each found speech both ways: at the VAD's
-usual threshold (the diarizer not told the recording is narrowband, as before) and at the
-narrowband one the words get (narrowband.py), side by side.
+derived one-voice telephone copies (`tel_*`): their speech found as the engine finds it in
+a recording stored at 8 kHz (narrowband.py), the same prints counted two ways, side by
+side: with the encoder's wideband thresholds ("wide count", as before) and with its
+telephone-band ones ("tel count", what `diarize` does now).
 """
 
 from __future__ import annotations
@@ -42,7 +43,14 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speech_corpus import CORPUS_CACHE, SPEECH, audio_path, load_manifest
 
-from bulk_transcribe.engines.diarization import RATE, Turn, diarize
+from bulk_transcribe.engines.diarization import (
+    RATE,
+    Turn,
+    count_thresholds,
+    diarize,
+    turns_of,
+    voice_prints,
+)
 from bulk_transcribe.engines.pcm import as_float, decode_pcm16
 from bulk_transcribe.engines.voice_encoders import ENCODERS, VoiceEncoder, load_voice_encoder
 
@@ -103,8 +111,8 @@ def main() -> None:
     parser.add_argument(
         "--telephone",
         action="store_true",
-        help="telephone-band copies only, speech found at the usual and the narrowband VAD "
-        "threshold side by side",
+        help="telephone-band copies only, voices counted with the wideband and the "
+        "telephone-band thresholds side by side",
     )
     args = parser.parse_args()
     splits = ["dev", "heldout"] if args.split == "both" else [args.split]
@@ -209,59 +217,70 @@ def telephone_copy(name: str, source: Path) -> Path:
 
 
 def telephone_comparison(splits: list[str], encoders: list[VoiceEncoder], per_file: bool) -> None:
-    """Every conversation's telephone copy and every one-voice telephone copy, its speech
-    found at the usual VAD threshold ("usual") and at the narrowband one ("narrow")."""
-    ways = (("usual", None), ("narrow", "stored"))
+    """Every conversation's telephone copy and every one-voice telephone copy: its prints
+    (speech found at the narrowband VAD threshold, as `diarize` finds it) counted with the
+    encoder's wideband thresholds ("wide count") and its telephone-band ones ("tel count")."""
+    ways = (("wide count", None), ("tel count", "stored"))
     if per_file:
         print(
             f"{'telephone conversation':<30}{'split':<8}{'mode':<7}{'true':>5}"
-            + "".join(f"{f'{e.name} {w}':>20}{'DER':>7}" for e in encoders for w, _ in ways)
+            + "".join(f"{f'{e.name} {w}':>24}{'DER':>7}" for e in encoders for w, _ in ways)
         )
     totals: dict[tuple[str, str, str], dict[str, list[float]]] = {}
     for name, split, group, path in conversations(splits):
         truth = reference(path.with_suffix(".rttm"))
         audio, stored_rate = decoded(telephone_copy(name, path))
         assert stored_rate == 8000, f"{name}: stored at {stored_rate} Hz"
+        prints = {e.name: voice_prints(audio, e, stored_rate) for e in encoders}
         for mode, count in (("auto", None), ("given", len(truth.labels()))):
             line = f"{name[:29]:<30}{split:<8}{mode:<7}{len(truth.labels()):>5}"
             for encoder in encoders:
                 for way, rate in ways:
-                    told = stored_rate if rate else None
-                    found, errors, total, _ = score(audio, truth, count, encoder, told)
+                    thresholds = count_thresholds(encoder.name, stored_rate if rate else None)
+                    found = hypothesis(turns_of(prints[encoder.name], count, thresholds))
+                    detail = DiarizationErrorRate(collar=0.5)(truth, found, detailed=True)
+                    errors = detail["confusion"] + detail["missed detection"]
+                    errors += detail["false alarm"]
                     right = len(found.labels()) == len(truth.labels())
                     sums = totals.setdefault((group, split, mode), {})
                     sums.setdefault(f"{encoder.name} {way}", [0, 0, 0.0, 0.0])
-                    for index, value in enumerate((1, right, errors, total)):
+                    for index, value in enumerate((1, right, errors, detail["total"])):
                         sums[f"{encoder.name} {way}"][index] += value
-                    line += f"{len(found.labels()):>20}{errors / total * 100:>6.1f}%"
+                    line += f"{len(found.labels()):>24}{errors / detail['total'] * 100:>6.1f}%"
             if per_file:
                 print(line, flush=True)
     columns = [f"{e.name} {w}" for e in encoders for w, _ in ways]
     print(
         f"\n{'telephone copies of':<22}{'split':<9}{'mode':<7}{'files':>6}"
-        + "".join(f"{c + ' right':>22}{'DER':>7}" for c in columns)
+        + "".join(f"{c + ' right':>26}{'DER':>7}" for c in columns)
     )
     for (group, split, mode), by_column in sorted(totals.items()):
         files = next(iter(by_column.values()))[0]
         line = f"{group:<22}{split:<9}{mode:<7}{files:>6.0f}"
         for column in columns:
             _, right, errors, total = by_column[column]
-            line += f"{f'{right:.0f}/{files:.0f}':>22}{errors / total * 100:>6.1f}%"
+            line += f"{f'{right:.0f}/{files:.0f}':>26}{errors / total * 100:>6.1f}%"
         print(line)
-    one_voice: dict[tuple[str, str], list[int]] = {}
+    one_voice: dict[tuple[str, str], list] = {}
     for entry in load_manifest():
         if entry.task != "asr" or entry.split not in splits or not entry.name.startswith("tel_"):
             continue
         audio, stored_rate = decoded(audio_path(entry))
         for encoder in encoders:
+            prints = voice_prints(audio, encoder, stored_rate)
             for way, rate in ways:
-                told = stored_rate if rate else None
-                found = len({t.speaker for t in diarize(audio, None, encoder, told)})
-                counts = one_voice.setdefault((entry.split, f"{encoder.name} {way}"), [0, 0])
+                thresholds = count_thresholds(encoder.name, stored_rate if rate else None)
+                found = len({t.speaker for t in turns_of(prints, None, thresholds)})
+                counts = one_voice.setdefault((entry.split, f"{encoder.name} {way}"), [0, 0, []])
                 counts[0] += found == 1
                 counts[1] += 1
-    for (split, column), (right, files) in sorted(one_voice.items()):
-        print(f"one-voice telephone copies, {split}, {column}: one speaker in {right} of {files}")
+                if found != 1:
+                    counts[2].append(f"{entry.name} ({found})")
+    for (split, column), (right, files, wrong) in sorted(one_voice.items()):
+        print(
+            f"one-voice telephone copies, {split}, {column}: one speaker in {right} of {files}"
+            + (f"; counted wrong: {', '.join(wrong)}" if wrong else "")
+        )
 
 
 def recording_kind(name: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bulk_transcribe.engines.narrowband import vad_threshold
+from bulk_transcribe.engines.narrowband import Band, band_of, vad_threshold
 from bulk_transcribe.engines.voice_encoders import (
     CAMPPLUS,
     RESEMBLYZER,
@@ -57,7 +57,22 @@ RESEMBLYZER_COUNT = CountThresholds(0.30, 0.18, 6, 0.04)
 # centroids 0.18-0.30, 6 windows, 3-4 %; 0.47 (AMI dev 23.4 % against 24.5 % at 0.44-0.46)
 # and 0.24 sit inside it.
 CAMPPLUS_COUNT = CountThresholds(0.47, 0.24, 6, 0.04)
-COUNT_THRESHOLDS = {RESEMBLYZER: RESEMBLYZER_COUNT, CAMPPLUS: CAMPPLUS_COUNT}
+# CAM++'s for telephone-band recordings (narrowband.py), chosen on the dev half's telephone
+# copies only (benchmarks/speaker_thresholds.py --telephone): through the band, two voices'
+# centroids came at least 0.21 apart (0.33 wideband), halves of one voice at most 0.14, and
+# the wideband tree cut of 0.47 already joined two voices before any centroid was compared
+# (7 of 15 3-5-voice and 1 of 4 ten-minute counts right). Every count but AMI's and a voice of
+# 3 windows came right on tree 0.37-0.38 x centroids 0.18-0.20 (at 0.39 a ten-minute
+# conversation lost a voice, at 0.36 a one-voice copy got two, at 0.21 two voices 0.21 apart
+# merged); 6 windows and 4 % changed nothing there. 0.375 / 0.19 is its middle. Held-out, run
+# once after: 19 of 23 constructed counts right (14 before), but a voice split in two in four
+# (benchmarks/README.md, "Telephone band").
+CAMPPLUS_TELEPHONE_COUNT = CountThresholds(0.375, 0.19, 6, 0.04)
+COUNT_THRESHOLDS = {
+    # Resemblyzer's were never swept on telephone copies: the same in both bands.
+    RESEMBLYZER: {Band.WIDE: RESEMBLYZER_COUNT, Band.NARROW: RESEMBLYZER_COUNT},
+    CAMPPLUS: {Band.WIDE: CAMPPLUS_COUNT, Band.NARROW: CAMPPLUS_TELEPHONE_COUNT},
+}
 # faster-whisper's own VAD padding; true turns include the breath before and after words.
 SPEECH_PAD_MS = 400
 MIN_SILENCE_MS = 500
@@ -81,10 +96,17 @@ def diarize(
 ) -> list[Turn]:
     """Speaker turns in 16 kHz mono `audio`; `speakers` None means find how many.
     `encoder` None: the default one (load_voice_encoder). `stored_rate`: the rate the
-    recording was stored at (telephone band finds speech at a lower threshold)."""
+    recording was stored at (telephone band: speech found at a lower threshold, voices
+    counted with thresholds of their own)."""
     encoder = encoder or load_voice_encoder()
     prints = voice_prints(audio, encoder, stored_rate)
-    return turns_of(prints, speakers, COUNT_THRESHOLDS[encoder.name])
+    return turns_of(prints, speakers, count_thresholds(encoder.name, stored_rate))
+
+
+def count_thresholds(encoder_name: str, stored_rate: int | None) -> CountThresholds:
+    """How this encoder's prints are counted in a recording stored at `stored_rate`: the
+    telephone band brings voices nearer (narrowband.py decides the band)."""
+    return COUNT_THRESHOLDS[encoder_name][band_of(stored_rate)]
 
 
 @dataclass(frozen=True)
