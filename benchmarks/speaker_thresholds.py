@@ -61,59 +61,42 @@ TELEPHONE_GRID = {
 
 
 def dev_prints(encoder_name: str, telephone: bool = False) -> tuple[list, list]:
-    """(conversations, one-voice recordings) of the dev half: (name, group, truth, prints)."""
-    if telephone:
-        return dev_telephone_prints(encoder_name)
-    cache = PRINTS / f"{encoder_name}-dev.pickle"
+    """(conversations, one-voice recordings) of the dev half: (name, group, truth, prints).
+    `telephone`: their telephone-band copies, the speech found as the engine finds it in a
+    recording stored at their rate (8 kHz). Each kind is cached in a file of its own."""
+    cache = PRINTS / f"{encoder_name}-dev{'-telephone' if telephone else ''}.pickle"
     if cache.exists():
         return pickle.loads(cache.read_bytes())
     encoder = load_voice_encoder(encoder_name)
-    talks = []
-    for name, split, group, path in conversations(["dev"]):
-        assert split == "dev"
-        prints = voice_prints(decode_audio(str(path)), encoder)
-        talks.append((name, group, reference(path.with_suffix(".rttm")), prints))
-        print(f"prints of {name}", flush=True)
-    singles = []
-    for entry in load_manifest():
-        if entry.task != "asr" or entry.split != "dev" or entry.name.startswith(("ami_", "cv_")):
-            continue
-        prints = voice_prints(decode_audio(str(audio_path(entry))), encoder)
-        singles.append((entry.name, recording_kind(entry.name), None, prints))
-    PRINTS.mkdir(parents=True, exist_ok=True)
-    cache.write_bytes(pickle.dumps((talks, singles)))
-    return talks, singles
 
-
-def dev_telephone_prints(encoder_name: str) -> tuple[list, list]:
-    """As dev_prints, on the telephone-band copies, the speech found as the engine finds it
-    in a recording stored at their rate (8 kHz); cached in a file of its own."""
-    cache = PRINTS / f"{encoder_name}-dev-telephone.pickle"
-    if cache.exists():
-        return pickle.loads(cache.read_bytes())
-    encoder = load_voice_encoder(encoder_name)
-    talks = []
-    for name, split, group, path in conversations(["dev"]):
-        assert split == "dev"
-        audio, stored_rate = decoded(telephone_copy(name, path))
+    def prints_of(name: str, path: Path) -> object:
+        if not telephone:
+            return voice_prints(decode_audio(str(path)), encoder)
+        audio, stored_rate = decoded(path)
         assert stored_rate == 8000, f"{name}: stored at {stored_rate} Hz"
-        prints = voice_prints(audio, encoder, stored_rate)
-        talks.append((name, group, reference(path.with_suffix(".rttm")), prints))
-        print(f"telephone prints of {name}", flush=True)
+        return voice_prints(audio, encoder, stored_rate)
+
+    talks = []
+    for name, split, group, path in conversations(["dev"]):
+        assert split == "dev"
+        source = telephone_copy(name, path) if telephone else path
+        talks.append((name, group, reference(path.with_suffix(".rttm")), prints_of(name, source)))
+        print(f"{'telephone ' if telephone else ''}prints of {name}", flush=True)
     singles = []
     for entry in load_manifest():
-        if entry.task != "asr" or entry.split != "dev" or not entry.name.startswith("tel_"):
+        if entry.task != "asr" or entry.split != "dev":
             continue
-        audio, stored_rate = decoded(audio_path(entry))
-        assert stored_rate == 8000, f"{entry.name}: stored at {stored_rate} Hz"
-        singles.append(
-            (
-                entry.name,
-                recording_kind(entry.name),
-                None,
-                voice_prints(audio, encoder, stored_rate),
-            )
+        # The telephone copies of one-voice recordings are in the corpus already (tel_*);
+        # the wideband sweep takes every one-voice recording but AMI's and Common Voice's.
+        wanted = (
+            entry.name.startswith("tel_")
+            if telephone
+            else not entry.name.startswith(("ami_", "cv_"))
         )
+        if not wanted:
+            continue
+        prints = prints_of(entry.name, audio_path(entry))
+        singles.append((entry.name, recording_kind(entry.name), None, prints))
     PRINTS.mkdir(parents=True, exist_ok=True)
     cache.write_bytes(pickle.dumps((talks, singles)))
     return talks, singles
