@@ -202,9 +202,10 @@ def test_lock_files_of_earlier_versions_are_deleted_and_nothing_else(tmp_path: P
     folder = tmp_path / ".cache-locks"
     folder.mkdir()
     earlier = ["0000.lock", "4095.lock", "http-0a1b2c.mp3.lock"]  # striped, then one per link
-    for name in [*earlier, "notes.txt"]:
+    for name in [*earlier, "notes.txt", "ledger.lock"]:
         (folder / name).write_bytes(b"")
     locks = key_locks(folder / LOCK_FILE)
     with locks.hold("http/0a1b2c.mp3"):
         pass
-    assert sorted(p.name for p in folder.iterdir()) == [LOCK_FILE, "notes.txt"]
+    # Only names earlier versions gave their lock files go.
+    assert sorted(p.name for p in folder.iterdir()) == [LOCK_FILE, "ledger.lock", "notes.txt"]

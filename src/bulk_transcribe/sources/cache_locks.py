@@ -28,6 +28,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -125,10 +126,13 @@ def remove_earlier_lock_files(path: Path) -> None:
     except OSError:
         return
     for name in names:
-        if name.endswith(".lock") and name != path.name:
+        if _EARLIER_LOCK_FILE.fullmatch(name) and name != path.name:
             with contextlib.suppress(OSError):
                 os.unlink(path.parent / name)
 
+
+# Earlier versions' lock file names: a stripe's number, or a cached file's folder and name.
+_EARLIER_LOCK_FILE = re.compile(r"(\d{4}|[a-z_]+-[^/]+)\.lock")
 
 _open: dict[tuple[int, str], KeyLocks] = {}
 _open_lock = threading.Lock()
