@@ -296,7 +296,11 @@ class OpenAICompatibleEngine(EngineBase):
         options: dict[str, object] = {"model": self.model, "response_format": response_format}
         if language:
             options["language"] = language
-        if prompt:  # the API's own field for spelling names and terms
+        # The API's own field for spelling names and terms. Sent as given, without the local
+        # engine's "Spelled:" label (local_whisper.PROMPT_LABEL): OpenAI's guide to improving
+        # reliability shows a bare comma-separated list of the terms, and the label's effect
+        # there was measured on tiny.en only.
+        if prompt:
             options["prompt"] = prompt
         if response_format == "verbose_json":
             options["timestamp_granularities"] = ["segment"]
