@@ -22,12 +22,12 @@ import sys
 from pathlib import Path
 
 from faster_whisper import decode_audio
-from pyannote.metrics.diarization import DiarizationErrorRate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speakers import (
     conversations,
     decoded,
+    error_seconds,
     hypothesis,
     recording_kind,
     reference,
@@ -107,11 +107,10 @@ def evaluate(talks: list, singles: list, thresholds: CountThresholds) -> dict[st
     groups: dict[str, list[float]] = {}
     for _, group, truth, prints in talks:
         found = hypothesis(turns_of(prints, None, thresholds))
-        detail = DiarizationErrorRate(collar=0.5)(truth, found, detailed=True)
-        errors = detail["confusion"] + detail["missed detection"] + detail["false alarm"]
+        errors, total = error_seconds(truth, found)
         right = len(found.labels()) == len(truth.labels())
         sums = groups.setdefault(group, [0, 0, 0.0, 0.0])
-        for index, value in enumerate((1, right, errors, detail["total"])):
+        for index, value in enumerate((1, right, errors, total)):
             sums[index] += value
     for _, _, _, prints in singles:
         voices = len({turn.speaker for turn in turns_of(prints, None, thresholds)})

@@ -138,10 +138,12 @@ def main() -> None:
             for encoder in encoders:
                 found, errors, total, cpu = score(audio, truth, count, encoder, stored_rate)
                 right = len(found.labels()) == len(truth.labels())
-                sums = totals.setdefault((group, split, mode), {})
-                sums.setdefault(encoder.name, [0, 0, 0.0, 0.0, 0.0, 0.0])
-                for index, value in enumerate((1, right, errors, total, cpu, minutes)):
-                    sums[encoder.name][index] += value
+                tally(
+                    totals,
+                    (group, split, mode),
+                    encoder.name,
+                    (1, right, errors, total, cpu, minutes),
+                )
                 line += f"{len(found.labels()):>18}{errors / total * 100:>6.1f}%"
             if args.per_file:
                 print(line, flush=True)
@@ -167,9 +169,21 @@ def score(
     started = time.process_time()
     found = hypothesis(diarize(audio, count, encoder, stored_rate))
     cpu = time.process_time() - started
+    return found, *error_seconds(truth, found), cpu
+
+
+def error_seconds(truth: Annotation, found: Annotation) -> tuple[float, float]:
+    """(error seconds, true speech seconds): DER's parts at a 0.25 s collar each side."""
     detail = DiarizationErrorRate(collar=0.5)(truth, found, detailed=True)
     errors = detail["confusion"] + detail["missed detection"] + detail["false alarm"]
-    return found, errors, detail["total"], cpu
+    return errors, detail["total"]
+
+
+def tally(totals: dict, key: tuple[str, str, str], column: str, values: tuple) -> None:
+    """Add one file's `values` to its group's sums in `column`."""
+    sums = totals.setdefault(key, {}).setdefault(column, [0.0] * len(values))
+    for index, value in enumerate(values):
+        sums[index] += value
 
 
 def single_speaker_counts(splits: list[str], encoders: list[VoiceEncoder]) -> None:
@@ -238,15 +252,11 @@ def telephone_comparison(splits: list[str], encoders: list[VoiceEncoder], per_fi
                 for way, rate in ways:
                     thresholds = count_thresholds(encoder.name, stored_rate if rate else None)
                     found = hypothesis(turns_of(prints[encoder.name], count, thresholds))
-                    detail = DiarizationErrorRate(collar=0.5)(truth, found, detailed=True)
-                    errors = detail["confusion"] + detail["missed detection"]
-                    errors += detail["false alarm"]
+                    errors, total = error_seconds(truth, found)
                     right = len(found.labels()) == len(truth.labels())
-                    sums = totals.setdefault((group, split, mode), {})
-                    sums.setdefault(f"{encoder.name} {way}", [0, 0, 0.0, 0.0])
-                    for index, value in enumerate((1, right, errors, detail["total"])):
-                        sums[f"{encoder.name} {way}"][index] += value
-                    line += f"{len(found.labels()):>24}{errors / detail['total'] * 100:>6.1f}%"
+                    column = f"{encoder.name} {way}"
+                    tally(totals, (group, split, mode), column, (1, right, errors, total))
+                    line += f"{len(found.labels()):>24}{errors / total * 100:>6.1f}%"
             if per_file:
                 print(line, flush=True)
     columns = [f"{e.name} {w}" for e in encoders for w, _ in ways]
