@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from bulk_transcribe import service
 from bulk_transcribe.service.providers import PRESETS
 from bulk_transcribe.settings import Settings
-from bulk_transcribe.web.panels.widget_defaults import index_of, keep_if_allowed
+from bulk_transcribe.web.panels.widget_defaults import remembered_select
 
 KEY_LABELS = {"openai": "OpenAI-compatible API key", "deapi": "DEAPI API key"}
 # Which Settings field holds each cloud engine's key; typed keys stay in this browser session.
@@ -50,13 +50,14 @@ def render_cloud_setup(engine: str, saved, on_change) -> CloudChoices | None:
     choices = providers_for(engine)
     if not choices:
         return None
-    keep_if_allowed("pref_provider", choices)  # the other engine's: start from the default
     provider_col, base_col = st.columns([1, 2])
-    provider = provider_col.selectbox(
+    # A provider of the other engine is forgotten: it starts from the default.
+    provider = remembered_select(
+        provider_col,
         "Provider",
         choices,
-        index=index_of(saved.provider, choices),
-        key="pref_provider",
+        saved.provider,
+        "pref_provider",
         on_change=on_change,
         format_func=lambda name: PROVIDER_LABELS.get(name, name),
         help="Sets the base URL, default model and request limit; change the base URL for "

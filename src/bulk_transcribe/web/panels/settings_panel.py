@@ -26,7 +26,7 @@ from bulk_transcribe.web.panels.cloud_setup import (
     model_options,
     render_cloud_setup,
 )
-from bulk_transcribe.web.panels.widget_defaults import index_of, keep_if_allowed
+from bulk_transcribe.web.panels.widget_defaults import remembered_select
 from bulk_transcribe.web.wording import model_label, rpm_label
 
 log = logging.getLogger(__name__)
@@ -209,12 +209,12 @@ def render_settings_panel(
     engines = [name for name in ENGINE_LABELS if name in ENGINES] + sorted(
         set(ENGINES) - set(ENGINE_LABELS)
     )
-    keep_if_allowed("pref_engine", engines)
-    engine = engine_col.selectbox(
+    engine = remembered_select(
+        engine_col,
         "Engine",
         engines,
-        index=index_of(saved.engine, engines),
-        key="pref_engine",
+        saved.engine,
+        "pref_engine",
         on_change=note_change,
         format_func=lambda name: ENGINE_LABELS.get(name, name),
         help="Local runs offline on this computer; cloud engines need an API key.",
@@ -282,12 +282,12 @@ def render_settings_panel(
         help="Off: items already transcribed in an earlier session are skipped and linked.",
     )
 
-    keep_if_allowed("pref_speakers", SPEAKER_CHOICES)
-    speakers = speakers_col.selectbox(
+    speakers = remembered_select(
+        speakers_col,
         "Speaker labels",
         SPEAKER_CHOICES,
-        index=index_of(saved.speakers, SPEAKER_CHOICES),
-        key="pref_speakers",
+        saved.speakers,
+        "pref_speakers",
         on_change=note_change,
         help="Label who speaks (Speaker 1, 2, ...) with the local engine: auto finds how many "
         "speakers there are. Needs the optional speaker model (bulk-transcribe[speakers]).",
@@ -338,13 +338,12 @@ def render_settings_panel(
 
 
 def _render_speaker_encoder(column: Any, saved: RunChoices, *, enabled: bool) -> str:
-    choices = list(SPEAKER_ENCODERS)
-    keep_if_allowed("pref_speaker_encoder", choices)
-    chosen = column.selectbox(
+    chosen = remembered_select(
+        column,
         "Voice encoder",
-        choices,
-        index=index_of(saved.speaker_encoder, choices),
-        key="pref_speaker_encoder",
+        list(SPEAKER_ENCODERS),
+        saved.speaker_encoder,
+        "pref_speaker_encoder",
         on_change=note_change,
         disabled=not enabled,
         format_func=ENCODER_LABELS.__getitem__,
@@ -372,13 +371,12 @@ def _render_summaries(saved: RunChoices) -> bool:
 
 def _render_executor(saved: RunChoices) -> tuple[str, str]:
     executor_col, address_col = st.columns([1, 1])
-    executors = list(EXECUTOR_LABELS)
-    keep_if_allowed("pref_executor", executors)
-    executor = executor_col.selectbox(
+    executor = remembered_select(
+        executor_col,
         "Run on",
-        executors,
-        index=index_of(saved.executor, executors),
-        key="pref_executor",
+        list(EXECUTOR_LABELS),
+        saved.executor,
+        "pref_executor",
         on_change=note_change,
         format_func=EXECUTOR_LABELS.__getitem__,
         help="A Ray cluster spreads a large batch over many machines (needs "

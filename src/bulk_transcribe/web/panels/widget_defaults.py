@@ -10,6 +10,7 @@ changed default never resets what the user chose in a tab.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import streamlit as st
 
@@ -26,3 +27,12 @@ def keep_if_allowed(key: str, allowed: Sequence[str]) -> None:
 def index_of(value: str, options: Sequence[str]) -> int:
     """A selectbox's default: the remembered value's place, else the first option."""
     return options.index(value) if value in options else 0
+
+
+def remembered_select(
+    where: Any, label: str, options: Sequence[str], remembered: str, key: str, **widget: Any
+) -> Any:
+    """A selectbox in `where` (a column, or `st`) whose default is the remembered choice,
+    a stale value in its key forgotten first (keep_if_allowed)."""
+    keep_if_allowed(key, options)
+    return where.selectbox(label, options, index=index_of(remembered, options), key=key, **widget)
