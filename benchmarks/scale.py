@@ -379,8 +379,9 @@ def _status_work_ms(root: Path, database: Path, session_id: str) -> float:
     from rich.console import Console
 
     from bulk_transcribe.cli import main as cli
+    from bulk_transcribe.cli import reports
 
-    cli.console = Console(file=io.StringIO(), width=120)
+    cli.console = reports.console = Console(file=io.StringIO(), width=120)
     cli.status(session_id, out=root, db=database, all_items=False)  # imports what it needs
     return _per_call_ms(lambda: cli.status(session_id, out=root, db=database), 3)
 

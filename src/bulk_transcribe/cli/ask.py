@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.markup import escape
 
 from bulk_transcribe.errors import TranscribeError
-from bulk_transcribe.settings import Settings
 
 from .common import (
     EXIT_OK,
@@ -21,6 +19,7 @@ from .common import (
     errors,
     find_session,
     open_store,
+    settings_from,
     usage_error,
 )
 
@@ -51,10 +50,7 @@ def ask(
     passages; every sentence links to the moments it rests on)."""
     from bulk_transcribe.service.research import ask as answer_question
 
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        raise usage_error(str(exc)) from exc
+    settings = settings_from()
     with open_store(out, db) as store:
         wanted = find_session(store, session_id).id if session_id else None
         try:

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from bulk_transcribe.models import Session
+from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
 from .progress import shown
@@ -117,3 +119,16 @@ def parse_day(text: str | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{text!r} is not a date; write e.g. 2024-01-31") from None
+
+
+def settings_from(**overrides: object) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise usage_error(describe_validation(exc)) from exc
+
+
+def describe_validation(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+    )

@@ -20,8 +20,10 @@ from .common import (
     console,
     errors,
     parse_day,
+    settings_from,
     usage_error,
 )
+from .running import check_summaries, exit_code, run_and_watch
 
 if TYPE_CHECKING:
     from bulk_transcribe.service.follow import UpdatePlan
@@ -174,9 +176,7 @@ def update(
     )
     from bulk_transcribe.service.follow import start_update as store_update
 
-    from .main import _check_summaries, _exit_code, _run_and_watch, _settings
-
-    settings = _settings(
+    settings = settings_from(
         out_dir=out,
         db_path=db,
         formats=formats,
@@ -188,7 +188,7 @@ def update(
         api_base=api_base,
         summarize=summarize or None,
     )
-    _check_summaries(settings)
+    check_summaries(settings)
     if not settings.database.exists():
         raise usage_error("nothing followed yet: `bulk-transcribe follow URL` first")
     with Store(settings.database) as store:
@@ -207,19 +207,17 @@ def update(
                     console.print("Nothing new.")
                     raise typer.Exit(max([EXIT_OK, *finished_earlier]))
                 console.print(f"Session [bold]{session.id}[/] → {session.folder}", highlight=False)
-                counts = _run_and_watch(store, session, settings)
+                counts = run_and_watch(store, session, settings)
         except UpdateBusy as exc:
             errors.print(f"[bold yellow]busy:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(EXIT_BUSY) from exc
-    raise typer.Exit(max([_exit_code(counts), *finished_earlier]))
+    raise typer.Exit(max([exit_code(counts), *finished_earlier]))
 
 
 def _finish_earlier(store: Store) -> list[int]:
     """Run to their end the sessions earlier updates left unfinished; their exit codes."""
     from bulk_transcribe import service
     from bulk_transcribe.service.follow import unfinished_updates
-
-    from .main import _exit_code, _run_and_watch
 
     codes = []
     for session in unfinished_updates(store):
@@ -233,7 +231,7 @@ def _finish_earlier(store: Store) -> list[int]:
             errors.print(f"[yellow]skipped:[/] {escape(exc.message)}", highlight=False)
             codes.append(EXIT_SOME_FAILED)
             continue
-        codes.append(_exit_code(_run_and_watch(store, session, resumed)))
+        codes.append(exit_code(run_and_watch(store, session, resumed)))
     return codes
 
 

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
 from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError, disk_full, is_disk_full
-from bulk_transcribe.models import Item, ItemStatus, Session, SessionCounts
+from bulk_transcribe.models import Session
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
@@ -35,7 +31,6 @@ from .ask import register as register_ask_command
 from .cache import cache
 from .common import (
     ENGINE,
-    EXIT_OK,
     EXIT_SOME_FAILED,
     EXIT_USAGE,
     INPUT,
@@ -49,30 +44,23 @@ from .common import (
     RayAddressOption,
     SessionArgument,
     console,
+    describe_validation,
     errors,
     find_session,
     open_store,
+    settings_from,
     usage_error,
 )
 from .follow import register as register_follow_commands
 from .progress import (
     degrade_unprintable_output,
-    describe_metrics,
     format_minutes,
     shown,
-    watch,
 )
+from .reports import BIG_SESSION_ITEMS, PROBLEM_ROWS, print_counts, print_items, print_more
 from .research import register as register_research_commands
+from .running import check_summaries, exit_code, run_and_watch
 from .summarize import register as register_summarize_command
-
-PROBLEM_ROWS = 20  # failed items listed at the end of a big run; the rest are in items.csv
-BIG_SESSION_ITEMS = 30  # past this many, a run's summary and `status` list only problems
-STATUS_PAGE_ROWS = 1000  # `status --all` reads and prints this many items at a time
-# After SIGTERM/SIGHUP, running items get this long to finish before they are put back in
-# the queue: service managers and `timeout` send SIGKILL soon after (Docker: 10 s).
-TERMINATE_GRACE_SECONDS = 5.0
-# EX_TEMPFAIL, as for a busy update: another process has the session now.
-EXIT_TAKEN_OVER = 75
 
 app = typer.Typer(
     add_completion=False,
@@ -80,19 +68,6 @@ app = typer.Typer(
     help="Turn lists of videos, podcasts and local media into organised transcripts.",
 )
 app.command()(cache)
-
-
-def _settings(**overrides: object) -> Settings:
-    try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        raise usage_error(_describe_validation(exc)) from exc
-
-
-def _describe_validation(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-    )
 
 
 def _refuse_if_running(store: Store, session: Session) -> None:
@@ -262,7 +237,7 @@ def run(
     ] = False,
 ) -> None:
     """Transcribe everything in INPUTS into a new session folder."""
-    settings = _settings(
+    settings = settings_from(
         out_dir=out,
         db_path=db,
         formats=formats,
@@ -292,7 +267,7 @@ def run(
         allow_private_addresses=allow_private_addresses or None,
         summarize=summarize or None,
     )
-    _check_summaries(settings)
+    check_summaries(settings)
     # First of all, so the model loads while the rest of the program is imported.
     with service.providers.model_loading_early(settings) as local_engine:
         _check_executor(settings)
@@ -323,8 +298,8 @@ def run(
             _report_archived(store, session)
             console.print(f"Session [bold]{session.id}[/] → {session.folder}", highlight=False)
             _cloud_preflight(settings, store, session)
-            counts = _run_and_watch(store, session, settings, local_engine, links)
-    raise typer.Exit(_exit_code(counts))
+            counts = run_and_watch(store, session, settings, local_engine, links)
+    raise typer.Exit(exit_code(counts))
 
 
 @app.command()
@@ -356,7 +331,7 @@ def resume(
                 ray_address=ray_address,
             )
         except ValidationError as exc:
-            raise usage_error(_describe_validation(exc)) from exc
+            raise usage_error(describe_validation(exc)) from exc
         except TranscribeError as exc:
             raise usage_error(exc.message) from exc
         with service.providers.model_loading_early(settings) as local_engine:
@@ -366,8 +341,8 @@ def resume(
                 console.print(f"Re-queued {requeued} failed item(s).")
             console.print(f"Resuming [bold]{session.id}[/] → {session.folder}", highlight=False)
             links = service.handed_links()  # from the web app that started this job, if any
-            counts = _run_and_watch(store, session, settings, local_engine, links)
-    raise typer.Exit(_exit_code(counts))
+            counts = run_and_watch(store, session, settings, local_engine, links)
+    raise typer.Exit(exit_code(counts))
 
 
 @app.command()
@@ -393,8 +368,8 @@ def status(
         if owner is not None:
             console.print(f"Being processed by pid {owner.pid} on host {owner.host}.")
         big = counts.total > BIG_SESSION_ITEMS and not all_items
-        _print_items(store, session, counts, only_problems=big)
-        _print_counts(counts)
+        print_items(store, session, counts, only_problems=big)
+        print_counts(counts)
         if big:
             console.print(
                 f"{counts.total} items: only those not done are listed; --all lists every one.",
@@ -455,7 +430,7 @@ def export(
     """Write a session's transcripts again from the store (a deleted folder is no loss)."""
     with open_store(out, db) as store:
         session = find_session(store, session_id)
-        chosen = _settings(formats=formats).formats if formats else None
+        chosen = settings_from(formats=formats).formats if formats else None
         result = service.export_session(store, session.id, formats=chosen, to=to)
     console.print(f"Wrote {result.written} item(s) to {result.folder}", highlight=False)
     if result.missing:
@@ -513,137 +488,11 @@ def ui(
         raise usage_error(exc.message) from exc
 
 
-def _check_summaries(settings: Settings) -> None:
-    try:
-        service.check_summary_settings(settings)
-    except TranscribeError as exc:
-        raise usage_error(exc.message) from exc
-
-
 def _check_executor(settings: Settings) -> None:
     try:
         service.providers.check_executor(settings)
     except TranscribeError as exc:
         raise usage_error(exc.message) from exc
-
-
-def _run_and_watch(
-    store: Store,
-    session: Session,
-    settings: Settings,
-    engine: service.providers.Engine | None = None,
-    links: Mapping[str, str] | None = None,
-) -> SessionCounts:
-    """Run the session here with a live view; `engine` is the run's (already loading)
-    engine, or None for the runner to create its own; `links` the real links of its items
-    stored scrubbed (links.py)."""
-    if settings.executor == "ray":
-        where = settings.ray_address or "a local instance"
-        console.print(f"Starting Ray workers on {where}…", highlight=False)
-    # An executor that cannot start (Ray missing or unreachable) is a TranscribeError:
-    # main() prints it as the usage error it is.
-    with (
-        service.open_run(store, session.id, settings, engine=engine, links=links) as runner,
-        _stop_on_termination(runner),
-    ):
-        return _watch_runner(runner, store, session)
-
-
-@contextmanager
-def _stop_on_termination(runner: service.Runner) -> Iterator[None]:
-    """SIGTERM and SIGHUP stop the run like a first Ctrl-C; items still running after a
-    short grace go back to the queue, so the process ends within seconds, resumable."""
-
-    def terminate(signum: int, _frame: object) -> None:
-        errors.print(
-            f"{signal.Signals(signum).name}: stopping; running items that do not finish in "
-            f"{TERMINATE_GRACE_SECONDS:.0f} s go back to the queue."
-        )
-        runner.request_stop()
-        timer = threading.Timer(TERMINATE_GRACE_SECONDS, runner.request_cancel)
-        timer.daemon = True
-        timer.start()
-
-    handled = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set handlers (e.g. under a test runner's thread)
-        return
-    previous = {sig: signal.signal(sig, terminate) for sig in handled}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _watch_runner(runner: service.Runner, store: Store, session: Session) -> SessionCounts:
-    outcome: dict[str, BaseException] = {}
-    finished = threading.Event()
-
-    def work() -> None:
-        try:
-            runner.run()
-        except BaseException as exc:  # shown after the live view closes
-            outcome["error"] = exc
-        finally:
-            finished.set()
-
-    def on_interrupt(times: int) -> None:
-        if times == 1:
-            errors.print("Stopping after the running items… (Ctrl-C again to cancel them)")
-            runner.request_stop()
-        else:
-            errors.print("Cancelling running items; the session stays resumable.")
-            runner.request_cancel()
-
-    worker = threading.Thread(target=work, name="runner")
-    worker.start()
-    watch(console, store, session.id, finished, on_interrupt)
-    worker.join()
-    if isinstance(outcome.get("error"), service.SessionBusy):
-        raise usage_error(str(outcome["error"]))
-    if "error" in outcome:
-        raise outcome["error"]
-    if runner.taken_over:
-        raise _taken_over(store, session)
-    counts = store.counts(session.id)
-    _print_items(store, session, counts, only_problems=counts.total > BIG_SESSION_ITEMS)
-    _print_counts(counts)
-    console.print(describe_metrics(store.metrics(session.id)), highlight=False)
-    _report_summaries(store, session)
-    final = store.get_session(session.id)
-    console.print(f"Session folder: {session.folder}", highlight=False)
-    if counts.queued or counts.running:
-        console.print(
-            f"Session {final.status.value}. Resume with: bulk-transcribe resume {session.id}"
-            + (f" --out {session.out_dir}" if session.out_dir != Path("output") else ""),
-            highlight=False,
-        )
-    return counts
-
-
-def _taken_over(store: Store, session: Session) -> typer.Exit:
-    """This run stalled (frozen, stuck) long enough for another process to take its session
-    over: it stopped its workers and its later writes were refused; the other one goes on."""
-    owner = store.get_session(session.id).owner
-    who = f" (pid {owner.pid} on host {owner.host})" if owner is not None else ""
-    errors.print(
-        f"[bold red]error:[/] session {session.id} was taken over by another process{who} "
-        "while this one was stalled; this one stopped its workers and wrote nothing more. "
-        f"`bulk-transcribe status {session.id}` shows how the session goes on.",
-        highlight=False,
-    )
-    return typer.Exit(EXIT_TAKEN_OVER)
-
-
-def _report_summaries(store: Store, session: Session) -> None:
-    failed = sum(e.kind == "summary_failed" for e in store.events(session.id, limit=100_000))
-    if failed:
-        errors.print(
-            f"[yellow]warning:[/] {failed} summary(ies) not made (the transcripts are kept); "
-            f"`bulk-transcribe summarize {session.id}` tries again.",
-            highlight=False,
-        )
 
 
 def _check_cloud_setup(settings: Settings) -> None:
@@ -673,10 +522,6 @@ def _cloud_preflight(settings: Settings, store: Store, session: Session) -> None
     errors.print(f"[yellow]warning:[/] {shown(check.message)}", highlight=False)
 
 
-def _exit_code(counts: SessionCounts) -> int:
-    return EXIT_OK if counts.done + counts.skipped == counts.total else EXIT_SOME_FAILED
-
-
 def _report_ingest(ingested: IngestResult) -> None:
     console.print(f"{len(ingested.items)} item(s) to transcribe.")
     if ingested.duplicates_merged:
@@ -688,7 +533,7 @@ def _report_ingest(ingested: IngestResult) -> None:
         for entry in ingested.invalid[:PROBLEM_ROWS]:
             table.add_row(shown(entry.origin), shown(entry.value[:60]), shown(entry.reason))
         errors.print(table)
-        _more(errors, len(ingested.invalid), "invalid entries", "the session's events")
+        print_more(errors, len(ingested.invalid), "invalid entries", "the session's events")
 
 
 def _split_languages(values: list[str] | None) -> tuple[str, ...] | None:
@@ -733,63 +578,6 @@ def _report_archived(store: Store, session: Session) -> None:
             f"{skipped} item(s) already transcribed in earlier sessions: skipped and linked "
             "(--force transcribes them again)."
         )
-
-
-def _print_items(
-    store: Store, session: Session, counts: SessionCounts, only_problems: bool
-) -> None:
-    """Every item, a page at a time; or, in a big session, the first of those not done (read
-    from the store's index by status: a running session of 100,000 items answers at once)."""
-    if not only_problems:
-        page: list[Item] = []
-        for item in store.iter_items(session.id):
-            page.append(item)
-            if len(page) == STATUS_PAGE_ROWS:
-                console.print(_items_table(page))
-                page = []
-        if page or not counts.total:
-            console.print(_items_table(page))
-        return
-    not_done = [
-        item
-        for status in (ItemStatus.RUNNING, ItemStatus.FAILED, ItemStatus.SKIPPED, ItemStatus.QUEUED)
-        for item in store.first_items(session.id, status, PROBLEM_ROWS)
-    ]
-    if not not_done:
-        return
-    console.print(_items_table(sorted(not_done, key=lambda i: i.position)[:PROBLEM_ROWS]))
-    listed = "items.csv in the session folder"
-    if service.items_list(session) is None:  # written when the run ends
-        listed = f"`bulk-transcribe status {session.id} --all`"
-    _more(console, counts.total - counts.done, "items not done", listed)
-
-
-def _items_table(items: Iterable[Item]) -> Table:
-    table = Table("#", "title", "status", "audio", "method", "problem")
-    for item in items:
-        colour = {"done": "green", "failed": "red"}.get(item.status.value, "yellow")
-        table.add_row(
-            str(item.position),
-            shown(item.display_title[:50]),
-            f"[{colour}]{item.status.value}[/]",
-            f"{item.duration:.0f} s" if item.duration else "",
-            item.method or "",
-            shown(f"{item.error_kind}: {item.error_message}") if item.error_message else "",
-        )
-    return table
-
-
-def _more(where: Console, count: int, what: str, see: str) -> None:
-    if count > PROBLEM_ROWS:
-        where.print(f"… and {count - PROBLEM_ROWS} more {what}: see {see}.", highlight=False)
-
-
-def _print_counts(counts: SessionCounts) -> None:
-    console.print(
-        f"{counts.done} done, {counts.failed} failed, {counts.skipped} skipped, "
-        f"{counts.queued + counts.running} remaining of {counts.total}; "
-        f"{format_minutes(counts.audio_seconds_transcribed)} audio minutes transcribed."
-    )
 
 
 register_research_commands(app)  # search (find videos) and find (search transcripts)

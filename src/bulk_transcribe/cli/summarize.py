@@ -6,11 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.markup import escape
 
 from bulk_transcribe.errors import TranscribeError
-from bulk_transcribe.settings import Settings
 
 from .common import (
     EXIT_OK,
@@ -21,6 +19,7 @@ from .common import (
     errors,
     find_session,
     open_store,
+    settings_from,
     usage_error,
 )
 
@@ -43,10 +42,7 @@ def summarize(
     read from the store, nothing is transcribed again."""
     from bulk_transcribe import service
 
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        raise usage_error(str(exc)) from exc
+    settings = settings_from()
     with open_store(out, db) as store:
         session = find_session(store, session_id)
         owner = service.liveness(store, session.id)

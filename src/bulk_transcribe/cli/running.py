@@ -1,0 +1,158 @@
+"""A session run in this process: the runner on a thread of its own, the live view in
+front, SIGTERM and SIGHUP taken as a stop, and what the run's end prints."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+
+from bulk_transcribe import service
+from bulk_transcribe.errors import TranscribeError
+from bulk_transcribe.models import Session, SessionCounts
+from bulk_transcribe.settings import Settings
+from bulk_transcribe.store import Store
+
+from .common import EXIT_OK, EXIT_SOME_FAILED, console, errors, usage_error
+from .progress import describe_metrics, watch
+from .reports import BIG_SESSION_ITEMS, print_counts, print_items
+
+# After SIGTERM/SIGHUP, running items get this long to finish before they are put back in
+# the queue: service managers and `timeout` send SIGKILL soon after (Docker: 10 s).
+TERMINATE_GRACE_SECONDS = 5.0
+# EX_TEMPFAIL, as for a busy update: another process has the session now.
+EXIT_TAKEN_OVER = 75
+
+
+def run_and_watch(
+    store: Store,
+    session: Session,
+    settings: Settings,
+    engine: service.providers.Engine | None = None,
+    links: Mapping[str, str] | None = None,
+) -> SessionCounts:
+    """Run the session here with a live view; `engine` is the run's (already loading)
+    engine, or None for the runner to create its own; `links` the real links of its items
+    stored scrubbed (links.py)."""
+    if settings.executor == "ray":
+        where = settings.ray_address or "a local instance"
+        console.print(f"Starting Ray workers on {where}…", highlight=False)
+    # An executor that cannot start (Ray missing or unreachable) is a TranscribeError:
+    # main() prints it as the usage error it is.
+    with (
+        service.open_run(store, session.id, settings, engine=engine, links=links) as runner,
+        _stop_on_termination(runner),
+    ):
+        return _watch_runner(runner, store, session)
+
+
+@contextmanager
+def _stop_on_termination(runner: service.Runner) -> Iterator[None]:
+    """SIGTERM and SIGHUP stop the run like a first Ctrl-C; items still running after a
+    short grace go back to the queue, so the process ends within seconds, resumable."""
+
+    def terminate(signum: int, _frame: object) -> None:
+        errors.print(
+            f"{signal.Signals(signum).name}: stopping; running items that do not finish in "
+            f"{TERMINATE_GRACE_SECONDS:.0f} s go back to the queue."
+        )
+        runner.request_stop()
+        timer = threading.Timer(TERMINATE_GRACE_SECONDS, runner.request_cancel)
+        timer.daemon = True
+        timer.start()
+
+    handled = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (e.g. under a test runner's thread)
+        return
+    previous = {sig: signal.signal(sig, terminate) for sig in handled}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _watch_runner(runner: service.Runner, store: Store, session: Session) -> SessionCounts:
+    outcome: dict[str, BaseException] = {}
+    finished = threading.Event()
+
+    def work() -> None:
+        try:
+            runner.run()
+        except BaseException as exc:  # shown after the live view closes
+            outcome["error"] = exc
+        finally:
+            finished.set()
+
+    def on_interrupt(times: int) -> None:
+        if times == 1:
+            errors.print("Stopping after the running items… (Ctrl-C again to cancel them)")
+            runner.request_stop()
+        else:
+            errors.print("Cancelling running items; the session stays resumable.")
+            runner.request_cancel()
+
+    worker = threading.Thread(target=work, name="runner")
+    worker.start()
+    watch(console, store, session.id, finished, on_interrupt)
+    worker.join()
+    if isinstance(outcome.get("error"), service.SessionBusy):
+        raise usage_error(str(outcome["error"]))
+    if "error" in outcome:
+        raise outcome["error"]
+    if runner.taken_over:
+        raise _taken_over(store, session)
+    counts = store.counts(session.id)
+    print_items(store, session, counts, only_problems=counts.total > BIG_SESSION_ITEMS)
+    print_counts(counts)
+    console.print(describe_metrics(store.metrics(session.id)), highlight=False)
+    _report_summaries(store, session)
+    final = store.get_session(session.id)
+    console.print(f"Session folder: {session.folder}", highlight=False)
+    if counts.queued or counts.running:
+        console.print(
+            f"Session {final.status.value}. Resume with: bulk-transcribe resume {session.id}"
+            + (f" --out {session.out_dir}" if session.out_dir != Path("output") else ""),
+            highlight=False,
+        )
+    return counts
+
+
+def _taken_over(store: Store, session: Session) -> typer.Exit:
+    """This run stalled (frozen, stuck) long enough for another process to take its session
+    over: it stopped its workers and its later writes were refused; the other one goes on."""
+    owner = store.get_session(session.id).owner
+    who = f" (pid {owner.pid} on host {owner.host})" if owner is not None else ""
+    errors.print(
+        f"[bold red]error:[/] session {session.id} was taken over by another process{who} "
+        "while this one was stalled; this one stopped its workers and wrote nothing more. "
+        f"`bulk-transcribe status {session.id}` shows how the session goes on.",
+        highlight=False,
+    )
+    return typer.Exit(EXIT_TAKEN_OVER)
+
+
+def _report_summaries(store: Store, session: Session) -> None:
+    failed = sum(e.kind == "summary_failed" for e in store.events(session.id, limit=100_000))
+    if failed:
+        errors.print(
+            f"[yellow]warning:[/] {failed} summary(ies) not made (the transcripts are kept); "
+            f"`bulk-transcribe summarize {session.id}` tries again.",
+            highlight=False,
+        )
+
+
+def exit_code(counts: SessionCounts) -> int:
+    return EXIT_OK if counts.done + counts.skipped == counts.total else EXIT_SOME_FAILED
+
+
+def check_summaries(settings: Settings) -> None:
+    try:
+        service.check_summary_settings(settings)
+    except TranscribeError as exc:
+        raise usage_error(exc.message) from exc
