@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bulk_transcribe.redact import redact_url
@@ -297,3 +297,11 @@ class Settings(
 def redact_credentials(url: str) -> str:
     """A URL without its password (proxies carry them as user:password@host)."""
     return redact_url(url)
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """Settings that do not validate, in one line: each one's name and what is wrong, never
+    its value (pydantic's own message quotes it, and it may be a key put in the wrong place)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+    )

@@ -14,8 +14,9 @@ import pytest
 from playwright.sync_api import expect
 
 from bulk_transcribe.addresses import AddressPolicy
+from bulk_transcribe.errors import PermanentError
 from bulk_transcribe.settings import Settings
-from bulk_transcribe.web.launch import app_environment, app_path, streamlit_command
+from bulk_transcribe.web.launch import app_environment, app_path, streamlit_command, ui_password
 from tests.samples import REPO
 from tests.web.conftest import free_port
 
@@ -146,3 +147,14 @@ def test_a_shared_app_shows_visitors_plain_messages_never_tracebacks() -> None:
 
     assert details(streamlit_command(app_path(), "0.0.0.0", shared=True)) == "none"
     assert details(streamlit_command(app_path())) == "full"  # on this computer, all of it
+
+
+def test_an_environment_that_does_not_validate_stops_the_launch_without_its_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    misplaced_key = "sk-live-misplaced-0123456789"
+    monkeypatch.setenv("BULK_TRANSCRIBE_CONCURRENCY", misplaced_key)
+    with pytest.raises(PermanentError) as raised:
+        ui_password(None)
+    assert "concurrency:" in raised.value.message
+    assert misplaced_key not in raised.value.message

@@ -426,3 +426,14 @@ def test_the_home_page_lists_recent_sessions(store: Store) -> None:
     app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not app.exception
     assert session_id in set(app.dataframe[0].value["Session"])
+
+
+def test_a_setting_that_does_not_validate_is_named_on_the_page_without_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    misplaced_key = "sk-live-misplaced-0123456789"  # a key put in the wrong variable
+    monkeypatch.setenv("BULK_TRANSCRIBE_CONCURRENCY", misplaced_key)
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    shown = all_text(app)
+    assert "is not valid: concurrency:" in shown
+    assert misplaced_key not in shown

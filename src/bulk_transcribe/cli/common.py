@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from bulk_transcribe.models import Session
-from bulk_transcribe.settings import Settings
+from bulk_transcribe.settings import Settings, describe_invalid
 from bulk_transcribe.store import Store
 
 from .progress import shown
@@ -125,10 +125,4 @@ def settings_from(**overrides: object) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        raise usage_error(describe_validation(exc)) from exc
-
-
-def describe_validation(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-    )
+        raise usage_error(describe_invalid(exc)) from exc

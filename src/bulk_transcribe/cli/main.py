@@ -17,7 +17,7 @@ from rich.table import Table
 from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError, disk_full, is_disk_full
 from bulk_transcribe.models import Session
-from bulk_transcribe.settings import Settings
+from bulk_transcribe.settings import Settings, describe_invalid
 from bulk_transcribe.store import Store
 
 # The service's runner, sources, outputs and ingest stack (about a third of a second of
@@ -44,7 +44,6 @@ from .common import (
     RayAddressOption,
     SessionArgument,
     console,
-    describe_validation,
     errors,
     find_session,
     open_store,
@@ -331,7 +330,7 @@ def resume(
                 ray_address=ray_address,
             )
         except ValidationError as exc:
-            raise usage_error(describe_validation(exc)) from exc
+            raise usage_error(describe_invalid(exc)) from exc
         except TranscribeError as exc:
             raise usage_error(exc.message) from exc
         with service.providers.model_loading_early(settings) as local_engine:

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.service.research import Candidate, Order, VideoQuery
-from bulk_transcribe.settings import Settings
+from bulk_transcribe.settings import Settings, describe_invalid
 from bulk_transcribe.store import Store
 
 from .common import (
@@ -108,8 +108,10 @@ def search(
             after=parse_day(after),
             order=order,
         )
-    except (ValidationError, TranscribeError) as exc:
-        raise usage_error(getattr(exc, "message", str(exc))) from exc
+    except ValidationError as exc:
+        raise usage_error(describe_invalid(exc)) from exc
+    except TranscribeError as exc:
+        raise usage_error(exc.message) from exc
     errors.print(f"Searching with {backend_name(settings)}…", highlight=False)
     try:
         gathered = gather(

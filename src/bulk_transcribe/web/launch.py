@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
-from bulk_transcribe.settings import Settings
+from bulk_transcribe.settings import Settings, describe_invalid
 from bulk_transcribe.web.access import hash_password, new_signing_key
 
 DEFAULT_HOST = "127.0.0.1"
@@ -90,7 +90,7 @@ def ui_password(password_file: Path | None = None) -> str | None:
     except ValidationError as exc:
         raise PermanentError(
             ErrorKind.INVALID_INPUT,
-            f"the BULK_TRANSCRIBE_* environment or .env is not valid: {exc}",
+            f"the BULK_TRANSCRIBE_* environment or .env is not valid: {describe_invalid(exc)}",
         ) from exc
     return password.get_secret_value() if password and password.get_secret_value() else None
 

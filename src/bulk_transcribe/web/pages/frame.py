@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 from pydantic import ValidationError
 
-from bulk_transcribe.settings import Settings
+from bulk_transcribe.settings import Settings, describe_invalid
 from bulk_transcribe.store import Store
 from bulk_transcribe.web.panels.accounts import render_accounts
 from bulk_transcribe.web.panels.running_now import render_running_now
@@ -55,7 +55,7 @@ def page_setup(title: str, icon: str = ":material/graphic_eq:") -> AppContext:
     try:
         environment = Settings()
     except ValidationError as exc:
-        st.error(f"The BULK_TRANSCRIBE_* environment or .env is not valid: {exc}")
+        st.error(f"The BULK_TRANSCRIBE_* environment or .env is not valid: {describe_invalid(exc)}")
         st.stop()
     require_sign_in(environment)  # a shared app shows nothing else until signed in
     settings = with_connection(_sidebar(environment))  # the Settings page's proxy, cookies

@@ -20,6 +20,7 @@ from bulk_transcribe.settings import (
     MIN_CONCURRENCY,
     SPEAKER_ENCODERS,
     Settings,
+    describe_invalid,
 )
 from bulk_transcribe.web.panels.cloud_setup import (
     SECRET_PREFIX,
@@ -117,10 +118,7 @@ def build_settings(
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ValueError(problems) from exc
+        raise ValueError(describe_invalid(exc)) from exc
 
 
 def load_preferences(folder: Path) -> RunChoices:
