@@ -426,3 +426,29 @@ def test_sorting_orders_the_whole_table_not_one_page(page: Page, app_server: App
     grid = page.locator('.st-key-panel-status-table table[role="grid"] tbody tr')
     expect(grid.first).to_contain_text("sorted-000.mp3", timeout=UI_TIMEOUT)
     expect(page.get_by_text("Rows 1–100 of 150")).to_be_visible()
+
+
+def test_on_a_laptop_every_status_filter_shows_whole_with_counts_in_thousands(
+    browser, app_server: AppServer
+) -> None:
+    with Store(app_server.database) as store:
+        session_id = make_session(
+            store, [f"http://127.0.0.1:9/laptop-{n:04d}.mp3" for n in range(1200)]
+        )
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    bulk = BulkPage(context.new_page(), app_server.url).open(session_id)
+    panel = bulk.panel("status-table")
+    pills = panel.locator('[data-testid="stButtonGroup"] button').filter(
+        has_text=re.compile(r"\(\d[\d,]*\)$")
+    )
+    expect(pills).to_have_count(5, timeout=UI_TIMEOUT)
+    expect(pills.first).to_contain_text("queued (1,200)")
+    edge = panel.bounding_box()
+    for pill in pills.all():
+        box = pill.bounding_box()
+        assert edge["x"] <= box["x"] and box["x"] + box["width"] <= edge["x"] + edge["width"], (
+            pill.inner_text(),
+            box,
+            edge,
+        )
+    context.close()

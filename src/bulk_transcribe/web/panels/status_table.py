@@ -145,15 +145,17 @@ def render_status_table(
         if counts is not None
         else status_options(items)
     )
-    filter_col, search_col, sort_col = st.columns([5, 2, 1.3])
-    chosen = filter_col.pills(
+    # The five pills get a row of their own: beside the search box the last one was cut off
+    # on a laptop's screen, and more so once the counts run to thousands.
+    chosen = st.pills(
         "Filter by status",
         list(options),
         selection_mode="multi",
         key=FILTER_KEY,
-        format_func=lambda status: f"{STATUS_ICONS[status]} {status.value} ({options[status]})",
+        format_func=lambda status: f"{STATUS_ICONS[status]} {status.value} ({options[status]:,})",
         help="Show only items with these statuses; none selected shows every item.",
     )
+    search_col, sort_col = st.columns([3, 1])
     search = search_col.text_input(
         "Search",
         key=SEARCH_KEY,
