@@ -388,6 +388,12 @@ class TestSessionsPage:
         store.set_session_status(session_id, SessionStatus.COMPLETED)
         app = sessions_page()
         assert app.button(key="resume").disabled  # nothing left to resume
+        # The choice reads as the table does, not "completed".
+        assert (
+            app.selectbox(key="sessions_choice")
+            .format_func(session_id)
+            .endswith("· finished with 1 failed")
+        )
 
         app.button(key="retry").click().run(timeout=120)  # the job starts in its own process
 

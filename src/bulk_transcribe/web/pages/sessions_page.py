@@ -13,7 +13,6 @@ from bulk_transcribe.web.panels.controls import (
     resume,
     retry_failed,
     run_state,
-    status_badge,
     stop,
 )
 from bulk_transcribe.web.panels.results import render_session_download
@@ -38,9 +37,11 @@ def render() -> None:
 def _live_sessions(ctx: AppContext) -> None:
     """Redrawn every few seconds: a session resumed, stopped or finished anywhere shows here."""
     sessions = ctx.store.list_sessions()
-    st.dataframe(sessions_frame(ctx.store, sessions, ctx.runs), hide_index=True, width="stretch")
+    frame = sessions_frame(ctx.store, sessions, ctx.runs)
+    st.dataframe(frame, hide_index=True, width="stretch")
     by_id = {s.id: s for s in sessions}
-    labels = {sid: status_badge(s, run_state(s, ctx.runs))[1] for sid, s in by_id.items()}
+    # The choice reads as the table does ("finished with 2 failed", not "completed").
+    labels = dict(zip(frame["Session"], frame["Status"], strict=True))
     if st.session_state.get("sessions_choice") not in by_id:
         st.session_state.pop("sessions_choice", None)
     chosen = st.selectbox(
@@ -56,7 +57,8 @@ def _live_sessions(ctx: AppContext) -> None:
 
     with st.container(border=True, key="session-actions"):
         st.caption(f"Folder: `{session.folder}`")
-        columns = st.columns(5)
+        # The retry button's label carries a count: the widest of the five (cut off when equal).
+        columns = st.columns([1, 1, 1.6, 1, 1])
         if columns[0].button("Open", icon=":material/visibility:", width="stretch", key="open"):
             st.switch_page(BULK_PAGE, query_params={"session": session.id})
         columns[1].button(
