@@ -37,6 +37,7 @@ BASE_MODULES = (
     "redact",
     "media",
     "figures",
+    "plurals",
     "net",
     "addresses",
     "links",

@@ -46,7 +46,7 @@ def test_ask_prints_each_sentence_with_its_links_and_the_passages_used(tmp_path:
         assert f"[1] {garden}#t=10" in result.stdout
         assert "Passages used" in result.stdout
         assert "Tomatoes need full sun and deep watering." in result.stdout
-        assert "1 citation(s) to passages that were not given were dropped" in result.stderr
+        assert "1 citation to passages that were not given was dropped" in result.stderr
         assert "chat-secret-key" not in result.stdout + result.stderr
 
         nothing = ask_cli(tmp_path, server, "Where do zebras migrate?", "--out", str(out))

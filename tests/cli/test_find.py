@@ -58,7 +58,7 @@ def test_find_says_when_nothing_matches_or_the_store_is_missing(tmp_path: Path) 
     out, _ = make_store(tmp_path)
     result = run_cli("find", "zebra", "--out", str(out))
     assert result.returncode == 1
-    assert "No match for 'zebra' in 2 transcript(s)." in result.stdout
+    assert "No match for 'zebra' in 2 transcripts." in result.stdout
     result = run_cli("find", "zebra", "--out", str(tmp_path / "nowhere"))
     assert result.returncode == 2
     assert "does not exist (use --out or --db)" in result.stderr

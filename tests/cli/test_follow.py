@@ -83,7 +83,7 @@ def test_each_update_transcribes_only_the_episodes_that_appeared_since_the_last(
         first = cli(tmp_path, "update", "--out", str(out), "--engine", "scripted", "-f", "md")
         assert first.returncode == 0, first.stdout + first.stderr
         assert "Garden Talk" in first.stdout
-        assert "2 new item(s) to transcribe." in first.stdout
+        assert "2 new items to transcribe." in first.stdout
         assert "2 done, 0 failed" in first.stdout
         assert sum(work_done(tmp_path).values()) == 2
         assert len(list(out.glob("sessions/*/*.md"))) == 2
@@ -91,13 +91,13 @@ def test_each_update_transcribes_only_the_episodes_that_appeared_since_the_last(
         publish(server, 3)  # a new episode is out
         looked = cli(tmp_path, "update", "--out", str(out), "--check-only")
         assert looked.returncode == 0, looked.stdout + looked.stderr
-        assert "1 new item(s) to transcribe." in looked.stdout
+        assert "1 new item to transcribe." in looked.stdout
         assert sessions(out / "bulk_transcribe.db") == 1  # nothing stored, nothing transcribed
         assert len(server.requests_to("/audio/" + AUDIO[2])) == 0
         second = cli(tmp_path, "update", "--out", str(out), "--engine", "scripted", "-f", "md")
         assert second.returncode == 0, second.stdout + second.stderr
         assert "new in #1: Episode 3" in second.stdout
-        assert "1 new item(s) to transcribe." in second.stdout
+        assert "1 new item to transcribe." in second.stdout
         assert "1 done, 0 failed, 0 skipped, 0 remaining of 1" in second.stdout
         assert sum(work_done(tmp_path).values()) == 3  # only the new one was transcribed
         for name in AUDIO[:2]:  # the old episodes were not fetched again

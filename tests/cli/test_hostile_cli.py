@@ -220,7 +220,7 @@ def test_the_cache_command_shows_and_clears_the_download_cache(tmp_path: Path) -
 
     cleared = run_cli("cache", "clear", "--out", str(out))
     assert cleared.returncode == 0, cleared.stderr
-    assert "Removed 2 cached file(s), 4.0 MB freed." in cleared.stdout
+    assert "Removed 2 cached files, 4.0 MB freed." in cleared.stdout
     assert [p for p in (out / "cache").rglob("*") if p.is_file()] == []
 
 

@@ -131,10 +131,10 @@ def test_a_question_is_planned_searched_and_scored(data_api, monkeypatch) -> Non
             data_api, "Do panels work in snow?", "--plan", "--score", "--limit", "5", "--json"
         )
     assert result.returncode == 0, result.stderr
-    assert "Planning searches: about 1 call(s)" in result.stderr
+    assert "Planning searches: about 1 call, " in result.stderr
     assert "Searched: solar panels snow; solar panels" in result.stderr
-    assert "Scoring relevance: about 1 call(s)" in result.stderr
-    assert "Scored 8 video(s): 2 call(s)" in result.stderr and "$0.0" in result.stderr
+    assert "Scoring relevance: about 1 call, " in result.stderr
+    assert "Scored 8 videos: 2 calls, " in result.stderr and "$0.0" in result.stderr
     found = json.loads(result.stdout)
     assert len(found) == 8  # 3 from one search, 5 from the other
     assert all(v["relevance"] is not None and v["reason"] for v in found)

@@ -147,7 +147,7 @@ def test_cost_and_tokens_are_estimated_before_and_counted_after(server: FakeChat
         estimate = planner.estimate_scoring(QUESTION, videos(23))
         scoring = planner.score(QUESTION, videos(23))
     assert estimate.calls == 3 and estimate.input_tokens > 500 and estimate.cost is not None
-    assert "about 3 call(s)" in estimate.describe()
+    assert "about 3 calls" in estimate.describe()
     assert scoring.usage.calls == 3
     assert scoring.usage.input_tokens == sum(
         sum(len(m["content"]) for m in b["messages"]) // 4 for b in server.bodies

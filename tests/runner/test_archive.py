@@ -128,7 +128,7 @@ def test_a_feed_run_then_a_rerun_skips_and_force_redoes(tmp_path: Path) -> None:
 
         again = cli("run", feed, "--latest", "2", "--out", str(out), "-f", "md", cwd=tmp_path)
         assert again.returncode == 0, again.stdout + again.stderr
-        assert "2 item(s) already transcribed" in again.stdout
+        assert "2 items already transcribed" in again.stdout
         assert "0 done, 0 failed, 2 skipped" in again.stdout
         assert len(markdown_files(out)) == 2
         assert len(server.requests_to("/audio/" + files[2])) == downloads

@@ -165,7 +165,7 @@ class BulkPage:
         expect(slider).to_have_value(str(wanted), timeout=UI_TIMEOUT)
 
     def start(self, items: int) -> str:
-        label = f"Start transcribing {items} item(s)"
+        label = f"Start transcribing {items} item{'' if items == 1 else 's'}"
         button = self.page.get_by_role("button", name=label)
         try:
             expect(button).to_be_enabled(timeout=UI_TIMEOUT)

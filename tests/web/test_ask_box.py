@@ -63,7 +63,7 @@ def test_the_answer_links_each_sentence_to_its_moments(
     assert "The keeper waved at the boats." in markdown
     assert f'href="{(media / "harbour.wav").as_uri()}#t=75"' in markdown
     assert "[1] ▶" in markdown and "[3]" not in markdown  # passage 3 was never given
-    assert "1 citation(s) to passages that were not given were dropped." in [
+    assert "1 citation to passages that were not given was dropped." in [
         c.value for c in app.caption
     ]
     assert "The lighthouse keeper waved." in chat.bodies[0]["messages"][-1]["content"]

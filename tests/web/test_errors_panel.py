@@ -65,7 +65,7 @@ def test_failures_are_split_into_worth_retrying_and_permanent(store: Store) -> N
 
 def test_the_session_log_is_plain_text_oldest_first(store: Store) -> None:
     session_id = make_session(store, ["http://127.0.0.1:9/a.mp3"])
-    store.add_event(session_id, "expanded", "playlist: 3 of 3 item(s) kept")
+    store.add_event(session_id, "expanded", "playlist: 3 of 3 items kept")
     store.add_event(session_id, "rate_limit", "deapi answered 429")
     lines = session_log(store.events(session_id)).splitlines()
     assert "playlist: 3 of 3" in lines[0] and "deapi answered 429" in lines[1]

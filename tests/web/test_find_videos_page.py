@@ -123,7 +123,7 @@ def test_a_question_is_planned_and_scored_with_costs_shown(
         app.checkbox(key="find-score").check()
         app = search(app, "Do panels cope with snow?")
     captions = "\n".join(c.value for c in app.caption)
-    assert "Planning searches: about 1 call(s)" in captions
-    assert "Scoring relevance: about 1 call(s)" in captions
-    assert "Scored 3 video(s): 1 call(s)" in captions
+    assert "Planning searches: about 1 call, " in captions
+    assert "Scoring relevance: about 1 call, " in captions
+    assert "Scored 3 videos: 1 call, " in captions
     assert "Relevance 0.90: about solar panels" in captions

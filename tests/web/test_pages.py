@@ -236,7 +236,7 @@ class TestInput:
         assert "unsupported URL scheme 'ftp'" in invalid["Reason"][0]
         assert "playlist" in all_text(app) and "expanded" in all_text(app)
         assert not start_button(app).disabled
-        assert "2 item(s)" in start_button(app).label
+        assert "2 items" in start_button(app).label
 
     def test_a_sheet_shows_a_preview_and_a_column_can_be_mapped_by_hand(self) -> None:
         app = bulk_page()
@@ -252,7 +252,7 @@ class TestInput:
         app.selectbox(key="map_url").set_value("Where to get it").run()
         assert {m.label: m.value for m in app.metric}["Valid"] == "2"
         assert not app.error
-        assert "2 item(s)" in start_button(app).label
+        assert "2 items" in start_button(app).label
 
     def test_a_damaged_workbook_shows_an_error_a_user_can_act_on(self, tmp_path: Path) -> None:
         app = bulk_page()
@@ -407,7 +407,7 @@ class TestSessionsPage:
         assert retried.status is ItemStatus.FAILED
         assert "HTTP 404" in (retried.error_message or "")
         assert store.get_item(done.id).attempts == 1  # the done item was left alone
-        assert "1 failed item(s) re-queued" in [e.message for e in store.events(session_id)]
+        assert "1 failed item re-queued" in [e.message for e in store.events(session_id)]
 
     def test_a_cloud_session_without_a_key_is_not_resumed_and_says_where_the_key_goes(
         self, store: Store, monkeypatch

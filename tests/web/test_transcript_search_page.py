@@ -49,4 +49,4 @@ def test_no_match_and_no_store_yet_say_so(out_dir: Path) -> None:
     app = search_page()
     app.text_input(key="transcript-query").input("anything").run()
     assert not app.exception
-    assert "No match in 0 transcript(s)." in [i.value for i in app.info]
+    assert "No match in 0 transcripts." in [i.value for i in app.info]

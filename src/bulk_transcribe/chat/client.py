@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from bulk_transcribe.engines.http_errors import parse_retry_after
 from bulk_transcribe.figures import clock_time
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.redact import redact_url
 from bulk_transcribe.settings import Settings
 
@@ -46,7 +47,7 @@ class Usage:
         spent = self.cost(settings)
         money = f", ${spent:.4f}" if spent is not None else ""
         return (
-            f"{self.calls} call(s), {self.input_tokens:,} input + "
+            f"{counted(self.calls, 'call')}, {self.input_tokens:,} input + "
             f"{self.output_tokens:,} output tokens{money}"
         )
 

@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from bulk_transcribe.errors import TranscribeError
+from bulk_transcribe.plurals import counted
 
 from .common import (
     EXIT_OK,
@@ -86,8 +87,8 @@ def _print(answer: Answer) -> None:
             )
     if answer.dropped_citations:
         errors.print(
-            f"[yellow]note:[/] {answer.dropped_citations} citation(s) to passages that were not "
-            "given were dropped.",
+            f"[yellow]note:[/] {counted(answer.dropped_citations, 'citation')} to passages that "
+            f"were not given {'was' if answer.dropped_citations == 1 else 'were'} dropped.",
             highlight=False,
         )
     shown = answer.used or answer.passages

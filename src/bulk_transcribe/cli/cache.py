@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from bulk_transcribe.plurals import counted
+
 from .common import OutOption, console
 
 
@@ -28,7 +30,9 @@ def cache(
 
     if action is CacheAction.CLEAR:
         files, freed = service.clear_cache(out)
-        console.print(f"Removed {files} cached file(s), {_size(freed)} freed.", highlight=False)
+        console.print(
+            f"Removed {counted(files, 'cached file')}, {_size(freed)} freed.", highlight=False
+        )
         return
     usage = service.cache_usage(out)
     table = Table("folder", "files", "size", title=f"Download cache {usage.root}")

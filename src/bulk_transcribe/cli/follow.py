@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bulk_transcribe.errors import TranscribeError
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.store import Store
 
 from .common import (
@@ -254,4 +255,4 @@ def _print_plan(plan: UpdatePlan) -> None:
                 f"  new in #{check.follow.id}: {escape(spec.title or spec.source)}",
                 highlight=False,
             )
-    console.print(f"{len(plan.new_items)} new item(s) to transcribe.", highlight=False)
+    console.print(f"{counted(len(plan.new_items), 'new item')} to transcribe.", highlight=False)

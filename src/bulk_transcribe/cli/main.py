@@ -17,6 +17,7 @@ from rich.table import Table
 from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError, disk_full, is_disk_full
 from bulk_transcribe.models import Session
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.settings import Settings, describe_invalid
 from bulk_transcribe.store import Store
 
@@ -337,7 +338,7 @@ def resume(
             _check_executor(settings)
             if retry_failed:
                 requeued = service.retry_failed(store, session.id)
-                console.print(f"Re-queued {requeued} failed item(s).")
+                console.print(f"Re-queued {counted(requeued, 'failed item')}.")
             console.print(f"Resuming [bold]{session.id}[/] → {session.folder}", highlight=False)
             links = service.handed_links()  # from the web app that started this job, if any
             counts = run_and_watch(store, session, settings, local_engine, links)
@@ -431,11 +432,11 @@ def export(
         session = find_session(store, session_id)
         chosen = settings_from(formats=formats).formats if formats else None
         result = service.export_session(store, session.id, formats=chosen, to=to)
-    console.print(f"Wrote {result.written} item(s) to {result.folder}", highlight=False)
+    console.print(f"Wrote {counted(result.written, 'item')} to {result.folder}", highlight=False)
     if result.missing:
         errors.print(
-            f"[yellow]warning:[/] {len(result.missing)} item(s) finished before transcripts "
-            "were kept in the store; their files cannot be written again: "
+            f"[yellow]warning:[/] {counted(len(result.missing), 'item')} finished before "
+            "transcripts were kept in the store; their files cannot be written again: "
             + shown(", ".join(result.missing[:5])),
             highlight=False,
         )
@@ -522,9 +523,9 @@ def _cloud_preflight(settings: Settings, store: Store, session: Session) -> None
 
 
 def _report_ingest(ingested: IngestResult) -> None:
-    console.print(f"{len(ingested.items)} item(s) to transcribe.")
+    console.print(f"{counted(len(ingested.items), 'item')} to transcribe.")
     if ingested.duplicates_merged:
-        console.print(f"Merged {ingested.duplicates_merged} duplicate(s).")
+        console.print(f"Merged {counted(ingested.duplicates_merged, 'duplicate')}.")
     for warning in ingested.warnings:
         errors.print(f"[yellow]warning:[/] {shown(warning)}", highlight=False)
     if ingested.invalid:
@@ -566,7 +567,7 @@ def _expand(ingested: IngestResult, settings: Settings) -> ExpandResult:
             table.add_row(shown(entry.origin), shown(entry.value[:60]), shown(entry.reason))
         errors.print(table)
     if expanded.expansions or expanded.duplicates_merged:
-        console.print(f"{len(expanded.items)} item(s) to transcribe after expansion.")
+        console.print(f"{counted(len(expanded.items), 'item')} to transcribe after expansion.")
     return expanded
 
 
@@ -574,8 +575,8 @@ def _report_archived(store: Store, session: Session) -> None:
     skipped = store.counts(session.id).skipped
     if skipped:
         console.print(
-            f"{skipped} item(s) already transcribed in earlier sessions: skipped and linked "
-            "(--force transcribes them again)."
+            f"{counted(skipped, 'item')} already transcribed in earlier sessions: skipped and "
+            "linked (--force transcribes them again)."
         )
 
 

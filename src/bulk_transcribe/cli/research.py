@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bulk_transcribe.errors import TranscribeError
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.service.research import Candidate, Order, VideoQuery
 from bulk_transcribe.settings import Settings, describe_invalid
 from bulk_transcribe.store import Store
@@ -136,7 +137,7 @@ def search(
             videos = mark_transcribed(store, videos)
     if save is not None:
         write_list(save, videos)
-        errors.print(f"Wrote {len(videos)} video(s) to {save}", highlight=False)
+        errors.print(f"Wrote {counted(len(videos), 'video')} to {save}", highlight=False)
     if as_json:
         print(json_text(videos), end="")
     else:
@@ -238,7 +239,7 @@ def _print_hits(result) -> None:
 
     if not result.hits:
         console.print(
-            f"No match for {result.query!r} in {result.searchable_items} transcript(s).",
+            f"No match for {result.query!r} in {counted(result.searchable_items, 'transcript')}.",
             highlight=False,
         )
         return
@@ -252,6 +253,7 @@ def _print_hits(result) -> None:
         console.print(f"  {text}", highlight=False)
         console.print(f"  [link={hit.link}]{escape(hit.link)}[/link]", highlight=False)
     console.print(
-        f"{len(result.hits)} hit(s) in {result.searchable_items} searchable transcript(s).",
+        f"{counted(len(result.hits), 'hit')} in "
+        f"{counted(result.searchable_items, 'searchable transcript')}.",
         highlight=False,
     )

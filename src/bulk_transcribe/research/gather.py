@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.research.candidates import Candidate, VideoQuery
 from bulk_transcribe.research.finder import find_videos
 from bulk_transcribe.research.planner import ChatPlanner, Usage, chat_configured
@@ -53,7 +54,8 @@ def gather(
             result.queries = planned.queries
             if planned.problem:
                 result.notes.append(planned.problem)
-            report(f"Planned {len(planned.queries)} search(es): {planned.usage.describe(settings)}")
+            planned_searches = counted(len(planned.queries), "search", "searches")
+            report(f"Planned {planned_searches}: {planned.usage.describe(settings)}")
         seen: set[str] = set()
         for text in result.queries:
             for video in find_videos(replace(query, text=text), settings, ytdlp_factory):
@@ -68,7 +70,7 @@ def gather(
             result.notes += scoring.problems
             result.videos = by_relevance(scoring.videos)
             report(
-                f"Scored {len(result.videos) - scoring.unscored} video(s): "
+                f"Scored {counted(len(result.videos) - scoring.unscored, 'video')}: "
                 f"{scoring.usage.describe(settings)}"
             )
     finally:

@@ -25,6 +25,7 @@ from bulk_transcribe.chat.client import (
     chat_configured,
     price,
 )
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.research.candidates import Candidate
 from bulk_transcribe.settings import Settings
 
@@ -77,7 +78,7 @@ class Estimate:
     def describe(self) -> str:
         money = f", about ${self.cost:.4f}" if self.cost is not None else ""
         return (
-            f"about {self.calls} call(s), ~{self.input_tokens:,} input + "
+            f"about {counted(self.calls, 'call')}, ~{self.input_tokens:,} input + "
             f"~{self.output_tokens:,} output tokens{money}"
         )
 

@@ -39,6 +39,7 @@ from bulk_transcribe.models import (
 )
 from bulk_transcribe.outputs import write_transcript_files
 from bulk_transcribe.outputs.markdown import utc_timestamp
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.runner.adaptive import ConcurrencyChange, ConcurrencyController
 from bulk_transcribe.runner.coalesce import bare_progress as _bare_progress
 from bulk_transcribe.runner.coalesce import without_moot
@@ -249,14 +250,16 @@ class Runner:
         recovered = self.store.requeue_interrupted(session_id)
         if recovered:
             self.store.add_event(
-                session_id, "resume", f"{recovered} interrupted item(s) put back in the queue"
+                session_id,
+                "resume",
+                f"{counted(recovered, 'interrupted item')} put back in the queue",
             )
         fixable = self.store.requeue_failed(session_id, kinds=RETRY_ON_RESUME)
         if fixable:
             self.store.add_event(
                 session_id,
                 "resume",
-                f"{fixable} item(s) that failed for a passing reason (network, full disk, "
+                f"{counted(fixable, 'item')} that failed for a passing reason (network, full disk, "
                 "time limit, rate limit) put back in the queue",
             )
         # Temporary files of atomic writes cut short by a crash: never an output.

@@ -10,6 +10,7 @@ from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.links import real_links
 from bulk_transcribe.media import probe_duration
 from bulk_transcribe.models import ItemSpec, Session, SourceType
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources.identity import file_fingerprint
 from bulk_transcribe.store import Store
@@ -61,7 +62,7 @@ def skip_archived(store: Store, session_id: str) -> int:
         store.add_event(
             session_id,
             "archive",
-            f"{skipped} item(s) already transcribed in earlier sessions were skipped "
+            f"{counted(skipped, 'item')} already transcribed in earlier sessions were skipped "
             "(use --force to transcribe them again)",
         )
     return skipped

@@ -29,6 +29,7 @@ from bulk_transcribe.models import (
 )
 from bulk_transcribe.outputs import write_transcript_files
 from bulk_transcribe.outputs.summary_note import write_summarised_note
+from bulk_transcribe.plurals import counted
 
 # Runner, SessionBusy, create_session and is_alive are part of the service's names
 # (service/__init__.py lists them all).
@@ -118,7 +119,10 @@ def start_session(
     Settings this machine cannot run (a voice encoder not installed) store nothing."""
     check_speaker_labels(settings)
     notes = [
-        ("expanded", f"{e.kind} {e.title or e.source}: {e.kept} of {e.found} item(s) kept")
+        (
+            "expanded",
+            f"{e.kind} {e.title or e.source}: {e.kept:,} of {counted(e.found, 'item')} kept",
+        )
         for e in expansions
     ]
     notes += [("invalid_input", f"{e.origin}: {e.reason}: {e.value}") for e in invalid]
@@ -170,7 +174,7 @@ def retry_failed(store: Store, session_id: str, item_ids: list[int] | None = Non
     session after."""
     requeued = store.requeue_failed(session_id, item_ids=item_ids)
     if requeued:
-        store.add_event(session_id, "retry", f"{requeued} failed item(s) re-queued")
+        store.add_event(session_id, "retry", f"{counted(requeued, 'failed item')} re-queued")
     return requeued
 
 

@@ -11,6 +11,7 @@ import streamlit as st
 
 from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.service.inputs import IngestResult
 from bulk_transcribe.web.pages.frame import AppContext, page_setup
 from bulk_transcribe.web.panels.cloud_setup import access_message
@@ -102,7 +103,7 @@ def _render_new_batch(ctx: AppContext, *, live_parallel: bool) -> None:
         st.subheader("3) Run")
         count = len(ingested.items) if ingested else 0
         start = st.button(
-            f"Start transcribing {count} item(s)",
+            f"Start transcribing {counted(count, 'item')}",
             icon=":material/play_arrow:",
             type="primary",
             disabled=not count or not choices.formats,

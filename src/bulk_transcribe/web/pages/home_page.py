@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.web.pages.frame import page_setup
 from bulk_transcribe.web.panels.running_now import BULK_PAGE, running_sessions
 from bulk_transcribe.web.panels.sessions_list import sessions_frame
@@ -27,7 +28,7 @@ def render() -> None:
 
     running = running_sessions(ctx.store, ctx.runs)
     if running:
-        st.info(f"{len(running)} session(s) running now.", icon=":material/sync:")
+        st.info(f"{counted(len(running), 'session')} running now.", icon=":material/sync:")
         for session_id in running:
             st.page_link(
                 BULK_PAGE,

@@ -7,6 +7,7 @@ import shutil
 
 import streamlit as st
 
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.web.pages.frame import AppContext, page_setup
 from bulk_transcribe.web.panels.controls import (
     cancel,
@@ -69,7 +70,7 @@ def _live_sessions(ctx: AppContext) -> None:
             disabled=state.active or not left,
             on_click=resume,
             args=(ctx.store, ctx.runs, session.id),
-            help=f"{left} item(s) left to do." if left else "Nothing left to resume.",
+            help=f"{counted(left, 'item')} left to do." if left else "Nothing left to resume.",
         )
         columns[2].button(
             f"Retry all failed ({counts.failed})",

@@ -9,6 +9,7 @@ import streamlit as st
 
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.figures import clock
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.service.research import Answer, Passage, ask, chat_configured
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
@@ -68,7 +69,9 @@ def render_answer(answer: Answer) -> None:
         )
     if answer.dropped_citations:
         st.caption(
-            f"{answer.dropped_citations} citation(s) to passages that were not given were dropped."
+            f"{counted(answer.dropped_citations, 'citation')} to passages that were not given "
+            + ("was" if answer.dropped_citations == 1 else "were")
+            + " dropped."
         )
     used = answer.used or answer.passages
     with st.expander(f"Passages {'used' if answer.used else 'found'} ({len(used)})"):

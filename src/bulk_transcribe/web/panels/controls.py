@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.models import Item, ItemStatus, Session, SessionCounts, SessionStatus
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.service.inputs import IngestResult
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
@@ -103,7 +104,7 @@ def resume(store: Store, jobs: Runs, session_id: str) -> None:
         st.toast(f"Could not resume: {exc.message}", icon=":material/block:")
         return
     if started:
-        st.toast(f"Resumed: {left} item(s) to go.", icon=":material/play_arrow:")
+        st.toast(f"Resumed: {counted(left, 'item')} to go.", icon=":material/play_arrow:")
     else:
         st.toast("Already running elsewhere.", icon=":material/sync:")
 
@@ -119,7 +120,7 @@ def retry_failed(
     except TranscribeError as exc:
         st.toast(f"Could not retry: {exc.message}", icon=":material/block:")
         return
-    st.toast(f"Re-queued {count} failed item(s).", icon=":material/replay:")
+    st.toast(f"Re-queued {counted(count, 'failed item')}.", icon=":material/replay:")
 
 
 def render_status_line(session: Session, state: RunState, failed: int = 0) -> None:
@@ -169,7 +170,7 @@ def render_controls(
         disabled=state.active or not left,
         on_click=resume,
         args=(store, jobs, sid),
-        help=f"Carry on with the {left} item(s) not finished yet."
+        help=f"Carry on with the {counted(left, 'item')} not finished yet."
         if left
         else "Nothing left to do; the Retry buttons run failed items again.",
         width="stretch",

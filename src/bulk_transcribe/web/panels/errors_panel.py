@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from bulk_transcribe.models import Item, ItemStatus
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.store import Event, Store
 from bulk_transcribe.web.formatting import parse_time
 from bulk_transcribe.web.wording import error_kind_label, is_retryable
@@ -58,8 +59,8 @@ def rate_limit_timeline(events: list[Event]) -> pd.DataFrame:
     if not stamps:
         return pd.DataFrame(columns=["minute", "events"])
     minutes = pd.Series([s.replace(second=0, microsecond=0) for s in stamps if s])
-    counted = minutes.value_counts().sort_index()
-    return pd.DataFrame({"minute": counted.index, "events": counted.to_numpy()})
+    per_minute = minutes.value_counts().sort_index()
+    return pd.DataFrame({"minute": per_minute.index, "events": per_minute.to_numpy()})
 
 
 def events_frame(events: list[Event]) -> pd.DataFrame:
@@ -78,7 +79,7 @@ def render_errors_panel(items: list[Item], events: list[Event], store: Store | N
         st.caption("No failed items.")
     for index, (kind, failed) in enumerate(groups.items()):
         with st.expander(
-            f":material/error: {error_kind_label(kind)} — {len(failed)} item(s)",
+            f":material/error: {error_kind_label(kind)} — {counted(len(failed), 'item')}",
             expanded=index < OPEN_KINDS,
         ):
             st.dataframe(

@@ -13,6 +13,7 @@ import streamlit as st
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.media import MEDIA_EXTENSIONS
 from bulk_transcribe.models import Entry, ItemSpec, SourceType
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.service.inputs import (
     IngestResult,
     UploadedMedia,
@@ -265,7 +266,7 @@ def _render_column_mapping(upload: Upload) -> tuple[tuple[tuple[str, str], ...],
             ),
             help="Which column holds this; change it if the automatic choice is wrong.",
         )
-    st.caption(f"{preview.table_name}: {preview.row_count} row(s). First rows:")
+    st.caption(f"{preview.table_name}: {counted(preview.row_count, 'row')}. First rows:")
     st.dataframe(
         pd.DataFrame(preview.rows, columns=_unique_headers(preview.headers)),
         hide_index=True,
@@ -308,13 +309,16 @@ def _render_summary(result: IngestResult) -> None:
     expanding = collections(result.items)
     if expanding:
         st.info(
-            f"{len(expanding)} playlist/channel/feed link(s) will be expanded into their videos "
-            "or episodes when the session starts:\n\n"
+            f"{counted(len(expanding), 'playlist/channel/feed link')} will be expanded into "
+            "their videos or episodes when the session starts:\n\n"
             + "\n".join(f"- {spec.source}" for spec in expanding[:20]),
             icon=":material/playlist_play:",
         )
     if result.invalid:
-        with st.expander(f"{len(result.invalid)} invalid entr(y/ies) will be skipped", True):
+        with st.expander(
+            f"{counted(len(result.invalid), 'invalid entry', 'invalid entries')} will be skipped",
+            True,
+        ):
             st.dataframe(
                 pd.DataFrame(
                     [(e.origin, e.value, e.reason) for e in result.invalid],

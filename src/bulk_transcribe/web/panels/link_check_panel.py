@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.service.inputs import IngestResult, LinkCheck, check_links
 from bulk_transcribe.settings import Settings
 
@@ -22,7 +23,7 @@ def render_link_check(ingested: IngestResult | None, settings: Settings) -> None
         help="Asks each media link or feed whether it answers (no download, no provider "
         "call, no credits spent). YouTube links are checked when they run.",
     ):
-        with st.spinner(f"Checking {len(specs)} link(s)…"):
+        with st.spinner(f"Checking {counted(len(specs), 'link')}…"):
             st.session_state[_RESULTS_KEY] = check_links(specs, settings)
     results: list[LinkCheck] = st.session_state.get(_RESULTS_KEY, [])
     current = {spec.source for spec in specs}
@@ -33,13 +34,18 @@ def render_link_check(ingested: IngestResult | None, settings: Settings) -> None
     answering = sum(1 for r in results if r.ok)
     if failing:
         st.warning(
-            f"**{len(failing)} link(s) did not answer** ({answering} did); they would fail "
-            "when the session runs. Remove them from the input, or start anyway.",
+            f"**{counted(len(failing), 'link')} did not answer** ({answering:,} did); they "
+            "would fail when the session runs. Remove them from the input, or start anyway.",
             icon=":material/link_off:",
         )
         st.code("\n".join(r.source for r in failing), language=None, height=120)
     else:
-        st.success(f"All {answering} checked link(s) answer.", icon=":material/link:")
+        st.success(
+            "The checked link answers."
+            if answering == 1
+            else f"All {answering:,} checked links answer.",
+            icon=":material/link:",
+        )
     with st.expander(f"Link check ({len(results)})"):
         st.dataframe(
             pd.DataFrame(

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from bulk_transcribe.models import Item, ItemStatus, SessionCounts
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.web.formatting import clock
 from bulk_transcribe.web.wording import error_kind_label
 
@@ -213,7 +214,7 @@ def render_status_table(
     first = (page - 1) * PAGE_SIZE + 1 if len(frame) else 0
     st.caption(
         f"Rows {first}–{first + len(frame) - 1 if len(frame) else 0} of {matching} shown "
-        f"({len(items)} item(s) in the session) · order: {sort}."
+        f"({counted(len(items), 'item')} in the session) · order: {sort}."
     )
 
 

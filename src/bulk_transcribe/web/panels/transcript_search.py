@@ -12,6 +12,7 @@ from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.figures import clock
 from bulk_transcribe.models import SourceType
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.store import Store
 from bulk_transcribe.store.search_index import (
     MATCH_END,
@@ -81,18 +82,19 @@ def run_search(store: Store, query: TranscriptQuery) -> SearchResult | None:
 
 def render_hits(result: SearchResult, query: TranscriptQuery) -> None:
     if result.refresh.indexed_items:
-        st.caption(f"Indexed {result.refresh.indexed_items} newly finished transcript(s).")
+        st.caption(f"Indexed {counted(result.refresh.indexed_items, 'newly finished transcript')}.")
     for problem in result.refresh.unreadable:
         st.caption(f":material/warning: Not searchable: {problem}")
     if not result.hits:
         st.info(
-            f"No match in {result.searchable_items} transcript(s).", icon=":material/search_off:"
+            f"No match in {counted(result.searchable_items, 'transcript')}.",
+            icon=":material/search_off:",
         )
         return
     first, last = result.offset + 1, result.offset + len(result.hits)
     st.caption(
         f"Hits {first}–{last} of {result.total_hits}, best first, in "
-        f"{result.matching_items} of {result.searchable_items} transcript(s)."
+        f"{result.matching_items:,} of {counted(result.searchable_items, 'transcript')}."
     )
     for number, hit in enumerate(result.hits):
         with st.container(border=True, key=f"hit-{number}"):
