@@ -1,6 +1,8 @@
+import zipfile
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.ingest.tables import read_table
@@ -120,3 +122,57 @@ def test_empty_xlsx_sheet_has_no_rows(tmp_path: Path, write_xlsx: XlsxWriter) ->
     path = write_xlsx(tmp_path / "blank.xlsx", {"Sheet": []})
     with pytest.raises(PermanentError, match="has no rows"):
         read_table(path)
+
+
+def _save_as_excel_does(path: Path, formula_cell: str, shown: str) -> None:
+    """Give `formula_cell` the value Excel saves beside a formula (openpyxl writes none)."""
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    start = sheet.index(f'<c r="{formula_cell}"')
+    end = sheet.index("</c>", start)
+    cell = sheet[start:end].replace("<v />", f"<v>{shown}</v>").replace(">", ' t="str">', 1)
+    parts["xl/worksheets/sheet1.xml"] = (sheet[:start] + cell + sheet[end:]).encode()
+    with zipfile.ZipFile(path, "w") as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+
+
+def test_xlsx_cells_showing_text_keep_the_links_they_point_to(tmp_path: Path) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Title", "Link"])
+    sheet.append(["Inserted link", "Listen"])
+    sheet["B2"].hyperlink = "https://e.com/inserted.mp3"
+    sheet.append(["Formula", '=HYPERLINK("https://e.com/formula.mp3","Play")'])
+    sheet.append(["Computed", "=CONCAT(A2, A3)"])
+    path = tmp_path / "linked.xlsx"
+    workbook.save(path)
+    _save_as_excel_does(path, "B3", "Play")
+    _save_as_excel_does(path, "B4", "Inserted linkFormula")
+    table = read_table(path)
+    assert table.rows == [
+        (2, ["Inserted link", "Listen"]),
+        (3, ["Formula", "Play"]),
+        (4, ["Computed", "Inserted linkFormula"]),
+    ]
+    assert table.links == {
+        (2, 1): "https://e.com/inserted.mp3",
+        (3, 1): "https://e.com/formula.mp3",
+    }
+
+
+def test_a_title_row_above_the_header_can_be_read_past(tmp_path: Path) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Episodes for the Q3 review"])
+    sheet.merge_cells("A1:C1")
+    sheet.append(["Title", "Date", "Audio URL"])
+    sheet.append(["One", "2024-01-01", "https://e.com/1.mp3"])
+    path = tmp_path / "banner.xlsx"
+    workbook.save(path)
+    table = read_table(path)
+    assert table.headers == ["Episodes for the Q3 review"]
+    below = table.with_header_at(1)
+    assert (below.header_row, below.headers) == (2, ["Title", "Date", "Audio URL"])
+    assert below.rows == [(3, ["One", "2024-01-01", "https://e.com/1.mp3"])]

@@ -7,19 +7,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from bulk_transcribe.errors import PermanentError
 from bulk_transcribe.ingest.classify import classify_entry
 from bulk_transcribe.ingest.columns import ColumnMapping, UrlColumn, map_columns
 from bulk_transcribe.ingest.result import Entry, InvalidEntry
 from bulk_transcribe.ingest.tables import Table
 
 _WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
+# How far down a sheet its header is looked for, below a title or a merged banner row.
+_HEADER_SEARCH_ROWS = 10
 
 
 def sheet_entries(
     table: Table, overrides: Mapping[str, str], base_dirs: Sequence[Path] | None
 ) -> list[Entry]:
     """One entry per non-empty row; origins read "<table> row N", numbered as the sheet shows."""
-    headers, rows = table.headers, table.rows
     if _is_headerless(table, overrides):
         # A bare column of links with no header: its first row is data, not names.
         headers = [f"column_{i}" for i in range(1, len(table.headers) + 1)]
@@ -27,26 +29,62 @@ def sheet_entries(
         first_link = next(i for i, h in enumerate(table.headers) if _WEB_LINK.match(h))
         mapping = ColumnMapping(url_columns=(UrlColumn(first_link, "any"),))
     else:
-        mapping = map_columns(headers, table.name, overrides)
+        table, mapping = _find_header(table, overrides)
+        headers, rows = table.headers, table.rows
     metadata_keys = _metadata_keys(headers, mapping)
     return [
-        _row_entry(cells, f"{table.name} row {number}", mapping, metadata_keys, base_dirs)
+        _row_entry(
+            cells,
+            _linked_cells(table, number, cells),
+            f"{table.name} row {number}",
+            mapping,
+            metadata_keys,
+            base_dirs,
+        )
         for number, cells in rows
+    ]
+
+
+def _find_header(table: Table, overrides: Mapping[str, str]) -> tuple[Table, ColumnMapping]:
+    """The table read from its real header row, and its columns' roles. Sheets people keep
+    often open with a title, a note or a merged banner row above the header ("Episodes for
+    Q3" over "Title | Date | Audio URL"): the header is the first of the top rows whose
+    columns can be mapped. Without one, the first row's error stands."""
+    try:
+        return table, map_columns(table.headers, table.name, overrides)
+    except PermanentError as first_error:
+        for position in range(1, min(len(table.content) - 1, _HEADER_SEARCH_ROWS)):
+            candidate = table.with_header_at(position)
+            try:
+                return candidate, map_columns(candidate.headers, candidate.name, overrides)
+            except PermanentError:
+                continue
+        raise first_error from None
+
+
+def _linked_cells(table: Table, number: int, cells: list[str]) -> list[str]:
+    """`cells` with each one that shows text but links elsewhere replaced by its link."""
+    if not table.links:
+        return cells
+    return [
+        cell if _WEB_LINK.match(cell) else table.links.get((number, index), cell)
+        for index, cell in enumerate(cells)
     ]
 
 
 def _row_entry(
     cells: list[str],
+    linked: list[str],
     origin: str,
     mapping: ColumnMapping,
     metadata_keys: list[str | None],
     base_dirs: Sequence[Path] | None,
 ) -> Entry:
-    url_index = mapping.pick_url_column(cells)
+    url_index = mapping.pick_url_column(linked)
     if url_index is None:
         value = " | ".join(c for c in cells if c)
         return InvalidEntry(origin, value, "row has no link in its link column")
-    entry = classify_entry(cells[url_index], origin, base_dirs)
+    entry = classify_entry(linked[url_index], origin, base_dirs)
     if isinstance(entry, InvalidEntry):
         return entry
     metadata = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,9 @@ from bulk_transcribe.ingest.decoding import read_text
 
 SHEET_EXTENSIONS = frozenset({".csv", ".tsv", ".xlsx", ".xlsm"})
 _SNIFF_CHARS = 64 * 1024
+# =HYPERLINK("https://…", "click here"): Excel keeps only "click here" as the cell's value.
+_HYPERLINK_FORMULA = re.compile(r'^=\s*HYPERLINK\(\s*"((?:[^"]|"")+)"', re.IGNORECASE)
+_WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
 
 
 @dataclass
@@ -24,18 +28,28 @@ class Table:
     header_row: int  # spreadsheet row number of the header
     rows: list[tuple[int, list[str]]]  # (spreadsheet row number, cells padded to the headers)
     warnings: list[str] = field(default_factory=list)
+    # (row number, column index) -> the web link a cell points to while showing other text
+    # (Insert > Link, or a HYPERLINK formula): "Episode 1" in the sheet, its address here.
+    links: dict[tuple[int, int], str] = field(default_factory=dict)
+    # Every non-empty row as read, unpadded, so another row can be taken as the header.
+    content: list[tuple[int, list[str]]] = field(default_factory=list, repr=False)
+
+    def with_header_at(self, position: int) -> Table:
+        """The same sheet read with its `position`-th non-empty row (0: the first) as header."""
+        return _table_from(self.name, self.content[position:], self.warnings, self.links)
 
 
 def read_table(path: Path, sheet: str | None = None) -> Table:
     """The table in `path`; `sheet` picks a worksheet of an .xlsx (default: the first)."""
+    links: dict[tuple[int, int], str] = {}
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        name, raw_rows = _xlsx_rows(path, sheet)
+        name, raw_rows, links = _xlsx_rows(path, sheet)
         warnings: list[str] = []
     else:
         text, warning = read_text(path)
         name, raw_rows = path.name, _csv_rows(text, path.suffix.lower())
         warnings = [warning] if warning else []
-    return _build_table(name, raw_rows, warnings)
+    return _build_table(name, raw_rows, warnings, links)
 
 
 def _csv_rows(text: str, suffix: str) -> list[list[str]]:
@@ -49,13 +63,14 @@ def _csv_rows(text: str, suffix: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 
-def _xlsx_rows(path: Path, sheet: str | None) -> tuple[str, list[list[str]]]:
+def _xlsx_rows(
+    path: Path, sheet: str | None
+) -> tuple[str, list[list[str]], dict[tuple[int, int], str]]:
     from openpyxl import load_workbook  # import cost paid only by .xlsx users
 
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # a damaged file surfaces as zip, XML or key errors alike
-        raise _corrupt(path, exc) from exc
+    # Not read_only: only a fully loaded sheet has its cells' hyperlinks, and formulas come
+    # as written (=HYPERLINK("…")); their computed values need a second, data_only load.
+    workbook = _load_workbook(load_workbook, path, data_only=False)
     try:
         names = workbook.sheetnames
         if sheet is not None and sheet not in names:
@@ -66,14 +81,48 @@ def _xlsx_rows(path: Path, sheet: str | None) -> tuple[str, list[list[str]]]:
             )
         chosen = sheet if sheet is not None else names[0]
         try:
-            cells = workbook[chosen].iter_rows(values_only=True)
-            rows = [[_cell_text(v) for v in row] for row in cells]
+            cells = list(workbook[chosen].iter_rows())
         except Exception as exc:
             raise _corrupt(path, exc) from exc
     finally:
         workbook.close()
+    links: dict[tuple[int, int], str] = {}
+    formulas: set[tuple[int, int]] = set()
+    for number, row in enumerate(cells, start=1):
+        for index, cell in enumerate(row):
+            target = _link_target(cell)
+            if target:
+                links[number, index] = target
+            if cell.data_type == "f":
+                formulas.add((number, index))
+    rows = [[_cell_text(cell.value) for cell in row] for row in cells]
+    if formulas:
+        computed = _load_workbook(load_workbook, path, data_only=True)
+        try:
+            values = list(computed[chosen].iter_rows(values_only=True))
+        finally:
+            computed.close()
+        for number, index in formulas:
+            rows[number - 1][index] = _cell_text(values[number - 1][index])
     name = path.name if len(names) == 1 else f"{path.name} sheet '{chosen}'"
-    return name, rows
+    return name, rows, links
+
+
+def _load_workbook(load_workbook: Any, path: Path, data_only: bool) -> Any:
+    try:
+        return load_workbook(path, data_only=data_only)
+    except Exception as exc:  # a damaged file surfaces as zip, XML or key errors alike
+        raise _corrupt(path, exc) from exc
+
+
+def _link_target(cell: Any) -> str | None:
+    """The web address a cell links to, if any (its hyperlink, or a HYPERLINK formula's)."""
+    hyperlink = getattr(cell, "hyperlink", None)
+    target = getattr(hyperlink, "target", None) or ""
+    if not target and isinstance(cell.value, str):
+        formula = _HYPERLINK_FORMULA.match(cell.value)
+        target = formula.group(1).replace('""', '"') if formula else ""
+    return target.strip() if _WEB_LINK.match(target.strip()) else None
 
 
 def _corrupt(path: Path, exc: Exception) -> PermanentError:
@@ -94,12 +143,30 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _build_table(name: str, raw_rows: Iterable[list[str]], warnings: list[str]) -> Table:
+def _build_table(
+    name: str,
+    raw_rows: Iterable[list[str]],
+    warnings: list[str],
+    links: dict[tuple[int, int], str] | None = None,
+) -> Table:
     numbered = [(n, [c.strip() for c in row]) for n, row in enumerate(raw_rows, start=1)]
-    content = [(n, row) for n, row in numbered if any(row)]
+    content = [(n, row) for n, row in numbered if any(row) or _has_link(n, row, links)]
     if not content:
         raise PermanentError(ErrorKind.INVALID_INPUT, f"{name} is empty: it has no rows")
-    header_number, headers = content[0]
+    return _table_from(name, content, warnings, links or {})
+
+
+def _has_link(number: int, row: list[str], links: dict[tuple[int, int], str] | None) -> bool:
+    return bool(links) and any((number, i) in links for i in range(len(row)))
+
+
+def _table_from(
+    name: str,
+    content: list[tuple[int, list[str]]],
+    warnings: list[str],
+    links: dict[tuple[int, int], str],
+) -> Table:
+    header_number, headers = content[0][0], list(content[0][1])
     while headers and not headers[-1]:  # spreadsheets often carry empty trailing columns
         headers.pop()
     if len(content) == 1:
@@ -109,4 +176,12 @@ def _build_table(name: str, raw_rows: Iterable[list[str]], warnings: list[str]) 
         )
     width = len(headers)
     rows = [(n, (row + [""] * width)[:width]) for n, row in content[1:]]
-    return Table(name=name, headers=headers, header_row=header_number, rows=rows, warnings=warnings)
+    return Table(
+        name=name,
+        headers=headers,
+        header_row=header_number,
+        rows=rows,
+        warnings=warnings,
+        links=links,
+        content=content,
+    )
