@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from bulk_transcribe.ingest.classify import classify_entry
+from bulk_transcribe.ingest.classify import NO_SERVER_FILES, classify_entry
 from bulk_transcribe.ingest.result import InvalidEntry
 from bulk_transcribe.models import ItemSpec, SourceType
 
@@ -97,7 +97,6 @@ def test_other_http_urls_are_direct_media_kept_as_given_without_fragment() -> No
     ("text", "scheme"),
     [
         ("ftp://example.com/a.mp3", "ftp"),
-        ("file:///tmp/a.mp3", "file"),
         ("javascript:alert(1)", "javascript"),
     ],
 )
@@ -150,6 +149,39 @@ def test_missing_media_path_says_where_it_looked(tmp_path: Path) -> None:
 def test_quotes_around_pasted_paths_are_ignored(tmp_path: Path) -> None:
     (tmp_path / "my talk.m4a").write_bytes(b"x")
     assert classify_ok(f"'{tmp_path / 'my talk.m4a'}'").source_type is SourceType.LOCAL_FILE
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "“https://example.com/ep.mp3”",  # Word's curly quotes
+        "„https://example.com/ep.mp3“",  # German ones
+        "‘https://example.com/ep.mp3’",
+        "«https://example.com/ep.mp3»",
+        "<https://example.com/ep.mp3>",  # mail
+        '"https://example.com/ep.mp3',  # half a pair
+    ],
+)
+def test_quotes_and_brackets_a_paste_wrapped_a_link_in_are_ignored(pasted: str) -> None:
+    assert classify_ok(pasted).source == "https://example.com/ep.mp3"
+
+
+def test_a_file_link_a_file_manager_copies_is_that_local_file(tmp_path: Path) -> None:
+    (tmp_path / "my talk.m4a").write_bytes(b"x")
+    uri = (tmp_path / "my talk.m4a").as_uri()
+    assert "%20" in uri
+    assert classify_ok(uri).source == str((tmp_path / "my talk.m4a").resolve())
+    localhost = uri.replace("file://", "file://localhost", 1)
+    assert classify_ok(localhost).source_type is SourceType.LOCAL_FILE
+    assert classify_bad((tmp_path / "gone.mp3").as_uri()).reason == "file not found"
+
+
+def test_a_file_link_to_another_machine_or_in_a_shared_app_is_refused(tmp_path: Path) -> None:
+    assert "another machine" in classify_bad("file://server/share/a.mp3").reason
+    (tmp_path / "talk.wav").write_bytes(b"x")
+    entry = classify_entry((tmp_path / "talk.wav").as_uri(), "test", None)
+    assert isinstance(entry, InvalidEntry)
+    assert entry.reason == NO_SERVER_FILES
 
 
 def test_invalid_value_is_truncated() -> None:

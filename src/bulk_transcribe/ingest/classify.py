@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from bulk_transcribe.ingest.paths import is_media_path, special_file_type
 from bulk_transcribe.models import Entry, InvalidEntry, ItemSpec, SourceType
@@ -16,6 +16,18 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")  # two letters or more: "C:
 # Links pasted without "https://", as browsers' address bars display them (a source may
 # claim more of its own, e.g. youtu.be/…).
 _SCHEMELESS_WEB = re.compile(r"^www\.[^/\s]+\.[a-z]{2,}(?:/|$)", re.IGNORECASE)
+# What word processors, mail and chat wrap a pasted link in: “…”, „…“, ‘…’, «…», <…>.
+_WRAPPERS = {
+    '"': '"',
+    "'": "'",
+    "“": "”",
+    "„": "“",
+    "”": "”",
+    "‘": "’",
+    "«": "»",
+    "‹": "›",
+    "<": ">",
+}
 # The one answer a shared web app gives to anything that is not a link, whatever is on its
 # disk: a different word for "no such file" and "not media" would tell which files exist.
 NO_SERVER_FILES = (
@@ -26,10 +38,16 @@ NO_SERVER_FILES = (
 def classify_entry(text: str, origin: str, base_dirs: Sequence[Path] | None = ()) -> Entry:
     """What `text` names. Relative paths are tried against each of `base_dirs` in turn;
     `base_dirs=None`: no files of this machine at all (a shared web app), the disk untouched."""
-    value = text.strip().strip("\"'").strip()
+    value = _unwrap(text)
     if not value:
         return InvalidEntry(origin, text, "empty entry")
     scheme = _SCHEME.match(value)
+    if scheme and scheme.group(1).lower() == "file":
+        local_path = _file_uri_path(value)
+        if local_path is None:
+            reason = "a file:// link to another machine; copy the file here and give its path"
+            return InvalidEntry(origin, value, reason)
+        value, scheme = local_path, None
     if scheme and scheme.group(1).lower() in ("http", "https"):
         return _classify_url(value, origin)
     local = _find_existing(value, base_dirs) if base_dirs is not None else None
@@ -47,6 +65,23 @@ def classify_entry(text: str, origin: str, base_dirs: Sequence[Path] | None = ()
     if base_dirs is None:
         return InvalidEntry(origin, value, NO_SERVER_FILES)
     return InvalidEntry(origin, value, _not_found_reason(value, base_dirs))
+
+
+def _unwrap(text: str) -> str:
+    """`text` without the quotes or brackets a paste wrapped it in (Word's curly ones too)."""
+    value = text.strip()
+    while len(value) >= 2 and _WRAPPERS.get(value[0]) == value[-1]:
+        value = value[1:-1].strip()
+    return value.strip("\"'")  # a lone quote left over from a half-copied pair
+
+
+def _file_uri_path(uri: str) -> str | None:
+    """The local path a file:// link names (what a file manager copies), or None when it
+    names another machine's file."""
+    parts = urlsplit(uri)
+    if parts.netloc.lower() not in ("", "localhost"):
+        return None
+    return unquote(parts.path)
 
 
 def _classify_url(url: str, origin: str) -> Entry:
