@@ -16,7 +16,7 @@ from rich.table import Table
 
 from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError, disk_full, is_disk_full
-from bulk_transcribe.models import Session
+from bulk_transcribe.models import Session, SessionStatus
 from bulk_transcribe.settings import Settings, describe_invalid
 from bulk_transcribe.store import Store
 
@@ -359,13 +359,20 @@ def status(
     with open_store(out, db) as store:
         session = find_session(store, session_id)
         counts = store.counts(session.id)
+        owner = service.liveness(store, session.id)
         console.print(
-            f"Session [bold]{session.id}[/] ({session.status.value}) → {session.folder}",
+            f"Session [bold]{session.id}[/] ({_shown_status(session, owner is not None)}) → "
+            f"{session.folder}",
             highlight=False,
         )
-        owner = service.liveness(store, session.id)
         if owner is not None:
             console.print(f"Being processed by pid {owner.pid} on host {owner.host}.")
+        elif session.status is SessionStatus.RUNNING:
+            console.print(
+                "No process runs it any more (a crash, a kill or a lost machine stopped it); "
+                f"finished items are kept: `bulk-transcribe resume {session.id}` does the rest.",
+                highlight=False,
+            )
         big = counts.total > BIG_SESSION_ITEMS and not all_items
         print_items(store, session, counts, only_problems=big)
         print_counts(counts)
@@ -451,7 +458,7 @@ def sessions(out: OutOption = Path("output"), db: DbOption = None) -> None:
             counts = store.counts(session.id)
             table.add_row(
                 session.id,
-                session.status.value,
+                _shown_status(session, service.liveness(store, session.id) is not None),
                 str(counts.total),
                 str(counts.done),
                 str(counts.failed),
@@ -459,6 +466,13 @@ def sessions(out: OutOption = Path("output"), db: DbOption = None) -> None:
                 format_minutes(counts.audio_seconds_total),
             )
         console.print(table)
+
+
+def _shown_status(session: Session, owner_alive: bool) -> str:
+    """The status as a user should read it: "running" only while a process runs it."""
+    if session.status is SessionStatus.RUNNING and not owner_alive:
+        return "interrupted"
+    return session.status.value
 
 
 @app.command()
