@@ -176,3 +176,32 @@ def test_a_title_row_above_the_header_can_be_read_past(tmp_path: Path) -> None:
     below = table.with_header_at(1)
     assert (below.header_row, below.headers) == (2, ["Title", "Date", "Audio URL"])
     assert below.rows == [(3, ["One", "2024-01-01", "https://e.com/1.mp3"])]
+
+
+@pytest.mark.parametrize("name", ["shared.csv", "shared.tsv", "shared.xlsx"])
+def test_a_sign_in_page_saved_as_a_sheet_is_named_a_web_page(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_text(
+        "\ufeff<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>Sign in to "
+        "continue</body></html>\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PermanentError, match=rf"{name} is a web page \(HTML\), not a sheet"):
+        read_table(path)
+
+
+def test_a_password_protected_workbook_says_to_remove_the_password(tmp_path: Path) -> None:
+    # Excel saves an encrypted workbook as a compound file, not a zip: its signature and a
+    # first sector of zeros are what openpyxl meets.
+    path = tmp_path / "locked.xlsx"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4088))
+    with pytest.raises(PermanentError, match=r"locked\.xlsx is password-protected") as info:
+        read_table(path)
+    assert "remove its password" in str(info.value)
+
+
+def test_a_zero_byte_workbook_is_called_empty(tmp_path: Path) -> None:
+    path = tmp_path / "blank.xlsx"
+    path.write_bytes(b"")
+    with pytest.raises(PermanentError, match=r"blank\.xlsx is empty \(0 bytes\)"):
+        read_table(path)

@@ -19,6 +19,11 @@ _SNIFF_CHARS = 64 * 1024
 # =HYPERLINK("https://…", "click here"): Excel keeps only "click here" as the cell's value.
 _HYPERLINK_FORMULA = re.compile(r'^=\s*HYPERLINK\(\s*"((?:[^"]|"")+)"', re.IGNORECASE)
 _WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
+# A sheet's sharing link saved to disk is often its sign-in page, whatever the file's name.
+_WEB_PAGE = re.compile(r"^\s*(<!doctype html|<html|<head|<body)", re.IGNORECASE)
+# The compound-file signature: Excel wraps a password-protected workbook in one, and Excel
+# 97-2003 (.xls) workbooks are one; neither is the zip an .xlsx is.
+_COMPOUND_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 @dataclass
@@ -47,6 +52,8 @@ def read_table(path: Path, sheet: str | None = None) -> Table:
         warnings: list[str] = []
     else:
         text, warning = read_text(path)
+        if _WEB_PAGE.match(text[:1024].lstrip("\ufeff")):
+            raise _web_page(path)
         name, raw_rows = path.name, _csv_rows(text, path.suffix.lower())
         warnings = [warning] if warning else []
     return _build_table(name, raw_rows, warnings, links)
@@ -126,11 +133,38 @@ def _link_target(cell: Any) -> str | None:
 
 
 def _corrupt(path: Path, exc: Exception) -> PermanentError:
+    head = _head(path)
+    if head == b"":
+        reason = "is empty (0 bytes): it was not saved or copied whole; save it again from Excel"
+    elif head.startswith(_COMPOUND_FILE):
+        reason = (
+            "is password-protected, or an Excel 97-2003 workbook renamed .xlsx: remove its "
+            "password (Excel: File > Info > Protect Workbook) or save it again as .xlsx"
+        )
+    elif _WEB_PAGE.match(head.decode("utf-8", "replace").lstrip("\ufeff")):
+        return _web_page(path)
+    else:
+        reason = (
+            f"could not be read as an Excel workbook ({type(exc).__name__}: {exc}); "
+            "open it in Excel and save it again as .xlsx, or export it as CSV"
+        )
+    return PermanentError(ErrorKind.INVALID_INPUT, f"{path.name} {reason}")
+
+
+def _web_page(path: Path) -> PermanentError:
     return PermanentError(
         ErrorKind.INVALID_INPUT,
-        f"{path.name} could not be read as an Excel workbook ({type(exc).__name__}: {exc}); "
-        "open it in Excel and save it again as .xlsx, or export it as CSV",
+        f"{path.name} is a web page (HTML), not a sheet: a sharing link often saves its "
+        "sign-in page; download the sheet itself (File > Download > .xlsx or .csv)",
     )
+
+
+def _head(path: Path) -> bytes | None:
+    try:
+        with path.open("rb") as file:
+            return file.read(512)
+    except OSError:
+        return None
 
 
 def _cell_text(value: Any) -> str:
