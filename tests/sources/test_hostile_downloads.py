@@ -115,6 +115,19 @@ def test_a_download_larger_than_the_free_space_is_refused_up_front(
     assert files_in(tmp_path / "cache") == []
 
 
+def test_a_short_clip_refused_for_the_space_kept_free_says_what_that_space_is_for(
+    media_server: MediaServer, small_disk: Path
+) -> None:
+    url = media_server.add("/clip.mp3", Route(MP3, "audio/mpeg"))  # 37 KB
+    settings = Settings(out_dir=small_disk, http_timeout=5)
+    with pytest.raises(PermanentError) as raised:
+        download(url, small_disk / "cache" / "clip.mp3", settings)
+    assert raised.value.kind is ErrorKind.DISK_FULL
+    message = raised.value.message
+    assert "it needs 37 KB and 64.0 MB kept free for notes and the database" in message
+    assert "0.0 MB" not in message  # it read "it is 0.0 MB, 2.0 MB free": as if it fitted
+
+
 def test_a_full_disk_during_a_download_is_disk_full_and_leaves_no_partial(
     media_server: MediaServer, small_disk: Path
 ) -> None:

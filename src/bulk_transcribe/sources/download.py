@@ -372,12 +372,15 @@ def _check_room(url: str, folder: Path, size: int) -> None:
     if size + SPACE_MARGIN > free:
         raise PermanentError(
             ErrorKind.DISK_FULL,
-            f"not enough disk space to download {redact_url(url)}: it is {_megabytes(size)}, "
+            f"not enough disk space to download {redact_url(url)}: it needs {_megabytes(size)} "
+            f"and {_megabytes(SPACE_MARGIN)} kept free for notes and the database, "
             f"{_megabytes(free)} free in {folder}; {DISK_FULL_ADVICE}",
         )
 
 
 def _megabytes(size: int) -> str:
+    if size < 1024**2:  # "0.0 MB" for a short clip read as if it needed nothing
+        return f"{size / 1024:,.0f} KB"
     return f"{size / 1024**2:,.1f} MB"
 
 
