@@ -437,7 +437,17 @@ def export(
     with open_store(out, db) as store:
         session = find_session(store, session_id)
         chosen = settings_from(formats=formats).formats if formats else None
-        result = service.export_session(store, session.id, formats=chosen, to=to)
+        try:
+            result = service.export_session(store, session.id, formats=chosen, to=to)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise
+            # Not the generic advice (--out): an export writes to --to, or the session folder.
+            where = f" {exc.filename}" if exc.filename else ""
+            raise usage_error(
+                f"cannot write{where}: {exc.strerror or exc}; choose a folder you can write "
+                "to with --to (the transcripts stay in the store: nothing is lost)"
+            ) from exc
     console.print(f"Wrote {result.written} item(s) to {result.folder}", highlight=False)
     if result.missing:
         errors.print(
