@@ -160,6 +160,8 @@ def test_quotes_around_pasted_paths_are_ignored(tmp_path: Path) -> None:
         "«https://example.com/ep.mp3»",
         "<https://example.com/ep.mp3>",  # mail
         '"https://example.com/ep.mp3',  # half a pair
+        "\u200bhttps://example.com/ep.mp3\u200b",  # a zero-width space from a web page
+        "\u00a0“https://example.com/ep.mp3”\u200e",  # no-break space, left-to-right mark
     ],
 )
 def test_quotes_and_brackets_a_paste_wrapped_a_link_in_are_ignored(pasted: str) -> None:

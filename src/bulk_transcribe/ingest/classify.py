@@ -28,6 +28,9 @@ _WRAPPERS = {
     "‹": "›",
     "<": ">",
 }
+# Whitespace, and what web pages and chat apps carry invisibly around a copied link: zero-width
+# spaces and joiners, word joiners, byte-order marks, left-to-right and right-to-left marks.
+_INVISIBLE = " \t\r\n\v\f\u00a0\u200b\u200c\u200d\u2060\ufeff\u200e\u200f"
 # The one answer a shared web app gives to anything that is not a link, whatever is on its
 # disk: a different word for "no such file" and "not media" would tell which files exist.
 NO_SERVER_FILES = (
@@ -69,9 +72,9 @@ def classify_entry(text: str, origin: str, base_dirs: Sequence[Path] | None = ()
 
 def _unwrap(text: str) -> str:
     """`text` without the quotes or brackets a paste wrapped it in (Word's curly ones too)."""
-    value = text.strip()
+    value = text.strip(_INVISIBLE)
     while len(value) >= 2 and _WRAPPERS.get(value[0]) == value[-1]:
-        value = value[1:-1].strip()
+        value = value[1:-1].strip(_INVISIBLE)
     return value.strip("\"'")  # a lone quote left over from a half-copied pair
 
 
