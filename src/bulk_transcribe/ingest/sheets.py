@@ -45,6 +45,17 @@ def sheet_entries(
     ]
 
 
+def with_found_header(table: Table) -> Table:
+    """`table` read from the header row `sheet_entries` would find (below a banner row), or
+    as it is when none maps: what a preview shows as the sheet's columns."""
+    if _is_headerless(table, {}):
+        return table
+    try:
+        return _find_header(table, {})[0]
+    except PermanentError:
+        return table
+
+
 def _find_header(table: Table, overrides: Mapping[str, str]) -> tuple[Table, ColumnMapping]:
     """The table read from its real header row, and its columns' roles. Sheets people keep
     often open with a title, a note or a merged banner row above the header ("Episodes for
