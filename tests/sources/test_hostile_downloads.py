@@ -6,6 +6,7 @@ message names the link (without its secrets) and says what to do.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import time
@@ -246,3 +247,18 @@ def test_the_cache_keeps_under_its_cap_evicting_the_least_recently_used(
     assert not second.exists()
     assert DownloadCache(cache_dir).usage().files == 2
     assert len(media_server.requests_to("/ep0.mp3")) == 1
+
+
+def test_a_download_asks_for_the_file_as_stored_and_takes_a_gzipped_one_whole(
+    media_server: MediaServer, settings: Settings, tmp_path: Path
+) -> None:
+    plain = media_server.add("/plain.mp3", Route(MP3, "audio/mpeg"))
+    # A server that gzips whatever the client asked (its Content-Length counts coded bytes).
+    coded = media_server.add(
+        "/coded.mp3",
+        Route(gzip.compress(MP3), "audio/mpeg", extra_headers={"Content-Encoding": "gzip"}),
+    )
+    assert download(plain, tmp_path / "plain.mp3", settings) == len(MP3)
+    assert media_server.requests_to("/plain.mp3")[0].headers["Accept-Encoding"] == "identity"
+    assert download(coded, tmp_path / "coded.mp3", settings) == len(MP3)
+    assert (tmp_path / "coded.mp3").read_bytes() == MP3

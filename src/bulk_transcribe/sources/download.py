@@ -253,7 +253,9 @@ def _download_with_resume(
     for attempt in range(MAX_ATTEMPTS):
         # The partial's name is this download's own: before the first attempt it is not there.
         have = partial.stat().st_size if attempt and partial.exists() else 0
-        headers = {}
+        # The file as stored: media is compressed already, and a Content-Length or a Range
+        # of gzip-coded bytes would not measure the file written (httpx asks for gzip).
+        headers = {"Accept-Encoding": "identity"}
         if have:
             headers["Range"] = f"bytes={have}-"
             if validator:
@@ -311,10 +313,15 @@ def _receive(
     (None when the server did not say) and the size on disk."""
     check_status(url, response)
     max_bytes = settings.download_max_bytes
-    resuming = have > 0 and response.status_code == 206 and _range_start(response) == have
+    # A server that codes the body all the same (gzip) announces and ranges coded bytes:
+    # neither measures nor extends the decoded file, so its download starts over, unsized.
+    coded = response.headers.get("content-encoding", "identity").lower() not in ("", "identity")
+    resuming = (
+        have > 0 and not coded and response.status_code == 206 and _range_start(response) == have
+    )
     offset = have if resuming else 0  # a 200 to a Range request means: start over
     length = response.headers.get("content-length")
-    expected = offset + int(length) if length and length.isdigit() else None
+    expected = offset + int(length) if length and length.isdigit() and not coded else None
     total = _range_total(response) if resuming else None
     if total is not None and expected is not None and total != expected:
         raise PermanentError(
