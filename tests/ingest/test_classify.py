@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from bulk_transcribe.ingest.classify import NO_SERVER_FILES, classify_entry
+from bulk_transcribe.ingest.classify import NO_SERVER_FILES, classify_entry, split_links
 from bulk_transcribe.ingest.result import InvalidEntry
 from bulk_transcribe.models import ItemSpec, SourceType
 
@@ -189,3 +189,40 @@ def test_a_file_link_to_another_machine_or_in_a_shared_app_is_refused(tmp_path: 
 def test_invalid_value_is_truncated() -> None:
     entry = classify_bad("x" * 1000)
     assert len(entry.value) <= 200
+
+
+@pytest.mark.parametrize(
+    ("text", "links"),
+    [
+        ("https://e.com/1.mp3 https://e.com/2.mp3", ["https://e.com/1.mp3", "https://e.com/2.mp3"]),
+        (
+            "https://e.com/1.mp3\nhttps://e.com/2.mp3",
+            ["https://e.com/1.mp3", "https://e.com/2.mp3"],
+        ),
+        (
+            "https://e.com/1.mp3, https://e.com/2.mp3",
+            ["https://e.com/1.mp3", "https://e.com/2.mp3"],
+        ),
+        ("https://e.com/1.mp3;http://e.com/2.mp3", ["https://e.com/1.mp3", "http://e.com/2.mp3"]),
+        (
+            "“https://e.com/1.mp3” “https://e.com/2.mp3”",
+            ["“https://e.com/1.mp3”", "“https://e.com/2.mp3”"],
+        ),
+    ],
+)
+def test_several_links_in_one_cell_are_split(text: str, links: list[str]) -> None:
+    assert split_links(text) == links
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://e.com/go?next=https://e.com/2.mp3",  # a link inside a link's query
+        "https://e.com/a,b.mp3",
+        "https://e.com/My Episode.mp3",  # one link with a space: reported, not split
+        "https://e.com/1.mp3 (part one)",
+        "talk.mp3 https://e.com/2.mp3",  # not every part a link
+    ],
+)
+def test_one_link_or_text_around_one_is_not_split(text: str) -> None:
+    assert split_links(text) == [text]

@@ -205,3 +205,22 @@ def test_a_link_column_showing_text_gives_the_link_and_the_title_stays(tmp_path:
         ("https://e.com/1.mp3", "One", {"description": "first"}),
         ("https://e.com/2.mp3", "Two", {"description": "second"}),
     ]
+
+
+def test_a_cell_holding_several_links_gives_an_item_for_each_with_the_rows_title() -> None:
+    entries = sheet_entries(
+        table(
+            ["url", "title"],
+            ["https://e.com/1.mp3\nhttps://e.com/2.mp3", "Two parts"],
+            ["https://e.com/3.mp3, https://e.com/4.mp3", "Comma"],
+        ),
+        {},
+        [],
+    )
+    assert [(i.source, i.title, i.origin) for i in items(entries)] == [
+        ("https://e.com/1.mp3", "Two parts", "t.csv row 2"),
+        ("https://e.com/2.mp3", "Two parts", "t.csv row 2"),
+        ("https://e.com/3.mp3", "Comma", "t.csv row 3"),
+        ("https://e.com/4.mp3", "Comma", "t.csv row 3"),
+    ]
+    assert not [e for e in entries if isinstance(e, InvalidEntry)]

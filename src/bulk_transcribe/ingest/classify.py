@@ -31,11 +31,25 @@ _WRAPPERS = {
 # Whitespace, and what web pages and chat apps carry invisibly around a copied link: zero-width
 # spaces and joiners, word joiners, byte-order marks, left-to-right and right-to-left marks.
 _INVISIBLE = " \t\r\n\v\f\u00a0\u200b\u200c\u200d\u2060\ufeff\u200e\u200f"
+# Between two links pasted into one cell or line: whitespace, or a comma or semicolon, then
+# the next link's scheme.
+_LINK_SEPARATOR = re.compile(r"(?:\s*[,;]\s*|\s+)(?=[\"'“„‘«<]?https?://)", re.IGNORECASE)
+_WEB_START = re.compile(r"^https?://", re.IGNORECASE)
 # The one answer a shared web app gives to anything that is not a link, whatever is on its
 # disk: a different word for "no such file" and "not media" would tell which files exist.
 NO_SERVER_FILES = (
     "not a link: this shared app takes links (and uploaded lists), never paths on its server"
 )
+
+
+def split_links(text: str) -> list[str]:
+    """The links of a cell or line holding several ("https://a https://b", one a line, or
+    after a comma or semicolon), each on its own; `[text]` when it holds one or none. Only
+    a separator followed by a new http(s) link splits: "?next=https://…" stays whole."""
+    parts = [p for p in _LINK_SEPARATOR.split(text.strip(_INVISIBLE)) if p.strip(_INVISIBLE)]
+    if len(parts) < 2 or not all(_WEB_START.match(_unwrap(p)) for p in parts):
+        return [text]
+    return parts
 
 
 def classify_entry(text: str, origin: str, base_dirs: Sequence[Path] | None = ()) -> Entry:

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bulk_transcribe.errors import PermanentError
-from bulk_transcribe.ingest.classify import classify_entry
+from bulk_transcribe.ingest.classify import classify_entry, split_links
 from bulk_transcribe.ingest.columns import ColumnMapping, UrlColumn, map_columns
 from bulk_transcribe.ingest.result import Entry, InvalidEntry
 from bulk_transcribe.ingest.tables import Table
@@ -33,7 +33,9 @@ def sheet_entries(
         headers, rows = table.headers, table.rows
     metadata_keys = _metadata_keys(headers, mapping)
     return [
-        _row_entry(
+        entry
+        for number, cells in rows
+        for entry in _row_entries(
             cells,
             _linked_cells(table, number, cells),
             f"{table.name} row {number}",
@@ -41,7 +43,6 @@ def sheet_entries(
             metadata_keys,
             base_dirs,
         )
-        for number, cells in rows
     ]
 
 
@@ -83,28 +84,32 @@ def _linked_cells(table: Table, number: int, cells: list[str]) -> list[str]:
     ]
 
 
-def _row_entry(
+def _row_entries(
     cells: list[str],
     linked: list[str],
     origin: str,
     mapping: ColumnMapping,
     metadata_keys: list[str | None],
     base_dirs: Sequence[Path] | None,
-) -> Entry:
+) -> list[Entry]:
+    """The row's item, or one per link when its link cell holds several (same title)."""
     url_index = mapping.pick_url_column(linked)
     if url_index is None:
         value = " | ".join(c for c in cells if c)
-        return InvalidEntry(origin, value, "row has no link in its link column")
-    entry = classify_entry(linked[url_index], origin, base_dirs)
-    if isinstance(entry, InvalidEntry):
-        return entry
+        return [InvalidEntry(origin, value, "row has no link in its link column")]
     metadata = {
         key: value
         for index, (key, value) in enumerate(zip(metadata_keys, cells, strict=True))
         if key is not None and value and index != url_index
     }
     title = cells[mapping.title] if mapping.title is not None else ""
-    return replace(entry, title=title or None, metadata=metadata)
+    entries: list[Entry] = []
+    for link in split_links(linked[url_index]):
+        entry = classify_entry(link, origin, base_dirs)
+        if not isinstance(entry, InvalidEntry):
+            entry = replace(entry, title=title or None, metadata=metadata)
+        entries.append(entry)
+    return entries
 
 
 def _metadata_keys(headers: Sequence[str], mapping: ColumnMapping) -> list[str | None]:
