@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from pathlib import Path
 
@@ -124,6 +125,21 @@ def test_a_connection_that_keeps_dropping_fails_transiently_and_leaves_no_partia
         download(url, tmp_path / "ep.mp3", settings)
     assert caught.value.kind is ErrorKind.NETWORK
     assert "kept dropping" in caught.value.message
+    assert leftovers(tmp_path) == []
+
+
+def test_a_server_that_refuses_connections_is_named_as_unreachable_not_dropping(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/ep.mp3"
+    with pytest.raises(TransientError) as caught:
+        download(url, tmp_path / "ep.mp3", settings)
+    assert caught.value.kind is ErrorKind.NETWORK
+    assert caught.value.message.startswith(f"could not connect to download {url} (")
+    assert "server up; then resume" in caught.value.message
+    assert "kept dropping" not in caught.value.message
     assert leftovers(tmp_path) == []
 
 

@@ -294,6 +294,12 @@ def _download_with_resume(
             f"{settings.download_stall_seconds:g} s, {fruitless} times in a row); the server is "
             "overloaded or throttling: resume later",
         ) from last_error
+    if isinstance(last_error, httpx.ConnectError):  # never connected: nothing dropped
+        raise TransientError(
+            ErrorKind.NETWORK,
+            f"could not connect to download {shown} ({_describe(last_error)}): check the "
+            "address, and that this machine is online and the server up; then resume",
+        ) from last_error
     raise TransientError(
         ErrorKind.NETWORK,
         f"could not download {shown}: the connection kept dropping "
