@@ -167,3 +167,45 @@ def test_five_thousand_row_sheet_is_fast(tmp_path: Path) -> None:
     assert time.perf_counter() - started < 3
     assert (len(result.items), result.duplicates_merged) == (4000, 1000)
     assert result.items[-1].origin == "big.csv row 4001"
+
+
+@pytest.mark.parametrize(
+    "first", [[["How to use this workbook"], ["Links are on the Episodes sheet"]], []]
+)
+def test_without_sheet_a_read_me_or_empty_first_sheet_gives_way_to_the_one_with_links(
+    tmp_path: Path, write_xlsx: XlsxWriter, first: list[list[str]]
+) -> None:
+    write_xlsx(
+        tmp_path / "book.xlsx",
+        {"Read me": first, "Episodes": [["Title", "URL"], ["One", "https://e.com/1.mp3"]]},
+    )
+    result = load_inputs(["book.xlsx"], cwd=tmp_path)
+    assert [(i.source, i.title, i.origin) for i in result.items] == [
+        ("https://e.com/1.mp3", "One", "book.xlsx sheet 'Episodes' row 2")
+    ]
+    assert result.warnings == [
+        "book.xlsx: its first sheet 'Read me' has no links to read; read sheet 'Episodes', "
+        "the first that has (--sheet picks another)"
+    ]
+
+
+def test_a_workbook_with_links_on_no_sheet_names_its_sheets_and_sheet(
+    tmp_path: Path, write_xlsx: XlsxWriter
+) -> None:
+    write_xlsx(tmp_path / "book.xlsx", {"Notes": [["Name"], ["x"]], "More": [["Where"], ["y"]]})
+    with pytest.raises(PermanentError) as raised:
+        load_inputs(["book.xlsx"], cwd=tmp_path)
+    assert raised.value.message.endswith(
+        "; no other sheet ('More') has one either: pick one with --sheet NAME"
+    )
+
+
+def test_a_named_sheet_without_links_is_an_error_not_a_detour(
+    tmp_path: Path, write_xlsx: XlsxWriter
+) -> None:
+    write_xlsx(
+        tmp_path / "book.xlsx",
+        {"Notes": [["Name"], ["x"]], "Episodes": [["URL"], ["https://e.com/1.mp3"]]},
+    )
+    with pytest.raises(PermanentError, match="has no column of links I recognise"):
+        load_inputs(["book.xlsx"], sheet="Notes", cwd=tmp_path)

@@ -127,7 +127,9 @@ def run(
     ] = None,
     sheet: Annotated[
         str | None,
-        typer.Option(help="Worksheet of an .xlsx (default: first).", rich_help_panel=INPUT),
+        typer.Option(
+            help="Worksheet of an .xlsx (default: the first with links).", rich_help_panel=INPUT
+        ),
     ] = None,
     column: Annotated[
         list[str] | None,

@@ -16,7 +16,7 @@ from bulk_transcribe.ingest.dedupe import merge_duplicates
 from bulk_transcribe.ingest.paths import find_media_files, is_media_path
 from bulk_transcribe.ingest.result import Entry, IngestResult, InvalidEntry
 from bulk_transcribe.ingest.sheets import sheet_entries
-from bulk_transcribe.ingest.tables import SHEET_EXTENSIONS, read_table
+from bulk_transcribe.ingest.tables import SHEET_EXTENSIONS, read_table, sheet_names
 from bulk_transcribe.ingest.text_list import text_list_entries
 from bulk_transcribe.models import ItemSpec, SourceType
 
@@ -85,8 +85,10 @@ def _input_entries(
         text, warning = read_text(path)
         warnings.extend([warning] if warning else [])
         return text_list_entries(text.splitlines(), path.name, base_dirs)
+    if suffix in (".xlsx", ".xlsm"):
+        return _workbook_entries(path, sheet, overrides, base_dirs, warnings)
     if suffix in SHEET_EXTENSIONS:
-        table = read_table(path, sheet if suffix in (".xlsx", ".xlsm") else None)
+        table = read_table(path)
         warnings.extend(table.warnings)
         return sheet_entries(table, overrides, base_dirs)
     if is_media_path(path):
@@ -116,6 +118,45 @@ def _argument_entry(raw: str, position: int, cwd: Path) -> ItemSpec:
             ErrorKind.INVALID_INPUT, f"cannot use '{raw}': {entry.reason}; {_EXPECTED}"
         )
     return entry
+
+
+def _workbook_entries(
+    path: Path,
+    sheet: str | None,
+    overrides: Mapping[str, str],
+    base_dirs: list[Path] | None,
+    warnings: list[str],
+) -> list[Entry]:
+    """The entries of the chosen worksheet; without --sheet, of the first one that has a
+    column of links: workbooks often open with a "Read me" or an empty sheet."""
+    try:
+        table = read_table(path, sheet)
+        entries = sheet_entries(table, overrides, base_dirs)
+    except PermanentError as first_error:
+        names = sheet_names(path) if sheet is None else []
+        others = names[1:]
+        for name in others:
+            try:
+                table = read_table(path, name)
+                entries = sheet_entries(table, overrides, base_dirs)
+            except PermanentError:
+                continue
+            warnings.append(
+                f"{path.name}: its first sheet '{names[0]}' has no links to read; read sheet "
+                f"'{name}', the first that has (--sheet picks another)"
+            )
+            break
+        else:
+            if others:
+                listing = ", ".join(f"'{n}'" for n in others)
+                raise PermanentError(
+                    ErrorKind.INVALID_INPUT,
+                    f"{first_error.message}; no other sheet ({listing}) has one either: "
+                    "pick one with --sheet NAME",
+                ) from first_error
+            raise
+    warnings.extend(table.warnings)
+    return entries
 
 
 def _folder_entries(folder: Path, raw: str, warnings: list[str]) -> list[Entry]:

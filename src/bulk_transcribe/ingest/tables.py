@@ -115,6 +115,20 @@ def _xlsx_rows(
     return name, rows, links
 
 
+def sheet_names(path: Path) -> list[str]:
+    """The worksheets of an .xlsx, in order (read without loading their cells)."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True)
+    except Exception as exc:  # a damaged file surfaces as zip, XML or key errors alike
+        raise _corrupt(path, exc) from exc
+    try:
+        return list(workbook.sheetnames)
+    finally:
+        workbook.close()
+
+
 def _load_workbook(load_workbook: Any, path: Path, data_only: bool) -> Any:
     try:
         return load_workbook(path, data_only=data_only)
