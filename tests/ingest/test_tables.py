@@ -205,3 +205,11 @@ def test_a_zero_byte_workbook_is_called_empty(tmp_path: Path) -> None:
     path.write_bytes(b"")
     with pytest.raises(PermanentError, match=r"blank\.xlsx is empty \(0 bytes\)"):
         read_table(path)
+
+
+def test_a_workbook_cut_short_is_called_incomplete(tmp_path: Path, write_xlsx: XlsxWriter) -> None:
+    whole = write_xlsx(tmp_path / "whole.xlsx", {"Sheet": [["url"], ["https://e.com/1.mp3"]]})
+    path = tmp_path / "cut.xlsx"
+    path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(PermanentError, match=r"cut\.xlsx is incomplete \(a download or copy"):
+        read_table(path)

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import re
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +158,11 @@ def _corrupt(path: Path, exc: Exception) -> PermanentError:
         )
     elif _WEB_PAGE.match(head.decode("utf-8", "replace").lstrip("\ufeff")):
         return _web_page(path)
+    elif head.startswith(b"PK\x03\x04") and isinstance(exc, zipfile.BadZipFile):
+        reason = (  # a zip's directory is at its end: the start is there, the end is not
+            "is incomplete (a download or copy cut short?): download or copy it again, or "
+            "open it in Excel and save it again"
+        )
     else:
         reason = (
             f"could not be read as an Excel workbook ({type(exc).__name__}: {exc}); "
