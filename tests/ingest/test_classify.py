@@ -226,3 +226,21 @@ def test_several_links_in_one_cell_are_split(text: str, links: list[str]) -> Non
 )
 def test_one_link_or_text_around_one_is_not_split(text: str) -> None:
     assert split_links(text) == [text]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("example.com/ep.mp3", "no such file; if it is a link, write it with https:// in front"),
+        ("10.0.0.5:8080/ep.mp3", "no such file; if it is a link, write it with https:// in front"),
+        ("https//example.com/ep.mp3", "looks like a link with its https:// mistyped"),
+        ("htps://example.com/ep.mp3", "looks like a link with its https:// mistyped"),
+        ("http:/example.com/ep.mp3", "URL has no host name (a slash missing after 'http:'?)"),
+    ],
+)
+def test_a_link_missing_or_mistyping_its_scheme_says_so(text: str, reason: str) -> None:
+    assert classify_bad(text).reason.startswith(reason)
+
+
+def test_a_missing_relative_file_is_still_not_found(tmp_path: Path) -> None:
+    assert classify_bad("talks/ep.mp3", (tmp_path,)).reason.startswith("file not found")

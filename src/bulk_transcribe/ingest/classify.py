@@ -35,6 +35,11 @@ _INVISIBLE = " \t\r\n\v\f\u00a0\u200b\u200c\u200d\u2060\ufeff\u200e\u200f"
 # the next link's scheme.
 _LINK_SEPARATOR = re.compile(r"(?:\s*[,;]\s*|\s+)(?=[\"'“„‘«<]?https?://)", re.IGNORECASE)
 _WEB_START = re.compile(r"^https?://", re.IGNORECASE)
+# What a link copied without its scheme, or with the scheme mistyped, starts with: a host
+# (name.tld or an address, maybe with a port) then a slash; "https//", "http;//", "htps://".
+_BARE_HOST = re.compile(r"^(?:[a-z0-9-]+\.)+(?:[a-z]{2,}|\d+)(?::\d+)?/", re.IGNORECASE)
+_MANGLED_SCHEME = re.compile(r"^h[tps]{2,6}(?:[:;]/{0,3}|/{1,3})(?=[^/\s])", re.IGNORECASE)
+_MISTYPED = "looks like a link with its https:// mistyped: write it as https://… or http://…"
 # The one answer a shared web app gives to anything that is not a link, whatever is on its
 # disk: a different word for "no such file" and "not media" would tell which files exist.
 NO_SERVER_FILES = (
@@ -75,6 +80,8 @@ def classify_entry(text: str, origin: str, base_dirs: Sequence[Path] | None = ()
     if scheme:
         name = scheme.group(1).lower()
         reason = f"unsupported URL scheme '{name}'; only http:// and https:// links can be fetched"
+        if _MANGLED_SCHEME.match(value):
+            reason = _MISTYPED
         return InvalidEntry(origin, value, reason)
     claimed = claim_text(value, origin)
     if claimed is not None:
@@ -111,7 +118,8 @@ def _classify_url(url: str, origin: str) -> Entry:
     except ValueError as exc:
         return InvalidEntry(origin, url, f"malformed URL: {exc}")
     if not host:
-        return InvalidEntry(origin, url, "URL has no host name")
+        hint = " (a slash missing after 'http:'?)" if re.match(r"^https?:/[^/]", url, re.I) else ""
+        return InvalidEntry(origin, url, "URL has no host name" + hint)
     claimed = claim_url(url, parts, origin)
     return claimed if claimed is not None else InvalidEntry(origin, url, "no source takes it")
 
@@ -140,6 +148,10 @@ def _find_existing(value: str, base_dirs: Sequence[Path]) -> Path | None:
 
 
 def _not_found_reason(value: str, base_dirs: Sequence[Path]) -> str:
+    if _MANGLED_SCHEME.match(value):
+        return _MISTYPED
+    if _BARE_HOST.match(value):
+        return "no such file; if it is a link, write it with https:// in front"
     looks_like_path = "/" in value or "\\" in value or is_media_path(Path(value))
     if not looks_like_path:
         return "not a URL or an existing file"
