@@ -213,3 +213,19 @@ def test_a_workbook_cut_short_is_called_incomplete(tmp_path: Path, write_xlsx: X
     path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     with pytest.raises(PermanentError, match=r"cut\.xlsx is incomplete \(a download or copy"):
         read_table(path)
+
+
+def test_a_workbook_named_csv_is_read_as_a_workbook(tmp_path: Path, write_xlsx: XlsxWriter) -> None:
+    book = write_xlsx(tmp_path / "book.xlsx", {"Sheet": [["url"], ["https://e.com/1.mp3"]]})
+    path = tmp_path / "export.csv"
+    path.write_bytes(book.read_bytes())
+    table = read_table(path)
+    assert (table.headers, table.rows) == (["url"], [(2, ["https://e.com/1.mp3"])])
+    assert table.warnings == ["export.csv is an Excel workbook, not text: read it as one"]
+
+
+def test_an_old_or_locked_workbook_named_csv_says_what_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4088))
+    with pytest.raises(PermanentError, match=r"export\.csv is an Excel 97-2003 or password"):
+        read_table(path)

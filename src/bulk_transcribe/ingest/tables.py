@@ -25,6 +25,7 @@ _WEB_PAGE = re.compile(r"^\s*(<!doctype html|<html|<head|<body)", re.IGNORECASE)
 # The compound-file signature: Excel wraps a password-protected workbook in one, and Excel
 # 97-2003 (.xls) workbooks are one; neither is the zip an .xlsx is.
 _COMPOUND_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP = b"PK\x03\x04"
 
 
 @dataclass
@@ -48,9 +49,19 @@ class Table:
 def read_table(path: Path, sheet: str | None = None) -> Table:
     """The table in `path`; `sheet` picks a worksheet of an .xlsx (default: the first)."""
     links: dict[tuple[int, int], str] = {}
+    warnings: list[str] = []
+    head = _head(path) or b""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         name, raw_rows, links = _xlsx_rows(path, sheet)
-        warnings: list[str] = []
+    elif head.startswith(_ZIP):  # a workbook saved or renamed as .csv: read it as one
+        name, raw_rows, links = _xlsx_rows(path, sheet)
+        warnings.append(f"{path.name} is an Excel workbook, not text: read it as one")
+    elif head.startswith(_COMPOUND_FILE):
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT,
+            f"{path.name} is an Excel 97-2003 or password-protected workbook, not text: save "
+            "it from Excel as .xlsx (without a password) or as CSV",
+        )
     else:
         text, warning = read_text(path)
         if _WEB_PAGE.match(text[:1024].lstrip("\ufeff")):
@@ -132,7 +143,10 @@ def sheet_names(path: Path) -> list[str]:
 
 def _load_workbook(load_workbook: Any, path: Path, data_only: bool) -> Any:
     try:
-        return load_workbook(path, data_only=data_only)
+        # From an open file: openpyxl judges a path by its extension (a workbook named .csv).
+        # A workbook not opened read-only is read whole here, so the file can close.
+        with path.open("rb") as file:
+            return load_workbook(file, data_only=data_only)
     except Exception as exc:  # a damaged file surfaces as zip, XML or key errors alike
         raise _corrupt(path, exc) from exc
 
@@ -158,7 +172,7 @@ def _corrupt(path: Path, exc: Exception) -> PermanentError:
         )
     elif _WEB_PAGE.match(head.decode("utf-8", "replace").lstrip("\ufeff")):
         return _web_page(path)
-    elif head.startswith(b"PK\x03\x04") and isinstance(exc, zipfile.BadZipFile):
+    elif head.startswith(_ZIP) and isinstance(exc, zipfile.BadZipFile):
         reason = (  # a zip's directory is at its end: the start is there, the end is not
             "is incomplete (a download or copy cut short?): download or copy it again, or "
             "open it in Excel and save it again"
