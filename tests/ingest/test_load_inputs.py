@@ -209,3 +209,25 @@ def test_a_named_sheet_without_links_is_an_error_not_a_detour(
     )
     with pytest.raises(PermanentError, match="has no column of links I recognise"):
         load_inputs(["book.xlsx"], sheet="Notes", cwd=tmp_path)
+
+
+def test_a_workbook_saved_as_a_txt_list_is_read_as_the_workbook(
+    tmp_path: Path, write_xlsx: XlsxWriter
+) -> None:
+    book = write_xlsx(tmp_path / "book.xlsx", {"Sheet": [["url"], ["https://e.com/1.mp3"]]})
+    (tmp_path / "links.txt").write_bytes(book.read_bytes())
+    result = load_inputs(["links.txt"], cwd=tmp_path)
+    assert [(i.source, i.origin) for i in result.items] == [
+        ("https://e.com/1.mp3", "links.txt row 2")
+    ]
+    assert result.warnings == ["links.txt is an Excel workbook, not text: read it as one"]
+    assert result.invalid == []
+
+
+def test_a_web_page_saved_as_a_txt_list_is_named_not_read_line_by_line(tmp_path: Path) -> None:
+    (tmp_path / "links.txt").write_text(
+        '<!DOCTYPE html>\n<html><body>\n<a href="https://e.com/1.mp3">One</a>\n</body></html>\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(PermanentError, match=r"links\.txt is a web page \(HTML\), not a list"):
+        load_inputs(["links.txt"], cwd=tmp_path)

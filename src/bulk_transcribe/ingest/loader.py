@@ -16,7 +16,13 @@ from bulk_transcribe.ingest.dedupe import merge_duplicates
 from bulk_transcribe.ingest.paths import find_media_files, is_media_path
 from bulk_transcribe.ingest.result import Entry, IngestResult, InvalidEntry
 from bulk_transcribe.ingest.sheets import sheet_entries
-from bulk_transcribe.ingest.tables import SHEET_EXTENSIONS, read_table, sheet_names
+from bulk_transcribe.ingest.tables import (
+    SHEET_EXTENSIONS,
+    is_workbook,
+    read_table,
+    sheet_names,
+    web_page_list_error,
+)
 from bulk_transcribe.ingest.text_list import text_list_entries
 from bulk_transcribe.models import ItemSpec, SourceType
 
@@ -82,7 +88,12 @@ def _input_entries(
         return [_argument_entry(raw, position, cwd)]
     base_dirs = _unique([path.parent.resolve(), cwd]) if server_files else None
     if suffix == ".txt":
+        if is_workbook(path):  # a sheet saved under a list's name: read it as the sheet
+            return _workbook_entries(path, sheet, overrides, base_dirs, warnings)
         text, warning = read_text(path)
+        web_page = web_page_list_error(path, text)
+        if web_page is not None:
+            raise web_page
         warnings.extend([warning] if warning else [])
         return text_list_entries(text.splitlines(), path.name, base_dirs)
     if suffix in (".xlsx", ".xlsm"):

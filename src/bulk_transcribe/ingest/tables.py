@@ -193,6 +193,22 @@ def _web_page(path: Path) -> PermanentError:
     )
 
 
+def is_workbook(path: Path) -> bool:
+    """Whether `path` holds an .xlsx workbook, whatever its name says (a zip)."""
+    return (_head(path) or b"").startswith(_ZIP)
+
+
+def web_page_list_error(path: Path, text: str) -> PermanentError | None:
+    """The error for a list of links that is a saved web page, or None when it is not one."""
+    if not _WEB_PAGE.match(text[:1024].lstrip("\ufeff")):
+        return None
+    return PermanentError(
+        ErrorKind.INVALID_INPUT,
+        f"{path.name} is a web page (HTML), not a list of links: copy the links themselves "
+        "into a text file, one a line",
+    )
+
+
 def _head(path: Path) -> bytes | None:
     try:
         with path.open("rb") as file:
