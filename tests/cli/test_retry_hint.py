@@ -53,5 +53,5 @@ def test_failures_only_the_user_can_fix_point_at_retry_failed(tmp_path: Path) ->
 
     assert done.returncode == 1, done.stdout + done.stderr
     text = " ".join(done.stdout.split())
-    assert "Fix the links or files named above, then `bulk-transcribe resume" in text
+    assert "Fix what the problems above name, then `bulk-transcribe resume" in text
     assert "--retry-failed` tries the 1 failed item(s) again; finished ones are kept." in text

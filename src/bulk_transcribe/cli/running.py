@@ -141,7 +141,7 @@ def _print_retry_hint(store: Store, session: Session, out_option: str) -> None:
         )
     else:
         console.print(
-            f"Fix the links or files named above, then `{command} --retry-failed` tries the "
+            f"Fix what the problems above name, then `{command} --retry-failed` tries the "
             f"{len(failed)} failed item(s) again; finished ones are kept.",
             highlight=False,
         )

@@ -573,6 +573,15 @@ class Runner:
             )
             self.store.add_event(self.session.id, "stopped", self._stop_reason)
             self.request_stop()
+        elif kind == ErrorKind.MODEL and not self._stop.is_set():
+            # Every item needs the model: the rest would fail the same way, one by one.
+            self._stop_reason = (
+                "the speech model could not be loaded: the run stopped, the other items wait "
+                "in the queue. Run the inputs again with another --model (or none, for the "
+                "bundled tiny.en), or connect to the internet once so it can be downloaded"
+            )
+            self.store.add_event(self.session.id, "stopped", self._stop_reason)
+            self.request_stop()
 
     def _wait_too_long(
         self, item_id: int, attempt: int, kind: str, message: str, retry_after: float
