@@ -574,11 +574,11 @@ class Runner:
             self.store.add_event(self.session.id, "stopped", self._stop_reason)
             self.request_stop()
         elif kind == ErrorKind.MODEL and not self._stop.is_set():
-            # Every item needs the model: the rest would fail the same way, one by one.
+            # Every item needs the model (speech, speakers, the device): the rest would fail
+            # the same way, one by one.
             self._stop_reason = (
-                "the speech model could not be loaded: the run stopped, the other items wait "
-                "in the queue. Run the inputs again with another --model (or none, for the "
-                "bundled tiny.en), or connect to the internet once so it can be downloaded"
+                f"a model every item needs failed ({message}): the run stopped, the other "
+                "items wait in the queue; fix what it says, then run the inputs again"
             )
             self.store.add_event(self.session.id, "stopped", self._stop_reason)
             self.request_stop()
