@@ -244,3 +244,33 @@ def test_a_link_missing_or_mistyping_its_scheme_says_so(text: str, reason: str) 
 
 def test_a_missing_relative_file_is_still_not_found(tmp_path: Path) -> None:
     assert classify_bad("talks/ep.mp3", (tmp_path,)).reason.startswith("file not found")
+
+
+@pytest.mark.parametrize(
+    ("line", "title"),
+    [
+        ("1. https://e.com/ep.mp3", None),
+        ("12) https://e.com/ep.mp3", None),
+        ("(a) https://e.com/ep.mp3", None),
+        ("- https://e.com/ep.mp3", None),
+        ("• “https://e.com/ep.mp3”", None),
+        ("[Episode 7](https://e.com/ep.mp3)", "Episode 7"),
+        ("Episode 7 – https://e.com/ep.mp3", "Episode 7"),
+        ("3. Interview with Dr. Ng: https://e.com/ep.mp3", "Interview with Dr. Ng"),
+    ],
+)
+def test_a_link_in_a_pasted_list_item_or_sentence_is_that_link_titled_by_its_words(
+    line: str, title: str | None
+) -> None:
+    item = classify_ok(line)
+    assert (item.source, item.title) == ("https://e.com/ep.mp3", title)
+
+
+def test_a_numbered_file_name_is_still_a_file(tmp_path: Path) -> None:
+    (tmp_path / "1. intro.mp3").write_bytes(b"x")
+    assert classify_ok("1. intro.mp3", (tmp_path,)).source == str(tmp_path / "1. intro.mp3")
+
+
+def test_words_after_a_link_are_not_taken_for_part_of_it() -> None:
+    reason = classify_bad("https://e.com/ep.mp3 (part one)").reason
+    assert reason.startswith("URL contains spaces: write those inside it as %20")

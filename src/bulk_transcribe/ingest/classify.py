@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -35,6 +36,13 @@ _INVISIBLE = " \t\r\n\v\f\u00a0\u200b\u200c\u200d\u2060\ufeff\u200e\u200f"
 # the next link's scheme.
 _LINK_SEPARATOR = re.compile(r"(?:\s*[,;]\s*|\s+)(?=[\"'“„‘«<]?https?://)", re.IGNORECASE)
 _WEB_START = re.compile(r"^https?://", re.IGNORECASE)
+# A line pasted from a numbered or bulleted list: "1. ", "2) ", "(a) ", "- ", "• ".
+_LIST_MARKER = re.compile(r"^(?:[-*•‣◦▪–—]|\(?\d{1,4}[.)]|\(?[a-z][.)])\s+", re.IGNORECASE)
+_MARKDOWN_LINK = re.compile(r"^\[(?P<title>[^\]]*)\]\((?P<link>https?://[^)\s]+)\)$", re.I)
+# Words, maybe a dash or colon, then one link that ends the line: "Episode 7 – https://…".
+_TITLED_LINK = re.compile(
+    r"^(?P<title>.*?[^\s\-–—:|])[\s\-–—:|]*\s(?P<link>[\"'“„‘«<]?https?://\S+)$", re.IGNORECASE
+)
 # What a link copied without its scheme, or with the scheme mistyped, starts with: a host
 # (name.tld or an address, maybe with a port) then a slash; "https//", "http;//", "htps://".
 _BARE_HOST = re.compile(r"^(?:[a-z0-9-]+\.)+(?:[a-z]{2,}|\d+)(?::\d+)?/", re.IGNORECASE)
@@ -59,10 +67,35 @@ def split_links(text: str) -> list[str]:
 
 def classify_entry(text: str, origin: str, base_dirs: Sequence[Path] | None = ()) -> Entry:
     """What `text` names. Relative paths are tried against each of `base_dirs` in turn;
-    `base_dirs=None`: no files of this machine at all (a shared web app), the disk untouched."""
+    `base_dirs=None`: no files of this machine at all (a shared web app), the disk untouched.
+    A link in prose ("3. Episode 7 – https://…", "[Episode 7](https://…)") is that link,
+    titled by the words before it."""
     value = _unwrap(text)
     if not value:
         return InvalidEntry(origin, text, "empty entry")
+    value, title = _link_in_prose(value)
+    entry = _classify_value(value, origin, base_dirs)
+    if title and isinstance(entry, ItemSpec) and entry.title is None:
+        return replace(entry, title=title)
+    return entry
+
+
+def _link_in_prose(value: str) -> tuple[str, str | None]:
+    """The link of a list item, a Markdown link or a line of words ending in one, and the
+    words as its title; `value` unchanged (no title) when it is anything else."""
+    markdown = _MARKDOWN_LINK.match(value)
+    if markdown:
+        return markdown.group("link"), markdown.group("title").strip() or None
+    unmarked = _LIST_MARKER.sub("", value, count=1)
+    titled = _TITLED_LINK.match(unmarked)
+    if titled and "://" not in titled.group("title"):
+        return _unwrap(titled.group("link")), _unwrap(titled.group("title")) or None
+    if unmarked != value and _WEB_START.match(_unwrap(unmarked)):
+        return _unwrap(unmarked), None
+    return value, None
+
+
+def _classify_value(value: str, origin: str, base_dirs: Sequence[Path] | None) -> Entry:
     scheme = _SCHEME.match(value)
     if scheme and scheme.group(1).lower() == "file":
         local_path = _file_uri_path(value)
@@ -110,7 +143,11 @@ def _file_uri_path(uri: str) -> str | None:
 
 def _classify_url(url: str, origin: str) -> Entry:
     if any(ch.isspace() for ch in url):
-        return InvalidEntry(origin, url, "URL contains spaces; encode them as %20")
+        reason = (
+            "URL contains spaces: write those inside it as %20, and leave out words after it "
+            "(a sheet's title column can hold them)"
+        )
+        return InvalidEntry(origin, url, reason)
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()

@@ -107,7 +107,7 @@ def _row_entries(
     for link in split_links(linked[url_index]):
         entry = classify_entry(link, origin, base_dirs)
         if not isinstance(entry, InvalidEntry):
-            entry = replace(entry, title=title or None, metadata=metadata)
+            entry = replace(entry, title=title or entry.title, metadata=metadata)
         entries.append(entry)
     return entries
 
