@@ -208,6 +208,10 @@ def test_invalid_value_is_truncated() -> None:
             "“https://e.com/1.mp3” “https://e.com/2.mp3”",
             ["“https://e.com/1.mp3”", "“https://e.com/2.mp3”"],
         ),
+        (
+            "1. https://e.com/1.mp3 https://e.com/2.mp3",
+            ["https://e.com/1.mp3", "https://e.com/2.mp3"],
+        ),
     ],
 )
 def test_several_links_in_one_cell_are_split(text: str, links: list[str]) -> None:

@@ -59,7 +59,8 @@ def split_links(text: str) -> list[str]:
     """The links of a cell or line holding several ("https://a https://b", one a line, or
     after a comma or semicolon), each on its own; `[text]` when it holds one or none. Only
     a separator followed by a new http(s) link splits: "?next=https://…" stays whole."""
-    parts = [p for p in _LINK_SEPARATOR.split(text.strip(_INVISIBLE)) if p.strip(_INVISIBLE)]
+    unmarked = _LIST_MARKER.sub("", text.strip(_INVISIBLE), count=1)  # "1. https://a https://b"
+    parts = [p for p in _LINK_SEPARATOR.split(unmarked) if p.strip(_INVISIBLE)]
     if len(parts) < 2 or not all(_WEB_START.match(_unwrap(p)) for p in parts):
         return [text]
     return parts
