@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
@@ -46,3 +48,21 @@ def test_text_named_like_a_video_says_what_to_check(tmp_path: Path) -> None:
     assert raised.value.message.startswith("could not decode audio in lecture.mp4")
     assert "plays in a media player" in raised.value.message
     assert "another kind of file named .mp4" in raised.value.message
+
+
+def test_a_video_without_sound_says_it_has_no_audio_track(tmp_path: Path) -> None:
+    path = tmp_path / "screen.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        for _ in range(10):
+            frame = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    with pytest.raises(PermanentError) as raised:
+        fetch(path, tmp_path)
+    assert raised.value.message == (
+        "no audio track in screen.mp4: a video without sound has nothing to transcribe"
+    )

@@ -26,8 +26,8 @@ class LocalFileSource(Source):
         try:
             duration = probe_duration(path)
         except PermanentError as exc:
-            if exc.kind is not ErrorKind.DECODE:
-                raise
+            if exc.kind is not ErrorKind.DECODE or exc.message.startswith("no audio track"):
+                raise  # a silent video plays: the advice below would mislead
             raise PermanentError(
                 ErrorKind.DECODE,
                 f"{exc.message}; check that it plays in a media player: it may be cut short, "
