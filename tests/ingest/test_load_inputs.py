@@ -231,3 +231,15 @@ def test_a_web_page_saved_as_a_txt_list_is_named_not_read_line_by_line(tmp_path:
     )
     with pytest.raises(PermanentError, match=r"links\.txt is a web page \(HTML\), not a list"):
         load_inputs(["links.txt"], cwd=tmp_path)
+
+
+def test_rows_skipped_above_a_header_are_named_in_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "q3.csv").write_text(
+        "Episodes for the Q3 review\nchecked by A.\nTitle,URL\nOne,https://e.com/1.mp3\n",
+        encoding="utf-8",
+    )
+    result = load_inputs(["q3.csv"], cwd=tmp_path)
+    assert [i.origin for i in result.items] == ["q3.csv row 4"]
+    assert result.warnings == [
+        "q3.csv: its header is row 3; rows 1-2 were read as a title above it and skipped"
+    ]

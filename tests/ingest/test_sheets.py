@@ -224,3 +224,10 @@ def test_a_cell_holding_several_links_gives_an_item_for_each_with_the_rows_title
         ("https://e.com/4.mp3", "Comma", "t.csv row 3"),
     ]
     assert not [e for e in entries if isinstance(e, InvalidEntry)]
+
+
+def test_a_data_row_that_reads_like_a_header_is_not_taken_for_one(tmp_path: Path) -> None:
+    path = tmp_path / "kinds.csv"
+    path.write_text("Name,Kind\nOne,video\nTwo,link\nThree,file\n", encoding="utf-8")
+    with pytest.raises(PermanentError, match="its columns are: 'Name', 'Kind'"):
+        sheet_entries(read_table(path), {}, [])

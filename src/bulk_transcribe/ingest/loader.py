@@ -100,8 +100,9 @@ def _input_entries(
         return _workbook_entries(path, sheet, overrides, base_dirs, warnings)
     if suffix in SHEET_EXTENSIONS:
         table = read_table(path)
-        warnings.extend(table.warnings)
-        return sheet_entries(table, overrides, base_dirs)
+        entries = sheet_entries(table, overrides, base_dirs)
+        warnings.extend(table.warnings)  # after: reading it may add one (a skipped title row)
+        return entries
     if is_media_path(path):
         return [ItemSpec(str(path.resolve()), SourceType.LOCAL_FILE, origin=f"argument {position}")]
     hint = "; save old .xls workbooks as .xlsx" if suffix == ".xls" else ""

@@ -14,6 +14,7 @@ from bulk_transcribe.ingest.result import Entry, InvalidEntry
 from bulk_transcribe.ingest.tables import Table
 
 _WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
+_LINK_LIKE = re.compile(r"://|[/\\.]|^[\w-]{11}$")  # a link, a path or a file name, a video id
 # How far down a sheet its header is looked for, below a title or a merged banner row.
 _HEADER_SEARCH_ROWS = 10
 
@@ -61,17 +62,37 @@ def _find_header(table: Table, overrides: Mapping[str, str]) -> tuple[Table, Col
     """The table read from its real header row, and its columns' roles. Sheets people keep
     often open with a title, a note or a merged banner row above the header ("Episodes for
     Q3" over "Title | Date | Audio URL"): the header is the first of the top rows whose
-    columns can be mapped. Without one, the first row's error stands."""
+    columns can be mapped and whose link column below holds something like a link (a row
+    of data with "link" in a cell is no header). Without one, the first row's error stands;
+    rows passed over are named in a warning, so none is lost unsaid."""
     try:
         return table, map_columns(table.headers, table.name, overrides)
     except PermanentError as first_error:
         for position in range(1, min(len(table.content) - 1, _HEADER_SEARCH_ROWS)):
             candidate = table.with_header_at(position)
             try:
-                return candidate, map_columns(candidate.headers, candidate.name, overrides)
+                mapping = map_columns(candidate.headers, candidate.name, overrides)
             except PermanentError:
                 continue
+            if not _holds_links(candidate, mapping):
+                continue
+            last = table.content[position - 1][0]
+            above = f"row {last} was" if position == 1 else f"rows {table.header_row}-{last} were"
+            candidate.warnings.append(
+                f"{table.name}: its header is row {candidate.header_row}; {above} read as a "
+                "title above it and skipped"
+            )
+            return candidate, mapping
         raise first_error from None
+
+
+def _holds_links(table: Table, mapping: ColumnMapping) -> bool:
+    """Whether some row has a link or a file name in one of the mapped link columns."""
+    return any(
+        _LINK_LIKE.search(_linked_cells(table, number, cells)[column.index])
+        for number, cells in table.rows
+        for column in mapping.url_columns
+    )
 
 
 def _linked_cells(table: Table, number: int, cells: list[str]) -> list[str]:
