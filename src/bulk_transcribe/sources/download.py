@@ -114,16 +114,16 @@ def cached_download(
     target = cache.path_for(url)
     if cache.hit(target):
         return target
-    with _download_lock(cache_dir, target, check_cancelled):
+    with _download_lock(cache_dir, target, check_cancelled) as exclusive:
         if not cache.hit(target):  # another process may have finished it meanwhile
-            size = download(url, target, settings, check_cancelled)
+            size = download(url, target, settings, check_cancelled, exclusive=exclusive)
             cache.added(target, size)
     return target
 
 
 def _download_lock(
     cache_dir: Path, target: Path, check_cancelled: Callable[[], None]
-) -> AbstractContextManager[None]:
+) -> AbstractContextManager[bool]:
     """The lock of one cached file, across processes and threads; waiting for it ends on a
     cancel. Its lock file is kept outside the cache folder, so no eviction or clearing ever
     deletes a lock in use; one file for every link (cache_locks.py)."""
@@ -207,16 +207,23 @@ def download(
     target: Path,
     settings: SourceSettings,
     check_cancelled: Callable[[], None] = lambda: None,
+    *,
+    exclusive: bool = False,
 ) -> int:
     """Stream `url` to `target`; a dropped connection resumes with Range; never leaves a partial.
-    Returns the file's size.
+    Returns the file's size. `exclusive`: the caller holds the link's lock across processes.
 
     The file takes its final name only when complete and as long as the server announced,
     so a crash never leaves a half file that a later run would mistake for a cached download.
     Its temporary name is its own: another download of the same link (another process)
     never writes into it, deletes it, or publishes it half done.
     """
-    partial = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
+    if exclusive:
+        # No one else downloads this link now, so the name can be the link's own: what a
+        # killed download (kill -9) left under it is written over by the next, not kept.
+        partial = target.with_name(f".{target.name}.part")
+    else:
+        partial = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
     complete = False
     try:
         with _request_errors(url, "download"), http_client(settings) as client:
