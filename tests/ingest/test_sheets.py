@@ -231,3 +231,24 @@ def test_a_data_row_that_reads_like_a_header_is_not_taken_for_one(tmp_path: Path
     path.write_text("Name,Kind\nOne,video\nTwo,link\nThree,file\n", encoding="utf-8")
     with pytest.raises(PermanentError, match="its columns are: 'Name', 'Kind'"):
         sheet_entries(read_table(path), {}, [])
+
+
+def test_a_sheet_whose_titles_link_to_the_media_reads_those_links(tmp_path: Path) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Episode", "Aired"])
+    for n in (1, 2):
+        sheet.append([f"Episode {n}", f"2024-0{n}-01"])
+        sheet.cell(row=n + 1, column=1).hyperlink = f"https://e.com/{n}.mp3"
+    path = tmp_path / "exported.xlsx"
+    workbook.save(path)
+    table = read_table(path)
+    entries = sheet_entries(table, {}, [])
+    assert [(i.source, i.title, i.metadata) for i in items(entries)] == [
+        ("https://e.com/1.mp3", "Episode 1", {"aired": "2024-01-01"}),
+        ("https://e.com/2.mp3", "Episode 2", {"aired": "2024-02-01"}),
+    ]
+    assert table.warnings == [
+        "exported.xlsx: no column is named for links, but the cells of 'Episode' link to "
+        "them: read those links, titled by the text"
+    ]

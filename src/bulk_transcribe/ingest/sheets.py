@@ -30,7 +30,17 @@ def sheet_entries(
         first_link = next(i for i, h in enumerate(table.headers) if _WEB_LINK.match(h))
         mapping = ColumnMapping(url_columns=(UrlColumn(first_link, "any"),))
     else:
-        table, mapping = _find_header(table, overrides)
+        try:
+            table, mapping = _find_header(table, overrides)
+        except PermanentError:
+            linked = None if "url" in overrides else _linked_column(table)
+            if linked is None:
+                raise
+            mapping = ColumnMapping(url_columns=(UrlColumn(linked, "any"),), title=linked)
+            table.warnings.append(
+                f"{table.name}: no column is named for links, but the cells of "
+                f"'{table.headers[linked]}' link to them: read those links, titled by the text"
+            )
         headers, rows = table.headers, table.rows
     metadata_keys = _metadata_keys(headers, mapping)
     return [
@@ -93,6 +103,20 @@ def _holds_links(table: Table, mapping: ColumnMapping) -> bool:
         for number, cells in table.rows
         for column in mapping.url_columns
     )
+
+
+def _linked_column(table: Table) -> int | None:
+    """The column whose cells mostly link elsewhere ("Episode 1" linked to its page), when
+    no header names a link column: the sheets people export from web pages look so."""
+    counts: dict[int, int] = {}
+    for number, _cells in table.rows:
+        for index in range(len(table.headers)):
+            if (number, index) in table.links:
+                counts[index] = counts.get(index, 0) + 1
+    if not counts:
+        return None
+    best = max(counts, key=lambda index: counts[index])
+    return best if counts[best] * 2 >= len(table.rows) else None
 
 
 def _linked_cells(table: Table, number: int, cells: list[str]) -> list[str]:
