@@ -243,3 +243,23 @@ def test_rows_skipped_above_a_header_are_named_in_a_warning(tmp_path: Path) -> N
     assert result.warnings == [
         "q3.csv: its header is row 3; rows 1-2 were read as a title above it and skipped"
     ]
+
+
+def test_a_sheet_piped_to_stdin_is_read_as_a_sheet(tmp_path: Path) -> None:
+    stdin = io.StringIO("Title;Audio URL\nOne;https://e.com/1.mp3\nTwo;https://e.com/2.mp3\n")
+    result = load_inputs(["-"], stdin=stdin, cwd=tmp_path)
+    assert [(i.source, i.title, i.origin) for i in result.items] == [
+        ("https://e.com/1.mp3", "One", "stdin row 2"),
+        ("https://e.com/2.mp3", "Two", "stdin row 3"),
+    ]
+    assert result.invalid == []
+
+
+@pytest.mark.parametrize(
+    "first", ["# my links, 2024", "https://e.com/1.mp3, https://e.com/9.mp3", "Name,Where"]
+)
+def test_a_list_whose_first_line_has_a_comma_stays_a_list(tmp_path: Path, first: str) -> None:
+    stdin = io.StringIO(f"{first}\nhttps://e.com/2.mp3\n")
+    result = load_inputs(["-"], stdin=stdin, cwd=tmp_path)
+    assert "https://e.com/2.mp3" in [i.source for i in result.items]
+    assert all(i.origin.startswith("stdin line") for i in result.items)

@@ -133,3 +133,13 @@ def test_a_shared_app_gives_any_pasted_path_one_answer_whatever_is_on_its_disk(
 
     on_this_computer = ingest(str(meeting) + "\n", None)  # nothing changes on 127.0.0.1
     assert [s.source_type for s in on_this_computer.items] == [SourceType.LOCAL_FILE]
+
+
+def test_cells_pasted_from_a_spreadsheet_keep_their_columns() -> None:
+    pasted = "Title\tAudio URL\tHost\nOne\thttps://e.org/1.mp3\tAda\nTwo\thttps://e.org/2.mp3\tBo\n"
+    result = ingest(pasted, None)
+    assert [(s.source, s.title, s.metadata) for s in result.items] == [
+        ("https://e.org/1.mp3", "One", {"host": "Ada"}),
+        ("https://e.org/2.mp3", "Two", {"host": "Bo"}),
+    ]
+    assert result.invalid == []

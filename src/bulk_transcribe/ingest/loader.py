@@ -21,6 +21,7 @@ from bulk_transcribe.ingest.tables import (
     is_workbook,
     read_table,
     sheet_names,
+    table_from_text,
     web_page_list_error,
 )
 from bulk_transcribe.ingest.text_list import text_list_entries
@@ -77,7 +78,11 @@ def _input_entries(
     server_files: bool = True,
 ) -> list[Entry]:
     if raw == STDIN_INPUT:
-        return text_list_entries(_read_stdin(stdin or sys.stdin).splitlines(), "stdin", [cwd])
+        text = _read_stdin(stdin or sys.stdin)
+        piped_sheet = table_from_text(text, "stdin")  # `cat links.csv | bulk-transcribe run -`
+        if piped_sheet is not None:
+            return sheet_entries(piped_sheet, overrides, [cwd])
+        return text_list_entries(text.splitlines(), "stdin", [cwd])
     if _WEB_LINK.match(raw.strip()):
         return [_argument_entry(raw, position, cwd)]
     path = cwd / Path(raw.strip()).expanduser()
@@ -95,6 +100,9 @@ def _input_entries(
         if web_page is not None:
             raise web_page
         warnings.extend([warning] if warning else [])
+        pasted_sheet = table_from_text(text, path.name)  # cells copied from a spreadsheet
+        if pasted_sheet is not None:
+            return sheet_entries(pasted_sheet, overrides, base_dirs)
         return text_list_entries(text.splitlines(), path.name, base_dirs)
     if suffix in (".xlsx", ".xlsm"):
         return _workbook_entries(path, sheet, overrides, base_dirs, warnings)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.ingest.columns import map_columns
 from bulk_transcribe.ingest.decoding import read_text
 
 SHEET_EXTENSIONS = frozenset({".csv", ".tsv", ".xlsx", ".xlsm"})
@@ -69,6 +70,20 @@ def read_table(path: Path, sheet: str | None = None) -> Table:
         name, raw_rows = path.name, _csv_rows(text, path.suffix.lower())
         warnings = [warning] if warning else []
     return _build_table(name, raw_rows, warnings, links)
+
+
+def table_from_text(text: str, name: str) -> Table | None:
+    """`text` read as a CSV/TSV table whose header names a column of links (standard input
+    fed a sheet), or None when its first line is no such header (a plain list of links)."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if "://" in first or not any(sep in first for sep in ",;\t"):
+        return None
+    try:
+        table = _build_table(name, _csv_rows(text, ".csv"), [])
+        map_columns(table.headers, name, {})
+    except PermanentError:
+        return None
+    return table
 
 
 def _csv_rows(text: str, suffix: str) -> list[list[str]]:
