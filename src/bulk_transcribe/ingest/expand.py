@@ -6,9 +6,10 @@ does not say what they are (no extension) are settled by asking the server.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-from bulk_transcribe.errors import Cancelled, TranscribeError
+from bulk_transcribe.errors import Cancelled, ErrorKind, TranscribeError, TransientError
 from bulk_transcribe.ingest.dedupe import merge_duplicates
 from bulk_transcribe.models import InvalidEntry, ItemSpec
 from bulk_transcribe.settings import Settings
@@ -36,6 +37,30 @@ class Expander:
     fetch_bytes: Callable[[str, Settings], bytes] = download.fetch_bytes
     probe: Callable[[str, Settings], download.Probe] = download.probe
     pacer: Pacer | None = None
+    # Hosts whose probe timed out: a dead server costs the start one timeout, not one per
+    # link (200 links to a host that never answers waited 30 s each before the run began).
+    _silent_hosts: set[str] = field(default_factory=set, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.probe = self._probe_unless_silent(self.probe)
+
+    def _probe_unless_silent(
+        self, probe: Callable[[str, Settings], download.Probe]
+    ) -> Callable[[str, Settings], download.Probe]:
+        def probe_once_per_silent_host(url: str, settings: Settings) -> download.Probe:
+            host = urlsplit(url).netloc.lower()
+            if host in self._silent_hosts:
+                raise TransientError(
+                    ErrorKind.TIMEOUT, f"{host} did not answer a moment ago; not asked again"
+                )
+            try:
+                return probe(url, settings)
+            except TransientError as exc:
+                if exc.kind is ErrorKind.TIMEOUT:
+                    self._silent_hosts.add(host)
+                raise
+
+        return probe_once_per_silent_host
 
     def expand(self, specs: Sequence[ItemSpec]) -> ExpandResult:
         result = ExpandResult()
