@@ -35,6 +35,11 @@ from bulk_transcribe.redact import redact_url
 from bulk_transcribe.settings import SourceSettings
 from bulk_transcribe.sources.cache import DownloadCache
 from bulk_transcribe.sources.cache_locks import key_locks
+from bulk_transcribe.sources.silent_hosts import (
+    forget_silent,
+    refuse_if_silent,
+    remember_silent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -254,8 +259,10 @@ def _download_with_resume(
     check_cancelled: Callable[[], None],
 ) -> int:
     """The body of `url` whole in `partial`; returns its size."""
+    refuse_if_silent(url)
     validator: str | None = None  # ETag or Last-Modified, so a resume never splices two versions
     fruitless = 0
+    answered = False  # whether the server ever sent a status line
     last_error: httpx.TransportError | None = None
     for attempt in range(MAX_ATTEMPTS):
         # The partial's name is this download's own: before the first attempt it is not there.
@@ -269,6 +276,7 @@ def _download_with_resume(
                 headers["If-Range"] = validator
         try:
             with client.stream("GET", url, headers=headers) as response:
+                answered = True
                 if have and response.status_code == 416:  # our partial no longer fits: restart
                     partial.unlink()
                     continue
@@ -282,6 +290,7 @@ def _download_with_resume(
                     f"{redact_url(url)} sent {size} bytes where it announced {expected}: the "
                     "download is not the file the server described; try again later",
                 )
+            forget_silent(url)  # it answers after all: its other links may be asked again
             return size
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError):
             raise  # no resume makes these work
@@ -295,6 +304,8 @@ def _download_with_resume(
                 break
     shown = redact_url(url)
     if isinstance(last_error, httpx.TimeoutException):
+        if not answered:  # not one status line in every try: its other links wait too
+            remember_silent(url)
         raise TransientError(
             ErrorKind.TIMEOUT,
             f"{shown}: the download stalled (under {STALL_BYTES // 1024} KB in "
