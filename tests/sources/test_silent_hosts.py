@@ -11,19 +11,11 @@ import pytest
 
 from bulk_transcribe.errors import ErrorKind, TransientError
 from bulk_transcribe.settings import Settings
-from bulk_transcribe.sources import silent_hosts
 from bulk_transcribe.sources.download import download
 from tests.samples import EXAMPLES
 from tests.sources.media_server import Route, running_server
 
 MP3 = (EXAMPLES / "media" / "02_library_visit.mp3").read_bytes()
-
-
-@pytest.fixture(autouse=True)
-def no_memory_of_earlier_tests() -> Iterator[None]:
-    silent_hosts._silent_since.clear()
-    yield
-    silent_hosts._silent_since.clear()
 
 
 @pytest.fixture
