@@ -282,16 +282,16 @@ def silent_server() -> Iterator[tuple[str, list[socket.socket]]]:
             connection.close()
 
 
-def test_a_host_that_never_answers_is_probed_once_and_its_links_kept_for_the_run(
+def test_a_host_that_never_answers_is_probed_twice_and_its_links_kept_for_the_run(
     silent_server: tuple[str, list[socket.socket]], media_server: MediaServer, tmp_path: Path
 ) -> None:
     base, taken = silent_server
     audio = media_server.add("/stream", Route(MP3, "audio/mpeg"))
-    links = [f"{base}/episode/{n}" for n in (1, 2, 3)] + [audio]
+    links = [f"{base}/episode/{n}" for n in (1, 2, 3, 4)] + [audio]
     specs = [spec(link, SourceType.HTTP_MEDIA) for link in links]
 
     result = expand_items(specs, settings(tmp_path, http_timeout=1))
 
     assert [i.source for i in result.items] == links  # they fail or pass when they run
     assert result.invalid == []
-    assert len(taken) == 1  # one timeout for the host, not one per link
+    assert len(taken) == 2  # two timeouts for the host, not one per link

@@ -24,6 +24,8 @@ from bulk_transcribe.sources.base import FlatLister, InfoExtractor
 from bulk_transcribe.sources.pacing import Pacer
 from bulk_transcribe.sources.youtube_listing import collection_listing_url
 
+SILENT_PROBES = 2  # probes of a host that timed out before its other links are not probed
+
 __all__ = ["ExpandResult", "Expander", "Expansion", "collection_listing_url", "expand_items"]
 
 
@@ -37,9 +39,10 @@ class Expander:
     fetch_bytes: Callable[[str, Settings], bytes] = download.fetch_bytes
     probe: Callable[[str, Settings], download.Probe] = download.probe
     pacer: Pacer | None = None
-    # Hosts whose probe timed out: a dead server costs the start one timeout, not one per
-    # link (200 links to a host that never answers waited 30 s each before the run began).
-    _silent_hosts: set[str] = field(default_factory=set, init=False, repr=False)
+    # Hosts whose probes of two links timed out: a dead server costs the start two
+    # timeouts, not one per link (200 links to a host that never answers waited 30 s each
+    # before the run began). One is not enough: a host may hang on one path only.
+    _silent_hosts: dict[str, int] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.probe = self._probe_unless_silent(self.probe)
@@ -47,20 +50,22 @@ class Expander:
     def _probe_unless_silent(
         self, probe: Callable[[str, Settings], download.Probe]
     ) -> Callable[[str, Settings], download.Probe]:
-        def probe_once_per_silent_host(url: str, settings: Settings) -> download.Probe:
+        def probe_unless_silent(url: str, settings: Settings) -> download.Probe:
             host = urlsplit(url).netloc.lower()
-            if host in self._silent_hosts:
+            if self._silent_hosts.get(host, 0) >= SILENT_PROBES:
                 raise TransientError(
                     ErrorKind.TIMEOUT, f"{host} did not answer a moment ago; not asked again"
                 )
             try:
-                return probe(url, settings)
+                found = probe(url, settings)
             except TransientError as exc:
                 if exc.kind is ErrorKind.TIMEOUT:
-                    self._silent_hosts.add(host)
+                    self._silent_hosts[host] = self._silent_hosts.get(host, 0) + 1
                 raise
+            self._silent_hosts.pop(host, None)  # it answers
+            return found
 
-        return probe_once_per_silent_host
+        return probe_unless_silent
 
     def expand(self, specs: Sequence[ItemSpec]) -> ExpandResult:
         result = ExpandResult()
