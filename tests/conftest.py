@@ -11,7 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bulk_transcribe.sources import silent_hosts
 from tests.samples import SAMPLE_MEDIA, write_wav
+
+
+@pytest.fixture(autouse=True)
+def no_silent_hosts_from_earlier_tests() -> Iterator[None]:
+    """A port a silent server had may serve another test's server next: the downloads'
+    memory of hosts that never answered (per process, 5 minutes) starts empty each test."""
+    silent_hosts._silent.clear()
+    yield
+    silent_hosts._silent.clear()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -15,6 +15,7 @@ from bulk_transcribe.settings import (
     Settings,
     SourceSettings,
     WebSettings,
+    describe_invalid,
 )
 
 GROUPS = (
@@ -104,3 +105,17 @@ def test_an_unknown_engine_is_refused_when_it_is_made_not_by_the_settings() -> N
 
     with pytest.raises(PermanentError, match="unknown engine 'whisperx'"):
         create_engine(settings)
+
+
+@pytest.mark.parametrize("language", ["klingon", "English", "q", "en us", "12"])
+def test_a_language_that_is_not_a_code_is_refused_without_quoting_it(language: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings(language=language)
+    described = describe_invalid(caught.value)
+    assert "language" in described and "not a language code" in described
+    assert language not in described
+
+
+@pytest.mark.parametrize(("given", "kept"), [("EN", "en"), ("haw", "haw"), ("pt-BR", "pt-br")])
+def test_language_codes_pass_in_any_case(given: str, kept: str) -> None:
+    assert Settings(language=given).language == kept

@@ -34,7 +34,9 @@ def probe_duration(path: Path) -> float:
             audio = next((s for s in container.streams if s.type == "audio"), None)
             if audio is None:
                 raise PermanentError(
-                    ErrorKind.DECODE, f"no audio track in {path.name}: is it a media file?"
+                    ErrorKind.DECODE,
+                    f"no audio track in {path.name}: a video without sound has nothing to "
+                    "transcribe",
                 )
             claimed = _header_duration(container, audio)
             if claimed is not None and _plausible(path, claimed):

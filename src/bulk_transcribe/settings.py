@@ -143,7 +143,12 @@ class EngineSettings(BaseModel):
     def _parse_language(cls, value: Any) -> str | None:
         if value is None or str(value).strip().lower() in ("", "auto"):
             return None
-        return str(value).strip().lower()
+        code = str(value).strip().lower()
+        if not re.fullmatch(r"[a-z]{2,3}(?:[-_][a-z0-9]{2,4})?", code):  # en, haw, pt-br
+            raise ValueError(  # the value is not quoted: settings errors never show one
+                "not a language code: give one such as en, de or pt (ISO 639), or auto to detect it"
+            )
+        return code
 
 
 class RunSettings(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from bulk_transcribe.models import ItemSpec, ItemStatus, SourceType
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from tests.cli.test_cli import run_cli
+from tests.cli.test_lifecycle import media_folder, only_session, rows, scripted, wait_for
 
 
 def big_session(out: Path, count: int) -> str:
@@ -109,3 +111,30 @@ def test_status_of_a_running_session_loads_no_runner_engines_or_renderers(
         "av",
     ):
         assert heavy not in loaded, heavy
+
+
+def test_a_session_whose_process_was_killed_reads_interrupted_and_says_how_to_resume(
+    tmp_path: Path,
+) -> None:
+    media = media_folder(tmp_path, ["alpha", "gate_beta"])
+    out = tmp_path / "out"
+    db = out / "bulk_transcribe.db"
+    process = scripted(
+        ["run", str(media), "--engine", "scripted", "--out", str(out)],
+        tmp_path,
+        SCRIPTED_ENGINE_GATE=str(tmp_path / "never"),
+    )
+    wait_for(lambda: rows(db, "SELECT 1 FROM items WHERE status = 'done'"), process)
+    wait_for(lambda: rows(db, "SELECT 1 FROM sessions WHERE status = 'running'"), process)
+    process.send_signal(signal.SIGKILL)  # a crash: the store still says "running"
+    process.wait()
+    session_id = only_session(db)
+
+    shown = run_cli("status", session_id, "--out", str(out))
+    listed = run_cli("sessions", "--out", str(out))
+
+    assert shown.returncode == 0, shown.stderr
+    assert f"Session {session_id} (interrupted)" in shown.stdout
+    assert f"`bulk-transcribe resume {session_id}` does the rest" in shown.stdout
+    assert re.search(r"│\s*interrupted\s*│", listed.stdout), listed.stdout
+    assert "running" not in listed.stdout

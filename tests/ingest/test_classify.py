@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from bulk_transcribe.ingest.classify import classify_entry
+from bulk_transcribe.ingest.classify import NO_SERVER_FILES, classify_entry, split_links
 from bulk_transcribe.ingest.result import InvalidEntry
 from bulk_transcribe.models import ItemSpec, SourceType
 
@@ -97,7 +97,6 @@ def test_other_http_urls_are_direct_media_kept_as_given_without_fragment() -> No
     ("text", "scheme"),
     [
         ("ftp://example.com/a.mp3", "ftp"),
-        ("file:///tmp/a.mp3", "file"),
         ("javascript:alert(1)", "javascript"),
     ],
 )
@@ -152,6 +151,130 @@ def test_quotes_around_pasted_paths_are_ignored(tmp_path: Path) -> None:
     assert classify_ok(f"'{tmp_path / 'my talk.m4a'}'").source_type is SourceType.LOCAL_FILE
 
 
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "“https://example.com/ep.mp3”",  # Word's curly quotes
+        "„https://example.com/ep.mp3“",  # German ones
+        "‘https://example.com/ep.mp3’",
+        "«https://example.com/ep.mp3»",
+        "<https://example.com/ep.mp3>",  # mail
+        '"https://example.com/ep.mp3',  # half a pair
+        "\u200bhttps://example.com/ep.mp3\u200b",  # a zero-width space from a web page
+        "\u00a0“https://example.com/ep.mp3”\u200e",  # no-break space, left-to-right mark
+    ],
+)
+def test_quotes_and_brackets_a_paste_wrapped_a_link_in_are_ignored(pasted: str) -> None:
+    assert classify_ok(pasted).source == "https://example.com/ep.mp3"
+
+
+def test_a_file_link_a_file_manager_copies_is_that_local_file(tmp_path: Path) -> None:
+    (tmp_path / "my talk.m4a").write_bytes(b"x")
+    uri = (tmp_path / "my talk.m4a").as_uri()
+    assert "%20" in uri
+    assert classify_ok(uri).source == str((tmp_path / "my talk.m4a").resolve())
+    localhost = uri.replace("file://", "file://localhost", 1)
+    assert classify_ok(localhost).source_type is SourceType.LOCAL_FILE
+    assert classify_bad((tmp_path / "gone.mp3").as_uri()).reason == "file not found"
+
+
+def test_a_file_link_to_another_machine_or_in_a_shared_app_is_refused(tmp_path: Path) -> None:
+    assert "another machine" in classify_bad("file://server/share/a.mp3").reason
+    (tmp_path / "talk.wav").write_bytes(b"x")
+    entry = classify_entry((tmp_path / "talk.wav").as_uri(), "test", None)
+    assert isinstance(entry, InvalidEntry)
+    assert entry.reason == NO_SERVER_FILES
+
+
 def test_invalid_value_is_truncated() -> None:
     entry = classify_bad("x" * 1000)
     assert len(entry.value) <= 200
+
+
+@pytest.mark.parametrize(
+    ("text", "links"),
+    [
+        ("https://e.com/1.mp3 https://e.com/2.mp3", ["https://e.com/1.mp3", "https://e.com/2.mp3"]),
+        (
+            "https://e.com/1.mp3\nhttps://e.com/2.mp3",
+            ["https://e.com/1.mp3", "https://e.com/2.mp3"],
+        ),
+        (
+            "https://e.com/1.mp3, https://e.com/2.mp3",
+            ["https://e.com/1.mp3", "https://e.com/2.mp3"],
+        ),
+        ("https://e.com/1.mp3;http://e.com/2.mp3", ["https://e.com/1.mp3", "http://e.com/2.mp3"]),
+        (
+            "“https://e.com/1.mp3” “https://e.com/2.mp3”",
+            ["“https://e.com/1.mp3”", "“https://e.com/2.mp3”"],
+        ),
+        (
+            "1. https://e.com/1.mp3 https://e.com/2.mp3",
+            ["https://e.com/1.mp3", "https://e.com/2.mp3"],
+        ),
+    ],
+)
+def test_several_links_in_one_cell_are_split(text: str, links: list[str]) -> None:
+    assert split_links(text) == links
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://e.com/go?next=https://e.com/2.mp3",  # a link inside a link's query
+        "https://e.com/a,b.mp3",
+        "https://e.com/My Episode.mp3",  # one link with a space: reported, not split
+        "https://e.com/1.mp3 (part one)",
+        "talk.mp3 https://e.com/2.mp3",  # not every part a link
+    ],
+)
+def test_one_link_or_text_around_one_is_not_split(text: str) -> None:
+    assert split_links(text) == [text]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("example.com/ep.mp3", "no such file; if it is a link, write it with https:// in front"),
+        ("10.0.0.5:8080/ep.mp3", "no such file; if it is a link, write it with https:// in front"),
+        ("https//example.com/ep.mp3", "looks like a link with its https:// mistyped"),
+        ("htps://example.com/ep.mp3", "looks like a link with its https:// mistyped"),
+        ("http:/example.com/ep.mp3", "URL has no host name (a slash missing after 'http:'?)"),
+    ],
+)
+def test_a_link_missing_or_mistyping_its_scheme_says_so(text: str, reason: str) -> None:
+    assert classify_bad(text).reason.startswith(reason)
+
+
+def test_a_missing_relative_file_is_still_not_found(tmp_path: Path) -> None:
+    assert classify_bad("talks/ep.mp3", (tmp_path,)).reason.startswith("file not found")
+
+
+@pytest.mark.parametrize(
+    ("line", "title"),
+    [
+        ("1. https://e.com/ep.mp3", None),
+        ("12) https://e.com/ep.mp3", None),
+        ("(a) https://e.com/ep.mp3", None),
+        ("- https://e.com/ep.mp3", None),
+        ("• “https://e.com/ep.mp3”", None),
+        ("[Episode 7](https://e.com/ep.mp3)", "Episode 7"),
+        ("Episode 7 – https://e.com/ep.mp3", "Episode 7"),
+        ("3. Interview with Dr. Ng: https://e.com/ep.mp3", "Interview with Dr. Ng"),
+    ],
+)
+def test_a_link_in_a_pasted_list_item_or_sentence_is_that_link_titled_by_its_words(
+    line: str, title: str | None
+) -> None:
+    item = classify_ok(line)
+    assert (item.source, item.title) == ("https://e.com/ep.mp3", title)
+
+
+def test_a_numbered_file_name_is_still_a_file(tmp_path: Path) -> None:
+    (tmp_path / "1. intro.mp3").write_bytes(b"x")
+    assert classify_ok("1. intro.mp3", (tmp_path,)).source == str(tmp_path / "1. intro.mp3")
+
+
+def test_words_after_a_link_are_not_taken_for_part_of_it() -> None:
+    reason = classify_bad("https://e.com/ep.mp3 (part one)").reason
+    assert reason.startswith("URL contains spaces: write those inside it as %20")

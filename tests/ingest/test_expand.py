@@ -3,6 +3,8 @@ without an extension settled by what the server says they are."""
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -254,3 +256,42 @@ def test_videos_and_media_links_pass_through_untouched(tmp_path: Path) -> None:
 )
 def test_channel_home_pages_are_listed_through_their_videos_tab(url: str, listed: str) -> None:
     assert collection_listing_url(url) == listed
+
+
+@pytest.fixture
+def silent_server() -> Iterator[tuple[str, list[socket.socket]]]:
+    """A server on 127.0.0.1 that takes connections and never answers; the list holds each
+    connection it took."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    taken: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            taken.append(connection)
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", taken
+    finally:
+        listener.close()
+        for connection in taken:
+            connection.close()
+
+
+def test_a_host_that_never_answers_is_probed_twice_and_its_links_kept_for_the_run(
+    silent_server: tuple[str, list[socket.socket]], media_server: MediaServer, tmp_path: Path
+) -> None:
+    base, taken = silent_server
+    audio = media_server.add("/stream", Route(MP3, "audio/mpeg"))
+    links = [f"{base}/episode/{n}" for n in (1, 2, 3, 4)] + [audio]
+    specs = [spec(link, SourceType.HTTP_MEDIA) for link in links]
+
+    result = expand_items(specs, settings(tmp_path, http_timeout=1))
+
+    assert [i.source for i in result.items] == links  # they fail or pass when they run
+    assert result.invalid == []
+    assert len(taken) == 2  # two timeouts for the host, not one per link

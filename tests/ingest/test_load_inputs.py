@@ -167,3 +167,99 @@ def test_five_thousand_row_sheet_is_fast(tmp_path: Path) -> None:
     assert time.perf_counter() - started < 3
     assert (len(result.items), result.duplicates_merged) == (4000, 1000)
     assert result.items[-1].origin == "big.csv row 4001"
+
+
+@pytest.mark.parametrize(
+    "first", [[["How to use this workbook"], ["Links are on the Episodes sheet"]], []]
+)
+def test_without_sheet_a_read_me_or_empty_first_sheet_gives_way_to_the_one_with_links(
+    tmp_path: Path, write_xlsx: XlsxWriter, first: list[list[str]]
+) -> None:
+    write_xlsx(
+        tmp_path / "book.xlsx",
+        {"Read me": first, "Episodes": [["Title", "URL"], ["One", "https://e.com/1.mp3"]]},
+    )
+    result = load_inputs(["book.xlsx"], cwd=tmp_path)
+    assert [(i.source, i.title, i.origin) for i in result.items] == [
+        ("https://e.com/1.mp3", "One", "book.xlsx sheet 'Episodes' row 2")
+    ]
+    assert result.warnings == [
+        "book.xlsx: its first sheet 'Read me' has no links to read; read sheet 'Episodes', "
+        "the first that has (--sheet picks another)"
+    ]
+
+
+def test_a_workbook_with_links_on_no_sheet_names_its_sheets_and_sheet(
+    tmp_path: Path, write_xlsx: XlsxWriter
+) -> None:
+    write_xlsx(tmp_path / "book.xlsx", {"Notes": [["Name"], ["x"]], "More": [["Where"], ["y"]]})
+    with pytest.raises(PermanentError) as raised:
+        load_inputs(["book.xlsx"], cwd=tmp_path)
+    assert raised.value.message.endswith(
+        "; no other sheet ('More') has one either: pick one with --sheet NAME"
+    )
+
+
+def test_a_named_sheet_without_links_is_an_error_not_a_detour(
+    tmp_path: Path, write_xlsx: XlsxWriter
+) -> None:
+    write_xlsx(
+        tmp_path / "book.xlsx",
+        {"Notes": [["Name"], ["x"]], "Episodes": [["URL"], ["https://e.com/1.mp3"]]},
+    )
+    with pytest.raises(PermanentError, match="has no column of links I recognise"):
+        load_inputs(["book.xlsx"], sheet="Notes", cwd=tmp_path)
+
+
+def test_a_workbook_saved_as_a_txt_list_is_read_as_the_workbook(
+    tmp_path: Path, write_xlsx: XlsxWriter
+) -> None:
+    book = write_xlsx(tmp_path / "book.xlsx", {"Sheet": [["url"], ["https://e.com/1.mp3"]]})
+    (tmp_path / "links.txt").write_bytes(book.read_bytes())
+    result = load_inputs(["links.txt"], cwd=tmp_path)
+    assert [(i.source, i.origin) for i in result.items] == [
+        ("https://e.com/1.mp3", "links.txt row 2")
+    ]
+    assert result.warnings == ["links.txt is an Excel workbook, not text: read it as one"]
+    assert result.invalid == []
+
+
+def test_a_web_page_saved_as_a_txt_list_is_named_not_read_line_by_line(tmp_path: Path) -> None:
+    (tmp_path / "links.txt").write_text(
+        '<!DOCTYPE html>\n<html><body>\n<a href="https://e.com/1.mp3">One</a>\n</body></html>\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(PermanentError, match=r"links\.txt is a web page \(HTML\), not a list"):
+        load_inputs(["links.txt"], cwd=tmp_path)
+
+
+def test_rows_skipped_above_a_header_are_named_in_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "q3.csv").write_text(
+        "Episodes for the Q3 review\nchecked by A.\nTitle,URL\nOne,https://e.com/1.mp3\n",
+        encoding="utf-8",
+    )
+    result = load_inputs(["q3.csv"], cwd=tmp_path)
+    assert [i.origin for i in result.items] == ["q3.csv row 4"]
+    assert result.warnings == [
+        "q3.csv: its header is row 3; rows 1-2 were read as a title above it and skipped"
+    ]
+
+
+def test_a_sheet_piped_to_stdin_is_read_as_a_sheet(tmp_path: Path) -> None:
+    stdin = io.StringIO("Title;Audio URL\nOne;https://e.com/1.mp3\nTwo;https://e.com/2.mp3\n")
+    result = load_inputs(["-"], stdin=stdin, cwd=tmp_path)
+    assert [(i.source, i.title, i.origin) for i in result.items] == [
+        ("https://e.com/1.mp3", "One", "stdin row 2"),
+        ("https://e.com/2.mp3", "Two", "stdin row 3"),
+    ]
+    assert result.invalid == []
+
+
+@pytest.mark.parametrize(
+    "first", ["# my links, 2024", "https://e.com/1.mp3, https://e.com/9.mp3", "Name,Where"]
+)
+def test_a_list_whose_first_line_has_a_comma_stays_a_list(tmp_path: Path, first: str) -> None:
+    stdin = io.StringIO(f"{first}\nhttps://e.com/2.mp3\n")
+    result = load_inputs(["-"], stdin=stdin, cwd=tmp_path)
+    assert "https://e.com/2.mp3" in [i.source for i in result.items]
+    assert all(i.origin.startswith("stdin line") for i in result.items)

@@ -52,3 +52,18 @@ def test_numbers_sort_naturally(tmp_path: Path, media_file: Callable[[str], Path
 
 def test_empty_folder_has_no_media(tmp_path: Path) -> None:
     assert find_media_files(tmp_path) == []
+
+
+def test_a_broken_link_in_a_folder_is_listed_apart_not_queued(tmp_path: Path) -> None:
+    (tmp_path / "real.wav").write_bytes(b"x")
+    (tmp_path / "moved.mp3").symlink_to(tmp_path / "gone" / "talk.mp3")
+    (tmp_path / "alias.wav").symlink_to(tmp_path / "real.wav")  # a link that works is media
+    special: list[tuple[Path, str]] = []
+    found = find_media_files(tmp_path, special)
+    assert found == [(tmp_path / "real.wav").resolve(), (tmp_path / "real.wav").resolve()]
+    assert special == [
+        (
+            tmp_path / "moved.mp3",
+            f"a broken link (to {tmp_path / 'gone' / 'talk.mp3'}, which is not there)",
+        )
+    ]

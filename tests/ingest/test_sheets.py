@@ -1,11 +1,12 @@
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook
 
 from bulk_transcribe.errors import PermanentError
 from bulk_transcribe.ingest.result import InvalidEntry
 from bulk_transcribe.ingest.sheets import sheet_entries, snake_case
-from bulk_transcribe.ingest.tables import Table
+from bulk_transcribe.ingest.tables import Table, read_table
 from bulk_transcribe.models import ItemSpec, SourceType
 
 
@@ -151,3 +152,103 @@ def test_a_hints_column_becomes_the_items_hints(header: str) -> None:
     )
     [item] = items(entries)
     assert item.metadata == {"hints": "Sweynheim, Pannartz"}
+
+
+def test_a_banner_row_above_the_header_is_read_past(tmp_path: Path) -> None:
+    path = tmp_path / "q3.csv"
+    path.write_text(
+        "Episodes for the Q3 review,,\n,,\nTitle,Date,Audio URL\nOne,2024-01-01,https://e.com/1.mp3\n",
+        encoding="utf-8",
+    )
+    entries = sheet_entries(read_table(path), {}, [])
+    assert [(i.source, i.title, i.origin, i.metadata) for i in items(entries)] == [
+        ("https://e.com/1.mp3", "One", "q3.csv row 4", {"date": "2024-01-01"})
+    ]
+
+
+def test_a_two_level_merged_header_finds_the_named_column_on_its_second_row(
+    tmp_path: Path,
+) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Episode", None, "Media", None])
+    sheet.merge_cells("A1:B1")
+    sheet.merge_cells("C1:D1")
+    sheet.append(["Name", "Aired", "Where", "Notes"])
+    sheet.append(["Two", "2024-02-02", "https://e.com/2.mp3", "good"])
+    path = tmp_path / "grouped.xlsx"
+    workbook.save(path)
+    entries = sheet_entries(read_table(path), {"url": "Where"}, [])
+    assert [(i.source, i.title, i.origin) for i in items(entries)] == [
+        ("https://e.com/2.mp3", "Two", "grouped.xlsx row 3")
+    ]
+
+
+def test_with_no_header_anywhere_the_first_rows_columns_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "plain.csv"
+    path.write_text("Name,Where\nOne,here\nTwo,there\n", encoding="utf-8")
+    with pytest.raises(PermanentError, match="its columns are: 'Name', 'Where'"):
+        sheet_entries(read_table(path), {}, [])
+
+
+def test_a_link_column_showing_text_gives_the_link_and_the_title_stays(tmp_path: Path) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Title", "Link", "Notes"])
+    sheet.append(["One", "Listen", "first"])
+    sheet["B2"].hyperlink = "https://e.com/1.mp3"
+    sheet.append(["Two", '=HYPERLINK("https://e.com/2.mp3","Play")', "second"])
+    path = tmp_path / "linked.xlsx"
+    workbook.save(path)
+    entries = sheet_entries(read_table(path), {}, [])
+    assert [(i.source, i.title, i.metadata) for i in items(entries)] == [
+        ("https://e.com/1.mp3", "One", {"description": "first"}),
+        ("https://e.com/2.mp3", "Two", {"description": "second"}),
+    ]
+
+
+def test_a_cell_holding_several_links_gives_an_item_for_each_with_the_rows_title() -> None:
+    entries = sheet_entries(
+        table(
+            ["url", "title"],
+            ["https://e.com/1.mp3\nhttps://e.com/2.mp3", "Two parts"],
+            ["https://e.com/3.mp3, https://e.com/4.mp3", "Comma"],
+        ),
+        {},
+        [],
+    )
+    assert [(i.source, i.title, i.origin) for i in items(entries)] == [
+        ("https://e.com/1.mp3", "Two parts", "t.csv row 2"),
+        ("https://e.com/2.mp3", "Two parts", "t.csv row 2"),
+        ("https://e.com/3.mp3", "Comma", "t.csv row 3"),
+        ("https://e.com/4.mp3", "Comma", "t.csv row 3"),
+    ]
+    assert not [e for e in entries if isinstance(e, InvalidEntry)]
+
+
+def test_a_data_row_that_reads_like_a_header_is_not_taken_for_one(tmp_path: Path) -> None:
+    path = tmp_path / "kinds.csv"
+    path.write_text("Name,Kind\nOne,video\nTwo,link\nThree,file\n", encoding="utf-8")
+    with pytest.raises(PermanentError, match="its columns are: 'Name', 'Kind'"):
+        sheet_entries(read_table(path), {}, [])
+
+
+def test_a_sheet_whose_titles_link_to_the_media_reads_those_links(tmp_path: Path) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Episode", "Aired"])
+    for n in (1, 2):
+        sheet.append([f"Episode {n}", f"2024-0{n}-01"])
+        sheet.cell(row=n + 1, column=1).hyperlink = f"https://e.com/{n}.mp3"
+    path = tmp_path / "exported.xlsx"
+    workbook.save(path)
+    table = read_table(path)
+    entries = sheet_entries(table, {}, [])
+    assert [(i.source, i.title, i.metadata) for i in items(entries)] == [
+        ("https://e.com/1.mp3", "Episode 1", {"aired": "2024-01-01"}),
+        ("https://e.com/2.mp3", "Episode 2", {"aired": "2024-02-01"}),
+    ]
+    assert table.warnings == [
+        "exported.xlsx: no column is named for links, but the cells of 'Episode' link to "
+        "them: read those links, titled by the text"
+    ]

@@ -1,6 +1,8 @@
+import zipfile
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.ingest.tables import read_table
@@ -119,4 +121,111 @@ def test_corrupt_xlsx_gives_a_clear_error(tmp_path: Path) -> None:
 def test_empty_xlsx_sheet_has_no_rows(tmp_path: Path, write_xlsx: XlsxWriter) -> None:
     path = write_xlsx(tmp_path / "blank.xlsx", {"Sheet": []})
     with pytest.raises(PermanentError, match="has no rows"):
+        read_table(path)
+
+
+def _save_as_excel_does(path: Path, formula_cell: str, shown: str) -> None:
+    """Give `formula_cell` the value Excel saves beside a formula (openpyxl writes none)."""
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    start = sheet.index(f'<c r="{formula_cell}"')
+    end = sheet.index("</c>", start)
+    cell = sheet[start:end].replace("<v />", f"<v>{shown}</v>").replace(">", ' t="str">', 1)
+    parts["xl/worksheets/sheet1.xml"] = (sheet[:start] + cell + sheet[end:]).encode()
+    with zipfile.ZipFile(path, "w") as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+
+
+def test_xlsx_cells_showing_text_keep_the_links_they_point_to(tmp_path: Path) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Title", "Link"])
+    sheet.append(["Inserted link", "Listen"])
+    sheet["B2"].hyperlink = "https://e.com/inserted.mp3"
+    sheet.append(["Formula", '=HYPERLINK("https://e.com/formula.mp3","Play")'])
+    sheet.append(["Computed", "=CONCAT(A2, A3)"])
+    path = tmp_path / "linked.xlsx"
+    workbook.save(path)
+    _save_as_excel_does(path, "B3", "Play")
+    _save_as_excel_does(path, "B4", "Inserted linkFormula")
+    table = read_table(path)
+    assert table.rows == [
+        (2, ["Inserted link", "Listen"]),
+        (3, ["Formula", "Play"]),
+        (4, ["Computed", "Inserted linkFormula"]),
+    ]
+    assert table.links == {
+        (2, 1): "https://e.com/inserted.mp3",
+        (3, 1): "https://e.com/formula.mp3",
+    }
+
+
+def test_a_title_row_above_the_header_can_be_read_past(tmp_path: Path) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Episodes for the Q3 review"])
+    sheet.merge_cells("A1:C1")
+    sheet.append(["Title", "Date", "Audio URL"])
+    sheet.append(["One", "2024-01-01", "https://e.com/1.mp3"])
+    path = tmp_path / "banner.xlsx"
+    workbook.save(path)
+    table = read_table(path)
+    assert table.headers == ["Episodes for the Q3 review"]
+    below = table.with_header_at(1)
+    assert (below.header_row, below.headers) == (2, ["Title", "Date", "Audio URL"])
+    assert below.rows == [(3, ["One", "2024-01-01", "https://e.com/1.mp3"])]
+
+
+@pytest.mark.parametrize("name", ["shared.csv", "shared.tsv", "shared.xlsx"])
+def test_a_sign_in_page_saved_as_a_sheet_is_named_a_web_page(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_text(
+        "\ufeff<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>Sign in to "
+        "continue</body></html>\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PermanentError, match=rf"{name} is a web page \(HTML\), not a sheet"):
+        read_table(path)
+
+
+def test_a_password_protected_workbook_says_to_remove_the_password(tmp_path: Path) -> None:
+    # Excel saves an encrypted workbook as a compound file, not a zip: its signature and a
+    # first sector of zeros are what openpyxl meets.
+    path = tmp_path / "locked.xlsx"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4088))
+    with pytest.raises(PermanentError, match=r"locked\.xlsx is password-protected") as info:
+        read_table(path)
+    assert "remove its password" in str(info.value)
+
+
+def test_a_zero_byte_workbook_is_called_empty(tmp_path: Path) -> None:
+    path = tmp_path / "blank.xlsx"
+    path.write_bytes(b"")
+    with pytest.raises(PermanentError, match=r"blank\.xlsx is empty \(0 bytes\)"):
+        read_table(path)
+
+
+def test_a_workbook_cut_short_is_called_incomplete(tmp_path: Path, write_xlsx: XlsxWriter) -> None:
+    whole = write_xlsx(tmp_path / "whole.xlsx", {"Sheet": [["url"], ["https://e.com/1.mp3"]]})
+    path = tmp_path / "cut.xlsx"
+    path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(PermanentError, match=r"cut\.xlsx is incomplete \(a download or copy"):
+        read_table(path)
+
+
+def test_a_workbook_named_csv_is_read_as_a_workbook(tmp_path: Path, write_xlsx: XlsxWriter) -> None:
+    book = write_xlsx(tmp_path / "book.xlsx", {"Sheet": [["url"], ["https://e.com/1.mp3"]]})
+    path = tmp_path / "export.csv"
+    path.write_bytes(book.read_bytes())
+    table = read_table(path)
+    assert (table.headers, table.rows) == (["url"], [(2, ["https://e.com/1.mp3"])])
+    assert table.warnings == ["export.csv is an Excel workbook, not text: read it as one"]
+
+
+def test_an_old_or_locked_workbook_named_csv_says_what_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4088))
+    with pytest.raises(PermanentError, match=r"export\.csv is an Excel 97-2003 or password"):
         read_table(path)

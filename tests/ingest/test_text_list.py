@@ -46,3 +46,13 @@ def test_relative_paths_resolve_against_the_list_folder_first(tmp_path: Path) ->
         str(cwd / "b.mp3"),
     ]
     assert all(e.source_type is SourceType.LOCAL_FILE for e in entries if isinstance(e, ItemSpec))
+
+
+def test_two_links_pasted_on_one_line_are_two_items_of_that_line() -> None:
+    entries = text_list_entries(
+        ["https://example.com/a.mp3  https://example.com/b.mp3"], "links.txt", []
+    )
+    assert [(e.source, e.origin) for e in entries if isinstance(e, ItemSpec)] == [
+        ("https://example.com/a.mp3", "links.txt line 1"),
+        ("https://example.com/b.mp3", "links.txt line 1"),
+    ]

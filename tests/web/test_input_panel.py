@@ -35,6 +35,18 @@ def test_an_uploaded_sheet_is_previewed_and_read_with_the_chosen_link_column() -
     assert [s.title for s in result.items] == ["One", "Two"]
 
 
+def test_a_sheet_with_a_banner_row_is_previewed_from_its_real_header() -> None:
+    upload = Upload(
+        "q3.csv",
+        b"Episodes for the Q3 review,,\nTitle,Date,Audio URL\nOne,2024,https://e.org/1.mp3\n",
+    )
+    preview = preview_sheet(upload)
+    assert preview.headers == ["Title", "Date", "Audio URL"]
+    assert preview.rows == [["One", "2024", "https://e.org/1.mp3"]]
+    assert guess_columns(preview) == {"url": "Audio URL", "title": "Title"}
+    assert [(s.title, s.origin) for s in ingest("", upload).items] == [("One", "q3.csv row 3")]
+
+
 def test_an_upload_cannot_choose_where_it_is_written() -> None:
     result = ingest("", Upload("../../links.txt", b"https://example.org/a.mp3\n"))
     assert [s.origin for s in result.items] == ["links.txt line 1"]
@@ -121,3 +133,13 @@ def test_a_shared_app_gives_any_pasted_path_one_answer_whatever_is_on_its_disk(
 
     on_this_computer = ingest(str(meeting) + "\n", None)  # nothing changes on 127.0.0.1
     assert [s.source_type for s in on_this_computer.items] == [SourceType.LOCAL_FILE]
+
+
+def test_cells_pasted_from_a_spreadsheet_keep_their_columns() -> None:
+    pasted = "Title\tAudio URL\tHost\nOne\thttps://e.org/1.mp3\tAda\nTwo\thttps://e.org/2.mp3\tBo\n"
+    result = ingest(pasted, None)
+    assert [(s.source, s.title, s.metadata) for s in result.items] == [
+        ("https://e.org/1.mp3", "One", {"host": "Ada"}),
+        ("https://e.org/2.mp3", "Two", {"host": "Bo"}),
+    ]
+    assert result.invalid == []

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError, disk_full, is_disk_full
-from bulk_transcribe.models import Session
+from bulk_transcribe.models import Session, SessionStatus
 from bulk_transcribe.plurals import counted
 from bulk_transcribe.settings import Settings, describe_invalid
 from bulk_transcribe.store import Store
@@ -128,7 +128,9 @@ def run(
     ] = None,
     sheet: Annotated[
         str | None,
-        typer.Option(help="Worksheet of an .xlsx (default: first).", rich_help_panel=INPUT),
+        typer.Option(
+            help="Worksheet of an .xlsx (default: the first with links).", rich_help_panel=INPUT
+        ),
     ] = None,
     column: Annotated[
         list[str] | None,
@@ -360,13 +362,20 @@ def status(
     with open_store(out, db) as store:
         session = find_session(store, session_id)
         counts = store.counts(session.id)
+        owner = service.liveness(store, session.id)
         console.print(
-            f"Session [bold]{session.id}[/] ({session.status.value}) → {session.folder}",
+            f"Session [bold]{session.id}[/] ({_shown_status(session, owner is not None)}) → "
+            f"{session.folder}",
             highlight=False,
         )
-        owner = service.liveness(store, session.id)
         if owner is not None:
             console.print(f"Being processed by pid {owner.pid} on host {owner.host}.")
+        elif session.status is SessionStatus.RUNNING:
+            console.print(
+                "No process runs it any more (a crash, a kill or a lost machine stopped it); "
+                f"finished items are kept: `bulk-transcribe resume {session.id}` does the rest.",
+                highlight=False,
+            )
         big = counts.total > BIG_SESSION_ITEMS and not all_items
         print_items(store, session, counts, only_problems=big)
         print_counts(counts)
@@ -431,7 +440,17 @@ def export(
     with open_store(out, db) as store:
         session = find_session(store, session_id)
         chosen = settings_from(formats=formats).formats if formats else None
-        result = service.export_session(store, session.id, formats=chosen, to=to)
+        try:
+            result = service.export_session(store, session.id, formats=chosen, to=to)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise
+            # Not the generic advice (--out): an export writes to --to, or the session folder.
+            where = f" {exc.filename}" if exc.filename else ""
+            raise usage_error(
+                f"cannot write{where}: {exc.strerror or exc}; choose a folder you can write "
+                "to with --to (the transcripts stay in the store: nothing is lost)"
+            ) from exc
     console.print(f"Wrote {counted(result.written, 'item')} to {result.folder}", highlight=False)
     if result.missing:
         errors.print(
@@ -452,7 +471,7 @@ def sessions(out: OutOption = Path("output"), db: DbOption = None) -> None:
             counts = store.counts(session.id)
             table.add_row(
                 session.id,
-                session.status.value,
+                _shown_status(session, service.liveness(store, session.id) is not None),
                 str(counts.total),
                 str(counts.done),
                 str(counts.failed),
@@ -460,6 +479,13 @@ def sessions(out: OutOption = Path("output"), db: DbOption = None) -> None:
                 format_minutes(counts.audio_seconds_total),
             )
         console.print(table)
+
+
+def _shown_status(session: Session, owner_alive: bool) -> str:
+    """The status as a user should read it: "running" only while a process runs it."""
+    if session.status is SessionStatus.RUNNING and not owner_alive:
+        return "interrupted"
+    return session.status.value
 
 
 @app.command()

@@ -12,8 +12,9 @@ from pathlib import Path
 import typer
 
 from bulk_transcribe import service
-from bulk_transcribe.errors import TranscribeError
-from bulk_transcribe.models import Session, SessionCounts
+from bulk_transcribe.errors import TranscribeError, retry_on_resume
+from bulk_transcribe.models import ItemStatus, Session, SessionCounts
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
@@ -114,13 +115,41 @@ def _watch_runner(runner: service.Runner, store: Store, session: Session) -> Ses
     _report_summaries(store, session)
     final = store.get_session(session.id)
     console.print(f"Session folder: {session.folder}", highlight=False)
+    out_option = f" --out {session.out_dir}" if session.out_dir != Path("output") else ""
     if counts.queued or counts.running:
         console.print(
             f"Session {final.status.value}. Resume with: bulk-transcribe resume {session.id}"
-            + (f" --out {session.out_dir}" if session.out_dir != Path("output") else ""),
+            + out_option,
             highlight=False,
         )
+    elif counts.failed:
+        _print_retry_hint(store, session, out_option)
     return counts
+
+
+def _print_retry_hint(store: Store, session: Session, out_option: str) -> None:
+    """After a batch with failures: which command tries them again, the ones a plain resume
+    retries (network, time limits, busy servers, a full disk) counted apart."""
+    failed = store.items(session.id, statuses=[ItemStatus.FAILED])
+    passing = sum(1 for item in failed if retry_on_resume(item.error_kind))
+    command = f"bulk-transcribe resume {session.id}{out_option}"
+    if passing:
+        if passing < len(failed):
+            which = f"{passing:,} of the {counted(len(failed), 'failed item')}"
+        else:
+            which = "The failed item" if passing == 1 else f"All {counted(passing, 'failed item')}"
+        console.print(
+            f"{which} failed for reasons that may pass "
+            f"(network, time limits, busy servers, a full disk): `{command}` tries them again; "
+            "add --retry-failed to try every failed item.",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"Fix what the problems above name, then `{command} --retry-failed` tries the "
+            f"{counted(len(failed), 'failed item')} again; finished ones are kept.",
+            highlight=False,
+        )
 
 
 def _taken_over(store: Store, session: Session) -> typer.Exit:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from bulk_transcribe.ingest.paths import is_media_path, special_file_type
 from bulk_transcribe.models import Entry, InvalidEntry, ItemSpec, SourceType
@@ -16,6 +17,37 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")  # two letters or more: "C:
 # Links pasted without "https://", as browsers' address bars display them (a source may
 # claim more of its own, e.g. youtu.be/…).
 _SCHEMELESS_WEB = re.compile(r"^www\.[^/\s]+\.[a-z]{2,}(?:/|$)", re.IGNORECASE)
+# What word processors, mail and chat wrap a pasted link in: “…”, „…“, ‘…’, «…», <…>.
+_WRAPPERS = {
+    '"': '"',
+    "'": "'",
+    "“": "”",
+    "„": "“",
+    "”": "”",
+    "‘": "’",
+    "«": "»",
+    "‹": "›",
+    "<": ">",
+}
+# Whitespace, and what web pages and chat apps carry invisibly around a copied link: zero-width
+# spaces and joiners, word joiners, byte-order marks, left-to-right and right-to-left marks.
+_INVISIBLE = " \t\r\n\v\f\u00a0\u200b\u200c\u200d\u2060\ufeff\u200e\u200f"
+# Between two links pasted into one cell or line: whitespace, or a comma or semicolon, then
+# the next link's scheme.
+_LINK_SEPARATOR = re.compile(r"(?:\s*[,;]\s*|\s+)(?=[\"'“„‘«<]?https?://)", re.IGNORECASE)
+_WEB_START = re.compile(r"^https?://", re.IGNORECASE)
+# A line pasted from a numbered or bulleted list: "1. ", "2) ", "(a) ", "- ", "• ".
+_LIST_MARKER = re.compile(r"^(?:[-*•‣◦▪–—]|\(?\d{1,4}[.)]|\(?[a-z][.)])\s+", re.IGNORECASE)
+_MARKDOWN_LINK = re.compile(r"^\[(?P<title>[^\]]*)\]\((?P<link>https?://[^)\s]+)\)$", re.I)
+# Words, maybe a dash or colon, then one link that ends the line: "Episode 7 – https://…".
+_TITLED_LINK = re.compile(
+    r"^(?P<title>.*?[^\s\-–—:|])[\s\-–—:|]*\s(?P<link>[\"'“„‘«<]?https?://\S+)$", re.IGNORECASE
+)
+# What a link copied without its scheme, or with the scheme mistyped, starts with: a host
+# (name.tld or an address, maybe with a port) then a slash; "https//", "http;//", "htps://".
+_BARE_HOST = re.compile(r"^(?:[a-z0-9-]+\.)+(?:[a-z]{2,}|\d+)(?::\d+)?/", re.IGNORECASE)
+_MANGLED_SCHEME = re.compile(r"^h[tps]{2,6}(?:[:;]/{0,3}|/{1,3})(?=[^/\s])", re.IGNORECASE)
+_MISTYPED = "looks like a link with its https:// mistyped: write it as https://… or http://…"
 # The one answer a shared web app gives to anything that is not a link, whatever is on its
 # disk: a different word for "no such file" and "not media" would tell which files exist.
 NO_SERVER_FILES = (
@@ -23,13 +55,55 @@ NO_SERVER_FILES = (
 )
 
 
+def split_links(text: str) -> list[str]:
+    """The links of a cell or line holding several ("https://a https://b", one a line, or
+    after a comma or semicolon), each on its own; `[text]` when it holds one or none. Only
+    a separator followed by a new http(s) link splits: "?next=https://…" stays whole."""
+    unmarked = _LIST_MARKER.sub("", text.strip(_INVISIBLE), count=1)  # "1. https://a https://b"
+    parts = [p for p in _LINK_SEPARATOR.split(unmarked) if p.strip(_INVISIBLE)]
+    if len(parts) < 2 or not all(_WEB_START.match(_unwrap(p)) for p in parts):
+        return [text]
+    return parts
+
+
 def classify_entry(text: str, origin: str, base_dirs: Sequence[Path] | None = ()) -> Entry:
     """What `text` names. Relative paths are tried against each of `base_dirs` in turn;
-    `base_dirs=None`: no files of this machine at all (a shared web app), the disk untouched."""
-    value = text.strip().strip("\"'").strip()
+    `base_dirs=None`: no files of this machine at all (a shared web app), the disk untouched.
+    A link in prose ("3. Episode 7 – https://…", "[Episode 7](https://…)") is that link,
+    titled by the words before it."""
+    value = _unwrap(text)
     if not value:
         return InvalidEntry(origin, text, "empty entry")
+    value, title = _link_in_prose(value)
+    entry = _classify_value(value, origin, base_dirs)
+    if title and isinstance(entry, ItemSpec) and entry.title is None:
+        return replace(entry, title=title)
+    return entry
+
+
+def _link_in_prose(value: str) -> tuple[str, str | None]:
+    """The link of a list item, a Markdown link or a line of words ending in one, and the
+    words as its title; `value` unchanged (no title) when it is anything else."""
+    markdown = _MARKDOWN_LINK.match(value)
+    if markdown:
+        return markdown.group("link"), markdown.group("title").strip() or None
+    unmarked = _LIST_MARKER.sub("", value, count=1)
+    titled = _TITLED_LINK.match(unmarked)
+    if titled and "://" not in titled.group("title"):
+        return _unwrap(titled.group("link")), _unwrap(titled.group("title")) or None
+    if unmarked != value and _WEB_START.match(_unwrap(unmarked)):
+        return _unwrap(unmarked), None
+    return value, None
+
+
+def _classify_value(value: str, origin: str, base_dirs: Sequence[Path] | None) -> Entry:
     scheme = _SCHEME.match(value)
+    if scheme and scheme.group(1).lower() == "file":
+        local_path = _file_uri_path(value)
+        if local_path is None:
+            reason = "a file:// link to another machine; copy the file here and give its path"
+            return InvalidEntry(origin, value, reason)
+        value, scheme = local_path, None
     if scheme and scheme.group(1).lower() in ("http", "https"):
         return _classify_url(value, origin)
     local = _find_existing(value, base_dirs) if base_dirs is not None else None
@@ -40,6 +114,8 @@ def classify_entry(text: str, origin: str, base_dirs: Sequence[Path] | None = ()
     if scheme:
         name = scheme.group(1).lower()
         reason = f"unsupported URL scheme '{name}'; only http:// and https:// links can be fetched"
+        if _MANGLED_SCHEME.match(value):
+            reason = _MISTYPED
         return InvalidEntry(origin, value, reason)
     claimed = claim_text(value, origin)
     if claimed is not None:
@@ -49,9 +125,30 @@ def classify_entry(text: str, origin: str, base_dirs: Sequence[Path] | None = ()
     return InvalidEntry(origin, value, _not_found_reason(value, base_dirs))
 
 
+def _unwrap(text: str) -> str:
+    """`text` without the quotes or brackets a paste wrapped it in (Word's curly ones too)."""
+    value = text.strip(_INVISIBLE)
+    while len(value) >= 2 and _WRAPPERS.get(value[0]) == value[-1]:
+        value = value[1:-1].strip(_INVISIBLE)
+    return value.strip("\"'")  # a lone quote left over from a half-copied pair
+
+
+def _file_uri_path(uri: str) -> str | None:
+    """The local path a file:// link names (what a file manager copies), or None when it
+    names another machine's file."""
+    parts = urlsplit(uri)
+    if parts.netloc.lower() not in ("", "localhost"):
+        return None
+    return unquote(parts.path)
+
+
 def _classify_url(url: str, origin: str) -> Entry:
     if any(ch.isspace() for ch in url):
-        return InvalidEntry(origin, url, "URL contains spaces; encode them as %20")
+        reason = (
+            "URL contains spaces: write those inside it as %20, and leave out words after it "
+            "(a sheet's title column can hold them)"
+        )
+        return InvalidEntry(origin, url, reason)
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
@@ -59,7 +156,8 @@ def _classify_url(url: str, origin: str) -> Entry:
     except ValueError as exc:
         return InvalidEntry(origin, url, f"malformed URL: {exc}")
     if not host:
-        return InvalidEntry(origin, url, "URL has no host name")
+        hint = " (a slash missing after 'http:'?)" if re.match(r"^https?:/[^/]", url, re.I) else ""
+        return InvalidEntry(origin, url, "URL has no host name" + hint)
     claimed = claim_url(url, parts, origin)
     return claimed if claimed is not None else InvalidEntry(origin, url, "no source takes it")
 
@@ -88,6 +186,10 @@ def _find_existing(value: str, base_dirs: Sequence[Path]) -> Path | None:
 
 
 def _not_found_reason(value: str, base_dirs: Sequence[Path]) -> str:
+    if _MANGLED_SCHEME.match(value):
+        return _MISTYPED
+    if _BARE_HOST.match(value):
+        return "no such file; if it is a link, write it with https:// in front"
     looks_like_path = "/" in value or "\\" in value or is_media_path(Path(value))
     if not looks_like_path:
         return "not a URL or an existing file"

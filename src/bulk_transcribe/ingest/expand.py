@@ -6,9 +6,10 @@ does not say what they are (no extension) are settled by asking the server.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-from bulk_transcribe.errors import Cancelled, TranscribeError
+from bulk_transcribe.errors import Cancelled, ErrorKind, TranscribeError, TransientError
 from bulk_transcribe.ingest.dedupe import merge_duplicates
 from bulk_transcribe.models import InvalidEntry, ItemSpec
 from bulk_transcribe.settings import Settings
@@ -23,6 +24,8 @@ from bulk_transcribe.sources.base import FlatLister, InfoExtractor
 from bulk_transcribe.sources.pacing import Pacer
 from bulk_transcribe.sources.youtube_listing import collection_listing_url
 
+SILENT_PROBES = 2  # probes of a host that timed out before its other links are not probed
+
 __all__ = ["ExpandResult", "Expander", "Expansion", "collection_listing_url", "expand_items"]
 
 
@@ -36,6 +39,33 @@ class Expander:
     fetch_bytes: Callable[[str, Settings], bytes] = download.fetch_bytes
     probe: Callable[[str, Settings], download.Probe] = download.probe
     pacer: Pacer | None = None
+    # Hosts whose probes of two links timed out: a dead server costs the start two
+    # timeouts, not one per link (200 links to a host that never answers waited 30 s each
+    # before the run began). One is not enough: a host may hang on one path only.
+    _silent_hosts: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.probe = self._probe_unless_silent(self.probe)
+
+    def _probe_unless_silent(
+        self, probe: Callable[[str, Settings], download.Probe]
+    ) -> Callable[[str, Settings], download.Probe]:
+        def probe_unless_silent(url: str, settings: Settings) -> download.Probe:
+            host = urlsplit(url).netloc.lower()
+            if self._silent_hosts.get(host, 0) >= SILENT_PROBES:
+                raise TransientError(
+                    ErrorKind.TIMEOUT, f"{host} did not answer a moment ago; not asked again"
+                )
+            try:
+                found = probe(url, settings)
+            except TransientError as exc:
+                if exc.kind is ErrorKind.TIMEOUT:
+                    self._silent_hosts[host] = self._silent_hosts.get(host, 0) + 1
+                raise
+            self._silent_hosts.pop(host, None)  # it answers
+            return found
+
+        return probe_unless_silent
 
     def expand(self, specs: Sequence[ItemSpec]) -> ExpandResult:
         result = ExpandResult()

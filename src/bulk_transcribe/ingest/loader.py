@@ -16,7 +16,14 @@ from bulk_transcribe.ingest.dedupe import merge_duplicates
 from bulk_transcribe.ingest.paths import find_media_files, is_media_path
 from bulk_transcribe.ingest.result import Entry, IngestResult, InvalidEntry
 from bulk_transcribe.ingest.sheets import sheet_entries
-from bulk_transcribe.ingest.tables import SHEET_EXTENSIONS, read_table
+from bulk_transcribe.ingest.tables import (
+    SHEET_EXTENSIONS,
+    is_workbook,
+    read_table,
+    sheet_names,
+    table_from_text,
+    web_page_list_error,
+)
 from bulk_transcribe.ingest.text_list import text_list_entries
 from bulk_transcribe.models import ItemSpec, SourceType
 
@@ -71,7 +78,11 @@ def _input_entries(
     server_files: bool = True,
 ) -> list[Entry]:
     if raw == STDIN_INPUT:
-        return text_list_entries(_read_stdin(stdin or sys.stdin).splitlines(), "stdin", [cwd])
+        text = _read_stdin(stdin or sys.stdin)
+        piped_sheet = table_from_text(text, "stdin")  # `cat links.csv | bulk-transcribe run -`
+        if piped_sheet is not None:
+            return sheet_entries(piped_sheet, overrides, [cwd])
+        return text_list_entries(text.splitlines(), "stdin", [cwd])
     if _WEB_LINK.match(raw.strip()):
         return [_argument_entry(raw, position, cwd)]
     path = cwd / Path(raw.strip()).expanduser()
@@ -82,13 +93,24 @@ def _input_entries(
         return [_argument_entry(raw, position, cwd)]
     base_dirs = _unique([path.parent.resolve(), cwd]) if server_files else None
     if suffix == ".txt":
+        if is_workbook(path):  # a sheet saved under a list's name: read it as the sheet
+            return _workbook_entries(path, sheet, overrides, base_dirs, warnings)
         text, warning = read_text(path)
+        web_page = web_page_list_error(path, text)
+        if web_page is not None:
+            raise web_page
         warnings.extend([warning] if warning else [])
+        pasted_sheet = table_from_text(text, path.name)  # cells copied from a spreadsheet
+        if pasted_sheet is not None:
+            return sheet_entries(pasted_sheet, overrides, base_dirs)
         return text_list_entries(text.splitlines(), path.name, base_dirs)
+    if suffix in (".xlsx", ".xlsm"):
+        return _workbook_entries(path, sheet, overrides, base_dirs, warnings)
     if suffix in SHEET_EXTENSIONS:
-        table = read_table(path, sheet if suffix in (".xlsx", ".xlsm") else None)
-        warnings.extend(table.warnings)
-        return sheet_entries(table, overrides, base_dirs)
+        table = read_table(path)
+        entries = sheet_entries(table, overrides, base_dirs)
+        warnings.extend(table.warnings)  # after: reading it may add one (a skipped title row)
+        return entries
     if is_media_path(path):
         return [ItemSpec(str(path.resolve()), SourceType.LOCAL_FILE, origin=f"argument {position}")]
     hint = "; save old .xls workbooks as .xlsx" if suffix == ".xls" else ""
@@ -116,6 +138,45 @@ def _argument_entry(raw: str, position: int, cwd: Path) -> ItemSpec:
             ErrorKind.INVALID_INPUT, f"cannot use '{raw}': {entry.reason}; {_EXPECTED}"
         )
     return entry
+
+
+def _workbook_entries(
+    path: Path,
+    sheet: str | None,
+    overrides: Mapping[str, str],
+    base_dirs: list[Path] | None,
+    warnings: list[str],
+) -> list[Entry]:
+    """The entries of the chosen worksheet; without --sheet, of the first one that has a
+    column of links: workbooks often open with a "Read me" or an empty sheet."""
+    try:
+        table = read_table(path, sheet)
+        entries = sheet_entries(table, overrides, base_dirs)
+    except PermanentError as first_error:
+        names = sheet_names(path) if sheet is None else []
+        others = names[1:]
+        for name in others:
+            try:
+                table = read_table(path, name)
+                entries = sheet_entries(table, overrides, base_dirs)
+            except PermanentError:
+                continue
+            warnings.append(
+                f"{path.name}: its first sheet '{names[0]}' has no links to read; read sheet "
+                f"'{name}', the first that has (--sheet picks another)"
+            )
+            break
+        else:
+            if others:
+                listing = ", ".join(f"'{n}'" for n in others)
+                raise PermanentError(
+                    ErrorKind.INVALID_INPUT,
+                    f"{first_error.message}; no other sheet ({listing}) has one either: "
+                    "pick one with --sheet NAME",
+                ) from first_error
+            raise
+    warnings.extend(table.warnings)
+    return entries
 
 
 def _folder_entries(folder: Path, raw: str, warnings: list[str]) -> list[Entry]:

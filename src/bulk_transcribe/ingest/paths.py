@@ -29,7 +29,8 @@ def special_file_type(path: Path) -> str | None:
 def find_media_files(folder: Path, special: list[tuple[Path, str]] | None = None) -> list[Path]:
     """Media files below `folder`, resolved, in natural order, skipping hidden files and folders.
 
-    Media-named pipes, devices and sockets are left out, and listed in `special` when given.
+    Media-named pipes, devices, sockets and broken links are left out, and listed in
+    `special` when given.
     """
     found: list[Path] = []
     for root, dirs, files in os.walk(folder):
@@ -38,13 +39,23 @@ def find_media_files(folder: Path, special: list[tuple[Path, str]] | None = None
             path = Path(root, name)
             if name.startswith(".") or not is_media_path(path):
                 continue
-            kind = special_file_type(path)
+            kind = special_file_type(path) or _broken_link(path)
             if kind is None:
                 found.append(path)
             elif special is not None:
                 special.append((path, kind))
     found.sort(key=lambda p: _natural_key(p.relative_to(folder)))
     return [p.resolve() for p in found]
+
+
+def _broken_link(path: Path) -> str | None:
+    """What a symbolic link to nothing is (its target was moved or deleted), else None."""
+    if path.exists() or not path.is_symlink():
+        return None
+    try:
+        return f"a broken link (to {os.readlink(path)}, which is not there)"
+    except OSError:
+        return "a broken link"
 
 
 def _natural_key(relative: Path) -> list[tuple[int, str]]:

@@ -7,19 +7,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from bulk_transcribe.ingest.classify import classify_entry
+from bulk_transcribe.errors import PermanentError
+from bulk_transcribe.ingest.classify import classify_entry, split_links
 from bulk_transcribe.ingest.columns import ColumnMapping, UrlColumn, map_columns
 from bulk_transcribe.ingest.result import Entry, InvalidEntry
 from bulk_transcribe.ingest.tables import Table
 
 _WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
+_LINK_LIKE = re.compile(r"://|[/\\.]|^[\w-]{11}$")  # a link, a path or a file name, a video id
+# How far down a sheet its header is looked for, below a title or a merged banner row.
+_HEADER_SEARCH_ROWS = 10
 
 
 def sheet_entries(
     table: Table, overrides: Mapping[str, str], base_dirs: Sequence[Path] | None
 ) -> list[Entry]:
     """One entry per non-empty row; origins read "<table> row N", numbered as the sheet shows."""
-    headers, rows = table.headers, table.rows
     if _is_headerless(table, overrides):
         # A bare column of links with no header: its first row is data, not names.
         headers = [f"column_{i}" for i in range(1, len(table.headers) + 1)]
@@ -27,35 +30,131 @@ def sheet_entries(
         first_link = next(i for i, h in enumerate(table.headers) if _WEB_LINK.match(h))
         mapping = ColumnMapping(url_columns=(UrlColumn(first_link, "any"),))
     else:
-        mapping = map_columns(headers, table.name, overrides)
+        try:
+            table, mapping = _find_header(table, overrides)
+        except PermanentError:
+            linked = None if "url" in overrides else _linked_column(table)
+            if linked is None:
+                raise
+            mapping = ColumnMapping(url_columns=(UrlColumn(linked, "any"),), title=linked)
+            table.warnings.append(
+                f"{table.name}: no column is named for links, but the cells of "
+                f"'{table.headers[linked]}' link to them: read those links, titled by the text"
+            )
+        headers, rows = table.headers, table.rows
     metadata_keys = _metadata_keys(headers, mapping)
     return [
-        _row_entry(cells, f"{table.name} row {number}", mapping, metadata_keys, base_dirs)
+        entry
         for number, cells in rows
+        for entry in _row_entries(
+            cells,
+            _linked_cells(table, number, cells),
+            f"{table.name} row {number}",
+            mapping,
+            metadata_keys,
+            base_dirs,
+        )
     ]
 
 
-def _row_entry(
+def with_found_header(table: Table) -> Table:
+    """`table` read from the header row `sheet_entries` would find (below a banner row), or
+    as it is when none maps: what a preview shows as the sheet's columns."""
+    if _is_headerless(table, {}):
+        return table
+    try:
+        return _find_header(table, {})[0]
+    except PermanentError:
+        return table
+
+
+def _find_header(table: Table, overrides: Mapping[str, str]) -> tuple[Table, ColumnMapping]:
+    """The table read from its real header row, and its columns' roles. Sheets people keep
+    often open with a title, a note or a merged banner row above the header ("Episodes for
+    Q3" over "Title | Date | Audio URL"): the header is the first of the top rows whose
+    columns can be mapped and whose link column below holds something like a link (a row
+    of data with "link" in a cell is no header). Without one, the first row's error stands;
+    rows passed over are named in a warning, so none is lost unsaid."""
+    try:
+        return table, map_columns(table.headers, table.name, overrides)
+    except PermanentError as first_error:
+        for position in range(1, min(len(table.content) - 1, _HEADER_SEARCH_ROWS)):
+            candidate = table.with_header_at(position)
+            try:
+                mapping = map_columns(candidate.headers, candidate.name, overrides)
+            except PermanentError:
+                continue
+            if not _holds_links(candidate, mapping):
+                continue
+            last = table.content[position - 1][0]
+            above = f"row {last} was" if position == 1 else f"rows {table.header_row}-{last} were"
+            candidate.warnings.append(
+                f"{table.name}: its header is row {candidate.header_row}; {above} read as a "
+                "title above it and skipped"
+            )
+            return candidate, mapping
+        raise first_error from None
+
+
+def _holds_links(table: Table, mapping: ColumnMapping) -> bool:
+    """Whether some row has a link or a file name in one of the mapped link columns."""
+    return any(
+        _LINK_LIKE.search(_linked_cells(table, number, cells)[column.index])
+        for number, cells in table.rows
+        for column in mapping.url_columns
+    )
+
+
+def _linked_column(table: Table) -> int | None:
+    """The column whose cells mostly link elsewhere ("Episode 1" linked to its page), when
+    no header names a link column: the sheets people export from web pages look so."""
+    counts: dict[int, int] = {}
+    for number, _cells in table.rows:
+        for index in range(len(table.headers)):
+            if (number, index) in table.links:
+                counts[index] = counts.get(index, 0) + 1
+    if not counts:
+        return None
+    best = max(counts, key=lambda index: counts[index])
+    return best if counts[best] * 2 >= len(table.rows) else None
+
+
+def _linked_cells(table: Table, number: int, cells: list[str]) -> list[str]:
+    """`cells` with each one that shows text but links elsewhere replaced by its link."""
+    if not table.links:
+        return cells
+    return [
+        cell if _WEB_LINK.match(cell) else table.links.get((number, index), cell)
+        for index, cell in enumerate(cells)
+    ]
+
+
+def _row_entries(
     cells: list[str],
+    linked: list[str],
     origin: str,
     mapping: ColumnMapping,
     metadata_keys: list[str | None],
     base_dirs: Sequence[Path] | None,
-) -> Entry:
-    url_index = mapping.pick_url_column(cells)
+) -> list[Entry]:
+    """The row's item, or one per link when its link cell holds several (same title)."""
+    url_index = mapping.pick_url_column(linked)
     if url_index is None:
         value = " | ".join(c for c in cells if c)
-        return InvalidEntry(origin, value, "row has no link in its link column")
-    entry = classify_entry(cells[url_index], origin, base_dirs)
-    if isinstance(entry, InvalidEntry):
-        return entry
+        return [InvalidEntry(origin, value, "row has no link in its link column")]
     metadata = {
         key: value
         for index, (key, value) in enumerate(zip(metadata_keys, cells, strict=True))
         if key is not None and value and index != url_index
     }
     title = cells[mapping.title] if mapping.title is not None else ""
-    return replace(entry, title=title or None, metadata=metadata)
+    entries: list[Entry] = []
+    for link in split_links(linked[url_index]):
+        entry = classify_entry(link, origin, base_dirs)
+        if not isinstance(entry, InvalidEntry):
+            entry = replace(entry, title=title or entry.title, metadata=metadata)
+        entries.append(entry)
+    return entries
 
 
 def _metadata_keys(headers: Sequence[str], mapping: ColumnMapping) -> list[str | None]:

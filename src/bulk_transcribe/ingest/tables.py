@@ -5,16 +5,28 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.ingest.columns import map_columns
 from bulk_transcribe.ingest.decoding import read_text
 
 SHEET_EXTENSIONS = frozenset({".csv", ".tsv", ".xlsx", ".xlsm"})
 _SNIFF_CHARS = 64 * 1024
+# =HYPERLINK("https://…", "click here"): Excel keeps only "click here" as the cell's value.
+_HYPERLINK_FORMULA = re.compile(r'^=\s*HYPERLINK\(\s*"((?:[^"]|"")+)"', re.IGNORECASE)
+_WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
+# A sheet's sharing link saved to disk is often its sign-in page, whatever the file's name.
+_WEB_PAGE = re.compile(r"^\s*(<!doctype html|<html|<head|<body)", re.IGNORECASE)
+# The compound-file signature: Excel wraps a password-protected workbook in one, and Excel
+# 97-2003 (.xls) workbooks are one; neither is the zip an .xlsx is.
+_COMPOUND_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP = b"PK\x03\x04"
 
 
 @dataclass
@@ -24,18 +36,54 @@ class Table:
     header_row: int  # spreadsheet row number of the header
     rows: list[tuple[int, list[str]]]  # (spreadsheet row number, cells padded to the headers)
     warnings: list[str] = field(default_factory=list)
+    # (row number, column index) -> the web link a cell points to while showing other text
+    # (Insert > Link, or a HYPERLINK formula): "Episode 1" in the sheet, its address here.
+    links: dict[tuple[int, int], str] = field(default_factory=dict)
+    # Every non-empty row as read, unpadded, so another row can be taken as the header.
+    content: list[tuple[int, list[str]]] = field(default_factory=list, repr=False)
+
+    def with_header_at(self, position: int) -> Table:
+        """The same sheet read with its `position`-th non-empty row (0: the first) as header."""
+        return _table_from(self.name, self.content[position:], self.warnings, self.links)
 
 
 def read_table(path: Path, sheet: str | None = None) -> Table:
     """The table in `path`; `sheet` picks a worksheet of an .xlsx (default: the first)."""
+    links: dict[tuple[int, int], str] = {}
+    warnings: list[str] = []
+    head = _head(path) or b""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        name, raw_rows = _xlsx_rows(path, sheet)
-        warnings: list[str] = []
+        name, raw_rows, links = _xlsx_rows(path, sheet)
+    elif head.startswith(_ZIP):  # a workbook saved or renamed as .csv: read it as one
+        name, raw_rows, links = _xlsx_rows(path, sheet)
+        warnings.append(f"{path.name} is an Excel workbook, not text: read it as one")
+    elif head.startswith(_COMPOUND_FILE):
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT,
+            f"{path.name} is an Excel 97-2003 or password-protected workbook, not text: save "
+            "it from Excel as .xlsx (without a password) or as CSV",
+        )
     else:
         text, warning = read_text(path)
+        if _WEB_PAGE.match(text[:1024].lstrip("\ufeff")):
+            raise _web_page(path)
         name, raw_rows = path.name, _csv_rows(text, path.suffix.lower())
         warnings = [warning] if warning else []
-    return _build_table(name, raw_rows, warnings)
+    return _build_table(name, raw_rows, warnings, links)
+
+
+def table_from_text(text: str, name: str) -> Table | None:
+    """`text` read as a CSV/TSV table whose header names a column of links (standard input
+    fed a sheet), or None when its first line is no such header (a plain list of links)."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if "://" in first or not any(sep in first for sep in ",;\t"):
+        return None
+    try:
+        table = _build_table(name, _csv_rows(text, ".csv"), [])
+        map_columns(table.headers, name, {})
+    except PermanentError:
+        return None
+    return table
 
 
 def _csv_rows(text: str, suffix: str) -> list[list[str]]:
@@ -49,13 +97,14 @@ def _csv_rows(text: str, suffix: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 
-def _xlsx_rows(path: Path, sheet: str | None) -> tuple[str, list[list[str]]]:
+def _xlsx_rows(
+    path: Path, sheet: str | None
+) -> tuple[str, list[list[str]], dict[tuple[int, int], str]]:
     from openpyxl import load_workbook  # import cost paid only by .xlsx users
 
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # a damaged file surfaces as zip, XML or key errors alike
-        raise _corrupt(path, exc) from exc
+    # Not read_only: only a fully loaded sheet has its cells' hyperlinks, and formulas come
+    # as written (=HYPERLINK("…")); their computed values need a second, data_only load.
+    workbook = _load_workbook(load_workbook, path, data_only=False)
     try:
         names = workbook.sheetnames
         if sheet is not None and sheet not in names:
@@ -66,22 +115,121 @@ def _xlsx_rows(path: Path, sheet: str | None) -> tuple[str, list[list[str]]]:
             )
         chosen = sheet if sheet is not None else names[0]
         try:
-            cells = workbook[chosen].iter_rows(values_only=True)
-            rows = [[_cell_text(v) for v in row] for row in cells]
+            cells = list(workbook[chosen].iter_rows())
         except Exception as exc:
             raise _corrupt(path, exc) from exc
     finally:
         workbook.close()
+    links: dict[tuple[int, int], str] = {}
+    formulas: set[tuple[int, int]] = set()
+    for number, row in enumerate(cells, start=1):
+        for index, cell in enumerate(row):
+            target = _link_target(cell)
+            if target:
+                links[number, index] = target
+            if cell.data_type == "f":
+                formulas.add((number, index))
+    rows = [[_cell_text(cell.value) for cell in row] for row in cells]
+    if formulas:
+        computed = _load_workbook(load_workbook, path, data_only=True)
+        try:
+            values = list(computed[chosen].iter_rows(values_only=True))
+        finally:
+            computed.close()
+        for number, index in formulas:
+            rows[number - 1][index] = _cell_text(values[number - 1][index])
     name = path.name if len(names) == 1 else f"{path.name} sheet '{chosen}'"
-    return name, rows
+    return name, rows, links
+
+
+def sheet_names(path: Path) -> list[str]:
+    """The worksheets of an .xlsx, in order (read without loading their cells)."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True)
+    except Exception as exc:  # a damaged file surfaces as zip, XML or key errors alike
+        raise _corrupt(path, exc) from exc
+    try:
+        return list(workbook.sheetnames)
+    finally:
+        workbook.close()
+
+
+def _load_workbook(load_workbook: Any, path: Path, data_only: bool) -> Any:
+    try:
+        # From an open file: openpyxl judges a path by its extension (a workbook named .csv).
+        # A workbook not opened read-only is read whole here, so the file can close.
+        with path.open("rb") as file:
+            return load_workbook(file, data_only=data_only)
+    except Exception as exc:  # a damaged file surfaces as zip, XML or key errors alike
+        raise _corrupt(path, exc) from exc
+
+
+def _link_target(cell: Any) -> str | None:
+    """The web address a cell links to, if any (its hyperlink, or a HYPERLINK formula's)."""
+    hyperlink = getattr(cell, "hyperlink", None)
+    target = getattr(hyperlink, "target", None) or ""
+    if not target and isinstance(cell.value, str):
+        formula = _HYPERLINK_FORMULA.match(cell.value)
+        target = formula.group(1).replace('""', '"') if formula else ""
+    return target.strip() if _WEB_LINK.match(target.strip()) else None
 
 
 def _corrupt(path: Path, exc: Exception) -> PermanentError:
+    head = _head(path)
+    if head == b"":
+        reason = "is empty (0 bytes): it was not saved or copied whole; save it again from Excel"
+    elif head.startswith(_COMPOUND_FILE):
+        reason = (
+            "is password-protected, or an Excel 97-2003 workbook renamed .xlsx: remove its "
+            "password (Excel: File > Info > Protect Workbook) or save it again as .xlsx"
+        )
+    elif _WEB_PAGE.match(head.decode("utf-8", "replace").lstrip("\ufeff")):
+        return _web_page(path)
+    elif head.startswith(_ZIP) and isinstance(exc, zipfile.BadZipFile):
+        reason = (  # a zip's directory is at its end: the start is there, the end is not
+            "is incomplete (a download or copy cut short?): download or copy it again, or "
+            "open it in Excel and save it again"
+        )
+    else:
+        reason = (
+            f"could not be read as an Excel workbook ({type(exc).__name__}: {exc}); "
+            "open it in Excel and save it again as .xlsx, or export it as CSV"
+        )
+    return PermanentError(ErrorKind.INVALID_INPUT, f"{path.name} {reason}")
+
+
+def _web_page(path: Path) -> PermanentError:
     return PermanentError(
         ErrorKind.INVALID_INPUT,
-        f"{path.name} could not be read as an Excel workbook ({type(exc).__name__}: {exc}); "
-        "open it in Excel and save it again as .xlsx, or export it as CSV",
+        f"{path.name} is a web page (HTML), not a sheet: a sharing link often saves its "
+        "sign-in page; download the sheet itself (File > Download > .xlsx or .csv)",
     )
+
+
+def is_workbook(path: Path) -> bool:
+    """Whether `path` holds an .xlsx workbook, whatever its name says (a zip)."""
+    return (_head(path) or b"").startswith(_ZIP)
+
+
+def web_page_list_error(path: Path, text: str) -> PermanentError | None:
+    """The error for a list of links that is a saved web page, or None when it is not one."""
+    if not _WEB_PAGE.match(text[:1024].lstrip("\ufeff")):
+        return None
+    return PermanentError(
+        ErrorKind.INVALID_INPUT,
+        f"{path.name} is a web page (HTML), not a list of links: copy the links themselves "
+        "into a text file, one a line",
+    )
+
+
+def _head(path: Path) -> bytes | None:
+    try:
+        with path.open("rb") as file:
+            return file.read(512)
+    except OSError:
+        return None
 
 
 def _cell_text(value: Any) -> str:
@@ -94,12 +242,30 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _build_table(name: str, raw_rows: Iterable[list[str]], warnings: list[str]) -> Table:
+def _build_table(
+    name: str,
+    raw_rows: Iterable[list[str]],
+    warnings: list[str],
+    links: dict[tuple[int, int], str] | None = None,
+) -> Table:
     numbered = [(n, [c.strip() for c in row]) for n, row in enumerate(raw_rows, start=1)]
-    content = [(n, row) for n, row in numbered if any(row)]
+    content = [(n, row) for n, row in numbered if any(row) or _has_link(n, row, links)]
     if not content:
         raise PermanentError(ErrorKind.INVALID_INPUT, f"{name} is empty: it has no rows")
-    header_number, headers = content[0]
+    return _table_from(name, content, warnings, links or {})
+
+
+def _has_link(number: int, row: list[str], links: dict[tuple[int, int], str] | None) -> bool:
+    return bool(links) and any((number, i) in links for i in range(len(row)))
+
+
+def _table_from(
+    name: str,
+    content: list[tuple[int, list[str]]],
+    warnings: list[str],
+    links: dict[tuple[int, int], str],
+) -> Table:
+    header_number, headers = content[0][0], list(content[0][1])
     while headers and not headers[-1]:  # spreadsheets often carry empty trailing columns
         headers.pop()
     if len(content) == 1:
@@ -109,4 +275,12 @@ def _build_table(name: str, raw_rows: Iterable[list[str]], warnings: list[str]) 
         )
     width = len(headers)
     rows = [(n, (row + [""] * width)[:width]) for n, row in content[1:]]
-    return Table(name=name, headers=headers, header_row=header_number, rows=rows, warnings=warnings)
+    return Table(
+        name=name,
+        headers=headers,
+        header_row=header_number,
+        rows=rows,
+        warnings=warnings,
+        links=links,
+        content=content,
+    )

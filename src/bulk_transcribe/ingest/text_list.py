@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from bulk_transcribe.ingest.classify import classify_entry
+from bulk_transcribe.ingest.classify import classify_entry, split_links
 from bulk_transcribe.ingest.result import Entry
 
 
@@ -17,5 +17,6 @@ def text_list_entries(
     for number, line in enumerate(lines, start=1):
         value = line.lstrip("\ufeff").strip() if number == 1 else line.strip()
         if value and not value.startswith("#"):
-            entries.append(classify_entry(value, f"{name} line {number}", base_dirs))
+            for part in split_links(value):  # two links pasted on one line: two items
+                entries.append(classify_entry(part, f"{name} line {number}", base_dirs))
     return entries

@@ -576,6 +576,15 @@ class Runner:
             )
             self.store.add_event(self.session.id, "stopped", self._stop_reason)
             self.request_stop()
+        elif kind == ErrorKind.MODEL and not self._stop.is_set():
+            # Every item needs the model (speech, speakers, the device): the rest would fail
+            # the same way, one by one.
+            self._stop_reason = (
+                f"a model every item needs failed ({message}): the run stopped, the other "
+                "items wait in the queue; fix what it says, then run the inputs again"
+            )
+            self.store.add_event(self.session.id, "stopped", self._stop_reason)
+            self.request_stop()
 
     def _wait_too_long(
         self, item_id: int, attempt: int, kind: str, message: str, retry_after: float

@@ -26,6 +26,7 @@ __all__ = [
     "check_cloud_access",
     "check_cloud_setup",
     "check_executor",
+    "check_local_model",
     "check_speaker_labels",
     "cloud_engine",
     "deapi_balance",
@@ -62,6 +63,17 @@ def check_speaker_labels(settings: Settings) -> None:
     from bulk_transcribe.engines.voice_encoders import require_voice_encoder
 
     require_voice_encoder(settings.speaker_encoder)
+
+
+def check_local_model(settings: Settings) -> None:
+    """Raise a PermanentError when the local engine's --model is written as a folder that is
+    not there: before anything is stored, not once per item. Ray nodes have disks of their
+    own (a folder may be there only)."""
+    if settings.engine != "local" or (settings.executor == "ray" and settings.ray_address):
+        return
+    from bulk_transcribe.engines.model_names import check_model_folder
+
+    check_model_folder(settings.model)
 
 
 def cloud_engine(settings: Settings) -> Engine | None:

@@ -44,7 +44,7 @@ from bulk_transcribe.runner.summaries import summarize_session as summarize_sess
 from bulk_transcribe.service.inputs import Expansion, InvalidEntry
 from bulk_transcribe.service.owners import is_alive as is_alive
 from bulk_transcribe.service.owners import liveness as liveness
-from bulk_transcribe.service.providers import check_speaker_labels
+from bulk_transcribe.service.providers import check_local_model, check_speaker_labels
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from bulk_transcribe.store.summaries import Summaries
@@ -116,8 +116,10 @@ def start_session(
 ) -> Session:
     """Store a new session with its items (already read and expanded: see service.inputs),
     keeping what expansion did and every invalid entry in its log. Nothing runs yet.
-    Settings this machine cannot run (a voice encoder not installed) store nothing."""
+    Settings this machine cannot run (a voice encoder not installed, a model folder that is
+    not there) store nothing."""
     check_speaker_labels(settings)
+    check_local_model(settings)
     notes = [
         (
             "expanded",

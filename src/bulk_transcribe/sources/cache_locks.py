@@ -57,9 +57,10 @@ class KeyLocks:
         self._across_processes = True  # False where the file system has no record locks
 
     @contextmanager
-    def hold(self, key: str, check_cancelled: Callable[[], None] = lambda: None) -> Iterator[None]:
+    def hold(self, key: str, check_cancelled: Callable[[], None] = lambda: None) -> Iterator[bool]:
         """`key`'s lock until the block ends; waiting for it ends on a cancel (raised by
-        `check_cancelled`)."""
+        `check_cancelled`). Yields whether it also keeps other processes out (False on a file
+        system without record locks: then only this process's threads take turns)."""
         offset = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=_OFFSET_BYTES).digest())
         thread_lock = self._join(offset)
         try:
@@ -69,7 +70,7 @@ class KeyLocks:
             try:
                 self._lock_range(offset, check_cancelled)
                 try:
-                    yield
+                    yield self._across_processes
                 finally:
                     if self._across_processes:
                         fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, offset)

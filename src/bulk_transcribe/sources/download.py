@@ -35,6 +35,11 @@ from bulk_transcribe.redact import redact_url
 from bulk_transcribe.settings import SourceSettings
 from bulk_transcribe.sources.cache import DownloadCache
 from bulk_transcribe.sources.cache_locks import key_locks
+from bulk_transcribe.sources.silent_hosts import (
+    forget_silent,
+    refuse_if_silent,
+    remember_silent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -114,16 +119,16 @@ def cached_download(
     target = cache.path_for(url)
     if cache.hit(target):
         return target
-    with _download_lock(cache_dir, target, check_cancelled):
+    with _download_lock(cache_dir, target, check_cancelled) as exclusive:
         if not cache.hit(target):  # another process may have finished it meanwhile
-            size = download(url, target, settings, check_cancelled)
+            size = download(url, target, settings, check_cancelled, exclusive=exclusive)
             cache.added(target, size)
     return target
 
 
 def _download_lock(
     cache_dir: Path, target: Path, check_cancelled: Callable[[], None]
-) -> AbstractContextManager[None]:
+) -> AbstractContextManager[bool]:
     """The lock of one cached file, across processes and threads; waiting for it ends on a
     cancel. Its lock file is kept outside the cache folder, so no eviction or clearing ever
     deletes a lock in use; one file for every link (cache_locks.py)."""
@@ -207,16 +212,23 @@ def download(
     target: Path,
     settings: SourceSettings,
     check_cancelled: Callable[[], None] = lambda: None,
+    *,
+    exclusive: bool = False,
 ) -> int:
     """Stream `url` to `target`; a dropped connection resumes with Range; never leaves a partial.
-    Returns the file's size.
+    Returns the file's size. `exclusive`: the caller holds the link's lock across processes.
 
     The file takes its final name only when complete and as long as the server announced,
     so a crash never leaves a half file that a later run would mistake for a cached download.
     Its temporary name is its own: another download of the same link (another process)
     never writes into it, deletes it, or publishes it half done.
     """
-    partial = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
+    if exclusive:
+        # No one else downloads this link now, so the name can be the link's own: what a
+        # killed download (kill -9) left under it is written over by the next, not kept.
+        partial = target.with_name(f".{target.name}.part")
+    else:
+        partial = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
     complete = False
     try:
         with _request_errors(url, "download"), http_client(settings) as client:
@@ -247,19 +259,24 @@ def _download_with_resume(
     check_cancelled: Callable[[], None],
 ) -> int:
     """The body of `url` whole in `partial`; returns its size."""
+    refuse_if_silent(url)
     validator: str | None = None  # ETag or Last-Modified, so a resume never splices two versions
     fruitless = 0
+    answered = False  # whether the server ever sent a status line
     last_error: httpx.TransportError | None = None
     for attempt in range(MAX_ATTEMPTS):
         # The partial's name is this download's own: before the first attempt it is not there.
         have = partial.stat().st_size if attempt and partial.exists() else 0
-        headers = {}
+        # The file as stored: media is compressed already, and a Content-Length or a Range
+        # of gzip-coded bytes would not measure the file written (httpx asks for gzip).
+        headers = {"Accept-Encoding": "identity"}
         if have:
             headers["Range"] = f"bytes={have}-"
             if validator:
                 headers["If-Range"] = validator
         try:
             with client.stream("GET", url, headers=headers) as response:
+                answered = True
                 if have and response.status_code == 416:  # our partial no longer fits: restart
                     partial.unlink()
                     continue
@@ -273,6 +290,7 @@ def _download_with_resume(
                     f"{redact_url(url)} sent {size} bytes where it announced {expected}: the "
                     "download is not the file the server described; try again later",
                 )
+            forget_silent(url)  # it answers after all: its other links may be asked again
             return size
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError):
             raise  # no resume makes these work
@@ -286,11 +304,19 @@ def _download_with_resume(
                 break
     shown = redact_url(url)
     if isinstance(last_error, httpx.TimeoutException):
+        if not answered:  # not one status line in every try: its other links wait too
+            remember_silent(url)
         raise TransientError(
             ErrorKind.TIMEOUT,
             f"{shown}: the download stalled (under {STALL_BYTES // 1024} KB in "
             f"{settings.download_stall_seconds:g} s, {fruitless} times in a row); the server is "
             "overloaded or throttling: resume later",
+        ) from last_error
+    if isinstance(last_error, httpx.ConnectError):  # never connected: nothing dropped
+        raise TransientError(
+            ErrorKind.NETWORK,
+            f"could not connect to download {shown} ({_describe(last_error)}): check the "
+            "address, and that this machine is online and the server up; then resume",
         ) from last_error
     raise TransientError(
         ErrorKind.NETWORK,
@@ -311,10 +337,15 @@ def _receive(
     (None when the server did not say) and the size on disk."""
     check_status(url, response)
     max_bytes = settings.download_max_bytes
-    resuming = have > 0 and response.status_code == 206 and _range_start(response) == have
+    # A server that codes the body all the same (gzip) announces and ranges coded bytes:
+    # neither measures nor extends the decoded file, so its download starts over, unsized.
+    coded = response.headers.get("content-encoding", "identity").lower() not in ("", "identity")
+    resuming = (
+        have > 0 and not coded and response.status_code == 206 and _range_start(response) == have
+    )
     offset = have if resuming else 0  # a 200 to a Range request means: start over
     length = response.headers.get("content-length")
-    expected = offset + int(length) if length and length.isdigit() else None
+    expected = offset + int(length) if length and length.isdigit() and not coded else None
     total = _range_total(response) if resuming else None
     if total is not None and expected is not None and total != expected:
         raise PermanentError(
@@ -372,12 +403,15 @@ def _check_room(url: str, folder: Path, size: int) -> None:
     if size + SPACE_MARGIN > free:
         raise PermanentError(
             ErrorKind.DISK_FULL,
-            f"not enough disk space to download {redact_url(url)}: it is {_megabytes(size)}, "
+            f"not enough disk space to download {redact_url(url)}: it needs {_megabytes(size)} "
+            f"and {_megabytes(SPACE_MARGIN)} kept free for notes and the database, "
             f"{_megabytes(free)} free in {folder}; {DISK_FULL_ADVICE}",
         )
 
 
 def _megabytes(size: int) -> str:
+    if size < 1024**2:  # "0.0 MB" for a short clip read as if it needed nothing
+        return f"{size / 1024:,.0f} KB"
     return f"{size / 1024**2:,.1f} MB"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -61,8 +62,17 @@ def utc_now() -> str:
 def database_error(path: Path, exc: sqlite3.DatabaseError) -> PermanentError:
     """What an SQLite failure means for the user, and what to do about it."""
     text = str(exc).lower()
-    if is_disk_full(exc):
+    if is_disk_full(exc) or (_is_io_error(exc) and _low_on_space(path)):
+        # A full disk can also come back as an I/O error (growing the WAL's shared memory
+        # file: SQLITE_IOERR_SHMSIZE), never as a damaged database.
         return disk_full(f"saving to the database {path}")
+    if _is_io_error(exc):
+        return PermanentError(
+            ErrorKind.DATABASE,
+            f"the disk failed to read or write the database {path} ({exc}); the database "
+            "itself is most likely intact: check the drive (still attached, not a network "
+            "folder that dropped) and run again",
+        )
     if "readonly" in text or "read-only" in text:
         return PermanentError(
             ErrorKind.DATABASE,
@@ -85,6 +95,22 @@ def database_error(path: Path, exc: sqlite3.DatabaseError) -> PermanentError:
         "move it aside and run again (transcripts already in the sessions folder are kept), "
         "or restore a backup",
     )
+
+
+# Below this much free space, an I/O error of the database is taken for a full disk.
+_LOW_SPACE_BYTES = 16 * 1024**2
+
+
+def _is_io_error(exc: sqlite3.DatabaseError) -> bool:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name.startswith("SQLITE_IOERR") or "disk i/o error" in str(exc).lower()
+
+
+def _low_on_space(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path.parent).free < _LOW_SPACE_BYTES
+    except OSError:
+        return False
 
 
 class Database:

@@ -22,6 +22,7 @@ from bulk_transcribe.service.inputs import (
     map_columns,
     read_inputs,
     read_table,
+    with_found_header,
     with_uploaded_media,
 )
 from bulk_transcribe.web.wording import web_advice
@@ -94,7 +95,7 @@ def preview_sheet(upload: Upload, worksheet: str | None = None) -> SheetPreview:
     with tempfile.TemporaryDirectory(prefix="bulk-transcribe-upload-") as folder:
         path = _write_upload(Path(folder), upload)
         worksheets = _worksheet_names(path)
-        table = read_table(path, worksheet)
+        table = with_found_header(read_table(path, worksheet))  # below a banner row too
     return SheetPreview(
         table_name=table.name,
         headers=table.headers,
