@@ -4,7 +4,6 @@ without an extension settled by what the server says they are."""
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources.pacing import Pacer
 from tests.samples import EXAMPLES
 from tests.sources.feeds import FeedEpisode, atom_feed, day, rss_feed
-from tests.sources.media_server import MediaServer, Route, running_server
+from tests.sources.media_server import MediaServer, Route, running_server, silent_listener
 
 MP3 = (EXAMPLES / "media" / "02_library_visit.mp3").read_bytes()
 
@@ -260,26 +259,8 @@ def test_channel_home_pages_are_listed_through_their_videos_tab(url: str, listed
 
 @pytest.fixture
 def silent_server() -> Iterator[tuple[str, list[socket.socket]]]:
-    """A server on 127.0.0.1 that takes connections and never answers; the list holds each
-    connection it took."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    taken: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                return
-            taken.append(connection)
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}", taken
-    finally:
-        listener.close()
-        for connection in taken:
-            connection.close()
+    with silent_listener() as server:
+        yield server
 
 
 def test_a_host_that_never_answers_is_probed_twice_and_its_links_kept_for_the_run(

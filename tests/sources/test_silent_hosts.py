@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,31 +13,15 @@ from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources import silent_hosts
 from bulk_transcribe.sources.download import download
 from tests.samples import EXAMPLES
-from tests.sources.media_server import Route, running_server
+from tests.sources.media_server import Route, running_server, silent_listener
 
 MP3 = (EXAMPLES / "media" / "02_library_visit.mp3").read_bytes()
 
 
 @pytest.fixture
 def silent_server() -> Iterator[tuple[str, list[socket.socket]]]:
-    """Takes connections on 127.0.0.1 and never answers; the list holds each one it took."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    taken: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                taken.append(listener.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}", taken
-    finally:
-        listener.close()
-        for connection in taken:
-            connection.close()
+    with silent_listener() as server:
+        yield server
 
 
 def test_the_other_links_of_a_host_that_never_answered_two_fail_at_once(
