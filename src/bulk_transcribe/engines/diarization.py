@@ -99,8 +99,32 @@ def diarize(
     recording was stored at (telephone band: speech found at a lower threshold, voices
     counted with thresholds of their own)."""
     encoder = encoder or load_voice_encoder()
+    if uses_segmentation(encoder, stored_rate):
+        from bulk_transcribe.engines.overlap_diarization import diarize_overlapping
+
+        return diarize_overlapping(audio, speakers, encoder)
+    return diarize_windows(audio, speakers, encoder, stored_rate)
+
+
+def diarize_windows(
+    audio: np.ndarray, speakers: int | None, encoder: VoiceEncoder, stored_rate: int | None = None
+) -> list[Turn]:
+    """The window path: Silero's speech cut into 1.5 s windows, one print each, clustered;
+    one speaker at a time. Resemblyzer's path, and telephone-band recordings'."""
     prints = voice_prints(audio, encoder, stored_rate)
     return turns_of(prints, speakers, count_thresholds(encoder.name, stored_rate))
+
+
+def uses_segmentation(encoder: VoiceEncoder, stored_rate: int | None) -> bool:
+    """Local speaker segmentation (overlap_diarization.py) with CAM++ where its model is
+    installed, for wideband recordings (benchmarks/README.md says why not the others)."""
+    from bulk_transcribe.engines.segmentation import segmentation_missing
+
+    return (
+        encoder.name == CAMPPLUS
+        and band_of(stored_rate) is Band.WIDE
+        and not segmentation_missing()
+    )
 
 
 def count_thresholds(encoder_name: str, stored_rate: int | None) -> CountThresholds:

@@ -1,0 +1,180 @@
+"""Who spoke when, overlaps included: local speaker segmentation, then voice prints of each
+local speaker, clustered into the recording's voices.
+
+The design follows pyannote's published speaker-diarization-3.x pipeline (written here from
+its description, not its code):
+
+1. The segmentation model (segmentation.py) reads 10 s chunks every STEP_SECONDS and says, per
+   frame, which of up to three local speakers talk, up to two at once.
+2. Each local speaker of a chunk with enough speech where nobody else talks becomes one CAM++
+   voice print of that speech (campplus.py): seconds of one voice, not 1.5 s windows that may
+   straddle a turn or an overlap.
+3. The prints are counted and clustered the way the window path counts its prints
+   (diarization.speaker_count: over-split, small clusters left out, nearest centroids
+   merged), with thresholds of their own; then each chunk's local speakers are matched to
+   the voices one to one (two local speakers of one chunk are two voices).
+4. Per frame, the segmentation says how many talk (averaged over the chunks that cover it);
+   that many voices with the highest activation over those chunks are taken. Turns of
+   different voices may overlap; diarization.speaker_at picks who talks most over a word.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bulk_transcribe.engines.diarization import CountThresholds, Turn, speaker_count
+from bulk_transcribe.engines.segmentation import RATE, LocalActivity, load_segmentation
+
+STEP_SECONDS = 2.5  # between chunk starts (pyannote's own: 1 s; CPU budget, see README)
+MIN_PRINT_SECONDS = 1.0  # a local speaker's clean speech shorter than this is not printed
+JOIN_PAUSE_SECONDS = 1.0  # a voice's shorter pause stays inside its turn (as the window path)
+MIN_TURN_SECONDS = 0.1
+# CAM++ prints of local speakers, chosen on the dev half only (benchmarks/README.md).
+SEGMENT_COUNT = CountThresholds(0.47, 0.24, 6, 0.04)
+
+
+@dataclass(frozen=True)
+class LocalPrints:
+    """The costly half: the segmentation and a print per printed local speaker."""
+
+    activity: LocalActivity
+    owners: list[tuple[int, int]]  # (chunk, local speaker) of each print
+    embeddings: np.ndarray  # (prints, 192), unit rows
+    seconds: float  # the recording's length
+
+
+def diarize_overlapping(audio: np.ndarray, speakers: int | None, encoder) -> list[Turn]:
+    """Speaker turns in 16 kHz mono `audio` (overlapping where two talk at once); `speakers`
+    None means find how many. `encoder`: CAM++ (it embeds pieces of any length)."""
+    return turns_of_local(local_prints(audio, encoder), speakers)
+
+
+def local_prints(audio: np.ndarray, encoder, step: float = STEP_SECONDS) -> LocalPrints:
+    """Segment `audio` and print every local speaker with enough clean speech. `encoder`
+    must embed pieces of audio (CamPlusPlusEncoder.embed_pieces)."""
+    activity = load_segmentation().activity(audio, step)
+    owners, pieces = [], []
+    alone = activity.active.sum(axis=2) == 1
+    for chunk, start in enumerate(activity.starts):
+        for speaker in range(activity.active.shape[2]):
+            talks = activity.active[chunk, :, speaker]
+            clean = talks & alone[chunk]
+            frames = clean if clean.sum() * activity.frame_step >= MIN_PRINT_SECONDS else talks
+            if frames.sum() * activity.frame_step < MIN_PRINT_SECONDS:
+                continue
+            piece = _speech_of(audio, start, frames, activity)
+            if len(piece) >= MIN_PRINT_SECONDS * RATE:  # not padding past the end
+                owners.append((chunk, speaker))
+                pieces.append(piece)
+    embeddings = encoder.embed_pieces(pieces) if pieces else np.zeros((0, 192), np.float32)
+    return LocalPrints(activity, owners, embeddings, len(audio) / RATE)
+
+
+def turns_of_local(
+    prints: LocalPrints, speakers: int | None, thresholds: CountThresholds = SEGMENT_COUNT
+) -> list[Turn]:
+    """The turns of the recording's voices from its local prints (the cheap half)."""
+    if not prints.owners:
+        return []
+    voices = _voices(prints.embeddings, speakers, thresholds)
+    assignment = _assign(prints, voices)
+    return _reconstruct(prints, assignment, len(voices))
+
+
+def _voices(
+    embeddings: np.ndarray, speakers: int | None, thresholds: CountThresholds
+) -> np.ndarray:
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    if len(embeddings) < 3 and (speakers is None or len(embeddings) < 2):
+        mean = embeddings.sum(axis=0)
+        return (mean / np.linalg.norm(mean))[None, :]
+    tree = linkage(embeddings, method="average", metric="cosine")
+    over_split = fcluster(tree, thresholds.overcluster_distance, "distance")
+    if speakers is not None and len(np.unique(over_split)) < speakers:
+        over_split = fcluster(tree, t=speakers, criterion="maxclust")
+    return speaker_count(embeddings, over_split, thresholds, speakers)
+
+
+def _assign(prints: LocalPrints, voices: np.ndarray) -> dict[tuple[int, int], int]:
+    """(chunk, local speaker) -> voice: within a chunk one to one, the most similar overall
+    (Hungarian assignment); a local speaker left over when a chunk has more of them than
+    there are voices gets none."""
+    from scipy.optimize import linear_sum_assignment
+
+    similarity = prints.embeddings @ voices.T
+    rows_of: dict[int, list[int]] = {}
+    for row, (chunk, _) in enumerate(prints.owners):
+        rows_of.setdefault(chunk, []).append(row)
+    assignment = {}
+    for rows in rows_of.values():
+        picked, voice = linear_sum_assignment(-similarity[rows])
+        for index, column in zip(picked, voice, strict=True):
+            assignment[prints.owners[rows[index]]] = int(column)
+    return assignment
+
+
+def _reconstruct(
+    prints: LocalPrints, assignment: dict[tuple[int, int], int], voices: int
+) -> list[Turn]:
+    activity = prints.activity
+    chunks, frames, _ = activity.active.shape
+    total = int(np.ceil(prints.seconds / activity.frame_step)) + 1
+    offsets = np.rint(activity.starts / activity.frame_step).astype(int)
+    score = np.zeros((total, voices), dtype=np.float32)
+    talking = np.zeros(total, dtype=np.float32)
+    covered = np.zeros(total, dtype=np.float32)
+    for chunk in range(chunks):
+        span = slice(offsets[chunk], min(offsets[chunk] + frames, total))
+        length = span.stop - span.start
+        local = activity.active[chunk, :length]
+        covered[span] += 1
+        talking[span] += local.sum(axis=1)
+        for speaker in range(local.shape[1]):
+            voice = assignment.get((chunk, speaker))
+            if voice is not None:
+                score[span, voice] += local[:, speaker]
+    covered = np.maximum(covered, 1)
+    count = np.rint(talking / covered).astype(int)
+    score /= covered[:, None]
+    ranked = np.argsort(-score, axis=1)
+    on = np.zeros_like(score, dtype=bool)
+    for k in range(min(int(count.max(initial=0)), voices)):
+        chosen = ranked[:, k]
+        wanted = (count > k) & (score[np.arange(total), chosen] > 0)
+        on[np.arange(total)[wanted], chosen[wanted]] = True
+    return _turns(on, activity.frame_step, activity.frame_duration)
+
+
+def _turns(on: np.ndarray, step: float, duration: float) -> list[Turn]:
+    found: list[tuple[float, float, int]] = []
+    for voice in range(on.shape[1]):
+        edges = np.diff(np.concatenate([[0], on[:, voice].astype(np.int8), [0]]))
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        spans: list[list[float]] = []
+        for first, after in zip(starts, ends, strict=True):
+            start = first * step + duration / 2 - step / 2
+            end = after * step + duration / 2 - step / 2
+            if spans and start - spans[-1][1] < JOIN_PAUSE_SECONDS:
+                spans[-1][1] = end
+            else:
+                spans.append([max(0.0, start), end])
+        found += [(float(s), float(e), voice) for s, e in spans if e - s >= MIN_TURN_SECONDS]
+    found.sort()
+    numbering: dict[int, int] = {}
+    return [Turn(s, e, numbering.setdefault(v, len(numbering) + 1)) for s, e, v in found]
+
+
+def _speech_of(
+    audio: np.ndarray, start: float, frames: np.ndarray, activity: LocalActivity
+) -> np.ndarray:
+    """The samples of a chunk's frames marked in `frames`, runs joined end to end."""
+    edges = np.diff(np.concatenate([[0], frames.astype(np.int8), [0]]))
+    pieces = []
+    for first, after in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        begin = start + first * activity.frame_step
+        end = start + (after - 1) * activity.frame_step + activity.frame_duration
+        pieces.append(audio[int(begin * RATE) : int(end * RATE)])
+    return np.concatenate(pieces)
