@@ -80,7 +80,6 @@ class CamPlusPlusEncoder:
             vectors[first : first + len(batch)] = out.numpy()
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
-
     def embed_pieces(self, pieces: Sequence[np.ndarray]) -> np.ndarray:
         """One unit-length print per piece of 16 kHz audio (each its own length: a local
         speaker's speech in a chunk, joined). Batched by length, so a short piece is not

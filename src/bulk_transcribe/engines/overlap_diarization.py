@@ -27,6 +27,9 @@ import numpy as np
 from bulk_transcribe.engines.diarization import CountThresholds, Turn, speaker_count
 from bulk_transcribe.engines.segmentation import RATE, LocalActivity, load_segmentation
 
+EMBEDDING_SIZE = 192  # CAM++'s
+PIECES_AT_ONCE = 128  # at most 128 x 10 s of samples (80 MB) cut out at once
+
 STEP_SECONDS = 2.5  # between chunk starts (pyannote's own: 1 s; CPU budget, see README)
 MIN_PRINT_SECONDS = 1.0  # a local speaker's clean speech shorter than this is not printed
 JOIN_PAUSE_SECONDS = 1.0  # a voice's shorter pause stays inside its turn (as the window path)
@@ -55,20 +58,30 @@ def local_prints(audio: np.ndarray, encoder, step: float = STEP_SECONDS) -> Loca
     """Segment `audio` and print every local speaker with enough clean speech. `encoder`
     must embed pieces of audio (CamPlusPlusEncoder.embed_pieces)."""
     activity = load_segmentation().activity(audio, step)
-    owners, pieces = [], []
+    owners, chosen = [], []
     alone = activity.active.sum(axis=2) == 1
-    for chunk, start in enumerate(activity.starts):
+    for chunk in range(len(activity.starts)):
         for speaker in range(activity.active.shape[2]):
             talks = activity.active[chunk, :, speaker]
             clean = talks & alone[chunk]
+            # Where nobody else talks, if there is enough of it (pyannote's choice too);
+            # else all of the speaker's speech.
             frames = clean if clean.sum() * activity.frame_step >= MIN_PRINT_SECONDS else talks
-            if frames.sum() * activity.frame_step < MIN_PRINT_SECONDS:
-                continue
-            piece = _speech_of(audio, start, frames, activity)
-            if len(piece) >= MIN_PRINT_SECONDS * RATE:  # not padding past the end
+            if frames.sum() * activity.frame_step >= MIN_PRINT_SECONDS:
                 owners.append((chunk, speaker))
-                pieces.append(piece)
-    embeddings = encoder.embed_pieces(pieces) if pieces else np.zeros((0, 192), np.float32)
+                chosen.append(frames)
+    embeddings = np.zeros((len(owners), EMBEDDING_SIZE), dtype=np.float32)
+    # The pieces are cut PIECES_AT_ONCE at a time: a two-hour recording's would be gigabytes.
+    for first in range(0, len(owners), PIECES_AT_ONCE):
+        pieces = [
+            _speech_of(audio, activity.starts[chunk], frames, activity)
+            for (chunk, _), frames in zip(
+                owners[first : first + PIECES_AT_ONCE],
+                chosen[first : first + PIECES_AT_ONCE],
+                strict=True,
+            )
+        ]
+        embeddings[first : first + len(pieces)] = encoder.embed_pieces(pieces)
     return LocalPrints(activity, owners, embeddings, len(audio) / RATE)
 
 

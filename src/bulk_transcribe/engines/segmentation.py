@@ -110,9 +110,13 @@ class SpeakerSegmentation:
     def activity(self, audio: np.ndarray, step: float) -> LocalActivity:
         """Local speakers' activity in 10 s chunks of `audio` every `step` seconds (the last
         chunk ends at the recording's end; a recording under 10 s is one chunk, padded)."""
-        starts = chunk_starts(len(audio) / RATE, step)
-        parts = [self._active(batch) for batch in _batches(audio, starts)]
-        return LocalActivity(starts, np.concatenate(parts), self.frame_step, self.frame_duration)
+        seconds = len(audio) / RATE
+        starts = chunk_starts(seconds, step)
+        active = np.concatenate([self._active(batch) for batch in _batches(audio, starts)])
+        # A padded chunk's frames past the recording's end hold no one.
+        frame_starts = starts[:, None] + np.arange(active.shape[1]) * self.frame_step
+        active[frame_starts >= seconds] = False
+        return LocalActivity(starts, active, self.frame_step, self.frame_duration)
 
     def _active(self, chunks: np.ndarray) -> np.ndarray:
         import torch
