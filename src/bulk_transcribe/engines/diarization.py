@@ -78,6 +78,8 @@ SPEECH_PAD_MS = 400
 MIN_SILENCE_MS = 500
 JOIN_PAUSE_SECONDS = 1.0  # a speaker's pause shorter than this stays inside their turn
 MAX_AUTO_SPEAKERS = 8
+# Whether `diarize` takes the segmentation path where it can (uses_segmentation).
+SEGMENTATION_BY_DEFAULT = True
 SMOOTHING_WINDOWS = 3  # a label must hold this many windows before a turn changes
 
 
@@ -99,7 +101,7 @@ def diarize(
     recording was stored at (telephone band: speech found at a lower threshold, voices
     counted with thresholds of their own)."""
     encoder = encoder or load_voice_encoder()
-    if uses_segmentation(encoder, stored_rate):
+    if SEGMENTATION_BY_DEFAULT and uses_segmentation(encoder, stored_rate):
         from bulk_transcribe.engines.overlap_diarization import diarize_overlapping
 
         return diarize_overlapping(audio, speakers, encoder)
@@ -116,8 +118,9 @@ def diarize_windows(
 
 
 def uses_segmentation(encoder: VoiceEncoder, stored_rate: int | None) -> bool:
-    """Local speaker segmentation (overlap_diarization.py) with CAM++ where its model is
-    installed, for wideband recordings (benchmarks/README.md says why not the others)."""
+    """Whether local speaker segmentation (overlap_diarization.py) can diarize this: CAM++
+    with the segmentation model installed, a wideband recording (its thresholds were
+    chosen on wideband speech only)."""
     from bulk_transcribe.engines.segmentation import segmentation_missing
 
     return (
