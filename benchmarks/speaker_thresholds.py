@@ -4,8 +4,12 @@ thresholds clusters them again and is scored (count right, diarization error rat
 of collar each side, one voice found in one-voice recordings).
 
     .venv/bin/python benchmarks/speaker_thresholds.py [--encoder campplus] [--top 25]
-        [--telephone]
+        [--telephone] [--segments [STEP]] [--maps]
     # needs the extra and the corpus, like speakers.py; never reads the held-out half
+
+`--segments` sweeps instead the thresholds of the segmentation path
+(engines/overlap_diarization.py): every dev recording's segmentation and local speakers'
+CAM++ prints, chunks STEP seconds apart (default its STEP_SECONDS), cached per step.
 
 `--telephone` sweeps instead on the dev conversations' telephone-band copies (the ones
 `speakers.py --telephone` makes, made here too if missing) and the dev one-voice telephone
