@@ -16,11 +16,19 @@ its description, not its code):
 4. Per frame, the segmentation says how many talk (averaged over the chunks that cover it);
    that many voices with the highest activation over those chunks are taken. Turns of
    different voices may overlap; diarization.speaker_at picks who talks most over a word.
+5. Speech that Silero finds (diarization.speech_regions) and no voice holds goes to the
+   nearest voice of its region: the segmentation leaves pauses inside a turn and quiet
+   speech to no one.
+
+Measured beside the window path and NOT the default (benchmarks/README.md, "Local speaker
+segmentation"): better on real recordings with overlap, worse on constructed conversations
+of similar voices, where the model often takes two voices of one chunk for one local speaker.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +40,9 @@ from bulk_transcribe.engines.diarization import (
 )
 from bulk_transcribe.engines.segmentation import RATE, LocalActivity, load_segmentation
 
+if TYPE_CHECKING:
+    from bulk_transcribe.engines.campplus import CamPlusPlusEncoder
+
 EMBEDDING_SIZE = 192  # CAM++'s
 PIECES_AT_ONCE = 128  # at most 128 x 10 s of samples (80 MB) cut out at once
 
@@ -42,7 +53,7 @@ MIN_PRINT_SECONDS = 1.0  # a local speaker's clean speech shorter than this is n
 MIN_ASSIGN_SECONDS = 0.3
 JOIN_PAUSE_SECONDS = 0.5  # a voice's shorter pause stays inside its turn
 MIN_TURN_SECONDS = 0.1
-FILL_SPEECH = True
+FILL_SPEECH = True  # step 5 above
 HAMMING = True  # a chunk's middle frames weigh more than its edges (pyannote's aggregation)
 # CAM++ prints of local speakers, chosen on the dev half only (benchmarks/README.md).
 SEGMENT_COUNT = CountThresholds(0.375, 0.24, 2, 0.02)
@@ -62,13 +73,17 @@ class LocalPrints:
     speech: tuple[tuple[float, float], ...] = ()
 
 
-def diarize_overlapping(audio: np.ndarray, speakers: int | None, encoder) -> list[Turn]:
+def diarize_overlapping(
+    audio: np.ndarray, speakers: int | None, encoder: CamPlusPlusEncoder
+) -> list[Turn]:
     """Speaker turns in 16 kHz mono `audio` (overlapping where two talk at once); `speakers`
     None means find how many. `encoder`: CAM++ (it embeds pieces of any length)."""
     return turns_of_local(local_prints(audio, encoder), speakers)
 
 
-def local_prints(audio: np.ndarray, encoder, step: float = STEP_SECONDS) -> LocalPrints:
+def local_prints(
+    audio: np.ndarray, encoder: CamPlusPlusEncoder, step: float = STEP_SECONDS
+) -> LocalPrints:
     """Segment `audio` and print every local speaker with enough clean speech. `encoder`
     must embed pieces of audio (CamPlusPlusEncoder.embed_pieces)."""
     activity = load_segmentation().activity(audio, step)
