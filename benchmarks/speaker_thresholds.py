@@ -4,8 +4,12 @@ thresholds clusters them again and is scored (count right, diarization error rat
 of collar each side, one voice found in one-voice recordings).
 
     .venv/bin/python benchmarks/speaker_thresholds.py [--encoder campplus] [--top 25]
-        [--telephone]
+        [--telephone] [--segments [STEP]] [--maps]
     # needs the extra and the corpus, like speakers.py; never reads the held-out half
+
+`--segments` sweeps instead the thresholds of the segmentation path
+(engines/overlap_diarization.py): every dev recording's segmentation and local speakers'
+CAM++ prints, chunks STEP seconds apart (default its STEP_SECONDS), cached per step.
 
 `--telephone` sweeps instead on the dev conversations' telephone-band copies (the ones
 `speakers.py --telephone` makes, made here too if missing) and the dev one-voice telephone
@@ -42,6 +46,12 @@ from bulk_transcribe.engines.diarization import (
     voice_prints,
 )
 from bulk_transcribe.engines.narrowband import Band
+from bulk_transcribe.engines.overlap_diarization import (
+    SEGMENT_COUNT,
+    STEP_SECONDS,
+    local_prints,
+    turns_of_local,
+)
 from bulk_transcribe.engines.voice_encoders import ENCODERS, load_voice_encoder
 
 PRINTS = Path.home() / ".cache" / "bulk-transcribe" / "bench-prints"
@@ -60,16 +70,32 @@ TELEPHONE_GRID = {
 }
 
 
-def dev_prints(encoder_name: str, telephone: bool = False) -> tuple[list, list]:
+# Local speakers' prints: one per chunk a voice talks in, so a voice has several per 10 s.
+SEGMENT_GRID = {
+    "overcluster_distance": (0.20, 0.25, 0.30, 0.35, 0.40, 0.45),
+    "same_voice_centroids": (0.12, 0.16, 0.20, 0.24, 0.28, 0.32, 0.36),
+    "min_cluster_windows": (2, 3, 4),
+    "min_cluster_share": (0.0, 0.02),
+}
+
+
+def dev_prints(
+    encoder_name: str, telephone: bool = False, step: float | None = None
+) -> tuple[list, list]:
     """(conversations, one-voice recordings) of the dev half: (name, group, truth, prints).
     `telephone`: their telephone-band copies, the speech found as the engine finds it in a
-    recording stored at their rate (8 kHz). Each kind is cached in a file of its own."""
-    cache = PRINTS / f"{encoder_name}-dev{'-telephone' if telephone else ''}.pickle"
+    recording stored at their rate (8 kHz). `step`: local speakers' prints of chunks this
+    many seconds apart (overlap_diarization.py) instead of windows' prints. Each kind is
+    cached in a file of its own."""
+    kind = f"{'-telephone' if telephone else ''}{f'-segments{step:g}' if step else ''}"
+    cache = PRINTS / f"{encoder_name}-dev{kind}.pickle"
     if cache.exists():
         return pickle.loads(cache.read_bytes())
     encoder = load_voice_encoder(encoder_name)
 
     def prints_of(name: str, path: Path) -> object:
+        if step:
+            return local_prints(decoded(path)[0], encoder, step)
         if not telephone:
             return voice_prints(decode_audio(str(path)), encoder)
         audio, stored_rate = decoded(path)
@@ -106,18 +132,25 @@ def evaluate(talks: list, singles: list, thresholds: CountThresholds) -> dict[st
     """Per group: [files, count right, error seconds, speech seconds]."""
     groups: dict[str, list[float]] = {}
     for _, group, truth, prints in talks:
-        found = hypothesis(turns_of(prints, None, thresholds))
+        found = hypothesis(turns_any(prints, None, thresholds))
         errors, total = error_seconds(truth, found)
         right = len(found.labels()) == len(truth.labels())
         sums = groups.setdefault(group, [0, 0, 0.0, 0.0])
         for index, value in enumerate((1, right, errors, total)):
             sums[index] += value
     for _, _, _, prints in singles:
-        voices = len({turn.speaker for turn in turns_of(prints, None, thresholds)})
+        voices = len({turn.speaker for turn in turns_any(prints, None, thresholds)})
         sums = groups.setdefault("one voice", [0, 0, 0.0, 0.0])
         sums[0] += 1
         sums[1] += voices == 1
     return groups
+
+
+def turns_any(prints, speakers: int | None, thresholds: CountThresholds) -> list:
+    """Windows' prints or local speakers' prints, each clustered its own way."""
+    if hasattr(prints, "owners"):
+        return turns_of_local(prints, speakers, thresholds)
+    return turns_of(prints, speakers, thresholds)
 
 
 def main() -> None:
@@ -130,10 +163,19 @@ def main() -> None:
     parser.add_argument(
         "--maps", action="store_true", help="also wrong counts over tree cut x centroid distance"
     )
+    parser.add_argument(
+        "--segments",
+        type=float,
+        nargs="?",
+        const=STEP_SECONDS,
+        help="local speakers' prints (overlap_diarization.py), chunks this many s apart",
+    )
     args = parser.parse_args()
-    talks, singles = dev_prints(args.encoder, args.telephone)
+    talks, singles = dev_prints(args.encoder, args.telephone, args.segments)
     grid = TELEPHONE_GRID if args.telephone else GRID
     current = COUNT_THRESHOLDS[args.encoder][Band.NARROW if args.telephone else Band.WIDE]
+    if args.segments:
+        grid, current = SEGMENT_GRID, SEGMENT_COUNT
     results = [scored(talks, singles, current)]
     results += [
         scored(talks, singles, CountThresholds(*v)) for v in itertools.product(*grid.values())

