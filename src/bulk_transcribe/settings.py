@@ -77,6 +77,9 @@ class EngineSettings(BaseModel):
     # Speaker labels (needs the `speakers` extra): None off, "auto" finds the count, or N.
     speakers: int | str | None = None
     speaker_encoder: str = "auto"  # one of SPEAKER_ENCODERS
+    # Turns from a speaker segmentation model that hears two voices at once (CAM++ only):
+    # better on real meetings and crosstalk, worse on clean turns of similar voices.
+    speaker_overlap: bool = False
 
     # Cloud engines (OpenAI-compatible, DEAPI). Keys are secrets: never stored or shown.
     provider: str | None = None  # preset name, e.g. "openai", "groq", "deapi"

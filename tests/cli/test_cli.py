@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.engines.speaker_extra import needs_campplus
 from tests.samples import EXAMPLES, SAMPLE_MEDIA, reference_text, word_error_rate
 
 CLI = [sys.executable, "-m", "bulk_transcribe.cli"]
@@ -213,6 +214,7 @@ def test_messages_off_a_terminal_are_printed_whole_on_one_line(tmp_path: Path) -
 
 
 CONVERSATION = Path(__file__).resolve().parents[1] / "data" / "speakers" / "libri_mf.flac"
+OVERLAPPING = CONVERSATION.with_name("overlap_mf.flac")
 
 
 def test_the_chosen_speaker_encoder_labels_the_speakers_and_the_note_says_which(
@@ -244,6 +246,30 @@ def test_the_chosen_speaker_encoder_labels_the_speakers_and_the_note_says_which(
     assert front_matter(note.read_text(encoding="utf-8"))["decoding"]["speaker_encoder"] == (
         "resemblyzer"
     )
+
+
+@needs_campplus
+def test_speaker_overlap_labels_two_voices_that_talk_at_once_and_the_note_says_how(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    result = run_cli(
+        "run",
+        str(OVERLAPPING),
+        "--out",
+        str(out),
+        "--format",
+        "json",
+        "--speakers",
+        "auto",
+        "--speaker-overlap",
+    )
+
+    assert result.returncode == 0, result.stderr
+    (data,) = session_folder(out).glob("overlap-mf*.json")
+    document = json.loads(data.read_text(encoding="utf-8"))
+    assert document["metadata"]["decoding"]["speaker_turns"] == "overlap"
+    assert {s.get("speaker") for s in document["segments"]} == {"Speaker 1", "Speaker 2"}
 
 
 def test_campplus_where_it_is_not_installed_is_refused_before_anything_starts(

@@ -32,6 +32,7 @@ from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError
 from bulk_transcribe.media import probe_duration
 from bulk_transcribe.models import MediaFile, TranscribeOptions
 from bulk_transcribe.settings import Settings
+from tests.engines.speaker_extra import needs_campplus
 from tests.engines.test_diarization import true_turns
 from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate
 
@@ -306,6 +307,7 @@ def test_speaker_labels_split_the_transcript_into_two_speakers_turns() -> None:
     assert transcript.decoding["speakers"] == "auto"
     # The default encoder here, recorded as the one that labelled them.
     assert transcript.decoding["speaker_encoder"] == load_voice_encoder().name
+    assert transcript.decoding["speaker_turns"] == "windows"  # overlap was not asked for
 
 
 def test_a_telephone_conversation_s_words_go_to_the_speaker_who_said_them() -> None:
@@ -420,3 +422,25 @@ def test_a_recording_cut_into_sections_keeps_its_words_and_its_timeline(
     assert text.count("monastery") == 1 and text.count("beautiful") == 1  # once each
     starts = [s.start for s in transcript.segments]
     assert starts == sorted(starts) and transcript.segments[-1].end > 12.0
+
+
+OVERLAPPING = CONVERSATION.with_name("overlap_mf.flac")
+
+
+@needs_campplus
+def test_with_overlap_asked_for_the_turns_come_from_segmentation_and_the_note_says_so() -> None:
+    """Two voices that talk at once for seconds (data/speakers/overlap_mf): with overlap the
+    words go to both voices, and the note records how its turns were found; a telephone
+    recording keeps the window path, whose thresholds were chosen for the band."""
+    labelled = LocalWhisperEngine(speakers="auto", speaker_overlap=True)
+    try:
+        transcript = labelled.transcribe(MediaFile(OVERLAPPING), job())
+        by_phone = labelled.transcribe(MediaFile(CONVERSATION_BY_PHONE), job())
+    finally:
+        labelled.close()
+
+    assert {segment.speaker for segment in transcript.segments} == {1, 2}
+    assert transcript.decoding["speaker_turns"] == "overlap"
+    assert transcript.decoding["speaker_encoder"] == "campplus"
+    assert by_phone.decoding["speaker_turns"] == "windows"
+    assert {segment.speaker for segment in by_phone.segments} == {1, 2}

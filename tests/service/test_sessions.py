@@ -81,3 +81,26 @@ def test_a_session_naming_a_model_folder_that_is_not_there_is_refused_before_it_
         assert store.list_sessions() == []
     assert caught.value.kind is ErrorKind.MODEL
     assert caught.value.message.startswith(f"--model {model}: no such folder; give a")
+
+
+@needs_campplus
+def test_overlap_with_resemblyzer_or_without_its_packages_is_refused_before_it_is_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(out_dir=tmp_path, speakers="auto", speaker_overlap=True)
+    spec = ItemSpec(str(tmp_path / "talk.wav"), SourceType.LOCAL_FILE)
+    with Store(settings.database) as store:
+        with pytest.raises(PermanentError) as resemblyzer:
+            service.start_session(
+                store, settings.model_copy(update={"speaker_encoder": "resemblyzer"}), [spec]
+            )
+        monkeypatch.setitem(sys.modules, "asteroid_filterbanks", None)
+        with pytest.raises(PermanentError) as missing:
+            service.start_session(store, settings, [spec])
+        assert store.list_sessions() == []
+
+    assert resemblyzer.value.kind is ErrorKind.INVALID_INPUT
+    assert "CAM++" in resemblyzer.value.message and "overlap off" in resemblyzer.value.message
+    assert missing.value.kind is ErrorKind.MODEL
+    assert "asteroid_filterbanks" in missing.value.message
+    assert "pip install 'bulk-transcribe[speakers]'" in missing.value.message

@@ -184,6 +184,25 @@ class TestParallelSettings:
         assert (saved["speakers"], saved["speaker_encoder"]) == ("2", "resemblyzer")
         assert bulk_page().selectbox(key="pref_speaker_encoder").value == "resemblyzer"
 
+    def test_overlapping_voices_is_offered_with_speaker_labels_and_cam_plus_plus_and_kept(
+        self, store: Store, out_dir: Path
+    ) -> None:
+        app = bulk_page()
+        assert app.checkbox(key="pref_speaker_overlap").disabled  # speaker labels are off
+        app.selectbox(key="pref_speakers").set_value("auto").run()
+        app.checkbox(key="pref_speaker_overlap").check().run()
+        app.selectbox(key="pref_speaker_encoder").set_value("resemblyzer").run()
+        assert app.checkbox(key="pref_speaker_overlap").disabled  # CAM++ only
+        app.selectbox(key="pref_speaker_encoder").set_value("auto").run()
+        assert not app.checkbox(key="pref_speaker_overlap").disabled
+        assert json.loads((out_dir / PREFERENCES_FILE).read_text())["speaker_overlap"] is True
+
+        app.text_area[0].set_value("https://example.org/a.mp3").run()
+        start_button(app).click().run(timeout=120)
+
+        (session,) = store.list_sessions()
+        assert service.resume_settings(store, session).speaker_overlap is True
+
     def test_an_encoder_not_installed_here_stops_the_start_and_says_what_to_install(
         self, store: Store, monkeypatch: pytest.MonkeyPatch
     ) -> None:

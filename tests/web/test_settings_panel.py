@@ -39,6 +39,12 @@ def test_the_voice_encoder_choice_reaches_the_settings(base: Settings) -> None:
         build_settings(RunChoices(speaker_encoder="xvector"), base)
 
 
+def test_the_overlap_choice_reaches_the_settings(base: Settings) -> None:
+    assert build_settings(RunChoices(), base).speaker_overlap is False
+    chosen = RunChoices(speakers="auto", speaker_overlap=True)
+    assert build_settings(chosen, base).speaker_overlap is True
+
+
 def test_with_the_toggle_off_the_slider_is_ignored_and_runs_are_sequential(
     base: Settings,
 ) -> None:

@@ -209,6 +209,16 @@ def run(
             rich_help_panel=ENGINE,
         ),
     ] = None,
+    speaker_overlap: Annotated[
+        bool | None,
+        typer.Option(
+            "--speaker-overlap/--no-speaker-overlap",
+            help="With --speakers: find turns with a segmentation model that hears two voices "
+            "at once (CAM++ only). Better on real meetings and crosstalk, worse on clean "
+            "turns of similar voices; about twice the CPU.",
+            rich_help_panel=ENGINE,
+        ),
+    ] = None,
     device: Annotated[
         str | None,
         typer.Option(help="Local model on cpu (default), cuda, or auto.", rich_help_panel=ENGINE),
@@ -261,6 +271,7 @@ def run(
         force=force or None,
         speakers=speakers,
         speaker_encoder=speaker_encoder,
+        speaker_overlap=speaker_overlap,
         device=device,
         prompt=prompt,
         hotwords=hotwords,

@@ -303,6 +303,7 @@ class LocalWhisperEngine(EngineBase):
         device: str = "cpu",
         speakers: int | str | None = None,
         speaker_encoder: str | None = None,
+        speaker_overlap: bool = False,
         inference_workers: int | None = None,
     ):
         import os
@@ -313,6 +314,7 @@ class LocalWhisperEngine(EngineBase):
         self._choice: DeviceChoice | None = None
         self._speakers = speakers
         self._speaker_encoder = speaker_encoder  # None or "auto": CAM++ where installed
+        self._speaker_overlap = speaker_overlap  # turns by speaker segmentation (diarization)
         # Every item's windows go to one shared service, however many run.
         self._threads, self._workers = inference_layout(
             cores or os.cpu_count() or 1, inference_workers
@@ -361,6 +363,10 @@ class LocalWhisperEngine(EngineBase):
             from bulk_transcribe.engines.voice_encoders import load_voice_encoder
 
             load_voice_encoder(self._speaker_encoder)
+            if self._speaker_overlap:
+                from bulk_transcribe.engines.segmentation import load_segmentation
+
+                load_segmentation()
 
     def load_in_background(self) -> None:
         """Start loading the model on a thread, while the caller goes on (reading inputs,
@@ -413,10 +419,10 @@ class LocalWhisperEngine(EngineBase):
                     shared, as_float(audio[start:end]), start / RATE, duration, language, job, vad
                 )
                 raw_segments += found
-            speaker_of, encoder = (
+            speaker_of, labelled_by = (
                 self._speaker_lookup(as_float(audio), decoded.stored_rate)
                 if self._speakers
-                else (None, None)
+                else (None, {})
             )
         except av.error.FFmpegError as exc:
             raise PermanentError(
@@ -436,8 +442,9 @@ class LocalWhisperEngine(EngineBase):
             engine=self.name,
             model=self.model,
             method="local_whisper",
-            # Which encoder labelled the speakers: with "auto" it depends on the machine.
-            decoding={**self.decoding, **({"speaker_encoder": encoder} if encoder else {})},
+            # Which encoder labelled the speakers and how the turns were found: with "auto"
+            # and overlap they depend on the machine and the recording.
+            decoding={**self.decoding, **labelled_by},
         )
 
     def _transcribe_section(
@@ -481,15 +488,20 @@ class LocalWhisperEngine(EngineBase):
         found = [shifted(raw, offset) for raw in segments_iter] if offset else list(segments_iter)
         return found, info.language
 
-    def _speaker_lookup(self, audio: np.ndarray, stored_rate: int | None) -> tuple[SpeakerOf, str]:
-        """Who speaks when, and the name of the voice encoder that told them apart."""
-        from bulk_transcribe.engines.diarization import diarize, speaker_at
+    def _speaker_lookup(
+        self, audio: np.ndarray, stored_rate: int | None
+    ) -> tuple[SpeakerOf, dict[str, str]]:
+        """Who speaks when, and how they were told apart: the voice encoder's name and the
+        turns' method (diarization.WINDOWS or OVERLAP), for the note's decoding record."""
+        from bulk_transcribe.engines.diarization import diarize, speaker_at, turns_method
         from bulk_transcribe.engines.voice_encoders import load_voice_encoder
 
         count = None if self._speakers == "auto" else int(self._speakers or 1)
         encoder = load_voice_encoder(self._speaker_encoder)
-        turns = diarize(audio, count, encoder, stored_rate)
-        return (lambda start, end: speaker_at(turns, start, end)), encoder.name
+        method = turns_method(encoder, stored_rate, self._speaker_overlap)
+        turns = diarize(audio, count, encoder, stored_rate, overlap=self._speaker_overlap)
+        labelled_by = {"speaker_encoder": encoder.name, "speaker_turns": method}
+        return (lambda start, end: speaker_at(turns, start, end)), labelled_by
 
 
 def vad_options(rate: int | None) -> VadOptions | None:
@@ -529,4 +541,5 @@ def create(settings: EngineSettings, request_hook: RequestHook | None = None) ->
         device=settings.device,
         speakers=settings.speakers,
         speaker_encoder=settings.speaker_encoder,
+        speaker_overlap=settings.speaker_overlap,
     )

@@ -58,6 +58,27 @@ def segmentation_missing() -> list[str]:
     return [package for package in NEEDS if importlib.util.find_spec(package) is None]
 
 
+def require_segmentation(encoder_name: str | None) -> None:
+    """Raise a PermanentError saying what to do when speaker turns with overlaps were asked
+    for and cannot run here: they need CAM++ (`encoder_name` None or "auto" takes it where
+    it is installed) and the segmentation model's packages. Looked up, not imported."""
+    from bulk_transcribe.engines.voice_encoders import CAMPPLUS, campplus_missing
+
+    if encoder_name not in (None, "auto", CAMPPLUS):
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT,
+            f"overlapping speech is found with the CAM++ voice encoder only, not "
+            f"{encoder_name}: choose the campplus (or auto) encoder, or turn overlap off",
+        )
+    missing = sorted(set(campplus_missing()) | set(segmentation_missing()))
+    if missing:
+        raise PermanentError(
+            ErrorKind.MODEL,
+            f"overlapping speech needs {' and '.join(missing)}: {INSTALL} (CPython 3.11-3.13 "
+            "on Linux x86_64, macOS arm64 or Windows amd64)",
+        )
+
+
 def load_segmentation() -> SpeakerSegmentation:
     """The segmentation model, loaded once per process; a PermanentError naming the install
     command when its packages are missing."""

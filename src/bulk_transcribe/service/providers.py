@@ -63,6 +63,10 @@ def check_speaker_labels(settings: Settings) -> None:
     from bulk_transcribe.engines.voice_encoders import require_voice_encoder
 
     require_voice_encoder(settings.speaker_encoder)
+    if settings.speaker_overlap:
+        from bulk_transcribe.engines.segmentation import require_segmentation
+
+        require_segmentation(settings.speaker_encoder)
 
 
 def check_local_model(settings: Settings) -> None:

@@ -72,6 +72,7 @@ class RunChoices:
     force: bool = False  # transcribe again what an earlier session already did
     speakers: str = "off"  # off, auto, or a number: speaker labels (local engine)
     speaker_encoder: str = "auto"  # the voice encoder that tells speakers apart
+    speaker_overlap: bool = False  # turns by a segmentation model that hears two at once
     executor: str = "threads"  # or "ray": the items run on a Ray cluster
     ray_address: str = ""  # empty: a local Ray instance
     summarize: bool = False  # summary, key points and chapters in each note (chat model)
@@ -99,6 +100,7 @@ def build_settings(
         "force": choices.force,
         "speakers": choices.speakers,
         "speaker_encoder": choices.speaker_encoder,
+        "speaker_overlap": choices.speaker_overlap,
         "executor": choices.executor,
         "ray_address": choices.ray_address.strip() or None,
         # Only with a chat model configured: otherwise the session could not start.
@@ -262,9 +264,9 @@ def render_settings_panel(
         "0 keeps the provider's default.",
     )
     rpm_col.caption(f"Limit: {rpm_label(int(rpm), engine)}")
-    captions_col, force_col, speakers_col = st.columns([0.75, 1.3, 1])
+    captions_col, force_col, speaker_area = st.columns([0.75, 1.3, 1])
     # Two narrow selects share the third column: four columns cut the labels short.
-    speakers_col, encoder_col = speakers_col.columns(2)
+    speakers_col, encoder_col = speaker_area.columns(2)
     captions = captions_col.checkbox(
         "Use captions first",
         value=saved.captions,
@@ -291,6 +293,16 @@ def render_settings_panel(
         "speakers there are. Needs the optional speaker model (bulk-transcribe[speakers]).",
     )
     speaker_encoder = _render_speaker_encoder(encoder_col, saved, enabled=speakers != "off")
+    speaker_overlap = speaker_area.checkbox(
+        "Voices that overlap (meetings)",
+        value=saved.speaker_overlap,
+        key="pref_speaker_overlap",
+        on_change=note_change,
+        disabled=speakers == "off" or speaker_encoder == "resemblyzer",
+        help="Find the turns with a segmentation model that hears two voices at once (CAM++ "
+        "only): better on real meetings and crosstalk, worse on clean turns of similar "
+        "voices, about twice the time. Each note records how its turns were found.",
+    )
 
     hints = st.text_input(
         HINTS_LABEL,
@@ -322,6 +334,7 @@ def render_settings_panel(
         force=force,
         speakers=str(speakers),
         speaker_encoder=speaker_encoder,
+        speaker_overlap=bool(speaker_overlap) and speaker_encoder != "resemblyzer",
         executor=executor,
         ray_address=ray_address,
         summarize=summarize,
