@@ -48,13 +48,13 @@ from bulk_transcribe.engines.diarization import (
     RATE,
     Turn,
     count_thresholds,
-    diarize_windows,
+    diarize,
     turns_of,
-    uses_segmentation,
     voice_prints,
 )
 from bulk_transcribe.engines.overlap_diarization import diarize_overlapping
 from bulk_transcribe.engines.pcm import as_float, decode_pcm16
+from bulk_transcribe.engines.speaker_turns import uses_segmentation
 from bulk_transcribe.engines.voice_encoders import (
     CAMPPLUS,
     ENCODERS,
@@ -79,7 +79,7 @@ class Column:
     def diarize(self, audio, count: int | None, stored_rate: int | None) -> list[Turn]:
         if self.method == SEGMENTS and uses_segmentation(self.encoder, stored_rate):
             return diarize_overlapping(audio, count, self.encoder)
-        return diarize_windows(audio, count, self.encoder, stored_rate)
+        return diarize(audio, count, self.encoder, stored_rate)
 
 
 def reference(rttm: Path) -> Annotation:

@@ -8,7 +8,7 @@ from pathlib import Path
 from faster_whisper import decode_audio
 from pyannote.metrics.diarization import DiarizationErrorRate
 
-from bulk_transcribe.engines.diarization import Turn, diarize_windows
+from bulk_transcribe.engines.diarization import Turn, diarize
 from bulk_transcribe.engines.overlap_diarization import diarize_overlapping
 from bulk_transcribe.engines.voice_encoders import CAMPPLUS, load_voice_encoder
 from tests.engines.speaker_extra import needs_campplus
@@ -44,7 +44,7 @@ def test_two_voices_talking_at_once_get_overlapping_turns() -> None:
     assert overlapping_seconds(turns, 0.0, 6.0) == 0.0  # one voice alone: no overlap
     truth = true_turns(OVERLAP)
     assert DiarizationErrorRate(collar=0.5)(truth, as_annotation(turns)) <= MAX_DER
-    windows = diarize_windows(audio, None, encoder)
+    windows = diarize(audio, None, encoder)
     assert overlapping_seconds(windows, 0.0, 30.0) == 0.0  # what the old path could not
 
 

@@ -17,7 +17,7 @@ from types import ModuleType
 
 import numpy as np
 
-from bulk_transcribe.engines.voice_encoders import one_torch_thread
+from bulk_transcribe.engines.torch_threads import one_torch_thread
 from bulk_transcribe.errors import ErrorKind, PermanentError
 
 RATE = 16_000

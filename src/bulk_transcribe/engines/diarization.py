@@ -6,8 +6,7 @@ where it installs, else Resemblyzer; both ship their weights in a wheel, so noth
 downloaded at run time), and the prints are clustered into speakers. The encoders bring
 torch, so they are the optional extra `bulk-transcribe[speakers]`; without it, asking for
 speakers is a clear error. A second path, local speaker segmentation that hears two voices
-at once (overlap_diarization.py), is the user's choice (`overlap`): better on real meetings
-and conversations with crosstalk, worse on clean turn-taking between similar voices.
+at once (overlap_diarization.py), is the user's choice (speaker_turns.py).
 """
 
 from __future__ import annotations
@@ -80,11 +79,6 @@ SPEECH_PAD_MS = 400
 MIN_SILENCE_MS = 500
 JOIN_PAUSE_SECONDS = 1.0  # a speaker's pause shorter than this stays inside their turn
 MAX_AUTO_SPEAKERS = 8
-# The segmentation path is a choice, not the default: on dev it cut AMI's error with `auto`
-# (23.4 -> 16.9 %) but was worse on constructed conversations (3-5 voices 0.8 -> 2.2 %, the
-# tests' four readers 1.6 -> 12.8 %: the segmentation model takes two similar voices of one
-# chunk for one local speaker); benchmarks/README.md, "Local speaker segmentation".
-WINDOWS, OVERLAP = "windows", "overlap"  # how the turns were found, as each note records it
 SMOOTHING_WINDOWS = 3  # a label must hold this many windows before a turn changes
 
 
@@ -100,47 +94,15 @@ def diarize(
     speakers: int | None = None,
     encoder: VoiceEncoder | None = None,
     stored_rate: int | None = None,
-    overlap: bool = False,
 ) -> list[Turn]:
-    """Speaker turns in 16 kHz mono `audio`; `speakers` None means find how many.
-    `encoder` None: the default one (load_voice_encoder). `stored_rate`: the rate the
-    recording was stored at (telephone band: speech found at a lower threshold, voices
-    counted with thresholds of their own). `overlap`: by local speaker segmentation where it
-    can run (turns_method), turns of two voices overlapping where both talk."""
+    """Speaker turns in 16 kHz mono `audio`, one speaker at a time: Silero's speech cut into
+    1.5 s windows, one print each, clustered. `speakers` None means find how many. `encoder`
+    None: the default one (load_voice_encoder). `stored_rate`: the rate the recording was
+    stored at (telephone band: speech found at a lower threshold, voices counted with
+    thresholds of their own). speaker_turns.py chooses between this and the overlap path."""
     encoder = encoder or load_voice_encoder()
-    if turns_method(encoder, stored_rate, overlap) == OVERLAP:
-        from bulk_transcribe.engines.overlap_diarization import diarize_overlapping
-
-        return diarize_overlapping(audio, speakers, encoder)
-    return diarize_windows(audio, speakers, encoder, stored_rate)
-
-
-def diarize_windows(
-    audio: np.ndarray, speakers: int | None, encoder: VoiceEncoder, stored_rate: int | None = None
-) -> list[Turn]:
-    """The window path: Silero's speech cut into 1.5 s windows, one print each, clustered;
-    one speaker at a time. Resemblyzer's path, and telephone-band recordings'."""
     prints = voice_prints(audio, encoder, stored_rate)
     return turns_of(prints, speakers, count_thresholds(encoder.name, stored_rate))
-
-
-def turns_method(encoder: VoiceEncoder, stored_rate: int | None, overlap: bool) -> str:
-    """OVERLAP when it was asked for and can run here (uses_segmentation), else WINDOWS: a
-    telephone-band recording keeps the window path, whose thresholds were chosen for it."""
-    return OVERLAP if overlap and uses_segmentation(encoder, stored_rate) else WINDOWS
-
-
-def uses_segmentation(encoder: VoiceEncoder, stored_rate: int | None) -> bool:
-    """Whether local speaker segmentation (overlap_diarization.py) can diarize this: CAM++
-    with the segmentation model installed, a wideband recording (its thresholds were
-    chosen on wideband speech only)."""
-    from bulk_transcribe.engines.segmentation import segmentation_missing
-
-    return (
-        encoder.name == CAMPPLUS
-        and band_of(stored_rate) is Band.WIDE
-        and not segmentation_missing()
-    )
 
 
 def count_thresholds(encoder_name: str, stored_rate: int | None) -> CountThresholds:

@@ -493,13 +493,13 @@ class LocalWhisperEngine(EngineBase):
     ) -> tuple[SpeakerOf, dict[str, str]]:
         """Who speaks when, and how they were told apart: the voice encoder's name and the
         turns' method (diarization.WINDOWS or OVERLAP), for the note's decoding record."""
-        from bulk_transcribe.engines.diarization import diarize, speaker_at, turns_method
+        from bulk_transcribe.engines.diarization import speaker_at
+        from bulk_transcribe.engines.speaker_turns import find_turns
         from bulk_transcribe.engines.voice_encoders import load_voice_encoder
 
         count = None if self._speakers == "auto" else int(self._speakers or 1)
         encoder = load_voice_encoder(self._speaker_encoder)
-        method = turns_method(encoder, stored_rate, self._speaker_overlap)
-        turns = diarize(audio, count, encoder, stored_rate, overlap=self._speaker_overlap)
+        turns, method = find_turns(audio, count, encoder, stored_rate, self._speaker_overlap)
         labelled_by = {"speaker_encoder": encoder.name, "speaker_turns": method}
         return (lambda start, end: speaker_at(turns, start, end)), labelled_by
 

@@ -22,7 +22,8 @@ from types import ModuleType
 
 import numpy as np
 
-from bulk_transcribe.engines.voice_encoders import INSTALL, one_torch_thread
+from bulk_transcribe.engines.torch_threads import one_torch_thread
+from bulk_transcribe.engines.voice_encoders import INSTALL
 from bulk_transcribe.errors import ErrorKind, PermanentError
 
 RATE = 16_000

