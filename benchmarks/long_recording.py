@@ -1,6 +1,6 @@
 """One long recording: peak memory, time against length, and no repetition loops.
 
-    .venv/bin/python benchmarks/long_recording.py [--minutes 30,60,120]
+    .venv/bin/python benchmarks/long_recording.py [--minutes 30,60,120] [--run-options "..."]
 
 The recording is `long_2h.opus` of the benchmark corpus (speech_corpus.py build): every
 LibriSpeech utterance the corpus has (351 of 251 speakers), 0.5 s apart, then the shared
@@ -80,6 +80,11 @@ def json_output(out: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", default="30,60,120", help="lengths to run, comma-separated")
+    parser.add_argument(
+        "--run-options",
+        default="",
+        help='more options for each run, e.g. "--speakers auto --speaker-overlap"',
+    )
     args = parser.parse_args()
     source = CORPUS_CACHE / "long_2h.opus"
     if not source.exists():
@@ -97,7 +102,7 @@ def main() -> None:
     for minutes in lengths:
         path = work / f"long_{minutes:g}min.opus"
         out = work / f"out_{minutes:g}"
-        command = [*ours, str(path), "-f", "json", "-o", str(out)]
+        command = [*ours, str(path), "-f", "json", "-o", str(out), *args.run_options.split()]
         wall, cpu, peak = run_measured(f"{minutes:g} min", command, dict(os.environ))
         document = json.loads(json_output(out).read_text(encoding="utf-8"))
         segments = document["segments"]

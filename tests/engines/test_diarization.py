@@ -204,3 +204,12 @@ def test_a_stretch_of_speech_belongs_to_who_talks_most_in_it() -> None:
     assert speaker_at(turns, 3.5, 6.0) == 2  # 0.5 s of speaker 1, 1.5 s of 2
     assert speaker_at(turns, 4.3, 4.45) == 2  # inside the pause: the nearer turn
     assert speaker_at([], 1.0, 2.0) is None
+
+
+def test_the_int16_samples_a_long_recording_is_kept_in_give_the_same_turns() -> None:
+    """The engine hands the speaker models its int16 samples (a float copy of two hours is
+    460 MB); each model takes floats of one slice at a time."""
+    floats = decode_audio(str(CONVERSATION))
+    samples = np.round(floats * 32768.0).clip(-32768, 32767).astype(np.int16)
+    encoder = load_voice_encoder()
+    assert diarize(samples, None, encoder) == diarize(as_float(samples), None, encoder)

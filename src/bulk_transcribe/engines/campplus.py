@@ -17,6 +17,7 @@ from types import ModuleType
 
 import numpy as np
 
+from bulk_transcribe.engines.pcm import as_float
 from bulk_transcribe.engines.torch_threads import one_torch_thread
 from bulk_transcribe.errors import ErrorKind, PermanentError
 
@@ -146,4 +147,4 @@ def _model_module(source: Path) -> ModuleType:
 
 def _piece(audio: np.ndarray, window: tuple[float, float]) -> np.ndarray:
     start, end = window
-    return audio[int(start * RATE) : int(end * RATE)]
+    return as_float(audio[int(start * RATE) : int(end * RATE)])

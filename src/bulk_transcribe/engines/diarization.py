@@ -11,12 +11,15 @@ at once (overlap_diarization.py), is the user's choice (speaker_turns.py).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from bulk_transcribe.engines.narrowband import Band, band_of, vad_threshold
+from bulk_transcribe.engines.pcm import as_float
+from bulk_transcribe.engines.sections import section_bounds
 from bulk_transcribe.engines.voice_encoders import (
     CAMPPLUS,
     RESEMBLYZER,
@@ -148,8 +151,12 @@ def speech_regions(audio: np.ndarray, stored_rate: int | None = None) -> list[tu
         speech_pad_ms=SPEECH_PAD_MS,
         **({"threshold": threshold} if threshold is not None else {}),
     )
-    stamps = get_speech_timestamps(audio, options, sampling_rate=RATE)
-    regions = [(s["start"] / RATE, s["end"] / RATE) for s in stamps]
+    # Section by section (cut at quiet points, as the words are): the VAD's batched windows
+    # of a whole two-hour recording, as floats, took about a gigabyte at once.
+    regions = []
+    for first, last in itertools.pairwise(section_bounds(audio)):
+        stamps = get_speech_timestamps(as_float(audio[first:last]), options, sampling_rate=RATE)
+        regions += [((first + s["start"]) / RATE, (first + s["end"]) / RATE) for s in stamps]
     return [(start, end) for start, end in regions if end - start >= MIN_REGION_SECONDS]
 
 

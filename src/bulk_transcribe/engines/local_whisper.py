@@ -420,9 +420,9 @@ class LocalWhisperEngine(EngineBase):
                 )
                 raw_segments += found
             speaker_of, labelled_by = (
-                self._speaker_lookup(as_float(audio), decoded.stored_rate)
-                if self._speakers
-                else (None, {})
+                # The int16 samples: each speaker model takes floats of one slice at a time
+                # (a float copy of two hours is 460 MB).
+                self._speaker_lookup(audio, decoded.stored_rate) if self._speakers else (None, {})
             )
         except av.error.FFmpegError as exc:
             raise PermanentError(

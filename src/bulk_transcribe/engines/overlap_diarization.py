@@ -38,6 +38,7 @@ from bulk_transcribe.engines.diarization import (
     speaker_count,
     speech_regions,
 )
+from bulk_transcribe.engines.pcm import as_float
 from bulk_transcribe.engines.segmentation import RATE, LocalActivity, load_segmentation
 
 if TYPE_CHECKING:
@@ -253,5 +254,5 @@ def _speech_of(
     for first, after in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
         begin = start + first * activity.frame_step
         end = start + (after - 1) * activity.frame_step + activity.frame_duration
-        pieces.append(audio[int(begin * RATE) : int(end * RATE)])
+        pieces.append(as_float(audio[int(begin * RATE) : int(end * RATE)]))
     return np.concatenate(pieces)

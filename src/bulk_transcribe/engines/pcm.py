@@ -54,5 +54,8 @@ def decode_pcm16(path: Path) -> Pcm16:
 
 
 def as_float(samples: np.ndarray) -> np.ndarray:
-    """float32 in [-1, 1), as faster-whisper's decode_audio returns."""
+    """float32 in [-1, 1), as faster-whisper's decode_audio returns; samples that are float
+    already are returned as they are (the speaker models take a slice of either)."""
+    if np.issubdtype(samples.dtype, np.floating):
+        return samples
     return samples.astype(np.float32) / 32768.0

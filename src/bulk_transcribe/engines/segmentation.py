@@ -22,6 +22,7 @@ from types import ModuleType
 
 import numpy as np
 
+from bulk_transcribe.engines.pcm import as_float
 from bulk_transcribe.engines.torch_threads import one_torch_thread
 from bulk_transcribe.engines.voice_encoders import INSTALL
 from bulk_transcribe.errors import ErrorKind, PermanentError
@@ -175,7 +176,7 @@ def _batches(audio: np.ndarray, starts: np.ndarray) -> Iterator[np.ndarray]:
         batch = np.zeros((len(starts[first : first + BATCH_CHUNKS]), size), dtype=np.float32)
         for row, start in enumerate(starts[first : first + BATCH_CHUNKS]):
             first_sample = round(float(start) * RATE)
-            piece = audio[first_sample : first_sample + size]
+            piece = as_float(audio[first_sample : first_sample + size])
             batch[row, : len(piece)] = piece
         yield batch
 

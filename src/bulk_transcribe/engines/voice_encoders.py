@@ -20,6 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
+from bulk_transcribe.engines.pcm import as_float
 from bulk_transcribe.engines.torch_threads import one_torch_thread
 from bulk_transcribe.errors import ErrorKind, PermanentError
 
@@ -150,7 +151,7 @@ class ResemblyzerEncoder:
         frames = round(max(end - start for start, end in windows) * 100)
         mels = []
         for start, end in windows:
-            mel = wav_to_mel_spectrogram(audio[int(start * RATE) : int(end * RATE)])
+            mel = wav_to_mel_spectrogram(as_float(audio[int(start * RATE) : int(end * RATE)]))
             if len(mel) < frames:  # a short region: repeat it to fill the window
                 mel = np.resize(mel, (frames, mel.shape[1]))
             mels.append(mel[:frames])
