@@ -492,7 +492,7 @@ class LocalWhisperEngine(EngineBase):
         self, audio: np.ndarray, stored_rate: int | None
     ) -> tuple[SpeakerOf, dict[str, str]]:
         """Who speaks when, and how they were told apart: the voice encoder's name and the
-        turns' method (diarization.WINDOWS or OVERLAP), for the note's decoding record."""
+        turns' method (speaker_turns.WINDOWS or OVERLAP), for the note's decoding record."""
         from bulk_transcribe.engines.diarization import speaker_at
         from bulk_transcribe.engines.speaker_turns import find_turns
         from bulk_transcribe.engines.voice_encoders import load_voice_encoder
