@@ -122,13 +122,16 @@ def test_a_shared_app_gives_any_pasted_path_one_answer_whatever_is_on_its_disk(
         "/etc/passwd",
         "~/.ssh/id_rsa",
         "meeting.m4a",
+        f"file://{meeting}",  # the forms a file manager copies are paths too
+        f"file://localhost{meeting}",
     ]
     pasted = "\n".join([*paths, "https://example.org/a.mp3"]) + "\n"
     sheet = Upload("list.csv", ("link\n" + "\n".join(paths) + "\n").encode())
 
     for result in (ingest(pasted, None, server_files=False), ingest("", sheet, server_files=False)):
         assert all(spec.source_type is not SourceType.LOCAL_FILE for spec in result.items)
-        assert [e.value for e in result.invalid] == paths
+        # A file:// link is named by the path it stands for.
+        assert [e.value for e in result.invalid] == [*paths[:-2], str(meeting), str(meeting)]
         assert {e.reason for e in result.invalid} == {NO_SERVER_FILES}
 
     on_this_computer = ingest(str(meeting) + "\n", None)  # nothing changes on 127.0.0.1
