@@ -13,7 +13,7 @@ import typer
 
 from bulk_transcribe import service
 from bulk_transcribe.errors import TranscribeError, retry_on_resume
-from bulk_transcribe.models import ItemStatus, Session, SessionCounts
+from bulk_transcribe.models import Session, SessionCounts
 from bulk_transcribe.plurals import counted
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
@@ -130,12 +130,13 @@ def _watch_runner(runner: service.Runner, store: Store, session: Session) -> Ses
 def _print_retry_hint(store: Store, session: Session, out_option: str) -> None:
     """After a batch with failures: which command tries them again, the ones a plain resume
     retries (network, time limits, busy servers, a full disk) counted apart."""
-    failed = store.items(session.id, statuses=[ItemStatus.FAILED])
-    passing = sum(1 for item in failed if retry_on_resume(item.error_kind))
+    by_kind = store.failed_by_kind(session.id)
+    failed = sum(by_kind.values())
+    passing = sum(count for kind, count in by_kind.items() if retry_on_resume(kind))
     command = f"bulk-transcribe resume {session.id}{out_option}"
     if passing:
-        if passing < len(failed):
-            which = f"{passing:,} of the {counted(len(failed), 'failed item')}"
+        if passing < failed:
+            which = f"{passing:,} of the {counted(failed, 'failed item')}"
         else:
             which = "The failed item" if passing == 1 else f"All {counted(passing, 'failed item')}"
         console.print(
@@ -147,7 +148,7 @@ def _print_retry_hint(store: Store, session: Session, out_option: str) -> None:
     else:
         console.print(
             f"Fix what the problems above name, then `{command} --retry-failed` tries the "
-            f"{counted(len(failed), 'failed item')} again; finished ones are kept.",
+            f"{counted(failed, 'failed item')} again; finished ones are kept.",
             highlight=False,
         )
 

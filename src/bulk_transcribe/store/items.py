@@ -230,6 +230,16 @@ class ItemsTable(Database):
         counts.running_progress = running[0]["progress"]
         return counts
 
+    def failed_by_kind(self, session_id: str) -> dict[str | None, int]:
+        """How many items failed for each error kind (from the status index: a session of
+        100,000 failed items is counted, not read)."""
+        rows = self._query(
+            "SELECT error_kind, COUNT(*) AS items FROM items"
+            " WHERE session_id = ? AND status = ? GROUP BY error_kind",
+            (session_id, ItemStatus.FAILED),
+        )
+        return {row["error_kind"]: row["items"] for row in rows}
+
     def start_item(self, item_id: int) -> int | None:
         """Mark a queued item running and open an attempt; returns the attempt number.
 
