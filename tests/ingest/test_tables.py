@@ -162,6 +162,57 @@ def test_xlsx_cells_showing_text_keep_the_links_they_point_to(tmp_path: Path) ->
     }
 
 
+def test_formula_links_are_read_from_a_sheet_without_inserted_links(tmp_path: Path) -> None:
+    workbook = Workbook()
+    workbook.active.append(["Title", "Link"])
+    workbook.active.append(["Formula", '=HYPERLINK("https://e.com/formula.mp3","Play")'])
+    path = tmp_path / "formulas.xlsx"
+    workbook.save(path)
+    _save_as_excel_does(path, "B2", "Play")
+    table = read_table(path)
+    assert table.rows == [(2, ["Formula", "Play"])]
+    assert table.links == {(2, 1): "https://e.com/formula.mp3"}
+
+
+def test_links_inserted_in_the_chosen_sheet_are_read_when_the_first_has_none(
+    tmp_path: Path,
+) -> None:
+    workbook = Workbook()
+    workbook.active.title = "Read me"
+    workbook.active.append(["Note"])
+    workbook.active.append(["Paste links on the next sheet"])
+    episodes = workbook.create_sheet("Episodes")
+    episodes.append(["Title", "Link"])
+    episodes.append(["One", "Listen"])
+    episodes["B2"].hyperlink = "https://e.com/one.mp3"
+    path = tmp_path / "two-sheets.xlsx"
+    workbook.save(path)
+    assert read_table(path, sheet="Episodes").links == {(2, 1): "https://e.com/one.mp3"}
+    assert read_table(path, sheet="Read me").links == {}
+
+
+def test_every_row_is_read_when_the_file_misstates_the_sheet_size(tmp_path: Path) -> None:
+    # Some programs write <dimension ref="A1"/> whatever the sheet holds; a reader that
+    # trusts it stops after the first row.
+    workbook = Workbook()
+    workbook.active.append(["url", "title"])
+    for number in range(3):
+        workbook.active.append([f"https://e.com/{number}.mp3", f"Talk {number}"])
+    path = tmp_path / "misstated.xlsx"
+    workbook.save(path)
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    assert '<dimension ref="A1:B4" />' in sheet
+    parts["xl/worksheets/sheet1.xml"] = sheet.replace('ref="A1:B4"', 'ref="A1"').encode()
+    with zipfile.ZipFile(path, "w") as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    assert [cells for _, cells in read_table(path).rows] == [
+        [f"https://e.com/{number}.mp3", f"Talk {number}"] for number in range(3)
+    ]
+
+
 def test_a_title_row_above_the_header_can_be_read_past(tmp_path: Path) -> None:
     workbook = Workbook()
     sheet = workbook.active
