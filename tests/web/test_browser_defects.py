@@ -452,3 +452,23 @@ def test_on_a_laptop_every_status_filter_shows_whole_with_counts_in_thousands(
             edge,
         )
     context.close()
+
+
+# Streamlit cuts a label that does not fit its column with an ellipsis (text-overflow).
+_CUT_LABELS = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] *'))
+    .filter(e => getComputedStyle(e).textOverflow === 'ellipsis'
+        && e.scrollWidth > e.clientWidth + 1 && e.innerText.trim())
+    .map(e => e.innerText.trim())"""
+
+
+def test_on_a_small_laptop_every_setting_label_shows_whole(browser, app_server: AppServer) -> None:
+    for width in (1024, 1280):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        BulkPage(page, app_server.url).open()
+        expect(page.get_by_text("Transcribe again if done before")).to_be_visible(
+            timeout=UI_TIMEOUT
+        )
+        expect(page.get_by_text("Voices that overlap (meetings)")).to_be_visible()
+        assert page.evaluate(_CUT_LABELS) == [], width
+        context.close()

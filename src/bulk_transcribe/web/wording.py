@@ -80,7 +80,7 @@ def web_advice(message: str) -> str:
         r"Name the one holding the links with --column url=<name>",
         "Pick the column holding the links under **Link column**",
         message,
-    ).replace("--force", "**Transcribe again what earlier sessions already did**")
+    ).replace("--force", "**Transcribe again if done before**")
 
 
 def _provider_name(name: str) -> str:

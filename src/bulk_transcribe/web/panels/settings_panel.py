@@ -173,7 +173,7 @@ def note_change() -> None:
 
 def render_parallel_controls(saved: RunChoices) -> tuple[bool, int]:
     """The parallel switch and the slider: the two settings a running session follows live."""
-    parallel_col, slider_col = st.columns([1, 1])
+    parallel_col, slider_col = st.columns([1.3, 1])  # the plan's label whole at 1024 px
     parallel = parallel_col.checkbox(
         PARALLEL_LABEL,
         value=saved.parallel,
@@ -264,22 +264,25 @@ def render_settings_panel(
         "0 keeps the provider's default.",
     )
     rpm_col.caption(f"Limit: {rpm_label(int(rpm), engine)}")
-    captions_col, force_col, speaker_area = st.columns([0.75, 1.3, 1])
-    # Two narrow selects share the third column: four columns cut the labels short.
+    # The two switches stacked in one column and the two narrow selects side by side in the
+    # other: laid out in a row of four, their labels were cut short on a 1024 px laptop.
+    switches_col, speaker_area = st.columns([1, 1])
     speakers_col, encoder_col = speaker_area.columns(2)
-    captions = captions_col.checkbox(
+    captions = switches_col.checkbox(
         "Use captions first",
         value=saved.captions,
         key="pref_captions",
         on_change=note_change,
         help="When a YouTube video has captions, use them instead of speech-to-text.",
     )
-    force = force_col.checkbox(
-        "Transcribe again what earlier sessions already did",
+    force = switches_col.checkbox(
+        "Transcribe again if done before",
         value=saved.force,
         key="pref_force",
         on_change=note_change,
-        help="Off: items already transcribed in an earlier session are skipped and linked.",
+        help="Off: items an earlier session already transcribed are skipped, and their "
+        "transcripts linked. On: they are transcribed again (and paid for again with a cloud "
+        "provider).",
     )
 
     speakers = remembered_select(
