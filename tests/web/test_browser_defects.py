@@ -461,7 +461,9 @@ _CUT_LABELS = """() => Array.from(document.querySelectorAll('[data-testid="stMai
     .map(e => e.innerText.trim())"""
 
 
-def test_on_a_small_laptop_every_setting_label_shows_whole(browser, app_server: AppServer) -> None:
+def test_on_a_small_laptop_every_setting_label_shows_whole_on_the_bulk_and_find_pages(
+    browser, app_server: AppServer
+) -> None:
     for width in (1024, 1280):
         context = browser.new_context(viewport={"width": width, "height": 900})
         page = context.new_page()
@@ -471,4 +473,7 @@ def test_on_a_small_laptop_every_setting_label_shows_whole(browser, app_server: 
         )
         expect(page.get_by_text("Voices that overlap (meetings)")).to_be_visible()
         assert page.evaluate(_CUT_LABELS) == [], width
+        page.goto(f"{app_server.url}/Find_Videos")
+        expect(page.get_by_text("plan several searches")).to_be_visible(timeout=UI_TIMEOUT)
+        assert page.evaluate(_CUT_LABELS) == [], ("Find videos", width)
         context.close()

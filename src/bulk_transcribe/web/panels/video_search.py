@@ -63,7 +63,7 @@ def render_search_form(settings: Settings) -> SearchForm:
         order = order_col.selectbox(
             "Order", list(ORDER_LABELS), format_func=ORDER_LABELS.get, key="find-order"
         )
-        plan_col, score_col = st.columns(2)
+        plan_col, score_col = st.columns([1.4, 1])  # the plan label whole at 1024 px
         plan = plan_col.checkbox(
             "It is a research question: plan several searches",
             key="find-plan",
