@@ -5,15 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from bulk_transcribe.models import ItemSpec, ItemStatus, SourceType
-from bulk_transcribe.runner import create_session
+from bulk_transcribe.runner import Runner, create_session
+from bulk_transcribe.runner.ownership import new_owner
 from bulk_transcribe.settings import Settings
-from bulk_transcribe.store import Store
+from bulk_transcribe.store import RunningElsewhere, Store
+from tests.runner.doubles import ScriptedEngine, make_session, run_in_thread, statuses, wait_for
 from tests.samples import EXAMPLES
 from tests.sources.feeds import FeedEpisode, day, rss_feed
 from tests.sources.media_server import Route, running_server
@@ -161,3 +164,82 @@ def test_a_different_file_at_the_same_path_is_new_work(tmp_path: Path) -> None:
         os.utime(media, ns=(stat.st_atime_ns, stat.st_mtime_ns))
         changed = create_session(store, settings, [spec])
         assert [i.status for i in store.items(changed.id)] == [ItemStatus.QUEUED]
+
+
+def test_two_sessions_of_one_list_running_together_transcribe_each_item_once(
+    tmp_path: Path,
+) -> None:
+    # Two `run`s of one list, the second started while the first transcribes its first item:
+    # each session waits for what the other is transcribing and links it when it is done.
+    first_store, first, settings = make_session(tmp_path, ["blocking-talk", "short-talk"])
+    first_engine, second_engine = ScriptedEngine(), ScriptedEngine()
+    first_run = run_in_thread(Runner(first_store, first.id, settings, engine=first_engine))
+    assert first_engine.started.wait(30)  # the first session is transcribing blocking-talk
+    second_store = Store(settings.database)
+    second = create_session(
+        second_store,
+        settings,
+        [ItemSpec(i.source, i.source_type) for i in first_store.items(first.id)],
+    )
+    second_run = run_in_thread(Runner(second_store, second.id, settings, engine=second_engine))
+    wait_for(lambda: statuses(second_store, second.id)["short-talk"] == "done")
+    wait_for(lambda: any(e.kind == "waiting" for e in second_store.events(second.id)))
+    first_engine.release.set()
+    first_run.join(30)
+    second_run.join(30)
+
+    assert (first_engine.calls, second_engine.calls) == (["blocking-talk"], ["short-talk"])
+    assert statuses(first_store, first.id) == {"blocking-talk": "done", "short-talk": "skipped"}
+    assert statuses(second_store, second.id) == {"blocking-talk": "skipped", "short-talk": "done"}
+    linked = {Path(i.source).stem: i for i in second_store.items(second.id)}["blocking-talk"]
+    assert linked.metadata["archived_session_id"] == first.id
+    assert all(Path(output).exists() for output in linked.metadata["archived_outputs"])
+    waiting = [e.message for e in second_store.events(second.id) if e.kind == "waiting"]
+    assert waiting and first.id in waiting[0] and "paying for it twice" in waiting[0]
+    first_store.close()
+    second_store.close()
+
+
+def test_force_transcribes_an_item_another_session_is_transcribing(tmp_path: Path) -> None:
+    first_store, first, settings = make_session(tmp_path, ["blocking-talk"])
+    first_engine, forced_engine = ScriptedEngine(), ScriptedEngine()
+    first_run = run_in_thread(Runner(first_store, first.id, settings, engine=first_engine))
+    assert first_engine.started.wait(30)
+    forced_settings = settings.model_copy(update={"force": True})
+    forced_store = Store(settings.database)
+    forced = create_session(
+        forced_store,
+        forced_settings,
+        [ItemSpec(i.source, i.source_type) for i in first_store.items(first.id)],
+    )
+    forced_engine.release.set()
+    Runner(forced_store, forced.id, forced_settings, engine=forced_engine).run()
+    first_engine.release.set()
+    first_run.join(30)
+
+    assert forced_engine.calls == first_engine.calls == ["blocking-talk"]
+    assert statuses(forced_store, forced.id) == {"blocking-talk": "done"}
+    first_store.close()
+    forced_store.close()
+
+
+def test_an_item_a_live_session_runs_is_not_started_by_another_but_a_stalled_ones_is(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(out_dir=tmp_path)
+    with Store(tmp_path / "db.sqlite") as store:
+        first = create_session(store, settings, [EPISODE])
+        second = create_session(store, settings, [EPISODE])
+        (running,) = store.items(first.id)
+        (waiting,) = store.items(second.id)
+        assert store.claim_session(first.id, new_owner(), 15.0, lambda owner: False) is None
+        store.start_item(running.id)
+
+        with pytest.raises(RunningElsewhere) as busy:
+            store.start_unless_running_elsewhere(waiting.id, time.time() - 15.0)
+        assert busy.value.session_id == first.id
+        assert store.running_elsewhere(waiting.id, time.time() - 15.0) == first.id
+        assert store.get_item(waiting.id).status is ItemStatus.QUEUED
+        # Its owner's heartbeat is older than the expiry: a stalled or killed process.
+        assert store.start_unless_running_elsewhere(waiting.id, time.time() + 1.0) == 1
+        assert store.get_item(waiting.id).status is ItemStatus.RUNNING

@@ -23,7 +23,7 @@ from bulk_transcribe.store import Store
 
 REFRESH_SECONDS = 0.25
 # Events a user should see as they happen, not only in the store: why the run slowed down.
-SHOWN_EVENT_KINDS = ("rate_limit", "concurrency", "stopped")
+SHOWN_EVENT_KINDS = ("rate_limit", "concurrency", "stopped", "waiting")
 
 
 def shown(text: object) -> str:

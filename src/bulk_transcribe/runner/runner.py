@@ -66,7 +66,7 @@ from bulk_transcribe.runner.work import (
     report_rate_limit_wait,
 )
 from bulk_transcribe.settings import Settings
-from bulk_transcribe.store import Fence, Store, Superseded
+from bulk_transcribe.store import Fence, RunningElsewhere, Store, Superseded
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,8 @@ RETRY_MAX_SECONDS = 60.0
 # Items finished ahead of their turn wait, unseen, for the item running; past this many the
 # runner waits too, so the progress the user sees stays close to the work done.
 MAX_FINISHED_AHEAD = 4
+# How often an item another session is transcribing is looked at again (one indexed query).
+ELSEWHERE_RECHECK_SECONDS = 2.0
 
 
 @dataclass
@@ -147,6 +149,7 @@ class Runner:
         self._pending: list[int] = []
         self._not_before: dict[int, float] = {}  # retries wait for their back-off
         self._tries: dict[int, int] = {}  # attempts in this run, for the retry budget
+        self._waiting_for: dict[int, str] = {}  # items another session is transcribing now
         self._stop_reason: str | None = None
         self._unavailable: str | None = None  # a provider that asked for too long a pause
         self._lost_ownership = False
@@ -342,7 +345,13 @@ class Runner:
             item_id = self._next_ready()
             if item_id is None:
                 break
-            attempt = self.store.start_item(item_id)
+            if self._linked_to_another_session(item_id):
+                continue
+            try:
+                attempt = self._start(item_id)
+            except RunningElsewhere as busy:
+                self._wait_for(item_id, busy.session_id)
+                continue
             if attempt is None:  # no longer queued: nothing to do here
                 continue
             stored = self.store.transcript(item_id)
@@ -362,6 +371,12 @@ class Runner:
             if self.store.transcript(item_id) is not None:  # nothing left to compute
                 self._pending.insert(0, item_id)
                 return
+            if self._linked_to_another_session(item_id):
+                continue
+            elsewhere = self._running_elsewhere(item_id)
+            if elsewhere is not None:
+                self._wait_for(item_id, elsewhere)
+                continue
             # The attempt start_item will open when its turn comes (this process owns the
             # session, so nothing else starts it meanwhile; _promote checks).
             stored_item = self.store.get_item(item_id)
@@ -384,7 +399,14 @@ class Runner:
         """The turn of an item worked on ahead: start it in the store, then let what it
         reported meanwhile (progress, even its outcome) through as if it had just happened."""
         item_id = flight.unit.item.id
-        attempt = self.store.start_item(item_id)
+        try:
+            attempt = self._start(item_id)
+        except RunningElsewhere as busy:  # another session started it meanwhile
+            flight.lost = True
+            assert self._executor is not None
+            self._executor.cancel(item_id)
+            self._wait_for(item_id, busy.session_id)
+            return
         if attempt != flight.unit.attempt:  # not ours to finish after all
             flight.lost = True
             assert self._executor is not None
@@ -406,6 +428,62 @@ class Runner:
             flight.lost = True
             self._executor.cancel(flight.unit.item.id)
             self._pending.insert(0, flight.unit.item.id)
+
+    # --- the same item in another session (two runs of one list, a team's shared server) ---
+
+    def _start(self, item_id: int) -> int | None:
+        """Start the item in the store, unless (without --force) another live session is
+        transcribing it now: then RunningElsewhere, and this session waits for its result."""
+        if self.settings.force:
+            return self.store.start_item(item_id)
+        live_since = time.time() - OWNER_EXPIRY_SECONDS
+        return self.store.start_unless_running_elsewhere(item_id, live_since)
+
+    def _running_elsewhere(self, item_id: int) -> str | None:
+        """The live session transcribing the item now, if any (a look only: before working
+        on an item ahead of its turn; its turn's start decides)."""
+        if self.settings.force:
+            return None
+        live_since = time.time() - OWNER_EXPIRY_SECONDS
+        return self.store.running_elsewhere(item_id, live_since)
+
+    def _linked_to_another_session(self, item_id: int) -> bool:
+        """Without --force, an item another session finished while this one ran is skipped
+        and linked, as it would have been had that session finished before this one began."""
+        if self.settings.force:
+            return False
+        archived = self.store.archived_copy(item_id)
+        if archived is None or self.store.transcript(item_id) is not None:
+            return False
+        item = self.store.get_item(item_id)
+        if item.status is not ItemStatus.QUEUED:
+            return False
+        self.store.skip_as_archived(item_id, archived)
+        self._waiting_for.pop(item_id, None)
+        self.store.add_event(
+            self.session.id,
+            "archive",
+            f"{item.display_title}: transcribed meanwhile by session {archived.session_id}; "
+            "skipped and linked (use --force to transcribe it again)",
+            item_id,
+        )
+        return True
+
+    def _wait_for(self, item_id: int, session_id: str) -> None:
+        """Another session is transcribing the item: look again later, after the items that
+        can start now, and link its result (or run it, should that session fail or stop)."""
+        if self._waiting_for.get(item_id) != session_id:
+            self._waiting_for[item_id] = session_id
+            title = self.store.get_item(item_id).display_title
+            self.store.add_event(
+                self.session.id,
+                "waiting",
+                f"{title}: session {session_id} is transcribing it now; this session waits "
+                "for its result instead of paying for it twice",
+                item_id,
+            )
+        self._not_before[item_id] = time.monotonic() + ELSEWHERE_RECHECK_SECONDS
+        self._pending.append(item_id)
 
     def _next_ready(self) -> int | None:
         now = time.monotonic()

@@ -2,7 +2,12 @@
 reads it. One class per table family, all over one connection (database.py); `Store` is them
 together, the one object the runner writes through and the views read from."""
 
-from bulk_transcribe.store.archive import ALREADY_DONE, ArchivedItem, ArchiveTable
+from bulk_transcribe.store.archive import (
+    ALREADY_DONE,
+    ArchivedItem,
+    ArchiveTable,
+    RunningElsewhere,
+)
 from bulk_transcribe.store.chunks import ChunksTable
 from bulk_transcribe.store.database import Database, Fence, Superseded, database_error, utc_now
 from bulk_transcribe.store.events import Event, EventsTable
@@ -33,6 +38,7 @@ __all__ = [
     "Event",
     "Fence",
     "ItemsTable",
+    "RunningElsewhere",
     "Store",
     "StoredTranscript",
     "Superseded",

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bulk_transcribe.models import (
     ItemStatus,
@@ -20,6 +21,28 @@ class ArchivedItem:
     session_id: str
     finished_at: str | None
     outputs: list[str]  # absolute paths of the earlier transcripts
+
+
+# Another session's item that is the same work: the same source and key, and for a local
+# file the same content (fingerprint).
+_SAME_ITEM = (
+    "i.source = mine.source AND i.key = mine.key AND i.fingerprint IS mine.fingerprint"
+    " AND i.session_id != mine.session_id"
+)
+
+_RUNNING_ELSEWHERE = (
+    f"SELECT i.session_id FROM items mine JOIN items i ON {_SAME_ITEM}"
+    " JOIN sessions s ON s.id = i.session_id WHERE mine.id = ? AND i.status = ?"
+    " AND s.owner_id IS NOT NULL AND s.heartbeat_at >= ? LIMIT 1"
+)
+
+
+class RunningElsewhere(Exception):
+    """Another live session is transcribing the same item now."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"session {session_id} is transcribing it now")
+        self.session_id = session_id
 
 
 class ArchiveTable(ItemsTable):
@@ -63,13 +86,38 @@ class ArchiveTable(ItemsTable):
                 (session_id, ItemStatus.DONE, session_id, *chunk),
             )
             for row in rows:  # ordered oldest first, so the latest success wins
-                folder = Path(row["out_dir"]) / "sessions" / row["session_id"]
-                found[row["key"]] = ArchivedItem(
-                    session_id=row["session_id"],
-                    finished_at=row["finished_at"],
-                    outputs=[str(folder / p) for p in json.loads(row["outputs_json"])],
-                )
+                found[row["key"]] = _archived(row)
         return found
+
+    def archived_copy(self, item_id: int) -> ArchivedItem | None:
+        """The latest success of the same item (source, key and fingerprint, as for
+        `done_elsewhere`) in another session: one finished while this session ran."""
+        rows = self._query(
+            "SELECT i.session_id, i.outputs_json, i.finished_at, s.out_dir"
+            f" FROM items mine JOIN items i ON {_SAME_ITEM}"
+            " JOIN sessions s ON s.id = i.session_id"
+            " WHERE mine.id = ? AND i.status = ? ORDER BY i.finished_at DESC LIMIT 1",
+            (item_id, ItemStatus.DONE),
+        )
+        return _archived(rows[0]) if rows else None
+
+    def running_elsewhere(self, item_id: int, live_since: float) -> str | None:
+        """The session, alive at `live_since` (a heartbeat time), running the same item now."""
+        rows = self._query(_RUNNING_ELSEWHERE, (item_id, ItemStatus.RUNNING, live_since))
+        return rows[0]["session_id"] if rows else None
+
+    def start_unless_running_elsewhere(self, item_id: int, live_since: float) -> int | None:
+        """`start_item`, unless a session whose owner was alive at `live_since` (a heartbeat
+        time) is running the same item: then RunningElsewhere names it. The look and the
+        start share one IMMEDIATE transaction, so of two sessions starting the same item at
+        the same moment, one runs it and the other waits for it (never both)."""
+        with self._transaction() as conn:
+            busy = conn.execute(
+                _RUNNING_ELSEWHERE, (item_id, ItemStatus.RUNNING, live_since)
+            ).fetchone()
+            if busy is not None:
+                raise RunningElsewhere(busy["session_id"])
+            return self._start_in(conn, item_id)
 
     def skip_as_archived(self, item_id: int, archived: ArchivedItem) -> None:
         """Finish a queued item as skipped, linking the earlier session's outputs."""
@@ -85,3 +133,12 @@ class ArchiveTable(ItemsTable):
             error_message=f"already transcribed in session {archived.session_id}"
             " (use --force to transcribe again)",
         )
+
+
+def _archived(row: Any) -> ArchivedItem:
+    folder = Path(row["out_dir"]) / "sessions" / row["session_id"]
+    return ArchivedItem(
+        session_id=row["session_id"],
+        finished_at=row["finished_at"],
+        outputs=[str(folder / p) for p in json.loads(row["outputs_json"])],
+    )

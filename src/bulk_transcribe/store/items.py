@@ -245,23 +245,25 @@ class ItemsTable(Database):
 
         None when the item is not queued (another process or a late message got there first).
         """
-        now = utc_now()
         with self._transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE items SET status = ?, stage = ?, progress = 0, attempts = attempts + 1,"
-                " error_kind = NULL, error_message = NULL, started_at = COALESCE(started_at, ?),"
-                " updated_at = ?, revision = revision + 1 WHERE id = ? AND status = ?",
-                (ItemStatus.RUNNING, Stage.FETCHING, now, now, item_id, ItemStatus.QUEUED),
-            )
-            if cursor.rowcount != 1:
-                return None
-            number = conn.execute("SELECT attempts FROM items WHERE id = ?", (item_id,)).fetchone()[
-                0
-            ]
-            conn.execute(
-                "INSERT INTO attempts (item_id, number, started_at, status) VALUES (?, ?, ?, ?)",
-                (item_id, number, now, ItemStatus.RUNNING),
-            )
+            return self._start_in(conn, item_id)
+
+    @staticmethod
+    def _start_in(conn: sqlite3.Connection, item_id: int) -> int | None:
+        now = utc_now()
+        cursor = conn.execute(
+            "UPDATE items SET status = ?, stage = ?, progress = 0, attempts = attempts + 1,"
+            " error_kind = NULL, error_message = NULL, started_at = COALESCE(started_at, ?),"
+            " updated_at = ?, revision = revision + 1 WHERE id = ? AND status = ?",
+            (ItemStatus.RUNNING, Stage.FETCHING, now, now, item_id, ItemStatus.QUEUED),
+        )
+        if cursor.rowcount != 1:
+            return None
+        number = conn.execute("SELECT attempts FROM items WHERE id = ?", (item_id,)).fetchone()[0]
+        conn.execute(
+            "INSERT INTO attempts (item_id, number, started_at, status) VALUES (?, ?, ?, ?)",
+            (item_id, number, now, ItemStatus.RUNNING),
+        )
         return number
 
     def set_stage(

@@ -26,6 +26,7 @@ LOG_KINDS = (
     "resume",
     "expanded",
     "archive",
+    "waiting",  # for another session transcribing the same item
 )
 OPEN_KINDS = 3  # the largest groups start open: a user sees what went wrong at once
 ROWS_PER_KIND = 200
