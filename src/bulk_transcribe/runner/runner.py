@@ -399,6 +399,11 @@ class Runner:
         """The turn of an item worked on ahead: start it in the store, then let what it
         reported meanwhile (progress, even its outcome) through as if it had just happened."""
         item_id = flight.unit.item.id
+        if flight.kept_at is None and self._linked_to_another_session(item_id):
+            flight.lost = True  # another session finished it first: its work is not needed
+            assert self._executor is not None
+            self._executor.cancel(item_id)
+            return
         try:
             attempt = self._start(item_id)
         except RunningElsewhere as busy:  # another session started it meanwhile
