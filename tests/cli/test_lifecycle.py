@@ -201,6 +201,31 @@ def test_two_resumes_at_once_submit_every_item_exactly_once(tmp_path: Path):
     assert max(uploads.values()) <= 2
 
 
+def test_two_runs_of_one_list_at_once_upload_every_item_once(tmp_path: Path):
+    # Two people on one shared output folder start the same list a moment apart: each item
+    # reaches the paid provider once, and each session has every item, done or linked.
+    samples = SAMPLE_MEDIA[:3]
+    out = tmp_path / "out"
+    db = out / "bulk_transcribe.db"
+    with FakeOpenAIServer(api_key=OPENAI_KEY, latency=1.5) as server:
+        command = ["run", *map(str, samples), "--engine", "openai", "--api-base",
+                   server.base_url, "--out", str(out)]  # fmt: skip
+        first = scripted(command, tmp_path, OPENAI_API_KEY=OPENAI_KEY)
+        wait_for(lambda: server.transcription_requests(), first)  # its first upload is out
+        second = scripted(command, tmp_path, OPENAI_API_KEY=OPENAI_KEY)
+        results = [finish(first), finish(second)]
+        uploads = Counter(r.filenames.get("file") for r in server.transcription_requests())
+
+    assert [code for code, _, _ in results] == [0, 0], results
+    assert sorted(uploads.values()) == [1, 1, 1], uploads
+    by_session = Counter(rows(db, "SELECT session_id, status FROM items"))
+    assert sum(n for (_, status), n in by_session.items() if status == "done") == 3, by_session
+    assert {status for _, status in by_session} == {"done", "skipped"}
+    assert len({session for session, _ in by_session}) == 2
+    waited = rows(db, "SELECT message FROM events WHERE kind = 'waiting'")
+    assert waited and "paying for it twice" in waited[0][0]
+
+
 def test_export_writes_a_deleted_session_folder_again_from_the_store(tmp_path: Path):
     media = media_folder(tmp_path, ["alpha", "beta", "gamma"])
     out = tmp_path / "out"
