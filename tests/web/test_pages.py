@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import time
@@ -272,6 +273,31 @@ class TestInput:
         assert {m.label: m.value for m in app.metric}["Valid"] == "2"
         assert not app.error
         assert "2 items" in start_button(app).label
+
+    def test_a_sheet_whose_titles_link_to_the_media_names_them_as_the_titles(self) -> None:
+        """No column is named for links, but each title links to its media: the mapping
+        shows where the links and titles come from, not "(none found)"."""
+        workbook = Workbook()
+        workbook.active.append(["Episode", "Aired"])
+        for n in (1, 2):
+            workbook.active.append([f"Episode {n}", f"2024-0{n}-01"])
+            workbook.active.cell(row=n + 1, column=1).hyperlink = f"https://example.org/{n}.mp3"
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        app = bulk_page()
+        app.file_uploader[0].set_value(("exported.xlsx", buffer.getvalue(), "")).run()
+
+        shown = {
+            key: app.selectbox(key=key).format_func(app.selectbox(key=key).value)
+            for key in ("map_url", "map_title")
+        }
+        assert shown == {
+            "map_url": "the links in Episode (found automatically)",
+            "map_title": "Episode (found automatically)",
+        }
+        assert list(app.dataframe[0].value["Episode"]) == ["Episode 1", "Episode 2"]
+        assert {m.label: m.value for m in app.metric}["Valid"] == "2"
+        assert not app.error and "2 items" in start_button(app).label
 
     def test_a_damaged_workbook_shows_an_error_a_user_can_act_on(self, tmp_path: Path) -> None:
         app = bulk_page()
