@@ -20,6 +20,12 @@ TOLERATED_FRACTION = 0.02
 MAX_END_PACKETS = 2_000
 SEEK_BEFORE_END = 3.0  # seconds before the declared end the seek lands
 _STREAMED_WAV_SIZES = (0, 0xFFFFFFFF)  # a WAV written to a pipe never learned its size
+# Containers whose header states the audio's length (FLAC's STREAMINFO, MP4's moov, the
+# Matroska segment's duration). Others (raw AAC, and MP3 without a VBR header below) have
+# theirs estimated from the bit rate: a seek would find their end elsewhere, whole or not.
+_DECLARING_FORMATS = frozenset({"flac", "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"})
+_MP3_LENGTH_TAGS = (b"Xing", b"Info", b"VBRI")  # in the first frame: frames and bytes counted
+_MP3_TAG_SEARCH = 4096  # bytes after the ID3 tag searched for one
 _OGG_PAGE_MAX = 65_307  # an Ogg page's header, segment table and body at their largest
 
 
@@ -49,6 +55,8 @@ def shortfall(
         return _wav_shortfall(path, size)
     if name == "ogg":
         return _ogg_shortfall(path, size, declared)
+    if name not in _DECLARING_FORMATS and not (name == "mp3" and _mp3_declares_length(path)):
+        return None
     declared = _declared_for_audio(container, audio, declared)
     if declared is None or declared <= 0:
         return None
@@ -56,6 +64,20 @@ def shortfall(
     if held is None or not _clearly_short(held, declared):
         return None
     return Shortfall(size, held, declared)
+
+
+def _mp3_declares_length(path: Path) -> bool:
+    """Whether the MP3's first frame carries a Xing/Info or VBRI header (its frame count):
+    past the ID3v2 tag (cover art may make it large), so only a few kilobytes are read."""
+    with path.open("rb") as file:
+        head = file.read(10)
+        start = 0
+        if head[:3] == b"ID3" and len(head) == 10:
+            size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
+            start = 10 + size + (10 if head[5] & 0x10 else 0)  # with its footer, if any
+        file.seek(start)
+        first = file.read(_MP3_TAG_SEARCH)
+    return any(tag in first for tag in _MP3_LENGTH_TAGS)
 
 
 def _declared_for_audio(
