@@ -384,6 +384,25 @@ class TestMonitor:
             table = next(df.value for df in app.dataframe if "Stage" in df.value.columns)
             assert list(table["Source"]) == ["https://example.org/1234.mp3"]
 
+    def test_items_a_killed_run_left_in_flight_read_interrupted_not_running(
+        self, store: Store
+    ) -> None:
+        """The store state kill -9 leaves: the session and an item still say "running", no
+        process owns them. The page reads them as the session's badge does."""
+        sources = [f"https://example.org/{n}.mp3" for n in range(3)]
+        session_id = make_session(store, sources, status=SessionStatus.RUNNING)
+        in_flight = store.items(session_id)[1]
+        store.start_item(in_flight.id)
+        store.set_stage(in_flight.id, Stage.TRANSCRIBING, 0.3)
+
+        app = bulk_page(session_id)
+
+        table = next(df.value for df in app.dataframe if "Stage" in df.value.columns)
+        assert table.loc[in_flight.id, "Status"] == "interrupted — runs again on resume"
+        assert "running" not in set(table["Status"])
+        assert "Now processing (0)" in all_text(app) and "Nothing in flight" in all_text(app)
+        assert store.get_item(in_flight.id).status is ItemStatus.RUNNING  # the store is kept
+
     def test_the_status_filter_shows_only_the_chosen_statuses(self, store: Store) -> None:
         session_id = make_session(
             store, [f"https://example.org/{n}.mp3" for n in range(4)], status=SessionStatus.STOPPED
