@@ -42,6 +42,7 @@ BASE_MODULES = (
     "addresses",
     "links",
     "abortable",
+    "truncation",
 )
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from faster_whisper.audio import decode_audio
 
-from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.errors import ErrorKind, PermanentError, TruncatedMedia
 from bulk_transcribe.media import checked_duration, probe_duration
 from tests.samples import SAMPLE_MEDIA
 
@@ -55,7 +55,8 @@ def test_checked_duration_measures_as_probe_duration_does_and_refuses_garbage(
     tmp_path: Path,
 ) -> None:
     """A download is checked and measured on one open: the same duration as the header
-    probe, the packets walked when the header lies, and no duration for what is not audio."""
+    probe, a file that holds far less than its header claims called cut short (a local
+    file's probe walks its packets instead), and no duration for what is not audio."""
     samples = decode_audio(str(SAMPLE_MEDIA[0]), sampling_rate=RATE)
     flac = write_flac(tmp_path / "talk.flac", samples)
     assert checked_duration(flac) == probe_duration(flac)
@@ -64,7 +65,10 @@ def test_checked_duration_measures_as_probe_duration_does_and_refuses_garbage(
     claim_total_samples(data, 10 * 3600 * RATE)
     truncated = tmp_path / "truncated.flac"
     truncated.write_bytes(bytes(data[: len(data) * 6 // 10]))
-    assert 0 < checked_duration(truncated) < len(samples) / RATE
+    with pytest.raises(TruncatedMedia) as cut:
+        checked_duration(truncated)
+    assert cut.value.declared == 10 * 3600 and 0 < cut.value.held < len(samples) / RATE
+    assert 0 < probe_duration(truncated) < len(samples) / RATE
 
     page = tmp_path / "page.mp3"
     page.write_bytes(b"<html><body>Sign in to listen</body></html>" * 50)

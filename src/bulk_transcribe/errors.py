@@ -64,6 +64,30 @@ class PermanentError(TranscribeError):
     """Will fail the same way again until the user changes something."""
 
 
+class TruncatedMedia(TransientError):
+    """A file holds clearly less audio than its own header declares: a download cut short
+    (a server that announced a shorter length than its file, or closed early). A network
+    failure, so a retry or a plain `resume` downloads it again."""
+
+    def __init__(self, source: str, size: int, held: float, declared: float | None):
+        lasts = f"says it lasts {_length(declared)}" if declared else "stops mid-stream"
+        super().__init__(
+            ErrorKind.NETWORK,
+            f"{source}: the server sent {size:,} bytes of a file that {lasts} (only "
+            f"{_length(held)} arrived): the download was cut short; try again later "
+            "(a plain `resume` retries it)",
+        )
+        self.size, self.held, self.declared = size, held, declared
+
+
+def _length(seconds: float) -> str:
+    """4.2 s, or 1:02:03 / 4:05 for a recording's length."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    hours, rest = divmod(round(seconds), 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
 class Cancelled(PermanentError):
     def __init__(self, message: str = "cancelled by the user"):
         super().__init__(ErrorKind.CANCELLED, message)

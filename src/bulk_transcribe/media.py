@@ -7,7 +7,8 @@ from pathlib import Path
 
 import av
 
-from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe import truncation
+from bulk_transcribe.errors import ErrorKind, PermanentError, TruncatedMedia
 
 # What a local file or a link is named like when it holds audio or video.
 MEDIA_EXTENSIONS: frozenset[str] = frozenset(
@@ -55,16 +56,20 @@ def check_decodes(path: Path, seconds: float = CHECK_SECONDS) -> None:
 
 def checked_duration(path: Path, seconds: float = CHECK_SECONDS) -> float:
     """`check_decodes` then `probe_duration`, opening the file once: a download is checked
-    and measured on one open of its container (each open reads and parses its header again)."""
-    claimed = _decode_start(path, seconds)
+    and measured on one open of its container (each open reads and parses its header again).
+
+    TruncatedMedia when the file clearly holds less than its header declares (truncation.py).
+    """
+    claimed = _decode_start(path, seconds, whole=True)
     if claimed is not None and _plausible(path, claimed):
         return claimed
     return probe_duration(path)  # no header to trust: its packets are walked from the start
 
 
-def _decode_start(path: Path, seconds: float) -> float | None:
+def _decode_start(path: Path, seconds: float, *, whole: bool = False) -> float | None:
     """Decode the first `seconds` of audio (PermanentError(DECODE) when that fails); the
-    duration the container's header claims, read before decoding moves on, if any."""
+    duration the container's header claims, read before decoding moves on, if any.
+    `whole`: also check that the file holds what it declares (TruncatedMedia)."""
     require_regular_file(path)
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
@@ -79,10 +84,13 @@ def _decode_start(path: Path, seconds: float) -> float | None:
                     break
             if decoded == 0:
                 raise PermanentError(ErrorKind.DECODE, f"no audio could be decoded in {path.name}")
+            cut = truncation.shortfall(path, container, audio, claimed) if whole else None
     except av.error.FFmpegError as exc:
         raise PermanentError(
             ErrorKind.DECODE, f"could not decode audio in {path.name}: {exc.strerror or exc}"
         ) from exc
+    if cut is not None:
+        raise TruncatedMedia(path.name, cut.size, cut.held, cut.declared)
     return claimed
 
 

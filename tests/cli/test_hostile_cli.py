@@ -22,7 +22,8 @@ from bulk_transcribe.models import ItemSpec, ItemStatus, SourceType
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from tests.cli.test_cli import CLI, run_cli, session_folder
-from tests.samples import SAMPLE_MEDIA, reference_text, word_error_rate
+from tests.cli.test_lifecycle import SCRIPTED_CLI, env
+from tests.samples import REPO, SAMPLE_MEDIA, reference_text, word_error_rate
 from tests.sources.media_server import MediaServer, Route, running_server
 
 SECRETS = ("hunter2", "SECRET2", "SECRET3", "APISECRET")
@@ -369,3 +370,41 @@ def test_two_sessions_in_one_folder_fetching_one_link_at_once_both_get_the_whole
     assert cached.read_bytes() == body
     # One download, shared: the second process found the first one's file.
     assert len(media_server.requests_to("/talk.mp3")) == 1
+
+
+def test_a_server_that_cuts_its_file_short_gives_a_failed_item_and_resume_fetches_it_whole(
+    tmp_path: Path, media_server: MediaServer
+) -> None:
+    """The server announces a fifth of its file's length: the download looks whole, the file
+    holds 1.4 s of a 7 s recording. The item fails as a network error (retried in the run,
+    each time downloaded again), nothing cut stays cached, and once the server sends the
+    whole file a plain `resume` transcribes it (the scripted engine: the download is tested)."""
+    body = (REPO / "tests" / "data" / "speech" / "librivox_dashwood_telephone.wav").read_bytes()
+    url = media_server.add("/talk.wav", Route(body, "audio/wav", claimed_length=len(body) // 5))
+    out = tmp_path / "out"
+
+    cut = scripted_cli("run", url, "--engine", "scripted", "--out", str(out))
+
+    assert cut.returncode == 1, cut.stdout + cut.stderr
+    text = " ".join(cut.stdout.split())
+    assert f"the server sent {len(body) // 5:,} bytes of a file that says it lasts 7.2 s" in text
+    assert "The failed item failed for reasons that may pass" in text  # a plain resume
+    assert len(media_server.requests_to("/talk.wav")) == 3  # two retries, each a download
+    assert not list((out / "cache").rglob("*.wav"))
+    with sqlite3.connect(out / "bulk_transcribe.db") as db:
+        assert db.execute("SELECT status, error_kind FROM items").fetchall() == [
+            ("failed", "network")
+        ]
+
+    media_server.add("/talk.wav", Route(body, "audio/wav"))  # the server is fixed
+    session_id = next((out / "sessions").iterdir()).name
+    resumed = scripted_cli("resume", session_id, "--out", str(out))
+
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "1 done, 0 failed" in resumed.stdout
+
+
+def scripted_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*SCRIPTED_CLI, *args], cwd=REPO, env=env(), capture_output=True, text=True, timeout=300
+    )

@@ -126,6 +126,9 @@ def test_a_session_whose_process_was_killed_reads_interrupted_and_says_how_to_re
     )
     wait_for(lambda: rows(db, "SELECT 1 FROM items WHERE status = 'done'"), process)
     wait_for(lambda: rows(db, "SELECT 1 FROM sessions WHERE status = 'running'"), process)
+    gated = "SELECT 1 FROM items WHERE status = 'running' AND source LIKE '%gate_beta%'"
+    wait_for(lambda: rows(db, gated), process)  # held there until the kill
+    live = run_cli("status", only_session(db), "--out", str(out))
     process.send_signal(signal.SIGKILL)  # a crash: the store still says "running"
     process.wait()
     session_id = only_session(db)
@@ -133,8 +136,13 @@ def test_a_session_whose_process_was_killed_reads_interrupted_and_says_how_to_re
     shown = run_cli("status", session_id, "--out", str(out))
     listed = run_cli("sessions", "--out", str(out))
 
+    assert re.search(r"│\s*gate_beta\s*│\s*running\s*│", live.stdout), live.stdout  # while alive
     assert shown.returncode == 0, shown.stderr
     assert f"Session {session_id} (interrupted)" in shown.stdout
     assert f"`bulk-transcribe resume {session_id}` does the rest" in shown.stdout
+    # Its item in flight reads as the session does; the store still records it running.
+    assert re.search(r"│\s*gate_beta\s*│\s*interrupted — runs again on resume\s*│", shown.stdout)
+    assert "running" not in shown.stdout, shown.stdout
+    assert rows(db, "SELECT status FROM items WHERE source LIKE '%gate_beta%'") == [("running",)]
     assert re.search(r"│\s*interrupted\s*│", listed.stdout), listed.stdout
     assert "running" not in listed.stdout

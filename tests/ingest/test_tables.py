@@ -280,3 +280,37 @@ def test_an_old_or_locked_workbook_named_csv_says_what_it_is(tmp_path: Path) -> 
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4088))
     with pytest.raises(PermanentError, match=r"export\.csv is an Excel 97-2003 or password"):
         read_table(path)
+
+
+def test_a_csvs_hyperlink_formulas_read_as_a_spreadsheet_shows_them(tmp_path: Path) -> None:
+    """Saved as text, a =HYPERLINK cell is its formula: the text it shows is the cell's,
+    its web address the cell's link; other formulas and other addresses stay as written."""
+    path = tmp_path / "links.csv"
+    path.write_text(
+        "Title,Link\n"
+        'One,"=HYPERLINK(""https://e.com/1.mp3"",""Listen"")"\n'
+        'Two,"=HYPERLINK(""https://e.com/2.mp3"")"\n'
+        'Three,"=HYPERLINK(""mailto:a@e.com"",""Mail"")"\n'
+        'Four,"=CONCAT(""https://"",""e.com"")"\n',
+        encoding="utf-8",
+    )
+    table = read_table(path)
+    assert [cells for _, cells in table.rows] == [
+        ["One", "Listen"],
+        ["Two", "https://e.com/2.mp3"],
+        ["Three", '=HYPERLINK("mailto:a@e.com","Mail")'],
+        ["Four", '=CONCAT("https://","e.com")'],
+    ]
+    assert table.links == {(2, 1): "https://e.com/1.mp3", (3, 1): "https://e.com/2.mp3"}
+
+
+def test_a_hyperlink_formula_a_script_wrote_shows_its_text(tmp_path: Path) -> None:
+    """openpyxl and pandas keep no computed values: the formula's own text stands in."""
+    workbook = Workbook()
+    workbook.active.append(["Title", "Link"])
+    workbook.active.append(["One", '=HYPERLINK("https://e.com/1.mp3"; "Play ""one""")'])
+    path = tmp_path / "script.xlsx"
+    workbook.save(path)
+    table = read_table(path)
+    assert table.rows == [(2, ["One", 'Play "one"'])]
+    assert table.links == {(2, 1): "https://e.com/1.mp3"}

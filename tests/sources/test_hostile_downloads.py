@@ -262,3 +262,48 @@ def test_a_download_asks_for_the_file_as_stored_and_takes_a_gzipped_one_whole(
     assert media_server.requests_to("/plain.mp3")[0].headers["Accept-Encoding"] == "identity"
     assert download(coded, tmp_path / "coded.mp3", settings) == len(MP3)
     assert (tmp_path / "coded.mp3").read_bytes() == MP3
+
+
+SPEECH = Path(__file__).resolve().parents[1] / "data" / "speech"
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [("librivox_dashwood_telephone.wav", "audio/wav"), ("ljspeech_rare_names.opus", "audio/ogg")],
+)
+def test_a_server_announcing_a_shorter_length_than_its_file_gives_no_done_item(
+    media_server: MediaServer, settings: Settings, tmp_path: Path, name: str, content_type: str
+) -> None:
+    """The client reads exactly the announced bytes and the download looks whole; the file
+    then holds far less than it declares: a retryable network failure naming the link and
+    what arrived, nothing kept in the cache, and the whole file once the server is fixed."""
+    body = (SPEECH / name).read_bytes()
+    announced = len(body) // 5
+    url = media_server.add(f"/{name}", Route(body, content_type, claimed_length=announced))
+    with Store(tmp_path / "db.sqlite") as store:
+        with pytest.raises(TransientError) as raised:
+            fetch_item(store, settings, url)
+        assert raised.value.kind is ErrorKind.NETWORK
+        message = raised.value.message
+        assert message.startswith(f"{url}: the server sent {announced:,} bytes of a file that")
+        assert "cut short" in message and "`resume` retries it" in message
+        assert files_in(tmp_path / "cache") == []
+        media_server.add(f"/{name}", Route(body, content_type))  # the host fixed its server
+        fetched = fetch_item(store, settings.model_copy(update={"force": True}), url)
+    assert fetched.media is not None and fetched.media.path.read_bytes() == body
+    assert fetched.duration is not None and fetched.duration > 7
+
+
+def test_a_whole_file_sent_without_a_length_or_gzipped_is_not_called_cut(
+    media_server: MediaServer, settings: Settings, tmp_path: Path
+) -> None:
+    body = (SPEECH / "librivox_dashwood_telephone.wav").read_bytes()
+    unsized = media_server.add("/unsized.wav", Route(body, "audio/wav", claimed_length=-1))
+    coded = media_server.add(
+        "/coded.wav",
+        Route(gzip.compress(body), "audio/wav", extra_headers={"Content-Encoding": "gzip"}),
+    )
+    with Store(tmp_path / "db.sqlite") as store:
+        for url in (unsized, coded):
+            fetched = fetch_item(store, settings, url)
+            assert fetched.media is not None and fetched.media.path.read_bytes() == body

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from openpyxl import Workbook
 
 from bulk_transcribe.errors import PermanentError
 from bulk_transcribe.models import SourceType
@@ -146,3 +149,45 @@ def test_cells_pasted_from_a_spreadsheet_keep_their_columns() -> None:
         ("https://e.org/2.mp3", "Two", {"host": "Bo"}),
     ]
     assert result.invalid == []
+
+
+def linked_titles_workbook() -> bytes:
+    """A sheet exported from a web page: no link column, each title linked to its media."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Episode", "Aired"])
+    for n in (1, 2):
+        sheet.append([f"Episode {n}", f"2024-0{n}-01"])
+        sheet.cell(row=n + 1, column=1).hyperlink = f"https://example.org/{n}.mp3"
+    sheet.append(['=HYPERLINK("https://example.org/3.mp3", "Episode 3")', "2024-03-01"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)  # a script's workbook: the formula has no computed value kept
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "upload",
+    [
+        Upload("exported.xlsx", linked_titles_workbook()),
+        Upload(
+            "exported.csv",
+            b'Episode,Aired\n"=HYPERLINK(""https://example.org/1.mp3"",""Episode 1"")",2024-01-01\n'
+            b'"=HYPERLINK(""https://example.org/2.mp3"";""Episode 2"")",2024-02-01\n',
+        ),
+    ],
+    ids=["linked-cells-xlsx", "hyperlink-formulas-csv"],
+)
+def test_a_sheet_whose_titles_link_to_the_media_previews_the_titles_the_run_uses(
+    upload: Upload,
+) -> None:
+    preview = preview_sheet(upload)
+    result = ingest("", upload)
+
+    assert guess_columns(preview) == {"url": "the links in Episode", "title": "Episode"}
+    titles = [s.title for s in result.items]
+    assert titles[:2] == ["Episode 1", "Episode 2"]
+    assert [row[0] for row in preview.rows] == titles  # the titles shown are the ones used
+    assert [s.source for s in result.items][:2] == [
+        "https://example.org/1.mp3",
+        "https://example.org/2.mp3",
+    ]

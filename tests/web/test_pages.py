@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import time
@@ -273,6 +274,31 @@ class TestInput:
         assert not app.error
         assert "2 items" in start_button(app).label
 
+    def test_a_sheet_whose_titles_link_to_the_media_names_them_as_the_titles(self) -> None:
+        """No column is named for links, but each title links to its media: the mapping
+        shows where the links and titles come from, not "(none found)"."""
+        workbook = Workbook()
+        workbook.active.append(["Episode", "Aired"])
+        for n in (1, 2):
+            workbook.active.append([f"Episode {n}", f"2024-0{n}-01"])
+            workbook.active.cell(row=n + 1, column=1).hyperlink = f"https://example.org/{n}.mp3"
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        app = bulk_page()
+        app.file_uploader[0].set_value(("exported.xlsx", buffer.getvalue(), "")).run()
+
+        shown = {
+            key: app.selectbox(key=key).format_func(app.selectbox(key=key).value)
+            for key in ("map_url", "map_title")
+        }
+        assert shown == {
+            "map_url": "the links in Episode (found automatically)",
+            "map_title": "Episode (found automatically)",
+        }
+        assert list(app.dataframe[0].value["Episode"]) == ["Episode 1", "Episode 2"]
+        assert {m.label: m.value for m in app.metric}["Valid"] == "2"
+        assert not app.error and "2 items" in start_button(app).label
+
     def test_a_damaged_workbook_shows_an_error_a_user_can_act_on(self, tmp_path: Path) -> None:
         app = bulk_page()
         app.file_uploader[0].set_value(
@@ -343,19 +369,39 @@ class TestMonitor:
             store.start_item(item.id)
             store.set_stage(item.id, Stage.TRANSCRIBING, 0.5)
 
+        with pretend_running(store, session_id):  # a job works on it: its items run
+            app = bulk_page(session_id).run()  # a live page draws its table from the next run
+
+            table = next(df.value for df in app.dataframe if "Stage" in df.value.columns)
+            assert len(table) == 100  # one page, not 5,000 rows on every refresh
+            assert table.index.is_unique
+            assert list(table["Status"])[:4] == ["running", "running", "running", "queued"]
+            assert table["Source"].iloc[0] == "https://example.org/4997.mp3"
+            assert len(app.button) < 20
+            assert "Now processing (3)" in all_text(app)
+
+            app.text_input(key="status_search").set_value("/1234.mp3").run()
+            table = next(df.value for df in app.dataframe if "Stage" in df.value.columns)
+            assert list(table["Source"]) == ["https://example.org/1234.mp3"]
+
+    def test_items_a_killed_run_left_in_flight_read_interrupted_not_running(
+        self, store: Store
+    ) -> None:
+        """The store state kill -9 leaves: the session and an item still say "running", no
+        process owns them. The page reads them as the session's badge does."""
+        sources = [f"https://example.org/{n}.mp3" for n in range(3)]
+        session_id = make_session(store, sources, status=SessionStatus.RUNNING)
+        in_flight = store.items(session_id)[1]
+        store.start_item(in_flight.id)
+        store.set_stage(in_flight.id, Stage.TRANSCRIBING, 0.3)
+
         app = bulk_page(session_id)
 
         table = next(df.value for df in app.dataframe if "Stage" in df.value.columns)
-        assert len(table) == 100  # one page, not 5,000 rows on every refresh
-        assert table.index.is_unique
-        assert list(table["Status"])[:4] == ["running", "running", "running", "queued"]
-        assert table["Source"].iloc[0] == "https://example.org/4997.mp3"
-        assert len(app.button) < 20
-        assert "Now processing (3)" in all_text(app)
-
-        app.text_input(key="status_search").set_value("/1234.mp3").run()
-        table = next(df.value for df in app.dataframe if "Stage" in df.value.columns)
-        assert list(table["Source"]) == ["https://example.org/1234.mp3"]
+        assert table.loc[in_flight.id, "Status"] == "interrupted — runs again on resume"
+        assert "running" not in set(table["Status"])
+        assert "Now processing (0)" in all_text(app) and "Nothing in flight" in all_text(app)
+        assert store.get_item(in_flight.id).status is ItemStatus.RUNNING  # the store is kept
 
     def test_the_status_filter_shows_only_the_chosen_statuses(self, store: Store) -> None:
         session_id = make_session(

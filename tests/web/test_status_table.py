@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import signal
+from pathlib import Path
+
 import pandas as pd
 
 from bulk_transcribe.models import ItemStatus, Stage
 from bulk_transcribe.store import Store
+from bulk_transcribe.web.panels.controls import run_state, status_badge
 from bulk_transcribe.web.panels.status_table import (
     COLUMNS,
     items_frame,
     status_options,
     visible_items,
 )
+from bulk_transcribe.web.state.runs import DetachedRuns
+from tests.cli.test_lifecycle import media_folder, only_session, rows, scripted, wait_for
 from tests.web.conftest import make_session
 
 
@@ -55,3 +61,39 @@ def test_filtering_searching_and_running_first(store: Store) -> None:
     assert pd.isna(everything.loc[running.id, "Progress"])  # not "0 %" while it is unknown
     assert status_options(items)[ItemStatus.QUEUED] == 2
     assert status_options(items)[ItemStatus.SKIPPED] == 0
+
+
+def test_an_item_a_killed_process_left_in_flight_reads_interrupted_not_running(
+    tmp_path: Path,
+) -> None:
+    """kill -9 of a real CLI run: the store still says the item runs, but no process does.
+    The table reads it as the session's badge does; while the process lived, "running"."""
+    media = media_folder(tmp_path, ["alpha", "gate_beta"])
+    out = tmp_path / "out"
+    db = out / "bulk_transcribe.db"
+    process = scripted(
+        ["run", str(media), "--engine", "scripted", "--out", str(out)],
+        tmp_path,
+        SCRIPTED_ENGINE_GATE=str(tmp_path / "never"),
+    )
+    gated = "SELECT 1 FROM items WHERE status = 'running' AND source LIKE '%gate_beta%'"
+    wait_for(lambda: rows(db, gated), process)  # held there until the kill
+    with Store(db) as store:
+        session = store.get_session(only_session(db))
+        live = run_state(session, DetachedRuns(store))
+        live_items = store.items(session.id)
+        live_rows = items_frame(live_items, live.active)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        session = store.get_session(session.id)
+        state = run_state(session, DetachedRuns(store))
+        items = store.items(session.id)
+        frame = items_frame(visible_items(items), state.active)
+
+    [in_flight] = [item for item in items if item.status is ItemStatus.RUNNING]
+    running_then = [item.id for item in live_items if item.status is ItemStatus.RUNNING]
+    assert live.active and set(live_rows.loc[running_then, "Status"]) == {"running"}
+    assert not state.active
+    assert status_badge(session, state)[1] == "stopped: resumable"
+    assert frame.loc[in_flight.id, "Status"] == "interrupted — runs again on resume"
+    assert "running" not in set(frame["Status"])

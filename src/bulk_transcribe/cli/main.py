@@ -388,7 +388,7 @@ def status(
                 highlight=False,
             )
         big = counts.total > BIG_SESSION_ITEMS and not all_items
-        print_items(store, session, counts, only_problems=big)
+        print_items(store, session, counts, only_problems=big, owner_alive=owner is not None)
         print_counts(counts)
         if big:
             console.print(

@@ -20,18 +20,25 @@ BIG_SESSION_ITEMS = 30  # past this many, a run's summary and `status` list only
 STATUS_PAGE_ROWS = 1000  # `status --all` reads and prints this many items at a time
 
 
-def print_items(store: Store, session: Session, counts: SessionCounts, only_problems: bool) -> None:
+def print_items(
+    store: Store,
+    session: Session,
+    counts: SessionCounts,
+    only_problems: bool,
+    owner_alive: bool = True,
+) -> None:
     """Every item, a page at a time; or, in a big session, the first of those not done (read
-    from the store's index by status: a running session of 100,000 items answers at once)."""
+    from the store's index by status: a running session of 100,000 items answers at once).
+    `owner_alive`: whether a process runs the session (its items in flight are "running")."""
     if not only_problems:
         page: list[Item] = []
         for item in store.iter_items(session.id):
             page.append(item)
             if len(page) == STATUS_PAGE_ROWS:
-                console.print(_items_table(page))
+                console.print(_items_table(page, owner_alive))
                 page = []
         if page or not counts.total:
-            console.print(_items_table(page))
+            console.print(_items_table(page, owner_alive))
         return
     not_done = [
         item
@@ -40,21 +47,22 @@ def print_items(store: Store, session: Session, counts: SessionCounts, only_prob
     ]
     if not not_done:
         return
-    console.print(_items_table(sorted(not_done, key=lambda i: i.position)[:PROBLEM_ROWS]))
+    first = sorted(not_done, key=lambda i: i.position)[:PROBLEM_ROWS]
+    console.print(_items_table(first, owner_alive))
     listed = "items.csv in the session folder"
     if service.items_list(session) is None:  # written when the run ends
         listed = f"`bulk-transcribe status {session.id} --all`"
     print_more(console, counts.total - counts.done, "items not done", listed)
 
 
-def _items_table(items: Iterable[Item]) -> Table:
+def _items_table(items: Iterable[Item], owner_alive: bool) -> Table:
     table = Table("#", "title", "status", "audio", "method", "problem")
     for item in items:
         colour = {"done": "green", "failed": "red"}.get(item.status.value, "yellow")
         table.add_row(
             str(item.position),
             shown(item.display_title[:50]),
-            f"[{colour}]{item.status.value}[/]",
+            f"[{colour}]{service.item_status_text(item, owner_alive)}[/]",
             f"{item.duration:.0f} s" if item.duration else "",
             item.method or "",
             shown(f"{item.error_kind}: {item.error_message}") if item.error_message else "",

@@ -3,7 +3,9 @@ front, SIGTERM and SIGHUP taken as a stop, and what the run's end prints."""
 
 from __future__ import annotations
 
+import shlex
 import signal
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -12,9 +14,10 @@ from pathlib import Path
 import typer
 
 from bulk_transcribe import service
-from bulk_transcribe.errors import TranscribeError, retry_on_resume
+from bulk_transcribe.errors import ErrorKind, TranscribeError, retry_on_resume
 from bulk_transcribe.models import Session, SessionCounts
 from bulk_transcribe.plurals import counted
+from bulk_transcribe.redact import scrub_text
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
@@ -116,21 +119,23 @@ def _watch_runner(runner: service.Runner, store: Store, session: Session) -> Ses
     final = store.get_session(session.id)
     console.print(f"Session folder: {session.folder}", highlight=False)
     out_option = f" --out {session.out_dir}" if session.out_dir != Path("output") else ""
-    if counts.queued or counts.running:
+    failed_by_kind = store.failed_by_kind(session.id) if counts.failed else {}
+    if failed_by_kind.get(ErrorKind.MODEL):
+        _print_rerun_hint(final, out_option)
+    elif counts.queued or counts.running:
         console.print(
             f"Session {final.status.value}. Resume with: bulk-transcribe resume {session.id}"
             + out_option,
             highlight=False,
         )
     elif counts.failed:
-        _print_retry_hint(store, session, out_option)
+        _print_retry_hint(session, out_option, failed_by_kind)
     return counts
 
 
-def _print_retry_hint(store: Store, session: Session, out_option: str) -> None:
+def _print_retry_hint(session: Session, out_option: str, by_kind: Mapping[str | None, int]) -> None:
     """After a batch with failures: which command tries them again, the ones a plain resume
     retries (network, time limits, busy servers, a full disk) counted apart."""
-    by_kind = store.failed_by_kind(session.id)
     failed = sum(by_kind.values())
     passing = sum(count for kind, count in by_kind.items() if retry_on_resume(kind))
     command = f"bulk-transcribe resume {session.id}{out_option}"
@@ -151,6 +156,40 @@ def _print_retry_hint(store: Store, session: Session, out_option: str) -> None:
             f"{counted(failed, 'failed item')} again; finished ones are kept.",
             highlight=False,
         )
+
+
+def _print_rerun_hint(session: Session, out_option: str) -> None:
+    """After a stop for a model every item needs: `resume` keeps the session's settings, so
+    it would stop the same way; a new run with another model is the way on."""
+    console.print(
+        f"Session {session.status.value}: the model could not be used (the problem above "
+        "says why), and "
+        "`resume` keeps the session's model. Run the inputs again with one that works, e.g. "
+        f"the bundled one: `{rerun_command(sys.argv, out_option)}` (items an earlier session "
+        "finished are skipped, not done again).",
+        highlight=False,
+    )
+
+
+def rerun_command(argv: list[str], out_option: str, model: str = "tiny.en") -> str:
+    """The `run` command this process was started with, `--model` set to `model`; a
+    template for other commands (a resume, the web app's job), which do not hold the inputs.
+    Links in it are shown without their secrets."""
+    if len(argv) < 2 or argv[1] != "run":
+        return f"bulk-transcribe run INPUTS --model {model}{out_option}"
+    words, given = [], False
+    arguments = iter(argv[2:])
+    for word in arguments:
+        if word == "--model":
+            next(arguments, None)
+        elif not word.startswith("--model="):
+            words.append(scrub_text(word))
+            continue
+        words += ["--model", model]
+        given = True
+    if not given:
+        words += ["--model", model]
+    return shlex.join(["bulk-transcribe", "run", *words])
 
 
 def _taken_over(store: Store, session: Session) -> typer.Exit:

@@ -30,16 +30,12 @@ def sheet_entries(
         first_link = next(i for i, h in enumerate(table.headers) if _WEB_LINK.match(h))
         mapping = ColumnMapping(url_columns=(UrlColumn(first_link, "any"),))
     else:
-        try:
-            table, mapping = _find_header(table, overrides)
-        except PermanentError:
-            linked = None if "url" in overrides else _linked_column(table)
-            if linked is None:
-                raise
-            mapping = ColumnMapping(url_columns=(UrlColumn(linked, "any"),), title=linked)
+        table, mapping, titles_linked = sheet_mapping(table, overrides)
+        if titles_linked:
             table.warnings.append(
                 f"{table.name}: no column is named for links, but the cells of "
-                f"'{table.headers[linked]}' link to them: read those links, titled by the text"
+                f"'{table.headers[mapping.url_columns[0].index]}' link to them: read those "
+                "links, titled by the text"
             )
         headers, rows = table.headers, table.rows
     metadata_keys = _metadata_keys(headers, mapping)
@@ -55,6 +51,21 @@ def sheet_entries(
             base_dirs,
         )
     ]
+
+
+def sheet_mapping(table: Table, overrides: Mapping[str, str]) -> tuple[Table, ColumnMapping, bool]:
+    """The table from its header row and its columns' roles, as its rows will be read (a
+    preview shows the same), and whether no column is named for links but one's cells link
+    to them (titles linked to their media: each cell gives a link and, by its text, a
+    title). PermanentError when no column gives links."""
+    try:
+        table, mapping = _find_header(table, overrides)
+    except PermanentError:
+        linked = None if "url" in overrides else _linked_column(table)
+        if linked is None:
+            raise
+        return table, ColumnMapping(url_columns=(UrlColumn(linked, "any"),), title=linked), True
+    return table, mapping, False
 
 
 def with_found_header(table: Table) -> Table:

@@ -21,6 +21,11 @@ SHEET_EXTENSIONS = frozenset({".csv", ".tsv", ".xlsx", ".xlsm"})
 _SNIFF_CHARS = 64 * 1024
 # =HYPERLINK("https://…", "click here"): Excel keeps only "click here" as the cell's value.
 _HYPERLINK_FORMULA = re.compile(r'^=\s*HYPERLINK\(\s*"((?:[^"]|"")+)"', re.IGNORECASE)
+# The whole formula with literal arguments, as a CSV holds it as text, or a workbook written
+# by a script (no computed values kept): the text it shows is its second argument.
+_HYPERLINK_CALL = re.compile(
+    r'^=\s*HYPERLINK\(\s*"((?:[^"]|"")+)"\s*(?:[,;]\s*"((?:[^"]|"")*)"\s*)?\)\s*$', re.IGNORECASE
+)
 _WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
 # A sheet's sharing link saved to disk is often its sign-in page, whatever the file's name.
 _WEB_PAGE = re.compile(r"^\s*(<!doctype html|<html|<head|<body)", re.IGNORECASE)
@@ -69,6 +74,7 @@ def read_table(path: Path, sheet: str | None = None) -> Table:
         if _WEB_PAGE.match(text[:1024].lstrip("\ufeff")):
             raise _web_page(path)
         name, raw_rows = path.name, _csv_rows(text, path.suffix.lower())
+        links = _formula_links(raw_rows)
         warnings = [warning] if warning else []
     return _build_table(name, raw_rows, warnings, links)
 
@@ -123,7 +129,10 @@ def _xlsx_rows(
             computed = _open_workbook(stack, load_workbook, path, read_only=True, data_only=True)
             values = _sheet_values(path, computed[chosen])
             for number, index in formulas:
-                rows[number - 1][index] = values[number - 1][index]
+                shown = values[number - 1][index]
+                written = _hyperlink_call(rows[number - 1][index])
+                # No computed value kept (a workbook a script wrote): the text the link shows.
+                rows[number - 1][index] = shown or (written[1] if written else "")
     name = path.name if len(names) == 1 else f"{path.name} sheet '{chosen}'"
     return name, rows, links
 
@@ -218,6 +227,28 @@ def _link_target(cell: Any) -> str | None:
         formula = _HYPERLINK_FORMULA.match(cell.value)
         target = formula.group(1).replace('""', '"') if formula else ""
     return target.strip() if _WEB_LINK.match(target.strip()) else None
+
+
+def _hyperlink_call(value: Any) -> tuple[str, str] | None:
+    """A =HYPERLINK("address", "text") with literal arguments: its web address and the text
+    it shows (the address when it names none); None for any other value."""
+    match = _HYPERLINK_CALL.match(value) if isinstance(value, str) else None
+    if match is None or not _WEB_LINK.match(match.group(1).strip()):
+        return None
+    address = match.group(1).replace('""', '"').strip()
+    return address, (match.group(2) or "").replace('""', '"').strip() or address
+
+
+def _formula_links(rows: list[list[str]]) -> dict[tuple[int, int], str]:
+    """A CSV's =HYPERLINK cells, as a spreadsheet shows them: each cell's text becomes the
+    text the link shows, and its address is kept as a workbook's linked cells are."""
+    links: dict[tuple[int, int], str] = {}
+    for number, row in enumerate(rows, start=1):
+        for index, cell in enumerate(row):
+            written = _hyperlink_call(cell.strip()) if cell.lstrip().startswith("=") else None
+            if written is not None:
+                links[number, index], row[index] = written
+    return links
 
 
 def _corrupt(path: Path, exc: Exception) -> PermanentError:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = [  # noqa: RUF022 (sessions.py's names, then library.py's)
+__all__ = [  # noqa: RUF022 (sessions.py's names, library.py's, owners.py's)
     "LAUNCH_WAIT_SECONDS",
     "ExportResult",
     "Runner",
@@ -43,11 +43,14 @@ __all__ = [  # noqa: RUF022 (sessions.py's names, then library.py's)
     "clear_cache",
     "items_list",
     "open_search_index",
+    "INTERRUPTED_ITEM",
+    "item_status_text",
 ]
 _FROM_LIBRARY = frozenset(
     {"CacheUsage", "cache_usage", "clear_cache", "items_list", "open_search_index"}
 )
-_FROM_OWNERS = frozenset({"is_alive", "liveness"})  # light: `status` needs no runner
+# Light: `status` needs no runner.
+_FROM_OWNERS = frozenset({"INTERRUPTED_ITEM", "is_alive", "item_status_text", "liveness"})
 _PARTS = ("inputs", "library", "owners", "providers", "research", "sessions")
 
 if TYPE_CHECKING:
@@ -58,6 +61,7 @@ if TYPE_CHECKING:
         items_list,
         open_search_index,
     )
+    from bulk_transcribe.service.owners import INTERRUPTED_ITEM, item_status_text
     from bulk_transcribe.service.sessions import (
         LAUNCH_WAIT_SECONDS,
         ExportResult,

@@ -11,7 +11,7 @@ from bulk_transcribe.ingest import IngestResult, InvalidEntry, load_inputs, pars
 from bulk_transcribe.ingest.columns import ColumnMapping, map_columns
 from bulk_transcribe.ingest.dedupe import merge_duplicates
 from bulk_transcribe.ingest.expand import ExpandResult, Expansion, expand_items
-from bulk_transcribe.ingest.sheets import with_found_header
+from bulk_transcribe.ingest.sheets import sheet_mapping, with_found_header
 from bulk_transcribe.ingest.tables import Table, read_table
 from bulk_transcribe.models import Entry, ItemSpec
 from bulk_transcribe.service.uploads import UploadedMedia, keep_upload
@@ -36,6 +36,7 @@ __all__ = [
     "needs_expansion",
     "read_inputs",
     "read_table",
+    "sheet_mapping",
     "with_found_header",
     "with_uploaded_media",
 ]

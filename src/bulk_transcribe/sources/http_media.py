@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from urllib.parse import SplitResult, parse_qsl, unquote, urlparse, urlsplit
 
-from bulk_transcribe.errors import ErrorKind, PermanentError, TranscribeError
+from bulk_transcribe.errors import ErrorKind, PermanentError, TranscribeError, TruncatedMedia
 from bulk_transcribe.links import link_of
 from bulk_transcribe.media import MEDIA_EXTENSIONS, checked_duration
 from bulk_transcribe.models import Entry, Fetched, Item, ItemSpec, MediaFile, SourceType
@@ -88,6 +88,10 @@ class HttpMediaSource(Source):
         path = cached_download(url, context.cache_dir, context.settings, context.check_cancelled)
         try:
             duration = checked_duration(path)
+        except TruncatedMedia as exc:
+            # A cut file must not stay cached either: the retry downloads it whole.
+            download_cache(context.cache_dir, context.settings).forget(path)
+            raise TruncatedMedia(item.source, exc.size, exc.held, exc.declared) from exc
         except PermanentError as exc:
             if exc.kind is not ErrorKind.DECODE:
                 raise

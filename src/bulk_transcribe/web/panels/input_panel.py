@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -15,13 +15,14 @@ from bulk_transcribe.media import MEDIA_EXTENSIONS
 from bulk_transcribe.models import Entry, ItemSpec, SourceType
 from bulk_transcribe.plurals import counted
 from bulk_transcribe.service.inputs import (
+    ColumnMapping,
     IngestResult,
     UploadedMedia,
     is_collection,
     keep_uploaded_media,
-    map_columns,
     read_inputs,
     read_table,
+    sheet_mapping,
     with_found_header,
     with_uploaded_media,
 )
@@ -88,21 +89,41 @@ class SheetPreview:
     rows: list[list[str]]
     row_count: int
     worksheets: list[str]
+    # The columns the run will read by role ("url", "title", "description"), in words.
+    guessed: dict[str, str] = field(default_factory=dict)
 
 
 def preview_sheet(upload: Upload, worksheet: str | None = None) -> SheetPreview:
-    """Headers and first rows of an uploaded sheet; PermanentError when it cannot be read."""
+    """Headers and first rows of an uploaded sheet, and the columns a run reads from it (as
+    ingest reads them: below a banner row, links in titled cells); PermanentError when it
+    cannot be read."""
     with tempfile.TemporaryDirectory(prefix="bulk-transcribe-upload-") as folder:
         path = _write_upload(Path(folder), upload)
         worksheets = _worksheet_names(path)
-        table = with_found_header(read_table(path, worksheet))  # below a banner row too
+        table = read_table(path, worksheet)
+    try:
+        table, mapping, titles_linked = sheet_mapping(table, {})
+        guessed = _roles(table.headers, mapping, titles_linked)
+    except TranscribeError:  # nothing to guess from: the user picks the link column
+        table, guessed = with_found_header(table), {}
     return SheetPreview(
         table_name=table.name,
         headers=table.headers,
         rows=[cells for _, cells in table.rows[:PREVIEW_ROWS]],
         row_count=len(table.rows),
         worksheets=worksheets,
+        guessed=guessed,
     )
+
+
+def _roles(headers: list[str], mapping: ColumnMapping, titles_linked: bool) -> dict[str, str]:
+    links = ", ".join(headers[column.index] for column in mapping.url_columns)
+    roles = {"url": f"the links in {links}" if titles_linked else links}
+    for role in ("title", "description"):
+        index = getattr(mapping, role)
+        if index is not None:
+            roles[role] = headers[index]
+    return roles
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -280,16 +301,7 @@ def _render_column_mapping(upload: Upload) -> tuple[tuple[tuple[str, str], ...],
 
 def guess_columns(preview: SheetPreview) -> dict[str, str]:
     """Which columns the automatic mapping uses, by role, so the user can see and correct it."""
-    try:
-        mapping = map_columns(preview.headers, preview.table_name, {})
-    except TranscribeError:
-        return {}
-    guessed = {"url": ", ".join(preview.headers[c.index] for c in mapping.url_columns)}
-    for role in ("title", "description"):
-        index = getattr(mapping, role)
-        if index is not None:
-            guessed[role] = preview.headers[index]
-    return guessed
+    return dict(preview.guessed)
 
 
 def _render_summary(result: IngestResult) -> None:

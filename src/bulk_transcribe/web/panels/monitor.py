@@ -132,13 +132,17 @@ def _draw(ctx: AppContext, session_id: str, *, exact: bool = False, table: bool 
     with st.container(border=True, key="panel-global-progress"):
         st.markdown("##### Global progress")
         render_global_progress(summary)
+    # Items a killed process left "running" are in flight nowhere (the table says so).
+    cards = in_flight(view.running) if state.active else []
     with st.container(border=True, key="panel-now-processing"):
-        st.markdown(f"##### Now processing ({summary.running})")
-        render_now_processing(in_flight(view.running))
+        st.markdown(f"##### Now processing ({summary.running if state.active else 0})")
+        render_now_processing(cards)
     with st.container(border=True, key="panel-status-table"):
         st.markdown("##### Processing status")
         if table:
-            render_status_table(items, version=(session_id, view.version), counts=counts)
+            render_status_table(
+                items, version=(session_id, view.version), counts=counts, active=state.active
+            )
         else:
             st.caption(f"Loading the table of {counts.total} items…")
     with st.container(border=True, key="panel-errors"):

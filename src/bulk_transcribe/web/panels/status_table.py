@@ -11,6 +11,7 @@ from collections import Counter
 import pandas as pd
 import streamlit as st
 
+from bulk_transcribe import service
 from bulk_transcribe.models import Item, ItemStatus, SessionCounts
 from bulk_transcribe.plurals import counted
 from bulk_transcribe.web.formatting import clock
@@ -80,12 +81,13 @@ def visible_items(
     return sorted(chosen, key=SORTS.get(sort, SORTS[RUNNING_FIRST]))
 
 
-def items_frame(items: list[Item]) -> pd.DataFrame:
-    """One row per item, indexed by item id so a refresh replaces rows in place."""
+def items_frame(items: list[Item], active: bool = True) -> pd.DataFrame:
+    """One row per item, indexed by item id so a refresh replaces rows in place. `active`:
+    whether a process runs the session (else its items in flight read as interrupted)."""
     rows = [
         (
             item.id,
-            item.status_text,
+            service.item_status_text(item, active),
             item.display_title,
             _error(item),
             _progress(item),
@@ -119,13 +121,15 @@ def _page_frame(
     page: int,
     version: tuple[object, ...] | None,
     sort: str = RUNNING_FIRST,
+    active: bool = True,
 ) -> tuple[pd.DataFrame, int]:
     """The rows of one page as a frame, and how many rows match in all."""
-    key = (version, tuple(sorted(statuses or ())), search, page, sort) if version else None
+    key = (version, tuple(sorted(statuses or ())), search, page, sort, active) if version else None
     if key is not None and key in _FRAMES:
         return _FRAMES[key]
     shown = visible_items(items, statuses, search, sort)
-    result = (items_frame(shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]), len(shown))
+    page_items = shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    result = (items_frame(page_items, active), len(shown))
     if key is not None:
         if len(_FRAMES) >= _FRAMES_KEPT:
             _FRAMES.pop(next(iter(_FRAMES)))
@@ -137,10 +141,11 @@ def render_status_table(
     items: list[Item],
     version: tuple[object, ...] | None = None,
     counts: SessionCounts | None = None,
+    active: bool = True,
 ) -> None:
     """`version` identifies this state of the items (e.g. session id and change count); with
     it, pages are shared between tabs instead of rebuilt by each. `counts`, when given,
-    spares counting the items again."""
+    spares counting the items again. `active`: whether a process runs the session."""
     options = (
         {status: getattr(counts, status.value) for status in ItemStatus}
         if counts is not None
@@ -171,12 +176,12 @@ def render_status_table(
     )
     statuses = set(chosen) if chosen else None
     page = int(st.session_state.get(PAGE_KEY, 1))
-    frame, matching = _page_frame(items, statuses, search, page, version, sort)
+    frame, matching = _page_frame(items, statuses, search, page, version, sort, active)
     pages = max(1, -(-matching // PAGE_SIZE))
     if page > pages:  # fewer rows match now: show the last page there is
         page = pages
         st.session_state[PAGE_KEY] = page
-        frame, matching = _page_frame(items, statuses, search, page, version, sort)
+        frame, matching = _page_frame(items, statuses, search, page, version, sort, active)
     if pages > 1:
         page_col, _ = st.columns([1, 3])
         chosen_page = int(
@@ -190,7 +195,7 @@ def render_status_table(
         )
         if chosen_page != page:
             page = chosen_page
-            frame, matching = _page_frame(items, statuses, search, page, version, sort)
+            frame, matching = _page_frame(items, statuses, search, page, version, sort, active)
     st.dataframe(
         frame,
         hide_index=True,
