@@ -401,6 +401,7 @@ class TestMonitor:
         assert table.loc[in_flight.id, "Status"] == "interrupted — runs again on resume"
         assert "running" not in set(table["Status"])
         assert "Now processing (0)" in all_text(app) and "Nothing in flight" in all_text(app)
+        assert "one item at a time, 0 running" in all_text(app)
         assert store.get_item(in_flight.id).status is ItemStatus.RUNNING  # the store is kept
 
     def test_the_status_filter_shows_only_the_chosen_statuses(self, store: Store) -> None:

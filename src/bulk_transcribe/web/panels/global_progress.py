@@ -88,7 +88,7 @@ def summarise(
         done=counts.done,
         failed=counts.failed,
         skipped=counts.skipped,
-        running=counts.running,
+        running=counts.running if active else 0,  # a killed run's items are in flight nowhere
         remaining=remaining,
         items_per_minute=rates.items_per_minute,
         audio_minutes_per_minute=rates.audio_minutes_per_minute,

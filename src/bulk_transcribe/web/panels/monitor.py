@@ -135,7 +135,7 @@ def _draw(ctx: AppContext, session_id: str, *, exact: bool = False, table: bool 
     # Items a killed process left "running" are in flight nowhere (the table says so).
     cards = in_flight(view.running) if state.active else []
     with st.container(border=True, key="panel-now-processing"):
-        st.markdown(f"##### Now processing ({summary.running if state.active else 0})")
+        st.markdown(f"##### Now processing ({summary.running})")
         render_now_processing(cards)
     with st.container(border=True, key="panel-status-table"):
         st.markdown("##### Processing status")
