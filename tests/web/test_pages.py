@@ -404,6 +404,25 @@ class TestMonitor:
         assert "one item at a time, 0 running" in all_text(app)
         assert store.get_item(in_flight.id).status is ItemStatus.RUNNING  # the store is kept
 
+    def test_a_run_stopped_by_a_model_failure_says_resume_keeps_the_model(
+        self, store: Store
+    ) -> None:
+        sources = [f"https://example.org/{n}.mp3" for n in range(3)]
+        session_id = make_session(store, sources, status=SessionStatus.STOPPED)
+        first = store.items(session_id)[0]
+        store.start_item(first.id)
+        store.finish_item(
+            first.id, ItemStatus.FAILED, error_kind="model", error_message="no model in /nowhere"
+        )
+
+        text = all_text(bulk_page(session_id))
+
+        assert "a model every item needs could not be used" in text
+        assert "Resume uses this session's model again" in text
+
+        store.requeue_failed(session_id)  # e.g. retried after fixing the model files
+        assert "a model every item needs" not in all_text(bulk_page(session_id))
+
     def test_the_status_filter_shows_only_the_chosen_statuses(self, store: Store) -> None:
         session_id = make_session(
             store, [f"https://example.org/{n}.mp3" for n in range(4)], status=SessionStatus.STOPPED

@@ -11,7 +11,7 @@ import streamlit as st
 from pydantic import SecretStr
 
 from bulk_transcribe import service
-from bulk_transcribe.errors import TranscribeError
+from bulk_transcribe.errors import ErrorKind, TranscribeError
 from bulk_transcribe.models import Item, ItemStatus, Session, SessionCounts, SessionStatus
 from bulk_transcribe.plurals import counted
 from bulk_transcribe.service.inputs import IngestResult
@@ -163,6 +163,12 @@ def render_controls(
         width="stretch",
     )
     left = counts.queued + counts.running
+    model_failed = (
+        not state.active
+        and left > 0
+        and counts.failed > 0
+        and bool(store.failed_by_kind(sid).get(ErrorKind.MODEL))
+    )
     resume_col.button(
         "Resume",
         icon=":material/play_arrow:",
@@ -175,6 +181,14 @@ def render_controls(
         else "Nothing left to do; the Retry buttons run failed items again.",
         width="stretch",
     )
+    if model_failed:
+        st.warning(
+            "**The run stopped: a model every item needs could not be used** (the failed "
+            "item says why). Resume uses this session's model again: fix what the error "
+            "names first, or choose another model under the settings and start the same "
+            "inputs again; what this session finished is linked, not transcribed again.",
+            icon=":material/model_training:",
+        )
     retry_col.button(
         f"Retry retryable ({len(retryable)})",
         icon=":material/replay:",
