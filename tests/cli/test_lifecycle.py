@@ -81,6 +81,23 @@ def wait_for(condition, process: subprocess.Popen | None = None, timeout: float 
         time.sleep(0.05)
 
 
+def gated_run(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+    """A real CLI run (scripted engine) of `alpha` and `gate_beta`, held while it transcribes
+    gate_beta (it never passes the gate): for what a kill -9 in flight leaves. Returns the
+    process and its database, once gate_beta is running."""
+    media = media_folder(tmp_path, ["alpha", "gate_beta"])
+    out = tmp_path / "out"
+    db = out / "bulk_transcribe.db"
+    process = scripted(
+        ["run", str(media), "--engine", "scripted", "--out", str(out)],
+        tmp_path,
+        SCRIPTED_ENGINE_GATE=str(tmp_path / "never"),
+    )
+    gated = "SELECT 1 FROM items WHERE status = 'running' AND source LIKE '%gate_beta%'"
+    wait_for(lambda: rows(db, gated), process)
+    return process, db
+
+
 def only_session(db: Path) -> str:
     ((session_id,),) = rows(db, "SELECT id FROM sessions")
     return session_id

@@ -13,7 +13,7 @@ from bulk_transcribe.models import ItemSpec, ItemStatus, SourceType
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from tests.cli.test_cli import run_cli
-from tests.cli.test_lifecycle import media_folder, only_session, rows, scripted, wait_for
+from tests.cli.test_lifecycle import gated_run, only_session, rows
 
 
 def big_session(out: Path, count: int) -> str:
@@ -116,18 +116,8 @@ def test_status_of_a_running_session_loads_no_runner_engines_or_renderers(
 def test_a_session_whose_process_was_killed_reads_interrupted_and_says_how_to_resume(
     tmp_path: Path,
 ) -> None:
-    media = media_folder(tmp_path, ["alpha", "gate_beta"])
-    out = tmp_path / "out"
-    db = out / "bulk_transcribe.db"
-    process = scripted(
-        ["run", str(media), "--engine", "scripted", "--out", str(out)],
-        tmp_path,
-        SCRIPTED_ENGINE_GATE=str(tmp_path / "never"),
-    )
-    wait_for(lambda: rows(db, "SELECT 1 FROM items WHERE status = 'done'"), process)
-    wait_for(lambda: rows(db, "SELECT 1 FROM sessions WHERE status = 'running'"), process)
-    gated = "SELECT 1 FROM items WHERE status = 'running' AND source LIKE '%gate_beta%'"
-    wait_for(lambda: rows(db, gated), process)  # held there until the kill
+    process, db = gated_run(tmp_path)  # alpha done, held on gate_beta until the kill
+    out = db.parent
     live = run_cli("status", only_session(db), "--out", str(out))
     process.send_signal(signal.SIGKILL)  # a crash: the store still says "running"
     process.wait()

@@ -17,7 +17,7 @@ from bulk_transcribe.web.panels.status_table import (
     visible_items,
 )
 from bulk_transcribe.web.state.runs import DetachedRuns
-from tests.cli.test_lifecycle import media_folder, only_session, rows, scripted, wait_for
+from tests.cli.test_lifecycle import gated_run, only_session
 from tests.web.conftest import make_session
 
 
@@ -68,16 +68,7 @@ def test_an_item_a_killed_process_left_in_flight_reads_interrupted_not_running(
 ) -> None:
     """kill -9 of a real CLI run: the store still says the item runs, but no process does.
     The table reads it as the session's badge does; while the process lived, "running"."""
-    media = media_folder(tmp_path, ["alpha", "gate_beta"])
-    out = tmp_path / "out"
-    db = out / "bulk_transcribe.db"
-    process = scripted(
-        ["run", str(media), "--engine", "scripted", "--out", str(out)],
-        tmp_path,
-        SCRIPTED_ENGINE_GATE=str(tmp_path / "never"),
-    )
-    gated = "SELECT 1 FROM items WHERE status = 'running' AND source LIKE '%gate_beta%'"
-    wait_for(lambda: rows(db, gated), process)  # held there until the kill
+    process, db = gated_run(tmp_path)  # held while it transcribes gate_beta, until the kill
     with Store(db) as store:
         session = store.get_session(only_session(db))
         live = run_state(session, DetachedRuns(store))
