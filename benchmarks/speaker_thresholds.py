@@ -11,6 +11,10 @@ of collar each side, one voice found in one-voice recordings).
 (engines/overlap_diarization.py): every dev recording's segmentation and local speakers'
 CAM++ prints, chunks STEP seconds apart (default its STEP_SECONDS), cached per step.
 
+`--stretches` (with `--segments`): one print per stretch of a local speaker's activity
+(overlap_diarization.STRETCHES) instead of one per local speaker, printed from the same cached
+segmentations (cached in a file of their own); without it, one per local speaker.
+
 `--telephone` sweeps instead on the dev conversations' telephone-band copies (the ones
 `speakers.py --telephone` makes, made here too if missing) and the dev one-voice telephone
 copies (`tel_*`), their prints computed as the engine computes them for a recording stored
@@ -49,7 +53,9 @@ from bulk_transcribe.engines.narrowband import Band
 from bulk_transcribe.engines.overlap_diarization import (
     SEGMENT_COUNT,
     STEP_SECONDS,
+    STRETCH_COUNT,
     local_prints,
+    prints_of_activity,
     turns_of_local,
 )
 from bulk_transcribe.engines.voice_encoders import ENCODERS, load_voice_encoder
@@ -80,22 +86,32 @@ SEGMENT_GRID = {
 
 
 def dev_prints(
-    encoder_name: str, telephone: bool = False, step: float | None = None
+    encoder_name: str, telephone: bool = False, step: float | None = None, stretches: bool = False
 ) -> tuple[list, list]:
     """(conversations, one-voice recordings) of the dev half: (name, group, truth, prints).
     `telephone`: their telephone-band copies, the speech found as the engine finds it in a
     recording stored at their rate (8 kHz). `step`: local speakers' prints of chunks this
     many seconds apart (overlap_diarization.py) instead of windows' prints. Each kind is
-    cached in a file of its own."""
+    cached in a file of its own. `stretches` (with `step`): a print per stretch, from the
+    cached segmentations of the per-local-speaker prints."""
     kind = f"{'-telephone' if telephone else ''}{f'-segments{step:g}' if step else ''}"
+    whole = {}
+    if step and stretches:
+        talks, singles = dev_prints(encoder_name, telephone, step)
+        whole = {name: prints for name, _, _, prints in talks + singles}
+        kind += "-stretches"
     cache = PRINTS / f"{encoder_name}-dev{kind}.pickle"
     if cache.exists():
         return pickle.loads(cache.read_bytes())
     encoder = load_voice_encoder(encoder_name)
 
     def prints_of(name: str, path: Path) -> object:
+        if step and stretches:
+            cached = whole[name]
+            audio = decoded(path)[0]
+            return prints_of_activity(audio, cached.activity, cached.speech, encoder, True)
         if step:
-            return local_prints(decoded(path)[0], encoder, step)
+            return local_prints(decoded(path)[0], encoder, step, stretches=False)
         if not telephone:
             return voice_prints(decode_audio(str(path)), encoder)
         audio, stored_rate = decoded(path)
@@ -170,12 +186,15 @@ def main() -> None:
         const=STEP_SECONDS,
         help="local speakers' prints (overlap_diarization.py), chunks this many s apart",
     )
+    parser.add_argument(
+        "--stretches", action="store_true", help="with --segments: a print per stretch"
+    )
     args = parser.parse_args()
-    talks, singles = dev_prints(args.encoder, args.telephone, args.segments)
+    talks, singles = dev_prints(args.encoder, args.telephone, args.segments, args.stretches)
     grid = TELEPHONE_GRID if args.telephone else GRID
     current = COUNT_THRESHOLDS[args.encoder][Band.NARROW if args.telephone else Band.WIDE]
     if args.segments:
-        grid, current = SEGMENT_GRID, SEGMENT_COUNT
+        grid, current = SEGMENT_GRID, STRETCH_COUNT if args.stretches else SEGMENT_COUNT
     results = [scored(talks, singles, current)]
     results += [
         scored(talks, singles, CountThresholds(*v)) for v in itertools.product(*grid.values())
