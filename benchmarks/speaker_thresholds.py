@@ -11,9 +11,9 @@ of collar each side, one voice found in one-voice recordings).
 (engines/overlap_diarization.py): every dev recording's segmentation and local speakers'
 CAM++ prints, chunks STEP seconds apart (default its STEP_SECONDS), cached per step.
 
-`--stretches` (with `--segments`): one print per stretch of a local speaker's activity
-(overlap_diarization.STRETCHES) instead of one per local speaker, printed from the same cached
-segmentations (cached in a file of their own); without it, one per local speaker.
+`--stretches` (with `--segments`): a print per stretch of a local speaker's activity to
+label with (overlap_diarization.STRETCHES), the voices still counted from the per-local-
+speaker prints; printed from the same cached segmentations (cached in a file of their own).
 
 `--telephone` sweeps instead on the dev conversations' telephone-band copies (the ones
 `speakers.py --telephone` makes, made here too if missing) and the dev one-voice telephone
@@ -27,8 +27,10 @@ import argparse
 import itertools
 import pickle
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from faster_whisper import decode_audio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -53,7 +55,7 @@ from bulk_transcribe.engines.narrowband import Band
 from bulk_transcribe.engines.overlap_diarization import (
     SEGMENT_COUNT,
     STEP_SECONDS,
-    STRETCH_COUNT,
+    LocalPrints,
     local_prints,
     prints_of_activity,
     turns_of_local,
@@ -102,7 +104,11 @@ def dev_prints(
         kind += "-stretches"
     cache = PRINTS / f"{encoder_name}-dev{kind}.pickle"
     if cache.exists():
-        return pickle.loads(cache.read_bytes())
+        talks, singles = pickle.loads(cache.read_bytes())
+        if whole:
+            talks = [(n, g, t, with_whole(p, whole[n])) for n, g, t, p in talks]
+            singles = [(n, g, t, with_whole(p, whole[n])) for n, g, t, p in singles]
+        return talks, singles
     encoder = load_voice_encoder(encoder_name)
 
     def prints_of(name: str, path: Path) -> object:
@@ -142,6 +148,23 @@ def dev_prints(
     PRINTS.mkdir(parents=True, exist_ok=True)
     cache.write_bytes(pickle.dumps((talks, singles)))
     return talks, singles
+
+
+def with_whole(stretches: LocalPrints, whole: LocalPrints) -> LocalPrints:
+    """Stretches' prints cached before they carried the local speakers' prints (the ones
+    the voices are counted from), completed as prints_of_activity completes them, from the
+    per-local-speaker prints of the same segmentation (the same frames: the same prints)."""
+    if stretches.counting is not None:
+        return stretches
+    has_stretch = {owner[:2] for owner in stretches.owners}
+    kept = [row for row, owner in enumerate(whole.owners) if owner[:2] not in has_stretch]
+    return replace(
+        stretches,
+        owners=stretches.owners + [whole.owners[row] for row in kept],
+        embeddings=np.concatenate([stretches.embeddings, whole.embeddings[kept]]),
+        counted=np.concatenate([stretches.counted, whole.counted[kept]]),
+        counting=whole.embeddings[whole.counted] if whole.counted.any() else whole.embeddings,
+    )
 
 
 def evaluate(talks: list, singles: list, thresholds: CountThresholds) -> dict[str, list[float]]:
@@ -194,7 +217,7 @@ def main() -> None:
     grid = TELEPHONE_GRID if args.telephone else GRID
     current = COUNT_THRESHOLDS[args.encoder][Band.NARROW if args.telephone else Band.WIDE]
     if args.segments:
-        grid, current = SEGMENT_GRID, STRETCH_COUNT if args.stretches else SEGMENT_COUNT
+        grid, current = SEGMENT_GRID, SEGMENT_COUNT
     results = [scored(talks, singles, current)]
     results += [
         scored(talks, singles, CountThresholds(*v)) for v in itertools.product(*grid.values())

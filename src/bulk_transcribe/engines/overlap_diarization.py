@@ -55,17 +55,18 @@ MIN_ASSIGN_SECONDS = 0.3
 JOIN_PAUSE_SECONDS = 0.5  # a voice's shorter pause stays inside its turn
 MIN_TURN_SECONDS = 0.1
 FILL_SPEECH = True  # step 5 above
-# One print per STRETCH (an unbroken run of a local speaker's activity) instead of one per
-# local speaker: the segmentation model often takes two similar voices of one 10 s chunk for
-# one local speaker, and a whole local speaker's print then gives both the same voice.
-# Stretches of one chunk that overlap in time are two voices (assigned one to one); stretches
-# that do not may share a voice. Chosen on dev (benchmarks/README.md, "One print per stretch").
-STRETCHES = False  # not chosen yet
+# One print per STRETCH (an unbroken run of a local speaker's activity) to label with, besides
+# the one per local speaker that the voices are counted from: the segmentation model often
+# takes two similar voices of one 10 s chunk for one local speaker, and its whole print then
+# gives both the same voice. Stretches of one chunk that overlap in time are two voices
+# (assigned one to one); stretches that do not may share a voice. Counting from the stretches'
+# own prints counted worse on dev (benchmarks/README.md, "One print per stretch").
+STRETCHES = True
 HAMMING = True  # a chunk's middle frames weigh more than its edges (pyannote's aggregation)
 # CAM++ prints of local speakers, chosen on the dev half only (benchmarks/README.md).
 SEGMENT_COUNT = CountThresholds(0.375, 0.24, 2, 0.02)
-# ... and of stretches (shorter, so they lie farther apart): chosen on dev too.
-STRETCH_COUNT = CountThresholds(0.375, 0.24, 2, 0.02)
+
+Owner = tuple[int, int, int, int]  # (chunk, local speaker, first frame, frame after)
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class LocalPrints:
     activity: LocalActivity
     # (chunk, local speaker, first frame, frame after) of each print: a whole local speaker
     # (0, frames) or one of its stretches.
-    owners: list[tuple[int, int, int, int]]
+    owners: list[Owner]
     embeddings: np.ndarray  # (prints, 192), unit rows
     counted: np.ndarray  # (prints,) bool: enough clean speech to count voices with
     seconds: float  # the recording's length
@@ -83,10 +84,8 @@ class LocalPrints:
     # no one goes to the nearest voice of its region.
     speech: tuple[tuple[float, float], ...] = ()
     stretches: bool = False  # a print per stretch (STRETCHES), else per local speaker
-
-    @property
-    def thresholds(self) -> CountThresholds:
-        return STRETCH_COUNT if self.stretches else SEGMENT_COUNT
+    # With stretches: the local speakers' prints the voices are counted from.
+    counting: np.ndarray | None = None
 
 
 def diarize_overlapping(
@@ -118,14 +117,51 @@ def prints_of_activity(
     stretches: bool = STRETCHES,
 ) -> LocalPrints:
     """local_prints' second half, on a segmentation already made (the benchmarks print the
-    same segmentation both ways)."""
-    owners, chosen, counted = [], [], []
+    same segmentation both ways). With `stretches`, a print per local speaker to count the
+    voices with and one per stretch to label with."""
+    whole = _printed(activity, stretches=False)
+    parts = _printed(activity, stretches=True) if stretches else []
+    if stretches:
+        # A local speaker whose stretches are all too short to print keeps its whole print.
+        has_stretch = {owner[:2] for owner, _, _ in parts}
+        parts += [job for job in whole if job[0][:2] not in has_stretch]
+    jobs = whole + parts
+    embeddings = np.zeros((len(jobs), EMBEDDING_SIZE), dtype=np.float32)
+    # The pieces are cut PIECES_AT_ONCE at a time: a two-hour recording's would be gigabytes.
+    for first in range(0, len(jobs), PIECES_AT_ONCE):
+        pieces = [
+            _speech_of(audio, activity.starts[owner[0]], frames, activity)
+            for owner, frames, _ in jobs[first : first + PIECES_AT_ONCE]
+        ]
+        embeddings[first : first + len(pieces)] = encoder.embed_pieces(pieces)
+    seconds = len(audio) / RATE
+    counted = np.array([job[2] for job in jobs], bool)
+    if not stretches:
+        return LocalPrints(
+            activity, [job[0] for job in whole], embeddings, counted, seconds, speech
+        )
+    n = len(whole)
+    return LocalPrints(
+        activity,
+        [job[0] for job in parts],
+        embeddings[n:],
+        counted[n:],
+        seconds,
+        speech,
+        stretches=True,
+        counting=_counting(embeddings[:n], counted[:n]),
+    )
+
+
+def _printed(activity: LocalActivity, stretches: bool) -> list[tuple[Owner, np.ndarray, bool]]:
+    """(owner, frames to print, counted) of every local speaker, or every stretch of one,
+    with enough speech to print."""
+    jobs = []
     alone = activity.active.sum(axis=2) == 1
     for chunk in range(len(activity.starts)):
         for speaker in range(activity.active.shape[2]):
             talks = activity.active[chunk, :, speaker]
-            spans = _runs(talks) if stretches else [(0, len(talks))]
-            for first, after in spans:
+            for first, after in _runs(talks) if stretches else [(0, len(talks))]:
                 part = np.zeros_like(talks)
                 part[first:after] = talks[first:after]
                 clean = part & alone[chunk]
@@ -134,25 +170,9 @@ def prints_of_activity(
                 frames = clean if clean.sum() * activity.frame_step >= MIN_PRINT_SECONDS else part
                 seconds = frames.sum() * activity.frame_step
                 if seconds >= MIN_ASSIGN_SECONDS:
-                    owners.append((chunk, speaker, first, after))
-                    chosen.append(frames)
-                    counted.append(seconds >= MIN_PRINT_SECONDS)
-    embeddings = np.zeros((len(owners), EMBEDDING_SIZE), dtype=np.float32)
-    # The pieces are cut PIECES_AT_ONCE at a time: a two-hour recording's would be gigabytes.
-    for first in range(0, len(owners), PIECES_AT_ONCE):
-        pieces = [
-            _speech_of(audio, activity.starts[owner[0]], frames, activity)
-            for owner, frames in zip(
-                owners[first : first + PIECES_AT_ONCE],
-                chosen[first : first + PIECES_AT_ONCE],
-                strict=True,
-            )
-        ]
-        embeddings[first : first + len(pieces)] = encoder.embed_pieces(pieces)
-    seconds = len(audio) / RATE
-    return LocalPrints(
-        activity, owners, embeddings, np.array(counted, bool), seconds, speech, stretches
-    )
+                    owner = (chunk, speaker, first, after)
+                    jobs.append((owner, frames, bool(seconds >= MIN_PRINT_SECONDS)))
+    return jobs
 
 
 def _runs(talks: np.ndarray) -> list[tuple[int, int]]:
@@ -163,16 +183,22 @@ def _runs(talks: np.ndarray) -> list[tuple[int, int]]:
 
 
 def turns_of_local(
-    prints: LocalPrints, speakers: int | None, thresholds: CountThresholds | None = None
+    prints: LocalPrints, speakers: int | None, thresholds: CountThresholds = SEGMENT_COUNT
 ) -> list[Turn]:
-    """The turns of the recording's voices from its local prints (the cheap half);
-    `thresholds` None: the ones chosen for its kind of prints."""
+    """The turns of the recording's voices from its local prints (the cheap half)."""
     if not prints.owners:
         return []
-    counted = prints.counted if prints.counted.any() else np.ones(len(prints.owners), bool)
-    voices = _voices(prints.embeddings[counted], speakers, thresholds or prints.thresholds)
+    counting = prints.counting
+    if counting is None:
+        counting = _counting(prints.embeddings, prints.counted)
+    voices = _voices(counting, speakers, thresholds)
     assign = _assign_stretches if prints.stretches else _assign
     return _reconstruct(prints, assign(prints, voices), len(voices))
+
+
+def _counting(embeddings: np.ndarray, counted: np.ndarray) -> np.ndarray:
+    """The prints voices are counted from: those with enough clean speech, else all."""
+    return embeddings[counted] if counted.any() else embeddings
 
 
 def _voices(
@@ -188,9 +214,6 @@ def _voices(
     if speakers is not None and len(np.unique(over_split)) < speakers:
         over_split = fcluster(tree, t=speakers, criterion="maxclust")
     return speaker_count(embeddings, over_split, thresholds, speakers)
-
-
-Owner = tuple[int, int, int, int]  # LocalPrints.owners' rows
 
 
 def _assign(prints: LocalPrints, voices: np.ndarray) -> dict[Owner, int]:
