@@ -11,8 +11,12 @@ its description, not its code):
    straddle a turn or an overlap.
 3. The prints are counted and clustered the way the window path counts its prints
    (diarization.speaker_count: over-split, small clusters left out, nearest centroids
-   merged), with thresholds of their own; then each chunk's local speakers are matched to
-   the voices one to one (two local speakers of one chunk are two voices).
+   merged), with thresholds of their own. Then each STRETCH of a local speaker (an unbroken
+   run of its activity) gets a print of its own and a voice: the segmentation model often
+   takes two similar voices of one chunk for one local speaker, whose whole print would give
+   both one voice. Stretches of a chunk that overlap in time are two voices (one to one);
+   others take their nearest voice. (STRETCHES False: each local speaker is matched whole,
+   the local speakers of a chunk one to one.)
 4. Per frame, the segmentation says how many talk (averaged over the chunks that cover it);
    that many voices with the highest activation over those chunks are taken. Turns of
    different voices may overlap; diarization.speaker_at picks who talks most over a word.
@@ -20,9 +24,9 @@ its description, not its code):
    nearest voice of its region: the segmentation leaves pauses inside a turn and quiet
    speech to no one.
 
-Measured beside the window path and NOT the default (benchmarks/README.md, "Local speaker
-segmentation"): better on real recordings with overlap, worse on constructed conversations
-of similar voices, where the model often takes two voices of one chunk for one local speaker.
+Measured beside the window path (benchmarks/README.md, "Local speaker segmentation" and "One
+print per stretch"): better on real recordings with overlap; on constructed conversations of
+similar voices, worse before the stretches.
 """
 
 from __future__ import annotations
@@ -71,7 +75,8 @@ Owner = tuple[int, int, int, int]  # (chunk, local speaker, first frame, frame a
 
 @dataclass(frozen=True)
 class LocalPrints:
-    """The costly half: the segmentation and a print per printed local speaker."""
+    """The costly half: the segmentation and a print per printed local speaker, or per
+    printed stretch of one (then `counting` holds the local speakers' prints)."""
 
     activity: LocalActivity
     # (chunk, local speaker, first frame, frame after) of each print: a whole local speaker
