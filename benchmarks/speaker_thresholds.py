@@ -11,6 +11,10 @@ of collar each side, one voice found in one-voice recordings).
 (engines/overlap_diarization.py): every dev recording's segmentation and local speakers'
 CAM++ prints, chunks STEP seconds apart (default its STEP_SECONDS), cached per step.
 
+`--stretches` (with `--segments`): a print per stretch of a local speaker's activity to
+label with (overlap_diarization.STRETCHES), the voices still counted from the per-local-
+speaker prints; printed from the same cached segmentations (cached in a file of their own).
+
 `--telephone` sweeps instead on the dev conversations' telephone-band copies (the ones
 `speakers.py --telephone` makes, made here too if missing) and the dev one-voice telephone
 copies (`tel_*`), their prints computed as the engine computes them for a recording stored
@@ -23,8 +27,10 @@ import argparse
 import itertools
 import pickle
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from faster_whisper import decode_audio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -49,7 +55,9 @@ from bulk_transcribe.engines.narrowband import Band
 from bulk_transcribe.engines.overlap_diarization import (
     SEGMENT_COUNT,
     STEP_SECONDS,
+    LocalPrints,
     local_prints,
+    prints_of_activity,
     turns_of_local,
 )
 from bulk_transcribe.engines.voice_encoders import ENCODERS, load_voice_encoder
@@ -80,22 +88,36 @@ SEGMENT_GRID = {
 
 
 def dev_prints(
-    encoder_name: str, telephone: bool = False, step: float | None = None
+    encoder_name: str, telephone: bool = False, step: float | None = None, stretches: bool = False
 ) -> tuple[list, list]:
     """(conversations, one-voice recordings) of the dev half: (name, group, truth, prints).
     `telephone`: their telephone-band copies, the speech found as the engine finds it in a
     recording stored at their rate (8 kHz). `step`: local speakers' prints of chunks this
     many seconds apart (overlap_diarization.py) instead of windows' prints. Each kind is
-    cached in a file of its own."""
+    cached in a file of its own. `stretches` (with `step`): a print per stretch, from the
+    cached segmentations of the per-local-speaker prints."""
     kind = f"{'-telephone' if telephone else ''}{f'-segments{step:g}' if step else ''}"
+    whole = {}
+    if step and stretches:
+        talks, singles = dev_prints(encoder_name, telephone, step)
+        whole = {name: prints for name, _, _, prints in talks + singles}
+        kind += "-stretches"
     cache = PRINTS / f"{encoder_name}-dev{kind}.pickle"
     if cache.exists():
-        return pickle.loads(cache.read_bytes())
+        talks, singles = pickle.loads(cache.read_bytes())
+        if whole:
+            talks = [(n, g, t, with_whole(p, whole[n])) for n, g, t, p in talks]
+            singles = [(n, g, t, with_whole(p, whole[n])) for n, g, t, p in singles]
+        return talks, singles
     encoder = load_voice_encoder(encoder_name)
 
     def prints_of(name: str, path: Path) -> object:
+        if step and stretches:
+            cached = whole[name]
+            audio = decoded(path)[0]
+            return prints_of_activity(audio, cached.activity, cached.speech, encoder, True)
         if step:
-            return local_prints(decoded(path)[0], encoder, step)
+            return local_prints(decoded(path)[0], encoder, step, stretches=False)
         if not telephone:
             return voice_prints(decode_audio(str(path)), encoder)
         audio, stored_rate = decoded(path)
@@ -126,6 +148,23 @@ def dev_prints(
     PRINTS.mkdir(parents=True, exist_ok=True)
     cache.write_bytes(pickle.dumps((talks, singles)))
     return talks, singles
+
+
+def with_whole(stretches: LocalPrints, whole: LocalPrints) -> LocalPrints:
+    """Stretches' prints cached before they carried the local speakers' prints (the ones
+    the voices are counted from), completed as prints_of_activity completes them, from the
+    per-local-speaker prints of the same segmentation (the same frames: the same prints)."""
+    if stretches.counting is not None:
+        return stretches
+    has_stretch = {owner[:2] for owner in stretches.owners}
+    kept = [row for row, owner in enumerate(whole.owners) if owner[:2] not in has_stretch]
+    return replace(
+        stretches,
+        owners=stretches.owners + [whole.owners[row] for row in kept],
+        embeddings=np.concatenate([stretches.embeddings, whole.embeddings[kept]]),
+        counted=np.concatenate([stretches.counted, whole.counted[kept]]),
+        counting=whole.embeddings[whole.counted] if whole.counted.any() else whole.embeddings,
+    )
 
 
 def evaluate(talks: list, singles: list, thresholds: CountThresholds) -> dict[str, list[float]]:
@@ -170,8 +209,11 @@ def main() -> None:
         const=STEP_SECONDS,
         help="local speakers' prints (overlap_diarization.py), chunks this many s apart",
     )
+    parser.add_argument(
+        "--stretches", action="store_true", help="with --segments: a print per stretch"
+    )
     args = parser.parse_args()
-    talks, singles = dev_prints(args.encoder, args.telephone, args.segments)
+    talks, singles = dev_prints(args.encoder, args.telephone, args.segments, args.stretches)
     grid = TELEPHONE_GRID if args.telephone else GRID
     current = COUNT_THRESHOLDS[args.encoder][Band.NARROW if args.telephone else Band.WIDE]
     if args.segments:

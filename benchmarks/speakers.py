@@ -3,6 +3,7 @@ known turns, dev and held-out side by side.
 
     .venv/bin/python benchmarks/speakers.py [--split dev|heldout|both] [--per-file]
         [--encoder campplus|resemblyzer|both] [--method windows|segments|both] [--telephone]
+        [--auto-only]
     # needs the extra (pip install -e '.[speakers]') and the corpus (speech_corpus.py build)
 
 Conversations (benchmarks/corpus/manifest.tsv, task "speakers"): real AMI meeting excerpts
@@ -139,6 +140,9 @@ def main() -> None:
     )
     parser.add_argument("--per-file", action="store_true", help="print every conversation")
     parser.add_argument(
+        "--auto-only", action="store_true", help="only the count found, not the count given"
+    )
+    parser.add_argument(
         "--telephone",
         action="store_true",
         help="telephone-band copies only, voices counted with the wideband and the "
@@ -169,7 +173,8 @@ def main() -> None:
         truth = reference(path.with_suffix(".rttm"))
         audio, stored_rate = decoded(path)
         minutes = len(audio) / RATE / 60
-        for mode, count in (("auto", None), ("given", len(truth.labels()))):
+        modes = (("auto", None), ("given", len(truth.labels())))
+        for mode, count in modes[:1] if args.auto_only else modes:
             line = f"{name[:29]:<30}{split:<8}{mode:<7}{len(truth.labels()):>5}"
             for encoder in columns:
                 found, errors, total, cpu = score(audio, truth, count, encoder, stored_rate)
