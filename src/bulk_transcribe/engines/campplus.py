@@ -27,9 +27,13 @@ WEIGHTS_SHA256 = "92f29b94e6948786a26778c9e302525d185bb08c8b9f5252ed987769028401
 MODEL_SOURCE = Path("camplusplus.py")
 MEL_BINS = 80
 EMBEDDING_SIZE = 192
-# Windows embedded per forward pass: the features of 64 windows of 1.5 s are 3 MB, and a
-# two-hour recording's ~10,000 windows never sit in memory at once.
-BATCH_WINDOWS = 64
+# Windows embedded per forward pass, so a two-hour recording's ~10,000 windows never sit in
+# memory at once. The model's activations, not the features, are what a batch costs: its
+# first layers hold 32 x 80 x 150 floats per window (1.5 MB). Measured on a ten-minute
+# conversation (750 windows, one thread): 64 at once peaked 370 MB above where embedding
+# started and took 15.7 CPU s; 32: 65 MB, 10.9 s; 16: under 20 MB, 11.1 s; 8: 17 MB, 14.4 s.
+# (The prints are the same but for float rounding: 14 of 750 differed, by at most 5e-7.)
+BATCH_WINDOWS = 16
 # Pieces (seconds each) per forward pass: larger batches of long pieces cost up to twice the
 # CPU per second of audio (measured: 8 pieces of 6 s 1.0 s per audio minute, 64 of them 1.7).
 BATCH_PIECES = 8
