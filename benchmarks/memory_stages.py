@@ -4,7 +4,8 @@
         [--save-prints FILE.npz]
 
 The first N minutes of `long_2h.opus` (as long_recording.py cuts them, in a process of its
-own) go through LocalWhisperEngine.transcribe in a fresh process whose stages are wrapped:
+own) go through LocalWhisperEngine.transcribe (after warm_up, on a worker thread, as a run
+does) in a fresh process whose stages are wrapped:
 decoding, each section's words, loading the speaker models, the VAD, the voice prints, the
 clustering (scipy's linkage alone too), the overlap path's segmentation. For each stage: RSS
 when it starts and ends, and whether the process's peak (rusage, which sees every moment)
@@ -20,6 +21,7 @@ import os
 import resource
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -56,7 +58,7 @@ def wrap(owner, name: str, label: str, rows: list) -> None:
     setattr(owner, name, measured)
 
 
-def profile(path: Path, run_options: list[str], save_prints: str | None, queue) -> None:
+def profile(path: Path, run_options: list[str], save_prints: str | None, trim: bool, queue) -> None:
     import numpy as np
     import scipy.cluster.hierarchy as hierarchy
 
@@ -82,6 +84,18 @@ def profile(path: Path, run_options: list[str], save_prints: str | None, queue) 
     wrap(local_whisper, "decode_pcm16", "decode int16", rows)
     wrap(local_whisper.LocalWhisperEngine, "_service", "whisper model (first call loads)", rows)
     wrap(local_whisper.LocalWhisperEngine, "_transcribe_section", "section: words", rows)
+    if trim:
+        lookup = local_whisper.LocalWhisperEngine._speaker_lookup
+
+        def trimmed(*args, **kwargs):
+            import ctypes
+
+            before = rss_mb()
+            ctypes.CDLL(None).malloc_trim(0)
+            print(f"{'(malloc_trim)':<34}{before:>9.0f}{rss_mb():>9.0f}{'':>10}", flush=True)
+            return lookup(*args, **kwargs)
+
+        local_whisper.LocalWhisperEngine._speaker_lookup = trimmed
     wrap(local_whisper.LocalWhisperEngine, "_speaker_lookup", "SPEAKERS (all)", rows)
     wrap(voice_encoders, "_load", "  load voice encoder", rows)
     wrap(diarization, "speech_regions", "  VAD (speech_regions)", rows)
@@ -109,7 +123,11 @@ def profile(path: Path, run_options: list[str], save_prints: str | None, queue) 
         speakers=speakers, speaker_overlap=overlap, speaker_encoder=None
     )
     job = EngineJob(options=TranscribeOptions(word_times=True), on_progress=lambda _f: None)
-    transcript = engine.transcribe(MediaFile(path), job)
+    # As a run does: the models load first (warm_up), the item goes on a worker thread.
+    engine.warm_up()
+    print(f"{'(warmed up)':<34}{rss_mb():>9.0f}{rss_mb():>9.0f}{peak_mb():>10.0f}")
+    with ThreadPoolExecutor(1) as pool:
+        transcript = pool.submit(engine.transcribe, MediaFile(path), job).result()
     print(f"{'(transcript made)':<34}{rss_mb():>9.0f}{rss_mb():>9.0f}{'':>10}")
     words = sum(len(s.text.split()) for s in transcript.segments)
     print(f"segments {len(transcript.segments)}, words {words}, peak {peak_mb():.0f} MB")
@@ -122,11 +140,14 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=120)
     parser.add_argument("--run-options", default="--speakers auto")
     parser.add_argument("--save-prints", default=None)
+    parser.add_argument(
+        "--trim", action="store_true", help="malloc_trim(0) before the speakers: what it frees"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-stages-"))
     run_in_child(cut_recording, CORPUS_CACHE / "long_2h.opus", work, [args.minutes])
     path = work / f"long_{args.minutes:g}min.opus"
-    run_in_child(profile, path, args.run_options.split(), args.save_prints)
+    run_in_child(profile, path, args.run_options.split(), args.save_prints, args.trim)
 
 
 if __name__ == "__main__":

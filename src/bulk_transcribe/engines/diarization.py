@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bulk_transcribe.engines.model_process import release_freed_memory
 from bulk_transcribe.engines.narrowband import Band, band_of, vad_threshold
 from bulk_transcribe.engines.pcm import as_float
 from bulk_transcribe.engines.sections import section_bounds
@@ -164,9 +165,12 @@ def speech_regions(audio: np.ndarray, stored_rate: int | None = None) -> list[tu
     # Section by section (cut at quiet points, as the words are): the VAD's batched windows
     # of a whole two-hour recording, as floats, took about a gigabyte at once.
     regions = []
-    for first, last in itertools.pairwise(section_bounds(audio)):
+    bounds = section_bounds(audio)
+    for first, last in itertools.pairwise(bounds):
         stamps = get_speech_timestamps(as_float(audio[first:last]), options, sampling_rate=RATE)
         regions += [((first + s["start"]) / RATE, (first + s["end"]) / RATE) for s in stamps]
+        if len(bounds) > 2:  # a long recording: what the section's VAD freed, given back
+            release_freed_memory()
     return [(start, end) for start, end in regions if end - start >= MIN_REGION_SECONDS]
 
 
