@@ -34,8 +34,9 @@ EMBEDDING_SIZE = 192
 # started and took 15.7 CPU s; 32: 65 MB, 10.9 s; 16: under 20 MB, 11.1 s; 8: 17 MB, 14.4 s.
 # (The prints are the same but for float rounding: 14 of 750 differed, by at most 5e-7.)
 BATCH_WINDOWS = 16
-# Pieces (seconds each) padded to one length together: larger batches of long pieces cost up to twice the
-# CPU per second of audio (measured: 8 pieces of 6 s 1.0 s per audio minute, 64 of them 1.7).
+# Pieces (seconds each) padded to one length together: larger batches of long pieces cost up
+# to twice the CPU per second of audio (measured: 8 pieces of 6 s 1.0 s per audio minute, 64
+# of them 1.7).
 BATCH_PIECES = 8
 # ... but the model sees this many of a batch at a time, each padded as the batch is: on a
 # ten-minute conversation's 338 local speakers (overlap path), eight at once peaked 550-930 MB
