@@ -95,3 +95,24 @@ def test_one_voice_s_windows_are_nearer_each_other_than_another_voice_s() -> Non
     assert len(readers) == 2
     assert np.allclose(np.linalg.norm(prints.embeddings, axis=1), 1.0, atol=1e-5)
     assert [readers[n] for n in nearest] == [speaker_of[i] for i in known]
+
+
+def test_pieces_print_the_same_however_many_the_model_sees_at_once(monkeypatch) -> None:
+    """A long recording's pieces go through the model two at a time (eight at once peaked
+    up to 0.9 GB higher on ten minutes): each is padded as its batch of eight is, so the
+    prints are those of the whole batch at once."""
+    from bulk_transcribe.engines import campplus
+
+    audio = decode_audio(str(CONVERSATION))
+    pieces = [audio[start : start + length] for start, length in
+              ((0, 16_000), (20_000, 48_000), (90_000, 160_000), (300_000, 40_000),
+               (400_000, 100_000), (520_000, 24_000), (600_000, 70_000), (700_000, 90_000),
+               (790_000, 30_000), (800_000, 45_000))]  # fmt: skip
+    encoder = load_voice_encoder("campplus")
+    two_at_a_time = encoder.embed_pieces(pieces)
+    monkeypatch.setattr(campplus, "FORWARD_PIECES", campplus.BATCH_PIECES)
+
+    all_at_once = encoder.embed_pieces(pieces)
+
+    assert campplus.FORWARD_PIECES > 2
+    np.testing.assert_allclose(two_at_a_time, all_at_once, atol=1e-5)

@@ -213,3 +213,82 @@ def test_the_int16_samples_a_long_recording_is_kept_in_give_the_same_turns() -> 
     samples = np.round(floats * 32768.0).clip(-32768, 32767).astype(np.int16)
     encoder = load_voice_encoder()
     assert diarize(samples, None, encoder) == diarize(as_float(samples), None, encoder)
+
+
+@pytest.fixture(scope="module")
+def three_voices_prints(encoder: VoiceEncoder) -> diarization.VoicePrints:
+    """The three-voice conversation's windows and prints (about 150 windows in two minutes)."""
+    return diarization.voice_prints(decode_audio(str(THREE_VOICES)), encoder)
+
+
+def linkage_sizes(monkeypatch) -> list[int]:
+    """How many windows each of scipy's average linkages is given (the real one runs)."""
+    import scipy.cluster.hierarchy as hierarchy
+
+    sizes: list[int] = []
+    real = hierarchy.linkage
+
+    def recording(points, *args, **kwargs):
+        sizes.append(len(points))
+        return real(points, *args, **kwargs)
+
+    monkeypatch.setattr(hierarchy, "linkage", recording)
+    return sizes
+
+
+@pytest.mark.parametrize("speakers", [None, 3], ids=["auto", "given"])
+def test_past_the_cap_the_voices_found_in_a_spread_sample_label_every_window(
+    three_voices_prints, speakers: int | None, encoder: VoiceEncoder, monkeypatch
+) -> None:
+    """A two-hour recording's ~9,000 windows cannot all be clustered at once (average
+    linkage keeps a distance for every pair); past the cap the voices are found in an evenly
+    spread sample and every window gets the nearest. Here the cap is set low so that a real
+    two-minute three-voice conversation, one voice heard much less, takes that path."""
+    prints = three_voices_prints
+    thresholds = diarization.count_thresholds(encoder.name, None)
+    whole = diarization.turns_of(prints, speakers, thresholds)
+    cap = len(prints.windows) // 3
+    sizes = linkage_sizes(monkeypatch)
+
+    bounded = diarization.turns_of(prints, speakers, thresholds, max_windows=cap)
+
+    assert sizes == [cap]
+    assert {turn.speaker for turn in bounded} == {1, 2, 3}
+    truth = true_turns(THREE_VOICES)
+    error = DiarizationErrorRate(collar=0.5)(truth, as_annotation(bounded))
+    whole_error = DiarizationErrorRate(collar=0.5)(truth, as_annotation(whole))
+    assert error <= MAX_DER
+    assert error <= whole_error + 0.02
+
+
+def test_under_the_cap_every_window_is_clustered_as_before(
+    three_voices_prints, encoder: VoiceEncoder, monkeypatch
+) -> None:
+    """Up to the cap nothing changes: one linkage of all the windows, and the labels are those
+    of the clustering written out step by step (tree, over-split cut, voices, nearest)."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    prints = three_voices_prints
+    thresholds = diarization.count_thresholds(encoder.name, None)
+    tree = linkage(prints.embeddings, method="average", metric="cosine")
+    over_split = fcluster(tree, thresholds.overcluster_distance, "distance")
+    voices = diarization.speaker_count(prints.embeddings, over_split, thresholds)
+    as_before = list(np.argmax(prints.embeddings @ voices.T, axis=1))
+    sizes = linkage_sizes(monkeypatch)
+
+    labels = diarization.cluster(
+        prints.embeddings, None, thresholds, max_windows=len(prints.windows)
+    )
+
+    assert sizes == [len(prints.windows)]
+    assert labels == as_before
+    assert len(prints.windows) <= diarization.MAX_CLUSTERED_WINDOWS
+
+
+def test_a_spread_sample_covers_the_whole_recording_evenly() -> None:
+    assert diarization.spread_sample(3000, 3000) is None
+    sample = diarization.spread_sample(8998, 3000)
+    assert sample is not None and len(sample) == 3000
+    assert sample[0] == 0 and sample[-1] == 8997
+    assert set(np.diff(sample)) == {3}
+    assert set(np.diff(diarization.spread_sample(9500, 3000))) == {3, 4}

@@ -64,3 +64,45 @@ def test_large_buffers_are_reused_instead_of_faulted_in_afresh(probe) -> None:
 def test_what_was_loaded_is_left_out_of_later_garbage_collections(probe) -> None:
     assert probe["before"]["frozen"] == 0
     assert probe["after"]["frozen"] > 10_000  # modules, the model's Python side
+
+
+# `refill` frees 100 MB of heap blocks in the middle of the heap (a block stays above them),
+# optionally gives freed memory back, then allocates as much again and counts the pages the
+# kernel had to fault in for it.
+TRIM_PROBE = """
+import json, resource
+from bulk_transcribe.engines.model_process import release_freed_memory, reuse_freed_memory
+
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+def refill(release):
+    blocks = [bytearray(1 << 20) for _ in range(100)]  # 1 MB each: the heap, not mmap
+    above = bytearray(1 << 20)
+    del blocks
+    released = release_freed_memory() if release else None
+    start = faults()
+    blocks = [bytearray(1 << 20) for _ in range(100)]
+    refilled = faults() - start
+    del blocks, above
+    return {"released": released, "faults": refilled}
+
+reuse_freed_memory()  # the model process's settings (prepare_model_process)
+print(json.dumps({"kept": refill(False), "given_back": refill(True)}))
+"""
+PAGES_IN_100_MB = (100 << 20) // os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_freed_memory_is_given_back_when_asked() -> None:
+    """A long recording's sections leave freed memory in the heaps of the threads that used
+    it (650 MB after two hours); release_freed_memory hands it back to the system, so the
+    next use faults fresh pages in instead of finding them resident."""
+    run = subprocess.run(
+        [sys.executable, "-c", TRIM_PROBE], capture_output=True, text=True, check=True
+    )
+    probe = json.loads(run.stdout)
+
+    assert probe["kept"]["faults"] <= PAGES_IN_100_MB // 10  # freed, but still resident
+    assert probe["given_back"]["released"] is True
+    assert probe["given_back"]["faults"] >= PAGES_IN_100_MB * 9 // 10

@@ -24,12 +24,21 @@ WEIGHTS_SHA256 = "92f29b94e6948786a26778c9e302525d185bb08c8b9f5252ed987769028401
 MODEL_SOURCE = Path("camplusplus.py")
 MEL_BINS = 80
 EMBEDDING_SIZE = 192
-# Windows embedded per forward pass: the features of 64 windows of 1.5 s are 3 MB, and a
-# two-hour recording's ~10,000 windows never sit in memory at once.
-BATCH_WINDOWS = 64
-# Pieces (seconds each) per forward pass: larger batches of long pieces cost up to twice the
-# CPU per second of audio (measured: 8 pieces of 6 s 1.0 s per audio minute, 64 of them 1.7).
+# Windows embedded per forward pass, so a two-hour recording's ~10,000 windows never sit in
+# memory at once. The model's activations, not the features, are what a batch costs: its
+# first layers hold 32 x 80 x 150 floats per window (1.5 MB). Measured on a ten-minute
+# conversation (750 windows, one thread): 64 at once peaked 370 MB above where embedding
+# started and took 15.7 CPU s; 32: 65 MB, 10.9 s; 16: under 20 MB, 11.1 s; 8: 17 MB, 14.4 s.
+# (The prints are the same but for float rounding: 14 of 750 differed, by at most 5e-7.)
+BATCH_WINDOWS = 16
+# Pieces (seconds each) padded to one length together: larger batches of long pieces cost up
+# to twice the CPU per second of audio (measured: 8 pieces of 6 s 1.0 s per audio minute, 64
+# of them 1.7).
 BATCH_PIECES = 8
+# ... but the model sees this many of a batch at a time, each padded as the batch is: on a
+# ten-minute conversation's 338 local speakers (overlap path), eight at once peaked 550-930 MB
+# above where the prints started, two at a time 100 MB, and the prints came out identical.
+FORWARD_PIECES = 2
 FRAMES_PER_SECOND = 100  # Kaldi filter-bank frames are 10 ms apart
 
 
@@ -84,8 +93,12 @@ class CamPlusPlusEncoder:
             # recording's thousands of lengths grew the process past 1.5 GB in ten minutes.
             frames = -(-max(len(f) for f in feats) // FRAMES_PER_SECOND) * FRAMES_PER_SECOND
             stacked = np.stack([np.resize(f, (frames, MEL_BINS)) for f in feats])
-            with torch.no_grad():
-                vectors[batch] = self._model(torch.from_numpy(stacked)).numpy()
+            # FORWARD_PIECES of the batch at a time: the same padding, a fraction of the memory.
+            for part in range(0, len(batch), FORWARD_PIECES):
+                rows = batch[part : part + FORWARD_PIECES]
+                with torch.no_grad():
+                    out = self._model(torch.from_numpy(stacked[part : part + FORWARD_PIECES]))
+                vectors[rows] = out.numpy()
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bulk_transcribe.engines.model_process import release_freed_memory
 from bulk_transcribe.engines.narrowband import Band, band_of, vad_threshold
 from bulk_transcribe.engines.pcm import as_float
 from bulk_transcribe.engines.sections import section_bounds
@@ -83,6 +84,12 @@ MIN_SILENCE_MS = 500
 JOIN_PAUSE_SECONDS = 1.0  # a speaker's pause shorter than this stays inside their turn
 MAX_AUTO_SPEAKERS = 8
 SMOOTHING_WINDOWS = 3  # a label must hold this many windows before a turn changes
+# Windows clustered at once (cluster): past this, the voices are found in an evenly spread
+# sample of this many. 3,000 windows are ~37 minutes of speech, four times the longest
+# conversation the thresholds were chosen on (ten minutes, ~750 windows), so every one of
+# them is clustered whole as before; average linkage's distances then take at most ~75 MB
+# (36 MB, and scipy's copy) where two hours' ~9,000 windows took over 0.6 GB.
+MAX_CLUSTERED_WINDOWS = 3_000
 
 
 @dataclass(frozen=True)
@@ -131,12 +138,16 @@ def voice_prints(
 
 
 def turns_of(
-    prints: VoicePrints, speakers: int | None, thresholds: CountThresholds = RESEMBLYZER_COUNT
+    prints: VoicePrints,
+    speakers: int | None,
+    thresholds: CountThresholds = RESEMBLYZER_COUNT,
+    max_windows: int | None = None,
 ) -> list[Turn]:
-    """Speaker turns from the prints: clustered, smoothed, joined."""
+    """Speaker turns from the prints: clustered (`max_windows`: see cluster), smoothed,
+    joined."""
     if not prints.windows:
         return []
-    labels = cluster(prints.embeddings, speakers, thresholds)
+    labels = cluster(prints.embeddings, speakers, thresholds, max_windows or MAX_CLUSTERED_WINDOWS)
     return _turns(prints.windows, _smooth(labels))
 
 
@@ -154,9 +165,12 @@ def speech_regions(audio: np.ndarray, stored_rate: int | None = None) -> list[tu
     # Section by section (cut at quiet points, as the words are): the VAD's batched windows
     # of a whole two-hour recording, as floats, took about a gigabyte at once.
     regions = []
-    for first, last in itertools.pairwise(section_bounds(audio)):
+    bounds = section_bounds(audio)
+    for first, last in itertools.pairwise(bounds):
         stamps = get_speech_timestamps(as_float(audio[first:last]), options, sampling_rate=RATE)
         regions += [((first + s["start"]) / RATE, (first + s["end"]) / RATE) for s in stamps]
+        if len(bounds) > 2:  # a long recording: what the section's VAD freed, given back
+            release_freed_memory()
     return [(start, end) for start, end in regions if end - start >= MIN_REGION_SECONDS]
 
 
@@ -170,24 +184,54 @@ def _windows(region: tuple[float, float]) -> list[tuple[float, float]]:
 
 
 def cluster(
-    embeddings: np.ndarray, speakers: int | None, thresholds: CountThresholds = RESEMBLYZER_COUNT
+    embeddings: np.ndarray,
+    speakers: int | None,
+    thresholds: CountThresholds = RESEMBLYZER_COUNT,
+    max_windows: int = MAX_CLUSTERED_WINDOWS,
 ) -> list[int]:
     """A speaker label (0, 1, ...) per embedding: the voices `speaker_count` finds in an
     over-split clustering (average linkage on cosine distance), each window labelled with the
-    nearest one. With `speakers` given, the voices are merged down to exactly that many."""
+    nearest one. With `speakers` given, the voices are merged down to exactly that many.
+
+    Average linkage keeps a distance for every pair of windows, so its memory grows with the
+    square of the speech's length (two hours: ~9,600 windows, 0.8 GB with scipy's copy).
+    Past `max_windows` the voices are found in an evenly spread `max_windows` of them (every
+    stretch of the recording, each voice in its share; neighbouring windows overlap by half,
+    so little is lost) and every window is labelled with the nearest voice, as below the cap.
+    """
     from scipy.cluster.hierarchy import fcluster, linkage
 
     if len(embeddings) == 1:
         return [0]
     if speakers is None and len(embeddings) < 3:
         return [0] * len(embeddings)
-    tree = linkage(embeddings, method="average", metric="cosine")
+    spread = spread_sample(len(embeddings), max_windows)
+    clustered = embeddings if spread is None else embeddings[spread]
+    tree = linkage(clustered, method="average", metric="cosine")
     over_split = fcluster(tree, thresholds.overcluster_distance, "distance")
     if speakers is not None and len(np.unique(over_split)) < speakers:
         # Fewer clusters than voices asked for even before merging: cut the tree into that many.
-        return list(fcluster(tree, t=max(1, speakers), criterion="maxclust") - 1)
-    voices = speaker_count(embeddings, over_split, thresholds, speakers)
+        cut = fcluster(tree, t=max(1, speakers), criterion="maxclust") - 1
+        if spread is None:
+            return list(cut)
+        voices = unit_centroids(clustered, cut)
+    else:
+        voices = speaker_count(clustered, over_split, thresholds, speakers)
     return list(np.argmax(embeddings @ voices.T, axis=1))
+
+
+def spread_sample(count: int, limit: int) -> np.ndarray | None:
+    """`limit` indices spread evenly over `count` windows (first and last included), or None
+    when all `count` fit."""
+    if count <= limit:
+        return None
+    return np.unique(np.linspace(0, count - 1, limit).round().astype(int))
+
+
+def unit_centroids(embeddings: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """One unit-length centroid (a row) per label, in label order."""
+    sums = np.stack([embeddings[labels == label].sum(axis=0) for label in np.unique(labels)])
+    return sums / np.linalg.norm(sums, axis=1, keepdims=True)
 
 
 def speaker_count(

@@ -14,7 +14,11 @@ import av
 import numpy as np
 
 from bulk_transcribe.engines.base import EngineBase, EngineJob
-from bulk_transcribe.engines.model_process import prepare_model_process, settle_after_loading
+from bulk_transcribe.engines.model_process import (
+    prepare_model_process,
+    release_freed_memory,
+    settle_after_loading,
+)
 from bulk_transcribe.engines.narrowband import vad_threshold
 from bulk_transcribe.engines.pcm import as_float, decode_pcm16
 from bulk_transcribe.engines.sections import RATE, section_bounds
@@ -412,6 +416,7 @@ class LocalWhisperEngine(EngineBase):
             duration = len(audio) / RATE or media.duration or 0.0
             raw_segments, language = [], options.language
             bounds = section_bounds(audio)
+            long_recording = len(bounds) > 2
             for start, end in itertools.pairwise(bounds):
                 # A long recording goes section by section (sections.py): the pipeline's
                 # copies of the speech and its features exist for one section at a time.
@@ -419,6 +424,8 @@ class LocalWhisperEngine(EngineBase):
                     shared, as_float(audio[start:end]), start / RATE, duration, language, job, vad
                 )
                 raw_segments += found
+                if long_recording:  # what the section freed, given back (model_process.py)
+                    release_freed_memory()
             speaker_of, labelled_by = (
                 # The int16 samples: each speaker model takes floats of one slice at a time
                 # (a float copy of two hours is 460 MB).

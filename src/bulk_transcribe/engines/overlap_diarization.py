@@ -37,10 +37,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bulk_transcribe.engines.diarization import (
+    MAX_CLUSTERED_WINDOWS,
     CountThresholds,
     Turn,
     speaker_count,
     speech_regions,
+    spread_sample,
 )
 from bulk_transcribe.engines.pcm import as_float
 from bulk_transcribe.engines.segmentation import RATE, LocalActivity, load_segmentation
@@ -214,6 +216,10 @@ def _voices(
     if len(embeddings) < 3 and (speakers is None or len(embeddings) < 2):
         mean = embeddings.sum(axis=0)
         return (mean / np.linalg.norm(mean))[None, :]
+    # A long recording's prints: the voices are found in an evenly spread sample, as on the
+    # window path (diarization.cluster); every local speaker is then matched to one (_assign).
+    spread = spread_sample(len(embeddings), MAX_CLUSTERED_WINDOWS)
+    embeddings = embeddings if spread is None else embeddings[spread]
     tree = linkage(embeddings, method="average", metric="cosine")
     over_split = fcluster(tree, thresholds.overcluster_distance, "distance")
     if speakers is not None and len(np.unique(over_split)) < speakers:
