@@ -1,4 +1,5 @@
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -124,18 +125,26 @@ def test_empty_xlsx_sheet_has_no_rows(tmp_path: Path, write_xlsx: XlsxWriter) ->
         read_table(path)
 
 
-def _save_as_excel_does(path: Path, formula_cell: str, shown: str) -> None:
-    """Give `formula_cell` the value Excel saves beside a formula (openpyxl writes none)."""
+def _edit_first_sheet(path: Path, edit: Callable[[str], str]) -> None:
+    """Rewrite the first sheet's XML inside the workbook at `path`."""
     with zipfile.ZipFile(path) as book:
         parts = {name: book.read(name) for name in book.namelist()}
-    sheet = parts["xl/worksheets/sheet1.xml"].decode()
-    start = sheet.index(f'<c r="{formula_cell}"')
-    end = sheet.index("</c>", start)
-    cell = sheet[start:end].replace("<v />", f"<v>{shown}</v>").replace(">", ' t="str">', 1)
-    parts["xl/worksheets/sheet1.xml"] = (sheet[:start] + cell + sheet[end:]).encode()
+    parts["xl/worksheets/sheet1.xml"] = edit(parts["xl/worksheets/sheet1.xml"].decode()).encode()
     with zipfile.ZipFile(path, "w") as book:
         for name, data in parts.items():
             book.writestr(name, data)
+
+
+def _save_as_excel_does(path: Path, formula_cell: str, shown: str) -> None:
+    """Give `formula_cell` the value Excel saves beside a formula (openpyxl writes none)."""
+
+    def with_value(sheet: str) -> str:
+        start = sheet.index(f'<c r="{formula_cell}"')
+        end = sheet.index("</c>", start)
+        cell = sheet[start:end].replace("<v />", f"<v>{shown}</v>").replace(">", ' t="str">', 1)
+        return sheet[:start] + cell + sheet[end:]
+
+    _edit_first_sheet(path, with_value)
 
 
 def test_xlsx_cells_showing_text_keep_the_links_they_point_to(tmp_path: Path) -> None:
@@ -201,13 +210,8 @@ def test_every_row_is_read_when_the_file_misstates_the_sheet_size(tmp_path: Path
     path = tmp_path / "misstated.xlsx"
     workbook.save(path)
     with zipfile.ZipFile(path) as book:
-        parts = {name: book.read(name) for name in book.namelist()}
-    sheet = parts["xl/worksheets/sheet1.xml"].decode()
-    assert '<dimension ref="A1:B4" />' in sheet
-    parts["xl/worksheets/sheet1.xml"] = sheet.replace('ref="A1:B4"', 'ref="A1"').encode()
-    with zipfile.ZipFile(path, "w") as book:
-        for name, data in parts.items():
-            book.writestr(name, data)
+        assert b'<dimension ref="A1:B4" />' in book.read("xl/worksheets/sheet1.xml")
+    _edit_first_sheet(path, lambda sheet: sheet.replace('ref="A1:B4"', 'ref="A1"'))
     assert [cells for _, cells in read_table(path).rows] == [
         [f"https://e.com/{number}.mp3", f"Talk {number}"] for number in range(3)
     ]
