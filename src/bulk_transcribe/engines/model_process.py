@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import logging
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +66,9 @@ def reuse_freed_memory() -> bool:
     Written by hand: no maintained package sets these; it is one documented libc call each.
     Elsewhere (macOS, musl) nothing is changed. Returns whether the settings took effect.
     """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (AttributeError, OSError, TypeError):  # no mallopt; Windows has no CDLL(None)
+    mallopt = _libc_function("mallopt", ctypes.c_int, ctypes.c_int)
+    if mallopt is None:
         return False
-    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     applied = mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1
     applied = mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1 and applied
     if not applied:
@@ -89,9 +88,16 @@ def release_freed_memory() -> bool:
     Written by hand: one documented libc call, which no maintained package wraps. Elsewhere
     (macOS, musl, Windows) nothing is done. Returns whether memory was given back.
     """
+    trim = _libc_function("malloc_trim", ctypes.c_size_t)
+    return trim is not None and trim(0) == 1
+
+
+def _libc_function(name: str, *argtypes: type) -> Any:
+    """The C library's function `name`, or None where it has none (not glibc); Windows has
+    no CDLL(None)."""
     try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (AttributeError, OSError, TypeError):  # no malloc_trim; Windows has no CDLL(None)
-        return False
-    trim.argtypes = (ctypes.c_size_t,)
-    return trim(0) == 1
+        function = getattr(ctypes.CDLL(None), name)
+    except (AttributeError, OSError, TypeError):
+        return None
+    function.argtypes = argtypes
+    return function
