@@ -12,8 +12,10 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from bulk_transcribe import service
-from bulk_transcribe.models import NO_SPEECH, ItemStatus, SessionStatus
+from bulk_transcribe.models import NO_SPEECH, ItemSpec, ItemStatus, SessionStatus, SourceType
+from bulk_transcribe.settings import DEFAULT_MODEL
 from bulk_transcribe.store import Store
+from bulk_transcribe.web.wording import model_label
 from tests.engines.conftest import OPENAI_KEY
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.proxy_server import ForwardProxy
@@ -477,3 +479,37 @@ def test_on_a_small_laptop_every_setting_label_shows_whole_on_the_bulk_and_find_
         expect(page.get_by_text("plan several searches")).to_be_visible(timeout=UI_TIMEOUT)
         assert page.evaluate(_CUT_LABELS) == [], ("Find videos", width)
         context.close()
+
+
+def test_a_run_a_model_failure_stopped_goes_on_with_a_model_chosen_on_the_page(
+    page: Page, app_server: AppServer, media_server: str, tmp_path: Path
+) -> None:
+    """Resume alone would load the same broken model again: the page offers another one,
+    and the failed item and the rest run with it."""
+    not_a_model = tmp_path / "not-a-model"  # a folder, so the start is not refused: loading fails
+    not_a_model.mkdir()
+    with Store(app_server.database) as store:
+        session = store.create_session(
+            app_server.out_dir,
+            {"formats": ["txt"], "engine": "local", "model": str(not_a_model)},
+        )
+        store.add_items(
+            session.id,
+            [
+                ItemSpec(f"{media_server}/{clip.name}?run=model", SourceType.HTTP_MEDIA)
+                for clip in SAMPLE_MEDIA[:2]
+            ],
+        )
+    bulk = BulkPage(page, app_server.url).open(session.id)
+    bulk.button("Resume").click()
+    expect(page.get_by_text("a model every item needs could not be used")).to_be_visible(
+        timeout=START_TIMEOUT
+    )
+
+    bulk.choose("Model to go on with", model_label(DEFAULT_MODEL))
+    bulk.button("Resume with this model").click()
+    bulk.wait_finished()
+
+    with Store(app_server.database) as store:
+        assert [item.status for item in store.items(session.id)] == [ItemStatus.DONE] * 2
+        assert store.get_session(session.id).settings["model"] == DEFAULT_MODEL  # kept for later

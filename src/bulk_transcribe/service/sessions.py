@@ -180,6 +180,34 @@ def retry_failed(store: Store, session_id: str, item_ids: list[int] | None = Non
     return requeued
 
 
+def resume_with_model(store: Store, session_id: str, model: str) -> int:
+    """Let a session a model failure stopped go on with another model: the model becomes the
+    session's own (every later resume uses it too) and the items that failed because a model
+    could not be used are queued again; returns how many. Run the session after.
+
+    Raises PermanentError, changing nothing, while someone runs the session, or when this
+    machine cannot use that model either (a model folder that is not there)."""
+    model = model.strip()
+    if not model:
+        raise PermanentError(ErrorKind.INVALID_INPUT, "choose a model to resume with")
+    if liveness(store, session_id) is not None:
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT, "the session is running: stop it before changing its model"
+        )
+    session = store.get_session(session_id)
+    check_local_model(resume_settings(store, session, model=model))
+    before = session.settings.get("model")
+    store.update_session_settings(session_id, {"model": model})
+    requeued = store.requeue_failed(session_id, kinds=[ErrorKind.MODEL])
+    store.add_event(
+        session_id,
+        "model",
+        f"model changed from {before} to {model} for the rest of the session; "
+        f"{counted(requeued, 'item')} that failed with the old one re-queued",
+    )
+    return requeued
+
+
 def _job_environment() -> dict[str, str]:
     """This process's environment less the web app's sign-in secrets: a job needs none."""
     return {k: v for k, v in os.environ.items() if not k.startswith("BULK_TRANSCRIBE_UI_")}

@@ -15,13 +15,13 @@ from bulk_transcribe.errors import ErrorKind, TranscribeError
 from bulk_transcribe.models import Item, ItemStatus, Session, SessionCounts, SessionStatus
 from bulk_transcribe.plurals import counted
 from bulk_transcribe.service.inputs import IngestResult
-from bulk_transcribe.settings import Settings
+from bulk_transcribe.settings import DEFAULT_MODEL, Settings
 from bulk_transcribe.store import Store
 from bulk_transcribe.web.panels.cloud_setup import access_message
-from bulk_transcribe.web.panels.settings_panel import secrets
+from bulk_transcribe.web.panels.settings_panel import LOCAL_MODELS, secrets
 from bulk_transcribe.web.state import runs
 from bulk_transcribe.web.state.runs import Runs
-from bulk_transcribe.web.wording import is_retryable
+from bulk_transcribe.web.wording import is_retryable, model_label
 
 STATUS_BADGES = {
     SessionStatus.CREATED: (":material/fiber_new:", "created"),
@@ -185,10 +185,11 @@ def render_controls(
         st.warning(
             "**The run stopped: a model every item needs could not be used** (the failed "
             "item says why). Resume uses this session's model again: fix what the error "
-            "names first, or choose another model under the settings and start the same "
-            "inputs again; what this session finished is linked, not transcribed again.",
+            "names first, or go on with another model below; what this session finished "
+            "is kept.",
             icon=":material/model_training:",
         )
+        render_model_switch(store, jobs, session)
     retry_col.button(
         f"Retry retryable ({len(retryable)})",
         icon=":material/replay:",
@@ -211,6 +212,48 @@ def render_controls(
         "refused key): worth it after fixing the cause.",
         width="stretch",
     )
+
+
+MODEL_SWITCH_KEY = "control-resume-model"
+
+
+def render_model_switch(store: Store, jobs: Runs, session: Session) -> None:
+    """A model to go on with, for a session a model failure stopped: the failed items and
+    the rest run with it, and it stays the session's model."""
+    current = str(session.settings.get("model") or DEFAULT_MODEL)
+    offered = [name for name in LOCAL_MODELS if name != current]
+    if session.settings.get("engine", "local") != "local":
+        offered = []  # a provider's models: typed
+    model_col, button_col = st.columns([2, 1], vertical_alignment="bottom")
+    model_col.selectbox(
+        "Model to go on with",
+        offered,
+        key=MODEL_SWITCH_KEY,
+        accept_new_options=True,
+        format_func=model_label,
+        help=f"This session used {model_label(current)}. Pick another, or type a model "
+        "name or a model folder.",
+    )
+    button_col.button(
+        "Resume with this model",
+        icon=":material/swap_horiz:",
+        key="control-resume-with-model",
+        on_click=resume_with_model,
+        args=(store, jobs, session.id),
+        width="stretch",
+    )
+
+
+def resume_with_model(store: Store, jobs: Runs, session_id: str) -> None:
+    model = str(st.session_state.get(MODEL_SWITCH_KEY) or "")
+    try:
+        service.resume_with_model(store, session_id, model)
+    except TranscribeError as exc:
+        st.toast(
+            f"Cannot resume with {model or 'no model'}: {exc.message}", icon=":material/block:"
+        )
+        return
+    resume(store, jobs, session_id)
 
 
 def _settings_for(store: Store, session_id: str, verb: str) -> Settings | None:
