@@ -52,7 +52,7 @@ _FROM_LIBRARY = frozenset(
 )
 # Light: `status` needs no runner.
 _FROM_OWNERS = frozenset({"INTERRUPTED_ITEM", "is_alive", "item_status_text", "liveness"})
-_PARTS = ("inputs", "library", "owners", "providers", "research", "sessions")
+_PARTS = ("inputs", "keys", "library", "owners", "providers", "research", "sessions")
 
 if TYPE_CHECKING:
     from bulk_transcribe.service.library import (

@@ -42,6 +42,7 @@ from bulk_transcribe.runner.summaries import SummarizeResult as SummarizeResult
 from bulk_transcribe.runner.summaries import check_summary_settings as check_summary_settings
 from bulk_transcribe.runner.summaries import summarize_session as summarize_session
 from bulk_transcribe.service.inputs import Expansion, InvalidEntry
+from bulk_transcribe.service.keys import KEY_FIELDS, endpoint_settings, job_environment
 from bulk_transcribe.service.owners import is_alive as is_alive
 from bulk_transcribe.service.owners import liveness as liveness
 from bulk_transcribe.service.providers import check_local_model, check_speaker_labels
@@ -233,6 +234,10 @@ def launch_detached(
     with Store(db_path) as store:
         session = store.get_session(session_id)
         log_path = session.folder / "run.log"
+    # A key typed in the browser is the job's, over the server's key variables; where the
+    # server's keys may not go (a shared app, an address a visitor typed), none is passed.
+    typed = {f: v for f in KEY_FIELDS if (v := (secrets or {}).get(f"BULK_TRANSCRIBE_{f.upper()}"))}
+    environment = job_environment(_job_environment(), endpoint_settings(session.settings), typed)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "bulk_transcribe", "resume", session_id]
     command += ["--db", str(db_path), "--out", str(session.out_dir)]
@@ -246,7 +251,7 @@ def launch_detached(
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**_job_environment(), **link_env, **(secrets or {})},
+            env={**environment, **link_env, **(secrets or {})},
             pass_fds=link_fds,
             start_new_session=True,  # a Ctrl-C or a restart of the caller does not reach it
         )

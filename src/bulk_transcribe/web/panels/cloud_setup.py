@@ -27,6 +27,10 @@ PROVIDER_LABELS = {
 }
 MODELS_TTL_SECONDS = 600
 WHERE_SETUP = "**2) Settings** (Provider, API base URL, API key)"
+SERVER_KEYS_STAY_HOME = (
+    "This shared app sends its own API keys only to the provider's own address: for the "
+    "API base URL typed here, enter your key."
+)
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,8 @@ def cloud_settings_for_models(engine: str, setup: CloudChoices, base: Settings) 
     key = typed_key(engine)
     if key:
         update[ENGINE_KEYS[engine]] = SecretStr(key)
-    return base.model_copy(update=update)
+    typed = {ENGINE_KEYS[engine]: key} if key else {}
+    return service.keys.visitor_keys_only(base.model_copy(update=update), typed, server=base)
 
 
 @st.cache_data(ttl=MODELS_TTL_SECONDS, show_spinner=False, max_entries=16)
@@ -121,6 +126,10 @@ def model_options(engine: str, setup: CloudChoices | None, base: Settings) -> li
     preset's model; None for the local engine."""
     if setup is None:
         return None
+    if setup.api_base and not typed_key(engine):
+        chosen = cloud_settings_for_models(engine, setup, base)
+        if not service.keys.server_keys_may_go(chosen, base):
+            st.caption(SERVER_KEYS_STAY_HOME)
     offered = None
     if engine == "openai":
         offered = provider_models(engine, setup.provider, setup.api_base, typed_key(engine), base)

@@ -68,9 +68,10 @@ def resume_settings(store: Store, session: Session) -> Settings:
     """The session's own settings (service.resume_settings), with any concurrency a view
     asked for since and the keys typed into this browser session."""
     typed = {name: SecretStr(value) for name, value in secrets().items() if value}
-    return service.resume_settings(
+    settings = service.resume_settings(
         store, session, concurrency=store.requested_concurrency(session.id), **typed
     )
+    return service.keys.visitor_keys_only(settings, secrets())
 
 
 def stop(store: Store, session_id: str) -> None:

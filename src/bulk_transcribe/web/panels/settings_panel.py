@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 from pydantic import SecretStr, ValidationError
 
+from bulk_transcribe.service.keys import visitor_keys_only
 from bulk_transcribe.service.providers import ENGINES, PRESETS
 from bulk_transcribe.service.research import chat_configured
 from bulk_transcribe.settings import (
@@ -118,9 +119,10 @@ def build_settings(
             update[name] = SecretStr(value)
     data = {**base.model_dump(), **update}
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ValueError(describe_invalid(exc)) from exc
+    return visitor_keys_only(settings, secrets or {}, server=base)
 
 
 def load_preferences(folder: Path) -> RunChoices:
