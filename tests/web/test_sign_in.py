@@ -5,6 +5,7 @@ nothing else; without a password the command does not start at all."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -222,6 +223,27 @@ def test_the_server_s_key_never_goes_to_an_api_address_a_teammate_typed(
                 timeout=UI_TIMEOUT
             )
             assert server.keys_sent and set(server.keys_sent) == {OPENAI_KEY}
+            # The server's .env is its operator's: a typed key stays in this browser.
+            expect(page.get_by_role("button", name="Save key in .env")).to_have_count(0)
+    finally:
+        context.close()
+
+
+def test_signed_in_a_teammate_names_no_file_of_the_server_on_the_settings_page(
+    shared_app: SharedApp, browser
+) -> None:
+    """A cookies path would tell which files the server has and feed any of them to yt-dlp;
+    Save in .env would change the server's configuration for everyone."""
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"{shared_app.url}/Settings")
+        sign_in(page, PASSWORD)
+        expect(page.get_by_text("YouTube cookies")).to_be_visible(timeout=UI_TIMEOUT)
+        expect(page.get_by_text("reads no files of its server by name")).to_be_visible()
+        expect(page.get_by_role("textbox", name="Cookies file (cookies.txt)")).to_have_count(0)
+        expect(page.get_by_role("button", name=re.compile("Save .* in .env"))).to_have_count(0)
+        expect(page.get_by_role("textbox", name="Proxy URL")).to_be_visible()  # its own, still
     finally:
         context.close()
 

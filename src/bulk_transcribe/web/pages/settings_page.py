@@ -46,12 +46,26 @@ def _kept_input(label: str, kept_key: str, **options) -> str:
     return st.text_input(label, key=widget_key, on_change=keep, **options).strip()
 
 
+def _render_shared_cookies(operator_set: bool) -> None:
+    """A shared app takes no paths on its server: the cookies file is the operator's."""
+    st.caption(
+        ("In use: the cookies file set on the server." if operator_set else "No cookies: "
+         "YouTube is asked as a visitor.")
+        + f" This shared app reads no files of its server by name: whoever runs it sets "
+        f"{COOKIES_VARIABLE}."
+    )  # fmt: skip
+
+
 def render() -> None:
     ctx = page_setup("Settings", icon=":material/settings:")
+    # A shared app (a team password, or served beyond this computer) reads and writes no
+    # files of its server on a visitor's word: no cookies path, no saving in its .env.
+    shared = ctx.settings.public_addresses_only
     st.title(":material/settings: Settings")
     st.caption(
         "How this app reaches YouTube, podcasts and the providers. Used by this browser "
-        "session at once; **Save in .env** keeps it for every later start."
+        "session at once"
+        + ("." if shared else "; **Save in .env** keeps it for every later start.")
     )
     with st.container(border=True, key="section-proxy"):
         st.subheader("Proxy")
@@ -69,11 +83,19 @@ def render() -> None:
             st.caption(f"In use: {scrub_text(ctx.settings.proxy)}")
         else:
             st.caption("No proxy: the app connects directly.")
-        if st.button("Save proxy in .env", key="save-proxy", disabled=bool(problem or not proxy)):
+        if shared:
+            st.caption(
+                "For this browser session; one for everyone is set on the server "
+                f"({PROXY_VARIABLE})."
+            )
+        elif st.button("Save proxy in .env", key="save-proxy", disabled=bool(problem or not proxy)):
             path = service.providers.save_in_env_file(PROXY_VARIABLE, proxy)
             st.toast(f"Saved in {path}.", icon=":material/save:")
     with st.container(border=True, key="section-cookies"):
         st.subheader("YouTube cookies")
+        if shared:
+            _render_shared_cookies(ctx.settings.cookies_file is not None)
+            return
         cookies = _kept_input(
             "Cookies file (cookies.txt)",
             COOKIES_KEY,

@@ -94,6 +94,8 @@ def _render_key_input(engine: str) -> None:
         "to logs or sessions. Empty: the key from the environment or .env.",
     )
     st.session_state[SECRET_PREFIX + name] = value
+    if Settings().public_addresses_only:  # a shared app's .env is its operator's
+        return
     if save_col.button("Save key in .env", key=f"save-{name}", disabled=not value):
         path = service.providers.save_in_env_file(name.upper(), value)
         st.toast(f"Saved in {path}: new sessions and restarts use it.", icon=":material/key:")

@@ -20,6 +20,8 @@ def with_connection(settings: Settings) -> Settings:
     if proxy:
         update["proxy"] = proxy
     cookies = str(st.session_state.get(COOKIES_KEY) or "").strip()
-    if cookies and Path(cookies).expanduser().is_file():
+    # A shared app reads no file of its server on a visitor's word (the Settings page offers
+    # none there).
+    if cookies and not settings.public_addresses_only and Path(cookies).expanduser().is_file():
         update["cookies_file"] = Path(cookies).expanduser()
     return settings.model_copy(update=update) if update else settings
