@@ -438,6 +438,15 @@ class TestMonitor:
         assert list(table["Status"]) == ["failed"]
         assert "Errors (1)" in all_text(app)
 
+    def test_a_list_with_no_links_says_so_instead_of_asking_for_one(self, out_dir: Path) -> None:
+        app = bulk_page()
+        app.text_area(key="input_pasted_box").set_value("# links to come\n\n").run()
+
+        text = all_text(app)
+        assert "Nothing to transcribe in the pasted text" in text
+        assert "to begin" not in text  # as if nothing had been given
+        assert start_button(app).disabled
+
     def test_an_unknown_session_is_reported_not_crashed_on(self, out_dir: Path) -> None:
         app = bulk_page("20990101T000000Z-ffffff")
         assert not app.exception
