@@ -513,3 +513,25 @@ def test_a_run_a_model_failure_stopped_goes_on_with_a_model_chosen_on_the_page(
     with Store(app_server.database) as store:
         assert [item.status for item in store.items(session.id)] == [ItemStatus.DONE] * 2
         assert store.get_session(session.id).settings["model"] == DEFAULT_MODEL  # kept for later
+
+
+def test_a_session_waiting_for_another_sessions_work_says_so_instead_of_looking_stuck(
+    page: Page, app_server: AppServer, media_server: str
+) -> None:
+    """Two teammates start the same link: the second session's job waits for the first's
+    transcript. Its page showed "running", the item queued and nothing in flight."""
+    link = f"{media_server}/talk_03.wav?run=waiting"
+    with Store(app_server.database) as store:
+        first = make_session(store, [link], status=SessionStatus.STOPPED)
+        second = make_session(store, [link], status=SessionStatus.STOPPED)
+        with pretend_running(store, first):  # a live job of the first session transcribes it
+            store.start_item(store.items(first)[0].id)
+            bulk = BulkPage(page, app_server.url).open(second)
+            bulk.button("Resume").click()  # a real job, which finds the item taken
+            waiting = page.locator(".st-key-panel-now-processing")
+            expect(waiting).to_contain_text("Waiting for another session", timeout=START_TIMEOUT)
+            expect(waiting).to_contain_text(f"transcribed by session {first}")
+            expect(waiting).not_to_contain_text("Nothing in flight")
+            bulk.button("Cancel").click()
+            bulk.record_until(lambda s: "cancelled" in s.status_line)
+            assert store.items(second)[0].status is ItemStatus.QUEUED  # nothing was done twice
