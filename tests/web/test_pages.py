@@ -400,6 +400,9 @@ class TestMonitor:
         table = next(df.value for df in app.dataframe if "Stage" in df.value.columns)
         assert table.loc[in_flight.id, "Status"] == "interrupted — runs again on resume"
         assert "running" not in set(table["Status"])
+        pills = app.button_group(key="status_filter").options
+        assert any("interrupted (1)" in str(pill) for pill in pills), pills
+        assert not any("running" in str(pill) for pill in pills), pills
         assert "Now processing (0)" in all_text(app) and "Nothing in flight" in all_text(app)
         assert "one item at a time, 0 running" in all_text(app)
         assert store.get_item(in_flight.id).status is ItemStatus.RUNNING  # the store is kept
