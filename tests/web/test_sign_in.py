@@ -229,11 +229,12 @@ def test_the_server_s_key_never_goes_to_an_api_address_a_teammate_typed(
         context.close()
 
 
-def test_signed_in_a_teammate_names_no_file_of_the_server_on_the_settings_page(
+def test_signed_in_a_teammate_names_no_file_proxy_or_cluster_of_the_server(
     shared_app: SharedApp, browser
 ) -> None:
     """A cookies path would tell which files the server has and feed any of them to yt-dlp;
-    Save in .env would change the server's configuration for everyone."""
+    Save in .env would change the server's configuration for everyone; a proxy or a Ray
+    address would be connected to unguarded."""
     context = browser.new_context()
     page = context.new_page()
     try:
@@ -243,7 +244,16 @@ def test_signed_in_a_teammate_names_no_file_of_the_server_on_the_settings_page(
         expect(page.get_by_text("reads no files of its server by name")).to_be_visible()
         expect(page.get_by_role("textbox", name="Cookies file (cookies.txt)")).to_have_count(0)
         expect(page.get_by_role("button", name=re.compile("Save .* in .env"))).to_have_count(0)
-        expect(page.get_by_role("textbox", name="Proxy URL")).to_be_visible()  # its own, still
+        # Nor does it connect to a proxy or a Ray cluster a visitor names (a cluster gets the
+        # job's settings, keys and all): both are the operator's.
+        expect(page.get_by_text("Whoever runs this shared app sets it")).to_be_visible()
+        expect(page.get_by_role("textbox", name="Proxy URL")).to_have_count(0)
+        page.goto(f"{shared_app.url}/Bulk_Transcribe")
+        bulk = BulkPage(page, shared_app.url)
+        bulk.choose("Run on", "Ray cluster")
+        expect(page.get_by_role("textbox", name="Ray cluster address")).to_be_disabled(
+            timeout=UI_TIMEOUT
+        )
     finally:
         context.close()
 
