@@ -461,14 +461,25 @@ _CUT_LABELS = """() => Array.from(document.querySelectorAll('[data-testid="stMai
     .filter(e => getComputedStyle(e).textOverflow === 'ellipsis'
         && e.scrollWidth > e.clientWidth + 1 && e.innerText.trim())
     .map(e => e.innerText.trim())"""
+_CUT_LABELS_IN = """(root) => Array.from(root.querySelectorAll('*'))
+    .filter(e => getComputedStyle(e).textOverflow === 'ellipsis'
+        && e.scrollWidth > e.clientWidth + 1 && e.innerText.trim())
+    .map(e => e.innerText.trim())"""
 
 
 def test_on_a_small_laptop_every_setting_label_shows_whole_on_the_bulk_and_find_pages(
     browser, app_server: AppServer
 ) -> None:
+    with Store(app_server.database) as store:
+        session_id = make_session(store, ["https://example.org/narrow.mp3"])
     for width in (1024, 1280):
         context = browser.new_context(viewport={"width": width, "height": 900})
         page = context.new_page()
+        # A session's controls: each label (the Retry counts too) whole.
+        BulkPage(page, app_server.url).open(session_id)
+        controls = page.locator(".st-key-panel-controls")
+        expect(controls.get_by_role("button", name="Retry all failed (0)")).to_be_visible()
+        assert controls.evaluate(_CUT_LABELS_IN) == [], width
         BulkPage(page, app_server.url).open()
         expect(page.get_by_text("Transcribe again if done before")).to_be_visible(
             timeout=UI_TIMEOUT

@@ -140,10 +140,12 @@ def render_controls(
     counts: SessionCounts,
     retryable: list[int] | None = None,
 ) -> None:
-    stop_col, cancel_col, resume_col, retry_col, retry_all_col = st.columns([1, 1, 1, 1.4, 1.4])
+    # One row that wraps: in five fixed columns a small laptop's screen cut the labels (and
+    # the Retry counts) to "Ca…", "Retry retr…".
+    row = st.container(horizontal=True)
     retryable = retryable or []
     sid = session.id
-    stop_col.button(
+    row.button(
         "Stop",
         icon=":material/pause:",
         key="control-stop",
@@ -151,9 +153,9 @@ def render_controls(
         on_click=stop,
         args=(store, sid),
         help="Finish the items already running, start nothing new.",
-        width="stretch",
+        width="content",
     )
-    cancel_col.button(
+    row.button(
         "Cancel",
         icon=":material/stop:",
         key="control-cancel",
@@ -161,7 +163,7 @@ def render_controls(
         on_click=cancel,
         args=(store, sid),
         help="Abort now; unfinished items stay in the queue for a later resume.",
-        width="stretch",
+        width="content",
     )
     left = counts.queued + counts.running
     model_failed = (
@@ -170,7 +172,7 @@ def render_controls(
         and counts.failed > 0
         and bool(store.failed_by_kind(sid).get(ErrorKind.MODEL))
     )
-    resume_col.button(
+    row.button(
         "Resume",
         icon=":material/play_arrow:",
         key="control-resume",
@@ -180,7 +182,7 @@ def render_controls(
         help=f"Carry on with the {counted(left, 'item')} not finished yet."
         if left
         else "Nothing left to do; the Retry buttons run failed items again.",
-        width="stretch",
+        width="content",
     )
     if model_failed:
         st.warning(
@@ -191,7 +193,7 @@ def render_controls(
             icon=":material/model_training:",
         )
         render_model_switch(store, jobs, session)
-    retry_col.button(
+    row.button(
         f"Retry retryable ({len(retryable)})",
         icon=":material/replay:",
         key="control-retry",
@@ -200,9 +202,9 @@ def render_controls(
         args=(store, jobs, sid, retryable),
         help="Run again the items that failed for a passing reason (network, time limits, "
         "busy servers).",
-        width="stretch",
+        width="content",
     )
-    retry_all_col.button(
+    row.button(
         f"Retry all failed ({counts.failed})",
         icon=":material/replay:",
         key="control-retry-all",
@@ -211,7 +213,7 @@ def render_controls(
         args=(store, jobs, sid),
         help="Run every failed item again, also those that failed for good (a bad link, a "
         "refused key): worth it after fixing the cause.",
-        width="stretch",
+        width="content",
     )
 
 
