@@ -137,9 +137,10 @@ def _page_frame(
     return result
 
 
-def _pill_label(status: ItemStatus, active: bool) -> str:
+def _pill_label(status: ItemStatus, active: bool, count: int) -> str:
     """Items left "running" by a process that is gone are interrupted, as their rows say."""
-    return "interrupted" if status is ItemStatus.RUNNING and not active else status.value
+    interrupted = status is ItemStatus.RUNNING and not active and count > 0
+    return "interrupted" if interrupted else status.value
 
 
 def render_status_table(
@@ -164,7 +165,8 @@ def render_status_table(
         selection_mode="multi",
         key=FILTER_KEY,
         format_func=lambda status: (
-            f"{STATUS_ICONS[status]} {_pill_label(status, active)} ({options[status]:,})"
+            f"{STATUS_ICONS[status]} {_pill_label(status, active, options[status])} "
+            f"({options[status]:,})"
         ),
         help="Show only items with these statuses; none selected shows every item.",
     )
