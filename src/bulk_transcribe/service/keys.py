@@ -3,8 +3,9 @@
 A shared web app (see `Settings.public_addresses_only`) holds the team's keys in its
 environment or `.env`; a visitor may type another provider address (API base URL). The
 server's keys go only to the address the server itself gives that provider; to an address a
-visitor typed, only a key typed in that browser is sent. And a key typed in the browser is the
-one its jobs use, whatever key variables the server's environment holds.
+visitor typed, only a key typed in that browser is sent (and it is reached only where links may
+go: engines/presets.py). And a key typed in the browser is the one its jobs use, whatever key
+variables the server's environment holds.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from collections.abc import Mapping
 
 from pydantic import SecretStr
 
-from bulk_transcribe.engines.presets import resolve_provider
-from bulk_transcribe.errors import TranscribeError
+from bulk_transcribe.engines.presets import operator_endpoint
 from bulk_transcribe.settings import Settings
 
 # The Settings fields that hold API keys.
@@ -22,23 +22,11 @@ KEY_FIELDS = ("openai_api_key", "deapi_api_key", "groq_api_key")
 _ENDPOINT_FIELDS = ("engine", "provider", "api_base", "deapi_base_url")
 
 
-def _endpoint(settings: Settings) -> str | None:
-    try:
-        return resolve_provider(settings).api_base
-    except TranscribeError:  # an unknown provider: no address, so no key goes anywhere
-        return None
-
-
 def server_keys_may_go(settings: Settings, server: Settings | None = None) -> bool:
     """Whether the server's own keys may be sent where `settings` point: always in an app on
     this computer alone; in a shared one only to the address `server` (the environment's
     settings) gives the same provider."""
-    if not settings.public_addresses_only or settings.engine == "local":
-        return True
-    server = server if server is not None else Settings()
-    own = server.model_copy(update={"engine": settings.engine, "provider": settings.provider})
-    endpoint = _endpoint(settings)
-    return endpoint is not None and endpoint == _endpoint(own)
+    return operator_endpoint(settings, server)
 
 
 def visitor_keys_only(

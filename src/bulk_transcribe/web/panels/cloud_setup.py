@@ -159,7 +159,8 @@ def access_message(check: service.providers.AccessCheck, engine: str) -> str:
         return f"**{what} says the account is out of credit.** Top it up, then start again."
     if problem is service.providers.AccessProblem.UNREACHABLE:
         return (
-            f"**{what} could not be reached.** Check the API base URL in {WHERE_SETUP} and "
+            f"**{what} could not be reached** ({check.message}). Check the API base URL in "
+            f"{WHERE_SETUP} and "
             "the proxy on the **Settings** page. Nothing was started."
         )
     if problem is service.providers.AccessProblem.SETUP:
