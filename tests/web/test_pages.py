@@ -460,6 +460,22 @@ class TestMonitor:
 
 
 class TestSessionsPage:
+    def test_a_delete_confirmed_for_one_session_is_not_armed_for_the_next_one_chosen(
+        self, store: Store
+    ) -> None:
+        first = make_session(store, ["https://example.org/1.mp3"], status=SessionStatus.STOPPED)
+        second = make_session(store, ["https://example.org/2.mp3"], status=SessionStatus.STOPPED)
+        app = sessions_page()
+        app.selectbox[0].set_value(first).run()
+        confirm = next(box for box in app.checkbox if box.label.startswith("Yes, delete it"))
+        confirm.check().run()
+        assert not app.button(key="delete").disabled
+
+        app.selectbox[0].set_value(second).run()  # changed their mind: look at another
+
+        assert app.button(key="delete").disabled
+        assert {s.id for s in store.list_sessions()} == {first, second}
+
     def test_sessions_are_listed_and_one_can_be_deleted(self, store: Store) -> None:
         keep = make_session(store, ["https://example.org/1.mp3"], status=SessionStatus.COMPLETED)
         drop = make_session(store, ["https://example.org/2.mp3"], status=SessionStatus.STOPPED)
@@ -469,7 +485,7 @@ class TestSessionsPage:
         assert set(listed["Session"]) == {keep, drop}
         app.selectbox[0].set_value(drop).run()
         assert app.button(key="delete").disabled  # not before confirming
-        app.checkbox(key="delete-confirm").check().run()
+        app.checkbox(key=f"delete-confirm-{drop}").check().run()
         app.button(key="delete").click().run()
 
         assert [s.id for s in store.list_sessions()] == [keep]

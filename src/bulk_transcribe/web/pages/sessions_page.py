@@ -104,8 +104,14 @@ def _live_sessions(ctx: AppContext) -> None:
         render_session_download(session, key="sessions-zip")
 
     with st.expander("Delete this session", icon=":material/delete:"):
-        also_files = st.checkbox(f"Also delete its folder {session.folder}", key="delete-files")
-        confirmed = st.checkbox("Yes, delete it; this cannot be undone", key="delete-confirm")
+        # Keyed by session: a confirmation given for one session never arms Delete for the
+        # next one chosen above.
+        also_files = st.checkbox(
+            f"Also delete its folder {session.folder}", key=f"delete-files-{session.id}"
+        )
+        confirmed = st.checkbox(
+            "Yes, delete it; this cannot be undone", key=f"delete-confirm-{session.id}"
+        )
         if st.button(
             "Delete", type="primary", disabled=not confirmed or state.active, key="delete"
         ):
