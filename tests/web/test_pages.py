@@ -460,6 +460,17 @@ class TestMonitor:
 
 
 class TestSessionsPage:
+    def test_a_session_a_model_failure_stopped_says_resume_would_load_it_again(
+        self, store: Store
+    ) -> None:
+        session_id = make_session(store, ["https://example.org/1.mp3", "https://example.org/2.mp3"])
+        first = store.items(session_id)[0]
+        store.start_item(first.id)
+        store.finish_item(first.id, ItemStatus.FAILED, error_kind="model", error_message="gone")
+        store.set_session_status(session_id, SessionStatus.STOPPED)
+
+        assert "Resume would load it again" in all_text(sessions_page())
+
     def test_a_delete_confirmed_for_one_session_is_not_armed_for_the_next_one_chosen(
         self, store: Store
     ) -> None:

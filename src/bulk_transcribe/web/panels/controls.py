@@ -166,12 +166,7 @@ def render_controls(
         width="content",
     )
     left = counts.queued + counts.running
-    model_failed = (
-        not state.active
-        and left > 0
-        and counts.failed > 0
-        and bool(store.failed_by_kind(sid).get(ErrorKind.MODEL))
-    )
+    model_failed = stopped_by_model_failure(store, sid, state, counts)
     row.button(
         "Resume",
         icon=":material/play_arrow:",
@@ -214,6 +209,19 @@ def render_controls(
         help="Run every failed item again, also those that failed for good (a bad link, a "
         "refused key): worth it after fixing the cause.",
         width="content",
+    )
+
+
+def stopped_by_model_failure(
+    store: Store, session_id: str, state: RunState, counts: SessionCounts
+) -> bool:
+    """Whether a model every item needs failed and stopped the session, work left: a plain
+    Resume would load the same model again."""
+    return (
+        not state.active
+        and counts.queued + counts.running > 0
+        and counts.failed > 0
+        and bool(store.failed_by_kind(session_id).get(ErrorKind.MODEL))
     )
 
 
