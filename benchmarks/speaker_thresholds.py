@@ -34,6 +34,7 @@ import numpy as np
 from faster_whisper import decode_audio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus_manifest import audio_path, load_manifest
 from speakers import (
     conversations,
     decoded,
@@ -43,7 +44,6 @@ from speakers import (
     reference,
     telephone_copy,
 )
-from speech_corpus import audio_path, load_manifest
 
 from bulk_transcribe.engines.diarization import (
     COUNT_THRESHOLDS,

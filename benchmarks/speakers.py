@@ -43,7 +43,7 @@ from pyannote.core import Annotation, Segment
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from speech_corpus import CORPUS_CACHE, SPEECH, audio_path, load_manifest
+from corpus_manifest import CORPUS_CACHE, SPEECH, audio_path, load_manifest
 
 from bulk_transcribe.engines.diarization import (
     RATE,
