@@ -9,10 +9,11 @@ from pathlib import Path
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.links import real_links
 from bulk_transcribe.media import probe_duration
-from bulk_transcribe.models import ItemSpec, Session, SourceType
+from bulk_transcribe.models import Item, ItemSpec, Session, SourceType
 from bulk_transcribe.plurals import counted
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources.identity import file_fingerprint
+from bulk_transcribe.sources.podcast import episode_identity
 from bulk_transcribe.store import Store
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,9 @@ def skip_archived(store: Store, session_id: str) -> int:
             if item.key in archived:
                 store.skip_as_archived(item.id, archived[item.key])
         skipped += len(archived)
+        skipped += _skip_archived_episodes(
+            store, session_id, [item for item in queued if item.key not in archived]
+        )
     if skipped:
         store.add_event(
             session_id,
@@ -65,6 +69,21 @@ def skip_archived(store: Store, session_id: str) -> int:
             f"{counted(skipped, 'item')} already transcribed in earlier sessions were skipped "
             "(use --force to transcribe them again)",
         )
+    return skipped
+
+
+def _skip_archived_episodes(store: Store, session_id: str, queued: Sequence[Item]) -> int:
+    """Skip the feed episodes among `queued` that another session transcribed under another
+    audio link (hosts change them; the episode's guid in its feed stays)."""
+    by_feed: dict[str, dict[str, Item]] = {}
+    for item in queued:
+        if (identity := episode_identity(item)) is not None:
+            by_feed.setdefault(identity[0], {})[identity[1]] = item
+    skipped = 0
+    for feed_url, items in by_feed.items():
+        for guid, archived in store.done_episodes(feed_url, items, besides=session_id).items():
+            store.skip_as_archived(items[guid].id, archived)
+            skipped += 1
     return skipped
 
 

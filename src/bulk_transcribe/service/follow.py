@@ -33,6 +33,7 @@ from bulk_transcribe.runner.ownership import (
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources import expander_for, is_collection
 from bulk_transcribe.sources.pacing import Pacer
+from bulk_transcribe.sources.podcast import episode_identity
 from bulk_transcribe.sources.youtube_links import watch_url
 from bulk_transcribe.store import Store
 from bulk_transcribe.store.follows import Checked, Follow, FollowFilters, Follows
@@ -194,10 +195,9 @@ def check_follows(
         found, title, problems = _list(
             followed_source, settings, make_expander, find_videos or _search_videos
         )
-        sources = [spec.source for spec in found]
-        done = store.transcribed(sources)
+        done = _transcribed(store, found)
         seen = follows.seen(followed_source.id)
-        new = [s for s in found if s.source not in done and s.source not in seen]
+        new = [s for s in found if s not in done and not seen.intersection(_seen_keys(s))]
         checks.append(
             SourceCheck(
                 follow=followed_source,
@@ -205,11 +205,36 @@ def check_follows(
                 found=found,
                 new=new,
                 done_before=len(done),
-                seen_before=len(seen.intersection(sources) - done),
+                seen_before=len(found) - len(new) - len(done),
                 problems=problems,
             )
         )
     return UpdatePlan(checks)
+
+
+def _transcribed(store: Store, found: Sequence[ItemSpec]) -> set[ItemSpec]:
+    """Which of `found` some session transcribed: by link, and a feed's episode also by its
+    guid, since hosts change episodes' audio links (podcast.episode_identity)."""
+    by_link = store.transcribed(spec.source for spec in found)
+    guids_by_feed: dict[str, set[str]] = {}
+    for spec in found:
+        if (identity := episode_identity(spec)) is not None:
+            guids_by_feed.setdefault(identity[0], set()).add(identity[1])
+    by_guid = {
+        (feed_url, guid)
+        for feed_url, guids in guids_by_feed.items()
+        for guid in store.done_episodes(feed_url, guids)
+    }
+    return {s for s in found if s.source in by_link or episode_identity(s) in by_guid}
+
+
+_GUID_KEY = "guid:"  # a feed episode's guid among a follow's handed-on links
+
+
+def _seen_keys(spec: ItemSpec) -> list[str]:
+    """What a follow remembers of a handed-on item: its link, and a feed episode's guid."""
+    identity = episode_identity(spec)
+    return [spec.source] + ([_GUID_KEY + identity[1]] if identity else [])
 
 
 def _list(
@@ -305,7 +330,7 @@ def start_update(store: Store, settings: Settings, plan: UpdatePlan) -> Session 
                 title=check.title,
                 problem="; ".join(check.problems) if check.problems and not check.found else None,
             ),
-            [spec.source for spec in check.found],
+            [key for spec in check.found for key in _seen_keys(spec)],
         )
     return session
 

@@ -114,6 +114,18 @@ def episode_spec(episode: Episode, feed: Feed, origin: str | None) -> ItemSpec:
     )
 
 
+def episode_identity(spec: ItemSpec | Item) -> tuple[str, str] | None:
+    """(feed URL, guid) of an item that is a feed's episode, else None.
+
+    The guid is the feed's own name for an episode and outlives its audio link: hosts add or
+    change an analytics prefix, date or sign the query, or move the files elsewhere, and the
+    episode is still the one already transcribed."""
+    feed_url, guid = spec.metadata.get("feed_url"), spec.metadata.get("guid")
+    if isinstance(feed_url, str) and isinstance(guid, str) and guid.strip():
+        return feed_url, guid
+    return None
+
+
 class PodcastFeedSource(Source):
     """Feeds are expanded into episodes before a run; an unexpanded one says so."""
 

@@ -11,6 +11,7 @@ from typing import Any
 from bulk_transcribe.models import (
     ItemStatus,
 )
+from bulk_transcribe.redact import scrub_text
 from bulk_transcribe.store.items import QUERY_CHUNK, ItemsTable
 
 ALREADY_DONE = "already_done"  # why an archived item was skipped
@@ -60,6 +61,31 @@ class ArchiveTable(ItemsTable):
                 (ItemStatus.DONE, *chunk),
             )
             found.update(row["source"] for row in rows)
+        return found
+
+    def done_episodes(
+        self, feed_url: str, guids: Iterable[str], besides: str | None = None
+    ) -> dict[str, ArchivedItem]:
+        """A feed's episodes, by guid (sources/podcast.episode_identity), that some session
+        (other than `besides`) transcribed, whatever link their audio had then: each one's
+        latest success. Compared as stored, scrubbed of credentials."""
+        by_stored = {scrub_text(guid): guid for guid in guids}
+        wanted = list(by_stored)
+        found: dict[str, ArchivedItem] = {}
+        for start in range(0, len(wanted), QUERY_CHUNK):
+            chunk = wanted[start : start + QUERY_CHUNK]
+            rows = self._query(
+                "SELECT json_extract(i.metadata_json, '$.guid') AS guid, i.session_id,"
+                " i.outputs_json, i.finished_at, s.out_dir"
+                " FROM items i JOIN sessions s ON s.id = i.session_id"
+                " WHERE i.status = ? AND i.session_id IS NOT ?"
+                " AND json_extract(i.metadata_json, '$.feed_url') = ?"
+                f" AND json_extract(i.metadata_json, '$.guid') IN ({','.join('?' * len(chunk))})"
+                " ORDER BY i.finished_at",
+                (ItemStatus.DONE, besides, scrub_text(feed_url), *chunk),
+            )
+            for row in rows:  # ordered oldest first, so the latest success wins
+                found[by_stored[row["guid"]]] = _archived(row)
         return found
 
     def done_elsewhere(self, session_id: str, sources: Iterable[str]) -> dict[str, ArchivedItem]:
