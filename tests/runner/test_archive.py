@@ -100,6 +100,27 @@ def test_an_episode_whose_audio_link_changed_is_known_by_its_guid(tmp_path: Path
         assert [i.status for i in store.items(forced.id)] == [ItemStatus.QUEUED]
 
 
+def test_a_guid_every_episode_of_a_feed_shares_names_only_its_own_episode(
+    tmp_path: Path,
+) -> None:
+    """Some feeds give all their episodes one guid: an episode is the one transcribed only
+    if its date or title is the same too."""
+    feed = "https://feeds.example/careless.rss"
+
+    def episode(n: int, link_version: int = 1) -> ItemSpec:
+        metadata = {"feed_url": feed, "guid": "same-for-all", "published": f"2024-05-0{n}"}
+        link = f"https://cdn.example/v{link_version}/{n}.mp3"
+        return ItemSpec(link, SourceType.HTTP_MEDIA, title=f"Episode {n}", metadata=metadata)
+
+    settings = Settings(out_dir=tmp_path)
+    with Store(tmp_path / "db.sqlite") as store:
+        first = create_session(store, settings, [episode(1), episode(2)])
+        finish(store, first.id, ItemStatus.DONE, ["x.md"])
+        second = create_session(store, settings, [episode(1, 2), episode(2, 2), episode(3, 2)])
+        found = [i.status for i in store.items(second.id)]
+        assert found == [ItemStatus.SKIPPED, ItemStatus.SKIPPED, ItemStatus.QUEUED]
+
+
 def test_many_sources_are_looked_up_in_chunks(tmp_path: Path) -> None:
     specs = [ItemSpec(f"https://cdn.example/{n}.mp3", SourceType.HTTP_MEDIA) for n in range(1200)]
     with Store(tmp_path / "db.sqlite") as store:

@@ -3,6 +3,7 @@ a real feed server; one update at a time per store."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -329,3 +330,32 @@ def test_an_episode_whose_audio_link_changed_is_not_new_again(store: Store, tmp_
         third = check_follows(store, settings(tmp_path))
         assert [s.title for s in third.new_items] == ["Three"]
         assert third.checks[0].done_before == 2
+
+
+def test_a_feed_that_gives_every_episode_one_guid_still_hands_on_each(
+    store: Store, tmp_path: Path
+) -> None:
+    """The guid then names no episode: a new one (other title, other date) is new."""
+    with running_server() as server:
+
+        def publish(titles: list[str]) -> None:
+            episodes = [
+                FeedEpisode(t, day(2024, 5, n), server.url(f"/{n}.mp3"))
+                for n, t in enumerate(titles, start=1)
+            ]
+            feed = re.sub(rb"<guid>[^<]*</guid>", b"<guid>same</guid>", rss_feed("Show", episodes))
+            server.add("/show.rss", Route(feed, "application/rss+xml"))
+
+        publish(["One"])
+        follow(store, server.url("/show.rss"), FollowFilters(latest=1))
+        first = check_follows(store, settings(tmp_path))
+        finish_all(store, start_update(store, settings(tmp_path), first).id)
+        publish(["One", "Two"])
+        second = check_follows(store, settings(tmp_path))
+        assert [s.title for s in second.new_items] == ["Two"]
+        start_update(store, settings(tmp_path), second)
+        unfollow(store, server.url("/show.rss"))  # known now only by what was transcribed
+        follow(store, server.url("/show.rss"), FollowFilters(latest=1))
+        publish(["One", "Two", "Three"])
+        third = check_follows(store, settings(tmp_path))
+        assert [s.title for s in third.new_items] == ["Three"]

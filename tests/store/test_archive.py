@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bulk_transcribe.models import ItemSpec, ItemStatus, SourceType
-from bulk_transcribe.store import Store
+from bulk_transcribe.store import ArchivedEpisode, Store
 
 FEED = "https://feeds.example.org/show.rss"
 PRIVATE_FEED = "https://feeds.example.org/private.rss?auth=s3cr3t-token-123456"
@@ -21,6 +21,10 @@ def store(tmp_path: Path) -> Store:
 
 def episode(link: str, guid: str, feed: str = FEED) -> ItemSpec:
     return ItemSpec(link, SourceType.HTTP_MEDIA, metadata={"feed_url": feed, "guid": guid})
+
+
+def guids(episodes: list[ArchivedEpisode]) -> list[str]:
+    return [e.guid for e in episodes]
 
 
 def transcribe(store: Store, specs: list[ItemSpec], status: ItemStatus) -> None:
@@ -44,7 +48,7 @@ def test_episodes_are_found_by_guid_in_their_own_feed_only(store: Store) -> None
     transcribe(store, [episode("https://cdn.example.org/d.mp3", "ep-4")], ItemStatus.FAILED)
 
     # ep-2 is another feed's guid, ep-4 failed, ep-5 was never seen.
-    assert set(store.done_episodes(FEED, ["ep-1", "ep-2", "ep-4", "ep-5"])) == {"ep-1"}
+    assert guids(store.done_episodes(FEED, ["ep-1", "ep-2", "ep-4", "ep-5"])) == ["ep-1"]
     # A private feed's link is stored without its credential and still matches.
-    assert set(store.done_episodes(PRIVATE_FEED, ["ep-3"])) == {"ep-3"}
-    assert store.done_episodes(FEED, []) == {}
+    assert guids(store.done_episodes(PRIVATE_FEED, ["ep-3"])) == ["ep-3"]
+    assert store.done_episodes(FEED, []) == []

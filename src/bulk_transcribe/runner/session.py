@@ -11,9 +11,9 @@ from bulk_transcribe.links import real_links
 from bulk_transcribe.media import probe_duration
 from bulk_transcribe.models import Item, ItemSpec, Session, SourceType
 from bulk_transcribe.plurals import counted
+from bulk_transcribe.runner.episodes import archived_episodes
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources.identity import file_fingerprint
-from bulk_transcribe.sources.podcast import episode_identity
 from bulk_transcribe.store import Store
 
 log = logging.getLogger(__name__)
@@ -73,18 +73,12 @@ def skip_archived(store: Store, session_id: str) -> int:
 
 
 def _skip_archived_episodes(store: Store, session_id: str, queued: Sequence[Item]) -> int:
-    """Skip the feed episodes among `queued` that another session transcribed under another
-    audio link (hosts change them; the episode's guid in its feed stays)."""
-    by_feed: dict[str, dict[str, Item]] = {}
-    for item in queued:
-        if (identity := episode_identity(item)) is not None:
-            by_feed.setdefault(identity[0], {})[identity[1]] = item
-    skipped = 0
-    for feed_url, items in by_feed.items():
-        for guid, archived in store.done_episodes(feed_url, items, besides=session_id).items():
-            store.skip_as_archived(items[guid].id, archived)
-            skipped += 1
-    return skipped
+    """Skip the feed episodes among `queued` another session transcribed under another
+    audio link (runner/episodes.py)."""
+    archived = archived_episodes(store, queued, besides=session_id)
+    for n, earlier in archived.items():
+        store.skip_as_archived(queued[n].id, earlier)
+    return len(archived)
 
 
 def _fingerprints(specs: Sequence[ItemSpec]) -> dict[str, str]:

@@ -23,6 +23,7 @@ from bulk_transcribe.ingest.classify import NO_SERVER_FILES, classify_entry
 from bulk_transcribe.ingest.expand import Expander, ExpandResult
 from bulk_transcribe.models import InvalidEntry, ItemSpec, Owner, Session, SourceType
 from bulk_transcribe.runner import create_session
+from bulk_transcribe.runner.episodes import archived_episodes
 from bulk_transcribe.runner.ownership import (
     HEARTBEAT_SECONDS,
     OWNER_EXPIRY_SECONDS,
@@ -33,7 +34,7 @@ from bulk_transcribe.runner.ownership import (
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources import expander_for, is_collection
 from bulk_transcribe.sources.pacing import Pacer
-from bulk_transcribe.sources.podcast import episode_identity
+from bulk_transcribe.sources.podcast import episode_marks
 from bulk_transcribe.sources.youtube_links import watch_url
 from bulk_transcribe.store import Store
 from bulk_transcribe.store.follows import Checked, Follow, FollowFilters, Follows
@@ -197,7 +198,11 @@ def check_follows(
         )
         done = _transcribed(store, found)
         seen = follows.seen(followed_source.id)
-        new = [s for s in found if s not in done and not seen.intersection(_seen_keys(s))]
+        new = [
+            spec
+            for n, spec in enumerate(found)
+            if n not in done and not seen.intersection(_remembered_as(spec))
+        ]
         checks.append(
             SourceCheck(
                 follow=followed_source,
@@ -212,29 +217,18 @@ def check_follows(
     return UpdatePlan(checks)
 
 
-def _transcribed(store: Store, found: Sequence[ItemSpec]) -> set[ItemSpec]:
-    """Which of `found` some session transcribed: by link, and a feed's episode also by its
-    guid, since hosts change episodes' audio links (podcast.episode_identity)."""
+def _transcribed(store: Store, found: Sequence[ItemSpec]) -> set[int]:
+    """Which of `found` (by position) some session transcribed: by link, and a feed's episode
+    also under an earlier link (runner/episodes.py)."""
     by_link = store.transcribed(spec.source for spec in found)
-    guids_by_feed: dict[str, set[str]] = {}
-    for spec in found:
-        if (identity := episode_identity(spec)) is not None:
-            guids_by_feed.setdefault(identity[0], set()).add(identity[1])
-    by_guid = {
-        (feed_url, guid)
-        for feed_url, guids in guids_by_feed.items()
-        for guid in store.done_episodes(feed_url, guids)
-    }
-    return {s for s in found if s.source in by_link or episode_identity(s) in by_guid}
+    moved = archived_episodes(store, found)
+    return {n for n, spec in enumerate(found) if spec.source in by_link or n in moved}
 
 
-_GUID_KEY = "guid:"  # a feed episode's guid among a follow's handed-on links
-
-
-def _seen_keys(spec: ItemSpec) -> list[str]:
-    """What a follow remembers of a handed-on item: its link, and a feed episode's guid."""
-    identity = episode_identity(spec)
-    return [spec.source] + ([_GUID_KEY + identity[1]] if identity else [])
+def _remembered_as(spec: ItemSpec) -> list[str]:
+    """What a follow remembers of a handed-on item: its link, and for a feed's episode what
+    knows it again under another link (podcast.episode_marks)."""
+    return [spec.source, *episode_marks(spec)]
 
 
 def _list(
@@ -330,7 +324,7 @@ def start_update(store: Store, settings: Settings, plan: UpdatePlan) -> Session 
                 title=check.title,
                 problem="; ".join(check.problems) if check.problems and not check.found else None,
             ),
-            [key for spec in check.found for key in _seen_keys(spec)],
+            [key for spec in check.found for key in _remembered_as(spec)],
         )
     return session
 

@@ -24,6 +24,16 @@ class ArchivedItem:
     outputs: list[str]  # absolute paths of the earlier transcripts
 
 
+@dataclass(frozen=True)
+class ArchivedEpisode:
+    """A feed's episode some session transcribed, as stored (title and date to compare)."""
+
+    guid: str
+    title: str | None
+    published: str | None  # ISO 8601, from the feed
+    archived: ArchivedItem
+
+
 # Another session's item that is the same work: the same source and key, and for a local
 # file the same content (fingerprint).
 _SAME_ITEM = (
@@ -65,28 +75,30 @@ class ArchiveTable(ItemsTable):
 
     def done_episodes(
         self, feed_url: str, guids: Iterable[str], besides: str | None = None
-    ) -> dict[str, ArchivedItem]:
-        """A feed's episodes, by guid (sources/podcast.episode_identity), that some session
-        (other than `besides`) transcribed, whatever link their audio had then: each one's
-        latest success. Compared as stored, scrubbed of credentials."""
+    ) -> list[ArchivedEpisode]:
+        """The successes, oldest first, of a feed's episodes with one of `guids`
+        (sources/podcast.episode_identity) in sessions other than `besides`, whatever link
+        their audio had then. Compared as stored, scrubbed of credentials."""
         by_stored = {scrub_text(guid): guid for guid in guids}
         wanted = list(by_stored)
-        found: dict[str, ArchivedItem] = {}
+        found: list[ArchivedEpisode] = []
         for start in range(0, len(wanted), QUERY_CHUNK):
             chunk = wanted[start : start + QUERY_CHUNK]
             rows = self._query(
-                "SELECT json_extract(i.metadata_json, '$.guid') AS guid, i.session_id,"
+                "SELECT json_extract(i.metadata_json, '$.guid') AS guid, i.title,"
+                " json_extract(i.metadata_json, '$.published') AS published, i.session_id,"
                 " i.outputs_json, i.finished_at, s.out_dir"
                 " FROM items i JOIN sessions s ON s.id = i.session_id"
                 " WHERE i.status = ? AND i.session_id IS NOT ?"
                 " AND json_extract(i.metadata_json, '$.feed_url') = ?"
-                f" AND json_extract(i.metadata_json, '$.guid') IN ({','.join('?' * len(chunk))})"
-                " ORDER BY i.finished_at",
+                f" AND json_extract(i.metadata_json, '$.guid') IN ({','.join('?' * len(chunk))})",
                 (ItemStatus.DONE, besides, scrub_text(feed_url), *chunk),
             )
-            for row in rows:  # ordered oldest first, so the latest success wins
-                found[by_stored[row["guid"]]] = _archived(row)
-        return found
+            found += [
+                ArchivedEpisode(by_stored[r["guid"]], r["title"], r["published"], _archived(r))
+                for r in rows
+            ]
+        return sorted(found, key=lambda episode: episode.archived.finished_at or "")
 
     def done_elsewhere(self, session_id: str, sources: Iterable[str]) -> dict[str, ArchivedItem]:
         """For each item of the session with one of `sources` finished in another session,
