@@ -194,7 +194,7 @@ _FIXES = {
         (),
         (),
         "`resume` keeps the session's compute type. Run the inputs again with the default "
-        "one, int8 (change it in .env too if it is set there)",
+        "one, int8 (the environment's setting wins over .env's)",
         setting="BULK_TRANSCRIBE_COMPUTE_TYPE=int8",
     ),
     ModelPart.SPEAKERS: _Fix(
