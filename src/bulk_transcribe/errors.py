@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import sqlite3
 from enum import StrEnum
+from typing import Any
 
 
 class ErrorKind(StrEnum):
@@ -52,6 +53,19 @@ class TranscribeError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle by calling the class with their args, which these __init__s do
+        # not take; rebuilt from their attributes instead, so one crosses a process (a Ray
+        # worker's model failure) as itself.
+        return _rebuilt, (type(self), self.args, dict(self.__dict__))
+
+
+def _rebuilt(cls: type[TranscribeError], args: tuple, state: dict[str, Any]) -> TranscribeError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class TransientError(TranscribeError):
