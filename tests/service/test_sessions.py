@@ -129,3 +129,18 @@ def test_resuming_with_another_model_requeues_only_what_the_model_failed_and_kee
             ItemStatus.QUEUED,
         ]
         assert service.resume_settings(store, store.get_session(session.id)).model == "tiny.en"
+
+
+def test_resuming_without_the_part_that_failed_changes_only_that_setting(tmp_path: Path) -> None:
+    settings = Settings(out_dir=tmp_path, device="cuda", speakers="auto")
+    spec = ItemSpec(str(tmp_path / "talk.wav"), SourceType.LOCAL_FILE)
+    with Store(settings.database) as store:
+        session = service.start_session(store, settings, [spec])
+        item = store.items(session.id)[0]
+        store.start_item(item.id)
+        store.finish_item(item.id, ItemStatus.FAILED, error_kind=ErrorKind.MODEL, error_message="")
+
+        changes = {"device": "cpu", "speakers": None}
+        assert service.resume_with_changes(store, session.id, changes) == 1
+        resumed = service.resume_settings(store, store.get_session(session.id))
+        assert (resumed.device, resumed.speakers, resumed.model) == ("cpu", None, settings.model)

@@ -424,10 +424,34 @@ class TestMonitor:
         text = all_text(bulk_page(session_id))
 
         assert "a model every item needs could not be used" in text
-        assert "Resume uses this session's model again" in text
+        assert "Resume uses this session's settings again" in text
+
+        app = bulk_page(session_id)
+        assert app.button(key="control-resume-with-model").label == "Resume with this model"
 
         store.requeue_failed(session_id)  # e.g. retried after fixing the model files
         assert "a model every item needs" not in all_text(bulk_page(session_id))
+
+    @pytest.mark.parametrize(
+        ("failed", "offered"),
+        [
+            ("--device cuda: the GPU cannot be used (CUDA driver)", "Resume on the CPU"),
+            ("--speakers: install 'bulk-transcribe[speakers]'", "Resume without speaker labels"),
+        ],
+    )
+    def test_a_stop_for_another_part_than_the_model_offers_to_go_on_without_it(
+        self, store: Store, failed: str, offered: str
+    ) -> None:
+        session_id = make_session(store, ["https://example.org/a.mp3", "https://example.org/b.mp3"])
+        first = store.items(session_id)[0]
+        store.start_item(first.id)
+        store.finish_item(first.id, ItemStatus.FAILED, error_kind="model", error_message=failed)
+        store.set_session_status(session_id, SessionStatus.STOPPED)
+
+        app = bulk_page(session_id)
+
+        assert app.button(key="control-resume-with-change").label == offered
+        assert not [b for b in app.button if b.key == "control-resume-with-model"]
 
     def test_the_status_filter_shows_only_the_chosen_statuses(self, store: Store) -> None:
         session_id = make_session(

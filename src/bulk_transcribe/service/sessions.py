@@ -181,32 +181,41 @@ def retry_failed(store: Store, session_id: str, item_ids: list[int] | None = Non
     return requeued
 
 
-def resume_with_model(store: Store, session_id: str, model: str) -> int:
-    """Let a session a model failure stopped go on with another model: the model becomes the
-    session's own (every later resume uses it too) and the items that failed because a model
-    could not be used are queued again; returns how many. Run the session after.
+def resume_with_changes(store: Store, session_id: str, changes: Mapping[str, Any]) -> int:
+    """Let a session a model failure stopped go on with other settings (another model, the
+    CPU, no speaker labels...): they become the session's own (every later resume uses them
+    too) and the items that failed because a model could not be used are queued again;
+    returns how many. Run the session after.
 
     Raises PermanentError, changing nothing, while someone runs the session, or when this
-    machine cannot use that model either (a model folder that is not there)."""
+    machine cannot run those settings either (a model folder that is not there, a voice
+    encoder not installed)."""
+    if liveness(store, session_id) is not None:
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT, "the session is running: stop it before changing it"
+        )
+    session = store.get_session(session_id)
+    changed = replace(session, settings={**session.settings, **changes})
+    check_local_model(resume_settings(store, changed))  # speaker labels are checked there
+    before = {name: session.settings.get(name) for name in changes}
+    store.update_session_settings(session_id, dict(changes))
+    requeued = store.requeue_failed(session_id, kinds=[ErrorKind.MODEL])
+    said = ", ".join(f"{name} {before[name]} → {value}" for name, value in changes.items())
+    store.add_event(
+        session_id,
+        "settings",
+        f"changed for the rest of the session: {said}; "
+        f"{counted(requeued, 'item')} that failed with the old settings re-queued",
+    )
+    return requeued
+
+
+def resume_with_model(store: Store, session_id: str, model: str) -> int:
+    """`resume_with_changes` with another speech model."""
     model = model.strip()
     if not model:
         raise PermanentError(ErrorKind.INVALID_INPUT, "choose a model to resume with")
-    if liveness(store, session_id) is not None:
-        raise PermanentError(
-            ErrorKind.INVALID_INPUT, "the session is running: stop it before changing its model"
-        )
-    session = store.get_session(session_id)
-    check_local_model(resume_settings(store, session, model=model))
-    before = session.settings.get("model")
-    store.update_session_settings(session_id, {"model": model})
-    requeued = store.requeue_failed(session_id, kinds=[ErrorKind.MODEL])
-    store.add_event(
-        session_id,
-        "model",
-        f"model changed from {before} to {model} for the rest of the session; "
-        f"{counted(requeued, 'item')} that failed with the old one re-queued",
-    )
-    return requeued
+    return resume_with_changes(store, session_id, {"model": model})
 
 
 def _job_environment() -> dict[str, str]:

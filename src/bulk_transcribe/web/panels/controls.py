@@ -11,7 +11,7 @@ import streamlit as st
 from pydantic import SecretStr
 
 from bulk_transcribe import service
-from bulk_transcribe.errors import ErrorKind, TranscribeError
+from bulk_transcribe.errors import ErrorKind, ModelPart, TranscribeError, model_part_of
 from bulk_transcribe.models import Item, ItemStatus, Session, SessionCounts, SessionStatus
 from bulk_transcribe.plurals import counted
 from bulk_transcribe.service.inputs import IngestResult
@@ -182,12 +182,12 @@ def render_controls(
     if model_failed:
         st.warning(
             "**The run stopped: a model every item needs could not be used** (the failed "
-            "item says why). Resume uses this session's model again: fix what the error "
-            "names first, or go on with another model below; what this session finished "
-            "is kept.",
+            "item says why). Resume uses this session's settings again: fix what the error "
+            "names first, or go on with the change below; what this session finished is "
+            "kept.",
             icon=":material/model_training:",
         )
-        render_model_switch(store, jobs, session)
+        render_model_fix(store, jobs, session)
     row.button(
         f"Retry retryable ({len(retryable)})",
         icon=":material/replay:",
@@ -228,9 +228,33 @@ def stopped_by_model_failure(
 MODEL_SWITCH_KEY = "control-resume-model"
 
 
-def render_model_switch(store: Store, jobs: Runs, session: Session) -> None:
-    """A model to go on with, for a session a model failure stopped: the failed items and
-    the rest run with it, and it stays the session's model."""
+# For a failure of another part than the speech model: the change that lets the run go on
+# (as the CLI's rerun hint after such a stop names it).
+_FIXES: dict[ModelPart, tuple[str, dict[str, object]]] = {
+    ModelPart.DEVICE: ("Resume on the CPU", {"device": "cpu"}),
+    ModelPart.COMPUTE_TYPE: ("Resume computing in int8", {"compute_type": "int8"}),
+    ModelPart.SPEAKERS: ("Resume without speaker labels", {"speakers": None}),
+    ModelPart.SPEAKER_OVERLAP: ("Resume without overlapping voices", {"speaker_overlap": False}),
+}
+
+
+def render_model_fix(store: Store, jobs: Runs, session: Session) -> None:
+    """How a session a model failure stopped can go on: with another speech model chosen
+    here, or without the choice that failed (the GPU, a compute type, speaker labels). The
+    failed items and the rest run with it, and it stays the session's."""
+    failed = store.items(session.id, [ItemStatus.FAILED])
+    messages = (item.error_message for item in failed if item.error_kind == ErrorKind.MODEL)
+    part = next(filter(None, map(model_part_of, messages)), ModelPart.SPEECH)
+    if part in _FIXES:
+        label, changes = _FIXES[part]
+        st.button(
+            label,
+            icon=":material/swap_horiz:",
+            key="control-resume-with-change",
+            on_click=resume_with_changes,
+            args=(store, jobs, session.id, changes),
+        )
+        return
     current = str(session.settings.get("model") or DEFAULT_MODEL)
     offered = [name for name in LOCAL_MODELS if name != current]
     if session.settings.get("engine", "local") != "local":
@@ -249,20 +273,24 @@ def render_model_switch(store: Store, jobs: Runs, session: Session) -> None:
         "Resume with this model",
         icon=":material/swap_horiz:",
         key="control-resume-with-model",
-        on_click=resume_with_model,
-        args=(store, jobs, session.id),
+        on_click=resume_with_changes,
+        args=(store, jobs, session.id, None),
         width="stretch",
     )
 
 
-def resume_with_model(store: Store, jobs: Runs, session_id: str) -> None:
-    model = str(st.session_state.get(MODEL_SWITCH_KEY) or "")
+def resume_with_changes(
+    store: Store, jobs: Runs, session_id: str, changes: dict[str, object] | None
+) -> None:
+    """Change the session's settings (`None`: to the model chosen above), then resume it."""
     try:
-        service.resume_with_model(store, session_id, model)
+        if changes is None:
+            model = str(st.session_state.get(MODEL_SWITCH_KEY) or "")
+            service.resume_with_model(store, session_id, model)
+        else:
+            service.resume_with_changes(store, session_id, changes)
     except TranscribeError as exc:
-        st.toast(
-            f"Cannot resume with {model or 'no model'}: {exc.message}", icon=":material/block:"
-        )
+        st.toast(f"Cannot resume that way: {exc.message}", icon=":material/block:")
         return
     resume(store, jobs, session_id)
 
