@@ -477,6 +477,17 @@ class TestMonitor:
         assert "to begin" not in text  # as if nothing had been given
         assert start_button(app).disabled
 
+    def test_an_output_folder_typed_with_a_tilde_is_in_the_home_folder(
+        self, out_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("HOME", str(tmp_path / "home"))
+        app = bulk_page()
+        app.sidebar.text_input[0].set_value("~/transcripts").run()
+
+        wanted = tmp_path / "home" / "transcripts" / "bulk_transcribe.db"
+        assert str(wanted) in "\n".join(c.value for c in app.sidebar.caption)
+        assert not (Path.cwd() / "~").exists()
+
     def test_an_unknown_session_is_reported_not_crashed_on(self, out_dir: Path) -> None:
         app = bulk_page("20990101T000000Z-ffffff")
         assert not app.exception
