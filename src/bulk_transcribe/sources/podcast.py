@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import SplitResult
+from urllib.parse import SplitResult, urljoin, urlsplit
 
-from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.errors import ErrorKind, PermanentError, TranscribeError
 from bulk_transcribe.models import Entry, Fetched, InvalidEntry, Item, ItemSpec, SourceType
 from bulk_transcribe.sources.base import (
     ExpandContext,
@@ -43,13 +43,23 @@ class Feed:
     link: str | None
     author: str | None
     episodes: list[Episode]  # newest first; undated episodes keep feed order, after dated ones
+    relative_audio: bool = False  # some enclosure was written relative to the feed
 
 
-def parse_feed(data: bytes, url: str) -> Feed:
-    """A feed's episodes; PermanentError when `data` is not a feed at all."""
+def parse_feed(data: bytes, url: str, base: str | None = None) -> Feed:
+    """A feed's episodes; PermanentError when `data` is not a feed at all. Links written
+    relative to the feed ("/media/ep1.mp3") are read against `base`, the address the feed
+    was served from after redirects (`url` when not given)."""
     import feedparser  # imported here: only runs that expand feeds pay for it
 
     parsed = feedparser.parse(data)
+    relative_audio = any(_is_relative(_enclosure(entry)) for entry in parsed.entries)
+    if relative_audio:
+        # Read again with the base as Content-Location: feedparser then resolves Atom links
+        # and pages (and honours xml:base); RSS enclosures it leaves as written, so
+        # _episode joins those.
+        base = base or url
+        parsed = feedparser.parse(data, response_headers={"content-location": base})
     if not parsed.get("version") and not parsed.entries:
         problem = parsed.get("bozo_exception")
         raise PermanentError(
@@ -59,7 +69,7 @@ def parse_feed(data: bytes, url: str) -> Feed:
             + "; paste the podcast's feed URL (Apple Podcasts and web pages work too)",
         )
     channel = parsed.feed
-    episodes = [_episode(entry) for entry in parsed.entries]
+    episodes = [_episode(entry, base or url) for entry in parsed.entries]
     dated = sorted(
         (e for e in episodes if e.published), key=lambda e: e.published or 0, reverse=True
     )
@@ -70,6 +80,7 @@ def parse_feed(data: bytes, url: str) -> Feed:
         link=channel.get("link"),
         author=channel.get("author") or channel.get("itunes_author"),
         episodes=dated + undated,
+        relative_audio=relative_audio,
     )
 
 
@@ -135,7 +146,12 @@ class PodcastFeedSource(Source):
         self, spec: ItemSpec, context: ExpandContext, result: ExpandResult
     ) -> list[ItemSpec]:
         settings = context.settings
-        feed = parse_feed(context.fetch_bytes(spec.source, settings), spec.source)
+        data = context.fetch_bytes(spec.source, settings)
+        feed = parse_feed(data, spec.source)
+        if feed.relative_audio:
+            # Audio named relative to the feed: read against where the feed really is, which
+            # a redirect may have moved (one more request, only for such feeds).
+            feed = parse_feed(data, spec.source, _final_address(spec.source, context))
         chosen = select_episodes(
             feed.episodes, settings.latest, settings.date_after, settings.date_before
         )
@@ -172,11 +188,12 @@ class PodcastFeedSource(Source):
         )
 
 
-def _episode(entry: Any) -> Episode:
+def _episode(entry: Any, base: str) -> Episode:
+    enclosure = _enclosure(entry)
     return Episode(
         title=(entry.get("title") or "").strip() or None,
         published=_published(entry),
-        enclosure_url=_enclosure(entry),
+        enclosure_url=urljoin(base, enclosure) if enclosure else None,
         duration=parse_duration(entry.get("itunes_duration")),
         show_notes=_show_notes(entry),
         episode_page=_web_link(entry.get("link")),
@@ -189,6 +206,19 @@ def _enclosure(entry: Any) -> str | None:
     media = [e for e in enclosures if str(e.get("type", "")).startswith(("audio/", "video/"))]
     chosen = (media or enclosures or [None])[0]
     return chosen["href"] if chosen else None
+
+
+def _is_relative(url: str | None) -> bool:
+    return bool(url) and not urlsplit(url or "").scheme
+
+
+def _final_address(url: str, context: ExpandContext) -> str:
+    """Where `url` leads after redirects; `url` itself when asking fails (the episodes'
+    own downloads then say what is wrong)."""
+    try:
+        return context.probe(url, context.settings).url
+    except TranscribeError:
+        return url
 
 
 def _web_link(link: Any) -> str | None:
