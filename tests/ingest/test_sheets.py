@@ -252,3 +252,61 @@ def test_a_sheet_whose_titles_link_to_the_media_reads_those_links(tmp_path: Path
         "exported.xlsx: no column is named for links, but the cells of 'Episode' link to "
         "them: read those links, titled by the text"
     ]
+
+
+def test_a_link_column_with_a_name_no_one_expected_is_found_by_its_links(
+    tmp_path: Path,
+) -> None:
+    """A sheet whose links sit under "Video" (or "Media address", "Lien") was refused as
+    having no link column, though every cell below held one."""
+    path = tmp_path / "videos.csv"
+    path.write_text(
+        "Video,Name\nhttps://youtu.be/dQw4w9WgXcQ,First\nhttps://youtu.be/9bZkp7q19f0,Second\n",
+        encoding="utf-8",
+    )
+    table = read_table(path)
+    entries = sheet_entries(table, {}, [])
+    assert [(i.source, i.title) for i in items(entries)] == [
+        ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", "First"),
+        ("https://www.youtube.com/watch?v=9bZkp7q19f0", "Second"),
+    ]
+    assert table.warnings == [
+        "videos.csv: no column is named for links; read the links in 'Video', the column "
+        "that holds them (--column url=NAME picks another)"
+    ]
+
+
+def test_an_unnamed_link_column_below_a_merged_banner_keeps_titles_and_reports_bad_rows(
+    tmp_path: Path,
+) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append([])
+    sheet.append(["Episodes for Q3"])
+    sheet.merge_cells("A2:C2")
+    sheet.append(["Episode name", "Media address", "Aired"])
+    sheet.append(["One", "https://e.com/1.mp3", "2024-01-01"])
+    sheet.append(["Two", "ask Sam", "2024-02-01"])
+    sheet.append(["Three", '=HYPERLINK("https://e.com/3.mp3","listen")', "2024-03-01"])
+    path = tmp_path / "q3.xlsx"
+    workbook.save(path)
+    table = read_table(path)
+    entries = sheet_entries(table, {}, [])
+    assert [(i.source, i.title, i.origin) for i in items(entries)] == [
+        ("https://e.com/1.mp3", "One", "q3.xlsx row 4"),
+        ("https://e.com/3.mp3", "Three", "q3.xlsx row 6"),
+    ]
+    [invalid] = [e for e in entries if isinstance(e, InvalidEntry)]
+    assert (invalid.origin, invalid.value) == ("q3.xlsx row 5", "ask Sam")
+    assert "row 2 above its header (row 3) skipped as a title" in table.warnings[-1]
+
+
+def test_a_column_of_mostly_other_text_is_not_taken_for_links(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_text(
+        "Name,Remarks\nOne,see https://e.com/1\nTwo,fine\nThree,ok\nFour,https://e.com/4.mp3\n"
+        "Five,later\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PermanentError, match="its columns are: 'Name', 'Remarks'"):
+        sheet_entries(read_table(path), {}, [])

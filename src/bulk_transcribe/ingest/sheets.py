@@ -61,10 +61,16 @@ def sheet_mapping(table: Table, overrides: Mapping[str, str]) -> tuple[Table, Co
     try:
         table, mapping = _find_header(table, overrides)
     except PermanentError:
-        linked = None if "url" in overrides else _linked_column(table)
-        if linked is None:
+        if "url" in overrides:
             raise
-        return table, ColumnMapping(url_columns=(UrlColumn(linked, "any"),), title=linked), True
+        linked = _linked_column(table)
+        if linked is not None:
+            mapping = ColumnMapping(url_columns=(UrlColumn(linked, "any"),), title=linked)
+            return table, mapping, True
+        found = _column_of_links(table, overrides)
+        if found is None:
+            raise
+        return *found, False
     return table, mapping, False
 
 
@@ -114,6 +120,54 @@ def _holds_links(table: Table, mapping: ColumnMapping) -> bool:
         for number, cells in table.rows
         for column in mapping.url_columns
     )
+
+
+def _column_of_links(
+    table: Table, overrides: Mapping[str, str]
+) -> tuple[Table, ColumnMapping] | None:
+    """The sheet read from the row above its first link, with the column that mostly holds
+    links as its link column, when no header names one ("Video", "Media address", "Lien"):
+    the links themselves say which column it is. The other roles are still found by name."""
+    first_link = next(
+        (
+            position
+            for position, (number, cells) in enumerate(table.content[: _HEADER_SEARCH_ROWS + 1])
+            if any(_WEB_LINK.match(cell) for cell in _linked_cells(table, number, cells))
+        ),
+        None,
+    )
+    if not first_link:  # none near the top, or in the first row (a headerless list)
+        return None
+    candidate = table if first_link == 1 else table.with_header_at(first_link - 1)
+    best, best_links = None, 0
+    for index in range(len(candidate.headers)):
+        cells = [_linked_cells(candidate, n, row)[index] for n, row in candidate.rows]
+        filled = sum(1 for cell in cells if cell)
+        links = sum(1 for cell in cells if _WEB_LINK.match(cell))
+        if links * 2 >= filled and links > best_links:
+            best, best_links = index, links
+    if best is None:
+        return None
+    above_header = [
+        cells[best] for _, cells in table.content[: first_link - 1] if len(cells) > best
+    ]
+    if sum(1 for cell in above_header if cell) > 1:
+        return None  # rows of data before the first link, not a title: no column of links
+    # The column named for the mapping by a name no header can have, the rest by theirs.
+    marker = "\x00links"
+    headers = [marker if i == best else h for i, h in enumerate(candidate.headers)]
+    mapping = map_columns(headers, candidate.name, {**overrides, "url": marker})
+    shown = candidate.headers[best] or f"column {best + 1}"
+    above = ""
+    if first_link > 1:
+        last = table.content[first_link - 2][0]
+        skipped = f"row {last}" if first_link == 2 else f"rows {table.header_row}-{last}"
+        above = f"; {skipped} above its header (row {candidate.header_row}) skipped as a title"
+    candidate.warnings.append(
+        f"{table.name}: no column is named for links; read the links in '{shown}', the "
+        f"column that holds them{above} (--column url=NAME picks another)"
+    )
+    return candidate, mapping
 
 
 def _linked_column(table: Table) -> int | None:
