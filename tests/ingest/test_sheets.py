@@ -310,3 +310,18 @@ def test_a_column_of_mostly_other_text_is_not_taken_for_links(tmp_path: Path) ->
     )
     with pytest.raises(PermanentError, match="its columns are: 'Name', 'Remarks'"):
         sheet_entries(read_table(path), {}, [])
+
+
+def test_a_sheet_with_a_source_column_of_words_runs_from_its_url_column(tmp_path: Path) -> None:
+    path = tmp_path / "sources.csv"
+    path.write_text(
+        "Title,Source,URL\nTalk,YouTube,https://youtu.be/dQw4w9WgXcQ\n"
+        "Episode,Podcast,https://e.com/2.mp3\n",
+        encoding="utf-8",
+    )
+    entries = sheet_entries(read_table(path), {}, [])
+    assert [(i.source, i.title) for i in items(entries)] == [
+        ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", "Talk"),
+        ("https://e.com/2.mp3", "Episode"),
+    ]
+    assert not [e for e in entries if isinstance(e, InvalidEntry)]

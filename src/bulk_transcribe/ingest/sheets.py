@@ -9,12 +9,11 @@ from pathlib import Path
 
 from bulk_transcribe.errors import PermanentError
 from bulk_transcribe.ingest.classify import classify_entry, split_links
-from bulk_transcribe.ingest.columns import ColumnMapping, UrlColumn, map_columns
+from bulk_transcribe.ingest.columns import LINK_LIKE, ColumnMapping, UrlColumn, map_columns
 from bulk_transcribe.ingest.result import Entry, InvalidEntry
 from bulk_transcribe.ingest.tables import Table
 
 _WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
-_LINK_LIKE = re.compile(r"://|[/\\.]|^[\w-]{11}$")  # a link, a path or a file name, a video id
 # How far down a sheet its header is looked for, below a title or a merged banner row.
 _HEADER_SEARCH_ROWS = 10
 
@@ -116,7 +115,7 @@ def _find_header(table: Table, overrides: Mapping[str, str]) -> tuple[Table, Col
 def _holds_links(table: Table, mapping: ColumnMapping) -> bool:
     """Whether some row has a link or a file name in one of the mapped link columns."""
     return any(
-        _LINK_LIKE.search(_linked_cells(table, number, cells)[column.index])
+        LINK_LIKE.search(_linked_cells(table, number, cells)[column.index])
         for number, cells in table.rows
         for column in mapping.url_columns
     )
