@@ -325,3 +325,22 @@ def test_a_sheet_with_a_source_column_of_words_runs_from_its_url_column(tmp_path
         ("https://e.com/2.mp3", "Episode"),
     ]
     assert not [e for e in entries if isinstance(e, InvalidEntry)]
+
+
+def test_a_merged_banner_whose_word_names_a_link_column_is_passed_over(tmp_path: Path) -> None:
+    """ "Source" merged over "URL | Title" was taken for the header: the titles were lost and
+    the real header was reported as a row that is no link."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Source", None])
+    sheet.merge_cells("A1:B1")
+    sheet.append(["URL", "Title"])
+    sheet.append(["https://e.com/1.mp3", "One"])
+    path = tmp_path / "banner.xlsx"
+    workbook.save(path)
+    table = read_table(path)
+    entries = sheet_entries(table, {}, [])
+    assert [(i.source, i.title, i.origin) for i in items(entries)] == [
+        ("https://e.com/1.mp3", "One", "banner.xlsx row 3")
+    ]
+    assert not [e for e in entries if isinstance(e, InvalidEntry)]

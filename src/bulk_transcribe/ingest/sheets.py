@@ -92,24 +92,46 @@ def _find_header(table: Table, overrides: Mapping[str, str]) -> tuple[Table, Col
     of data with "link" in a cell is no header). Without one, the first row's error stands;
     rows passed over are named in a warning, so none is lost unsaid."""
     try:
-        return table, map_columns(table.headers, table.name, overrides)
+        mapping = map_columns(table.headers, table.name, overrides)
     except PermanentError as first_error:
-        for position in range(1, min(len(table.content) - 1, _HEADER_SEARCH_ROWS)):
-            candidate = table.with_header_at(position)
-            try:
-                mapping = map_columns(candidate.headers, candidate.name, overrides)
-            except PermanentError:
-                continue
-            if not _holds_links(candidate, mapping):
-                continue
-            last = table.content[position - 1][0]
-            above = f"row {last} was" if position == 1 else f"rows {table.header_row}-{last} were"
-            candidate.warnings.append(
-                f"{table.name}: its header is row {candidate.header_row}; {above} read as a "
-                "title above it and skipped"
-            )
-            return candidate, mapping
-        raise first_error from None
+        found = _header_below(table, overrides, _HEADER_SEARCH_ROWS)
+        if found is None:
+            raise first_error from None
+        return found
+    if table.rows and not _row_has_link(table, mapping, *table.rows[0]):
+        # A banner whose one word maps ("Source", merged over the columns) above the real
+        # header ("URL | Title"): the header below it is the sheet's, or its titles are lost
+        # and its header is reported as a row that is no link.
+        return _header_below(table, overrides, 2) or (table, mapping)
+    return table, mapping
+
+
+def _header_below(
+    table: Table, overrides: Mapping[str, str], search_rows: int
+) -> tuple[Table, ColumnMapping] | None:
+    """The first of the rows below the first one (up to `search_rows` down) that maps as a
+    header over a column holding links, with the rows above it named in a warning."""
+    for position in range(1, min(len(table.content) - 1, search_rows)):
+        candidate = table.with_header_at(position)
+        try:
+            mapping = map_columns(candidate.headers, candidate.name, overrides)
+        except PermanentError:
+            continue
+        if not _holds_links(candidate, mapping):
+            continue
+        last = table.content[position - 1][0]
+        above = f"row {last} was" if position == 1 else f"rows {table.header_row}-{last} were"
+        candidate.warnings.append(
+            f"{table.name}: its header is row {candidate.header_row}; {above} read as a "
+            "title above it and skipped"
+        )
+        return candidate, mapping
+    return None
+
+
+def _row_has_link(table: Table, mapping: ColumnMapping, number: int, cells: list[str]) -> bool:
+    linked = _linked_cells(table, number, cells)
+    return any(LINK_LIKE.search(linked[column.index]) for column in mapping.url_columns)
 
 
 def _holds_links(table: Table, mapping: ColumnMapping) -> bool:
