@@ -66,9 +66,24 @@ def test_duplicates_across_inputs_are_merged_and_counted(tmp_path: Path) -> None
     result = load_inputs(["a.txt", "b.csv", "dQw4w9WgXcQ"], cwd=tmp_path)
     assert [(i.source, i.title, i.origin) for i in result.items] == [
         (VIDEO, "Never Gonna", "a.txt line 1"),
-        ("https://e.com/x.mp3?utm_source=nl", "Dup", "a.txt line 2"),
+        ("https://e.com/x.mp3", "Dup", "a.txt line 2"),
     ]
     assert result.duplicates_merged == 3
+
+
+def test_a_link_is_kept_without_its_tracking_parameters(tmp_path: Path) -> None:
+    """Later sessions find earlier work by the item's link: the same episode from another
+    newsletter (another utm_source) was transcribed, and paid for, again."""
+    (tmp_path / "week1.txt").write_text(
+        "https://e.com/ep.mp3?utm_source=nl&utm_medium=email\n"
+        "https://e.com/get?id=7&fbclid=abc&Sig=x%2By\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "week2.txt").write_text("https://e.com/ep.mp3?utm_source=social\n", "utf-8")
+    week1 = load_inputs(["week1.txt"], cwd=tmp_path).items
+    week2 = load_inputs(["week2.txt"], cwd=tmp_path).items
+    assert [i.source for i in week1] == ["https://e.com/ep.mp3", "https://e.com/get?id=7&Sig=x%2By"]
+    assert [i.source for i in week2] == ["https://e.com/ep.mp3"]
 
 
 def test_xlsx_sheet_and_column_overrides_are_applied(

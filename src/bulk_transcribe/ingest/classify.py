@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from bulk_transcribe.ingest.normalise import without_tracking
 from bulk_transcribe.ingest.paths import is_media_path, special_file_type
 from bulk_transcribe.models import Entry, InvalidEntry, ItemSpec, SourceType
 from bulk_transcribe.sources import claim_text, claim_url
@@ -158,7 +159,8 @@ def _classify_url(url: str, origin: str) -> Entry:
     if not host:
         hint = " (a slash missing after 'http:'?)" if re.match(r"^https?:/[^/]", url, re.I) else ""
         return InvalidEntry(origin, url, "URL has no host name" + hint)
-    claimed = claim_url(url, parts, origin)
+    url = without_tracking(url)
+    claimed = claim_url(url, urlsplit(url), origin)
     return claimed if claimed is not None else InvalidEntry(origin, url, "no source takes it")
 
 
