@@ -278,3 +278,26 @@ def test_a_numbered_file_name_is_still_a_file(tmp_path: Path) -> None:
 def test_words_after_a_link_are_not_taken_for_part_of_it() -> None:
     reason = classify_bad("https://e.com/ep.mp3 (part one)").reason
     assert reason.startswith("URL contains spaces: write those inside it as %20")
+
+
+@pytest.mark.parametrize(
+    ("text", "link", "title"),
+    [
+        ("https://e.com/ep7.mp3.", "https://e.com/ep7.mp3", None),
+        ("https://e.com/ep7.mp3,", "https://e.com/ep7.mp3", None),
+        ("Listen here: https://e.com/ep7.mp3!", "https://e.com/ep7.mp3", "Listen here"),
+        ("(https://e.com/ep7.mp3)", "https://e.com/ep7.mp3", None),
+        ("Episode 7 (https://e.com/ep7.mp3)", "https://e.com/ep7.mp3", "Episode 7"),
+        ("Episode 7 (https://e.com/ep7.mp3).", "https://e.com/ep7.mp3", "Episode 7"),
+        # Brackets a link owns, and marks inside it, stay.
+        ("https://e.com/wiki/Talk_(2024)", "https://e.com/wiki/Talk_(2024)", None),
+        ("https://e.com/get?sig=ab%3D=&n=1", "https://e.com/get?sig=ab%3D=&n=1", None),
+    ],
+)
+def test_the_marks_prose_ends_a_link_with_are_not_fetched_as_part_of_it(
+    text: str, link: str, title: str | None
+) -> None:
+    """A trailing full stop or comma was fetched as part of the link (a 404 whose cause the
+    user cannot see), and "(https://…)" was looked for as a file."""
+    item = classify_ok(text)
+    assert (item.source, item.title) == (link, title)

@@ -37,12 +37,13 @@ _INVISIBLE = " \t\r\n\v\f\u00a0\u200b\u200c\u200d\u2060\ufeff\u200e\u200f"
 # the next link's scheme.
 _LINK_SEPARATOR = re.compile(r"(?:\s*[,;]\s*|\s+)(?=[\"'“„‘«<]?https?://)", re.IGNORECASE)
 _WEB_START = re.compile(r"^https?://", re.IGNORECASE)
+_CLOSING_MARKS = ".,;:!?"
 # A line pasted from a numbered or bulleted list: "1. ", "2) ", "(a) ", "- ", "• ".
 _LIST_MARKER = re.compile(r"^(?:[-*•‣◦▪–—]|\(?\d{1,4}[.)]|\(?[a-z][.)])\s+", re.IGNORECASE)
 _MARKDOWN_LINK = re.compile(r"^\[(?P<title>[^\]]*)\]\((?P<link>https?://[^)\s]+)\)$", re.I)
 # Words, maybe a dash or colon, then one link that ends the line: "Episode 7 – https://…".
 _TITLED_LINK = re.compile(
-    r"^(?P<title>.*?[^\s\-–—:|])[\s\-–—:|]*\s(?P<link>[\"'“„‘«<]?https?://\S+)$", re.IGNORECASE
+    r"^(?P<title>.*?[^\s\-–—:|])[\s\-–—:|]*\s(?P<link>[\"'“„‘«<(]?https?://\S+)$", re.IGNORECASE
 )
 # What a link copied without its scheme, or with the scheme mistyped, starts with: a host
 # (name.tld or an address, maybe with a port) then a slash; "https//", "http;//", "htps://".
@@ -76,7 +77,7 @@ def classify_entry(text: str, origin: str, base_dirs: Sequence[Path] | None = ()
     if not value:
         return InvalidEntry(origin, text, "empty entry")
     value, title = _link_in_prose(value)
-    entry = _classify_value(value, origin, base_dirs)
+    entry = _classify_value(_tidy_link(value), origin, base_dirs)
     if title and isinstance(entry, ItemSpec) and entry.title is None:
         return replace(entry, title=title)
     return entry
@@ -124,6 +125,21 @@ def _classify_value(value: str, origin: str, base_dirs: Sequence[Path] | None) -
     if base_dirs is None:
         return InvalidEntry(origin, value, NO_SERVER_FILES)
     return InvalidEntry(origin, value, _not_found_reason(value, base_dirs))
+
+
+def _tidy_link(value: str) -> str:
+    """A link as prose ends it, without what the prose added: "(https://…)" and a sentence's
+    last mark ("…/ep7.mp3." or "…/ep7.mp3,") were fetched as part of it and answered 404.
+    The rule of Markdown's autolinks: closing marks and an unmatched ")" are not the link's."""
+    if value.startswith("(") and _WEB_START.match(value[1:]):
+        value = value[1:]
+    if not _WEB_START.match(value):
+        return value
+    while value and (
+        value[-1] in _CLOSING_MARKS or (value[-1] == ")" and value.count(")") > value.count("("))
+    ):
+        value = value[:-1]
+    return value
 
 
 def _unwrap(text: str) -> str:
