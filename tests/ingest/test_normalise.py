@@ -52,3 +52,9 @@ def test_a_link_without_tracking_keeps_the_rest_as_written() -> None:
     )
     assert without_tracking("https://e.com/a.mp3?utm_source=x#t=3") == "https://e.com/a.mp3#t=3"
     assert without_tracking("https://e.com/a.mp3?token=abc") == "https://e.com/a.mp3?token=abc"
+
+
+def test_http_and_https_links_to_the_same_file_share_one_key() -> None:
+    """A list merged from two places held both spellings: two downloads, two transcripts."""
+    assert dedupe_key("http://Example.com/ep1.mp3") == dedupe_key("https://example.com/ep1.mp3")
+    assert dedupe_key("http://example.com:8080/a") != dedupe_key("http://example.com/a")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from bulk_transcribe.sources.youtube_links import canonical_youtube_url, is_youtube_host
@@ -52,7 +53,9 @@ def without_tracking(url: str) -> str:
 def dedupe_key(source: str) -> str:
     """Same key for the same media: normalised URL, or the file path as given (already resolved)."""
     if "://" in source:
-        return normalise_url(source)
+        # http and https name the same media (hosts redirect one to the other): one item,
+        # not two downloads and two transcriptions.
+        return re.sub(r"^http://", "https://", normalise_url(source))
     return source
 
 
