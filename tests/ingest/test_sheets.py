@@ -344,3 +344,10 @@ def test_a_merged_banner_whose_word_names_a_link_column_is_passed_over(tmp_path:
         ("https://e.com/1.mp3", "One", "banner.xlsx row 3")
     ]
     assert not [e for e in entries if isinstance(e, InvalidEntry)]
+
+
+def test_a_column_of_bare_video_ids_under_video_id_is_the_link_column() -> None:
+    entries = sheet_entries(table(["Video ID", "Title"], ["dQw4w9WgXcQ", "Never"]), {}, [])
+    assert [(i.source, i.title) for i in items(entries)] == [
+        ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", "Never")
+    ]

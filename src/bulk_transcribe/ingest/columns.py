@@ -20,6 +20,8 @@ _URL_ALIASES = {
     "youtubeurl": "youtube",
     "youtube": "youtube",
     "videourl": "youtube",
+    "videoid": "youtube",  # a YouTube export or a Data API sheet: bare ids
+    "youtubeid": "youtube",
     "mp3url": "audio",
     "audiourl": "audio",
     "mediaurl": "audio",
