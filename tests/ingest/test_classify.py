@@ -34,6 +34,7 @@ def classify_bad(text: str, base_dirs: tuple[Path, ...] = ()) -> InvalidEntry:
         "https://www.youtube.com/embed/dQw4w9WgXcQ",
         "https://www.youtube.com/v/dQw4w9WgXcQ",
         "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ",
+        "https://www.youtube.com/watch/dQw4w9WgXcQ",
         "https://www.youtube.com/watch?v=dQw4w9WgXcQ&list=PL123#comments",
         "youtube.com/watch?v=dQw4w9WgXcQ",
         "dQw4w9WgXcQ",
@@ -53,6 +54,11 @@ def test_every_youtube_video_form_becomes_the_canonical_watch_url(url: str) -> N
             "https://www.youtube.com/playlist?list=PLabc",
         ),
         ("https://m.youtube.com/watch?list=PLabc", "https://www.youtube.com/playlist?list=PLabc"),
+        # A playlist's embedded player: "videoseries" is 11 letters, not a video's id.
+        (
+            "https://www.youtube.com/embed/videoseries?list=PLabc",
+            "https://www.youtube.com/playlist?list=PLabc",
+        ),
         ("https://www.youtube.com/@SomeHandle/", "https://www.youtube.com/@SomeHandle"),
         ("https://youtube.com/channel/UC123", "https://www.youtube.com/channel/UC123"),
         ("https://www.youtube.com/c/Name/videos", "https://www.youtube.com/c/Name/videos"),
