@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from bulk_transcribe.ingest.normalise import without_tracking
 from bulk_transcribe.ingest.paths import is_media_path, special_file_type
+from bulk_transcribe.ingest.redirects import unwrap_redirect
 from bulk_transcribe.models import Entry, InvalidEntry, ItemSpec, SourceType
 from bulk_transcribe.sources import claim_text, claim_url
 
@@ -166,6 +167,9 @@ def _classify_url(url: str, origin: str) -> Entry:
             "(a sheet's title column can hold them)"
         )
         return InvalidEntry(origin, url, reason)
+    # The link a mail or search wrapper holds, without a newsletter's tracking: the item's
+    # link, which later sessions match theirs against.
+    url = without_tracking(unwrap_redirect(url))
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
@@ -175,8 +179,7 @@ def _classify_url(url: str, origin: str) -> Entry:
     if not host:
         hint = " (a slash missing after 'http:'?)" if re.match(r"^https?:/[^/]", url, re.I) else ""
         return InvalidEntry(origin, url, "URL has no host name" + hint)
-    url = without_tracking(url)
-    claimed = claim_url(url, urlsplit(url), origin)
+    claimed = claim_url(url, parts, origin)
     return claimed if claimed is not None else InvalidEntry(origin, url, "no source takes it")
 
 

@@ -39,7 +39,10 @@ def without_tracking(url: str) -> str:
     """`url` without the tracking parameters a newsletter or a share button added
     (utm_*, fbclid, gclid), everything else as written: an item's link, so the same media
     shared twice is one item to every later session too (their link is what they match)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # malformed: reported as such where it is classified
+        return url
     if not parts.query:
         return url
     kept = [
