@@ -4,6 +4,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.ingest import InvalidEntry, load_inputs
@@ -278,3 +279,22 @@ def test_a_list_whose_first_line_has_a_comma_stays_a_list(tmp_path: Path, first:
     result = load_inputs(["-"], stdin=stdin, cwd=tmp_path)
     assert "https://e.com/2.mp3" in [i.source for i in result.items]
     assert all(i.origin.startswith("stdin line") for i in result.items)
+
+
+def test_a_hidden_first_sheet_is_not_read_before_the_sheet_excel_shows(tmp_path: Path) -> None:
+    """A workbook opening on a hidden lookup sheet (links of an old list) ran that sheet,
+    which the user never sees, instead of the one they filled in."""
+    workbook = Workbook()
+    lookup = workbook.active
+    lookup.title = "Lookup"
+    lookup.append(["Title", "URL"])
+    lookup.append(["Old", "https://e.com/old.mp3"])
+    lookup.sheet_state = "hidden"
+    shown = workbook.create_sheet("Episodes")
+    shown.append(["Title", "URL"])
+    shown.append(["New", "https://e.com/new.mp3"])
+    workbook.save(tmp_path / "book.xlsx")
+    result = load_inputs(["book.xlsx"], cwd=tmp_path)
+    assert [(i.source, i.title) for i in result.items] == [("https://e.com/new.mp3", "New")]
+    named = load_inputs(["book.xlsx"], sheet="Lookup", cwd=tmp_path)
+    assert [i.title for i in named.items] == ["Old"]

@@ -121,7 +121,7 @@ def _xlsx_rows(
                 f"{path.name} has no sheet named '{sheet}'; its sheets are: "
                 + ", ".join(f"'{n}'" for n in names),
             )
-        chosen = sheet if sheet is not None else names[0]
+        chosen = sheet if sheet is not None else _ordered_sheets(workbook)[0]
         if _has_hyperlinks(workbook, chosen):
             workbook = _open_workbook(stack, load_workbook, path, read_only=False, data_only=False)
         rows, links, formulas = _sheet_cells(path, workbook[chosen])
@@ -206,7 +206,7 @@ def _open_workbook(
 
 
 def sheet_names(path: Path) -> list[str]:
-    """The worksheets of an .xlsx, in order (read without loading their cells)."""
+    """The worksheets of an .xlsx, shown ones first (read without loading their cells)."""
     from openpyxl import load_workbook
 
     try:
@@ -214,9 +214,18 @@ def sheet_names(path: Path) -> list[str]:
     except Exception as exc:  # a damaged file surfaces as zip, XML or key errors alike
         raise _corrupt(path, exc) from exc
     try:
-        return list(workbook.sheetnames)
+        return _ordered_sheets(workbook)
     finally:
         workbook.close()
+
+
+def _ordered_sheets(workbook: Any) -> list[str]:
+    """Sheet names, the ones Excel shows first: a hidden sheet (a lookup table, old data)
+    is not what the user sees as the workbook's first, so it is read only when named or
+    when no shown sheet has links."""
+    names = list(workbook.sheetnames)
+    shown = [n for n in names if getattr(workbook[n], "sheet_state", "visible") == "visible"]
+    return shown + [n for n in names if n not in shown]
 
 
 def _link_target(cell: Any) -> str | None:
