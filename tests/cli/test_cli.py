@@ -117,6 +117,25 @@ def test_some_failures_exit_1_and_every_good_item_is_still_done(
     assert front_matter(silent_note)["transcript_empty"] is True
 
 
+def test_entries_of_the_input_that_could_not_be_used_exit_1_and_stay_in_the_manifest(
+    tmp_path: Path,
+) -> None:
+    """A sheet row that was no link ran nothing, printed one line before the run, and the
+    run exited 0 with no trace of it in the session folder: a script took it for done."""
+    out = tmp_path / "out"
+    sheet = tmp_path / "episodes.csv"
+    sheet.write_text(f"title,url\nGood,{SAMPLE_MEDIA[2]}\nBad,ftp://e.com/a.mp3\n")
+
+    result = run_cli("run", str(sheet), "--out", str(out), "--format", "txt")
+
+    assert result.returncode == 1, result.stderr
+    assert "1 entry of the input could not be used" in result.stderr
+    manifest = json.loads((session_folder(out) / "manifest.json").read_text(encoding="utf-8"))
+    assert [i["status"] for i in manifest["items"]] == ["done"]
+    [problem] = manifest["input_problems"]
+    assert problem.startswith("episodes.csv row 3: unsupported URL scheme 'ftp'")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
