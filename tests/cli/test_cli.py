@@ -14,6 +14,8 @@ import yaml
 
 from tests.engines.speaker_extra import needs_campplus
 from tests.samples import EXAMPLES, SAMPLE_MEDIA, reference_text, word_error_rate
+from tests.sources.feeds import FeedEpisode, day, rss_feed
+from tests.sources.media_server import Route, running_server
 
 CLI = [sys.executable, "-m", "bulk_transcribe.cli"]
 
@@ -134,6 +136,31 @@ def test_entries_of_the_input_that_could_not_be_used_exit_1_and_stay_in_the_mani
     assert [i["status"] for i in manifest["items"]] == ["done"]
     [problem] = manifest["input_problems"]
     assert problem.startswith("episodes.csv row 3: unsupported URL scheme 'ftp'")
+
+
+def test_a_feed_that_cannot_be_read_exits_1_but_an_episode_without_audio_does_not(
+    tmp_path: Path,
+) -> None:
+    """A text-only episode has nothing to transcribe and nothing to fix; a feed that could
+    not be read at all is work not done."""
+    mp3 = next(p for p in SAMPLE_MEDIA if p.suffix == ".mp3").read_bytes()
+    with running_server() as server:
+        audio = server.add("/ep1.mp3", Route(mp3, "audio/mpeg"))
+        episodes = [
+            FeedEpisode("One", day(2024, 1, 1), audio),
+            FeedEpisode("Announcement", day(2024, 1, 2), None),
+        ]
+        feed = server.add("/show.rss", Route(rss_feed("Show", episodes), "application/rss+xml"))
+        missing = server.url("/gone.rss")
+
+        whole = run_cli("run", feed, "--out", str(tmp_path / "a"), "--format", "txt")
+        broken = run_cli(
+            "run", feed, missing, "--out", str(tmp_path / "b"), "--format", "txt", "--force"
+        )
+
+    assert whole.returncode == 0, whole.stderr
+    assert broken.returncode == 1, broken.stderr
+    assert "1 entry of the input could not be used" in broken.stderr
 
 
 @pytest.mark.parametrize(

@@ -317,8 +317,12 @@ def run(
 
 def _with_unusable_input(code: int, ingested: IngestResult, expanded: ExpandResult) -> int:
     """Entries of the input that never became items are work not done, like a failed item:
-    a script checking the exit code must not take the run for complete."""
-    unusable = len(ingested.invalid) + len(expanded.invalid)
+    a script checking the exit code must not take the run for complete. An input that
+    could not be expanded counts; an episode or video it left out (no audio, private) does
+    not: there is nothing to fix and run again."""
+    inputs = {item.source for item in ingested.items}
+    unexpanded = [entry for entry in expanded.invalid if entry.value in inputs]
+    unusable = len(ingested.invalid) + len(unexpanded)
     if not unusable:
         return code
     entries = counted(unusable, "entry", "entries")
