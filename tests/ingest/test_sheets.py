@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -351,3 +352,12 @@ def test_a_column_of_bare_video_ids_under_video_id_is_the_link_column() -> None:
     assert [(i.source, i.title) for i in items(entries)] == [
         ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", "Never")
     ]
+
+
+def test_lines_of_another_delimiter_read_as_one_cell_are_not_taken_for_links(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "piped.csv"
+    path.write_text("url|title\nhttps://e.com/1.mp3|One\n", encoding="utf-8")
+    with pytest.raises(PermanentError, match=re.escape("its columns are: 'url|title'")):
+        sheet_entries(read_table(path), {}, [])

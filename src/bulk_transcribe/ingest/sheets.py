@@ -14,6 +14,9 @@ from bulk_transcribe.ingest.result import Entry, InvalidEntry
 from bulk_transcribe.ingest.tables import Table
 
 _WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
+# A cell that is one link and nothing else: what tells a column of links by its cells (a
+# line of another delimiter read as one cell, "https://…/a.mp3|Title", is not one).
+_LONE_LINK = re.compile(r"^https?://[^\s|<>\"{}^`]+$", re.IGNORECASE)
 # How far down a sheet its header is looked for, below a title or a merged banner row.
 _HEADER_SEARCH_ROWS = 10
 
@@ -153,7 +156,7 @@ def _column_of_links(
         (
             position
             for position, (number, cells) in enumerate(table.content[: _HEADER_SEARCH_ROWS + 1])
-            if any(_WEB_LINK.match(cell) for cell in _linked_cells(table, number, cells))
+            if any(_LONE_LINK.match(cell) for cell in _linked_cells(table, number, cells))
         ),
         None,
     )
@@ -164,7 +167,7 @@ def _column_of_links(
     for index in range(len(candidate.headers)):
         cells = [_linked_cells(candidate, n, row)[index] for n, row in candidate.rows]
         filled = sum(1 for cell in cells if cell)
-        links = sum(1 for cell in cells if _WEB_LINK.match(cell))
+        links = sum(1 for cell in cells if _LONE_LINK.match(cell))
         if links * 2 >= filled and links > best_links:
             best, best_links = index, links
     if best is None:
