@@ -298,3 +298,29 @@ def test_a_hidden_first_sheet_is_not_read_before_the_sheet_excel_shows(tmp_path:
     assert [(i.source, i.title) for i in result.items] == [("https://e.com/new.mp3", "New")]
     named = load_inputs(["book.xlsx"], sheet="Lookup", cwd=tmp_path)
     assert [i.title for i in named.items] == ["Old"]
+
+
+def test_cells_copied_from_a_sheet_with_an_unnamed_link_column_are_read_as_the_sheet(
+    tmp_path: Path,
+) -> None:
+    """Pasted "Title<tab>Video" rows were read as lines: the titles survived by luck, and
+    the header was reported as an entry that is no link (so the run exited 1)."""
+    pasted = "Title\tVideo\r\nFirst\thttps://e.com/1.mp3\r\nSecond\thttps://e.com/2.mp3\r\n"
+    (tmp_path / "copied.txt").write_text(pasted, encoding="utf-8")
+    for result in (
+        load_inputs(["copied.txt"], cwd=tmp_path),
+        load_inputs(["-"], stdin=io.StringIO(pasted), cwd=tmp_path),
+    ):
+        assert [(i.source, i.title) for i in result.items] == [
+            ("https://e.com/1.mp3", "First"),
+            ("https://e.com/2.mp3", "Second"),
+        ]
+        assert not result.invalid
+        assert any("read the links in 'Video'" in w for w in result.warnings)
+
+
+def test_a_list_opening_with_a_comment_holding_a_tab_stays_a_list(tmp_path: Path) -> None:
+    (tmp_path / "links.txt").write_text("# from Bob\tmonday\nhttps://e.com/1.mp3\n", "utf-8")
+    result = load_inputs(["links.txt"], cwd=tmp_path)
+    assert [i.source for i in result.items] == ["https://e.com/1.mp3"]
+    assert not result.invalid

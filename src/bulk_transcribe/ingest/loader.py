@@ -15,9 +15,10 @@ from bulk_transcribe.ingest.decoding import decode_text, read_text
 from bulk_transcribe.ingest.dedupe import merge_duplicates
 from bulk_transcribe.ingest.paths import find_media_files, is_media_path
 from bulk_transcribe.ingest.result import Entry, IngestResult, InvalidEntry
-from bulk_transcribe.ingest.sheets import sheet_entries
+from bulk_transcribe.ingest.sheets import sheet_entries, sheet_mapping
 from bulk_transcribe.ingest.tables import (
     SHEET_EXTENSIONS,
+    Table,
     is_workbook,
     read_table,
     sheet_names,
@@ -79,9 +80,11 @@ def _input_entries(
 ) -> list[Entry]:
     if raw == STDIN_INPUT:
         text = _read_stdin(stdin or sys.stdin)
-        piped_sheet = table_from_text(text, "stdin")  # `cat links.csv | bulk-transcribe run -`
+        piped_sheet = _pasted_sheet(text, "stdin", overrides)  # `cat links.csv | … run -`
         if piped_sheet is not None:
-            return sheet_entries(piped_sheet, overrides, [cwd])
+            entries = sheet_entries(piped_sheet, overrides, [cwd])
+            warnings.extend(piped_sheet.warnings)  # after: reading may add one
+            return entries
         return text_list_entries(text.splitlines(), "stdin", [cwd])
     if _WEB_LINK.match(raw.strip()):
         return [_argument_entry(raw, position, cwd)]
@@ -100,9 +103,11 @@ def _input_entries(
         if web_page is not None:
             raise web_page
         warnings.extend([warning] if warning else [])
-        pasted_sheet = table_from_text(text, path.name)  # cells copied from a spreadsheet
+        pasted_sheet = _pasted_sheet(text, path.name, overrides)  # cells copied from a sheet
         if pasted_sheet is not None:
-            return sheet_entries(pasted_sheet, overrides, base_dirs)
+            entries = sheet_entries(pasted_sheet, overrides, base_dirs)
+            warnings.extend(pasted_sheet.warnings)
+            return entries
         return text_list_entries(text.splitlines(), path.name, base_dirs)
     if suffix in (".xlsx", ".xlsm"):
         return _workbook_entries(path, sheet, overrides, base_dirs, warnings)
@@ -119,6 +124,23 @@ def _input_entries(
         ErrorKind.INVALID_INPUT,
         f"cannot use '{raw}': unsupported file type '{kind}'; {_EXPECTED}{hint}",
     )
+
+
+def _pasted_sheet(text: str, name: str, overrides: Mapping[str, str]) -> Table | None:
+    """`text` as a table when it is one: a header naming its links, or cells copied from a
+    spreadsheet whose links sit under another name ("Title<tab>Video"), which were read as
+    lines, their header reported as an entry that is no link."""
+    table = table_from_text(text, name)
+    if table is not None:
+        return table
+    copied = table_from_text(text, name, named_links=False)
+    if copied is None:
+        return None
+    try:
+        sheet_mapping(copied, overrides)
+    except PermanentError:
+        return None
+    return copied
 
 
 def _read_stdin(stdin: TextIO) -> str:

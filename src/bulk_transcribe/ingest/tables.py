@@ -79,15 +79,20 @@ def read_table(path: Path, sheet: str | None = None) -> Table:
     return _build_table(name, raw_rows, warnings, links)
 
 
-def table_from_text(text: str, name: str) -> Table | None:
+def table_from_text(text: str, name: str, *, named_links: bool = True) -> Table | None:
     """`text` read as a CSV/TSV table whose header names a column of links (standard input
-    fed a sheet), or None when its first line is no such header (a plain list of links)."""
+    fed a sheet), or None when its first line is no such header (a plain list of links).
+    `named_links=False`: cells copied from a spreadsheet (tab-separated under a header that
+    is no comment), whatever the header calls its links; the caller judges the columns."""
     first = next((line for line in text.splitlines() if line.strip()), "")
     if "://" in first or not any(sep in first for sep in ",;\t"):
         return None
+    if not named_links and ("\t" not in first or first.lstrip().startswith("#")):
+        return None
     try:
         table = _build_table(name, _csv_rows(text, ".csv"), [])
-        map_columns(table.headers, name, {})
+        if named_links:
+            map_columns(table.headers, name, {})
     except PermanentError:
         return None
     return table
