@@ -361,3 +361,17 @@ def test_lines_of_another_delimiter_read_as_one_cell_are_not_taken_for_links(
     path.write_text("url|title\nhttps://e.com/1.mp3|One\n", encoding="utf-8")
     with pytest.raises(PermanentError, match=re.escape("its columns are: 'url|title'")):
         sheet_entries(read_table(path), {}, [])
+
+
+def test_a_column_mapping_given_by_hand_still_names_the_real_columns(tmp_path: Path) -> None:
+    path = tmp_path / "videos.csv"
+    path.write_text("Video,Name,Blurb\nhttps://e.com/1.mp3,One,first\n", encoding="utf-8")
+    entries = sheet_entries(read_table(path), {"description": "Blurb"}, [])
+    assert [(i.source, i.title, i.metadata) for i in items(entries)] == [
+        ("https://e.com/1.mp3", "One", {"description": "first"})
+    ]
+    with pytest.raises(PermanentError, match="no column 'Nope'; its columns are: 'Video', 'Name'"):
+        sheet_entries(read_table(path), {"description": "Nope"}, [])
+    # The links' column given another role: no column is left to take the links from.
+    with pytest.raises(PermanentError, match="no column of links I recognise"):
+        sheet_entries(read_table(path), {"title": "Video"}, [])

@@ -9,7 +9,13 @@ from pathlib import Path
 
 from bulk_transcribe.errors import PermanentError
 from bulk_transcribe.ingest.classify import classify_entry, split_links
-from bulk_transcribe.ingest.columns import LINK_LIKE, ColumnMapping, UrlColumn, map_columns
+from bulk_transcribe.ingest.columns import (
+    LINK_LIKE,
+    ColumnMapping,
+    UrlColumn,
+    header_key,
+    map_columns,
+)
 from bulk_transcribe.ingest.result import Entry, InvalidEntry
 from bulk_transcribe.ingest.tables import Table
 
@@ -163,8 +169,14 @@ def _column_of_links(
     if not first_link:  # none near the top, or in the first row (a headerless list)
         return None
     candidate = table if first_link == 1 else table.with_header_at(first_link - 1)
+    keys = [header_key(header) for header in candidate.headers]
+    if any(header_key(header) not in keys for header in overrides.values()):
+        return None  # a --column naming no column here: its own error says so
+    named = {keys.index(header_key(header)) for header in overrides.values()}
     best, best_links = None, 0
     for index in range(len(candidate.headers)):
+        if index in named:  # the user gave that column another role
+            continue
         cells = [_linked_cells(candidate, n, row)[index] for n, row in candidate.rows]
         filled = sum(1 for cell in cells if cell)
         links = sum(1 for cell in cells if _LONE_LINK.match(cell))
