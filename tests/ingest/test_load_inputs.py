@@ -324,3 +324,30 @@ def test_a_list_opening_with_a_comment_holding_a_tab_stays_a_list(tmp_path: Path
     result = load_inputs(["links.txt"], cwd=tmp_path)
     assert [i.source for i in result.items] == ["https://e.com/1.mp3"]
     assert not result.invalid
+
+
+def test_a_markdown_note_gives_the_links_and_media_it_names_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    """An Obsidian note listing what to transcribe was "unsupported file type '.md'"."""
+    (tmp_path / "Recording 2024-05-01.m4a").write_bytes(b"\x00" * 16)
+    note = tmp_path / "To transcribe.md"
+    note.write_text(
+        "---\nsource: https://e.com/property.mp3\ntags: [podcasts]\n---\n"
+        "# Podcasts to transcribe\n\n"
+        "Prose without a link, and a link to [[Another note]].\n"
+        "- [Episode 7: Gardens](https://e.com/ep7.mp3)\n"
+        "- Great talk at https://youtu.be/dQw4w9WgXcQ, really.\n"
+        "- ![[Recording 2024-05-01.m4a]]\n"
+        "- [[gone.mp3|The lost one]]\n",
+        encoding="utf-8",
+    )
+    result = load_inputs([str(note)], cwd=tmp_path)
+    assert [(i.source, i.title, i.origin) for i in result.items] == [
+        ("https://e.com/ep7.mp3", "Episode 7: Gardens", "To transcribe.md line 8"),
+        ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", None, "To transcribe.md line 9"),
+        (str(tmp_path / "Recording 2024-05-01.m4a"), None, "To transcribe.md line 10"),
+    ]
+    assert [(e.origin, e.value) for e in result.invalid] == [
+        ("To transcribe.md line 11", "gone.mp3")
+    ]

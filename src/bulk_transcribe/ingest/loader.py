@@ -25,13 +25,14 @@ from bulk_transcribe.ingest.tables import (
     table_from_text,
     web_page_list_error,
 )
-from bulk_transcribe.ingest.text_list import text_list_entries
+from bulk_transcribe.ingest.text_list import markdown_note_entries, text_list_entries
 from bulk_transcribe.models import ItemSpec, SourceType
 
 STDIN_INPUT = "-"
+MARKDOWN_EXTENSIONS = (".md", ".markdown")
 _WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
 _EXPECTED = (
-    "expected a .txt list, a .csv/.tsv/.xlsx sheet, a folder, a media file, "
+    "expected a .txt list, a .md note, a .csv/.tsv/.xlsx sheet, a folder, a media file, "
     "an http(s) URL or - for standard input"
 )
 
@@ -109,6 +110,13 @@ def _input_entries(
             warnings.extend(pasted_sheet.warnings)
             return entries
         return text_list_entries(text.splitlines(), path.name, base_dirs)
+    if suffix in MARKDOWN_EXTENSIONS:  # a note listing what to transcribe (Obsidian)
+        text, warning = read_text(path)
+        warnings.extend([warning] if warning else [])
+        entries = markdown_note_entries(text.splitlines(), path.name, base_dirs)
+        if not entries:
+            warnings.append(f"{path.name} names no links or media files")
+        return entries
     if suffix in (".xlsx", ".xlsm"):
         return _workbook_entries(path, sheet, overrides, base_dirs, warnings)
     if suffix in SHEET_EXTENSIONS:
