@@ -81,7 +81,8 @@ def run(
     inputs: Annotated[
         list[str],
         typer.Argument(
-            help="Lists (.txt), sheets (.csv/.tsv/.xlsx), folders, media files, URLs or - (stdin)."
+            help="Lists (.txt), notes (.md), sheets (.csv/.tsv/.xlsx), folders, media files, "
+            "URLs or - (stdin)."
         ),
     ],
     out: OutOption = Path("output"),
