@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -43,22 +44,22 @@ class Feed:
     link: str | None
     author: str | None
     episodes: list[Episode]  # newest first; undated episodes keep feed order, after dated ones
-    relative_audio: bool = False  # some enclosure was written relative to the feed
 
 
-def parse_feed(data: bytes, url: str, base: str | None = None) -> Feed:
+def parse_feed(data: bytes, url: str, base_for: Callable[[], str] | None = None) -> Feed:
     """A feed's episodes; PermanentError when `data` is not a feed at all. Links written
-    relative to the feed ("/media/ep1.mp3") are read against `base`, the address the feed
-    was served from after redirects (`url` when not given)."""
+    relative to the feed ("/media/ep1.mp3") are read against the address `base_for` gives,
+    asked only for such a feed (where the feed was served from after redirects), or `url`."""
     import feedparser  # imported here: only runs that expand feeds pay for it
 
     parsed = feedparser.parse(data)
     relative_audio = any(_is_relative(_enclosure(entry)) for entry in parsed.entries)
+    base = url
     if relative_audio:
         # Read again with the base as Content-Location: feedparser then resolves Atom links
         # and pages (and honours xml:base); RSS enclosures it leaves as written, so
         # _episode joins those.
-        base = base or url
+        base = base_for() if base_for is not None else url
         parsed = feedparser.parse(data, response_headers={"content-location": base})
     if not parsed.get("version") and not parsed.entries:
         problem = parsed.get("bozo_exception")
@@ -69,7 +70,7 @@ def parse_feed(data: bytes, url: str, base: str | None = None) -> Feed:
             + "; paste the podcast's feed URL (Apple Podcasts and web pages work too)",
         )
     channel = parsed.feed
-    episodes = [_episode(entry, base or url) for entry in parsed.entries]
+    episodes = [_episode(entry, base) for entry in parsed.entries]
     dated = sorted(
         (e for e in episodes if e.published), key=lambda e: e.published or 0, reverse=True
     )
@@ -80,7 +81,6 @@ def parse_feed(data: bytes, url: str, base: str | None = None) -> Feed:
         link=channel.get("link"),
         author=channel.get("author") or channel.get("itunes_author"),
         episodes=dated + undated,
-        relative_audio=relative_audio,
     )
 
 
@@ -146,12 +146,13 @@ class PodcastFeedSource(Source):
         self, spec: ItemSpec, context: ExpandContext, result: ExpandResult
     ) -> list[ItemSpec]:
         settings = context.settings
-        data = context.fetch_bytes(spec.source, settings)
-        feed = parse_feed(data, spec.source)
-        if feed.relative_audio:
-            # Audio named relative to the feed: read against where the feed really is, which
-            # a redirect may have moved (one more request, only for such feeds).
-            feed = parse_feed(data, spec.source, _final_address(spec.source, context))
+        # Audio named relative to the feed is read against where the feed really is, which
+        # a redirect may have moved: one more request, only for such feeds.
+        feed = parse_feed(
+            context.fetch_bytes(spec.source, settings),
+            spec.source,
+            lambda: _final_address(spec.source, context),
+        )
         chosen = select_episodes(
             feed.episodes, settings.latest, settings.date_after, settings.date_before
         )
