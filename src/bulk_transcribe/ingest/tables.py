@@ -27,6 +27,8 @@ _HYPERLINK_CALL = re.compile(
     r'^=\s*HYPERLINK\(\s*"((?:[^"]|"")+)"\s*(?:[,;]\s*"((?:[^"]|"")*)"\s*)?\)\s*$', re.IGNORECASE
 )
 _WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
+# A line inside a cell that looks like a row of the table: a delimiter and a link on it.
+_SWALLOWED_ROW = re.compile(r"\n[^\n]*[,;\t][^\n]*https?://|\n[^\n]*https?://[^\n]*[,;\t]", re.I)
 # A sheet's sharing link saved to disk is often its sign-in page, whatever the file's name.
 _WEB_PAGE = re.compile(r"^\s*(<!doctype html|<html|<head|<body)", re.IGNORECASE)
 # The compound-file signature: Excel wraps a password-protected workbook in one, and Excel
@@ -73,9 +75,10 @@ def read_table(path: Path, sheet: str | None = None) -> Table:
         text, warning = read_text(path)
         if _WEB_PAGE.match(text[:1024].lstrip("\ufeff")):
             raise _web_page(path)
-        name, raw_rows = path.name, _csv_rows(text, path.suffix.lower())
+        name, raw_rows = path.name, _csv_rows(text, path.suffix.lower(), path.name)
         links = _formula_links(raw_rows)
         warnings = [warning] if warning else []
+        warnings += _open_quote_warnings(name, raw_rows)
     return _build_table(name, raw_rows, warnings, links)
 
 
@@ -90,7 +93,7 @@ def table_from_text(text: str, name: str, *, named_links: bool = True) -> Table 
     if not named_links and ("\t" not in first or first.lstrip().startswith("#")):
         return None
     try:
-        table = _build_table(name, _csv_rows(text, ".csv"), [])
+        table = _build_table(name, _csv_rows(text, ".csv", name), [])
         if named_links:
             map_columns(table.headers, name, {})
     except PermanentError:
@@ -98,7 +101,7 @@ def table_from_text(text: str, name: str, *, named_links: bool = True) -> Table 
     return table
 
 
-def _csv_rows(text: str, suffix: str) -> list[list[str]]:
+def _csv_rows(text: str, suffix: str, name: str) -> list[list[str]]:
     sample = text[:_SNIFF_CHARS]
     if len(text) > _SNIFF_CHARS:  # a half line would mislead the sniffer
         sample = sample.rsplit("\n", 1)[0]
@@ -106,7 +109,28 @@ def _csv_rows(text: str, suffix: str) -> list[list[str]]:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
     except csv.Error:
         delimiter = "\t" if suffix == ".tsv" else ","
-    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    # A cell may hold whole show notes: the csv module's 128 KB limit per cell stopped such
+    # sheets with a traceback. The file's size (already read) bounds every cell anyway.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT,
+            f"{name} could not be read as a table ({exc}); save it again from the "
+            "spreadsheet as CSV UTF-8",
+        ) from exc
+
+
+def _open_quote_warnings(name: str, rows: list[list[str]]) -> list[str]:
+    """Rows a quote left open swallowed: a cell running over lines that hold links and
+    delimiters reads like the rows after it, which then give no items of their own."""
+    return [
+        f"{name} row {number}: a cell runs over several lines holding links, as if a quote "
+        '(") was left open in it and the rows below were read into it: check that row'
+        for number, row in enumerate(rows, start=1)
+        if any(_SWALLOWED_ROW.search(cell) for cell in row)
+    ]
 
 
 def _xlsx_rows(
