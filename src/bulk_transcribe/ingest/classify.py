@@ -199,11 +199,20 @@ def _classify_file(path: Path, value: str, origin: str) -> Entry:
 
 def _find_existing(value: str, base_dirs: Sequence[Path]) -> Path | None:
     try:
-        path = Path(value).expanduser()
+        path = expanded_path(value)
         candidates = [path] if path.is_absolute() else [base / path for base in base_dirs]
         return next((c for c in candidates if c.exists()), None)
     except (OSError, ValueError):  # names too long or with NUL bytes are simply not files
         return None
+
+
+def expanded_path(value: str) -> Path:
+    """`value` with "~" as the home folder; as written when "~name" names no user of this
+    machine ("~~~ Season 2 ~~~" in a list), where pathlib raises."""
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:
+        return Path(value)
 
 
 def _not_found_reason(value: str, base_dirs: Sequence[Path]) -> str:
@@ -214,6 +223,6 @@ def _not_found_reason(value: str, base_dirs: Sequence[Path]) -> str:
     looks_like_path = "/" in value or "\\" in value or is_media_path(Path(value))
     if not looks_like_path:
         return "not a URL or an existing file"
-    if Path(value).expanduser().is_absolute() or not base_dirs:
+    if expanded_path(value).is_absolute() or not base_dirs:
         return "file not found"
     return "file not found (looked in " + ", ".join(str(b) for b in base_dirs) + ")"

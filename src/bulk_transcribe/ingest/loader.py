@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
-from bulk_transcribe.ingest.classify import classify_entry
+from bulk_transcribe.ingest.classify import classify_entry, expanded_path
 from bulk_transcribe.ingest.columns import normalise_overrides
 from bulk_transcribe.ingest.decoding import decode_text, read_text
 from bulk_transcribe.ingest.dedupe import merge_duplicates
@@ -89,7 +89,7 @@ def _input_entries(
         return text_list_entries(text.splitlines(), "stdin", [cwd])
     if _WEB_LINK.match(raw.strip()):
         return [_argument_entry(raw, position, cwd)]
-    path = cwd / Path(raw.strip()).expanduser()
+    path = cwd / expanded_path(raw.strip())
     suffix = path.suffix.lower()
     if _is_dir(path):
         return _folder_entries(path, raw, warnings)
