@@ -351,3 +351,16 @@ def test_a_markdown_note_gives_the_links_and_media_it_names_and_nothing_else(
     assert [(e.origin, e.value) for e in result.invalid] == [
         ("To transcribe.md line 11", "gone.mp3")
     ]
+
+
+@pytest.mark.parametrize("empty", ["", "   "])
+def test_an_empty_input_is_refused_not_taken_for_the_current_folder(
+    tmp_path: Path, empty: str
+) -> None:
+    """`run "$LIST"` with the variable unset queued every media file under the current
+    folder (5,067 of them in one try), a paid run with a cloud engine."""
+    (tmp_path / "talk.mp3").write_bytes(b"\x00" * 16)
+    with pytest.raises(PermanentError) as caught:
+        load_inputs([empty], cwd=tmp_path)
+    assert caught.value.message.startswith("INPUT 1 is empty (an unset variable in a script?)")
+    assert load_inputs(["."], cwd=tmp_path).items  # the folder, when asked for

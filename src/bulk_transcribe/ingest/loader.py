@@ -79,6 +79,14 @@ def _input_entries(
     warnings: list[str],
     server_files: bool = True,
 ) -> list[Entry]:
+    if not raw.strip():
+        # As a path it would be the current folder, and every media file under it would be
+        # transcribed: what `run "$LIST"` with an unset variable meant, never.
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT,
+            f"INPUT {position} is empty (an unset variable in a script?); {_EXPECTED}; "
+            "to transcribe this folder, give it as .",
+        )
     if raw == STDIN_INPUT:
         text = _read_stdin(stdin or sys.stdin)
         piped_sheet = _pasted_sheet(text, "stdin", overrides)  # `cat links.csv | … run -`
