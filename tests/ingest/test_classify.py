@@ -307,3 +307,20 @@ def test_the_marks_prose_ends_a_link_with_are_not_fetched_as_part_of_it(
     user cannot see), and "(https://…)" was looked for as a file."""
     item = classify_ok(text)
     assert (item.source, item.title) == (link, title)
+
+
+@pytest.mark.parametrize(
+    ("link", "feed"),
+    [
+        ("feed://example.org/podcast.rss", "https://example.org/podcast.rss"),
+        ("feed:https://example.org/podcast.rss", "https://example.org/podcast.rss"),
+        ("feed:http://127.0.0.1:8000/show.xml", "http://127.0.0.1:8000/show.xml"),
+        ("itpc://feeds.example.org/show", "https://feeds.example.org/show"),
+        ("pcast://example.org/podcast.rss", "https://example.org/podcast.rss"),
+        ("podcast://example.org/feed", "https://example.org/feed"),
+    ],
+)
+def test_a_podcast_apps_subscribe_link_is_the_feed(link: str, feed: str) -> None:
+    """The link a site's "Subscribe" button gives was an unsupported URL scheme."""
+    item = classify_ok(link)
+    assert (item.source, item.source_type) == (feed, SourceType.PODCAST_FEED)

@@ -39,6 +39,8 @@ _INVISIBLE = " \t\r\n\v\f\u00a0\u200b\u200c\u200d\u2060\ufeff\u200e\u200f"
 _LINK_SEPARATOR = re.compile(r"(?:\s*[,;]\s*|\s+)(?=[\"'“„‘«<]?https?://)", re.IGNORECASE)
 _WEB_START = re.compile(r"^https?://", re.IGNORECASE)
 _CLOSING_MARKS = ".,;:!?"
+# The links podcast sites' "Subscribe" buttons give: the feed, under an app's scheme.
+_SUBSCRIBE_SCHEME = re.compile(r"^(?:feed|itpc|pcast|podcast):(?://)?", re.IGNORECASE)
 # A line pasted from a numbered or bulleted list: "1. ", "2) ", "(a) ", "- ", "• ".
 _LIST_MARKER = re.compile(r"^(?:[-*•‣◦▪–—]|\(?\d{1,4}[.)]|\(?[a-z][.)])\s+", re.IGNORECASE)
 _MARKDOWN_LINK = re.compile(r"^\[(?P<title>[^\]]*)\]\((?P<link>https?://[^)\s]+)\)$", re.I)
@@ -100,6 +102,7 @@ def _link_in_prose(value: str) -> tuple[str, str | None]:
 
 
 def _classify_value(value: str, origin: str, base_dirs: Sequence[Path] | None) -> Entry:
+    value = _without_subscribe_scheme(value)
     scheme = _SCHEME.match(value)
     if scheme and scheme.group(1).lower() == "file":
         local_path = _file_uri_path(value)
@@ -141,6 +144,16 @@ def _tidy_link(value: str) -> str:
     ):
         value = value[:-1]
     return value
+
+
+def _without_subscribe_scheme(value: str) -> str:
+    """A podcast app's subscribe link as the feed's web address: "feed://host/rss" and
+    "itpc://…", "pcast://…", "podcast://…" over https, "feed:https://…" as it says."""
+    subscribe = _SUBSCRIBE_SCHEME.match(value)
+    if subscribe is None:
+        return value
+    rest = value[subscribe.end() :]
+    return rest if _WEB_START.match(rest) else "https://" + rest.lstrip("/")
 
 
 def _unwrap(text: str) -> str:
