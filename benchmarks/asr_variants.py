@@ -29,7 +29,7 @@ from whisper_normalizer.english import EnglishTextNormalizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus_conditions import condition_of
-from speech_corpus import audio_path, load_manifest, references
+from corpus_manifest import audio_path, load_manifest, references
 
 from bulk_transcribe.engines import EngineJob, window_batches
 from bulk_transcribe.engines.local_whisper import LocalWhisperEngine

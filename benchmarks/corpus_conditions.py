@@ -29,12 +29,10 @@ import random
 from pathlib import Path
 
 import numpy as np
-from corpus import as_pcm, write_audio
-from scipy.signal import butter, resample_poly, sosfilt
-from speech_corpus import (
+from corpus import RATE, as_pcm, write_audio
+from corpus_manifest import (
     FIELDS,
     MANIFEST,
-    RATE,
     SPLIT_SEED,
     Entry,
     Sources,
@@ -46,6 +44,7 @@ from speech_corpus import (
     split_speakers,
     write_opus,
 )
+from scipy.signal import butter, resample_poly, sosfilt
 
 PYROOMACOUSTICS = "LCAV/pyroomacoustics"
 SAMPLES = "examples/input_samples"

@@ -44,7 +44,7 @@ from whisper_normalizer.english import EnglishTextNormalizer
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import RATE, REPO, SAMPLES, seconds_of_audio, write_wav
 from corpus_conditions import condition_of
-from speech_corpus import audio_path, load_manifest, references
+from corpus_manifest import audio_path, load_manifest, references
 
 SPEECH = REPO.parent / "shared" / "speech"
 PEER_VENV = Path(__file__).resolve().parent / ".peer-venv"

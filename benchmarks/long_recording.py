@@ -31,8 +31,8 @@ from faster_whisper import decode_audio
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from child import run_in_child
 from corpus import RATE, REPO
+from corpus_manifest import CORPUS_CACHE, write_opus
 from local_asr import run_measured
-from speech_corpus import CORPUS_CACHE, write_opus
 
 BLOCK_MINUTES = 10
 

@@ -27,17 +27,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import RATE
+from corpus_manifest import CORPUS_CACHE, load_manifest, write_opus
 from speakers import error_seconds, hypothesis, reference
-from speech_corpus import (
-    CORPUS_CACHE,
-    RATE,
-    constructed_conversation,
-    load_manifest,
-    parse_rttm,
-    phrases,
-    rttm_lines,
-    write_opus,
-)
+from speech_corpus import constructed_conversation, parse_rttm, phrases, rttm_lines
 
 from bulk_transcribe.engines.diarization import (
     MAX_CLUSTERED_WINDOWS,

@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from child import run_in_child
+from corpus_manifest import CORPUS_CACHE
 from long_recording import cut_recording
-from speech_corpus import CORPUS_CACHE
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 

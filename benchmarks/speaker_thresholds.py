@@ -15,6 +15,12 @@ CAM++ prints, chunks STEP seconds apart (default its STEP_SECONDS), cached per s
 label with (overlap_diarization.STRETCHES), the voices still counted from the per-local-
 speaker prints; printed from the same cached segmentations (cached in a file of their own).
 
+`--clean` sweeps instead which windows the voices are counted from on the window path
+(the probe clean_windows.py): the cached dev window prints with the cached dev segmentations
+(those of `--segments 2.5`), each window left out of the count when the share of its frames
+where two or more talk is above MIXED, or where nobody talks above SILENT; the count
+thresholds stay the encoder's.
+
 `--telephone` sweeps instead on the dev conversations' telephone-band copies (the ones
 `speakers.py --telephone` makes, made here too if missing) and the dev one-voice telephone
 copies (`tel_*`), their prints computed as the engine computes them for a recording stored
@@ -34,6 +40,8 @@ import numpy as np
 from faster_whisper import decode_audio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from clean_windows import counted_windows
+from corpus_manifest import audio_path, load_manifest
 from speakers import (
     conversations,
     decoded,
@@ -43,7 +51,6 @@ from speakers import (
     reference,
     telephone_copy,
 )
-from speech_corpus import audio_path, load_manifest
 
 from bulk_transcribe.engines.diarization import (
     COUNT_THRESHOLDS,
@@ -150,6 +157,55 @@ def dev_prints(
     return talks, singles
 
 
+# Shares of a window's frames (two or more talk, nobody talks) above which it is left out of
+# the count; 1.0: never.
+CLEAN_GRID = {"mixed": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5), "silent": (0.5, 0.75, 1.0)}
+
+
+def clean_sweep(encoder_name: str, top: int) -> None:
+    """The window prints counted from the windows where one person talks, per setting of
+    CLEAN_GRID, beside every window counted (the first row)."""
+    talks, singles = dev_prints(encoder_name)
+    seg_talks, seg_singles = dev_prints(encoder_name, step=2.5)
+    segmented = {name: prints for name, _, _, prints in seg_talks + seg_singles}
+    thresholds = COUNT_THRESHOLDS[encoder_name][Band.WIDE]
+
+    def masks(mixed: float, silent: float) -> dict:
+        return {
+            name: counted_windows(
+                prints.windows, segmented[name].activity, segmented[name].seconds, mixed, silent
+            )
+            for name, _, _, prints in talks + singles
+            if prints.windows
+        }
+
+    results = [(*scored(talks, singles, thresholds), (None, None))]
+    for mixed, silent in itertools.product(*CLEAN_GRID.values()):
+        counted = masks(mixed, silent)
+        results.append((*scored(talks, singles, thresholds, counted), (mixed, silent)))
+    names = sorted(results[0][3])
+    print(f"{'mixed':>6}{'silent':>7}{'wrong':>6}{'DER c':>7}" + "".join(
+        f"{name[:20]:>24}" for name in names
+    ))  # fmt: skip
+    for wrong, errors, _, groups, (mixed, silent) in (
+        results[:1] + sorted(results[1:], key=lambda r: (r[0], r[1]))[:top]
+    ):
+        label = "every window" if mixed is None else f"{mixed:>6.2f}{silent:>7.2f}"
+        line = f"{label:>13}{wrong:>6}{errors * 100:>6.2f}%"
+        for name in names:
+            files, right, error_s, total = groups[name]
+            der = f" {error_s / total * 100:4.1f}%" if total else ""
+            line += f"{f'{right:.0f}/{files:.0f}{der}':>24}"
+        print(line)
+    print("\nwrong counts (constructed DER %), mixed share down, silent share across")
+    by = {r[4]: r for r in results[1:]}
+    print(f"{'':>6}" + "".join(f"{s:>14.2f}" for s in CLEAN_GRID["silent"]))
+    for mixed in CLEAN_GRID["mixed"]:
+        print(f"{mixed:>6.2f}" + "".join(
+            f"{by[(mixed, s)][0]:>6} ({by[(mixed, s)][1] * 100:4.2f})" for s in CLEAN_GRID["silent"]
+        ))  # fmt: skip
+
+
 def with_whole(stretches: LocalPrints, whole: LocalPrints) -> LocalPrints:
     """Stretches' prints cached before they carried the local speakers' prints (the ones
     the voices are counted from), completed as prints_of_activity completes them, from the
@@ -167,29 +223,37 @@ def with_whole(stretches: LocalPrints, whole: LocalPrints) -> LocalPrints:
     )
 
 
-def evaluate(talks: list, singles: list, thresholds: CountThresholds) -> dict[str, list[float]]:
-    """Per group: [files, count right, error seconds, speech seconds]."""
+def evaluate(
+    talks: list, singles: list, thresholds: CountThresholds, counted: dict | None = None
+) -> dict[str, list[float]]:
+    """Per group: [files, count right, error seconds, speech seconds]. `counted`: per name,
+    the windows the voices are counted from (clean_windows.py), None for all."""
+    counted = counted or {}
     groups: dict[str, list[float]] = {}
-    for _, group, truth, prints in talks:
-        found = hypothesis(turns_any(prints, None, thresholds))
+    for name, group, truth, prints in talks:
+        found = hypothesis(turns_any(prints, None, thresholds, counted.get(name)))
         errors, total = error_seconds(truth, found)
         right = len(found.labels()) == len(truth.labels())
         sums = groups.setdefault(group, [0, 0, 0.0, 0.0])
         for index, value in enumerate((1, right, errors, total)):
             sums[index] += value
-    for _, _, _, prints in singles:
-        voices = len({turn.speaker for turn in turns_any(prints, None, thresholds)})
+    for name, _, _, prints in singles:
+        turns = turns_any(prints, None, thresholds, counted.get(name))
+        voices = len({turn.speaker for turn in turns})
         sums = groups.setdefault("one voice", [0, 0, 0.0, 0.0])
         sums[0] += 1
         sums[1] += voices == 1
     return groups
 
 
-def turns_any(prints, speakers: int | None, thresholds: CountThresholds) -> list:
-    """Windows' prints or local speakers' prints, each clustered its own way."""
+def turns_any(
+    prints, speakers: int | None, thresholds: CountThresholds, counted: np.ndarray | None = None
+) -> list:
+    """Windows' prints (`counted`: the windows the voices are counted from) or local
+    speakers' prints, each clustered its own way."""
     if hasattr(prints, "owners"):
         return turns_of_local(prints, speakers, thresholds)
-    return turns_of(prints, speakers, thresholds)
+    return turns_of(prints, speakers, thresholds, counted=counted)
 
 
 def main() -> None:
@@ -212,7 +276,15 @@ def main() -> None:
     parser.add_argument(
         "--stretches", action="store_true", help="with --segments: a print per stretch"
     )
+    parser.add_argument(
+        "--clean",
+        action="store_true",
+        help="which windows the window path counts voices from (the probe clean_windows.py)",
+    )
     args = parser.parse_args()
+    if args.clean:
+        clean_sweep(args.encoder, args.top)
+        return
     talks, singles = dev_prints(args.encoder, args.telephone, args.segments, args.stretches)
     grid = TELEPHONE_GRID if args.telephone else GRID
     current = COUNT_THRESHOLDS[args.encoder][Band.NARROW if args.telephone else Band.WIDE]
@@ -234,9 +306,11 @@ def main() -> None:
         print_maps(results[1:], grid)
 
 
-def scored(talks: list, singles: list, thresholds: CountThresholds) -> tuple:
+def scored(
+    talks: list, singles: list, thresholds: CountThresholds, counted: dict | None = None
+) -> tuple:
     """(wrong counts, DER of the constructed groups, thresholds, per-group sums)."""
-    groups = evaluate(talks, singles, thresholds)
+    groups = evaluate(talks, singles, thresholds, counted)
     wrong = sum(files - right for files, right, _, _ in groups.values())
     constructed = [v for g, v in groups.items() if g != "real meetings (AMI)" and v[3]]
     errors = sum(v[2] for v in constructed) / sum(v[3] for v in constructed)

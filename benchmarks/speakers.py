@@ -2,7 +2,8 @@
 known turns, dev and held-out side by side.
 
     .venv/bin/python benchmarks/speakers.py [--split dev|heldout|both] [--per-file]
-        [--encoder campplus|resemblyzer|both] [--method windows|segments|both] [--telephone]
+        [--encoder campplus|resemblyzer|both] [--method windows|segments|clean|both|M,M]
+        [--telephone]
         [--auto-only]
     # needs the extra (pip install -e '.[speakers]') and the corpus (speech_corpus.py build)
 
@@ -18,7 +19,10 @@ side of every true boundary (pyannote's `collar=0.5`, the total width). Then `au
 the voices in every one-voice recording with a reference (it should find one). CPU seconds
 are per minute of audio, model load excluded. Both voice encoders (CAM++, Resemblyzer) run on
 the same audio, side by side, each with its own auto-count thresholds; CAM++ also through
-local speaker segmentation (engines/overlap_diarization.py, column "campplus+seg").
+local speaker segmentation (engines/overlap_diarization.py, column "campplus+seg"), and
+through the window path with its voices counted from the windows where the segmentation hears
+one person talk (the probe clean_windows.py, column "campplus+clean"; "campplus" is then the
+window path with every window counted).
 
 `--telephone` runs instead on telephone-band copies of every conversation (made once, by
 corpus_conditions.telephone_band and its G.711 mu-law WAV, into CORPUS_CACHE/telephone/,
@@ -43,7 +47,8 @@ from pyannote.core import Annotation, Segment
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from speech_corpus import CORPUS_CACHE, SPEECH, audio_path, load_manifest
+from clean_windows import diarize_clean
+from corpus_manifest import CORPUS_CACHE, SPEECH, audio_path, load_manifest
 
 from bulk_transcribe.engines.diarization import (
     RATE,
@@ -66,20 +71,25 @@ from bulk_transcribe.engines.voice_encoders import (
 SHARED_MIXES = SPEECH / "speakers"
 TELEPHONE = CORPUS_CACHE / "telephone"
 FOUR_READERS = Path(__file__).resolve().parents[1] / "tests/data/speakers/four_readers.opus"
-WINDOWS, SEGMENTS = "windows", "segments"
+WINDOWS, SEGMENTS, CLEAN = "windows", "segments", "clean"
+SUFFIX = {WINDOWS: "", SEGMENTS: "+seg", CLEAN: "+clean"}
 
 
 class Column:
     """One way of diarizing, a column of the tables: an encoder and a method (the window
-    path, or CAM++ on local speakers of the segmentation model: overlap_diarization.py)."""
+    path with every window counted, the same with the voices counted from the windows where
+    one person talks (clean_windows.py), or CAM++ on local speakers of the segmentation
+    model: overlap_diarization.py)."""
 
     def __init__(self, encoder: VoiceEncoder, method: str) -> None:
         self.encoder, self.method = encoder, method
-        self.name = encoder.name if method == WINDOWS else f"{encoder.name}+seg"
+        self.name = encoder.name + SUFFIX[method]
 
     def diarize(self, audio, count: int | None, stored_rate: int | None) -> list[Turn]:
         if self.method == SEGMENTS and uses_segmentation(self.encoder, stored_rate):
             return diarize_overlapping(audio, count, self.encoder)
+        if self.method == CLEAN:
+            return diarize_clean(audio, count, self.encoder, stored_rate)
         return diarize(audio, count, self.encoder, stored_rate)
 
 
@@ -133,10 +143,10 @@ def main() -> None:
     parser.add_argument("--encoder", choices=(*ENCODERS, "both"), default="both")
     parser.add_argument(
         "--method",
-        choices=(WINDOWS, SEGMENTS, "both"),
         default="both",
-        help="CAM++'s window path, its segmentation path (telephone-band recordings take "
-        "the window path either way), or both side by side",
+        help="CAM++'s window path (windows), its segmentation path (segments; telephone-band "
+        "recordings take the window path either way), the window path counting voices from "
+        "windows where one person talks (clean), both (windows,segments), or a comma list",
     )
     parser.add_argument("--per-file", action="store_true", help="print every conversation")
     parser.add_argument(
@@ -151,7 +161,10 @@ def main() -> None:
     args = parser.parse_args()
     splits = ["dev", "heldout"] if args.split == "both" else [args.split]
     encoders = [load_voice_encoder(name) for name in ENCODERS if args.encoder in (name, "both")]
-    methods = [m for m in (WINDOWS, SEGMENTS) if args.method in (m, "both")]
+    wanted = [WINDOWS, SEGMENTS] if args.method == "both" else args.method.split(",")
+    if not set(wanted) <= set(SUFFIX):
+        parser.error(f"--method: each of {', '.join(SUFFIX)}, or both")
+    methods = [m for m in SUFFIX if m in wanted]
     columns = [
         Column(encoder, method)
         for encoder in encoders

@@ -46,3 +46,21 @@ def test_the_disk_full_error_says_what_needed_the_space_and_what_to_do() -> None
         "disk full while writing notes.md: free some space (or choose another --out), "
         "then resume the session"
     )
+
+
+def test_every_typed_error_crosses_a_process_as_itself() -> None:
+    """Pickled as a Ray worker's failure is: its class, kind, message and details kept."""
+    import pickle
+
+    from bulk_transcribe.errors import Cancelled, ModelFailure, ModelPart, TruncatedMedia
+
+    errors = [
+        PermanentError(ErrorKind.INVALID_INPUT, "no such file", retry_after=None),
+        TruncatedMedia("https://example.org/a.mp3", 1000, 1.5, 60.0),
+        ModelFailure(ModelPart.DEVICE, "cuda", "no CUDA device"),
+        Cancelled(),
+    ]
+    for error in errors:
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and vars(copy) == vars(error)
+        assert (str(copy), copy.args, copy.transient) == (str(error), error.args, error.transient)

@@ -10,6 +10,10 @@ request held is let go as the exception unwinds. Calls made outside any item are
 A connection carries one request at a time (HTTP/1.1; no client here enables HTTP/2), so
 only the cancelled item's request ends.
 
+Libraries that open sockets of their own (yt-dlp) are cut the same way inside
+`sockets_cut_on_cancel()`: every socket the thread makes there is watched, found through
+Python's audit events since no such library lets a caller reach its sockets.
+
 A request whose answer says what the provider started (a DEAPI job's id) is sent inside
 `answer_kept()`: cut off while it sends, never while its answer is awaited, so a cancel
 cannot leave a job running, and paid for, that nobody knows the id of.
@@ -23,10 +27,12 @@ import logging
 import os
 import socket
 import struct
+import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpcore
 
@@ -53,6 +59,12 @@ def answer_kept() -> Iterator[None]:
         _answer_kept.reset(token)
 
 
+class _Stoppable(Protocol):
+    """What the watcher cuts: a stream, a connecting socket, a thread's sockets."""
+
+    def shut_down(self, sending_only: bool = False) -> None: ...
+
+
 class _Watcher:
     """One daemon thread per process, polling the cancels of calls blocked on a socket.
 
@@ -61,13 +73,16 @@ class _Watcher:
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
-        self._calls: dict[int, tuple[threading.Event, AbortableStream, bool]] = {}
+        self._calls: dict[int, tuple[threading.Event, _Stoppable, bool]] = {}
         self._aborted: set[int] = set()
         self._tokens = itertools.count()
         self._started = False
 
     def watch(
-        self, cancel: threading.Event, stream: AbortableStream | _Connecting, sending_only: bool
+        self,
+        cancel: threading.Event,
+        stream: _Stoppable,
+        sending_only: bool,
     ) -> int:
         with self._condition:
             token = next(self._tokens)
@@ -220,3 +235,80 @@ class AbortableStream(httpcore.NetworkStream):
         if _watcher.unwatch(token) and not sending_only:
             raise Cancelled()
         return result
+
+
+class _ThreadSockets:
+    """The sockets one thread made inside `sockets_cut_on_cancel`, as the watcher sees them:
+    each still open is shut down (a TLS socket's plain shutdown, as above). Held weakly, so
+    a socket the library drops is closed as usual; one detached into a TLS socket (fileno
+    -1 then) is passed over, its TLS socket being watched in its place."""
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self.cancel = cancel
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self._lock = threading.Lock()  # added on the item's thread, read on the watcher's
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.add(sock)
+
+    def shut_down(self, sending_only: bool = False) -> None:
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            if sock.fileno() != -1:
+                with contextlib.suppress(OSError):  # closed meanwhile: nothing to wake
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+_in_thread = threading.local()  # .sockets: the _ThreadSockets of the block this thread is in
+_hook_lock = threading.Lock()
+_hook_installed = False
+
+
+def _on_audit_event(event: str, args: tuple) -> None:
+    # Runs for every audited event of every thread: return at once unless it is ours.
+    if event != "socket.__new__" and event != "socket.connect":
+        return
+    watched: _ThreadSockets | None = getattr(_in_thread, "sockets", None)
+    if watched is None:
+        return
+    if watched.cancel.is_set():
+        raise Cancelled()  # a new connection (a library's retry) after the cancel: none
+    sock = args[0]
+    if isinstance(sock, socket.socket):
+        watched.add(sock)
+
+
+def _install_hook() -> None:
+    global _hook_installed
+    with _hook_lock:
+        if not _hook_installed:
+            sys.addaudithook(_on_audit_event)  # process-wide and permanent: installed once
+            _hook_installed = True
+
+
+@contextlib.contextmanager
+def sockets_cut_on_cancel() -> Iterator[None]:
+    """Inside, every socket this thread makes (a library's own, e.g. yt-dlp's) is shut down
+    the moment the current item is cancelled, and the block raises Cancelled instead of the
+    library's error for the cut connection. Outside an item, nothing is watched."""
+    cancel = workscope.current_cancel.get()
+    if cancel is None or getattr(_in_thread, "sockets", None) is not None:
+        yield  # no item, or an outer block watches this thread already
+        return
+    workscope.raise_if_cancelled(cancel)
+    _install_hook()
+    watched = _ThreadSockets(cancel)
+    _in_thread.sockets = watched
+    token = _watcher.watch(cancel, watched, False)
+    try:
+        yield
+    except BaseException:
+        if _watcher.unwatch(token) or cancel.is_set():
+            raise Cancelled() from None
+        raise
+    finally:
+        _in_thread.sockets = None
+        _watcher.unwatch(token)
+    workscope.raise_if_cancelled(cancel)  # the library took the cut for an answer

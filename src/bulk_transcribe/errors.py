@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import sqlite3
 from enum import StrEnum
+from typing import Any
 
 
 class ErrorKind(StrEnum):
@@ -53,6 +54,19 @@ class TranscribeError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle by calling the class with their args, which these __init__s do
+        # not take; rebuilt from their attributes instead, so one crosses a process (a Ray
+        # worker's model failure) as itself.
+        return _rebuilt, (type(self), self.args, dict(self.__dict__))
+
+
+def _rebuilt(cls: type[TranscribeError], args: tuple, state: dict[str, Any]) -> TranscribeError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class TransientError(TranscribeError):
     """May succeed if tried again later (network blip, 429, 5xx, timeout)."""
@@ -86,6 +100,39 @@ def _length(seconds: float) -> str:
         return f"{seconds:.1f} s"
     hours, rest = divmod(round(seconds), 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+class ModelPart(StrEnum):
+    """What a model failure is about, named as the option that chose it: a failed item's
+    stored message begins with it (`--device cuda: ...`), so a view reading the message back
+    (model_part_of) knows which choice to change. The compute type has no flag: its setting."""
+
+    SPEECH = "--model"
+    DEVICE = "--device"
+    COMPUTE_TYPE = "compute type"
+    SPEAKERS = "--speakers"
+    SPEAKER_OVERLAP = "--speaker-overlap"
+
+
+class ModelFailure(PermanentError):
+    """A model every item needs cannot be used (kind MODEL): the speech model, the device or
+    compute type it runs with, or a speaker-label model. `choice` is what was asked for
+    (the model's name, "cuda", "float16"), shown after the option."""
+
+    def __init__(self, part: ModelPart, choice: str | None, message: str):
+        named = f"{part.value} {choice}" if choice else part.value
+        if not message.startswith(named):
+            message = f"{named}: {message}"
+        super().__init__(ErrorKind.MODEL, message)
+        self.part = part
+
+
+def model_part_of(message: str | None) -> ModelPart | None:
+    """Which choice a stored MODEL error's message is about (ModelFailure), if it says."""
+    for part in sorted(ModelPart, key=lambda p: len(p.value), reverse=True):
+        if message and message.startswith((f"{part.value} ", f"{part.value}:")):
+            return part
+    return None
 
 
 class Cancelled(PermanentError):

@@ -285,6 +285,32 @@ def test_under_the_cap_every_window_is_clustered_as_before(
     assert len(prints.windows) <= diarization.MAX_CLUSTERED_WINDOWS
 
 
+def test_voices_found_from_some_windows_label_every_window(
+    three_voices_prints, encoder: VoiceEncoder
+) -> None:
+    """`counted`: the voices are found from those windows only (here the windows inside two
+    of the three voices' true turns), and every window, the others too, takes the nearest."""
+    prints = three_voices_prints
+    thresholds = diarization.count_thresholds(encoder.name, None)
+    truth = true_turns(THREE_VOICES)
+    third = sorted(truth.labels())[2]
+    counted = np.array(
+        [
+            all(label != third for label in truth.crop(Span(start, end)).labels())
+            and bool(truth.crop(Span(start, end)).labels())
+            for start, end in prints.windows
+        ]
+    )
+
+    every = diarization.turns_of(prints, None, thresholds)
+    some = diarization.turns_of(prints, None, thresholds, counted=counted)
+
+    assert 6 <= counted.sum() < len(counted)
+    assert {turn.speaker for turn in every} == {1, 2, 3}
+    assert {turn.speaker for turn in some} == {1, 2}
+    assert some[0].start == every[0].start and some[-1].end == every[-1].end
+
+
 def test_a_spread_sample_covers_the_whole_recording_evenly() -> None:
     assert diarization.spread_sample(3000, 3000) is None
     sample = diarization.spread_sample(8998, 3000)

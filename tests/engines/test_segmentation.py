@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 from faster_whisper import decode_audio
 
-from bulk_transcribe.engines.segmentation import CHUNK_SECONDS, RATE, load_segmentation
+from bulk_transcribe.engines.segmentation import (
+    CHUNK_SECONDS,
+    RATE,
+    load_segmentation,
+    speakers_heard,
+)
 from tests.engines.speaker_extra import needs_campplus
 
 # Two LibriSpeech voices (data/speakers/README.md): 3005 alone 0.5-6.7 s, both 6.7-9.7 s,
@@ -50,3 +55,19 @@ def test_a_recording_shorter_than_a_chunk_is_one_padded_chunk() -> None:
 
     assert list(activity.starts) == [0.0]
     assert activity.active[0].any(axis=1).mean() > 0.2  # 3005 talks from 0.5 s
+
+
+@needs_campplus
+def test_the_recording_hears_two_at_once_only_where_both_voices_talk() -> None:
+    audio = decode_audio(str(OVERLAP))
+    activity = load_segmentation().activity(audio, step=2.5)
+    frames = int(np.ceil(len(audio) / RATE / activity.frame_step)) + 1
+
+    heard = speakers_heard(activity, frames)
+
+    times = np.arange(frames) * activity.frame_step + activity.frame_duration / 2
+    # Both talk 6.7-9.7 and 22.1-24.1 s (data/speakers/README.md); one voice alone between.
+    assert (heard[(times > 7.2) & (times < 9.2)] == 2).mean() >= 0.6
+    assert (heard[(times > 22.6) & (times < 23.6)] == 2).mean() >= 0.6
+    assert (heard[(times > 1.0) & (times < 6.0)] == 1).mean() >= 0.8
+    assert (heard[(times > 10.5) & (times < 15.0)] >= 2).mean() <= 0.1

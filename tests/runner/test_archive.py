@@ -74,6 +74,53 @@ def test_only_successes_count_and_the_latest_one_is_linked(tmp_path: Path) -> No
         assert item.metadata["archived_outputs"] == [str(redone.folder / "new.md")]
 
 
+def test_an_episode_whose_audio_link_changed_is_known_by_its_guid(tmp_path: Path) -> None:
+    """A host's new analytics prefix or dated query changes an episode's audio link; the
+    guid in its feed stays, so a rerun of the feed skips it and links the transcript."""
+
+    def episode(link: str, guid: str, feed: str = "https://feeds.example/show.rss") -> ItemSpec:
+        metadata = {"feed_url": feed, "guid": guid}
+        return ItemSpec(link, SourceType.HTTP_MEDIA, title=guid, metadata=metadata)
+
+    settings = Settings(out_dir=tmp_path)
+    with Store(tmp_path / "db.sqlite") as store:
+        first = create_session(store, settings, [episode("https://cdn.example/1.mp3?v=1", "e1")])
+        finish(store, first.id, ItemStatus.DONE, ["e1.md"])
+        rerun = [
+            episode("https://track.example/cdn.example/1.mp3?v=2", "e1"),
+            episode("https://cdn.example/2.mp3", "e2"),
+            episode("https://cdn.example/9.mp3", "e1", feed="https://other.example/feed.rss"),
+        ]
+        second = create_session(store, settings, rerun)
+        moved, new, other_feed = store.items(second.id)
+        assert moved.status is ItemStatus.SKIPPED
+        assert moved.metadata["archived_outputs"] == [str(first.folder / "e1.md")]
+        assert (new.status, other_feed.status) == (ItemStatus.QUEUED, ItemStatus.QUEUED)
+        forced = create_session(store, Settings(out_dir=tmp_path, force=True), rerun[:1])
+        assert [i.status for i in store.items(forced.id)] == [ItemStatus.QUEUED]
+
+
+def test_a_guid_every_episode_of_a_feed_shares_names_only_its_own_episode(
+    tmp_path: Path,
+) -> None:
+    """Some feeds give all their episodes one guid: an episode is the one transcribed only
+    if its date or title is the same too."""
+    feed = "https://feeds.example/careless.rss"
+
+    def episode(n: int, link_version: int = 1) -> ItemSpec:
+        metadata = {"feed_url": feed, "guid": "same-for-all", "published": f"2024-05-0{n}"}
+        link = f"https://cdn.example/v{link_version}/{n}.mp3"
+        return ItemSpec(link, SourceType.HTTP_MEDIA, title=f"Episode {n}", metadata=metadata)
+
+    settings = Settings(out_dir=tmp_path)
+    with Store(tmp_path / "db.sqlite") as store:
+        first = create_session(store, settings, [episode(1), episode(2)])
+        finish(store, first.id, ItemStatus.DONE, ["x.md"])
+        second = create_session(store, settings, [episode(1, 2), episode(2, 2), episode(3, 2)])
+        found = [i.status for i in store.items(second.id)]
+        assert found == [ItemStatus.SKIPPED, ItemStatus.SKIPPED, ItemStatus.QUEUED]
+
+
 def test_many_sources_are_looked_up_in_chunks(tmp_path: Path) -> None:
     specs = [ItemSpec(f"https://cdn.example/{n}.mp3", SourceType.HTTP_MEDIA) for n in range(1200)]
     with Store(tmp_path / "db.sqlite") as store:

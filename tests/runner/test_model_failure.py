@@ -26,7 +26,9 @@ def test_a_model_that_cannot_load_stops_the_run_and_the_rest_waits(tmp_path: Pat
     assert failed.error_kind == "model"
     assert store.get_session(session.id).status is SessionStatus.STOPPED
     reasons = [e.message for e in store.events(session.id) if e.kind == "stopped"]
-    assert reasons and reasons[0].startswith("a model every item needs failed (could not load")
+    assert reasons and reasons[0].startswith(
+        f"a model every item needs failed (--model {not_a_model}: could not load"
+    )
     assert reasons[0].endswith(
         "the other items wait in the queue; fix what it says, then run the inputs again"
     )

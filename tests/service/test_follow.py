@@ -3,6 +3,7 @@ a real feed server; one update at a time per store."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -295,3 +296,66 @@ def test_a_path_gets_one_answer_whether_or_not_the_file_exists(tmp_path) -> None
             followable(text)
         answers.append(caught.value.message.removeprefix(text))
     assert answers[0] == answers[1] and "follow takes a channel" in answers[0]
+
+
+def test_an_episode_whose_audio_link_changed_is_not_new_again(store: Store, tmp_path: Path) -> None:
+    """Hosts change an episode's enclosure link (a new analytics prefix, a signed or dated
+    query, a move to another host) while its guid stays: it is the same episode, so neither
+    a later check nor a check after an earlier session transcribed it hands it on again."""
+    with running_server() as server:
+
+        def publish(version: int, titles: list[str]) -> None:
+            episodes = [
+                FeedEpisode(t, day(2024, 5, n), server.url(f"/v{version}/{n}.mp3?ts={version}"))
+                for n, t in enumerate(titles, start=1)
+            ]
+            server.add("/show.rss", Route(rss_feed("Show", episodes), "application/rss+xml"))
+
+        publish(1, ["One", "Two"])
+        feed = server.url("/show.rss")
+        follow(store, feed, FollowFilters())
+        first = check_follows(store, settings(tmp_path))
+        finish_all(store, start_update(store, settings(tmp_path), first).id)
+
+        publish(2, ["One", "Two", "Three"])
+        second = check_follows(store, settings(tmp_path))
+        assert [s.title for s in second.new_items] == ["Three"]
+        assert second.checks[0].seen_before + second.checks[0].done_before == 2
+
+        # Followed afresh (its handed-on list forgotten): the transcribed episodes are known
+        # by their guid in the feed, whatever link they have now.
+        unfollow(store, feed)
+        follow(store, feed, FollowFilters())
+        publish(3, ["One", "Two", "Three"])
+        third = check_follows(store, settings(tmp_path))
+        assert [s.title for s in third.new_items] == ["Three"]
+        assert third.checks[0].done_before == 2
+
+
+def test_a_feed_that_gives_every_episode_one_guid_still_hands_on_each(
+    store: Store, tmp_path: Path
+) -> None:
+    """The guid then names no episode: a new one (other title, other date) is new."""
+    with running_server() as server:
+
+        def publish(titles: list[str]) -> None:
+            episodes = [
+                FeedEpisode(t, day(2024, 5, n), server.url(f"/{n}.mp3"))
+                for n, t in enumerate(titles, start=1)
+            ]
+            feed = re.sub(rb"<guid>[^<]*</guid>", b"<guid>same</guid>", rss_feed("Show", episodes))
+            server.add("/show.rss", Route(feed, "application/rss+xml"))
+
+        publish(["One"])
+        follow(store, server.url("/show.rss"), FollowFilters(latest=1))
+        first = check_follows(store, settings(tmp_path))
+        finish_all(store, start_update(store, settings(tmp_path), first).id)
+        publish(["One", "Two"])
+        second = check_follows(store, settings(tmp_path))
+        assert [s.title for s in second.new_items] == ["Two"]
+        start_update(store, settings(tmp_path), second)
+        unfollow(store, server.url("/show.rss"))  # known now only by what was transcribed
+        follow(store, server.url("/show.rss"), FollowFilters(latest=1))
+        publish(["One", "Two", "Three"])
+        third = check_follows(store, settings(tmp_path))
+        assert [s.title for s in third.new_items] == ["Three"]

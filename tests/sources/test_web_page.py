@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bulk_transcribe.errors import PermanentError
+from bulk_transcribe.errors import ErrorKind, PermanentError, TransientError
 from bulk_transcribe.models import SourceType
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources.web_page import WebPageSource
@@ -51,3 +51,42 @@ def test_a_page_without_media_is_reported_as_such(
     with pytest.raises(PermanentError) as caught:
         WebPageSource().fetch(make_item(page, SourceType.WEB_PAGE), context)
     assert "no audio or video" in caught.value.message
+
+
+SPEECH = Path(__file__).resolve().parents[1] / "data" / "speech"
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [("librivox_dashwood_telephone.wav", "audio/wav"), ("ljspeech_rare_names.opus", "audio/ogg")],
+)
+def test_a_pages_media_cut_short_in_yt_dlp_fails_retryably_and_leaves_the_cache(
+    media_server: MediaServer, tmp_path: Path, name: str, content_type: str
+) -> None:
+    """The server announces a fifth of the file: yt-dlp reads what was announced and calls
+    the download finished. The file then holds far less than it declares: a retryable
+    network failure naming the page, nothing kept in the cache, and the whole file once the
+    server is fixed."""
+    body = (SPEECH / name).read_bytes()
+    announced = len(body) // 5
+    media_server.add(f"/files/{name}", Route(body, content_type, claimed_length=announced))
+    page_html = EPISODE_PAGE.replace(b"/files/ep12.m4a", f"/files/{name}".encode()).replace(
+        b"audio/mp4", content_type.encode()
+    )
+    page = media_server.add("/episodes/13", Route(page_html, "text/html; charset=utf-8"))
+    cache = tmp_path / "cache"
+    context = make_context(Settings(out_dir=tmp_path), cache)
+    item = make_item(page, SourceType.WEB_PAGE)
+
+    with pytest.raises(TransientError) as raised:
+        WebPageSource().fetch(item, context)
+
+    assert raised.value.kind is ErrorKind.NETWORK
+    message = raised.value.message
+    assert message.startswith(f"{page}: the server sent {announced:,} bytes of a file that")
+    assert "cut short" in message and "`resume` retries it" in message
+    assert [p for p in cache.rglob("*") if p.is_file() and p.parent.name == "web"] == []
+    media_server.add(f"/files/{name}", Route(body, content_type))  # the host fixed its server
+    fetched = WebPageSource().fetch(item, context)
+    assert fetched.media is not None and fetched.media.path.read_bytes() == body
+    assert fetched.duration is not None and fetched.duration > 7

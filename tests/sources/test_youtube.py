@@ -179,6 +179,32 @@ def test_without_captions_the_audio_is_downloaded_by_yt_dlp_into_the_cache(
     assert h.media_downloads == requests_so_far  # the second fetch found it in the cache
 
 
+def test_a_video_audio_download_cut_short_fails_retryably_and_leaves_the_cache(
+    harness, tmp_path: Path
+) -> None:
+    """yt-dlp reads the length the server announced (a fifth of the file) and calls the
+    download finished: the video's item fails as a retryable network error naming the video,
+    the cut file leaves the cache, and the next try downloads it whole."""
+    wav = (Path(__file__).resolve().parents[1] / "data" / "speech").joinpath(
+        "librivox_dashwood_telephone.wav"
+    )
+    body = wav.read_bytes()
+    h = harness(captions_disabled=True)
+    path = f"/videos/{VIDEO_ID}.wav"
+    h.media_url = h.media_server.add(path, Route(body, "audio/wav", claimed_length=len(body) // 5))
+
+    with pytest.raises(TransientError) as raised:
+        h.fetch()
+
+    assert raised.value.kind is ErrorKind.NETWORK
+    assert raised.value.message.startswith(f"{URL}: the server sent {len(body) // 5:,} bytes")
+    assert "cut short" in raised.value.message
+    assert list((tmp_path / "cache" / "youtube").iterdir()) == []
+    h.media_server.add(path, Route(body, "audio/wav"))
+    fetched = h.fetch()
+    assert fetched.media is not None and fetched.media.path.read_bytes() == body
+
+
 def test_captions_in_no_wanted_language_mean_the_audio_is_transcribed(
     harness, tmp_path: Path
 ) -> None:

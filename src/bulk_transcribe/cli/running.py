@@ -9,12 +9,19 @@ import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 
 from bulk_transcribe import service
-from bulk_transcribe.errors import ErrorKind, TranscribeError, retry_on_resume
+from bulk_transcribe.errors import (
+    ErrorKind,
+    ModelPart,
+    TranscribeError,
+    model_part_of,
+    retry_on_resume,
+)
 from bulk_transcribe.models import Session, SessionCounts
 from bulk_transcribe.plurals import counted
 from bulk_transcribe.redact import scrub_text
@@ -121,7 +128,7 @@ def _watch_runner(runner: service.Runner, store: Store, session: Session) -> Ses
     out_option = f" --out {session.out_dir}" if session.out_dir != Path("output") else ""
     failed_by_kind = store.failed_by_kind(session.id) if counts.failed else {}
     if failed_by_kind.get(ErrorKind.MODEL):
-        _print_rerun_hint(final, out_option)
+        _print_rerun_hint(store, final, out_option)
     elif counts.queued or counts.running:
         console.print(
             f"Session {final.status.value}. Resume with: bulk-transcribe resume {session.id}"
@@ -158,38 +165,100 @@ def _print_retry_hint(session: Session, out_option: str, by_kind: Mapping[str | 
         )
 
 
-def _print_rerun_hint(session: Session, out_option: str) -> None:
-    """After a stop for a model every item needs: `resume` keeps the session's settings, so
-    it would stop the same way; a new run with another model is the way on."""
-    console.print(
-        f"Session {session.status.value}: the model could not be used (the problem above "
-        "says why), and "
+@dataclass(frozen=True)
+class _Fix:
+    """How a new run changes the choice that failed: the flags it drops, the words in their
+    place, a setting that has no flag, and why in words."""
+
+    flags: tuple[str, ...]  # dropped with their values wherever given
+    words: tuple[str, ...]  # put in their place
+    advice: str
+    switches: tuple[str, ...] = ()  # dropped too (they take no value)
+    setting: str = ""  # NAME=value before the command
+
+
+_OVERLAP_SWITCHES = ("--speaker-overlap", "--no-speaker-overlap")
+_FIXES = {
+    ModelPart.SPEECH: _Fix(
+        ("--model",),
+        ("--model", "tiny.en"),
         "`resume` keeps the session's model. Run the inputs again with one that works, e.g. "
-        f"the bundled one: `{rerun_command(sys.argv, out_option)}` (items an earlier session "
+        "the bundled one",
+    ),
+    ModelPart.DEVICE: _Fix(
+        ("--device",),
+        ("--device", "cpu"),
+        "`resume` keeps the session's device. Run the inputs again on the CPU",
+    ),
+    ModelPart.COMPUTE_TYPE: _Fix(
+        (),
+        (),
+        "`resume` keeps the session's compute type. Run the inputs again with the default "
+        "one, int8 (the environment's setting wins over .env's)",
+        setting="BULK_TRANSCRIBE_COMPUTE_TYPE=int8",
+    ),
+    ModelPart.SPEAKERS: _Fix(
+        ("--speakers", "--speaker-encoder"),
+        ("--speakers", "off"),
+        "`resume` keeps the session's speaker labels. Install or repair what it names, or run "
+        "the inputs again without speaker labels",
+        switches=_OVERLAP_SWITCHES,
+    ),
+    ModelPart.SPEAKER_OVERLAP: _Fix(
+        (),
+        ("--no-speaker-overlap",),
+        "`resume` keeps the session's settings. Install or repair what it names, or run the "
+        "inputs again finding speaker turns without overlap",
+        switches=_OVERLAP_SWITCHES,
+    ),
+}
+_WHAT_FAILED = {
+    ModelPart.SPEECH: "the model",
+    ModelPart.DEVICE: "the device",
+    ModelPart.COMPUTE_TYPE: "the compute type",
+    ModelPart.SPEAKERS: "the speaker-label model",
+    ModelPart.SPEAKER_OVERLAP: "the speaker segmentation model (--speaker-overlap)",
+}
+
+
+def _print_rerun_hint(store: Store, session: Session, out_option: str) -> None:
+    """After a stop for a model every item needs: `resume` keeps the session's settings, so
+    it would stop the same way; a new run that changes the choice that failed (the speech
+    model, the device, the compute type, speaker labels) is the way on."""
+    failed = (i.error_message for i in store.items(session.id) if i.error_kind == ErrorKind.MODEL)
+    part = next(filter(None, map(model_part_of, failed)), ModelPart.SPEECH)
+    console.print(
+        f"Session {session.status.value}: {_WHAT_FAILED[part]} could not be used (the problem "
+        f"above says why), and {_FIXES[part].advice}: "
+        f"`{rerun_command(sys.argv, out_option, part)}` (items an earlier session "
         "finished are skipped, not done again).",
         highlight=False,
     )
 
 
-def rerun_command(argv: list[str], out_option: str, model: str = "tiny.en") -> str:
-    """The `run` command this process was started with, `--model` set to `model`; a
-    template for other commands (a resume, the web app's job), which do not hold the inputs.
-    Links in it are shown without their secrets."""
+def rerun_command(argv: list[str], out_option: str, part: ModelPart = ModelPart.SPEECH) -> str:
+    """The `run` command this process was started with, changed where `part` failed (e.g.
+    `--model tiny.en`, `--device cpu`); a template for other commands (a resume, the web
+    app's job), which do not hold the inputs. Links in it are shown without their secrets."""
+    fix = _FIXES[part]
+    setting = [fix.setting] if fix.setting else []
     if len(argv) < 2 or argv[1] != "run":
-        return f"bulk-transcribe run INPUTS --model {model}{out_option}"
+        return " ".join([*setting, "bulk-transcribe run INPUTS", *fix.words]) + out_option
     words, given = [], False
     arguments = iter(argv[2:])
     for word in arguments:
-        if word == "--model":
-            next(arguments, None)
-        elif not word.startswith("--model="):
+        flag = word.split("=", 1)[0]
+        if flag not in fix.flags and word not in fix.switches:
             words.append(scrub_text(word))
             continue
-        words += ["--model", model]
-        given = True
+        if flag in fix.flags and "=" not in word:
+            next(arguments, None)  # its value
+        if not given:
+            words += fix.words
+            given = True
     if not given:
-        words += ["--model", model]
-    return shlex.join(["bulk-transcribe", "run", *words])
+        words += fix.words
+    return shlex.join([*setting, "bulk-transcribe", "run", *words])
 
 
 def _taken_over(store: Store, session: Session) -> typer.Exit:

@@ -142,12 +142,15 @@ def turns_of(
     speakers: int | None,
     thresholds: CountThresholds = RESEMBLYZER_COUNT,
     max_windows: int | None = None,
+    counted: np.ndarray | None = None,
 ) -> list[Turn]:
-    """Speaker turns from the prints: clustered (`max_windows`: see cluster), smoothed,
-    joined."""
+    """Speaker turns from the prints: clustered (`max_windows`, `counted`: see cluster),
+    smoothed, joined."""
     if not prints.windows:
         return []
-    labels = cluster(prints.embeddings, speakers, thresholds, max_windows or MAX_CLUSTERED_WINDOWS)
+    labels = cluster(
+        prints.embeddings, speakers, thresholds, max_windows or MAX_CLUSTERED_WINDOWS, counted
+    )
     return _turns(prints.windows, _smooth(labels))
 
 
@@ -188,10 +191,13 @@ def cluster(
     speakers: int | None,
     thresholds: CountThresholds = RESEMBLYZER_COUNT,
     max_windows: int = MAX_CLUSTERED_WINDOWS,
+    counted: np.ndarray | None = None,
 ) -> list[int]:
     """A speaker label (0, 1, ...) per embedding: the voices `speaker_count` finds in an
     over-split clustering (average linkage on cosine distance), each window labelled with the
     nearest one. With `speakers` given, the voices are merged down to exactly that many.
+    `counted` (a bool per embedding): the voices are found from those windows only, and every
+    window, the others too, is labelled with the nearest one.
 
     Average linkage keeps a distance for every pair of windows, so its memory grows with the
     square of the speech's length (two hours: ~9,600 windows, 0.8 GB with scipy's copy).
@@ -205,14 +211,15 @@ def cluster(
         return [0]
     if speakers is None and len(embeddings) < 3:
         return [0] * len(embeddings)
-    spread = spread_sample(len(embeddings), max_windows)
-    clustered = embeddings if spread is None else embeddings[spread]
+    counting = embeddings if counted is None else embeddings[counted]
+    spread = spread_sample(len(counting), max_windows)
+    clustered = counting if spread is None else counting[spread]
     tree = linkage(clustered, method="average", metric="cosine")
     over_split = fcluster(tree, thresholds.overcluster_distance, "distance")
     if speakers is not None and len(np.unique(over_split)) < speakers:
         # Fewer clusters than voices asked for even before merging: cut the tree into that many.
         cut = fcluster(tree, t=max(1, speakers), criterion="maxclust") - 1
-        if spread is None:
+        if spread is None and counted is None:
             return list(cut)
         voices = unit_centroids(clustered, cut)
     else:

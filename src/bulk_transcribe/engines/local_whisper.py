@@ -14,6 +14,7 @@ import av
 import numpy as np
 
 from bulk_transcribe.engines.base import EngineBase, EngineJob
+from bulk_transcribe.engines.model_failures import failing_as, load_failure
 from bulk_transcribe.engines.model_process import (
     prepare_model_process,
     release_freed_memory,
@@ -23,7 +24,7 @@ from bulk_transcribe.engines.narrowband import vad_threshold
 from bulk_transcribe.engines.pcm import as_float, decode_pcm16
 from bulk_transcribe.engines.sections import RATE, section_bounds
 from bulk_transcribe.engines.window_batches import WindowBatcher, WindowsDone
-from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.errors import ErrorKind, ModelFailure, ModelPart, PermanentError
 from bulk_transcribe.models import MediaFile, Segment, Transcript
 from bulk_transcribe.settings import DEFAULT_BATCH_SIZE, DEFAULT_MODEL, EngineSettings
 
@@ -107,12 +108,7 @@ def load_model(
             num_workers=num_workers,
         )
     except Exception as exc:  # the library raises plain errors for missing models
-        raise PermanentError(
-            ErrorKind.MODEL,
-            f"could not load model {name!r}: {exc}. Use the bundled default "
-            "(--model tiny.en), a local CTranslate2 model folder, or connect to the "
-            "internet once so the named model can be downloaded.",
-        ) from exc
+        raise load_failure(name, compute_type, device, exc) from exc
 
 
 def acquire_shared(name: str, cpu_threads: int, workers: int, choice: DeviceChoice) -> _SharedModel:
@@ -182,10 +178,11 @@ def choose_device(
     16 windows instead of one; values the user set otherwise are kept.
     """
     if requested == "cuda" and cuda_devices == 0:
-        raise PermanentError(
-            ErrorKind.MODEL,
-            "--device cuda: no CUDA GPU is visible to CTranslate2 here; use --device cpu, or "
-            "--device auto to use a GPU only when there is one.",
+        raise ModelFailure(
+            ModelPart.DEVICE,
+            "cuda",
+            "no CUDA GPU is visible to CTranslate2 here; use --device cpu, or --device auto "
+            "to use a GPU only when there is one.",
         )
     if requested == "cpu" or (requested == "auto" and cuda_devices == 0):
         return DeviceChoice("cpu", compute_type, batch_size)
@@ -366,11 +363,13 @@ class LocalWhisperEngine(EngineBase):
         if self._speakers:
             from bulk_transcribe.engines.voice_encoders import load_voice_encoder
 
-            load_voice_encoder(self._speaker_encoder)
+            with failing_as(ModelPart.SPEAKERS, str(self._speakers)):
+                load_voice_encoder(self._speaker_encoder)
             if self._speaker_overlap:
                 from bulk_transcribe.engines.segmentation import load_segmentation
 
-                load_segmentation()
+                with failing_as(ModelPart.SPEAKER_OVERLAP):
+                    load_segmentation()
 
     def load_in_background(self) -> None:
         """Start loading the model on a thread, while the caller goes on (reading inputs,
@@ -505,8 +504,12 @@ class LocalWhisperEngine(EngineBase):
         from bulk_transcribe.engines.voice_encoders import load_voice_encoder
 
         count = None if self._speakers == "auto" else int(self._speakers or 1)
-        encoder = load_voice_encoder(self._speaker_encoder)
-        turns, method = find_turns(audio, count, encoder, stored_rate, self._speaker_overlap)
+        with failing_as(ModelPart.SPEAKERS, str(self._speakers)):
+            encoder = load_voice_encoder(self._speaker_encoder)
+        # With overlap on, the segmentation model is loaded here, on first use.
+        overlap = self._speaker_overlap
+        with failing_as(ModelPart.SPEAKER_OVERLAP if overlap else ModelPart.SPEAKERS):
+            turns, method = find_turns(audio, count, encoder, stored_rate, overlap)
         labelled_by = {"speaker_encoder": encoder.name, "speaker_turns": method}
         return (lambda start, end: speaker_at(turns, start, end)), labelled_by
 

@@ -45,7 +45,12 @@ from bulk_transcribe.engines.diarization import (
     spread_sample,
 )
 from bulk_transcribe.engines.pcm import as_float
-from bulk_transcribe.engines.segmentation import RATE, LocalActivity, load_segmentation
+from bulk_transcribe.engines.segmentation import (
+    RATE,
+    LocalActivity,
+    load_segmentation,
+    speakers_heard,
+)
 
 if TYPE_CHECKING:
     from bulk_transcribe.engines.campplus import CamPlusPlusEncoder
@@ -310,7 +315,6 @@ def _reconstruct(prints: LocalPrints, assignment: dict[Owner, int], voices: int)
     total = int(np.ceil(prints.seconds / activity.frame_step)) + 1
     offsets = np.rint(activity.starts / activity.frame_step).astype(int)
     score = np.zeros((total, voices), dtype=np.float32)
-    talking = np.zeros(total, dtype=np.float32)
     covered = np.zeros(total, dtype=np.float32)
     weight = np.hamming(frames).astype(np.float32) if HAMMING else np.ones(frames, np.float32)
     per_chunk: dict[int, list[tuple[int, int, int, int]]] = {}
@@ -321,15 +325,12 @@ def _reconstruct(prints: LocalPrints, assignment: dict[Owner, int], voices: int)
         length = span.stop - span.start
         local = activity.active[chunk, :length]
         covered[span] += weight[:length]
-        talking[span] += local.sum(axis=1) * weight[:length]
         for speaker, labels in _frame_voices(per_chunk.get(chunk, []), frames).items():
             for voice in np.unique(labels[labels >= 0]):
                 mine = local[:, speaker] & (labels[:length] == voice)
                 score[span, voice] += mine * weight[:length]
     covered = np.maximum(covered, 1e-3)
-    # Half up: a frame that one of two chunks hears a voice in counts it (np.rint would
-    # round 0.5 to 0).
-    count = np.floor(talking / covered + 0.5).astype(int)
+    count = speakers_heard(activity, total, HAMMING)
     score /= covered[:, None]
     ranked = np.argsort(-score, axis=1)
     on = np.zeros_like(score, dtype=bool)

@@ -149,6 +149,24 @@ class SpeakerSegmentation:
         return self._powerset[best]
 
 
+def speakers_heard(activity: LocalActivity, frames: int, hamming: bool = True) -> np.ndarray:
+    """How many talk in each of `frames` frames of the whole recording (frame i starts at
+    i * frame_step): the chunks' local speakers summed, averaged over the chunks that cover
+    the frame, with `hamming` a chunk's middle frames weighted over its edges (pyannote's
+    aggregation), rounded half up (a frame one of two chunks hears a voice in counts it)."""
+    talking, covered = np.zeros(frames, np.float32), np.zeros(frames, np.float32)
+    chunk_frames = activity.active.shape[1]
+    weight = np.hamming(chunk_frames) if hamming else np.ones(chunk_frames)
+    weight = weight.astype(np.float32)
+    offsets = np.rint(activity.starts / activity.frame_step).astype(int)
+    for chunk, offset in enumerate(offsets):
+        span = slice(offset, min(offset + chunk_frames, frames))
+        length = span.stop - span.start
+        covered[span] += weight[:length]
+        talking[span] += activity.active[chunk, :length].sum(axis=1) * weight[:length]
+    return np.floor(talking / np.maximum(covered, 1e-3) + 0.5).astype(int)
+
+
 def powerset_table() -> np.ndarray:
     """(classes, LOCAL_SPEAKERS) bool: which local speakers each powerset class means, in the
     model's order (the empty set, then each single speaker, then each pair)."""

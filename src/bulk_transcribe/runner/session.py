@@ -9,8 +9,9 @@ from pathlib import Path
 from bulk_transcribe.errors import TranscribeError
 from bulk_transcribe.links import real_links
 from bulk_transcribe.media import probe_duration
-from bulk_transcribe.models import ItemSpec, Session, SourceType
+from bulk_transcribe.models import Item, ItemSpec, Session, SourceType
 from bulk_transcribe.plurals import counted
+from bulk_transcribe.runner.episodes import archived_episodes
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources.identity import file_fingerprint
 from bulk_transcribe.store import Store
@@ -58,6 +59,9 @@ def skip_archived(store: Store, session_id: str) -> int:
             if item.key in archived:
                 store.skip_as_archived(item.id, archived[item.key])
         skipped += len(archived)
+        skipped += _skip_archived_episodes(
+            store, session_id, [item for item in queued if item.key not in archived]
+        )
     if skipped:
         store.add_event(
             session_id,
@@ -66,6 +70,15 @@ def skip_archived(store: Store, session_id: str) -> int:
             "(use --force to transcribe them again)",
         )
     return skipped
+
+
+def _skip_archived_episodes(store: Store, session_id: str, queued: Sequence[Item]) -> int:
+    """Skip the feed episodes among `queued` another session transcribed under another
+    audio link (runner/episodes.py)."""
+    archived = archived_episodes(store, queued, besides=session_id)
+    for n, earlier in archived.items():
+        store.skip_as_archived(queued[n].id, earlier)
+    return len(archived)
 
 
 def _fingerprints(specs: Sequence[ItemSpec]) -> dict[str, str]:

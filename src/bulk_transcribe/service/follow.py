@@ -23,6 +23,7 @@ from bulk_transcribe.ingest.classify import NO_SERVER_FILES, classify_entry
 from bulk_transcribe.ingest.expand import Expander, ExpandResult
 from bulk_transcribe.models import InvalidEntry, ItemSpec, Owner, Session, SourceType
 from bulk_transcribe.runner import create_session
+from bulk_transcribe.runner.episodes import archived_episodes
 from bulk_transcribe.runner.ownership import (
     HEARTBEAT_SECONDS,
     OWNER_EXPIRY_SECONDS,
@@ -33,6 +34,7 @@ from bulk_transcribe.runner.ownership import (
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources import expander_for, is_collection
 from bulk_transcribe.sources.pacing import Pacer
+from bulk_transcribe.sources.podcast import episode_marks
 from bulk_transcribe.sources.youtube_links import watch_url
 from bulk_transcribe.store import Store
 from bulk_transcribe.store.follows import Checked, Follow, FollowFilters, Follows
@@ -194,10 +196,13 @@ def check_follows(
         found, title, problems = _list(
             followed_source, settings, make_expander, find_videos or _search_videos
         )
-        sources = [spec.source for spec in found]
-        done = store.transcribed(sources)
+        done = _transcribed(store, found)
         seen = follows.seen(followed_source.id)
-        new = [s for s in found if s.source not in done and s.source not in seen]
+        new = [
+            spec
+            for n, spec in enumerate(found)
+            if n not in done and not seen.intersection(_remembered_as(spec))
+        ]
         checks.append(
             SourceCheck(
                 follow=followed_source,
@@ -205,11 +210,25 @@ def check_follows(
                 found=found,
                 new=new,
                 done_before=len(done),
-                seen_before=len(seen.intersection(sources) - done),
+                seen_before=len(found) - len(new) - len(done),
                 problems=problems,
             )
         )
     return UpdatePlan(checks)
+
+
+def _transcribed(store: Store, found: Sequence[ItemSpec]) -> set[int]:
+    """Which of `found` (by position) some session transcribed: by link, and a feed's episode
+    also under an earlier link (runner/episodes.py)."""
+    by_link = store.transcribed(spec.source for spec in found)
+    moved = archived_episodes(store, found)
+    return {n for n, spec in enumerate(found) if spec.source in by_link or n in moved}
+
+
+def _remembered_as(spec: ItemSpec) -> list[str]:
+    """What a follow remembers of a handed-on item: its link, and for a feed's episode what
+    knows it again under another link (podcast.episode_marks)."""
+    return [spec.source, *episode_marks(spec)]
 
 
 def _list(
@@ -305,7 +324,7 @@ def start_update(store: Store, settings: Settings, plan: UpdatePlan) -> Session 
                 title=check.title,
                 problem="; ".join(check.problems) if check.problems and not check.found else None,
             ),
-            [spec.source for spec in check.found],
+            [key for spec in check.found for key in _remembered_as(spec)],
         )
     return session
 

@@ -8,9 +8,9 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from urllib.parse import SplitResult, parse_qsl, unquote, urlparse, urlsplit
 
-from bulk_transcribe.errors import ErrorKind, PermanentError, TranscribeError, TruncatedMedia
+from bulk_transcribe.errors import ErrorKind, PermanentError, TranscribeError
 from bulk_transcribe.links import link_of
-from bulk_transcribe.media import MEDIA_EXTENSIONS, checked_duration
+from bulk_transcribe.media import MEDIA_EXTENSIONS
 from bulk_transcribe.models import Entry, Fetched, Item, ItemSpec, MediaFile, SourceType
 from bulk_transcribe.redact import clean_title
 from bulk_transcribe.sources.base import (
@@ -23,6 +23,7 @@ from bulk_transcribe.sources.base import (
 from bulk_transcribe.sources.download import cached_download, download_cache
 from bulk_transcribe.sources.feed_discovery import feed_links, is_home_page
 from bulk_transcribe.sources.podcast import parse_feed
+from bulk_transcribe.sources.whole_files import checked_download
 
 log = logging.getLogger(__name__)
 
@@ -112,17 +113,14 @@ class HttpMediaSource(Source):
         # The real link, credentials included, for the request only.
         url = link_of(item, context.real_link)
         path = cached_download(url, context.cache_dir, context.settings, context.check_cancelled)
+        cache = download_cache(context.cache_dir, context.settings)
         try:
-            duration = checked_duration(path)
-        except TruncatedMedia as exc:
-            # A cut file must not stay cached either: the retry downloads it whole.
-            download_cache(context.cache_dir, context.settings).forget(path)
-            raise TruncatedMedia(item.source, exc.size, exc.held, exc.declared) from exc
+            duration = checked_download(path, item.source, cache)
         except PermanentError as exc:
             if exc.kind is not ErrorKind.DECODE:
                 raise
             # A bad download must not stay cached: the next try downloads it again.
-            download_cache(context.cache_dir, context.settings).forget(path)
+            cache.forget(path)
             raise PermanentError(
                 ErrorKind.DECODE,
                 f"{item.source} is not audio or video PyAV can decode ({exc.message}); "

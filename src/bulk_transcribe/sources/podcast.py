@@ -13,6 +13,7 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 
 from bulk_transcribe.errors import ErrorKind, PermanentError, TranscribeError
 from bulk_transcribe.models import Entry, Fetched, InvalidEntry, Item, ItemSpec, SourceType
+from bulk_transcribe.redact import clean_title
 from bulk_transcribe.sources.base import (
     ExpandContext,
     ExpandResult,
@@ -123,6 +124,43 @@ def episode_spec(episode: Episode, feed: Feed, origin: str | None) -> ItemSpec:
         metadata={k: v for k, v in metadata.items() if v is not None},
         origin=origin,
     )
+
+
+def episode_identity(spec: ItemSpec | Item) -> tuple[str, str] | None:
+    """(feed URL, guid) of an item that is a feed's episode, else None.
+
+    The guid is the feed's own name for an episode and outlives its audio link: hosts add or
+    change an analytics prefix, date or sign the query, or move the files elsewhere, and the
+    episode is still the one already transcribed."""
+    feed_url, guid = spec.metadata.get("feed_url"), spec.metadata.get("guid")
+    if isinstance(feed_url, str) and isinstance(guid, str) and guid.strip():
+        return feed_url, guid
+    return None
+
+
+def same_episode(spec: ItemSpec | Item, title: str | None, published: str | None) -> bool:
+    """Whether an episode stored with `spec`'s guid in its feed (its `title` and `published`
+    as stored) is `spec`'s episode: its date or its title is the same too. Some feeds give
+    every episode one guid; a moved episode keeps its date, and mostly its title."""
+    date = spec.metadata.get("published")
+    if date and published and date == published:
+        return True
+    mine = clean_title(spec.title)
+    return bool(title and mine) and title.casefold() == mine.casefold()
+
+
+def episode_marks(spec: ItemSpec | Item) -> list[str]:
+    """What to remember a feed's episode by besides its link, so it is known again under
+    another link: its guid with its date, and its guid with its title (same_episode)."""
+    identity = episode_identity(spec)
+    if identity is None:
+        return []
+    date, title = spec.metadata.get("published"), clean_title(spec.title)
+    return [
+        f"guid:{identity[1]}\n{kind}:{value}"
+        for kind, value in (("date", date), ("title", title and title.casefold()))
+        if value
+    ]
 
 
 class PodcastFeedSource(Source):

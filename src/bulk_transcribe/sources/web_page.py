@@ -6,11 +6,11 @@ import hashlib
 
 from bulk_transcribe.addresses import AddressPolicy, check_url
 from bulk_transcribe.links import link_of
-from bulk_transcribe.media import probe_duration
 from bulk_transcribe.models import Fetched, Item, MediaFile, SourceType
 from bulk_transcribe.sources import ytdlp
 from bulk_transcribe.sources.base import FetchContext, Source
 from bulk_transcribe.sources.download import download_cache
+from bulk_transcribe.sources.whole_files import checked_download
 
 
 class WebPageSource(Source):
@@ -32,9 +32,11 @@ class WebPageSource(Source):
             context.settings,
             context.check_cancelled,
         )
-        download_cache(context.cache_dir, context.settings).added(path)
+        cache = download_cache(context.cache_dir, context.settings)
+        cache.added(path)
+        # yt-dlp calls a download finished when the announced length arrived: checked here.
+        duration = checked_download(path, item.source, cache)
         title, _, metadata = ytdlp.metadata_from_info(info)
-        duration = probe_duration(path)
         return Fetched(
             media=MediaFile(path=path, duration=duration),
             title=title,

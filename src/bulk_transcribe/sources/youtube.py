@@ -19,7 +19,6 @@ from bulk_transcribe.errors import (
     TranscribeError,
     TransientError,
 )
-from bulk_transcribe.media import probe_duration
 from bulk_transcribe.models import (
     Entry,
     Fetched,
@@ -36,6 +35,7 @@ from bulk_transcribe.sources import ytdlp
 from bulk_transcribe.sources.base import ExpandContext, ExpandResult, FetchContext, Source
 from bulk_transcribe.sources.download import download_cache
 from bulk_transcribe.sources.pacing import Pacer
+from bulk_transcribe.sources.whole_files import checked_download
 from bulk_transcribe.sources.youtube_links import (
     canonical_youtube_url,
     is_video_id,
@@ -145,8 +145,9 @@ class YouTubeSource(Source):
                 pacer.slow_down()
             raise
         pacer.succeeded()
-        download_cache(context.cache_dir, settings).added(path)
-        audio_duration = probe_duration(path)
+        cache = download_cache(context.cache_dir, settings)
+        cache.added(path)
+        audio_duration = checked_download(path, item.source, cache)  # yt-dlp misses a cut
         return Fetched(
             media=MediaFile(path=path, duration=audio_duration),
             title=title,

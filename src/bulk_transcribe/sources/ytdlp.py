@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bulk_transcribe.abortable import sockets_cut_on_cancel
 from bulk_transcribe.addresses import AddressPolicy, connections_checked
 from bulk_transcribe.errors import (
     ErrorKind,
@@ -166,12 +167,14 @@ def glob_escape(text: str) -> str:
 def _fetching(url: str, settings: SourceSettings) -> Iterator[None]:
     """yt-dlp at work on `url`: every connection it opens checked against the address policy
     (it follows redirects and fetches the media links a page names, which no URL check before
-    it sees), and its errors raised in words a user can act on — the policy's refusal when
-    that is what stopped it (yt-dlp reports it as a failed connection)."""
+    it sees) and cut when the item is cancelled (abortable.py), and its errors raised in words
+    a user can act on — the policy's refusal when that is what stopped it (yt-dlp reports it
+    as a failed connection)."""
     from yt_dlp.utils import YoutubeDLError
 
     policy = AddressPolicy.from_settings(settings)
-    with connections_checked(policy, settings.proxy) as guard:
+    # Outermost: a request the item's cancel cut ends as Cancelled, not as yt-dlp's error.
+    with sockets_cut_on_cancel(), connections_checked(policy, settings.proxy) as guard:
         try:
             yield
         except YoutubeDLError as exc:

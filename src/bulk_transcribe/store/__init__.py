@@ -4,6 +4,7 @@ together, the one object the runner writes through and the views read from."""
 
 from bulk_transcribe.store.archive import (
     ALREADY_DONE,
+    ArchivedEpisode,
     ArchivedItem,
     ArchiveTable,
     RunningElsewhere,
@@ -33,6 +34,7 @@ class Store(
 
 __all__ = [
     "ALREADY_DONE",
+    "ArchivedEpisode",
     "ArchivedItem",
     "Database",
     "Event",

@@ -11,6 +11,7 @@ from typing import Any
 from bulk_transcribe.models import (
     ItemStatus,
 )
+from bulk_transcribe.redact import scrub_text
 from bulk_transcribe.store.items import QUERY_CHUNK, ItemsTable
 
 ALREADY_DONE = "already_done"  # why an archived item was skipped
@@ -21,6 +22,16 @@ class ArchivedItem:
     session_id: str
     finished_at: str | None
     outputs: list[str]  # absolute paths of the earlier transcripts
+
+
+@dataclass(frozen=True)
+class ArchivedEpisode:
+    """A feed's episode some session transcribed, as stored (title and date to compare)."""
+
+    guid: str
+    title: str | None
+    published: str | None  # ISO 8601, from the feed
+    archived: ArchivedItem
 
 
 # Another session's item that is the same work: the same source and key, and for a local
@@ -61,6 +72,33 @@ class ArchiveTable(ItemsTable):
             )
             found.update(row["source"] for row in rows)
         return found
+
+    def done_episodes(
+        self, feed_url: str, guids: Iterable[str], besides: str | None = None
+    ) -> list[ArchivedEpisode]:
+        """The successes, oldest first, of a feed's episodes with one of `guids`
+        (sources/podcast.episode_identity) in sessions other than `besides`, whatever link
+        their audio had then. Compared as stored, scrubbed of credentials."""
+        by_stored = {scrub_text(guid): guid for guid in guids}
+        wanted = list(by_stored)
+        found: list[ArchivedEpisode] = []
+        for start in range(0, len(wanted), QUERY_CHUNK):
+            chunk = wanted[start : start + QUERY_CHUNK]
+            rows = self._query(
+                "SELECT json_extract(i.metadata_json, '$.guid') AS guid, i.title,"
+                " json_extract(i.metadata_json, '$.published') AS published, i.session_id,"
+                " i.outputs_json, i.finished_at, s.out_dir"
+                " FROM items i JOIN sessions s ON s.id = i.session_id"
+                " WHERE i.status = ? AND i.session_id IS NOT ?"
+                " AND json_extract(i.metadata_json, '$.feed_url') = ?"
+                f" AND json_extract(i.metadata_json, '$.guid') IN ({','.join('?' * len(chunk))})",
+                (ItemStatus.DONE, besides, scrub_text(feed_url), *chunk),
+            )
+            found += [
+                ArchivedEpisode(by_stored[r["guid"]], r["title"], r["published"], _archived(r))
+                for r in rows
+            ]
+        return sorted(found, key=lambda episode: episode.archived.finished_at or "")
 
     def done_elsewhere(self, session_id: str, sources: Iterable[str]) -> dict[str, ArchivedItem]:
         """For each item of the session with one of `sources` finished in another session,
