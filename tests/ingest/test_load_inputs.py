@@ -1,4 +1,5 @@
 import io
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -364,3 +365,23 @@ def test_an_empty_input_is_refused_not_taken_for_the_current_folder(
         load_inputs([empty], cwd=tmp_path)
     assert caught.value.message.startswith("INPUT 1 is empty (an unset variable in a script?)")
     assert load_inputs(["."], cwd=tmp_path).items  # the folder, when asked for
+
+
+def test_a_file_named_in_another_encoding_is_reported_and_the_rest_of_the_folder_runs(
+    tmp_path: Path,
+) -> None:
+    """One file whose name is Latin-1 bytes ("café" from an old zip) stopped the whole run
+    with a traceback when the session was stored."""
+    folder = tmp_path / "talks"
+    folder.mkdir()
+    (folder / "fine.wav").write_bytes(b"\x00" * 16)
+    bad = os.fsdecode(bytes(folder) + b"/caf\xe9 talk.wav")
+    Path(bad).write_bytes(b"\x00" * 16)
+    result = load_inputs(["talks"], cwd=tmp_path)
+    assert [Path(i.source).name for i in result.items] == ["fine.wav"]
+    [invalid] = result.invalid
+    assert invalid.value.endswith("caf\\xe9 talk.wav")
+    assert invalid.reason.startswith("its name is not UTF-8 text")
+    invalid.value.encode("utf-8")  # storable, unlike the name itself
+    with pytest.raises(PermanentError, match="its name is not UTF-8 text"):
+        load_inputs([bad], cwd=tmp_path)

@@ -13,7 +13,12 @@ from bulk_transcribe.ingest.classify import classify_entry, expanded_path
 from bulk_transcribe.ingest.columns import normalise_overrides
 from bulk_transcribe.ingest.decoding import decode_text, read_text
 from bulk_transcribe.ingest.dedupe import merge_duplicates
-from bulk_transcribe.ingest.paths import find_media_files, is_media_path
+from bulk_transcribe.ingest.paths import (
+    find_media_files,
+    is_media_path,
+    printable_path,
+    undecodable_name,
+)
 from bulk_transcribe.ingest.result import Entry, IngestResult, InvalidEntry
 from bulk_transcribe.ingest.sheets import sheet_entries, sheet_mapping
 from bulk_transcribe.ingest.tables import (
@@ -87,6 +92,11 @@ def _input_entries(
             f"INPUT {position} is empty (an unset variable in a script?); {_EXPECTED}; "
             "to transcribe this folder, give it as .",
         )
+    problem = undecodable_name(Path(raw))
+    if problem is not None:  # named in another encoding: nothing read from it can be stored
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT, f"cannot use '{printable_path(Path(raw))}': {problem}"
+        )
     if raw == STDIN_INPUT:
         text = _read_stdin(stdin or sys.stdin)
         piped_sheet = _pasted_sheet(text, "stdin", overrides)  # `cat links.csv | … run -`
@@ -133,6 +143,11 @@ def _input_entries(
         warnings.extend(table.warnings)  # after: reading it may add one (a skipped title row)
         return entries
     if is_media_path(path):
+        problem = undecodable_name(path)
+        if problem is not None:
+            raise PermanentError(
+                ErrorKind.INVALID_INPUT, f"cannot use '{printable_path(path)}': {problem}"
+            )
         return [ItemSpec(str(path.resolve()), SourceType.LOCAL_FILE, origin=f"argument {position}")]
     hint = "; save old .xls workbooks as .xlsx" if suffix == ".xls" else ""
     kind = suffix or "no extension"
@@ -224,9 +239,17 @@ def _folder_entries(folder: Path, raw: str, warnings: list[str]) -> list[Entry]:
         warnings.append(f"folder {raw} contains no media files (.mp3, .m4a, .wav, .mp4, …)")
     origin = f"folder {raw}"
     skipped: list[Entry] = [
-        InvalidEntry(origin, str(path), f"is {kind}, not a media file") for path, kind in special
+        InvalidEntry(origin, printable_path(path), f"is {kind}, not a media file")
+        for path, kind in special
     ]
-    return [*[ItemSpec(str(f), SourceType.LOCAL_FILE, origin=origin) for f in files], *skipped]
+    entries: list[Entry] = []
+    for file in files:
+        problem = undecodable_name(file)
+        if problem is None:
+            entries.append(ItemSpec(str(file), SourceType.LOCAL_FILE, origin=origin))
+        else:
+            skipped.append(InvalidEntry(origin, printable_path(file), problem))
+    return [*entries, *skipped]
 
 
 def _is_dir(path: Path) -> bool:

@@ -21,6 +21,25 @@ def is_media_path(path: Path) -> bool:
     return path.suffix.lower() in MEDIA_EXTENSIONS
 
 
+def undecodable_name(path: Path) -> str | None:
+    """Why `path` cannot be an item when its name is not UTF-8 (bytes a Windows or an old
+    Linux system wrote in another encoding), shown with those bytes escaped; else None.
+    Such a name cannot be stored or written out, and it stopped the whole run."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return (
+            "its name is not UTF-8 text (written in another system's encoding): rename the "
+            "file, e.g. in a file manager, and run it again"
+        )
+    return None
+
+
+def printable_path(path: Path) -> str:
+    """`path` as text that can be shown and stored, undecodable bytes as \\xNN."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def special_file_type(path: Path) -> str | None:
     """What `path` is when it is not a regular file (a pipe, a device), else None.
 
