@@ -81,7 +81,8 @@ def run(
     inputs: Annotated[
         list[str],
         typer.Argument(
-            help="Lists (.txt), sheets (.csv/.tsv/.xlsx), folders, media files, URLs or - (stdin)."
+            help="Lists (.txt), notes (.md), sheets (.csv/.tsv/.xlsx), folders, media files, "
+            "URLs or - (stdin)."
         ),
     ],
     out: OutOption = Path("output"),
@@ -312,7 +313,26 @@ def run(
             console.print(f"Session [bold]{session.id}[/] → {session.folder}", highlight=False)
             _cloud_preflight(settings, store, session)
             counts = run_and_watch(store, session, settings, local_engine, links)
-    raise typer.Exit(exit_code(counts))
+    raise typer.Exit(_with_unusable_input(exit_code(counts), ingested, expanded))
+
+
+def _with_unusable_input(code: int, ingested: IngestResult, expanded: ExpandResult) -> int:
+    """Entries of the input that never became items are work not done, like a failed item:
+    a script checking the exit code must not take the run for complete. An input that
+    could not be expanded counts; an episode or video it left out (no audio, private) does
+    not: there is nothing to fix and run again."""
+    inputs = {item.source for item in ingested.items}
+    unexpanded = [entry for entry in expanded.invalid if entry.value in inputs]
+    unusable = len(ingested.invalid) + len(unexpanded)
+    if not unusable:
+        return code
+    entries = counted(unusable, "entry", "entries")
+    errors.print(
+        f"[yellow]warning:[/] {entries} of the input could not be used (listed above, and "
+        "as input_problems in manifest.json): fix them and run those again",
+        highlight=False,
+    )
+    return max(code, EXIT_SOME_FAILED)
 
 
 @app.command()
