@@ -32,6 +32,7 @@ from .ask import register as register_ask_command
 from .cache import cache
 from .common import (
     ENGINE,
+    EXIT_PROVIDER_DOWN,
     EXIT_SOME_FAILED,
     EXIT_USAGE,
     INPUT,
@@ -373,6 +374,7 @@ def resume(
                 requeued = service.retry_failed(store, session.id)
                 console.print(f"Re-queued {counted(requeued, 'failed item')}.")
             console.print(f"Resuming [bold]{session.id}[/] → {session.folder}", highlight=False)
+            _cloud_preflight(settings, store, session)
             links = service.handed_links()  # from the web app that started this job, if any
             counts = run_and_watch(store, session, settings, local_engine, links)
     raise typer.Exit(exit_code(counts))
@@ -576,7 +578,17 @@ def _cloud_preflight(settings: Settings, store: Store, session: Session) -> None
         return
     if not check.transient:
         raise usage_error(f"{check.message} (session {session.id} kept; resume later)")
-    errors.print(f"[yellow]warning:[/] {shown(check.message)}", highlight=False)
+    if check.problem is not service.providers.AccessProblem.UNREACHABLE:  # busy: items wait
+        errors.print(f"[yellow]warning:[/] {shown(check.message)}", highlight=False)
+        return
+    # An endpoint that does not answer now would fail every item after its retries (about
+    # ten seconds an item): nothing is sent; the session waits for a resume.
+    errors.print(
+        f"[bold red]error:[/] {shown(check.message)}; nothing was sent. Session {session.id} is "
+        f"kept: `bulk-transcribe resume {session.id}` when the provider answers again",
+        highlight=False,
+    )
+    raise typer.Exit(EXIT_PROVIDER_DOWN)
 
 
 def _report_ingest(ingested: IngestResult) -> None:
