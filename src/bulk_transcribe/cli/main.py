@@ -468,13 +468,24 @@ def export(
     to: Annotated[
         Path | None, typer.Option("--to", help="Write here instead of the session's own folder.")
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Also replace files edited since they were written (edits lost)."
+        ),
+    ] = False,
 ) -> None:
-    """Write a session's transcripts again from the store (a deleted folder is no loss)."""
+    """Write a session's transcripts again from the store (a deleted folder is no loss).
+
+    A file that differs from what would be written (a note edited in Obsidian) is kept as it
+    is; --overwrite replaces it too."""
     with open_store(out, db) as store:
         session = find_session(store, session_id)
         chosen = settings_from(formats=formats).formats if formats else None
         try:
-            result = service.export_session(store, session.id, formats=chosen, to=to)
+            result = service.export_session(
+                store, session.id, formats=chosen, to=to, overwrite=overwrite
+            )
         except OSError as exc:
             if is_disk_full(exc):
                 raise
@@ -485,6 +496,14 @@ def export(
                 "to with --to (the transcripts stay in the store: nothing is lost)"
             ) from exc
     console.print(f"Wrote {counted(result.written, 'item')} to {result.folder}", highlight=False)
+    if result.kept:
+        names = ", ".join(path.name for path in result.kept[:5])
+        more = f" and {len(result.kept) - 5} more" if len(result.kept) > 5 else ""
+        errors.print(
+            f"[yellow]kept as they are:[/] {counted(len(result.kept), 'file')} edited since they "
+            f"were written ({shown(names)}{more}); --overwrite replaces them (the edits are lost)",
+            highlight=False,
+        )
     if result.missing:
         errors.print(
             f"[yellow]warning:[/] {counted(len(result.missing), 'item')} finished before "

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from bulk_transcribe.models import (
     SessionCounts,
 )
 from bulk_transcribe.outputs import write_transcript_files
-from bulk_transcribe.outputs.summary_note import write_summarised_note
+from bulk_transcribe.outputs.summary_note import NoteEdited, write_summarised_note
 from bulk_transcribe.plurals import counted
 
 # Runner, SessionBusy, create_session and is_alive are part of the service's names
@@ -299,6 +299,7 @@ class ExportResult:
     folder: Path
     written: int  # items whose files were written
     missing: list[str]  # finished items with no transcript in the store (made before v2)
+    kept: list[Path] = field(default_factory=list)  # files edited since: left as they are
 
 
 def export_session(
@@ -307,37 +308,49 @@ def export_session(
     *,
     formats: tuple[str, ...] | None = None,
     to: Path | None = None,
+    overwrite: bool = False,
 ) -> ExportResult:
     """Write a session's outputs again from the store: a deleted or moved session folder is
-    never a loss. Into the session's own folder by default."""
+    never a loss. Into the session's own folder by default. A file that differs from what
+    would be written (a note edited in Obsidian) is kept as it is, unless `overwrite`."""
     session = store.get_session(session_id)
     folder = Path(to).resolve() if to is not None else session.folder
     chosen = formats or tuple(session.settings.get("formats") or Settings().formats)
-    written, missing = 0, []
+    written, missing, kept = 0, [], []
     summaries = Summaries(store)
     for item in store.items(session_id, [ItemStatus.DONE]):
         stored = store.transcript(item.id)
         if stored is None:
             missing.append(item.source)
             continue
+        transcribed_at = datetime.fromisoformat(stored.transcribed_at)
+        item_kept: list[Path] | None = None if overwrite else []
         outputs = write_transcript_files(
             folder,
             session_id=session_id,
             item=item,
             transcript=stored.transcript,
-            transcribed_at=datetime.fromisoformat(stored.transcribed_at),
+            transcribed_at=transcribed_at,
             formats=chosen,
+            kept=item_kept,
         )
         summary = summaries.get(item.id)
         if summary is not None:  # the note carries its summary again
-            write_summarised_note(
-                folder,
-                item=replace(item, outputs=outputs),
-                transcript=stored.transcript,
-                session_id=session_id,
-                transcribed_at=datetime.fromisoformat(stored.transcribed_at),
-                summary=summary,
-            )
+            try:
+                note = write_summarised_note(
+                    folder,
+                    item=replace(item, outputs=outputs),
+                    transcript=stored.transcript,
+                    session_id=session_id,
+                    transcribed_at=transcribed_at,
+                    summary=summary,
+                    overwrite=overwrite,
+                )
+            except NoteEdited:
+                note = None
+            if item_kept is not None and note in item_kept:  # it reads as written, summary in
+                item_kept.remove(note)
+        kept += item_kept or []
         written += 1
     write_outputs_index(store, session_id, folder=folder)
-    return ExportResult(folder=folder, written=written, missing=missing)
+    return ExportResult(folder=folder, written=written, missing=missing, kept=kept)
