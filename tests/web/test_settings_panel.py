@@ -156,3 +156,13 @@ def test_vocabulary_hints_become_the_prompt_and_an_empty_field_keeps_the_environ
 def test_vocabulary_hints_are_remembered_for_the_next_visit(tmp_path: Path) -> None:
     save_preferences(tmp_path, RunChoices(hints="Nguyen, Kubernetes"))
     assert load_preferences(tmp_path).hints == "Nguyen, Kubernetes"
+
+
+def test_a_shared_app_remembers_no_provider_address_a_visitor_typed(tmp_path: Path) -> None:
+    """Remembered for everyone, the next teammate's media would go there unnoticed."""
+    typed = RunChoices(engine="openai", provider="custom", api_base="https://mine.example/v1")
+    save_preferences(tmp_path / "shared", typed, shared=True)
+    save_preferences(tmp_path / "private", typed)
+    assert load_preferences(tmp_path / "shared").api_base == ""
+    assert load_preferences(tmp_path / "shared").provider == "custom"
+    assert load_preferences(tmp_path / "private").api_base == "https://mine.example/v1"

@@ -113,7 +113,8 @@ def _render_new_batch(ctx: AppContext, *, live_parallel: bool) -> None:
             st.caption("Choose at least one output format.")
         render_link_check(ingested, ctx.settings)
         if start and ingested:
-            save_preferences(ctx.settings.out_dir, choices)  # what the last batch ran with
+            shared = ctx.settings.public_addresses_only
+            save_preferences(ctx.settings.out_dir, choices, shared=shared)  # the last batch's
             _start(ctx, choices, ingested)
 
 

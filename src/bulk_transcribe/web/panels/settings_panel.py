@@ -145,13 +145,17 @@ def load_preferences(folder: Path) -> RunChoices:
         return RunChoices()
 
 
-def save_preferences(folder: Path, choices: RunChoices) -> None:
+def save_preferences(folder: Path, choices: RunChoices, *, shared: bool = False) -> None:
     """Remember the choices for the next visit. Keys are not part of RunChoices: never saved.
 
     An empty list of formats is not saved: the file is the first view of every new tab, and
     one tab's cleared (or, in a redraw, reset) formats would disable Start in all of them.
+    In a `shared` app an API base URL a visitor typed stays in that browser: remembered for
+    everyone, the next teammate's media would go to it unnoticed.
     """
     remembered = asdict(choices)
+    if shared:
+        remembered["api_base"] = ""
     if not choices.formats:
         remembered["formats"] = list(load_preferences(folder).formats)
     folder.mkdir(parents=True, exist_ok=True)
@@ -353,7 +357,7 @@ def render_settings_panel(
         hints=hints,
     )
     if st.session_state.pop(_CHANGED_KEY, False) and choices != saved:
-        save_preferences(folder, choices)
+        save_preferences(folder, choices, shared=bool(base and base.public_addresses_only))
     return choices
 
 
