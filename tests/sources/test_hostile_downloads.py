@@ -184,6 +184,7 @@ def test_redirects_into_private_networks_are_blocked(
         download(url, tmp_path / "x.mp3", settings)
     assert raised.value.kind is ErrorKind.BLOCKED
     assert what in raised.value.message and "--allow-private-addresses" in raised.value.message
+    assert raised.value.message.startswith(f"{url}: ")  # the link, then why it was refused
 
 
 def test_private_addresses_pass_when_allowed_and_loopback_is_refused_when_served_publicly(

@@ -168,7 +168,7 @@ def _request_errors(url: str, doing: str) -> Iterator[None]:
     except PermanentError as exc:
         if exc.kind is not ErrorKind.BLOCKED:
             raise
-        raise PermanentError(ErrorKind.BLOCKED, f"{redact_url(url)} led to {exc.message}") from exc
+        raise PermanentError(ErrorKind.BLOCKED, f"{redact_url(url)}: {exc.message}") from exc
     except httpx.TooManyRedirects as exc:
         raise PermanentError(
             ErrorKind.HTTP,
@@ -177,7 +177,8 @@ def _request_errors(url: str, doing: str) -> Iterator[None]:
         ) from exc
     except httpx.UnsupportedProtocol as exc:
         target = exc.request.url if _has_request(exc) else None
-        where = f"a {target.scheme}: address ({redact_url(str(target))})" if target else "elsewhere"
+        kind = f"a {target.scheme}: address" if target and target.scheme else "an address"
+        where = f"{kind} ({redact_url(str(target))})" if target else "elsewhere"
         raise PermanentError(
             ErrorKind.UNSUPPORTED,
             f"{redact_url(url)} leads to {where}, which is not an http(s) download; "
