@@ -116,6 +116,16 @@ def test_a_language_that_is_not_a_code_is_refused_without_quoting_it(language: s
     assert language not in described
 
 
-@pytest.mark.parametrize(("given", "kept"), [("EN", "en"), ("haw", "haw"), ("pt-BR", "pt-br")])
+@pytest.mark.parametrize(("given", "kept"), [("EN", "en"), ("haw", "haw"), ("pt-BR", "pt")])
 def test_language_codes_pass_in_any_case(given: str, kept: str) -> None:
     assert Settings(language=given).language == kept
+
+
+@pytest.mark.parametrize(("given", "meant"), [("jp", "ja"), ("cn", "zh"), ("xx", None)])
+def test_a_code_whisper_does_not_know_is_refused_before_any_item(given: str, meant: str) -> None:
+    """A multilingual model would refuse it on every item."""
+    with pytest.raises(ValidationError) as caught:
+        Settings(language=given)
+    described = describe_invalid(caught.value)
+    assert "not a language Whisper knows" in described
+    assert (f"did you mean {meant}?" in described) if meant else "did you mean" not in described

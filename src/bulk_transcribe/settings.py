@@ -151,7 +151,30 @@ class EngineSettings(BaseModel):
             raise ValueError(  # the value is not quoted: settings errors never show one
                 "not a language code: give one such as en, de or pt (ISO 639), or auto to detect it"
             )
-        return code
+        return _speech_language(code)
+
+
+# Country codes often given for the language spoken there, which Whisper would refuse.
+_COUNTRY_CODES = dict(
+    jp="ja", cn="zh", kr="ko", gr="el", dk="da", cz="cs", ua="uk", iw="he", vn="vi", se="sv"
+)
+
+
+def _speech_language(code: str) -> str:
+    """`code` as the speech engines take it: one of Whisper's languages, a region dropped
+    (pt-br is pt: Whisper and the OpenAI API know no regions, and refuse such a code on every
+    item); ValueError, with the likely meant code, for one Whisper does not know."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES  # Whisper's own list; no public one
+
+    language = re.split(r"[-_]", code)[0]
+    if language in _LANGUAGE_CODES:
+        return language
+    meant = _COUNTRY_CODES.get(language)
+    hint = f" (did you mean {meant}?)" if meant else ""
+    raise ValueError(
+        f"not a language Whisper knows{hint}: give one such as en, de or pt (ISO 639), or auto "
+        "to detect it"
+    )
 
 
 class RunSettings(BaseModel):
