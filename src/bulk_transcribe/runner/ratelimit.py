@@ -19,12 +19,14 @@ import hashlib
 import logging
 import math
 import os
+import re
 import sqlite3
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -860,27 +862,30 @@ def shared_limiter(
         return limiter
 
 
-def _reset_seconds(value: str | None) -> float | None:
-    """OpenAI-style reset headers: '1s', '6m0s', '250ms', or plain seconds."""
-    if not value:
+# "1s", "6m0s", "1h2m3.5s", "250ms" (OpenAI, Groq) or plain seconds ("20", "0.5").
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|h|m|s))+|\d+(?:\.\d+)?")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _reset_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds until a rate-limit reset header says the window resets: a duration ("6m0s",
+    "250ms", "20") or a timestamp (RFC 3339, as some gateways send); None for anything else.
+    Never raises: the header arrives on answers already paid for."""
+    text = (value or "").strip()
+    if not text:
         return None
-    total, number, unit = 0.0, "", ""
-    for char in value.strip() + " ":
-        if char.isdigit() or char == ".":
-            if unit:
-                total += _unit_seconds(float(number or 0), unit)
-                number, unit = "", ""
-            number += char
-        elif char.isalpha():
-            unit += char
-        elif number:
-            total += _unit_seconds(float(number), unit or "s")
-            number, unit = "", ""
-    return total
-
-
-def _unit_seconds(amount: float, unit: str) -> float:
-    return amount * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}.get(unit, 1.0)
+    if _DURATION.fullmatch(text):
+        if not _DURATION_PART.search(text):
+            return float(text)
+        return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class RateLimitHook:
@@ -943,7 +948,12 @@ class RateLimitHook:
         self, provider: str, request: httpx.Request, response: httpx.Response
     ) -> None:
         sent_wall = request.extensions.get("bulk_transcribe_sent", time.time())
-        if self.limiter(provider).observe(response, sent_wall) and self._on_violation:
+        try:
+            violated = self.limiter(provider).observe(response, sent_wall)
+        except Exception:  # the answer may be paid for: keep it, whatever the budget
+            log.exception("learning from %s's response headers failed", label_of(provider))
+            return
+        if violated and self._on_violation:
             self._on_violation(label_of(provider), response, sent_wall)
 
     @classmethod
