@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections import Counter
 from pathlib import Path
@@ -19,6 +20,7 @@ from bulk_transcribe.engines.presets import resolve_provider
 from bulk_transcribe.engines.retries import RetryPolicy
 from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError, TransientError
 from bulk_transcribe.models import MediaFile
+from bulk_transcribe.outputs.subtitles import render_srt
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.workscope import ResizableSlots
 from tests.engines.conftest import OPENAI_KEY, RecordingJob
@@ -491,3 +493,31 @@ def test_a_cancel_ends_the_wait_for_an_answer_and_frees_its_slot(tmp_path):
 
     assert returned_before_the_answer and ended == {"as": "cancelled"}
     assert held_after == 0
+
+
+def test_segments_with_unusable_times_come_back_finite_ordered_and_within_the_audio(
+    openai_server, recording_job
+):
+    """A server's verbose_json with NaN/infinite/negative times, segments out of order and one
+    past the end: every word is kept, every time is a number inside the clip, in order (a NaN
+    time used to reach the subtitle writer and stop the whole run)."""
+    clip = media(SAMPLE_MEDIA[0])
+    odd = [
+        {"start": 3.0, "end": 4.0, "text": " third"},
+        {"start": 0.0, "end": 2.5, "text": " first"},
+        {"start": 1.0, "end": 3.5, "text": " overlapping"},
+        {"start": 400.0, "end": 500.0, "text": " past the end"},
+        {"start": "NaN", "end": "inf", "text": " no time"},
+        {"start": -5, "end": -1, "text": " negative"},
+    ]
+    openai_server.answer_next(
+        Reply(200, {"text": "x", "language": "english", "duration": "NaN", "segments": odd})
+    )
+    transcript = make_engine(openai_server).transcribe(clip, recording_job.job())
+    times = [t for s in transcript.segments for t in (s.start, s.end)]
+    assert sorted(s.text for s in transcript.segments) == sorted(s["text"].strip() for s in odd)
+    assert all(math.isfinite(t) and 0 <= t <= clip.duration for t in times)
+    starts = [s.start for s in transcript.segments]
+    assert starts == sorted(starts)
+    assert all(s.end >= s.start for s in transcript.segments)
+    assert "-->" in render_srt(transcript)
