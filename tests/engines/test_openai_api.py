@@ -521,3 +521,36 @@ def test_segments_with_unusable_times_come_back_finite_ordered_and_within_the_au
     assert starts == sorted(starts)
     assert all(s.end >= s.start for s in transcript.segments)
     assert "-->" in render_srt(transcript)
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        Reply(400, {"error": {"message": "Audio file is too short. Minimum audio length is "
+                              "0.1 seconds.", "param": "file", "code": "audio_too_short"}}),
+        Reply(400, {"error": {"message": "Invalid file format. Supported formats: ['flac', "
+                              "'m4a', 'mp3']", "type": "invalid_request_error"}}),
+        Reply(413, "<html><body>413 Request Entity Too Large</body></html>"),
+    ],
+)  # fmt: skip
+def test_a_refused_upload_is_not_sent_again_in_other_response_formats(
+    openai_server, recording_job, refusal
+):
+    """A refusal of the file itself is not a refusal of verbose_json: one upload, not three."""
+    openai_server.answer_next(refusal, refusal, refusal)
+    with pytest.raises(PermanentError) as caught:
+        make_engine(openai_server).transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    assert caught.value.kind is ErrorKind.UNSUPPORTED
+    assert len(openai_server.transcription_requests()) == 1
+
+
+def test_a_refusal_that_names_the_response_format_still_falls_back(openai_server, recording_job):
+    said = (
+        "response_format 'verbose_json' is not compatible with model 'gpt-4o-transcribe'. "
+        "Use 'json' or 'text' instead."
+    )
+    refusal = Reply(400, {"error": {"message": said, "type": "invalid_request_error"}})
+    openai_server.answer_next(refusal)
+    transcript = make_engine(openai_server).transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    formats = [r.fields["response_format"] for r in openai_server.transcription_requests()]
+    assert formats == ["verbose_json", "json"] and transcript.timing_estimated

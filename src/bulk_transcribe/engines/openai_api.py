@@ -261,7 +261,7 @@ class OpenAICompatibleEngine(EngineBase):
                 body = self._post(chunk.path, chunk.name, response_format, language, prompt)
             except PermanentError as exc:
                 fallback_possible = index + 1 < len(formats) and not self._format_confirmed
-                if exc.kind is not ErrorKind.UNSUPPORTED or not fallback_possible:
+                if not isinstance(exc, FormatRefused) or not fallback_possible:
                     raise first_error or exc from None
                 first_error = first_error or exc
                 log.info("%s refused response_format=%s; trying the next", self.provider.name,
@@ -313,9 +313,34 @@ class OpenAICompatibleEngine(EngineBase):
         # `from None` on purpose: SDK exceptions carry the provider's body and the request,
         # which a traceback would print; our typed error keeps what the user needs, scrubbed.
         except openai.APIStatusError as exc:
-            raise self._status_error(exc) from None
+            error = self._status_error(exc)
+            if error.kind is ErrorKind.UNSUPPORTED and not _about_the_upload(exc):
+                raise FormatRefused(error.kind, error.message) from None
+            raise error from None
         except openai.APIConnectionError as exc:  # APITimeoutError is a subclass
             raise self._transport_error(exc) from None
+
+
+class FormatRefused(PermanentError):
+    """A 400/415/422 that may be about the response format asked for: the next is tried."""
+
+
+# What a refusal of the response format names (OpenAI: "response_format 'verbose_json' is not
+# compatible with model ...", vLLM, faster-whisper-server, a validation error's field name),
+# and what a refusal of the upload itself names ("Audio file is too short", "Invalid file
+# format"). Sending the same file in another format only pays for those again.
+_FORMAT_WORDS = ("response_format", "response format", "verbose_json", "timestamp_granularit")
+_UPLOAD_WORDS = ("file", "audio", "too short", "too long", "duration", "decode", "media")
+
+
+def _about_the_upload(exc: openai.APIStatusError) -> bool:
+    """Whether a refusal is about the uploaded file, not about the response format."""
+    if exc.status_code == 413:
+        return True
+    said = exc.response.content.decode("utf-8", "replace").lower()
+    if any(word in said for word in _FORMAT_WORDS):
+        return False
+    return any(word in said for word in _UPLOAD_WORDS)
 
 
 def _parse(
