@@ -76,6 +76,9 @@ MONITOR_SECONDS = 1.0  # metrics, resources, adapting and timeouts
 CANCEL_GRACE_SECONDS = 1.5  # workers that ignore a cancel are abandoned after this
 RETRY_BASE_SECONDS = 1.0
 RETRY_MAX_SECONDS = 60.0
+# Answers from the speech provider that refuse every item alike (a rejected or revoked key,
+# an account out of credit): one ends the run instead of each queued item asking in turn.
+PROVIDER_REFUSALS = frozenset({ErrorKind.AUTH, ErrorKind.QUOTA})
 # Items finished ahead of their turn wait, unseen, for the item running; past this many the
 # runner waits too, so the progress the user sees stays close to the work done.
 MAX_FINISHED_AHEAD = 4
@@ -580,6 +583,8 @@ class Runner:
                 self._retry_later(flight, error.kind, error.message, error.retry_after)
             else:
                 self._fail(item_id, attempt, error.kind, error.message)
+                if error.from_engine and error.kind in PROVIDER_REFUSALS:
+                    self._stop_for_provider(error.message)
             return
         assert outcome.transcript is not None
         # Kept before any file is written: a full disk costs a rewrite, never a re-transcription.
@@ -668,6 +673,19 @@ class Runner:
             )
             self.store.add_event(self.session.id, "stopped", self._stop_reason)
             self.request_stop()
+
+    def _stop_for_provider(self, message: str) -> None:
+        """The speech provider refused the key or has no credit left: every other item would
+        be refused the same way, one request each, so the run stops and they stay queued."""
+        if self._stop.is_set():
+            return
+        self._stop_reason = (
+            f"{message.split('; ')[0]}: the run stopped, the other items wait in the queue; "
+            "fix the key or the account, then resume the session (with --retry-failed for "
+            "the item that was refused)"
+        )
+        self.store.add_event(self.session.id, "stopped", self._stop_reason)
+        self.request_stop()
 
     def _wait_too_long(
         self, item_id: int, attempt: int, kind: str, message: str, retry_after: float

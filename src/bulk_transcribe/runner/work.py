@@ -86,6 +86,9 @@ class ItemError:
     message: str
     transient: bool
     retry_after: float | None = None
+    # Raised by the speech engine (its provider), not by fetching the item: a refused key or
+    # an empty account there refuses every item alike.
+    from_engine: bool = False
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,7 @@ def _run(
     unit: WorkUnit, settings: Settings, engine: Callable[[], Engine], reporter: UnitReporter
 ) -> Outcome:
     item = unit.item
+    in_engine = False
     try:
         reporter.check_cancelled()
         reporter.stage(Stage.FETCHING)
@@ -228,6 +232,7 @@ def _run(
         reporter.check_cancelled()
         info = ItemInfo(title=fetched.title, duration=fetched.duration, metadata=fetched.metadata)
         reporter.info(info)
+        in_engine = fetched.transcript is None
         try:
             transcript = fetched.transcript or _transcribe(
                 unit, fetched, settings, engine(), reporter
@@ -242,7 +247,7 @@ def _run(
     except Cancelled:
         return Outcome(item_id=item.id, attempt=unit.attempt, cancelled=True)
     except TranscribeError as exc:
-        error = ItemError(str(exc.kind), exc.message, exc.transient, exc.retry_after)
+        error = ItemError(str(exc.kind), exc.message, exc.transient, exc.retry_after, in_engine)
         return Outcome(item_id=item.id, attempt=unit.attempt, error=error)
     except Exception as exc:  # a bug or an unmapped library error: isolate it to this item
         log.exception("unexpected error on %s", item.source)
