@@ -118,7 +118,7 @@ def test_a_text_only_server_still_works(recording_job):
     assert word_error_rate(reference_text(SAMPLE_MEDIA[2]), transcript.text) == 0
 
 
-@pytest.mark.parametrize("fault", ["500", "503", "drop", "malformed"])
+@pytest.mark.parametrize("fault", ["500", "503", "drop"])
 def test_transient_faults_are_retried_until_the_transcript_arrives(
     openai_server, recording_job, hook, fault
 ):
@@ -554,3 +554,39 @@ def test_a_refusal_that_names_the_response_format_still_falls_back(openai_server
     transcript = make_engine(openai_server).transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
     formats = [r.fields["response_format"] for r in openai_server.transcription_requests()]
     assert formats == ["verbose_json", "json"] and transcript.timing_estimated
+
+
+def test_an_unreadable_answer_is_asked_for_once_more_not_four_times(openai_server, recording_job):
+    """A 200 whose body is cut off was transcribed and charged: one more try, not four."""
+    openai_server.inject("malformed")
+    transcript = make_engine(openai_server).transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    assert word_error_rate(reference_text(SAMPLE_MEDIA[0]), transcript.text) == 0
+    openai_server.inject("malformed", "malformed")
+    with pytest.raises(TransientError) as caught:
+        make_engine(openai_server).transcribe(media(SAMPLE_MEDIA[1]), recording_job.job())
+    assert "could not be read" in caught.value.message
+    assert len(openai_server.transcription_requests()) == 2 + 2
+
+
+def test_plain_text_answered_to_a_json_request_is_the_transcript(openai_server, recording_job):
+    openai_server.answer_next(Reply(200, "Hello there. General talk about panels.\n"))
+    transcript = make_engine(openai_server).transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    assert transcript.text == "Hello there. General talk about panels."
+    assert transcript.timing_estimated
+    assert len(openai_server.transcription_requests()) == 1
+
+
+@pytest.mark.parametrize("formats", [frozenset({"verbose_json"}), frozenset({"text"})])
+def test_a_200_carrying_an_error_is_an_error_with_its_words_not_a_transcript(
+    recording_job, formats
+):
+    error = {"error": {"message": "upstream worker crashed", "type": "server_error"}}
+    with FakeOpenAIServer(formats=formats) as server:
+        engine = make_engine(server)
+        if formats == {"text"}:  # learn the format first: the error comes on a known one
+            engine.transcribe(media(SAMPLE_MEDIA[1]), recording_job.job())
+        server.answer_next(*[Reply(200, error)] * FAST_RETRIES.attempts)
+        with pytest.raises(TransientError) as caught:
+            engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    assert caught.value.kind is ErrorKind.PROVIDER
+    assert "upstream worker crashed" in caught.value.message

@@ -210,3 +210,29 @@ def malformed_response(provider: str, what: str, request_id: str | None = None) 
     """A 2xx whose body is not what the protocol promises: usually a proxy or a provider hiccup."""
     ref = f" for request {request_id}" if request_id else ""
     return TransientError(ErrorKind.PROVIDER, f"{provider} sent a malformed response{ref} ({what})")
+
+
+class UnreadableAnswer(TransientError):
+    """A 2xx whose body cannot be read (cut off, not the shape asked for): the provider did
+    the work and charges for it, so it is asked for again once at most (retries.py)."""
+
+    paid = True
+
+
+def unreadable_answer(provider: str, what: str) -> UnreadableAnswer:
+    return UnreadableAnswer(
+        ErrorKind.PROVIDER,
+        f"{provider} answered but its answer could not be read ({what}); it was asked for "
+        "once more at most, since each answer is charged",
+    )
+
+
+def error_in_answer(provider: str, data: dict) -> TransientError | None:
+    """A 2xx carrying an error object instead of the result (some proxies and gateways)."""
+    error = data.get("error")
+    if not error or data.get("text") is not None or data.get("segments") is not None:
+        return None
+    detail, _ = error_detail(json.dumps(data))
+    return TransientError(
+        ErrorKind.PROVIDER, f"{provider} answered with an error ({scrub(detail) or 'no detail'})"
+    )

@@ -3,6 +3,7 @@ speaches, faster-whisper-server, LocalAI), with the official `openai` SDK."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -26,7 +27,8 @@ from bulk_transcribe.engines.chunking import (
 from bulk_transcribe.engines.http_errors import (
     error_for_status,
     error_for_transport,
-    malformed_response,
+    error_in_answer,
+    unreadable_answer,
 )
 from bulk_transcribe.engines.presets import ProviderConfig, require_key, resolve_provider
 from bulk_transcribe.engines.retries import RetryPolicy, call_with_retries
@@ -258,7 +260,9 @@ class OpenAICompatibleEngine(EngineBase):
         first_error: PermanentError | None = None
         for index, response_format in enumerate(formats):
             try:
-                body = self._post(chunk.path, chunk.name, response_format, language, prompt)
+                body, content_type = self._post(
+                    chunk.path, chunk.name, response_format, language, prompt
+                )
             except PermanentError as exc:
                 fallback_possible = index + 1 < len(formats) and not self._format_confirmed
                 if not isinstance(exc, FormatRefused) or not fallback_possible:
@@ -269,7 +273,7 @@ class OpenAICompatibleEngine(EngineBase):
                 continue
             self._remember_format(formats[index:])
             duration = chunk.duration or _probe(chunk.path)
-            return _parse(body, response_format, duration, self.provider.name)
+            return _parse(body, response_format, duration, self.provider.name, content_type)
         raise first_error or RuntimeError("no response format to try")
 
     def _remember_format(self, working: tuple[str, ...]) -> None:
@@ -292,7 +296,8 @@ class OpenAICompatibleEngine(EngineBase):
         response_format: str,
         language: str | None,
         prompt: str | None = None,
-    ) -> str:
+    ) -> tuple[str, str]:
+        """The answer's body and its content type."""
         options: dict[str, object] = {"model": self.model, "response_format": response_format}
         if language:
             options["language"] = language
@@ -309,7 +314,7 @@ class OpenAICompatibleEngine(EngineBase):
                 raw = self._client.audio.transcriptions.with_raw_response.create(
                     file=(name, upload), **options
                 )
-                return raw.http_response.text
+                return raw.http_response.text, raw.http_response.headers.get("content-type", "")
         # `from None` on purpose: SDK exceptions carry the provider's body and the request,
         # which a traceback would print; our typed error keeps what the user needs, scrubbed.
         except openai.APIStatusError as exc:
@@ -344,17 +349,34 @@ def _about_the_upload(exc: openai.APIStatusError) -> bool:
 
 
 def _parse(
-    body: str, response_format: str, duration: float | None, provider: str
+    body: str,
+    response_format: str,
+    duration: float | None,
+    provider: str,
+    content_type: str = "",
 ) -> ParsedTranscript:
     if response_format == "text":
+        if body.lstrip().startswith("{"):  # an error object is not the words said
+            with contextlib.suppress(ValueError):
+                data = json.loads(body)
+                if isinstance(data, dict) and (refused := error_in_answer(provider, data)):
+                    raise refused
         return parse_transcript_text(body, duration)
     try:
         data = json.loads(body)
     except ValueError:
-        raise malformed_response(provider, "not JSON") from None
+        text = body.strip()
+        if text and text[0] not in "{[<" and "html" not in content_type.lower():
+            # Plain words for a JSON request (some self-hosted servers and proxies): the
+            # transcript all the same, paid for; its times are estimated.
+            log.warning("%s answered %s with plain text", provider, response_format)
+            return parse_transcript_text(text, duration)
+        raise unreadable_answer(provider, "not JSON") from None
+    if isinstance(data, dict) and (refused := error_in_answer(provider, data)) is not None:
+        raise refused
     parsed = from_json_payload(data, duration) if isinstance(data, dict) else None
     if parsed is None:
-        raise malformed_response(provider, "no text or segments in the JSON")
+        raise unreadable_answer(provider, "no text or segments in the JSON")
     return parsed
 
 
