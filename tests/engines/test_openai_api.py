@@ -590,3 +590,27 @@ def test_a_200_carrying_an_error_is_an_error_with_its_words_not_a_transcript(
             engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
     assert caught.value.kind is ErrorKind.PROVIDER
     assert "upstream worker crashed" in caught.value.message
+
+
+def test_a_429_without_retry_after_waits_for_the_reset_its_rate_limit_headers_give(
+    openai_server, recording_job, tmp_path
+):
+    """OpenAI and Groq answer 429 with x-ratelimit-* headers, often without Retry-After: the
+    reset of the used-up limit is the wait, not a few seconds' guess that meets more 429s."""
+    from bulk_transcribe.runner.ratelimit import RateLimitHook
+
+    headers = {
+        "x-ratelimit-limit-requests": "3", "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "40s", "x-ratelimit-remaining-tokens": "9000",
+        "x-ratelimit-reset-tokens": "6ms",
+    }  # fmt: skip
+    limited = Reply(429, {"error": {"message": "Rate limit reached for requests"}}, headers)
+    openai_server.answer_next(limited)
+    hook = RateLimitHook(budget_path=tmp_path / "budgets.sqlite")
+    engine = make_engine(openai_server, hook, retry=RetryPolicy(attempts=1))
+    with pytest.raises(TransientError) as caught:
+        engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    assert caught.value.kind is ErrorKind.RATE_LIMITED
+    assert caught.value.retry_after == 40
+    (budget,) = hook.stats()
+    assert budget.count_429 == 1 and budget.paused_seconds > 30

@@ -8,7 +8,7 @@ import math
 import re
 import time
 from collections.abc import Iterable, Mapping
-from datetime import UTC
+from datetime import UTC, datetime
 
 import httpx
 
@@ -56,6 +56,52 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
     if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive one is read as such
         when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+# "1s", "6m0s", "1h2m3.5s", "250ms" (OpenAI, Groq) or plain seconds ("20", "0.5").
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|h|m|s))+|\d+(?:\.\d+)?")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def reset_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds until a rate-limit reset header says the window resets: a duration ("6m0s",
+    "250ms", "20") or a timestamp (RFC 3339, as some gateways send); None for anything else.
+    Never raises: the header arrives on answers already paid for."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if _DURATION.fullmatch(text):
+        if not _DURATION_PART.search(text):
+            return float(text)
+        return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def retry_after_of_429(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """How long a 429 asks to wait: its Retry-After, else the reset of the limit its
+    x-ratelimit-* headers say is used up (OpenAI and Groq send those, often without a
+    Retry-After), else the requests limit's reset."""
+    if not isinstance(headers, httpx.Headers):
+        headers = httpx.Headers(headers)
+    asked = parse_retry_after(headers, now)
+    if asked is not None:
+        return asked
+    resets = [
+        reset_seconds(headers.get(f"x-ratelimit-reset-{limit}"), now)
+        for limit in ("requests", "tokens")
+        if (headers.get(f"x-ratelimit-remaining-{limit}") or "").strip() == "0"
+    ]
+    known = [r for r in resets if r is not None]
+    if known:
+        return max(known)
+    return reset_seconds(headers.get("x-ratelimit-reset-requests"), now)
 
 
 def _number(value: str | None) -> float | None:
@@ -120,7 +166,7 @@ def error_for_status(
     detail = scrub(detail, secrets)
     said = f" ({detail})" if detail else ""
     where = f"{provider}{f' {context}' if context else ''}"
-    retry_after = parse_retry_after(headers or {})
+    retry_after = (retry_after_of_429 if status == 429 else parse_retry_after)(headers or {})
     if status == 401:
         key = key_hint or f"the API key for {provider}"
         return PermanentError(

@@ -19,14 +19,12 @@ import hashlib
 import logging
 import math
 import os
-import re
 import sqlite3
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -34,7 +32,12 @@ import httpx
 from pyrate_limiter import Duration, InMemoryBucket, Rate, RateItem, SQLiteBucket
 
 from bulk_transcribe import workscope
-from bulk_transcribe.engines.http_errors import error_detail, is_quota_answer, parse_retry_after
+from bulk_transcribe.engines.http_errors import (
+    error_detail,
+    is_quota_answer,
+    reset_seconds,
+    retry_after_of_429,
+)
 from bulk_transcribe.engines.presets import resolve_provider
 from bulk_transcribe.errors import ErrorKind, TranscribeError, TransientError
 from bulk_transcribe.figures import clock_time
@@ -768,13 +771,11 @@ class ProviderLimiter:
             return False  # out of credit: a permanent error, and nothing about the limit
         if response.status_code == 429:
             sent = sent_at if sent_at is not None else time.time()
-            self.backend.record_429(sent, parse_retry_after(headers))
+            self.backend.record_429(sent, retry_after_of_429(headers))
             return True
         remaining = headers.get("x-ratelimit-remaining-requests")
         if remaining is not None and remaining.strip() == "0":
-            self.backend.observe_limits(
-                0, _reset_seconds(headers.get("x-ratelimit-reset-requests"))
-            )
+            self.backend.observe_limits(0, reset_seconds(headers.get("x-ratelimit-reset-requests")))
         return False
 
     def stats(self) -> LimiterStats:
@@ -860,32 +861,6 @@ def shared_limiter(
             if rpm is not None or limiter.policy.rpm is None:
                 limiter.set_rpm(rpm)
         return limiter
-
-
-# "1s", "6m0s", "1h2m3.5s", "250ms" (OpenAI, Groq) or plain seconds ("20", "0.5").
-_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|h|m|s))+|\d+(?:\.\d+)?")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def _reset_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Seconds until a rate-limit reset header says the window resets: a duration ("6m0s",
-    "250ms", "20") or a timestamp (RFC 3339, as some gateways send); None for anything else.
-    Never raises: the header arrives on answers already paid for."""
-    text = (value or "").strip()
-    if not text:
-        return None
-    if _DURATION.fullmatch(text):
-        if not _DURATION_PART.search(text):
-            return float(text)
-        return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class RateLimitHook:

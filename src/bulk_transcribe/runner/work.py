@@ -19,7 +19,7 @@ import httpx
 
 from bulk_transcribe import workscope
 from bulk_transcribe.engines import Engine, EngineJob
-from bulk_transcribe.engines.http_errors import parse_retry_after
+from bulk_transcribe.engines.http_errors import retry_after_of_429
 from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError, TranscribeError
 from bulk_transcribe.models import Fetched, Item, Stage, TranscribeOptions, Transcript
 from bulk_transcribe.settings import Settings
@@ -190,7 +190,7 @@ def report_rate_limit_violation(provider: str, response: httpx.Response, sent_at
     """A rate-limit hook's `on_violation`: the unit's request got a 429."""
     reporter = current_reporter.get()
     if reporter is not None:
-        retry_after = parse_retry_after(response.headers)
+        retry_after = retry_after_of_429(response.headers)
         reporter.rate_limited(RateLimitNotice(provider, retry_after, sent_at))
 
 
