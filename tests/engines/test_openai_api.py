@@ -614,3 +614,14 @@ def test_a_429_without_retry_after_waits_for_the_reset_its_rate_limit_headers_gi
     assert caught.value.retry_after == 40
     (budget,) = hook.stats()
     assert budget.count_429 == 1 and budget.paused_seconds > 30
+
+
+def test_a_proxy_error_page_is_named_by_its_title_not_pasted_as_html(openai_server, recording_job):
+    page = (
+        "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
+        "</h1></center><hr><center>nginx</center>" + " " * 2000 + "</body></html>"
+    )
+    openai_server.answer_next(*[Reply(502, page.encode())] * FAST_RETRIES.attempts)
+    with pytest.raises(TransientError) as caught:
+        make_engine(openai_server).transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    assert caught.value.message.endswith("server error (HTTP 502) (502 Bad Gateway)")

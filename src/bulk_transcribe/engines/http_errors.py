@@ -123,7 +123,7 @@ def error_detail(body: bytes | str | None) -> tuple[str, str | None]:
     try:
         data = json.loads(text)
     except ValueError:
-        return text.strip()[:MAX_DETAIL_CHARS], None
+        return _plain(text)[:MAX_DETAIL_CHARS], None
     error = data.get("error", data) if isinstance(data, dict) else data
     if isinstance(error, dict):
         message = error.get("message") or error.get("detail") or data.get("message") or ""
@@ -132,6 +132,20 @@ def error_detail(body: bytes | str | None) -> tuple[str, str | None]:
             message = json.dumps(message)
         return str(message)[:MAX_DETAIL_CHARS], str(code) if code else None
     return str(error)[:MAX_DETAIL_CHARS], None
+
+
+_TITLE = re.compile(r"(?is)<title[^>]*>(.*?)</title>")
+_TAG = re.compile(r"(?s)<[^>]*>")
+
+
+def _plain(text: str) -> str:
+    """A proxy's HTML error page as the words it shows: its title, else its text."""
+    stripped = text.strip()
+    if not stripped.startswith("<"):
+        return stripped
+    title = _TITLE.search(stripped)
+    words = title.group(1) if title else _TAG.sub(" ", stripped)
+    return " ".join(words.split())
 
 
 # Answers that mean "out of credit", not "too fast": waiting never helps, and they say
