@@ -530,13 +530,13 @@ def test_segments_with_unusable_times_come_back_finite_ordered_and_within_the_au
                               "0.1 seconds.", "param": "file", "code": "audio_too_short"}}),
         Reply(400, {"error": {"message": "Invalid file format. Supported formats: ['flac', "
                               "'m4a', 'mp3']", "type": "invalid_request_error"}}),
-        Reply(413, "<html><body>413 Request Entity Too Large</body></html>"),
     ],
 )  # fmt: skip
 def test_a_refused_upload_is_not_sent_again_in_other_response_formats(
     openai_server, recording_job, refusal
 ):
-    """A refusal of the file itself is not a refusal of verbose_json: one upload, not three."""
+    """A refusal of the file itself is not a refusal of verbose_json: one upload, not three.
+    (A 413 is not sent again as json either: it makes the uploads smaller, below.)"""
     openai_server.answer_next(refusal, refusal, refusal)
     with pytest.raises(PermanentError) as caught:
         make_engine(openai_server).transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
@@ -625,3 +625,29 @@ def test_a_proxy_error_page_is_named_by_its_title_not_pasted_as_html(openai_serv
     with pytest.raises(TransientError) as caught:
         make_engine(openai_server).transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
     assert caught.value.message.endswith("server error (HTTP 502) (502 Bad Gateway)")
+
+
+def test_a_413_from_a_proxy_makes_uploads_smaller_and_the_items_still_go_through(recording_job):
+    """A proxy before the server takes less than the preset's 25 MB (nginx: 1 MB by default):
+    the refused upload goes again compact, and later items start under the learned limit."""
+    wav = SAMPLE_MEDIA[0]  # 507 kB as it is, about 40 kB compact
+    limit = 300_000
+    with FakeOpenAIServer(max_upload_bytes=limit) as server:
+        engine = make_engine(server)
+        first = engine.transcribe(media(wav), recording_job.job())
+        second = engine.transcribe(media(wav), recording_job.job())
+        uploads = [(r.status, r.sizes["file"]) for r in server.transcription_requests()]
+    for transcript in (first, second):
+        assert word_error_rate(reference_text(wav), transcript.text) == 0
+    assert uploads[0] == (413, wav.stat().st_size)
+    assert len(uploads) == 3  # the refused one, then each item once, compact
+    assert all(status == 200 and size <= limit for status, size in uploads[1:])
+
+
+def test_a_server_refusing_every_size_ends_the_item_after_a_few_uploads(recording_job):
+    with FakeOpenAIServer(max_upload_bytes=1000) as server:
+        with pytest.raises(PermanentError) as caught:
+            make_engine(server).transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+        uploads = [r.status for r in server.transcription_requests()]
+    assert caught.value.kind is ErrorKind.UNSUPPORTED and "413" in caught.value.message
+    assert 2 <= len(uploads) <= 5 and set(uploads) == {413}

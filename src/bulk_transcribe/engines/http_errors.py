@@ -206,7 +206,8 @@ def error_for_status(
     if status == 413:
         return PermanentError(
             ErrorKind.UNSUPPORTED,
-            f"{where}: upload too large (HTTP 413){said}: lower the upload limit setting",
+            f"{where}: upload too large (HTTP 413){said}: set BULK_TRANSCRIBE_UPLOAD_LIMIT_MB "
+            "lower",
         )
     if status in (400, 415, 422):
         return PermanentError(

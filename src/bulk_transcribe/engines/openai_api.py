@@ -57,6 +57,11 @@ RESPONSE_FORMATS = ("verbose_json", "json", "text")
 PARALLEL_CHUNK_SECONDS = 600.0
 # The server answers only once the whole upload is transcribed: allow it minutes, not seconds.
 MIN_READ_TIMEOUT = 600.0
+MB = 1024**2
+# After a 413 the upload limit is halved and the media cut again, this many times at most,
+# never below this size (about a minute of compact speech).
+MAX_UPLOAD_SHRINKS = 4
+MIN_UPLOAD_BYTES = 128 * 1024
 CANCEL_CHECK_SECONDS = 0.5  # how often a multi-chunk upload looks for a cancel
 # verbose_json names the language ("english"); the rest of the pipeline uses ISO codes.
 LANGUAGE_CODES = {
@@ -113,6 +118,8 @@ class OpenAICompatibleEngine(EngineBase):
             http_client=http_client,
             max_retries=0,
         )
+        # Lowered when the server (or a proxy before it) refuses an upload as too large.
+        self._max_upload_bytes = provider.max_upload_bytes
         self._formats_lock = threading.Lock()
         self._formats: tuple[str, ...] = RESPONSE_FORMATS
         self._format_confirmed = False
@@ -159,9 +166,22 @@ class OpenAICompatibleEngine(EngineBase):
 
     def transcribe(self, media: MediaFile, job: EngineJob) -> Transcript:
         language = job.options.language
-        with tempfile.TemporaryDirectory(prefix="bulk-transcribe-upload-") as folder:
-            chunks = self._chunks(media, Path(folder), job)
-            parts = self._transcribe_chunks(chunks, language, job)
+        for _ in range(MAX_UPLOAD_SHRINKS):
+            try:
+                with tempfile.TemporaryDirectory(prefix="bulk-transcribe-upload-") as folder:
+                    chunks = self._chunks(media, Path(folder), job)
+                    parts = self._transcribe_chunks(chunks, language, job)
+                break
+            except UploadTooLarge as refused:
+                if not self._shrink_uploads(refused.size):
+                    raise
+        else:
+            raise PermanentError(
+                ErrorKind.UNSUPPORTED,
+                f"{self.provider.name} refused uploads as too large (HTTP 413) down to "
+                f"{self._max_upload_bytes / MB:.2f} MB; check its (or its proxy's) body size "
+                "limit",
+            )
         detected = next((p.language for _, p in parts if p.language), None)
         duration = media.duration or sum((c.duration or p.duration or 0.0) for c, p in parts)
         return Transcript(
@@ -174,6 +194,22 @@ class OpenAICompatibleEngine(EngineBase):
             timing_estimated=any(parsed.timing_estimated for _, parsed in parts),
         )
 
+    def _shrink_uploads(self, refused_size: int) -> bool:
+        """After a 413 for an upload of `refused_size` bytes: keep uploads under half of it
+        from now on (every item's: the limit is the server's). False when too small to try."""
+        with self._formats_lock:
+            smaller = min(self._max_upload_bytes, refused_size // 2)
+            if smaller < MIN_UPLOAD_BYTES:
+                return False
+            if smaller < self._max_upload_bytes:
+                self._max_upload_bytes = smaller
+                log.warning(
+                    "%s refused an upload of %.2f MB as too large (HTTP 413): uploads are kept "
+                    "under %.2f MB from now on (BULK_TRANSCRIBE_UPLOAD_LIMIT_MB sets it)",
+                    self.provider.name, refused_size / MB, smaller / MB,
+                )  # fmt: skip
+        return True
+
     def _chunks(self, media: MediaFile, folder: Path, job: EngineJob) -> list[AudioChunk]:
         """Pieces to upload: within the upload limit, and shorter still for long media when
         several uploads may run at once."""
@@ -181,11 +217,11 @@ class OpenAICompatibleEngine(EngineBase):
         piece = self._parallel_chunk_seconds
         if self._concurrency > 1 and (media.duration or 0) > 2 * piece:
             chunks = split_at_silences(media.path, piece, folder, tick)
-            if all(c.path.stat().st_size <= self.provider.max_upload_bytes for c in chunks):
+            if all(c.path.stat().st_size <= self._max_upload_bytes for c in chunks):
                 return chunks
         return fit_for_upload(
             media.path,
-            self.provider.max_upload_bytes,
+            self._max_upload_bytes,
             folder,
             accepted_suffixes=ACCEPTED_SUFFIXES,
             duration=media.duration,
@@ -319,11 +355,21 @@ class OpenAICompatibleEngine(EngineBase):
         # which a traceback would print; our typed error keeps what the user needs, scrubbed.
         except openai.APIStatusError as exc:
             error = self._status_error(exc)
+            if exc.status_code == 413:
+                raise UploadTooLarge(error.kind, error.message, size=path.stat().st_size) from None
             if error.kind is ErrorKind.UNSUPPORTED and not _about_the_upload(exc):
                 raise FormatRefused(error.kind, error.message) from None
             raise error from None
         except openai.APIConnectionError as exc:  # APITimeoutError is a subclass
             raise self._transport_error(exc) from None
+
+
+class UploadTooLarge(PermanentError):
+    """A 413: the server, or a proxy before it, takes smaller uploads than configured."""
+
+    def __init__(self, kind: ErrorKind, message: str, *, size: int):
+        super().__init__(kind, message)
+        self.size = size
 
 
 class FormatRefused(PermanentError):
