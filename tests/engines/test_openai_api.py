@@ -562,9 +562,10 @@ def test_an_unreadable_answer_is_asked_for_once_more_not_four_times(openai_serve
     transcript = make_engine(openai_server).transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
     assert word_error_rate(reference_text(SAMPLE_MEDIA[0]), transcript.text) == 0
     openai_server.inject("malformed", "malformed")
-    with pytest.raises(TransientError) as caught:
+    with pytest.raises(PermanentError) as caught:  # the runner does not try it twice more
         make_engine(openai_server).transcribe(media(SAMPLE_MEDIA[1]), recording_job.job())
     assert "could not be read" in caught.value.message
+    assert "--retry-failed" in caught.value.message
     assert len(openai_server.transcription_requests()) == 2 + 2
 
 

@@ -283,8 +283,7 @@ class UnreadableAnswer(TransientError):
 def unreadable_answer(provider: str, what: str) -> UnreadableAnswer:
     return UnreadableAnswer(
         ErrorKind.PROVIDER,
-        f"{provider} answered but its answer could not be read ({what}); it was asked for "
-        "once more at most, since each answer is charged",
+        f"{provider} answered but its answer could not be read ({what})",
     )
 
 

@@ -15,7 +15,7 @@ from tenacity import (
 )
 
 from bulk_transcribe import workscope
-from bulk_transcribe.errors import Cancelled, TranscribeError
+from bulk_transcribe.errors import Cancelled, PermanentError, TranscribeError
 
 log = logging.getLogger(__name__)
 
@@ -86,4 +86,15 @@ def call_with_retries(policy: RetryPolicy, action: Callable[[], T]) -> T:
         before_sleep=_log_retry,
         reraise=True,
     )
-    return retrying(action)
+    try:
+        return retrying(action)
+    except TranscribeError as exc:
+        if not getattr(exc, "paid", False):
+            raise
+        # Answers that were charged and still unreadable: trying the item again (the runner
+        # would, twice) pays again for more of the same; the user decides (--retry-failed).
+        raise PermanentError(
+            exc.kind,
+            f"{exc.message}; not asked for again, since each answer is charged: "
+            "`resume --retry-failed` tries once more",
+        ) from None
