@@ -106,3 +106,23 @@ def test_a_200_carrying_an_error_says_what_the_endpoint_said(tmp_path: Path) -> 
             answer, problem = chat.ask(QUESTION, _Schema, Usage())
     assert answer is None
     assert "The model is overloaded" in problem
+
+
+def test_a_stalled_chat_model_is_given_up_on_not_waited_for_on_every_question(
+    tmp_path: Path,
+) -> None:
+    """Summaries of a 500-item run against a model that never answers: a few timeouts in a
+    row, then no more requests, each caller told why."""
+    from tests.fakes.chat_server import TIMEOUT
+
+    with FakeChatServer(default='{"summary": "s"}', stall_seconds=1.0) as server:
+        server.then(*[TIMEOUT] * 20)
+        quick = settings(server.base_url, "sk-one", tmp_path).model_copy(
+            update={"chat_timeout_seconds": 0.2}
+        )
+        with ChatClient(quick) as chat:
+            outcomes = [chat.ask(QUESTION, _Schema, Usage()) for _ in range(5)]
+        asked = len(server.bodies)  # noted on arrival: a stalled answer is recorded later
+    assert asked == 3
+    assert all(answer is None for answer, _ in outcomes)
+    assert "3 times in a row" in outcomes[-1][1] and "not asked again" in outcomes[-1][1]

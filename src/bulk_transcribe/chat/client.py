@@ -32,7 +32,10 @@ Answer = TypeVar("Answer", bound=BaseModel)
 
 ATTEMPTS = 2  # the first answer and one retry
 CHARS_PER_TOKEN = 4  # a rough, model-independent estimate for costs shown beforehand
-BUDGET_WAIT_SECONDS = 120.0  # longest wait for a place in the budget before giving up
+BUDGET_WAIT_SECONDS = 120.0
+# Requests in a row the model let time out before this client stops asking it: a summary per
+# item of a long run must not wait out every one against a stalled endpoint.
+GIVE_UP_AFTER_TIMEOUTS = 3  # longest wait for a place in the budget before giving up
 
 
 @dataclass
@@ -89,6 +92,7 @@ class ChatClient:
             raise ValueError("set chat_model and chat_api_base to use a chat model")
         self.settings = settings
         self._refused: str | None = None  # why the endpoint refused this key, once it has
+        self._timeouts_in_a_row = 0  # requests the model did not answer in time, none since
         key = settings.chat_api_key.get_secret_value() if settings.chat_api_key else "none"
         self._secrets = [key]  # scrubbed from whatever the endpoint says back
         # Retries are ours (one, also for answers that do not fit the schema), not the SDK's.
@@ -115,6 +119,14 @@ class ChatClient:
     def close(self) -> None:
         self._client.close()
 
+    def _silent(self) -> str:
+        waited = self.settings.chat_timeout_seconds
+        return (
+            f"the chat model did not answer within {waited:g} s, {GIVE_UP_AFTER_TIMEOUTS} times "
+            "in a row: it is not asked again here (each wait may be charged); try later, or "
+            "raise BULK_TRANSCRIBE_CHAT_TIMEOUT_SECONDS"
+        )
+
     def budget(self) -> LimiterStats:
         """Where this endpoint's shared request budget stands."""
         return self._limiter.stats()
@@ -140,6 +152,8 @@ class ChatClient:
 
         if self._refused is not None:  # the key or endpoint was refused: asking again cannot help
             return None, self._refused
+        if self._timeouts_in_a_row >= GIVE_UP_AFTER_TIMEOUTS:
+            return None, self._silent()
         problem = None
         for attempt in range(ATTEMPTS):
             try:
@@ -156,6 +170,9 @@ class ChatClient:
             except openai.APITimeoutError:
                 waited = self.settings.chat_timeout_seconds
                 problem = f"the chat model did not answer within {waited:g} s"
+                self._timeouts_in_a_row += 1
+                if self._timeouts_in_a_row >= GIVE_UP_AFTER_TIMEOUTS:
+                    return None, self._silent()
                 continue
             except openai.APIStatusError as exc:
                 self._limiter.observe(exc.response)  # a 429 slows the budget down
@@ -177,6 +194,7 @@ class ChatClient:
             except (openai.APIError, ValueError) as exc:  # connection, undecodable body
                 problem = f"no usable answer from the chat endpoint ({type(exc).__name__})"
                 continue
+            self._timeouts_in_a_row = 0
             usage.calls += 1
             if response.usage is not None:
                 usage.input_tokens += response.usage.prompt_tokens or 0
