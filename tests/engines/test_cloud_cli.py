@@ -386,3 +386,26 @@ def test_a_key_revoked_or_out_of_credit_mid_run_stops_the_run_with_the_rest_queu
     assert sorted(items) == sorted(
         [("done", None), ("failed", kind)] + [("queued", None)] * (len(samples) - 2)
     )
+
+
+def test_an_api_base_without_v1_stops_the_run_at_the_first_404_and_says_so(tmp_path):
+    """Many servers have no model list, so the check before the run cannot tell; the first
+    upload's 404 then stops the run instead of every item uploading in turn."""
+    samples = SAMPLE_MEDIA[:4]
+    with FakeOpenAIServer(api_key=OPENAI_KEY) as server:
+        result = run_cli(
+            [
+                "run", *map(str, samples), "--engine", "openai",
+                "--api-base", server.url, "--out", str(tmp_path / "out"),
+            ],
+            tmp_path,
+            cli_env(OPENAI_API_KEY=OPENAI_KEY),
+        )  # fmt: skip
+        uploads = server.requests_to("/audio/transcriptions")
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 1, output
+    assert len(uploads) == 1
+    assert "try the API base with /v1" in output and "the run stopped" in output
+    with sqlite3.connect(tmp_path / "out" / "bulk_transcribe.db") as db:
+        statuses = sorted(row[0] for row in db.execute("SELECT status FROM items"))
+    assert statuses == ["failed"] + ["queued"] * (len(samples) - 1)

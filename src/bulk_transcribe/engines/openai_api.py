@@ -355,6 +355,9 @@ class OpenAICompatibleEngine(EngineBase):
         # which a traceback would print; our typed error keeps what the user needs, scrubbed.
         except openai.APIStatusError as exc:
             error = self._status_error(exc)
+            if exc.status_code == 404:
+                message = f"{error.message}{_base_hint(self.provider.api_base)}"
+                raise EndpointMissing(error.kind, message) from None
             if exc.status_code == 413:
                 raise UploadTooLarge(error.kind, error.message, size=path.stat().st_size) from None
             if error.kind is ErrorKind.UNSUPPORTED and not _about_the_upload(exc):
@@ -362,6 +365,22 @@ class OpenAICompatibleEngine(EngineBase):
             raise error from None
         except openai.APIConnectionError as exc:  # APITimeoutError is a subclass
             raise self._transport_error(exc) from None
+
+
+class EndpointMissing(PermanentError):
+    """A 404 for the transcription endpoint: no such path or model, for any item."""
+
+    every_item = True  # the runner stops instead of sending every other item to it
+
+
+def _base_hint(api_base: str | None) -> str:
+    """What a 404 most often means about the API base a user typed."""
+    path = httpx.URL(api_base or "").path.rstrip("/")
+    if path.endswith("/audio/transcriptions"):
+        return "; the API base is the part before /audio/transcriptions"
+    if not path.split("/")[-1].startswith("v"):
+        return "; OpenAI-compatible servers usually serve it under /v1: try the API base with /v1"
+    return ""
 
 
 class UploadTooLarge(PermanentError):

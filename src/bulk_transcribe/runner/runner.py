@@ -76,9 +76,6 @@ MONITOR_SECONDS = 1.0  # metrics, resources, adapting and timeouts
 CANCEL_GRACE_SECONDS = 1.5  # workers that ignore a cancel are abandoned after this
 RETRY_BASE_SECONDS = 1.0
 RETRY_MAX_SECONDS = 60.0
-# Answers from the speech provider that refuse every item alike (a rejected or revoked key,
-# an account out of credit): one ends the run instead of each queued item asking in turn.
-PROVIDER_REFUSALS = frozenset({ErrorKind.AUTH, ErrorKind.QUOTA})
 # Items finished ahead of their turn wait, unseen, for the item running; past this many the
 # runner waits too, so the progress the user sees stays close to the work done.
 MAX_FINISHED_AHEAD = 4
@@ -583,7 +580,7 @@ class Runner:
                 self._retry_later(flight, error.kind, error.message, error.retry_after)
             else:
                 self._fail(item_id, attempt, error.kind, error.message)
-                if error.from_engine and error.kind in PROVIDER_REFUSALS:
+                if error.every_item:
                     self._stop_for_provider(error.message)
             return
         assert outcome.transcript is not None
@@ -675,14 +672,14 @@ class Runner:
             self.request_stop()
 
     def _stop_for_provider(self, message: str) -> None:
-        """The speech provider refused the key or has no credit left: every other item would
-        be refused the same way, one request each, so the run stops and they stay queued."""
+        """The speech provider refused the key, has no credit left or has no such endpoint:
+        every other item would be refused the same way, one request each, so the run stops
+        and they stay queued."""
         if self._stop.is_set():
             return
         self._stop_reason = (
-            f"{message.split('; ')[0]}: the run stopped, the other items wait in the queue; "
-            "fix the key or the account, then resume the session (with --retry-failed for "
-            "the item that was refused)"
+            f"{message}: the run stopped, the other items wait in the queue; fix that, then "
+            "resume the session (with --retry-failed for the item that was refused)"
         )
         self.store.add_event(self.session.id, "stopped", self._stop_reason)
         self.request_stop()

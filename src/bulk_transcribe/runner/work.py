@@ -80,15 +80,20 @@ class Progress:
     chunk: tuple[str, str] | None = None  # (key, result JSON) of a piece just transcribed
 
 
+# Answers from the speech provider that refuse every item alike (a rejected or revoked key,
+# an account out of credit): one ends the run instead of each queued item asking in turn.
+PROVIDER_REFUSALS = frozenset({ErrorKind.AUTH, ErrorKind.QUOTA})
+
+
 @dataclass(frozen=True)
 class ItemError:
     kind: str
     message: str
     transient: bool
     retry_after: float | None = None
-    # Raised by the speech engine (its provider), not by fetching the item: a refused key or
-    # an empty account there refuses every item alike.
-    from_engine: bool = False
+    # The speech provider refused what every item needs (the key, the account's credit, the
+    # endpoint itself): the rest would fail alike. Never set for a fetch's refusal.
+    every_item: bool = False
 
 
 @dataclass(frozen=True)
@@ -247,7 +252,10 @@ def _run(
     except Cancelled:
         return Outcome(item_id=item.id, attempt=unit.attempt, cancelled=True)
     except TranscribeError as exc:
-        error = ItemError(str(exc.kind), exc.message, exc.transient, exc.retry_after, in_engine)
+        every_item = in_engine and (
+            exc.kind in PROVIDER_REFUSALS or getattr(exc, "every_item", False)
+        )
+        error = ItemError(str(exc.kind), exc.message, exc.transient, exc.retry_after, every_item)
         return Outcome(item_id=item.id, attempt=unit.attempt, error=error)
     except Exception as exc:  # a bug or an unmapped library error: isolate it to this item
         log.exception("unexpected error on %s", item.source)
