@@ -10,7 +10,7 @@ import pytest
 from faster_whisper.audio import decode_audio
 
 from bulk_transcribe.errors import ErrorKind, PermanentError, TruncatedMedia
-from bulk_transcribe.media import checked_duration, probe_duration
+from bulk_transcribe.media import MEDIA_EXTENSIONS, checked_duration, probe_duration
 from tests.samples import SAMPLE_MEDIA
 
 RATE = 16_000
@@ -75,3 +75,23 @@ def test_checked_duration_measures_as_probe_duration_does_and_refuses_garbage(
     with pytest.raises(PermanentError) as refused:
         checked_duration(page)
     assert refused.value.kind is ErrorKind.DECODE
+
+
+@pytest.mark.parametrize(("suffix", "container"), [(".m4b", "mp4"), (".mka", "matroska")])
+def test_an_audiobook_or_matroska_audio_file_decodes_to_its_length(
+    tmp_path: Path, suffix: str, container: str
+) -> None:
+    """Newly listed extensions are ones PyAV reads: a real file of each decodes whole."""
+    path = tmp_path / f"book{suffix}"
+    rate = 16000
+    with av.open(str(path), "w", format=container) as output:
+        stream = output.add_stream("aac", rate=rate, layout="mono")
+        samples = (np.sin(np.arange(rate * 3) / 20) * 8000).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(samples[np.newaxis, :], format="s16", layout="mono")
+        frame.sample_rate = rate
+        for packet in stream.encode(frame):
+            output.mux(packet)
+        for packet in stream.encode(None):
+            output.mux(packet)
+    assert path.suffix in MEDIA_EXTENSIONS
+    assert checked_duration(path) == pytest.approx(3.0, abs=0.2)  # AAC frames pad the end

@@ -15,6 +15,11 @@ MEDIA_EXTENSIONS: frozenset[str] = frozenset(
     {
         ".wav", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".oga", ".flac", ".webm", ".mp4",
         ".m4v", ".mkv", ".mov", ".avi", ".wma", ".aiff", ".aif", ".amr", ".3gp",
+        # Audiobooks, camcorder and broadcast recordings, older video and audio formats:
+        # a folder of them was "no media files". (Not .ts: TypeScript shares it.)
+        ".m4b", ".mka", ".weba", ".mpga", ".mp2", ".mpg", ".mpeg", ".mts", ".m2ts", ".vob",
+        ".wmv", ".asf", ".flv", ".ogv", ".3g2", ".caf", ".aifc", ".au", ".spx", ".ac3",
+        ".wv",
     }
 )  # fmt: skip
 

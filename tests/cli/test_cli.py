@@ -14,6 +14,8 @@ import yaml
 
 from tests.engines.speaker_extra import needs_campplus
 from tests.samples import EXAMPLES, SAMPLE_MEDIA, reference_text, word_error_rate
+from tests.sources.feeds import FeedEpisode, day, rss_feed
+from tests.sources.media_server import Route, running_server
 
 CLI = [sys.executable, "-m", "bulk_transcribe.cli"]
 
@@ -115,6 +117,50 @@ def test_some_failures_exit_1_and_every_good_item_is_still_done(
     assert by_name["corrupt.mp3"]["error_kind"] == "decode"
     silent_note = (folder / by_name["silence.wav"]["outputs"][0]).read_text(encoding="utf-8")
     assert front_matter(silent_note)["transcript_empty"] is True
+
+
+def test_entries_of_the_input_that_could_not_be_used_exit_1_and_stay_in_the_manifest(
+    tmp_path: Path,
+) -> None:
+    """A sheet row that was no link ran nothing, printed one line before the run, and the
+    run exited 0 with no trace of it in the session folder: a script took it for done."""
+    out = tmp_path / "out"
+    sheet = tmp_path / "episodes.csv"
+    sheet.write_text(f"title,url\nGood,{SAMPLE_MEDIA[2]}\nBad,ftp://e.com/a.mp3\n")
+
+    result = run_cli("run", str(sheet), "--out", str(out), "--format", "txt")
+
+    assert result.returncode == 1, result.stderr
+    assert "1 entry of the input could not be used" in result.stderr
+    manifest = json.loads((session_folder(out) / "manifest.json").read_text(encoding="utf-8"))
+    assert [i["status"] for i in manifest["items"]] == ["done"]
+    [problem] = manifest["input_problems"]
+    assert problem.startswith("episodes.csv row 3: unsupported URL scheme 'ftp'")
+
+
+def test_a_feed_that_cannot_be_read_exits_1_but_an_episode_without_audio_does_not(
+    tmp_path: Path,
+) -> None:
+    """A text-only episode has nothing to transcribe and nothing to fix; a feed that could
+    not be read at all is work not done."""
+    mp3 = next(p for p in SAMPLE_MEDIA if p.suffix == ".mp3").read_bytes()
+    with running_server() as server:
+        audio = server.add("/ep1.mp3", Route(mp3, "audio/mpeg"))
+        episodes = [
+            FeedEpisode("One", day(2024, 1, 1), audio),
+            FeedEpisode("Announcement", day(2024, 1, 2), None),
+        ]
+        feed = server.add("/show.rss", Route(rss_feed("Show", episodes), "application/rss+xml"))
+        missing = server.url("/gone.rss")
+
+        whole = run_cli("run", feed, "--out", str(tmp_path / "a"), "--format", "txt")
+        broken = run_cli(
+            "run", feed, missing, "--out", str(tmp_path / "b"), "--format", "txt", "--force"
+        )
+
+    assert whole.returncode == 0, whole.stderr
+    assert broken.returncode == 1, broken.stderr
+    assert "1 entry of the input could not be used" in broken.stderr
 
 
 @pytest.mark.parametrize(

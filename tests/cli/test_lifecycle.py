@@ -276,6 +276,36 @@ def test_export_writes_a_deleted_session_folder_again_from_the_store(tmp_path: P
     assert len(list(elsewhere.glob("*.txt"))) == 3 and (elsewhere / "manifest.json").is_file()
 
 
+def test_export_keeps_a_note_edited_since_it_was_written_unless_told_to_overwrite(
+    tmp_path: Path,
+):
+    """A note edited in Obsidian is the user's: export writes what is missing or unchanged,
+    keeps the edited note as it is and says so; --overwrite replaces it."""
+    media = media_folder(tmp_path, ["alpha", "beta"])
+    out = tmp_path / "out"
+    code, stdout, stderr = finish(
+        scripted(["run", str(media), "--engine", "scripted", "--out", str(out)], tmp_path)
+    )
+    assert code == 0, stdout + stderr
+    folder = out / "sessions" / only_session(out / "bulk_transcribe.db")
+    edited, untouched = sorted(folder.glob("*.md"))
+    as_written = edited.read_text()
+    edited.write_text(as_written + "\nMy own notes on this talk.\n")
+    untouched.unlink()
+
+    code, stdout, stderr = finish(scripted(["export", "latest", "--out", str(out)], tmp_path))
+    assert code == 0, stdout + stderr
+    assert edited.read_text().endswith("My own notes on this talk.\n")
+    assert untouched.is_file()  # a missing file is written again
+    assert "kept as they are: 1 file edited" in stderr and edited.name in stderr
+
+    code, stdout, stderr = finish(
+        scripted(["export", "latest", "--out", str(out), "--overwrite"], tmp_path)
+    )
+    assert code == 0, stdout + stderr
+    assert edited.read_text() == as_written and "kept" not in stderr
+
+
 def test_resume_from_another_working_directory_keeps_one_session_folder(tmp_path: Path):
     media = media_folder(tmp_path, [f"slow{n}" for n in range(6)])
     first_cwd, second_cwd = tmp_path / "here", tmp_path / "there"

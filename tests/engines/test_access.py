@@ -3,6 +3,9 @@ endpoint and a working setup told apart, against fake providers on 127.0.0.1."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from pydantic import SecretStr
 
 from bulk_transcribe import service
@@ -69,3 +72,22 @@ def test_deapi_is_tried_with_its_balance() -> None:
     assert refused.problem is AccessProblem.REJECTED_KEY
     missing = service.providers.check_cloud_setup(good.model_copy(update={"deapi_api_key": None}))
     assert missing.problem is AccessProblem.MISSING_KEY
+
+
+def test_in_a_shared_app_only_the_operator_s_api_base_may_be_on_an_inside_address(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A teammate's API base is reached only where links may go; the operator's anywhere."""
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.setenv("BULK_TRANSCRIBE_PUBLIC_ADDRESSES_ONLY", "1")
+    with FakeOpenAIServer(api_key=OPENAI_KEY) as server:
+        typed = openai_settings(server.base_url, OPENAI_KEY)
+        assert typed.public_addresses_only
+        refused = service.providers.check_cloud_access(typed)
+        assert refused.problem is AccessProblem.UNREACHABLE
+        assert "127.0.0.1 is this machine" in refused.message
+        assert server.requests == []
+
+        monkeypatch.setenv("BULK_TRANSCRIBE_API_BASE", server.base_url)  # the operator's own
+        assert service.providers.check_cloud_access(typed).ok
+        assert [r.path for r in server.requests] == ["/v1/models"]

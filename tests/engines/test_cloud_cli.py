@@ -329,6 +329,34 @@ def test_a_year_long_retry_after_at_the_check_starts_nothing_and_says_until_when
     assert 0 < longest <= 300
 
 
+def test_an_endpoint_that_does_not_answer_stops_run_and_resume_before_any_item(tmp_path):
+    """Connection refused at the check: every item would fail after its retries, so nothing
+    starts; the session is kept for a resume, which checks again first."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    out = tmp_path / "out"
+    env = cli_env(OPENAI_API_KEY=OPENAI_KEY)
+    files = [str(path) for path in SAMPLE_MEDIA[:2]]
+    first = run_cli(
+        ["run", *files, "--engine", "openai", "--api-base", dead, "--out", str(out)], tmp_path, env
+    )
+    assert first.returncode == 75, first.stdout + first.stderr
+    assert "nothing was sent" in first.stderr and "bulk-transcribe resume" in first.stderr
+    (session_id,) = [p.name for p in (out / "sessions").iterdir()]
+    with sqlite3.connect(out / "bulk_transcribe.db") as db:
+        statuses = [row[0] for row in db.execute("SELECT status FROM items")]
+    assert statuses == ["queued", "queued"]
+
+    again = run_cli(["resume", session_id, "--out", str(out)], tmp_path, env)
+    assert again.returncode == 75, again.stdout + again.stderr
+    with sqlite3.connect(out / "bulk_transcribe.db") as db:
+        statuses = [row[0] for row in db.execute("SELECT status FROM items")]
+    assert statuses == ["queued", "queued"]
+
+
 class RefusingAfterFirstUpload(FakeOpenAIServer):
     """Transcribes one upload, then refuses every request the way a provider does when the
     key is revoked or the account runs dry mid-run."""

@@ -27,6 +27,7 @@ def test_an_existing_folder_passes(tmp_path: Path) -> None:
     [
         "/opt/models/whisper-small",
         "~/models/small",
+        "~nosuchuser/models/small",  # pathlib raised for a user this machine lacks
         "./small",
         "../models/small",
         "C:\\models\\small",

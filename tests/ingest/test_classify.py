@@ -34,6 +34,7 @@ def classify_bad(text: str, base_dirs: tuple[Path, ...] = ()) -> InvalidEntry:
         "https://www.youtube.com/embed/dQw4w9WgXcQ",
         "https://www.youtube.com/v/dQw4w9WgXcQ",
         "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ",
+        "https://www.youtube.com/watch/dQw4w9WgXcQ",
         "https://www.youtube.com/watch?v=dQw4w9WgXcQ&list=PL123#comments",
         "youtube.com/watch?v=dQw4w9WgXcQ",
         "dQw4w9WgXcQ",
@@ -53,6 +54,11 @@ def test_every_youtube_video_form_becomes_the_canonical_watch_url(url: str) -> N
             "https://www.youtube.com/playlist?list=PLabc",
         ),
         ("https://m.youtube.com/watch?list=PLabc", "https://www.youtube.com/playlist?list=PLabc"),
+        # A playlist's embedded player: "videoseries" is 11 letters, not a video's id.
+        (
+            "https://www.youtube.com/embed/videoseries?list=PLabc",
+            "https://www.youtube.com/playlist?list=PLabc",
+        ),
         ("https://www.youtube.com/@SomeHandle/", "https://www.youtube.com/@SomeHandle"),
         ("https://youtube.com/channel/UC123", "https://www.youtube.com/channel/UC123"),
         ("https://www.youtube.com/c/Name/videos", "https://www.youtube.com/c/Name/videos"),
@@ -278,3 +284,43 @@ def test_a_numbered_file_name_is_still_a_file(tmp_path: Path) -> None:
 def test_words_after_a_link_are_not_taken_for_part_of_it() -> None:
     reason = classify_bad("https://e.com/ep.mp3 (part one)").reason
     assert reason.startswith("URL contains spaces: write those inside it as %20")
+
+
+@pytest.mark.parametrize(
+    ("text", "link", "title"),
+    [
+        ("https://e.com/ep7.mp3.", "https://e.com/ep7.mp3", None),
+        ("https://e.com/ep7.mp3,", "https://e.com/ep7.mp3", None),
+        ("Listen here: https://e.com/ep7.mp3!", "https://e.com/ep7.mp3", "Listen here"),
+        ("(https://e.com/ep7.mp3)", "https://e.com/ep7.mp3", None),
+        ("Episode 7 (https://e.com/ep7.mp3)", "https://e.com/ep7.mp3", "Episode 7"),
+        ("Episode 7 (https://e.com/ep7.mp3).", "https://e.com/ep7.mp3", "Episode 7"),
+        # Brackets a link owns, and marks inside it, stay.
+        ("https://e.com/wiki/Talk_(2024)", "https://e.com/wiki/Talk_(2024)", None),
+        ("https://e.com/get?sig=ab%3D=&n=1", "https://e.com/get?sig=ab%3D=&n=1", None),
+    ],
+)
+def test_the_marks_prose_ends_a_link_with_are_not_fetched_as_part_of_it(
+    text: str, link: str, title: str | None
+) -> None:
+    """A trailing full stop or comma was fetched as part of the link (a 404 whose cause the
+    user cannot see), and "(https://…)" was looked for as a file."""
+    item = classify_ok(text)
+    assert (item.source, item.title) == (link, title)
+
+
+@pytest.mark.parametrize(
+    ("link", "feed"),
+    [
+        ("feed://example.org/podcast.rss", "https://example.org/podcast.rss"),
+        ("feed:https://example.org/podcast.rss", "https://example.org/podcast.rss"),
+        ("feed:http://127.0.0.1:8000/show.xml", "http://127.0.0.1:8000/show.xml"),
+        ("itpc://feeds.example.org/show", "https://feeds.example.org/show"),
+        ("pcast://example.org/podcast.rss", "https://example.org/podcast.rss"),
+        ("podcast://example.org/feed", "https://example.org/feed"),
+    ],
+)
+def test_a_podcast_apps_subscribe_link_is_the_feed(link: str, feed: str) -> None:
+    """The link a site's "Subscribe" button gives was an unsupported URL scheme."""
+    item = classify_ok(link)
+    assert (item.source, item.source_type) == (feed, SourceType.PODCAST_FEED)

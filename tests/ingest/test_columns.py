@@ -59,3 +59,12 @@ def test_bad_override_pairs_are_invalid_input(pair: str) -> None:
     with pytest.raises(PermanentError, match="--column expects ROLE=HEADER") as info:
         parse_column_overrides([pair])
     assert info.value.kind is ErrorKind.INVALID_INPUT
+
+
+def test_a_source_column_naming_where_a_row_came_from_does_not_hide_its_url() -> None:
+    """ "Source" is a link alias, but sheets often use it for "YouTube" or "Newsletter"
+    beside a "URL" column: every row was refused as "not a URL"."""
+    mapping = map_columns(["Title", "Source", "URL"], "t.csv", {})
+    assert mapping.pick_url_column(["Talk", "YouTube", "https://youtu.be/dQw4w9WgXcQ"]) == 2
+    assert mapping.pick_url_column(["Ep", "https://e.com/1.mp3", "https://e.com/2.mp3"]) == 1
+    assert mapping.pick_url_column(["Odd", "Newsletter", ""]) == 1  # reported as not a link

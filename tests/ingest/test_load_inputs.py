@@ -1,9 +1,11 @@
 import io
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.ingest import InvalidEntry, load_inputs
@@ -66,9 +68,24 @@ def test_duplicates_across_inputs_are_merged_and_counted(tmp_path: Path) -> None
     result = load_inputs(["a.txt", "b.csv", "dQw4w9WgXcQ"], cwd=tmp_path)
     assert [(i.source, i.title, i.origin) for i in result.items] == [
         (VIDEO, "Never Gonna", "a.txt line 1"),
-        ("https://e.com/x.mp3?utm_source=nl", "Dup", "a.txt line 2"),
+        ("https://e.com/x.mp3", "Dup", "a.txt line 2"),
     ]
     assert result.duplicates_merged == 3
+
+
+def test_a_link_is_kept_without_its_tracking_parameters(tmp_path: Path) -> None:
+    """Later sessions find earlier work by the item's link: the same episode from another
+    newsletter (another utm_source) was transcribed, and paid for, again."""
+    (tmp_path / "week1.txt").write_text(
+        "https://e.com/ep.mp3?utm_source=nl&utm_medium=email\n"
+        "https://e.com/get?id=7&fbclid=abc&Sig=x%2By\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "week2.txt").write_text("https://e.com/ep.mp3?utm_source=social\n", "utf-8")
+    week1 = load_inputs(["week1.txt"], cwd=tmp_path).items
+    week2 = load_inputs(["week2.txt"], cwd=tmp_path).items
+    assert [i.source for i in week1] == ["https://e.com/ep.mp3", "https://e.com/get?id=7&Sig=x%2By"]
+    assert [i.source for i in week2] == ["https://e.com/ep.mp3"]
 
 
 def test_xlsx_sheet_and_column_overrides_are_applied(
@@ -263,3 +280,108 @@ def test_a_list_whose_first_line_has_a_comma_stays_a_list(tmp_path: Path, first:
     result = load_inputs(["-"], stdin=stdin, cwd=tmp_path)
     assert "https://e.com/2.mp3" in [i.source for i in result.items]
     assert all(i.origin.startswith("stdin line") for i in result.items)
+
+
+def test_a_hidden_first_sheet_is_not_read_before_the_sheet_excel_shows(tmp_path: Path) -> None:
+    """A workbook opening on a hidden lookup sheet (links of an old list) ran that sheet,
+    which the user never sees, instead of the one they filled in."""
+    workbook = Workbook()
+    lookup = workbook.active
+    lookup.title = "Lookup"
+    lookup.append(["Title", "URL"])
+    lookup.append(["Old", "https://e.com/old.mp3"])
+    lookup.sheet_state = "hidden"
+    shown = workbook.create_sheet("Episodes")
+    shown.append(["Title", "URL"])
+    shown.append(["New", "https://e.com/new.mp3"])
+    workbook.save(tmp_path / "book.xlsx")
+    result = load_inputs(["book.xlsx"], cwd=tmp_path)
+    assert [(i.source, i.title) for i in result.items] == [("https://e.com/new.mp3", "New")]
+    named = load_inputs(["book.xlsx"], sheet="Lookup", cwd=tmp_path)
+    assert [i.title for i in named.items] == ["Old"]
+
+
+def test_cells_copied_from_a_sheet_with_an_unnamed_link_column_are_read_as_the_sheet(
+    tmp_path: Path,
+) -> None:
+    """Pasted "Title<tab>Video" rows were read as lines: the titles survived by luck, and
+    the header was reported as an entry that is no link (so the run exited 1)."""
+    pasted = "Title\tVideo\r\nFirst\thttps://e.com/1.mp3\r\nSecond\thttps://e.com/2.mp3\r\n"
+    (tmp_path / "copied.txt").write_text(pasted, encoding="utf-8")
+    for result in (
+        load_inputs(["copied.txt"], cwd=tmp_path),
+        load_inputs(["-"], stdin=io.StringIO(pasted), cwd=tmp_path),
+    ):
+        assert [(i.source, i.title) for i in result.items] == [
+            ("https://e.com/1.mp3", "First"),
+            ("https://e.com/2.mp3", "Second"),
+        ]
+        assert not result.invalid
+        assert any("read the links in 'Video'" in w for w in result.warnings)
+
+
+def test_a_list_opening_with_a_comment_holding_a_tab_stays_a_list(tmp_path: Path) -> None:
+    (tmp_path / "links.txt").write_text("# from Bob\tmonday\nhttps://e.com/1.mp3\n", "utf-8")
+    result = load_inputs(["links.txt"], cwd=tmp_path)
+    assert [i.source for i in result.items] == ["https://e.com/1.mp3"]
+    assert not result.invalid
+
+
+def test_a_markdown_note_gives_the_links_and_media_it_names_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    """An Obsidian note listing what to transcribe was "unsupported file type '.md'"."""
+    (tmp_path / "Recording 2024-05-01.m4a").write_bytes(b"\x00" * 16)
+    note = tmp_path / "To transcribe.md"
+    note.write_text(
+        "---\nsource: https://e.com/property.mp3\ntags: [podcasts]\n---\n"
+        "# Podcasts to transcribe\n\n"
+        "Prose without a link, and a link to [[Another note]].\n"
+        "- [Episode 7: Gardens](https://e.com/ep7.mp3)\n"
+        "- Great talk at https://youtu.be/dQw4w9WgXcQ, really.\n"
+        "- ![[Recording 2024-05-01.m4a]]\n"
+        "- [[gone.mp3|The lost one]]\n",
+        encoding="utf-8",
+    )
+    result = load_inputs([str(note)], cwd=tmp_path)
+    assert [(i.source, i.title, i.origin) for i in result.items] == [
+        ("https://e.com/ep7.mp3", "Episode 7: Gardens", "To transcribe.md line 8"),
+        ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", None, "To transcribe.md line 9"),
+        (str(tmp_path / "Recording 2024-05-01.m4a"), None, "To transcribe.md line 10"),
+    ]
+    assert [(e.origin, e.value) for e in result.invalid] == [
+        ("To transcribe.md line 11", "gone.mp3")
+    ]
+
+
+@pytest.mark.parametrize("empty", ["", "   "])
+def test_an_empty_input_is_refused_not_taken_for_the_current_folder(
+    tmp_path: Path, empty: str
+) -> None:
+    """`run "$LIST"` with the variable unset queued every media file under the current
+    folder (5,067 of them in one try), a paid run with a cloud engine."""
+    (tmp_path / "talk.mp3").write_bytes(b"\x00" * 16)
+    with pytest.raises(PermanentError) as caught:
+        load_inputs([empty], cwd=tmp_path)
+    assert caught.value.message.startswith("INPUT 1 is empty (an unset variable in a script?)")
+    assert load_inputs(["."], cwd=tmp_path).items  # the folder, when asked for
+
+
+def test_a_file_named_in_another_encoding_is_reported_and_the_rest_of_the_folder_runs(
+    tmp_path: Path,
+) -> None:
+    """One file whose name is Latin-1 bytes ("café" from an old zip) stopped the whole run
+    with a traceback when the session was stored."""
+    folder = tmp_path / "talks"
+    folder.mkdir()
+    (folder / "fine.wav").write_bytes(b"\x00" * 16)
+    bad = os.fsdecode(bytes(folder) + b"/caf\xe9 talk.wav")
+    Path(bad).write_bytes(b"\x00" * 16)
+    result = load_inputs(["talks"], cwd=tmp_path)
+    assert [Path(i.source).name for i in result.items] == ["fine.wav"]
+    [invalid] = result.invalid
+    assert invalid.value.endswith("caf\\xe9 talk.wav")
+    assert invalid.reason.startswith("its name is not UTF-8 text")
+    invalid.value.encode("utf-8")  # storable, unlike the name itself
+    with pytest.raises(PermanentError, match="its name is not UTF-8 text"):
+        load_inputs([bad], cwd=tmp_path)

@@ -1,6 +1,6 @@
 import pytest
 
-from bulk_transcribe.ingest.normalise import dedupe_key, normalise_url
+from bulk_transcribe.ingest.normalise import dedupe_key, normalise_url, without_tracking
 
 
 @pytest.mark.parametrize(
@@ -44,3 +44,17 @@ def test_youtube_playlist_key_ignores_share_noise() -> None:
 
 def test_file_paths_are_their_own_key() -> None:
     assert dedupe_key("/data/a.mp3") == "/data/a.mp3"
+
+
+def test_a_link_without_tracking_keeps_the_rest_as_written() -> None:
+    assert without_tracking("https://E.com/a.mp3?b=2&UTM_Source=x&a=%20&fbclid=f") == (
+        "https://E.com/a.mp3?b=2&a=%20"
+    )
+    assert without_tracking("https://e.com/a.mp3?utm_source=x#t=3") == "https://e.com/a.mp3#t=3"
+    assert without_tracking("https://e.com/a.mp3?token=abc") == "https://e.com/a.mp3?token=abc"
+
+
+def test_http_and_https_links_to_the_same_file_share_one_key() -> None:
+    """A list merged from two places held both spellings: two downloads, two transcripts."""
+    assert dedupe_key("http://Example.com/ep1.mp3") == dedupe_key("https://example.com/ep1.mp3")
+    assert dedupe_key("http://example.com:8080/a") != dedupe_key("http://example.com/a")

@@ -67,3 +67,34 @@ def test_a_broken_link_in_a_folder_is_listed_apart_not_queued(tmp_path: Path) ->
             f"a broken link (to {tmp_path / 'gone' / 'talk.mp3'}, which is not there)",
         )
     ]
+
+
+def test_audiobooks_and_camcorder_recordings_in_a_folder_are_media(tmp_path: Path) -> None:
+    """A folder of .m4b audiobooks, .mpg and .mts recordings was "no media files", and a
+    .wmv or .flv given by name an "unsupported file type". TypeScript's .ts stays out."""
+    for name in ("book.m4b", "talk.MPG", "camera/00001.MTS", "old.wmv", "clip.flv", "code.ts"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"\x00" * 16)
+    found = {p.relative_to(tmp_path).as_posix() for p in find_media_files(tmp_path)}
+    assert found == {"book.m4b", "talk.MPG", "camera/00001.MTS", "old.wmv", "clip.flv"}
+
+
+def test_the_download_cache_of_an_output_folder_inside_is_not_taken_for_media(
+    tmp_path: Path,
+) -> None:
+    """`run .` where an earlier run wrote output/ queued every cached download again, as
+    new local files named by a hash."""
+    (tmp_path / "talk.wav").write_bytes(b"\x00" * 16)
+    out = tmp_path / "output"
+    (out / "cache" / "http").mkdir(parents=True)
+    (out / "cache" / "http" / "e9459b44cff73c02.mp3").write_bytes(b"\x00" * 16)
+    (out / ".cache-locks").mkdir()
+    (out / "bulk_transcribe.db").write_bytes(b"")
+    (tmp_path / "shows" / "cache").mkdir(parents=True)  # a folder of the user's named so
+    (tmp_path / "shows" / "cache" / "ep1.mp3").write_bytes(b"\x00" * 16)
+    assert [p.relative_to(tmp_path).as_posix() for p in find_media_files(tmp_path)] == [
+        "shows/cache/ep1.mp3",
+        "talk.wav",
+    ]
+    # Asked for by name, the cache is read as any folder.
+    assert len(find_media_files(out / "cache")) == 1

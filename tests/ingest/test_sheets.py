@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -252,3 +253,125 @@ def test_a_sheet_whose_titles_link_to_the_media_reads_those_links(tmp_path: Path
         "exported.xlsx: no column is named for links, but the cells of 'Episode' link to "
         "them: read those links, titled by the text"
     ]
+
+
+def test_a_link_column_with_a_name_no_one_expected_is_found_by_its_links(
+    tmp_path: Path,
+) -> None:
+    """A sheet whose links sit under "Video" (or "Media address", "Lien") was refused as
+    having no link column, though every cell below held one."""
+    path = tmp_path / "videos.csv"
+    path.write_text(
+        "Video,Name\nhttps://youtu.be/dQw4w9WgXcQ,First\nhttps://youtu.be/9bZkp7q19f0,Second\n",
+        encoding="utf-8",
+    )
+    table = read_table(path)
+    entries = sheet_entries(table, {}, [])
+    assert [(i.source, i.title) for i in items(entries)] == [
+        ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", "First"),
+        ("https://www.youtube.com/watch?v=9bZkp7q19f0", "Second"),
+    ]
+    assert table.warnings == [
+        "videos.csv: no column is named for links; read the links in 'Video', the column "
+        "that holds them (--column url=NAME picks another)"
+    ]
+
+
+def test_an_unnamed_link_column_below_a_merged_banner_keeps_titles_and_reports_bad_rows(
+    tmp_path: Path,
+) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append([])
+    sheet.append(["Episodes for Q3"])
+    sheet.merge_cells("A2:C2")
+    sheet.append(["Episode name", "Media address", "Aired"])
+    sheet.append(["One", "https://e.com/1.mp3", "2024-01-01"])
+    sheet.append(["Two", "ask Sam", "2024-02-01"])
+    sheet.append(["Three", '=HYPERLINK("https://e.com/3.mp3","listen")', "2024-03-01"])
+    path = tmp_path / "q3.xlsx"
+    workbook.save(path)
+    table = read_table(path)
+    entries = sheet_entries(table, {}, [])
+    assert [(i.source, i.title, i.origin) for i in items(entries)] == [
+        ("https://e.com/1.mp3", "One", "q3.xlsx row 4"),
+        ("https://e.com/3.mp3", "Three", "q3.xlsx row 6"),
+    ]
+    [invalid] = [e for e in entries if isinstance(e, InvalidEntry)]
+    assert (invalid.origin, invalid.value) == ("q3.xlsx row 5", "ask Sam")
+    assert "row 2 above its header (row 3) skipped as a title" in table.warnings[-1]
+
+
+def test_a_column_of_mostly_other_text_is_not_taken_for_links(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_text(
+        "Name,Remarks\nOne,see https://e.com/1\nTwo,fine\nThree,ok\nFour,https://e.com/4.mp3\n"
+        "Five,later\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PermanentError, match="its columns are: 'Name', 'Remarks'"):
+        sheet_entries(read_table(path), {}, [])
+
+
+def test_a_sheet_with_a_source_column_of_words_runs_from_its_url_column(tmp_path: Path) -> None:
+    path = tmp_path / "sources.csv"
+    path.write_text(
+        "Title,Source,URL\nTalk,YouTube,https://youtu.be/dQw4w9WgXcQ\n"
+        "Episode,Podcast,https://e.com/2.mp3\n",
+        encoding="utf-8",
+    )
+    entries = sheet_entries(read_table(path), {}, [])
+    assert [(i.source, i.title) for i in items(entries)] == [
+        ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", "Talk"),
+        ("https://e.com/2.mp3", "Episode"),
+    ]
+    assert not [e for e in entries if isinstance(e, InvalidEntry)]
+
+
+def test_a_merged_banner_whose_word_names_a_link_column_is_passed_over(tmp_path: Path) -> None:
+    """ "Source" merged over "URL | Title" was taken for the header: the titles were lost and
+    the real header was reported as a row that is no link."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Source", None])
+    sheet.merge_cells("A1:B1")
+    sheet.append(["URL", "Title"])
+    sheet.append(["https://e.com/1.mp3", "One"])
+    path = tmp_path / "banner.xlsx"
+    workbook.save(path)
+    table = read_table(path)
+    entries = sheet_entries(table, {}, [])
+    assert [(i.source, i.title, i.origin) for i in items(entries)] == [
+        ("https://e.com/1.mp3", "One", "banner.xlsx row 3")
+    ]
+    assert not [e for e in entries if isinstance(e, InvalidEntry)]
+
+
+def test_a_column_of_bare_video_ids_under_video_id_is_the_link_column() -> None:
+    entries = sheet_entries(table(["Video ID", "Title"], ["dQw4w9WgXcQ", "Never"]), {}, [])
+    assert [(i.source, i.title) for i in items(entries)] == [
+        ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", "Never")
+    ]
+
+
+def test_lines_of_another_delimiter_read_as_one_cell_are_not_taken_for_links(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "piped.csv"
+    path.write_text("url|title\nhttps://e.com/1.mp3|One\n", encoding="utf-8")
+    with pytest.raises(PermanentError, match=re.escape("its columns are: 'url|title'")):
+        sheet_entries(read_table(path), {}, [])
+
+
+def test_a_column_mapping_given_by_hand_still_names_the_real_columns(tmp_path: Path) -> None:
+    path = tmp_path / "videos.csv"
+    path.write_text("Video,Name,Blurb\nhttps://e.com/1.mp3,One,first\n", encoding="utf-8")
+    entries = sheet_entries(read_table(path), {"description": "Blurb"}, [])
+    assert [(i.source, i.title, i.metadata) for i in items(entries)] == [
+        ("https://e.com/1.mp3", "One", {"description": "first"})
+    ]
+    with pytest.raises(PermanentError, match="no column 'Nope'; its columns are: 'Video', 'Name'"):
+        sheet_entries(read_table(path), {"description": "Nope"}, [])
+    # The links' column given another role: no column is left to take the links from.
+    with pytest.raises(PermanentError, match="no column of links I recognise"):
+        sheet_entries(read_table(path), {"title": "Video"}, [])

@@ -318,3 +318,34 @@ def test_a_hyperlink_formula_a_script_wrote_shows_its_text(tmp_path: Path) -> No
     table = read_table(path)
     assert table.rows == [(2, ["One", 'Play "one"'])]
     assert table.links == {(2, 1): "https://e.com/1.mp3"}
+
+
+def test_a_cell_longer_than_the_csv_modules_limit_is_read(tmp_path: Path) -> None:
+    """Show notes of 200 KB in one cell stopped the run with a traceback."""
+    path = tmp_path / "notes.csv"
+    path.write_text(
+        f'url,title,description\nhttps://e.com/a.mp3,A,"{"x" * 200_000}"\nhttps://e.com/b.mp3,B,b\n',
+        encoding="utf-8",
+    )
+    table = read_table(path)
+    assert [(cells[0], len(cells[2])) for _, cells in table.rows] == [
+        ("https://e.com/a.mp3", 200_000),
+        ("https://e.com/b.mp3", 1),
+    ]
+
+
+def test_rows_a_quote_left_open_swallowed_are_pointed_at(tmp_path: Path) -> None:
+    """An open quote in a title read every row below it into that title: those items were
+    lost without a word."""
+    path = tmp_path / "open.csv"
+    path.write_text(
+        'url,title\nhttps://e.com/a.mp3,"Open quote\nhttps://e.com/b.mp3,B\n', encoding="utf-8"
+    )
+    table = read_table(path)
+    assert table.warnings == [
+        'open.csv row 2: a cell runs over several lines holding links, as if a quote (") was '
+        "left open in it and the rows below were read into it: check that row"
+    ]
+    ok = tmp_path / "ok.csv"
+    ok.write_text('url,title\nhttps://e.com/a.mp3,"Two\nlines, fine"\n', encoding="utf-8")
+    assert read_table(ok).warnings == []

@@ -56,3 +56,27 @@ def test_two_links_pasted_on_one_line_are_two_items_of_that_line() -> None:
         ("https://example.com/a.mp3", "links.txt line 1"),
         ("https://example.com/b.mp3", "links.txt line 1"),
     ]
+
+
+def test_a_note_after_a_link_is_a_comment_but_a_hash_in_a_file_name_is_not(
+    tmp_path: Path,
+) -> None:
+    """ "https://…  # the good one" was refused as a URL containing spaces."""
+    (tmp_path / "Episode #3.mp3").write_bytes(b"\x00" * 16)
+    lines = ["https://example.com/a.mp3   # the good one", "Episode #3.mp3"]
+    entries = text_list_entries(lines, "links.txt", [tmp_path])
+    assert [e.source for e in entries if isinstance(e, ItemSpec)] == [
+        "https://example.com/a.mp3",
+        str(tmp_path / "Episode #3.mp3"),
+    ]
+    assert not [e for e in entries if isinstance(e, InvalidEntry)]
+
+
+def test_a_line_starting_with_a_tilde_that_names_no_user_is_an_entry_not_a_crash() -> None:
+    """ "~~~ Season 2 ~~~" in a list stopped the run with a traceback: pathlib raises when
+    "~name" names no user of this machine."""
+    entries = text_list_entries(["~~~ Season 2 ~~~", "~nosuchuser/talk.mp3"], "l.txt", [Path(".")])
+    assert [(e.origin, e.reason) for e in entries if isinstance(e, InvalidEntry)] == [
+        ("l.txt line 1", "not a URL or an existing file"),
+        ("l.txt line 2", "file not found (looked in .)"),
+    ]

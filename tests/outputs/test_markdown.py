@@ -123,7 +123,14 @@ def test_metadata_is_appended_yaml_safe_and_never_overrides(
     frontmatter = _frontmatter(make_item(metadata=metadata), make_transcript())
     assert frontmatter["title"] == "A talk about rivers"
     assert "transcript_empty" not in frontmatter
+    # Kept under a name of its own: a sheet's "Source" or "Language" column was dropped.
+    assert (frontmatter["input_title"], frontmatter["input_transcript_empty"]) == (
+        "should not win",
+        True,
+    )
     assert list(frontmatter)[10:] == [
+        "input_title",
+        "input_transcript_empty",
         "channel",
         "views",
         "rating",

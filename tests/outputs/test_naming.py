@@ -89,7 +89,11 @@ def test_traversal_is_neutralised_to_a_plain_name() -> None:
         ("A Talk About Rivers!", "a-talk-about-rivers"),
         ("Crème brûlée: über Strasse", "creme-brulee-uber-strasse"),
         ("  --Hello___World--  ", "hello-world"),
-        ("日本語", "untitled"),
+        # Titles in scripts ASCII has nothing for keep their words, not "untitled".
+        ("日本語", "日本語"),
+        ("Новости дня: выпуск 5", "новости-дня-выпуск-5"),
+        ("हिन्दी समाचार", "हिन्दी-समाचार"),
+        ("第12回 Podcast!", "第12回-podcast"),
         ("", "untitled"),
         ("Episode #12 — Q&A", "episode-12-q-a"),
     ],
@@ -125,3 +129,11 @@ def test_output_stem_is_bounded_for_huge_titles() -> None:
     stem = output_stem("ünïcödé " * 300, "a1b2c3d4")
     assert stem.endswith("__a1b2c3d4")
     assert len(stem.encode("utf-8")) <= MAX_FILENAME_BYTES
+
+
+def test_a_long_title_in_a_wide_script_keeps_the_key_and_fits() -> None:
+    """Three bytes a character: the slug is cut by bytes, so the key after it stays whole
+    (cut off, two long titles would share one file)."""
+    stem = output_stem("東京の天気" * 60, "a1b2c3d4")
+    assert stem.endswith("__a1b2c3d4") and stem.startswith("東京の天気")
+    assert len(f"{stem}.json".encode()) <= MAX_FILENAME_BYTES

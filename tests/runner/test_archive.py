@@ -213,6 +213,35 @@ def test_a_different_file_at_the_same_path_is_new_work(tmp_path: Path) -> None:
         assert [i.status for i in store.items(changed.id)] == [ItemStatus.QUEUED]
 
 
+def test_a_file_moved_to_another_folder_or_drive_path_is_not_new_work(tmp_path: Path) -> None:
+    """Recordings sorted into subfolders, or an external drive mounted at another path,
+    were all transcribed (and paid for) again: earlier work was found by path only."""
+    sample = sorted((EXAMPLES / "media").iterdir())[0]
+    before = tmp_path / "inbox" / "talk.wav"
+    before.parent.mkdir()
+    before.write_bytes(sample.read_bytes())
+    settings = Settings(out_dir=tmp_path)
+    with Store(tmp_path / "db.sqlite") as store:
+        first = create_session(store, settings, [ItemSpec(str(before), SourceType.LOCAL_FILE)])
+        finish(store, first.id, ItemStatus.DONE, ["talk.md"])
+        after = tmp_path / "2024" / "May" / "talk.wav"
+        after.parent.mkdir(parents=True)
+        before.rename(after)  # a move keeps size, time and content
+        other = tmp_path / "other.wav"
+        other.write_bytes(sample.read_bytes()[:-2] + b"\x00\x01")  # another recording
+        moved = create_session(
+            store,
+            settings,
+            [
+                ItemSpec(str(after), SourceType.LOCAL_FILE),
+                ItemSpec(str(other), SourceType.LOCAL_FILE),
+            ],
+        )
+        found, new = store.items(moved.id)
+        assert (found.status, new.status) == (ItemStatus.SKIPPED, ItemStatus.QUEUED)
+        assert found.metadata["archived_outputs"] == [str(first.folder / "talk.md")]
+
+
 def test_two_sessions_of_one_list_running_together_transcribe_each_item_once(
     tmp_path: Path,
 ) -> None:

@@ -115,6 +115,31 @@ def test_a_failing_model_costs_no_item_and_summarize_makes_them_later(tmp_path: 
         assert frontmatter["chapters"][0]["title"] == "Tomatoes"
 
 
+def test_a_note_edited_before_its_summary_came_is_kept_and_export_overwrite_writes_it(
+    tmp_path: Path,
+) -> None:
+    with FakeChatServer(default=SUMMARY) as server, Store(tmp_path / "db.sqlite") as store:
+        server.inject(*["503"] * 4)  # no summaries during the run
+        session_id = run(tmp_path, store, settings(tmp_path, server))
+        _, text = note(store, session_id, "garden")
+        (item,) = [i for i in store.items(session_id) if i.display_title == "garden"]
+        path = store.get_session(session_id).folder / item.outputs[0]
+        path.write_text(text + "\nMy notes.\n", encoding="utf-8")  # edited in Obsidian
+
+        made = summarize_session(store, session_id, settings(tmp_path, server))
+        assert made.made == 2  # both summaries kept in the store
+        assert path.read_text(encoding="utf-8") == text + "\nMy notes.\n"
+        (kept,) = [e for e in store.events(session_id) if "edited since" in e.message]
+        assert "--overwrite" in kept.message
+        frontmatter, _ = note(store, session_id, "energy")  # not edited: rewritten
+        assert frontmatter["summary"].startswith("A garden show")
+
+        assert [p.name for p in export_session(store, session_id).kept] == [path.name]
+        export_session(store, session_id, overwrite=True)
+        frontmatter, text = note(store, session_id, "garden")
+        assert frontmatter["summary"].startswith("A garden show") and "My notes." not in text
+
+
 def test_a_run_that_cannot_reach_a_chat_model_says_so_and_transcribes(tmp_path: Path) -> None:
     with FakeChatServer(default=SUMMARY) as server, Store(tmp_path / "db.sqlite") as store:
         values = settings(tmp_path, server).model_copy(update={"chat_model": None})

@@ -9,7 +9,7 @@ import pytest
 
 from bulk_transcribe import service
 from bulk_transcribe.errors import ErrorKind, PermanentError
-from bulk_transcribe.models import ItemSpec, SourceType
+from bulk_transcribe.models import ItemSpec, ItemStatus, SourceType
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from tests.engines.speaker_extra import needs_campplus
@@ -104,3 +104,43 @@ def test_overlap_with_resemblyzer_or_without_its_packages_is_refused_before_it_i
     assert missing.value.kind is ErrorKind.MODEL
     assert "asteroid_filterbanks" in missing.value.message
     assert "pip install 'bulk-transcribe[speakers]'" in missing.value.message
+
+
+def test_resuming_with_another_model_requeues_only_what_the_model_failed_and_keeps_the_model(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(out_dir=tmp_path, model=str(tmp_path))  # a folder, but no model in it
+    specs = [ItemSpec(str(tmp_path / f"talk_{n}.wav"), SourceType.LOCAL_FILE) for n in range(3)]
+    with Store(settings.database) as store:
+        session = service.start_session(store, settings, specs)
+        by_model, by_link, _waiting = store.items(session.id)
+        for item, kind in ((by_model, ErrorKind.MODEL), (by_link, ErrorKind.NOT_FOUND)):
+            store.start_item(item.id)
+            store.finish_item(item.id, ItemStatus.FAILED, error_kind=kind, error_message=kind)
+
+        with pytest.raises(PermanentError, match="no such folder"):  # no better than before
+            service.resume_with_model(store, session.id, str(tmp_path / "missing"))
+        assert store.get_session(session.id).settings["model"] == str(tmp_path)
+
+        assert service.resume_with_model(store, session.id, "tiny.en") == 1
+        assert [item.status for item in store.items(session.id)] == [
+            ItemStatus.QUEUED,
+            ItemStatus.FAILED,  # a dead link stays failed
+            ItemStatus.QUEUED,
+        ]
+        assert service.resume_settings(store, store.get_session(session.id)).model == "tiny.en"
+
+
+def test_resuming_without_the_part_that_failed_changes_only_that_setting(tmp_path: Path) -> None:
+    settings = Settings(out_dir=tmp_path, device="cuda", speakers="auto")
+    spec = ItemSpec(str(tmp_path / "talk.wav"), SourceType.LOCAL_FILE)
+    with Store(settings.database) as store:
+        session = service.start_session(store, settings, [spec])
+        item = store.items(session.id)[0]
+        store.start_item(item.id)
+        store.finish_item(item.id, ItemStatus.FAILED, error_kind=ErrorKind.MODEL, error_message="")
+
+        changes = {"device": "cpu", "speakers": None}
+        assert service.resume_with_changes(store, session.id, changes) == 1
+        resumed = service.resume_settings(store, store.get_session(session.id))
+        assert (resumed.device, resumed.speakers, resumed.model) == ("cpu", None, settings.model)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bulk_transcribe.errors import PermanentError
-from bulk_transcribe.models import SourceType
+from bulk_transcribe.ingest.expand import expand_items
+from bulk_transcribe.models import ItemSpec, SourceType
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources.podcast import (
     PodcastFeedSource,
@@ -19,6 +20,7 @@ from bulk_transcribe.sources.podcast import (
 )
 from tests.sources.feeds import FeedEpisode, atom_feed, day, rss_feed
 from tests.sources.items import make_context, make_item
+from tests.sources.media_server import MediaServer, Route
 
 EPISODES = [
     FeedEpisode("Two", day(2024, 2, 1), "https://cdn.example/2.mp3", page="https://e.org/2"),
@@ -86,3 +88,35 @@ def test_an_unexpanded_feed_item_explains_how_feeds_are_run(tmp_path: Path) -> N
     with pytest.raises(PermanentError) as caught:
         PodcastFeedSource().fetch(item, make_context(Settings(), tmp_path))
     assert "--latest" in caught.value.message
+
+
+def test_audio_named_relative_to_the_feed_is_read_against_where_the_feed_is(
+    media_server: MediaServer, tmp_path: Path
+) -> None:
+    """Feeds written by hand or by small site generators name their audio "/media/1.mp3" or
+    "2.mp3"; those became items whose download failed as "not an http(s) download"."""
+    episodes = [
+        FeedEpisode("Root", day(2024, 2, 1), "/media/1.mp3", page="/episodes/1"),
+        FeedEpisode("Beside", day(2024, 1, 1), "2.mp3"),
+    ]
+    feed = media_server.add("/shows/garden.rss", Route(rss_feed("Garden", episodes), "text/xml"))
+    result = expand_items([ItemSpec(feed, SourceType.PODCAST_FEED)], Settings(out_dir=tmp_path))
+    assert [(i.title, i.source) for i in result.items] == [
+        ("Root", media_server.url("/media/1.mp3")),
+        ("Beside", media_server.url("/shows/2.mp3")),
+    ]
+    assert result.items[0].metadata["episode_url"] == media_server.url("/episodes/1")
+
+
+@pytest.mark.parametrize("build", [rss_feed, atom_feed])
+def test_relative_audio_of_a_moved_feed_is_read_against_its_new_address(
+    media_server: MediaServer, tmp_path: Path, build
+) -> None:
+    episodes = [FeedEpisode("Beside", day(2024, 1, 1), "2.mp3")]
+    media_server.add("/new/feed.xml", Route(build("Garden", episodes), "text/xml"))
+    moved = media_server.add(
+        "/old/feed.xml",
+        Route(b"", status=301, extra_headers={"Location": media_server.url("/new/feed.xml")}),
+    )
+    result = expand_items([ItemSpec(moved, SourceType.PODCAST_FEED)], Settings(out_dir=tmp_path))
+    assert [i.source for i in result.items] == [media_server.url("/new/2.mp3")]

@@ -12,8 +12,10 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from bulk_transcribe import service
-from bulk_transcribe.models import NO_SPEECH, ItemStatus, SessionStatus
+from bulk_transcribe.models import NO_SPEECH, ItemSpec, ItemStatus, SessionStatus, SourceType
+from bulk_transcribe.settings import DEFAULT_MODEL
 from bulk_transcribe.store import Store
+from bulk_transcribe.web.wording import model_label
 from tests.engines.conftest import OPENAI_KEY
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.proxy_server import ForwardProxy
@@ -459,14 +461,25 @@ _CUT_LABELS = """() => Array.from(document.querySelectorAll('[data-testid="stMai
     .filter(e => getComputedStyle(e).textOverflow === 'ellipsis'
         && e.scrollWidth > e.clientWidth + 1 && e.innerText.trim())
     .map(e => e.innerText.trim())"""
+_CUT_LABELS_IN = """(root) => Array.from(root.querySelectorAll('*'))
+    .filter(e => getComputedStyle(e).textOverflow === 'ellipsis'
+        && e.scrollWidth > e.clientWidth + 1 && e.innerText.trim())
+    .map(e => e.innerText.trim())"""
 
 
 def test_on_a_small_laptop_every_setting_label_shows_whole_on_the_bulk_and_find_pages(
     browser, app_server: AppServer
 ) -> None:
+    with Store(app_server.database) as store:
+        session_id = make_session(store, ["https://example.org/narrow.mp3"])
     for width in (1024, 1280):
         context = browser.new_context(viewport={"width": width, "height": 900})
         page = context.new_page()
+        # A session's controls: each label (the Retry counts too) whole.
+        BulkPage(page, app_server.url).open(session_id)
+        controls = page.locator(".st-key-panel-controls")
+        expect(controls.get_by_role("button", name="Retry all failed (0)")).to_be_visible()
+        assert controls.evaluate(_CUT_LABELS_IN) == [], width
         BulkPage(page, app_server.url).open()
         expect(page.get_by_text("Transcribe again if done before")).to_be_visible(
             timeout=UI_TIMEOUT
@@ -477,3 +490,59 @@ def test_on_a_small_laptop_every_setting_label_shows_whole_on_the_bulk_and_find_
         expect(page.get_by_text("plan several searches")).to_be_visible(timeout=UI_TIMEOUT)
         assert page.evaluate(_CUT_LABELS) == [], ("Find videos", width)
         context.close()
+
+
+def test_a_run_a_model_failure_stopped_goes_on_with_a_model_chosen_on_the_page(
+    page: Page, app_server: AppServer, media_server: str, tmp_path: Path
+) -> None:
+    """Resume alone would load the same broken model again: the page offers another one,
+    and the failed item and the rest run with it."""
+    not_a_model = tmp_path / "not-a-model"  # a folder, so the start is not refused: loading fails
+    not_a_model.mkdir()
+    with Store(app_server.database) as store:
+        session = store.create_session(
+            app_server.out_dir,
+            {"formats": ["txt"], "engine": "local", "model": str(not_a_model)},
+        )
+        store.add_items(
+            session.id,
+            [
+                ItemSpec(f"{media_server}/{clip.name}?run=model", SourceType.HTTP_MEDIA)
+                for clip in SAMPLE_MEDIA[:2]
+            ],
+        )
+    bulk = BulkPage(page, app_server.url).open(session.id)
+    bulk.button("Resume").click()
+    expect(page.get_by_text("a model every item needs could not be used")).to_be_visible(
+        timeout=START_TIMEOUT
+    )
+
+    bulk.choose("Model to go on with", model_label(DEFAULT_MODEL))
+    bulk.button("Resume with this model").click()
+    bulk.wait_finished()
+
+    with Store(app_server.database) as store:
+        assert [item.status for item in store.items(session.id)] == [ItemStatus.DONE] * 2
+        assert store.get_session(session.id).settings["model"] == DEFAULT_MODEL  # kept for later
+
+
+def test_a_session_waiting_for_another_sessions_work_says_so_instead_of_looking_stuck(
+    page: Page, app_server: AppServer, media_server: str
+) -> None:
+    """Two teammates start the same link: the second session's job waits for the first's
+    transcript. Its page showed "running", the item queued and nothing in flight."""
+    link = f"{media_server}/talk_03.wav?run=waiting"
+    with Store(app_server.database) as store:
+        first = make_session(store, [link], status=SessionStatus.STOPPED)
+        second = make_session(store, [link], status=SessionStatus.STOPPED)
+        with pretend_running(store, first):  # a live job of the first session transcribes it
+            store.start_item(store.items(first)[0].id)
+            bulk = BulkPage(page, app_server.url).open(second)
+            bulk.button("Resume").click()  # a real job, which finds the item taken
+            waiting = page.locator(".st-key-panel-now-processing")
+            expect(waiting).to_contain_text("Waiting for another session", timeout=START_TIMEOUT)
+            expect(waiting).to_contain_text(f"transcribed by session {first}")
+            expect(waiting).not_to_contain_text("Nothing in flight")
+            bulk.button("Cancel").click()
+            bulk.record_until(lambda s: "cancelled" in s.status_line)
+            assert store.items(second)[0].status is ItemStatus.QUEUED  # nothing was done twice

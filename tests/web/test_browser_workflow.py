@@ -36,7 +36,7 @@ def test_a_pasted_and_uploaded_batch_runs_in_parallel_survives_a_refresh_and_dow
     ]
     sheet.write_text("Name,Where to get it\n" + "\n".join(rows) + "\n")
     bulk.upload(sheet)
-    expect(bulk.page.get_by_text("no column of links I recognise")).to_be_visible(
+    expect(bulk.page.get_by_text("read the links in 'Where to get it'")).to_be_visible(
         timeout=UI_TIMEOUT
     )
     bulk.choose("Link column", "Where to get it")

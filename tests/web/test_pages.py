@@ -263,8 +263,8 @@ class TestInput:
         sheet = "Episode,Where to get it\nOne,https://example.org/1.mp3\nTwo,https://example.org/2.mp3\n"
         app.file_uploader[0].set_value(("episodes.csv", sheet.encode(), "text/csv")).run()
 
-        assert "no column of links I recognise" in all_text(app)  # nothing to guess from
-        assert start_button(app).disabled
+        # No header names the links: the column holding them is found by its cells.
+        assert "read the links in 'Where to get it'" in all_text(app)
         preview = app.dataframe[0].value
         assert list(preview.columns) == ["Episode", "Where to get it"]
         assert len(preview) == 2
@@ -400,9 +400,15 @@ class TestMonitor:
         table = next(df.value for df in app.dataframe if "Stage" in df.value.columns)
         assert table.loc[in_flight.id, "Status"] == "interrupted — runs again on resume"
         assert "running" not in set(table["Status"])
+        pills = app.button_group(key="status_filter").options
+        assert any("interrupted (1)" in str(pill) for pill in pills), pills
+        assert not any("running" in str(pill) for pill in pills), pills
         assert "Now processing (0)" in all_text(app) and "Nothing in flight" in all_text(app)
         assert "one item at a time, 0 running" in all_text(app)
         assert store.get_item(in_flight.id).status is ItemStatus.RUNNING  # the store is kept
+        store.finish_item(in_flight.id, ItemStatus.DONE)  # nothing left in flight
+        pills = bulk_page(session_id).button_group(key="status_filter").options
+        assert any("running (0)" in str(pill) for pill in pills), pills
 
     def test_a_run_stopped_by_a_model_failure_says_resume_keeps_the_model(
         self, store: Store
@@ -418,10 +424,34 @@ class TestMonitor:
         text = all_text(bulk_page(session_id))
 
         assert "a model every item needs could not be used" in text
-        assert "Resume uses this session's model again" in text
+        assert "Resume uses this session's settings again" in text
+
+        app = bulk_page(session_id)
+        assert app.button(key="control-resume-with-model").label == "Resume with this model"
 
         store.requeue_failed(session_id)  # e.g. retried after fixing the model files
         assert "a model every item needs" not in all_text(bulk_page(session_id))
+
+    @pytest.mark.parametrize(
+        ("failed", "offered"),
+        [
+            ("--device cuda: the GPU cannot be used (CUDA driver)", "Resume on the CPU"),
+            ("--speakers: install 'bulk-transcribe[speakers]'", "Resume without speaker labels"),
+        ],
+    )
+    def test_a_stop_for_another_part_than_the_model_offers_to_go_on_without_it(
+        self, store: Store, failed: str, offered: str
+    ) -> None:
+        session_id = make_session(store, ["https://example.org/a.mp3", "https://example.org/b.mp3"])
+        first = store.items(session_id)[0]
+        store.start_item(first.id)
+        store.finish_item(first.id, ItemStatus.FAILED, error_kind="model", error_message=failed)
+        store.set_session_status(session_id, SessionStatus.STOPPED)
+
+        app = bulk_page(session_id)
+
+        assert app.button(key="control-resume-with-change").label == offered
+        assert not [b for b in app.button if b.key == "control-resume-with-model"]
 
     def test_the_status_filter_shows_only_the_chosen_statuses(self, store: Store) -> None:
         session_id = make_session(
@@ -438,6 +468,26 @@ class TestMonitor:
         assert list(table["Status"]) == ["failed"]
         assert "Errors (1)" in all_text(app)
 
+    def test_a_list_with_no_links_says_so_instead_of_asking_for_one(self, out_dir: Path) -> None:
+        app = bulk_page()
+        app.text_area(key="input_pasted_box").set_value("# links to come\n\n").run()
+
+        text = all_text(app)
+        assert "Nothing to transcribe in the pasted text" in text
+        assert "to begin" not in text  # as if nothing had been given
+        assert start_button(app).disabled
+
+    def test_an_output_folder_typed_with_a_tilde_is_in_the_home_folder(
+        self, out_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("HOME", str(tmp_path / "home"))
+        app = bulk_page()
+        app.sidebar.text_input[0].set_value("~/transcripts").run()
+
+        wanted = tmp_path / "home" / "transcripts" / "bulk_transcribe.db"
+        assert str(wanted) in "\n".join(c.value for c in app.sidebar.caption)
+        assert not (Path.cwd() / "~").exists()
+
     def test_an_unknown_session_is_reported_not_crashed_on(self, out_dir: Path) -> None:
         app = bulk_page("20990101T000000Z-ffffff")
         assert not app.exception
@@ -445,6 +495,33 @@ class TestMonitor:
 
 
 class TestSessionsPage:
+    def test_a_session_a_model_failure_stopped_says_resume_would_load_it_again(
+        self, store: Store
+    ) -> None:
+        session_id = make_session(store, ["https://example.org/1.mp3", "https://example.org/2.mp3"])
+        first = store.items(session_id)[0]
+        store.start_item(first.id)
+        store.finish_item(first.id, ItemStatus.FAILED, error_kind="model", error_message="gone")
+        store.set_session_status(session_id, SessionStatus.STOPPED)
+
+        assert "Resume would load it again" in all_text(sessions_page())
+
+    def test_a_delete_confirmed_for_one_session_is_not_armed_for_the_next_one_chosen(
+        self, store: Store
+    ) -> None:
+        first = make_session(store, ["https://example.org/1.mp3"], status=SessionStatus.STOPPED)
+        second = make_session(store, ["https://example.org/2.mp3"], status=SessionStatus.STOPPED)
+        app = sessions_page()
+        app.selectbox[0].set_value(first).run()
+        confirm = next(box for box in app.checkbox if box.label.startswith("Yes, delete it"))
+        confirm.check().run()
+        assert not app.button(key="delete").disabled
+
+        app.selectbox[0].set_value(second).run()  # changed their mind: look at another
+
+        assert app.button(key="delete").disabled
+        assert {s.id for s in store.list_sessions()} == {first, second}
+
     def test_sessions_are_listed_and_one_can_be_deleted(self, store: Store) -> None:
         keep = make_session(store, ["https://example.org/1.mp3"], status=SessionStatus.COMPLETED)
         drop = make_session(store, ["https://example.org/2.mp3"], status=SessionStatus.STOPPED)
@@ -454,7 +531,7 @@ class TestSessionsPage:
         assert set(listed["Session"]) == {keep, drop}
         app.selectbox[0].set_value(drop).run()
         assert app.button(key="delete").disabled  # not before confirming
-        app.checkbox(key="delete-confirm").check().run()
+        app.checkbox(key=f"delete-confirm-{drop}").check().run()
         app.button(key="delete").click().run()
 
         assert [s.id for s in store.list_sessions()] == [keep]

@@ -71,6 +71,15 @@ def test_the_ray_choice_is_stored_with_the_session(base: Settings) -> None:
     assert local.ray_address is None  # no address: a local Ray instance
 
 
+def test_a_shared_app_runs_only_on_the_ray_cluster_its_operator_named(base: Settings) -> None:
+    """The job hands the cluster its settings, the server's keys included."""
+    shared = base.model_copy(update={"public_addresses_only": True})
+    typed = RunChoices(executor="ray", ray_address="collector.example.net:6379")
+    assert build_settings(typed, shared).ray_address is None  # Ray on the server itself
+    operator = shared.model_copy(update={"ray_address": "10.0.0.5:6379"})
+    assert build_settings(typed, operator).ray_address == "10.0.0.5:6379"
+
+
 def test_keys_are_secret_and_left_out_of_what_is_stored(base: Settings) -> None:
     settings = build_settings(RunChoices(), base, {"openai_api_key": "sk-test-123"})
     assert settings.openai_api_key is not None

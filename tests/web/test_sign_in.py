@@ -5,6 +5,7 @@ nothing else; without a password the command does not start at all."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -20,11 +21,16 @@ from playwright.sync_api import Page, expect
 from bulk_transcribe.ingest.classify import NO_SERVER_FILES
 from bulk_transcribe.models import ItemSpec, SourceType
 from bulk_transcribe.store import Store
+from bulk_transcribe.web.panels.cloud_setup import SERVER_KEYS_STAY_HOME
 from bulk_transcribe.web.panels.sign_in import PASSWORD_LABEL, SIGN_IN_LABEL, WRONG_PASSWORD
+from tests.engines.conftest import OPENAI_KEY
+from tests.fakes.base import Reply, Request
+from tests.fakes.openai_server import FakeOpenAIServer
 from tests.web.browser import BulkPage
 from tests.web.conftest import SERVER_START_TIMEOUT, free_port
 
 PASSWORD = "lab-queue correct horse"
+SERVER_KEY = "sk-the-team-s-own-key"  # in the environment of the server
 UI_TIMEOUT = 30_000
 UI_COMMAND = (sys.executable, "-m", "bulk_transcribe.cli", "ui", "--host", "0.0.0.0")
 PAGES = ("", "Bulk_Transcribe", "Sessions", "Find_Videos", "Search_Transcripts")
@@ -55,7 +61,7 @@ def shared_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedApp]:
     process = subprocess.Popen(
         [*UI_COMMAND, "--port", str(port), "--out", str(out)],
         cwd=folder,
-        env={**_cli_env(), "BULK_TRANSCRIBE_UI_PASSWORD": PASSWORD},
+        env={**_cli_env(), "BULK_TRANSCRIBE_UI_PASSWORD": PASSWORD, "OPENAI_API_KEY": SERVER_KEY},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -171,6 +177,86 @@ def test_signed_in_a_teammate_gives_links_never_paths_on_the_server(
         expect(page.get_by_text("local files")).to_be_visible()
         kept = [p.name for p in (shared_app.out_dir / "uploads").rglob("*") if p.is_file()]
         assert kept == [sample_media[0].name]
+    finally:
+        context.close()
+
+
+class KeyRecordingServer(FakeOpenAIServer):
+    """An OpenAI-compatible server that notes every key it was sent."""
+
+    def __init__(self, **knobs):
+        super().__init__(**knobs)
+        self.keys_sent: list[str | None] = []
+
+    def route(self, request: Request) -> Reply:
+        self.keys_sent.append(request.bearer)
+        return super().route(request)
+
+
+def test_an_api_address_a_teammate_typed_gets_no_server_key_and_no_inside_address(
+    shared_app: SharedApp, browser
+) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(f"{shared_app.url}/Bulk_Transcribe")
+        sign_in(page, PASSWORD)
+        bulk = BulkPage(page, shared_app.url)
+        bulk.paste(["https://example.org/talk.mp3"])
+        page.get_by_role("button", name="Use these links").click()
+        bulk.expect_valid(1)
+        bulk.choose("Engine", "OpenAI-compatible API")
+        with KeyRecordingServer(api_key=OPENAI_KEY) as server:
+            base = page.get_by_role("textbox", name="API base URL")
+            base.fill(server.base_url)
+            base.press("Enter")
+            expect(page.get_by_text(SERVER_KEYS_STAY_HOME)).to_be_visible(timeout=UI_TIMEOUT)
+            page.get_by_role("button", name="Start transcribing 1 item").click()
+            expect(page.get_by_test_id("stAlert")).to_contain_text(
+                "No API key for OpenAI", timeout=UI_TIMEOUT
+            )
+
+            key_box = page.locator("input[aria-label='OpenAI-compatible API key']")
+            key_box.fill(OPENAI_KEY)
+            key_box.press("Enter")
+            page.get_by_role("button", name="Start transcribing 1 item").click()
+            expect(page.get_by_test_id("stAlert")).to_contain_text(
+                "127.0.0.1 is this machine", timeout=UI_TIMEOUT
+            )
+            # An address a teammate typed is reached only where links may go: not this
+            # machine (nor its networks), where this one is.
+            assert server.keys_sent == []
+            # The server's .env is its operator's: a typed key stays in this browser.
+            expect(page.get_by_role("button", name="Save key in .env")).to_have_count(0)
+    finally:
+        context.close()
+
+
+def test_signed_in_a_teammate_names_no_file_proxy_or_cluster_of_the_server(
+    shared_app: SharedApp, browser
+) -> None:
+    """A cookies path would tell which files the server has and feed any of them to yt-dlp;
+    Save in .env would change the server's configuration for everyone; a proxy or a Ray
+    address would be connected to unguarded."""
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"{shared_app.url}/Settings")
+        sign_in(page, PASSWORD)
+        expect(page.get_by_text("YouTube cookies")).to_be_visible(timeout=UI_TIMEOUT)
+        expect(page.get_by_text("reads no files of its server by name")).to_be_visible()
+        expect(page.get_by_role("textbox", name="Cookies file (cookies.txt)")).to_have_count(0)
+        expect(page.get_by_role("button", name=re.compile("Save .* in .env"))).to_have_count(0)
+        # Nor does it connect to a proxy or a Ray cluster a visitor names (a cluster gets the
+        # job's settings, keys and all): both are the operator's.
+        expect(page.get_by_text("Whoever runs this shared app sets it")).to_be_visible()
+        expect(page.get_by_role("textbox", name="Proxy URL")).to_have_count(0)
+        page.goto(f"{shared_app.url}/Bulk_Transcribe")
+        bulk = BulkPage(page, shared_app.url)
+        bulk.choose("Run on", "Ray cluster")
+        expect(page.get_by_role("textbox", name="Ray cluster address")).to_be_disabled(
+            timeout=UI_TIMEOUT
+        )
     finally:
         context.close()
 

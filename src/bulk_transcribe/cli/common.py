@@ -19,6 +19,7 @@ from bulk_transcribe.store import Store
 from .progress import shown
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_PROVIDER_DOWN = 75  # EX_TEMPFAIL: the cloud provider did not answer; resume later
 
 
 def make_console(*, stderr: bool = False) -> Console:

@@ -32,6 +32,7 @@ from .ask import register as register_ask_command
 from .cache import cache
 from .common import (
     ENGINE,
+    EXIT_PROVIDER_DOWN,
     EXIT_SOME_FAILED,
     EXIT_USAGE,
     INPUT,
@@ -81,7 +82,8 @@ def run(
     inputs: Annotated[
         list[str],
         typer.Argument(
-            help="Lists (.txt), sheets (.csv/.tsv/.xlsx), folders, media files, URLs or - (stdin)."
+            help="Lists (.txt), notes (.md), sheets (.csv/.tsv/.xlsx), folders, media files, "
+            "URLs or - (stdin)."
         ),
     ],
     out: OutOption = Path("output"),
@@ -312,7 +314,26 @@ def run(
             console.print(f"Session [bold]{session.id}[/] → {session.folder}", highlight=False)
             _cloud_preflight(settings, store, session)
             counts = run_and_watch(store, session, settings, local_engine, links)
-    raise typer.Exit(exit_code(counts))
+    raise typer.Exit(_with_unusable_input(exit_code(counts), ingested, expanded))
+
+
+def _with_unusable_input(code: int, ingested: IngestResult, expanded: ExpandResult) -> int:
+    """Entries of the input that never became items are work not done, like a failed item:
+    a script checking the exit code must not take the run for complete. An input that
+    could not be expanded counts; an episode or video it left out (no audio, private) does
+    not: there is nothing to fix and run again."""
+    inputs = {item.source for item in ingested.items}
+    unexpanded = [entry for entry in expanded.invalid if entry.value in inputs]
+    unusable = len(ingested.invalid) + len(unexpanded)
+    if not unusable:
+        return code
+    entries = counted(unusable, "entry", "entries")
+    errors.print(
+        f"[yellow]warning:[/] {entries} of the input could not be used (listed above, and "
+        "as input_problems in manifest.json): fix them and run those again",
+        highlight=False,
+    )
+    return max(code, EXIT_SOME_FAILED)
 
 
 @app.command()
@@ -353,6 +374,7 @@ def resume(
                 requeued = service.retry_failed(store, session.id)
                 console.print(f"Re-queued {counted(requeued, 'failed item')}.")
             console.print(f"Resuming [bold]{session.id}[/] → {session.folder}", highlight=False)
+            _cloud_preflight(settings, store, session)
             links = service.handed_links()  # from the web app that started this job, if any
             counts = run_and_watch(store, session, settings, local_engine, links)
     raise typer.Exit(exit_code(counts))
@@ -446,13 +468,24 @@ def export(
     to: Annotated[
         Path | None, typer.Option("--to", help="Write here instead of the session's own folder.")
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Also replace files edited since they were written (edits lost)."
+        ),
+    ] = False,
 ) -> None:
-    """Write a session's transcripts again from the store (a deleted folder is no loss)."""
+    """Write a session's transcripts again from the store (a deleted folder is no loss).
+
+    A file that differs from what would be written (a note edited in Obsidian) is kept as it
+    is; --overwrite replaces it too."""
     with open_store(out, db) as store:
         session = find_session(store, session_id)
         chosen = settings_from(formats=formats).formats if formats else None
         try:
-            result = service.export_session(store, session.id, formats=chosen, to=to)
+            result = service.export_session(
+                store, session.id, formats=chosen, to=to, overwrite=overwrite
+            )
         except OSError as exc:
             if is_disk_full(exc):
                 raise
@@ -463,6 +496,14 @@ def export(
                 "to with --to (the transcripts stay in the store: nothing is lost)"
             ) from exc
     console.print(f"Wrote {counted(result.written, 'item')} to {result.folder}", highlight=False)
+    if result.kept:
+        names = ", ".join(path.name for path in result.kept[:5])
+        more = f" and {len(result.kept) - 5} more" if len(result.kept) > 5 else ""
+        errors.print(
+            f"[yellow]kept as they are:[/] {counted(len(result.kept), 'file')} edited since they "
+            f"were written ({shown(names)}{more}); --overwrite replaces them (the edits are lost)",
+            highlight=False,
+        )
     if result.missing:
         errors.print(
             f"[yellow]warning:[/] {counted(len(result.missing), 'item')} finished before "
@@ -556,7 +597,17 @@ def _cloud_preflight(settings: Settings, store: Store, session: Session) -> None
         return
     if not check.transient:
         raise usage_error(f"{check.message} (session {session.id} kept; resume later)")
-    errors.print(f"[yellow]warning:[/] {shown(check.message)}", highlight=False)
+    if check.problem is not service.providers.AccessProblem.UNREACHABLE:  # busy: items wait
+        errors.print(f"[yellow]warning:[/] {shown(check.message)}", highlight=False)
+        return
+    # An endpoint that does not answer now would fail every item after its retries (about
+    # ten seconds an item): nothing is sent; the session waits for a resume.
+    errors.print(
+        f"[bold red]error:[/] {shown(check.message)}; nothing was sent. Session {session.id} is "
+        f"kept: `bulk-transcribe resume {session.id}` when the provider answers again",
+        highlight=False,
+    )
+    raise typer.Exit(EXIT_PROVIDER_DOWN)
 
 
 def _report_ingest(ingested: IngestResult) -> None:

@@ -103,7 +103,7 @@ class DeapiEngine(EngineBase):
             provider.provider_id,
             request_hook,
             policy=policy,
-            trusted=[provider.api_base] if provider.api_base else [],
+            trusted=[provider.api_base] if provider.operator_endpoint else [],
             base_url=provider.api_base,
             headers={"Authorization": f"Bearer {self._key}", "Accept": "application/json"},
             timeout=timeout,

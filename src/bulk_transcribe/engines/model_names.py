@@ -21,7 +21,10 @@ _ADVICE = (
 def check_model_folder(name: str) -> None:
     """Raise PermanentError when `name` is written as a path to a model folder that is not
     one; names of downloadable models are left to the engine."""
-    path = Path(name).expanduser()
+    try:
+        path = Path(name).expanduser()
+    except RuntimeError:  # "~name/…" naming no user of this machine: a folder that is not
+        path = Path(name)
     if path.is_dir():
         return
     if path.exists():

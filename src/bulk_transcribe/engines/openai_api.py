@@ -108,7 +108,7 @@ class OpenAICompatibleEngine(EngineBase):
             provider.provider_id,
             request_hook,
             policy=policy,
-            trusted=[provider.api_base] if provider.api_base else [],
+            trusted=[provider.api_base] if provider.operator_endpoint else [],
             timeout=timeout or httpx.Timeout(MIN_READ_TIMEOUT, connect=10.0),
         )
         # max_retries=0: tenacity retries instead, so Retry-After and our error kinds rule.

@@ -115,6 +115,9 @@ class ProviderConfig:
     api_key: SecretStr | None
     key_hint: str
     key_required: bool
+    # Whether the API base is one the operator gave (or the preset's own), so it may be on
+    # any address; a shared web app's visitor typed it otherwise (operator_endpoint).
+    operator_endpoint: bool = True
 
     def __repr__(self) -> str:  # the dataclass default would be safe too; be explicit
         return f"ProviderConfig(name={self.name!r}, api_base={self.api_base!r})"
@@ -159,7 +162,31 @@ def resolve_provider(settings: Settings) -> ProviderConfig:
         api_key=getattr(settings, preset.key_setting) if preset.key_setting else None,
         key_hint=preset.key_hint,
         key_required=preset.key_required,
+        operator_endpoint=operator_endpoint(settings),
     )
+
+
+def _resolved_base(settings: Settings) -> str | None:
+    preset = PRESETS.get(default_provider(settings).lower())
+    if preset is None:
+        return None
+    api_base = settings.api_base
+    if preset.engine == "deapi":
+        api_base = settings.deapi_base_url or api_base
+    return (api_base or preset.api_base).rstrip("/")
+
+
+def operator_endpoint(settings: Settings, server: Settings | None = None) -> bool:
+    """Whether the provider address `settings` give is the operator's: always outside a
+    shared web app (`public_addresses_only`); in one, only the address the server's own
+    settings (`server`, else the environment's) give the same provider. Anything else a
+    visitor typed: it gets no server key, and is reached only where links may go."""
+    if not settings.public_addresses_only or settings.engine == "local":
+        return True
+    server = server if server is not None else Settings()
+    own = server.model_copy(update={"engine": settings.engine, "provider": settings.provider})
+    endpoint = _resolved_base(settings)
+    return endpoint is not None and endpoint == _resolved_base(own)
 
 
 # Sent to self-hosted servers that want no key: the OpenAI SDK refuses an empty one.

@@ -9,7 +9,9 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from bulk_transcribe.ingest.normalise import without_tracking
 from bulk_transcribe.ingest.paths import is_media_path, special_file_type
+from bulk_transcribe.ingest.redirects import unwrap_redirect
 from bulk_transcribe.models import Entry, InvalidEntry, ItemSpec, SourceType
 from bulk_transcribe.sources import claim_text, claim_url
 
@@ -36,12 +38,15 @@ _INVISIBLE = " \t\r\n\v\f\u00a0\u200b\u200c\u200d\u2060\ufeff\u200e\u200f"
 # the next link's scheme.
 _LINK_SEPARATOR = re.compile(r"(?:\s*[,;]\s*|\s+)(?=[\"'“„‘«<]?https?://)", re.IGNORECASE)
 _WEB_START = re.compile(r"^https?://", re.IGNORECASE)
+_CLOSING_MARKS = ".,;:!?"
+# The links podcast sites' "Subscribe" buttons give: the feed, under an app's scheme.
+_SUBSCRIBE_SCHEME = re.compile(r"^(?:feed|itpc|pcast|podcast):(?://)?", re.IGNORECASE)
 # A line pasted from a numbered or bulleted list: "1. ", "2) ", "(a) ", "- ", "• ".
 _LIST_MARKER = re.compile(r"^(?:[-*•‣◦▪–—]|\(?\d{1,4}[.)]|\(?[a-z][.)])\s+", re.IGNORECASE)
 _MARKDOWN_LINK = re.compile(r"^\[(?P<title>[^\]]*)\]\((?P<link>https?://[^)\s]+)\)$", re.I)
 # Words, maybe a dash or colon, then one link that ends the line: "Episode 7 – https://…".
 _TITLED_LINK = re.compile(
-    r"^(?P<title>.*?[^\s\-–—:|])[\s\-–—:|]*\s(?P<link>[\"'“„‘«<]?https?://\S+)$", re.IGNORECASE
+    r"^(?P<title>.*?[^\s\-–—:|])[\s\-–—:|]*\s(?P<link>[\"'“„‘«<(]?https?://\S+)$", re.IGNORECASE
 )
 # What a link copied without its scheme, or with the scheme mistyped, starts with: a host
 # (name.tld or an address, maybe with a port) then a slash; "https//", "http;//", "htps://".
@@ -75,7 +80,7 @@ def classify_entry(text: str, origin: str, base_dirs: Sequence[Path] | None = ()
     if not value:
         return InvalidEntry(origin, text, "empty entry")
     value, title = _link_in_prose(value)
-    entry = _classify_value(value, origin, base_dirs)
+    entry = _classify_value(_tidy_link(value), origin, base_dirs)
     if title and isinstance(entry, ItemSpec) and entry.title is None:
         return replace(entry, title=title)
     return entry
@@ -97,6 +102,7 @@ def _link_in_prose(value: str) -> tuple[str, str | None]:
 
 
 def _classify_value(value: str, origin: str, base_dirs: Sequence[Path] | None) -> Entry:
+    value = _without_subscribe_scheme(value)
     scheme = _SCHEME.match(value)
     if scheme and scheme.group(1).lower() == "file":
         local_path = _file_uri_path(value)
@@ -125,6 +131,31 @@ def _classify_value(value: str, origin: str, base_dirs: Sequence[Path] | None) -
     return InvalidEntry(origin, value, _not_found_reason(value, base_dirs))
 
 
+def _tidy_link(value: str) -> str:
+    """A link as prose ends it, without what the prose added: "(https://…)" and a sentence's
+    last mark ("…/ep7.mp3." or "…/ep7.mp3,") were fetched as part of it and answered 404.
+    The rule of Markdown's autolinks: closing marks and an unmatched ")" are not the link's."""
+    if value.startswith("(") and _WEB_START.match(value[1:]):
+        value = value[1:]
+    if not _WEB_START.match(value):
+        return value
+    while value and (
+        value[-1] in _CLOSING_MARKS or (value[-1] == ")" and value.count(")") > value.count("("))
+    ):
+        value = value[:-1]
+    return value
+
+
+def _without_subscribe_scheme(value: str) -> str:
+    """A podcast app's subscribe link as the feed's web address: "feed://host/rss" and
+    "itpc://…", "pcast://…", "podcast://…" over https, "feed:https://…" as it says."""
+    subscribe = _SUBSCRIBE_SCHEME.match(value)
+    if subscribe is None:
+        return value
+    rest = value[subscribe.end() :]
+    return rest if _WEB_START.match(rest) else "https://" + rest.lstrip("/")
+
+
 def _unwrap(text: str) -> str:
     """`text` without the quotes or brackets a paste wrapped it in (Word's curly ones too)."""
     value = text.strip(_INVISIBLE)
@@ -149,6 +180,9 @@ def _classify_url(url: str, origin: str) -> Entry:
             "(a sheet's title column can hold them)"
         )
         return InvalidEntry(origin, url, reason)
+    # The link a mail or search wrapper holds, without a newsletter's tracking: the item's
+    # link, which later sessions match theirs against.
+    url = without_tracking(unwrap_redirect(url))
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
@@ -178,11 +212,20 @@ def _classify_file(path: Path, value: str, origin: str) -> Entry:
 
 def _find_existing(value: str, base_dirs: Sequence[Path]) -> Path | None:
     try:
-        path = Path(value).expanduser()
+        path = expanded_path(value)
         candidates = [path] if path.is_absolute() else [base / path for base in base_dirs]
         return next((c for c in candidates if c.exists()), None)
     except (OSError, ValueError):  # names too long or with NUL bytes are simply not files
         return None
+
+
+def expanded_path(value: str) -> Path:
+    """`value` with "~" as the home folder; as written when "~name" names no user of this
+    machine ("~~~ Season 2 ~~~" in a list), where pathlib raises."""
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:
+        return Path(value)
 
 
 def _not_found_reason(value: str, base_dirs: Sequence[Path]) -> str:
@@ -193,6 +236,6 @@ def _not_found_reason(value: str, base_dirs: Sequence[Path]) -> str:
     looks_like_path = "/" in value or "\\" in value or is_media_path(Path(value))
     if not looks_like_path:
         return "not a URL or an existing file"
-    if Path(value).expanduser().is_absolute() or not base_dirs:
+    if expanded_path(value).is_absolute() or not base_dirs:
         return "file not found"
     return "file not found (looked in " + ", ".join(str(b) for b in base_dirs) + ")"

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from bulk_transcribe.errors import ErrorKind, PermanentError
 
 ROLES = ("url", "title", "description", "source_type", "hints")
+# A link, a path or a file name, a video id: what a link column's cell holds, unlike a word.
+LINK_LIKE = re.compile(r"://|[/\\.]|^[\w-]{11}$")
 
 # Normalised header -> the kind of link it holds, so a row's source_type can pick a column.
 _URL_ALIASES = {
@@ -18,6 +20,8 @@ _URL_ALIASES = {
     "youtubeurl": "youtube",
     "youtube": "youtube",
     "videourl": "youtube",
+    "videoid": "youtube",  # a YouTube export or a Data API sheet: bare ids
+    "youtubeid": "youtube",
     "mp3url": "audio",
     "audiourl": "audio",
     "mediaurl": "audio",
@@ -98,6 +102,9 @@ class ColumnMapping:
         filled = [c for c in self.url_columns if cells[c.index]]
         if not filled:
             return None
+        # "Source" may name where a row came from ("YouTube") beside its "URL": a cell that
+        # holds a link wins over one holding a word.
+        filled = [c for c in filled if LINK_LIKE.search(cells[c.index])] or filled
         wanted = None
         if self.source_type is not None:
             wanted = _SOURCE_TYPE_KINDS.get(header_key(cells[self.source_type]))

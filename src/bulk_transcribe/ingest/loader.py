@@ -9,28 +9,35 @@ from pathlib import Path
 from typing import TextIO
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
-from bulk_transcribe.ingest.classify import classify_entry
+from bulk_transcribe.ingest.classify import classify_entry, expanded_path
 from bulk_transcribe.ingest.columns import normalise_overrides
 from bulk_transcribe.ingest.decoding import decode_text, read_text
 from bulk_transcribe.ingest.dedupe import merge_duplicates
-from bulk_transcribe.ingest.paths import find_media_files, is_media_path
+from bulk_transcribe.ingest.paths import (
+    find_media_files,
+    is_media_path,
+    printable_path,
+    undecodable_name,
+)
 from bulk_transcribe.ingest.result import Entry, IngestResult, InvalidEntry
-from bulk_transcribe.ingest.sheets import sheet_entries
+from bulk_transcribe.ingest.sheets import sheet_entries, sheet_mapping
 from bulk_transcribe.ingest.tables import (
     SHEET_EXTENSIONS,
+    Table,
     is_workbook,
     read_table,
     sheet_names,
     table_from_text,
     web_page_list_error,
 )
-from bulk_transcribe.ingest.text_list import text_list_entries
+from bulk_transcribe.ingest.text_list import markdown_note_entries, text_list_entries
 from bulk_transcribe.models import ItemSpec, SourceType
 
 STDIN_INPUT = "-"
+MARKDOWN_EXTENSIONS = (".md", ".markdown")
 _WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
 _EXPECTED = (
-    "expected a .txt list, a .csv/.tsv/.xlsx sheet, a folder, a media file, "
+    "expected a .txt list, a .md note, a .csv/.tsv/.xlsx sheet, a folder, a media file, "
     "an http(s) URL or - for standard input"
 )
 
@@ -77,15 +84,30 @@ def _input_entries(
     warnings: list[str],
     server_files: bool = True,
 ) -> list[Entry]:
+    if not raw.strip():
+        # As a path it would be the current folder, and every media file under it would be
+        # transcribed: what `run "$LIST"` with an unset variable meant, never.
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT,
+            f"INPUT {position} is empty (an unset variable in a script?); {_EXPECTED}; "
+            "to transcribe this folder, give it as .",
+        )
+    problem = undecodable_name(Path(raw))
+    if problem is not None:  # named in another encoding: nothing read from it can be stored
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT, f"cannot use '{printable_path(Path(raw))}': {problem}"
+        )
     if raw == STDIN_INPUT:
         text = _read_stdin(stdin or sys.stdin)
-        piped_sheet = table_from_text(text, "stdin")  # `cat links.csv | bulk-transcribe run -`
+        piped_sheet = _pasted_sheet(text, "stdin", overrides)  # `cat links.csv | … run -`
         if piped_sheet is not None:
-            return sheet_entries(piped_sheet, overrides, [cwd])
+            entries = sheet_entries(piped_sheet, overrides, [cwd])
+            warnings.extend(piped_sheet.warnings)  # after: reading may add one
+            return entries
         return text_list_entries(text.splitlines(), "stdin", [cwd])
     if _WEB_LINK.match(raw.strip()):
         return [_argument_entry(raw, position, cwd)]
-    path = cwd / Path(raw.strip()).expanduser()
+    path = cwd / expanded_path(raw.strip())
     suffix = path.suffix.lower()
     if _is_dir(path):
         return _folder_entries(path, raw, warnings)
@@ -100,10 +122,19 @@ def _input_entries(
         if web_page is not None:
             raise web_page
         warnings.extend([warning] if warning else [])
-        pasted_sheet = table_from_text(text, path.name)  # cells copied from a spreadsheet
+        pasted_sheet = _pasted_sheet(text, path.name, overrides)  # cells copied from a sheet
         if pasted_sheet is not None:
-            return sheet_entries(pasted_sheet, overrides, base_dirs)
+            entries = sheet_entries(pasted_sheet, overrides, base_dirs)
+            warnings.extend(pasted_sheet.warnings)
+            return entries
         return text_list_entries(text.splitlines(), path.name, base_dirs)
+    if suffix in MARKDOWN_EXTENSIONS:  # a note listing what to transcribe (Obsidian)
+        text, warning = read_text(path)
+        warnings.extend([warning] if warning else [])
+        entries = markdown_note_entries(text.splitlines(), path.name, base_dirs)
+        if not entries:
+            warnings.append(f"{path.name} names no links or media files")
+        return entries
     if suffix in (".xlsx", ".xlsm"):
         return _workbook_entries(path, sheet, overrides, base_dirs, warnings)
     if suffix in SHEET_EXTENSIONS:
@@ -112,6 +143,11 @@ def _input_entries(
         warnings.extend(table.warnings)  # after: reading it may add one (a skipped title row)
         return entries
     if is_media_path(path):
+        problem = undecodable_name(path)
+        if problem is not None:
+            raise PermanentError(
+                ErrorKind.INVALID_INPUT, f"cannot use '{printable_path(path)}': {problem}"
+            )
         return [ItemSpec(str(path.resolve()), SourceType.LOCAL_FILE, origin=f"argument {position}")]
     hint = "; save old .xls workbooks as .xlsx" if suffix == ".xls" else ""
     kind = suffix or "no extension"
@@ -119,6 +155,23 @@ def _input_entries(
         ErrorKind.INVALID_INPUT,
         f"cannot use '{raw}': unsupported file type '{kind}'; {_EXPECTED}{hint}",
     )
+
+
+def _pasted_sheet(text: str, name: str, overrides: Mapping[str, str]) -> Table | None:
+    """`text` as a table when it is one: a header naming its links, or cells copied from a
+    spreadsheet whose links sit under another name ("Title<tab>Video"), which were read as
+    lines, their header reported as an entry that is no link."""
+    table = table_from_text(text, name)
+    if table is not None:
+        return table
+    copied = table_from_text(text, name, named_links=False)
+    if copied is None:
+        return None
+    try:
+        sheet_mapping(copied, overrides)
+    except PermanentError:
+        return None
+    return copied
 
 
 def _read_stdin(stdin: TextIO) -> str:
@@ -186,9 +239,17 @@ def _folder_entries(folder: Path, raw: str, warnings: list[str]) -> list[Entry]:
         warnings.append(f"folder {raw} contains no media files (.mp3, .m4a, .wav, .mp4, …)")
     origin = f"folder {raw}"
     skipped: list[Entry] = [
-        InvalidEntry(origin, str(path), f"is {kind}, not a media file") for path, kind in special
+        InvalidEntry(origin, printable_path(path), f"is {kind}, not a media file")
+        for path, kind in special
     ]
-    return [*[ItemSpec(str(f), SourceType.LOCAL_FILE, origin=origin) for f in files], *skipped]
+    entries: list[Entry] = []
+    for file in files:
+        problem = undecodable_name(file)
+        if problem is None:
+            entries.append(ItemSpec(str(file), SourceType.LOCAL_FILE, origin=origin))
+        else:
+            skipped.append(InvalidEntry(origin, printable_path(file), problem))
+    return [*entries, *skipped]
 
 
 def _is_dir(path: Path) -> bool:

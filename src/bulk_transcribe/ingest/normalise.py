@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+import re
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from bulk_transcribe.sources.youtube_links import canonical_youtube_url, is_youtube_host
 
@@ -34,10 +35,30 @@ def normalise_url(url: str) -> str:
     return urlunsplit((scheme, netloc, parts.path.rstrip("/"), urlencode(query), ""))
 
 
+def without_tracking(url: str) -> str:
+    """`url` without the tracking parameters a newsletter or a share button added
+    (utm_*, fbclid, gclid), everything else as written: an item's link, so the same media
+    shared twice is one item to every later session too (their link is what they match)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # malformed: reported as such where it is classified
+        return url
+    if not parts.query:
+        return url
+    kept = [
+        piece
+        for piece in parts.query.split("&")
+        if piece and not _is_tracking(unquote_plus(piece.partition("=")[0]), "")
+    ]
+    return urlunsplit(parts._replace(query="&".join(kept)))
+
+
 def dedupe_key(source: str) -> str:
     """Same key for the same media: normalised URL, or the file path as given (already resolved)."""
     if "://" in source:
-        return normalise_url(source)
+        # http and https name the same media (hosts redirect one to the other): one item,
+        # not two downloads and two transcriptions.
+        return re.sub(r"^http://", "https://", normalise_url(source))
     return source
 
 

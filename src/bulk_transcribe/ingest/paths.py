@@ -9,9 +9,35 @@ from pathlib import Path
 
 from bulk_transcribe.media import MEDIA_EXTENSIONS, describe_file_type
 
+# What an output folder holds beside its download cache "cache/": the database, the cache's
+# ledger and its locks (sources/cache.py, sources/download.py).
+_DOWNLOAD_CACHE = "cache"
+_OUTPUT_MARKERS = frozenset(
+    {"bulk_transcribe.db", f".{_DOWNLOAD_CACHE}-ledger.sqlite", ".cache-locks"}
+)
+
 
 def is_media_path(path: Path) -> bool:
     return path.suffix.lower() in MEDIA_EXTENSIONS
+
+
+def undecodable_name(path: Path) -> str | None:
+    """Why `path` cannot be an item when its name is not UTF-8 (bytes a Windows or an old
+    Linux system wrote in another encoding), shown with those bytes escaped; else None.
+    Such a name cannot be stored or written out, and it stopped the whole run."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return (
+            "its name is not UTF-8 text (written in another system's encoding): rename the "
+            "file, e.g. in a file manager, and run it again"
+        )
+    return None
+
+
+def printable_path(path: Path) -> str:
+    """`path` as text that can be shown and stored, undecodable bytes as \\xNN."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def special_file_type(path: Path) -> str | None:
@@ -34,6 +60,11 @@ def find_media_files(folder: Path, special: list[tuple[Path, str]] | None = None
     """
     found: list[Path] = []
     for root, dirs, files in os.walk(folder):
+        if _OUTPUT_MARKERS.intersection([*dirs, *files]):
+            # This program's own output folder (`run .` where the last run wrote): its
+            # download cache holds earlier runs' media under hashed names, to reuse, not
+            # to transcribe again as new local files.
+            dirs[:] = [d for d in dirs if d != _DOWNLOAD_CACHE]
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         for name in files:
             path = Path(root, name)

@@ -9,12 +9,20 @@ from pathlib import Path
 
 from bulk_transcribe.errors import PermanentError
 from bulk_transcribe.ingest.classify import classify_entry, split_links
-from bulk_transcribe.ingest.columns import ColumnMapping, UrlColumn, map_columns
+from bulk_transcribe.ingest.columns import (
+    LINK_LIKE,
+    ColumnMapping,
+    UrlColumn,
+    header_key,
+    map_columns,
+)
 from bulk_transcribe.ingest.result import Entry, InvalidEntry
 from bulk_transcribe.ingest.tables import Table
 
 _WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
-_LINK_LIKE = re.compile(r"://|[/\\.]|^[\w-]{11}$")  # a link, a path or a file name, a video id
+# A cell that is one link and nothing else: what tells a column of links by its cells (a
+# line of another delimiter read as one cell, "https://…/a.mp3|Title", is not one).
+_LONE_LINK = re.compile(r"^https?://[^\s|<>\"{}^`]+$", re.IGNORECASE)
 # How far down a sheet its header is looked for, below a title or a merged banner row.
 _HEADER_SEARCH_ROWS = 10
 
@@ -61,10 +69,16 @@ def sheet_mapping(table: Table, overrides: Mapping[str, str]) -> tuple[Table, Co
     try:
         table, mapping = _find_header(table, overrides)
     except PermanentError:
-        linked = None if "url" in overrides else _linked_column(table)
-        if linked is None:
+        if "url" in overrides:
             raise
-        return table, ColumnMapping(url_columns=(UrlColumn(linked, "any"),), title=linked), True
+        linked = _linked_column(table)
+        if linked is not None:
+            mapping = ColumnMapping(url_columns=(UrlColumn(linked, "any"),), title=linked)
+            return table, mapping, True
+        found = _column_of_links(table, overrides)
+        if found is None:
+            raise
+        return *found, False
     return table, mapping, False
 
 
@@ -87,33 +101,109 @@ def _find_header(table: Table, overrides: Mapping[str, str]) -> tuple[Table, Col
     of data with "link" in a cell is no header). Without one, the first row's error stands;
     rows passed over are named in a warning, so none is lost unsaid."""
     try:
-        return table, map_columns(table.headers, table.name, overrides)
+        mapping = map_columns(table.headers, table.name, overrides)
     except PermanentError as first_error:
-        for position in range(1, min(len(table.content) - 1, _HEADER_SEARCH_ROWS)):
-            candidate = table.with_header_at(position)
-            try:
-                mapping = map_columns(candidate.headers, candidate.name, overrides)
-            except PermanentError:
-                continue
-            if not _holds_links(candidate, mapping):
-                continue
-            last = table.content[position - 1][0]
-            above = f"row {last} was" if position == 1 else f"rows {table.header_row}-{last} were"
-            candidate.warnings.append(
-                f"{table.name}: its header is row {candidate.header_row}; {above} read as a "
-                "title above it and skipped"
-            )
-            return candidate, mapping
-        raise first_error from None
+        found = _header_below(table, overrides, _HEADER_SEARCH_ROWS)
+        if found is None:
+            raise first_error from None
+        return found
+    if table.rows and not _row_has_link(table, mapping, *table.rows[0]):
+        # A banner whose one word maps ("Source", merged over the columns) above the real
+        # header ("URL | Title"): the header below it is the sheet's, or its titles are lost
+        # and its header is reported as a row that is no link.
+        return _header_below(table, overrides, 2) or (table, mapping)
+    return table, mapping
+
+
+def _header_below(
+    table: Table, overrides: Mapping[str, str], search_rows: int
+) -> tuple[Table, ColumnMapping] | None:
+    """The first of the rows below the first one (up to `search_rows` down) that maps as a
+    header over a column holding links, with the rows above it named in a warning."""
+    for position in range(1, min(len(table.content) - 1, search_rows)):
+        candidate = table.with_header_at(position)
+        try:
+            mapping = map_columns(candidate.headers, candidate.name, overrides)
+        except PermanentError:
+            continue
+        if not _holds_links(candidate, mapping):
+            continue
+        last = table.content[position - 1][0]
+        above = f"row {last} was" if position == 1 else f"rows {table.header_row}-{last} were"
+        candidate.warnings.append(
+            f"{table.name}: its header is row {candidate.header_row}; {above} read as a "
+            "title above it and skipped"
+        )
+        return candidate, mapping
+    return None
+
+
+def _row_has_link(table: Table, mapping: ColumnMapping, number: int, cells: list[str]) -> bool:
+    linked = _linked_cells(table, number, cells)
+    return any(LINK_LIKE.search(linked[column.index]) for column in mapping.url_columns)
 
 
 def _holds_links(table: Table, mapping: ColumnMapping) -> bool:
     """Whether some row has a link or a file name in one of the mapped link columns."""
     return any(
-        _LINK_LIKE.search(_linked_cells(table, number, cells)[column.index])
+        LINK_LIKE.search(_linked_cells(table, number, cells)[column.index])
         for number, cells in table.rows
         for column in mapping.url_columns
     )
+
+
+def _column_of_links(
+    table: Table, overrides: Mapping[str, str]
+) -> tuple[Table, ColumnMapping] | None:
+    """The sheet read from the row above its first link, with the column that mostly holds
+    links as its link column, when no header names one ("Video", "Media address", "Lien"):
+    the links themselves say which column it is. The other roles are still found by name."""
+    first_link = next(
+        (
+            position
+            for position, (number, cells) in enumerate(table.content[: _HEADER_SEARCH_ROWS + 1])
+            if any(_LONE_LINK.match(cell) for cell in _linked_cells(table, number, cells))
+        ),
+        None,
+    )
+    if not first_link:  # none near the top, or in the first row (a headerless list)
+        return None
+    candidate = table if first_link == 1 else table.with_header_at(first_link - 1)
+    keys = [header_key(header) for header in candidate.headers]
+    if any(header_key(header) not in keys for header in overrides.values()):
+        return None  # a --column naming no column here: its own error says so
+    named = {keys.index(header_key(header)) for header in overrides.values()}
+    best, best_links = None, 0
+    for index in range(len(candidate.headers)):
+        if index in named:  # the user gave that column another role
+            continue
+        cells = [_linked_cells(candidate, n, row)[index] for n, row in candidate.rows]
+        filled = sum(1 for cell in cells if cell)
+        links = sum(1 for cell in cells if _LONE_LINK.match(cell))
+        if links * 2 >= filled and links > best_links:
+            best, best_links = index, links
+    if best is None:
+        return None
+    above_header = [
+        cells[best] for _, cells in table.content[: first_link - 1] if len(cells) > best
+    ]
+    if sum(1 for cell in above_header if cell) > 1:
+        return None  # rows of data before the first link, not a title: no column of links
+    # The column named for the mapping by a name no header can have, the rest by theirs.
+    marker = "\x00links"
+    headers = [marker if i == best else h for i, h in enumerate(candidate.headers)]
+    mapping = map_columns(headers, candidate.name, {**overrides, "url": marker})
+    shown = candidate.headers[best] or f"column {best + 1}"
+    above = ""
+    if first_link > 1:
+        last = table.content[first_link - 2][0]
+        skipped = f"row {last}" if first_link == 2 else f"rows {table.header_row}-{last}"
+        above = f"; {skipped} above its header (row {candidate.header_row}) skipped as a title"
+    candidate.warnings.append(
+        f"{table.name}: no column is named for links; read the links in '{shown}', the "
+        f"column that holds them{above} (--column url=NAME picks another)"
+    )
+    return candidate, mapping
 
 
 def _linked_column(table: Table) -> int | None:

@@ -27,6 +27,8 @@ _HYPERLINK_CALL = re.compile(
     r'^=\s*HYPERLINK\(\s*"((?:[^"]|"")+)"\s*(?:[,;]\s*"((?:[^"]|"")*)"\s*)?\)\s*$', re.IGNORECASE
 )
 _WEB_LINK = re.compile(r"^https?://", re.IGNORECASE)
+# A line inside a cell that looks like a row of the table: a delimiter and a link on it.
+_SWALLOWED_ROW = re.compile(r"\n[^\n]*[,;\t][^\n]*https?://|\n[^\n]*https?://[^\n]*[,;\t]", re.I)
 # A sheet's sharing link saved to disk is often its sign-in page, whatever the file's name.
 _WEB_PAGE = re.compile(r"^\s*(<!doctype html|<html|<head|<body)", re.IGNORECASE)
 # The compound-file signature: Excel wraps a password-protected workbook in one, and Excel
@@ -73,27 +75,33 @@ def read_table(path: Path, sheet: str | None = None) -> Table:
         text, warning = read_text(path)
         if _WEB_PAGE.match(text[:1024].lstrip("\ufeff")):
             raise _web_page(path)
-        name, raw_rows = path.name, _csv_rows(text, path.suffix.lower())
+        name, raw_rows = path.name, _csv_rows(text, path.suffix.lower(), path.name)
         links = _formula_links(raw_rows)
         warnings = [warning] if warning else []
+        warnings += _open_quote_warnings(name, raw_rows)
     return _build_table(name, raw_rows, warnings, links)
 
 
-def table_from_text(text: str, name: str) -> Table | None:
+def table_from_text(text: str, name: str, *, named_links: bool = True) -> Table | None:
     """`text` read as a CSV/TSV table whose header names a column of links (standard input
-    fed a sheet), or None when its first line is no such header (a plain list of links)."""
+    fed a sheet), or None when its first line is no such header (a plain list of links).
+    `named_links=False`: cells copied from a spreadsheet (tab-separated under a header that
+    is no comment), whatever the header calls its links; the caller judges the columns."""
     first = next((line for line in text.splitlines() if line.strip()), "")
     if "://" in first or not any(sep in first for sep in ",;\t"):
         return None
+    if not named_links and ("\t" not in first or first.lstrip().startswith("#")):
+        return None
     try:
-        table = _build_table(name, _csv_rows(text, ".csv"), [])
-        map_columns(table.headers, name, {})
+        table = _build_table(name, _csv_rows(text, ".csv", name), [])
+        if named_links:
+            map_columns(table.headers, name, {})
     except PermanentError:
         return None
     return table
 
 
-def _csv_rows(text: str, suffix: str) -> list[list[str]]:
+def _csv_rows(text: str, suffix: str, name: str) -> list[list[str]]:
     sample = text[:_SNIFF_CHARS]
     if len(text) > _SNIFF_CHARS:  # a half line would mislead the sniffer
         sample = sample.rsplit("\n", 1)[0]
@@ -101,7 +109,28 @@ def _csv_rows(text: str, suffix: str) -> list[list[str]]:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
     except csv.Error:
         delimiter = "\t" if suffix == ".tsv" else ","
-    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    # A cell may hold whole show notes: the csv module's 128 KB limit per cell stopped such
+    # sheets with a traceback. The file's size (already read) bounds every cell anyway.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT,
+            f"{name} could not be read as a table ({exc}); save it again from the "
+            "spreadsheet as CSV UTF-8",
+        ) from exc
+
+
+def _open_quote_warnings(name: str, rows: list[list[str]]) -> list[str]:
+    """Rows a quote left open swallowed: a cell running over lines that hold links and
+    delimiters reads like the rows after it, which then give no items of their own."""
+    return [
+        f"{name} row {number}: a cell runs over several lines holding links, as if a quote "
+        '(") was left open in it and the rows below were read into it: check that row'
+        for number, row in enumerate(rows, start=1)
+        if any(_SWALLOWED_ROW.search(cell) for cell in row)
+    ]
 
 
 def _xlsx_rows(
@@ -121,7 +150,7 @@ def _xlsx_rows(
                 f"{path.name} has no sheet named '{sheet}'; its sheets are: "
                 + ", ".join(f"'{n}'" for n in names),
             )
-        chosen = sheet if sheet is not None else names[0]
+        chosen = sheet if sheet is not None else _ordered_sheets(workbook)[0]
         if _has_hyperlinks(workbook, chosen):
             workbook = _open_workbook(stack, load_workbook, path, read_only=False, data_only=False)
         rows, links, formulas = _sheet_cells(path, workbook[chosen])
@@ -206,7 +235,7 @@ def _open_workbook(
 
 
 def sheet_names(path: Path) -> list[str]:
-    """The worksheets of an .xlsx, in order (read without loading their cells)."""
+    """The worksheets of an .xlsx, shown ones first (read without loading their cells)."""
     from openpyxl import load_workbook
 
     try:
@@ -214,9 +243,18 @@ def sheet_names(path: Path) -> list[str]:
     except Exception as exc:  # a damaged file surfaces as zip, XML or key errors alike
         raise _corrupt(path, exc) from exc
     try:
-        return list(workbook.sheetnames)
+        return _ordered_sheets(workbook)
     finally:
         workbook.close()
+
+
+def _ordered_sheets(workbook: Any) -> list[str]:
+    """Sheet names, the ones Excel shows first: a hidden sheet (a lookup table, old data)
+    is not what the user sees as the workbook's first, so it is read only when named or
+    when no shown sheet has links."""
+    names = list(workbook.sheetnames)
+    shown = [n for n in names if getattr(workbook[n], "sheet_state", "visible") == "visible"]
+    return shown + [n for n in names if n not in shown]
 
 
 def _link_target(cell: Any) -> str | None:

@@ -16,6 +16,24 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def write_unless_edited(path: Path, text: str, *, was: str | None = None) -> bool:
+    """Write `text` to `path` unless someone changed the file since this program wrote it
+    (a note edited in Obsidian): only a missing file, one that already reads `text`, or one
+    that still reads `was` (what was written there before, when known) is replaced. Returns
+    whether the file now holds `text`; False keeps it as it is."""
+    try:
+        current = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        current = None
+    except (UnicodeDecodeError, IsADirectoryError):
+        return False  # not a file this program wrote
+    if current is not None and current != text and current != was:
+        return False
+    if current != text:
+        atomic_write_text(path, text)
+    return True
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     atomic_write_chunks(path, [data])
 

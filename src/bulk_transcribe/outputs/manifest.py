@@ -45,7 +45,11 @@ def write_manifest(
     metrics: Mapping[str, Any] | None = None,
     *,
     folder: Path | None = None,
+    input_problems: Sequence[str] = (),
 ) -> Path:
+    """`input_problems`: the entries of the input that never became items (a bad row, a
+    feed that could not be read), so the record of what was not transcribed outlives the
+    terminal that showed them."""
     folder = folder or session.folder
     manifest = {
         "session": {
@@ -57,6 +61,7 @@ def write_manifest(
         },
         "counts": {**asdict(counts), "finished": counts.finished},
         "metrics": dict(metrics or {}),
+        "input_problems": list(input_problems),
     }
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / MANIFEST_NAME

@@ -42,11 +42,14 @@ def build_frontmatter(
         frontmatter["timing_estimated"] = True
     if transcript.is_empty:
         frontmatter["transcript_empty"] = True
-    # Metadata must never shadow our own keys, not even the optional flags.
+    # Metadata must never shadow our own keys, not even the optional flags; a column named
+    # like one of them ("Source": where a row came from, "Language") is kept beside them.
     taken = set(frontmatter) | set(_FLAG_KEYS)
     for key, value in item.metadata.items():
         name = str(key)
-        if name and name not in taken and value is not None:
+        if name in taken:
+            name = f"input_{name}"
+        if name and name not in taken and name not in frontmatter and value is not None:
             frontmatter[name] = yaml_safe(value)
     return frontmatter
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bulk_transcribe.models import Item, Summary, Transcript
-from bulk_transcribe.outputs.atomic import atomic_write_text
+from bulk_transcribe.outputs.atomic import atomic_write_text, write_unless_edited
 from bulk_transcribe.outputs.markdown import build_frontmatter, render_markdown, yaml_safe
 from bulk_transcribe.outputs.moments import moment_clock as clock
 from bulk_transcribe.outputs.moments import moment_url
@@ -64,9 +64,11 @@ def render_summarised_note(
 
 def write_summarised_note(
     folder: Path, *, item: Item, transcript: Transcript, session_id: str,
-    transcribed_at: datetime, summary: Summary,
+    transcribed_at: datetime, summary: Summary, overwrite: bool = False,
 ) -> Path | None:  # fmt: skip
-    """Rewrite the item's note with its summary; None when the session writes no notes."""
+    """Rewrite the item's note with its summary; None when the session writes no notes.
+    A note edited since it was written (it reads neither as written without a summary nor
+    as it would with this one) is kept as it is, unless `overwrite`: NoteEdited."""
     note = next((p for p in item.outputs if p.endswith(".md")), None)
     if note is None:
         return None
@@ -78,5 +80,20 @@ def write_summarised_note(
         transcribed_at=transcribed_at,
         summary=summary,
     )
-    atomic_write_text(path, text)
+    if overwrite:
+        atomic_write_text(path, text)
+        return path
+    frontmatter = build_frontmatter(
+        item=item, transcript=transcript, session_id=session_id, transcribed_at=transcribed_at
+    )
+    if not write_unless_edited(path, text, was=render_markdown(frontmatter, transcript)):
+        raise NoteEdited(path)
     return path
+
+
+class NoteEdited(Exception):
+    """The note was changed since it was written, so it was not rewritten."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path.name} was edited since it was written; kept as it is")
+        self.path = path

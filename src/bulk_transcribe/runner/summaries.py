@@ -18,7 +18,7 @@ from bulk_transcribe.chat.client import ChatClient, chat_configured
 from bulk_transcribe.chat.summaries import Summarizer, SummaryFailed
 from bulk_transcribe.errors import ErrorKind, PermanentError, TranscribeError
 from bulk_transcribe.models import Session, Summary, Transcript
-from bulk_transcribe.outputs.summary_note import write_summarised_note
+from bulk_transcribe.outputs.summary_note import NoteEdited, write_summarised_note
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 from bulk_transcribe.store.summaries import Summaries
@@ -115,6 +115,15 @@ def write_summary(store: Store, session: Session, result: SummaryResult) -> None
                 transcribed_at=datetime.fromisoformat(stored.transcribed_at),
                 summary=result.summary,
             )
+        except NoteEdited as exc:  # someone's changes come first: the summary waits
+            store.add_event(
+                session.id,
+                "summary_failed",
+                f"{exc}; the summary is kept in the store: `bulk-transcribe export "
+                f"{session.id} --overwrite` writes the note with it (the edits are lost)",
+                result.item_id,
+            )
+            return
         except OSError as exc:  # kept in the store: `export` writes the note again
             store.add_event(
                 session.id, "summary_failed", f"note not rewritten: {exc}", result.item_id

@@ -33,6 +33,8 @@ __all__ = [  # noqa: RUF022 (sessions.py's names, library.py's, owners.py's)
     "request_cancel",
     "request_stop",
     "resume_settings",
+    "resume_with_changes",
+    "resume_with_model",
     "retry_failed",
     "run_session",
     "session_links",
@@ -51,7 +53,7 @@ _FROM_LIBRARY = frozenset(
 )
 # Light: `status` needs no runner.
 _FROM_OWNERS = frozenset({"INTERRUPTED_ITEM", "is_alive", "item_status_text", "liveness"})
-_PARTS = ("inputs", "library", "owners", "providers", "research", "sessions")
+_PARTS = ("inputs", "keys", "library", "owners", "providers", "research", "sessions")
 
 if TYPE_CHECKING:
     from bulk_transcribe.service.library import (
@@ -79,6 +81,8 @@ if TYPE_CHECKING:
         request_cancel,
         request_stop,
         resume_settings,
+        resume_with_changes,
+        resume_with_model,
         retry_failed,
         run_session,
         session_links,

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from bulk_transcribe.models import (
     SessionCounts,
 )
 from bulk_transcribe.outputs import write_transcript_files
-from bulk_transcribe.outputs.summary_note import write_summarised_note
+from bulk_transcribe.outputs.summary_note import NoteEdited, write_summarised_note
 from bulk_transcribe.plurals import counted
 
 # Runner, SessionBusy, create_session and is_alive are part of the service's names
@@ -42,6 +42,7 @@ from bulk_transcribe.runner.summaries import SummarizeResult as SummarizeResult
 from bulk_transcribe.runner.summaries import check_summary_settings as check_summary_settings
 from bulk_transcribe.runner.summaries import summarize_session as summarize_session
 from bulk_transcribe.service.inputs import Expansion, InvalidEntry
+from bulk_transcribe.service.keys import KEY_FIELDS, endpoint_settings, job_environment
 from bulk_transcribe.service.owners import is_alive as is_alive
 from bulk_transcribe.service.owners import liveness as liveness
 from bulk_transcribe.service.providers import check_local_model, check_speaker_labels
@@ -180,6 +181,43 @@ def retry_failed(store: Store, session_id: str, item_ids: list[int] | None = Non
     return requeued
 
 
+def resume_with_changes(store: Store, session_id: str, changes: Mapping[str, Any]) -> int:
+    """Let a session a model failure stopped go on with other settings (another model, the
+    CPU, no speaker labels...): they become the session's own (every later resume uses them
+    too) and the items that failed because a model could not be used are queued again;
+    returns how many. Run the session after.
+
+    Raises PermanentError, changing nothing, while someone runs the session, or when this
+    machine cannot run those settings either (a model folder that is not there, a voice
+    encoder not installed)."""
+    if liveness(store, session_id) is not None:
+        raise PermanentError(
+            ErrorKind.INVALID_INPUT, "the session is running: stop it before changing it"
+        )
+    session = store.get_session(session_id)
+    changed = replace(session, settings={**session.settings, **changes})
+    check_local_model(resume_settings(store, changed))  # speaker labels are checked there
+    before = {name: session.settings.get(name) for name in changes}
+    store.update_session_settings(session_id, dict(changes))
+    requeued = store.requeue_failed(session_id, kinds=[ErrorKind.MODEL])
+    said = ", ".join(f"{name} {before[name]} → {value}" for name, value in changes.items())
+    store.add_event(
+        session_id,
+        "settings",
+        f"changed for the rest of the session: {said}; "
+        f"{counted(requeued, 'item')} that failed with the old settings re-queued",
+    )
+    return requeued
+
+
+def resume_with_model(store: Store, session_id: str, model: str) -> int:
+    """`resume_with_changes` with another speech model."""
+    model = model.strip()
+    if not model:
+        raise PermanentError(ErrorKind.INVALID_INPUT, "choose a model to resume with")
+    return resume_with_changes(store, session_id, {"model": model})
+
+
 def _job_environment() -> dict[str, str]:
     """This process's environment less the web app's sign-in secrets: a job needs none."""
     return {k: v for k, v in os.environ.items() if not k.startswith("BULK_TRANSCRIBE_UI_")}
@@ -205,6 +243,10 @@ def launch_detached(
     with Store(db_path) as store:
         session = store.get_session(session_id)
         log_path = session.folder / "run.log"
+    # A key typed in the browser is the job's, over the server's key variables; where the
+    # server's keys may not go (a shared app, an address a visitor typed), none is passed.
+    typed = {f: v for f in KEY_FIELDS if (v := (secrets or {}).get(f"BULK_TRANSCRIBE_{f.upper()}"))}
+    environment = job_environment(_job_environment(), endpoint_settings(session.settings), typed)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "bulk_transcribe", "resume", session_id]
     command += ["--db", str(db_path), "--out", str(session.out_dir)]
@@ -218,7 +260,7 @@ def launch_detached(
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**_job_environment(), **link_env, **(secrets or {})},
+            env={**environment, **link_env, **(secrets or {})},
             pass_fds=link_fds,
             start_new_session=True,  # a Ctrl-C or a restart of the caller does not reach it
         )
@@ -257,6 +299,7 @@ class ExportResult:
     folder: Path
     written: int  # items whose files were written
     missing: list[str]  # finished items with no transcript in the store (made before v2)
+    kept: list[Path] = field(default_factory=list)  # files edited since: left as they are
 
 
 def export_session(
@@ -265,37 +308,49 @@ def export_session(
     *,
     formats: tuple[str, ...] | None = None,
     to: Path | None = None,
+    overwrite: bool = False,
 ) -> ExportResult:
     """Write a session's outputs again from the store: a deleted or moved session folder is
-    never a loss. Into the session's own folder by default."""
+    never a loss. Into the session's own folder by default. A file that differs from what
+    would be written (a note edited in Obsidian) is kept as it is, unless `overwrite`."""
     session = store.get_session(session_id)
     folder = Path(to).resolve() if to is not None else session.folder
     chosen = formats or tuple(session.settings.get("formats") or Settings().formats)
-    written, missing = 0, []
+    written, missing, kept = 0, [], []
     summaries = Summaries(store)
     for item in store.items(session_id, [ItemStatus.DONE]):
         stored = store.transcript(item.id)
         if stored is None:
             missing.append(item.source)
             continue
+        transcribed_at = datetime.fromisoformat(stored.transcribed_at)
+        item_kept: list[Path] | None = None if overwrite else []
         outputs = write_transcript_files(
             folder,
             session_id=session_id,
             item=item,
             transcript=stored.transcript,
-            transcribed_at=datetime.fromisoformat(stored.transcribed_at),
+            transcribed_at=transcribed_at,
             formats=chosen,
+            kept=item_kept,
         )
         summary = summaries.get(item.id)
         if summary is not None:  # the note carries its summary again
-            write_summarised_note(
-                folder,
-                item=replace(item, outputs=outputs),
-                transcript=stored.transcript,
-                session_id=session_id,
-                transcribed_at=datetime.fromisoformat(stored.transcribed_at),
-                summary=summary,
-            )
+            try:
+                note = write_summarised_note(
+                    folder,
+                    item=replace(item, outputs=outputs),
+                    transcript=stored.transcript,
+                    session_id=session_id,
+                    transcribed_at=transcribed_at,
+                    summary=summary,
+                    overwrite=overwrite,
+                )
+            except NoteEdited:
+                note = None
+            if item_kept is not None and note in item_kept:  # it reads as written, summary in
+                item_kept.remove(note)
+        kept += item_kept or []
         written += 1
     write_outputs_index(store, session_id, folder=folder)
-    return ExportResult(folder=folder, written=written, missing=missing)
+    return ExportResult(folder=folder, written=written, missing=missing, kept=kept)

@@ -21,6 +21,8 @@ from bulk_transcribe.sources.base import (
     Source,
 )
 from bulk_transcribe.sources.download import cached_download, download_cache
+from bulk_transcribe.sources.feed_discovery import feed_links, is_home_page
+from bulk_transcribe.sources.podcast import parse_feed
 from bulk_transcribe.sources.whole_files import checked_download
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,26 @@ def title_from_url(url: str) -> str | None:
     if kept:
         name = f"{name} ({', '.join(kept)})"
     return clean_title(name)
+
+
+def _home_page_feed(link: str, page: str, context: ExpandContext) -> str | None:
+    """The podcast feed a site's front page names, when one of its first two feeds has
+    episodes with audio (a blog's feed of articles is no podcast); None otherwise, or when
+    asking fails (the page then stays a page for yt-dlp)."""
+    if not (is_home_page(link) or is_home_page(page)):
+        return None
+    try:
+        candidates = feed_links(context.fetch_bytes(page, context.settings), page)[:2]
+    except TranscribeError:
+        return None
+    for candidate in candidates:
+        try:
+            feed = parse_feed(context.fetch_bytes(candidate, context.settings), candidate)
+        except TranscribeError:
+            continue
+        if any(episode.enclosure_url for episode in feed.episodes):
+            return candidate
+    return None
 
 
 class HttpMediaSource(Source):
@@ -79,6 +101,10 @@ class HttpMediaSource(Source):
         if found.is_feed:
             return context.expand_as(replace(spec, source_type=SourceType.PODCAST_FEED), result)
         if found.is_html:
+            feed = _home_page_feed(spec.source, found.url, context)
+            if feed is not None:  # a show's web site: its episodes, as its feed lists them
+                podcast = replace(spec, source=feed, source_type=SourceType.PODCAST_FEED)
+                return context.expand_as(podcast, result)
             result.expansions.append(Expansion(spec.source, "web page", None, 1, 1))
             return [replace(spec, source_type=SourceType.WEB_PAGE)]
         return [spec]

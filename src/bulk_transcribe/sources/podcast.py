@@ -5,12 +5,13 @@ from __future__ import annotations
 import calendar
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import SplitResult
+from urllib.parse import SplitResult, urljoin, urlsplit
 
-from bulk_transcribe.errors import ErrorKind, PermanentError
+from bulk_transcribe.errors import ErrorKind, PermanentError, TranscribeError
 from bulk_transcribe.models import Entry, Fetched, InvalidEntry, Item, ItemSpec, SourceType
 from bulk_transcribe.redact import clean_title
 from bulk_transcribe.sources.base import (
@@ -46,11 +47,21 @@ class Feed:
     episodes: list[Episode]  # newest first; undated episodes keep feed order, after dated ones
 
 
-def parse_feed(data: bytes, url: str) -> Feed:
-    """A feed's episodes; PermanentError when `data` is not a feed at all."""
+def parse_feed(data: bytes, url: str, base_for: Callable[[], str] | None = None) -> Feed:
+    """A feed's episodes; PermanentError when `data` is not a feed at all. Links written
+    relative to the feed ("/media/ep1.mp3") are read against the address `base_for` gives,
+    asked only for such a feed (where the feed was served from after redirects), or `url`."""
     import feedparser  # imported here: only runs that expand feeds pay for it
 
     parsed = feedparser.parse(data)
+    relative_audio = any(_is_relative(_enclosure(entry)) for entry in parsed.entries)
+    base = url
+    if relative_audio:
+        # Read again with the base as Content-Location: feedparser then resolves Atom links
+        # and pages (and honours xml:base); RSS enclosures it leaves as written, so
+        # _episode joins those.
+        base = base_for() if base_for is not None else url
+        parsed = feedparser.parse(data, response_headers={"content-location": base})
     if not parsed.get("version") and not parsed.entries:
         problem = parsed.get("bozo_exception")
         raise PermanentError(
@@ -60,7 +71,7 @@ def parse_feed(data: bytes, url: str) -> Feed:
             + "; paste the podcast's feed URL (Apple Podcasts and web pages work too)",
         )
     channel = parsed.feed
-    episodes = [_episode(entry) for entry in parsed.entries]
+    episodes = [_episode(entry, base) for entry in parsed.entries]
     dated = sorted(
         (e for e in episodes if e.published), key=lambda e: e.published or 0, reverse=True
     )
@@ -173,7 +184,13 @@ class PodcastFeedSource(Source):
         self, spec: ItemSpec, context: ExpandContext, result: ExpandResult
     ) -> list[ItemSpec]:
         settings = context.settings
-        feed = parse_feed(context.fetch_bytes(spec.source, settings), spec.source)
+        # Audio named relative to the feed is read against where the feed really is, which
+        # a redirect may have moved: one more request, only for such feeds.
+        feed = parse_feed(
+            context.fetch_bytes(spec.source, settings),
+            spec.source,
+            lambda: _final_address(spec.source, context),
+        )
         chosen = select_episodes(
             feed.episodes, settings.latest, settings.date_after, settings.date_before
         )
@@ -210,11 +227,12 @@ class PodcastFeedSource(Source):
         )
 
 
-def _episode(entry: Any) -> Episode:
+def _episode(entry: Any, base: str) -> Episode:
+    enclosure = _enclosure(entry)
     return Episode(
         title=(entry.get("title") or "").strip() or None,
         published=_published(entry),
-        enclosure_url=_enclosure(entry),
+        enclosure_url=urljoin(base, enclosure) if enclosure else None,
         duration=parse_duration(entry.get("itunes_duration")),
         show_notes=_show_notes(entry),
         episode_page=_web_link(entry.get("link")),
@@ -227,6 +245,19 @@ def _enclosure(entry: Any) -> str | None:
     media = [e for e in enclosures if str(e.get("type", "")).startswith(("audio/", "video/"))]
     chosen = (media or enclosures or [None])[0]
     return chosen["href"] if chosen else None
+
+
+def _is_relative(url: str | None) -> bool:
+    return bool(url) and not urlsplit(url or "").scheme
+
+
+def _final_address(url: str, context: ExpandContext) -> str:
+    """Where `url` leads after redirects; `url` itself when asking fails (the episodes'
+    own downloads then say what is wrong)."""
+    try:
+        return context.probe(url, context.settings).url
+    except TranscribeError:
+        return url
 
 
 def _web_link(link: Any) -> str | None:

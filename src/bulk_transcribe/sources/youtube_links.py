@@ -19,6 +19,7 @@ YOUTUBE_HOSTS = frozenset(
 )
 _ID_PATH_PREFIXES = ("shorts", "live", "embed", "v", "e")
 _CHANNEL_PATH_PREFIXES = ("channel", "c", "user")
+_PLAYLIST_PLAYER = "videoseries"
 
 
 def is_youtube_host(host: str) -> bool:
@@ -40,11 +41,14 @@ def video_id_from(parts: SplitResult) -> str | None:
         candidate = segments[0] if segments else ""
     elif segments[:1] == ["watch"] or not segments:
         candidate = parse_qs(parts.query).get("v", [""])[0]
+        if not candidate and len(segments) == 2:  # /watch/<id>, as some apps share it
+            candidate = segments[1]
     elif len(segments) >= 2 and segments[0] in _ID_PATH_PREFIXES:
         candidate = segments[1]
     else:
         return None
-    return candidate if is_video_id(candidate) else None
+    # /embed/videoseries?list=… is a playlist's player, though "videoseries" has 11 letters.
+    return candidate if is_video_id(candidate) and candidate != _PLAYLIST_PLAYER else None
 
 
 def collection_url(parts: SplitResult) -> str | None:

@@ -125,7 +125,30 @@ class ArchiveTable(ItemsTable):
             )
             for row in rows:  # ordered oldest first, so the latest success wins
                 found[row["key"]] = _archived(row)
+            moved = self._moved_files_done(session_id, chunk)
+            found.update({key: moved[key] for key in moved.keys() - found.keys()})
         return found
+
+    def _moved_files_done(self, session_id: str, sources: list[str]) -> dict[str, ArchivedItem]:
+        """Local files among `sources` that an earlier session transcribed at another path:
+        the same content (size, modification time and edge hash), moved into another folder
+        or read from a drive mounted elsewhere, is not new work."""
+        mine = self._query(
+            "SELECT key, fingerprint FROM items WHERE session_id = ? AND fingerprint IS NOT NULL"
+            f" AND source IN ({','.join('?' * len(sources))})",
+            (session_id, *sources),
+        )
+        keys = {row["fingerprint"]: row["key"] for row in mine}
+        if not keys:
+            return {}
+        rows = self._query(
+            "SELECT i.fingerprint, i.session_id, i.outputs_json, i.finished_at, s.out_dir"
+            " FROM items i JOIN sessions s ON s.id = i.session_id"
+            " WHERE i.status = ? AND i.session_id != ?"
+            f" AND i.fingerprint IN ({','.join('?' * len(keys))}) ORDER BY i.finished_at",
+            (ItemStatus.DONE, session_id, *keys),
+        )
+        return {keys[row["fingerprint"]]: _archived(row) for row in rows}  # latest wins
 
     def archived_copy(self, item_id: int) -> ArchivedItem | None:
         """The latest success of the same item (source, key and fingerprint, as for

@@ -83,6 +83,21 @@ class SessionsTable(Database):
                 (status, utc_now(), session_id),
             )
 
+    def update_session_settings(self, session_id: str, changes: dict[str, Any]) -> None:
+        """Change some of a session's stored settings (scrubbed like the rest), e.g. the model
+        a resume should use."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT settings_json FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(session_id)
+            settings = {**json.loads(row["settings_json"]), **scrub(changes)}
+            conn.execute(
+                "UPDATE sessions SET settings_json = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(settings), utc_now(), session_id),
+            )
+
     def delete_session(self, session_id: str) -> None:
         """Forget a session: its items, attempts and events go with it (files stay on disk)."""
         with self._transaction() as conn:

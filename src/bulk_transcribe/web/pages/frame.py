@@ -90,6 +90,9 @@ def _sidebar(environment: Settings) -> Settings:
             "here too. Default: BULK_TRANSCRIBE_OUT_DIR or ./output.",
         )
         st.session_state[OUT_DIR_KEY] = chosen.strip() or str(environment.out_dir)
-        settings = environment.model_copy(update={"out_dir": Path(st.session_state[OUT_DIR_KEY])})
+        # "~/notes" is the user's folder, as in a terminal, not a folder named "~" in the
+        # server's working folder.
+        chosen_dir = Path(st.session_state[OUT_DIR_KEY]).expanduser()
+        settings = environment.model_copy(update={"out_dir": chosen_dir})
         st.caption(f"Database: `{settings.database.resolve()}`")
     return settings

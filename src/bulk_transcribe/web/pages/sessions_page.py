@@ -15,6 +15,7 @@ from bulk_transcribe.web.panels.controls import (
     retry_failed,
     run_state,
     stop,
+    stopped_by_model_failure,
 )
 from bulk_transcribe.web.panels.results import render_session_download
 from bulk_transcribe.web.panels.sessions_list import sessions_frame
@@ -58,6 +59,12 @@ def _live_sessions(ctx: AppContext) -> None:
 
     with st.container(border=True, key="session-actions"):
         st.caption(f"Folder: `{session.folder}`")
+        if stopped_by_model_failure(ctx.store, session.id, state, counts):
+            st.warning(
+                "**A model every item needs could not be used:** Resume would load it again. "
+                "**Open** the session to go on with another model.",
+                icon=":material/model_training:",
+            )
         # The retry button's label carries a count: the widest of the five (cut off when equal).
         columns = st.columns([1, 1, 1.6, 1, 1])
         if columns[0].button("Open", icon=":material/visibility:", width="stretch", key="open"):
@@ -104,8 +111,14 @@ def _live_sessions(ctx: AppContext) -> None:
         render_session_download(session, key="sessions-zip")
 
     with st.expander("Delete this session", icon=":material/delete:"):
-        also_files = st.checkbox(f"Also delete its folder {session.folder}", key="delete-files")
-        confirmed = st.checkbox("Yes, delete it; this cannot be undone", key="delete-confirm")
+        # Keyed by session: a confirmation given for one session never arms Delete for the
+        # next one chosen above.
+        also_files = st.checkbox(
+            f"Also delete its folder {session.folder}", key=f"delete-files-{session.id}"
+        )
+        confirmed = st.checkbox(
+            "Yes, delete it; this cannot be undone", key=f"delete-confirm-{session.id}"
+        )
         if st.button(
             "Delete", type="primary", disabled=not confirmed or state.active, key="delete"
         ):

@@ -27,6 +27,10 @@ PROVIDER_LABELS = {
 }
 MODELS_TTL_SECONDS = 600
 WHERE_SETUP = "**2) Settings** (Provider, API base URL, API key)"
+SERVER_KEYS_STAY_HOME = (
+    "This shared app sends its own API keys only to the provider's own address: for the "
+    "API base URL typed here, enter your key."
+)
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ def _render_key_input(engine: str) -> None:
         "to logs or sessions. Empty: the key from the environment or .env.",
     )
     st.session_state[SECRET_PREFIX + name] = value
+    if Settings().public_addresses_only:  # a shared app's .env is its operator's
+        return
     if save_col.button("Save key in .env", key=f"save-{name}", disabled=not value):
         path = service.providers.save_in_env_file(name.upper(), value)
         st.toast(f"Saved in {path}: new sessions and restarts use it.", icon=":material/key:")
@@ -102,7 +108,8 @@ def cloud_settings_for_models(engine: str, setup: CloudChoices, base: Settings) 
     key = typed_key(engine)
     if key:
         update[ENGINE_KEYS[engine]] = SecretStr(key)
-    return base.model_copy(update=update)
+    typed = {ENGINE_KEYS[engine]: key} if key else {}
+    return service.keys.visitor_keys_only(base.model_copy(update=update), typed, server=base)
 
 
 @st.cache_data(ttl=MODELS_TTL_SECONDS, show_spinner=False, max_entries=16)
@@ -121,6 +128,10 @@ def model_options(engine: str, setup: CloudChoices | None, base: Settings) -> li
     preset's model; None for the local engine."""
     if setup is None:
         return None
+    if setup.api_base and not typed_key(engine):
+        chosen = cloud_settings_for_models(engine, setup, base)
+        if not service.keys.server_keys_may_go(chosen, base):
+            st.caption(SERVER_KEYS_STAY_HOME)
     offered = None
     if engine == "openai":
         offered = provider_models(engine, setup.provider, setup.api_base, typed_key(engine), base)
@@ -148,7 +159,8 @@ def access_message(check: service.providers.AccessCheck, engine: str) -> str:
         return f"**{what} says the account is out of credit.** Top it up, then start again."
     if problem is service.providers.AccessProblem.UNREACHABLE:
         return (
-            f"**{what} could not be reached.** Check the API base URL in {WHERE_SETUP} and "
+            f"**{what} could not be reached** ({check.message}). Check the API base URL in "
+            f"{WHERE_SETUP} and "
             "the proxy on the **Settings** page. Nothing was started."
         )
     if problem is service.providers.AccessProblem.SETUP:

@@ -11,17 +11,17 @@ import streamlit as st
 from pydantic import SecretStr
 
 from bulk_transcribe import service
-from bulk_transcribe.errors import ErrorKind, TranscribeError
+from bulk_transcribe.errors import ErrorKind, ModelPart, TranscribeError, model_part_of
 from bulk_transcribe.models import Item, ItemStatus, Session, SessionCounts, SessionStatus
 from bulk_transcribe.plurals import counted
 from bulk_transcribe.service.inputs import IngestResult
-from bulk_transcribe.settings import Settings
+from bulk_transcribe.settings import DEFAULT_MODEL, Settings
 from bulk_transcribe.store import Store
 from bulk_transcribe.web.panels.cloud_setup import access_message
-from bulk_transcribe.web.panels.settings_panel import secrets
+from bulk_transcribe.web.panels.settings_panel import LOCAL_MODELS, secrets
 from bulk_transcribe.web.state import runs
 from bulk_transcribe.web.state.runs import Runs
-from bulk_transcribe.web.wording import is_retryable
+from bulk_transcribe.web.wording import is_retryable, model_label
 
 STATUS_BADGES = {
     SessionStatus.CREATED: (":material/fiber_new:", "created"),
@@ -68,9 +68,10 @@ def resume_settings(store: Store, session: Session) -> Settings:
     """The session's own settings (service.resume_settings), with any concurrency a view
     asked for since and the keys typed into this browser session."""
     typed = {name: SecretStr(value) for name, value in secrets().items() if value}
-    return service.resume_settings(
+    settings = service.resume_settings(
         store, session, concurrency=store.requested_concurrency(session.id), **typed
     )
+    return service.keys.visitor_keys_only(settings, secrets())
 
 
 def stop(store: Store, session_id: str) -> None:
@@ -139,10 +140,12 @@ def render_controls(
     counts: SessionCounts,
     retryable: list[int] | None = None,
 ) -> None:
-    stop_col, cancel_col, resume_col, retry_col, retry_all_col = st.columns([1, 1, 1, 1.4, 1.4])
+    # One row that wraps: in five fixed columns a small laptop's screen cut the labels (and
+    # the Retry counts) to "Ca…", "Retry retr…".
+    row = st.container(horizontal=True)
     retryable = retryable or []
     sid = session.id
-    stop_col.button(
+    row.button(
         "Stop",
         icon=":material/pause:",
         key="control-stop",
@@ -150,9 +153,9 @@ def render_controls(
         on_click=stop,
         args=(store, sid),
         help="Finish the items already running, start nothing new.",
-        width="stretch",
+        width="content",
     )
-    cancel_col.button(
+    row.button(
         "Cancel",
         icon=":material/stop:",
         key="control-cancel",
@@ -160,16 +163,11 @@ def render_controls(
         on_click=cancel,
         args=(store, sid),
         help="Abort now; unfinished items stay in the queue for a later resume.",
-        width="stretch",
+        width="content",
     )
     left = counts.queued + counts.running
-    model_failed = (
-        not state.active
-        and left > 0
-        and counts.failed > 0
-        and bool(store.failed_by_kind(sid).get(ErrorKind.MODEL))
-    )
-    resume_col.button(
+    model_failed = stopped_by_model_failure(store, sid, state, counts)
+    row.button(
         "Resume",
         icon=":material/play_arrow:",
         key="control-resume",
@@ -179,17 +177,18 @@ def render_controls(
         help=f"Carry on with the {counted(left, 'item')} not finished yet."
         if left
         else "Nothing left to do; the Retry buttons run failed items again.",
-        width="stretch",
+        width="content",
     )
     if model_failed:
         st.warning(
             "**The run stopped: a model every item needs could not be used** (the failed "
-            "item says why). Resume uses this session's model again: fix what the error "
-            "names first, or choose another model under the settings and start the same "
-            "inputs again; what this session finished is linked, not transcribed again.",
+            "item says why). Resume uses this session's settings again: fix what the error "
+            "names first, or go on with the change below; what this session finished is "
+            "kept.",
             icon=":material/model_training:",
         )
-    retry_col.button(
+        render_model_fix(store, jobs, session)
+    row.button(
         f"Retry retryable ({len(retryable)})",
         icon=":material/replay:",
         key="control-retry",
@@ -198,9 +197,9 @@ def render_controls(
         args=(store, jobs, sid, retryable),
         help="Run again the items that failed for a passing reason (network, time limits, "
         "busy servers).",
-        width="stretch",
+        width="content",
     )
-    retry_all_col.button(
+    row.button(
         f"Retry all failed ({counts.failed})",
         icon=":material/replay:",
         key="control-retry-all",
@@ -209,8 +208,91 @@ def render_controls(
         args=(store, jobs, sid),
         help="Run every failed item again, also those that failed for good (a bad link, a "
         "refused key): worth it after fixing the cause.",
+        width="content",
+    )
+
+
+def stopped_by_model_failure(
+    store: Store, session_id: str, state: RunState, counts: SessionCounts
+) -> bool:
+    """Whether a model every item needs failed and stopped the session, work left: a plain
+    Resume would load the same model again."""
+    return (
+        not state.active
+        and counts.queued + counts.running > 0
+        and counts.failed > 0
+        and bool(store.failed_by_kind(session_id).get(ErrorKind.MODEL))
+    )
+
+
+MODEL_SWITCH_KEY = "control-resume-model"
+
+
+# For a failure of another part than the speech model: the change that lets the run go on
+# (as the CLI's rerun hint after such a stop names it).
+_FIXES: dict[ModelPart, tuple[str, dict[str, object]]] = {
+    ModelPart.DEVICE: ("Resume on the CPU", {"device": "cpu"}),
+    ModelPart.COMPUTE_TYPE: ("Resume computing in int8", {"compute_type": "int8"}),
+    ModelPart.SPEAKERS: ("Resume without speaker labels", {"speakers": None}),
+    ModelPart.SPEAKER_OVERLAP: ("Resume without overlapping voices", {"speaker_overlap": False}),
+}
+
+
+def render_model_fix(store: Store, jobs: Runs, session: Session) -> None:
+    """How a session a model failure stopped can go on: with another speech model chosen
+    here, or without the choice that failed (the GPU, a compute type, speaker labels). The
+    failed items and the rest run with it, and it stays the session's."""
+    failed = store.items(session.id, [ItemStatus.FAILED])
+    messages = (item.error_message for item in failed if item.error_kind == ErrorKind.MODEL)
+    part = next(filter(None, map(model_part_of, messages)), ModelPart.SPEECH)
+    if part in _FIXES:
+        label, changes = _FIXES[part]
+        st.button(
+            label,
+            icon=":material/swap_horiz:",
+            key="control-resume-with-change",
+            on_click=resume_with_changes,
+            args=(store, jobs, session.id, changes),
+        )
+        return
+    current = str(session.settings.get("model") or DEFAULT_MODEL)
+    offered = [name for name in LOCAL_MODELS if name != current]
+    if session.settings.get("engine", "local") != "local":
+        offered = []  # a provider's models: typed
+    model_col, button_col = st.columns([2, 1], vertical_alignment="bottom")
+    model_col.selectbox(
+        "Model to go on with",
+        offered,
+        key=MODEL_SWITCH_KEY,
+        accept_new_options=True,
+        format_func=model_label,
+        help=f"This session used {model_label(current)}. Pick another, or type a model "
+        "name or a model folder.",
+    )
+    button_col.button(
+        "Resume with this model",
+        icon=":material/swap_horiz:",
+        key="control-resume-with-model",
+        on_click=resume_with_changes,
+        args=(store, jobs, session.id, None),
         width="stretch",
     )
+
+
+def resume_with_changes(
+    store: Store, jobs: Runs, session_id: str, changes: dict[str, object] | None
+) -> None:
+    """Change the session's settings (`None`: to the model chosen above), then resume it."""
+    try:
+        if changes is None:
+            model = str(st.session_state.get(MODEL_SWITCH_KEY) or "")
+            service.resume_with_model(store, session_id, model)
+        else:
+            service.resume_with_changes(store, session_id, changes)
+    except TranscribeError as exc:
+        st.toast(f"Cannot resume that way: {exc.message}", icon=":material/block:")
+        return
+    resume(store, jobs, session_id)
 
 
 def _settings_for(store: Store, session_id: str, verb: str) -> Settings | None:

@@ -227,7 +227,8 @@ def render_input_panel(
         return None
     if media:
         result = with_uploaded_media(result, media)
-    _render_summary(result)
+    given = [*(["the pasted text"] if pasted.strip() else []), *([upload.name] if upload else [])]
+    _render_summary(result, " and ".join(given) or None)
     return result
 
 
@@ -304,7 +305,15 @@ def guess_columns(preview: SheetPreview) -> dict[str, str]:
     return dict(preview.guessed)
 
 
-def _render_summary(result: IngestResult) -> None:
+def _render_summary(result: IngestResult, given: str | None = None) -> None:
+    """`given`: what the user gave (pasted text, an uploaded file's name), if anything."""
+    if not (result.items or result.invalid or result.warnings) and given:
+        st.warning(
+            f"**Nothing to transcribe in {given}**: it holds no links, only blank lines or "
+            "# comments.",
+            icon=":material/warning:",
+        )
+        return
     if not (result.items or result.invalid or result.warnings):
         st.info(
             "Paste links and click **Use these links**, or upload a list, to begin.",

@@ -20,7 +20,11 @@ from bulk_transcribe.web.panels.controls import (
 )
 from bulk_transcribe.web.panels.errors_panel import render_errors_panel
 from bulk_transcribe.web.panels.global_progress import render_global_progress, summarise
-from bulk_transcribe.web.panels.now_processing import in_flight, render_now_processing
+from bulk_transcribe.web.panels.now_processing import (
+    in_flight,
+    render_now_processing,
+    waiting_elsewhere,
+)
 from bulk_transcribe.web.panels.results import render_results
 from bulk_transcribe.web.panels.status_table import render_status_table
 
@@ -134,9 +138,10 @@ def _draw(ctx: AppContext, session_id: str, *, exact: bool = False, table: bool 
         render_global_progress(summary)
     # Items a killed process left "running" are in flight nowhere (the table says so).
     cards = in_flight(view.running) if state.active else []
+    waiting = waiting_elsewhere(items, events) if state.active else []
     with st.container(border=True, key="panel-now-processing"):
         st.markdown(f"##### Now processing ({summary.running})")
-        render_now_processing(cards)
+        render_now_processing(cards, waiting)
     with st.container(border=True, key="panel-status-table"):
         st.markdown("##### Processing status")
         if table:

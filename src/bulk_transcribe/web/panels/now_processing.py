@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import streamlit as st
 
 from bulk_transcribe.models import Item, ItemStatus
+from bulk_transcribe.plurals import counted
+from bulk_transcribe.store import Event
 from bulk_transcribe.web.formatting import clock, elapsed, seconds_since
 
 CARDS_PER_ROW = 3
@@ -53,9 +57,38 @@ def _thumbnail(item: Item) -> str | None:
     return value if isinstance(value, str) and value.startswith(("http://", "https://")) else None
 
 
-def render_now_processing(cards: list[InFlight]) -> None:
+# How the runner logs an item another live session is transcribing (runner.py, _wait_for).
+_WAITING_FOR = re.compile(r"session (\S+) is transcribing it now")
+_TITLES_NAMED = 5
+
+
+@dataclass(frozen=True)
+class Waiting:
+    title: str
+    session_id: str  # the session transcribing it
+
+
+def waiting_elsewhere(items: list[Item], events: Sequence[Event]) -> list[Waiting]:
+    """Queued items this session waits for, because another live session is transcribing
+    them (the runner logs each such wait); their transcripts are linked when done."""
+    other: dict[int, str] = {}
+    for event in events:
+        found = _WAITING_FOR.search(event.message) if event.kind == "waiting" else None
+        if found and event.item_id is not None:
+            other[event.item_id] = found.group(1)
+    return [
+        Waiting(item.display_title, other[item.id])
+        for item in items
+        if item.status is ItemStatus.QUEUED and item.id in other
+    ]
+
+
+def render_now_processing(cards: list[InFlight], waiting: Sequence[Waiting] = ()) -> None:
+    if waiting:
+        _render_waiting(waiting)
     if not cards:
-        st.caption("Nothing in flight right now.")
+        if not waiting:
+            st.caption("Nothing in flight right now.")
         return
     shown = cards[:MAX_CARDS]
     for start in range(0, len(shown), CARDS_PER_ROW):
@@ -84,3 +117,18 @@ def _render_card(card: InFlight) -> None:
             st.markdown(f"{card.stage} · working…{length}")
             st.progress(0.0, text="no progress reported yet")
         st.caption(f":material/timer: {elapsed(card.elapsed_seconds)}{retry}")
+
+
+def _render_waiting(waiting: Sequence[Waiting]) -> None:
+    """Without this, a session waiting for another one's work looks stuck: running, its
+    items queued, nothing in flight."""
+    sessions = ", ".join(f"`{sid}`" for sid in dict.fromkeys(w.session_id for w in waiting))
+    titles = ", ".join(w.title for w in waiting[:_TITLES_NAMED])
+    more = "…" if len(waiting) > _TITLES_NAMED else ""
+    st.info(
+        f"**Waiting for another session:** {counted(len(waiting), 'item')} ({titles}{more}) "
+        f"{'is' if len(waiting) == 1 else 'are'} being transcribed by session {sessions} right "
+        "now. This session links those transcripts when they are done instead of transcribing "
+        "them twice (and transcribes them itself should that session stop).",
+        icon=":material/hourglass_top:",
+    )

@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 from pydantic import SecretStr, ValidationError
 
+from bulk_transcribe.service.keys import visitor_keys_only
 from bulk_transcribe.service.providers import ENGINES, PRESETS
 from bulk_transcribe.service.research import chat_configured
 from bulk_transcribe.settings import (
@@ -108,6 +109,10 @@ def build_settings(
         # An empty field keeps a prompt set in the environment.
         "prompt": " ".join(choices.hints.split()) or base.prompt,
     }
+    if base.public_addresses_only:
+        # A shared app's jobs hand the cluster their settings, the server's keys included:
+        # only the cluster whoever runs the server named (BULK_TRANSCRIBE_RAY_ADDRESS).
+        update["ray_address"] = base.ray_address
     if choices.engine != "local" and choices.provider:
         update["provider"] = choices.provider
     if choices.engine != "local" and choices.api_base.strip():
@@ -118,9 +123,10 @@ def build_settings(
             update[name] = SecretStr(value)
     data = {**base.model_dump(), **update}
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ValueError(describe_invalid(exc)) from exc
+    return visitor_keys_only(settings, secrets or {}, server=base)
 
 
 def load_preferences(folder: Path) -> RunChoices:
@@ -322,7 +328,7 @@ def render_settings_panel(
     else:
         parallel = bool(st.session_state.get("pref_parallel", saved.parallel))
         concurrency = int(st.session_state.get("pref_concurrency", saved.concurrency))
-    executor, ray_address = _render_executor(saved)
+    executor, ray_address = _render_executor(saved, base or Settings())
     summarize = _render_summaries(saved)
 
     choices = RunChoices(
@@ -383,7 +389,7 @@ def _render_summaries(saved: RunChoices) -> bool:
     return bool(chosen) and available
 
 
-def _render_executor(saved: RunChoices) -> tuple[str, str]:
+def _render_executor(saved: RunChoices, base: Settings) -> tuple[str, str]:
     executor_col, address_col = st.columns([1, 1])
     executor = remembered_select(
         executor_col,
@@ -396,6 +402,15 @@ def _render_executor(saved: RunChoices) -> tuple[str, str]:
         help="A Ray cluster spreads a large batch over many machines (needs "
         "pip install 'bulk-transcribe[ray]'); outputs still come back here.",
     )
+    if base.public_addresses_only:  # a shared app: the operator's cluster only
+        address_col.text_input(
+            "Ray cluster address",
+            value=base.ray_address or "",
+            disabled=True,
+            help="Set by whoever runs this shared app (BULK_TRANSCRIBE_RAY_ADDRESS); empty "
+            "starts Ray on its server.",
+        )
+        return executor, base.ray_address or ""
     address = address_col.text_input(
         "Ray cluster address",
         value=saved.ray_address,

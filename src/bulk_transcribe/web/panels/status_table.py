@@ -137,6 +137,12 @@ def _page_frame(
     return result
 
 
+def _pill_label(status: ItemStatus, active: bool, count: int) -> str:
+    """Items left "running" by a process that is gone are interrupted, as their rows say."""
+    interrupted = status is ItemStatus.RUNNING and not active and count > 0
+    return "interrupted" if interrupted else status.value
+
+
 def render_status_table(
     items: list[Item],
     version: tuple[object, ...] | None = None,
@@ -158,7 +164,10 @@ def render_status_table(
         list(options),
         selection_mode="multi",
         key=FILTER_KEY,
-        format_func=lambda status: f"{STATUS_ICONS[status]} {status.value} ({options[status]:,})",
+        format_func=lambda status: (
+            f"{STATUS_ICONS[status]} {_pill_label(status, active, options[status])} "
+            f"({options[status]:,})"
+        ),
         help="Show only items with these statuses; none selected shows every item.",
     )
     search_col, sort_col = st.columns([3, 1])
