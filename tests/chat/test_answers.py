@@ -94,6 +94,16 @@ def test_a_citation_to_a_passage_not_given_is_dropped_and_counted(
     assert [p.number for p in answer.used] == [1]
 
 
+def test_an_answer_citing_only_passages_not_given_is_not_shown_as_an_answer(
+    server: FakeChatServer, store: Store, tmp_path: Path
+) -> None:
+    server.then(cites(("Tomatoes need shade all day.", [41, 42]), ("And ice.", [99])))
+    answer = ask(store, QUESTION, settings(server, tmp_path))
+    assert answer.sentences == [] and answer.dropped_citations == 3
+    assert "cited only passages that were not given" in answer.problem
+    assert answer.passages  # what was found is still shown
+
+
 def test_nothing_relevant_is_said_without_asking_the_model(
     server: FakeChatServer, store: Store, tmp_path: Path
 ) -> None:

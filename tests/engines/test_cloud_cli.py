@@ -355,3 +355,85 @@ def test_an_endpoint_that_does_not_answer_stops_run_and_resume_before_any_item(t
     with sqlite3.connect(out / "bulk_transcribe.db") as db:
         statuses = [row[0] for row in db.execute("SELECT status FROM items")]
     assert statuses == ["queued", "queued"]
+
+
+class RefusingAfterFirstUpload(FakeOpenAIServer):
+    """Transcribes one upload, then refuses every request the way a provider does when the
+    key is revoked or the account runs dry mid-run."""
+
+    def __init__(self, refusal: Reply, **knobs):
+        super().__init__(**knobs)
+        self.refusal = refusal
+        self.refusing = False
+
+    def route(self, request):
+        if self.refusing:
+            return self.refusal
+        reply = super().route(request)
+        self.refusing = request.path.endswith("/audio/transcriptions") and reply.status == 200
+        return reply
+
+
+@pytest.mark.parametrize(
+    ("refusal", "kind", "words"),
+    [
+        (
+            Reply(401, {"error": {"message": "Incorrect API key provided: sk-rev***",
+                                  "code": "invalid_api_key"}}),
+            "auth",
+            "rejected the API key",
+        ),
+        (Reply(403, {"error": {"message": "Your account is not active"}}), "auth", "refused"),
+        (Reply(402, {"error": {"message": "Insufficient balance"}}), "quota", "out of credit"),
+    ],
+)  # fmt: skip
+def test_a_key_revoked_or_out_of_credit_mid_run_stops_the_run_with_the_rest_queued(
+    tmp_path, refusal, kind, words
+):
+    """Every item needs the same key: after one refusal the run stops, the rest wait for a
+    resume, instead of each item asking (and failing) in turn."""
+    samples = SAMPLE_MEDIA[:5]
+    with RefusingAfterFirstUpload(refusal) as server:
+        result = run_cli(
+            [
+                "run", *map(str, samples), "--engine", "openai",
+                "--api-base", server.base_url, "--out", str(tmp_path / "out"),
+            ],
+            tmp_path,
+            cli_env(OPENAI_API_KEY=OPENAI_KEY),
+        )  # fmt: skip
+        uploads = [r.status for r in server.transcription_requests()]
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 1, output
+    assert uploads == [200, refusal.status]
+    assert words in output and "the run stopped" in output
+    with sqlite3.connect(tmp_path / "out" / "bulk_transcribe.db") as db:
+        items = db.execute("SELECT status, error_kind FROM items ORDER BY id").fetchall()
+        (session_status,) = db.execute("SELECT status FROM sessions").fetchone()
+    assert session_status == "stopped"
+    assert sorted(items) == sorted(
+        [("done", None), ("failed", kind)] + [("queued", None)] * (len(samples) - 2)
+    )
+
+
+def test_an_api_base_without_v1_stops_the_run_at_the_first_404_and_says_so(tmp_path):
+    """Many servers have no model list, so the check before the run cannot tell; the first
+    upload's 404 then stops the run instead of every item uploading in turn."""
+    samples = SAMPLE_MEDIA[:4]
+    with FakeOpenAIServer(api_key=OPENAI_KEY) as server:
+        result = run_cli(
+            [
+                "run", *map(str, samples), "--engine", "openai",
+                "--api-base", server.url, "--out", str(tmp_path / "out"),
+            ],
+            tmp_path,
+            cli_env(OPENAI_API_KEY=OPENAI_KEY),
+        )  # fmt: skip
+        uploads = server.requests_to("/audio/transcriptions")
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 1, output
+    assert len(uploads) == 1
+    assert "try the API base with /v1" in output and "the run stopped" in output
+    with sqlite3.connect(tmp_path / "out" / "bulk_transcribe.db") as db:
+        statuses = sorted(row[0] for row in db.execute("SELECT status FROM items"))
+    assert statuses == ["failed"] + ["queued"] * (len(samples) - 1)

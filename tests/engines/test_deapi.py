@@ -20,6 +20,7 @@ from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError, Transie
 from bulk_transcribe.models import MediaFile
 from bulk_transcribe.settings import Settings
 from tests.engines.conftest import DEAPI_KEY, RecordingJob
+from tests.fakes.base import Reply
 from tests.fakes.deapi_server import API, FakeDeapiServer
 from tests.fakes.slow_upload_server import SlowUploadServer
 from tests.fakes.transcripts import FakeTranscription, audio_duration, decode_mono
@@ -149,8 +150,9 @@ def test_every_result_shape_becomes_a_transcript(recording_job, style, estimated
 
 @pytest.mark.parametrize("fault", ["503", "429", "drop", "malformed"])
 def test_transient_faults_on_submit_and_poll_are_retried(deapi_server, recording_job, fault):
-    # A dropped submission may have made a job: it is not retried (see the test below).
-    if fault != "drop":
+    # A dropped submission, or one answered 200 with a garbled body, may have made a job: it
+    # is not retried (see the tests below); those faults hit the first poll only.
+    if fault not in ("drop", "malformed"):
         deapi_server.inject(fault)  # hits the submission
     engine = make_engine(deapi_server)
     job = recording_job.job()
@@ -168,7 +170,7 @@ def test_transient_faults_on_submit_and_poll_are_retried(deapi_server, recording
     )
     transcript = engine.transcribe(media(WAV), job)
     assert word_error_rate(reference_text(WAV), transcript.text) == 0
-    submits = 1 if fault == "drop" else 2  # the fault, the retry
+    submits = 1 if fault in ("drop", "malformed") else 2  # the fault, the retry
     assert len(deapi_server.requests_to(f"{API}/audiofile2txt")) == submits
     assert len(deapi_server.submissions()) == 1  # faults answered before any job was made
 
@@ -439,3 +441,19 @@ def test_a_submission_answered_too_late_is_never_sent_again_on_its_own(recording
     assert raised.value.kind is ErrorKind.PROVIDER
     assert "may have started the job" in raised.value.message
     assert "--retry-failed" in raised.value.message
+
+
+@pytest.mark.parametrize(
+    "garbled", [b'{"data": {"request_id": "9f3c', b'{"data": {}}', b"<html>OK</html>"]
+)
+def test_a_submission_answered_200_without_a_readable_id_is_not_submitted_again(
+    deapi_server, recording_job, garbled
+):
+    """DEAPI took the upload and answered 200: it made (and charges for) a job. Without its id
+    the job cannot be found, and sending it again pays again: the item fails, saying so."""
+    deapi_server.answer_next(Reply(200, garbled))
+    with pytest.raises(PermanentError) as caught:
+        make_engine(deapi_server).transcribe(media(WAV), recording_job.job())
+    assert "may have started the job and charged for it" in caught.value.message
+    assert "--retry-failed" in caught.value.message
+    assert len(deapi_server.requests_to(f"{API}/audiofile2txt")) == 1

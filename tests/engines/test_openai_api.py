@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections import Counter
 from pathlib import Path
@@ -19,6 +20,7 @@ from bulk_transcribe.engines.presets import resolve_provider
 from bulk_transcribe.engines.retries import RetryPolicy
 from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError, TransientError
 from bulk_transcribe.models import MediaFile
+from bulk_transcribe.outputs.subtitles import render_srt
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.workscope import ResizableSlots
 from tests.engines.conftest import OPENAI_KEY, RecordingJob
@@ -116,7 +118,7 @@ def test_a_text_only_server_still_works(recording_job):
     assert word_error_rate(reference_text(SAMPLE_MEDIA[2]), transcript.text) == 0
 
 
-@pytest.mark.parametrize("fault", ["500", "503", "drop", "malformed"])
+@pytest.mark.parametrize("fault", ["500", "503", "drop"])
 def test_transient_faults_are_retried_until_the_transcript_arrives(
     openai_server, recording_job, hook, fault
 ):
@@ -491,3 +493,162 @@ def test_a_cancel_ends_the_wait_for_an_answer_and_frees_its_slot(tmp_path):
 
     assert returned_before_the_answer and ended == {"as": "cancelled"}
     assert held_after == 0
+
+
+def test_segments_with_unusable_times_come_back_finite_ordered_and_within_the_audio(
+    openai_server, recording_job
+):
+    """A server's verbose_json with NaN/infinite/negative times, segments out of order and one
+    past the end: every word is kept, every time is a number inside the clip, in order (a NaN
+    time used to reach the subtitle writer and stop the whole run)."""
+    clip = media(SAMPLE_MEDIA[0])
+    odd = [
+        {"start": 3.0, "end": 4.0, "text": " third"},
+        {"start": 0.0, "end": 2.5, "text": " first"},
+        {"start": 1.0, "end": 3.5, "text": " overlapping"},
+        {"start": 400.0, "end": 500.0, "text": " past the end"},
+        {"start": "NaN", "end": "inf", "text": " no time"},
+        {"start": -5, "end": -1, "text": " negative"},
+    ]
+    openai_server.answer_next(
+        Reply(200, {"text": "x", "language": "english", "duration": "NaN", "segments": odd})
+    )
+    transcript = make_engine(openai_server).transcribe(clip, recording_job.job())
+    times = [t for s in transcript.segments for t in (s.start, s.end)]
+    assert sorted(s.text for s in transcript.segments) == sorted(s["text"].strip() for s in odd)
+    assert all(math.isfinite(t) and 0 <= t <= clip.duration for t in times)
+    starts = [s.start for s in transcript.segments]
+    assert starts == sorted(starts)
+    assert all(s.end >= s.start for s in transcript.segments)
+    assert "-->" in render_srt(transcript)
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        Reply(400, {"error": {"message": "Audio file is too short. Minimum audio length is "
+                              "0.1 seconds.", "param": "file", "code": "audio_too_short"}}),
+        Reply(400, {"error": {"message": "Invalid file format. Supported formats: ['flac', "
+                              "'m4a', 'mp3']", "type": "invalid_request_error"}}),
+    ],
+)  # fmt: skip
+def test_a_refused_upload_is_not_sent_again_in_other_response_formats(
+    openai_server, recording_job, refusal
+):
+    """A refusal of the file itself is not a refusal of verbose_json: one upload, not three.
+    (A 413 is not sent again as json either: it makes the uploads smaller, below.)"""
+    openai_server.answer_next(refusal, refusal, refusal)
+    with pytest.raises(PermanentError) as caught:
+        make_engine(openai_server).transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    assert caught.value.kind is ErrorKind.UNSUPPORTED
+    assert len(openai_server.transcription_requests()) == 1
+
+
+def test_a_refusal_that_names_the_response_format_still_falls_back(openai_server, recording_job):
+    said = (
+        "response_format 'verbose_json' is not compatible with model 'gpt-4o-transcribe'. "
+        "Use 'json' or 'text' instead."
+    )
+    refusal = Reply(400, {"error": {"message": said, "type": "invalid_request_error"}})
+    openai_server.answer_next(refusal)
+    transcript = make_engine(openai_server).transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    formats = [r.fields["response_format"] for r in openai_server.transcription_requests()]
+    assert formats == ["verbose_json", "json"] and transcript.timing_estimated
+
+
+def test_an_unreadable_answer_is_asked_for_once_more_not_four_times(openai_server, recording_job):
+    """A 200 whose body is cut off was transcribed and charged: one more try, not four."""
+    openai_server.inject("malformed")
+    transcript = make_engine(openai_server).transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    assert word_error_rate(reference_text(SAMPLE_MEDIA[0]), transcript.text) == 0
+    openai_server.inject("malformed", "malformed")
+    with pytest.raises(PermanentError) as caught:  # the runner does not try it twice more
+        make_engine(openai_server).transcribe(media(SAMPLE_MEDIA[1]), recording_job.job())
+    assert "could not be read" in caught.value.message
+    assert "--retry-failed" in caught.value.message
+    assert len(openai_server.transcription_requests()) == 2 + 2
+
+
+def test_plain_text_answered_to_a_json_request_is_the_transcript(openai_server, recording_job):
+    openai_server.answer_next(Reply(200, "Hello there. General talk about panels.\n"))
+    transcript = make_engine(openai_server).transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    assert transcript.text == "Hello there. General talk about panels."
+    assert transcript.timing_estimated
+    assert len(openai_server.transcription_requests()) == 1
+
+
+@pytest.mark.parametrize("formats", [frozenset({"verbose_json"}), frozenset({"text"})])
+def test_a_200_carrying_an_error_is_an_error_with_its_words_not_a_transcript(
+    recording_job, formats
+):
+    error = {"error": {"message": "upstream worker crashed", "type": "server_error"}}
+    with FakeOpenAIServer(formats=formats) as server:
+        engine = make_engine(server)
+        if formats == {"text"}:  # learn the format first: the error comes on a known one
+            engine.transcribe(media(SAMPLE_MEDIA[1]), recording_job.job())
+        server.answer_next(*[Reply(200, error)] * FAST_RETRIES.attempts)
+        with pytest.raises(TransientError) as caught:
+            engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    assert caught.value.kind is ErrorKind.PROVIDER
+    assert "upstream worker crashed" in caught.value.message
+
+
+def test_a_429_without_retry_after_waits_for_the_reset_its_rate_limit_headers_give(
+    openai_server, recording_job, tmp_path
+):
+    """OpenAI and Groq answer 429 with x-ratelimit-* headers, often without Retry-After: the
+    reset of the used-up limit is the wait, not a few seconds' guess that meets more 429s."""
+    from bulk_transcribe.runner.ratelimit import RateLimitHook
+
+    headers = {
+        "x-ratelimit-limit-requests": "3", "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "40s", "x-ratelimit-remaining-tokens": "9000",
+        "x-ratelimit-reset-tokens": "6ms",
+    }  # fmt: skip
+    limited = Reply(429, {"error": {"message": "Rate limit reached for requests"}}, headers)
+    openai_server.answer_next(limited)
+    hook = RateLimitHook(budget_path=tmp_path / "budgets.sqlite")
+    engine = make_engine(openai_server, hook, retry=RetryPolicy(attempts=1))
+    with pytest.raises(TransientError) as caught:
+        engine.transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    assert caught.value.kind is ErrorKind.RATE_LIMITED
+    assert caught.value.retry_after == 40
+    (budget,) = hook.stats()
+    assert budget.count_429 == 1 and budget.paused_seconds > 30
+
+
+def test_a_proxy_error_page_is_named_by_its_title_not_pasted_as_html(openai_server, recording_job):
+    page = (
+        "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
+        "</h1></center><hr><center>nginx</center>" + " " * 2000 + "</body></html>"
+    )
+    openai_server.answer_next(*[Reply(502, page.encode())] * FAST_RETRIES.attempts)
+    with pytest.raises(TransientError) as caught:
+        make_engine(openai_server).transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+    assert caught.value.message.endswith("server error (HTTP 502) (502 Bad Gateway)")
+
+
+def test_a_413_from_a_proxy_makes_uploads_smaller_and_the_items_still_go_through(recording_job):
+    """A proxy before the server takes less than the preset's 25 MB (nginx: 1 MB by default):
+    the refused upload goes again compact, and later items start under the learned limit."""
+    wav = SAMPLE_MEDIA[0]  # 507 kB as it is, about 40 kB compact
+    limit = 300_000
+    with FakeOpenAIServer(max_upload_bytes=limit) as server:
+        engine = make_engine(server)
+        first = engine.transcribe(media(wav), recording_job.job())
+        second = engine.transcribe(media(wav), recording_job.job())
+        uploads = [(r.status, r.sizes["file"]) for r in server.transcription_requests()]
+    for transcript in (first, second):
+        assert word_error_rate(reference_text(wav), transcript.text) == 0
+    assert uploads[0] == (413, wav.stat().st_size)
+    assert len(uploads) == 3  # the refused one, then each item once, compact
+    assert all(status == 200 and size <= limit for status, size in uploads[1:])
+
+
+def test_a_server_refusing_every_size_ends_the_item_after_a_few_uploads(recording_job):
+    with FakeOpenAIServer(max_upload_bytes=1000) as server:
+        with pytest.raises(PermanentError) as caught:
+            make_engine(server).transcribe(media(SAMPLE_MEDIA[0]), recording_job.job())
+        uploads = [r.status for r in server.transcription_requests()]
+    assert caught.value.kind is ErrorKind.UNSUPPORTED and "413" in caught.value.message
+    assert 2 <= len(uploads) <= 5 and set(uploads) == {413}

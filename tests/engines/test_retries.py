@@ -46,3 +46,19 @@ def test_transient_errors_are_retried_and_permanent_ones_are_not() -> None:
     with pytest.raises(PermanentError):
         call_with_retries(RetryPolicy(), refused)
     assert calls == [1]
+
+
+def test_an_answer_charged_but_unreadable_is_tried_twice_then_left_to_the_user() -> None:
+    from bulk_transcribe.engines.http_errors import unreadable_answer
+    from bulk_transcribe.errors import PermanentError
+
+    calls = []
+
+    def cut_off() -> str:
+        calls.append(1)
+        raise unreadable_answer("custom", "not JSON")
+
+    with pytest.raises(PermanentError) as caught:
+        call_with_retries(RetryPolicy(attempts=4, base_seconds=0.001, max_seconds=0.002), cut_off)
+    assert len(calls) == 2
+    assert "--retry-failed" in caught.value.message

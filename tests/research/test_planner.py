@@ -115,7 +115,11 @@ def test_a_refused_key_is_not_retried_and_never_shown(server: FakeChatServer) ->
     with planner_for(server, chat_api_key="my-wrong-secret") as planner:
         plan = planner.plan(QUESTION)
     assert plan.queries == [QUESTION]
-    assert plan.problem == "searched the question as written: the chat endpoint answered 401"
+    assert plan.problem.startswith(
+        "searched the question as written: the chat endpoint rejected the key (HTTP 401)"
+    )
+    assert "BULK_TRANSCRIBE_CHAT_API_KEY" in plan.problem
+    assert "my-wrong-secret" not in plan.problem  # the server echoes it; it is scrubbed
     assert server.status_counts[401] == 1
 
 

@@ -8,14 +8,19 @@ import sqlite3
 import threading
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
-from bulk_transcribe.engines.presets import ProviderConfig
+from bulk_transcribe.engines.base import EngineJob
+from bulk_transcribe.engines.openai_api import OpenAICompatibleEngine
+from bulk_transcribe.engines.presets import ProviderConfig, resolve_provider
+from bulk_transcribe.engines.retries import RetryPolicy
 from bulk_transcribe.errors import Cancelled
+from bulk_transcribe.models import MediaFile, TranscribeOptions
 from bulk_transcribe.net import provider_client
 from bulk_transcribe.runner import ratelimit
 from bulk_transcribe.runner.ratelimit import (
@@ -29,6 +34,9 @@ from bulk_transcribe.runner.ratelimit import (
     shared_limiter,
 )
 from bulk_transcribe.settings import Settings
+from tests.fakes.base import Reply
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.samples import SAMPLE_MEDIA
 
 
 def max_in_any_window(stamps: list[float], window: float) -> int:
@@ -421,3 +429,40 @@ def test_a_deleted_budget_file_is_created_again_shared_and_starting_at_half(tmp_
     assert first.stats().allowed_per_window == 47
     first.close()
     second.close()
+
+
+def _answer_with_reset_headers(reset: str) -> Reply:
+    body = {"text": "Hello there.", "duration": 2.0, "language": "english",
+            "segments": [{"id": 0, "start": 0.0, "end": 2.0, "text": " Hello there."}]}  # fmt: skip
+    headers = {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": reset}
+    return Reply(200, body, headers)
+
+
+@pytest.mark.parametrize("reset", ["1.2.3s", "soon", "1e999s", "5..s"])
+def test_a_paid_answer_with_an_unreadable_reset_header_is_kept(tmp_path: Path, reset: str):
+    """The upload was answered (and billed): a reset header the limiter cannot read must not
+    turn it into an error, or every item is paid for and then thrown away."""
+    with FakeOpenAIServer() as server:
+        server.answer_next(_answer_with_reset_headers(reset))
+        settings = Settings(engine="openai", api_base=server.base_url, openai_api_key="sk-x")
+        hook = RateLimitHook(budget_path=tmp_path / "b.sqlite")
+        engine = OpenAICompatibleEngine(
+            resolve_provider(settings), hook, retry=RetryPolicy(attempts=1)
+        )
+        clip = SAMPLE_MEDIA[0]
+        transcript = engine.transcribe(
+            MediaFile(clip, 3.0), EngineJob(TranscribeOptions(), lambda _: None)
+        )
+        engine.close()
+        uploads = server.transcription_requests()
+    assert transcript.text == "Hello there."
+    assert len(uploads) == 1
+
+
+def test_a_reset_given_as_a_timestamp_pauses_until_then_not_for_its_digits() -> None:
+    limiter = shared_limiter(unique("stamp"), None)
+    at = datetime.now(UTC) + timedelta(seconds=40)
+    headers = {"x-ratelimit-remaining-requests": "0",
+               "x-ratelimit-reset-requests": at.strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+    limiter.observe(httpx.Response(200, headers=headers))
+    assert 30 < limiter.stats().paused_seconds <= 41

@@ -17,6 +17,7 @@ from bulk_transcribe.chat.client import ChatClient, Usage, chat_configured
 from bulk_transcribe.chat.passages import DEFAULT_PASSAGES, Passage, PassageIndex
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.outputs.moments import moment_clock as clock
+from bulk_transcribe.plurals import counted
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
@@ -126,4 +127,12 @@ def _checked(question: str, passages: list[Passage], answer: _AnswerSchema, usag
             else:
                 dropped += 1
         sentences.append(CitedSentence(sentence.text.strip(), cited))
+    if dropped and not any(s.passages for s in sentences):
+        # Every citation names a passage that was not given: the answer rests on nothing the
+        # user can check, so it is not shown as one (the passages found still are).
+        problem = (
+            f"the model cited only passages that were not given ({counted(dropped, 'citation')}"
+            "): its answer rests on nothing shown, so it is left out"
+        )
+        return Answer(question, passages, [], dropped, problem=problem, usage=usage)
     return Answer(question, passages, sentences, dropped, usage=usage)

@@ -9,6 +9,7 @@ never an exception, so a model that misbehaves costs a feature, never the work a
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from bulk_transcribe.engines.http_errors import parse_retry_after
+from bulk_transcribe.engines.http_errors import error_detail, parse_retry_after, scrub
 from bulk_transcribe.figures import clock_time
 from bulk_transcribe.plurals import counted
 from bulk_transcribe.redact import redact_url
@@ -31,7 +32,10 @@ Answer = TypeVar("Answer", bound=BaseModel)
 
 ATTEMPTS = 2  # the first answer and one retry
 CHARS_PER_TOKEN = 4  # a rough, model-independent estimate for costs shown beforehand
-BUDGET_WAIT_SECONDS = 120.0  # longest wait for a place in the budget before giving up
+BUDGET_WAIT_SECONDS = 120.0
+# Requests in a row the model let time out before this client stops asking it: a summary per
+# item of a long run must not wait out every one against a stalled endpoint.
+GIVE_UP_AFTER_TIMEOUTS = 3  # longest wait for a place in the budget before giving up
 
 
 @dataclass
@@ -87,7 +91,10 @@ class ChatClient:
         if not chat_configured(settings):
             raise ValueError("set chat_model and chat_api_base to use a chat model")
         self.settings = settings
+        self._refused: str | None = None  # why the endpoint refused this key, once it has
+        self._timeouts_in_a_row = 0  # requests the model did not answer in time, none since
         key = settings.chat_api_key.get_secret_value() if settings.chat_api_key else "none"
+        self._secrets = [key]  # scrubbed from whatever the endpoint says back
         # Retries are ours (one, also for answers that do not fit the schema), not the SDK's.
         self._client = openai.OpenAI(
             base_url=settings.chat_api_base,
@@ -112,6 +119,14 @@ class ChatClient:
     def close(self) -> None:
         self._client.close()
 
+    def _silent(self) -> str:
+        waited = self.settings.chat_timeout_seconds
+        return (
+            f"the chat model did not answer within {waited:g} s, {GIVE_UP_AFTER_TIMEOUTS} times "
+            "in a row: it is not asked again here (each wait may be charged); try later, or "
+            "raise BULK_TRANSCRIBE_CHAT_TIMEOUT_SECONDS"
+        )
+
     def budget(self) -> LimiterStats:
         """Where this endpoint's shared request budget stands."""
         return self._limiter.stats()
@@ -135,6 +150,10 @@ class ChatClient:
 
         from bulk_transcribe.errors import TranscribeError
 
+        if self._refused is not None:  # the key or endpoint was refused: asking again cannot help
+            return None, self._refused
+        if self._timeouts_in_a_row >= GIVE_UP_AFTER_TIMEOUTS:
+            return None, self._silent()
         problem = None
         for attempt in range(ATTEMPTS):
             try:
@@ -151,6 +170,9 @@ class ChatClient:
             except openai.APITimeoutError:
                 waited = self.settings.chat_timeout_seconds
                 problem = f"the chat model did not answer within {waited:g} s"
+                self._timeouts_in_a_row += 1
+                if self._timeouts_in_a_row >= GIVE_UP_AFTER_TIMEOUTS:
+                    return None, self._silent()
                 continue
             except openai.APIStatusError as exc:
                 self._limiter.observe(exc.response)  # a 429 slows the budget down
@@ -163,16 +185,36 @@ class ChatClient:
                         "than a run waits: try again after then"
                     )
                 if exc.status_code in (401, 403, 404):
-                    break  # a wrong key, model or URL: asking again will not help
+                    # A wrong key, model or URL: neither this question nor the next can pass.
+                    self._refused = problem = _refusal(
+                        exc.status_code, exc.response.content, self._secrets
+                    )
+                    break
                 continue
             except (openai.APIError, ValueError) as exc:  # connection, undecodable body
                 problem = f"no usable answer from the chat endpoint ({type(exc).__name__})"
                 continue
+            self._timeouts_in_a_row = 0
             usage.calls += 1
             if response.usage is not None:
                 usage.input_tokens += response.usage.prompt_tokens or 0
                 usage.output_tokens += response.usage.completion_tokens or 0
-            content = (response.choices[0].message.content or "") if response.choices else ""
+            if not response.choices:  # a 200 carrying an error (a proxy, an overloaded model)
+                detail = scrub(
+                    error_detail(json.dumps(response.model_extra or {}))[0], self._secrets
+                )
+                problem = f"the chat endpoint answered without a choice ({detail or 'empty'})"
+                continue
+            choice = response.choices[0]
+            content = choice.message.content or ""
+            if choice.finish_reason == "length":
+                # Cut at the model's output limit: the same request would be cut the same way,
+                # so it is not paid for twice.
+                return None, (
+                    f"the answer was cut off at the model's output limit after "
+                    f"{counted(response.usage.completion_tokens if response.usage else 0, 'token')}"
+                    " (finish_reason: length): choose a model with a larger output limit"
+                )
             try:
                 return schema.model_validate_json(strip_fence(content)), None
             except ValidationError as exc:
@@ -181,6 +223,18 @@ class ChatClient:
                 problem = f"the answer did not match the schema ({where}: {first['msg']})"
                 log.info("attempt %d: %s", attempt + 1, problem)
         return None, problem
+
+
+def _refusal(status: int, body: bytes, secrets: list[str]) -> str:
+    detail = scrub(error_detail(body)[0], secrets)
+    said = f" ({detail})" if detail else ""
+    if status == 404:
+        return (
+            f"the chat endpoint answered 404{said}: check BULK_TRANSCRIBE_CHAT_API_BASE and "
+            "BULK_TRANSCRIBE_CHAT_MODEL"
+        )
+    what = "rejected the key" if status == 401 else "refused access"
+    return f"the chat endpoint {what} (HTTP {status}){said}: check BULK_TRANSCRIBE_CHAT_API_KEY"
 
 
 def strip_fence(content: str) -> str:

@@ -272,8 +272,8 @@ class DeapiEngine(EngineBase):
             ) from None
 
     def _submit(self, post: Callable[[], httpx.Response]) -> str:
-        # A garbled answer to a submission is retried too: the alternative, failing the item,
-        # leads to the same resubmission one runner retry later.
+        # Refusals (4xx, 5xx, 429) made no job and are retried. A garbled 2xx is not: DEAPI
+        # accepted (and charged for) a job whose id it cannot tell, like a lost answer.
         def submit_once() -> str:
             try:
                 # A cancel cuts the upload off, never the answer that carries the job's id.
@@ -283,10 +283,16 @@ class DeapiEngine(EngineBase):
                 raise _ambiguous_submission(exc) from None
             except httpx.HTTPError as exc:  # never reached DEAPI whole: safe to send again
                 raise error_for_transport("deapi", exc, [self._key], "submitting") from None
-            data = _json(self._send(lambda: response, "submitting"), "deapi").get("data")
+            accepted = self._send(lambda: response, "submitting")
+            if not accepted.is_success:  # a redirect: no job was made
+                raise malformed_response("deapi", f"HTTP {accepted.status_code} to a submission")
+            try:
+                data = _json(accepted, "deapi").get("data")
+            except TransientError:
+                data = None
             request_id = data.get("request_id") if isinstance(data, dict) else None
             if request_id in (None, ""):
-                raise malformed_response("deapi", "no request_id in the answer")
+                raise _unreadable_submission(accepted.status_code)
             return str(request_id)
 
         return call_with_retries(self._retry, submit_once)
@@ -436,6 +442,16 @@ def _ambiguous_submission(exc: httpx.HTTPError) -> PermanentError:
         "started the job and charged for it, so it is not sent again on its own; check your "
         "requests on deapi.ai, then run `bulk-transcribe resume --retry-failed` to submit it "
         "again",
+    )
+
+
+def _unreadable_submission(status: int) -> PermanentError:
+    return PermanentError(
+        ErrorKind.PROVIDER,
+        f"DEAPI accepted a submission (HTTP {status}) but its answer carried no readable "
+        "request id: it may have started the job and charged for it, so it is not sent again "
+        "on its own; check your requests on deapi.ai, then run `bulk-transcribe resume "
+        "--retry-failed` to submit it again",
     )
 
 

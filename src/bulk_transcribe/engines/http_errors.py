@@ -8,7 +8,7 @@ import math
 import re
 import time
 from collections.abc import Iterable, Mapping
-from datetime import UTC
+from datetime import UTC, datetime
 
 import httpx
 
@@ -58,6 +58,52 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+# "1s", "6m0s", "1h2m3.5s", "250ms" (OpenAI, Groq) or plain seconds ("20", "0.5").
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|h|m|s))+|\d+(?:\.\d+)?")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def reset_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds until a rate-limit reset header says the window resets: a duration ("6m0s",
+    "250ms", "20") or a timestamp (RFC 3339, as some gateways send); None for anything else.
+    Never raises: the header arrives on answers already paid for."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if _DURATION.fullmatch(text):
+        if not _DURATION_PART.search(text):
+            return float(text)
+        return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def retry_after_of_429(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """How long a 429 asks to wait: its Retry-After, else the reset of the limit its
+    x-ratelimit-* headers say is used up (OpenAI and Groq send those, often without a
+    Retry-After), else the requests limit's reset."""
+    if not isinstance(headers, httpx.Headers):
+        headers = httpx.Headers(headers)
+    asked = parse_retry_after(headers, now)
+    if asked is not None:
+        return asked
+    resets = [
+        reset_seconds(headers.get(f"x-ratelimit-reset-{limit}"), now)
+        for limit in ("requests", "tokens")
+        if (headers.get(f"x-ratelimit-remaining-{limit}") or "").strip() == "0"
+    ]
+    known = [r for r in resets if r is not None]
+    if known:
+        return max(known)
+    return reset_seconds(headers.get("x-ratelimit-reset-requests"), now)
+
+
 def _number(value: str | None) -> float | None:
     """A non-negative, finite number of seconds, or None."""
     if not value:
@@ -77,7 +123,7 @@ def error_detail(body: bytes | str | None) -> tuple[str, str | None]:
     try:
         data = json.loads(text)
     except ValueError:
-        return text.strip()[:MAX_DETAIL_CHARS], None
+        return _plain(text)[:MAX_DETAIL_CHARS], None
     error = data.get("error", data) if isinstance(data, dict) else data
     if isinstance(error, dict):
         message = error.get("message") or error.get("detail") or data.get("message") or ""
@@ -86,6 +132,20 @@ def error_detail(body: bytes | str | None) -> tuple[str, str | None]:
             message = json.dumps(message)
         return str(message)[:MAX_DETAIL_CHARS], str(code) if code else None
     return str(error)[:MAX_DETAIL_CHARS], None
+
+
+_TITLE = re.compile(r"(?is)<title[^>]*>(.*?)</title>")
+_TAG = re.compile(r"(?s)<[^>]*>")
+
+
+def _plain(text: str) -> str:
+    """A proxy's HTML error page as the words it shows: its title, else its text."""
+    stripped = text.strip()
+    if not stripped.startswith("<"):
+        return stripped
+    title = _TITLE.search(stripped)
+    words = title.group(1) if title else _TAG.sub(" ", stripped)
+    return " ".join(words.split())
 
 
 # Answers that mean "out of credit", not "too fast": waiting never helps, and they say
@@ -120,7 +180,7 @@ def error_for_status(
     detail = scrub(detail, secrets)
     said = f" ({detail})" if detail else ""
     where = f"{provider}{f' {context}' if context else ''}"
-    retry_after = parse_retry_after(headers or {})
+    retry_after = (retry_after_of_429 if status == 429 else parse_retry_after)(headers or {})
     if status == 401:
         key = key_hint or f"the API key for {provider}"
         return PermanentError(
@@ -146,7 +206,8 @@ def error_for_status(
     if status == 413:
         return PermanentError(
             ErrorKind.UNSUPPORTED,
-            f"{where}: upload too large (HTTP 413){said}: lower the upload limit setting",
+            f"{where}: upload too large (HTTP 413){said}: set BULK_TRANSCRIBE_UPLOAD_LIMIT_MB "
+            "lower",
         )
     if status in (400, 415, 422):
         return PermanentError(
@@ -210,3 +271,28 @@ def malformed_response(provider: str, what: str, request_id: str | None = None) 
     """A 2xx whose body is not what the protocol promises: usually a proxy or a provider hiccup."""
     ref = f" for request {request_id}" if request_id else ""
     return TransientError(ErrorKind.PROVIDER, f"{provider} sent a malformed response{ref} ({what})")
+
+
+class UnreadableAnswer(TransientError):
+    """A 2xx whose body cannot be read (cut off, not the shape asked for): the provider did
+    the work and charges for it, so it is asked for again once at most (retries.py)."""
+
+    paid = True
+
+
+def unreadable_answer(provider: str, what: str) -> UnreadableAnswer:
+    return UnreadableAnswer(
+        ErrorKind.PROVIDER,
+        f"{provider} answered but its answer could not be read ({what})",
+    )
+
+
+def error_in_answer(provider: str, data: dict) -> TransientError | None:
+    """A 2xx carrying an error object instead of the result (some proxies and gateways)."""
+    error = data.get("error")
+    if not error or data.get("text") is not None or data.get("segments") is not None:
+        return None
+    detail, _ = error_detail(json.dumps(data))
+    return TransientError(
+        ErrorKind.PROVIDER, f"{provider} answered with an error ({scrub(detail) or 'no detail'})"
+    )

@@ -3,6 +3,7 @@ speaches, faster-whisper-server, LocalAI), with the official `openai` SDK."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -26,7 +27,8 @@ from bulk_transcribe.engines.chunking import (
 from bulk_transcribe.engines.http_errors import (
     error_for_status,
     error_for_transport,
-    malformed_response,
+    error_in_answer,
+    unreadable_answer,
 )
 from bulk_transcribe.engines.presets import ProviderConfig, require_key, resolve_provider
 from bulk_transcribe.engines.retries import RetryPolicy, call_with_retries
@@ -55,6 +57,11 @@ RESPONSE_FORMATS = ("verbose_json", "json", "text")
 PARALLEL_CHUNK_SECONDS = 600.0
 # The server answers only once the whole upload is transcribed: allow it minutes, not seconds.
 MIN_READ_TIMEOUT = 600.0
+MB = 1024**2
+# After a 413 the upload limit is halved and the media cut again, this many times at most,
+# never below this size (about a minute of compact speech).
+MAX_UPLOAD_SHRINKS = 4
+MIN_UPLOAD_BYTES = 128 * 1024
 CANCEL_CHECK_SECONDS = 0.5  # how often a multi-chunk upload looks for a cancel
 # verbose_json names the language ("english"); the rest of the pipeline uses ISO codes.
 LANGUAGE_CODES = {
@@ -111,6 +118,8 @@ class OpenAICompatibleEngine(EngineBase):
             http_client=http_client,
             max_retries=0,
         )
+        # Lowered when the server (or a proxy before it) refuses an upload as too large.
+        self._max_upload_bytes = provider.max_upload_bytes
         self._formats_lock = threading.Lock()
         self._formats: tuple[str, ...] = RESPONSE_FORMATS
         self._format_confirmed = False
@@ -157,9 +166,22 @@ class OpenAICompatibleEngine(EngineBase):
 
     def transcribe(self, media: MediaFile, job: EngineJob) -> Transcript:
         language = job.options.language
-        with tempfile.TemporaryDirectory(prefix="bulk-transcribe-upload-") as folder:
-            chunks = self._chunks(media, Path(folder), job)
-            parts = self._transcribe_chunks(chunks, language, job)
+        for _ in range(MAX_UPLOAD_SHRINKS):
+            try:
+                with tempfile.TemporaryDirectory(prefix="bulk-transcribe-upload-") as folder:
+                    chunks = self._chunks(media, Path(folder), job)
+                    parts = self._transcribe_chunks(chunks, language, job)
+                break
+            except UploadTooLarge as refused:
+                if not self._shrink_uploads(refused.size):
+                    raise
+        else:
+            raise PermanentError(
+                ErrorKind.UNSUPPORTED,
+                f"{self.provider.name} refused uploads as too large (HTTP 413) down to "
+                f"{self._max_upload_bytes / MB:.2f} MB; check its (or its proxy's) body size "
+                "limit",
+            )
         detected = next((p.language for _, p in parts if p.language), None)
         duration = media.duration or sum((c.duration or p.duration or 0.0) for c, p in parts)
         return Transcript(
@@ -172,6 +194,22 @@ class OpenAICompatibleEngine(EngineBase):
             timing_estimated=any(parsed.timing_estimated for _, parsed in parts),
         )
 
+    def _shrink_uploads(self, refused_size: int) -> bool:
+        """After a 413 for an upload of `refused_size` bytes: keep uploads under half of it
+        from now on (every item's: the limit is the server's). False when too small to try."""
+        with self._formats_lock:
+            smaller = min(self._max_upload_bytes, refused_size // 2)
+            if smaller < MIN_UPLOAD_BYTES:
+                return False
+            if smaller < self._max_upload_bytes:
+                self._max_upload_bytes = smaller
+                log.warning(
+                    "%s refused an upload of %.2f MB as too large (HTTP 413): uploads are kept "
+                    "under %.2f MB from now on (BULK_TRANSCRIBE_UPLOAD_LIMIT_MB sets it)",
+                    self.provider.name, refused_size / MB, smaller / MB,
+                )  # fmt: skip
+        return True
+
     def _chunks(self, media: MediaFile, folder: Path, job: EngineJob) -> list[AudioChunk]:
         """Pieces to upload: within the upload limit, and shorter still for long media when
         several uploads may run at once."""
@@ -179,11 +217,11 @@ class OpenAICompatibleEngine(EngineBase):
         piece = self._parallel_chunk_seconds
         if self._concurrency > 1 and (media.duration or 0) > 2 * piece:
             chunks = split_at_silences(media.path, piece, folder, tick)
-            if all(c.path.stat().st_size <= self.provider.max_upload_bytes for c in chunks):
+            if all(c.path.stat().st_size <= self._max_upload_bytes for c in chunks):
                 return chunks
         return fit_for_upload(
             media.path,
-            self.provider.max_upload_bytes,
+            self._max_upload_bytes,
             folder,
             accepted_suffixes=ACCEPTED_SUFFIXES,
             duration=media.duration,
@@ -258,10 +296,12 @@ class OpenAICompatibleEngine(EngineBase):
         first_error: PermanentError | None = None
         for index, response_format in enumerate(formats):
             try:
-                body = self._post(chunk.path, chunk.name, response_format, language, prompt)
+                body, content_type = self._post(
+                    chunk.path, chunk.name, response_format, language, prompt
+                )
             except PermanentError as exc:
                 fallback_possible = index + 1 < len(formats) and not self._format_confirmed
-                if exc.kind is not ErrorKind.UNSUPPORTED or not fallback_possible:
+                if not isinstance(exc, FormatRefused) or not fallback_possible:
                     raise first_error or exc from None
                 first_error = first_error or exc
                 log.info("%s refused response_format=%s; trying the next", self.provider.name,
@@ -269,7 +309,7 @@ class OpenAICompatibleEngine(EngineBase):
                 continue
             self._remember_format(formats[index:])
             duration = chunk.duration or _probe(chunk.path)
-            return _parse(body, response_format, duration, self.provider.name)
+            return _parse(body, response_format, duration, self.provider.name, content_type)
         raise first_error or RuntimeError("no response format to try")
 
     def _remember_format(self, working: tuple[str, ...]) -> None:
@@ -292,7 +332,8 @@ class OpenAICompatibleEngine(EngineBase):
         response_format: str,
         language: str | None,
         prompt: str | None = None,
-    ) -> str:
+    ) -> tuple[str, str]:
+        """The answer's body and its content type."""
         options: dict[str, object] = {"model": self.model, "response_format": response_format}
         if language:
             options["language"] = language
@@ -309,27 +350,98 @@ class OpenAICompatibleEngine(EngineBase):
                 raw = self._client.audio.transcriptions.with_raw_response.create(
                     file=(name, upload), **options
                 )
-                return raw.http_response.text
+                return raw.http_response.text, raw.http_response.headers.get("content-type", "")
         # `from None` on purpose: SDK exceptions carry the provider's body and the request,
         # which a traceback would print; our typed error keeps what the user needs, scrubbed.
         except openai.APIStatusError as exc:
-            raise self._status_error(exc) from None
+            error = self._status_error(exc)
+            if exc.status_code == 404:
+                message = f"{error.message}{_base_hint(self.provider.api_base)}"
+                raise EndpointMissing(error.kind, message) from None
+            if exc.status_code == 413:
+                raise UploadTooLarge(error.kind, error.message, size=path.stat().st_size) from None
+            if error.kind is ErrorKind.UNSUPPORTED and not _about_the_upload(exc):
+                raise FormatRefused(error.kind, error.message) from None
+            raise error from None
         except openai.APIConnectionError as exc:  # APITimeoutError is a subclass
             raise self._transport_error(exc) from None
 
 
+class EndpointMissing(PermanentError):
+    """A 404 for the transcription endpoint: no such path or model, for any item."""
+
+    every_item = True  # the runner stops instead of sending every other item to it
+
+
+def _base_hint(api_base: str | None) -> str:
+    """What a 404 most often means about the API base a user typed."""
+    path = httpx.URL(api_base or "").path.rstrip("/")
+    if path.endswith("/audio/transcriptions"):
+        return "; the API base is the part before /audio/transcriptions"
+    if not path.split("/")[-1].startswith("v"):
+        return "; OpenAI-compatible servers usually serve it under /v1: try the API base with /v1"
+    return ""
+
+
+class UploadTooLarge(PermanentError):
+    """A 413: the server, or a proxy before it, takes smaller uploads than configured."""
+
+    def __init__(self, kind: ErrorKind, message: str, *, size: int):
+        super().__init__(kind, message)
+        self.size = size
+
+
+class FormatRefused(PermanentError):
+    """A 400/415/422 that may be about the response format asked for: the next is tried."""
+
+
+# What a refusal of the response format names (OpenAI: "response_format 'verbose_json' is not
+# compatible with model ...", vLLM, faster-whisper-server, a validation error's field name),
+# and what a refusal of the upload itself names ("Audio file is too short", "Invalid file
+# format"). Sending the same file in another format only pays for those again.
+_FORMAT_WORDS = ("response_format", "response format", "verbose_json", "timestamp_granularit")
+_UPLOAD_WORDS = ("file", "audio", "too short", "too long", "duration", "decode", "media")
+
+
+def _about_the_upload(exc: openai.APIStatusError) -> bool:
+    """Whether a refusal is about the uploaded file, not about the response format."""
+    if exc.status_code == 413:
+        return True
+    said = exc.response.content.decode("utf-8", "replace").lower()
+    if any(word in said for word in _FORMAT_WORDS):
+        return False
+    return any(word in said for word in _UPLOAD_WORDS)
+
+
 def _parse(
-    body: str, response_format: str, duration: float | None, provider: str
+    body: str,
+    response_format: str,
+    duration: float | None,
+    provider: str,
+    content_type: str = "",
 ) -> ParsedTranscript:
     if response_format == "text":
+        if body.lstrip().startswith("{"):  # an error object is not the words said
+            with contextlib.suppress(ValueError):
+                data = json.loads(body)
+                if isinstance(data, dict) and (refused := error_in_answer(provider, data)):
+                    raise refused
         return parse_transcript_text(body, duration)
     try:
         data = json.loads(body)
     except ValueError:
-        raise malformed_response(provider, "not JSON") from None
+        text = body.strip()
+        if text and text[0] not in "{[<" and "html" not in content_type.lower():
+            # Plain words for a JSON request (some self-hosted servers and proxies): the
+            # transcript all the same, paid for; its times are estimated.
+            log.warning("%s answered %s with plain text", provider, response_format)
+            return parse_transcript_text(text, duration)
+        raise unreadable_answer(provider, "not JSON") from None
+    if isinstance(data, dict) and (refused := error_in_answer(provider, data)) is not None:
+        raise refused
     parsed = from_json_payload(data, duration) if isinstance(data, dict) else None
     if parsed is None:
-        raise malformed_response(provider, "no text or segments in the JSON")
+        raise unreadable_answer(provider, "no text or segments in the JSON")
     return parsed
 
 

@@ -10,13 +10,12 @@ from typing import TypeVar
 from tenacity import (
     RetryCallState,
     Retrying,
-    retry_if_exception,
     stop_after_attempt,
     wait_random_exponential,
 )
 
 from bulk_transcribe import workscope
-from bulk_transcribe.errors import Cancelled, TranscribeError
+from bulk_transcribe.errors import Cancelled, PermanentError, TranscribeError
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +30,9 @@ class RetryPolicy:
     # A Retry-After longer than this is not slept through here: the error goes to the runner,
     # which requeues the item and honours the wait without holding a worker.
     max_retry_after: float = 120.0
+    # A 2xx answer that could not be read was transcribed, and charged, all the same: it is
+    # asked for again this many times, not `attempts` times (the runner may retry the item).
+    paid_retries: int = 1
 
 
 def _is_retryable(policy: RetryPolicy) -> Callable[[BaseException], bool]:
@@ -42,6 +44,18 @@ def _is_retryable(policy: RetryPolicy) -> Callable[[BaseException], bool]:
         return exc.retry_after is None or exc.retry_after <= policy.max_retry_after
 
     return check
+
+
+def _should_retry(policy: RetryPolicy) -> Callable[[RetryCallState], bool]:
+    retryable = _is_retryable(policy)
+
+    def should(state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        if exc is None or not retryable(exc):
+            return False
+        return not getattr(exc, "paid", False) or state.attempt_number <= policy.paid_retries
+
+    return should
 
 
 def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
@@ -68,8 +82,19 @@ def call_with_retries(policy: RetryPolicy, action: Callable[[], T]) -> T:
         sleep=workscope.sleep,
         stop=stop_after_attempt(max(1, policy.attempts)),
         wait=_wait(policy),
-        retry=retry_if_exception(_is_retryable(policy)),
+        retry=_should_retry(policy),
         before_sleep=_log_retry,
         reraise=True,
     )
-    return retrying(action)
+    try:
+        return retrying(action)
+    except TranscribeError as exc:
+        if not getattr(exc, "paid", False):
+            raise
+        # Answers that were charged and still unreadable: trying the item again (the runner
+        # would, twice) pays again for more of the same; the user decides (--retry-failed).
+        raise PermanentError(
+            exc.kind,
+            f"{exc.message}; not asked for again, since each answer is charged: "
+            "`resume --retry-failed` tries once more",
+        ) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -62,21 +63,42 @@ def estimate_segments(text: str, duration: float | None) -> list[Segment]:
     return segments
 
 
-def segments_from_dicts(items: Sequence[Any]) -> list[Segment] | None:
-    """Segments from [{start, end, text}, ...]; None when the items do not have that shape."""
-    segments = []
+def segments_from_dicts(
+    items: Sequence[Any], duration: float | None = None
+) -> list[Segment] | None:
+    """Segments from [{start, end, text}, ...]; None when the items do not have that shape.
+
+    Times are made usable whatever the server sent: a segment without a finite start keeps
+    the time of the one before it, times are kept within 0 and `duration` (when known), and
+    the segments come back in time order, every word kept."""
+    raw: list[tuple[float | None, float | None, str]] = []
     for item in items:
         if not isinstance(item, dict) or "start" not in item or "text" not in item:
             return None
-        try:
-            start = float(item["start"])
-            end = float(item.get("end", start))
-        except (TypeError, ValueError):
+        start, end = _number(item["start"]), _number(item.get("end"))
+        if start is None and item["start"] is not None and not _is_number_text(item["start"]):
             return None
         text = str(item["text"]).strip()
         if text:
-            segments.append(Segment(start=start, end=max(start, end), text=text))
+            raw.append((start, end, text))
+    limit = duration if duration is not None and duration > 0 else math.inf
+    segments, previous = [], 0.0
+    for start, end, text in raw:
+        start = min(max(0.0, start if start is not None else previous), limit)
+        end = min(max(start, end if end is not None else start), limit)
+        segments.append(Segment(start=start, end=end, text=text))
+        previous = end
+    segments.sort(key=lambda segment: segment.start)  # stable: equal starts keep their order
     return segments
+
+
+def _is_number_text(value: Any) -> bool:
+    """'NaN' and 'inf' are numbers, just not usable times; 'abc' is not a time at all."""
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def from_json_payload(
@@ -89,7 +111,8 @@ def from_json_payload(
         return None
     duration = _number(data.get("duration")) or duration_hint
     language = data.get("language") if isinstance(data.get("language"), str) else None
-    segments = segments_from_dicts(raw_segments) if isinstance(raw_segments, list) else None
+    limit = duration_hint or duration
+    segments = segments_from_dicts(raw_segments, limit) if isinstance(raw_segments, list) else None
     text = text if isinstance(text, str) else " ".join(s.text for s in segments or [])
     if segments is None or (not segments and text.strip()):
         return ParsedTranscript(estimate_segments(text, duration), text, language, duration, True)
@@ -131,7 +154,7 @@ def parse_transcript_text(text: str, duration_hint: float | None = None) -> Pars
             if parsed is not None:
                 return parsed
         if isinstance(data, list):
-            segments = segments_from_dicts(data)
+            segments = segments_from_dicts(data, duration_hint)
             if segments is not None:
                 joined = " ".join(s.text for s in segments)
                 return ParsedTranscript(segments, joined, None, duration_hint, False)
@@ -143,7 +166,9 @@ def parse_transcript_text(text: str, duration_hint: float | None = None) -> Pars
 
 
 def _number(value: Any) -> float | None:
+    """A finite number, or None (NaN and infinities are not times)."""
     try:
-        return float(value) if value is not None else None
+        number = float(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+    return number if number is not None and math.isfinite(number) else None

@@ -32,7 +32,12 @@ import httpx
 from pyrate_limiter import Duration, InMemoryBucket, Rate, RateItem, SQLiteBucket
 
 from bulk_transcribe import workscope
-from bulk_transcribe.engines.http_errors import error_detail, is_quota_answer, parse_retry_after
+from bulk_transcribe.engines.http_errors import (
+    error_detail,
+    is_quota_answer,
+    reset_seconds,
+    retry_after_of_429,
+)
 from bulk_transcribe.engines.presets import resolve_provider
 from bulk_transcribe.errors import ErrorKind, TranscribeError, TransientError
 from bulk_transcribe.figures import clock_time
@@ -766,13 +771,11 @@ class ProviderLimiter:
             return False  # out of credit: a permanent error, and nothing about the limit
         if response.status_code == 429:
             sent = sent_at if sent_at is not None else time.time()
-            self.backend.record_429(sent, parse_retry_after(headers))
+            self.backend.record_429(sent, retry_after_of_429(headers))
             return True
         remaining = headers.get("x-ratelimit-remaining-requests")
         if remaining is not None and remaining.strip() == "0":
-            self.backend.observe_limits(
-                0, _reset_seconds(headers.get("x-ratelimit-reset-requests"))
-            )
+            self.backend.observe_limits(0, reset_seconds(headers.get("x-ratelimit-reset-requests")))
         return False
 
     def stats(self) -> LimiterStats:
@@ -860,29 +863,6 @@ def shared_limiter(
         return limiter
 
 
-def _reset_seconds(value: str | None) -> float | None:
-    """OpenAI-style reset headers: '1s', '6m0s', '250ms', or plain seconds."""
-    if not value:
-        return None
-    total, number, unit = 0.0, "", ""
-    for char in value.strip() + " ":
-        if char.isdigit() or char == ".":
-            if unit:
-                total += _unit_seconds(float(number or 0), unit)
-                number, unit = "", ""
-            number += char
-        elif char.isalpha():
-            unit += char
-        elif number:
-            total += _unit_seconds(float(number), unit or "s")
-            number, unit = "", ""
-    return total
-
-
-def _unit_seconds(amount: float, unit: str) -> float:
-    return amount * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}.get(unit, 1.0)
-
-
 class RateLimitHook:
     """The RequestHook every engine's HTTP client goes through, for one session.
 
@@ -943,7 +923,12 @@ class RateLimitHook:
         self, provider: str, request: httpx.Request, response: httpx.Response
     ) -> None:
         sent_wall = request.extensions.get("bulk_transcribe_sent", time.time())
-        if self.limiter(provider).observe(response, sent_wall) and self._on_violation:
+        try:
+            violated = self.limiter(provider).observe(response, sent_wall)
+        except Exception:  # the answer may be paid for: keep it, whatever the budget
+            log.exception("learning from %s's response headers failed", label_of(provider))
+            return
+        if violated and self._on_violation:
             self._on_violation(label_of(provider), response, sent_wall)
 
     @classmethod

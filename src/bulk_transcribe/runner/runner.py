@@ -580,6 +580,8 @@ class Runner:
                 self._retry_later(flight, error.kind, error.message, error.retry_after)
             else:
                 self._fail(item_id, attempt, error.kind, error.message)
+                if error.every_item:
+                    self._stop_for_provider(error.message)
             return
         assert outcome.transcript is not None
         # Kept before any file is written: a full disk costs a rewrite, never a re-transcription.
@@ -668,6 +670,19 @@ class Runner:
             )
             self.store.add_event(self.session.id, "stopped", self._stop_reason)
             self.request_stop()
+
+    def _stop_for_provider(self, message: str) -> None:
+        """The speech provider refused the key, has no credit left or has no such endpoint:
+        every other item would be refused the same way, one request each, so the run stops
+        and they stay queued."""
+        if self._stop.is_set():
+            return
+        self._stop_reason = (
+            f"{message}: the run stopped, the other items wait in the queue; fix that, then "
+            "resume the session (with --retry-failed for the item that was refused)"
+        )
+        self.store.add_event(self.session.id, "stopped", self._stop_reason)
+        self.request_stop()
 
     def _wait_too_long(
         self, item_id: int, attempt: int, kind: str, message: str, retry_after: float

@@ -19,7 +19,7 @@ import httpx
 
 from bulk_transcribe import workscope
 from bulk_transcribe.engines import Engine, EngineJob
-from bulk_transcribe.engines.http_errors import parse_retry_after
+from bulk_transcribe.engines.http_errors import retry_after_of_429
 from bulk_transcribe.errors import Cancelled, ErrorKind, PermanentError, TranscribeError
 from bulk_transcribe.models import Fetched, Item, Stage, TranscribeOptions, Transcript
 from bulk_transcribe.settings import Settings
@@ -80,12 +80,20 @@ class Progress:
     chunk: tuple[str, str] | None = None  # (key, result JSON) of a piece just transcribed
 
 
+# Answers from the speech provider that refuse every item alike (a rejected or revoked key,
+# an account out of credit): one ends the run instead of each queued item asking in turn.
+PROVIDER_REFUSALS = frozenset({ErrorKind.AUTH, ErrorKind.QUOTA})
+
+
 @dataclass(frozen=True)
 class ItemError:
     kind: str
     message: str
     transient: bool
     retry_after: float | None = None
+    # The speech provider refused what every item needs (the key, the account's credit, the
+    # endpoint itself): the rest would fail alike. Never set for a fetch's refusal.
+    every_item: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,7 +195,7 @@ def report_rate_limit_violation(provider: str, response: httpx.Response, sent_at
     """A rate-limit hook's `on_violation`: the unit's request got a 429."""
     reporter = current_reporter.get()
     if reporter is not None:
-        retry_after = parse_retry_after(response.headers)
+        retry_after = retry_after_of_429(response.headers)
         reporter.rate_limited(RateLimitNotice(provider, retry_after, sent_at))
 
 
@@ -214,6 +222,7 @@ def _run(
     unit: WorkUnit, settings: Settings, engine: Callable[[], Engine], reporter: UnitReporter
 ) -> Outcome:
     item = unit.item
+    in_engine = False
     try:
         reporter.check_cancelled()
         reporter.stage(Stage.FETCHING)
@@ -228,6 +237,7 @@ def _run(
         reporter.check_cancelled()
         info = ItemInfo(title=fetched.title, duration=fetched.duration, metadata=fetched.metadata)
         reporter.info(info)
+        in_engine = fetched.transcript is None
         try:
             transcript = fetched.transcript or _transcribe(
                 unit, fetched, settings, engine(), reporter
@@ -242,7 +252,10 @@ def _run(
     except Cancelled:
         return Outcome(item_id=item.id, attempt=unit.attempt, cancelled=True)
     except TranscribeError as exc:
-        error = ItemError(str(exc.kind), exc.message, exc.transient, exc.retry_after)
+        every_item = in_engine and (
+            exc.kind in PROVIDER_REFUSALS or getattr(exc, "every_item", False)
+        )
+        error = ItemError(str(exc.kind), exc.message, exc.transient, exc.retry_after, every_item)
         return Outcome(item_id=item.id, attempt=unit.attempt, error=error)
     except Exception as exc:  # a bug or an unmapped library error: isolate it to this item
         log.exception("unexpected error on %s", item.source)
