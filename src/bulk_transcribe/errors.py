@@ -21,6 +21,8 @@ class ErrorKind(StrEnum):
     QUOTA = "quota"
     PROVIDER = "provider"
     DISK_FULL = "disk_full"
+    # The output folder cannot be written (read-only, no permission, removed): fixed outside.
+    UNWRITABLE = "unwritable"
     DATABASE = "database"  # the session database cannot be opened or written
     BLOCKED = "blocked"  # a link to an address the user has not allowed (private networks)
     MODEL = "model"
@@ -32,7 +34,13 @@ class ErrorKind(StrEnum):
 # provider): a plain `resume` tries these items again; others need `--retry-failed`. Bad
 # links, bad media and refused credentials stay failed until then.
 RETRY_ON_RESUME = frozenset(
-    {ErrorKind.DISK_FULL, ErrorKind.NETWORK, ErrorKind.TIMEOUT, ErrorKind.RATE_LIMITED}
+    {
+        ErrorKind.DISK_FULL,
+        ErrorKind.UNWRITABLE,
+        ErrorKind.NETWORK,
+        ErrorKind.TIMEOUT,
+        ErrorKind.RATE_LIMITED,
+    }
 )
 # errno values that mean "no room to write": a full disk, or the user's quota on it.
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})

@@ -8,6 +8,7 @@ session folder by this one thread, with every item state change guarded by its a
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import random
 import threading
@@ -593,8 +594,9 @@ class Runner:
     ) -> None:
         self.store.set_stage(item_id, Stage.WRITING, attempt=attempt)
         item = self.store.get_item(item_id)
-        try:
-            outputs = write_transcript_files(
+
+        def write() -> list[str]:
+            return write_transcript_files(
                 self.session.folder,
                 session_id=self.session.id,
                 item=item,
@@ -602,6 +604,14 @@ class Runner:
                 transcribed_at=datetime.fromisoformat(transcribed_at),
                 formats=self.settings.formats,
             )
+
+        try:
+            try:
+                outputs = write()
+            except FileNotFoundError:
+                # The session folder was removed between its mkdir and the write (deleted
+                # by hand mid-run): writing makes it again, once.
+                outputs = write()
         except TranscribeError as exc:
             self._fail(item_id, attempt, exc.kind, exc.message)
             return
@@ -658,6 +668,15 @@ class Runner:
             self._stop_reason = (
                 "the disk is full: the run stopped. Free some space, then resume the session "
                 "(items that failed for lack of space are tried again)"
+            )
+            self.store.add_event(self.session.id, "stopped", self._stop_reason)
+            self.request_stop()
+        elif kind == ErrorKind.UNWRITABLE and not self._stop.is_set():
+            # Every later item would be transcribed (perhaps paid for) only to fail the same way.
+            self._stop_reason = (
+                f"the output folder {self.session.folder} cannot be written: the run stopped. "
+                "Make it writable, then resume the session (its transcripts are kept and "
+                "only written, not made again)"
             )
             self.store.add_event(self.session.id, "stopped", self._stop_reason)
             self.request_stop()
@@ -906,4 +925,15 @@ class Runner:
 def _describe_write_error(exc: OSError, folder: object) -> tuple[str, str]:
     if is_disk_full(exc):
         return ErrorKind.DISK_FULL, disk_full(f"writing the transcript files in {folder}").message
+    if exc.errno in _FOLDER_UNWRITABLE:
+        return ErrorKind.UNWRITABLE, (
+            f"cannot write the transcript files in {folder} ({exc.strerror or exc}): make the "
+            "folder writable (or choose another --out), then resume the session"
+        )
     return ErrorKind.INTERNAL, f"could not write the transcript files in {folder}: {exc}"
+
+
+# Write errors of the folder, not of one item's file: every later item would meet them too.
+_FOLDER_UNWRITABLE = frozenset(
+    {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOENT, errno.ENOTDIR, errno.EEXIST}
+)

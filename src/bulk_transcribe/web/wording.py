@@ -22,6 +22,7 @@ ERROR_KINDS: dict[str, tuple[str, bool]] = {
     ErrorKind.QUOTA: ("Out of credit or quota", False),
     ErrorKind.PROVIDER: ("The provider had a problem", True),
     ErrorKind.DISK_FULL: ("The disk is full", True),
+    ErrorKind.UNWRITABLE: ("The output folder could not be written", True),
     ErrorKind.MODEL: ("The speech model could not be loaded", False),
     ErrorKind.CANCELLED: ("Cancelled", True),
     ErrorKind.INTERNAL: ("Unexpected error (a bug: please report it)", True),

@@ -1,0 +1,57 @@
+"""A session folder that cannot be written mid-run: the run stops at the first item that meets
+it (not transcribing, perhaps paying for, every later item only to fail it), and a plain
+resume writes what was made without making it again. The real CLI in real processes, with
+the scripted engine."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.cli.test_lifecycle import finish, media_folder, only_session, rows, scripted, wait_for
+from tests.cli.test_lifecycle import work_done as work_log
+
+
+def test_an_unwritable_session_folder_stops_the_run_and_a_plain_resume_finishes_it(
+    tmp_path: Path,
+) -> None:
+    media = media_folder(tmp_path, ["alpha", "gate_beta", "later_1", "later_2"])
+    out = tmp_path / "out"
+    db = out / "bulk_transcribe.db"
+    gate = tmp_path / "gate"
+    process = scripted(
+        ["run", str(media), "--engine", "scripted", "--out", str(out)],
+        tmp_path,
+        SCRIPTED_ENGINE_GATE=str(gate),
+    )
+    gated = "SELECT 1 FROM items WHERE status = 'running' AND source LIKE '%gate_beta%'"
+    wait_for(lambda: rows(db, gated), process)
+    session_id = only_session(db)
+    folder = out / "sessions" / session_id
+    # A folder that cannot be written, without root or a mount: a file where it was.
+    shutil.rmtree(folder)
+    folder.write_text("not a folder")
+    gate.touch()
+    code, stdout, stderr = finish(process)
+
+    assert code == 1, stdout + stderr
+    assert "cannot be written" in stdout + stderr
+    statuses = dict(rows(db, "SELECT title, status FROM items"))
+    failed = rows(db, "SELECT error_kind FROM items WHERE status = 'failed'")
+    assert failed == [("unwritable",)], statuses
+    # The later items were never transcribed: the run stopped at the first write.
+    assert work_log(tmp_path) == {"alpha": 1, "gate_beta": 1}
+    assert f"bulk-transcribe resume {session_id}" in stdout
+
+    folder.unlink()  # the user makes it writable again
+    code, stdout, stderr = finish(
+        scripted(
+            ["resume", session_id, "--out", str(out)], tmp_path, SCRIPTED_ENGINE_GATE=str(gate)
+        )
+    )
+
+    assert code == 0, stdout + stderr
+    assert rows(db, "SELECT DISTINCT status FROM items") == [("done",)]
+    # gate_beta's transcript was kept: written now, not made again.
+    assert work_log(tmp_path) == {"alpha": 1, "gate_beta": 1, "later_1": 1, "later_2": 1}
+    assert len(list(folder.glob("gate-beta__*.md"))) == 1
