@@ -82,3 +82,23 @@ def test_a_database_opened_on_a_full_disk_is_disk_full_not_damaged(small_disk: P
     filler.unlink()
     with Store(path) as store:  # space freed: the same database works, its session kept
         assert len(store.list_sessions()) == 1
+
+
+def test_a_database_on_a_full_disk_can_still_be_read(small_disk: Path) -> None:
+    """`status` from another terminal while a run has filled the disk shows what is stored,
+    rather than failing: opening an up-to-date database writes nothing."""
+    path = small_disk / "bulk_transcribe.db"
+    with Store(path) as run:
+        session = run.create_session(small_disk, {})
+        filler = small_disk / "filler"
+        with filler.open("wb", buffering=0) as file:  # every byte the disk has left
+            try:
+                while True:
+                    file.write(b"\0" * 4096)
+            except OSError:
+                pass
+        with pytest.raises(PermanentError) as raised:
+            run.add_event(session.id, "note", "x" * 100_000)
+        assert raised.value.kind is ErrorKind.DISK_FULL
+        with Store(path) as status:
+            assert [s.id for s in status.list_sessions()] == [session.id]

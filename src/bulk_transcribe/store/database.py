@@ -243,6 +243,10 @@ class Database:
                 reader.close()
 
     def _migrate(self) -> None:
+        # An up-to-date database is opened without a write: `status` and `sessions` still
+        # read it on a full disk (setting user_version writes a page even to the same value).
+        if self._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return
         with self._transaction() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
