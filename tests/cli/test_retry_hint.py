@@ -66,6 +66,20 @@ def test_failures_only_the_user_can_fix_point_at_retry_failed(tmp_path: Path) ->
     assert "--retry-failed` tries the 1 failed item again; finished ones are kept." in text
 
 
+def test_the_command_named_finds_a_session_whose_database_is_elsewhere(tmp_path: Path) -> None:
+    media = media_folder(tmp_path, ["good"])
+    (media / "broken.mp3").write_bytes(b"ID3" + bytes(range(256)) * 40)
+    out, db = tmp_path / "out", tmp_path / "elsewhere" / "sessions.db"
+
+    done = run("run", str(media), "--engine", "scripted", "--out", str(out), "--db", str(db))
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    named = re.search(r"`bulk-transcribe (resume [^`]+)`", " ".join(done.stdout.split()))
+    assert named, done.stdout
+    resumed = run(*shlex.split(named.group(1)))  # the command as the user would paste it
+    assert "1 done, 1 failed" in resumed.stdout, resumed.stdout + resumed.stderr
+
+
 def test_a_stop_for_a_model_that_cannot_load_names_a_new_run_with_a_working_model(
     tmp_path: Path,
 ) -> None:
