@@ -129,7 +129,10 @@ def test_a_session_whose_process_was_killed_reads_interrupted_and_says_how_to_re
     assert re.search(r"│\s*gate_beta\s*│\s*running\s*│", live.stdout), live.stdout  # while alive
     assert shown.returncode == 0, shown.stderr
     assert f"Session {session_id} (interrupted)" in shown.stdout
-    assert f"`bulk-transcribe resume {session_id}` does the rest" in shown.stdout
+    # The command as it can be pasted: the session is found only with its --out.
+    assert f"`bulk-transcribe resume {session_id} --out {out}` does the rest" in " ".join(
+        shown.stdout.split()
+    )
     # Its item in flight reads as the session does; the store still records it running.
     assert re.search(r"│\s*gate_beta\s*│\s*interrupted — runs again on resume\s*│", shown.stdout)
     assert "running" not in shown.stdout, shown.stdout

@@ -92,6 +92,19 @@ def database_path(out: Path, db: Path | None) -> Path:
     return db or out / "bulk_transcribe.db"
 
 
+def where_options(session: Session, db: Path) -> str:
+    """The --out (and --db) a later command needs to find this session again."""
+    options = f" --out {session.out_dir}" if session.out_dir != Path("output") else ""
+    if Path(db).resolve() != database_path(session.out_dir, None).resolve():
+        options += f" --db {db}"  # without it, resume would look beside the outputs
+    return options
+
+
+def resume_command(session: Session, db: Path) -> str:
+    """`bulk-transcribe resume ID` with what it needs to find the session from anywhere."""
+    return f"bulk-transcribe resume {session.id}{where_options(session, db)}"
+
+
 def open_store(out: Path, db: Path | None) -> Store:
     """The store of an output folder that has one; a usage error when there is none."""
     path = database_path(out, db)

@@ -49,6 +49,7 @@ from .common import (
     errors,
     find_session,
     open_store,
+    resume_command,
     settings_from,
     usage_error,
 )
@@ -406,7 +407,7 @@ def status(
         elif session.status is SessionStatus.RUNNING:
             console.print(
                 "No process runs it any more (a crash, a kill or a lost machine stopped it); "
-                f"finished items are kept: `bulk-transcribe resume {session.id}` does the rest.",
+                f"finished items are kept: `{resume_command(session, store.path)}` does the rest.",
                 highlight=False,
             )
         big = counts.total > BIG_SESSION_ITEMS and not all_items
@@ -446,7 +447,7 @@ def _send(session_id: str, out: Path, db: Path | None, command, what: str) -> No
         if owner is None:
             raise usage_error(
                 f"session {session.id} is not running ({session.status.value}); "
-                f"`bulk-transcribe resume {session.id}` continues it"
+                f"`{resume_command(session, store.path)}` continues it"
             )
         console.print(
             f"Asked pid {owner.pid} on host {owner.host} to {what} (session {session.id}).",
@@ -604,7 +605,7 @@ def _cloud_preflight(settings: Settings, store: Store, session: Session) -> None
     # ten seconds an item): nothing is sent; the session waits for a resume.
     errors.print(
         f"[bold red]error:[/] {shown(check.message)}; nothing was sent. Session {session.id} is "
-        f"kept: `bulk-transcribe resume {session.id}` when the provider answers again",
+        f"kept: `{resume_command(session, store.path)}` when the provider answers again",
         highlight=False,
     )
     raise typer.Exit(EXIT_PROVIDER_DOWN)

@@ -10,7 +10,6 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import typer
 
@@ -28,7 +27,7 @@ from bulk_transcribe.redact import scrub_text
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
-from .common import EXIT_OK, EXIT_SOME_FAILED, console, errors, usage_error
+from .common import EXIT_OK, EXIT_SOME_FAILED, console, errors, usage_error, where_options
 from .progress import describe_metrics, watch
 from .reports import BIG_SESSION_ITEMS, print_counts, print_items
 
@@ -125,7 +124,7 @@ def _watch_runner(runner: service.Runner, store: Store, session: Session) -> Ses
     _report_summaries(store, session)
     final = store.get_session(session.id)
     console.print(f"Session folder: {session.folder}", highlight=False)
-    out_option = _where_options(session, store.path)
+    out_option = where_options(session, store.path)
     failed_by_kind = store.failed_by_kind(session.id) if counts.failed else {}
     if failed_by_kind.get(ErrorKind.MODEL):
         _print_rerun_hint(store, final, out_option)
@@ -138,14 +137,6 @@ def _watch_runner(runner: service.Runner, store: Store, session: Session) -> Ses
     elif counts.failed:
         _print_retry_hint(session, out_option, failed_by_kind)
     return counts
-
-
-def _where_options(session: Session, db: Path) -> str:
-    """The --out (and --db) a later command needs to find this session again."""
-    options = f" --out {session.out_dir}" if session.out_dir != Path("output") else ""
-    if Path(db).resolve() != (session.out_dir / "bulk_transcribe.db").resolve():
-        options += f" --db {db}"  # without it, resume would look beside the outputs
-    return options
 
 
 def _print_retry_hint(session: Session, out_option: str, by_kind: Mapping[str | None, int]) -> None:
