@@ -55,3 +55,53 @@ def test_an_unwritable_session_folder_stops_the_run_and_a_plain_resume_finishes_
     # gate_beta's transcript was kept: written now, not made again.
     assert work_log(tmp_path) == {"alpha": 1, "gate_beta": 1, "later_1": 1, "later_2": 1}
     assert len(list(folder.glob("gate-beta__*.md"))) == 1
+
+
+def fill(disk: Path) -> Path:
+    filler = disk / "filler"
+    with filler.open("wb", buffering=0) as file:  # every byte the disk has left
+        try:
+            while True:
+                file.write(b"\0" * 4096)
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_database_whose_disk_fills_mid_run_stops_it_with_words_not_tracebacks(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    media = media_folder(tmp_path, ["alpha", "gate_beta", "later_1"])
+    out, db = tmp_path / "out", small_disk / "sessions.db"
+    gate = tmp_path / "gate"
+    process = scripted(
+        ["run", str(media), "--engine", "scripted", "--out", str(out), "--db", str(db)],
+        tmp_path,
+        SCRIPTED_ENGINE_GATE=str(gate),
+    )
+    gated = "SELECT 1 FROM items WHERE status = 'running' AND source LIKE '%gate_beta%'"
+    wait_for(lambda: rows(db, gated), process)
+    filler = fill(small_disk)
+    gate.touch()
+    code, stdout, stderr = finish(process)
+
+    assert code == 2, stdout + stderr
+    assert "Traceback" not in stderr, stderr
+    assert "disk full while saving to the database" in stderr
+    assert work_log(tmp_path)["later_1"] == 0  # nothing more was started
+
+    filler.unlink()
+    session_id = only_session(db)
+    code, stdout, stderr = finish(
+        scripted(
+            ["resume", session_id, "--out", str(out), "--db", str(db)],
+            tmp_path,
+            SCRIPTED_ENGINE_GATE=str(gate),
+        )
+    )
+    assert code == 0, stdout + stderr
+    assert rows(db, "SELECT DISTINCT status FROM items") == [("done",)]
+    # What was stored before the disk filled is kept; the item in hand when it filled could
+    # not be stored, and is made again.
+    assert work_log(tmp_path)["alpha"] == 1
+    assert work_log(tmp_path)["later_1"] == 1

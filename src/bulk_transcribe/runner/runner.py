@@ -152,6 +152,7 @@ class Runner:
         self._tries: dict[int, int] = {}  # attempts in this run, for the retry budget
         self._waiting_for: dict[int, str] = {}  # items another session is transcribing now
         self._stop_reason: str | None = None
+        self._store_problems: set[str] = set()  # store failures already told
         self._unavailable: str | None = None  # a provider that asked for too long a pause
         self._lost_ownership = False
         self._heartbeat_stop = threading.Event()
@@ -863,8 +864,22 @@ class Runner:
             step()
         except Superseded:
             self._superseded()
+        except TranscribeError as exc:
+            if exc.kind in (ErrorKind.DISK_FULL, ErrorKind.DATABASE):
+                self._store_refuses(exc)
+            else:
+                log.exception("coordinator step failed")
         except Exception:
             log.exception("coordinator step failed")
+
+    def _store_refuses(self, exc: TranscribeError) -> None:
+        """The store cannot be written (a full disk, a read-only database): nothing more can
+        be recorded, so the run stops; said once, in words, not a traceback per step."""
+        if exc.message in self._store_problems:
+            return
+        self._store_problems.add(exc.message)
+        log.warning("%s", exc.message)
+        self.request_stop()
 
     def _engine_instance(self) -> Engine:
         with self._engine_lock:
