@@ -166,7 +166,8 @@ def test_a_second_process_is_refused_while_the_first_runs_and_stop_reaches_it(tm
     code, stdout, stderr = finish(scripted(["resume", session_id, "--out", str(out)], tmp_path))
     assert code == 2
     assert f"session {session_id} is being processed by pid {first.pid}" in stderr
-    assert "bulk-transcribe stop" in stderr
+    # Commands that find the session as they are pasted: with its --out.
+    assert f"`bulk-transcribe stop {session_id} --out {out}`" in " ".join(stderr.split())
 
     status = finish(scripted(["status", session_id, "--out", str(out)], tmp_path))
     assert f"Being processed by pid {first.pid}" in status[1]
@@ -180,6 +181,9 @@ def test_a_second_process_is_refused_while_the_first_runs_and_stop_reaches_it(tm
 
     code, _, stderr = finish(scripted(["cancel", session_id, "--out", str(out)], tmp_path))
     assert code == 2 and "is not running" in stderr
+    assert f"`bulk-transcribe resume {session_id} --out {out}` continues it" in " ".join(
+        stderr.split()
+    )
 
 
 def test_two_resumes_at_once_submit_every_item_exactly_once(tmp_path: Path):

@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from bulk_transcribe.models import Session
+from bulk_transcribe.models import Owner, Session
 from bulk_transcribe.settings import Settings, describe_invalid
 from bulk_transcribe.store import Store
 
@@ -103,6 +103,16 @@ def where_options(session: Session, db: Path) -> str:
 def resume_command(session: Session, db: Path) -> str:
     """`bulk-transcribe resume ID` with what it needs to find the session from anywhere."""
     return f"bulk-transcribe resume {session.id}{where_options(session, db)}"
+
+
+def busy_error(session: Session, owner: Owner, db: Path) -> typer.Exit:
+    """The session runs in another live process: who, and the commands that reach it."""
+    where = where_options(session, db)
+    return usage_error(
+        f"session {session.id} is being processed by pid {owner.pid} on host {owner.host}; "
+        f"use `bulk-transcribe status {session.id}{where}` to watch it, or "
+        f"`bulk-transcribe stop {session.id}{where}` to stop it"
+    )
 
 
 def open_store(out: Path, db: Path | None) -> Store:

@@ -45,6 +45,7 @@ from .common import (
     OutOption,
     RayAddressOption,
     SessionArgument,
+    busy_error,
     console,
     errors,
     find_session,
@@ -75,7 +76,7 @@ app.command()(cache)
 def _refuse_if_running(store: Store, session: Session) -> None:
     owner = service.liveness(store, session.id)
     if owner is not None:
-        raise usage_error(str(service.SessionBusy(session.id, owner)))
+        raise busy_error(session, owner, store.path)
 
 
 @app.command()

@@ -27,7 +27,15 @@ from bulk_transcribe.redact import scrub_text
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Store
 
-from .common import EXIT_OK, EXIT_SOME_FAILED, console, errors, usage_error, where_options
+from .common import (
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    busy_error,
+    console,
+    errors,
+    usage_error,
+    where_options,
+)
 from .progress import describe_metrics, watch
 from .reports import BIG_SESSION_ITEMS, print_counts, print_items
 
@@ -112,7 +120,7 @@ def _watch_runner(runner: service.Runner, store: Store, session: Session) -> Ses
     watch(console, store, session.id, finished, on_interrupt)
     worker.join()
     if isinstance(outcome.get("error"), service.SessionBusy):
-        raise usage_error(str(outcome["error"]))
+        raise busy_error(session, outcome["error"].owner, store.path)
     if "error" in outcome:
         raise outcome["error"]
     if runner.taken_over:
