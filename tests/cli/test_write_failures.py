@@ -105,3 +105,30 @@ def test_a_database_whose_disk_fills_mid_run_stops_it_with_words_not_tracebacks(
     # not be stored, and is made again.
     assert work_log(tmp_path)["alpha"] == 1
     assert work_log(tmp_path)["later_1"] == 1
+
+
+def test_a_resume_writes_again_the_files_of_finished_items_deleted_meanwhile(
+    tmp_path: Path,
+) -> None:
+    media = media_folder(tmp_path, ["alpha", "beta"])
+    out = tmp_path / "out"
+    db = out / "bulk_transcribe.db"
+    code, stdout, stderr = finish(
+        scripted(["run", str(media), "--engine", "scripted", "--out", str(out)], tmp_path)
+    )
+    assert code == 0, stdout + stderr
+    session_id = only_session(db)
+    folder = out / "sessions" / session_id
+    written = sorted(p.name for p in folder.iterdir())
+    note = next(folder.glob("alpha__*.md"))
+    note.write_text(note.read_text(encoding="utf-8") + "\nMy own words.\n", encoding="utf-8")
+    for path in folder.iterdir():
+        if path != note:
+            path.unlink()  # deleted by hand, all but an edited note
+
+    code, stdout, stderr = finish(scripted(["resume", session_id, "--out", str(out)], tmp_path))
+
+    assert code == 0, stdout + stderr
+    assert sorted(p.name for p in folder.iterdir()) == written
+    assert note.read_text(encoding="utf-8").endswith("My own words.\n")  # kept as edited
+    assert work_log(tmp_path) == {"alpha": 1, "beta": 1}  # written, not made again

@@ -56,6 +56,7 @@ from bulk_transcribe.runner.ownership import (
 )
 from bulk_transcribe.runner.ratelimit import RateLimitHook
 from bulk_transcribe.runner.resources import ResourceMonitor
+from bulk_transcribe.runner.restore import restore_missing_outputs
 from bulk_transcribe.runner.summaries import SummaryWork, write_summary
 from bulk_transcribe.runner.work import (
     Message,
@@ -925,6 +926,14 @@ class Runner:
         self.rate_limits.close()
         final = replace(self.store.get_session(session_id), status=status)
         try:
+            restored = restore_missing_outputs(self.store, final, tuple(self.settings.formats))
+            if restored:
+                self.store.add_event(
+                    session_id,
+                    "outputs",
+                    f"{counted(restored, 'finished item')} had files missing from the session "
+                    "folder: written again from the store",
+                )
             write_outputs_index(self.store, session_id, session=final)
         except (TranscribeError, OSError) as exc:  # a full disk: the store keeps it all
             message = exc.message if isinstance(exc, TranscribeError) else str(exc)
