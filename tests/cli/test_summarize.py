@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import yaml
@@ -68,3 +69,43 @@ def test_run_summarize_then_summarize_again_from_the_store(tmp_path: Path) -> No
         nothing = cli(tmp_path, "summarize", "latest", "--out", str(out), chat=chat)
         assert "0 summary(ies) made." in nothing.stdout
         assert len(chat.bodies) == 1
+
+
+def test_a_summary_lost_to_a_kill_is_made_by_the_resume(tmp_path: Path) -> None:
+    media = tmp_path / "talk.wav"
+    shutil.copy(SAMPLE_MEDIA[0], media)
+    out = tmp_path / "out"
+    asked, release = threading.Event(), threading.Event()
+
+    def held(_messages: list) -> str:  # the summary in flight when the run is killed
+        asked.set()
+        release.wait(30)
+        return ANSWER
+
+    with FakeChatServer(default=ANSWER) as chat:
+        chat.then(held)
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("BULK_TRANSCRIBE_CHAT")},
+            "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
+            "BULK_TRANSCRIBE_RATE_LIMIT_DB": str(tmp_path / "budgets.sqlite"),
+            "BULK_TRANSCRIBE_CHAT_API_BASE": chat.base_url,
+            "BULK_TRANSCRIBE_CHAT_MODEL": "m",
+        }
+        args = ("run", str(media), "--out", str(out), "--engine", "scripted", "-f", "md")
+        run = subprocess.Popen(
+            [sys.executable, "-m", "tests.fakes.scripted_cli", *args, "--summarize"],
+            env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            assert asked.wait(120), "the run never asked for its summary"
+        finally:
+            run.kill()
+            run.wait()
+            release.set()
+        assert "summary" not in frontmatter(out)
+
+        resumed = cli(tmp_path, "resume", "latest", "--out", str(out), chat=chat)
+
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert frontmatter(out)["summary"] == "Scripted words."
+        assert len(chat.bodies) == 2  # the lost one, asked again once

@@ -69,6 +69,7 @@ from bulk_transcribe.runner.work import (
 )
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.store import Fence, RunningElsewhere, Store, Superseded
+from bulk_transcribe.store.summaries import Summaries
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +282,14 @@ class Runner:
                 "summaries were asked for but no chat model is configured here (set "
                 "BULK_TRANSCRIBE_CHAT_API_BASE and _CHAT_MODEL); transcripts are made as usual",
             )
+        if self.summaries is not None:
+            # Summaries an earlier run of this session did not keep (killed while one was
+            # made, stopped, or refused): made now, as a resume makes its unfinished items.
+            for item_id in Summaries(self.store).missing(session_id):
+                stored = self.store.transcript(item_id)
+                if stored is not None:
+                    title = self.store.get_item(item_id).display_title
+                    self.summaries.submit(item_id, title, stored.transcript)
         # A parallel run starts long items first: they must not start last and finish alone.
         self._pending = self.store.queued_ids(
             session_id, longest_first=self.settings.concurrency > 1
