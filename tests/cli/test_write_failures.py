@@ -8,7 +8,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.cli.test_lifecycle import finish, media_folder, only_session, rows, scripted, wait_for
+from tests.cli.test_lifecycle import (
+    finish,
+    gated_run,
+    media_folder,
+    only_session,
+    rows,
+    scripted,
+    wait_for,
+)
 from tests.cli.test_lifecycle import work_done as work_log
 
 
@@ -132,3 +140,27 @@ def test_a_resume_writes_again_the_files_of_finished_items_deleted_meanwhile(
     assert sorted(p.name for p in folder.iterdir()) == written
     assert note.read_text(encoding="utf-8").endswith("My own words.\n")  # kept as edited
     assert work_log(tmp_path) == {"alpha": 1, "beta": 1}  # written, not made again
+
+
+def test_a_new_run_does_not_wait_for_an_item_of_a_session_killed_a_moment_ago(
+    tmp_path: Path,
+) -> None:
+    process, db = gated_run(tmp_path)  # alpha done, gate_beta running in session one
+    process.kill()  # kill -9: its heartbeat is still fresh, its process provably gone
+    process.wait()
+    gate = tmp_path / "open"
+    gate.touch()
+    media, out = tmp_path / "media", db.parent
+
+    code, stdout, stderr = finish(
+        scripted(
+            ["run", str(media), "--engine", "scripted", "--out", str(out)],
+            tmp_path,
+            SCRIPTED_ENGINE_GATE=str(gate),
+        )
+    )
+
+    assert code == 0, stdout + stderr
+    waits = rows(db, "SELECT message FROM events WHERE kind = 'waiting'")
+    assert waits == [], waits  # nobody was transcribing it: no "waits for its result"
+    assert work_log(tmp_path) == {"alpha": 1, "gate_beta": 1}  # alpha linked, not redone

@@ -454,7 +454,7 @@ class Runner:
         if self.settings.force:
             return self.store.start_item(item_id)
         live_since = time.time() - OWNER_EXPIRY_SECONDS
-        return self.store.start_unless_running_elsewhere(item_id, live_since)
+        return self.store.start_unless_running_elsewhere(item_id, live_since, is_dead)
 
     def _running_elsewhere(self, item_id: int) -> str | None:
         """The live session transcribing the item now, if any (a look only: before working
@@ -462,7 +462,7 @@ class Runner:
         if self.settings.force:
             return None
         live_since = time.time() - OWNER_EXPIRY_SECONDS
-        return self.store.running_elsewhere(item_id, live_since)
+        return self.store.running_elsewhere(item_id, live_since, is_dead)
 
     def _linked_to_another_session(self, item_id: int) -> bool:
         """Without --force, an item another session finished while this one ran is skipped

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bulk_transcribe.models import (
     ItemStatus,
+    Owner,
 )
 from bulk_transcribe.redact import scrub_text
 from bulk_transcribe.store.items import QUERY_CHUNK, ItemsTable
+from bulk_transcribe.store.rows import owner_from_row
 
 ALREADY_DONE = "already_done"  # why an archived item was skipped
 
@@ -42,10 +44,20 @@ _SAME_ITEM = (
 )
 
 _RUNNING_ELSEWHERE = (
-    f"SELECT i.session_id FROM items mine JOIN items i ON {_SAME_ITEM}"
+    f"SELECT i.session_id, s.* FROM items mine JOIN items i ON {_SAME_ITEM}"
     " JOIN sessions s ON s.id = i.session_id WHERE mine.id = ? AND i.status = ?"
-    " AND s.owner_id IS NOT NULL AND s.heartbeat_at >= ? LIMIT 1"
+    " AND s.owner_id IS NOT NULL AND s.heartbeat_at >= ?"
 )
+
+
+def _live_one(rows: Iterable[Any], is_gone: Callable[[Owner], bool] | None) -> str | None:
+    """The first session among `rows` whose owner is not known to be gone: a process killed
+    a moment ago on this machine (its heartbeat still fresh) transcribes nothing."""
+    for row in rows:
+        owner = owner_from_row(row)
+        if is_gone is None or owner is None or not is_gone(owner):
+            return row["session_id"]
+    return None
 
 
 class RunningElsewhere(Exception):
@@ -162,22 +174,28 @@ class ArchiveTable(ItemsTable):
         )
         return _archived(rows[0]) if rows else None
 
-    def running_elsewhere(self, item_id: int, live_since: float) -> str | None:
-        """The session, alive at `live_since` (a heartbeat time), running the same item now."""
+    def running_elsewhere(
+        self, item_id: int, live_since: float, is_gone: Callable[[Owner], bool] | None = None
+    ) -> str | None:
+        """The session, alive at `live_since` (a heartbeat time) and not known by `is_gone`
+        to be gone, running the same item now."""
         rows = self._query(_RUNNING_ELSEWHERE, (item_id, ItemStatus.RUNNING, live_since))
-        return rows[0]["session_id"] if rows else None
+        return _live_one(rows, is_gone)
 
-    def start_unless_running_elsewhere(self, item_id: int, live_since: float) -> int | None:
+    def start_unless_running_elsewhere(
+        self, item_id: int, live_since: float, is_gone: Callable[[Owner], bool] | None = None
+    ) -> int | None:
         """`start_item`, unless a session whose owner was alive at `live_since` (a heartbeat
         time) is running the same item: then RunningElsewhere names it. The look and the
         start share one IMMEDIATE transaction, so of two sessions starting the same item at
         the same moment, one runs it and the other waits for it (never both)."""
         with self._transaction() as conn:
-            busy = conn.execute(
+            rows = conn.execute(
                 _RUNNING_ELSEWHERE, (item_id, ItemStatus.RUNNING, live_since)
-            ).fetchone()
+            ).fetchall()
+            busy = _live_one(rows, is_gone)
             if busy is not None:
-                raise RunningElsewhere(busy["session_id"])
+                raise RunningElsewhere(busy)
             return self._start_in(conn, item_id)
 
     def skip_as_archived(self, item_id: int, archived: ArchivedItem) -> None:
