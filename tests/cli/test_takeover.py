@@ -8,17 +8,28 @@ from __future__ import annotations
 import json
 import re
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from tests.cli.test_lifecycle import finish, media_folder, only_session, rows, scripted, wait_for
+from tests.cli.test_lifecycle import (
+    env,
+    finish,
+    gated_run,
+    media_folder,
+    only_session,
+    rows,
+    scripted,
+    wait_for,
+)
 from tests.engines.conftest import OPENAI_KEY
 from tests.fakes.frozen_process import stop_between_writes
 from tests.fakes.slow_upload_server import SlowUploadServer, answer_verbose_json
-from tests.samples import write_wav
+from tests.samples import REPO, write_wav
 
 LEASE_SECONDS = 3.0
 SIGNED = re.compile(r"Words of (\w+)@(\d+)\.")
@@ -181,3 +192,37 @@ def test_a_stalled_owner_woken_after_a_takeover_cuts_its_upload_off(tmp_path: Pa
     assert sorted(upload.whole for upload in uploads) == [False, True]
     assert second_code == 0, second_out + second_err
     assert rows(db, "SELECT status, attempts FROM items") == [("done", 2)]
+
+
+# The scripted CLI in a process whose wall clock runs a minute ahead (a clock that jumped, or
+# another machine's skew): every heartbeat it reads looks a minute old.
+CLOCK_AHEAD = (
+    "import time, runpy, sys; real = time.time; time.time = lambda: real() + 60; "
+    "sys.argv = ['bulk-transcribe', *sys.argv[1:]]; "
+    "runpy.run_module('tests.fakes.scripted_cli', run_name='__main__')"
+)
+
+
+def test_a_live_owner_is_not_taken_over_by_a_process_whose_clock_runs_ahead(
+    tmp_path: Path,
+) -> None:
+    process, db = gated_run(tmp_path)  # alive, heartbeating, held on gate_beta
+    session_id = only_session(db)
+    (tmp_path / "open").touch()  # the claimant's gate: were it to take over, it would finish
+    claimant = subprocess.run(
+        [sys.executable, "-c", CLOCK_AHEAD, "resume", session_id, "--out", str(db.parent)],
+        cwd=REPO,
+        env=env(SCRIPTED_ENGINE_GATE=str(tmp_path / "open")),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    try:
+        assert claimant.returncode == 2, claimant.stdout + claimant.stderr
+        assert f"is being processed by pid {process.pid}" in claimant.stderr
+        assert process.poll() is None  # the owner runs on, not fenced off
+        owner = rows(db, "SELECT owner_pid FROM sessions")
+        assert owner == [(process.pid,)]
+    finally:
+        process.kill()
+        process.wait()

@@ -7,6 +7,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -94,3 +95,23 @@ def is_alive(owner: Owner | None, now: float | None = None) -> bool:
         return False
     fresh = owner.heartbeat_age(now if now is not None else time.time()) < OWNER_EXPIRY_SECONDS
     return fresh and not is_dead(owner)
+
+
+# How long a claimant watches an owner whose heartbeat looks old before taking it for gone.
+BEAT_WATCH_SECONDS = 3 * HEARTBEAT_SECONDS
+
+
+def still_beating(owner: Owner, read_owner: Callable[[], Owner | None]) -> Owner | None:
+    """An owner whose heartbeat looks older than the expiry by this process's clock may only
+    be on another clock (a clock that jumped, another machine's skew): its heartbeat, written
+    every second, is watched for a few beats with this process's own steady clock. Returns
+    the owner when its heartbeat moved (alive: not to be taken over), else None."""
+    deadline = time.monotonic() + BEAT_WATCH_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(HEARTBEAT_SECONDS / 4)
+        now = read_owner()
+        if now is None or now.id != owner.id:
+            return None  # let go, or claimed by another: the claim decides
+        if now.heartbeat_at != owner.heartbeat_at:
+            return now
+    return None

@@ -53,6 +53,7 @@ from bulk_transcribe.runner.ownership import (
     SessionBusy,
     is_dead,
     new_owner,
+    still_beating,
 )
 from bulk_transcribe.runner.ratelimit import RateLimitHook
 from bulk_transcribe.runner.resources import ResourceMonitor
@@ -209,6 +210,15 @@ class Runner:
         """Claim the session, work through its queue, and let go; raises SessionBusy when
         another live process runs it."""
         session_id = self.session.id
+        current = self.store.get_session(session_id).owner
+        if (
+            current is not None
+            and current.heartbeat_age(time.time()) >= OWNER_EXPIRY_SECONDS
+            and not is_dead(current)
+        ):
+            beating = still_beating(current, lambda: self.store.get_session(session_id).owner)
+            if beating is not None:
+                raise SessionBusy(session_id, beating)
         holder = self.store.claim_session(session_id, self.owner, OWNER_EXPIRY_SECONDS, is_dead)
         if holder is not None:
             raise SessionBusy(session_id, holder)
