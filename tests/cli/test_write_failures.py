@@ -5,7 +5,9 @@ the scripted engine."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 from tests.cli.test_lifecycle import (
@@ -164,3 +166,25 @@ def test_a_new_run_does_not_wait_for_an_item_of_a_session_killed_a_moment_ago(
     waits = rows(db, "SELECT message FROM events WHERE kind = 'waiting'")
     assert waits == [], waits  # nobody was transcribing it: no "waits for its result"
     assert work_log(tmp_path) == {"alpha": 1, "gate_beta": 1}  # alpha linked, not redone
+
+
+def test_export_removes_what_a_killed_write_left_and_keeps_a_write_under_way(
+    tmp_path: Path,
+) -> None:
+    media = media_folder(tmp_path, ["alpha"])
+    out = tmp_path / "out"
+    finish(scripted(["run", str(media), "--engine", "scripted", "--out", str(out)], tmp_path))
+    folder = out / "sessions" / only_session(out / "bulk_transcribe.db")
+    # What a write killed between its temporary file and its rename leaves (an hour ago),
+    # and the temporary file of a write another process is making right now.
+    abandoned = folder / ".alpha__0a1b2c3d.srt.1a2b3c4d.tmp"
+    abandoned.write_text("1\n00:00:00,000 --> 00:00:01,000\nWords\n")
+    os.utime(abandoned, (time.time() - 3600, time.time() - 3600))
+    under_way = folder / ".alpha__0a1b2c3d.vtt.5e6f7a8b.tmp"
+    under_way.write_text("WEBVTT\n")
+
+    code, stdout, stderr = finish(scripted(["export", "latest", "--out", str(out)], tmp_path))
+
+    assert code == 0, stdout + stderr
+    assert not abandoned.exists()
+    assert under_way.exists()

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
 from bulk_transcribe.errors import disk_full, is_disk_full
 
 _TEMP_NAME_MAX_BYTES = 120  # keeps `.<name>.<random>.tmp` under the usual 255-byte limit
+_TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp$")  # what _create_temp names
+# A write takes well under this: a temporary file older is what a killed process left.
+ABANDONED_TEMP_SECONDS = 60.0
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -70,3 +75,22 @@ def _create_temp(path: Path) -> tuple[Path, int]:
         except FileExistsError:
             continue
         return temp, fd
+
+
+def remove_abandoned_temps(folder: Path, older_than: float = ABANDONED_TEMP_SECONDS) -> int:
+    """Delete the temporary files of atomic writes a killed process left in `folder` (never
+    an output); those of writes under way now are younger and kept. Returns how many."""
+    removed = 0
+    cutoff = time.time() - older_than
+    try:
+        candidates = [p for p in Path(folder).iterdir() if _TEMP_NAME.match(p.name)]
+    except OSError:  # no folder yet
+        return 0
+    for path in candidates:
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed

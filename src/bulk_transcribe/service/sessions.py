@@ -28,6 +28,7 @@ from bulk_transcribe.models import (
     SessionCounts,
 )
 from bulk_transcribe.outputs import write_transcript_files
+from bulk_transcribe.outputs.atomic import remove_abandoned_temps
 from bulk_transcribe.outputs.summary_note import NoteEdited, write_summarised_note
 from bulk_transcribe.plurals import counted
 
@@ -317,6 +318,7 @@ def export_session(
     folder = Path(to).resolve() if to is not None else session.folder
     chosen = formats or tuple(session.settings.get("formats") or Settings().formats)
     written, missing, kept = 0, [], []
+    remove_abandoned_temps(folder)  # left by a killed export or run: never an output
     summaries = Summaries(store)
     for item in store.items(session_id, [ItemStatus.DONE]):
         stored = store.transcript(item.id)
