@@ -359,3 +359,34 @@ def test_a_feed_that_gives_every_episode_one_guid_still_hands_on_each(
         publish(["One", "Two", "Three"])
         third = check_follows(store, settings(tmp_path))
         assert [s.title for s in third.new_items] == ["Three"]
+
+
+def test_a_followed_paged_feed_hands_on_its_whole_catalogue_then_only_the_new(
+    store: Store, tmp_path: Path
+) -> None:
+    """A host serving its catalogue in pages (RFC 5005): the follow handed on the first
+    page's episodes only, and the older ones were never transcribed."""
+    with running_server() as server:
+
+        def publish(numbers: list[int]) -> None:
+            pages = [numbers[i : i + 2] for i in range(0, len(numbers), 2)]
+            for n, page in enumerate(pages, start=1):
+                episodes = [
+                    FeedEpisode(f"Ep {e}", day(2024, e, 1), server.url(f"/{e}.mp3")) for e in page
+                ]
+                following = f"/show/{n + 1}.rss" if n < len(pages) else None
+                server.add(
+                    f"/show/{n}.rss", Route(rss_feed("Paged", episodes, following), "text/xml")
+                )
+
+        publish([5, 4, 3, 2, 1])
+        follow(store, server.url("/show/1.rss"), FollowFilters())
+        plan = check_follows(store, settings(tmp_path))
+        assert [s.title for s in plan.new_items] == ["Ep 5", "Ep 4", "Ep 3", "Ep 2", "Ep 1"]
+        session = start_update(store, settings(tmp_path), plan)
+        assert session is not None
+        finish_all(store, session.id)
+
+        publish([6, 5, 4, 3, 2, 1])  # a new episode pushes every other one down
+        plan = check_follows(store, settings(tmp_path))
+        assert [s.title for s in plan.new_items] == ["Ep 6"]
