@@ -132,7 +132,7 @@ def test_filters_by_session_and_by_source(
 
 def test_text_that_is_not_query_syntax_is_searched_as_words(index: SearchIndex) -> None:
     result = index.search('solar-panels "')
-    assert result.query == '"solar" "panels"'
+    assert result.query == '"solar panels"'  # written together: a phrase
     assert titles(result) == ["01_solar_panels"]
     with pytest.raises(PermanentError, match="type some words"):
         index.search("   ")
@@ -250,3 +250,39 @@ def test_a_youtube_item_links_to_its_moment(tmp_path: Path) -> None:
     assert hit.link == "https://www.youtube.com/watch?v=abcdefghijk&t=83s"
     assert (hit.start, hit.end) == (83.4, 90.0)
     store.close()
+
+
+HARD_WORDS = {
+    "pandemic": [
+        (0.0, 4.0, "COVID-19 changed our e-mail habits."),
+        (10.0, 12.0, "A covid vaccine came in 19 doses."),
+        (20.0, 22.0, "Version 3.5 is out."),
+    ],
+}
+
+
+@pytest.fixture
+def scripted_index(tmp_path: Path) -> Iterator[SearchIndex]:
+    """One store of scripted transcripts whose words are hard to search for."""
+    store = Store(tmp_path / "out" / "bulk_transcribe.db")
+    media = tmp_path / "media"
+    media.mkdir()
+    for name in HARD_WORDS:
+        shutil.copy(COFFEE, media / f"{name}.wav")
+    specs = local_specs([media / f"{name}.wav" for name in HARD_WORDS])
+    transcribe(store, tmp_path / "out", specs, engine=SegmentsEngine(HARD_WORDS))
+    with service.open_search_index(store) as opened:
+        yield opened
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "starts"),
+    [("COVID-19", [0.0]), ("e-mail habits", [0.0]), ("3.5", [20.0]), ("covid* 19", [0.0, 10.0])],
+)
+def test_a_word_written_with_a_hyphen_or_a_point_is_found_as_written(
+    scripted_index: SearchIndex, query: str, starts: list[float]
+) -> None:
+    """`COVID-19` was searched as `covid` and `19` anywhere in a segment: "a covid vaccine
+    came in 19 doses" matched too, and ranked first."""
+    assert sorted(hit.start for hit in scripted_index.search(query).hits) == starts

@@ -27,6 +27,8 @@ from bulk_transcribe.store.rows import item_from_row
 MATCH_START, MATCH_END = "\x02", "\x03"
 DEFAULT_LIMIT = 20
 _BAREWORD = re.compile(r"[\w*]+", re.UNICODE)
+_WRITTEN = re.compile(r'[^\s"]+')  # what was typed without a space (or a quote) inside
+_TRAILING = ".,;:!?)'"  # punctuation ending a typed word, not part of it
 
 # How the index reads a done item's segments that the store did not keep (items finished
 # before it kept transcripts): given the item and its session folder. Raises
@@ -292,13 +294,16 @@ def _stored(segments_json: str | None) -> list[Segment] | None:
 
 def as_words(query: str) -> str:
     """A query made of the words of `query`, each quoted so FTS5 reads no operator in it;
-    a trailing * still asks for a prefix."""
-    words = []
-    for word in _BAREWORD.findall(query):
-        stem = word.replace("*", "")
-        if stem:
-            words.append(f'"{stem}"' + ("*" if word.endswith("*") else ""))
-    return " ".join(words)
+    a trailing * still asks for a prefix. Words written together (COVID-19, e-mail, 3:5)
+    stay together, as a phrase: the tokenizer split them in the transcript the same way."""
+    terms = []
+    for written in _WRITTEN.findall(query):
+        words = [w.replace("*", "") for w in _BAREWORD.findall(written)]
+        words = [w for w in words if w]
+        if words:
+            prefix = "*" if written.rstrip(_TRAILING).endswith("*") else ""
+            terms.append('"' + " ".join(words) + '"' + prefix)
+    return " ".join(terms)
 
 
 def _filters(session_id: str | None, sources: Sequence[str]) -> tuple[str, list[object]]:
