@@ -258,6 +258,7 @@ HARD_WORDS = {
         (10.0, 12.0, "A covid vaccine came in 19 doses."),
         (20.0, 22.0, "Version 3.5 is out."),
     ],
+    "tokyo": [(0.0, 4.0, "東京は大きい都市です。"), (5.0, 8.0, "我们在北京吃了饺子。")],
 }
 
 
@@ -286,3 +287,29 @@ def test_a_word_written_with_a_hyphen_or_a_point_is_found_as_written(
     """`COVID-19` was searched as `covid` and `19` anywhere in a segment: "a covid vaccine
     came in 19 doses" matched too, and ranked first."""
     assert sorted(hit.start for hit in scripted_index.search(query).hits) == starts
+
+
+def test_chinese_and_japanese_words_are_found_inside_the_sentence(
+    scripted_index: SearchIndex,
+) -> None:
+    """Written without spaces, a whole sentence was one token to the index: searching for
+    東京 or 北京 found nothing, so Chinese and Japanese transcripts could not be searched."""
+    (tokyo,) = scripted_index.search("東京").hits
+    assert tokyo.plain_text == "東京は大きい都市です。"
+    assert f"{MATCH_START}東京{MATCH_END}は" in tokyo.text
+    (beijing,) = scripted_index.search("北京 饺子").hits
+    assert (beijing.start, beijing.plain_text) == (5.0, "我们在北京吃了饺子。")
+    assert [h.start for h in scripted_index.search('"大きい都市"').hits] == [0.0]
+    assert scripted_index.search("京都").hits == []  # the characters, in that order
+
+
+def test_an_index_built_by_an_earlier_version_is_rebuilt_for_chinese_and_japanese(
+    scripted_index: SearchIndex, tmp_path: Path
+) -> None:
+    db = tmp_path / "out" / "bulk_transcribe.db"
+    scripted_index.search("東京")
+    with sqlite3.connect(db) as conn:  # the index as version 12 wrote it: no spaces added
+        conn.execute("UPDATE segments_fts SET text = replace(text, ' ', '')")
+        conn.execute("PRAGMA user_version = 12")
+    with Store(db) as store, service.open_search_index(store) as index:
+        assert [h.plain_text for h in index.search("東京").hits] == ["東京は大きい都市です。"]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.models import Item, ItemStatus, Segment, SourceType
-from bulk_transcribe.store import Store
+from bulk_transcribe.store import Store, cjk
 from bulk_transcribe.store.rows import item_from_row
 
 # Marks around matched words in Hit.text; views turn them into bold, colour or <mark>.
@@ -178,7 +178,7 @@ class SearchIndex:
             conn.executemany(
                 "INSERT INTO segments_fts (rowid, text, item_id, start, end) VALUES (?,?,?,?,?)",
                 [
-                    (first_rowid + n, " ".join(s.text.split()), item.id, s.start, s.end)
+                    (first_rowid + n, cjk.spaced(" ".join(s.text.split())), item.id, s.start, s.end)
                     for n, s in enumerate(segments)
                 ],
             )
@@ -225,10 +225,10 @@ class SearchIndex:
         where, params = _filters(session_id, sources)
         with self._lock:
             try:
-                rows = self._match(query, where, params, limit, offset)
-                ran = query
+                ran = cjk.spaced_query(query)
+                rows = self._match(ran, where, params, limit, offset)
             except sqlite3.OperationalError:
-                ran = as_words(query)
+                ran = cjk.spaced_query(as_words(query))
                 if not ran:
                     raise PermanentError(
                         ErrorKind.INVALID_INPUT, f"nothing searchable in {query!r}"
@@ -247,7 +247,7 @@ class SearchIndex:
                 source_type=SourceType(row["source_type"]),
                 start=row["start"],
                 end=row["end"],
-                text=row["marked"],
+                text=_unspaced(row["marked"]),
                 rank=row["rank"],
                 link=self._link(row["source"], SourceType(row["source_type"]), row["start"]),
             )
@@ -284,6 +284,12 @@ class SearchIndex:
                 " SUM(problem IS NOT NULL) AS unreadable FROM indexed_items"
             ).fetchone()
         return {"items": row["items"], "segments": row["segments"], "unreadable": row[2] or 0}
+
+
+def _unspaced(marked: str) -> str:
+    """A hit's text as it was said: Chinese and Japanese without the index's spaces, the
+    characters of one matched run in one highlight."""
+    return cjk.joined(marked).replace(MATCH_END + MATCH_START, "")
 
 
 def _stored(segments_json: str | None) -> list[Segment] | None:
