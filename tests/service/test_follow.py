@@ -390,3 +390,48 @@ def test_a_followed_paged_feed_hands_on_its_whole_catalogue_then_only_the_new(
         publish([6, 5, 4, 3, 2, 1])  # a new episode pushes every other one down
         plan = check_follows(store, settings(tmp_path))
         assert [s.title for s in plan.new_items] == ["Ep 6"]
+
+
+def test_a_feed_that_moved_for_good_is_followed_at_its_new_address(
+    store: Store, tmp_path: Path
+) -> None:
+    """A show moving host answers 301 at its old address for a while, then nothing: the
+    follow kept the old address, and once it was gone no new episode was ever handed on."""
+    with running_server() as server:
+        old = server.url("/old.rss")
+        first = FeedEpisode("First", day(2024, 1, 1), server.url("/1.mp3"))
+        server.add("/old.rss", Route(rss_feed("Show", [first]), "text/xml"))
+        follow(store, old, FollowFilters())
+        finish_all(
+            store,
+            start_update(store, settings(tmp_path), check_follows(store, settings(tmp_path))).id,
+        )
+
+        server.add("/new.rss", Route(rss_feed("Show", [first]), "text/xml"))
+        server.add("/old.rss", Route(b"", status=301, extra_headers={"Location": "/new.rss"}))
+        plan = check_follows(store, settings(tmp_path))
+        assert plan.new_items == [] and plan.checks[0].moved_to == server.url("/new.rss")
+        start_update(store, settings(tmp_path), plan)
+        (moved,) = followed(store)
+        assert moved.url == server.url("/new.rss")
+
+        server.add("/old.rss", Route(b"gone", "text/plain", status=410))
+        second = FeedEpisode("Second", day(2024, 2, 1), server.url("/2.mp3"))
+        server.add("/new.rss", Route(rss_feed("Show", [second, first]), "text/xml"))
+        plan = check_follows(store, settings(tmp_path))
+        assert [s.title for s in plan.new_items] == ["Second"]
+        assert plan.checks[0].problems == ()
+
+
+def test_a_feed_redirected_for_now_keeps_its_address(store: Store, tmp_path: Path) -> None:
+    with running_server() as server:
+        episode = FeedEpisode("First", day(2024, 1, 1), server.url("/1.mp3"))
+        server.add("/today.rss", Route(rss_feed("Show", [episode]), "text/xml"))
+        feed = server.add(
+            "/show.rss", Route(b"", status=302, extra_headers={"Location": "/today.rss"})
+        )
+        follow(store, feed, FollowFilters())
+        plan = check_follows(store, settings(tmp_path))
+        assert [s.title for s in plan.new_items] == ["First"] and plan.checks[0].moved_to is None
+        start_update(store, settings(tmp_path), plan)
+        assert [f.url for f in followed(store)] == [feed]

@@ -250,6 +250,12 @@ def _print_plan(plan: UpdatePlan) -> None:
         )
     console.print(table)
     for check in plan.checks:
+        if check.moved_to:
+            console.print(
+                f"  #{check.follow.id} moved for good to {escape(check.moved_to)}: followed "
+                "there from the first update that reads it",
+                highlight=False,
+            )
         for spec in check.new:
             console.print(
                 f"  new in #{check.follow.id}: {escape(spec.title or spec.source)}",

@@ -33,6 +33,7 @@ from bulk_transcribe.runner.ownership import (
 )
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources import expander_for, is_collection
+from bulk_transcribe.sources.feed_moves import moved_for_good
 from bulk_transcribe.sources.pacing import Pacer
 from bulk_transcribe.sources.podcast import episode_marks
 from bulk_transcribe.sources.youtube_links import watch_url
@@ -163,6 +164,7 @@ class SourceCheck:
     done_before: int = 0  # transcribed by an earlier session
     seen_before: int = 0  # handed on by an earlier check (done, failed or still queued)
     problems: tuple[str, ...] = ()  # why it, or some of its entries, could not be read
+    moved_to: str | None = None  # the new address a feed permanently redirects to
 
 
 @dataclass(frozen=True)
@@ -193,8 +195,11 @@ def check_follows(
     make_expander = expander or (lambda values: Expander(values, pacer=pacer))
     checks = []
     for followed_source in follows.all():
+        moved_to = None
+        if followed_source.kind in ("podcast feed", "link"):
+            moved_to = moved_for_good(followed_source.url, settings)
         found, title, problems = _list(
-            followed_source, settings, make_expander, find_videos or _search_videos
+            followed_source, settings, make_expander, find_videos or _search_videos, moved_to
         )
         done = _transcribed(store, found)
         seen = follows.seen(followed_source.id)
@@ -212,6 +217,7 @@ def check_follows(
                 done_before=len(done),
                 seen_before=len(found) - len(new) - len(done),
                 problems=problems,
+                moved_to=moved_to,
             )
         )
     return UpdatePlan(checks)
@@ -236,6 +242,7 @@ def _list(
     settings: Settings,
     make_expander: ExpanderFactory,
     find_videos: VideoFinder,
+    moved_to: str | None = None,
 ) -> tuple[list[ItemSpec], str | None, tuple[str, ...]]:
     filters = source.filters
     origin = f"follow #{source.id}"
@@ -259,13 +266,14 @@ def _list(
     source_type = SourceType.YOUTUBE if source.kind == "youtube" else SourceType.PODCAST_FEED
     if source.kind == "link":
         source_type = SourceType.HTTP_MEDIA  # the expander asks the server what it is
-    spec = ItemSpec(source=source.url, source_type=source_type, origin=origin)
+    address = moved_to or source.url
+    spec = ItemSpec(source=address, source_type=source_type, origin=origin)
     result: ExpandResult = make_expander(values).expand([spec])
     title = next((e.title for e in result.expansions if e.title), None)
     problems = tuple(f"{e.value}: {e.reason}" for e in result.invalid)
-    found = [s for s in result.items if s.source != source.url]
+    found = [s for s in result.items if s.source != address]
     if len(found) < len(result.items):  # the link came back as itself: it lists nothing
-        problems += (f"{source.url} is not a podcast feed, channel or playlist",)
+        problems += (f"{address} is not a podcast feed, channel or playlist",)
     return _titled(found, filters), title, problems
 
 
@@ -315,6 +323,10 @@ def start_update(store: Store, settings: Settings, plan: UpdatePlan) -> Session 
         session = create_session(store, settings, items, notes)
     follows = Follows(store)
     for check in plan.checks:
+        moved = check.moved_to
+        # Taken when the new address answers with the feed, and carries no key to store.
+        if moved and check.found and redact.redact_url(moved) == moved:
+            follows.move(check.follow.id, moved)
         follows.record_check(
             check.follow.id,
             Checked(

@@ -124,6 +124,16 @@ class Follows:
         with self._store._transaction() as conn:
             return conn.execute("DELETE FROM follows WHERE id = ?", (follow_id,)).rowcount > 0
 
+    def move(self, follow_id: int, url: str) -> bool:
+        """Follow `follow_id` at `url` from now on (its feed moved for good), unless `url` is
+        followed already; what it handed on stays remembered."""
+        with self._store._transaction() as conn:
+            taken = conn.execute("SELECT 1 FROM follows WHERE url = ?", (url,)).fetchone()
+            if taken is not None:
+                return False
+            conn.execute("UPDATE follows SET url = ? WHERE id = ?", (url, follow_id))
+        return True
+
     def seen(self, follow_id: int) -> set[str]:
         rows = self._store._query(
             "SELECT source FROM follow_seen WHERE follow_id = ?", (follow_id,)
