@@ -279,8 +279,8 @@ def _report_summaries(store: Store, session: Session) -> None:
     failed = sum(e.kind == "summary_failed" for e in store.events(session.id, limit=100_000))
     if failed:
         errors.print(
-            f"[yellow]warning:[/] {failed} summary(ies) not made (the transcripts are kept); "
-            f"`bulk-transcribe summarize {session.id}` tries again.",
+            f"[yellow]warning:[/] {counted(failed, 'summary', 'summaries')} not made (the "
+            f"transcripts are kept); `bulk-transcribe summarize {session.id}` tries again.",
             highlight=False,
         )
 
