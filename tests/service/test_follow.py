@@ -435,3 +435,31 @@ def test_a_feed_redirected_for_now_keeps_its_address(store: Store, tmp_path: Pat
         assert [s.title for s in plan.new_items] == ["First"] and plan.checks[0].moved_to is None
         start_update(store, settings(tmp_path), plan)
         assert [f.url for f in followed(store)] == [feed]
+
+
+def test_a_feed_followed_for_its_latest_episodes_misses_none_published_after(
+    store: Store, tmp_path: Path
+) -> None:
+    """`--latest 2` keeps the back catalogue out; but when three episodes appeared between two
+    updates (a week without cron, a busy show), the second took the newest two and the
+    third was never transcribed."""
+    with running_server() as server:
+
+        def publish(numbers: range) -> str:
+            episodes = [
+                FeedEpisode(f"Ep {n}", day(2024, n, 1), server.url(f"/{n}.mp3"))
+                for n in reversed(numbers)
+            ]
+            return server.add("/show.rss", Route(rss_feed("Show", episodes), "text/xml"))
+
+        feed = publish(range(1, 6))
+        follow(store, feed, FollowFilters(latest=2))
+        plan = check_follows(store, settings(tmp_path))
+        assert [s.title for s in plan.new_items] == ["Ep 5", "Ep 4"]
+        finish_all(store, start_update(store, settings(tmp_path), plan).id)
+
+        publish(range(1, 9))
+        plan = check_follows(store, settings(tmp_path))
+        assert [s.title for s in plan.new_items] == ["Ep 8", "Ep 7", "Ep 6"]
+        finish_all(store, start_update(store, settings(tmp_path), plan).id)
+        assert check_follows(store, settings(tmp_path)).new_items == []

@@ -14,7 +14,8 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from pathlib import Path
 
 from bulk_transcribe import redact
@@ -57,6 +58,7 @@ __all__ = [
     "unfollow",
 ]
 
+FEED_KINDS = ("podcast feed", "link")  # followed sources a feed's episodes come from
 SEARCH_PREFIX = "search:"  # a followed search is stored as "search:<what to search for>"
 DEFAULT_SEARCH_RESULTS = 20
 
@@ -255,11 +257,15 @@ def _list(
         except TranscribeError as exc:
             return [], None, (exc.message,)
         return _titled(found, filters), f"search: {query}", ()
+    # A feed's latest N counts at its first check; from then on, every episode since.
+    since = filters.since if source.kind in FEED_KINDS else None
+    latest = None if since else filters.latest
+    after = max(d for d in (filters.date_after, since) if d) if since else filters.date_after
     values = settings.model_copy(
         update={
-            "latest": filters.latest,
-            "limit": filters.latest,
-            "date_after": filters.date_after,
+            "latest": latest,
+            "limit": latest,
+            "date_after": after,
             "date_before": filters.date_before,
         }
     )
@@ -327,6 +333,9 @@ def start_update(store: Store, settings: Settings, plan: UpdatePlan) -> Session 
         # Taken when the new address answers with the feed, and carries no key to store.
         if moved and check.found and redact.redact_url(moved) == moved:
             follows.move(check.follow.id, moved)
+        since = _reached_back_to(check)
+        if since is not None:
+            follows.set_filters(check.follow.id, replace(check.follow.filters, since=since))
         follows.record_check(
             check.follow.id,
             Checked(
@@ -339,6 +348,18 @@ def start_update(store: Store, settings: Settings, plan: UpdatePlan) -> Session 
             [key for spec in check.found for key in _remembered_as(spec)],
         )
     return session
+
+
+def _reached_back_to(check: SourceCheck) -> date | None:
+    """For a feed followed for its latest N at its first check: the day of the oldest episode
+    that check listed (None when another check did, or an episode has no date)."""
+    filters = check.follow.filters
+    if not filters.latest or filters.since or check.follow.kind not in FEED_KINDS:
+        return None
+    days = [spec.metadata.get("published") for spec in check.found]
+    if not days or not all(isinstance(d, str) for d in days):
+        return None
+    return min(datetime.fromisoformat(d).date() for d in days)
 
 
 def unfinished_updates(store: Store) -> list[Session]:
