@@ -450,7 +450,10 @@ def test_a_feed_followed_for_its_latest_episodes_misses_none_published_after(
                 FeedEpisode(f"Ep {n}", day(2024, n, 1), server.url(f"/{n}.mp3"))
                 for n in reversed(numbers)
             ]
-            return server.add("/show.rss", Route(rss_feed("Show", episodes), "text/xml"))
+            undated = FeedEpisode("Bonus, undated", None, server.url("/bonus.mp3"))
+            return server.add(
+                "/show.rss", Route(rss_feed("Show", [*episodes, undated]), "text/xml")
+            )
 
         feed = publish(range(1, 6))
         follow(store, feed, FollowFilters(latest=2))

@@ -280,6 +280,8 @@ def _list(
     found = [s for s in result.items if s.source != address]
     if len(found) < len(result.items):  # the link came back as itself: it lists nothing
         problems += (f"{address} is not a podcast feed, channel or playlist",)
+    if since:  # an undated episode cannot say it came after the first check: the catalogue's
+        found = [s for s in found if s.metadata.get("published")]
     return _titled(found, filters), title, problems
 
 
