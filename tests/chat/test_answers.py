@@ -148,3 +148,24 @@ def test_a_429_waits_for_the_budget_and_then_answers(
 def test_asking_without_a_chat_model_says_what_to_set(store: Store) -> None:
     with pytest.raises(PermanentError, match="BULK_TRANSCRIBE_CHAT_MODEL"):
         ask(store, QUESTION, Settings(chat_api_base=None, chat_model=None))
+
+
+def test_a_quotation_that_is_not_in_the_passages_it_cites_is_flagged(
+    server: FakeChatServer, store: Store, tmp_path: Path
+) -> None:
+    """A researcher takes a quotation for what was said: one the model made up (or took from
+    another passage than it cites) was shown as the transcript's words, with its link."""
+    server.then(
+        cites(
+            ('The host said "tomatoes need full sun and deep watering".', [1]),
+            ("They called it “the only plant that hates the sun”.", [1]),
+            ('Roses get «morning light», and "mulch keeps the soil moist."', [1]),
+        )
+    )
+    answer = ask(store, QUESTION, settings(server, tmp_path))
+    assert [s.unfound_quotes for s in answer.sentences] == [
+        [],  # as said, whatever the case and punctuation
+        ["the only plant that hates the sun"],
+        [],  # two words are no quotation to check; the other is as said
+    ]
+    assert answer.unfound_quotes == 1

@@ -82,3 +82,19 @@ def test_nothing_relevant_gives_no_passages(tmp_path: Path) -> None:
     with store, PassageIndex(store) as index:
         assert index.passages("zebras migrating") == []
         assert index.passages("what is it about?") == []
+
+
+def test_a_question_in_chinese_or_japanese_finds_its_passages(tmp_path: Path) -> None:
+    """A question written without spaces was one "word" that matched nothing."""
+    script = {"tokyo": [(0.0, 4.0, "東京は大きい都市です。"), (5.0, 8.0, "雪の日は静かです。")]}
+    media = tmp_path / "media"
+    media.mkdir()
+    shutil.copy(SAMPLE_MEDIA[0], media / "tokyo.wav")
+    with Store(tmp_path / "out" / "bulk_transcribe.db") as store:
+        transcribe(
+            store, tmp_path / "out", local_specs([media / "tokyo.wav"]), SegmentsEngine(script)
+        )
+        with PassageIndex(store) as index:
+            best, *_ = index.passages("東京はどんな都市ですか", neighbours=0)
+            assert best.text == "東京は大きい都市です。"
+            assert index.passages("大阪", neighbours=0) == []

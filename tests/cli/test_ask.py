@@ -57,3 +57,19 @@ def test_ask_prints_each_sentence_with_its_links_and_the_passages_used(tmp_path:
         as_json = ask_cli(tmp_path, server, "tomatoes?", "--out", str(out), "--json")
         (sentence,) = json.loads(as_json.stdout)["sentences"]
         assert sentence["links"] == [f"{garden}#t=5"]  # "Today we plant tomatoes."
+
+
+def test_ask_warns_of_a_quotation_the_passages_do_not_hold(tmp_path: Path) -> None:
+    store, _ = make_store(tmp_path)
+    store.close()
+    out = tmp_path / "out"
+    made_up = 'The host said "tomatoes hate the sun entirely".'
+    answer = {"sentences": [{"text": made_up, "citations": [1]}]}
+    with FakeChatServer(default=json.dumps(answer)) as server:
+        result = ask_cli(tmp_path, server, "How much sun do tomatoes need?", "--out", str(out))
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "not found in the passages it cites" in result.stdout
+        assert "tomatoes hate the sun entirely" in result.stderr + result.stdout
+        as_json = ask_cli(tmp_path, server, "tomatoes?", "--out", str(out), "--json")
+        (sentence,) = json.loads(as_json.stdout)["sentences"]
+        assert sentence["unfound_quotes"] == ["tomatoes hate the sun entirely"]

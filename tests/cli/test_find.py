@@ -64,3 +64,15 @@ def test_find_says_when_nothing_matches_or_the_store_is_missing(tmp_path: Path) 
     assert "does not exist (use --out or --db)" in result.stderr
     result = run_cli("find", "zebra", "--out", str(out), "--session", "nope")
     assert result.returncode == 2 and "no session matches 'nope'" in result.stderr
+
+
+def test_a_session_prefix_that_fits_several_says_so(tmp_path: Path) -> None:
+    """A prefix shared by two sessions was answered "no session matches", which sent the
+    user looking for a session that was there."""
+    out, sessions = make_store(tmp_path)
+    first, second = sorted(sessions.values())
+    common = next(n for n in range(len(first)) if first[n] != second[n])
+    result = run_cli("find", "perfect", "--out", str(out), "--session", first[:common])
+    assert result.returncode == 2
+    assert "matches 2 sessions" in result.stderr and first in result.stderr
+    assert "no session matches" not in result.stderr

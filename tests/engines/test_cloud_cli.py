@@ -437,3 +437,37 @@ def test_an_api_base_without_v1_stops_the_run_at_the_first_404_and_says_so(tmp_p
     with sqlite3.connect(tmp_path / "out" / "bulk_transcribe.db") as db:
         statuses = sorted(row[0] for row in db.execute("SELECT status FROM items"))
     assert statuses == ["failed"] + ["queued"] * (len(samples) - 1)
+
+
+class GarblingEveryAnswer(FakeOpenAIServer):
+    """A proxy before the provider that cuts every transcription answer short (each one
+    transcribed and charged upstream)."""
+
+    def route(self, request):
+        reply = super().route(request)
+        if request.path.endswith("/audio/transcriptions") and reply.status == 200:
+            return Reply(200, b'{"text": "cut off in the mid')
+        return reply
+
+
+def test_answers_garbled_item_after_item_stop_the_run_after_three(tmp_path):
+    """Each item is asked for twice (both answers charged); after three items in a row the
+    run stops with the rest queued, instead of paying twice for each of 500."""
+    samples = SAMPLE_MEDIA[:6]
+    with GarblingEveryAnswer(api_key=OPENAI_KEY) as server:
+        result = run_cli(
+            [
+                "run", *map(str, samples), "--engine", "openai", "-j", "1",
+                "--api-base", server.base_url, "--out", str(tmp_path / "out"),
+            ],
+            tmp_path,
+            cli_env(OPENAI_API_KEY=OPENAI_KEY),
+        )  # fmt: skip
+        uploads = len(server.transcription_requests())
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 1, output
+    assert uploads == 3 * 2
+    assert "3 items in a row" in output and "the run stopped" in output
+    with sqlite3.connect(tmp_path / "out" / "bulk_transcribe.db") as db:
+        statuses = sorted(row[0] for row in db.execute("SELECT status FROM items"))
+    assert statuses == ["failed"] * 3 + ["queued"] * 3

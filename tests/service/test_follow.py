@@ -359,3 +359,110 @@ def test_a_feed_that_gives_every_episode_one_guid_still_hands_on_each(
         publish(["One", "Two", "Three"])
         third = check_follows(store, settings(tmp_path))
         assert [s.title for s in third.new_items] == ["Three"]
+
+
+def test_a_followed_paged_feed_hands_on_its_whole_catalogue_then_only_the_new(
+    store: Store, tmp_path: Path
+) -> None:
+    """A host serving its catalogue in pages (RFC 5005): the follow handed on the first
+    page's episodes only, and the older ones were never transcribed."""
+    with running_server() as server:
+
+        def publish(numbers: list[int]) -> None:
+            pages = [numbers[i : i + 2] for i in range(0, len(numbers), 2)]
+            for n, page in enumerate(pages, start=1):
+                episodes = [
+                    FeedEpisode(f"Ep {e}", day(2024, e, 1), server.url(f"/{e}.mp3")) for e in page
+                ]
+                following = f"/show/{n + 1}.rss" if n < len(pages) else None
+                server.add(
+                    f"/show/{n}.rss", Route(rss_feed("Paged", episodes, following), "text/xml")
+                )
+
+        publish([5, 4, 3, 2, 1])
+        follow(store, server.url("/show/1.rss"), FollowFilters())
+        plan = check_follows(store, settings(tmp_path))
+        assert [s.title for s in plan.new_items] == ["Ep 5", "Ep 4", "Ep 3", "Ep 2", "Ep 1"]
+        session = start_update(store, settings(tmp_path), plan)
+        assert session is not None
+        finish_all(store, session.id)
+
+        publish([6, 5, 4, 3, 2, 1])  # a new episode pushes every other one down
+        plan = check_follows(store, settings(tmp_path))
+        assert [s.title for s in plan.new_items] == ["Ep 6"]
+
+
+def test_a_feed_that_moved_for_good_is_followed_at_its_new_address(
+    store: Store, tmp_path: Path
+) -> None:
+    """A show moving host answers 301 at its old address for a while, then nothing: the
+    follow kept the old address, and once it was gone no new episode was ever handed on."""
+    with running_server() as server:
+        old = server.url("/old.rss")
+        first = FeedEpisode("First", day(2024, 1, 1), server.url("/1.mp3"))
+        server.add("/old.rss", Route(rss_feed("Show", [first]), "text/xml"))
+        follow(store, old, FollowFilters())
+        finish_all(
+            store,
+            start_update(store, settings(tmp_path), check_follows(store, settings(tmp_path))).id,
+        )
+
+        server.add("/new.rss", Route(rss_feed("Show", [first]), "text/xml"))
+        server.add("/old.rss", Route(b"", status=301, extra_headers={"Location": "/new.rss"}))
+        plan = check_follows(store, settings(tmp_path))
+        assert plan.new_items == [] and plan.checks[0].moved_to == server.url("/new.rss")
+        start_update(store, settings(tmp_path), plan)
+        (moved,) = followed(store)
+        assert moved.url == server.url("/new.rss")
+
+        server.add("/old.rss", Route(b"gone", "text/plain", status=410))
+        second = FeedEpisode("Second", day(2024, 2, 1), server.url("/2.mp3"))
+        server.add("/new.rss", Route(rss_feed("Show", [second, first]), "text/xml"))
+        plan = check_follows(store, settings(tmp_path))
+        assert [s.title for s in plan.new_items] == ["Second"]
+        assert plan.checks[0].problems == ()
+
+
+def test_a_feed_redirected_for_now_keeps_its_address(store: Store, tmp_path: Path) -> None:
+    with running_server() as server:
+        episode = FeedEpisode("First", day(2024, 1, 1), server.url("/1.mp3"))
+        server.add("/today.rss", Route(rss_feed("Show", [episode]), "text/xml"))
+        feed = server.add(
+            "/show.rss", Route(b"", status=302, extra_headers={"Location": "/today.rss"})
+        )
+        follow(store, feed, FollowFilters())
+        plan = check_follows(store, settings(tmp_path))
+        assert [s.title for s in plan.new_items] == ["First"] and plan.checks[0].moved_to is None
+        start_update(store, settings(tmp_path), plan)
+        assert [f.url for f in followed(store)] == [feed]
+
+
+def test_a_feed_followed_for_its_latest_episodes_misses_none_published_after(
+    store: Store, tmp_path: Path
+) -> None:
+    """`--latest 2` keeps the back catalogue out; but when three episodes appeared between two
+    updates (a week without cron, a busy show), the second took the newest two and the
+    third was never transcribed."""
+    with running_server() as server:
+
+        def publish(numbers: range) -> str:
+            episodes = [
+                FeedEpisode(f"Ep {n}", day(2024, n, 1), server.url(f"/{n}.mp3"))
+                for n in reversed(numbers)
+            ]
+            undated = FeedEpisode("Bonus, undated", None, server.url("/bonus.mp3"))
+            return server.add(
+                "/show.rss", Route(rss_feed("Show", [*episodes, undated]), "text/xml")
+            )
+
+        feed = publish(range(1, 6))
+        follow(store, feed, FollowFilters(latest=2))
+        plan = check_follows(store, settings(tmp_path))
+        assert [s.title for s in plan.new_items] == ["Ep 5", "Ep 4"]
+        finish_all(store, start_update(store, settings(tmp_path), plan).id)
+
+        publish(range(1, 9))
+        plan = check_follows(store, settings(tmp_path))
+        assert [s.title for s in plan.new_items] == ["Ep 8", "Ep 7", "Ep 6"]
+        finish_all(store, start_update(store, settings(tmp_path), plan).id)
+        assert check_follows(store, settings(tmp_path)).new_items == []

@@ -23,7 +23,9 @@ def day(year: int, month: int, date: int) -> datetime:
     return datetime(year, month, date, 6, 0, tzinfo=UTC)
 
 
-def rss_feed(title: str, episodes: Sequence[FeedEpisode]) -> bytes:
+def rss_feed(title: str, episodes: Sequence[FeedEpisode], next_page: str | None = None) -> bytes:
+    """An RSS feed; with `next_page`, one page of a paged feed (RFC 5005) that links the
+    next, older page, as large hosts publish long back catalogues."""
     items = []
     for ep in episodes:
         parts = [f"<title>{escape(ep.title)}</title>", f"<guid>{escape(ep.title)}-guid</guid>"]
@@ -41,13 +43,17 @@ def rss_feed(title: str, episodes: Sequence[FeedEpisode]) -> bytes:
         items.append("<item>" + "".join(parts) + "</item>")
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
-        '<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">'
+        '<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"'
+        ' xmlns:atom="http://www.w3.org/2005/Atom">'
         f"<channel><title>{escape(title)}</title><link>https://example.org/show</link>"
-        "<itunes:author>The Host</itunes:author>" + "".join(items) + "</channel></rss>"
+        + (f'<atom:link rel="next" href="{escape(next_page)}"/>' if next_page else "")
+        + "<itunes:author>The Host</itunes:author>"
+        + "".join(items)
+        + "</channel></rss>"
     ).encode()
 
 
-def atom_feed(title: str, episodes: Sequence[FeedEpisode]) -> bytes:
+def atom_feed(title: str, episodes: Sequence[FeedEpisode], next_page: str | None = None) -> bytes:
     entries = []
     for ep in episodes:
         parts = [f"<title>{escape(ep.title)}</title>", f"<id>urn:{escape(ep.title)}</id>"]
@@ -63,6 +69,7 @@ def atom_feed(title: str, episodes: Sequence[FeedEpisode]) -> bytes:
     return (
         '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
         f"<title>{escape(title)}</title><id>urn:feed</id><updated>2024-01-01T00:00:00Z</updated>"
+        + (f'<link rel="next" href="{escape(next_page)}"/>' if next_page else "")
         + "".join(entries)
         + "</feed>"
     ).encode()

@@ -120,3 +120,52 @@ def test_relative_audio_of_a_moved_feed_is_read_against_its_new_address(
     )
     result = expand_items([ItemSpec(moved, SourceType.PODCAST_FEED)], Settings(out_dir=tmp_path))
     assert [i.source for i in result.items] == [media_server.url("/new/2.mp3")]
+
+
+def paged_catalogue(media_server: MediaServer, build, pages: int = 3, loop: bool = False) -> str:
+    """A show of 2 episodes a page, newest first, each page linking the next older one
+    (RFC 5005); with `loop`, the last page links the first again."""
+    for page in range(1, pages + 1):
+        episodes = [
+            FeedEpisode(f"Ep {n}", day(2024, n, 1), media_server.url(f"/audio/{n}.mp3"))
+            for n in (2 * (pages - page) + 2, 2 * (pages - page) + 1)
+        ]
+        following = page + 1 if page < pages else (1 if loop else None)
+        link = f"/show/page{following}.xml" if following else None  # relative, as hosts write
+        media_server.add(f"/show/page{page}.xml", Route(build("Paged", episodes, link), "text/xml"))
+    return media_server.url("/show/page1.xml")
+
+
+@pytest.mark.parametrize("build", [rss_feed, atom_feed])
+def test_a_paged_feed_gives_its_whole_back_catalogue(
+    media_server: MediaServer, tmp_path: Path, build
+) -> None:
+    """Hosts with long catalogues serve them in pages: the first page alone held only the
+    two newest of six episodes, so a run or a follow of the feed missed the other four."""
+    feed = paged_catalogue(media_server, build)
+    result = expand_items([ItemSpec(feed, SourceType.PODCAST_FEED)], Settings(out_dir=tmp_path))
+    assert [i.title for i in result.items] == [f"Ep {n}" for n in (6, 5, 4, 3, 2, 1)]
+    assert {i.metadata["feed_url"] for i in result.items} == {feed}  # one feed, not three
+    assert result.invalid == []
+
+
+def test_latest_n_reads_only_the_pages_it_needs(media_server: MediaServer, tmp_path: Path) -> None:
+    feed = paged_catalogue(media_server, rss_feed)
+    settings = Settings(out_dir=tmp_path, latest=3)
+    result = expand_items([ItemSpec(feed, SourceType.PODCAST_FEED)], settings)
+    assert [i.title for i in result.items] == ["Ep 6", "Ep 5", "Ep 4"]
+    assert media_server.requests_to("/show/page3.xml") == []
+
+
+def test_pages_that_loop_or_fail_end_the_catalogue_with_what_was_read(
+    media_server: MediaServer, tmp_path: Path
+) -> None:
+    feed = paged_catalogue(media_server, rss_feed, loop=True)
+    result = expand_items([ItemSpec(feed, SourceType.PODCAST_FEED)], Settings(out_dir=tmp_path))
+    assert len(result.items) == 6 and len(media_server.requests_to("/show/page1.xml")) == 1
+
+    media_server.add("/show/page2.xml", Route(b"gone", "text/plain", status=404))
+    result = expand_items([ItemSpec(feed, SourceType.PODCAST_FEED)], Settings(out_dir=tmp_path))
+    assert [i.title for i in result.items] == ["Ep 6", "Ep 5"]
+    (problem,) = result.invalid
+    assert "older episodes" in problem.reason and "page2.xml" in problem.reason

@@ -132,7 +132,7 @@ def test_filters_by_session_and_by_source(
 
 def test_text_that_is_not_query_syntax_is_searched_as_words(index: SearchIndex) -> None:
     result = index.search('solar-panels "')
-    assert result.query == '"solar" "panels"'
+    assert result.query == '"solar panels"'  # written together: a phrase
     assert titles(result) == ["01_solar_panels"]
     with pytest.raises(PermanentError, match="type some words"):
         index.search("   ")
@@ -250,3 +250,66 @@ def test_a_youtube_item_links_to_its_moment(tmp_path: Path) -> None:
     assert hit.link == "https://www.youtube.com/watch?v=abcdefghijk&t=83s"
     assert (hit.start, hit.end) == (83.4, 90.0)
     store.close()
+
+
+HARD_WORDS = {
+    "pandemic": [
+        (0.0, 4.0, "COVID-19 changed our e-mail habits."),
+        (10.0, 12.0, "A covid vaccine came in 19 doses."),
+        (20.0, 22.0, "Version 3.5 is out."),
+    ],
+    "tokyo": [(0.0, 4.0, "東京は大きい都市です。"), (5.0, 8.0, "我们在北京吃了饺子。")],
+}
+
+
+@pytest.fixture
+def scripted_index(tmp_path: Path) -> Iterator[SearchIndex]:
+    """One store of scripted transcripts whose words are hard to search for."""
+    store = Store(tmp_path / "out" / "bulk_transcribe.db")
+    media = tmp_path / "media"
+    media.mkdir()
+    for name in HARD_WORDS:
+        shutil.copy(COFFEE, media / f"{name}.wav")
+    specs = local_specs([media / f"{name}.wav" for name in HARD_WORDS])
+    transcribe(store, tmp_path / "out", specs, engine=SegmentsEngine(HARD_WORDS))
+    with service.open_search_index(store) as opened:
+        yield opened
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "starts"),
+    [("COVID-19", [0.0]), ("e-mail habits", [0.0]), ("3.5", [20.0]), ("covid* 19", [0.0, 10.0])],
+)
+def test_a_word_written_with_a_hyphen_or_a_point_is_found_as_written(
+    scripted_index: SearchIndex, query: str, starts: list[float]
+) -> None:
+    """`COVID-19` was searched as `covid` and `19` anywhere in a segment: "a covid vaccine
+    came in 19 doses" matched too, and ranked first."""
+    assert sorted(hit.start for hit in scripted_index.search(query).hits) == starts
+
+
+def test_chinese_and_japanese_words_are_found_inside_the_sentence(
+    scripted_index: SearchIndex,
+) -> None:
+    """Written without spaces, a whole sentence was one token to the index: searching for
+    東京 or 北京 found nothing, so Chinese and Japanese transcripts could not be searched."""
+    (tokyo,) = scripted_index.search("東京").hits
+    assert tokyo.plain_text == "東京は大きい都市です。"
+    assert f"{MATCH_START}東京{MATCH_END}は" in tokyo.text
+    (beijing,) = scripted_index.search("北京 饺子").hits
+    assert (beijing.start, beijing.plain_text) == (5.0, "我们在北京吃了饺子。")
+    assert [h.start for h in scripted_index.search('"大きい都市"').hits] == [0.0]
+    assert scripted_index.search("京都").hits == []  # the characters, in that order
+
+
+def test_an_index_built_by_an_earlier_version_is_rebuilt_for_chinese_and_japanese(
+    scripted_index: SearchIndex, tmp_path: Path
+) -> None:
+    db = tmp_path / "out" / "bulk_transcribe.db"
+    scripted_index.search("東京")
+    with sqlite3.connect(db) as conn:  # the index as version 12 wrote it: no spaces added
+        conn.execute("UPDATE segments_fts SET text = replace(text, ' ', '')")
+        conn.execute("PRAGMA user_version = 12")
+    with Store(db) as store, service.open_search_index(store) as index:
+        assert [h.plain_text for h in index.search("東京").hits] == ["東京は大きい都市です。"]

@@ -76,3 +76,18 @@ def test_nothing_relevant_is_said_without_asking(
     app = ask("zebras?")
     assert any("model was not asked" in i.value for i in app.info)
     assert chat.bodies == []
+
+
+def test_a_quotation_the_passages_do_not_hold_is_flagged(
+    out_dir: Path, store: Store, chat: FakeChatServer
+) -> None:
+    sessions(out_dir, store)
+    made_up = 'The keeper shouted "all boats stay in the harbour tonight".'
+    chat.then(json.dumps({"sentences": [{"text": made_up, "citations": [1]}]}))
+    app = ask("Who waved from the lighthouse?")
+    assert not app.exception
+    assert any(
+        "Quotation not found in the passages it cites" in c.value
+        and "all boats stay in the harbour tonight" in c.value
+        for c in app.caption
+    )

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from bulk_transcribe.chat.client import ChatClient, Usage, chat_configured
 from bulk_transcribe.chat.passages import DEFAULT_PASSAGES, Passage, PassageIndex
+from bulk_transcribe.chat.quotes import unfound_quotes
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.outputs.moments import moment_clock as clock
 from bulk_transcribe.plurals import counted
@@ -38,7 +39,8 @@ class _AnswerSchema(BaseModel):
 ANSWER_PROMPT = (
     "You answer a researcher's question from numbered passages of transcripts, and from "
     "nothing else. Write a short answer as sentences; each sentence lists the numbers of the "
-    "passages it rests on in `citations`. Cite only the numbers given. If the passages do not "
+    "passages it rests on in `citations`. Cite only the numbers given; put in quotation "
+    "marks only words exactly as a passage you cite has them. If the passages do not "
     "answer the question, say so in one sentence with no citations. Answer with JSON only, "
     "matching this JSON schema:\n{schema}"
 )
@@ -48,6 +50,7 @@ ANSWER_PROMPT = (
 class CitedSentence:
     text: str
     passages: list[Passage]  # the passages it cites, in its order
+    unfound_quotes: list[str] = field(default_factory=list)  # quoted, but not in those passages
 
     @property
     def links(self) -> list[str]:
@@ -60,6 +63,7 @@ class Answer:
     passages: list[Passage]  # what retrieval found and the model was shown
     sentences: list[CitedSentence] = field(default_factory=list)
     dropped_citations: int = 0  # citations of passages that were not given
+    unfound_quotes: int = 0  # quotations no passage its sentence cites holds
     problem: str | None = None  # why there is no answer, when the model failed
     usage: Usage = field(default_factory=Usage)
 
@@ -126,7 +130,10 @@ def _checked(question: str, passages: list[Passage], answer: _AnswerSchema, usag
                 cited.append(by_number[number])
             else:
                 dropped += 1
-        sentences.append(CitedSentence(sentence.text.strip(), cited))
+        text = sentence.text.strip()
+        # Uncited, a quotation is looked for in every passage the model was shown.
+        quotes = unfound_quotes(text, [p.text for p in cited or passages])
+        sentences.append(CitedSentence(text, cited, quotes))
     if dropped and not any(s.passages for s in sentences):
         # Every citation names a passage that was not given: the answer rests on nothing the
         # user can check, so it is not shown as one (the passages found still are).
@@ -135,4 +142,5 @@ def _checked(question: str, passages: list[Passage], answer: _AnswerSchema, usag
             "): its answer rests on nothing shown, so it is left out"
         )
         return Answer(question, passages, [], dropped, problem=problem, usage=usage)
-    return Answer(question, passages, sentences, dropped, usage=usage)
+    unfound = sum(len(s.unfound_quotes) for s in sentences)
+    return Answer(question, passages, sentences, dropped, unfound, usage=usage)

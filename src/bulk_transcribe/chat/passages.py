@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from bulk_transcribe.models import SourceType
 from bulk_transcribe.outputs.moments import moment_url
 from bulk_transcribe.outputs.readback import segments_from_files
-from bulk_transcribe.store import Store
+from bulk_transcribe.store import Store, cjk
 from bulk_transcribe.store.search_index import SearchIndex
 
 DEFAULT_PASSAGES = 8
@@ -61,7 +61,14 @@ def question_query(question: str) -> str:
     where most occur. A word also finds its longer forms (panel -> panels), and a plural its
     singular, since the index has no stemmer."""
     terms: dict[str, None] = {}
+    words = []
     for word in _WORD.findall(question.lower()):
+        if cjk.has_cjk(word):  # written without spaces: any two characters of it
+            terms.update((f'"{pair}"', None) for pair in cjk.bigrams(word))
+            words += cjk.outside_runs(word)
+        else:
+            words.append(word)
+    for word in words:
         if word in STOPWORDS or (len(word) < 3 and not word.isdigit()):
             continue
         stem = (
@@ -141,7 +148,7 @@ class PassageIndex(SearchIndex):
                         source_type=SourceType(window["source_type"]),
                         start=segments[0]["start"],
                         end=segments[-1]["end"],
-                        text=" ".join(s["text"] for s in segments),
+                        text=cjk.joined(" ".join(s["text"] for s in segments)),
                         rank=window["rank"],
                         moment=window["start"],
                     )

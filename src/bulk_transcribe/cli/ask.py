@@ -80,6 +80,12 @@ def _print(answer: Answer) -> None:
     for sentence in answer.sentences:
         marks = " ".join(f"[{p.number}]" for p in sentence.passages) or "(no source)"
         console.print(f"{escape(sentence.text)} [cyan]{escape(marks)}[/]", highlight=False)
+        for quote in sentence.unfound_quotes:
+            console.print(
+                f"    [bold yellow]quotation not found in the passages it cites:[/] "
+                f"“{escape(quote)}”",
+                highlight=False,
+            )
         for passage in sentence.passages:
             console.print(
                 f"    [{passage.number}] [link={passage.link}]{escape(passage.link)}[/link]",
@@ -120,7 +126,12 @@ def _as_dict(answer: Answer) -> dict:
     return {
         "question": answer.question,
         "sentences": [
-            {"text": s.text, "citations": [p.number for p in s.passages], "links": s.links}
+            {
+                "text": s.text,
+                "citations": [p.number for p in s.passages],
+                "links": s.links,
+                "unfound_quotes": s.unfound_quotes,
+            }
             for s in answer.sentences
         ],
         "dropped_citations": answer.dropped_citations,

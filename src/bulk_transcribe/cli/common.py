@@ -126,6 +126,12 @@ def open_store(out: Path, db: Path | None) -> Store:
 def find_session(store: Store, session_id: str) -> Session:
     session = store.find_session(session_id)
     if session is None:
+        fitting = [s.id for s in store.list_sessions() if s.id.startswith(session_id)]
+        if len(fitting) > 1:
+            shown = ", ".join(sorted(fitting)[:5]) + (", …" if len(fitting) > 5 else "")
+            raise usage_error(
+                f"{session_id!r} matches {len(fitting)} sessions ({shown}); type more of its id"
+            )
         raise usage_error(
             f"no session matches {session_id!r}; `bulk-transcribe sessions` lists them"
         )

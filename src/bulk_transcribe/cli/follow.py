@@ -51,7 +51,12 @@ def follow_command(
     out: OutOption = Path("output"),
     db: DbOption = None,
     latest: Annotated[
-        int | None, typer.Option(help="Only the newest N episodes or videos at each check.", min=1)
+        int | None,
+        typer.Option(
+            help="The newest N at the first check (a channel, playlist or search: at each); "
+            "a feed's every later episode is taken after it.",
+            min=1,
+        ),
     ] = None,
     date_after: Annotated[
         str | None, typer.Option(help="Only what was published on or after, e.g. 2024-01-31.")
@@ -250,6 +255,12 @@ def _print_plan(plan: UpdatePlan) -> None:
         )
     console.print(table)
     for check in plan.checks:
+        if check.moved_to:
+            console.print(
+                f"  #{check.follow.id} moved for good to {escape(check.moved_to)}: followed "
+                "there from the first update that reads it",
+                highlight=False,
+            )
         for spec in check.new:
             console.print(
                 f"  new in #{check.follow.id}: {escape(spec.title or spec.source)}",

@@ -7,6 +7,7 @@ import shlex
 import signal
 import sys
 import threading
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from .common import (
     usage_error,
     where_options,
 )
-from .progress import describe_metrics, watch
+from .progress import describe_metrics, shown, watch
 from .reports import BIG_SESSION_ITEMS, print_counts, print_items
 
 # After SIGTERM/SIGHUP, running items get this long to finish before they are put back in
@@ -283,13 +284,18 @@ def _taken_over(store: Store, session: Session) -> typer.Exit:
 
 
 def _report_summaries(store: Store, session: Session) -> None:
-    failed = sum(e.kind == "summary_failed" for e in store.events(session.id, limit=100_000))
-    if failed:
-        errors.print(
-            f"[yellow]warning:[/] {failed} summary(ies) not made (the transcripts are kept); "
-            f"`bulk-transcribe summarize {session.id}` tries again.",
-            highlight=False,
-        )
+    """How many summaries were not made, and why (each reason once, the commonest first)."""
+    failed = [e for e in store.events(session.id, limit=100_000) if e.kind == "summary_failed"]
+    if not failed:
+        return
+    reasons = Counter(e.message.split("; ")[0] for e in failed)
+    said = "; ".join(f"{why} ({n})" if n > 1 else why for why, n in reasons.most_common(3))
+    errors.print(
+        f"[yellow]warning:[/] {counted(len(failed), 'summary', 'summaries')} not made (the "
+        f"transcripts are kept): {shown(said)}; `bulk-transcribe summarize {session.id}` "
+        "tries again.",
+        highlight=False,
+    )
 
 
 def exit_code(counts: SessionCounts) -> int:

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from bulk_transcribe.errors import TranscribeError
+from bulk_transcribe.plurals import counted
 
 from .common import (
     EXIT_OK,
@@ -56,7 +57,7 @@ def summarize(
                 result = service.summarize_session(store, session.id, settings, again=again)
         except TranscribeError as exc:
             raise usage_error(exc.message) from exc
-    console.print(f"{result.made} summary(ies) made.", highlight=False)
+    console.print(f"{counted(result.made, 'summary', 'summaries')} made.", highlight=False)
     for title, why in result.failed:
         errors.print(f"[yellow]no summary:[/] {escape(title)}: {escape(why)}", highlight=False)
     raise typer.Exit(EXIT_SOME_FAILED if result.failed else EXIT_OK)

@@ -93,8 +93,10 @@ def call_with_retries(policy: RetryPolicy, action: Callable[[], T]) -> T:
             raise
         # Answers that were charged and still unreadable: trying the item again (the runner
         # would, twice) pays again for more of the same; the user decides (--retry-failed).
-        raise PermanentError(
+        failure = PermanentError(
             exc.kind,
             f"{exc.message}; not asked for again, since each answer is charged: "
             "`resume --retry-failed` tries once more",
-        ) from None
+        )
+        failure.charged_unreadable = True  # type: ignore[attr-defined]  # the runner counts them
+        raise failure from None

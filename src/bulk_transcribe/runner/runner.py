@@ -60,6 +60,7 @@ from bulk_transcribe.runner.resources import ResourceMonitor
 from bulk_transcribe.runner.restore import restore_missing_outputs
 from bulk_transcribe.runner.summaries import SummaryWork, write_summary
 from bulk_transcribe.runner.work import (
+    ItemError,
     Message,
     Outcome,
     Progress,
@@ -85,6 +86,8 @@ RETRY_MAX_SECONDS = 60.0
 MAX_FINISHED_AHEAD = 4
 # How often an item another session is transcribing is looked at again (one indexed query).
 ELSEWHERE_RECHECK_SECONDS = 2.0
+# Items in a row whose paid answers could not be read that stop the run (_count_unreadable).
+UNREADABLE_ITEMS_STOP = 3
 
 
 @dataclass
@@ -157,6 +160,7 @@ class Runner:
         self._stop_reason: str | None = None
         self._store_problems: set[str] = set()  # store failures already told
         self._unavailable: str | None = None  # a provider that asked for too long a pause
+        self._unreadable_in_a_row = 0  # items whose charged answers could not be read
         self._lost_ownership = False
         self._heartbeat_stop = threading.Event()
         self._under_pressure = False  # memory or disk short, at the last reading
@@ -604,8 +608,10 @@ class Runner:
                 self._fail(item_id, attempt, error.kind, error.message)
                 if error.every_item:
                     self._stop_for_provider(error.message)
+                self._count_unreadable(error)
             return
         assert outcome.transcript is not None
+        self._unreadable_in_a_row = 0
         # Kept before any file is written: a full disk costs a rewrite, never a re-transcription.
         transcribed_at = self._keep_transcript(flight, outcome)
         self._finish_done(item_id, attempt, outcome.transcript, transcribed_at)
@@ -710,6 +716,20 @@ class Runner:
             )
             self.store.add_event(self.session.id, "stopped", self._stop_reason)
             self.request_stop()
+
+    def _count_unreadable(self, error: ItemError) -> None:
+        """Items whose paid answers could not be read, one after another: from a few in a row
+        on, the provider or a proxy before it garbles every answer, and each further item
+        would pay twice for nothing. One that is read resets the count."""
+        if not error.charged_unreadable:
+            return
+        self._unreadable_in_a_row += 1
+        if self._unreadable_in_a_row >= UNREADABLE_ITEMS_STOP:
+            said = error.message.split("; ")[0]
+            self._stop_for_provider(
+                f"{self._unreadable_in_a_row} items in a row were answered but their answers "
+                f"could not be read ({said})"
+            )
 
     def _stop_for_provider(self, message: str) -> None:
         """The speech provider refused the key, has no credit left or has no such endpoint:

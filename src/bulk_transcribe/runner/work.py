@@ -94,6 +94,9 @@ class ItemError:
     # The speech provider refused what every item needs (the key, the account's credit, the
     # endpoint itself): the rest would fail alike. Never set for a fetch's refusal.
     every_item: bool = False
+    # Answers that were charged and could not be read (engines/retries.py): a few items in a
+    # row mean the provider, or a proxy before it, garbles every answer.
+    charged_unreadable: bool = False
 
 
 @dataclass(frozen=True)
@@ -255,7 +258,14 @@ def _run(
         every_item = in_engine and (
             exc.kind in PROVIDER_REFUSALS or getattr(exc, "every_item", False)
         )
-        error = ItemError(str(exc.kind), exc.message, exc.transient, exc.retry_after, every_item)
+        error = ItemError(
+            str(exc.kind),
+            exc.message,
+            exc.transient,
+            exc.retry_after,
+            every_item,
+            charged_unreadable=in_engine and getattr(exc, "charged_unreadable", False),
+        )
         return Outcome(item_id=item.id, attempt=unit.attempt, error=error)
     except Exception as exc:  # a bug or an unmapped library error: isolate it to this item
         log.exception("unexpected error on %s", item.source)

@@ -14,7 +14,8 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from pathlib import Path
 
 from bulk_transcribe import redact
@@ -33,6 +34,7 @@ from bulk_transcribe.runner.ownership import (
 )
 from bulk_transcribe.settings import Settings
 from bulk_transcribe.sources import expander_for, is_collection
+from bulk_transcribe.sources.feed_moves import moved_for_good
 from bulk_transcribe.sources.pacing import Pacer
 from bulk_transcribe.sources.podcast import episode_marks
 from bulk_transcribe.sources.youtube_links import watch_url
@@ -56,6 +58,7 @@ __all__ = [
     "unfollow",
 ]
 
+FEED_KINDS = ("podcast feed", "link")  # followed sources a feed's episodes come from
 SEARCH_PREFIX = "search:"  # a followed search is stored as "search:<what to search for>"
 DEFAULT_SEARCH_RESULTS = 20
 
@@ -163,6 +166,7 @@ class SourceCheck:
     done_before: int = 0  # transcribed by an earlier session
     seen_before: int = 0  # handed on by an earlier check (done, failed or still queued)
     problems: tuple[str, ...] = ()  # why it, or some of its entries, could not be read
+    moved_to: str | None = None  # the new address a feed permanently redirects to
 
 
 @dataclass(frozen=True)
@@ -193,8 +197,11 @@ def check_follows(
     make_expander = expander or (lambda values: Expander(values, pacer=pacer))
     checks = []
     for followed_source in follows.all():
+        moved_to = None
+        if followed_source.kind in ("podcast feed", "link"):
+            moved_to = moved_for_good(followed_source.url, settings)
         found, title, problems = _list(
-            followed_source, settings, make_expander, find_videos or _search_videos
+            followed_source, settings, make_expander, find_videos or _search_videos, moved_to
         )
         done = _transcribed(store, found)
         seen = follows.seen(followed_source.id)
@@ -212,6 +219,7 @@ def check_follows(
                 done_before=len(done),
                 seen_before=len(found) - len(new) - len(done),
                 problems=problems,
+                moved_to=moved_to,
             )
         )
     return UpdatePlan(checks)
@@ -236,6 +244,7 @@ def _list(
     settings: Settings,
     make_expander: ExpanderFactory,
     find_videos: VideoFinder,
+    moved_to: str | None = None,
 ) -> tuple[list[ItemSpec], str | None, tuple[str, ...]]:
     filters = source.filters
     origin = f"follow #{source.id}"
@@ -248,24 +257,31 @@ def _list(
         except TranscribeError as exc:
             return [], None, (exc.message,)
         return _titled(found, filters), f"search: {query}", ()
+    # A feed's latest N counts at its first check; from then on, every episode since.
+    since = filters.since if source.kind in FEED_KINDS else None
+    latest = None if since else filters.latest
+    after = max(d for d in (filters.date_after, since) if d) if since else filters.date_after
     values = settings.model_copy(
         update={
-            "latest": filters.latest,
-            "limit": filters.latest,
-            "date_after": filters.date_after,
+            "latest": latest,
+            "limit": latest,
+            "date_after": after,
             "date_before": filters.date_before,
         }
     )
     source_type = SourceType.YOUTUBE if source.kind == "youtube" else SourceType.PODCAST_FEED
     if source.kind == "link":
         source_type = SourceType.HTTP_MEDIA  # the expander asks the server what it is
-    spec = ItemSpec(source=source.url, source_type=source_type, origin=origin)
+    address = moved_to or source.url
+    spec = ItemSpec(source=address, source_type=source_type, origin=origin)
     result: ExpandResult = make_expander(values).expand([spec])
     title = next((e.title for e in result.expansions if e.title), None)
     problems = tuple(f"{e.value}: {e.reason}" for e in result.invalid)
-    found = [s for s in result.items if s.source != source.url]
+    found = [s for s in result.items if s.source != address]
     if len(found) < len(result.items):  # the link came back as itself: it lists nothing
-        problems += (f"{source.url} is not a podcast feed, channel or playlist",)
+        problems += (f"{address} is not a podcast feed, channel or playlist",)
+    if since:  # an undated episode cannot say it came after the first check: the catalogue's
+        found = [s for s in found if s.metadata.get("published")]
     return _titled(found, filters), title, problems
 
 
@@ -315,6 +331,13 @@ def start_update(store: Store, settings: Settings, plan: UpdatePlan) -> Session 
         session = create_session(store, settings, items, notes)
     follows = Follows(store)
     for check in plan.checks:
+        moved = check.moved_to
+        # Taken when the new address answers with the feed, and carries no key to store.
+        if moved and check.found and redact.redact_url(moved) == moved:
+            follows.move(check.follow.id, moved)
+        since = _reached_back_to(check)
+        if since is not None:
+            follows.set_filters(check.follow.id, replace(check.follow.filters, since=since))
         follows.record_check(
             check.follow.id,
             Checked(
@@ -327,6 +350,18 @@ def start_update(store: Store, settings: Settings, plan: UpdatePlan) -> Session 
             [key for spec in check.found for key in _remembered_as(spec)],
         )
     return session
+
+
+def _reached_back_to(check: SourceCheck) -> date | None:
+    """For a feed followed for its latest N at its first check: the day of the oldest episode
+    that check listed (None when another check did, or an episode has no date)."""
+    filters = check.follow.filters
+    if not filters.latest or filters.since or check.follow.kind not in FEED_KINDS:
+        return None
+    days = [spec.metadata.get("published") for spec in check.found]
+    if not days or not all(isinstance(d, str) for d in days):
+        return None
+    return min(datetime.fromisoformat(d).date() for d in days)
 
 
 def unfinished_updates(store: Store) -> list[Session]:

@@ -6,7 +6,7 @@ import calendar
 import html
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit
@@ -25,6 +25,9 @@ from bulk_transcribe.sources.base import (
 _TAGS = re.compile(r"<[^>]+>")
 # Links that name a feed by their path or host; others are settled by asking the server.
 _FEED_PATH_ENDINGS = (".rss", ".xml", "/feed", "/rss")
+# A paged feed (RFC 5005) is read page by page up to this many: thousands of episodes, never
+# an endless chain of links.
+MAX_FEED_PAGES = 200
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Feed:
     link: str | None
     author: str | None
     episodes: list[Episode]  # newest first; undated episodes keep feed order, after dated ones
+    next_page: str | None = None  # a paged feed's next, older page (RFC 5005 rel="next")
 
 
 def parse_feed(data: bytes, url: str, base_for: Callable[[], str] | None = None) -> Feed:
@@ -71,18 +75,25 @@ def parse_feed(data: bytes, url: str, base_for: Callable[[], str] | None = None)
             + "; paste the podcast's feed URL (Apple Podcasts and web pages work too)",
         )
     channel = parsed.feed
-    episodes = [_episode(entry, base) for entry in parsed.entries]
-    dated = sorted(
-        (e for e in episodes if e.published), key=lambda e: e.published or 0, reverse=True
+    next_page = next(
+        (link.get("href") for link in channel.get("links", []) if link.get("rel") == "next"),
+        None,
     )
-    undated = [e for e in episodes if not e.published]
     return Feed(
         url=url,
         title=channel.get("title"),
         link=channel.get("link"),
         author=channel.get("author") or channel.get("itunes_author"),
-        episodes=dated + undated,
+        episodes=_newest_first([_episode(entry, base) for entry in parsed.entries]),
+        next_page=urljoin(base, next_page) if next_page else None,
     )
+
+
+def _newest_first(episodes: list[Episode]) -> list[Episode]:
+    dated = sorted(
+        (e for e in episodes if e.published), key=lambda e: e.published or 0, reverse=True
+    )
+    return dated + [e for e in episodes if not e.published]
 
 
 def select_episodes(
@@ -191,6 +202,9 @@ class PodcastFeedSource(Source):
             spec.source,
             lambda: _final_address(spec.source, context),
         )
+        feed, problem = _with_older_pages(feed, context)
+        if problem:
+            result.invalid.append(InvalidEntry(spec.origin or spec.source, spec.source, problem))
         chosen = select_episodes(
             feed.episodes, settings.latest, settings.date_after, settings.date_before
         )
@@ -225,6 +239,50 @@ class PodcastFeedSource(Source):
             f"{item.source} is a podcast feed: it is expanded into its episodes when a run "
             "starts; run `bulk-transcribe run <feed URL> --latest N`",
         )
+
+
+def _with_older_pages(feed: Feed, context: ExpandContext) -> tuple[Feed, str | None]:
+    """`feed` with the episodes of the older pages its first page links (a paged feed, as
+    hosts publish long back catalogues), read until the run's latest N or date range is
+    covered (pages go newest to oldest), the chain ends or loops, or a page fails (then what
+    was read is kept, and the problem returned)."""
+    settings = context.settings
+    episodes, read, next_page = list(feed.episodes), {feed.url}, feed.next_page
+    problem = None
+    while next_page and next_page not in read and len(read) < MAX_FEED_PAGES:
+        if _covered(episodes, settings.latest, settings.date_after, settings.date_before):
+            break
+        read.add(next_page)
+        page_url = next_page
+        try:
+            page = parse_feed(
+                context.fetch_bytes(page_url, settings),
+                page_url,
+                lambda url=page_url: _final_address(url, context),
+            )
+        except TranscribeError as exc:
+            problem = f"older episodes could not be read (page {page_url}: {exc.message})"
+            break
+        episodes += page.episodes
+        next_page = page.next_page
+    if len(read) == 1:
+        return feed, problem
+    # An episode published while the pages were read shifts the others down a page: once each.
+    unique: dict[tuple[str | None, ...], Episode] = {}
+    for episode in episodes:
+        unique.setdefault((episode.guid, episode.enclosure_url, episode.title), episode)
+    return replace(feed, episodes=_newest_first(list(unique.values()))), problem
+
+
+def _covered(
+    episodes: list[Episode], latest: int | None, after: date | None, before: date | None
+) -> bool:
+    """Whether older pages can add nothing the run wants: its latest N are in hand, or the
+    oldest episode read is already before its date range."""
+    if latest and len(select_episodes(episodes, latest, after, before)) >= latest:
+        return True
+    oldest = min((e.published for e in episodes if e.published), default=None)
+    return bool(after and oldest and oldest.date() < after)
 
 
 def _episode(entry: Any, base: str) -> Episode:

@@ -21,10 +21,13 @@ class FollowFilters:
     date_after: date | None = None
     date_before: date | None = None
     title_words: tuple[str, ...] = ()  # a title must contain one of them (any case)
+    # A feed followed for its latest N: the day its first check reached back to. Later checks
+    # take every episode from that day on, however many appeared between two of them.
+    since: date | None = None
 
     def to_json(self) -> str:
         values = asdict(self)
-        for name in ("date_after", "date_before"):
+        for name in ("date_after", "date_before", "since"):
             values[name] = values[name].isoformat() if values[name] else None
         values["title_words"] = list(self.title_words)
         return json.dumps(values)
@@ -37,12 +40,15 @@ class FollowFilters:
             date_after=_day(values.get("date_after")),
             date_before=_day(values.get("date_before")),
             title_words=tuple(values.get("title_words") or ()),
+            since=_day(values.get("since")),
         )
 
     def describe(self) -> str:
         parts = []
         if self.latest:
             parts.append(f"latest {self.latest}")
+        if self.since:
+            parts.append(f"every episode since {self.since.isoformat()}")
         if self.date_after:
             parts.append(f"from {self.date_after.isoformat()}")
         if self.date_before:
@@ -123,6 +129,22 @@ class Follows:
     def remove(self, follow_id: int) -> bool:
         with self._store._transaction() as conn:
             return conn.execute("DELETE FROM follows WHERE id = ?", (follow_id,)).rowcount > 0
+
+    def move(self, follow_id: int, url: str) -> bool:
+        """Follow `follow_id` at `url` from now on (its feed moved for good), unless `url` is
+        followed already; what it handed on stays remembered."""
+        with self._store._transaction() as conn:
+            taken = conn.execute("SELECT 1 FROM follows WHERE url = ?", (url,)).fetchone()
+            if taken is not None:
+                return False
+            conn.execute("UPDATE follows SET url = ? WHERE id = ?", (url, follow_id))
+        return True
+
+    def set_filters(self, follow_id: int, filters: FollowFilters) -> None:
+        with self._store._transaction() as conn:
+            conn.execute(
+                "UPDATE follows SET filters_json = ? WHERE id = ?", (filters.to_json(), follow_id)
+            )
 
     def seen(self, follow_id: int) -> set[str]:
         rows = self._store._query(

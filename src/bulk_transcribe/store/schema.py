@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -251,5 +251,11 @@ MIGRATIONS: dict[int, str] = {
             SELECT revisions FROM item_totals WHERE session_id = NEW.session_id
         ) WHERE id = NEW.id;
     END;
+    """,
+    # The search index keeps Chinese and Japanese one character a token (store/cjk.py): the
+    # index is emptied, and the next search indexes every done item again.
+    13: """
+    DELETE FROM segments_fts;
+    DELETE FROM indexed_items;
     """,
 }

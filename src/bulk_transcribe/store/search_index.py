@@ -20,13 +20,15 @@ from pathlib import Path
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.models import Item, ItemStatus, Segment, SourceType
-from bulk_transcribe.store import Store
+from bulk_transcribe.store import Store, cjk
 from bulk_transcribe.store.rows import item_from_row
 
 # Marks around matched words in Hit.text; views turn them into bold, colour or <mark>.
 MATCH_START, MATCH_END = "\x02", "\x03"
 DEFAULT_LIMIT = 20
 _BAREWORD = re.compile(r"[\w*]+", re.UNICODE)
+_WRITTEN = re.compile(r'[^\s"]+')  # what was typed without a space (or a quote) inside
+_TRAILING = ".,;:!?)'"  # punctuation ending a typed word, not part of it
 
 # How the index reads a done item's segments that the store did not keep (items finished
 # before it kept transcripts): given the item and its session folder. Raises
@@ -176,7 +178,7 @@ class SearchIndex:
             conn.executemany(
                 "INSERT INTO segments_fts (rowid, text, item_id, start, end) VALUES (?,?,?,?,?)",
                 [
-                    (first_rowid + n, " ".join(s.text.split()), item.id, s.start, s.end)
+                    (first_rowid + n, cjk.spaced(" ".join(s.text.split())), item.id, s.start, s.end)
                     for n, s in enumerate(segments)
                 ],
             )
@@ -223,10 +225,10 @@ class SearchIndex:
         where, params = _filters(session_id, sources)
         with self._lock:
             try:
-                rows = self._match(query, where, params, limit, offset)
-                ran = query
+                ran = cjk.spaced_query(query)
+                rows = self._match(ran, where, params, limit, offset)
             except sqlite3.OperationalError:
-                ran = as_words(query)
+                ran = cjk.spaced_query(as_words(query))
                 if not ran:
                     raise PermanentError(
                         ErrorKind.INVALID_INPUT, f"nothing searchable in {query!r}"
@@ -245,7 +247,7 @@ class SearchIndex:
                 source_type=SourceType(row["source_type"]),
                 start=row["start"],
                 end=row["end"],
-                text=row["marked"],
+                text=_unspaced(row["marked"]),
                 rank=row["rank"],
                 link=self._link(row["source"], SourceType(row["source_type"]), row["start"]),
             )
@@ -284,6 +286,12 @@ class SearchIndex:
         return {"items": row["items"], "segments": row["segments"], "unreadable": row[2] or 0}
 
 
+def _unspaced(marked: str) -> str:
+    """A hit's text as it was said: Chinese and Japanese without the index's spaces, the
+    characters of one matched run in one highlight."""
+    return cjk.joined(marked).replace(MATCH_END + MATCH_START, "")
+
+
 def _stored(segments_json: str | None) -> list[Segment] | None:
     if not segments_json:
         return None
@@ -292,13 +300,16 @@ def _stored(segments_json: str | None) -> list[Segment] | None:
 
 def as_words(query: str) -> str:
     """A query made of the words of `query`, each quoted so FTS5 reads no operator in it;
-    a trailing * still asks for a prefix."""
-    words = []
-    for word in _BAREWORD.findall(query):
-        stem = word.replace("*", "")
-        if stem:
-            words.append(f'"{stem}"' + ("*" if word.endswith("*") else ""))
-    return " ".join(words)
+    a trailing * still asks for a prefix. Words written together (COVID-19, e-mail, 3:5)
+    stay together, as a phrase: the tokenizer split them in the transcript the same way."""
+    terms = []
+    for written in _WRITTEN.findall(query):
+        words = [w.replace("*", "") for w in _BAREWORD.findall(written)]
+        words = [w for w in words if w]
+        if words:
+            prefix = "*" if written.rstrip(_TRAILING).endswith("*") else ""
+            terms.append('"' + " ".join(words) + '"' + prefix)
+    return " ".join(terms)
 
 
 def _filters(session_id: str | None, sources: Sequence[str]) -> tuple[str, list[object]]:

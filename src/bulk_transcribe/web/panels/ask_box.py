@@ -67,6 +67,11 @@ def render_answer(answer: Answer) -> None:
             f"{html.escape(sentence.text)} {links}</div>",
             unsafe_allow_html=True,
         )
+        for quote in sentence.unfound_quotes:
+            st.caption(
+                f"Quotation not found in the passages it cites: “{html.escape(quote)}”",
+                unsafe_allow_html=True,
+            )
     if answer.dropped_citations:
         st.caption(
             f"{counted(answer.dropped_citations, 'citation')} to passages that were not given "
