@@ -20,6 +20,7 @@ from tests.cli.test_lifecycle import (
     wait_for,
 )
 from tests.cli.test_lifecycle import work_done as work_log
+from tests.disks import fill_disk
 
 
 def test_an_unwritable_session_folder_stops_the_run_and_a_plain_resume_finishes_it(
@@ -67,17 +68,6 @@ def test_an_unwritable_session_folder_stops_the_run_and_a_plain_resume_finishes_
     assert len(list(folder.glob("gate-beta__*.md"))) == 1
 
 
-def fill(disk: Path) -> Path:
-    filler = disk / "filler"
-    with filler.open("wb", buffering=0) as file:  # every byte the disk has left
-        try:
-            while True:
-                file.write(b"\0" * 4096)
-        except OSError:
-            pass
-    return filler
-
-
 def test_a_database_whose_disk_fills_mid_run_stops_it_with_words_not_tracebacks(
     tmp_path: Path, small_disk: Path
 ) -> None:
@@ -91,7 +81,7 @@ def test_a_database_whose_disk_fills_mid_run_stops_it_with_words_not_tracebacks(
     )
     gated = "SELECT 1 FROM items WHERE status = 'running' AND source LIKE '%gate_beta%'"
     wait_for(lambda: rows(db, gated), process)
-    filler = fill(small_disk)
+    filler = fill_disk(small_disk)
     gate.touch()
     code, stdout, stderr = finish(process)
 

@@ -8,6 +8,7 @@ import pytest
 
 from bulk_transcribe.errors import ErrorKind, PermanentError
 from bulk_transcribe.store import Store
+from tests.disks import fill_disk
 
 
 def test_a_full_disk_under_the_database_is_disk_full(small_disk: Path) -> None:
@@ -68,13 +69,7 @@ def test_a_database_opened_on_a_full_disk_is_disk_full_not_damaged(small_disk: P
     path = small_disk / "bulk_transcribe.db"
     with Store(path) as store:
         store.create_session(small_disk, {})
-    filler = small_disk / "filler"
-    with filler.open("wb", buffering=0) as file:  # every byte the disk has left
-        try:
-            while True:
-                file.write(b"\0" * 4096)
-        except OSError:
-            pass
+    filler = fill_disk(small_disk)
     with pytest.raises(PermanentError) as raised, Store(path) as store:
         store.create_session(small_disk, {})
     assert raised.value.kind is ErrorKind.DISK_FULL, raised.value.message
@@ -90,13 +85,7 @@ def test_a_database_on_a_full_disk_can_still_be_read(small_disk: Path) -> None:
     path = small_disk / "bulk_transcribe.db"
     with Store(path) as run:
         session = run.create_session(small_disk, {})
-        filler = small_disk / "filler"
-        with filler.open("wb", buffering=0) as file:  # every byte the disk has left
-            try:
-                while True:
-                    file.write(b"\0" * 4096)
-            except OSError:
-                pass
+        fill_disk(small_disk)
         with pytest.raises(PermanentError) as raised:
             run.add_event(session.id, "note", "x" * 100_000)
         assert raised.value.kind is ErrorKind.DISK_FULL
