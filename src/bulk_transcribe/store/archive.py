@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,15 @@ def _live_one(rows: Iterable[Any], is_gone: Callable[[Owner], bool] | None) -> s
     return None
 
 
+def _in_chunks(values: Iterable[str]) -> Iterator[tuple[list[str], str]]:
+    """`values` once each, a chunk at a time under SQLite's parameter limit, with the
+    placeholders of an `IN (...)` for the chunk."""
+    wanted = list(dict.fromkeys(values))
+    for start in range(0, len(wanted), QUERY_CHUNK):
+        chunk = wanted[start : start + QUERY_CHUNK]
+        yield chunk, ",".join("?" * len(chunk))
+
+
 class RunningElsewhere(Exception):
     """Another live session is transcribing the same item now."""
 
@@ -73,13 +82,10 @@ class ArchiveTable(ItemsTable):
 
     def transcribed(self, sources: Iterable[str]) -> set[str]:
         """Which of `sources` some session has transcribed (for marking search results)."""
-        wanted = list(dict.fromkeys(sources))
         found: set[str] = set()
-        for start in range(0, len(wanted), QUERY_CHUNK):
-            chunk = wanted[start : start + QUERY_CHUNK]
+        for chunk, marks in _in_chunks(sources):
             rows = self._query(
-                "SELECT DISTINCT source FROM items WHERE status = ?"
-                f" AND source IN ({','.join('?' * len(chunk))})",
+                f"SELECT DISTINCT source FROM items WHERE status = ? AND source IN ({marks})",
                 (ItemStatus.DONE, *chunk),
             )
             found.update(row["source"] for row in rows)
@@ -92,10 +98,8 @@ class ArchiveTable(ItemsTable):
         (sources/podcast.episode_identity) in sessions other than `besides`, whatever link
         their audio had then. Compared as stored, scrubbed of credentials."""
         by_stored = {scrub_text(guid): guid for guid in guids}
-        wanted = list(by_stored)
         found: list[ArchivedEpisode] = []
-        for start in range(0, len(wanted), QUERY_CHUNK):
-            chunk = wanted[start : start + QUERY_CHUNK]
+        for chunk, marks in _in_chunks(by_stored):
             rows = self._query(
                 "SELECT json_extract(i.metadata_json, '$.guid') AS guid, i.title,"
                 " json_extract(i.metadata_json, '$.published') AS published, i.session_id,"
@@ -103,7 +107,7 @@ class ArchiveTable(ItemsTable):
                 " FROM items i JOIN sessions s ON s.id = i.session_id"
                 " WHERE i.status = ? AND i.session_id IS NOT ?"
                 " AND json_extract(i.metadata_json, '$.feed_url') = ?"
-                f" AND json_extract(i.metadata_json, '$.guid') IN ({','.join('?' * len(chunk))})",
+                f" AND json_extract(i.metadata_json, '$.guid') IN ({marks})",
                 (ItemStatus.DONE, besides, scrub_text(feed_url), *chunk),
             )
             found += [
@@ -120,10 +124,8 @@ class ArchiveTable(ItemsTable):
         path is new work. A link stored scrubbed counts only if its key matches: the same
         scrubbed link with another credential is another item.
         """
-        wanted = list(dict.fromkeys(sources))
         found: dict[str, ArchivedItem] = {}
-        for start in range(0, len(wanted), QUERY_CHUNK):
-            chunk = wanted[start : start + QUERY_CHUNK]
+        for chunk, marks in _in_chunks(sources):
             rows = self._query(
                 # CROSS JOIN keeps SQLite from reading every item of this session per page:
                 # earlier items by source first, then this session's by (source, session).
@@ -132,7 +134,7 @@ class ArchiveTable(ItemsTable):
                 " AND mine.session_id = ? AND mine.key = i.key"
                 " JOIN sessions s ON s.id = i.session_id"
                 " WHERE i.status = ? AND i.session_id != ? AND i.fingerprint IS mine.fingerprint"
-                f" AND i.source IN ({','.join('?' * len(chunk))}) ORDER BY i.finished_at",
+                f" AND i.source IN ({marks}) ORDER BY i.finished_at",
                 (session_id, ItemStatus.DONE, session_id, *chunk),
             )
             for row in rows:  # ordered oldest first, so the latest success wins
