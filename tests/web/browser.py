@@ -15,6 +15,8 @@ from bulk_transcribe.service import LAUNCH_WAIT_SECONDS
 from bulk_transcribe.web.panels.settings_panel import PARALLEL_LABEL
 from tests.web.conftest import ARTIFACTS
 
+# What the page's toast says once a run control's click reached the job.
+_CONTROL_ANSWERS = {"Stop": "Stopping:", "Cancel": "Cancelling:"}
 RUN_TIMEOUT = 240.0  # seconds for a whole batch on a busy 2-core machine
 UI_TIMEOUT = 30_000  # milliseconds for the page to reflect a change
 # Start waits up to LAUNCH_WAIT_SECONDS for the job's process to own the session, by design;
@@ -212,6 +214,25 @@ class BulkPage:
 
     def button(self, name: str) -> Locator:
         return self.page.get_by_role("button", name=name, exact=True)
+
+    def control(self, name: str) -> None:
+        """Click Stop or Cancel and wait for the page's answer, its toast.
+
+        Streamlit can drop a click that reaches the server while the page is redrawn from the
+        still view to the live one (seen twice in about a hundred cancels beside five CPU
+        hogs, each within seconds of a resume): no callback runs and no toast shows. A user
+        who sees no answer clicks again, and so does this; both controls are idempotent."""
+        answer = self.page.get_by_test_id("stToast").filter(has_text=_CONTROL_ANSWERS[name])
+        for attempt in range(2):
+            self.button(name).click()
+            try:
+                expect(answer.first).to_be_visible(timeout=UI_TIMEOUT)
+                return
+            except AssertionError:
+                if attempt:
+                    raise AssertionError(
+                        f"{name} was clicked twice and the page never answered; {self._run_state()}"
+                    ) from None
 
     def snapshot(self) -> Snapshot:
         seen = self.page.evaluate(_READ_PAGE)

@@ -131,7 +131,7 @@ def test_a_fall_back_to_sequential_is_visible(
     expect(notice).to_contain_text("started with 3 at once", timeout=UI_TIMEOUT)
     expect(bulk.metric("Concurrency")).to_contain_text("1", timeout=UI_TIMEOUT)
     bulk.screenshot("checklist-fallback-sequential")
-    bulk.button("Cancel").click()
+    bulk.control("Cancel")
     bulk.record_until(lambda s: "cancelled" in s.status_line)
 
 
@@ -148,5 +148,5 @@ def test_turning_parallel_off_mid_run_takes_effect_at_once(
     with Store(app_server.database) as store:
         assert store.requested_concurrency(session_id) == 1
     bulk.screenshot("checklist-toggle-off-mid-run")
-    bulk.button("Cancel").click()
+    bulk.control("Cancel")
     bulk.record_until(lambda s: "cancelled" in s.status_line)

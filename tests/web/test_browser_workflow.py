@@ -83,7 +83,7 @@ def test_stop_finishes_the_running_item_and_resume_completes_the_rest(
     bulk.start(len(talks))
     bulk.record_until(lambda s: len(s.running_rows) == 1)
 
-    bulk.button("Stop").click()
+    bulk.control("Stop")
     # The item that was running finishes; the rest stay queued for a resume.
     stopped = bulk.record_until(
         lambda s: (
