@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.engines.conftest import OPENAI_KEY
+from tests.fakes.base import Reply, Request
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.samples import REPO, SAMPLE_MEDIA
 
@@ -222,18 +224,38 @@ def test_two_resumes_at_once_submit_every_item_exactly_once(tmp_path: Path):
     assert max(uploads.values()) <= 2
 
 
+class HeldUploads(FakeOpenAIServer):
+    """Holds every upload until `release` is set (at most WAIT seconds); `arrived` is set at
+    the first."""
+
+    def __init__(self, **knobs) -> None:
+        super().__init__(**knobs)
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+
+    def route(self, request: Request) -> Reply:
+        if request.path.endswith("/audio/transcriptions"):
+            self.arrived.set()
+            self.release.wait(WAIT)
+        return super().route(request)
+
+
 def test_two_runs_of_one_list_at_once_upload_every_item_once(tmp_path: Path):
     # Two people on one shared output folder start the same list a moment apart: each item
     # reaches the paid provider once, and each session has every item, done or linked.
     samples = SAMPLE_MEDIA[:3]
     out = tmp_path / "out"
     db = out / "bulk_transcribe.db"
-    with FakeOpenAIServer(api_key=OPENAI_KEY, latency=1.5) as server:
+    waiting = "SELECT message FROM events WHERE kind = 'waiting'"
+    with HeldUploads(api_key=OPENAI_KEY) as server:
         command = ["run", *map(str, samples), "--engine", "openai", "--api-base",
                    server.base_url, "--out", str(out)]  # fmt: skip
         first = scripted(command, tmp_path, OPENAI_API_KEY=OPENAI_KEY)
-        wait_for(lambda: server.transcription_requests(), first)  # its first upload is out
+        wait_for(server.arrived.is_set, first)  # its first upload is out, held unanswered
         second = scripted(command, tmp_path, OPENAI_API_KEY=OPENAI_KEY)
+        # However slowly the second process starts, it finds the first one's items in hand.
+        wait_for(lambda: rows(db, waiting), second)
+        server.release.set()
         results = [finish(first), finish(second)]
         uploads = Counter(r.filenames.get("file") for r in server.transcription_requests())
 
@@ -243,8 +265,7 @@ def test_two_runs_of_one_list_at_once_upload_every_item_once(tmp_path: Path):
     assert sum(n for (_, status), n in by_session.items() if status == "done") == 3, by_session
     assert {status for _, status in by_session} == {"done", "skipped"}
     assert len({session for session, _ in by_session}) == 2
-    waited = rows(db, "SELECT message FROM events WHERE kind = 'waiting'")
-    assert waited and "paying for it twice" in waited[0][0]
+    assert "paying for it twice" in rows(db, waiting)[0][0]
 
 
 def test_export_writes_a_deleted_session_folder_again_from_the_store(tmp_path: Path):

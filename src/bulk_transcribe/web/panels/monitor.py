@@ -75,6 +75,10 @@ def _live_monitor(ctx: AppContext, session_id: str) -> None:
     # A tab opening a running session draws the figures first and the status table from the
     # next refresh on: the table's grid was the heaviest part of opening the page (0.4 s of
     # about 2.2 s, benchmarks/web_monitor.py). Once drawn in a tab, it is always drawn.
+    if not session_is_active(ctx, session_id):
+        # The run ended: redraw once as a still view. Drawn here first, its last panels (a
+        # model failure's warning and choices) showed twice until that redraw was done.
+        st.rerun()
     table_drawn = st.session_state.setdefault(_TABLE_DRAWN_KEY, set())
     if not _draw(ctx, session_id, table=session_id in table_drawn):
         st.rerun()  # the run ended: redraw once as a still view
